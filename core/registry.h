@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: the service registry index
+ *
+ * Holds the IANA Service Name and Transport Protocol Port Number Registry
+ * (RFC 6335, IANA CSV) and/or /etc/services-format files, and answers
+ * name -> entries and (port, transport) -> entries without scanning.
+ *
+ * A registry is built from one base file (the shipped IANA CSV by default,
+ * or --registry FILE) plus any number of overlay files (same formats,
+ * chosen by content). An overlay's names take precedence: when an overlay
+ * defines a name, the base's entries for that name are hidden.
+ */
+#ifndef PORTCULLIS_REGISTRY_H
+#define PORTCULLIS_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <portcullis/diag.h>
+
+/* Transports of the registry (RFC 6335 lists these four). */
+enum pc_transport {
+	PC_TRANSPORT_TCP,
+	PC_TRANSPORT_UDP,
+	PC_TRANSPORT_SCTP,
+	PC_TRANSPORT_DCCP,
+	__PC_TRANSPORT_MAX
+};
+
+enum pc_reg_status {
+	PC_REG_ASSIGNED,
+	PC_REG_RESERVED,
+	PC_REG_UNASSIGNED,
+	PC_REG_DEASSIGNED,
+	__PC_REG_STATUS_MAX
+};
+
+enum pc_reg_flags {
+	PC_REG_UNAUTHORIZED = 1u << 0, /* 'Unauthorized Use Reported' set */
+	PC_REG_OVERLAY = 1u << 1,      /* from a site overlay file */
+	PC_REG_ALIAS = 1u << 2,        /* this entry was found by an alias */
+};
+
+/**
+ * struct pc_reg_entry - one registry record (one transport)
+ * @name:        service name as written (case kept), NULL for an unnamed
+ *               record (Reserved / Unassigned ranges)
+ * @has_port:    false for names registered with no port (DNS-SD)
+ * @port_lo, @port_hi: inclusive range (equal for a single port)
+ * @transport:   enum pc_transport
+ * @status:      enum pc_reg_status
+ * @flags:       PC_REG_* mask
+ * @description: may be ""
+ * @notes:       assignment notes / unauthorized use text, may be ""
+ * @aliases:     NULL-terminated, /etc/services aliases (may be NULL)
+ * @file, @line: where the record was read (first line of the record)
+ */
+struct pc_reg_entry {
+	const char *name;
+	bool has_port;
+	uint16_t port_lo;
+	uint16_t port_hi;
+	uint8_t transport;
+	uint8_t status;
+	uint8_t flags;
+	const char *description;
+	const char *notes;
+	const char *const *aliases;
+	const char *file;
+	unsigned line;
+};
+
+struct pc_registry;
+
+/* Creates an empty registry. */
+struct pc_registry *pc_registry_create(void);
+/* NULL is a no-op. */
+void pc_registry_destroy(struct pc_registry *reg);
+
+/*
+ * Loads @path (IANA CSV or /etc/services format, detected from content).
+ * @overlay: entries take precedence over earlier files for the same names.
+ * Errors ("FILE:LINE: error: ...") go to @diag. Returns 0 on success,
+ * 1 when the file has errors (nothing of it is added), 3 when the file
+ * cannot be read (a system error is reported on @diag).
+ */
+int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
+		     struct pc_diag *diag);
+
+/*
+ * Finishes the index; must be called after the last load and before any
+ * lookup.
+ */
+void pc_registry_finish(struct pc_registry *reg);
+
+/*
+ * All entries for @name (case-insensitive; aliases included), in file
+ * order. Returns the count; *out points into the registry (not owned).
+ */
+size_t pc_registry_find_name(const struct pc_registry *reg, const char *name,
+			     const struct pc_reg_entry *const **out);
+
+/*
+ * Entries whose port range contains @port for @transport
+ * (@transport == __PC_TRANSPORT_MAX: any transport). Writes at most @max
+ * pointers into @out and returns the total count.
+ */
+size_t pc_registry_find_port(const struct pc_registry *reg, uint16_t port,
+			     unsigned transport,
+			     const struct pc_reg_entry **out, size_t max);
+
+/*
+ * Up to @max registered names closest to @name (edit distance), best first,
+ * for "did you mean". Returns the count.
+ */
+size_t pc_registry_suggest(const struct pc_registry *reg, const char *name,
+			   const char **out, size_t max);
+
+/* Number of records loaded (all files). */
+size_t pc_registry_count(const struct pc_registry *reg);
+/* The base file's path and newest modification date ("" if none). */
+const char *pc_registry_source(const struct pc_registry *reg);
+const char *pc_registry_date(const struct pc_registry *reg);
+
+enum pc_port_class {
+	PC_PORT_SYSTEM,   /* 0-1023 */
+	PC_PORT_USER,     /* 1024-49151 */
+	PC_PORT_DYNAMIC,  /* 49152-65535 */
+	__PC_PORT_CLASS_MAX
+};
+enum pc_port_class pc_port_class_of(uint16_t port);
+const char *pc_port_class_name(enum pc_port_class c);
+/* "system" / "user" / "dynamic" -> class, -1 if none. */
+int pc_port_class_parse(const char *name);
+void pc_port_class_range(enum pc_port_class c, uint16_t *lo, uint16_t *hi);
+
+const char *pc_transport_name(unsigned t);
+/* "tcp" ... -> transport, -1 if none (case-insensitive). */
+int pc_transport_parse(const char *s);
+/* enum pc_transport -> enum pc_proto (IPPROTO number). */
+unsigned pc_transport_proto(unsigned t);
+const char *pc_reg_status_name(unsigned status);
+
+/*
+ * The default registry path: the installed copy, or the source tree's
+ * data/ when the program runs from its build directory.
+ */
+const char *pc_registry_default_path(void);
+
+#endif

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: the portcullis intermediate representation (IR)
+ *
+ * The resolver turns a policy into this structure; every backend reads it
+ * and nothing else. A backend never sees a service name or a $group: all
+ * names are resolved to protocol numbers, port intervals and prefixes.
+ *
+ * Meaning of one &struct pc_rule: a packet matches when ALL of
+ *  - its family is in @families,
+ *  - @iface is NULL or equals the packet's interface (input interface for
+ *    the in and forward directions, output interface for out),
+ *  - @saddr is empty or contains the source address (likewise @daddr),
+ *  - @n_l4 is 0, or the packet matches ONE of @l4 (same protocol, and the
+ *    destination port is in the port set / the ICMP type is in the type list,
+ *    an empty set meaning any),
+ *  - @ct_state is 0 or the packet's conntrack state is in it,
+ *  - @limit.rate is 0 or the rate limit is not exceeded;
+ * the first matching rule of a chain decides; when none matches, the
+ * chain's @policy decides.
+ *
+ * Everything is owned by the &struct pc_ir and freed by pc_ir_destroy().
+ * Backends must treat the IR as read-only.
+ */
+#ifndef PORTCULLIS_IR_H
+#define PORTCULLIS_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * struct pc_location - where something was written in a policy
+ * @file: file name as given (or as resolved relative to its includer);
+ *        NULL for something the policy did not write (a built-in default)
+ * @line: 1-based line, 0 when unknown
+ * @col:  1-based column (bytes), 0 when unknown
+ * @len:  length of the token in bytes (for the caret under it), may be 0
+ */
+struct pc_location {
+	const char *file;
+	unsigned line;
+	unsigned col;
+	unsigned len;
+};
+
+/* Address families, used as a bit mask. */
+enum pc_family {
+	PC_FAM_IPV4 = 1u << 0,
+	PC_FAM_IPV6 = 1u << 1,
+	PC_FAM_ALL = PC_FAM_IPV4 | PC_FAM_IPV6,
+};
+
+enum pc_direction {
+	PC_DIR_IN,
+	PC_DIR_OUT,
+	PC_DIR_FORWARD,
+	__PC_DIR_MAX
+};
+
+enum pc_verdict {
+	PC_VERDICT_ALLOW,   /* accept */
+	PC_VERDICT_DENY,    /* drop silently */
+	PC_VERDICT_REJECT,  /* TCP reset for TCP, ICMP(v6) port unreachable otherwise */
+	__PC_VERDICT_MAX
+};
+
+/* IANA protocol numbers the IR uses (same values as IPPROTO_*). */
+enum pc_proto {
+	PC_PROTO_ICMP = 1,
+	PC_PROTO_TCP = 6,
+	PC_PROTO_UDP = 17,
+	PC_PROTO_DCCP = 33,
+	PC_PROTO_ICMPV6 = 58,
+	PC_PROTO_SCTP = 132,
+};
+
+/* True for the protocols that carry destination ports. */
+static inline bool pc_proto_has_ports(unsigned proto)
+{
+	return proto == PC_PROTO_TCP || proto == PC_PROTO_UDP ||
+	       proto == PC_PROTO_SCTP || proto == PC_PROTO_DCCP;
+}
+
+/* An inclusive port interval. */
+struct pc_port_range {
+	uint16_t lo;
+	uint16_t hi;
+};
+
+/**
+ * struct pc_port_set - a set of destination ports
+ * @n: number of intervals; 0 means any port
+ * @v: sorted ascending, disjoint and non-adjacent (merged)
+ */
+struct pc_port_set {
+	size_t n;
+	struct pc_port_range *v;
+};
+
+/**
+ * struct pc_addr - an address prefix
+ * @family: PC_FAM_IPV4 or PC_FAM_IPV6
+ * @plen:   prefix length (32 / 128 for a single address)
+ * @a:      address in network byte order, IPv4 in a[0..3]; host bits are 0
+ */
+struct pc_addr {
+	uint8_t family;
+	uint8_t plen;
+	uint8_t a[16];
+};
+
+/**
+ * struct pc_addr_set - a set of prefixes
+ * @name: the policy's `hosts` group name when the set is exactly one group
+ *        (backends may emit it as a named set / pf table), else NULL
+ * @n:    number of prefixes; 0 means any address
+ * @v:    IPv4 first, then IPv6; each family sorted by address; no prefix
+ *        contains another and adjacent prefixes are not merged on purpose
+ *        (what the policy wrote stays recognisable)
+ */
+struct pc_addr_set {
+	const char *name;
+	size_t n;
+	struct pc_addr *v;
+};
+
+/**
+ * struct pc_l4 - one protocol alternative of a rule
+ * @proto:   enum pc_proto value (or any other IANA protocol number)
+ * @dports:  for pc_proto_has_ports() protocols; empty = any port
+ * @n_types: for ICMP / ICMPv6: number of @types, 0 = any type
+ * @types:   ICMP or ICMPv6 type numbers, sorted, unique
+ */
+struct pc_l4 {
+	uint8_t proto;
+	struct pc_port_set dports;
+	size_t n_types;
+	uint8_t *types;
+};
+
+/* Connection tracking states, as a mask (built-in rules only). */
+enum pc_ct_state {
+	PC_CT_NEW = 1u << 0,
+	PC_CT_ESTABLISHED = 1u << 1,
+	PC_CT_RELATED = 1u << 2,
+	PC_CT_INVALID = 1u << 3,
+};
+
+enum pc_limit_unit {
+	PC_LIMIT_SECOND,
+	PC_LIMIT_MINUTE,
+	PC_LIMIT_HOUR,
+	PC_LIMIT_DAY,
+	__PC_LIMIT_MAX
+};
+
+/* @rate == 0: no limit. */
+struct pc_limit {
+	uint32_t rate;
+	enum pc_limit_unit unit;
+};
+
+/* Where a rule comes from: the policy, or one of the built-in behaviours. */
+enum pc_rule_origin {
+	PC_ORIGIN_POLICY,
+	PC_ORIGIN_CONNTRACK,     /* ct established,related accept / ct invalid drop */
+	PC_ORIGIN_LOOPBACK,      /* loopback accepted */
+	PC_ORIGIN_ESSENTIAL_ICMP,/* ICMP/ICMPv6 that IP needs */
+	PC_ORIGIN_DEFAULT,       /* the final rule of a `default ... reject` */
+	__PC_ORIGIN_MAX
+};
+
+/**
+ * struct pc_rule - one first-match rule
+ * @origin:   policy rule or built-in behaviour
+ * @loc:      the policy location (for built-ins: the `option`/`default`
+ *            line that shaped them, or file only with line 0)
+ * @verdict:  what a match does
+ * @families: PC_FAM_* mask this rule applies to (never 0)
+ * @iface:    interface name, or NULL for any
+ * @saddr:    source prefixes (empty = any); only of families in @families
+ * @daddr:    destination prefixes (empty = any)
+ * @n_l4:     protocol alternatives; 0 = any protocol
+ * @l4:       sorted by proto, one entry per protocol
+ * @ct_state: PC_CT_* mask, 0 = any state
+ * @log:      log the packet before the verdict
+ * @log_prefix: may be NULL (backend default)
+ * @limit:    rate limit; over it, the rule does not match
+ * @comment:  the policy's `comment "..."`, may be NULL
+ */
+struct pc_rule {
+	enum pc_rule_origin origin;
+	struct pc_location loc;
+	enum pc_verdict verdict;
+	unsigned families;
+	const char *iface;
+	struct pc_addr_set saddr;
+	struct pc_addr_set daddr;
+	size_t n_l4;
+	struct pc_l4 *l4;
+	unsigned ct_state;
+	bool log;
+	const char *log_prefix;
+	struct pc_limit limit;
+	const char *comment;
+};
+
+/**
+ * struct pc_chain - the rules of one direction, in evaluation order
+ * @policy:     verdict when no rule matches (a reject default is also
+ *              emitted as a final PC_ORIGIN_DEFAULT rule, @policy then being
+ *              DENY, so that backends without a reject policy stay exact)
+ * @policy_loc: the `default` statement, or file only when implicit
+ */
+struct pc_chain {
+	enum pc_direction dir;
+	enum pc_verdict policy;
+	struct pc_location policy_loc;
+	size_t n;
+	struct pc_rule *rules;
+};
+
+/* Options the policy switched (the `option` statement). */
+enum pc_option {
+	PC_OPT_STATELESS = 1u << 0,
+	PC_OPT_FILTER_LOOPBACK = 1u << 1,
+	PC_OPT_NO_ESSENTIAL_ICMP = 1u << 2,
+};
+
+/**
+ * struct pc_ir - a resolved policy
+ * @table:       table / chain prefix / anchor name
+ * @policy_file: the top-level policy file name as given
+ * @options:     PC_OPT_* mask
+ * @chains:      indexed by enum pc_direction
+ * @registry_name: registry file the names were resolved with (display only)
+ * @registry_date: newest modification date in it (YYYY-MM-DD) or ""
+ */
+struct pc_ir {
+	const char *table;
+	const char *policy_file;
+	unsigned options;
+	struct pc_chain chains[__PC_DIR_MAX];
+	const char *registry_name;
+	const char *registry_date;
+	struct pc_arena *arena; /* private: owns all memory */
+};
+
+const char *pc_direction_name(enum pc_direction dir);
+const char *pc_verdict_name(enum pc_verdict v);
+const char *pc_limit_unit_name(enum pc_limit_unit u);
+/* "tcp", "udp", "icmp", ... or NULL for a protocol without a name here. */
+const char *pc_proto_name(unsigned proto);
+
+/* Frees the IR and everything it owns. NULL is a no-op. */
+void pc_ir_destroy(struct pc_ir *ir);
+
+#endif
