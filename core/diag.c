@@ -16,6 +16,8 @@ struct message {
 	enum pc_severity sev;
 	struct pc_location loc;
 	bool has_loc;
+	char *file;   /* own copy: locations may point into freed trees */
+	size_t seq;
 	char *text;
 };
 
@@ -35,8 +37,10 @@ struct pc_diag *pc_diag_create(void)
 
 static void clear_messages(struct pc_diag *d)
 {
-	for (size_t i = 0; i < d->n_msg; i++)
+	for (size_t i = 0; i < d->n_msg; i++) {
 		free(d->msg[i].text);
+		free(d->msg[i].file);
+	}
 	d->n_msg = 0;
 }
 
@@ -97,11 +101,14 @@ void pc_diag_vreport(struct pc_diag *d, enum pc_severity sev,
 	d->msg = xgrow(d->msg, &d->cap_msg, d->n_msg + 1, sizeof(*d->msg));
 	m = &d->msg[d->n_msg++];
 	m->sev = sev;
+	m->seq = d->n_msg;
 	m->has_loc = loc != NULL;
 	if (loc)
 		m->loc = *loc;
 	else
 		memset(&m->loc, 0, sizeof(m->loc));
+	m->file = m->loc.file ? xstrdup(m->loc.file) : NULL;
+	m->loc.file = m->file;
 	if (vasprintf(&m->text, fmt, ap) < 0)
 		PC_BUG("vasprintf");
 }
@@ -178,8 +185,40 @@ static void print_quote(FILE *out, const struct source *s,
 	fputc('\n', out);
 }
 
+static const struct pc_diag *sort_diag;
+
+static size_t source_rank(const struct pc_diag *d, const char *file)
+{
+	if (!file)
+		return 0;
+	for (size_t i = 0; i < d->n_src; i++)
+		if (strcmp(d->src[i].name, file) == 0)
+			return i + 1;
+	return d->n_src + 1;
+}
+
+/* Messages in source order: file as first read, line, column; ties keep
+ * the order reported (qsort is not stable, so the index breaks them). */
+static int msg_cmp(const void *pa, const void *pb)
+{
+	const struct message *a = pa, *b = pb;
+	size_t ra = source_rank(sort_diag, a->loc.file), rb = source_rank(sort_diag, b->loc.file);
+
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	if (a->loc.line != b->loc.line)
+		return a->loc.line < b->loc.line ? -1 : 1;
+	if (a->loc.col != b->loc.col)
+		return a->loc.col < b->loc.col ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
 void pc_diag_print(struct pc_diag *d, FILE *out, bool color)
 {
+	sort_diag = d;
+	if (d->n_msg > 1)
+		qsort(d->msg, d->n_msg, sizeof(*d->msg), msg_cmp);
+	sort_diag = NULL;
 	for (size_t i = 0; i < d->n_msg; i++) {
 		const struct message *m = &d->msg[i];
 		const struct source *s = NULL;

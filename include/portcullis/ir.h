@@ -250,6 +250,8 @@ struct pc_ir {
 const char *pc_direction_name(enum pc_direction dir);
 const char *pc_verdict_name(enum pc_verdict v);
 const char *pc_limit_unit_name(enum pc_limit_unit u);
+/* "connection tracking", "loopback", "essential ICMP", "default", or NULL for PC_ORIGIN_POLICY. */
+const char *pc_origin_name(enum pc_rule_origin origin);
 /* "tcp", "udp", "icmp", ... or NULL for a protocol without a name here. */
 const char *pc_proto_name(unsigned proto);
 

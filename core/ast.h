@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The syntax tree of a policy: what the parser produces and the resolver
+ * consumes. Includes are already expanded in place; every node carries its
+ * location. Nothing here knows the registry.
+ */
+#ifndef PORTCULLIS_AST_H
+#define PORTCULLIS_AST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <portcullis/diag.h>
+#include <portcullis/ir.h>
+
+struct pc_arena;
+
+enum pc_ast_item_kind {
+	PC_AST_WORD,    /* bare word: name, number, range, address, any */
+	PC_AST_STRING,  /* quoted string */
+	PC_AST_VAR,     /* $group */
+	__PC_AST_ITEM_MAX
+};
+
+/* In a `services` group an item may say what it is: `port 80`, `class user`. */
+enum pc_ast_item_hint {
+	PC_AST_HINT_NONE,
+	PC_AST_HINT_SERVICE,
+	PC_AST_HINT_PORT,
+	PC_AST_HINT_CLASS,
+};
+
+/**
+ * struct pc_ast_item - one element of a list
+ * @text:   the word, the decoded string, or the group name without '$'
+ * @suffix: what followed a '/': a protocol (ssh/tcp), a prefix length
+ *          (192.0.2.0/24) or a rate unit; NULL if none
+ */
+struct pc_ast_item {
+	enum pc_ast_item_kind kind;
+	enum pc_ast_item_hint hint;
+	struct pc_location loc;
+	const char *text;
+	const char *suffix;
+	struct pc_location suffix_loc;
+};
+
+/* A single item or a `{ … }` list, with an optional `/PROTO` after the list. */
+struct pc_ast_list {
+	struct pc_location loc;
+	bool braced;
+	size_t n;
+	struct pc_ast_item *v;
+	const char *suffix;
+	struct pc_location suffix_loc;
+};
+
+enum pc_ast_match_kind {
+	PC_AST_MATCH_SERVICE,
+	PC_AST_MATCH_PORT,
+	PC_AST_MATCH_CLASS,
+	PC_AST_MATCH_PROTO,
+	PC_AST_MATCH_FROM,
+	PC_AST_MATCH_TO,
+	PC_AST_MATCH_ICMP,
+	PC_AST_MATCH_ICMPV6,
+	__PC_AST_MATCH_MAX
+};
+
+struct pc_ast_match {
+	enum pc_ast_match_kind kind;
+	struct pc_location loc;   /* the keyword */
+	struct pc_ast_list list;
+};
+
+struct pc_ast_rule {
+	enum pc_verdict verdict;
+	enum pc_direction dir;
+	const char *iface;            /* NULL: any */
+	struct pc_location iface_loc;
+	size_t n_matches;
+	struct pc_ast_match *matches;
+	bool log;
+	const char *log_prefix;       /* NULL: none given */
+	struct pc_location log_loc;
+	struct pc_limit limit;
+	struct pc_location limit_loc;
+	const char *comment;
+	struct pc_location comment_loc;
+};
+
+enum pc_ast_stmt_kind {
+	PC_AST_TABLE,
+	PC_AST_TRANSPORTS,
+	PC_AST_HOSTS,
+	PC_AST_SERVICES,
+	PC_AST_DEFAULT,
+	PC_AST_OPTION,
+	PC_AST_RULE,
+	__PC_AST_STMT_MAX
+};
+
+/**
+ * struct pc_ast_stmt - one statement
+ * @loc:  the statement's first token
+ * @name: TABLE: the name; HOSTS/SERVICES: the group name; OPTION: the option
+ * @name_loc: location of @name
+ * @list: TRANSPORTS, HOSTS, SERVICES
+ * @dir, @verdict: DEFAULT
+ * @rule: RULE
+ */
+struct pc_ast_stmt {
+	enum pc_ast_stmt_kind kind;
+	struct pc_location loc;
+	const char *name;
+	struct pc_location name_loc;
+	struct pc_ast_list list;
+	enum pc_direction dir;
+	enum pc_verdict verdict;
+	struct pc_ast_rule rule;
+};
+
+struct pc_ast {
+	struct pc_arena *arena;   /* owns everything, file names included */
+	size_t n;
+	size_t cap;
+	struct pc_ast_stmt *stmts;
+	const char *top_file;
+};
+
+/*
+ * Parses @path and its includes. Always returns a tree (possibly partial);
+ * errors are on @diag. *sys_error: the top-level file could not be read.
+ * File names stored in locations live in @arena.
+ */
+struct pc_ast *pc_ast_parse_file(const char *path, struct pc_arena *arena,
+				 struct pc_diag *diag, bool *sys_error);
+struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
+				   size_t len, struct pc_arena *arena,
+				   struct pc_diag *diag);
+void pc_ast_destroy(struct pc_ast *ast);
+
+/* Limits that keep hostile input harmless. */
+#define PC_MAX_LINE 16384        /* bytes in one line */
+#define PC_MAX_STRING 127        /* bytes in a string */
+#define PC_MAX_INCLUDE_DEPTH 32
+#define PC_MAX_GROUP_DEPTH 64    /* $a in $b in $c ... */
+#define PC_MAX_LIST 1000000      /* items in one list */
+
+#endif

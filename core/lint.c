@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shadowing: a policy rule that can never match because the rules before it
+ * (one of them, or their union) already decide every packet it matches.
+ *
+ * Rules without addresses, interface, rate limit or state ("wildcard"
+ * rules) are folded into per-family bitmaps of covered ports and types, so
+ * the common case is linear. Earlier rules with addresses or an interface
+ * are compared pairwise, within a budget that keeps huge policies fast.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "resolve.h"
+#include "util.h"
+
+#define PAIR_BUDGET 20000000ul
+
+enum { T_TCP, T_UDP, T_DCCP, T_SCTP, N_T };
+
+struct famcov {
+	bool all;                   /* every packet of the family */
+	bool proto_all[256];        /* every packet of a protocol */
+	uint64_t ports[N_T][65536 / 64];
+	uint64_t types[256 / 64];   /* ICMP types of the family's ICMP */
+};
+
+struct cover {
+	struct famcov fam[2];       /* [0] IPv4, [1] IPv6 */
+	const struct pc_rule **pairs;
+	size_t n_pairs, cap_pairs;
+	unsigned long budget;
+};
+
+static int tidx(unsigned proto)
+{
+	switch (proto) {
+	case PC_PROTO_TCP: return T_TCP;
+	case PC_PROTO_UDP: return T_UDP;
+	case PC_PROTO_DCCP: return T_DCCP;
+	case PC_PROTO_SCTP: return T_SCTP;
+	default: return -1;
+	}
+}
+
+static bool bit(const uint64_t *b, unsigned i)
+{
+	return b[i / 64] >> (i % 64) & 1;
+}
+
+static void set_bits(uint64_t *b, unsigned lo, unsigned hi)
+{
+	for (unsigned i = lo; i <= hi;) {
+		if (i % 64 == 0 && hi - i >= 63) {
+			b[i / 64] = ~(uint64_t)0;
+			i += 64;
+		} else {
+			b[i / 64] |= (uint64_t)1 << (i % 64);
+			i++;
+		}
+	}
+}
+
+static bool is_wildcard(const struct pc_rule *r)
+{
+	return !r->iface && r->saddr.n == 0 && r->daddr.n == 0;
+}
+
+static bool can_cover(const struct pc_rule *r)
+{
+	return r->limit.rate == 0 && r->ct_state == 0;
+}
+
+static unsigned fam_bit(int f)
+{
+	return f ? PC_FAM_IPV6 : PC_FAM_IPV4;
+}
+
+static void add_wildcard(struct cover *c, const struct pc_rule *r)
+{
+	for (int f = 0; f < 2; f++) {
+		struct famcov *fc = &c->fam[f];
+
+		if (!(r->families & fam_bit(f)))
+			continue;
+		if (r->n_l4 == 0) {
+			fc->all = true;
+			continue;
+		}
+		for (size_t i = 0; i < r->n_l4; i++) {
+			const struct pc_l4 *l = &r->l4[i];
+			int t = tidx(l->proto);
+			bool icmp = l->proto == (f ? PC_PROTO_ICMPV6 : PC_PROTO_ICMP);
+
+			if ((t >= 0 && l->dports.n == 0) || (icmp && l->n_types == 0) ||
+			    (t < 0 && !icmp)) {
+				fc->proto_all[l->proto] = true;
+				continue;
+			}
+			if (t >= 0)
+				for (size_t j = 0; j < l->dports.n; j++)
+					set_bits(fc->ports[t], l->dports.v[j].lo, l->dports.v[j].hi);
+			else
+				for (size_t j = 0; j < l->n_types; j++)
+					set_bits(fc->types, l->types[j], l->types[j]);
+		}
+	}
+}
+
+/* Does every prefix of @inner (of family @fam) lie in some prefix of @outer? */
+static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_set *inner,
+			unsigned fam)
+{
+	bool any_inner = true;
+
+	if (outer->n == 0)
+		return true;
+	for (size_t i = 0; i < inner->n; i++) {
+		bool found = false;
+
+		if (inner->v[i].family != fam)
+			continue;
+		any_inner = false;
+		for (size_t j = 0; j < outer->n && !found; j++)
+			found = pc_addr_contains(&outer->v[j], &inner->v[i]);
+		if (!found)
+			return false;
+	}
+	if (any_inner) {
+		/* inner is "any" for this family: only an outer without this family's
+		 * prefixes... which cannot be, as outer->n > 0 restricts. */
+		for (size_t j = 0; j < outer->n; j++)
+			if (outer->v[j].family == fam && outer->v[j].plen == 0)
+				return true;
+		return false;
+	}
+	return true;
+}
+
+/* Does @e match every packet of family @f that @r matches, ignoring l4? */
+static bool covers_outside_l4(const struct pc_rule *e, const struct pc_rule *r, int f)
+{
+	unsigned fam = fam_bit(f);
+
+	if (!(e->families & fam))
+		return false;
+	if (e->iface && (!r->iface || strcmp(e->iface, r->iface) != 0))
+		return false;
+	return addrs_cover(&e->saddr, &r->saddr, fam) && addrs_cover(&e->daddr, &r->daddr, fam);
+}
+
+static const struct pc_l4 *find_l4(const struct pc_rule *e, unsigned proto)
+{
+	for (size_t i = 0; i < e->n_l4; i++)
+		if (e->l4[i].proto == proto)
+			return &e->l4[i];
+	return NULL;
+}
+
+/* Is port @p (or ICMP type) of @proto covered by pairwise rule @e? */
+static bool l4_has(const struct pc_rule *e, unsigned proto, int value)
+{
+	const struct pc_l4 *l;
+
+	if (e->n_l4 == 0)
+		return true;
+	l = find_l4(e, proto);
+	if (!l)
+		return false;
+	if (value < 0)
+		return pc_proto_has_ports(proto) ? l->dports.n == 0 :
+		       (proto == PC_PROTO_ICMP || proto == PC_PROTO_ICMPV6) ? l->n_types == 0 : true;
+	if (pc_proto_has_ports(proto)) {
+		size_t lo = 0, hi = l->dports.n;
+
+		if (l->dports.n == 0)
+			return true;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (l->dports.v[mid].hi < value)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo < l->dports.n && l->dports.v[lo].lo <= value;
+	}
+	if (proto == PC_PROTO_ICMP || proto == PC_PROTO_ICMPV6) {
+		if (l->n_types == 0)
+			return true;
+		for (size_t i = 0; i < l->n_types; i++)
+			if (l->types[i] == value)
+				return true;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Is value @v (port or type; -1: the whole protocol) of @proto in family @f
+ * covered by the wildcard bitmaps or one of @ps?
+ */
+static bool value_covered(const struct famcov *fc, const struct pc_rule **ps, size_t np,
+			  unsigned proto, int f, int v)
+{
+	int t = tidx(proto);
+
+	if (fc->all || fc->proto_all[proto])
+		return true;
+	if (v >= 0) {
+		if (t >= 0 && bit(fc->ports[t], (unsigned)v))
+			return true;
+		if (t < 0 && proto == (f ? PC_PROTO_ICMPV6 : PC_PROTO_ICMP) &&
+		    bit(fc->types, (unsigned)v))
+			return true;
+	}
+	for (size_t i = 0; i < np; i++)
+		if (l4_has(ps[i], proto, v))
+			return true;
+	return false;
+}
+
+static bool covered(struct cover *c, const struct pc_rule *r)
+{
+	const struct pc_rule **ps = NULL;
+	size_t cap = 0;
+	bool ok = true;
+
+	for (int f = 0; f < 2 && ok; f++) {
+		const struct famcov *fc = &c->fam[f];
+		size_t np = 0;
+
+		if (!(r->families & fam_bit(f)))
+			continue;
+		if (fc->all)
+			continue;
+		if (c->budget >= c->n_pairs) {
+			c->budget -= c->n_pairs;
+			for (size_t i = 0; i < c->n_pairs; i++)
+				if (covers_outside_l4(c->pairs[i], r, f)) {
+					ps = xgrow(ps, &cap, np + 1, sizeof(*ps));
+					ps[np++] = c->pairs[i];
+				}
+		}
+		for (size_t i = 0; i < np; i++)
+			if (ps[i]->n_l4 == 0)
+				goto next_family;
+		if (r->n_l4 == 0) {
+			ok = false;
+			break;
+		}
+		for (size_t i = 0; i < r->n_l4 && ok; i++) {
+			const struct pc_l4 *l = &r->l4[i];
+			bool icmp = l->proto == PC_PROTO_ICMP || l->proto == PC_PROTO_ICMPV6;
+
+			if (icmp && l->proto != (f ? PC_PROTO_ICMPV6 : PC_PROTO_ICMP))
+				continue; /* never matches in this family */
+			if (value_covered(fc, ps, np, l->proto, f, -1))
+				continue;
+			if (pc_proto_has_ports(l->proto) && l->dports.n) {
+				for (size_t j = 0; j < l->dports.n && ok; j++)
+					for (unsigned p = l->dports.v[j].lo; p <= l->dports.v[j].hi && ok; p++)
+						ok = value_covered(fc, ps, np, l->proto, f, (int)p);
+			} else if (icmp && l->n_types) {
+				for (size_t j = 0; j < l->n_types && ok; j++)
+					ok = value_covered(fc, ps, np, l->proto, f, l->types[j]);
+			} else {
+				ok = false;
+			}
+		}
+next_family:;
+	}
+	free(ps);
+	return ok;
+}
+
+/* An earlier rule that alone covers @r, for the message; NULL if none found. */
+static const struct pc_rule *single_cover(const struct pc_chain *c, size_t idx,
+					  unsigned long *budget)
+{
+	const struct pc_rule *r = &c->rules[idx];
+
+	for (size_t i = 0; i < idx && *budget; i++, (*budget)--) {
+		const struct pc_rule *e = &c->rules[i];
+		bool ok = can_cover(e);
+
+		for (int f = 0; f < 2 && ok; f++) {
+			if (!(r->families & fam_bit(f)))
+				continue;
+			ok = covers_outside_l4(e, r, f);
+			if (!ok || e->n_l4 == 0)
+				continue;
+			if (r->n_l4 == 0) {
+				ok = false;
+				break;
+			}
+			for (size_t k = 0; k < r->n_l4 && ok; k++) {
+				const struct pc_l4 *l = &r->l4[k];
+				const struct pc_l4 *el = find_l4(e, l->proto);
+
+				if (!el) {
+					ok = false;
+				} else if (pc_proto_has_ports(l->proto)) {
+					if (el->dports.n == 0)
+						continue;
+					if (l->dports.n == 0) {
+						ok = false;
+						continue;
+					}
+					for (size_t j = 0; j < l->dports.n && ok; j++)
+						ok = l4_has(e, l->proto, l->dports.v[j].lo) &&
+						     l4_has(e, l->proto, l->dports.v[j].hi);
+					/* both ends in: the interval is in one of e's (merged) intervals? */
+					for (size_t j = 0; j < l->dports.n && ok; j++) {
+						bool in = false;
+
+						for (size_t m = 0; m < el->dports.n && !in; m++)
+							in = el->dports.v[m].lo <= l->dports.v[j].lo &&
+							     l->dports.v[j].hi <= el->dports.v[m].hi;
+						ok = in;
+					}
+				} else if (el->n_types) {
+					if (l->n_types == 0)
+						ok = false;
+					for (size_t j = 0; j < l->n_types && ok; j++)
+						ok = l4_has(e, l->proto, l->types[j]);
+				}
+			}
+		}
+		if (ok)
+			return e;
+	}
+	return NULL;
+}
+
+void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag)
+{
+	struct cover *c = xzalloc(sizeof(*c));
+
+	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
+		const struct pc_chain *ch = &ir->chains[d];
+		unsigned long single_budget = PAIR_BUDGET / 4;
+
+		memset(c->fam, 0, sizeof(c->fam));
+		c->n_pairs = 0;
+		c->budget = PAIR_BUDGET;
+		for (size_t i = 0; i < ch->n; i++) {
+			const struct pc_rule *r = &ch->rules[i];
+
+			if (r->origin == PC_ORIGIN_POLICY && covered(c, r)) {
+				const struct pc_rule *e = single_cover(ch, i, &single_budget);
+
+				if (e && e->origin != PC_ORIGIN_POLICY)
+					pc_diag_warning(diag, &r->loc,
+							"rule can never match: the built-in %s rule covers it",
+							pc_origin_name(e->origin));
+				else if (e)
+					pc_diag_warning(diag, &r->loc,
+							"rule can never match: the rule at %s:%u covers it",
+							e->loc.file, e->loc.line);
+				else
+					pc_diag_warning(diag, &r->loc,
+							"rule can never match: earlier rules together cover it");
+				continue;
+			}
+			if (!can_cover(r))
+				continue;
+			if (is_wildcard(r)) {
+				add_wildcard(c, r);
+			} else {
+				c->pairs = xgrow(c->pairs, &c->cap_pairs, c->n_pairs + 1,
+						 sizeof(*c->pairs));
+				c->pairs[c->n_pairs++] = r;
+			}
+		}
+	}
+	free(c->pairs);
+	free(c);
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+#include "names.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <portcullis/ir.h>
+
+#include "util.h"
+
+static const struct {
+	const char *name;
+	unsigned num;
+} protos[] = {
+	{ "icmp", 1 }, { "igmp", 2 }, { "ipip", 4 }, { "tcp", 6 }, { "egp", 8 },
+	{ "udp", 17 }, { "dccp", 33 }, { "ipv6", 41 }, { "rsvp", 46 }, { "gre", 47 },
+	{ "esp", 50 }, { "ah", 51 }, { "icmpv6", 58 }, { "ipv6-icmp", 58 },
+	{ "ospf", 89 }, { "pim", 103 }, { "vrrp", 112 }, { "l2tp", 115 },
+	{ "sctp", 132 }, { "udplite", 136 },
+};
+
+int pc_proto_parse(const char *s)
+{
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < PC_ARRAY_SIZE(protos); i++)
+		if (strcasecmp(s, protos[i].name) == 0)
+			return (int)protos[i].num;
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end || v < 0 || v > 255)
+		return -1;
+	return (int)v;
+}
+
+const char *pc_proto_name(unsigned proto)
+{
+	for (size_t i = 0; i < PC_ARRAY_SIZE(protos); i++)
+		if (protos[i].num == proto)
+			return protos[i].name;
+	return NULL;
+}
+
+struct icmp_name {
+	const char *name;
+	unsigned type;
+};
+
+static const struct icmp_name icmp4[] = {
+	{ "echo-reply", 0 },
+	{ "destination-unreachable", 3 },
+	{ "source-quench", 4 },
+	{ "redirect", 5 },
+	{ "echo-request", 8 },
+	{ "router-advertisement", 9 },
+	{ "router-solicitation", 10 },
+	{ "time-exceeded", 11 },
+	{ "parameter-problem", 12 },
+	{ "timestamp-request", 13 },
+	{ "timestamp-reply", 14 },
+	{ "info-request", 15 },
+	{ "info-reply", 16 },
+	{ "address-mask-request", 17 },
+	{ "address-mask-reply", 18 },
+};
+
+static const struct icmp_name icmp6[] = {
+	{ "destination-unreachable", 1 },
+	{ "packet-too-big", 2 },
+	{ "time-exceeded", 3 },
+	{ "parameter-problem", 4 },
+	{ "echo-request", 128 },
+	{ "echo-reply", 129 },
+	{ "mld-listener-query", 130 },
+	{ "mld-listener-report", 131 },
+	{ "mld-listener-done", 132 },
+	{ "nd-router-solicit", 133 },
+	{ "nd-router-advert", 134 },
+	{ "nd-neighbor-solicit", 135 },
+	{ "nd-neighbor-advert", 136 },
+	{ "nd-redirect", 137 },
+	{ "router-renumbering", 138 },
+	{ "ind-neighbor-solicit", 141 },
+	{ "ind-neighbor-advert", 142 },
+	{ "mld2-listener-report", 143 },
+};
+
+int pc_icmp_type_parse(const char *s, bool v6)
+{
+	const struct icmp_name *t = v6 ? icmp6 : icmp4;
+	size_t n = v6 ? PC_ARRAY_SIZE(icmp6) : PC_ARRAY_SIZE(icmp4);
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, t[i].name) == 0)
+			return (int)t[i].type;
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end || v < 0 || v > 255)
+		return -1;
+	return (int)v;
+}
+
+const char *pc_icmp_type_name(unsigned type, bool v6)
+{
+	const struct icmp_name *t = v6 ? icmp6 : icmp4;
+	size_t n = v6 ? PC_ARRAY_SIZE(icmp6) : PC_ARRAY_SIZE(icmp4);
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i].type == type)
+			return t[i].name;
+	return NULL;
+}
+
+const char *pc_icmp_type_suggest(const char *s, bool v6)
+{
+	const struct icmp_name *t = v6 ? icmp6 : icmp4;
+	size_t n = v6 ? PC_ARRAY_SIZE(icmp6) : PC_ARRAY_SIZE(icmp4);
+	const char *best = NULL;
+	unsigned best_d = 4;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = pc_edit_distance(s, t[i].name, best_d);
+
+		if (d < best_d) {
+			best_d = d;
+			best = t[i].name;
+		}
+	}
+	return best;
+}
+
+unsigned pc_edit_distance(const char *a, const char *b, unsigned max)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned *row, res;
+
+	if (la > lb + max || lb > la + max)
+		return max + 1;
+	row = xcalloc(lb + 1, sizeof(*row));
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned prev = row[0], lo;
+
+		row[0] = (unsigned)i;
+		lo = row[0];
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned cur = row[j];
+			unsigned cost = tolower((unsigned char)a[i - 1]) !=
+					tolower((unsigned char)b[j - 1]);
+			unsigned v = prev + cost;
+
+			if (row[j] + 1 < v)
+				v = row[j] + 1;
+			if (row[j - 1] + 1 < v)
+				v = row[j - 1] + 1;
+			row[j] = v;
+			prev = cur;
+			if (v < lo)
+				lo = v;
+		}
+		if (lo > max) {
+			free(row);
+			return max + 1;
+		}
+	}
+	res = row[lb];
+	free(row);
+	return res > max ? max + 1 : res;
+}

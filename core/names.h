@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Names of protocols and ICMP types, shared by the resolver and the backends. */
+#ifndef PORTCULLIS_NAMES_H
+#define PORTCULLIS_NAMES_H
+
+#include <stdbool.h>
+
+/* "tcp", "esp", "123" -> protocol number, -1 if unknown. */
+int pc_proto_parse(const char *s);
+
+/*
+ * ICMP (@v6 false) or ICMPv6 type names as nftables spells them
+ * ("echo-request", "nd-neighbor-solicit"); -1 if unknown. Numbers 0-255
+ * are accepted too.
+ */
+int pc_icmp_type_parse(const char *s, bool v6);
+/* The name of a type, or NULL if it has none. */
+const char *pc_icmp_type_name(unsigned type, bool v6);
+/* Closest known type name (for "did you mean"), or NULL. */
+const char *pc_icmp_type_suggest(const char *s, bool v6);
+
+/* Levenshtein distance, case-insensitive, capped at @max + 1. */
+unsigned pc_edit_distance(const char *a, const char *b, unsigned max);
+
+#endif
