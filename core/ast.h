@@ -124,7 +124,7 @@ struct pc_ast {
 	struct pc_arena *arena;   /* owns everything, file names included */
 	size_t n;
 	size_t cap;
-	struct pc_ast_stmt *stmts;
+	struct pc_ast_stmt **stmts;  /* the statements live in @arena */
 	const char *top_file;
 };
 

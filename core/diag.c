@@ -145,12 +145,14 @@ static const char *sev_color[] = {
 	[PC_SEV_ERROR] = "\033[1;31m",
 };
 
+#define QUOTE_MAX 160
+
 /* Prints the source line of @loc and a caret line under the token. */
 static void print_quote(FILE *out, const struct source *s,
 			const struct pc_location *loc, bool color)
 {
 	const char *p = s->text, *end = s->text + s->len, *eol;
-	unsigned line = 1;
+	unsigned line = 1, col;
 
 	while (line < loc->line && p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -165,6 +167,18 @@ static void print_quote(FILE *out, const struct source *s,
 	eol = memchr(p, '\n', (size_t)(end - p));
 	if (!eol)
 		eol = end;
+	col = loc->col;
+	/* a very long line is shown as a window around the column */
+	if (eol - p > QUOTE_MAX) {
+		const char *start = p + (col > QUOTE_MAX / 2 ? col - QUOTE_MAX / 2 : 0);
+
+		if (start > eol)
+			start = eol;
+		col -= (unsigned)(start - p);
+		p = start;
+		if (eol - p > QUOTE_MAX)
+			eol = p + QUOTE_MAX;
+	}
 	fputs("  ", out);
 	/* Show control bytes (NUL, ESC) visibly: the quote must be safe to print. */
 	for (const char *q = p; q < eol; q++) {
@@ -173,12 +187,12 @@ static void print_quote(FILE *out, const struct source *s,
 		fputc(c == '\t' || (c >= 0x20 && c != 0x7f) ? c : '?', out);
 	}
 	fputs("\n  ", out);
-	for (unsigned i = 1; i < loc->col && p + i - 1 < eol; i++)
+	for (unsigned i = 1; i < col && p + i - 1 < eol; i++)
 		fputc(p[i - 1] == '\t' ? '\t' : ' ', out);
 	if (color)
 		fputs("\033[1;32m", out);
 	fputc('^', out);
-	for (unsigned i = 1; i < loc->len && p + loc->col - 1 + i < eol; i++)
+	for (unsigned i = 1; i < loc->len && p + col - 1 + i < eol; i++)
 		fputc('~', out);
 	if (color)
 		fputs("\033[0m", out);

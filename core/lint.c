@@ -14,7 +14,7 @@
 #include "resolve.h"
 #include "util.h"
 
-#define PAIR_BUDGET 20000000ul
+#define PAIR_BUDGET 4000000ul
 
 enum { T_TCP, T_UDP, T_DCCP, T_SCTP, N_T };
 
@@ -122,7 +122,7 @@ static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_se
 			continue;
 		any_inner = false;
 		for (size_t j = 0; j < outer->n && !found; j++)
-			found = pc_addr_contains(&outer->v[j], &inner->v[i]);
+			found = pc_prefix_contains(&outer->v[j], &inner->v[i]);
 		if (!found)
 			return false;
 	}

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ast.h"
 #include "lexer.h"
@@ -104,9 +105,9 @@ static struct pc_ast_stmt *add_stmt(struct parser *ps, enum pc_ast_stmt_kind kin
 	struct pc_ast *ast = ps->ast;
 	struct pc_ast_stmt *s;
 
+	s = pc_arena_alloc(ps->arena, sizeof(*s));
 	ast->stmts = xgrow(ast->stmts, &ast->cap, ast->n + 1, sizeof(*ast->stmts));
-	s = &ast->stmts[ast->n++];
-	memset(s, 0, sizeof(*s));
+	ast->stmts[ast->n++] = s;
 	s->kind = kind;
 	s->loc = *loc;
 	return s;
@@ -457,6 +458,17 @@ static void parse_include(struct parser *ps)
 		return;
 	}
 	real = realpath(path, NULL);
+	if (real) {
+		struct stat st;
+
+		/* a device or FIFO could be endless: only regular files */
+		if (stat(real, &st) == 0 && !S_ISREG(st.st_mode)) {
+			perror_at(ps, &loc, "cannot include '%s': not a regular file", path);
+			free(real);
+			free(path);
+			return;
+		}
+	}
 	if (!real) {
 		perror_at(ps, &loc, "cannot include '%s': %s", path, strerror(errno));
 		free(path);

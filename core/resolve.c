@@ -511,7 +511,7 @@ bool pc_addr_parse(const char *text, const char *plen_text, struct pc_addr *out,
 	return true;
 }
 
-bool pc_addr_contains(const struct pc_addr *outer, const struct pc_addr *inner)
+bool pc_prefix_contains(const struct pc_addr *outer, const struct pc_addr *inner)
 {
 	unsigned full, rest;
 
@@ -551,7 +551,7 @@ void pc_addr_set_normalize(struct pc_addr_set *s)
 		return;
 	qsort(s->v, s->n, sizeof(*s->v), addr_cmp);
 	for (size_t i = 0; i < s->n; i++) {
-		if (k && pc_addr_contains(&s->v[k - 1], &s->v[i]))
+		if (k && pc_prefix_contains(&s->v[k - 1], &s->v[i]))
 			continue;
 		s->v[k++] = s->v[i];
 	}
@@ -1228,7 +1228,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	rs.transports = 1u << PC_TRANSPORT_TCP | 1u << PC_TRANSPORT_UDP;
 
 	for (size_t i = 0; i < ast->n; i++) {
-		const struct pc_ast_stmt *s = &ast->stmts[i];
+		const struct pc_ast_stmt *s = ast->stmts[i];
 
 		if (pc_diag_full(diag))
 			break;
@@ -1322,7 +1322,13 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	ir->table = table_stmt ? table_stmt->name : "portcullis";
 	ir->policy_file = ast->top_file;
 	ir->options = options;
-	ir->registry_name = pc_arena_strdup(arena, pc_registry_source(reg));
+	/* the file name only: generated output must not depend on where the
+	 * registry happens to be installed or checked out */
+	{
+		const char *src = pc_registry_source(reg), *slash = strrchr(src, '/');
+
+		ir->registry_name = pc_arena_strdup(arena, slash ? slash + 1 : src);
+	}
 	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(reg));
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		struct pc_chain *c = &ir->chains[d];
@@ -1333,17 +1339,20 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		c->policy = defaults[d].set ? defaults[d].v : default_of_defaults[d];
 		c->policy_loc = defaults[d].set ? defaults[d].loc : opt_loc[0];
 		add_builtins(&rs, c->dir, options, opt_loc, &b);
-		for (size_t i = 0; i < rules[d].n; i++)
-			push(&b, &rules[d].v[i]);
 		if (c->policy == PC_VERDICT_REJECT) {
 			struct pc_rule r = builtin(PC_ORIGIN_DEFAULT, &c->policy_loc);
 
 			r.verdict = PC_VERDICT_REJECT;
-			push(&b, &r);
+			push(&rules[d], &r);
 			c->policy = PC_VERDICT_DENY;
 		}
-		c->n = b.n;
-		c->rules = pc_arena_memdup(arena, b.v, b.n * sizeof(*b.v));
+		/* one copy into the IR: built-ins first, then the policy's rules */
+		c->n = b.n + rules[d].n;
+		c->rules = pc_arena_alloc(arena, c->n * sizeof(*c->rules));
+		if (b.n)
+			memcpy(c->rules, b.v, b.n * sizeof(*b.v));
+		if (rules[d].n)
+			memcpy(c->rules + b.n, rules[d].v, rules[d].n * sizeof(*b.v));
 		free(b.v);
 	}
 out:

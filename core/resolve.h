@@ -27,7 +27,7 @@ void pc_port_set_normalize(struct pc_port_set *s);
 /* Sorts a prefix set and drops prefixes contained in others, in place. */
 void pc_addr_set_normalize(struct pc_addr_set *s);
 /* True when prefix @outer contains prefix @inner (same family). */
-bool pc_addr_contains(const struct pc_addr *outer, const struct pc_addr *inner);
+bool pc_prefix_contains(const struct pc_addr *outer, const struct pc_addr *inner);
 /* Parses "192.0.2.0", "2001:db8::" with optional @plen_text; reports on @diag. */
 bool pc_addr_parse(const char *text, const char *plen_text, struct pc_addr *out,
 		   char *err, size_t errlen);

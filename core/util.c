@@ -111,9 +111,11 @@ struct pc_arena_chunk {
 
 struct pc_arena {
 	struct pc_arena_chunk *head;
+	size_t next_size;   /* chunks double up to ARENA_CHUNK_MAX */
 };
 
 #define ARENA_CHUNK (64 * 1024)
+#define ARENA_CHUNK_MAX (4 * 1024 * 1024)
 
 struct pc_arena *pc_arena_create(void)
 {
@@ -142,7 +144,13 @@ void *pc_arena_alloc(struct pc_arena *a, size_t n)
 	if (!n)
 		n = 16;
 	if (!c || c->size - c->used < n) {
-		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+		size_t size;
+
+		if (a->next_size < ARENA_CHUNK)
+			a->next_size = ARENA_CHUNK;
+		size = n > a->next_size / 4 ? n : a->next_size;
+		if (size == a->next_size && a->next_size < ARENA_CHUNK_MAX)
+			a->next_size *= 2;
 
 		c = xmalloc(sizeof(*c) + size);
 		c->size = size;
@@ -259,6 +267,12 @@ char *pc_read_file(const char *path, size_t *len)
 		}
 		if (n == 0)
 			break;
+		if (b.len + (size_t)n > PC_MAX_FILE) {
+			close(fd);
+			pc_buf_finish(&b);
+			errno = EFBIG;
+			return NULL;
+		}
 		pc_buf_add(&b, tmp, (size_t)n);
 	}
 	close(fd);

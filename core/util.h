@@ -49,6 +49,9 @@ void pc_buf_putc(struct pc_buf *b, char c);
 void pc_buf_printf(struct pc_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Largest file pc_read_file() reads (policies, registries, templates). */
+#define PC_MAX_FILE (256u << 20)
+
 /*
  * Reads a whole file into a NUL-terminated buffer (*len excludes the NUL).
  * Returns NULL with errno set on failure.
