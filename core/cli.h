@@ -23,7 +23,13 @@ struct pc_command {
 };
 
 int cmd_lookup(int argc, char **argv);
+int cmd_backends(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_confirm(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /*
  * Registry options every command that resolves names takes:
@@ -45,6 +51,20 @@ struct pc_registry;
  */
 struct pc_registry *pc_cli_open_registry(const struct pc_registry_opts *o,
 					 struct pc_diag *diag, int *status);
+
+struct pc_ir;
+struct pc_nft_plan;
+/*
+ * apply / diff: loads the registry and the policy and lowers it into the
+ * nft plan (backends/nft_lower.h). Diagnostics stay queued on @diag.
+ * Returns PC_EXIT_OK with *ir, *reg and *plan set (caller frees them), or
+ * the exit status with all three NULL.
+ */
+int pc_cli_load_plan(const char *path, const struct pc_registry_opts *ro,
+		     struct pc_diag *diag, struct pc_ir **ir,
+		     struct pc_registry **reg, struct pc_nft_plan **plan);
+/* Prints a netlink failure (-errno) of @what; returns PC_EXIT_SYSTEM. */
+int pc_cli_netlink_error(const char *prog, const char *what, int err);
 
 /* True when stderr is a terminal and NO_COLOR is unset. */
 bool pc_cli_color(void);

@@ -8,6 +8,13 @@ const char *pc_program_version = PC_VERSION;
 
 /* Sorted by name; matched whole with strcmp, never by prefix. */
 static const struct pc_command commands[] = {
+	{ "apply", cmd_apply, "program the policy's nftables table over netlink (--dry-run, --confirm)" },
+	{ "backends", cmd_backends, "list the built-in and plugin backends" },
+	{ "check", cmd_check, "parse, resolve and lint a policy; --dump shows what it opens" },
+	{ "confirm", cmd_confirm, "keep what a pending `apply --confirm` installed" },
+	{ "diff", cmd_diff, "compare the live nftables table with the policy (drift)" },
+	{ "generate", cmd_generate, "write a policy's ruleset (nft, iptables, ip6tables, pf, plugins)" },
+	{ "lookup", cmd_lookup, "look up service names, ports and port classes in the registry" },
 	
 	
 };

@@ -29,6 +29,14 @@ enum pc_transport {
 	__PC_TRANSPORT_MAX
 };
 
+/*
+ * pc_reg_entry.transport of a record that names no transport (IANA rows with
+ * an empty Transport Protocol column, e.g. `boe-cms,6400,,`, unnamed
+ * Unassigned ranges, portless DNS-SD names): it applies to every transport,
+ * and pc_registry_find_port() returns it for any @transport.
+ */
+#define PC_REG_NO_TRANSPORT __PC_TRANSPORT_MAX
+
 enum pc_reg_status {
 	PC_REG_ASSIGNED,
 	PC_REG_RESERVED,
@@ -53,9 +61,14 @@ enum pc_reg_flags {
  * @status:      enum pc_reg_status
  * @flags:       PC_REG_* mask
  * @description: may be ""
- * @notes:       assignment notes / unauthorized use text, may be ""
+ * @notes:       IANA assignment notes, may be ""
  * @aliases:     NULL-terminated, /etc/services aliases (may be NULL)
  * @file, @line: where the record was read (first line of the record)
+ * @unauthorized: the IANA 'Unauthorized Use Reported' text, "" if none
+ *               (PC_REG_UNAUTHORIZED is set when it is not empty)
+ *
+ * Entries and their strings belong to the registry and live until
+ * pc_registry_destroy().
  */
 struct pc_reg_entry {
 	const char *name;
@@ -70,6 +83,7 @@ struct pc_reg_entry {
 	const char *const *aliases;
 	const char *file;
 	unsigned line;
+	const char *unauthorized;
 };
 
 struct pc_registry;
@@ -117,6 +131,14 @@ size_t pc_registry_find_port(const struct pc_registry *reg, uint16_t port,
  */
 size_t pc_registry_suggest(const struct pc_registry *reg, const char *name,
 			   const char **out, size_t max);
+
+/*
+ * Counts the entries (hidden ones excluded) whose port range overlaps
+ * [@lo, @hi], by status, into @counts (may be NULL; zeroed first).
+ * Returns the total. Walks only the part of the port index in the range.
+ */
+size_t pc_registry_count_range(const struct pc_registry *reg, uint16_t lo,
+			       uint16_t hi, size_t counts[__PC_REG_STATUS_MAX]);
 
 /* Number of records loaded (all files). */
 size_t pc_registry_count(const struct pc_registry *reg);

@@ -53,6 +53,8 @@ enum pc_cap {
 	PC_CAP_PROTO = 1u << 16,       /* bare protocol match (proto esp, ...) */
 	PC_CAP_COMMENT = 1u << 17,     /* carries comments / locations */
 	PC_CAP_ALL = (1u << 18) - 1,
+	/* Verdict-map rules from the optimiser (pc_rule.n_map): opt-in, not in PC_CAP_ALL */
+	PC_CAP_VMAP = 1u << 18,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

@@ -172,6 +172,27 @@ enum pc_rule_origin {
 };
 
 /**
+ * struct pc_map_elem - one element of a verdict map (optimiser output)
+ * @saddr:   source prefix (plen 0: any source of the family)
+ * @proto:   a pc_proto_has_ports() protocol
+ * @dport:   destination port interval
+ * @verdict: PC_VERDICT_ALLOW or PC_VERDICT_DENY
+ * @loc:     the policy rule the element comes from
+ * @comment: that rule's comment, may be NULL
+ *
+ * The elements of one map are pairwise disjoint (no packet matches two), so
+ * their order does not matter; they are sorted by (proto, saddr, dport).
+ */
+struct pc_map_elem {
+	struct pc_addr saddr;
+	uint8_t proto;
+	struct pc_port_range dport;
+	enum pc_verdict verdict;
+	struct pc_location loc;
+	const char *comment;
+};
+
+/**
  * struct pc_rule - one first-match rule
  * @origin:   policy rule or built-in behaviour
  * @loc:      the policy location (for built-ins: the `option`/`default`
@@ -188,6 +209,14 @@ enum pc_rule_origin {
  * @log_prefix: may be NULL (backend default)
  * @limit:    rate limit; over it, the rule does not match
  * @comment:  the policy's `comment "..."`, may be NULL
+ * @n_map:    0 for an ordinary rule. Otherwise the rule is a verdict map
+ *            made by the optimiser (pc_ir_optimize()) from a run of policy
+ *            rules: it applies to exactly one family (@families), has no
+ *            other match, and a packet whose (source address, protocol,
+ *            destination port) lies in an element of @map gets that
+ *            element's verdict; any other packet goes on to the next rule.
+ *            Only backends with PC_CAP_VMAP are given such rules.
+ * @map:      the elements
  */
 struct pc_rule {
 	enum pc_rule_origin origin;
@@ -204,6 +233,8 @@ struct pc_rule {
 	const char *log_prefix;
 	struct pc_limit limit;
 	const char *comment;
+	size_t n_map;
+	const struct pc_map_elem *map;
 };
 
 /**

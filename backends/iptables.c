@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iptables-restore / ip6tables-restore input (backends "iptables", IPv4,
+ * and "ip6tables", IPv6: one implementation, the family as a parameter).
+ *
+ * Coexistence: the rules live in the chains TABLE-in, TABLE-out and
+ * TABLE-fwd (plus helper chains TABLE-iN / TABLE-iNv for rules whose limit
+ * must gate several kernel rules, or LOG and the verdict). Each
+ * ends with the policy's default as an ordinary rule, so the built-in
+ * chains keep their own policies and other tools' chains are untouched.
+ * Declaring a chain under --noflush empties it (legacy and nft variants),
+ * and the file says -F as well; the jumps from INPUT, OUTPUT and FORWARD
+ * are appended at the end. iptables-restore cannot add a rule only when it
+ * is missing, so the template's header tells how to reload without
+ * adding the jumps again.
+ */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "backends/builtin.h"
+#include "backends/text.h"
+#include "template.h"
+#include "util.h"
+
+/* XT_EXTENSION_MAXNAMELEN - 1 */
+#define IPT_CHAIN_MAX 28
+/* XT_MAX_COMMENT_LEN - 1 */
+#define IPT_COMMENT_MAX 255
+/* sizeof(struct xt_log_info.prefix) - 1 */
+#define IPT_LOG_PREFIX_MAX 29
+/* XT_MULTI_PORTS; a range takes two slots */
+#define IPT_MULTIPORT_MAX 15
+/* XT_LIMIT_SCALE: the fastest rate is 10000/second */
+#define IPT_LIMIT_SCALE 10000u
+
+struct ipt {
+	const struct pc_ir *ir;
+	unsigned family;            /* PC_FAM_IPV4 or PC_FAM_IPV6 */
+	const char *name;           /* backend name */
+	struct pc_buf decl;         /* chain declarations and flushes */
+	struct pc_buf rules;        /* -A lines */
+	struct pc_diag *diag;
+	int errors;
+};
+
+static const char *const dir_suffix[__PC_DIR_MAX] = {
+	[PC_DIR_IN] = "in",
+	[PC_DIR_OUT] = "out",
+	[PC_DIR_FORWARD] = "fwd",
+};
+static const char *const dir_letter[__PC_DIR_MAX] = {
+	[PC_DIR_IN] = "i",
+	[PC_DIR_OUT] = "o",
+	[PC_DIR_FORWARD] = "f",
+};
+static const char *const builtin_chain[__PC_DIR_MAX] = {
+	[PC_DIR_IN] = "INPUT",
+	[PC_DIR_OUT] = "OUTPUT",
+	[PC_DIR_FORWARD] = "FORWARD",
+};
+
+static bool fam_v6(const struct ipt *t)
+{
+	return t->family == PC_FAM_IPV6;
+}
+
+/* The prefixes of @set in the backend's family; false when @set is not
+ * empty but has none (the rule cannot match in this family). */
+static bool addr_range(const struct ipt *t, const struct pc_addr_set *set,
+		       size_t *first, size_t *count)
+{
+	size_t i = 0, n = 0;
+
+	*first = 0;
+	*count = 0;
+	if (set->n == 0)
+		return true;
+	while (i < set->n && set->v[i].family != t->family)
+		i++;
+	*first = i;
+	while (i + n < set->n && set->v[i + n].family == t->family)
+		n++;
+	*count = n;
+	return n > 0;
+}
+
+/* Whether an l4 alternative can match in the backend's family. */
+static bool l4_in_family(const struct ipt *t, const struct pc_l4 *l4)
+{
+	if (l4->proto == PC_PROTO_ICMP)
+		return !fam_v6(t);
+	if (l4->proto == PC_PROTO_ICMPV6)
+		return fam_v6(t);
+	return true;
+}
+
+/* Number of kernel rules one match alternative of @l4 takes (ports split
+ * into multiport groups, ICMP types one rule each). */
+static size_t l4_rules(const struct pc_l4 *l4)
+{
+	size_t n = 0, slots = 0;
+
+	if (pc_proto_has_ports(l4->proto) && l4->dports.n > 1) {
+		for (size_t i = 0; i < l4->dports.n; i++) {
+			unsigned w = l4->dports.v[i].lo == l4->dports.v[i].hi ? 1 : 2;
+
+			if (slots == 0 || slots + w > IPT_MULTIPORT_MAX) {
+				n++;
+				slots = 0;
+			}
+			slots += w;
+		}
+		return n;
+	}
+	if ((l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6) && l4->n_types)
+		return l4->n_types;
+	return 1;
+}
+
+static bool rule_in_scope(const struct ipt *t, const struct pc_rule *r,
+			  size_t *kernel_rules)
+{
+	size_t s0, sn, d0, dn, l4n = 0;
+
+	if (!(r->families & t->family))
+		return false;
+	if (!addr_range(t, &r->saddr, &s0, &sn) || !addr_range(t, &r->daddr, &d0, &dn))
+		return false;
+	if (r->n_l4) {
+		for (size_t i = 0; i < r->n_l4; i++)
+			if (l4_in_family(t, &r->l4[i]))
+				l4n += l4_rules(&r->l4[i]);
+		if (!l4n)
+			return false;
+	} else {
+		l4n = 1;
+	}
+	if (kernel_rules)
+		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n;
+	return true;
+}
+
+static void report(struct ipt *t, const struct pc_location *loc,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(struct ipt *t, const struct pc_location *loc,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pc_diag_vreport(t->diag, PC_SEV_ERROR, loc, fmt, ap);
+	va_end(ap);
+	t->errors++;
+}
+
+/* The text of -m comment for a rule: "FILE:LINE[ built-in what][ comment]". */
+static void rule_comment(struct pc_buf *b, enum pc_direction dir,
+			 const struct pc_rule *r)
+{
+	pc_text_location(b, &r->loc);
+	if (r->origin == PC_ORIGIN_DEFAULT) {
+		pc_buf_printf(b, " default %s %s", pc_direction_name(dir),
+			      pc_verdict_name(r->verdict));
+	} else if (r->origin != PC_ORIGIN_POLICY) {
+		pc_buf_puts(b, " ");
+		pc_buf_puts(b, pc_text_origin(r->origin));
+	}
+	if (r->comment) {
+		pc_buf_puts(b, " ");
+		pc_buf_puts(b, r->comment);
+	}
+}
+
+/* Checks the strings and names one rule puts into the output. */
+static void check_rule(struct ipt *t, enum pc_direction dir, size_t idx,
+		       const struct pc_rule *r)
+{
+	struct pc_buf c;
+
+	pc_buf_init(&c);
+	rule_comment(&c, dir, r);
+	if (!pc_text_printable(c.data))
+		report(t, &r->loc, "backend '%s': the comment has control characters", t->name);
+	else if (c.len > IPT_COMMENT_MAX)
+		report(t, &r->loc,
+		       "backend '%s': the rule's comment with its location is %zu bytes, iptables allows %d",
+		       t->name, c.len, IPT_COMMENT_MAX);
+	pc_buf_finish(&c);
+	if (r->log && r->log_prefix) {
+		if (!pc_text_printable(r->log_prefix))
+			report(t, &r->loc, "backend '%s': the log prefix has control characters", t->name);
+		else if (strlen(r->log_prefix) > IPT_LOG_PREFIX_MAX)
+			report(t, &r->loc,
+			       "backend '%s': log prefix \"%s\" is %zu bytes, iptables allows %d",
+			       t->name, r->log_prefix, strlen(r->log_prefix), IPT_LOG_PREFIX_MAX);
+	}
+	if (r->iface && !pc_text_valid_iface(r->iface))
+		report(t, &r->loc, "backend '%s': invalid interface name '%s'", t->name, r->iface);
+	if (r->limit.rate) {
+		static const unsigned mult[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
+
+		if ((uint64_t)r->limit.rate > (uint64_t)IPT_LIMIT_SCALE * mult[r->limit.unit])
+			report(t, &r->loc,
+			       "backend '%s': rate %u/%s is faster than iptables' limit match allows (10000/second)",
+			       t->name, r->limit.rate, pc_limit_unit_name(r->limit.unit));
+	}
+	(void)idx;
+}
+
+static void check_table(struct ipt *t)
+{
+	struct pc_location loc = { .file = t->ir->policy_file };
+	const char *table = t->ir->table;
+	/* the longest helper chain name: TABLE-f<index>v */
+	size_t longest = 0, need;
+
+	for (int d = 0; d < __PC_DIR_MAX; d++)
+		if (t->ir->chains[d].n > longest)
+			longest = t->ir->chains[d].n;
+	need = strlen(table) + strlen("-fwd");
+	if (strlen(table) + 3 + (size_t)snprintf(NULL, 0, "%zu", longest) > need)
+		need = strlen(table) + 3 + (size_t)snprintf(NULL, 0, "%zu", longest);
+	if (!pc_text_valid_name(table))
+		report(t, &loc, "backend '%s': table name '%s' is not a valid chain name",
+		       t->name, table);
+	else if (need > IPT_CHAIN_MAX)
+		report(t, &loc,
+		       "backend '%s': table name '%s' is too long for iptables chain names (chain names of this policy reach %zu bytes, at most %d)",
+		       t->name, table, need, IPT_CHAIN_MAX);
+}
+
+static void run_checks(struct ipt *t)
+{
+	check_table(t);
+	for (int d = 0; d < __PC_DIR_MAX; d++) {
+		const struct pc_chain *c = &t->ir->chains[d];
+
+		for (size_t i = 0; i < c->n; i++)
+			if (rule_in_scope(t, &c->rules[i], NULL))
+				check_rule(t, (enum pc_direction)d, i, &c->rules[i]);
+	}
+}
+
+static void put_quoted(struct pc_buf *b, const char *s)
+{
+	pc_buf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			pc_buf_putc(b, '\\');
+		pc_buf_putc(b, *s);
+	}
+	pc_buf_putc(b, '"');
+}
+
+static void put_addrs(struct ipt *t, struct pc_buf *b, const char *opt,
+		      const struct pc_addr_set *set, size_t first, size_t count)
+{
+	if (!count)
+		return;
+	pc_buf_printf(b, " %s ", opt);
+	for (size_t i = 0; i < count; i++) {
+		if (i)
+			pc_buf_putc(b, ',');
+		pc_text_addr(b, &set->v[first + i], true);
+	}
+}
+
+static void put_port(struct pc_buf *b, const struct pc_port_range *p)
+{
+	if (p->lo == p->hi)
+		pc_buf_printf(b, "%u", p->lo);
+	else
+		pc_buf_printf(b, "%u:%u", p->lo, p->hi);
+}
+
+static void put_proto(const struct ipt *t, struct pc_buf *b, unsigned proto)
+{
+	const char *name = pc_proto_name(proto);
+
+	if (proto == PC_PROTO_ICMPV6)
+		name = "ipv6-icmp";
+	if (name)
+		pc_buf_printf(b, " -p %s", name);
+	else
+		pc_buf_printf(b, " -p %u", proto);
+}
+
+/* The match of one kernel rule, without the target. */
+struct alt {
+	const struct pc_l4 *l4;     /* NULL: any protocol */
+	size_t port_first, port_count;
+	int icmp_type;              /* -1: none */
+};
+
+static void put_match(struct ipt *t, struct pc_buf *b, enum pc_direction dir,
+		      const struct pc_rule *r, const struct alt *a,
+		      bool with_limit)
+{
+	size_t s0, sn, d0, dn;
+
+	addr_range(t, &r->saddr, &s0, &sn);
+	addr_range(t, &r->daddr, &d0, &dn);
+	if (r->iface)
+		pc_buf_printf(b, " %s %s", dir == PC_DIR_OUT ? "-o" : "-i", r->iface);
+	put_addrs(t, b, "-s", &r->saddr, s0, sn);
+	put_addrs(t, b, "-d", &r->daddr, d0, dn);
+	if (a->l4) {
+		unsigned proto = a->l4->proto;
+
+		put_proto(t, b, proto);
+		if (pc_proto_has_ports(proto) && a->port_count == 1) {
+			pc_buf_printf(b, " -m %s --dport ", pc_proto_name(proto));
+			put_port(b, &a->l4->dports.v[a->port_first]);
+		} else if (pc_proto_has_ports(proto) && a->port_count > 1) {
+			pc_buf_puts(b, " -m multiport --dports ");
+			for (size_t i = 0; i < a->port_count; i++) {
+				if (i)
+					pc_buf_putc(b, ',');
+				put_port(b, &a->l4->dports.v[a->port_first + i]);
+			}
+		} else if (a->icmp_type >= 0 && proto == PC_PROTO_ICMP) {
+			pc_buf_printf(b, " -m icmp --icmp-type %d", a->icmp_type);
+		} else if (a->icmp_type >= 0) {
+			pc_buf_printf(b, " -m icmp6 --icmpv6-type %d", a->icmp_type);
+		}
+	}
+	if (r->ct_state) {
+		static const struct { unsigned bit; const char *name; } st[] = {
+			{ PC_CT_INVALID, "INVALID" },
+			{ PC_CT_NEW, "NEW" },
+			{ PC_CT_RELATED, "RELATED" },
+			{ PC_CT_ESTABLISHED, "ESTABLISHED" },
+		};
+		const char *sep = " -m conntrack --ctstate ";
+
+		for (size_t i = 0; i < PC_ARRAY_SIZE(st); i++) {
+			if (!(r->ct_state & st[i].bit))
+				continue;
+			pc_buf_printf(b, "%s%s", sep, st[i].name);
+			sep = ",";
+		}
+	}
+	if (with_limit && r->limit.rate)
+		pc_buf_printf(b, " -m limit --limit %u/%s", r->limit.rate,
+			      pc_limit_unit_name(r->limit.unit));
+}
+
+static void put_comment(struct pc_buf *b, enum pc_direction dir,
+			const struct pc_rule *r)
+{
+	struct pc_buf c;
+
+	pc_buf_init(&c);
+	rule_comment(&c, dir, r);
+	pc_buf_puts(b, " -m comment --comment ");
+	put_quoted(b, c.data);
+	pc_buf_finish(&c);
+}
+
+/* -j VERDICT for one kernel rule: REJECT depends on the protocol. */
+static void put_verdict(const struct ipt *t, struct pc_buf *b,
+			enum pc_verdict v, bool tcp)
+{
+	switch (v) {
+	case PC_VERDICT_ALLOW:
+		pc_buf_puts(b, " -j ACCEPT");
+		break;
+	case PC_VERDICT_DENY:
+		pc_buf_puts(b, " -j DROP");
+		break;
+	case PC_VERDICT_REJECT:
+		if (tcp)
+			pc_buf_puts(b, " -j REJECT --reject-with tcp-reset");
+		else if (fam_v6(t))
+			pc_buf_puts(b, " -j REJECT --reject-with icmp6-port-unreachable");
+		else
+			pc_buf_puts(b, " -j REJECT --reject-with icmp-port-unreachable");
+		break;
+	default:
+		PC_BUG("verdict %d", (int)v);
+	}
+}
+
+static void put_log(const struct ipt *t, struct pc_buf *b, const struct pc_rule *r)
+{
+	pc_buf_puts(b, " -j LOG");
+	if (r->log_prefix) {
+		pc_buf_puts(b, " --log-prefix ");
+		put_quoted(b, r->log_prefix);
+	}
+}
+
+/*
+ * The action part of a rule: where the kernel rules of a rule's match go.
+ * Either a verdict (possibly after LOG, written as two rules with the same
+ * match) or a jump to a helper chain.
+ */
+struct action {
+	const char *jump;           /* helper chain, or NULL */
+	bool log;                   /* LOG rule before the verdict */
+	bool limit;                 /* -m limit on the kernel rule itself */
+};
+
+/* One kernel rule (two with LOG); a REJECT of any protocol is split so
+ * that TCP gets a reset. */
+static void emit_kernel_rule(struct ipt *t, const char *chain,
+			     enum pc_direction dir, const struct pc_rule *r,
+			     const struct alt *a, const struct action *act)
+{
+	struct pc_buf m;
+	bool any_proto_reject = !act->jump && !a->l4 && r->verdict == PC_VERDICT_REJECT;
+	bool tcp = a->l4 && a->l4->proto == PC_PROTO_TCP;
+
+	pc_buf_init(&m);
+	put_match(t, &m, dir, r, a, act->limit);
+	put_comment(&m, dir, r);
+	if (act->jump) {
+		pc_buf_printf(&t->rules, "-A %s%s -j %s\n", chain, m.data, act->jump);
+		goto out;
+	}
+	if (act->log) {
+		pc_buf_printf(&t->rules, "-A %s%s", chain, m.data);
+		put_log(t, &t->rules, r);
+		pc_buf_putc(&t->rules, '\n');
+	}
+	if (any_proto_reject) {
+		struct alt tcp_alt = *a;
+		struct pc_l4 tcp_l4 = { .proto = PC_PROTO_TCP };
+		struct pc_buf m2;
+
+		tcp_alt.l4 = &tcp_l4;
+		pc_buf_init(&m2);
+		put_match(t, &m2, dir, r, &tcp_alt, act->limit);
+		put_comment(&m2, dir, r);
+		pc_buf_printf(&t->rules, "-A %s%s", chain, m2.data);
+		put_verdict(t, &t->rules, r->verdict, true);
+		pc_buf_putc(&t->rules, '\n');
+		pc_buf_finish(&m2);
+	}
+	pc_buf_printf(&t->rules, "-A %s%s", chain, m.data);
+	put_verdict(t, &t->rules, r->verdict, tcp);
+	pc_buf_putc(&t->rules, '\n');
+out:
+	pc_buf_finish(&m);
+}
+
+/* Every kernel rule of the rule's match, in order. */
+static void emit_alternatives(struct ipt *t, const char *chain,
+			      enum pc_direction dir, const struct pc_rule *r,
+			      const struct action *act)
+{
+	if (!r->n_l4) {
+		struct alt a = { .icmp_type = -1 };
+
+		emit_kernel_rule(t, chain, dir, r, &a, act);
+		return;
+	}
+	for (size_t i = 0; i < r->n_l4; i++) {
+		const struct pc_l4 *l4 = &r->l4[i];
+		struct alt a = { .l4 = l4, .icmp_type = -1 };
+
+		if (!l4_in_family(t, l4))
+			continue;
+		if (pc_proto_has_ports(l4->proto) && l4->dports.n) {
+			size_t k = 0;
+
+			while (k < l4->dports.n) {
+				unsigned slots = 0;
+
+				a.port_first = k;
+				while (k < l4->dports.n) {
+					unsigned w = l4->dports.v[k].lo == l4->dports.v[k].hi ? 1 : 2;
+
+					if (slots + w > IPT_MULTIPORT_MAX)
+						break;
+					slots += w;
+					k++;
+				}
+				a.port_count = k - a.port_first;
+				emit_kernel_rule(t, chain, dir, r, &a, act);
+			}
+		} else if ((l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6) &&
+			   l4->n_types) {
+			for (size_t k = 0; k < l4->n_types; k++) {
+				a.icmp_type = l4->types[k];
+				emit_kernel_rule(t, chain, dir, r, &a, act);
+			}
+		} else {
+			emit_kernel_rule(t, chain, dir, r, &a, act);
+		}
+	}
+}
+
+static void declare_chain(struct ipt *t, const char *chain)
+{
+	pc_buf_printf(&t->decl, ":%s - [0:0]\n", chain);
+}
+
+/* A copy of @r without its match: for the rules of helper chains. */
+static struct pc_rule bare_rule(const struct pc_rule *r)
+{
+	struct pc_rule b = *r;
+
+	memset(&b.saddr, 0, sizeof(b.saddr));
+	memset(&b.daddr, 0, sizeof(b.daddr));
+	b.iface = NULL;
+	b.ct_state = 0;
+	b.n_l4 = 0;
+	b.l4 = NULL;
+	return b;
+}
+
+/*
+ * A rule with a rate limit must count every packet of its match in one
+ * token bucket, and LOG and the verdict must both be gated by it. When
+ * the match is one kernel rule and there is no LOG, the limit sits on that
+ * rule. Otherwise:
+ *  - the kernel rules of the match jump to TABLE-dN (d: i, o or f; N: the
+ *    rule's index in its chain), whose one rule carries the limit; with
+ *    a single kernel rule the limit sits on it and TABLE-dN is skipped;
+ *  - the verdict, after LOG, is in TABLE-dNv when there is a LOG or a
+ *    REJECT (which needs a TCP and a non-TCP rule).
+ * Packets over the limit return to the next rule of the main chain.
+ */
+static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
+		      size_t idx, const struct pc_rule *r)
+{
+	struct action act = { .log = r->log, .limit = true };
+	struct alt any = { .icmp_type = -1 };
+	struct pc_rule bare = bare_rule(r);
+	size_t kernel_rules;
+	char *limit_chain = NULL, *verdict_chain = NULL;
+
+	if (!rule_in_scope(t, r, &kernel_rules))
+		return;
+	if (!r->n_l4 && r->verdict == PC_VERDICT_REJECT)
+		kernel_rules++;
+	if (!r->limit.rate || (kernel_rules == 1 && !r->log)) {
+		emit_alternatives(t, chain, dir, r, &act);
+		return;
+	}
+	if (r->log || r->verdict == PC_VERDICT_REJECT)
+		verdict_chain = xasprintf("%s-%s%zuv", t->ir->table, dir_letter[dir], idx + 1);
+	if (kernel_rules > 1) {
+		limit_chain = xasprintf("%s-%s%zu", t->ir->table, dir_letter[dir], idx + 1);
+		declare_chain(t, limit_chain);
+		act = (struct action){ .jump = limit_chain };
+		emit_alternatives(t, chain, dir, r, &act);
+		act = (struct action){ .jump = verdict_chain, .limit = true };
+		emit_kernel_rule(t, limit_chain, dir, &bare, &any, &act);
+	} else {
+		act = (struct action){ .jump = verdict_chain, .limit = true };
+		emit_alternatives(t, chain, dir, r, &act);
+	}
+	if (verdict_chain) {
+		bare.limit.rate = 0;
+		act = (struct action){ .log = r->log };
+		declare_chain(t, verdict_chain);
+		emit_kernel_rule(t, verdict_chain, dir, &bare, &any, &act);
+	}
+	free(limit_chain);
+	free(verdict_chain);
+}
+
+static void emit_chain(struct ipt *t, enum pc_direction dir)
+{
+	const struct pc_chain *c = &t->ir->chains[dir];
+	char *chain = xasprintf("%s-%s", t->ir->table, dir_suffix[dir]);
+	struct pc_buf cm;
+
+	pc_buf_printf(&t->rules, "# %s: default %s\n", dir_suffix[dir],
+		      pc_verdict_name(c->policy));
+	for (size_t i = 0; i < c->n; i++)
+		emit_rule(t, chain, (enum pc_direction)dir, i, &c->rules[i]);
+	if (pc_text_chain_closed(c))
+		goto out;
+	pc_buf_init(&cm);
+	pc_text_location(&cm, &c->policy_loc);
+	pc_buf_printf(&cm, " default %s %s", pc_direction_name(dir),
+		      pc_verdict_name(c->policy));
+	pc_buf_printf(&t->rules, "-A %s -m comment --comment ", chain);
+	put_quoted(&t->rules, cm.data);
+	put_verdict(t, &t->rules, c->policy, false);
+	pc_buf_putc(&t->rules, '\n');
+	pc_buf_finish(&cm);
+out:
+	free(chain);
+}
+
+static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		   FILE *out, struct pc_diag *diag, unsigned family,
+		   const char *name)
+{
+	static const enum pc_direction order[] = { PC_DIR_IN, PC_DIR_FORWARD, PC_DIR_OUT };
+	struct ipt t = { .ir = ir, .family = family, .name = name, .diag = diag };
+	struct pc_buf body;
+	const char *tmpl;
+	int ret = -1;
+
+	pc_buf_init(&t.decl);
+	pc_buf_init(&t.rules);
+	pc_buf_init(&body);
+	run_checks(&t);
+	if (t.errors)
+		goto out;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
+		pc_buf_printf(&t.decl, ":%s-%s - [0:0]\n", ir->table, dir_suffix[order[i]]);
+	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
+		emit_chain(&t, order[i]);
+	pc_buf_add(&body, t.decl.data, t.decl.len);
+	/* the declarations above already empty existing chains; say it */
+	for (const char *p = t.decl.data; *p; p = strchr(p, '\n') + 1) {
+		const char *sp = strchr(p, ' ');
+
+		pc_buf_printf(&body, "-F %.*s\n", (int)(sp - p - 1), p + 1);
+	}
+	pc_buf_add(&body, t.rules.data, t.rules.len);
+	pc_buf_puts(&body, "# jumps into the chains above (see the header before reloading)\n");
+	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
+		pc_buf_printf(&body, "-A %s -j %s-%s\n", builtin_chain[order[i]],
+			      ir->table, dir_suffix[order[i]]);
+	tmpl = opts->template_text ? opts->template_text : pc_template_builtin(name);
+	if (!tmpl)
+		PC_BUG("no built-in template for %s", name);
+	ret = pc_template_render(tmpl, ir, opts, name, body.data, out, diag);
+out:
+	pc_buf_finish(&t.decl);
+	pc_buf_finish(&t.rules);
+	pc_buf_finish(&body);
+	return ret;
+}
+
+static int ipt_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		     struct pc_diag *diag, unsigned family, const char *name)
+{
+	struct ipt t = { .ir = ir, .family = family, .name = name, .diag = diag };
+
+	run_checks(&t);
+	return t.errors ? -1 : 0;
+}
+
+static int ipt4_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		      struct pc_diag *diag)
+{
+	return ipt_check(ir, opts, diag, PC_FAM_IPV4, "iptables");
+}
+
+static int ipt6_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		      struct pc_diag *diag)
+{
+	return ipt_check(ir, opts, diag, PC_FAM_IPV6, "ip6tables");
+}
+
+static int ipt4_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		     FILE *out, struct pc_diag *diag)
+{
+	return ipt_run(ir, opts, out, diag, PC_FAM_IPV4, "iptables");
+}
+
+static int ipt6_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		     FILE *out, struct pc_diag *diag)
+{
+	return ipt_run(ir, opts, out, diag, PC_FAM_IPV6, "ip6tables");
+}
+
+#define IPT_CAPS (PC_CAP_DIR_IN | PC_CAP_DIR_OUT | PC_CAP_DIR_FORWARD | \
+		  PC_CAP_IFACE | PC_CAP_LOG | PC_CAP_LOG_PREFIX | PC_CAP_LIMIT | \
+		  PC_CAP_REJECT | PC_CAP_CONNTRACK | PC_CAP_ICMP_TYPE | \
+		  PC_CAP_ICMPV6_TYPE | PC_CAP_TCP_UDP | PC_CAP_SCTP | \
+		  PC_CAP_DCCP | PC_CAP_PROTO | PC_CAP_COMMENT)
+
+const struct pc_backend pc_backend_iptables = {
+	.abi = PC_BACKEND_ABI,
+	.name = "iptables",
+	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
+	.caps = IPT_CAPS | PC_CAP_IPV4,
+	.families = PC_FAM_IPV4,
+	.check = ipt4_check,
+	.emit = ipt4_emit,
+};
+
+const struct pc_backend pc_backend_ip6tables = {
+	.abi = PC_BACKEND_ABI,
+	.name = "ip6tables",
+	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
+	.caps = IPT_CAPS | PC_CAP_IPV6,
+	.families = PC_FAM_IPV6,
+	.check = ipt6_check,
+	.emit = ipt6_emit,
+};

@@ -1,0 +1,1543 @@
+/* SPDX-License-Identifier: MIT */
+#include "backends/netlink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "util.h"
+
+/* nft's datatype numbers (the set key types `nft list` shows). */
+enum {
+	NFT_TYPE_IPADDR = 7,
+	NFT_TYPE_IP6ADDR = 8,
+	NFT_TYPE_INET_SERVICE = 13,
+	NFT_TYPE_ICMP_TYPE = 14,
+	NFT_TYPE_ICMP6_TYPE = 29,
+};
+
+/* The kernel's default log level (syslog's LOG_WARNING). */
+#define NFT_LOG_LEVEL_WARNING 4
+
+/* nft's byteorder numbers in set user data. */
+enum { NFT_BYTEORDER_BIG = 2 };
+
+/* Elements per NEWSETELEM message: a message must stay below 64 KiB. */
+#define ELEMS_PER_MSG 512
+
+struct nl_elem {
+	uint8_t key[16];
+	uint32_t len;
+	uint32_t flags;      /* NFT_SET_ELEM_INTERVAL_END */
+	bool open;           /* interval open to the end of the key space */
+};
+
+struct nl_set {
+	struct nftnl_set *s; /* attributes only; elements are in @e */
+	char *name;          /* as the objects know it (kernel name when read) */
+	bool anon;
+	struct nl_elem *e;
+	size_t n, cap;
+};
+
+struct nl_lookup {
+	struct nftnl_expr *expr;
+	size_t set;          /* index into pc_nl_objs.sets */
+};
+
+struct nl_rule {
+	struct nftnl_rule *r;
+	char *chain;
+	char *comment;                  /* may be NULL */
+	const struct pc_nft_rule *plan; /* NULL when read from the kernel */
+	struct nl_lookup *lk;
+	size_t n_lk;
+};
+
+struct pc_nl_objs {
+	char *table;
+	uint32_t table_flags;
+	struct nl_set *sets;
+	size_t n_sets, sets_cap;
+	struct nftnl_chain **chains;
+	size_t n_chains, chains_cap;
+	struct nl_rule *rules;
+	size_t n_rules, rules_cap;
+};
+
+/* Objects. */
+
+static struct nl_set *objs_add_set(struct pc_nl_objs *o)
+{
+	o->sets = xgrow(o->sets, &o->sets_cap, o->n_sets + 1, sizeof(*o->sets));
+	memset(&o->sets[o->n_sets], 0, sizeof(o->sets[0]));
+	return &o->sets[o->n_sets++];
+}
+
+static struct nl_rule *objs_add_rule(struct pc_nl_objs *o)
+{
+	o->rules = xgrow(o->rules, &o->rules_cap, o->n_rules + 1, sizeof(*o->rules));
+	memset(&o->rules[o->n_rules], 0, sizeof(o->rules[0]));
+	return &o->rules[o->n_rules++];
+}
+
+static void objs_add_chain(struct pc_nl_objs *o, struct nftnl_chain *c)
+{
+	o->chains = xgrow(o->chains, &o->chains_cap, o->n_chains + 1,
+			  sizeof(*o->chains));
+	o->chains[o->n_chains++] = c;
+}
+
+static void set_add_elem(struct nl_set *s, const uint8_t *key, uint32_t len,
+			 uint32_t flags, bool open)
+{
+	struct nl_elem *e;
+
+	s->e = xgrow(s->e, &s->cap, s->n + 1, sizeof(*s->e));
+	e = &s->e[s->n++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, len);
+	e->len = len;
+	e->flags = flags;
+	e->open = open;
+}
+
+void pc_nl_objs_destroy(struct pc_nl_objs *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->n_sets; i++) {
+		nftnl_set_free(o->sets[i].s);
+		free(o->sets[i].name);
+		free(o->sets[i].e);
+	}
+	for (size_t i = 0; i < o->n_chains; i++)
+		nftnl_chain_free(o->chains[i]);
+	for (size_t i = 0; i < o->n_rules; i++) {
+		nftnl_rule_free(o->rules[i].r);
+		free(o->rules[i].chain);
+		free(o->rules[i].comment);
+		free(o->rules[i].lk);
+	}
+	free(o->sets);
+	free(o->chains);
+	free(o->rules);
+	free(o->table);
+	free(o);
+}
+
+size_t pc_nl_objs_rule_count(const struct pc_nl_objs *o)
+{
+	return o ? o->n_rules : 0;
+}
+
+/* Building from a plan: the expressions nft generates for the same text. */
+
+static struct nftnl_expr *expr_new(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (!e)
+		PC_BUG("nftnl_expr_alloc(%s)", name);
+	nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+static void add_meta(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = expr_new(r, "meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+}
+
+static void add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr_new(r, "cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void add_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset,
+			uint32_t len)
+{
+	struct nftnl_expr *e = expr_new(r, "payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+}
+
+static void add_bitwise(struct nftnl_rule *r, const void *mask, uint32_t len)
+{
+	struct nftnl_expr *e = expr_new(r, "bitwise");
+	uint8_t zero[16] = { 0 };
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+}
+
+static void add_lookup(struct pc_nl_objs *o, struct nl_rule *nr, size_t set)
+{
+	struct nftnl_expr *e = expr_new(nr->r, "lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	/* The kernel names an anonymous set; the batch refers to it by id. */
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET,
+			   o->sets[set].anon ? "__set%d" : o->sets[set].name);
+	nr->lk = xrealloc(nr->lk, (nr->n_lk + 1) * sizeof(*nr->lk));
+	nr->lk[nr->n_lk].expr = e;
+	nr->lk[nr->n_lk].set = set;
+	nr->n_lk++;
+}
+
+static uint32_t key_type(enum pc_nft_key k)
+{
+	switch (k) {
+	case PC_NFT_KEY_IPV4:
+		return NFT_TYPE_IPADDR;
+	case PC_NFT_KEY_IPV6:
+		return NFT_TYPE_IP6ADDR;
+	case PC_NFT_KEY_PORT:
+		return NFT_TYPE_INET_SERVICE;
+	case PC_NFT_KEY_ICMP:
+		return NFT_TYPE_ICMP_TYPE;
+	case PC_NFT_KEY_ICMPV6:
+		return NFT_TYPE_ICMP6_TYPE;
+	case __PC_NFT_KEY_MAX:
+		break;
+	}
+	PC_BUG("bad key %d", (int)k);
+}
+
+/* The element list nft sends for a set: interval sets as start/end marks. */
+static void set_fill_elems(struct nl_set *ns, const struct pc_nft_set *ps)
+{
+	unsigned len = pc_nft_key_len(ps->key);
+	uint8_t zero[16] = { 0 };
+
+	if (!ps->interval) {
+		for (size_t i = 0; i < ps->n; i++)
+			set_add_elem(ns, ps->v[i].lo, len, 0, false);
+		return;
+	}
+	if (ps->n && memcmp(ps->v[0].lo, zero, len) != 0)
+		set_add_elem(ns, zero, len, NFT_SET_ELEM_INTERVAL_END, false);
+	for (size_t i = 0; i < ps->n; i++) {
+		uint8_t end[16];
+		int b;
+
+		memcpy(end, ps->v[i].hi, len);
+		for (b = (int)len - 1; b >= 0; b--)
+			if (++end[b] != 0)
+				break;
+		set_add_elem(ns, ps->v[i].lo, len, 0, b < 0);
+		if (b < 0)
+			continue;
+		if (i + 1 < ps->n && memcmp(ps->v[i + 1].lo, end, len) == 0)
+			continue;
+		set_add_elem(ns, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+	}
+}
+
+static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
+			    const char *name)
+{
+	struct nl_set *ns = objs_add_set(o);
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(64);
+	uint32_t flags = ps->interval ? NFT_SET_INTERVAL : 0;
+
+	if (!s || !ud)
+		PC_BUG("out of memory");
+	ns->s = s;
+	ns->name = xstrdup(name);
+	ns->anon = ps->name == NULL;
+	if (ns->anon)
+		flags |= NFT_SET_ANONYMOUS | NFT_SET_CONSTANT;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type(ps->key));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, pc_nft_key_len(ps->key));
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_BYTEORDER_BIG);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+			   nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+	set_fill_elems(ns, ps);
+	if (ns->anon)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)ns->n);
+	return (size_t)(ns - o->sets);
+}
+
+static size_t named_set_index(const struct pc_nl_objs *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_sets; i++)
+		if (!o->sets[i].anon && strcmp(o->sets[i].name, name) == 0)
+			return i;
+	PC_BUG("named set %s missing", name);
+}
+
+static size_t anon_set_index(struct pc_nl_objs *o, const struct pc_nft_set *ps)
+{
+	return set_from_plan(o, ps, "__set%d");
+}
+
+static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
+		       const struct pc_nft_match *m, bool v6, bool src)
+{
+	uint32_t off = v6 ? (src ? 8 : 24) : (src ? 12 : 16);
+	uint32_t full = v6 ? 16 : 4;
+
+	switch (m->kind) {
+	case PC_NFT_MATCH_NONE:
+	case PC_NFT_MATCH_RANGE:
+		return;
+	case PC_NFT_MATCH_SET:
+		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
+		add_lookup(o, nr, m->set->name ? named_set_index(o, m->set->name) :
+						 anon_set_index(o, m->set));
+		return;
+	case PC_NFT_MATCH_VALUE:
+		break;
+	}
+	if (m->addr->plen == full * 8) {
+		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
+		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, full);
+	} else if (m->addr->plen % 8 == 0 && m->addr->plen) {
+		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, m->addr->plen / 8u);
+		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, m->addr->plen / 8u);
+	} else {
+		uint8_t mask[16] = { 0 };
+
+		for (unsigned b = 0; b < m->addr->plen; b++)
+			mask[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
+		add_bitwise(nr->r, mask, full);
+		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, full);
+	}
+}
+
+static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
+		     const struct pc_nft_rule *pr)
+{
+	uint8_t proto = (uint8_t)pr->proto;
+
+	add_meta(nr->r, NFT_META_L4PROTO);
+	add_cmp(nr->r, NFT_CMP_EQ, &proto, 1);
+	if (pr->dport.kind != PC_NFT_MATCH_NONE) {
+		const struct pc_nft_match *m = &pr->dport;
+		uint8_t lo[2] = { (uint8_t)(m->lo >> 8), (uint8_t)m->lo };
+		uint8_t hi[2] = { (uint8_t)(m->hi >> 8), (uint8_t)m->hi };
+
+		add_payload(nr->r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+		if (m->kind == PC_NFT_MATCH_VALUE) {
+			add_cmp(nr->r, NFT_CMP_EQ, lo, 2);
+		} else if (m->kind == PC_NFT_MATCH_RANGE) {
+			add_cmp(nr->r, NFT_CMP_GTE, lo, 2);
+			add_cmp(nr->r, NFT_CMP_LTE, hi, 2);
+		} else {
+			add_lookup(o, nr, anon_set_index(o, m->set));
+		}
+	} else if (pr->icmp_type.kind != PC_NFT_MATCH_NONE) {
+		const struct pc_nft_match *m = &pr->icmp_type;
+		uint8_t t = (uint8_t)m->lo;
+
+		add_payload(nr->r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+		if (m->kind == PC_NFT_MATCH_VALUE)
+			add_cmp(nr->r, NFT_CMP_EQ, &t, 1);
+		else
+			add_lookup(o, nr, anon_set_index(o, m->set));
+	}
+}
+
+static const uint64_t limit_secs[__PC_LIMIT_MAX] = {
+	[PC_LIMIT_SECOND] = 1,
+	[PC_LIMIT_MINUTE] = 60,
+	[PC_LIMIT_HOUR] = 3600,
+	[PC_LIMIT_DAY] = 86400,
+};
+
+/* nft's default burst of `limit rate N/unit`. */
+#define NFT_LIMIT_BURST 5
+
+static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
+			   const struct pc_nft_rule *pr)
+{
+	struct nl_rule *nr = objs_add_rule(o);
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_udata_buf *ud;
+	struct nftnl_expr *e;
+
+	if (!r)
+		PC_BUG("out of memory");
+	nr->r = r;
+	nr->chain = xstrdup(chain);
+	nr->plan = pr;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, o->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+
+	if (pr->ifname) {
+		char name[16] = { 0 };
+
+		strncpy(name, pr->ifname, sizeof(name) - 1);
+		add_meta(r, pr->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME);
+		add_cmp(r, NFT_CMP_EQ, name, 16);
+	}
+	if (pr->family) {
+		uint8_t nfp = pr->family == PC_FAM_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+
+		add_meta(r, NFT_META_NFPROTO);
+		add_cmp(r, NFT_CMP_EQ, &nfp, 1);
+	}
+	match_addr(o, nr, &pr->saddr, pr->family == PC_FAM_IPV6, true);
+	match_addr(o, nr, &pr->daddr, pr->family == PC_FAM_IPV6, false);
+	if (pr->proto >= 0)
+		match_l4(o, nr, pr);
+	if (pr->ct_state) {
+		uint32_t mask = 0, zero = 0;
+
+		if (pr->ct_state & PC_CT_INVALID)
+			mask |= NF_CT_STATE_INVALID_BIT;
+		if (pr->ct_state & PC_CT_ESTABLISHED)
+			mask |= NF_CT_STATE_BIT(IP_CT_ESTABLISHED);
+		if (pr->ct_state & PC_CT_RELATED)
+			mask |= NF_CT_STATE_BIT(IP_CT_RELATED);
+		if (pr->ct_state & PC_CT_NEW)
+			mask |= NF_CT_STATE_BIT(IP_CT_NEW);
+		e = expr_new(r, "ct");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		add_bitwise(r, &mask, 4);
+		add_cmp(r, NFT_CMP_NEQ, &zero, 4);
+	}
+	if (pr->limit.rate) {
+		e = expr_new(r, "limit");
+		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, pr->limit.rate);
+		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, limit_secs[pr->limit.unit]);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, NFT_LIMIT_BURST);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+	}
+	if (pr->log) {
+		e = expr_new(r, "log");
+		/*
+		 * nft sends no level and the kernel then stores and reports
+		 * its default, warning: say it, so that diff compares equal.
+		 */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, NFT_LOG_LEVEL_WARNING);
+		if (pr->log_prefix)
+			nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, pr->log_prefix);
+	}
+	switch (pr->verdict) {
+	case PC_NFT_ACCEPT:
+	case PC_NFT_DROP:
+		e = expr_new(r, "immediate");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT,
+				   pr->verdict == PC_NFT_ACCEPT ? NF_ACCEPT : NF_DROP);
+		break;
+	case PC_NFT_REJECT_TCP:
+		e = expr_new(r, "reject");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
+		break;
+	case PC_NFT_REJECT:
+		e = expr_new(r, "reject");
+		if (pr->family == PC_FAM_IPV4) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 3);   /* port unreachable */
+		} else if (pr->family == PC_FAM_IPV6) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 4);   /* ICMP6_DST_UNREACH_NOPORT */
+		} else {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
+		}
+		break;
+	}
+	if (pr->comment[0]) {
+		ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+		if (!ud)
+			PC_BUG("out of memory");
+		nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, pr->comment);
+		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
+				    nftnl_udata_buf_len(ud));
+		nftnl_udata_buf_free(ud);
+		nr->comment = xstrdup(pr->comment);
+	}
+}
+
+static struct nftnl_chain *chain_new(const char *table, const char *name,
+				     uint32_t hook, uint32_t policy)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+
+	if (!c)
+		PC_BUG("out of memory");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	return c;
+}
+
+struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
+{
+	struct pc_nl_objs *o = xzalloc(sizeof(*o));
+
+	o->table = xstrdup(plan->table);
+	for (size_t i = 0; i < plan->n_sets; i++)
+		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
+	for (size_t c = 0; c < 3; c++) {
+		const struct pc_nft_chain *ch = &plan->chains[c];
+
+		objs_add_chain(o, chain_new(o->table, ch->name, ch->hook,
+					    ch->policy == PC_VERDICT_ALLOW ?
+					    NF_ACCEPT : NF_DROP));
+	}
+	for (size_t c = 0; c < 3; c++) {
+		const struct pc_nft_chain *ch = &plan->chains[c];
+
+		for (size_t i = 0; i < ch->n; i++)
+			rule_from_plan(o, ch->name, &ch->rules[i]);
+	}
+	return o;
+}
+
+/* Sockets. */
+
+static struct mnl_socket *nl_open(int *err)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	int one = 1;
+
+	if (!nl) {
+		*err = -errno;
+		return NULL;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		*err = -errno;
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	return nl;
+}
+
+/* Sends one request and runs @cb on each answer until the dump is done. */
+static int nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
+		   void *data)
+{
+	size_t bufsz = MNL_SOCKET_BUFFER_SIZE * 4;
+	char *buf = xmalloc(bufsz);
+	uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
+	int ret;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, bufsz);
+
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+		if (ret < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (ret == MNL_CB_STOP) {
+			ret = 0;
+			goto out;
+		}
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+/* Reading. */
+
+struct read_ctx {
+	struct pc_nl_objs *o;
+	struct nl_set *set; /* GETSETELEM target */
+};
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_table *t = nftnl_table_alloc();
+
+	if (!t)
+		PC_BUG("out of memory");
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0 &&
+	    nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
+		rc->o->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+static int set_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nl_set *ns;
+	const char *table;
+
+	if (!s)
+		PC_BUG("out of memory");
+	if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		return MNL_CB_ERROR;
+	}
+	table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
+	if (!table || strcmp(table, rc->o->table) != 0) {
+		nftnl_set_free(s);
+		return MNL_CB_OK;
+	}
+	ns = objs_add_set(rc->o);
+	ns->s = s;
+	ns->name = xstrdup(nftnl_set_get_str(s, NFTNL_SET_NAME));
+	ns->anon = nftnl_set_is_set(s, NFTNL_SET_FLAGS) &&
+		   (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS);
+	nftnl_set_unset(s, NFTNL_SET_HANDLE);
+	return MNL_CB_OK;
+}
+
+static int elem_udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	bool *open = data;
+
+	if (nftnl_udata_type(attr) == 1 /* NFTNL_UDATA_SET_ELEM_FLAGS */ &&
+	    nftnl_udata_len(attr) == 4) {
+		uint32_t v;
+
+		memcpy(&v, nftnl_udata_get(attr), 4);
+		if (v & 1)
+			*open = true;
+	}
+	return 0;
+}
+
+static int elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_set *tmp = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+
+	if (!tmp)
+		PC_BUG("out of memory");
+	if (nftnl_set_elems_nlmsg_parse(nlh, tmp) < 0) {
+		nftnl_set_free(tmp);
+		return MNL_CB_ERROR;
+	}
+	it = nftnl_set_elems_iter_create(tmp);
+	for (e = it ? nftnl_set_elems_iter_next(it) : NULL; e;
+	     e = nftnl_set_elems_iter_next(it)) {
+		uint32_t len = 0, flags = 0;
+		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+		bool open = false;
+
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+			flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
+			uint32_t ulen;
+			const void *u = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ulen);
+
+			nftnl_udata_parse(u, ulen, elem_udata_cb, &open);
+		}
+		if (!key || len > 16)
+			continue;
+		set_add_elem(rc->set, key, len, flags, open);
+	}
+	if (it)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(tmp);
+	return MNL_CB_OK;
+}
+
+static int chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	const char *table;
+
+	if (!c)
+		PC_BUG("out of memory");
+	if (nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+		nftnl_chain_free(c);
+		return MNL_CB_ERROR;
+	}
+	table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
+	if (!table || strcmp(table, rc->o->table) != 0) {
+		nftnl_chain_free(c);
+		return MNL_CB_OK;
+	}
+	nftnl_chain_unset(c, NFTNL_CHAIN_HANDLE);
+	nftnl_chain_unset(c, NFTNL_CHAIN_USE);
+	nftnl_chain_unset(c, NFTNL_CHAIN_BYTES);
+	nftnl_chain_unset(c, NFTNL_CHAIN_PACKETS);
+	objs_add_chain(rc->o, c);
+	return MNL_CB_OK;
+}
+
+static int rule_udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	char **comment = data;
+	uint32_t len = nftnl_udata_len(attr);
+	const char *v = nftnl_udata_get(attr);
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && len > 0 &&
+	    v[len - 1] == '\0') {
+		free(*comment);
+		*comment = xstrdup(v);
+	}
+	return 0;
+}
+
+struct lookup_bind {
+	struct pc_nl_objs *o;
+	struct nl_rule *nr;
+};
+
+static int bind_lookup(struct nftnl_expr *e, void *data)
+{
+	struct lookup_bind *lb = data;
+	const char *name;
+
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") != 0)
+		return 0;
+	name = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+	for (size_t i = 0; name && i < lb->o->n_sets; i++) {
+		if (lb->o->sets[i].anon && strcmp(lb->o->sets[i].name, name) == 0) {
+			struct nl_rule *nr = lb->nr;
+
+			nr->lk = xrealloc(nr->lk, (nr->n_lk + 1) * sizeof(*nr->lk));
+			nr->lk[nr->n_lk].expr = e;
+			nr->lk[nr->n_lk].set = i;
+			nr->n_lk++;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct lookup_bind lb;
+	struct nl_rule *nr;
+	const char *table;
+
+	if (!r)
+		PC_BUG("out of memory");
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		nftnl_rule_free(r);
+		return MNL_CB_ERROR;
+	}
+	table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
+	if (!table || strcmp(table, rc->o->table) != 0) {
+		nftnl_rule_free(r);
+		return MNL_CB_OK;
+	}
+	nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
+	nftnl_rule_unset(r, NFTNL_RULE_POSITION);
+	nr = objs_add_rule(rc->o);
+	nr->r = r;
+	nr->chain = xstrdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+	if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {
+		uint32_t len;
+		const void *u = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+
+		nftnl_udata_parse(u, len, rule_udata_cb, &nr->comment);
+	}
+	lb.o = rc->o;
+	lb.nr = nr;
+	nftnl_expr_foreach(r, bind_lookup, &lb);
+	return MNL_CB_OK;
+}
+
+static uint32_t nl_seq;
+
+static uint32_t seq_next(void)
+{
+	if (nl_seq == 0)
+		nl_seq = (uint32_t)time(NULL);
+	return ++nl_seq;
+}
+
+int pc_nl_objs_read(const char *table, struct pc_nl_objs **out)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	struct read_ctx rc;
+	struct nlmsghdr *nlh;
+	struct nftnl_table *t;
+	struct nftnl_set *s;
+	struct nftnl_rule *r;
+	int ret = 0;
+
+	*out = NULL;
+	nl = nl_open(&ret);
+	if (!nl)
+		return ret;
+	rc.o = xzalloc(sizeof(*rc.o));
+	rc.o->table = xstrdup(table);
+	rc.set = NULL;
+
+	t = nftnl_table_alloc();
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK,
+				    seq_next());
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	ret = nl_talk(nl, nlh, table_cb, &rc);
+	if (ret == -ENOENT) {
+		ret = 0;
+		goto fail;
+	}
+	if (ret < 0)
+		goto fail;
+
+	s = nftnl_set_alloc();
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET,
+				    NLM_F_DUMP | NLM_F_ACK, seq_next());
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	ret = nl_talk(nl, nlh, set_cb, &rc);
+	if (ret < 0)
+		goto fail;
+	for (size_t i = 0; i < rc.o->n_sets; i++) {
+		s = nftnl_set_alloc();
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, rc.o->sets[i].name);
+		memset(buf, 0, sizeof(buf));
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+					    NLM_F_DUMP | NLM_F_ACK, seq_next());
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		rc.set = &rc.o->sets[i];
+		ret = nl_talk(nl, nlh, elem_cb, &rc);
+		if (ret < 0)
+			goto fail;
+	}
+
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_INET,
+				    NLM_F_DUMP | NLM_F_ACK, seq_next());
+	ret = nl_talk(nl, nlh, chain_cb, &rc);
+	if (ret < 0)
+		goto fail;
+
+	r = nftnl_rule_alloc();
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET,
+				    NLM_F_DUMP | NLM_F_ACK, seq_next());
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	ret = nl_talk(nl, nlh, rule_cb, &rc);
+	if (ret < 0)
+		goto fail;
+	mnl_socket_close(nl);
+	*out = rc.o;
+	return 0;
+fail:
+	mnl_socket_close(nl);
+	pc_nl_objs_destroy(rc.o);
+	return ret;
+}
+
+/* Batches. */
+
+struct seq_loc {
+	uint32_t seq;
+	const struct pc_location *loc; /* may be NULL */
+	char *what;
+};
+
+struct pc_nl_batch {
+	struct pc_buf buf;
+	struct seq_loc *map;
+	size_t n_map, map_cap;
+	uint32_t set_id;
+};
+
+static struct nlmsghdr *batch_msg(struct pc_nl_batch *b, uint16_t type,
+				  uint16_t flags, const struct pc_location *loc,
+				  char *what)
+{
+	/* Room for the largest message; trimmed to its length after. */
+	size_t room = 1u << 17;
+	struct nlmsghdr *nlh;
+	uint32_t seq = seq_next();
+
+	if (b->buf.cap - b->buf.len < room) {
+		size_t cap = b->buf.cap ? b->buf.cap : 1u << 18;
+
+		while (cap - b->buf.len < room)
+			cap *= 2;
+		b->buf.data = xrealloc(b->buf.data, cap);
+		/* Attribute padding is not written: send zeros, not garbage. */
+		memset(b->buf.data + b->buf.cap, 0, cap - b->buf.cap);
+		b->buf.cap = cap;
+	}
+	nlh = nftnl_nlmsg_build_hdr(b->buf.data + b->buf.len, type, NFPROTO_INET,
+				    flags, seq);
+	b->map = xgrow(b->map, &b->map_cap, b->n_map + 1, sizeof(*b->map));
+	b->map[b->n_map].seq = seq;
+	b->map[b->n_map].loc = loc;
+	b->map[b->n_map].what = what;
+	b->n_map++;
+	return nlh;
+}
+
+static void batch_done(struct pc_nl_batch *b, struct nlmsghdr *nlh)
+{
+	b->buf.len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static void batch_table(struct pc_nl_batch *b, const char *table, uint16_t type,
+			uint32_t flags_attr)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	if (type == NFT_MSG_NEWTABLE)
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags_attr);
+	nlh = batch_msg(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, NULL,
+			xasprintf("table inet %s", table));
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	batch_done(b, nlh);
+}
+
+static const struct pc_location *rule_loc(const struct nl_rule *nr)
+{
+	return nr->plan ? &nr->plan->src->loc : NULL;
+}
+
+static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name,
+		      uint32_t id, const struct pc_location *loc)
+{
+	struct nlmsghdr *nlh;
+	size_t i = 0;
+
+	nftnl_set_set_u32(ns->s, NFTNL_SET_ID, id);
+	nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, loc,
+			xasprintf("set %s", ns->anon ? "(anonymous)" : ns->name));
+	nftnl_set_nlmsg_build_payload(nlh, ns->s);
+	batch_done(b, nlh);
+	while (i < ns->n) {
+		struct nftnl_set *tmp = nftnl_set_alloc();
+		size_t end = i + ELEMS_PER_MSG < ns->n ? i + ELEMS_PER_MSG : ns->n;
+
+		nftnl_set_set_str(tmp, NFTNL_SET_TABLE,
+				  nftnl_set_get_str(ns->s, NFTNL_SET_TABLE));
+		nftnl_set_set_str(tmp, NFTNL_SET_NAME, name);
+		nftnl_set_set_u32(tmp, NFTNL_SET_ID, id);
+		nftnl_set_set_u32(tmp, NFTNL_SET_FAMILY, NFPROTO_INET);
+		for (; i < end; i++) {
+			struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, ns->e[i].key, ns->e[i].len);
+			if (ns->e[i].flags)
+				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, ns->e[i].flags);
+			if (ns->e[i].open) {
+				struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(16);
+
+				nftnl_udata_put_u32(ud, 1 /* NFTNL_UDATA_SET_ELEM_FLAGS */,
+						    1 /* NFTNL_SET_ELEM_F_INTERVAL_OPEN */);
+				nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA,
+						   nftnl_udata_buf_data(ud),
+						   nftnl_udata_buf_len(ud));
+				nftnl_udata_buf_free(ud);
+			}
+			nftnl_set_elem_add(tmp, e);
+		}
+		nlh = batch_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, loc,
+				xasprintf("elements of set %s",
+					  ns->anon ? "(anonymous)" : ns->name));
+		nftnl_set_elems_nlmsg_build_payload(nlh, tmp);
+		nftnl_set_free(tmp);
+		batch_done(b, nlh);
+	}
+}
+
+static char *rule_what(const struct nl_rule *nr)
+{
+	return xasprintf("rule in chain %s%s%s%s", nr->chain,
+			 nr->comment ? " (comment \"" : "",
+			 nr->comment ? nr->comment : "", nr->comment ? "\")" : "");
+}
+
+struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
+				       bool commit)
+{
+	struct pc_nl_batch *b = xzalloc(sizeof(*b));
+	struct nlmsghdr *nlh;
+
+	pc_buf_init(&b->buf);
+	nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch"));
+	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
+	batch_done(b, nlh);
+
+	batch_table(b, table, NFT_MSG_NEWTABLE, 0);
+	batch_table(b, table, NFT_MSG_DELTABLE, 0);
+	if (o) {
+		batch_table(b, table, NFT_MSG_NEWTABLE, o->table_flags);
+		for (size_t i = 0; i < o->n_sets; i++)
+			if (!o->sets[i].anon)
+				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,
+					  NULL);
+		for (size_t i = 0; i < o->n_chains; i++) {
+			nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
+					xasprintf("chain %s",
+						  nftnl_chain_get_str(o->chains[i],
+								      NFTNL_CHAIN_NAME)));
+			nftnl_chain_nlmsg_build_payload(nlh, o->chains[i]);
+			batch_done(b, nlh);
+		}
+		for (size_t i = 0; i < o->n_rules; i++) {
+			struct nl_rule *nr = &o->rules[i];
+
+			/*
+			 * Each rule's anonymous sets just before it. Built sets
+			 * are called "__set%d" (the kernel picks the number) and
+			 * found by id; sets read back keep the name the kernel
+			 * gave them, which is free again once the table is gone.
+			 * (Setting a lookup's set name twice leaks in libnftnl.)
+			 */
+			for (size_t k = 0; k < nr->n_lk; k++) {
+				struct nl_set *ns = &o->sets[nr->lk[k].set];
+				uint32_t id;
+
+				if (!ns->anon)
+					continue;
+				id = ++b->set_id;
+				batch_set(b, ns, ns->name, id, rule_loc(nr));
+				nftnl_expr_set_u32(nr->lk[k].expr,
+						   NFTNL_EXPR_LOOKUP_SET_ID, id);
+			}
+			nlh = batch_msg(b, NFT_MSG_NEWRULE,
+					NLM_F_CREATE | NLM_F_APPEND, rule_loc(nr),
+					rule_what(nr));
+			nftnl_rule_nlmsg_build_payload(nlh, nr->r);
+			batch_done(b, nlh);
+		}
+	}
+	if (commit) {
+		nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch end"));
+		nftnl_batch_end((char *)nlh, nlh->nlmsg_seq);
+		batch_done(b, nlh);
+	}
+	return b;
+}
+
+void pc_nl_batch_destroy(struct pc_nl_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n_map; i++)
+		free(b->map[i].what);
+	free(b->map);
+	free(b->buf.data);
+	free(b);
+}
+
+size_t pc_nl_batch_size(const struct pc_nl_batch *b)
+{
+	return b->buf.len;
+}
+
+static const struct seq_loc *map_find(const struct pc_nl_batch *b, uint32_t seq)
+{
+	for (size_t i = 0; i < b->n_map; i++)
+		if (b->map[i].seq == seq)
+			return &b->map[i];
+	return NULL;
+}
+
+/* One error answer: report it at the location of the message it is about. */
+static void report_error(const struct pc_nl_batch *b, const struct nlmsghdr *nlh,
+			 struct pc_diag *diag)
+{
+	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+	const struct seq_loc *sl = map_find(b, err->msg.nlmsg_seq);
+	const char *ext = NULL;
+
+	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+		size_t off = sizeof(*err);
+		const struct nlattr *attr;
+
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+			off += err->msg.nlmsg_len - sizeof(err->msg);
+		mnl_attr_for_each(attr, nlh, off) {
+			if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG)
+				ext = mnl_attr_get_str(attr);
+		}
+	}
+	pc_diag_error(diag, sl ? sl->loc : NULL,
+		      "the kernel refused the %s: %s%s%s%s",
+		      sl ? sl->what : "batch", strerror(-err->error),
+		      ext ? ": " : "", ext ? ext : "",
+		      err->error == -EPERM ? " (another program owns this table)" : "");
+}
+
+int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag)
+{
+	struct mnl_socket *nl;
+	size_t bufsz = MNL_SOCKET_BUFFER_SIZE * 4;
+	char *buf = NULL;
+	int ret = 0, fd, sz;
+	size_t more = 0;
+	bool refused = false, permission = false;
+
+	nl = nl_open(&ret);
+	if (!nl)
+		return ret;
+	fd = mnl_socket_get_fd(nl);
+	sz = b->buf.len + 65536 > INT_MAX ? INT_MAX : (int)(b->buf.len + 65536);
+	/* The whole batch goes in one sendmsg() and the kernel runs it there. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	sz = 1 << 22;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (mnl_socket_sendto(nl, b->buf.data, b->buf.len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/*
+	 * nfnetlink processes the batch inside sendmsg(): whatever it has to
+	 * say (errors; no acks were asked for) is queued by now.
+	 */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	buf = xmalloc(bufsz);
+	for (;;) {
+		ssize_t n = recv(fd, buf, bufsz, 0);
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		left = (int)n;
+		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *err;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			err = mnl_nlmsg_get_payload(nlh);
+			if (err->error == 0)
+				continue;
+			/*
+			 * Without CAP_NET_ADMIN nfnetlink refuses the batch as a
+			 * whole, answering its first message; an EPERM about one
+			 * object (a table another process owns) is a refusal.
+			 */
+			if (err->error == -EPERM && b->n_map &&
+			    err->msg.nlmsg_seq == b->map[0].seq) {
+				permission = true;
+				continue;
+			}
+			/*
+			 * Later messages usually fail because of the first
+			 * (the objects they refer to were refused): report the
+			 * first, count the others.
+			 */
+			if (!refused)
+				report_error(b, nlh, diag);
+			else
+				more++;
+			refused = true;
+		}
+	}
+	if (permission) {
+		ret = -EPERM;
+	} else if (refused) {
+		if (more)
+			pc_diag_note(diag, NULL,
+				     "%zu later message%s of the transaction %s refused as well",
+				     more, more == 1 ? "" : "s", more == 1 ? "was" : "were");
+		ret = 1;
+	}
+out:
+	free(buf);
+	mnl_socket_close(nl);
+	return ret;
+}
+
+/* Canonical text, for diff. */
+
+static void hex_put(struct pc_buf *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pc_buf_printf(out, "%02x", p[i]);
+}
+
+static int elem_cmp(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+
+	return strcmp(*x, *y);
+}
+
+/* A set by content: key type, flags, elements sorted. */
+static char *set_canon(const struct nl_set *ns)
+{
+	struct pc_buf out;
+	char **el = xcalloc(ns->n, sizeof(*el));
+	uint32_t flags = nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) ?
+			 nftnl_set_get_u32(ns->s, NFTNL_SET_FLAGS) : 0;
+
+	pc_buf_init(&out);
+	pc_buf_printf(&out, "type %u len %u flags 0x%x {",
+		      nftnl_set_get_u32(ns->s, NFTNL_SET_KEY_TYPE),
+		      nftnl_set_get_u32(ns->s, NFTNL_SET_KEY_LEN),
+		      flags & (NFT_SET_INTERVAL | NFT_SET_ANONYMOUS | NFT_SET_CONSTANT));
+	for (size_t i = 0; i < ns->n; i++) {
+		struct pc_buf e;
+
+		pc_buf_init(&e);
+		hex_put(&e, ns->e[i].key, ns->e[i].len);
+		if (ns->e[i].flags & NFT_SET_ELEM_INTERVAL_END)
+			pc_buf_puts(&e, "-end");
+		if (ns->e[i].open)
+			pc_buf_puts(&e, "-open");
+		el[i] = e.data;
+	}
+	qsort(el, ns->n, sizeof(*el), elem_cmp);
+	for (size_t i = 0; i < ns->n; i++) {
+		pc_buf_printf(&out, " %s", el[i]);
+		free(el[i]);
+	}
+	free(el);
+	pc_buf_puts(&out, " }");
+	return out.data;
+}
+
+struct canon_ctx {
+	const struct pc_nl_objs *o;
+	const struct nl_rule *nr;
+	struct pc_buf *out;
+};
+
+static int expr_canon(struct nftnl_expr *e, void *data)
+{
+	struct canon_ctx *cc = data;
+	char buf[1024];
+
+	for (size_t k = 0; k < cc->nr->n_lk; k++) {
+		if (cc->nr->lk[k].expr == e) {
+			const struct nl_set *ns = &cc->o->sets[cc->nr->lk[k].set];
+
+			if (ns->anon) {
+				char *s = set_canon(ns);
+
+				pc_buf_printf(cc->out, "[ lookup reg %u set %s ] ",
+					      nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG), s);
+				free(s);
+				return 0;
+			}
+		}
+	}
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") == 0) {
+		/* A named set: by name; kernel and nft differ in unset flags. */
+		pc_buf_printf(cc->out, "[ lookup reg %u set @%s flags 0x%x ] ",
+			      nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG),
+			      nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET),
+			      nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS) ?
+			      nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS) : 0);
+		return 0;
+	}
+	nftnl_expr_snprintf(buf, sizeof(buf), e, NFTNL_OUTPUT_DEFAULT, 0);
+	pc_buf_printf(cc->out, "[ %s ] ", buf);
+	return 0;
+}
+
+static char *rule_canon(const struct pc_nl_objs *o, const struct nl_rule *nr)
+{
+	struct pc_buf out;
+	struct canon_ctx cc = { o, nr, &out };
+
+	pc_buf_init(&out);
+	nftnl_expr_foreach(nr->r, expr_canon, &cc);
+	pc_buf_printf(&out, "comment \"%s\"", nr->comment ? nr->comment : "");
+	return out.data;
+}
+
+static char *chain_canon(const struct nftnl_chain *c)
+{
+	const char *type = nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE) ?
+			   nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE) : "";
+
+	if (!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM))
+		return xstrdup("regular chain");
+	return xasprintf("type %s hook %u priority %d policy %s", type,
+			 nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
+			 nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO),
+			 nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_ACCEPT ?
+			 "accept" : "drop");
+}
+
+static const struct nftnl_chain *find_chain(const struct pc_nl_objs *o,
+					    const char *name)
+{
+	for (size_t i = 0; i < o->n_chains; i++)
+		if (strcmp(nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME), name) == 0)
+			return o->chains[i];
+	return NULL;
+}
+
+static const struct nl_set *find_named_set(const struct pc_nl_objs *o,
+					   const char *name)
+{
+	for (size_t i = 0; i < o->n_sets; i++)
+		if (!o->sets[i].anon && strcmp(o->sets[i].name, name) == 0)
+			return &o->sets[i];
+	return NULL;
+}
+
+/* Rules of one chain with their canonical text. */
+struct chain_rules {
+	const struct nl_rule **r;
+	char **canon;
+	size_t n;
+};
+
+static void chain_rules_get(const struct pc_nl_objs *o, const char *chain,
+			    struct chain_rules *cr)
+{
+	memset(cr, 0, sizeof(*cr));
+	cr->r = xcalloc(o->n_rules, sizeof(*cr->r));
+	cr->canon = xcalloc(o->n_rules, sizeof(*cr->canon));
+	for (size_t i = 0; i < o->n_rules; i++) {
+		if (strcmp(o->rules[i].chain, chain) != 0)
+			continue;
+		cr->r[cr->n] = &o->rules[i];
+		cr->canon[cr->n] = rule_canon(o, &o->rules[i]);
+		cr->n++;
+	}
+}
+
+static void chain_rules_free(struct chain_rules *cr)
+{
+	for (size_t i = 0; i < cr->n; i++)
+		free(cr->canon[i]);
+	free(cr->canon);
+	free(cr->r);
+}
+
+struct diff_out {
+	FILE *f;
+	const char *table;
+	bool header;
+};
+
+/* The first difference prints what '-' and '+' mean. */
+static FILE *dout(struct diff_out *d)
+{
+	if (!d->header) {
+		fprintf(d->f, "--- policy (what apply would install)\n"
+			      "+++ kernel (table inet %s)\n", d->table);
+		d->header = true;
+	}
+	return d->f;
+}
+
+static void print_want(FILE *out, const char *chain, const struct nl_rule *nr,
+		       const char *tag)
+{
+	fprintf(out, "%s%s: ", tag, chain);
+	if (nr->plan)
+		pc_nft_rule_format(nr->plan, out);
+	fputc('\n', out);
+}
+
+/* A kernel rule: as nft text when the policy has the same rule elsewhere. */
+static void print_live(FILE *out, const char *chain, const struct chain_rules *w,
+		       const char *canon, const char *tag)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->r[i]->plan && strcmp(w->canon[i], canon) == 0) {
+			print_want(out, chain, w->r[i], tag);
+			return;
+		}
+	}
+	fprintf(out, "%s%s: %s\n", tag, chain, canon);
+}
+
+/* A longest-common-subsequence diff of the rules of one chain. */
+static bool diff_chain(const char *chain, const struct chain_rules *w,
+		       const struct chain_rules *l, struct diff_out *d)
+{
+	size_t n = w->n, m = l->n;
+	uint32_t *t;
+	size_t i = 0, j = 0;
+	bool same = true;
+
+	t = xcalloc((n + 1) * (m + 1), sizeof(*t));
+#define T(a, b) t[(a) * (m + 1) + (b)]
+	for (size_t a = n; a-- > 0;)
+		for (size_t b = m; b-- > 0;)
+			T(a, b) = strcmp(w->canon[a], l->canon[b]) == 0 ?
+				  T(a + 1, b + 1) + 1 :
+				  (T(a + 1, b) > T(a, b + 1) ? T(a + 1, b) : T(a, b + 1));
+	while (i < n || j < m) {
+		if (i < n && j < m && strcmp(w->canon[i], l->canon[j]) == 0) {
+			i++;
+			j++;
+			continue;
+		}
+		same = false;
+		/* Same comment on both sides: one rule changed in place. */
+		if (i < n && j < m && w->r[i]->comment && l->r[j]->comment &&
+		    strcmp(w->r[i]->comment, l->r[j]->comment) == 0 &&
+		    T(i + 1, j + 1) == T(i, j)) {
+			fprintf(dout(d), "~ %s: the rule \"%s\" differs\n", chain,
+				w->r[i]->comment);
+			print_want(d->f, chain, w->r[i], "  - ");
+			fprintf(d->f, "  + %s: %s\n", chain, l->canon[j]);
+			i++;
+			j++;
+			continue;
+		}
+		if (j < m && (i == n || T(i, j + 1) >= T(i + 1, j))) {
+			print_live(dout(d), chain, w, l->canon[j], "+ ");
+			j++;
+		} else {
+			print_want(dout(d), chain, w->r[i], "- ");
+			i++;
+		}
+	}
+#undef T
+	free(t);
+	return same;
+}
+
+bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
+		const char *table, FILE *out)
+{
+	struct diff_out d = { out, table, false };
+	bool same = true;
+
+	if (!live) {
+		fprintf(out, "table inet %s does not exist (the policy has %zu rules)\n",
+			table, want->n_rules);
+		return false;
+	}
+	for (size_t i = 0; i < want->n_sets; i++) {
+		const struct nl_set *ws = &want->sets[i], *ls;
+		char *a, *b;
+
+		if (ws->anon)
+			continue;
+		ls = find_named_set(live, ws->name);
+		if (!ls) {
+			fprintf(dout(&d), "- set %s (missing from the kernel)\n", ws->name);
+			same = false;
+			continue;
+		}
+		a = set_canon(ws);
+		b = set_canon(ls);
+		if (strcmp(a, b) != 0) {
+			fprintf(dout(&d), "~ set %s differs\n  - %s\n  + %s\n",
+				ws->name, a, b);
+			same = false;
+		}
+		free(a);
+		free(b);
+	}
+	for (size_t i = 0; i < live->n_sets; i++) {
+		if (!live->sets[i].anon && !find_named_set(want, live->sets[i].name)) {
+			fprintf(dout(&d), "+ set %s (not in the policy)\n", live->sets[i].name);
+			same = false;
+		}
+	}
+	for (size_t i = 0; i < want->n_chains; i++) {
+		const char *name = nftnl_chain_get_str(want->chains[i], NFTNL_CHAIN_NAME);
+		const struct nftnl_chain *lc = find_chain(live, name);
+		struct chain_rules w, l;
+		char *a, *b;
+
+		if (!lc) {
+			fprintf(dout(&d), "- chain %s (missing from the kernel)\n", name);
+			same = false;
+			continue;
+		}
+		a = chain_canon(want->chains[i]);
+		b = chain_canon(lc);
+		if (strcmp(a, b) != 0) {
+			fprintf(dout(&d), "~ chain %s differs\n  - %s\n  + %s\n",
+				name, a, b);
+			same = false;
+		}
+		free(a);
+		free(b);
+		chain_rules_get(want, name, &w);
+		chain_rules_get(live, name, &l);
+		if (!diff_chain(name, &w, &l, &d))
+			same = false;
+		chain_rules_free(&w);
+		chain_rules_free(&l);
+	}
+	for (size_t i = 0; i < live->n_chains; i++) {
+		const char *name = nftnl_chain_get_str(live->chains[i], NFTNL_CHAIN_NAME);
+
+		if (!find_chain(want, name)) {
+			fprintf(dout(&d), "+ chain %s (not in the policy)\n", name);
+			same = false;
+		}
+	}
+	return same;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: programming nf_tables over netlink (libnftnl + libmnl)
+ *
+ * A &struct pc_nl_objs holds the nftnl objects of one `table inet NAME`:
+ * built from the lowered plan (what the nft text backend prints, so that
+ * `apply` and `nft -f` install the same kernel state), or read back from the
+ * kernel (for `diff`, and to save the state `apply --confirm` rolls back
+ * to).
+ *
+ * A &struct pc_nl_batch is one nfnetlink transaction replacing that table:
+ * add the table (so that the delete cannot fail), delete it, add it again
+ * with its sets, chains and rules. The kernel applies all of it or nothing.
+ * Without its commit (BATCH_END) the kernel validates every message and
+ * then aborts, which is `--dry-run` (`nft -c` does the same).
+ */
+#ifndef PORTCULLIS_NETLINK_H
+#define PORTCULLIS_NETLINK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <portcullis/diag.h>
+
+#include "backends/nft_lower.h"
+
+struct pc_nl_objs;
+struct pc_nl_batch;
+
+/**
+ * pc_nl_objs_from_plan() - the nftnl objects a plan installs
+ * @plan: lowered policy; must outlive the result (locations point into it)
+ */
+struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan);
+
+/**
+ * pc_nl_objs_read() - read `table inet @table` back from the kernel
+ * @table: table name
+ * @out:   set to the objects, or to NULL when the table does not exist
+ *
+ * Return: 0, or a negative errno (-EPERM without CAP_NET_ADMIN).
+ */
+int pc_nl_objs_read(const char *table, struct pc_nl_objs **out);
+
+/* Frees objects. NULL is a no-op. */
+void pc_nl_objs_destroy(struct pc_nl_objs *o);
+
+/* Number of rules held. */
+size_t pc_nl_objs_rule_count(const struct pc_nl_objs *o);
+
+/**
+ * pc_nl_batch_create() - a transaction replacing a table
+ * @table:  the table's name
+ * @o:      its new contents, or NULL to leave no table at all
+ * @commit: false: end without the commit (validate only)
+ *
+ * The batch is serialised at once: @o may be freed afterwards.
+ */
+struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
+				       bool commit);
+
+/* Frees a batch. NULL is a no-op. */
+void pc_nl_batch_destroy(struct pc_nl_batch *b);
+
+/* Size in bytes of the serialised batch. */
+size_t pc_nl_batch_size(const struct pc_nl_batch *b);
+
+/**
+ * pc_nl_batch_send() - send a batch and collect the kernel's answer
+ * @b:    batch
+ * @diag: a message the kernel refused is reported here at the policy line
+ *        it came from, with the kernel's extended ack text when there is one
+ *
+ * Return: 0 when the kernel accepted every message (and, with a commit,
+ * committed), 1 when it refused the batch (nothing changed; reported on
+ * @diag), or a negative errno for a system error (-EPERM: no permission;
+ * nothing is reported on @diag).
+ */
+int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag);
+
+/**
+ * pc_nl_diff() - compare a live table with what a policy would install
+ * @want:  objects from pc_nl_objs_from_plan()
+ * @live:  objects from pc_nl_objs_read(), NULL when the table is missing
+ * @table: the table's name (for messages)
+ * @out:   a readable report of the differences goes here
+ *
+ * Both sides go through the same canonical printer (expressions as
+ * libnftnl prints them, anonymous sets by their elements, rule comments),
+ * so a table loaded by `nft -f` of the nft backend's output compares equal.
+ *
+ * Return: true when they are the same.
+ */
+bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
+		const char *table, FILE *out);
+
+#endif

@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pf anchor body (pf.conf(5)), OpenBSD or FreeBSD (14+) dialect.
+ *
+ * Every rule has `quick`, so the first match decides as in the policy
+ * (a quick rule inside an anchor ends the evaluation of the whole
+ * ruleset). Each direction ends with its default as a quick rule matching
+ * all. Choices where pf differs from netfilter:
+ *  - connection tracking: pf keeps state on every pass rule (`keep state`,
+ *    `no state` under `option stateless`); packets of a known connection
+ *    never reach the rules, which is what the built-in "established,
+ *    related accept / invalid drop" rules say, so they are not written;
+ *  - loopback: `on lo`, the interface group of all loopback interfaces
+ *    (lo0) on OpenBSD and FreeBSD;
+ *  - forward: pf has none; a routed packet meets the in rules of its
+ *    incoming and the out rules of its outgoing interface. Rules the
+ *    policy writes in the forward direction, and an explicit
+ *    `default forward allow`, are errors; built-in forward rules are left
+ *    out;
+ *  - rate limits: `max-pkt-rate N/SECONDS` (the rule stops matching over
+ *    the rate), OpenBSD only: FreeBSD added it after 14;
+ *  - log prefixes: pflog has none; the prefix becomes the rule's label;
+ *  - ports: tcp and udp, and sctp on FreeBSD; dccp ports nowhere.
+ */
+#include <string.h>
+
+#include "backends/builtin.h"
+#include "backends/text.h"
+#include "template.h"
+#include "util.h"
+
+/* PF_RULE_LABEL_SIZE - 1 */
+#define PF_LABEL_MAX 63
+/* PF_TABLE_NAME_SIZE - 1 */
+#define PF_TABLE_NAME_MAX 31
+
+struct pf {
+	const struct pc_ir *ir;
+	const struct pc_emit_options *opts;
+	bool openbsd;
+	struct pc_buf tables;
+	struct pc_buf rules;
+	struct pc_diag *diag;
+	int errors;
+	/* named address sets written as tables: name and the set */
+	const struct pc_addr_set **named;
+	size_t n_named, cap_named;
+};
+
+static void report(struct pf *p, const struct pc_location *loc,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(struct pf *p, const struct pc_location *loc,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pc_diag_vreport(p->diag, PC_SEV_ERROR, loc, fmt, ap);
+	va_end(ap);
+	p->errors++;
+}
+
+static const char *dialect(const struct pf *p)
+{
+	return p->openbsd ? "openbsd" : "freebsd";
+}
+
+/* Whether pf evaluates this chain's rule at all (see the top comment). */
+static bool rule_written(const struct pf *p, enum pc_direction dir,
+			 const struct pc_rule *r)
+{
+	if (dir == PC_DIR_FORWARD)
+		return false;
+	if (r->origin == PC_ORIGIN_CONNTRACK)
+		return false;
+	return true;
+}
+
+static bool l4_in_families(unsigned families, const struct pc_l4 *l4)
+{
+	if (l4->proto == PC_PROTO_ICMP)
+		return families & PC_FAM_IPV4;
+	if (l4->proto == PC_PROTO_ICMPV6)
+		return families & PC_FAM_IPV6;
+	return true;
+}
+
+static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r)
+{
+	if (r->comment && !pc_text_printable(r->comment))
+		report(p, &r->loc, "backend 'pf': the comment has control characters");
+	if (r->iface && !pc_text_valid_iface(r->iface))
+		report(p, &r->loc, "backend 'pf': invalid interface name '%s'", r->iface);
+	if (r->log && r->log_prefix) {
+		if (!pc_text_printable(r->log_prefix) || strpbrk(r->log_prefix, "\"\\$"))
+			report(p, &r->loc,
+			       "backend 'pf' cannot express log prefix \"%s\": it becomes the rule's label, which cannot hold control characters, '\"', '\\' or '$'",
+			       r->log_prefix);
+		else if (strlen(r->log_prefix) > PF_LABEL_MAX)
+			report(p, &r->loc,
+			       "backend 'pf': log prefix \"%s\" is %zu bytes, a pf label holds %d",
+			       r->log_prefix, strlen(r->log_prefix), PF_LABEL_MAX);
+	}
+	if (r->limit.rate && !p->openbsd)
+		report(p, &r->loc,
+		       "backend 'pf' (freebsd dialect) cannot express rate limits (max-pkt-rate is OpenBSD's, FreeBSD has it from 15.0 only)");
+	for (size_t i = 0; i < r->n_l4; i++) {
+		const struct pc_l4 *l4 = &r->l4[i];
+
+		if (l4->proto == PC_PROTO_SCTP && l4->dports.n && p->openbsd)
+			report(p, &r->loc,
+			       "backend 'pf' (openbsd dialect) cannot express SCTP ports (OpenBSD pf matches ports of tcp and udp only; FreeBSD 14+ also sctp: --pf-dialect freebsd)");
+		if (l4->proto == PC_PROTO_DCCP && l4->dports.n)
+			report(p, &r->loc,
+			       "backend 'pf' (%s dialect) cannot express DCCP ports", dialect(p));
+	}
+	(void)dir;
+}
+
+static void run_checks(struct pf *p)
+{
+	const struct pc_chain *fwd = &p->ir->chains[PC_DIR_FORWARD];
+	struct pc_location loc = { .file = p->ir->policy_file };
+
+	if (!pc_text_valid_name(p->ir->table))
+		report(p, &loc, "backend 'pf': table name '%s' is not a valid anchor name",
+		       p->ir->table);
+	if (fwd->policy == PC_VERDICT_ALLOW && fwd->policy_loc.line)
+		report(p, &fwd->policy_loc,
+		       "backend 'pf' cannot express the forward direction (a routed packet meets the in and out rules)");
+	for (int d = 0; d < __PC_DIR_MAX; d++) {
+		const struct pc_chain *c = &p->ir->chains[d];
+
+		for (size_t i = 0; i < c->n; i++)
+			if (rule_written(p, (enum pc_direction)d, &c->rules[i]))
+				check_rule(p, (enum pc_direction)d, &c->rules[i]);
+	}
+}
+
+static bool same_set(const struct pc_addr_set *a, const struct pc_addr_set *b)
+{
+	return a->n == b->n && memcmp(a->v, b->v, a->n * sizeof(*a->v)) == 0;
+}
+
+static bool valid_table_name(const char *s)
+{
+	if (strlen(s) > PF_TABLE_NAME_MAX || !pc_text_valid_name(s))
+		return false;
+	return strchr(s, '+') == NULL;
+}
+
+/* The table a named set is written as, or NULL to write it inline. */
+static const char *table_for(struct pf *p, const struct pc_addr_set *set)
+{
+	if (!set->name || set->n < 2 || !valid_table_name(set->name))
+		return NULL;
+	for (size_t i = 0; i < p->n_named; i++) {
+		if (strcmp(p->named[i]->name, set->name) != 0)
+			continue;
+		/* a name seen with other members (a family subset): inline */
+		return same_set(p->named[i], set) ? set->name : NULL;
+	}
+	p->named = xgrow(p->named, &p->cap_named, p->n_named + 1, sizeof(*p->named));
+	p->named[p->n_named++] = set;
+	pc_buf_printf(&p->tables, "table <%s> {", set->name);
+	for (size_t i = 0; i < set->n; i++) {
+		pc_buf_puts(&p->tables, i ? ", " : " ");
+		pc_text_addr(&p->tables, &set->v[i], true);
+	}
+	pc_buf_puts(&p->tables, " }\n");
+	return set->name;
+}
+
+static void put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *set)
+{
+	const char *table;
+
+	if (set->n == 0) {
+		pc_buf_puts(b, "any");
+		return;
+	}
+	table = table_for(p, set);
+	if (table) {
+		pc_buf_printf(b, "<%s>", table);
+		return;
+	}
+	if (set->n == 1) {
+		pc_text_addr(b, &set->v[0], true);
+		return;
+	}
+	pc_buf_puts(b, "{");
+	for (size_t i = 0; i < set->n; i++) {
+		pc_buf_puts(b, i ? ", " : " ");
+		pc_text_addr(b, &set->v[i], true);
+	}
+	pc_buf_puts(b, " }");
+}
+
+static void put_ports(struct pc_buf *b, const struct pc_port_set *ports)
+{
+	pc_buf_puts(b, " port ");
+	if (ports->n > 1)
+		pc_buf_puts(b, "{ ");
+	for (size_t i = 0; i < ports->n; i++) {
+		if (i)
+			pc_buf_puts(b, ", ");
+		if (ports->v[i].lo == ports->v[i].hi)
+			pc_buf_printf(b, "%u", ports->v[i].lo);
+		else
+			pc_buf_printf(b, "%u:%u", ports->v[i].lo, ports->v[i].hi);
+	}
+	if (ports->n > 1)
+		pc_buf_puts(b, " }");
+}
+
+static void put_proto(struct pc_buf *b, unsigned proto)
+{
+	const char *name = pc_proto_name(proto);
+
+	if (proto == PC_PROTO_ICMPV6)
+		name = "icmp6";
+	if (name)
+		pc_buf_puts(b, name);
+	else
+		pc_buf_printf(b, "%u", proto);
+}
+
+static bool same_ports(const struct pc_port_set *a, const struct pc_port_set *b)
+{
+	return a->n == b->n && memcmp(a->v, b->v, a->n * sizeof(*a->v)) == 0;
+}
+
+static void put_comment_line(struct pf *p, enum pc_direction dir,
+			     const struct pc_rule *r)
+{
+	pc_buf_puts(&p->rules, "# ");
+	pc_text_location(&p->rules, &r->loc);
+	if (r->origin == PC_ORIGIN_DEFAULT)
+		pc_buf_printf(&p->rules, " default %s %s", pc_direction_name(dir),
+			      pc_verdict_name(r->verdict));
+	else if (r->origin != PC_ORIGIN_POLICY)
+		pc_buf_printf(&p->rules, " %s", pc_text_origin(r->origin));
+	/* quoted: a comment line must not end with '\' (line continuation) */
+	if (r->comment)
+		pc_buf_printf(&p->rules, " \"%s\"", r->comment);
+	pc_buf_putc(&p->rules, '\n');
+}
+
+/*
+ * One pf rule for the alternatives @l4[0..n) (several only when they
+ * share the port set), or for any protocol when @n is 0.
+ */
+static void put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r,
+		     const struct pc_l4 *const *l4, size_t n, unsigned families)
+{
+	static const unsigned seconds[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
+	struct pc_buf *b = &p->rules;
+	bool pass = r->verdict == PC_VERDICT_ALLOW;
+
+	switch (r->verdict) {
+	case PC_VERDICT_ALLOW:
+		pc_buf_puts(b, "pass");
+		break;
+	case PC_VERDICT_DENY:
+		pc_buf_puts(b, "block drop");
+		break;
+	default:
+		pc_buf_puts(b, "block return");
+		break;
+	}
+	pc_buf_puts(b, dir == PC_DIR_OUT ? " out" : " in");
+	if (r->log)
+		pc_buf_puts(b, " log");
+	pc_buf_puts(b, " quick");
+	if (r->iface)
+		pc_buf_printf(b, " on %s", r->iface);
+	if (families == PC_FAM_IPV4)
+		pc_buf_puts(b, " inet");
+	else if (families == PC_FAM_IPV6)
+		pc_buf_puts(b, " inet6");
+	if (n == 1) {
+		pc_buf_puts(b, " proto ");
+		put_proto(b, l4[0]->proto);
+	} else if (n > 1) {
+		pc_buf_puts(b, " proto {");
+		for (size_t i = 0; i < n; i++) {
+			pc_buf_putc(b, ' ');
+			put_proto(b, l4[i]->proto);
+		}
+		pc_buf_puts(b, " }");
+	}
+	if (!r->saddr.n && !r->daddr.n && !(n && l4[0]->dports.n)) {
+		pc_buf_puts(b, " all");
+	} else {
+		pc_buf_puts(b, " from ");
+		put_hosts(p, b, &r->saddr);
+		pc_buf_puts(b, " to ");
+		put_hosts(p, b, &r->daddr);
+		if (n && pc_proto_has_ports(l4[0]->proto) && l4[0]->dports.n)
+			put_ports(b, &l4[0]->dports);
+	}
+	if (n == 1 && l4[0]->n_types &&
+	    (l4[0]->proto == PC_PROTO_ICMP || l4[0]->proto == PC_PROTO_ICMPV6)) {
+		pc_buf_puts(b, l4[0]->proto == PC_PROTO_ICMP ? " icmp-type " : " icmp6-type ");
+		if (l4[0]->n_types > 1)
+			pc_buf_puts(b, "{ ");
+		for (size_t i = 0; i < l4[0]->n_types; i++)
+			pc_buf_printf(b, "%s%u", i ? ", " : "", l4[0]->types[i]);
+		if (l4[0]->n_types > 1)
+			pc_buf_puts(b, " }");
+	}
+	if (r->log && r->log_prefix)
+		pc_buf_printf(b, " label \"%s\"", r->log_prefix);
+	if (r->limit.rate)
+		pc_buf_printf(b, " max-pkt-rate %u/%u", r->limit.rate,
+			      seconds[r->limit.unit]);
+	if (pass)
+		pc_buf_puts(b, p->ir->options & PC_OPT_STATELESS ? " no state" : " keep state");
+	pc_buf_putc(b, '\n');
+}
+
+/* The address families a rule is written for: `inet`/`inet6` when one. */
+static unsigned rule_families(const struct pc_rule *r)
+{
+	return r->families & PC_FAM_ALL;
+}
+
+static void emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r)
+{
+	const struct pc_l4 **alts;
+	bool *done;
+	unsigned fam = rule_families(r);
+
+	put_comment_line(p, dir, r);
+	if (!r->n_l4) {
+		put_rule(p, dir, r, NULL, 0, fam);
+		return;
+	}
+	alts = xcalloc(r->n_l4, sizeof(*alts));
+	done = xcalloc(r->n_l4, sizeof(*done));
+	for (size_t i = 0; i < r->n_l4; i++) {
+		const struct pc_l4 *l4 = &r->l4[i];
+		size_t n = 0;
+		unsigned f = fam;
+
+		if (done[i] || !l4_in_families(fam, l4))
+			continue;
+		alts[n++] = l4;
+		/* protocols with the same ports share one rule: proto { tcp udp } */
+		if (pc_proto_has_ports(l4->proto)) {
+			for (size_t j = i + 1; j < r->n_l4; j++) {
+				if (!done[j] && pc_proto_has_ports(r->l4[j].proto) &&
+				    same_ports(&l4->dports, &r->l4[j].dports)) {
+					alts[n++] = &r->l4[j];
+					done[j] = true;
+				}
+			}
+		}
+		if (l4->proto == PC_PROTO_ICMP)
+			f = PC_FAM_IPV4;
+		else if (l4->proto == PC_PROTO_ICMPV6)
+			f = PC_FAM_IPV6;
+		put_rule(p, dir, r, alts, n, f);
+	}
+	free(alts);
+	free(done);
+}
+
+static void emit_chain(struct pf *p, enum pc_direction dir)
+{
+	const struct pc_chain *c = &p->ir->chains[dir];
+	struct pc_rule def = {
+		.origin = PC_ORIGIN_POLICY,
+		.loc = c->policy_loc,
+		.verdict = c->policy,
+		.families = PC_FAM_ALL,
+	};
+
+	pc_buf_printf(&p->rules, "\n# %s: default %s\n", pc_direction_name(dir),
+		      pc_verdict_name(c->policy));
+	for (size_t i = 0; i < c->n; i++)
+		if (rule_written(p, dir, &c->rules[i]))
+			emit_rule(p, dir, &c->rules[i]);
+	if (pc_text_chain_closed(c))
+		return;
+	pc_buf_puts(&p->rules, "# ");
+	pc_text_location(&p->rules, &c->policy_loc);
+	pc_buf_printf(&p->rules, " default %s %s\n", pc_direction_name(dir),
+		      pc_verdict_name(c->policy));
+	put_rule(p, dir, &def, NULL, 0, PC_FAM_ALL);
+}
+
+static void pf_init(struct pf *p, const struct pc_ir *ir,
+		    const struct pc_emit_options *opts, struct pc_diag *diag)
+{
+	memset(p, 0, sizeof(*p));
+	p->ir = ir;
+	p->opts = opts;
+	p->diag = diag;
+	p->openbsd = !opts->pf_dialect || strcmp(opts->pf_dialect, "freebsd") != 0;
+	pc_buf_init(&p->tables);
+	pc_buf_init(&p->rules);
+}
+
+static void pf_finish(struct pf *p)
+{
+	pc_buf_finish(&p->tables);
+	pc_buf_finish(&p->rules);
+	free(p->named);
+}
+
+static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		    struct pc_diag *diag)
+{
+	struct pf p;
+	int ret;
+
+	pf_init(&p, ir, opts, diag);
+	run_checks(&p);
+	ret = p.errors ? -1 : 0;
+	pf_finish(&p);
+	return ret;
+}
+
+static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		   FILE *out, struct pc_diag *diag)
+{
+	struct pf p;
+	struct pc_buf body;
+	const char *tmpl;
+	int ret = -1;
+
+	pf_init(&p, ir, opts, diag);
+	pc_buf_init(&body);
+	run_checks(&p);
+	if (p.errors)
+		goto out;
+	emit_chain(&p, PC_DIR_IN);
+	emit_chain(&p, PC_DIR_OUT);
+	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&p));
+	if (p.tables.len) {
+		pc_buf_puts(&body, "\n");
+		pc_buf_add(&body, p.tables.data, p.tables.len);
+	}
+	pc_buf_add(&body, p.rules.data, p.rules.len);
+	tmpl = opts->template_text ? opts->template_text : pc_template_builtin("pf");
+	if (!tmpl)
+		PC_BUG("no built-in template for pf");
+	ret = pc_template_render(tmpl, ir, opts, "pf", body.data, out, diag);
+out:
+	pc_buf_finish(&body);
+	pf_finish(&p);
+	return ret;
+}
+
+const struct pc_backend pc_backend_pf = {
+	.abi = PC_BACKEND_ABI,
+	.name = "pf",
+	.summary = "pf.conf anchor body (--pf-dialect openbsd|freebsd)",
+	.caps = PC_CAP_IPV4 | PC_CAP_IPV6 | PC_CAP_DIR_IN | PC_CAP_DIR_OUT |
+		PC_CAP_IFACE | PC_CAP_LOG | PC_CAP_LOG_PREFIX | PC_CAP_LIMIT |
+		PC_CAP_REJECT | PC_CAP_CONNTRACK | PC_CAP_ICMP_TYPE |
+		PC_CAP_ICMPV6_TYPE | PC_CAP_TCP_UDP | PC_CAP_SCTP |
+		PC_CAP_PROTO | PC_CAP_COMMENT,
+	.families = PC_FAM_ALL,
+	.check = pf_check,
+	.emit = pf_emit,
+};

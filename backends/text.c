@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#include "backends/text.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+void pc_text_location(struct pc_buf *b, const struct pc_location *loc)
+{
+	if (!loc->file)
+		pc_buf_puts(b, "built-in");
+	else if (loc->line)
+		pc_buf_printf(b, "%s:%u", loc->file, loc->line);
+	else
+		pc_buf_puts(b, loc->file);
+}
+
+const char *pc_text_origin(enum pc_rule_origin origin)
+{
+	switch (origin) {
+	case PC_ORIGIN_POLICY: return "policy";
+	case PC_ORIGIN_CONNTRACK: return "connection tracking";
+	case PC_ORIGIN_LOOPBACK: return "loopback";
+	case PC_ORIGIN_ESSENTIAL_ICMP: return "essential ICMP";
+	case PC_ORIGIN_DEFAULT: return "default";
+	default: break;
+	}
+	return "built-in";
+}
+
+void pc_text_addr(struct pc_buf *b, const struct pc_addr *a, bool short_host)
+{
+	char s[INET6_ADDRSTRLEN];
+	bool v6 = a->family == PC_FAM_IPV6;
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, a->a, s, sizeof(s));
+	pc_buf_puts(b, s);
+	if (!short_host || a->plen != (v6 ? 128 : 32))
+		pc_buf_printf(b, "/%u", a->plen);
+}
+
+bool pc_text_chain_closed(const struct pc_chain *c)
+{
+	const struct pc_rule *r;
+
+	if (c->n == 0)
+		return false;
+	r = &c->rules[c->n - 1];
+	return r->origin == PC_ORIGIN_DEFAULT && r->families == PC_FAM_ALL &&
+	       !r->iface && !r->saddr.n && !r->daddr.n && !r->n_l4 &&
+	       !r->ct_state && !r->limit.rate;
+}
+
+bool pc_text_printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+bool pc_text_valid_iface(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 15)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("_.:@+-", *s)))
+			return false;
+	return true;
+}
+
+bool pc_text_valid_name(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+	      (*s >= '0' && *s <= '9')))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("_.+-", *s)))
+			return false;
+	return true;
+}

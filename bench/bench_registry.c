@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Registry benchmark: load + index of the full IANA registry, name lookups
+ * per second, port lookups per second. Prints the best and the median of
+ * several runs; see bench/README.md.
+ *
+ *   bench_registry [REGISTRY.csv] [LOAD_RUNS]
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "registry.h"
+#include "util.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static struct pc_registry *open_registry(const char *path)
+{
+	struct pc_diag *diag = pc_diag_create();
+	struct pc_registry *reg = pc_registry_create();
+
+	if (pc_registry_load(reg, path, false, diag) != 0) {
+		pc_diag_print(diag, stderr, false);
+		exit(1);
+	}
+	pc_registry_finish(reg);
+	pc_diag_destroy(diag);
+	return reg;
+}
+
+/* Every distinct name, found through the port index, plus variants. */
+static const char **query_names(const struct pc_registry *reg, size_t *n)
+{
+	const struct pc_reg_entry *hits[256];
+	const char **q = NULL;
+	size_t cap = 0, len = 0;
+
+	for (unsigned port = 0; port < 65536; port++) {
+		size_t k = pc_registry_find_port(reg, (uint16_t)port,
+						 __PC_TRANSPORT_MAX, hits, 256);
+
+		for (size_t i = 0; i < k && i < 256; i++) {
+			if (!hits[i]->name || hits[i]->port_lo != port)
+				continue;
+			q = xgrow(q, &cap, len + 3, sizeof(*q));
+			q[len++] = hits[i]->name;
+			/* the same name in capitals, and a miss */
+			char *up = xstrdup(hits[i]->name), *miss;
+
+			for (char *p = up; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+			q[len++] = up;
+			miss = xasprintf("%s-x", hits[i]->name);
+			q[len++] = miss;
+		}
+	}
+	*n = len;
+	return q;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : pc_registry_default_path();
+	size_t runs = argc > 2 ? strtoul(argv[2], NULL, 10) : 200;
+	double *t_load, *t_finish, *t_total, best = 1e9, t0, t1;
+	struct pc_registry *reg;
+	const char **names;
+	size_t n_names, found = 0, iters = 20000000, pfound = 0;
+	const struct pc_reg_entry *const *out;
+	const struct pc_reg_entry *pout[64];
+
+	if (runs < 1)
+		runs = 1;
+	t_load = xcalloc(runs, sizeof(double));
+	t_finish = xcalloc(runs, sizeof(double));
+	t_total = xcalloc(runs, sizeof(double));
+	for (size_t r = 0; r < runs; r++) {
+		struct pc_diag *diag = pc_diag_create();
+
+		t0 = now();
+		reg = pc_registry_create();
+		if (pc_registry_load(reg, path, false, diag) != 0) {
+			pc_diag_print(diag, stderr, false);
+			return 1;
+		}
+		t1 = now();
+		pc_registry_finish(reg);
+		t_total[r] = now() - t0;
+		t_load[r] = t1 - t0;
+		t_finish[r] = t_total[r] - t_load[r];
+		if (t_total[r] < best)
+			best = t_total[r];
+		pc_registry_destroy(reg);
+		pc_diag_destroy(diag);
+	}
+	printf("registry: %s\n", path);
+	printf("load + index: best %.3f ms, median %.3f ms over %zu runs "
+	       "(load median %.3f ms, index median %.3f ms)\n",
+	       best * 1e3, median(t_total, runs) * 1e3, runs,
+	       median(t_load, runs) * 1e3, median(t_finish, runs) * 1e3);
+
+	reg = open_registry(path);
+	names = query_names(reg, &n_names);
+	t0 = now();
+	for (size_t i = 0, j = 0; i < iters; i++, j = j + 1 == n_names ? 0 : j + 1)
+		found += pc_registry_find_name(reg, names[j], &out);
+	t1 = now();
+	printf("name lookups: %.1f million/s (%zu lookups over %zu names: "
+	       "a third exact, a third in capitals, a third misses; %zu entries found)\n",
+	       (double)iters / (t1 - t0) / 1e6, iters, n_names, found);
+	t0 = now();
+	for (size_t i = 0; i < iters; i++)
+		pfound += pc_registry_find_port(reg, (uint16_t)(i * 7919u),
+						(unsigned)(i & 3), pout, 64);
+	t1 = now();
+	printf("port lookups: %.1f million/s (%zu lookups, %zu entries found)\n",
+	       (double)iters / (t1 - t0) / 1e6, iters, pfound);
+	for (size_t i = 0; i < n_names; i++)
+		if (i % 3)
+			free((char *)names[i]);
+	free(names);
+	pc_registry_destroy(reg);
+	free(t_load);
+	free(t_finish);
+	free(t_total);
+	return 0;
+}

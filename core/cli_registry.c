@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* Opening the registry the command line names, and terminal colour. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "registry.h"
+#include "util.h"
+
+#define SITE_OVERLAY "/etc/portcullis/services"
+
+/* Loads one file, keeping the worst status (3 over 1 over 0). */
+static void load_one(struct pc_registry *reg, const char *path, bool overlay,
+		     struct pc_diag *diag, int *worst)
+{
+	int st = pc_registry_load(reg, path, overlay, diag);
+
+	if (st > *worst)
+		*worst = st;
+}
+
+struct pc_registry *pc_cli_open_registry(const struct pc_registry_opts *o,
+					 struct pc_diag *diag, int *status)
+{
+	struct pc_registry *reg = pc_registry_create();
+	const char *base = o->registry, *env;
+	int worst = 0;
+
+	if (!base || !*base) {
+		env = getenv("PORTCULLIS_REGISTRY");
+		base = env && *env ? env : pc_registry_default_path();
+	}
+	load_one(reg, base, false, diag, &worst);
+	/* every file is read even after an error: report them all at once */
+	for (size_t i = 0; i < o->n_overlays && i < PC_ARRAY_SIZE(o->overlays); i++)
+		load_one(reg, o->overlays[i], true, diag, &worst);
+	env = getenv("PORTCULLIS_OVERLAY");
+	if (env && *env) {
+		char *list = xstrdup(env), *save = NULL;
+
+		for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save))
+			load_one(reg, p, true, diag, &worst);
+		free(list);
+	}
+	if (!o->no_default_overlay && access(SITE_OVERLAY, F_OK) == 0)
+		load_one(reg, SITE_OVERLAY, true, diag, &worst);
+	if (worst) {
+		pc_diag_print(diag, stderr, pc_cli_color());
+		pc_registry_destroy(reg);
+		*status = worst;
+		return NULL;
+	}
+	pc_registry_finish(reg);
+	*status = PC_EXIT_OK;
+	return reg;
+}
+
+bool pc_cli_color(void)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(STDERR_FILENO) && !(nc && *nc);
+}

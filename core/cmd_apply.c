@@ -1,0 +1,763 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * portcullis apply / confirm: program the policy's table over netlink in
+ * one transaction, optionally rolled back unless confirmed.
+ *
+ * The rollback of `apply --confirm N` is owned by a watchdog process,
+ * detached from the terminal (own session, SIGHUP ignored) and holding the
+ * saved state as a ready-made netlink batch: it rolls back when N seconds
+ * pass without `portcullis confirm` (or a "y" at the prompt), whatever
+ * happens to the terminal or to the applying process. While it lives it
+ * holds an flock on RUNDIR/lock, which is how a second apply knows to
+ * refuse. RUNDIR is /run/portcullis, or $PORTCULLIS_RUNDIR.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backends/netlink.h"
+#include "backends/nft_lower.h"
+#include "cli.h"
+#include "eval.h"
+#include "policy.h"
+#include "registry.h"
+#include "util.h"
+
+static void apply_usage(FILE *out)
+{
+	fputs("usage: portcullis apply [--dry-run] [--confirm SECONDS] [--force]\n"
+	      "                        [--registry FILE] [--overlay FILE] POLICY\n"
+	      "\n"
+	      "Programs the policy's nftables table (`table inet NAME`) over netlink in\n"
+	      "one transaction: the table is replaced as a whole, no other table is\n"
+	      "touched, and on any error nothing changes. The kernel state is the same\n"
+	      "as after `nft -f` of `portcullis generate -b nft POLICY`.\n"
+	      "\n"
+	      "  --dry-run          the kernel validates the whole transaction; nothing\n"
+	      "                     is committed\n"
+	      "  --confirm SECONDS  roll back to the previous state (or to no table)\n"
+	      "                     unless confirmed within SECONDS: at the prompt on a\n"
+	      "                     terminal, or with `portcullis confirm` from another\n"
+	      "                     shell; the rollback also happens when the terminal or\n"
+	      "                     this process goes away\n"
+	      "  --force            apply even when the policy would block the SSH\n"
+	      "                     connection this runs over (SSH_CONNECTION)\n"
+	      "  --registry FILE    IANA CSV or /etc/services file instead of the shipped one\n"
+	      "  --overlay FILE     site names that take precedence (repeatable)\n"
+	      "\n"
+	      "Environment: PORTCULLIS_RUNDIR (default /run/portcullis) holds the state\n"
+	      "of a pending --confirm.\n"
+	      "\n"
+	      "Exit status: 0 applied (and confirmed); 1 policy errors, the lockout\n"
+	      "guard refused, or the apply was not confirmed and was rolled back;\n"
+	      "2 usage; 3 system error (permission, netlink, the kernel refused the\n"
+	      "ruleset, another apply awaits confirmation).\n",
+	      out);
+}
+
+static void confirm_usage(FILE *out)
+{
+	fputs("usage: portcullis confirm\n"
+	      "\n"
+	      "Keeps the ruleset a pending `portcullis apply --confirm SECONDS` installed,\n"
+	      "so that it is not rolled back.\n"
+	      "\n"
+	      "Environment: PORTCULLIS_RUNDIR (default /run/portcullis).\n"
+	      "\n"
+	      "Exit status: 0 confirmed; 1 nothing awaits confirmation (never applied,\n"
+	      "already confirmed, or already rolled back); 2 usage; 3 system error.\n",
+	      out);
+}
+
+static const char *rundir(void)
+{
+	const char *d = getenv("PORTCULLIS_RUNDIR");
+
+	return d && *d ? d : "/run/portcullis";
+}
+
+/* Opens RUNDIR/lock (creating RUNDIR when @create). -1 with errno on failure. */
+static int lock_open(bool create)
+{
+	char *path;
+	int fd;
+
+	if (create && mkdir(rundir(), 0700) < 0 && errno != EEXIST)
+		return -1;
+	path = xasprintf("%s/lock", rundir());
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	return fd;
+}
+
+/* Describes the pending apply (from RUNDIR/pending) on stderr. */
+static void pending_describe(const char *prog)
+{
+	char *path = xasprintf("%s/pending", rundir());
+	char *text = pc_read_file(path, NULL);
+	long pid = 0, deadline = 0;
+	char table[PC_NFT_NAME_MAX + 1] = "";
+
+	if (text)
+		sscanf(text, "pid %ld deadline %ld table %255s", &pid, &deadline, table);
+	fprintf(stderr,
+		"%s: another `portcullis apply --confirm` awaits confirmation (table inet %s, "
+		"watchdog pid %ld, rolls back in %lds); run `portcullis confirm` or wait for "
+		"the rollback before applying again\n",
+		prog, *table ? table : "?", pid,
+		deadline ? deadline - (long)time(NULL) : 0L);
+	free(text);
+	free(path);
+}
+
+/* Loads the policy and lowers it; on failure prints and sets *status. */
+static struct pc_ir *load_policy(const char *path, const struct pc_registry_opts *ro,
+				 struct pc_diag *diag, struct pc_registry **reg,
+				 struct pc_nft_plan **plan, int *status)
+{
+	struct pc_ir *ir;
+	bool sys_error = false;
+
+	*plan = NULL;
+	*reg = pc_cli_open_registry(ro, diag, status);
+	if (!*reg)
+		return NULL;
+	ir = pc_policy_load(path, *reg, PC_POLICY_NO_LINT, diag, &sys_error);
+	if (!ir) {
+		*status = sys_error ? PC_EXIT_SYSTEM : PC_EXIT_POLICY;
+		return NULL;
+	}
+	*plan = pc_nft_plan_create(ir, diag);
+	if (!*plan) {
+		*status = PC_EXIT_POLICY;
+		pc_ir_destroy(ir);
+		return NULL;
+	}
+	return ir;
+}
+
+int pc_cli_load_plan(const char *path, const struct pc_registry_opts *ro,
+		     struct pc_diag *diag, struct pc_ir **ir,
+		     struct pc_registry **reg, struct pc_nft_plan **plan)
+{
+	int status = PC_EXIT_OK;
+
+	*ir = load_policy(path, ro, diag, reg, plan, &status);
+	if (*ir)
+		return PC_EXIT_OK;
+	pc_registry_destroy(*reg);
+	*reg = NULL;
+	return status;
+}
+
+/* Netlink errno -> message and exit status. */
+int pc_cli_netlink_error(const char *prog, const char *what, int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		fprintf(stderr,
+			"%s: permission denied: %s needs root or CAP_NET_ADMIN\n",
+			prog, what);
+	else if (err == -EPROTONOSUPPORT || err == -EAFNOSUPPORT)
+		fprintf(stderr, "%s: %s: the kernel has no nf_tables (%s)\n", prog,
+			what, strerror(-err));
+	else
+		fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(-err));
+	return PC_EXIT_SYSTEM;
+}
+
+/* Lockout guard. */
+
+static bool parse_ip(const char *s, struct pc_packet *p, bool src)
+{
+	uint8_t *a = src ? p->saddr : p->daddr;
+	char buf[INET6_ADDRSTRLEN + 1];
+	char *pct;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	pct = strchr(buf, '%');   /* a link-local zone */
+	if (pct)
+		*pct = '\0';
+	if (inet_pton(AF_INET, buf, a) == 1) {
+		p->family = PC_FAM_IPV4;
+		return true;
+	}
+	/* An IPv4-mapped IPv6 address is the IPv4 client it stands for. */
+	if (inet_pton(AF_INET6, buf, a) == 1) {
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		if (memcmp(a, mapped, 12) == 0) {
+			memmove(a, a + 12, 4);
+			memset(a + 4, 0, 12);
+			p->family = PC_FAM_IPV4;
+		} else {
+			p->family = PC_FAM_IPV6;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The interface that holds @addr (where the SSH connection comes in). */
+static bool iface_of(const struct pc_packet *p, char name[IF_NAMESIZE])
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (p->family == PC_FAM_IPV4 && i->ifa_addr->sa_family == AF_INET)
+			found = memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+				       p->daddr, 4) == 0;
+		else if (p->family == PC_FAM_IPV6 && i->ifa_addr->sa_family == AF_INET6)
+			found = memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				       p->daddr, 16) == 0;
+		if (found)
+			snprintf(name, IF_NAMESIZE, "%s", i->ifa_name);
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+static void decided_by(const struct pc_ir *ir, enum pc_direction dir, long idx,
+		       char *buf, size_t len)
+{
+	const struct pc_location *loc;
+
+	if (idx < 0) {
+		loc = &ir->chains[dir].policy_loc;
+		if (loc->file && loc->line)
+			snprintf(buf, len, "the default of %s at %s:%u",
+				 pc_direction_name(dir), loc->file, loc->line);
+		else
+			snprintf(buf, len, "the default of %s", pc_direction_name(dir));
+		return;
+	}
+	loc = &ir->chains[dir].rules[idx].loc;
+	if (loc->file && loc->line)
+		snprintf(buf, len, "%s:%u", loc->file, loc->line);
+	else
+		snprintf(buf, len, "a built-in rule");
+}
+
+/*
+ * Returns 0 when the SSH client of SSH_CONNECTION could still connect (or
+ * there is no SSH_CONNECTION), 1 when it could not (explained on stderr).
+ */
+static int lockout_check(const struct pc_ir *ir, bool force)
+{
+	const char *env = getenv("SSH_CONNECTION");
+	char cip[128], sip[128], ifname[IF_NAMESIZE] = "", by[512];
+	unsigned cport, sport;
+	struct pc_packet p, reply;
+	enum pc_verdict v;
+	long idx;
+
+	if (!env || !*env)
+		return 0;
+	if (sscanf(env, "%127s %u %127s %u", cip, &cport, sip, &sport) != 4 ||
+	    cport > 65535 || sport > 65535) {
+		fprintf(stderr, "portcullis apply: warning: cannot read SSH_CONNECTION '%s'; "
+			"the lockout guard is off\n", env);
+		return 0;
+	}
+	pc_packet_init(&p);
+	p.dir = PC_DIR_IN;
+	p.proto = PC_PROTO_TCP;
+	p.ct_state = PC_CT_NEW;
+	p.dport = (uint16_t)sport;
+	if (!parse_ip(cip, &p, true) || !parse_ip(sip, &p, false)) {
+		fprintf(stderr, "portcullis apply: warning: cannot read the addresses of "
+			"SSH_CONNECTION '%s'; the lockout guard is off\n", env);
+		return 0;
+	}
+	if (iface_of(&p, ifname))
+		p.iface = ifname;
+	idx = pc_ir_eval(ir, &p, &v);
+	if (v != PC_VERDICT_ALLOW) {
+		decided_by(ir, PC_DIR_IN, idx, by, sizeof(by));
+		fprintf(stderr,
+			"portcullis apply: %s: this policy would %s new SSH connections from "
+			"%s to %s port %u (the connection this runs over; decided by %s)%s\n",
+			force ? "warning" : "refusing",
+			v == PC_VERDICT_REJECT ? "reject" : "drop", cip, sip, sport, by,
+			force ? "" : "; --force applies it anyway");
+		return force ? 0 : 1;
+	}
+	/* The server's answers must get out too (stateless policies). */
+	reply = p;
+	reply.dir = PC_DIR_OUT;
+	memcpy(reply.saddr, p.daddr, 16);
+	memcpy(reply.daddr, p.saddr, 16);
+	reply.dport = (uint16_t)cport;
+	reply.ct_state = PC_CT_ESTABLISHED;
+	idx = pc_ir_eval(ir, &reply, &v);
+	if (v != PC_VERDICT_ALLOW) {
+		decided_by(ir, PC_DIR_OUT, idx, by, sizeof(by));
+		fprintf(stderr,
+			"portcullis apply: %s: this policy would %s the SSH server's replies "
+			"from %s port %u to %s port %u (decided by %s)%s\n",
+			force ? "warning" : "refusing",
+			v == PC_VERDICT_REJECT ? "reject" : "drop", sip, sport, cip, cport, by,
+			force ? "" : "; --force applies it anyway");
+		return force ? 0 : 1;
+	}
+	return 0;
+}
+
+/* The watchdog of --confirm. */
+
+enum { WD_CONFIRMED = 'C', WD_ROLLED_BACK = 'R', WD_ROLLBACK_FAILED = 'F' };
+
+static void write_result(char what, const char *table)
+{
+	char *path = xasprintf("%s/result", rundir());
+	char *text = xasprintf("%s table inet %s at %ld\n",
+			       what == WD_CONFIRMED ? "confirmed" :
+			       what == WD_ROLLED_BACK ? "rolled-back" : "rollback-failed",
+			       table, (long)time(NULL));
+
+	pc_write_file_atomic(path, text, strlen(text));
+	free(text);
+	free(path);
+}
+
+static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, const char *table,
+				   time_t deadline, int ready_fd, int result_fd)
+{
+	char *pending = xasprintf("%s/pending", rundir());
+	char *text;
+	sigset_t set;
+	char what = WD_ROLLED_BACK;
+	int devnull = open("/dev/null", O_RDWR);
+
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		if (devnull > STDERR_FILENO)
+			close(devnull);
+	}
+	text = xasprintf("pid %ld deadline %ld table %s\n", (long)getpid(),
+			 (long)deadline, table);
+	pc_write_file_atomic(pending, text, strlen(text));
+	free(text);
+	if (write(ready_fd, "1", 1) != 1)
+		_exit(1);
+	close(ready_fd);
+
+	for (;;) {
+		struct timespec ts;
+		time_t now = time(NULL);
+		int sig;
+
+		if (now >= deadline)
+			break;
+		ts.tv_sec = deadline - now;
+		ts.tv_nsec = 0;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigaddset(&set, SIGUSR2);
+		sigaddset(&set, SIGTERM);
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGUSR1) {
+			what = WD_CONFIRMED;
+			break;
+		}
+		if (sig == SIGUSR2 || sig == SIGTERM)
+			break;
+	}
+	if (what == WD_ROLLED_BACK) {
+		struct pc_diag *d = pc_diag_create();
+
+		if (pc_nl_batch_send(rollback, d) != 0)
+			what = WD_ROLLBACK_FAILED;
+		pc_diag_destroy(d);
+	}
+	write_result(what, table);
+	unlink(pending);
+	if (result_fd >= 0 && write(result_fd, &what, 1) != 1)
+		_exit(1);
+	_exit(0);
+}
+
+/*
+ * Starts the watchdog (a grandchild in a session of its own). Returns its
+ * pid, and in *result_fd a pipe on which it writes the outcome.
+ */
+static pid_t watchdog_start(struct pc_nl_batch *rollback, const char *table,
+			    unsigned seconds, int *result_fd)
+{
+	int ready[2], result[2], pidp[2];
+	pid_t child, wd = -1;
+	sigset_t set, old;
+	char c;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(result, O_CLOEXEC) < 0 || pipe2(pidp, O_CLOEXEC) < 0)
+		return -1;
+	/* Blocked before the fork: no window in which a signal kills it. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	child = fork();
+	if (child == 0) {
+		pid_t gc;
+
+		close(ready[0]);
+		close(result[0]);
+		close(pidp[0]);
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		gc = fork();
+		if (gc == 0) {
+			close(pidp[1]);
+			watchdog_run(rollback, table, time(NULL) + seconds, ready[1],
+				     result[1]);
+		}
+		if (write(pidp[1], &gc, sizeof(gc)) != sizeof(gc))
+			_exit(1);
+		_exit(gc > 0 ? 0 : 1);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(ready[1]);
+	close(result[1]);
+	close(pidp[1]);
+	if (child > 0) {
+		waitpid(child, NULL, 0);
+		if (read(pidp[0], &wd, sizeof(wd)) != sizeof(wd))
+			wd = -1;
+	}
+	close(pidp[0]);
+	if (wd > 0 && read(ready[0], &c, 1) != 1)
+		wd = -1;
+	close(ready[0]);
+	if (wd <= 0) {
+		close(result[0]);
+		return -1;
+	}
+	*result_fd = result[0];
+	return wd;
+}
+
+/* Waits for the watchdog's outcome (EOF without one: it died). */
+static char watchdog_wait(int result_fd)
+{
+	char what = 0;
+
+	for (;;) {
+		ssize_t n = read(result_fd, &what, 1);
+
+		if (n == 1)
+			return what;
+		if (n < 0 && errno == EINTR)
+			continue;
+		return 0;
+	}
+}
+
+/* On a terminal: asks; true for yes. False on no, EOF or the deadline. */
+static bool prompt_yes(unsigned seconds)
+{
+	time_t deadline = time(NULL) + seconds;
+	char line[64];
+
+	fprintf(stderr, "Keep this ruleset? Type 'yes' within %u seconds, or it is rolled back: ",
+		seconds);
+	for (;;) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		time_t now = time(NULL);
+		ssize_t n;
+		int r;
+
+		if (now >= deadline)
+			break;
+		r = poll(&pfd, 1, (int)(deadline - now) * 1000);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n = read(STDIN_FILENO, line, sizeof(line) - 1);
+		if (n <= 0)
+			break;
+		line[n] = '\0';
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strcmp(line, "yes") == 0 || strcmp(line, "y") == 0)
+			return true;
+		if (strcmp(line, "no") == 0 || strcmp(line, "n") == 0)
+			break;
+		fputs("Type 'yes' or 'no': ", stderr);
+	}
+	fputc('\n', stderr);
+	return false;
+}
+
+static int apply_confirmed(struct pc_nl_batch *batch, const char *table,
+			   unsigned seconds, int lock_fd, struct pc_diag *diag)
+{
+	struct pc_nl_objs *saved = NULL;
+	struct pc_nl_batch *rollback;
+	int result_fd = -1, ret;
+	pid_t wd;
+	char what;
+
+	ret = pc_nl_objs_read(table, &saved);
+	if (ret < 0)
+		return pc_cli_netlink_error("portcullis apply", "reading the current table", ret);
+	rollback = pc_nl_batch_create(table, saved, true);
+	pc_nl_objs_destroy(saved);
+	wd = watchdog_start(rollback, table, seconds, &result_fd);
+	pc_nl_batch_destroy(rollback);
+	close(lock_fd);   /* the watchdog holds the lock from here on */
+	if (wd < 0) {
+		fprintf(stderr, "portcullis apply: cannot start the rollback watchdog: %s\n",
+			strerror(errno));
+		return PC_EXIT_SYSTEM;
+	}
+	ret = pc_nl_batch_send(batch, diag);
+	if (ret != 0) {
+		/* Nothing changed: the watchdog has nothing to undo. */
+		kill(wd, SIGUSR1);
+		watchdog_wait(result_fd);
+		close(result_fd);
+		if (ret < 0)
+			return pc_cli_netlink_error("portcullis apply", "applying", ret);
+		pc_diag_print(diag, stderr, pc_cli_color());
+		fprintf(stderr, "portcullis apply: the kernel refused the ruleset; nothing changed\n");
+		return PC_EXIT_SYSTEM;
+	}
+	fprintf(stderr, "portcullis apply: applied table inet %s; it is rolled back in %u "
+		"seconds unless confirmed (`portcullis confirm`)\n", table, seconds);
+	if (isatty(STDIN_FILENO) && isatty(STDERR_FILENO))
+		kill(wd, prompt_yes(seconds) ? SIGUSR1 : SIGUSR2);
+	what = watchdog_wait(result_fd);
+	close(result_fd);
+	switch (what) {
+	case WD_CONFIRMED:
+		fprintf(stderr, "portcullis apply: confirmed: table inet %s stays\n", table);
+		return PC_EXIT_OK;
+	case WD_ROLLED_BACK:
+		fprintf(stderr, "portcullis apply: not confirmed: rolled back table inet %s "
+			"to its previous state\n", table);
+		return PC_EXIT_POLICY;
+	case WD_ROLLBACK_FAILED:
+		fprintf(stderr, "portcullis apply: not confirmed, and the rollback of table "
+			"inet %s FAILED: check the ruleset\n", table);
+		return PC_EXIT_SYSTEM;
+	}
+	fprintf(stderr, "portcullis apply: the rollback watchdog went away\n");
+	return PC_EXIT_SYSTEM;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "confirm", required_argument, NULL, 'c' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "registry", required_argument, NULL, 'r' },
+		{ "overlay", required_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pc_registry_opts ro;
+	struct pc_registry *reg = NULL;
+	struct pc_diag *diag = NULL;
+	struct pc_ir *ir = NULL;
+	struct pc_nft_plan *plan = NULL;
+	struct pc_nl_objs *objs = NULL;
+	struct pc_nl_batch *batch = NULL;
+	bool dry_run = false, force = false;
+	long confirm = 0;
+	int c, status = PC_EXIT_OK, lock_fd = -1, ret;
+
+	memset(&ro, 0, sizeof(ro));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			dry_run = true;
+			break;
+		case 'c': {
+			char *end;
+
+			errno = 0;
+			confirm = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || confirm < 1 || confirm > 86400) {
+				fprintf(stderr, "portcullis apply: --confirm takes 1 to 86400 seconds, not '%s'\n",
+					optarg);
+				return PC_EXIT_USAGE;
+			}
+			break;
+		}
+		case 'f':
+			force = true;
+			break;
+		case 'r':
+			ro.registry = optarg;
+			break;
+		case 'O':
+			if (ro.n_overlays >= PC_ARRAY_SIZE(ro.overlays)) {
+				fputs("portcullis apply: too many --overlay files\n", stderr);
+				return PC_EXIT_USAGE;
+			}
+			ro.overlays[ro.n_overlays++] = optarg;
+			break;
+		case 'h':
+			apply_usage(stdout);
+			return PC_EXIT_OK;
+		default:
+			apply_usage(stderr);
+			return PC_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		apply_usage(stderr);
+		return PC_EXIT_USAGE;
+	}
+	if (dry_run && confirm) {
+		fputs("portcullis apply: --dry-run and --confirm exclude each other\n", stderr);
+		return PC_EXIT_USAGE;
+	}
+	diag = pc_diag_create();
+	status = pc_cli_load_plan(argv[optind], &ro, diag, &ir, &reg, &plan);
+	if (status != PC_EXIT_OK)
+		goto out;
+	pc_diag_print(diag, stderr, pc_cli_color());
+	if (lockout_check(ir, force || dry_run) != 0) {
+		status = PC_EXIT_POLICY;
+		goto out;
+	}
+	if (!dry_run) {
+		lock_fd = lock_open(confirm > 0);
+		if (lock_fd < 0 && confirm) {
+			fprintf(stderr, "portcullis apply: cannot use %s: %s\n", rundir(),
+				strerror(errno));
+			status = PC_EXIT_SYSTEM;
+			goto out;
+		}
+		if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+			pending_describe("portcullis apply");
+			status = PC_EXIT_SYSTEM;
+			goto out;
+		}
+	}
+	objs = pc_nl_objs_from_plan(plan);
+	batch = pc_nl_batch_create(plan->table, objs, !dry_run);
+	if (confirm) {
+		status = apply_confirmed(batch, plan->table, (unsigned)confirm, lock_fd, diag);
+		lock_fd = -1;
+		goto out;
+	}
+	ret = pc_nl_batch_send(batch, diag);
+	if (ret < 0) {
+		status = pc_cli_netlink_error("portcullis apply",
+					      dry_run ? "validating" : "applying", ret);
+		goto out;
+	}
+	if (ret > 0) {
+		pc_diag_print(diag, stderr, pc_cli_color());
+		fprintf(stderr, "portcullis apply: the kernel refused the ruleset; nothing changed\n");
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+	if (dry_run)
+		fprintf(stderr, "portcullis apply: dry run: the kernel accepts table inet %s "
+			"(%zu rules); nothing was changed\n", plan->table,
+			pc_nft_plan_rule_count(plan));
+	else
+		fprintf(stderr, "portcullis apply: applied table inet %s (%zu rules)\n",
+			plan->table, pc_nft_plan_rule_count(plan));
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	if (diag)
+		pc_diag_print(diag, stderr, pc_cli_color());
+	pc_nl_batch_destroy(batch);
+	pc_nl_objs_destroy(objs);
+	pc_nft_plan_destroy(plan);
+	pc_ir_destroy(ir);
+	pc_registry_destroy(reg);
+	pc_diag_destroy(diag);
+	return status;
+}
+
+int cmd_confirm(int argc, char **argv)
+{
+	char *pending = NULL, *text = NULL, *result_path = NULL, *result = NULL;
+	long pid = 0, deadline = 0;
+	char table[PC_NFT_NAME_MAX + 1] = "";
+	int fd, status = PC_EXIT_POLICY;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		confirm_usage(stdout);
+		return PC_EXIT_OK;
+	}
+	if (argc != 1) {
+		confirm_usage(stderr);
+		return PC_EXIT_USAGE;
+	}
+	fd = lock_open(false);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		/* Nobody holds the lock: no watchdog is alive. */
+		fprintf(stderr, "portcullis confirm: no apply awaits confirmation\n");
+		goto out;
+	}
+	pending = xasprintf("%s/pending", rundir());
+	text = pc_read_file(pending, NULL);
+	if (!text || sscanf(text, "pid %ld deadline %ld table %255s", &pid, &deadline,
+			    table) != 3 || pid <= 1) {
+		fprintf(stderr, "portcullis confirm: no apply awaits confirmation\n");
+		goto out;
+	}
+	if (kill((pid_t)pid, SIGUSR1) < 0) {
+		fprintf(stderr, "portcullis confirm: cannot signal the watchdog (pid %ld): %s\n",
+			pid, strerror(errno));
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+	/* The watchdog lets go of the lock when it is done. */
+	if (flock(fd, LOCK_EX) < 0) {
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+	result_path = xasprintf("%s/result", rundir());
+	result = pc_read_file(result_path, NULL);
+	if (result && strncmp(result, "confirmed ", 10) == 0) {
+		fprintf(stderr, "portcullis confirm: confirmed: table inet %s stays\n", table);
+		status = PC_EXIT_OK;
+	} else {
+		fprintf(stderr, "portcullis confirm: too late: table inet %s was already rolled back\n",
+			table);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(result);
+	free(result_path);
+	free(text);
+	free(pending);
+	return status;
+}

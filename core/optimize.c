@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ruleset compiler: turns runs of first-match policy rules into verdict
+ * maps over (source prefix, protocol, destination port interval), so that
+ * the kernel does one set lookup where it did one comparison per rule.
+ *
+ * Meaning is kept exactly. A run is a maximal sequence of consecutive
+ * "plain" rules: allow or deny, matching only source addresses, protocols
+ * with ports and destination ports (no log, limit, interface, destination
+ * address, state). Inside a run the first match decides; the map makes the
+ * elements disjoint by subtracting, from each rule's boxes, every box of the
+ * rules before it, so that a lookup finds at most one element and that
+ * element carries the verdict of the first rule that matched. A packet in
+ * no element goes on to the rule after the run, as before. The kernel
+ * rejects overlapping intervals in one set ("File exists"); disjoint boxes
+ * never overlap.
+ *
+ * Nothing is moved across a rule outside the run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "optimize.h"
+#include "resolve.h"
+#include "util.h"
+
+/* A run shorter than this stays as it is: a map buys nothing there. */
+#define MIN_RUN 4
+/* Give up on a run whose splitting explodes (pathological overlaps). */
+#define MAX_ELEMS 200000
+
+struct box {
+	struct pc_addr src;
+	uint8_t proto;
+	uint16_t lo, hi;
+	enum pc_verdict verdict;
+	const struct pc_rule *from;
+};
+
+struct boxes {
+	struct box *v;
+	size_t n, cap;
+};
+
+static void box_push(struct boxes *b, const struct box *x)
+{
+	b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
+	b->v[b->n++] = *x;
+}
+
+static bool foldable(const struct pc_rule *r)
+{
+	if (r->origin != PC_ORIGIN_POLICY || r->n_map)
+		return false;
+	if (r->verdict != PC_VERDICT_ALLOW && r->verdict != PC_VERDICT_DENY)
+		return false;
+	if (r->log || r->limit.rate || r->iface || r->daddr.n || r->ct_state || !r->n_l4)
+		return false;
+	for (size_t i = 0; i < r->n_l4; i++)
+		if (!pc_proto_has_ports(r->l4[i].proto))
+			return false;
+	return true;
+}
+
+static bool prefixes_overlap(const struct pc_addr *a, const struct pc_addr *b)
+{
+	return pc_prefix_contains(a, b) || pc_prefix_contains(b, a);
+}
+
+static bool boxes_overlap(const struct box *a, const struct box *b)
+{
+	return a->proto == b->proto && a->lo <= b->hi && b->lo <= a->hi &&
+	       prefixes_overlap(&a->src, &b->src);
+}
+
+/* The prefix @p with bit @i (0 = most significant) set to @v, length i+1. */
+static struct pc_addr child(const struct pc_addr *p, unsigned i, bool v)
+{
+	struct pc_addr c = *p;
+	unsigned byte = i / 8, bit = 7 - i % 8;
+
+	if (v)
+		c.a[byte] |= (uint8_t)(1u << bit);
+	else
+		c.a[byte] &= (uint8_t)~(1u << bit);
+	c.plen = (uint8_t)(i + 1);
+	return c;
+}
+
+static bool bit_of(const struct pc_addr *p, unsigned i)
+{
+	return p->a[i / 8] >> (7 - i % 8) & 1;
+}
+
+/* Appends @b minus @a (which overlaps it) to @out. */
+static void subtract(const struct box *b, const struct box *a, struct boxes *out)
+{
+	struct box piece = *b;
+	uint16_t mlo = a->lo > b->lo ? a->lo : b->lo;
+	uint16_t mhi = a->hi < b->hi ? a->hi : b->hi;
+
+	if (b->lo < mlo) {
+		piece.lo = b->lo;
+		piece.hi = (uint16_t)(mlo - 1);
+		box_push(out, &piece);
+	}
+	if (b->hi > mhi) {
+		piece.lo = (uint16_t)(mhi + 1);
+		piece.hi = b->hi;
+		box_push(out, &piece);
+	}
+	if (pc_prefix_contains(&a->src, &b->src))
+		return; /* the middle ports are a's for all of b's sources */
+	/* b's prefix strictly contains a's: the middle ports, for the sources
+	 * of b outside a: one sibling prefix per level between the two */
+	piece.lo = mlo;
+	piece.hi = mhi;
+	for (unsigned i = b->src.plen; i < a->src.plen; i++) {
+		struct pc_addr path = a->src;
+
+		path.plen = (uint8_t)i;
+		piece.src = child(&path, i, !bit_of(&a->src, i));
+		/* clear the bits below the new prefix length */
+		for (unsigned j = i + 1; j < 128; j++)
+			if (j / 8 < 16)
+				piece.src.a[j / 8] &= (uint8_t)~(1u << (7 - j % 8));
+		box_push(out, &piece);
+	}
+}
+
+static int box_cmp(const void *pa, const void *pb)
+{
+	const struct box *a = pa, *b = pb;
+	int c;
+
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	c = memcmp(a->src.a, b->src.a, 16);
+	if (c)
+		return c;
+	if (a->src.plen != b->src.plen)
+		return a->src.plen < b->src.plen ? -1 : 1;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/*
+ * Builds the disjoint boxes of one family for rules [first, last). Returns
+ * false when the run is too large to fold.
+ */
+static bool build_boxes(const struct pc_rule *rules, size_t first, size_t last,
+			unsigned fam, struct boxes *out)
+{
+	struct boxes work = { 0 }, next = { 0 };
+	bool ok = true;
+
+	for (size_t r = first; r < last && ok; r++) {
+		const struct pc_rule *rule = &rules[r];
+		struct pc_addr any;
+		size_t n_src;
+
+		if (!(rule->families & fam))
+			continue;
+		memset(&any, 0, sizeof(any));
+		any.family = (uint8_t)fam;
+		n_src = 0;
+		for (size_t s = 0; s < rule->saddr.n; s++)
+			n_src += rule->saddr.v[s].family == fam;
+		for (size_t k = 0; k < rule->n_l4 && ok; k++) {
+			const struct pc_l4 *l = &rule->l4[k];
+			size_t n_ports = l->dports.n ? l->dports.n : 1;
+
+			for (size_t p = 0; p < n_ports && ok; p++) {
+				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok; s++) {
+					struct box b;
+
+					if (n_src && rule->saddr.v[s].family != fam)
+						continue;
+					b.src = n_src ? rule->saddr.v[s] : any;
+					b.proto = l->proto;
+					b.lo = l->dports.n ? l->dports.v[p].lo : 0;
+					b.hi = l->dports.n ? l->dports.v[p].hi : 65535;
+					b.verdict = rule->verdict;
+					b.from = rule;
+					/* subtract what earlier rules of the run decide already */
+					work.n = 0;
+					box_push(&work, &b);
+					for (size_t e = 0; e < out->n && work.n; e++) {
+						next.n = 0;
+						for (size_t w = 0; w < work.n; w++) {
+							if (boxes_overlap(&work.v[w], &out->v[e]))
+								subtract(&work.v[w], &out->v[e], &next);
+							else
+								box_push(&next, &work.v[w]);
+						}
+						{
+							struct boxes t = work;
+
+							work = next;
+							next = t;
+						}
+					}
+					for (size_t w = 0; w < work.n; w++)
+						box_push(out, &work.v[w]);
+					if (out->n > MAX_ELEMS)
+						ok = false;
+				}
+			}
+		}
+	}
+	free(work.v);
+	free(next.v);
+	if (!ok)
+		return false;
+	/* sort, then join neighbours that only split a port interval */
+	qsort(out->v, out->n, sizeof(*out->v), box_cmp);
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < out->n; i++) {
+			struct box *prev = k ? &out->v[k - 1] : NULL;
+
+			if (prev && prev->proto == out->v[i].proto &&
+			    prev->verdict == out->v[i].verdict &&
+			    prev->from == out->v[i].from &&
+			    prev->src.plen == out->v[i].src.plen &&
+			    memcmp(prev->src.a, out->v[i].src.a, 16) == 0 &&
+			    (uint32_t)prev->hi + 1 == out->v[i].lo) {
+				prev->hi = out->v[i].hi;
+				continue;
+			}
+			out->v[k++] = out->v[i];
+		}
+		out->n = k;
+	}
+	return true;
+}
+
+static struct pc_rule map_rule(struct pc_ir *ir, const struct boxes *b, unsigned fam,
+			       const struct pc_rule *first)
+{
+	struct pc_map_elem *m = pc_arena_alloc(ir->arena, b->n * sizeof(*m));
+	struct pc_rule r;
+
+	for (size_t i = 0; i < b->n; i++) {
+		m[i].saddr = b->v[i].src;
+		m[i].proto = b->v[i].proto;
+		m[i].dport.lo = b->v[i].lo;
+		m[i].dport.hi = b->v[i].hi;
+		m[i].verdict = b->v[i].verdict;
+		m[i].loc = b->v[i].from->loc;
+		m[i].comment = b->v[i].from->comment;
+	}
+	memset(&r, 0, sizeof(r));
+	r.origin = PC_ORIGIN_POLICY;
+	r.loc = first->loc;
+	r.verdict = PC_VERDICT_ALLOW;
+	r.families = fam;
+	r.n_map = b->n;
+	r.map = m;
+	return r;
+}
+
+static void optimize_chain(struct pc_ir *ir, struct pc_chain *c, struct pc_optimize_stats *st)
+{
+	struct pc_rule *out = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < c->n;) {
+		size_t j = i;
+
+		while (j < c->n && foldable(&c->rules[j]))
+			j++;
+		if (j - i >= MIN_RUN) {
+			struct pc_rule maps[2];
+			size_t n_maps = 0;
+			bool ok = true;
+
+			for (unsigned f = 0; f < 2 && ok; f++) {
+				unsigned fam = f ? PC_FAM_IPV6 : PC_FAM_IPV4;
+				struct boxes b = { 0 };
+
+				ok = build_boxes(c->rules, i, j, fam, &b);
+				if (ok && b.n)
+					maps[n_maps++] = map_rule(ir, &b, fam, &c->rules[i]);
+				if (st)
+					st->elements += ok ? b.n : 0;
+				free(b.v);
+			}
+			if (ok) {
+				for (size_t k = 0; k < n_maps; k++) {
+					out = xgrow(out, &cap, n + 1, sizeof(*out));
+					out[n++] = maps[k];
+				}
+				if (st) {
+					st->folded_rules += j - i;
+					st->maps += n_maps;
+				}
+				i = j;
+				continue;
+			}
+		}
+		if (j == i)
+			j = i + 1;
+		for (; i < j; i++) {
+			out = xgrow(out, &cap, n + 1, sizeof(*out));
+			out[n++] = c->rules[i];
+		}
+	}
+	c->rules = pc_arena_memdup(ir->arena, out, n * sizeof(*out));
+	c->n = n;
+	free(out);
+}
+
+void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
+{
+	if (st)
+		memset(st, 0, sizeof(*st));
+	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
+		if (st)
+			st->rules_before += ir->chains[d].n;
+		optimize_chain(ir, &ir->chains[d], st);
+		if (st)
+			st->rules_after += ir->chains[d].n;
+	}
+}

@@ -1,0 +1,263 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Root suite: `portcullis apply`, `diff`, `confirm` and the lockout guard,
+# driven through the command line. Every case runs in a network namespace
+# of its own (`unshare -n`), whose nftables ruleset starts empty.
+#
+#   cli.sh PORTCULLIS SRCDIR [CASE...]
+#
+# Exit: 0 all passed, 1 a failure, 77 skipped (not root / no nft / no unshare).
+
+set -u
+
+prog=${1:?usage: cli.sh PORTCULLIS SRCDIR [CASE...]}
+src=${2:?usage: cli.sh PORTCULLIS SRCDIR [CASE...]}
+shift 2
+here=$src/tests/netlink
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: apply/diff/confirm tests need root (network namespaces, nf_tables)" >&2
+	exit 77
+fi
+for tool in nft unshare setpriv ip; do
+	if ! command -v $tool >/dev/null; then
+		echo "SKIP: $tool is not installed" >&2
+		exit 77
+	fi
+done
+
+work=$(mktemp -d /tmp/pc-cli-XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+cp "$here"/*.policy "$work"/
+chmod 644 "$work"/*.policy
+export PORTCULLIS_RUNDIR=$work/run
+unset SSH_CONNECTION
+
+# Each case: a function run as `unshare -n bash -c` with these helpers.
+helpers=$(cat <<'EOF'
+set -u
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_status() { # WANT CMD...
+	local want=$1; shift
+	"$@" >"$W/out" 2>"$W/err"
+	local got=$?
+	[ "$got" = "$want" ] || { cat "$W/out" "$W/err" >&2; fail "'$*' exited $got, want $want"; }
+}
+grep_err() { grep -qF -- "$1" "$W/err" || { cat "$W/err" >&2; fail "stderr lacks: $1"; }; }
+grep_out() { grep -qF -- "$1" "$W/out" || { cat "$W/out" >&2; fail "stdout lacks: $1"; }; }
+# Waits (without a time limit of its own; meson's timeout applies) until
+# a pending confirmation appears / is gone.
+wait_pending() { while [ ! -e "$PORTCULLIS_RUNDIR/pending" ]; do sleep 0.05; done; }
+wait_settled() { while [ -e "$PORTCULLIS_RUNDIR/pending" ]; do sleep 0.1; done; }
+# The state a rollback restores: the table's contents and the set of tables
+# (a replaced table is listed after the others: its position is not state).
+snapshot() { nft list table inet pcweb 2>&1; nft list tables | sort; }
+EOF
+)
+
+case_apply_equals_nft() {
+	for pol in "$W"/web.policy "$SRC"/policies/*.policy; do
+		nft flush ruleset
+		$P generate "$pol" >"$W/gen.nft" || fail "generate $pol"
+		nft -f "$W/gen.nft" || fail "nft -f $pol"
+		nft list ruleset >"$W/by-nft"
+		expect_status 0 $P diff "$pol"
+		grep_out "matches"
+		nft flush ruleset
+		expect_status 0 $P apply "$pol"
+		grep_err "applied table inet"
+		nft list ruleset >"$W/by-apply"
+		cmp -s "$W/by-nft" "$W/by-apply" || { diff -u "$W/by-nft" "$W/by-apply" >&2; fail "apply != nft -f for $pol"; }
+		# Re-applying over either leaves one table with the same contents.
+		expect_status 0 $P apply "$pol"
+		nft -f "$W/gen.nft" || fail "nft -f over apply"
+		expect_status 0 $P apply "$pol"
+		nft list ruleset >"$W/again"
+		cmp -s "$W/by-nft" "$W/again" || fail "re-apply changed $pol"
+		[ "$(nft list tables | wc -l)" = 1 ] || fail "more than one table"
+	done
+}
+
+case_other_tables() {
+	nft add table ip keep
+	nft add chain ip keep c '{ type filter hook input priority 10; }'
+	nft add rule ip keep c tcp dport 7 drop
+	nft list table ip keep >"$W/before"
+	expect_status 0 $P apply "$W/web.policy"
+	expect_status 0 $P apply "$W/closed.policy"
+	nft list table ip keep >"$W/after"
+	cmp -s "$W/before" "$W/after" || fail "another table changed"
+}
+
+case_dry_run() {
+	expect_status 0 $P apply --dry-run "$W/web.policy"
+	grep_err "dry run"
+	[ -z "$(nft list tables)" ] || fail "dry run created a table"
+	expect_status 0 $P apply "$W/closed.policy"
+	nft list ruleset >"$W/before"
+	expect_status 0 $P apply --dry-run "$W/web.policy"
+	nft list ruleset >"$W/after"
+	cmp -s "$W/before" "$W/after" || fail "dry run changed the ruleset"
+}
+
+case_diff() {
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out "table inet pcweb does not exist"
+	expect_status 0 $P apply "$W/web.policy"
+	expect_status 0 $P diff "$W/web.policy"
+	nft add rule inet pcweb input tcp dport 9999 accept
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out "+ input: [ "
+	expect_status 0 $P apply "$W/web.policy"
+	# A policy rule deleted by hand is reported with its line.
+	h=$(nft -a list chain inet pcweb input | awk '/web.policy:13/ { print $NF; exit }')
+	nft delete rule inet pcweb input handle "$h"
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out '- input: ip saddr @admins_v4 tcp dport 22 limit rate 10/minute log prefix "ssh " accept comment "'
+	expect_status 0 $P apply "$W/web.policy"
+	nft add element inet pcweb admins_v4 '{ 203.0.113.9 }'
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out "~ set admins_v4 differs"
+	expect_status 0 $P apply "$W/web.policy"
+	nft add chain inet pcweb output '{ policy drop; }'
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out "~ chain output differs"
+	nft delete table inet pcweb
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out "does not exist"
+}
+
+case_kernel_refuses() {
+	# Another process owns the table (NFT_TABLE_F_OWNER): the kernel
+	# refuses to replace it, and nothing changes.
+	[ -n "${OWNER:-}" ] || { echo "owner helper not built: case skipped" >&2; return 0; }
+	mkfifo "$W/hold"
+	"$OWNER" pcweb <"$W/hold" >"$W/owner.out" &
+	exec 9>"$W/hold"
+	while ! grep -q ready "$W/owner.out"; do sleep 0.05; done
+	nft add table ip other
+	nft list ruleset >"$W/before"
+	expect_status 3 $P apply "$W/web.policy"
+	grep_err "error: the kernel refused the table inet pcweb: Operation not permitted"
+	grep_err "nothing changed"
+	expect_status 3 $P apply --dry-run "$W/web.policy"
+	nft list ruleset >"$W/after"
+	cmp -s "$W/before" "$W/after" || fail "the ruleset changed"
+	exec 9>&-
+	wait
+	expect_status 0 $P apply "$W/web.policy"
+}
+
+case_permission() {
+	expect_status 0 $P apply "$W/web.policy"
+	nft list ruleset >"$W/before"
+	expect_status 3 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all $P apply "$W/closed.policy"
+	grep_err "permission denied"
+	expect_status 3 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all $P diff "$W/web.policy"
+	grep_err "permission denied"
+	nft list ruleset >"$W/after"
+	cmp -s "$W/before" "$W/after" || fail "ruleset changed"
+}
+
+case_confirm_timeout() {
+	# From no table: the rollback leaves no table.
+	expect_status 1 $P apply --confirm 1 "$W/web.policy" </dev/null
+	grep_err "not confirmed: rolled back"
+	[ -z "$(nft list tables)" ] || fail "rollback left a table"
+	# From an earlier table: back to it, byte for byte.
+	expect_status 0 $P apply "$W/closed.policy"
+	nft add table ip other
+	snapshot >"$W/before"
+	expect_status 1 $P apply --confirm 1 "$W/web.policy" </dev/null
+	snapshot >"$W/after"
+	cmp -s "$W/before" "$W/after" || { diff -u "$W/before" "$W/after" >&2; fail "not rolled back"; }
+	expect_status 1 $P confirm
+	grep_err "no apply awaits confirmation"
+}
+
+case_confirm_ok() {
+	expect_status 0 $P apply "$W/closed.policy"
+	$P apply --confirm 60 "$W/web.policy" </dev/null >"$W/apply.out" 2>&1 &
+	pid=$!
+	wait_pending
+	# A second apply is refused while one awaits confirmation.
+	expect_status 3 $P apply "$W/closed.policy"
+	grep_err "awaits confirmation"
+	expect_status 3 $P apply --confirm 5 "$W/closed.policy"
+	expect_status 0 $P confirm
+	grep_err "confirmed"
+	wait $pid || { cat "$W/apply.out" >&2; fail "apply --confirm exited $?"; }
+	wait_settled
+	expect_status 0 $P diff "$W/web.policy"
+	expect_status 0 $P apply "$W/closed.policy"
+}
+
+# The applying process goes away (terminal hangup, kill -9): the watchdog
+# still rolls back.
+case_confirm_signal() {
+	for sig in HUP KILL; do
+		expect_status 0 $P apply "$W/closed.policy"
+		snapshot >"$W/before"
+		$P apply --confirm 2 "$W/web.policy" </dev/null >/dev/null 2>&1 &
+		pid=$!
+		wait_pending
+		expect_status 0 $P diff "$W/web.policy"
+		kill -$sig $pid
+		wait $pid
+		wait_settled
+		snapshot >"$W/after"
+		cmp -s "$W/before" "$W/after" || fail "not rolled back after SIG$sig"
+		grep -q "^rolled-back table inet pcweb" "$PORTCULLIS_RUNDIR/result" || fail "no rollback result"
+	done
+}
+
+case_lockout() {
+	ip link add pcd0 type veth peer name pcd1 || fail "cannot create a veth pair"
+	ip addr add 198.51.100.1/24 dev pcd0
+	ip addr add 2001:db8:1::1/64 dev pcd0 nodad
+	ip link set pcd0 up
+	export SSH_CONNECTION="192.0.2.5 50000 198.51.100.1 22"
+	expect_status 1 $P apply "$W/closed.policy"
+	grep_err "refusing: this policy would drop new SSH connections from 192.0.2.5 to 198.51.100.1 port 22"
+	grep_err "--force"
+	[ -z "$(nft list tables)" ] || fail "refused apply installed a table"
+	expect_status 0 $P apply "$W/sshalt.policy"
+	expect_status 0 $P apply "$W/web.policy"
+	# sshd on another port: the policy allows only 22.
+	SSH_CONNECTION="192.0.2.5 50000 198.51.100.1 2222" expect_status 1 $P apply "$W/sshalt.policy"
+	grep_err "port 2222"
+	# A client outside the allowed sources, over IPv6.
+	SSH_CONNECTION="2001:db8:ffff::5 50000 2001:db8:1::1 22" expect_status 0 $P apply "$W/sshalt.policy"
+	SSH_CONNECTION="203.0.113.5 50000 198.51.100.1 22" expect_status 1 $P apply "$W/sshalt.policy"
+	grep_err "203.0.113.5"
+	# web.policy rejects (default in reject) and says where it is decided.
+	SSH_CONNECTION="203.0.113.200 50000 198.51.100.1 22" expect_status 1 $P apply "$W/web.policy"
+	grep_err "would drop"
+	SSH_CONNECTION="198.51.100.9 50000 198.51.100.1 22" expect_status 1 $P apply "$W/web.policy"
+	grep_err "would reject new SSH connections"
+	expect_status 0 $P apply --force "$W/closed.policy"
+	grep_err "warning: this policy would drop"
+	expect_status 1 $P diff "$W/web.policy"
+	expect_status 0 $P diff "$W/closed.policy"
+}
+
+all="apply_equals_nft other_tables dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_signal lockout"
+[ $# -gt 0 ] && all="$*"
+failed=0
+for c in $all; do
+	W=$work/$c
+	mkdir -p "$W"
+	cp "$work"/*.policy "$W"/
+	rm -rf "$PORTCULLIS_RUNDIR"
+	if W=$W P=$prog SRC=$src OWNER=${PC_OWNER_HELPER:-} unshare -n bash -c "$helpers
+$(declare -f case_$c)
+case_$c"; then
+		echo "ok   $c"
+	else
+		echo "FAIL $c"
+		failed=1
+	fi
+done
+exit $failed

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The probe of the namespace tests: sends one TCP connection attempt or one
+ * UDP datagram and says what the network did with it, or answers them.
+ *
+ *   probe tcp|udp ADDR PORT TIMEOUT_MS [SPORT]
+ *       prints accepted (TCP: connected; UDP: the echo came back),
+ *       rejected (TCP reset or ICMP unreachable: ECONNREFUSED,
+ *       EHOSTUNREACH, ENETUNREACH, EACCES) or dropped (no answer within
+ *       TIMEOUT_MS, or the local firewall refused to send: EPERM).
+ *       SPORT binds the source port. Exit 0, or 3 on a system error.
+ *   probe serve [-r FILE] tcp|udp PORT... [tcp|udp PORT...]...
+ *       listens on IPv4 and IPv6 for every port: accepts and closes TCP
+ *       connections, echoes UDP datagrams; creates FILE once listening;
+ *       runs until killed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { EXIT_USAGE = 2, EXIT_SYS = 3, MAX_SOCKS = 256 };
+
+static _Noreturn void usage(void)
+{
+	fputs("usage: probe tcp|udp ADDR PORT TIMEOUT_MS [SPORT]\n"
+	      "       probe serve [-r READY_FILE] tcp|udp PORT... [tcp|udp PORT...]...\n",
+	      stderr);
+	exit(EXIT_USAGE);
+}
+
+static int parse_port(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 0 || v > 65535)
+		usage();
+	return (int)v;
+}
+
+static int parse_addr(const char *s, int port, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+		return 0;
+	}
+	return -1;
+}
+
+/* Errors that mean the network answered "no". */
+static int classify_error(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EACCES:
+		return 1;
+	case EPERM:
+		return 0; /* the local firewall dropped it on the way out */
+	default:
+		return -1;
+	}
+}
+
+static int report(int err)
+{
+	int c = classify_error(err);
+
+	if (c < 0) {
+		fprintf(stderr, "probe: %s\n", strerror(err));
+		return EXIT_SYS;
+	}
+	puts(c ? "rejected" : "dropped");
+	return 0;
+}
+
+static int probe(int tcp, const char *addr, int port, int timeout_ms, int sport)
+{
+	struct sockaddr_storage ss, src;
+	socklen_t len, slen;
+	struct pollfd pfd;
+	int fd, rc = EXIT_SYS, one = 1;
+
+	if (parse_addr(addr, port, &ss, &len) < 0)
+		usage();
+	fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		perror("probe: socket");
+		return EXIT_SYS;
+	}
+	if (sport >= 0) {
+		parse_addr(ss.ss_family == AF_INET ? "0.0.0.0" : "::", sport, &src, &slen);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&src, slen) < 0) {
+			perror("probe: bind");
+			goto out;
+		}
+	}
+	pfd.fd = fd;
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) {
+		rc = report(errno);
+		goto out;
+	}
+	if (tcp) {
+		int err = 0, n;
+		socklen_t elen = sizeof(err);
+
+		pfd.events = POLLOUT;
+		n = poll(&pfd, 1, timeout_ms);
+		if (n < 0) {
+			perror("probe: poll");
+			goto out;
+		}
+		if (n == 0) {
+			puts("dropped");
+			rc = 0;
+			goto out;
+		}
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+		if (err) {
+			rc = report(err);
+			goto out;
+		}
+		puts("accepted");
+		rc = 0;
+	} else {
+		static const char msg[] = "portcullis probe";
+		char buf[64];
+		ssize_t n;
+		int k;
+
+		if (send(fd, msg, sizeof(msg), 0) < 0) {
+			rc = report(errno);
+			goto out;
+		}
+		pfd.events = POLLIN;
+		k = poll(&pfd, 1, timeout_ms);
+		if (k < 0) {
+			perror("probe: poll");
+			goto out;
+		}
+		if (k == 0) {
+			puts("dropped");
+			rc = 0;
+			goto out;
+		}
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			rc = report(errno);
+			goto out;
+		}
+		if ((size_t)n != sizeof(msg) || memcmp(buf, msg, sizeof(msg)) != 0) {
+			fputs("probe: unexpected answer\n", stderr);
+			goto out;
+		}
+		puts("accepted");
+		rc = 0;
+	}
+out:
+	close(fd);
+	fflush(stdout);
+	return rc;
+}
+
+struct listener {
+	int fd;
+	int tcp;
+};
+
+static int listen_on(struct listener *l, size_t *n, int tcp, int family, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (*n >= MAX_SOCKS) {
+		fputs("probe: too many ports\n", stderr);
+		return -1;
+	}
+	parse_addr(family == AF_INET ? "0.0.0.0" : "::", port, &ss, &len);
+	fd = socket(family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		perror("probe: socket");
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || (tcp && listen(fd, 64) < 0)) {
+		fprintf(stderr, "probe: %s port %d: %s\n", tcp ? "tcp" : "udp", port,
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l[*n].fd = fd;
+	l[*n].tcp = tcp;
+	(*n)++;
+	return 0;
+}
+
+static int serve(int argc, char **argv)
+{
+	static struct listener l[MAX_SOCKS];
+	static struct pollfd pfd[MAX_SOCKS];
+	const char *ready = NULL;
+	size_t n = 0;
+	int tcp = -1;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
+			ready = argv[++i];
+		} else if (strcmp(argv[i], "tcp") == 0) {
+			tcp = 1;
+		} else if (strcmp(argv[i], "udp") == 0) {
+			tcp = 0;
+		} else {
+			int port = parse_port(argv[i]);
+
+			if (tcp < 0)
+				usage();
+			if (listen_on(l, &n, tcp, AF_INET, port) < 0 ||
+			    listen_on(l, &n, tcp, AF_INET6, port) < 0)
+				return EXIT_SYS;
+		}
+	}
+	if (n == 0)
+		usage();
+	if (ready) {
+		int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0) {
+			perror("probe: ready file");
+			return EXIT_SYS;
+		}
+		close(fd);
+	}
+	for (size_t i = 0; i < n; i++) {
+		pfd[i].fd = l[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	for (;;) {
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("probe: poll");
+			return EXIT_SYS;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			if (l[i].tcp) {
+				int c = accept(l[i].fd, NULL, NULL);
+
+				if (c >= 0)
+					close(c);
+			} else {
+				struct sockaddr_storage from;
+				socklen_t flen = sizeof(from);
+				char buf[512];
+				ssize_t k = recvfrom(l[i].fd, buf, sizeof(buf), 0,
+						     (struct sockaddr *)&from, &flen);
+
+				if (k >= 0)
+					sendto(l[i].fd, buf, (size_t)k, 0,
+					       (struct sockaddr *)&from, flen);
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int tcp;
+
+	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+		return serve(argc - 2, argv + 2);
+	if (argc != 5 && argc != 6)
+		usage();
+	if (strcmp(argv[1], "tcp") == 0)
+		tcp = 1;
+	else if (strcmp(argv[1], "udp") == 0)
+		tcp = 0;
+	else
+		usage();
+	return probe(tcp, argv[2], parse_port(argv[3]), atoi(argv[4]),
+		     argc == 6 ? parse_port(argv[5]) : -1);
+}

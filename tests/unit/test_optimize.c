@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Differential test of the ruleset compiler: for random policies, the
+ * reference evaluator must give every packet the same verdict, decided by
+ * the same policy line, on the plain IR and on the optimised IR. Packets
+ * are random and at every interval edge (first/last port of each range and
+ * the ports beside it, network and broadcast address of each prefix and the
+ * addresses beside them). The optimised maps must also be disjoint, as the
+ * kernel requires of interval sets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "eval.h"
+#include "optimize.h"
+#include "policy.h"
+#include "registry.h"
+#include "util.h"
+
+static struct pc_registry *reg;
+static uint64_t rng_state;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 11);
+}
+
+static unsigned pick(unsigned n)
+{
+	return rnd() % n;
+}
+
+static int setup(void **state)
+{
+	struct pc_diag *d = pc_diag_create();
+
+	reg = pc_registry_create();
+	if (pc_registry_load(reg, PC_SOURCE_DATADIR "/service-names-port-numbers.csv", false, d))
+		return -1;
+	pc_registry_finish(reg);
+	pc_diag_destroy(d);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	pc_registry_destroy(reg);
+	return 0;
+}
+
+static const char *const protos[] = { "tcp", "udp", "sctp" };
+
+/* A source prefix in a small space so that rules overlap often. */
+static void rand_prefix(struct pc_buf *b, bool v6)
+{
+	if (v6) {
+		unsigned plen = 112 + pick(17);
+		unsigned x = rnd() & 0xffff;
+
+		if (plen < 128)
+			x &= (unsigned)(0xffff << (128 - plen)) & 0xffff;
+		pc_buf_printf(&b[0], "2001:db8::%x/%u", x, plen);
+	} else {
+		unsigned plen = 20 + pick(13);
+		uint32_t a = 0xc0000000u | (rnd() & 0x0000ffffu); /* 192.0.x.y */
+
+		if (plen < 32)
+			a &= ~((1u << (32 - plen)) - 1);
+		pc_buf_printf(&b[0], "%u.%u.%u.%u/%u", a >> 24, a >> 16 & 255, a >> 8 & 255,
+			      a & 255, plen);
+	}
+}
+
+static void rand_ports(struct pc_buf *b)
+{
+	unsigned n = 1 + pick(3);
+
+	pc_buf_puts(b, n > 1 ? "{ " : "");
+	for (unsigned i = 0; i < n; i++) {
+		unsigned lo = 1000 + pick(200);
+
+		if (pick(3) == 0)
+			pc_buf_printf(b, "%s%u-%u", i ? ", " : "", lo, lo + pick(60));
+		else
+			pc_buf_printf(b, "%s%u", i ? ", " : "", lo);
+	}
+	pc_buf_puts(b, n > 1 ? " }" : "");
+}
+
+static char *rand_policy(unsigned n_rules)
+{
+	struct pc_buf b;
+
+	pc_buf_init(&b);
+	pc_buf_puts(&b, "transports tcp, udp, sctp\n");
+	for (unsigned i = 0; i < n_rules; i++) {
+		unsigned kind = pick(20);
+		const char *verdict = pick(2) ? "allow" : "deny";
+
+		if (kind == 0) {
+			/* breaks a run: logged */
+			pc_buf_printf(&b, "reject in port %u/tcp log\n", 1000 + pick(200));
+			continue;
+		}
+		if (kind == 1) {
+			pc_buf_printf(&b, "allow in icmp echo-request\n");
+			continue;
+		}
+		if (kind == 2) {
+			pc_buf_printf(&b, "deny in on eth%u port %u\n", pick(2), 1000 + pick(200));
+			continue;
+		}
+		pc_buf_printf(&b, "%s in ", verdict);
+		switch (pick(4)) {
+		case 0:
+			pc_buf_puts(&b, "port ");
+			rand_ports(&b);
+			pc_buf_printf(&b, "/%s", protos[pick(3)]);
+			break;
+		case 1:
+			pc_buf_puts(&b, "port ");
+			rand_ports(&b);
+			break;
+		case 2:
+			pc_buf_printf(&b, "proto %s", protos[pick(3)]);
+			break;
+		default:
+			pc_buf_puts(&b, "port ");
+			rand_ports(&b);
+			pc_buf_puts(&b, "/udp");
+			break;
+		}
+		if (pick(4)) {
+			unsigned k = 1 + pick(2);
+
+			pc_buf_puts(&b, " from { ");
+			for (unsigned j = 0; j < k; j++) {
+				if (j)
+					pc_buf_puts(&b, ", ");
+				rand_prefix(&b, pick(3) == 0);
+			}
+			pc_buf_puts(&b, " }");
+		}
+		pc_buf_putc(&b, '\n');
+	}
+	return b.data;
+}
+
+static struct pc_ir *load(const char *text)
+{
+	struct pc_diag *d = pc_diag_create();
+	struct pc_ir *ir = pc_policy_load_buffer("r.policy", text, strlen(text), reg,
+						 PC_POLICY_NO_LINT, d);
+
+	if (!ir) {
+		pc_diag_print(d, stderr, false);
+		fprintf(stderr, "%s", text);
+	}
+	pc_diag_destroy(d);
+	return ir;
+}
+
+/* The line that decided, 0 for the chain policy. */
+static unsigned decide(const struct pc_ir *ir, const struct pc_packet *p, enum pc_verdict *v)
+{
+	long i = pc_ir_eval(ir, p, v);
+	const struct pc_rule *r;
+
+	if (i < 0)
+		return 0;
+	r = &ir->chains[p->dir].rules[i];
+	if (r->n_map)
+		return pc_map_lookup(r, p)->loc.line;
+	return r->origin == PC_ORIGIN_POLICY ? r->loc.line : 100000 + r->origin;
+}
+
+static size_t compared;
+
+static void compare(const struct pc_ir *plain, const struct pc_ir *opt,
+		    const struct pc_packet *p, const char *text)
+{
+	enum pc_verdict v1, v2;
+	unsigned l1 = decide(plain, p, &v1), l2 = decide(opt, p, &v2);
+
+	compared++;
+	if (v1 != v2 || l1 != l2) {
+		fprintf(stderr, "%s\n", text);
+		fail_msg("packet proto %u port %u fam %u src %u.%u.%u.%u iface %s: "
+			 "plain %s line %u, optimised %s line %u",
+			 p->proto, p->dport, p->family, p->saddr[0], p->saddr[1], p->saddr[2],
+			 p->saddr[3], p->iface ? p->iface : "-", pc_verdict_name(v1), l1,
+			 pc_verdict_name(v2), l2);
+	}
+}
+
+static void set_addr(struct pc_packet *p, const struct pc_addr *a, int delta, bool last)
+{
+	unsigned n = a->family == PC_FAM_IPV4 ? 4 : 16;
+	int carry = delta;
+
+	p->family = a->family;
+	memcpy(p->saddr, a->a, 16);
+	if (last)
+		for (unsigned i = a->plen; i < n * 8; i++)
+			p->saddr[i / 8] |= (uint8_t)(1u << (7 - i % 8));
+	for (int i = (int)n - 1; i >= 0 && carry; i--) {
+		int v = p->saddr[i] + carry;
+
+		carry = v < 0 ? -1 : v > 255 ? 1 : 0;
+		p->saddr[i] = (uint8_t)(v & 255);
+	}
+}
+
+static void check_disjoint(const struct pc_ir *ir)
+{
+	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
+		for (size_t i = 0; i < ir->chains[d].n; i++) {
+			const struct pc_rule *r = &ir->chains[d].rules[i];
+
+			for (size_t a = 0; a < r->n_map; a++)
+				for (size_t b = a + 1; b < r->n_map; b++) {
+					const struct pc_map_elem *x = &r->map[a], *y = &r->map[b];
+					struct pc_packet p;
+
+					if (x->proto != y->proto || x->dport.hi < y->dport.lo ||
+					    y->dport.hi < x->dport.lo)
+						continue;
+					pc_packet_init(&p);
+					p.family = x->saddr.family;
+					memcpy(p.saddr, y->saddr.a, 16);
+					assert_false(pc_addr_contains(&x->saddr, p.family, p.saddr) &&
+						     y->saddr.plen >= x->saddr.plen);
+					memcpy(p.saddr, x->saddr.a, 16);
+					assert_false(pc_addr_contains(&y->saddr, p.family, p.saddr) &&
+						     x->saddr.plen >= y->saddr.plen);
+				}
+		}
+}
+
+static void run_one(unsigned n_rules, unsigned n_random)
+{
+	char *text = rand_policy(n_rules);
+	struct pc_ir *plain = load(text), *opt = load(text);
+	struct pc_optimize_stats st;
+	const struct pc_chain *c;
+	struct pc_packet p;
+	static const char *const ifaces[] = { NULL, "eth0", "eth1" };
+	static const uint8_t l4[] = { PC_PROTO_TCP, PC_PROTO_UDP, PC_PROTO_SCTP, PC_PROTO_DCCP };
+
+	assert_non_null(plain);
+	assert_non_null(opt);
+	pc_ir_optimize(opt, &st);
+	check_disjoint(opt);
+	c = &plain->chains[PC_DIR_IN];
+	/* interval edges of every rule */
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pc_rule *r = &c->rules[i];
+
+		for (size_t k = 0; k < r->n_l4; k++) {
+			const struct pc_l4 *l = &r->l4[k];
+
+			for (size_t j = 0; j < l->dports.n; j++) {
+				const int ports[] = { l->dports.v[j].lo - 1, l->dports.v[j].lo,
+						      l->dports.v[j].hi, l->dports.v[j].hi + 1 };
+
+				for (size_t q = 0; q < 4; q++) {
+					pc_packet_init(&p);
+					p.proto = l->proto;
+					p.dport = (uint16_t)ports[q];
+					for (size_t s = 0; s < (r->saddr.n ? r->saddr.n : 1); s++)
+						for (int delta = -1; delta <= 1; delta++)
+							for (int last = 0; last < 2; last++) {
+								if (r->saddr.n)
+									set_addr(&p, &r->saddr.v[s], delta, last);
+								for (size_t f = 0; f < 3; f++) {
+									p.iface = ifaces[f];
+									compare(plain, opt, &p, text);
+								}
+							}
+				}
+			}
+		}
+	}
+	/* random packets in the same small spaces */
+	for (unsigned i = 0; i < n_random; i++) {
+		pc_packet_init(&p);
+		p.proto = l4[pick(4)];
+		p.dport = (uint16_t)(990 + pick(280));
+		p.iface = ifaces[pick(3)];
+		if (pick(3) == 0) {
+			p.family = PC_FAM_IPV6;
+			p.saddr[0] = 0x20;
+			p.saddr[1] = 0x01;
+			p.saddr[2] = 0x0d;
+			p.saddr[3] = 0xb8;
+			p.saddr[14] = (uint8_t)pick(256);
+			p.saddr[15] = (uint8_t)pick(256);
+		} else {
+			p.family = PC_FAM_IPV4;
+			p.saddr[0] = 192;
+			p.saddr[1] = 0;
+			p.saddr[2] = (uint8_t)pick(256);
+			p.saddr[3] = (uint8_t)pick(256);
+		}
+		compare(plain, opt, &p, text);
+	}
+	pc_ir_destroy(plain);
+	pc_ir_destroy(opt);
+	free(text);
+}
+
+static void test_random_policies(void **state)
+{
+	compared = 0;
+	for (unsigned seed = 1; seed <= 60; seed++) {
+		rng_state = 0x9e3779b97f4a7c15ull * seed;
+		run_one(5 + pick(60), 3000);
+	}
+	/* thousands of packets per policy, hundreds of thousands in all */
+	assert_true(compared > 100000);
+}
+
+/* The benchmark's shape: distinct prefix/port pairs, verdicts interleaved. */
+static void test_fold_counts(void **state)
+{
+	struct pc_buf b;
+	struct pc_ir *ir;
+	struct pc_optimize_stats st;
+	struct pc_diag *d = pc_diag_create();
+
+	pc_buf_init(&b);
+	pc_buf_puts(&b, "option stateless\n");
+	for (unsigned i = 0; i < 2000; i++)
+		pc_buf_printf(&b, "%s in port %u/udp from 10.%u.%u.0/24\n",
+			      i % 2 ? "deny" : "allow", 10000 + i, i / 250, i % 250);
+	pc_buf_puts(&b, "allow in port 5201/udp\n");
+	ir = pc_policy_load_buffer("b.policy", b.data, b.len, reg, PC_POLICY_NO_LINT, d);
+	assert_non_null(ir);
+	pc_ir_optimize(ir, &st);
+	assert_int_equal(st.folded_rules, 2001);
+	assert_int_equal(st.maps, 2);       /* one per family: the final allow has both */
+	assert_int_equal(st.elements, 2002);
+	pc_ir_destroy(ir);
+	pc_diag_destroy(d);
+	pc_buf_finish(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_policies),
+		cmocka_unit_test(test_fold_counts),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
