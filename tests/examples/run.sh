@@ -1,0 +1,66 @@
+#!/bin/sh
+# Drift check of examples/: every examples/DIR/NAME.policy has its generated
+# outputs committed beside it (NAME.nft, NAME.v4, NAME.v6, NAME.pf), or,
+# where a backend cannot express the policy, the expected error
+# (NAME.EXT.err). The check uses the program's own `generate --check`.
+#
+#   run.sh PORTCULLIS                 fail on any difference
+#   run.sh PORTCULLIS --regenerate    rewrite the outputs (review the diff!)
+set -u
+pc=$(realpath "$1")
+regen=${2:-}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+fail=0 pass=0
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+
+backend() {
+	case $1 in
+	nft) echo "-b nft" ;;
+	v4) echo "-b iptables" ;;
+	v6) echo "-b ip6tables" ;;
+	pf) echo "-b pf" ;;
+	esac
+}
+
+for policy in "$top"/examples/*/*.policy; do
+	dir=$(dirname "$policy")
+	name=$(basename "$policy" .policy)
+	cd "$dir" || exit 1
+	for ext in nft v4 v6 pf; do
+		out="$name.$ext"
+		# shellcheck disable=SC2046
+		if [ "$regen" = "--regenerate" ]; then
+			rm -f "$out" "$out.err"
+			if ! NO_COLOR=1 "$pc" generate $(backend $ext) -o "$out" "$name.policy" 2>"$tmp"; then
+				cp "$tmp" "$out.err"
+			fi
+			continue
+		fi
+		if [ -f "$out" ]; then
+			if NO_COLOR=1 "$pc" generate $(backend $ext) --check -o "$out" "$name.policy" 2>"$tmp"; then
+				pass=$((pass + 1))
+			else
+				echo "FAIL examples/$(basename "$dir")/$out: differs from what generate writes now"
+				cat "$tmp"
+				fail=$((fail + 1))
+			fi
+		elif [ -f "$out.err" ]; then
+			NO_COLOR=1 "$pc" generate $(backend $ext) "$name.policy" >/dev/null 2>"$tmp"
+			rc=$?
+			if [ $rc = 1 ] && cmp -s "$tmp" "$out.err"; then
+				pass=$((pass + 1))
+			else
+				echo "FAIL examples/$(basename "$dir")/$out.err: exit $rc, stderr:"
+				diff -u "$out.err" "$tmp"
+				fail=$((fail + 1))
+			fi
+		else
+			echo "FAIL examples/$(basename "$dir")/$out: missing (run with --regenerate)"
+			fail=$((fail + 1))
+		fi
+	done
+done
+[ "$regen" = "--regenerate" ] && { echo regenerated; exit 0; }
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
