@@ -53,7 +53,8 @@ void pc_diag_report(struct pc_diag *d, enum pc_severity sev,
 		    const struct pc_location *loc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void pc_diag_vreport(struct pc_diag *d, enum pc_severity sev,
-		     const struct pc_location *loc, const char *fmt, va_list ap);
+		     const struct pc_location *loc, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 
 #define pc_diag_error(d, loc, ...) pc_diag_report((d), PC_SEV_ERROR, (loc), __VA_ARGS__)
 #define pc_diag_warning(d, loc, ...) pc_diag_report((d), PC_SEV_WARNING, (loc), __VA_ARGS__)
