@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "policy.h"
 #include "registry.h"
@@ -399,6 +400,63 @@ static void test_hostile_input(void **state)
 	}
 }
 
+/* A registry built from text files, for the de-assigned and overlay cases. */
+static struct pc_registry *registry_from(const char *base, const char *overlay)
+{
+	char path[] = "/tmp/pc-test-registry-XXXXXX";
+	struct pc_registry *r = pc_registry_create();
+	struct pc_diag *d = pc_diag_create();
+	const char *texts[2] = { base, overlay };
+
+	for (int i = 0; i < 2 && texts[i]; i++) {
+		int fd;
+
+		strcpy(path, "/tmp/pc-test-registry-XXXXXX");
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, texts[i], strlen(texts[i])), (ssize_t)strlen(texts[i]));
+		close(fd);
+		assert_int_equal(pc_registry_load(r, path, i == 1, d), 0);
+		unlink(path);
+	}
+	pc_registry_finish(r);
+	pc_diag_destroy(d);
+	return r;
+}
+
+static void test_deassigned_and_overlay(void **state)
+{
+	static const char csv[] =
+		"Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,"
+		"Registration Date,Modification Date,Reference,Service Code,"
+		"Unauthorized Use Reported,Assignment Notes\n"
+		"ssh,22,tcp,The Secure Shell (SSH) Protocol,,,,,[RFC4251],,,\n"
+		"oldsvc,4242,tcp,Old service,,,,2025-02-13,,,,De-assigned on 2025-02-13\n";
+	struct pc_registry *saved = reg;
+	struct pc_diag *d = pc_diag_create();
+	struct pc_ir *ir;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	static const char policy[] = "allow in service oldsvc/tcp\nallow in service ssh/tcp\n";
+
+	reg = registry_from(csv, "ssh 2222/tcp\nmyapp 8443/tcp # local\n");
+	ir = pc_policy_load_buffer("t.policy", policy, sizeof(policy) - 1, reg, 0, d);
+	assert_non_null(ir);
+	f = open_memstream(&buf, &len);
+	pc_diag_print(d, f, false);
+	fclose(f);
+	assert_non_null(strstr(buf, "t.policy:1:18: warning: service 'oldsvc' is de-assigned in the registry"));
+	/* the overlay's ssh hides the registry's */
+	assert_int_equal(ir->chains[PC_DIR_IN].rules[6].l4[0].dports.v[0].lo, 2222);
+	assert_int_equal(ir->chains[PC_DIR_IN].rules[6].l4[0].dports.n, 1);
+	free(buf);
+	pc_ir_destroy(ir);
+	pc_diag_destroy(d);
+	pc_registry_destroy(reg);
+	reg = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_shadowing),
 		cmocka_unit_test(test_hostile_input),
+		cmocka_unit_test(test_deassigned_and_overlay),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
