@@ -220,6 +220,78 @@ static bool value_covered(const struct famcov *fc, const struct pc_rule **ps, si
 	return false;
 }
 
+/* The last port of @e's interval of @proto holding @p; -1 when none does. */
+static long pair_end(const struct pc_rule *e, unsigned proto, unsigned p)
+{
+	const struct pc_l4 *l;
+	size_t lo = 0, hi;
+
+	if (e->n_l4 == 0)
+		return 65535;
+	l = find_l4(e, proto);
+	if (!l)
+		return -1;
+	if (l->dports.n == 0)
+		return 65535;
+	hi = l->dports.n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (l->dports.v[mid].hi < p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < l->dports.n && l->dports.v[lo].lo <= p)
+		return l->dports.v[lo].hi;
+	return -1;
+}
+
+/* The first port in [@p, @hi] whose bit is clear, -1 when all are set. */
+static long first_clear(const uint64_t *b, unsigned p, unsigned hi)
+{
+	while (p <= hi) {
+		uint64_t w = ~b[p / 64] >> (p % 64);
+
+		if (w)
+			return p + (unsigned)__builtin_ctzll(w) <= hi ?
+			       (long)(p + (unsigned)__builtin_ctzll(w)) : -1;
+		p = (p / 64 + 1) * 64;
+	}
+	return -1;
+}
+
+/*
+ * Are all ports [@lo, @hi] of @proto covered by the bitmap or the pairs?
+ * Walks intervals, not ports: each step skips a whole covered stretch.
+ */
+static bool ports_covered(const struct famcov *fc, const struct pc_rule **ps, size_t np,
+			  unsigned proto, unsigned lo, unsigned hi)
+{
+	const uint64_t *bits = fc->ports[tidx(proto)];
+	long p = lo;
+
+	while (p >= 0 && (unsigned)p <= hi) {
+		long best = -1;
+
+		p = first_clear(bits, (unsigned)p, hi);
+		if (p < 0)
+			return true;
+		for (size_t i = 0; i < np; i++) {
+			long end = pair_end(ps[i], proto, (unsigned)p);
+
+			if (end > best)
+				best = end;
+		}
+		if (best < 0)
+			return false;
+		if (best >= (long)hi)
+			return true;
+		p = best + 1;
+	}
+	return true;
+}
+
 static bool covered(struct cover *c, const struct pc_rule *r)
 {
 	const struct pc_rule **ps = NULL;
@@ -259,8 +331,8 @@ static bool covered(struct cover *c, const struct pc_rule *r)
 				continue;
 			if (pc_proto_has_ports(l->proto) && l->dports.n) {
 				for (size_t j = 0; j < l->dports.n && ok; j++)
-					for (unsigned p = l->dports.v[j].lo; p <= l->dports.v[j].hi && ok; p++)
-						ok = value_covered(fc, ps, np, l->proto, f, (int)p);
+					ok = ports_covered(fc, ps, np, l->proto, l->dports.v[j].lo,
+							   l->dports.v[j].hi);
 			} else if (icmp && l->n_types) {
 				for (size_t j = 0; j < l->n_types && ok; j++)
 					ok = value_covered(fc, ps, np, l->proto, f, l->types[j]);
