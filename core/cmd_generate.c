@@ -8,6 +8,7 @@
 
 #include "backend_table.h"
 #include "cli.h"
+#include "optimize.h"
 #include "policy.h"
 #include "registry.h"
 #include "template.h"
@@ -33,6 +34,8 @@ static void generate_usage(FILE *out)
 	      "  --check             with -o: write nothing, exit 1 when a FILE would change\n"
 	      "                      (a pre-commit hook or CI gate for generated files)\n"
 	      "  --no-lint           skip the shadowing and registry warnings (`check` has them)\n"
+	      "  --no-optimize       one kernel rule per policy line: no verdict maps\n"
+	      "                      (for backends that fold rules, such as nft)\n"
 	      "  --registry FILE     IANA CSV or /etc/services file instead of the shipped one\n"
 	      "  --overlay FILE      site names that take precedence (repeatable)\n"
 	      "  --template FILE     the output's skeleton instead of the built-in one\n"
@@ -149,6 +152,7 @@ int cmd_generate(int argc, char **argv)
 		{ "template", required_argument, NULL, 't' },
 		{ "pf-dialect", required_argument, NULL, 'p' },
 		{ "no-lint", no_argument, NULL, 'n' },
+		{ "no-optimize", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,7 +167,7 @@ int cmd_generate(int argc, char **argv)
 	char *template_text = NULL;
 	size_t n_targets = 0, len = 0;
 	unsigned flags = 0;
-	bool check = false, sys_error = false;
+	bool check = false, sys_error = false, no_optimize = false;
 	int c, status = PC_EXIT_OK;
 
 	memset(&ro, 0, sizeof(ro));
@@ -217,6 +221,9 @@ int cmd_generate(int argc, char **argv)
 			break;
 		case 'n':
 			flags |= PC_POLICY_NO_LINT;
+			break;
+		case 'N':
+			no_optimize = true;
 			break;
 		case 'h':
 			generate_usage(stdout);
@@ -291,8 +298,17 @@ int cmd_generate(int argc, char **argv)
 			status = PC_EXIT_POLICY;
 			continue;
 		}
-		targets[i].text = render(targets[i].backend, ir, &opts, diag,
-					 &targets[i].len, &status);
+		if ((targets[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
+			struct pc_ir view;
+
+			pc_ir_optimize_view(ir, &view, NULL);
+			targets[i].text = render(targets[i].backend, &view, &opts, diag,
+						 &targets[i].len, &status);
+			pc_ir_view_finish(&view);
+		} else {
+			targets[i].text = render(targets[i].backend, ir, &opts, diag,
+						 &targets[i].len, &status);
+		}
 	}
 	if (status != PC_EXIT_OK)
 		goto out;

@@ -235,10 +235,10 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t last,
 	return true;
 }
 
-static struct pc_rule map_rule(struct pc_ir *ir, const struct boxes *b, unsigned fam,
+static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, unsigned fam,
 			       const struct pc_rule *first)
 {
-	struct pc_map_elem *m = pc_arena_alloc(ir->arena, b->n * sizeof(*m));
+	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
 	struct pc_rule r;
 
 	for (size_t i = 0; i < b->n; i++) {
@@ -260,7 +260,8 @@ static struct pc_rule map_rule(struct pc_ir *ir, const struct boxes *b, unsigned
 	return r;
 }
 
-static void optimize_chain(struct pc_ir *ir, struct pc_chain *c, struct pc_optimize_stats *st)
+static void optimize_chain(struct pc_arena *arena, struct pc_chain *c,
+			   struct pc_optimize_stats *st)
 {
 	struct pc_rule *out = NULL;
 	size_t n = 0, cap = 0;
@@ -281,7 +282,7 @@ static void optimize_chain(struct pc_ir *ir, struct pc_chain *c, struct pc_optim
 
 				ok = build_boxes(c->rules, i, j, fam, &b);
 				if (ok && b.n)
-					maps[n_maps++] = map_rule(ir, &b, fam, &c->rules[i]);
+					maps[n_maps++] = map_rule(arena, &b, fam, &c->rules[i]);
 				if (st)
 					st->elements += ok ? b.n : 0;
 				free(b.v);
@@ -306,20 +307,39 @@ static void optimize_chain(struct pc_ir *ir, struct pc_chain *c, struct pc_optim
 			out[n++] = c->rules[i];
 		}
 	}
-	c->rules = pc_arena_memdup(ir->arena, out, n * sizeof(*out));
+	c->rules = pc_arena_memdup(arena, out, n * sizeof(*out));
 	c->n = n;
 	free(out);
 }
 
-void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
+static void optimize(struct pc_ir *ir, struct pc_arena *arena, struct pc_optimize_stats *st)
 {
 	if (st)
 		memset(st, 0, sizeof(*st));
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		if (st)
 			st->rules_before += ir->chains[d].n;
-		optimize_chain(ir, &ir->chains[d], st);
+		optimize_chain(arena, &ir->chains[d], st);
 		if (st)
 			st->rules_after += ir->chains[d].n;
 	}
+}
+
+void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
+{
+	optimize(ir, ir->arena, st);
+}
+
+void pc_ir_optimize_view(const struct pc_ir *ir, struct pc_ir *out,
+			 struct pc_optimize_stats *st)
+{
+	*out = *ir;
+	out->arena = pc_arena_create();
+	optimize(out, out->arena, st);
+}
+
+void pc_ir_view_finish(struct pc_ir *out)
+{
+	pc_arena_destroy(out->arena);
+	out->arena = NULL;
 }

@@ -27,4 +27,14 @@ struct pc_optimize_stats {
 /* Optimises @ir in place (new arrays live in the IR's arena). @st may be NULL. */
 void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st);
 
+/*
+ * Fills @out with an optimised view of @ir, which stays as it was: the new
+ * chain arrays and maps belong to @out, everything else is shared with @ir,
+ * which must outlive @out. Release with pc_ir_view_finish() (never
+ * pc_ir_destroy()).
+ */
+void pc_ir_optimize_view(const struct pc_ir *ir, struct pc_ir *out,
+			 struct pc_optimize_stats *st);
+void pc_ir_view_finish(struct pc_ir *out);
+
 #endif
