@@ -13,12 +13,7 @@
 static int nft_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		     struct pc_diag *diag)
 {
-	struct pc_nft_plan *plan = pc_nft_plan_create(ir, diag);
-
-	if (!plan)
-		return -1;
-	pc_nft_plan_destroy(plan);
-	return 0;
+	return pc_nft_check(ir, diag);
 }
 
 static int nft_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
@@ -60,7 +55,7 @@ const struct pc_backend pc_backend_nft = {
 	.abi = PC_BACKEND_ABI,
 	.name = "nft",
 	.summary = "nftables: one `table inet NAME` for nft -f (also what apply installs)",
-	.caps = PC_CAP_ALL,
+	.caps = PC_CAP_ALL | PC_CAP_VMAP,
 	.families = PC_FAM_ALL,
 	.check = nft_check,
 	.emit = nft_emit,

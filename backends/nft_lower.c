@@ -2,6 +2,7 @@
 #include "nft_lower.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <linux/netfilter.h>
 #include <string.h>
 
@@ -68,6 +69,16 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 	for (size_t i = 0; i < plan->n_sets; i++)
 		set_destroy(plan->sets[i]);
 	free(plan->sets);
+	for (size_t i = 0; i < plan->n_maps; i++) {
+		struct pc_nft_map *m = plan->maps[i];
+
+		for (size_t k = 0; k < m->n; k++)
+			free(m->comments[k]);
+		free(m->comments);
+		free(m->name);
+		free(m);
+	}
+	free(plan->maps);
 	free(plan);
 }
 
@@ -140,22 +151,55 @@ static const char *origin_label(enum pc_rule_origin o)
 	return NULL;
 }
 
-static char *rule_comment(const struct pc_rule *r)
-{
-	struct pc_buf b;
-	const char *label = origin_label(r->origin);
+/* Room for any comment: a long file name is an error, reported in full. */
+#define COMMENT_BUF (PATH_MAX + 2 * PC_NFT_COMMENT_MAX)
 
-	pc_buf_init(&b);
+/* Appends @s to @buf (of @size bytes) at *len, truncating; keeps it terminated. */
+static void cat(char *buf, size_t size, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n >= size)
+		n = *len < size - 1 ? size - 1 - *len : 0;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[*len] = '\0';
+}
+
+/* "FILE:LINE[ LABEL][ COMMENT]" into @buf. */
+static void rule_comment(const struct pc_rule *r, char *buf, size_t size)
+{
+	const char *label = origin_label(r->origin);
+	size_t len = 0;
+
+	buf[0] = '\0';
 	if (r->loc.file) {
-		pc_buf_puts(&b, r->loc.file);
-		if (r->loc.line)
-			pc_buf_printf(&b, ":%u", r->loc.line);
+		cat(buf, size, &len, r->loc.file);
+		if (r->loc.line) {
+			char num[16];
+			char *p = num + sizeof(num) - 1;
+			unsigned v = r->loc.line;
+
+			*p = '\0';
+			do
+				*--p = (char)('0' + v % 10);
+			while ((v /= 10) != 0);
+			*--p = ':';
+			cat(buf, size, &len, p);
+		}
 	}
-	if (label)
-		pc_buf_printf(&b, "%s%s", b.len ? " " : "", label);
-	if (r->comment && *r->comment)
-		pc_buf_printf(&b, "%s%s", b.len ? " " : "", r->comment);
-	return b.data ? b.data : xstrdup("");
+	if (r->n_map)
+		label = "verdict map";
+	if (label) {
+		if (len)
+			cat(buf, size, &len, " ");
+		cat(buf, size, &len, label);
+	}
+	if (r->comment && *r->comment) {
+		if (len)
+			cat(buf, size, &len, " ");
+		cat(buf, size, &len, r->comment);
+	}
 }
 
 static void addr_range(const struct pc_addr *a, struct pc_nft_elem *e)
@@ -235,35 +279,79 @@ struct lower {
 	struct pc_diag *diag;
 	struct pc_nft_plan *plan;
 	size_t sets_cap;
+	size_t maps_cap;
+	unsigned chain_maps;      /* maps made in the current chain */
 };
+
+/* "FILE:LINE[ COMMENT]" of a map element's rule. */
+static void rule_comment(const struct pc_rule *r, char *buf, size_t size);
+
+static char *elem_comment(const struct pc_map_elem *e)
+{
+	struct pc_rule r;
+	char buf[PATH_MAX + 2 * PC_NFT_COMMENT_MAX];
+
+	memset(&r, 0, sizeof(r));
+	r.loc = e->loc;
+	r.comment = e->comment;
+	rule_comment(&r, buf, sizeof(buf));
+	return xstrdup(buf);
+}
+
+/* A verdict-map rule of the optimiser: one named map and one rule. */
+static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_direction dir,
+		      const struct pc_rule *r, const char *comment)
+{
+	struct pc_nft_map *m = xzalloc(sizeof(*m));
+	struct pc_nft_plan *plan = lw->plan;
+
+	m->name = xasprintf("%s_%s_%u", dir == PC_DIR_IN ? "input" :
+				       dir == PC_DIR_OUT ? "output" : "forward",
+			    r->families == PC_FAM_IPV4 ? "v4" : "v6", ++lw->chain_maps);
+	m->family = r->families;
+	m->n = r->n_map;
+	m->v = r->map;
+	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
+	for (size_t i = 0; i < r->n_map; i++)
+		m->comments[i] = elem_comment(&r->map[i]);
+	plan->maps = xgrow(plan->maps, &lw->maps_cap, plan->n_maps + 1, sizeof(*plan->maps));
+	plan->maps[plan->n_maps++] = m;
+	nr->src = r;
+	nr->family = r->families;
+	nr->proto = -1;
+	nr->vmap = m;
+	nr->comment = xstrdup(comment);
+}
 
 static const struct pc_nft_set *named_set_get(struct lower *lw, const char *group,
 					      unsigned family,
 					      const struct pc_addr *v, size_t n)
 {
-	char *name = xasprintf("%s_%s", group, family == PC_FAM_IPV4 ? "v4" : "v6");
+	char name[PC_NFT_NAME_MAX + 1];
 	struct pc_nft_plan *plan = lw->plan;
 	struct pc_nft_set *s;
-	size_t pos = 0;
+	size_t lo = 0, hi = plan->n_sets, len = strlen(group);
 
-	while (pos < plan->n_sets) {
-		int c = strcmp(plan->sets[pos]->name, name);
+	/* the caller checked that the name fits */
+	memcpy(name, group, len);
+	memcpy(name + len, family == PC_FAM_IPV4 ? "_v4" : "_v6", 4);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(plan->sets[mid]->name, name);
 
-		if (c == 0) {
-			free(name);
-			return plan->sets[pos];
-		}
-		if (c > 0)
-			break;
-		pos++;
+		if (c == 0)
+			return plan->sets[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	s = addr_set_create(name, family, v, n);
-	free(name);
 	plan->sets = xgrow(plan->sets, &lw->sets_cap, plan->n_sets + 1,
 			   sizeof(*plan->sets));
-	memmove(&plan->sets[pos + 1], &plan->sets[pos],
-		(plan->n_sets - pos) * sizeof(*plan->sets));
-	plan->sets[pos] = s;
+	memmove(&plan->sets[lo + 1], &plan->sets[lo],
+		(plan->n_sets - lo) * sizeof(*plan->sets));
+	plan->sets[lo] = s;
 	plan->n_sets++;
 	return s;
 }
@@ -371,11 +459,26 @@ struct rule_vec {
 	size_t cap;
 };
 
+/* The vector is sized for the worst case up front (zeroed by calloc). */
 static struct pc_nft_rule *rule_push(struct rule_vec *rv)
 {
-	rv->v = xgrow(rv->v, &rv->cap, rv->n + 1, sizeof(*rv->v));
-	memset(&rv->v[rv->n], 0, sizeof(rv->v[0]));
+	if (rv->n >= rv->cap)
+		PC_BUG("nft rule vector undersized (%zu)", rv->cap);
 	return &rv->v[rv->n++];
+}
+
+/* At most: one per protocol alternative, per family, twice for a reject. */
+static size_t chain_rules_max(const struct pc_chain *ch)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct pc_rule *r = &ch->rules[i];
+
+		n += (r->n_l4 ? r->n_l4 : 1) * 2 *
+		     (r->verdict == PC_VERDICT_REJECT ? 2 : 1);
+	}
+	return n;
 }
 
 /*
@@ -457,6 +560,10 @@ static void lower_rule(struct lower *lw, struct rule_vec *rv,
 {
 	size_t n_alt = r->n_l4 ? r->n_l4 : 1;
 
+	if (r->n_map) {
+		lower_map(lw, rule_push(rv), dir, r, comment);
+		return;
+	}
 	for (size_t a = 0; a < n_alt; a++) {
 		const struct pc_l4 *l4 = r->n_l4 ? &r->l4[a] : NULL;
 		unsigned fams[2];
@@ -499,10 +606,24 @@ static bool check_rule(const struct pc_rule *r, const char *comment,
 {
 	bool ok = true;
 
+	for (size_t i = 0; i < r->n_map; i++) {
+		char *c = elem_comment(&r->map[i]);
+
+		if (!check_string(c, PC_NFT_COMMENT_MAX, "rule comment (location and comment text)",
+				  &r->map[i].loc, diag))
+			ok = false;
+		free(c);
+	}
 	if (r->iface) {
 		if (!check_string(r->iface, PC_NFT_IFNAME_MAX, "interface name",
 				  &r->loc, diag))
 			ok = false;
+		else if (!r->iface[0] || strcmp(r->iface, "*") == 0) {
+			pc_diag_error(diag, &r->loc,
+				      "nft: interface name '%s' names no interface (leave out `on` for any)",
+				      r->iface);
+			ok = false;
+		}
 	}
 	if (r->log_prefix &&
 	    !check_string(r->log_prefix, PC_NFT_LOG_PREFIX_MAX, "log prefix",
@@ -514,6 +635,36 @@ static bool check_rule(const struct pc_rule *r, const char *comment,
 	return ok;
 }
 
+static bool check_table(const struct pc_ir *ir, struct pc_diag *diag)
+{
+	struct pc_location loc = { .file = ir->policy_file };
+
+	if (nft_identifier_ok(ir->table))
+		return true;
+	pc_diag_error(diag, &loc,
+		      "nft: table name '%s' is not an nft identifier (a letter or '_', then letters, digits, '_', '.', '-'; at most %d bytes)",
+		      ir->table ? ir->table : "", PC_NFT_NAME_MAX);
+	return false;
+}
+
+int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag)
+{
+	bool ok = check_table(ir, diag);
+
+	for (size_t d = 0; d < __PC_DIR_MAX; d++) {
+		const struct pc_chain *ch = &ir->chains[d];
+
+		for (size_t i = 0; i < ch->n; i++) {
+			char comment[COMMENT_BUF];
+
+			rule_comment(&ch->rules[i], comment, sizeof(comment));
+			if (!check_rule(&ch->rules[i], comment, diag))
+				ok = false;
+		}
+	}
+	return ok ? 0 : -1;
+}
+
 struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 				       struct pc_diag *diag)
 {
@@ -522,33 +673,30 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 
 	lw.plan = xzalloc(sizeof(*lw.plan));
 	lw.plan->table = ir->table;
-	if (!nft_identifier_ok(ir->table)) {
-		struct pc_location loc = { .file = ir->policy_file };
-
-		pc_diag_error(diag, &loc,
-			      "nft: table name '%s' is not an nft identifier (a letter or '_', then letters, digits, '_', '.', '-'; at most %d bytes)",
-			      ir->table ? ir->table : "", PC_NFT_NAME_MAX);
+	if (!check_table(ir, diag))
 		ok = false;
-	}
 	for (size_t c = 0; c < 3; c++) {
 		enum pc_direction dir = chain_order[c];
 		const struct pc_chain *ch = &ir->chains[dir];
 		struct pc_nft_chain *nc = &lw.plan->chains[c];
 		struct rule_vec rv = { 0 };
 
+		rv.cap = chain_rules_max(ch);
+		rv.v = xcalloc(rv.cap, sizeof(*rv.v));
 		nc->name = chain_names[dir];
 		nc->hook = chain_hooks[dir];
 		nc->policy = ch->policy == PC_VERDICT_ALLOW ? PC_VERDICT_ALLOW :
 							      PC_VERDICT_DENY;
+		lw.chain_maps = 0;
 		for (size_t i = 0; i < ch->n; i++) {
 			const struct pc_rule *r = &ch->rules[i];
-			char *comment = rule_comment(r);
+			char comment[COMMENT_BUF];
 
+			rule_comment(r, comment, sizeof(comment));
 			if (check_rule(r, comment, diag))
 				lower_rule(&lw, &rv, dir, r, comment);
 			else
 				ok = false;
-			free(comment);
 		}
 		nc->rules = rv.v;
 		nc->n = rv.n;
@@ -561,6 +709,34 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 }
 
 /* Text. */
+
+/*
+ * The text is written with fputs and a hand-made number printer: the
+ * generate benchmark spends most of the backend's time here otherwise.
+ */
+static void put(FILE *out, const char *s)
+{
+	fputs_unlocked(s, out);
+}
+
+static void put_uint(FILE *out, unsigned v)
+{
+	char buf[16];
+	char *p = buf + sizeof(buf) - 1;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	fputs_unlocked(p, out);
+}
+
+static void put_quoted(FILE *out, const char *s)
+{
+	fputc_unlocked('"', out);
+	fputs_unlocked(s, out);
+	fputc_unlocked('"', out);
+}
 
 static const char *const icmp_names[256] = {
 	[0] = "echo-reply",
@@ -608,7 +784,7 @@ static void type_print(FILE *out, bool v6, unsigned t)
 	if (name)
 		fputs(name, out);
 	else
-		fprintf(out, "%u", t);
+		put_uint(out, t);
 }
 
 static void addr_print(FILE *out, const struct pc_addr *a)
@@ -617,9 +793,11 @@ static void addr_print(FILE *out, const struct pc_addr *a)
 	bool v4 = a->family == PC_FAM_IPV4;
 
 	inet_ntop(v4 ? AF_INET : AF_INET6, a->a, buf, sizeof(buf));
-	fputs(buf, out);
-	if (a->plen != (v4 ? 32 : 128))
-		fprintf(out, "/%u", a->plen);
+	put(out, buf);
+	if (a->plen != (v4 ? 32 : 128)) {
+		fputc_unlocked('/', out);
+		put_uint(out, a->plen);
+	}
 }
 
 static unsigned be16_get(const uint8_t *p)
@@ -644,10 +822,11 @@ static void set_elems_print(FILE *out, const struct pc_nft_set *s, const char *s
 		if (s->key == PC_NFT_KEY_PORT) {
 			unsigned lo = be16_get(s->v[i].lo), hi = be16_get(s->v[i].hi);
 
-			if (lo == hi)
-				fprintf(out, "%u", lo);
-			else
-				fprintf(out, "%u-%u", lo, hi);
+			put_uint(out, lo);
+			if (lo != hi) {
+				fputc_unlocked('-', out);
+				put_uint(out, hi);
+			}
 		} else {
 			type_print(out, s->key == PC_NFT_KEY_ICMPV6, s->v[i].lo[0]);
 		}
@@ -663,14 +842,17 @@ static void match_print(FILE *out, const struct pc_nft_match *m)
 		if (m->addr)
 			addr_print(out, m->addr);
 		else
-			fprintf(out, "%u", m->lo);
+			put_uint(out, m->lo);
 		break;
 	case PC_NFT_MATCH_RANGE:
-		fprintf(out, "%u-%u", m->lo, m->hi);
+		put_uint(out, m->lo);
+		fputc_unlocked('-', out);
+		put_uint(out, m->hi);
 		break;
 	case PC_NFT_MATCH_SET:
 		if (m->set->name) {
-			fprintf(out, "@%s", m->set->name);
+			fputc_unlocked('@', out);
+			put(out, m->set->name);
 		} else {
 			fputs("{ ", out);
 			set_elems_print(out, m->set, ", ");
@@ -708,91 +890,156 @@ static const char *const limit_units[__PC_LIMIT_MAX] = {
 
 void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 {
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} states[] = {
+		{ PC_CT_INVALID, "invalid" },
+		{ PC_CT_ESTABLISHED, "established" },
+		{ PC_CT_RELATED, "related" },
+		{ PC_CT_NEW, "new" },
+	};
 	const char *ip = r->family == PC_FAM_IPV6 ? "ip6" : "ip";
 
-	if (r->ifname)
-		fprintf(out, "%s \"%s\" ", r->oif ? "oifname" : "iifname", r->ifname);
+	if (r->vmap) {
+		put(out, ip);
+		put(out, " saddr . meta l4proto . th dport vmap @");
+		put(out, r->vmap->name);
+		if (r->comment[0]) {
+			put(out, " comment ");
+			put_quoted(out, r->comment);
+		}
+		return;
+	}
+	if (r->ifname) {
+		put(out, r->oif ? "oifname " : "iifname ");
+		put_quoted(out, r->ifname);
+		fputc_unlocked(' ', out);
+	}
 	if (r->nfproto)
-		fprintf(out, "meta nfproto %s ",
-			r->family == PC_FAM_IPV4 ? "ipv4" : "ipv6");
+		put(out, r->family == PC_FAM_IPV4 ? "meta nfproto ipv4 " :
+						    "meta nfproto ipv6 ");
 	if (r->saddr.kind != PC_NFT_MATCH_NONE) {
-		fprintf(out, "%s saddr ", ip);
+		put(out, ip);
+		put(out, " saddr ");
 		match_print(out, &r->saddr);
-		fputc(' ', out);
+		fputc_unlocked(' ', out);
 	}
 	if (r->daddr.kind != PC_NFT_MATCH_NONE) {
-		fprintf(out, "%s daddr ", ip);
+		put(out, ip);
+		put(out, " daddr ");
 		match_print(out, &r->daddr);
-		fputc(' ', out);
+		fputc_unlocked(' ', out);
 	}
 	if (r->proto >= 0) {
 		if (r->dport.kind != PC_NFT_MATCH_NONE) {
-			fprintf(out, "%s dport ", l4proto_name(r->proto));
+			put(out, l4proto_name(r->proto));
+			put(out, " dport ");
 			match_print(out, &r->dport);
 		} else if (r->icmp_type.kind != PC_NFT_MATCH_NONE) {
 			bool v6 = r->proto == PC_PROTO_ICMPV6;
 
-			fprintf(out, "%s type ", v6 ? "icmpv6" : "icmp");
+			put(out, v6 ? "icmpv6 type " : "icmp type ");
 			if (r->icmp_type.kind == PC_NFT_MATCH_VALUE)
 				type_print(out, v6, r->icmp_type.lo);
 			else
 				match_print(out, &r->icmp_type);
-		} else if (l4proto_name(r->proto)) {
-			fprintf(out, "meta l4proto %s", l4proto_name(r->proto));
 		} else {
-			fprintf(out, "meta l4proto %d", r->proto);
+			put(out, "meta l4proto ");
+			if (l4proto_name(r->proto))
+				put(out, l4proto_name(r->proto));
+			else
+				put_uint(out, (unsigned)r->proto);
 		}
-		fputc(' ', out);
+		fputc_unlocked(' ', out);
 	}
 	if (r->ct_state) {
-		static const struct {
-			unsigned bit;
-			const char *name;
-		} states[] = {
-			{ PC_CT_INVALID, "invalid" },
-			{ PC_CT_ESTABLISHED, "established" },
-			{ PC_CT_RELATED, "related" },
-			{ PC_CT_NEW, "new" },
-		};
 		const char *sep = "ct state ";
 
 		for (size_t i = 0; i < PC_ARRAY_SIZE(states); i++) {
 			if (r->ct_state & states[i].bit) {
-				fprintf(out, "%s%s", sep, states[i].name);
+				put(out, sep);
+				put(out, states[i].name);
 				sep = ",";
 			}
 		}
-		fputc(' ', out);
+		fputc_unlocked(' ', out);
 	}
-	if (r->limit.rate)
-		fprintf(out, "limit rate %u/%s ", r->limit.rate,
-			limit_units[r->limit.unit]);
+	if (r->limit.rate) {
+		put(out, "limit rate ");
+		put_uint(out, r->limit.rate);
+		fputc_unlocked('/', out);
+		put(out, limit_units[r->limit.unit]);
+		fputc_unlocked(' ', out);
+	}
 	if (r->log) {
-		fputs("log ", out);
-		if (r->log_prefix)
-			fprintf(out, "prefix \"%s\" ", r->log_prefix);
+		put(out, "log ");
+		if (r->log_prefix) {
+			put(out, "prefix ");
+			put_quoted(out, r->log_prefix);
+			fputc_unlocked(' ', out);
+		}
 	}
 	switch (r->verdict) {
 	case PC_NFT_ACCEPT:
-		fputs("accept", out);
+		put(out, "accept");
 		break;
 	case PC_NFT_DROP:
-		fputs("drop", out);
+		put(out, "drop");
 		break;
 	case PC_NFT_REJECT_TCP:
-		fputs("reject with tcp reset", out);
+		put(out, "reject with tcp reset");
 		break;
 	case PC_NFT_REJECT:
 		if (r->family == PC_FAM_IPV4)
-			fputs("reject with icmp port-unreachable", out);
+			put(out, "reject with icmp port-unreachable");
 		else if (r->family == PC_FAM_IPV6)
-			fputs("reject with icmpv6 port-unreachable", out);
+			put(out, "reject with icmpv6 port-unreachable");
 		else
-			fputs("reject", out);
+			put(out, "reject");
 		break;
 	}
-	if (r->comment[0])
-		fprintf(out, " comment \"%s\"", r->comment);
+	if (r->comment[0]) {
+		put(out, " comment ");
+		put_quoted(out, r->comment);
+	}
+}
+
+void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
+{
+	const struct pc_map_elem *e = &m->v[i];
+
+	addr_print(out, &e->saddr);
+	put(out, " . ");
+	put(out, l4proto_name(e->proto));
+	put(out, " . ");
+	put_uint(out, e->dport.lo);
+	if (e->dport.hi != e->dport.lo) {
+		fputc_unlocked('-', out);
+		put_uint(out, e->dport.hi);
+	}
+	if (m->comments[i][0]) {
+		put(out, " comment ");
+		put_quoted(out, m->comments[i]);
+	}
+	put(out, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
+}
+
+static void map_print(FILE *out, const struct pc_nft_map *m)
+{
+	bool v6 = m->family == PC_FAM_IPV6;
+
+	fprintf(out, "\tmap %s {\n", m->name);
+	fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
+		v6 ? "ipv6_addr" : "ipv4_addr");
+	fputs("\t\tflags interval\n", out);
+	fputs("\t\telements = {\n", out);
+	for (size_t i = 0; i < m->n; i++) {
+		fputs("\t\t\t", out);
+		pc_nft_map_elem_format(m, i, out);
+		fputs(i + 1 < m->n ? ",\n" : "\n", out);
+	}
+	fputs("\t\t}\n\t}\n\n", out);
 }
 
 void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
@@ -811,6 +1058,8 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 		}
 		fputs("\t}\n\n", out);
 	}
+	for (size_t i = 0; i < plan->n_maps; i++)
+		map_print(out, plan->maps[i]);
 	for (size_t c = 0; c < 3; c++) {
 		const struct pc_nft_chain *ch = &plan->chains[c];
 
@@ -820,9 +1069,9 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 		fprintf(out, "\t\ttype filter hook %s priority filter; policy %s;\n",
 			ch->name, ch->policy == PC_VERDICT_ALLOW ? "accept" : "drop");
 		for (size_t i = 0; i < ch->n; i++) {
-			fputs("\t\t", out);
+			put(out, "\t\t");
 			pc_nft_rule_format(&ch->rules[i], out);
-			fputc('\n', out);
+			fputc_unlocked('\n', out);
 		}
 		fputs("\t}\n", out);
 	}

@@ -107,6 +107,23 @@ struct pc_nft_match {
 };
 
 /**
+ * struct pc_nft_map - a named verdict map, from an optimised run of rules
+ * @name:     "input_v4_1": chain, family, number in the chain
+ * @family:   PC_FAM_IPV4 or PC_FAM_IPV6; the key is
+ *            `ip[6] saddr . meta l4proto . th dport` (interval)
+ * @n:        number of elements
+ * @v:        the elements (disjoint, sorted; point into the IR)
+ * @comments: per element "FILE:LINE[ TEXT]" of the rule it comes from (owned)
+ */
+struct pc_nft_map {
+	char *name;
+	unsigned family;
+	size_t n;
+	const struct pc_map_elem *v;
+	char **comments;
+};
+
+/**
  * struct pc_nft_rule - one nft rule
  * @src:        the IR rule it comes from (location, origin)
  * @family:     0 (both), PC_FAM_IPV4 or PC_FAM_IPV6
@@ -126,6 +143,8 @@ struct pc_nft_match {
  * @verdict:    final statement
  * @comment:    "FILE:LINE[ TEXT]", at most PC_NFT_COMMENT_MAX bytes
  * @sets:       the anonymous sets of this rule (owned), @n_sets of them
+ * @vmap:       for a rule of the optimiser: `ip[6] saddr . meta l4proto .
+ *              th dport vmap @NAME` and nothing else (@verdict unused)
  */
 struct pc_nft_rule {
 	const struct pc_rule *src;
@@ -146,6 +165,7 @@ struct pc_nft_rule {
 	char *comment;
 	struct pc_nft_set *sets[3];
 	size_t n_sets;
+	const struct pc_nft_map *vmap;
 };
 
 /**
@@ -169,12 +189,16 @@ struct pc_nft_chain {
  * @table:  the table's name (family inet); points into the IR
  * @n_sets: number of named sets
  * @sets:   named sets, sorted by name (owned)
+ * @n_maps: number of verdict maps
+ * @maps:   verdict maps, in chain order (owned)
  * @chains: input, forward, output
  */
 struct pc_nft_plan {
 	const char *table;
 	size_t n_sets;
 	struct pc_nft_set **sets;
+	size_t n_maps;
+	struct pc_nft_map **maps;
 	struct pc_nft_chain chains[3];
 };
 
@@ -190,6 +214,15 @@ struct pc_nft_plan {
  */
 struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 				       struct pc_diag *diag);
+
+/**
+ * pc_nft_check() - what pc_nft_plan_create() would report, without lowering
+ * @ir:   the policy
+ * @diag: errors go here
+ *
+ * Return: 0 when the IR can be lowered, -1 after reporting errors.
+ */
+int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag);
 
 /* Frees a plan. NULL is a no-op. */
 void pc_nft_plan_destroy(struct pc_nft_plan *plan);
@@ -208,6 +241,9 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out);
  * chains, indented by one tab, each line ending in a newline.
  */
 void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out);
+
+/* Writes element @i of verdict map @m as nft text ("192.0.2.0/24 . udp . 53 comment ... : accept"). */
+void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out);
 
 /* Length in bytes of a key of @key ("ipv4_addr" is 4, ...). */
 unsigned pc_nft_key_len(enum pc_nft_key key);

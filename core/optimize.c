@@ -24,10 +24,13 @@
 #include "resolve.h"
 #include "util.h"
 
-/* A run shorter than this stays as it is: a map buys nothing there. */
-#define MIN_RUN 4
+/* A run shorter than this stays as it is: a few rules cost the kernel little
+ * and read better one per line in a review. */
+#define MIN_RUN 8
 /* Give up on a run whose splitting explodes (pathological overlaps). */
 #define MAX_ELEMS 200000
+/* A rule split into more pieces than this per box (plus this) ends a run. */
+#define MAX_SPLIT 8
 
 struct box {
 	struct pc_addr src;
@@ -144,19 +147,22 @@ static int box_cmp(const void *pa, const void *pb)
 }
 
 /*
- * Builds the disjoint boxes of one family for rules [first, last). Returns
- * false when the run is too large to fold.
+ * Builds the disjoint boxes of one family for rules [first, *last). A rule
+ * whose boxes the earlier ones would split into many pieces (a broad deny
+ * after narrow allows) ends the run instead: *last is set to it, and it
+ * starts the next run, where it splits nothing. Returns false when the run
+ * is too large to fold.
  */
-static bool build_boxes(const struct pc_rule *rules, size_t first, size_t last,
+static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 			unsigned fam, struct boxes *out)
 {
 	struct boxes work = { 0 }, next = { 0 };
 	bool ok = true;
 
-	for (size_t r = first; r < last && ok; r++) {
+	for (size_t r = first; r < *last && ok; r++) {
 		const struct pc_rule *rule = &rules[r];
 		struct pc_addr any;
-		size_t n_src;
+		size_t n_src, before = out->n, base = 0;
 
 		if (!(rule->families & fam))
 			continue;
@@ -201,10 +207,16 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t last,
 					}
 					for (size_t w = 0; w < work.n; w++)
 						box_push(out, &work.v[w]);
+					base++;
 					if (out->n > MAX_ELEMS)
 						ok = false;
 				}
 			}
+		}
+		if (ok && r > first && out->n - before > MAX_SPLIT * base + MAX_SPLIT) {
+			out->n = before;
+			*last = r;
+			break;
 		}
 	}
 	free(work.v);
@@ -273,32 +285,47 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c,
 			j++;
 		if (j - i >= MIN_RUN) {
 			struct pc_rule maps[2];
-			size_t n_maps = 0;
+			size_t n_maps = 0, cut = j, elements = 0;
 			bool ok = true;
 
+			/* the run ends where either family's boxes would explode */
 			for (unsigned f = 0; f < 2 && ok; f++) {
-				unsigned fam = f ? PC_FAM_IPV6 : PC_FAM_IPV4;
 				struct boxes b = { 0 };
+				size_t c_f = cut;
 
-				ok = build_boxes(c->rules, i, j, fam, &b);
-				if (ok && b.n)
-					maps[n_maps++] = map_rule(arena, &b, fam, &c->rules[i]);
-				if (st)
-					st->elements += ok ? b.n : 0;
+				ok = build_boxes(c->rules, i, &c_f, f ? PC_FAM_IPV6 : PC_FAM_IPV4, &b);
 				free(b.v);
+				if (c_f < cut) {
+					cut = c_f;
+					f = (unsigned)-1; /* again for both, up to the new cut */
+				}
 			}
-			if (ok) {
+			if (ok && cut - i >= MIN_RUN) {
+				for (unsigned f = 0; f < 2; f++) {
+					unsigned fam = f ? PC_FAM_IPV6 : PC_FAM_IPV4;
+					struct boxes b = { 0 };
+					size_t c_f = cut;
+
+					build_boxes(c->rules, i, &c_f, fam, &b);
+					if (b.n)
+						maps[n_maps++] = map_rule(arena, &b, fam, &c->rules[i]);
+					elements += b.n;
+					free(b.v);
+				}
 				for (size_t k = 0; k < n_maps; k++) {
 					out = xgrow(out, &cap, n + 1, sizeof(*out));
 					out[n++] = maps[k];
 				}
 				if (st) {
-					st->folded_rules += j - i;
+					st->folded_rules += cut - i;
 					st->maps += n_maps;
+					st->elements += elements;
 				}
-				i = j;
+				i = cut;
 				continue;
 			}
+			if (ok && cut < j)
+				j = cut + 1; /* too short before the cut: keep these plain */
 		}
 		if (j == i)
 			j = i + 1;
