@@ -33,6 +33,30 @@
 #define IPT_MULTIPORT_MAX 15
 /* XT_LIMIT_SCALE: the fastest rate is 10000/second */
 #define IPT_LIMIT_SCALE 10000u
+/* the limit match's default burst (as nft's), which the output relies on */
+#define IPT_LIMIT_BURST 5u
+/* iptables-restore takes parameters (an address list) of 1023 bytes at most */
+#define IPT_PARAM_MAX 1000
+
+/* Address lists cut to fit a parameter: " -s a,b,c" each. */
+struct addr_chunks {
+	struct pc_buf *v;
+	size_t n, cap;
+};
+
+/*
+ * The parts of a rule's kernel rules that do not depend on the protocol
+ * alternative, made once per rule: interface, address lists, conntrack
+ * state, and the comment. @s and @d are the current chunks of saddr and
+ * daddr (a long list takes several rules, as iptables would make anyway).
+ */
+struct rule_text {
+	struct pc_buf iface;
+	struct addr_chunks src, dst;
+	size_t s, d;
+	struct pc_buf state;
+	struct pc_buf comment;
+};
 
 struct ipt {
 	const struct pc_ir *ir;
@@ -42,7 +66,17 @@ struct ipt {
 	struct pc_buf rules;        /* -A lines */
 	struct pc_diag *diag;
 	int errors;
+	/* scratch space reused from rule to rule */
+	struct rule_text text, bare_text;
+	struct pc_buf scratch;
 };
+
+/* Empties @b, keeping its memory; its data is "" afterwards. */
+static void buf_reset(struct pc_buf *b)
+{
+	b->len = 0;
+	pc_buf_add(b, "", 0);
+}
 
 static const char *const dir_suffix[__PC_DIR_MAX] = {
 	[PC_DIR_IN] = "in",
@@ -173,20 +207,19 @@ static void rule_comment(struct pc_buf *b, enum pc_direction dir,
 }
 
 /* Checks the strings and names one rule puts into the output. */
-static void check_rule(struct ipt *t, enum pc_direction dir, size_t idx,
+static void check_rule(struct ipt *t, enum pc_direction dir,
 		       const struct pc_rule *r)
 {
-	struct pc_buf c;
+	struct pc_buf *c = &t->scratch;
 
-	pc_buf_init(&c);
-	rule_comment(&c, dir, r);
-	if (!pc_text_printable(c.data))
+	buf_reset(c);
+	rule_comment(c, dir, r);
+	if (!pc_text_printable(c->data))
 		report(t, &r->loc, "backend '%s': the comment has control characters", t->name);
-	else if (c.len > IPT_COMMENT_MAX)
+	else if (c->len > IPT_COMMENT_MAX)
 		report(t, &r->loc,
 		       "backend '%s': the rule's comment with its location is %zu bytes, iptables allows %d",
-		       t->name, c.len, IPT_COMMENT_MAX);
-	pc_buf_finish(&c);
+		       t->name, c->len, IPT_COMMENT_MAX);
 	if (r->log && r->log_prefix) {
 		if (!pc_text_printable(r->log_prefix))
 			report(t, &r->loc, "backend '%s': the log prefix has control characters", t->name);
@@ -200,27 +233,45 @@ static void check_rule(struct ipt *t, enum pc_direction dir, size_t idx,
 	if (r->limit.rate) {
 		static const unsigned mult[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
 
+		uint64_t avg = (uint64_t)IPT_LIMIT_SCALE * mult[r->limit.unit] / r->limit.rate;
+
 		if ((uint64_t)r->limit.rate > (uint64_t)IPT_LIMIT_SCALE * mult[r->limit.unit])
 			report(t, &r->loc,
 			       "backend '%s': rate %u/%s is faster than iptables' limit match allows (10000/second)",
 			       t->name, r->limit.rate, pc_limit_unit_name(r->limit.unit));
+		/*
+		 * xt_limit (legacy iptables) keeps avg * burst as 32-bit
+		 * credits of HZ * CREDITS_PER_JIFFY (at most 38400) per
+		 * 1/XT_LIMIT_SCALE second: slower rates overflow and let one
+		 * packet through instead of the burst.
+		 */
+		else if (avg * IPT_LIMIT_BURST / IPT_LIMIT_SCALE * 38400u > UINT32_MAX)
+			report(t, &r->loc,
+			       "backend '%s': rate %u/%s is slower than the kernel's limit match handles (at least 4/day)",
+			       t->name, r->limit.rate, pc_limit_unit_name(r->limit.unit));
 	}
-	(void)idx;
 }
 
 static void check_table(struct ipt *t)
 {
 	struct pc_location loc = { .file = t->ir->policy_file };
 	const char *table = t->ir->table;
-	/* the longest helper chain name: TABLE-f<index>v */
-	size_t longest = 0, need;
+	size_t need = strlen(table) + strlen("-fwd");
 
-	for (int d = 0; d < __PC_DIR_MAX; d++)
-		if (t->ir->chains[d].n > longest)
-			longest = t->ir->chains[d].n;
-	need = strlen(table) + strlen("-fwd");
-	if (strlen(table) + 3 + (size_t)snprintf(NULL, 0, "%zu", longest) > need)
-		need = strlen(table) + 3 + (size_t)snprintf(NULL, 0, "%zu", longest);
+	/* helper chains (rules with a limit) are named TABLE-d<index>v */
+	for (int d = 0; d < __PC_DIR_MAX; d++) {
+		const struct pc_chain *c = &t->ir->chains[d];
+
+		for (size_t i = 0; i < c->n; i++) {
+			size_t len;
+
+			if (!c->rules[i].limit.rate)
+				continue;
+			len = strlen(table) + 3 + (size_t)snprintf(NULL, 0, "%zu", i + 1);
+			if (len > need)
+				need = len;
+		}
+	}
 	if (!pc_text_valid_name(table))
 		report(t, &loc, "backend '%s': table name '%s' is not a valid chain name",
 		       t->name, table);
@@ -238,40 +289,33 @@ static void run_checks(struct ipt *t)
 
 		for (size_t i = 0; i < c->n; i++)
 			if (rule_in_scope(t, &c->rules[i], NULL))
-				check_rule(t, (enum pc_direction)d, i, &c->rules[i]);
+				check_rule(t, (enum pc_direction)d, &c->rules[i]);
 	}
 }
 
 static void put_quoted(struct pc_buf *b, const char *s)
 {
 	pc_buf_putc(b, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
+	while (*s) {
+		size_t n = strcspn(s, "\"\\");
+
+		pc_buf_add(b, s, n);
+		s += n;
+		if (*s) {
 			pc_buf_putc(b, '\\');
-		pc_buf_putc(b, *s);
+			pc_buf_putc(b, *s++);
+		}
 	}
 	pc_buf_putc(b, '"');
 }
 
-static void put_addrs(struct ipt *t, struct pc_buf *b, const char *opt,
-		      const struct pc_addr_set *set, size_t first, size_t count)
-{
-	if (!count)
-		return;
-	pc_buf_printf(b, " %s ", opt);
-	for (size_t i = 0; i < count; i++) {
-		if (i)
-			pc_buf_putc(b, ',');
-		pc_text_addr(b, &set->v[first + i], true);
-	}
-}
-
 static void put_port(struct pc_buf *b, const struct pc_port_range *p)
 {
-	if (p->lo == p->hi)
-		pc_buf_printf(b, "%u", p->lo);
-	else
-		pc_buf_printf(b, "%u:%u", p->lo, p->hi);
+	pc_text_uint(b, p->lo);
+	if (p->lo != p->hi) {
+		pc_buf_putc(b, ':');
+		pc_text_uint(b, p->hi);
+	}
 }
 
 static void put_proto(const struct ipt *t, struct pc_buf *b, unsigned proto)
@@ -280,10 +324,11 @@ static void put_proto(const struct ipt *t, struct pc_buf *b, unsigned proto)
 
 	if (proto == PC_PROTO_ICMPV6)
 		name = "ipv6-icmp";
+	pc_buf_puts(b, " -p ");
 	if (name)
-		pc_buf_printf(b, " -p %s", name);
+		pc_buf_puts(b, name);
 	else
-		pc_buf_printf(b, " -p %u", proto);
+		pc_text_uint(b, proto);
 }
 
 /* The match of one kernel rule, without the target. */
@@ -293,38 +338,66 @@ struct alt {
 	int icmp_type;              /* -1: none */
 };
 
-static void put_match(struct ipt *t, struct pc_buf *b, enum pc_direction dir,
-		      const struct pc_rule *r, const struct alt *a,
-		      bool with_limit)
+/* A new (empty) chunk at the end of @c. */
+static struct pc_buf *chunk_add(struct addr_chunks *c)
+{
+	if (c->n == c->cap) {
+		size_t old = c->cap;
+
+		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
+		memset(c->v + old, 0, (c->cap - old) * sizeof(*c->v));
+	}
+	buf_reset(&c->v[c->n]);
+	return &c->v[c->n++];
+}
+
+/*
+ * Writes the prefixes @first..@first+@count of @set as " OPT a,b,..."
+ * chunks that iptables-restore takes as one parameter each; no prefix
+ * gives one empty chunk (no OPT at all).
+ */
+static void fill_chunks(struct addr_chunks *c, const char *opt,
+			const struct pc_addr_set *set, size_t first, size_t count)
+{
+	struct pc_buf *b = NULL;
+
+	c->n = 0;
+	if (count == 0) {
+		chunk_add(c);
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		/* 44: room for one more IPv6 prefix and its comma */
+		if (!b || b->len > IPT_PARAM_MAX - 44) {
+			b = chunk_add(c);
+			pc_buf_putc(b, ' ');
+			pc_buf_puts(b, opt);
+			pc_buf_putc(b, ' ');
+		} else {
+			pc_buf_putc(b, ',');
+		}
+		pc_text_addr(b, &set->v[first + i], true);
+	}
+}
+
+/* Fills @x for @r; its buffers are reused from rule to rule. */
+static void rule_text_fill(struct ipt *t, struct rule_text *x,
+			   enum pc_direction dir, const struct pc_rule *r)
 {
 	size_t s0, sn, d0, dn;
 
+	buf_reset(&x->iface);
+	buf_reset(&x->state);
+	buf_reset(&x->comment);
+	x->s = x->d = 0;
 	addr_range(t, &r->saddr, &s0, &sn);
 	addr_range(t, &r->daddr, &d0, &dn);
-	if (r->iface)
-		pc_buf_printf(b, " %s %s", dir == PC_DIR_OUT ? "-o" : "-i", r->iface);
-	put_addrs(t, b, "-s", &r->saddr, s0, sn);
-	put_addrs(t, b, "-d", &r->daddr, d0, dn);
-	if (a->l4) {
-		unsigned proto = a->l4->proto;
-
-		put_proto(t, b, proto);
-		if (pc_proto_has_ports(proto) && a->port_count == 1) {
-			pc_buf_printf(b, " -m %s --dport ", pc_proto_name(proto));
-			put_port(b, &a->l4->dports.v[a->port_first]);
-		} else if (pc_proto_has_ports(proto) && a->port_count > 1) {
-			pc_buf_puts(b, " -m multiport --dports ");
-			for (size_t i = 0; i < a->port_count; i++) {
-				if (i)
-					pc_buf_putc(b, ',');
-				put_port(b, &a->l4->dports.v[a->port_first + i]);
-			}
-		} else if (a->icmp_type >= 0 && proto == PC_PROTO_ICMP) {
-			pc_buf_printf(b, " -m icmp --icmp-type %d", a->icmp_type);
-		} else if (a->icmp_type >= 0) {
-			pc_buf_printf(b, " -m icmp6 --icmpv6-type %d", a->icmp_type);
-		}
+	if (r->iface) {
+		pc_buf_puts(&x->iface, dir == PC_DIR_OUT ? " -o " : " -i ");
+		pc_buf_puts(&x->iface, r->iface);
 	}
+	fill_chunks(&x->src, "-s", &r->saddr, s0, sn);
+	fill_chunks(&x->dst, "-d", &r->daddr, d0, dn);
 	if (r->ct_state) {
 		static const struct { unsigned bit; const char *name; } st[] = {
 			{ PC_CT_INVALID, "INVALID" },
@@ -337,25 +410,76 @@ static void put_match(struct ipt *t, struct pc_buf *b, enum pc_direction dir,
 		for (size_t i = 0; i < PC_ARRAY_SIZE(st); i++) {
 			if (!(r->ct_state & st[i].bit))
 				continue;
-			pc_buf_printf(b, "%s%s", sep, st[i].name);
+			pc_buf_puts(&x->state, sep);
+			pc_buf_puts(&x->state, st[i].name);
 			sep = ",";
 		}
 	}
-	if (with_limit && r->limit.rate)
-		pc_buf_printf(b, " -m limit --limit %u/%s", r->limit.rate,
-			      pc_limit_unit_name(r->limit.unit));
+	buf_reset(&t->scratch);
+	rule_comment(&t->scratch, dir, r);
+	pc_buf_puts(&x->comment, " -m comment --comment ");
+	put_quoted(&x->comment, t->scratch.data);
 }
 
-static void put_comment(struct pc_buf *b, enum pc_direction dir,
-			const struct pc_rule *r)
+static void chunks_finish(struct addr_chunks *c)
 {
-	struct pc_buf c;
+	for (size_t i = 0; i < c->cap; i++)
+		pc_buf_finish(&c->v[i]);
+	free(c->v);
+}
 
-	pc_buf_init(&c);
-	rule_comment(&c, dir, r);
-	pc_buf_puts(b, " -m comment --comment ");
-	put_quoted(b, c.data);
-	pc_buf_finish(&c);
+static void rule_text_finish(struct rule_text *x)
+{
+	pc_buf_finish(&x->iface);
+	chunks_finish(&x->src);
+	chunks_finish(&x->dst);
+	pc_buf_finish(&x->state);
+	pc_buf_finish(&x->comment);
+}
+
+/* "-A CHAIN" and the whole match of one kernel rule, with the comment. */
+static void put_match(struct ipt *t, const char *chain, const struct rule_text *x,
+		      const struct pc_rule *r, const struct alt *a, bool with_limit)
+{
+	struct pc_buf *b = &t->rules;
+
+	pc_buf_puts(b, "-A ");
+	pc_buf_puts(b, chain);
+	pc_buf_add(b, x->iface.data, x->iface.len);
+	pc_buf_add(b, x->src.v[x->s].data, x->src.v[x->s].len);
+	pc_buf_add(b, x->dst.v[x->d].data, x->dst.v[x->d].len);
+	if (a->l4) {
+		unsigned proto = a->l4->proto;
+
+		put_proto(t, b, proto);
+		if (pc_proto_has_ports(proto) && a->port_count == 1) {
+			pc_buf_puts(b, " -m ");
+			pc_buf_puts(b, pc_proto_name(proto));
+			pc_buf_puts(b, " --dport ");
+			put_port(b, &a->l4->dports.v[a->port_first]);
+		} else if (pc_proto_has_ports(proto) && a->port_count > 1) {
+			pc_buf_puts(b, " -m multiport --dports ");
+			for (size_t i = 0; i < a->port_count; i++) {
+				if (i)
+					pc_buf_putc(b, ',');
+				put_port(b, &a->l4->dports.v[a->port_first + i]);
+			}
+		} else if (a->icmp_type >= 0 && proto == PC_PROTO_ICMP) {
+			pc_buf_puts(b, " -m icmp --icmp-type ");
+			pc_text_uint(b, (unsigned)a->icmp_type);
+		} else if (a->icmp_type >= 0) {
+			pc_buf_puts(b, " -m icmp6 --icmpv6-type ");
+			pc_text_uint(b, (unsigned)a->icmp_type);
+		}
+	}
+	pc_buf_add(b, x->state.data, x->state.len);
+	if (with_limit && r->limit.rate) {
+		pc_buf_puts(b, " -m limit --limit ");
+		pc_text_uint(b, r->limit.rate);
+		pc_buf_putc(b, '/');
+		pc_buf_puts(b, pc_limit_unit_name(r->limit.unit));
+	}
+	pc_buf_add(b, x->comment.data, x->comment.len);
 }
 
 /* -j VERDICT for one kernel rule: REJECT depends on the protocol. */
@@ -404,56 +528,59 @@ struct action {
 
 /* One kernel rule (two with LOG); a REJECT of any protocol is split so
  * that TCP gets a reset. */
-static void emit_kernel_rule(struct ipt *t, const char *chain,
-			     enum pc_direction dir, const struct pc_rule *r,
-			     const struct alt *a, const struct action *act)
+static void emit_one(struct ipt *t, const char *chain,
+		     struct rule_text *x, const struct pc_rule *r,
+		     const struct alt *a, const struct action *act)
 {
-	struct pc_buf m;
+	struct pc_buf *b = &t->rules;
 	bool any_proto_reject = !act->jump && !a->l4 && r->verdict == PC_VERDICT_REJECT;
 	bool tcp = a->l4 && a->l4->proto == PC_PROTO_TCP;
 
-	pc_buf_init(&m);
-	put_match(t, &m, dir, r, a, act->limit);
-	put_comment(&m, dir, r);
 	if (act->jump) {
-		pc_buf_printf(&t->rules, "-A %s%s -j %s\n", chain, m.data, act->jump);
-		goto out;
+		put_match(t, chain, x, r, a, act->limit);
+		pc_buf_puts(b, " -j ");
+		pc_buf_puts(b, act->jump);
+		pc_buf_putc(b, '\n');
+		return;
 	}
 	if (act->log) {
-		pc_buf_printf(&t->rules, "-A %s%s", chain, m.data);
-		put_log(t, &t->rules, r);
-		pc_buf_putc(&t->rules, '\n');
+		put_match(t, chain, x, r, a, act->limit);
+		put_log(t, b, r);
+		pc_buf_putc(b, '\n');
 	}
 	if (any_proto_reject) {
 		struct alt tcp_alt = *a;
 		struct pc_l4 tcp_l4 = { .proto = PC_PROTO_TCP };
-		struct pc_buf m2;
 
 		tcp_alt.l4 = &tcp_l4;
-		pc_buf_init(&m2);
-		put_match(t, &m2, dir, r, &tcp_alt, act->limit);
-		put_comment(&m2, dir, r);
-		pc_buf_printf(&t->rules, "-A %s%s", chain, m2.data);
-		put_verdict(t, &t->rules, r->verdict, true);
-		pc_buf_putc(&t->rules, '\n');
-		pc_buf_finish(&m2);
+		put_match(t, chain, x, r, &tcp_alt, act->limit);
+		put_verdict(t, b, r->verdict, true);
+		pc_buf_putc(b, '\n');
 	}
-	pc_buf_printf(&t->rules, "-A %s%s", chain, m.data);
-	put_verdict(t, &t->rules, r->verdict, tcp);
-	pc_buf_putc(&t->rules, '\n');
-out:
-	pc_buf_finish(&m);
+	put_match(t, chain, x, r, a, act->limit);
+	put_verdict(t, b, r->verdict, tcp);
+	pc_buf_putc(b, '\n');
+}
+
+/* emit_one() for every chunk of the address lists. */
+static void emit_kernel_rule(struct ipt *t, const char *chain,
+			     struct rule_text *x, const struct pc_rule *r,
+			     const struct alt *a, const struct action *act)
+{
+	for (x->s = 0; x->s < x->src.n; x->s++)
+		for (x->d = 0; x->d < x->dst.n; x->d++)
+			emit_one(t, chain, x, r, a, act);
 }
 
 /* Every kernel rule of the rule's match, in order. */
 static void emit_alternatives(struct ipt *t, const char *chain,
-			      enum pc_direction dir, const struct pc_rule *r,
+			      struct rule_text *x, const struct pc_rule *r,
 			      const struct action *act)
 {
 	if (!r->n_l4) {
 		struct alt a = { .icmp_type = -1 };
 
-		emit_kernel_rule(t, chain, dir, r, &a, act);
+		emit_kernel_rule(t, chain, x, r, &a, act);
 		return;
 	}
 	for (size_t i = 0; i < r->n_l4; i++) {
@@ -478,16 +605,16 @@ static void emit_alternatives(struct ipt *t, const char *chain,
 					k++;
 				}
 				a.port_count = k - a.port_first;
-				emit_kernel_rule(t, chain, dir, r, &a, act);
+				emit_kernel_rule(t, chain, x, r, &a, act);
 			}
 		} else if ((l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6) &&
 			   l4->n_types) {
 			for (size_t k = 0; k < l4->n_types; k++) {
 				a.icmp_type = l4->types[k];
-				emit_kernel_rule(t, chain, dir, r, &a, act);
+				emit_kernel_rule(t, chain, x, r, &a, act);
 			}
 		} else {
-			emit_kernel_rule(t, chain, dir, r, &a, act);
+			emit_kernel_rule(t, chain, x, r, &a, act);
 		}
 	}
 }
@@ -529,6 +656,7 @@ static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
 	struct action act = { .log = r->log, .limit = true };
 	struct alt any = { .icmp_type = -1 };
 	struct pc_rule bare = bare_rule(r);
+	struct rule_text *x = &t->text, *bx = &t->bare_text;
 	size_t kernel_rules;
 	char *limit_chain = NULL, *verdict_chain = NULL;
 
@@ -536,28 +664,30 @@ static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
 		return;
 	if (!r->n_l4 && r->verdict == PC_VERDICT_REJECT)
 		kernel_rules++;
+	rule_text_fill(t, x, dir, r);
 	if (!r->limit.rate || (kernel_rules == 1 && !r->log)) {
-		emit_alternatives(t, chain, dir, r, &act);
+		emit_alternatives(t, chain, x, r, &act);
 		return;
 	}
+	rule_text_fill(t, bx, dir, &bare);
 	if (r->log || r->verdict == PC_VERDICT_REJECT)
 		verdict_chain = xasprintf("%s-%s%zuv", t->ir->table, dir_letter[dir], idx + 1);
 	if (kernel_rules > 1) {
 		limit_chain = xasprintf("%s-%s%zu", t->ir->table, dir_letter[dir], idx + 1);
 		declare_chain(t, limit_chain);
 		act = (struct action){ .jump = limit_chain };
-		emit_alternatives(t, chain, dir, r, &act);
+		emit_alternatives(t, chain, x, r, &act);
 		act = (struct action){ .jump = verdict_chain, .limit = true };
-		emit_kernel_rule(t, limit_chain, dir, &bare, &any, &act);
+		emit_kernel_rule(t, limit_chain, bx, &bare, &any, &act);
 	} else {
 		act = (struct action){ .jump = verdict_chain, .limit = true };
-		emit_alternatives(t, chain, dir, r, &act);
+		emit_alternatives(t, chain, x, r, &act);
 	}
 	if (verdict_chain) {
 		bare.limit.rate = 0;
 		act = (struct action){ .log = r->log };
 		declare_chain(t, verdict_chain);
-		emit_kernel_rule(t, verdict_chain, dir, &bare, &any, &act);
+		emit_kernel_rule(t, verdict_chain, bx, &bare, &any, &act);
 	}
 	free(limit_chain);
 	free(verdict_chain);
@@ -586,6 +716,15 @@ static void emit_chain(struct ipt *t, enum pc_direction dir)
 	pc_buf_finish(&cm);
 out:
 	free(chain);
+}
+
+static void ipt_finish(struct ipt *t)
+{
+	pc_buf_finish(&t->decl);
+	pc_buf_finish(&t->rules);
+	pc_buf_finish(&t->scratch);
+	rule_text_finish(&t->text);
+	rule_text_finish(&t->bare_text);
 }
 
 static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
@@ -625,8 +764,7 @@ static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		PC_BUG("no built-in template for %s", name);
 	ret = pc_template_render(tmpl, ir, opts, name, body.data, out, diag);
 out:
-	pc_buf_finish(&t.decl);
-	pc_buf_finish(&t.rules);
+	ipt_finish(&t);
 	pc_buf_finish(&body);
 	return ret;
 }
@@ -635,9 +773,12 @@ static int ipt_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		     struct pc_diag *diag, unsigned family, const char *name)
 {
 	struct ipt t = { .ir = ir, .family = family, .name = name, .diag = diag };
+	int ret;
 
 	run_checks(&t);
-	return t.errors ? -1 : 0;
+	ret = t.errors ? -1 : 0;
+	ipt_finish(&t);
+	return ret;
 }
 
 static int ipt4_check(const struct pc_ir *ir, const struct pc_emit_options *opts,

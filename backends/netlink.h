@@ -59,6 +59,16 @@ size_t pc_nl_objs_rule_count(const struct pc_nl_objs *o);
 struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 				       bool commit);
 
+/**
+ * pc_nl_batch_from_plan() - the transaction `apply` sends for a plan
+ * @plan:   lowered policy; must outlive the batch (error locations)
+ * @commit: false: end without the commit (validate only)
+ *
+ * The same transaction as pc_nl_batch_create() of pc_nl_objs_from_plan(),
+ * written straight into the batch.
+ */
+struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool commit);
+
 /* Frees a batch. NULL is a no-op. */
 void pc_nl_batch_destroy(struct pc_nl_batch *b);
 

@@ -34,6 +34,11 @@
 /* PF_TABLE_NAME_SIZE - 1 */
 #define PF_TABLE_NAME_MAX 31
 
+struct named_set {
+	const struct pc_addr_set *set;
+	bool table;
+};
+
 struct pf {
 	const struct pc_ir *ir;
 	const struct pc_emit_options *opts;
@@ -42,8 +47,8 @@ struct pf {
 	struct pc_buf rules;
 	struct pc_diag *diag;
 	int errors;
-	/* named address sets written as tables: name and the set */
-	const struct pc_addr_set **named;
+	/* named address sets seen, and whether each became a table */
+	struct named_set *named;
 	size_t n_named, cap_named;
 };
 
@@ -142,26 +147,69 @@ static bool same_set(const struct pc_addr_set *a, const struct pc_addr_set *b)
 	return a->n == b->n && memcmp(a->v, b->v, a->n * sizeof(*a->v)) == 0;
 }
 
+/*
+ * pfctl's keywords (OpenBSD parse.y, and the FreeBSD additions): in
+ * <NAME> a keyword is not a string, so a group named like one is written
+ * inline instead of as a table.
+ */
+static const char *const pf_keywords[] = {
+	"af-to", "all", "allow-opts", "altq", "anchor", "antispoof", "any",
+	"bandwidth", "binat", "binat-to", "bitmask", "block", "block-policy",
+	"borrow", "burst", "cbq", "code", "codelq", "control", "crop", "debug",
+	"default", "delay", "divert-packet", "divert-reply", "divert-to",
+	"dnpipe", "dnqueue", "drop", "drop-ovl", "dup-to", "ecn", "ether",
+	"fairq", "fastroute", "file", "fingerprints", "flags", "floating",
+	"flows", "flush", "for", "fragment", "from", "global", "group", "hfsc",
+	"hostid", "icmp-type", "icmp6-type", "if-bound", "in", "include",
+	"inet", "inet6", "keep", "keepcounters", "l3", "label", "least-states",
+	"limit", "linkshare", "load", "log", "loginterface", "map-e-portset",
+	"match", "matches", "max", "max-mss", "max-pkt-rate", "max-pkt-size",
+	"max-src-conn", "max-src-conn-rate", "max-src-nodes",
+	"max-src-states", "min", "min-ttl", "modulate", "nat", "nat-to", "no",
+	"no-df", "no-route", "no-sync", "on", "once", "optimization", "os",
+	"out", "overload", "parent", "pass", "pflow", "port", "prio",
+	"priority", "priq", "probability", "proto", "qlimit", "quantum",
+	"queue", "quick", "random", "random-id", "rdomain", "rdr", "rdr-to",
+	"realtime", "reassemble", "received-on", "reply-to", "return",
+	"return-icmp", "return-icmp6", "return-rst", "ridentifier",
+	"round-robin", "route", "route-to", "rtable", "rule",
+	"ruleset-optimization", "scrub", "set", "set-tos", "skip", "sloppy",
+	"source-hash", "source-track", "state", "state-defaults",
+	"state-policy", "static-port", "sticky-address", "syncookies",
+	"synproxy", "table", "tag", "tagged", "tbrsize", "timeout", "to",
+	"tos", "ttl", "upperlimit", "urpf-failed", "user", "weight",
+};
+
 static bool valid_table_name(const char *s)
 {
 	if (strlen(s) > PF_TABLE_NAME_MAX || !pc_text_valid_name(s))
 		return false;
-	return strchr(s, '+') == NULL;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(pf_keywords); i++)
+		if (strcmp(s, pf_keywords[i]) == 0)
+			return false;
+	return true;
 }
 
 /* The table a named set is written as, or NULL to write it inline. */
 static const char *table_for(struct pf *p, const struct pc_addr_set *set)
 {
-	if (!set->name || set->n < 2 || !valid_table_name(set->name))
+	struct named_set *e;
+
+	if (!set->name || set->n < 2)
 		return NULL;
 	for (size_t i = 0; i < p->n_named; i++) {
-		if (strcmp(p->named[i]->name, set->name) != 0)
+		e = &p->named[i];
+		if (strcmp(e->set->name, set->name) != 0)
 			continue;
 		/* a name seen with other members (a family subset): inline */
-		return same_set(p->named[i], set) ? set->name : NULL;
+		return e->table && same_set(e->set, set) ? set->name : NULL;
 	}
 	p->named = xgrow(p->named, &p->cap_named, p->n_named + 1, sizeof(*p->named));
-	p->named[p->n_named++] = set;
+	e = &p->named[p->n_named++];
+	e->set = set;
+	e->table = valid_table_name(set->name);
+	if (!e->table)
+		return NULL;
 	pc_buf_printf(&p->tables, "table <%s> {", set->name);
 	for (size_t i = 0; i < set->n; i++) {
 		pc_buf_puts(&p->tables, i ? ", " : " ");
@@ -171,9 +219,27 @@ static const char *table_for(struct pf *p, const struct pc_addr_set *set)
 	return set->name;
 }
 
-static void put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *set)
+/* Whether @set (empty: any) has an address of the families @fam. */
+static bool set_in_families(const struct pc_addr_set *set, unsigned fam)
+{
+	if (set->n == 0)
+		return true;
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].family & fam)
+			return true;
+	return false;
+}
+
+/*
+ * The hosts of a from/to: "any", a table, one address or a list; an
+ * inline list holds only the addresses of @fam (the rule's `inet` or
+ * `inet6`), a table all of them (pf skips the other family's).
+ */
+static void put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *set,
+		      unsigned fam)
 {
 	const char *table;
+	size_t n = 0, last = 0;
 
 	if (set->n == 0) {
 		pc_buf_puts(b, "any");
@@ -181,16 +247,26 @@ static void put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *
 	}
 	table = table_for(p, set);
 	if (table) {
-		pc_buf_printf(b, "<%s>", table);
+		pc_buf_putc(b, '<');
+		pc_buf_puts(b, table);
+		pc_buf_putc(b, '>');
 		return;
 	}
-	if (set->n == 1) {
-		pc_text_addr(b, &set->v[0], true);
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->v[i].family & fam) {
+			n++;
+			last = i;
+		}
+	}
+	if (n == 1) {
+		pc_text_addr(b, &set->v[last], true);
 		return;
 	}
 	pc_buf_puts(b, "{");
-	for (size_t i = 0; i < set->n; i++) {
-		pc_buf_puts(b, i ? ", " : " ");
+	for (size_t i = 0, k = 0; i < set->n; i++) {
+		if (!(set->v[i].family & fam))
+			continue;
+		pc_buf_puts(b, k++ ? ", " : " ");
 		pc_text_addr(b, &set->v[i], true);
 	}
 	pc_buf_puts(b, " }");
@@ -204,10 +280,11 @@ static void put_ports(struct pc_buf *b, const struct pc_port_set *ports)
 	for (size_t i = 0; i < ports->n; i++) {
 		if (i)
 			pc_buf_puts(b, ", ");
-		if (ports->v[i].lo == ports->v[i].hi)
-			pc_buf_printf(b, "%u", ports->v[i].lo);
-		else
-			pc_buf_printf(b, "%u:%u", ports->v[i].lo, ports->v[i].hi);
+		pc_text_uint(b, ports->v[i].lo);
+		if (ports->v[i].lo != ports->v[i].hi) {
+			pc_buf_putc(b, ':');
+			pc_text_uint(b, ports->v[i].hi);
+		}
 	}
 	if (ports->n > 1)
 		pc_buf_puts(b, " }");
@@ -222,7 +299,7 @@ static void put_proto(struct pc_buf *b, unsigned proto)
 	if (name)
 		pc_buf_puts(b, name);
 	else
-		pc_buf_printf(b, "%u", proto);
+		pc_text_uint(b, proto);
 }
 
 static bool same_ports(const struct pc_port_set *a, const struct pc_port_set *b)
@@ -235,14 +312,19 @@ static void put_comment_line(struct pf *p, enum pc_direction dir,
 {
 	pc_buf_puts(&p->rules, "# ");
 	pc_text_location(&p->rules, &r->loc);
-	if (r->origin == PC_ORIGIN_DEFAULT)
+	if (r->origin == PC_ORIGIN_DEFAULT) {
 		pc_buf_printf(&p->rules, " default %s %s", pc_direction_name(dir),
 			      pc_verdict_name(r->verdict));
-	else if (r->origin != PC_ORIGIN_POLICY)
-		pc_buf_printf(&p->rules, " %s", pc_text_origin(r->origin));
+	} else if (r->origin != PC_ORIGIN_POLICY) {
+		pc_buf_putc(&p->rules, ' ');
+		pc_buf_puts(&p->rules, pc_text_origin(r->origin));
+	}
 	/* quoted: a comment line must not end with '\' (line continuation) */
-	if (r->comment)
-		pc_buf_printf(&p->rules, " \"%s\"", r->comment);
+	if (r->comment) {
+		pc_buf_puts(&p->rules, " \"");
+		pc_buf_puts(&p->rules, r->comment);
+		pc_buf_putc(&p->rules, '"');
+	}
 	pc_buf_putc(&p->rules, '\n');
 }
 
@@ -272,8 +354,10 @@ static void put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *
 	if (r->log)
 		pc_buf_puts(b, " log");
 	pc_buf_puts(b, " quick");
-	if (r->iface)
-		pc_buf_printf(b, " on %s", r->iface);
+	if (r->iface) {
+		pc_buf_puts(b, " on ");
+		pc_buf_puts(b, r->iface);
+	}
 	if (families == PC_FAM_IPV4)
 		pc_buf_puts(b, " inet");
 	else if (families == PC_FAM_IPV6)
@@ -293,9 +377,9 @@ static void put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *
 		pc_buf_puts(b, " all");
 	} else {
 		pc_buf_puts(b, " from ");
-		put_hosts(p, b, &r->saddr);
+		put_hosts(p, b, &r->saddr, families);
 		pc_buf_puts(b, " to ");
-		put_hosts(p, b, &r->daddr);
+		put_hosts(p, b, &r->daddr, families);
 		if (n && pc_proto_has_ports(l4[0]->proto) && l4[0]->dports.n)
 			put_ports(b, &l4[0]->dports);
 	}
@@ -304,8 +388,11 @@ static void put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *
 		pc_buf_puts(b, l4[0]->proto == PC_PROTO_ICMP ? " icmp-type " : " icmp6-type ");
 		if (l4[0]->n_types > 1)
 			pc_buf_puts(b, "{ ");
-		for (size_t i = 0; i < l4[0]->n_types; i++)
-			pc_buf_printf(b, "%s%u", i ? ", " : "", l4[0]->types[i]);
+		for (size_t i = 0; i < l4[0]->n_types; i++) {
+			if (i)
+				pc_buf_puts(b, ", ");
+			pc_text_uint(b, l4[0]->types[i]);
+		}
 		if (l4[0]->n_types > 1)
 			pc_buf_puts(b, " }");
 	}
@@ -360,7 +447,9 @@ static void emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule 
 			f = PC_FAM_IPV4;
 		else if (l4->proto == PC_PROTO_ICMPV6)
 			f = PC_FAM_IPV6;
-		put_rule(p, dir, r, alts, n, f);
+		/* ICMP of a rule whose addresses are all IPv6 never matches */
+		if (set_in_families(&r->saddr, f) && set_in_families(&r->daddr, f))
+			put_rule(p, dir, r, alts, n, f);
 	}
 	free(alts);
 	free(done);

@@ -4,14 +4,46 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+void pc_text_uint(struct pc_buf *b, unsigned long v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	pc_buf_add(b, tmp + i, sizeof(tmp) - i);
+}
+
+/* A file name as given may hold anything: control characters become '?'. */
+static void put_file_name(struct pc_buf *b, const char *s)
+{
+	while (*s) {
+		size_t n = 0;
+
+		while (s[n] && (unsigned char)s[n] >= 0x20 && s[n] != 0x7f)
+			n++;
+		pc_buf_add(b, s, n);
+		s += n;
+		if (*s) {
+			pc_buf_putc(b, '?');
+			s++;
+		}
+	}
+}
+
 void pc_text_location(struct pc_buf *b, const struct pc_location *loc)
 {
-	if (!loc->file)
+	if (!loc->file) {
 		pc_buf_puts(b, "built-in");
-	else if (loc->line)
-		pc_buf_printf(b, "%s:%u", loc->file, loc->line);
-	else
-		pc_buf_puts(b, loc->file);
+	} else if (loc->line) {
+		put_file_name(b, loc->file);
+		pc_buf_putc(b, ':');
+		pc_text_uint(b, loc->line);
+	} else {
+		put_file_name(b, loc->file);
+	}
 }
 
 const char *pc_text_origin(enum pc_rule_origin origin)
@@ -32,10 +64,21 @@ void pc_text_addr(struct pc_buf *b, const struct pc_addr *a, bool short_host)
 	char s[INET6_ADDRSTRLEN];
 	bool v6 = a->family == PC_FAM_IPV6;
 
-	inet_ntop(v6 ? AF_INET6 : AF_INET, a->a, s, sizeof(s));
-	pc_buf_puts(b, s);
-	if (!short_host || a->plen != (v6 ? 128 : 32))
-		pc_buf_printf(b, "/%u", a->plen);
+	if (v6) {
+		inet_ntop(AF_INET6, a->a, s, sizeof(s));
+		pc_buf_puts(b, s);
+	} else {
+		/* dotted quad by hand: inet_ntop goes through sprintf */
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				pc_buf_putc(b, '.');
+			pc_text_uint(b, a->a[i]);
+		}
+	}
+	if (!short_host || a->plen != (v6 ? 128 : 32)) {
+		pc_buf_putc(b, '/');
+		pc_text_uint(b, a->plen);
+	}
 }
 
 bool pc_text_chain_closed(const struct pc_chain *c)

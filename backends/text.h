@@ -9,7 +9,13 @@
 
 #include "util.h"
 
-/* Appends "FILE:LINE" ("FILE" when the line is 0, "built-in" without a file). */
+/* Appends @v in decimal (without printf: the backends' hot path). */
+void pc_text_uint(struct pc_buf *b, unsigned long v);
+
+/*
+ * Appends "FILE:LINE" ("FILE" when the line is 0, "built-in" without a
+ * file); control characters of the file name become '?'.
+ */
 void pc_text_location(struct pc_buf *b, const struct pc_location *loc);
 
 /* "connection tracking", "loopback", "essential ICMP", "default", "policy". */

@@ -120,6 +120,8 @@ static void load_plugin(struct pc_backend_set *set, const char *path,
 		goto reject;
 	}
 	other = set_find(set, b->name);
+	if (other && other->backend == b)
+		goto reject; /* the same file again (a directory listed twice) */
 	if (other) {
 		pc_diag_report(diag, sev, NULL,
 			       "plugin %s: rejected: duplicate backend name '%s' (already provided by %s)",

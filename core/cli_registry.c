@@ -32,6 +32,14 @@ struct pc_registry *pc_cli_open_registry(const struct pc_registry_opts *o,
 		base = env && *env ? env : pc_registry_default_path();
 	}
 	load_one(reg, base, false, diag, &worst);
+	if (worst == PC_EXIT_SYSTEM && base == pc_registry_default_path()) {
+		struct pc_location loc = {
+			.file = pc_diag_add_source(diag, base, "", 0),
+		};
+
+		pc_diag_note(diag, &loc, "the installed registry is missing: "
+			     "name one with --registry FILE or PORTCULLIS_REGISTRY");
+	}
 	/* every file is read even after an error: report them all at once */
 	for (size_t i = 0; i < o->n_overlays && i < PC_ARRAY_SIZE(o->overlays); i++)
 		load_one(reg, o->overlays[i], true, diag, &worst);

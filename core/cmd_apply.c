@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +30,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ast.h"
 #include "backends/netlink.h"
 #include "backends/nft_lower.h"
 #include "cli.h"
 #include "eval.h"
 #include "policy.h"
 #include "registry.h"
+#include "resolve.h"
 #include "util.h"
 
 static void apply_usage(FILE *out)
@@ -124,24 +127,98 @@ static void pending_describe(const char *prog)
 	free(path);
 }
 
-/* Loads the policy and lowers it; on failure prints and sets *status. */
+/*
+ * PORTCULLIS_TIMING=1: apply prints where its time goes (stderr), for
+ * bench/bench_apply.sh and whoever wonders.
+ */
+static void phase(const char *what)
+{
+	static struct timespec last;
+	static int on = -1;
+	struct timespec now;
+
+	if (on < 0) {
+		const char *e = getenv("PORTCULLIS_TIMING");
+
+		on = e && *e && strcmp(e, "0") != 0;
+	}
+	if (!on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (what && last.tv_sec)
+		fprintf(stderr, "portcullis apply: timing: %-34s %8.3f ms\n", what,
+			(double)(now.tv_sec - last.tv_sec) * 1e3 +
+			(double)(now.tv_nsec - last.tv_nsec) / 1e6);
+	last = now;
+}
+
+struct registry_job {
+	const struct pc_registry_opts *ro;
+	struct pc_diag *diag;
+	struct pc_registry *reg;
+	int status;
+};
+
+static void *registry_thread(void *arg)
+{
+	struct registry_job *job = arg;
+
+	job->reg = pc_cli_open_registry(job->ro, job->diag, &job->status);
+	return NULL;
+}
+
+/*
+ * Loads the policy and lowers it; on failure prints and sets *status.
+ * The registry is read on a second thread while the policy is parsed (the
+ * parser does not need it; only the resolver does): for apply, reading
+ * the IANA registry and parsing a large policy are the biggest costs, and
+ * a firewall host usually has a second core.
+ */
 static struct pc_ir *load_policy(const char *path, const struct pc_registry_opts *ro,
 				 struct pc_diag *diag, struct pc_registry **reg,
 				 struct pc_nft_plan **plan, int *status)
 {
+	struct registry_job job = { .ro = ro, .status = PC_EXIT_OK };
+	struct pc_arena *arena;
+	struct pc_ast *ast;
 	struct pc_ir *ir;
-	bool sys_error = false;
+	pthread_t thread;
+	bool sys_error = false, threaded;
 
 	*plan = NULL;
-	*reg = pc_cli_open_registry(ro, diag, status);
-	if (!*reg)
+	*reg = NULL;
+	job.diag = pc_diag_create();
+	phase(NULL);
+	threaded = pthread_create(&thread, NULL, registry_thread, &job) == 0;
+	arena = pc_arena_create();
+	ast = pc_ast_parse_file(path, arena, diag, &sys_error);
+	if (threaded)
+		pthread_join(thread, NULL);
+	else
+		registry_thread(&job);
+	phase("registry load || policy parse");
+	pc_diag_print(job.diag, stderr, pc_cli_color());
+	pc_diag_destroy(job.diag);
+	if (!job.reg || !ast) {
+		*status = !job.reg ? job.status :
+			  sys_error ? PC_EXIT_SYSTEM : PC_EXIT_POLICY;
+		if (ast)
+			pc_ast_destroy(ast);
+		pc_arena_destroy(arena);
+		pc_registry_destroy(job.reg);
 		return NULL;
-	ir = pc_policy_load(path, *reg, PC_POLICY_NO_LINT, diag, &sys_error);
+	}
+	*reg = job.reg;
+	/* as pc_policy_load(): resolve even after syntax errors, to report all */
+	ir = pc_resolve(ast, arena, *reg, false, diag);
+	pc_ast_destroy(ast);
+	phase("resolve");
 	if (!ir) {
-		*status = sys_error ? PC_EXIT_SYSTEM : PC_EXIT_POLICY;
+		*status = PC_EXIT_POLICY;
 		return NULL;
 	}
 	*plan = pc_nft_plan_create(ir, diag);
+	phase("lower to the nft plan");
 	if (!*plan) {
 		*status = PC_EXIT_POLICY;
 		pc_ir_destroy(ir);
@@ -338,14 +415,41 @@ static void write_result(char what, const char *table)
 	free(path);
 }
 
-static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, const char *table,
-				   time_t deadline, int ready_fd, int result_fd)
+/* Everything `apply` holds, so that forked children can free it too. */
+struct apply_state {
+	struct pc_registry *reg;
+	struct pc_diag *diag;
+	struct pc_ir *ir;
+	struct pc_nft_plan *plan;
+	struct pc_nl_batch *batch;
+};
+
+static void apply_state_free(struct apply_state *st)
+{
+	pc_nl_batch_destroy(st->batch);
+	pc_nft_plan_destroy(st->plan);
+	pc_ir_destroy(st->ir);
+	pc_registry_destroy(st->reg);
+	pc_diag_destroy(st->diag);
+	memset(st, 0, sizeof(*st));
+}
+
+/*
+ * The watchdog: waits for the applying process to say whether the apply
+ * went through ('A'; end of file, the process died: assume it did), then
+ * for SIGUSR1 (confirm) until the deadline; anything else rolls back.
+ */
+static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, char *table,
+				   unsigned seconds, int ready_fd, int status_fd,
+				   int result_fd)
 {
 	char *pending = xasprintf("%s/pending", rundir());
 	char *text;
 	sigset_t set;
-	char what = WD_ROLLED_BACK;
+	time_t deadline;
+	char what = WD_ROLLED_BACK, st = 0;
 	int devnull = open("/dev/null", O_RDWR);
+	ssize_t n;
 
 	if (devnull >= 0) {
 		dup2(devnull, STDIN_FILENO);
@@ -354,13 +458,23 @@ static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, const char *tab
 		if (devnull > STDERR_FILENO)
 			close(devnull);
 	}
+	if (write(ready_fd, "1", 1) != 1)
+		goto out;
+	close(ready_fd);
+	do
+		n = read(status_fd, &st, 1);
+	while (n < 0 && errno == EINTR);
+	close(status_fd);
+	if (n == 1 && st != 'A') {
+		/* The apply failed: the kernel changed nothing, nothing to undo. */
+		what = 0;
+		goto out;
+	}
+	deadline = time(NULL) + seconds;
 	text = xasprintf("pid %ld deadline %ld table %s\n", (long)getpid(),
 			 (long)deadline, table);
 	pc_write_file_atomic(pending, text, strlen(text));
 	free(text);
-	if (write(ready_fd, "1", 1) != 1)
-		_exit(1);
-	close(ready_fd);
 
 	for (;;) {
 		struct timespec ts;
@@ -392,26 +506,32 @@ static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, const char *tab
 	}
 	write_result(what, table);
 	unlink(pending);
-	if (result_fd >= 0 && write(result_fd, &what, 1) != 1)
-		_exit(1);
+out:
+	if (what && result_fd >= 0 && write(result_fd, &what, 1) != 1)
+		what = 0;
+	free(pending);
+	free(table);
+	pc_nl_batch_destroy(rollback);
 	_exit(0);
 }
 
 /*
- * Starts the watchdog (a grandchild in a session of its own). Returns its
- * pid, and in *result_fd a pipe on which it writes the outcome.
+ * Starts the watchdog (a grandchild in a session of its own, holding the
+ * lock) with the rollback batch. Returns its pid; *status_fd is where the
+ * caller writes 'A' (applied) or 'F' (failed), *result_fd where the
+ * watchdog writes its outcome. On failure returns -1.
  */
-static pid_t watchdog_start(struct pc_nl_batch *rollback, const char *table,
-			    unsigned seconds, int *result_fd)
+static pid_t watchdog_start(struct apply_state *st, struct pc_nl_batch *rollback,
+			    const char *table, unsigned seconds, int *status_fd,
+			    int *result_fd)
 {
-	int ready[2], result[2], pidp[2];
+	int ready[2], status[2], result[2], pidp[2];
 	pid_t child, wd = -1;
 	sigset_t set, old;
 	char c;
 
-	if (pipe2(ready, O_CLOEXEC) < 0)
-		return -1;
-	if (pipe2(result, O_CLOEXEC) < 0 || pipe2(pidp, O_CLOEXEC) < 0)
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 ||
+	    pipe2(result, O_CLOEXEC) < 0 || pipe2(pidp, O_CLOEXEC) < 0)
 		return -1;
 	/* Blocked before the fork: no window in which a signal kills it. */
 	sigemptyset(&set);
@@ -421,11 +541,14 @@ static pid_t watchdog_start(struct pc_nl_batch *rollback, const char *table,
 	sigprocmask(SIG_BLOCK, &set, &old);
 	child = fork();
 	if (child == 0) {
+		char *tname = xstrdup(table);
 		pid_t gc;
 
 		close(ready[0]);
+		close(status[1]);
 		close(result[0]);
 		close(pidp[0]);
+		apply_state_free(st);
 		setsid();
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
@@ -434,15 +557,18 @@ static pid_t watchdog_start(struct pc_nl_batch *rollback, const char *table,
 		gc = fork();
 		if (gc == 0) {
 			close(pidp[1]);
-			watchdog_run(rollback, table, time(NULL) + seconds, ready[1],
+			watchdog_run(rollback, tname, seconds, ready[1], status[0],
 				     result[1]);
 		}
+		free(tname);
+		pc_nl_batch_destroy(rollback);
 		if (write(pidp[1], &gc, sizeof(gc)) != sizeof(gc))
 			_exit(1);
 		_exit(gc > 0 ? 0 : 1);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(ready[1]);
+	close(status[0]);
 	close(result[1]);
 	close(pidp[1]);
 	if (child > 0) {
@@ -455,9 +581,11 @@ static pid_t watchdog_start(struct pc_nl_batch *rollback, const char *table,
 		wd = -1;
 	close(ready[0]);
 	if (wd <= 0) {
+		close(status[1]);
 		close(result[0]);
 		return -1;
 	}
+	*status_fd = status[1];
 	*result_fd = result[0];
 	return wd;
 }
@@ -514,12 +642,12 @@ static bool prompt_yes(unsigned seconds)
 	return false;
 }
 
-static int apply_confirmed(struct pc_nl_batch *batch, const char *table,
-			   unsigned seconds, int lock_fd, struct pc_diag *diag)
+static int apply_confirmed(struct apply_state *st, unsigned seconds, int lock_fd)
 {
 	struct pc_nl_objs *saved = NULL;
 	struct pc_nl_batch *rollback;
-	int result_fd = -1, ret;
+	const char *table = st->plan->table;
+	int status_fd = -1, result_fd = -1, ret;
 	pid_t wd;
 	char what;
 
@@ -528,7 +656,7 @@ static int apply_confirmed(struct pc_nl_batch *batch, const char *table,
 		return pc_cli_netlink_error("portcullis apply", "reading the current table", ret);
 	rollback = pc_nl_batch_create(table, saved, true);
 	pc_nl_objs_destroy(saved);
-	wd = watchdog_start(rollback, table, seconds, &result_fd);
+	wd = watchdog_start(st, rollback, table, seconds, &status_fd, &result_fd);
 	pc_nl_batch_destroy(rollback);
 	close(lock_fd);   /* the watchdog holds the lock from here on */
 	if (wd < 0) {
@@ -536,15 +664,16 @@ static int apply_confirmed(struct pc_nl_batch *batch, const char *table,
 			strerror(errno));
 		return PC_EXIT_SYSTEM;
 	}
-	ret = pc_nl_batch_send(batch, diag);
+	ret = pc_nl_batch_send(st->batch, st->diag);
+	if (write(status_fd, ret == 0 ? "A" : "F", 1) != 1)
+		ret = ret ? ret : -EPIPE;
+	close(status_fd);
 	if (ret != 0) {
-		/* Nothing changed: the watchdog has nothing to undo. */
-		kill(wd, SIGUSR1);
-		watchdog_wait(result_fd);
+		/* Nothing changed: the watchdog has nothing to undo and exits. */
 		close(result_fd);
 		if (ret < 0)
 			return pc_cli_netlink_error("portcullis apply", "applying", ret);
-		pc_diag_print(diag, stderr, pc_cli_color());
+		pc_diag_print(st->diag, stderr, pc_cli_color());
 		fprintf(stderr, "portcullis apply: the kernel refused the ruleset; nothing changed\n");
 		return PC_EXIT_SYSTEM;
 	}
@@ -583,12 +712,7 @@ int cmd_apply(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pc_registry_opts ro;
-	struct pc_registry *reg = NULL;
-	struct pc_diag *diag = NULL;
-	struct pc_ir *ir = NULL;
-	struct pc_nft_plan *plan = NULL;
-	struct pc_nl_objs *objs = NULL;
-	struct pc_nl_batch *batch = NULL;
+	struct apply_state st = { 0 };
 	bool dry_run = false, force = false;
 	long confirm = 0;
 	int c, status = PC_EXIT_OK, lock_fd = -1, ret;
@@ -641,12 +765,12 @@ int cmd_apply(int argc, char **argv)
 		fputs("portcullis apply: --dry-run and --confirm exclude each other\n", stderr);
 		return PC_EXIT_USAGE;
 	}
-	diag = pc_diag_create();
-	status = pc_cli_load_plan(argv[optind], &ro, diag, &ir, &reg, &plan);
+	st.diag = pc_diag_create();
+	status = pc_cli_load_plan(argv[optind], &ro, st.diag, &st.ir, &st.reg, &st.plan);
 	if (status != PC_EXIT_OK)
 		goto out;
-	pc_diag_print(diag, stderr, pc_cli_color());
-	if (lockout_check(ir, force || dry_run) != 0) {
+	pc_diag_print(st.diag, stderr, pc_cli_color());
+	if (lockout_check(st.ir, force || dry_run) != 0) {
 		status = PC_EXIT_POLICY;
 		goto out;
 	}
@@ -664,43 +788,42 @@ int cmd_apply(int argc, char **argv)
 			goto out;
 		}
 	}
-	objs = pc_nl_objs_from_plan(plan);
-	batch = pc_nl_batch_create(plan->table, objs, !dry_run);
+	phase(NULL);
+	st.batch = pc_nl_batch_from_plan(st.plan, !dry_run);
+	phase("build the netlink batch");
 	if (confirm) {
-		status = apply_confirmed(batch, plan->table, (unsigned)confirm, lock_fd, diag);
+		status = apply_confirmed(&st, (unsigned)confirm, lock_fd);
 		lock_fd = -1;
 		goto out;
 	}
-	ret = pc_nl_batch_send(batch, diag);
+	ret = pc_nl_batch_send(st.batch, st.diag);
+	phase("kernel transaction (send)");
 	if (ret < 0) {
 		status = pc_cli_netlink_error("portcullis apply",
 					      dry_run ? "validating" : "applying", ret);
 		goto out;
 	}
 	if (ret > 0) {
-		pc_diag_print(diag, stderr, pc_cli_color());
+		pc_diag_print(st.diag, stderr, pc_cli_color());
 		fprintf(stderr, "portcullis apply: the kernel refused the ruleset; nothing changed\n");
 		status = PC_EXIT_SYSTEM;
 		goto out;
 	}
 	if (dry_run)
 		fprintf(stderr, "portcullis apply: dry run: the kernel accepts table inet %s "
-			"(%zu rules); nothing was changed\n", plan->table,
-			pc_nft_plan_rule_count(plan));
+			"(%zu rules); nothing was changed\n", st.plan->table,
+			pc_nft_plan_rule_count(st.plan));
 	else
 		fprintf(stderr, "portcullis apply: applied table inet %s (%zu rules)\n",
-			plan->table, pc_nft_plan_rule_count(plan));
+			st.plan->table, pc_nft_plan_rule_count(st.plan));
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);
-	if (diag)
-		pc_diag_print(diag, stderr, pc_cli_color());
-	pc_nl_batch_destroy(batch);
-	pc_nl_objs_destroy(objs);
-	pc_nft_plan_destroy(plan);
-	pc_ir_destroy(ir);
-	pc_registry_destroy(reg);
-	pc_diag_destroy(diag);
+	if (st.diag)
+		pc_diag_print(st.diag, stderr, pc_cli_color());
+	phase(NULL);
+	apply_state_free(&st);
+	phase("free");
 	return status;
 }
 

@@ -40,8 +40,8 @@ static const char explain_usage[] =
 	"             [2001:db8::1]:443; other protocols take no port\n"
 	"  ICMPTYPE   icmp/icmpv6 only: a name as nftables spells it\n"
 	"             (echo-request, destination-unreachable, nd-neighbor-solicit,\n"
-	"             ...) or a number 0-255; without it only rules that allow\n"
-	"             any ICMP type match\n"
+	"             ...) or a number 0-255; without it, only rules that\n"
+	"             match every ICMP type can match\n"
 	"  state      the connection tracking state, default new\n"
 	"\n"
 	"Examples:\n"
@@ -110,16 +110,17 @@ static int read_packets(struct explain_item **items, size_t *n, size_t *cap)
 		char where[32], *s = line, *e;
 
 		lineno++;
-		e = strchr(s, '\n');
-		if (e)
-			*e = 0;
+		e = s + strcspn(s, "\r\n");
+		*e = 0;
 		while (*s == ' ' || *s == '\t')
 			s++;
 		if (*s == 0 || *s == '#')
 			continue;
 		snprintf(where, sizeof(where), "<stdin>:%u", lineno);
-		if (add_packet(items, n, cap, where, s) < 0)
-			bad++;
+		if (add_packet(items, n, cap, where, s) < 0 && ++bad == PC_DIAG_MAX_ERRORS) {
+			fprintf(stderr, "portcullis: explain: too many bad packets, giving up\n");
+			break;
+		}
 	}
 	free(line);
 	if (ferror(stdin)) {
@@ -129,7 +130,7 @@ static int read_packets(struct explain_item **items, size_t *n, size_t *cap)
 	return bad;
 }
 
-/* The "decided by" column: no tab or newline can appear in it. */
+/* The "decided by" column. */
 static void print_decider(const struct pc_ir *ir, const struct pc_packet *p,
 			  long idx)
 {
@@ -145,6 +146,13 @@ static void print_decider(const struct pc_ir *ir, const struct pc_packet *p,
 		return;
 	}
 	loc = &c->rules[idx].loc;
+	if (c->rules[idx].n_map) {
+		/* A verdict map of the optimiser: its element knows the line. */
+		const struct pc_map_elem *e = pc_map_lookup(&c->rules[idx], p);
+
+		if (e)
+			loc = &e->loc;
+	}
 	switch (c->rules[idx].origin) {
 	case PC_ORIGIN_POLICY:
 		if (loc->file && loc->line)

@@ -84,8 +84,10 @@ static bool query_parse(struct query *q, const char *text)
 	q->text = text;
 	q->transport = __PC_TRANSPORT_MAX;
 	if (all_digits(text, n)) {
-		unsigned long v = n <= 5 ? strtoul(text, NULL, 10) : 65536;
+		unsigned long v = 0;
 
+		for (i = 0; i < n && v <= 65535; i++)
+			v = v * 10 + (unsigned long)(text[i] - '0');
 		if (v > 65535) {
 			fprintf(stderr, "portcullis: lookup: port '%.*s' out of range (0-65535)\n",
 				(int)n, text);
@@ -154,7 +156,8 @@ static char *one_line(const char *s)
 		if (space)
 			pc_buf_putc(&b, ' ');
 		space = false;
-		pc_buf_putc(&b, (unsigned char)*s < 0x20 ? '?' : *s);
+		/* nothing that a terminal would act on */
+		pc_buf_putc(&b, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 	}
 	return b.data;
 }
@@ -172,21 +175,53 @@ static char *status_text(const struct pc_reg_entry *e)
 	return b.data;
 }
 
+/*
+ * The description, and what the status column cannot say: who held a
+ * de-assigned port ("De-assigned on 2025-02-13, previously compressnet")
+ * and where unauthorized use was seen.
+ */
+static char *description_text(const struct pc_reg_entry *e)
+{
+	char *d = one_line(e->description), *n, *u, *out;
+
+	if (e->status != PC_REG_DEASSIGNED || !e->notes[0])
+		n = xstrdup("");
+	else {
+		char *t = one_line(e->notes);
+
+		n = xasprintf("%s(%s)", d[0] ? " " : "", t);
+		free(t);
+	}
+	if (!(e->flags & PC_REG_UNAUTHORIZED))
+		u = xstrdup("");
+	else {
+		char *t = one_line(e->unauthorized);
+
+		u = xasprintf("%s[%s]", d[0] || n[0] ? " " : "", t);
+		free(t);
+	}
+	out = xasprintf("%s%s%s", d, n, u);
+	free(d);
+	free(n);
+	free(u);
+	return out;
+}
+
 static void table_add_entry(struct table *t, const struct pc_reg_entry *e)
 {
 	char *c[N_COLS];
 
-	c[COL_NAME] = xstrdup(e->name ? e->name : "-");
+	c[COL_NAME] = one_line(e->name ? e->name : "-");
 	if (!e->has_port)
 		c[COL_PORT] = xstrdup("-");
 	else if (e->port_lo == e->port_hi)
 		c[COL_PORT] = xasprintf("%u", e->port_lo);
 	else
 		c[COL_PORT] = xasprintf("%u-%u", e->port_lo, e->port_hi);
-	c[COL_PROTO] = xstrdup(e->transport < __PC_TRANSPORT_MAX ?
-			       pc_transport_name(e->transport) : "-");
+	/* no transport in the registry: the record applies to all of them */
+	c[COL_PROTO] = xstrdup(pc_transport_name(e->transport));
 	c[COL_STATUS] = status_text(e);
-	c[COL_DESC] = one_line(e->description);
+	c[COL_DESC] = description_text(e);
 	table_add(t, c);
 }
 

@@ -145,10 +145,7 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		return false;
 	if (r->ct_state && !(r->ct_state & p->ct_state))
 		return false;
-	if (!pc_addr_set_contains(&r->saddr, p->family, p->saddr))
-		return false;
-	if (!pc_addr_set_contains(&r->daddr, p->family, p->daddr))
-		return false;
+	/* All must hold: the cheap, usually selective protocol test first. */
 	if (r->n_l4) {
 		size_t i;
 
@@ -158,7 +155,8 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		if (i == r->n_l4)
 			return false;
 	}
-	return true;
+	return pc_addr_set_contains(&r->saddr, p->family, p->saddr) &&
+	       pc_addr_set_contains(&r->daddr, p->family, p->daddr);
 }
 
 long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,
@@ -170,9 +168,17 @@ long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,
 		PC_BUG("packet direction %d", (int)p->dir);
 	c = &ir->chains[p->dir];
 	for (size_t i = 0; i < c->n; i++) {
-		if (pc_rule_match(&c->rules[i], p)) {
-			*verdict = c->rules[i].n_map ? pc_map_lookup(&c->rules[i], p)->verdict
-						     : c->rules[i].verdict;
+		const struct pc_rule *r = &c->rules[i];
+
+		if (r->n_map) {
+			const struct pc_map_elem *e = pc_map_lookup(r, p);
+
+			if (e) {
+				*verdict = e->verdict;
+				return (long)i;
+			}
+		} else if (pc_rule_match(r, p)) {
+			*verdict = r->verdict;
 			return (long)i;
 		}
 	}

@@ -13,6 +13,7 @@ static const struct pc_command commands[] = {
 	{ "check", cmd_check, "parse, resolve and lint a policy; --dump shows what it opens" },
 	{ "confirm", cmd_confirm, "keep what a pending `apply --confirm` installed" },
 	{ "diff", cmd_diff, "compare the live nftables table with the policy (drift)" },
+	{ "explain", cmd_explain, "which policy line decides a packet (the reference evaluator)" },
 	{ "generate", cmd_generate, "write a policy's ruleset (nft, iptables, ip6tables, pf, plugins)" },
 	{ "lookup", cmd_lookup, "look up service names, ports and port classes in the registry" },
 	

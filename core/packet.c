@@ -214,7 +214,8 @@ static int parse_dst(struct parser *ps, const struct word *w, struct pc_packet *
 		int port;
 
 		if (!colon)
-			return fail(ps, w, "this protocol needs a destination port: %s",
+			return fail(ps, w, "%s needs a destination port: %s",
+				    pc_proto_name(p->proto),
 				    *family == PC_FAM_IPV6 ? "[ADDRESS]:PORT" : "ADDRESS:PORT");
 		pw.s = colon + 1;
 		pw.len = len - (size_t)(colon + 1 - s);

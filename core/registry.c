@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
@@ -61,10 +63,14 @@ struct name_info {
 
 /* A name (or alias) of an entry, in file order, while the index is built. */
 struct name_ref {
-	uint32_t slot;
-	uint32_t layer;
 	const struct pc_reg_entry *e;
+	const char *name;
+	uint32_t hash, len;
+	uint32_t layer;
+	uint32_t slot;		/* index into reg->names; SAME_NAME: the previous ref's */
 };
+
+#define SAME_NAME UINT32_MAX
 
 /* Internal: the entry is hidden by an overlay (never handed out). */
 #define ENTRY_HIDDEN (1u << 7)
@@ -295,18 +301,30 @@ void pc_port_class_range(enum pc_port_class c, uint16_t *lo, uint16_t *hi)
 	*hi = range[c][1];
 }
 
+/* True when @exe lies under @dir (both resolved). */
+static bool path_under(const char *exe, const char *dir)
+{
+	char real[PATH_MAX];
+	size_t n;
+
+	if (!realpath(dir, real))
+		return false;
+	n = strlen(real);
+	return strncmp(exe, real, n) == 0 && exe[n] == '/';
+}
+
 const char *pc_registry_default_path(void)
 {
 	static char path[PATH_MAX];
 	char exe[PATH_MAX];
 	ssize_t n;
-	size_t root = strlen(PC_BUILD_ROOT);
 
 	if (path[0])
 		return path;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0 && (size_t)n > root && memcmp(exe, PC_BUILD_ROOT, root) == 0 &&
-	    exe[root] == '/')
+	if (n > 0)
+		exe[n] = '\0';
+	if (n > 0 && path_under(exe, PC_BUILD_ROOT))
 		snprintf(path, sizeof(path), "%s", PC_SOURCE_DATADIR SERVICES_PATH_SUFFIX);
 	else
 		snprintf(path, sizeof(path), "%s", PC_DATADIR SERVICES_PATH_SUFFIX);
@@ -729,15 +747,21 @@ static void load_csv(struct load *l)
 
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
 		PC_BUG("csv_init");
-	if (l->len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+	if (!l->header_done && l->len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3;
 	csv_reset_record(l);
-	l->line = 1;
+	if (!l->line)
+		l->line = 1;
 	l->sc = s;
-	/* the header line (detect_format() saw it), then the rest at once */
+	/*
+	 * The header line (detect_format() saw it), then the rest at once;
+	 * the second half of a parallel load has no header.
+	 */
 	nl = memchr(s, '\n', (size_t)(end - s));
 	n = nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
-	done = csv_parse(&p, s, n, csv_cb_header_field, csv_cb_record, l);
+	if (l->header_done)
+		n = 0;
+	done = n ? csv_parse(&p, s, n, csv_cb_header_field, csv_cb_record, l) : 0;
 	if (done == n && n < (size_t)(end - s))
 		done += csv_parse(&p, s + n, (size_t)(end - s) - n, csv_cb_field,
 				  csv_cb_record, l);
@@ -832,6 +856,14 @@ static void load_services(struct load *l)
 			goto next;
 		}
 		t = transport_parse_n(slash + 1, tlen[1] - (size_t)(slash - tok[1]) - 1);
+		/*
+		 * Debian's own /etc/services lists AppleTalk's ddp (rtmp 1/ddp):
+		 * a real protocol, not an IP transport. Such lines are skipped;
+		 * anything else is a mistake.
+		 */
+		if (t < 0 && tlen[1] - (size_t)(slash - tok[1]) - 1 == 3 &&
+		    strncasecmp(slash + 1, "ddp", 3) == 0)
+			goto next;
 		if (t < 0) {
 			size_t n = tlen[1] - (size_t)(slash - tok[1]) - 1;
 
@@ -925,8 +957,8 @@ static enum format detect_format(const char *s, size_t n)
 }
 
 /*
- * The whole file, NUL-terminated, in *map (a big mapping, for regular
- * files) or malloc()ed (pipes and such; *map NULL). NULL with errno set.
+ * The whole file, NUL-terminated, in *map (a big mapping, for big regular
+ * files) or malloc()ed (small files, pipes; *map NULL). NULL with errno set.
  */
 static char *read_all(const char *path, size_t *len, void **map, size_t *map_len)
 {
@@ -945,7 +977,8 @@ static char *read_all(const char *path, size_t *len, void **map, size_t *map_len
 		errno = EISDIR;
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	/* small files (overlays): a huge page would cost more than it saves */
+	if (!S_ISREG(st.st_mode) || st.st_size < (256 << 10)) {
 		close(fd);
 		return pc_read_file(path, len);
 	}
@@ -978,6 +1011,89 @@ fail:
 	return NULL;
 }
 
+/*
+ * A big IANA file is parsed in two halves at once, split at a record
+ * boundary (the first newline outside quotes after the middle): libcsv is
+ * two thirds of the load time and this machine has two cores. The halves
+ * report to diagnostics of their own; if either finds anything wrong the
+ * caller parses the whole file again in one piece, so that errors come
+ * out complete, in order and quoted from the file.
+ */
+#define PARALLEL_MIN (256u << 10)
+
+struct half {
+	struct load l;
+	pthread_t tid;
+};
+
+static void *half_run(void *arg)
+{
+	load_csv(&((struct half *)arg)->l);
+	return NULL;
+}
+
+static void half_init(struct half *h, const struct load *l, const char *text,
+		      size_t len)
+{
+	h->l = (struct load){
+		.reg = l->reg, .diag = pc_diag_create(), .path = l->path,
+		.epath = l->epath, .overlay = l->overlay, .text = text, .len = len,
+	};
+	h->l.cap_ent = len / 12 + 1;
+	h->l.ent = big_alloc(l->reg, h->l.cap_ent * sizeof(*h->l.ent));
+}
+
+static bool load_csv_parallel(struct load *l)
+{
+	const char *s = l->text, *end = l->text + l->len, *mid = s + l->len / 2, *p;
+	struct half h[2];
+	unsigned line = 1;
+	bool quoted = false, ok;
+
+	for (p = s; (p = memchr(p, '"', (size_t)(mid - p))); p++)
+		quoted = !quoted;
+	for (p = mid; p < end && (*p != '\n' || quoted); p++)
+		if (*p == '"')
+			quoted = !quoted;
+	if (end - p < 2)
+		return false;
+	p++;
+	for (const char *q = s; (q = memchr(q, '\n', (size_t)(p - q))); q++)
+		line++;
+	half_init(&h[0], l, s, (size_t)(p - s));
+	half_init(&h[1], l, p, (size_t)(end - p));
+	h[1].l.header_done = true;
+	h[1].l.line = line;
+	/* blocks last, the second last of all: big_trim() gives its tail back */
+	for (int i = 0; i < 2; i++)
+		h[i].l.block = big_alloc(l->reg, h[i].l.len + 64);
+	if (pthread_create(&h[1].tid, NULL, half_run, &h[1]) != 0) {
+		half_run(&h[1]);
+		h[1].tid = pthread_self();
+	}
+	load_csv(&h[0].l);
+	if (!pthread_equal(h[1].tid, pthread_self()))
+		pthread_join(h[1].tid, NULL);
+	big_trim(l->reg, h[1].l.block, h[1].l.block_used);
+	ok = !h[0].l.errors && !h[1].l.errors;
+	for (int i = 0; i < 2; i++) {
+		struct pc_registry *reg = l->reg;
+
+		pc_diag_destroy(h[i].l.diag);
+		if (!ok)
+			continue;
+		reg->files = xgrow(reg->files, &reg->cap_files, reg->n_files + 1,
+				   sizeof(*reg->files));
+		reg->files[reg->n_files++] = (struct reg_file){
+			.ent = h[i].l.ent, .n = h[i].l.n_ent, .layer = reg->layer,
+		};
+		reg->n_ent += h[i].l.n_ent;
+		if (strcmp(h[i].l.mod_date, l->mod_date) > 0)
+			memcpy(l->mod_date, h[i].l.mod_date, sizeof(l->mod_date));
+	}
+	return ok;
+}
+
 int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 		     struct pc_diag *diag)
 {
@@ -1007,6 +1123,9 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 	}
 	if (overlay)
 		reg->layer++;
+	l.epath = pc_arena_strdup(reg->arena, path);
+	if (fmt == FMT_IANA && l.len >= PARALLEL_MIN && load_csv_parallel(&l))
+		goto done;
 	/*
 	 * Most records the text can hold: an IANA record is at least its 11
 	 * commas and a newline, an /etc/services one "a 1/tcp" and a newline
@@ -1020,7 +1139,6 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 	 * back (big_trim) to the index that follows.
 	 */
 	l.block = big_alloc(reg, l.len + 64);
-	l.epath = pc_arena_strdup(reg->arena, path);
 	if (fmt == FMT_IANA)
 		load_csv(&l);
 	else
@@ -1037,6 +1155,7 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 		.ent = l.ent, .n = l.n_ent, .layer = reg->layer,
 	};
 	reg->n_ent += l.n_ent;
+done:
 	if (!overlay) {
 		reg->source = l.epath;
 		if (strcmp(l.mod_date, reg->date) > 0)
@@ -1100,10 +1219,11 @@ void pc_registry_destroy(struct pc_registry *reg)
 		for (const struct reg_file *f = &(reg)->files[f##_i]; f; f = NULL) \
 			for (struct pc_reg_entry *e = f->ent; e < f->ent + f->n; e++)
 
-/* Returns the index of @name in reg->names, adding it when new. */
-static uint32_t name_insert(struct pc_registry *reg, const char *name, uint32_t layer)
+/* Returns the index of @name (hash @h, @len bytes) in reg->names, adding it. */
+static uint32_t name_insert(struct pc_registry *reg, const char *name, uint32_t len,
+			    uint32_t h, uint32_t layer)
 {
-	uint32_t len, i, h = name_hash(name, &len);
+	uint32_t i;
 
 	for (i = h & reg->mask; reg->slots[i].name; i = (i + 1) & reg->mask) {
 		struct name_info *n = &reg->names[reg->slots[i].name - 1];
@@ -1129,8 +1249,8 @@ static uint32_t name_insert(struct pc_registry *reg, const char *name, uint32_t 
 static void build_names(struct pc_registry *reg)
 {
 	struct name_ref *refs;
-	size_t n_refs = 0, size = 16, total = 0;
-	uint32_t *fill, prev_slot = 0;
+	size_t n_refs = 0, size = 16, total = 0, distinct = 0;
+	uint32_t *fill;
 	const char *prev_name = NULL;
 
 	for_each_entry(reg, f, e) {
@@ -1138,37 +1258,54 @@ static void build_names(struct pc_registry *reg)
 		if (!e->name)
 			continue;
 		n_refs++;
-		for (const char *const *a = e->aliases; a && *a; a++)
+		distinct += e->name != prev_name;
+		prev_name = e->name;
+		for (const char *const *a = e->aliases; a && *a; a++) {
 			n_refs++;
+			distinct++;
+		}
 	}
-	while (size < 2 * n_refs)
+	while (size < 2 * distinct)
 		size *= 2;
 	reg->slots = big_alloc(reg, size * sizeof(*reg->slots));
 	reg->mask = (uint32_t)size - 1;
-	reg->names = big_alloc(reg, n_refs * sizeof(*reg->names));
+	reg->names = big_alloc(reg, distinct * sizeof(*reg->names));
 	refs = big_alloc(reg, n_refs * sizeof(*refs));
 	n_refs = 0;
+	prev_name = NULL;
+	/* hash first, so that inserting can prefetch the slots ahead */
 	for_each_entry(reg, f, e) {
+		struct name_ref *r;
+
 		if (!e->name)
 			continue;
+		r = &refs[n_refs++];
+		*r = (struct name_ref){ .e = e, .name = e->name, .layer = f->layer };
 		/* consecutive records share their name's string (csv_cb_field) */
-		if (e->name != prev_name) {
-			prev_slot = name_insert(reg, e->name, f->layer);
-			prev_name = e->name;
-		}
-		refs[n_refs++] = (struct name_ref){
-			.slot = prev_slot, .layer = f->layer, .e = e,
-		};
+		if (e->name == prev_name)
+			r->slot = SAME_NAME;
+		else
+			r->hash = name_hash(e->name, &r->len);
+		prev_name = e->name;
 		for (const char *const *a = e->aliases; a && *a; a++) {
 			struct pc_reg_entry *copy =
 				pc_arena_memdup(reg->arena, e, sizeof(*e));
 
 			copy->flags |= PC_REG_ALIAS;
-			refs[n_refs++] = (struct name_ref){
-				.slot = name_insert(reg, *a, f->layer), .layer = f->layer,
-				.e = copy,
-			};
+			r = &refs[n_refs++];
+			*r = (struct name_ref){ .e = copy, .name = *a, .layer = f->layer };
+			r->hash = name_hash(*a, &r->len);
+			prev_name = NULL;
 		}
+	}
+	for (size_t i = 0; i < n_refs; i++) {
+		if (i + 8 < n_refs)
+			__builtin_prefetch(&reg->slots[refs[i + 8].hash & reg->mask]);
+		if (refs[i].slot == SAME_NAME && i > 0)
+			refs[i].slot = refs[i - 1].slot;
+		else
+			refs[i].slot = name_insert(reg, refs[i].name, refs[i].len,
+						   refs[i].hash, refs[i].layer);
 	}
 	/* count the visible refs of each name, then place them in file order */
 	for (size_t i = 0; i < n_refs; i++) {

@@ -78,6 +78,7 @@ static int walk(const char *tmpl, const char *file, const char *const *values,
 {
 	unsigned line = 1;
 	const char *line_start = tmpl;
+	bool body = false;
 	int ret = 0;
 
 	for (const char *p = tmpl; *p;) {
@@ -113,6 +114,8 @@ static int walk(const char *tmpl, const char *file, const char *const *values,
 			continue;
 		}
 		p += plen;
+		if (ph == PH_BODY)
+			body = true;
 		if (!out)
 			continue;
 		if (ph == PH_BODY) {
@@ -132,6 +135,13 @@ static int walk(const char *tmpl, const char *file, const char *const *values,
 
 			fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
 		}
+	}
+	if (!body) {
+		struct pc_location loc = { .file = file, .line = 1, .col = 1 };
+
+		/* an output without its rules is never what was meant */
+		pc_diag_error(diag, &loc, "template has no {{body}}: the rules would be left out");
+		ret = -1;
 	}
 	return ret;
 }

@@ -16,6 +16,7 @@
  *   {{table}}          the policy's table / chain prefix / anchor name
  *   {{backend}}        the backend's name
  *   {{body}}           the backend's generated text
+ * A template without {{body}} is an error (the output would have no rules).
  * Anything else of the form {{[a-z_]*}} is an error; other text, including
  * a lone "{{", is copied as is. Values other than {{body}} have control
  * characters replaced by '?' so that a file name cannot leave the comment

@@ -65,7 +65,7 @@ has 443/udp out '^https +443 +udp +assigned +http protocol over TLS/SSL$'
 
 run 6010/tcp 0 6010/tcp
 has 6010/tcp out '^6010/tcp: user port \(1024-49151\), 1 entry$'
-has 6010/tcp out '^x11 +6000-6063 +tcp +assigned, unauthorized use reported +X Window System$'
+has 6010/tcp out '^x11 +6000-6063 +tcp +assigned, unauthorized use reported +X Window System \[Known Unauthorized Use on port 6003\]$'
 
 run http-alt 0 http-alt
 has http-alt out '^http-alt: 6 entries$'
@@ -84,7 +84,11 @@ has system out '^system: ports 0-1023'
 has system out '^[0-9]+ registry entries in the range: [0-9]+ assigned, [0-9]+ reserved, [0-9]+ unassigned, [0-9]+ de-assigned$'
 
 run de-assigned 0 2/tcp
-has de-assigned out '^- +2 +tcp +de-assigned +Reserved$'
+has de-assigned out '^- +2 +tcp +de-assigned +Reserved \(De-assigned on 2025-02-13, previously compressnet by \[Bernie_Volz\]\)$'
+
+run no-transport 0 boe-cms 585
+has no-transport out '^boe-cms +6400 +any +assigned +Business Objects CMS contact port$'
+has no-transport out '^- +585 +any +de-assigned +De-registered \(Use of 585 is not recommended, use 993 instead\)$'
 
 run several 0 ssh 22
 has several out '^ssh: 4 entries$'

@@ -20,7 +20,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: apply/diff/confirm tests need root (network namespaces, nf_tables)" >&2
 	exit 77
 fi
-for tool in nft unshare setpriv ip; do
+for tool in nft unshare setpriv ip python3; do
 	if ! command -v $tool >/dev/null; then
 		echo "SKIP: $tool is not installed" >&2
 		exit 77
@@ -200,7 +200,7 @@ case_confirm_signal() {
 	for sig in HUP KILL; do
 		expect_status 0 $P apply "$W/closed.policy"
 		snapshot >"$W/before"
-		$P apply --confirm 2 "$W/web.policy" </dev/null >/dev/null 2>&1 &
+		$P apply --confirm 5 "$W/web.policy" </dev/null >/dev/null 2>&1 &
 		pid=$!
 		wait_pending
 		expect_status 0 $P diff "$W/web.policy"
@@ -243,7 +243,75 @@ case_lockout() {
 	expect_status 0 $P diff "$W/closed.policy"
 }
 
-all="apply_equals_nft other_tables dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_signal lockout"
+# Real packets: TCP and UDP, IPv4 and IPv6, over loopback (option
+# filter-loopback) through the ruleset apply installed: accepted, rejected
+# (RST / ICMP(v6) port unreachable) and dropped (no answer within the
+# probe's timeout).
+case_packets() {
+	ip link set lo up
+	expect_status 0 $P apply "$W/packets.policy"
+	python3 - <<'PY' || fail "packet probes"
+import select, socket, sys
+
+def tcp(fam, addr, port):
+    srv = socket.socket(fam)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((addr, port))
+    srv.listen(1)
+    c = socket.socket(fam)
+    c.settimeout(1.5)
+    try:
+        c.connect((addr, port))
+        return "accepted"
+    except ConnectionRefusedError:
+        return "rejected"
+    except socket.timeout:
+        return "dropped"
+    finally:
+        c.close()
+        srv.close()
+
+def udp(fam, addr, port):
+    srv = socket.socket(fam, socket.SOCK_DGRAM)
+    srv.bind((addr, port))
+    c = socket.socket(fam, socket.SOCK_DGRAM)
+    c.connect((addr, port))
+    try:
+        c.send(b"probe")
+        # the datagram reaches the server, or an ICMP error the client
+        ready, _, _ = select.select([srv, c], [], [], 1.5)
+        if c in ready:
+            try:
+                c.recv(64)
+            except ConnectionRefusedError:
+                return "rejected"
+            return "unexpected answer"
+        if srv in ready:
+            data, peer = srv.recvfrom(64)
+            srv.sendto(data, peer)
+            c.settimeout(1.5)
+            c.recv(64)
+            return "accepted"
+        return "dropped"
+    except socket.timeout:
+        return "answer dropped"
+    finally:
+        c.close()
+        srv.close()
+
+want = [(tcp, 18080, "accepted"), (tcp, 18081, "rejected"), (tcp, 18082, "dropped"),
+        (udp, 18083, "accepted"), (udp, 18084, "rejected"), (udp, 18085, "dropped")]
+bad = 0
+for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    for fn, port, exp in want:
+        got = fn(fam, addr, port)
+        print("%s %s %d: %s (want %s)" % (fn.__name__, addr, port, got, exp), file=sys.stderr)
+        bad += got != exp
+sys.exit(1 if bad else 0)
+PY
+}
+
+all="apply_equals_nft other_tables dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_signal lockout packets"
 [ $# -gt 0 ] && all="$*"
 failed=0
 for c in $all; do

@@ -88,22 +88,36 @@ static char *write_nft(const struct pc_ir *ir, const char *name)
 	return path;
 }
 
-/* apply: lower, build, send. Returns pc_nl_batch_send()'s result. */
-static int apply_ir(const struct pc_ir *ir, bool commit, struct pc_diag *d)
+/*
+ * apply: lower, build, send; as `apply` does (straight from the plan), or
+ * through the nftnl objects `diff` compares with (@via_objs). Returns
+ * pc_nl_batch_send()'s result.
+ */
+static int apply_ir_via(const struct pc_ir *ir, bool commit, bool via_objs,
+			struct pc_diag *d)
 {
 	struct pc_nft_plan *plan = pc_nft_plan_create(ir, d);
-	struct pc_nl_objs *o;
+	struct pc_nl_objs *o = NULL;
 	struct pc_nl_batch *b;
 	int ret;
 
 	CHECK(plan != NULL);
-	o = pc_nl_objs_from_plan(plan);
-	b = pc_nl_batch_create(ir->table, o, commit);
+	if (via_objs) {
+		o = pc_nl_objs_from_plan(plan);
+		b = pc_nl_batch_create(ir->table, o, commit);
+	} else {
+		b = pc_nl_batch_from_plan(plan, commit);
+	}
 	ret = pc_nl_batch_send(b, d);
 	pc_nl_batch_destroy(b);
 	pc_nl_objs_destroy(o);
 	pc_nft_plan_destroy(plan);
 	return ret;
+}
+
+static int apply_ir(const struct pc_ir *ir, bool commit, struct pc_diag *d)
+{
+	return apply_ir_via(ir, commit, false, d);
 }
 
 /* diff: true when the kernel's table equals the IR's. */
@@ -160,6 +174,12 @@ static void case_apply_equals_nft(void)
 		exit(1);
 	}
 	CHECK(diff_ir(ir, true));
+	/* The nftnl objects diff compares with install the same. */
+	free(run_ok("nft flush ruleset"));
+	CHECK(apply_ir_via(ir, true, true, d) == 0);
+	free(by_apply);
+	by_apply = run_ok("nft list ruleset");
+	CHECK(strcmp(by_nft, by_apply) == 0);
 	/* Re-apply: still one table, same contents. */
 	CHECK(apply_ir(ir, true, d) == 0);
 	free(by_apply);
@@ -248,7 +268,7 @@ static void case_kernel_failure(void)
 		if (plan->chains[0].rules[i].src->loc.line == 11)
 			plan->chains[0].rules[i].log_prefix = long_prefix;
 	o = pc_nl_objs_from_plan(plan);
-	b = pc_nl_batch_create(ir->table, o, true);
+	b = pc_nl_batch_from_plan(plan, true);
 	ret = pc_nl_batch_send(b, d);
 	CHECK(ret == 1);
 	mem = open_memstream(&msg, &len);

@@ -3,12 +3,15 @@
  * The probe of the namespace tests: sends one TCP connection attempt or one
  * UDP datagram and says what the network did with it, or answers them.
  *
- *   probe tcp|udp ADDR PORT TIMEOUT_MS [SPORT]
- *       prints accepted (TCP: connected; UDP: the echo came back),
+ *   probe tcp|udp|icmp ADDR PORT TIMEOUT_MS [SPORT]
+ *       prints accepted (TCP: connected; UDP: the echo came back; ICMP:
+ *       the echo reply to an echo request came back),
  *       rejected (TCP reset or ICMP unreachable: ECONNREFUSED,
  *       EHOSTUNREACH, ENETUNREACH, EACCES) or dropped (no answer within
  *       TIMEOUT_MS, or the local firewall refused to send: EPERM).
- *       SPORT binds the source port. Exit 0, or 3 on a system error.
+ *       SPORT binds the source port (ICMP: the echo identifier; PORT is
+ *       ignored). ICMP uses a ping socket: net.ipv4.ping_group_range must
+ *       include the caller's group. Exit 0, or 3 on a system error.
  *   probe serve [-r FILE] tcp|udp PORT... [tcp|udp PORT...]...
  *       listens on IPv4 and IPv6 for every port: accepts and closes TCP
  *       connections, echoes UDP datagrams; creates FILE once listening;
@@ -24,12 +27,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/errqueue.h>
 
 enum { EXIT_USAGE = 2, EXIT_SYS = 3, MAX_SOCKS = 256 };
 
 static _Noreturn void usage(void)
 {
-	fputs("usage: probe tcp|udp ADDR PORT TIMEOUT_MS [SPORT]\n"
+	fputs("usage: probe tcp|udp|icmp ADDR PORT TIMEOUT_MS [SPORT]\n"
 	      "       probe serve [-r READY_FILE] tcp|udp PORT... [tcp|udp PORT...]...\n",
 	      stderr);
 	exit(EXIT_USAGE);
@@ -96,16 +100,84 @@ static int report(int err)
 	return 0;
 }
 
-static int probe(int tcp, const char *addr, int port, int timeout_ms, int sport)
+/*
+ * An ICMP error for a connecting TCP socket can arrive while connect()
+ * still holds the socket; the kernel then keeps it only as a soft error
+ * (TcpExtLockDroppedIcmps) and reports nothing until the next SYN, a second
+ * later. With IP_RECVERR / IPV6_RECVERR it is always queued on the error
+ * queue, which is read here. Returns the errno of a queued ICMP error, 0
+ * when there is none.
+ */
+static int icmp_error(int fd)
+{
+	char data[256], control[512];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *cm;
+
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control;
+	msg.msg_controllen = sizeof(control);
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return 0;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		const struct sock_extended_err *ee;
+
+		if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+		      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+			continue;
+		ee = (const struct sock_extended_err *)CMSG_DATA(cm);
+		if (ee->ee_origin == SO_EE_ORIGIN_ICMP || ee->ee_origin == SO_EE_ORIGIN_ICMP6)
+			return (int)ee->ee_errno;
+	}
+	return 0;
+}
+
+enum kind { KIND_TCP, KIND_UDP, KIND_ICMP };
+
+/* What a UDP or ICMP probe sends: for ICMP an echo request header first. */
+static size_t make_datagram(enum kind kind, int family, char *buf)
+{
+	static const char text[] = "portcullis probe";
+	size_t off = 0;
+
+	if (kind == KIND_ICMP) {
+		/* type, code, checksum and id are filled in by the ping socket */
+		memset(buf, 0, 8);
+		buf[0] = (char)(family == AF_INET ? 8 : 128);
+		buf[7] = 1; /* sequence number */
+		off = 8;
+	}
+	memcpy(buf + off, text, sizeof(text));
+	return off + sizeof(text);
+}
+
+/* Is @got (of @n bytes) the answer to @sent? */
+static int is_answer(enum kind kind, int family, const char *sent, size_t len,
+		     const char *got, ssize_t n)
+{
+	if (n < 0 || (size_t)n != len)
+		return 0;
+	if (kind == KIND_ICMP)
+		return (unsigned char)got[0] == (family == AF_INET ? 0 : 129) &&
+		       memcmp(got + 8, sent + 8, len - 8) == 0;
+	return memcmp(got, sent, len) == 0;
+}
+
+static int probe(enum kind kind, const char *addr, int port, int timeout_ms, int sport)
 {
 	struct sockaddr_storage ss, src;
 	socklen_t len, slen;
 	struct pollfd pfd;
-	int fd, rc = EXIT_SYS, one = 1;
+	int fd, rc = EXIT_SYS, one = 1, type, proto = 0;
 
-	if (parse_addr(addr, port, &ss, &len) < 0)
+	if (parse_addr(addr, kind == KIND_ICMP ? 0 : port, &ss, &len) < 0)
 		usage();
-	fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0);
+	type = kind == KIND_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	if (kind == KIND_ICMP)
+		proto = ss.ss_family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	fd = socket(ss.ss_family, type | SOCK_NONBLOCK, proto);
 	if (fd < 0) {
 		perror("probe: socket");
 		return EXIT_SYS;
@@ -118,12 +190,16 @@ static int probe(int tcp, const char *addr, int port, int timeout_ms, int sport)
 			goto out;
 		}
 	}
+	if (ss.ss_family == AF_INET)
+		setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
+	else
+		setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
 	pfd.fd = fd;
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) {
 		rc = report(errno);
 		goto out;
 	}
-	if (tcp) {
+	if (kind == KIND_TCP) {
 		int err = 0, n;
 		socklen_t elen = sizeof(err);
 
@@ -139,19 +215,25 @@ static int probe(int tcp, const char *addr, int port, int timeout_ms, int sport)
 			goto out;
 		}
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+		if (!err && (pfd.revents & POLLERR))
+			err = icmp_error(fd);
 		if (err) {
 			rc = report(err);
+			goto out;
+		}
+		if (!(pfd.revents & POLLOUT)) {
+			fputs("probe: woken without an answer\n", stderr);
 			goto out;
 		}
 		puts("accepted");
 		rc = 0;
 	} else {
-		static const char msg[] = "portcullis probe";
-		char buf[64];
+		char msg[64], buf[128];
+		size_t mlen = make_datagram(kind, ss.ss_family, msg);
 		ssize_t n;
 		int k;
 
-		if (send(fd, msg, sizeof(msg), 0) < 0) {
+		if (send(fd, msg, mlen, 0) < 0) {
 			rc = report(errno);
 			goto out;
 		}
@@ -167,11 +249,20 @@ static int probe(int tcp, const char *addr, int port, int timeout_ms, int sport)
 			goto out;
 		}
 		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EAGAIN) {
+			int err = icmp_error(fd);
+
+			if (!err) {
+				fputs("probe: woken without an answer\n", stderr);
+				goto out;
+			}
+			errno = err;
+		}
 		if (n < 0) {
 			rc = report(errno);
 			goto out;
 		}
-		if ((size_t)n != sizeof(msg) || memcmp(buf, msg, sizeof(msg)) != 0) {
+		if (!is_answer(kind, ss.ss_family, msg, mlen, buf, n)) {
 			fputs("probe: unexpected answer\n", stderr);
 			goto out;
 		}
@@ -292,18 +383,20 @@ static int serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	int tcp;
+	enum kind kind;
 
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
 		return serve(argc - 2, argv + 2);
 	if (argc != 5 && argc != 6)
 		usage();
 	if (strcmp(argv[1], "tcp") == 0)
-		tcp = 1;
+		kind = KIND_TCP;
 	else if (strcmp(argv[1], "udp") == 0)
-		tcp = 0;
+		kind = KIND_UDP;
+	else if (strcmp(argv[1], "icmp") == 0)
+		kind = KIND_ICMP;
 	else
 		usage();
-	return probe(tcp, argv[2], parse_port(argv[3]), atoi(argv[4]),
+	return probe(kind, argv[2], parse_port(argv[3]), atoi(argv[4]),
 		     argc == 6 ? parse_port(argv[5]) : -1);
 }

@@ -23,6 +23,12 @@ grep -q "^review  *$good/review.so  *Markdown review report" "$tmp/list.out" ||
 grep -q "^iptables  *built-in " "$tmp/list.out" || fail "built-ins not listed"
 [ -s "$tmp/list.err" ] && fail "unexpected messages"
 
+# A directory listed twice loads each plugin once, silently.
+PORTCULLIS_PLUGIN_PATH=$good:$good "$prog" backends >"$tmp/twice.out" 2>"$tmp/twice.err" ||
+	fail "backends with a directory listed twice exited $?"
+[ "$(grep -c '^review ' "$tmp/twice.out")" = 1 ] || fail "review listed twice"
+[ -s "$tmp/twice.err" ] && fail "messages for a directory listed twice"
+
 # It generates its report from a real policy.
 PORTCULLIS_PLUGIN_PATH=$good "$prog" generate -b review "$policy" \
 	>"$tmp/review.out" 2>"$tmp/review.err" || fail "generate -b review exited $?"

@@ -1,14 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The real tools read the iptables / ip6tables outputs: for every
-# tests/golden/*.v4 and *.v6, inside a fresh network namespace:
+# The real tools read the iptables / ip6tables outputs: for every *.v4
+# and *.v6 file in the directories given and their subdirectories
+# (tests/golden, examples),
+# inside a fresh network namespace:
 #   - iptables-restore --test (nft and legacy variants),
 #   - a first load with --noflush, then the documented reload (twice),
 #   - exactly one jump from INPUT, FORWARD and OUTPUT remains, the chains
 #     hold exactly the file's rules (an address list is one kernel rule per
 #     address), and rules of another tool survive.
 # Needs root (unshare -n); skips otherwise.
-# usage: restore.sh GOLDEN_DIR
+# usage: restore.sh DIR...
 set -u
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: needs root for unshare -n and iptables-restore" >&2
@@ -17,7 +19,6 @@ fi
 for t in unshare iptables-restore ip6tables-restore iptables-legacy-restore ip6tables-legacy-restore; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t not installed" >&2; exit 77; }
 done
-dir=$1
 fails=0 count=0
 
 check_file() { # FILE FAMILY(4|6)
@@ -57,7 +58,8 @@ check_file() { # FILE FAMILY(4|6)
 	' sh "$f" "$ipt" "$table"
 }
 
-for f in "$dir"/*.v4 "$dir"/*.v6; do
+for dir in "$@"; do
+for f in "$dir"/*.v4 "$dir"/*.v6 "$dir"/*/*.v4 "$dir"/*/*.v6; do
 	[ -e "$f" ] || continue
 	count=$((count + 1))
 	case $f in
@@ -69,6 +71,7 @@ for f in "$dir"/*.v4 "$dir"/*.v6; do
 		fails=$((fails + 1))
 	fi
 done
-[ $count -gt 0 ] || { echo "FAIL: no .v4/.v6 files in $dir"; exit 1; }
+done
+[ $count -gt 0 ] || { echo "FAIL: no .v4/.v6 files in $*"; exit 1; }
 [ $fails = 0 ] || { echo "$fails of $count files failed"; exit 1; }
 echo "ok: $count files load with iptables-restore / ip6tables-restore (nft and legacy)"

@@ -211,6 +211,25 @@ static void test_template_sanitises(void **state)
 	pc_diag_destroy(diag);
 }
 
+static void test_template_needs_body(void **state)
+{
+	struct pc_diag *diag = pc_diag_create();
+	char *errs = NULL;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(pc_template_check("# header only\n", "site.tmpl", diag), -1);
+	assert_int_equal(pc_template_check("{{body}}", "ok.tmpl", diag), 0);
+	f = open_memstream(&errs, &len);
+	pc_diag_print(diag, f, false);
+	fclose(f);
+	assert_substr(errs, "site.tmpl:1:1: error: template has no {{body}}");
+	assert_no_substr(errs, "ok.tmpl");
+	free(errs);
+	pc_diag_destroy(diag);
+}
+
 static void test_template_builtin(void **state)
 {
 	(void)state;
@@ -448,6 +467,22 @@ static void test_iptables_errors(void **state)
 	assert_substr(errs, "t.policy:6:1: error: backend 'iptables': the comment has control characters");
 	free(errs);
 
+	/* rates the limit match cannot do */
+	ir_init(&ir);
+	in[0] = rule(8, PC_VERDICT_ALLOW, PC_FAM_ALL);
+	in[0].limit = (struct pc_limit){ 3, PC_LIMIT_DAY };
+	in[1] = rule(9, PC_VERDICT_ALLOW, PC_FAM_ALL);
+	in[1].limit = (struct pc_limit){ 20000, PC_LIMIT_SECOND };
+	in[2] = rule(10, PC_VERDICT_ALLOW, PC_FAM_ALL);
+	in[2].limit = (struct pc_limit){ 4, PC_LIMIT_DAY };
+	ir_set_rules(&ir, PC_DIR_IN, in, 3);
+	text = run(&pc_backend_iptables, &ir, &errs);
+	assert_null(text);
+	assert_substr(errs, "t.policy:8:1: error: backend 'iptables': rate 3/day is slower than the kernel's limit match handles (at least 4/day)");
+	assert_substr(errs, "t.policy:9:1: error: backend 'iptables': rate 20000/second is faster than iptables' limit match allows (10000/second)");
+	assert_no_substr(errs, "t.policy:10");
+	free(errs);
+
 	/* a table name that makes chain names too long */
 	ir_init(&ir);
 	ir.table = "a-very-long-table-name-indeed";
@@ -455,6 +490,41 @@ static void test_iptables_errors(void **state)
 	assert_null(text);
 	assert_substr(errs, "t.policy: error: backend 'iptables': table name 'a-very-long-table-name-indeed' is too long");
 	free(errs);
+}
+
+/* A long address list is cut into parameters iptables-restore accepts. */
+static void test_iptables_long_list(void **state)
+{
+	struct pc_ir ir;
+	struct pc_addr many[300];
+	struct pc_rule in[1];
+	size_t rules = 0, addrs = 0;
+	char *text;
+
+	(void)state;
+	for (unsigned i = 0; i < 300; i++)
+		many[i] = v4(198, 51, (uint8_t)(i / 250), (uint8_t)(i % 250), 32);
+	ir_init(&ir);
+	in[0] = rule(7, PC_VERDICT_ALLOW, PC_FAM_IPV4);
+	in[0].saddr = (struct pc_addr_set){ "many", 300, many };
+	ir_set_rules(&ir, PC_DIR_IN, in, 1);
+	text = run(&pc_backend_iptables, &ir, NULL);
+	assert_non_null(text);
+	for (const char *p = strstr(text, "-A web-in -s "); p; p = strstr(p + 1, "-A web-in -s ")) {
+		const char *list = p + strlen("-A web-in -s ");
+		size_t len = strcspn(list, " ");
+
+		assert_true(len < 1024);
+		addrs++;
+		for (size_t k = 0; k < len; k++)
+			addrs += list[k] == ',';
+		rules++;
+	}
+	assert_true(rules > 1);
+	assert_int_equal(addrs, 300);
+	assert_substr(text, "-s 198.51.0.0,198.51.0.1,");
+	assert_substr(text, ",198.51.1.49 -m comment --comment \"t.policy:7\" -j ACCEPT");
+	free(text);
 }
 
 /* ---- capability checks ---- */
@@ -623,7 +693,7 @@ static void test_pf(void **state)
 	text = run(&pc_backend_pf, &ir, NULL);
 	assert_non_null(text);
 	assert_line(text, "table <admins> { 192.0.2.0/24, 2001:db8:100::/48 }");
-	assert_no_substr(text, "connection tracking");
+	assert_no_substr(text, "# t.policy connection tracking");
 	assert_line(text, "pass in quick on lo all keep state");
 	assert_line(text, "pass in quick inet proto icmp all icmp-type { 0, 8 } keep state");
 	assert_line(text, "pass in quick inet6 proto icmp6 all icmp6-type { 133, 134, 135, 136 } keep state");
@@ -636,7 +706,7 @@ static void test_pf(void **state)
 	assert_line(text, "block drop in quick all");
 	assert_line(text, "block drop out quick inet6 from any to 2001:db8:100::/48");
 	assert_line(text, "pass out quick all keep state");
-	assert_no_substr(text, "forward");
+	assert_no_substr(text, "default forward");
 	again = run(&pc_backend_pf, &ir, NULL);
 	assert_string_equal(text, again);
 	free(again);
@@ -645,7 +715,57 @@ static void test_pf(void **state)
 	ir.options |= PC_OPT_STATELESS;
 	text = run(&pc_backend_pf, &ir, NULL);
 	assert_line(text, "pass out quick all no state");
-	assert_no_substr(text, "keep state");
+	assert_no_substr(text, " keep state\n");
+	free(text);
+}
+
+
+/* pf: keyword group names stay inline, inline lists follow the family,
+ * a default reject ends the chain, file names cannot break a comment. */
+static void test_pf_edges(void **state)
+{
+	struct pc_ir ir;
+	struct pc_addr mixed[] = { v4(192, 0, 2, 0, 24), v4(198, 51, 100, 0, 24),
+				   v6_2001db8(5, 0, 64) };
+	struct pc_l4 icmp = { .proto = PC_PROTO_ICMP };
+	struct pc_l4 icmp6 = { .proto = PC_PROTO_ICMPV6 };
+	struct pc_l4 both[] = { icmp, icmp6 };
+	struct pc_rule in[4];
+	char *text;
+
+	(void)state;
+	ir_init(&ir);
+	in[0] = rule(3, PC_VERDICT_ALLOW, PC_FAM_ALL);
+	in[0].saddr = (struct pc_addr_set){ "table", 3, mixed };
+	in[0].n_l4 = 2;
+	in[0].l4 = both;
+	/* IPv4 sources only: the ICMPv6 alternative can never match */
+	in[1] = rule(4, PC_VERDICT_ALLOW, PC_FAM_IPV4);
+	in[1].saddr = (struct pc_addr_set){ NULL, 2, mixed };
+	in[1].n_l4 = 2;
+	in[1].l4 = both;
+	in[2] = rule(5, PC_VERDICT_ALLOW, PC_FAM_ALL);
+	in[2].loc.file = "evil\npass in all";
+	in[3] = rule(6, PC_VERDICT_REJECT, PC_FAM_ALL);
+	in[3].origin = PC_ORIGIN_DEFAULT;
+	ir_set_rules(&ir, PC_DIR_IN, in, 4);
+	text = run(&pc_backend_pf, &ir, NULL);
+	assert_non_null(text);
+	assert_no_substr(text, "<table>");
+	assert_line(text, "pass in quick inet proto icmp from { 192.0.2.0/24, 198.51.100.0/24 } to any keep state");
+	assert_line(text, "pass in quick inet6 proto icmp6 from 2001:db8:5::/64 to any keep state");
+	assert_no_substr(text, "inet6 proto icmp6 from { 192");
+	assert_line(text, "# evil?pass in all:5");
+	assert_line(text, "# t.policy:6 default in reject");
+	assert_line(text, "block return in quick all");
+	assert_no_substr(text, "block drop in quick all");
+	free(text);
+
+	text = run(&pc_backend_iptables, &ir, NULL);
+	assert_non_null(text);
+	assert_line(text, "-A web-in -m comment --comment \"evil?pass in all:5\" -j ACCEPT");
+	assert_line(text, "-A web-in -m comment --comment \"t.policy:6 default in reject\" -j REJECT --reject-with icmp-port-unreachable");
+	assert_no_substr(text, "default in deny");
 	free(text);
 }
 
@@ -655,15 +775,18 @@ int main(void)
 		cmocka_unit_test(test_template_render),
 		cmocka_unit_test(test_template_unknown),
 		cmocka_unit_test(test_template_sanitises),
+		cmocka_unit_test(test_template_needs_body),
 		cmocka_unit_test(test_template_builtin),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_iptables_basic),
 		cmocka_unit_test(test_iptables_multiport),
 		cmocka_unit_test(test_iptables_log_limit),
 		cmocka_unit_test(test_iptables_errors),
+		cmocka_unit_test(test_iptables_long_list),
 		cmocka_unit_test(test_caps_pf),
 		cmocka_unit_test(test_caps_core),
 		cmocka_unit_test(test_pf),
+		cmocka_unit_test(test_pf_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -443,6 +443,56 @@ static void test_reject_default_rule(void **state)
 	assert_int_equal(v, PC_VERDICT_REJECT);
 }
 
+/* A verdict map made by the optimiser: the element decides, else the next rule. */
+static void test_map_rule(void **state)
+{
+	struct pc_map_elem el[] = {
+		{ .saddr = pfx("0.0.0.0/0"), .proto = PC_PROTO_UDP, .dport = { 53, 53 },
+		  .verdict = PC_VERDICT_DENY, .loc = { "test.policy", 4, 1, 0 } },
+		{ .saddr = pfx("10.0.0.0/8"), .proto = PC_PROTO_TCP, .dport = { 22, 22 },
+		  .verdict = PC_VERDICT_ALLOW, .loc = { "test.policy", 3, 1, 0 } },
+		{ .saddr = pfx("192.0.2.128/25"), .proto = PC_PROTO_TCP, .dport = { 1000, 2000 },
+		  .verdict = PC_VERDICT_DENY, .loc = { "test.policy", 5, 1, 0 } },
+	};
+	struct pc_rule r[] = { rule(PC_VERDICT_ALLOW, 0), rule(PC_VERDICT_REJECT, 9) };
+	struct pc_ir *ir = ir_new(r, 2, PC_VERDICT_DENY);
+	const struct pc_map_elem *e;
+	struct pc_packet p;
+	char ifbuf[16];
+	enum pc_verdict v;
+
+	(void)state;
+	r[0].families = PC_FAM_IPV4;
+	r[0].n_map = 3;
+	r[0].map = el;
+	assert_int_equal(eval_text(ir, "in tcp 10.0.0.0 -> 192.0.2.1:22", &v), 0);
+	assert_int_equal(v, PC_VERDICT_ALLOW);
+	assert_int_equal(eval_text(ir, "in tcp 10.255.255.255 -> 192.0.2.1:22", &v), 0);
+	assert_int_equal(eval_text(ir, "in tcp 11.0.0.0 -> 192.0.2.1:22", &v), 1);
+	assert_int_equal(v, PC_VERDICT_REJECT);
+	assert_int_equal(eval_text(ir, "in tcp 10.0.0.1 -> 192.0.2.1:23", &v), 1);
+	assert_int_equal(eval_text(ir, "in udp 203.0.113.1 -> 192.0.2.1:53", &v), 0);
+	assert_int_equal(v, PC_VERDICT_DENY);
+	assert_int_equal(eval_text(ir, "in tcp 203.0.113.1 -> 192.0.2.1:53", &v), 1);
+	assert_int_equal(eval_text(ir, "in tcp 192.0.2.128 -> 192.0.2.1:1000", &v), 0);
+	assert_int_equal(v, PC_VERDICT_DENY);
+	assert_int_equal(eval_text(ir, "in tcp 192.0.2.255 -> 192.0.2.1:2000", &v), 0);
+	assert_int_equal(eval_text(ir, "in tcp 192.0.2.127 -> 192.0.2.1:2000", &v), 1);
+	assert_int_equal(eval_text(ir, "in tcp 192.0.2.255 -> 192.0.2.1:2001", &v), 1);
+	/* the map is IPv4 only; ports-less protocols never match a map */
+	assert_int_equal(eval_text(ir, "in udp 2001:db8::1 -> [2001:db8::2]:53", &v), 1);
+	assert_int_equal(eval_text(ir, "in icmp 10.0.0.1 -> 192.0.2.1", &v), 1);
+	/* pc_map_lookup names the element (and with it the policy line) */
+	assert_int_equal(pc_packet_parse("in tcp 10.1.1.1 -> 192.0.2.1:22", &p, ifbuf, NULL), 0);
+	e = pc_map_lookup(&r[0], &p);
+	assert_non_null(e);
+	assert_int_equal(e->loc.line, 3);
+	assert_true(pc_rule_match(&r[0], &p));
+	p.dport = 21;
+	assert_null(pc_map_lookup(&r[0], &p));
+	assert_false(pc_rule_match(&r[0], &p));
+}
+
 /* ---- the packet syntax ------------------------------------------------- */
 
 static void test_parse_fields(void **state)
@@ -625,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_ct_state),
 		cmocka_unit_test(test_first_match_and_all_fields),
 		cmocka_unit_test(test_reject_default_rule),
+		cmocka_unit_test(test_map_rule),
 		cmocka_unit_test(test_parse_fields),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_format_round_trip),

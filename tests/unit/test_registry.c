@@ -117,11 +117,41 @@ static const struct pc_reg_entry *find_at(const struct pc_registry *reg,
 	return NULL;
 }
 
+/* Starts of the lines of @text (1-based: [0] unused). */
+static const char **line_starts(char *text, size_t *n)
+{
+	const char **l = NULL;
+	size_t cap = 0, k = 1;
+
+	l = xgrow(l, &cap, 2, sizeof(*l));
+	l[k++] = text;
+	for (char *p = text; (p = strchr(p, '\n')); p++) {
+		l = xgrow(l, &cap, k + 1, sizeof(*l));
+		l[k++] = p + 1;
+	}
+	*n = k;
+	return l;
+}
+
+/* The record of @e starts on e->line: "NAME," (or "," for an unnamed one). */
+static void check_line(const struct pc_reg_entry *e, const char **lines, size_t n)
+{
+	size_t len = e->name ? strlen(e->name) : 0;
+
+	assert_true(e->line > 0 && e->line < n);
+	if ((e->name && strncmp(lines[e->line], e->name, len) != 0) ||
+	    lines[e->line][len] != ',')
+		fail_msg("%s at line %u: line reads %.40s", e->name ? e->name : "(unnamed)",
+			 e->line, lines[e->line]);
+}
+
 /* Counts of the whole file: every record loads, with every quirk. */
 static void test_iana_counts(void **state)
 {
 	const struct pc_reg_entry *hits[64];
-	size_t with_port = 0, unnamed = 0, ranges = 0;
+	size_t with_port = 0, unnamed = 0, ranges = 0, n_lines;
+	char *text = pc_read_file(PC_TEST_IANA_CSV, NULL);
+	const char **lines = line_starts(text, &n_lines);
 
 	(void)state;
 	assert_int_equal(pc_registry_count(iana), 14499);
@@ -137,6 +167,8 @@ static void test_iana_counts(void **state)
 			if (hits[i]->port_lo != port)
 				continue;
 			with_port++;
+			/* every line number is right, both halves of the parse */
+			check_line(hits[i], lines, n_lines);
 			unnamed += !hits[i]->name;
 			ranges += hits[i]->port_lo != hits[i]->port_hi;
 		}
@@ -148,6 +180,52 @@ static void test_iana_counts(void **state)
 	assert_int_equal(with_port, 14499 - 1055);
 	assert_int_equal(unnamed, 1720);
 	assert_int_equal(ranges, 762 - 6);
+	free(lines);
+	free(text);
+}
+
+/*
+ * The big file's errors: the parallel parse gives up and the whole file is
+ * read again in one piece, so errors come out complete and in order.
+ */
+static void test_iana_errors(void **state)
+{
+	char *text = pc_read_file(PC_TEST_IANA_CSV, NULL), *out = NULL;
+	char *path = xasprintf("%s/test_registry_big.%d.csv", P_tmpdir, (int)getpid());
+	struct pc_registry *reg = pc_registry_create();
+	struct pc_diag *d = pc_diag_create();
+	char *first = strstr(text, "\nssh,22,tcp,") + 1, *p;
+	size_t n_lines, len;
+	const char **lines = line_starts(text, &n_lines);
+	FILE *f = fopen(path, "w"), *msg;
+
+	(void)state;
+	assert_non_null(f);
+	/* a bad port in the first half, a bad transport in the last record */
+	fwrite(text, 1, (size_t)(first - text), f);
+	fputs("ssh,22x", f);
+	p = first + strlen("ssh,22");
+	fputs(p, f);
+	fputs("late,1,tpc,a typo at the end,,,,,,,,\n", f);
+	fclose(f);
+	assert_int_equal(pc_registry_load(reg, path, false, d), 1);
+	assert_int_equal(pc_registry_count(reg), 0);
+	msg = open_memstream(&out, &len);
+	pc_diag_print(d, msg, false);
+	fclose(msg);
+	assert_non_null(strstr(out, ":50:5: error: bad port '22x'"));
+	/* the file ends in a newline: the appended record is line n_lines - 1 */
+	p = xasprintf(":%zu:8: error: unknown transport 'tpc'", n_lines - 1);
+	assert_non_null(strstr(out, p));
+	assert_int_equal(pc_diag_count(d, PC_SEV_ERROR), 2);
+	unlink(path);
+	free(p);
+	free(out);
+	free(lines);
+	free(path);
+	free(text);
+	pc_diag_destroy(d);
+	pc_registry_destroy(reg);
 }
 
 static void test_iana_multiline(void **state)
@@ -441,6 +519,8 @@ static void test_services(void **state)
 	assert_int_equal(pc_registry_find_port(reg, 6010, PC_TRANSPORT_TCP, hits, 4), 1);
 	assert_string_equal(hits[0]->name, "x11");
 	assert_string_equal(pc_registry_date(reg), "");
+	/* AppleTalk lines (1/ddp) are no error, and no entry */
+	assert_int_equal(find(reg, "rtmp", &e), 0);
 	pc_registry_destroy(reg);
 }
 
@@ -701,6 +781,7 @@ int main(void)
 {
 	const struct CMUnitTest iana_tests[] = {
 		cmocka_unit_test(test_iana_counts),
+		cmocka_unit_test(test_iana_errors),
 		cmocka_unit_test(test_iana_multiline),
 		cmocka_unit_test(test_iana_range),
 		cmocka_unit_test(test_iana_portless),

@@ -1,0 +1,118 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# `portcullis apply` of a 2,000-rule policy against `nft -f` of the same
+# ruleset (`portcullis generate -b nft`), side by side, alternating, each run
+# in a throwaway network namespace (`unshare -n`: an empty ruleset). Not a
+# test: it asserts nothing, it prints the numbers.
+#
+#   bench_apply.sh PORTCULLIS [RULES] [ROUNDS]     (defaults 2000, 21)
+#
+# Each round times (bash `time`: wall clock, and the user + system CPU time
+# of the command, which other load on the machine disturbs less), inside a
+# fresh namespace, the whole command:
+#   apply:  portcullis apply POLICY   (read the registry, parse, resolve,
+#           lower, build the netlink batch, send it, kernel commit)
+#   nft:    nft -f FILE               (parse the generated text, evaluate,
+#           build the batch, send it, kernel commit)
+# and the order of the two alternates from round to round; once in
+# namespaces primed by an unrelated table (nf_tables and conntrack set up),
+# once in cold ones. Prints per-run milliseconds, the medians and the
+# ratios. Needs root; exits 77 otherwise.
+set -u
+prog=${1:?usage: bench_apply.sh PORTCULLIS [RULES] [ROUNDS]}
+rules=${2:-2000}
+rounds=${3:-21}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root (network namespaces, nf_tables)" >&2
+	exit 77
+fi
+command -v nft >/dev/null || { echo "SKIP: nft(8) not installed" >&2; exit 77; }
+
+work=$(mktemp -d /tmp/pc-bench-apply-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# One rule per line, each its own nft rule: a source address, a port.
+{
+	echo "# $rules rules for bench_apply.sh"
+	echo "table bench"
+	echo "default in deny"
+	echo "default out allow"
+	for i in $(seq 0 $((rules - 1))); do
+		net=$(( i % 3 ))
+		case $net in
+		0) pfx=192.0.2 ;; 1) pfx=198.51.100 ;; *) pfx=203.0.113 ;;
+		esac
+		echo "allow in port $(( 10000 + i ))/tcp from $pfx.$(( (i / 3) % 256 ))"
+	done
+} >"$work/bench.policy"
+"$prog" generate "$work/bench.policy" >"$work/bench.nft" 2>/dev/null || exit 1
+nrules=$(grep -c 'comment "' "$work/bench.nft")
+
+# One timed command in a fresh namespace; prints milliseconds. With
+# PRIME=1 the namespace's nf_tables and conntrack are set up first by an
+# unrelated table (created and deleted, not timed): that per-namespace
+# start-up is the kernel's, the same for both tools, and otherwise part of
+# whichever runs first in the namespace.
+timed() {
+	unshare -n bash -c '
+		if [ "$PRIME" = 1 ]; then
+			nft -f - <<-EOT || exit 1
+			table inet prime {
+				chain c {
+					type filter hook input priority 0; policy accept;
+					ct state established,related accept
+					tcp dport 1 limit rate 1/second log prefix "x" accept
+				}
+			}
+			EOT
+			nft delete table inet prime || exit 1
+		fi
+		TIMEFORMAT="%3R %3U %3S"
+		{ time "$@" >/dev/null 2>&1 || exit 1; } 2>&1' bash "$@"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Warm up (module loading, page cache).
+PRIME=0 timed "$prog" apply "$work/bench.policy" >/dev/null
+PRIME=0 timed nft -f "$work/bench.nft" >/dev/null
+
+# Prints "WALL CPU" in milliseconds from "REAL USER SYS" in seconds.
+ms() { awk '{ printf "%.0f %.0f\n", $1 * 1000, ($2 + $3) * 1000 }'; }
+
+run_rounds() { # LABEL
+	: >"$work/apply"
+	: >"$work/nft"
+	echo "== $1 (wall-clock ms; CPU ms = user + system of the command)"
+	printf '%5s %10s %10s %10s %10s\n' round 'apply' 'apply cpu' 'nft -f' 'nft cpu'
+	for r in $(seq 1 "$rounds"); do
+		if [ $((r % 2)) = 1 ]; then
+			a=$(timed "$prog" apply "$work/bench.policy" | ms) || { echo "apply failed" >&2; exit 1; }
+			n=$(timed nft -f "$work/bench.nft" | ms) || { echo "nft -f failed" >&2; exit 1; }
+		else
+			n=$(timed nft -f "$work/bench.nft" | ms) || { echo "nft -f failed" >&2; exit 1; }
+			a=$(timed "$prog" apply "$work/bench.policy" | ms) || { echo "apply failed" >&2; exit 1; }
+		fi
+		echo "$a" >>"$work/apply"
+		echo "$n" >>"$work/nft"
+		printf '%5d %10s %10s %10s %10s\n' "$r" $a $n
+	done
+	aw=$(cut -d' ' -f1 "$work/apply" | median)
+	ac=$(cut -d' ' -f2 "$work/apply" | median)
+	nw=$(cut -d' ' -f1 "$work/nft" | median)
+	nc=$(cut -d' ' -f2 "$work/nft" | median)
+	awk -v l="$1" -v aw="$aw" -v ac="$ac" -v nw="$nw" -v nc="$nc" 'BEGIN {
+		printf "%s: median wall apply %d ms, nft -f %d ms, ratio %.3f; median CPU apply %d ms, nft -f %d ms, ratio %.3f (target <= 0.5)\n",
+			l, aw, nw, aw / nw, ac, nc, ac / nc
+	}' | tee -a "$work/summary"
+}
+
+export PRIME=1
+run_rounds "primed namespaces"
+export PRIME=0
+run_rounds "cold namespaces"
+echo
+echo "policy rules: $rules, nft rules (with the built-in ones): $nrules, rounds: $rounds"
+cat "$work/summary"
