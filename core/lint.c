@@ -25,12 +25,79 @@ struct famcov {
 	uint64_t types[256 / 64];   /* ICMP types of the family's ICMP */
 };
 
+/*
+ * The smallest prefix holding every source (destination) prefix of a rule,
+ * per family: a rule can only cover another if its bound holds the other's,
+ * an O(1) test that rules out most pairs before the prefix-by-prefix one.
+ */
+struct bounds {
+	struct pc_addr s[2];
+	struct pc_addr d[2];
+};
+
+/* Pairs by the source bound of one family: key -> pair numbers. */
+#define BOUND_HASH 4096
+
+struct bound_entry {
+	struct pc_addr key;
+	size_t *v;
+	size_t n, cap;
+	struct bound_entry *next;
+};
+
 struct cover {
 	struct famcov fam[2];       /* [0] IPv4, [1] IPv6 */
 	const struct pc_rule **pairs;
-	size_t n_pairs, cap_pairs;
+	struct bounds *bounds;      /* of each pair */
+	size_t n_pairs, cap_pairs, cap_bounds;
 	unsigned long budget;
+	struct bound_entry *hash[BOUND_HASH];
 };
+
+static unsigned bound_hash(const struct pc_addr *a)
+{
+	uint32_t h = 2166136261u ^ a->family ^ (uint32_t)a->plen << 8;
+
+	for (unsigned i = 0; i < 16; i++)
+		h = (h ^ a->a[i]) * 16777619u;
+	return h & (BOUND_HASH - 1);
+}
+
+static bool same_prefix(const struct pc_addr *a, const struct pc_addr *b)
+{
+	return a->family == b->family && a->plen == b->plen && memcmp(a->a, b->a, 16) == 0;
+}
+
+static struct bound_entry *bound_find(struct cover *c, const struct pc_addr *key, bool add)
+{
+	unsigned h = bound_hash(key);
+	struct bound_entry *e;
+
+	for (e = c->hash[h]; e; e = e->next)
+		if (same_prefix(&e->key, key))
+			return e;
+	if (!add)
+		return NULL;
+	e = xzalloc(sizeof(*e));
+	e->key = *key;
+	e->next = c->hash[h];
+	c->hash[h] = e;
+	return e;
+}
+
+static void bound_clear(struct cover *c)
+{
+	for (unsigned h = 0; h < BOUND_HASH; h++) {
+		struct bound_entry *e = c->hash[h], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free(e->v);
+			free(e);
+		}
+		c->hash[h] = NULL;
+	}
+}
 
 static int tidx(unsigned proto)
 {
@@ -135,6 +202,41 @@ static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_se
 		return false;
 	}
 	return true;
+}
+
+static void bound_of(const struct pc_addr_set *set, unsigned fam, struct pc_addr *out)
+{
+	unsigned bytes = fam == PC_FAM_IPV4 ? 4 : 16;
+	bool first = true;
+
+	memset(out, 0, sizeof(*out));
+	out->family = (uint8_t)fam;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct pc_addr *a = &set->v[i];
+		unsigned common = 0;
+
+		if (a->family != fam)
+			continue;
+		if (first) {
+			*out = *a;
+			first = false;
+			continue;
+		}
+		while (common < out->plen && common < a->plen &&
+		       ((out->a[common / 8] ^ a->a[common / 8]) >> (7 - common % 8) & 1) == 0)
+			common++;
+		out->plen = (uint8_t)common;
+		for (unsigned b = common; b < bytes * 8; b++)
+			out->a[b / 8] &= (uint8_t)~(1u << (7 - b % 8));
+	}
+}
+
+static void bounds_of(const struct pc_rule *r, struct bounds *b)
+{
+	for (int f = 0; f < 2; f++) {
+		bound_of(&r->saddr, fam_bit(f), &b->s[f]);
+		bound_of(&r->daddr, fam_bit(f), &b->d[f]);
+	}
 }
 
 /* Does @e match every packet of family @f that @r matches, ignoring l4? */
@@ -297,6 +399,9 @@ static bool covered(struct cover *c, const struct pc_rule *r)
 	const struct pc_rule **ps = NULL;
 	size_t cap = 0;
 	bool ok = true;
+	struct bounds rb;
+
+	bounds_of(r, &rb);
 
 	for (int f = 0; f < 2 && ok; f++) {
 		const struct famcov *fc = &c->fam[f];
@@ -306,13 +411,31 @@ static bool covered(struct cover *c, const struct pc_rule *r)
 			continue;
 		if (fc->all)
 			continue;
-		if (c->budget >= c->n_pairs) {
-			c->budget -= c->n_pairs;
-			for (size_t i = 0; i < c->n_pairs; i++)
-				if (covers_outside_l4(c->pairs[i], r, f)) {
+		/* only pairs whose source bound is an ancestor of ours can cover */
+		struct pc_addr anc = rb.s[f];
+
+		for (int plen = rb.s[f].plen; plen >= 0; plen--) {
+			const struct bound_entry *be;
+
+			/* one level up: clear the bit that leaves the prefix */
+			anc.plen = (uint8_t)plen;
+			if (plen < 128)
+				anc.a[plen / 8] &= (uint8_t)~(1u << (7 - plen % 8));
+			be = bound_find(c, &anc, false);
+			if (!be)
+				continue;
+			if (c->budget < be->n)
+				break;
+			c->budget -= be->n;
+			for (size_t k = 0; k < be->n; k++) {
+				size_t i = be->v[k];
+
+				if (pc_prefix_contains(&c->bounds[i].d[f], &rb.d[f]) &&
+				    covers_outside_l4(c->pairs[i], r, f)) {
 					ps = xgrow(ps, &cap, np + 1, sizeof(*ps));
 					ps[np++] = c->pairs[i];
 				}
+			}
 		}
 		for (size_t i = 0; i < np; i++)
 			if (ps[i]->n_l4 == 0)
@@ -415,6 +538,7 @@ void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag)
 
 		memset(c->fam, 0, sizeof(c->fam));
 		c->n_pairs = 0;
+		bound_clear(c);
 		c->budget = PAIR_BUDGET;
 		for (size_t i = 0; i < ch->n; i++) {
 			const struct pc_rule *r = &ch->rules[i];
@@ -442,10 +566,24 @@ void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag)
 			} else {
 				c->pairs = xgrow(c->pairs, &c->cap_pairs, c->n_pairs + 1,
 						 sizeof(*c->pairs));
+				c->bounds = xgrow(c->bounds, &c->cap_bounds, c->n_pairs + 1,
+						  sizeof(*c->bounds));
+				bounds_of(r, &c->bounds[c->n_pairs]);
+				for (int f = 0; f < 2; f++) {
+					struct bound_entry *be;
+
+					if (!(r->families & fam_bit(f)))
+						continue;
+					be = bound_find(c, &c->bounds[c->n_pairs].s[f], true);
+					be->v = xgrow(be->v, &be->cap, be->n + 1, sizeof(*be->v));
+					be->v[be->n++] = c->n_pairs;
+				}
 				c->pairs[c->n_pairs++] = r;
 			}
 		}
 	}
+	bound_clear(c);
 	free(c->pairs);
+	free(c->bounds);
 	free(c);
 }

@@ -147,6 +147,86 @@ static int box_cmp(const void *pa, const void *pb)
 }
 
 /*
+ * Which earlier boxes can overlap a new one: per protocol, 256 buckets of
+ * 256 ports each list the boxes whose port interval meets them, so a new
+ * box is compared with the few boxes near its ports instead of all of them.
+ */
+#define N_BUCKETS 256
+
+struct bucket {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+struct box_index {
+	struct bucket b[4][N_BUCKETS];
+	uint32_t *stamp;          /* per box: the query that saw it last */
+	size_t stamp_cap;
+	uint32_t query;
+	uint32_t *cand;           /* candidates of the current query */
+	size_t n_cand, cap_cand;
+};
+
+static int proto_slot(uint8_t proto)
+{
+	switch (proto) {
+	case PC_PROTO_TCP: return 0;
+	case PC_PROTO_UDP: return 1;
+	case PC_PROTO_SCTP: return 2;
+	default: return 3; /* dccp */
+	}
+}
+
+static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
+{
+	struct bucket *row = ix->b[proto_slot(b->proto)];
+
+	for (unsigned k = b->lo >> 8; k <= (unsigned)(b->hi >> 8); k++) {
+		row[k].v = xgrow(row[k].v, &row[k].cap, row[k].n + 1, sizeof(*row[k].v));
+		row[k].v[row[k].n++] = id;
+	}
+	if (id >= ix->stamp_cap) {
+		size_t old = ix->stamp_cap;
+
+		ix->stamp = xgrow(ix->stamp, &ix->stamp_cap, (size_t)id + 1, sizeof(*ix->stamp));
+		memset(ix->stamp + old, 0, (ix->stamp_cap - old) * sizeof(*ix->stamp));
+	}
+}
+
+/*
+ * The boxes that may overlap @b. Their order (bucket by bucket) does not
+ * change the region left after subtracting them all, and it is the same
+ * for the same input: the output stays deterministic.
+ */
+static void index_query(struct box_index *ix, const struct box *b)
+{
+	const struct bucket *row = ix->b[proto_slot(b->proto)];
+
+	ix->query++;
+	ix->n_cand = 0;
+	for (unsigned k = b->lo >> 8; k <= (unsigned)(b->hi >> 8); k++)
+		for (size_t i = 0; i < row[k].n; i++) {
+			uint32_t id = row[k].v[i];
+
+			if (ix->stamp[id] == ix->query)
+				continue;
+			ix->stamp[id] = ix->query;
+			ix->cand = xgrow(ix->cand, &ix->cap_cand, ix->n_cand + 1, sizeof(*ix->cand));
+			ix->cand[ix->n_cand++] = id;
+		}
+}
+
+static void index_finish(struct box_index *ix)
+{
+	for (int p = 0; p < 4; p++)
+		for (int k = 0; k < N_BUCKETS; k++)
+			free(ix->b[p][k].v);
+	free(ix->stamp);
+	free(ix->cand);
+	free(ix);
+}
+
+/*
  * Builds the disjoint boxes of one family for rules [first, *last). A rule
  * whose boxes the earlier ones would split into many pieces (a broad deny
  * after narrow allows) ends the run instead: *last is set to it, and it
@@ -157,6 +237,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 			unsigned fam, struct boxes *out)
 {
 	struct boxes work = { 0 }, next = { 0 };
+	struct box_index *ix = xzalloc(sizeof(*ix));
 	bool ok = true;
 
 	for (size_t r = first; r < *last && ok; r++) {
@@ -190,11 +271,19 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 					/* subtract what earlier rules of the run decide already */
 					work.n = 0;
 					box_push(&work, &b);
-					for (size_t e = 0; e < out->n && work.n; e++) {
+					index_query(ix, &b);
+					for (size_t c = 0; c < ix->n_cand && work.n; c++) {
+						const struct box *e = &out->v[ix->cand[c]];
+						bool hit = false;
+
+						for (size_t w = 0; w < work.n && !hit; w++)
+							hit = boxes_overlap(&work.v[w], e);
+						if (!hit)
+							continue;
 						next.n = 0;
 						for (size_t w = 0; w < work.n; w++) {
-							if (boxes_overlap(&work.v[w], &out->v[e]))
-								subtract(&work.v[w], &out->v[e], &next);
+							if (boxes_overlap(&work.v[w], e))
+								subtract(&work.v[w], e, &next);
 							else
 								box_push(&next, &work.v[w]);
 						}
@@ -205,8 +294,10 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 							next = t;
 						}
 					}
-					for (size_t w = 0; w < work.n; w++)
+					for (size_t w = 0; w < work.n; w++) {
 						box_push(out, &work.v[w]);
+						index_add(ix, &work.v[w], (uint32_t)(out->n - 1));
+					}
 					base++;
 					if (out->n > MAX_ELEMS)
 						ok = false;
@@ -221,6 +312,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 	}
 	free(work.v);
 	free(next.v);
+	index_finish(ix);
 	if (!ok)
 		return false;
 	/* sort, then join neighbours that only split a port interval */
