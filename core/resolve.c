@@ -53,6 +53,9 @@ struct resolver {
 	bool warned_depth;
 	/* the item currently expanding warnings belong to (groups warn once) */
 	bool quiet;
+	/* "did you mean" costs an edit-distance pass over the registry: a
+	 * policy full of unknown names gets it for the first ones only */
+	unsigned suggestions_left;
 };
 
 struct rulebuf {
@@ -218,9 +221,14 @@ static void warn_reserved_port(struct resolver *rs, const struct pc_location *lo
 static void suggest_names(struct resolver *rs, const char *name, char *buf, size_t n)
 {
 	const char *s[3];
-	size_t k = pc_registry_suggest(rs->reg, name, s, PC_ARRAY_SIZE(s));
+	size_t k;
 
 	buf[0] = '\0';
+	/* RFC 6335 names have at most 15 characters: nothing is close to a long one */
+	if (!rs->suggestions_left || strlen(name) > 32)
+		return;
+	rs->suggestions_left--;
+	k = pc_registry_suggest(rs->reg, name, s, PC_ARRAY_SIZE(s));
 	for (size_t i = 0; i < k; i++) {
 		size_t len = strlen(buf);
 
@@ -1226,6 +1234,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	rs.arena = arena;
 	rs.lint = lint;
 	rs.transports = 1u << PC_TRANSPORT_TCP | 1u << PC_TRANSPORT_UDP;
+	rs.suggestions_left = 10;
 
 	for (size_t i = 0; i < ast->n; i++) {
 		const struct pc_ast_stmt *s = ast->stmts[i];
