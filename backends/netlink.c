@@ -151,6 +151,13 @@ static struct nl_elem *set_add_elem(struct nl_set *s, const uint8_t *key,
 	return e;
 }
 
+/* "map" for a map (verdict maps), else "set". */
+static const char *set_kind(const struct nl_set *ns)
+{
+	return nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) &&
+	       (nftnl_set_get_u32(ns->s, NFTNL_SET_FLAGS) & NFT_SET_MAP) ? "map" : "set";
+}
+
 static void set_free_elems(struct nl_set *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -213,12 +220,17 @@ static uint32_t ifname_cmp_len(const char *name)
 	return 16;
 }
 
-static void add_meta(struct nftnl_rule *r, uint32_t key)
+static void add_meta_reg(struct nftnl_rule *r, uint32_t key, uint32_t reg)
 {
 	struct nftnl_expr *e = expr_new(r, "meta");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, reg);
+}
+
+static void add_meta(struct nftnl_rule *r, uint32_t key)
+{
+	add_meta_reg(r, key, NFT_REG_1);
 }
 
 static void add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
@@ -228,6 +240,17 @@ static void add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
 	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void add_payload_reg(struct nftnl_rule *r, uint32_t base, uint32_t offset,
+			    uint32_t len, uint32_t reg)
+{
+	struct nftnl_expr *e = expr_new(r, "payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
 }
 
 static void add_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset,
@@ -360,6 +383,152 @@ static size_t anon_set_index(struct pc_nl_objs *o, const struct pc_nft_set *ps)
 	return set_from_plan(o, ps, "__set%d");
 }
 
+/*
+ * Verdict maps: `type ipv4_addr . inet_proto . inet_service : verdict;
+ * flags interval`, as nft sends it. Each field of a concatenated key
+ * takes a whole number of 32-bit registers (nft pads it), and an interval
+ * element is one element with a start key and an end key.
+ */
+static unsigned vmap_addr_len(const struct pc_nft_map *m)
+{
+	return m->family == PC_FAM_IPV6 ? 16 : 4;
+}
+
+static uint32_t vmap_key_len(const struct pc_nft_map *m)
+{
+	return vmap_addr_len(m) + 4 + 4;
+}
+
+/* The start and end keys of element @e (vmap_key_len() bytes each). */
+static void vmap_elem_keys(const struct pc_nft_map *m, const struct pc_map_elem *e,
+			   uint8_t *lo, uint8_t *hi)
+{
+	unsigned alen = vmap_addr_len(m);
+
+	memset(lo, 0, vmap_key_len(m));
+	memset(hi, 0, vmap_key_len(m));
+	memcpy(lo, e->saddr.a, alen);
+	memcpy(hi, e->saddr.a, alen);
+	for (unsigned b = e->saddr.plen; b < alen * 8; b++)
+		hi[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+	lo[alen] = hi[alen] = e->proto;
+	lo[alen + 4] = (uint8_t)(e->dport.lo >> 8);
+	lo[alen + 5] = (uint8_t)e->dport.lo;
+	hi[alen + 4] = (uint8_t)(e->dport.hi >> 8);
+	hi[alen + 5] = (uint8_t)e->dport.hi;
+}
+
+/*
+ * The set user data nft writes for a concatenated key given by type: no
+ * byte order for key and data (a concatenation has none), the key
+ * "typeof" as a concatenation expression with no fields of its own, and
+ * the data interval flag (off).
+ */
+static void vmap_udata(struct nftnl_set *s)
+{
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(64);
+	struct nftnl_udata *key, *data;
+
+	if (!ud)
+		PC_BUG("out of memory");
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATABYTEORDER, 0);
+	key = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_KEY_TYPEOF);
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_EXPR_CONCAT);
+	data = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_TYPEOF_DATA);
+	nftnl_udata_nest_end(ud, data);
+	nftnl_udata_nest_end(ud, key);
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+			   nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+}
+
+static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
+{
+	struct nl_set *ns = objs_add_set(o);
+	struct nftnl_set *s = nftnl_set_alloc();
+	uint8_t fields[16] = { 0 };
+	uint32_t klen = vmap_key_len(m);
+
+	if (!s)
+		PC_BUG("out of memory");
+	ns->s = s;
+	ns->name = xstrdup(m->name);
+	ns->anon = false;
+	fields[0] = (uint8_t)vmap_addr_len(m);
+	fields[1] = 1;   /* inet_proto */
+	fields[2] = 2;   /* inet_service */
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
+			  NFT_TYPE_VMAP_V6 : NFT_TYPE_VMAP_V4);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, klen);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+	nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fields, sizeof(fields));
+	vmap_udata(s);
+	for (size_t i = 0; i < m->n; i++) {
+		uint8_t lo[KEY_MAX], hi[KEY_MAX];
+		struct nl_elem *e;
+
+		vmap_elem_keys(m, &m->v[i], lo, hi);
+		e = set_add_elem(ns, lo, klen, 0, false);
+		memcpy(e->key_end, hi, klen);
+		e->has_end = true;
+		e->has_verdict = true;
+		e->verdict = m->v[i].verdict == PC_VERDICT_ALLOW ? NF_ACCEPT : NF_DROP;
+		if (m->comments[i][0])
+			e->comment = xstrdup(m->comments[i]);
+	}
+	return (size_t)(ns - o->sets);
+}
+
+/*
+ * nft's register of the 32-bit register @k: a 128-bit one (NFT_REG_1..4)
+ * when it starts one, else NFT_REG32_nn.
+ */
+static uint32_t nft_reg32(unsigned k)
+{
+	return k % 4 == 0 ? NFT_REG_1 + k / 4 : NFT_REG32_00 + k;
+}
+
+/* The registers of the three key fields of a verdict map lookup. */
+static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[3])
+{
+	unsigned words = vmap_addr_len(m) / 4;
+
+	reg[0] = nft_reg32(0);
+	reg[1] = nft_reg32(words);
+	reg[2] = nft_reg32(words + 1);
+}
+
+/* `ip[6] saddr . meta l4proto . th dport vmap @NAME` (after meta nfproto). */
+static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
+{
+	uint32_t reg[3];
+	struct nftnl_expr *e;
+
+	vmap_regs(m, reg);
+	add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
+			m->family == PC_FAM_IPV6 ? 8 : 12, vmap_addr_len(m), reg[0]);
+	add_meta_reg(r, NFT_META_L4PROTO, reg[1]);
+	/* nft's conversion of the 1-byte protocol in its 4-byte field */
+	e = expr_new(r, "byteorder");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, reg[1]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, reg[1]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+	add_payload_reg(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg[2]);
+	e = expr_new(r, "lookup");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, reg[0]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m->name);
+}
+
 static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 		       const struct pc_nft_match *m, bool v6, bool src)
 {
@@ -468,6 +637,10 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		add_meta(r, NFT_META_NFPROTO);
 		add_cmp(r, NFT_CMP_EQ, &nfp, 1);
 	}
+	if (pr->vmap) {
+		rule_vmap(r, pr->vmap);
+		goto comment;
+	}
 	match_addr(o, nr, &pr->saddr, pr->family == PC_FAM_IPV6, true);
 	match_addr(o, nr, &pr->daddr, pr->family == PC_FAM_IPV6, false);
 	if (pr->proto >= 0)
@@ -533,6 +706,7 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		}
 		break;
 	}
+comment:
 	if (pr->comment[0]) {
 		ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
 		if (!ud)
@@ -569,6 +743,8 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 	o->table = xstrdup(plan->table);
 	for (size_t i = 0; i < plan->n_sets; i++)
 		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
+	for (size_t i = 0; i < plan->n_maps; i++)
+		map_from_plan(o, plan->maps[i]);
 	for (size_t c = 0; c < 3; c++) {
 		const struct pc_nft_chain *ch = &plan->chains[c];
 
@@ -689,17 +865,27 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+struct elem_udata {
+	bool open;
+	char *comment;
+};
+
 static int elem_udata_cb(const struct nftnl_udata *attr, void *data)
 {
-	bool *open = data;
+	struct elem_udata *eu = data;
+	uint32_t len = nftnl_udata_len(attr);
+	const char *v = nftnl_udata_get(attr);
 
-	if (nftnl_udata_type(attr) == 1 /* NFTNL_UDATA_SET_ELEM_FLAGS */ &&
-	    nftnl_udata_len(attr) == 4) {
-		uint32_t v;
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_FLAGS && len == 4) {
+		uint32_t f;
 
-		memcpy(&v, nftnl_udata_get(attr), 4);
-		if (v & 1)
-			*open = true;
+		memcpy(&f, v, 4);
+		if (f & 1)   /* NFTNL_SET_ELEM_F_INTERVAL_OPEN */
+			eu->open = true;
+	} else if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT && len > 0 &&
+		   v[len - 1] == '\0') {
+		free(eu->comment);
+		eu->comment = xstrdup(v);
 	}
 	return 0;
 }
@@ -720,9 +906,11 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 	it = nftnl_set_elems_iter_create(tmp);
 	for (e = it ? nftnl_set_elems_iter_next(it) : NULL; e;
 	     e = nftnl_set_elems_iter_next(it)) {
-		uint32_t len = 0, flags = 0;
+		uint32_t len = 0, end_len = 0, flags = 0;
 		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-		bool open = false;
+		const void *end = NULL;
+		struct elem_udata eu = { false, NULL };
+		struct nl_elem *ne;
 
 		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
 			flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
@@ -730,11 +918,24 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 			uint32_t ulen;
 			const void *u = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ulen);
 
-			nftnl_udata_parse(u, ulen, elem_udata_cb, &open);
+			nftnl_udata_parse(u, ulen, elem_udata_cb, &eu);
 		}
-		if (!key || len > 16)
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END))
+			end = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &end_len);
+		if (!key || len > KEY_MAX || (end && end_len != len)) {
+			free(eu.comment);
 			continue;
-		set_add_elem(rc->set, key, len, flags, open);
+		}
+		ne = set_add_elem(rc->set, key, len, flags, eu.open);
+		ne->comment = eu.comment;
+		if (end) {
+			memcpy(ne->key_end, end, len);
+			ne->has_end = true;
+		}
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+			ne->has_verdict = true;
+			ne->verdict = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT);
+		}
 	}
 	if (it)
 		nftnl_set_elems_iter_destroy(it);
@@ -1040,12 +1241,14 @@ static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name
 
 	nftnl_set_set_u32(ns->s, NFTNL_SET_ID, id);
 	nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, loc,
-			xasprintf("set %s", ns->anon ? "(anonymous)" : ns->name));
+			xasprintf("%s %s", set_kind(ns), ns->anon ? "(anonymous)" : ns->name));
 	nftnl_set_nlmsg_build_payload(nlh, ns->s);
 	batch_done(b, nlh);
 	while (i < ns->n) {
 		struct nftnl_set *tmp = nftnl_set_alloc();
-		size_t end = i + ELEMS_PER_MSG < ns->n ? i + ELEMS_PER_MSG : ns->n;
+		size_t per = strcmp(set_kind(ns), "map") == 0 ? MAP_ELEMS_PER_MSG :
+				ELEMS_PER_MSG;
+		size_t end = i + per < ns->n ? i + per : ns->n;
 
 		nftnl_set_set_str(tmp, NFTNL_SET_TABLE,
 				  nftnl_set_get_str(ns->s, NFTNL_SET_TABLE));
@@ -1054,15 +1257,29 @@ static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name
 		nftnl_set_set_u32(tmp, NFTNL_SET_FAMILY, NFPROTO_INET);
 		for (; i < end; i++) {
 			struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+			const struct nl_elem *ne = &ns->e[i];
 
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, ns->e[i].key, ns->e[i].len);
-			if (ns->e[i].flags)
-				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, ns->e[i].flags);
-			if (ns->e[i].open) {
-				struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(16);
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, ne->key, ne->len);
+			if (ne->has_end)
+				nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, ne->key_end,
+						   ne->len);
+			if (ne->flags)
+				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, ne->flags);
+			if (ne->has_verdict)
+				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, ne->verdict);
+			if (ne->open || ne->comment) {
+				struct nftnl_udata_buf *ud =
+					nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
 
-				nftnl_udata_put_u32(ud, 1 /* NFTNL_UDATA_SET_ELEM_FLAGS */,
-						    1 /* NFTNL_SET_ELEM_F_INTERVAL_OPEN */);
+				if (!ud)
+					PC_BUG("out of memory");
+				/* in nft's order: the comment, then the flags */
+				if (ne->comment)
+					nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT,
+							     ne->comment);
+				if (ne->open)
+					nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_ELEM_FLAGS,
+							    1 /* NFTNL_SET_ELEM_F_INTERVAL_OPEN */);
 				nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA,
 						   nftnl_udata_buf_data(ud),
 						   nftnl_udata_buf_len(ud));
@@ -1071,7 +1288,7 @@ static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name
 			nftnl_set_elem_add(tmp, e);
 		}
 		nlh = batch_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, loc,
-				xasprintf("elements of set %s",
+				xasprintf("elements of %s %s", set_kind(ns),
 					  ns->anon ? "(anonymous)" : ns->name));
 		nftnl_set_elems_nlmsg_build_payload(nlh, tmp);
 		nftnl_set_free(tmp);
@@ -1193,14 +1410,19 @@ static void expr_end(struct nlmsghdr *nlh, struct expr_nest *n)
 	mnl_attr_nest_end(nlh, n->elem);
 }
 
-static void w_meta(struct nlmsghdr *nlh, uint32_t key)
+static void w_meta_reg(struct nlmsghdr *nlh, uint32_t key, uint32_t reg)
 {
 	struct expr_nest n;
 
 	expr_begin(nlh, "meta", &n);
-	put_be32(nlh, NFTA_META_DREG, NFT_REG_1);
+	put_be32(nlh, NFTA_META_DREG, reg);
 	put_be32(nlh, NFTA_META_KEY, key);
 	expr_end(nlh, &n);
+}
+
+static void w_meta(struct nlmsghdr *nlh, uint32_t key)
+{
+	w_meta_reg(nlh, key, NFT_REG_1);
 }
 
 static void w_cmp(struct nlmsghdr *nlh, uint32_t op, const void *data, uint32_t len)
@@ -1214,17 +1436,23 @@ static void w_cmp(struct nlmsghdr *nlh, uint32_t op, const void *data, uint32_t 
 	expr_end(nlh, &n);
 }
 
-static void w_payload(struct nlmsghdr *nlh, uint32_t base, uint32_t offset,
-		      uint32_t len)
+static void w_payload_reg(struct nlmsghdr *nlh, uint32_t base, uint32_t offset,
+			  uint32_t len, uint32_t reg)
 {
 	struct expr_nest n;
 
 	expr_begin(nlh, "payload", &n);
-	put_be32(nlh, NFTA_PAYLOAD_DREG, NFT_REG_1);
+	put_be32(nlh, NFTA_PAYLOAD_DREG, reg);
 	put_be32(nlh, NFTA_PAYLOAD_BASE, base);
 	put_be32(nlh, NFTA_PAYLOAD_OFFSET, offset);
 	put_be32(nlh, NFTA_PAYLOAD_LEN, len);
 	expr_end(nlh, &n);
+}
+
+static void w_payload(struct nlmsghdr *nlh, uint32_t base, uint32_t offset,
+		      uint32_t len)
+{
+	w_payload_reg(nlh, base, offset, len, NFT_REG_1);
 }
 
 static void w_bitwise(struct nlmsghdr *nlh, const void *mask, uint32_t len)
@@ -1288,11 +1516,38 @@ static void w_addr(struct nlmsghdr *nlh, const struct pc_nft_match *m, bool v6,
 	}
 }
 
+/* As rule_vmap(); @id: the map's id in the batch. */
+static void w_vmap(struct nlmsghdr *nlh, const struct pc_nft_map *m, uint32_t id)
+{
+	uint32_t reg[3];
+	struct expr_nest n;
+
+	vmap_regs(m, reg);
+	w_payload_reg(nlh, NFT_PAYLOAD_NETWORK_HEADER, m->family == PC_FAM_IPV6 ? 8 : 12,
+		      vmap_addr_len(m), reg[0]);
+	w_meta_reg(nlh, NFT_META_L4PROTO, reg[1]);
+	expr_begin(nlh, "byteorder", &n);
+	put_be32(nlh, NFTA_BYTEORDER_SREG, reg[1]);
+	put_be32(nlh, NFTA_BYTEORDER_DREG, reg[1]);
+	put_be32(nlh, NFTA_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	put_be32(nlh, NFTA_BYTEORDER_LEN, 1);
+	put_be32(nlh, NFTA_BYTEORDER_SIZE, 2);
+	expr_end(nlh, &n);
+	w_payload_reg(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg[2]);
+	expr_begin(nlh, "lookup", &n);
+	put_be32(nlh, NFTA_LOOKUP_SREG, reg[0]);
+	put_be32(nlh, NFTA_LOOKUP_DREG, NFT_REG_VERDICT);
+	mnl_attr_put_strz(nlh, NFTA_LOOKUP_SET, m->name);
+	put_be32(nlh, NFTA_LOOKUP_SET_ID, id);
+	expr_end(nlh, &n);
+}
+
 /* Anonymous set ids of one rule, in the order of its matches. */
 struct rule_ids {
 	const struct pc_nft_set *set[3];
 	uint32_t id[3];
 	size_t n;
+	uint32_t vmap_id;   /* the id of the rule's verdict map */
 };
 
 static uint32_t ids_find(const struct rule_ids *ids, const struct pc_nft_set *s)
@@ -1334,6 +1589,11 @@ static void w_rule(struct nlmsghdr *nlh, const char *table, const char *chain,
 
 		w_meta(nlh, NFT_META_NFPROTO);
 		w_cmp(nlh, NFT_CMP_EQ, &nfp, 1);
+	}
+	if (pr->vmap) {
+		w_vmap(nlh, pr->vmap, ids->vmap_id);
+		mnl_attr_nest_end(nlh, exprs);
+		return;
 	}
 	w_addr(nlh, &pr->saddr, v6, true,
 	       pr->saddr.kind == PC_NFT_MATCH_SET ? ids_find(ids, pr->saddr.set) : 0);
@@ -1439,10 +1699,21 @@ static void w_rule(struct nlmsghdr *nlh, const char *table, const char *chain,
 	mnl_attr_nest_end(nlh, exprs);
 }
 
+/* Where a map's elements come from: its rule (the first rule folded into it). */
+static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t i)
+{
+	for (size_t c = 0; c < 3; c++)
+		for (size_t k = 0; k < plan->chains[c].n; k++)
+			if (plan->chains[c].rules[k].vmap == plan->maps[i])
+				return &plan->chains[c].rules[k].src->loc;
+	return NULL;
+}
+
 struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool commit)
 {
 	struct pc_nl_batch *b = xzalloc(sizeof(*b));
 	struct pc_nl_objs *o = xzalloc(sizeof(*o));
+	uint32_t *map_ids = xcalloc(plan->n_maps + 1, sizeof(*map_ids));
 	struct nlmsghdr *nlh;
 
 	o->table = xstrdup(plan->table);
@@ -1456,6 +1727,12 @@ struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool c
 		size_t k = set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 
 		batch_set(b, &o->sets[k], o->sets[k].name, ++b->set_id, NULL);
+	}
+	for (size_t i = 0; i < plan->n_maps; i++) {
+		size_t k = map_from_plan(o, plan->maps[i]);
+
+		map_ids[i] = ++b->set_id;
+		batch_set(b, &o->sets[k], o->sets[k].name, map_ids[i], map_loc(plan, i));
 	}
 	for (size_t c = 0; c < 3; c++) {
 		const struct pc_nft_chain *ch = &plan->chains[c];
@@ -1476,6 +1753,10 @@ struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool c
 			const struct pc_nft_rule *pr = &ch->rules[i];
 			struct rule_ids ids = { .n = 0 };
 			struct seq_loc *sl;
+
+			for (size_t k = 0; pr->vmap && k < plan->n_maps; k++)
+				if (plan->maps[k] == pr->vmap)
+					ids.vmap_id = map_ids[k];
 
 			for (size_t k = 0; k < pr->n_sets; k++) {
 				size_t idx = set_from_plan(o, pr->sets[k], "__set%d");
@@ -1500,6 +1781,7 @@ struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool c
 		nftnl_batch_end((char *)nlh, nlh->nlmsg_seq);
 		batch_done(b, nlh);
 	}
+	free(map_ids);
 	pc_nl_objs_destroy(o);
 	return b;
 }
@@ -1721,6 +2003,62 @@ static void range_print(struct pc_buf *out, uint32_t type, const uint8_t *lo,
 	}
 }
 
+/*
+ * The fields of the concatenated key types portcullis makes (verdict maps):
+ * their types and lengths, each padded to 4 bytes. 0 for another type.
+ */
+static size_t concat_fields(uint32_t type, uint32_t ftype[3], uint32_t flen[3])
+{
+	if (type != NFT_TYPE_VMAP_V4 && type != NFT_TYPE_VMAP_V6)
+		return 0;
+	ftype[0] = type == NFT_TYPE_VMAP_V6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
+	flen[0] = type == NFT_TYPE_VMAP_V6 ? 16 : 4;
+	ftype[1] = NFT_TYPE_INET_PROTOCOL;
+	flen[1] = 1;
+	ftype[2] = NFT_TYPE_INET_SERVICE;
+	flen[2] = 2;
+	return 3;
+}
+
+/*
+ * A map element or an element with an end key (a concatenation's box):
+ * "192.0.2.0/24 . tcp . 80-90 : accept comment "..."", each field as its
+ * range.
+ */
+static void elem_print_box(struct pc_buf *out, uint32_t type, const struct nl_elem *e)
+{
+	uint32_t ftype[3], flen[3], off = 0;
+	size_t nf = concat_fields(type, ftype, flen);
+	const uint8_t *hi = e->has_end ? e->key_end : e->key;
+
+	for (size_t f = 0; f < nf; f++)
+		off += (flen[f] + 3) / 4 * 4;
+	if (nf == 0 || off != e->len) {
+		hex_put(out, e->key, e->len);
+		if (e->has_end) {
+			pc_buf_putc(out, '-');
+			hex_put(out, e->key_end, e->len);
+		}
+	} else {
+		off = 0;
+		for (size_t f = 0; f < nf; f++) {
+			if (f)
+				pc_buf_puts(out, " . ");
+			if (ftype[f] == NFT_TYPE_INET_PROTOCOL && e->key[off] == hi[off] &&
+			    pc_proto_name(e->key[off]))
+				pc_buf_puts(out, pc_proto_name(e->key[off]));
+			else
+				range_print(out, ftype[f], e->key + off, hi + off, flen[f]);
+			off += (flen[f] + 3) / 4 * 4;
+		}
+	}
+	if (e->has_verdict)
+		pc_buf_puts(out, e->verdict == NF_ACCEPT ? " : accept" :
+				 e->verdict == NF_DROP ? " : drop" : " : (verdict)");
+	if (e->comment)
+		pc_buf_printf(out, " comment \"%s\"", e->comment);
+}
+
 /* The elements of a set as nft would list them, one string each. */
 static char **set_values(const struct nl_set *ns, size_t *n)
 {
@@ -1741,7 +2079,9 @@ static char **set_values(const struct nl_set *ns, size_t *n)
 		if (interval && (e[i].flags & NFT_SET_ELEM_INTERVAL_END))
 			continue;
 		pc_buf_init(&b);
-		if (!interval) {
+		if (e[i].has_end || e[i].has_verdict || e[i].len > 16) {
+			elem_print_box(&b, type, &e[i]);
+		} else if (!interval) {
 			key_print(&b, type, e[i].key, e[i].len);
 		} else {
 			if (i + 1 < ns->n) {
@@ -1800,9 +2140,14 @@ static char *set_canon(const struct nl_set *ns)
 	pc_buf_printf(&out, "{ ");
 	for (size_t i = 0; i < n; i++)
 		pc_buf_printf(&out, "%s%s", i ? ", " : "", v[i]);
-	pc_buf_printf(&out, " } (type %u, flags 0x%x)",
+	pc_buf_printf(&out, " } (type %u, flags 0x%x",
 		      nftnl_set_get_u32(ns->s, NFTNL_SET_KEY_TYPE),
-		      flags & (NFT_SET_INTERVAL | NFT_SET_ANONYMOUS | NFT_SET_CONSTANT));
+		      flags & (NFT_SET_INTERVAL | NFT_SET_ANONYMOUS | NFT_SET_CONSTANT |
+			       NFT_SET_MAP | NFT_SET_CONCAT));
+	if ((flags & NFT_SET_MAP) && nftnl_set_is_set(ns->s, NFTNL_SET_DATA_TYPE))
+		pc_buf_printf(&out, ", data type 0x%x",
+			      nftnl_set_get_u32(ns->s, NFTNL_SET_DATA_TYPE));
+	pc_buf_putc(&out, ')');
 	values_free(v, n);
 	return out.data;
 }
@@ -1833,10 +2178,17 @@ static int expr_canon(struct nftnl_expr *e, void *data)
 		}
 	}
 	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") == 0) {
-		/* A named set: by name; kernel and nft differ in unset flags. */
-		pc_buf_printf(cc->out, "[ lookup reg %u set @%s flags 0x%x ] ",
+		/*
+		 * A named set or map: by name (its id is the batch's, not the
+		 * kernel's); kernel and nft differ in unset flags.
+		 */
+		pc_buf_printf(cc->out, "[ lookup reg %u set @%s",
 			      nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG),
-			      nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET),
+			      nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG))
+			pc_buf_printf(cc->out, " dreg %u",
+				      nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG));
+		pc_buf_printf(cc->out, " flags 0x%x ] ",
 			      nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS) ?
 			      nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS) : 0);
 		return 0;
@@ -2025,7 +2377,8 @@ bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
 			continue;
 		ls = find_named_set(live, ws->name);
 		if (!ls) {
-			fprintf(dout(&d), "- set %s (missing from the kernel)\n", ws->name);
+			fprintf(dout(&d), "- %s %s (missing from the kernel)\n", set_kind(ws),
+				ws->name);
 			same = false;
 			continue;
 		}
@@ -2037,7 +2390,7 @@ bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
 			char *only_w = values_minus(vw, nw, vl, nl);
 			char *only_l = values_minus(vl, nl, vw, nw);
 
-			fprintf(dout(&d), "~ set %s differs\n", ws->name);
+			fprintf(dout(&d), "~ %s %s differs\n", set_kind(ws), ws->name);
 			if (*only_w)
 				fprintf(d.f, "  - elements missing from the kernel: %s\n", only_w);
 			if (*only_l)
@@ -2055,7 +2408,8 @@ bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
 	}
 	for (size_t i = 0; i < live->n_sets; i++) {
 		if (!live->sets[i].anon && !find_named_set(want, live->sets[i].name)) {
-			fprintf(dout(&d), "+ set %s (not in the policy)\n", live->sets[i].name);
+			fprintf(dout(&d), "+ %s %s (not in the policy)\n",
+				set_kind(&live->sets[i]), live->sets[i].name);
 			same = false;
 		}
 	}

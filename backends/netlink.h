@@ -10,7 +10,15 @@
  *
  * A &struct pc_nl_batch is one nfnetlink transaction replacing that table:
  * add the table (so that the delete cannot fail), delete it, add it again
- * with its sets, chains and rules. The kernel applies all of it or nothing.
+ * with its sets, verdict maps, chains and rules. The kernel applies all of
+ * it or nothing. A verdict map of the plan (&struct pc_nft_map) goes in as
+ * nft sends `map NAME { type ipv4_addr . inet_proto . inet_service :
+ * verdict; flags interval; }`: flags map, interval and concat, nft's
+ * concatenated key type, each key field padded to 4 bytes, the field
+ * lengths, nft's set user data, one element per interval with a start and
+ * an end key, its verdict and its comment; the rule loads the three fields
+ * into consecutive registers and looks them up with the verdict register
+ * as destination.
  * Without its commit (BATCH_END) the kernel validates every message and
  * then aborts, which is `--dry-run` (`nft -c` does the same).
  */
@@ -96,8 +104,9 @@ int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag);
  * @out:   a readable report of the differences goes here
  *
  * Both sides go through the same canonical printer (expressions as
- * libnftnl prints them, anonymous sets by their elements, rule comments),
- * so a table loaded by `nft -f` of the nft backend's output compares equal.
+ * libnftnl prints them, anonymous sets by their elements, rule comments,
+ * map elements as "ADDR . PROTO . PORTS : VERDICT comment ..."), so a
+ * table loaded by `nft -f` of the nft backend's output compares equal.
  *
  * Return: true when they are the same.
  */

@@ -6,7 +6,12 @@
 # in a throwaway network namespace (`unshare -n`: an empty ruleset). Not a
 # test: it asserts nothing, it prints the numbers.
 #
-#   bench_apply.sh PORTCULLIS [RULES] [ROUNDS]     (defaults 2000, 21)
+#   bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize]
+#                                                 (defaults 2000, 21)
+#
+# Both sides optimise by default (runs of plain rules become verdict maps,
+# `generate` and `apply` alike); --no-optimize gives both that option (one
+# kernel rule per policy line).
 #
 # Each round times (bash `time`: wall clock, and the user + system CPU time
 # of the command, which other load on the machine disturbs less), inside a
@@ -20,9 +25,14 @@
 # once in cold ones. Prints per-run milliseconds, the medians and the
 # ratios. Needs root; exits 77 otherwise.
 set -u
-prog=${1:?usage: bench_apply.sh PORTCULLIS [RULES] [ROUNDS]}
+prog=${1:?usage: bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize]}
 rules=${2:-2000}
 rounds=${3:-21}
+opt=${4:-}
+case $opt in
+''|--no-optimize) ;;
+*) echo "usage: bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize]" >&2; exit 2 ;;
+esac
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: needs root (network namespaces, nf_tables)" >&2
@@ -47,8 +57,9 @@ trap 'rm -rf "$work"' EXIT
 		echo "allow in port $(( 10000 + i ))/tcp from $pfx.$(( (i / 3) % 256 ))"
 	done
 } >"$work/bench.policy"
-"$prog" generate "$work/bench.policy" >"$work/bench.nft" 2>/dev/null || exit 1
-nrules=$(grep -c 'comment "' "$work/bench.nft")
+"$prog" generate $opt "$work/bench.policy" >"$work/bench.nft" 2>/dev/null || exit 1
+nrules=$(grep -c '^[[:space:]]*[^[:space:]].* comment "[^"]*"$' "$work/bench.nft")
+nelems=$(grep -c ' : \(accept\|drop\),\?$' "$work/bench.nft")
 
 # One timed command in a fresh namespace; prints milliseconds. With
 # PRIME=1 the namespace's nf_tables and conntrack are set up first by an
@@ -76,7 +87,7 @@ timed() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Warm up (module loading, page cache).
-PRIME=0 timed "$prog" apply "$work/bench.policy" >/dev/null
+PRIME=0 timed "$prog" apply $opt "$work/bench.policy" >/dev/null
 PRIME=0 timed nft -f "$work/bench.nft" >/dev/null
 
 # Prints "WALL CPU" in milliseconds from "REAL USER SYS" in seconds.
@@ -89,11 +100,11 @@ run_rounds() { # LABEL
 	printf '%5s %10s %10s %10s %10s\n' round 'apply' 'apply cpu' 'nft -f' 'nft cpu'
 	for r in $(seq 1 "$rounds"); do
 		if [ $((r % 2)) = 1 ]; then
-			a=$(timed "$prog" apply "$work/bench.policy" | ms) || { echo "apply failed" >&2; exit 1; }
+			a=$(timed "$prog" apply $opt "$work/bench.policy" | ms) || { echo "apply failed" >&2; exit 1; }
 			n=$(timed nft -f "$work/bench.nft" | ms) || { echo "nft -f failed" >&2; exit 1; }
 		else
 			n=$(timed nft -f "$work/bench.nft" | ms) || { echo "nft -f failed" >&2; exit 1; }
-			a=$(timed "$prog" apply "$work/bench.policy" | ms) || { echo "apply failed" >&2; exit 1; }
+			a=$(timed "$prog" apply $opt "$work/bench.policy" | ms) || { echo "apply failed" >&2; exit 1; }
 		fi
 		echo "$a" >>"$work/apply"
 		echo "$n" >>"$work/nft"
@@ -114,5 +125,5 @@ run_rounds "primed namespaces"
 export PRIME=0
 run_rounds "cold namespaces"
 echo
-echo "policy rules: $rules, nft rules (with the built-in ones): $nrules, rounds: $rounds"
+echo "policy rules: $rules, ${opt:-optimised}: nft rules (with the built-in ones): $nrules, verdict map elements: $nelems, rounds: $rounds"
 cat "$work/summary"

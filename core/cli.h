@@ -56,13 +56,20 @@ struct pc_ir;
 struct pc_nft_plan;
 /*
  * apply / diff: loads the registry and the policy and lowers it into the
- * nft plan (backends/nft_lower.h). Diagnostics stay queued on @diag.
- * Returns PC_EXIT_OK with *ir, *reg and *plan set (caller frees them), or
- * the exit status with all three NULL.
+ * nft plan (backends/nft_lower.h). With @optimize the plan is lowered from
+ * the optimised view of the IR (pc_ir_optimize_view(), verdict maps), as
+ * `generate` does for nft; *view is then that view, else NULL.
+ * Diagnostics stay queued on @diag. Returns PC_EXIT_OK with *ir, *view,
+ * *reg and *plan set (caller frees them: the plan first, then the view
+ * with pc_cli_view_destroy(), then the IR), or the exit status with all
+ * of them NULL.
  */
 int pc_cli_load_plan(const char *path, const struct pc_registry_opts *ro,
-		     struct pc_diag *diag, struct pc_ir **ir,
-		     struct pc_registry **reg, struct pc_nft_plan **plan);
+		     bool optimize, struct pc_diag *diag, struct pc_ir **ir,
+		     struct pc_ir **view, struct pc_registry **reg,
+		     struct pc_nft_plan **plan);
+/* Frees a view of pc_cli_load_plan(). NULL is a no-op. */
+void pc_cli_view_destroy(struct pc_ir *view);
 /* Prints a netlink failure (-errno) of @what; returns PC_EXIT_SYSTEM. */
 int pc_cli_netlink_error(const char *prog, const char *what, int err);
 

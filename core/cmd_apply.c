@@ -35,6 +35,7 @@
 #include "backends/nft_lower.h"
 #include "cli.h"
 #include "eval.h"
+#include "optimize.h"
 #include "policy.h"
 #include "registry.h"
 #include "resolve.h"
@@ -43,7 +44,8 @@
 static void apply_usage(FILE *out)
 {
 	fputs("usage: portcullis apply [--dry-run] [--confirm SECONDS] [--force]\n"
-	      "                        [--registry FILE] [--overlay FILE] POLICY\n"
+	      "                        [--no-optimize] [--registry FILE] [--overlay FILE]\n"
+	      "                        POLICY\n"
 	      "\n"
 	      "Programs the policy's nftables table (`table inet NAME`) over netlink in\n"
 	      "one transaction: the table is replaced as a whole, no other table is\n"
@@ -59,6 +61,9 @@ static void apply_usage(FILE *out)
 	      "                     this process goes away\n"
 	      "  --force            apply even when the policy would block the SSH\n"
 	      "                     connection this runs over (SSH_CONNECTION)\n"
+	      "  --no-optimize      one kernel rule per policy line, no verdict maps (as\n"
+	      "                     `generate --no-optimize`); by default runs of plain\n"
+	      "                     rules become verdict maps, as `generate` makes them\n"
 	      "  --registry FILE    IANA CSV or /etc/services file instead of the shipped one\n"
 	      "  --overlay FILE     site names that take precedence (repeatable)\n"
 	      "\n"
@@ -175,7 +180,8 @@ static void *registry_thread(void *arg)
  * a firewall host usually has a second core.
  */
 static struct pc_ir *load_policy(const char *path, const struct pc_registry_opts *ro,
-				 struct pc_diag *diag, struct pc_registry **reg,
+				 bool optimize, struct pc_diag *diag,
+				 struct pc_registry **reg, struct pc_ir **view,
 				 struct pc_nft_plan **plan, int *status)
 {
 	struct registry_job job = { .ro = ro, .status = PC_EXIT_OK };
@@ -187,6 +193,7 @@ static struct pc_ir *load_policy(const char *path, const struct pc_registry_opts
 
 	*plan = NULL;
 	*reg = NULL;
+	*view = NULL;
 	job.diag = pc_diag_create();
 	phase(NULL);
 	threaded = pthread_create(&thread, NULL, registry_thread, &job) == 0;
@@ -217,23 +224,40 @@ static struct pc_ir *load_policy(const char *path, const struct pc_registry_opts
 		*status = PC_EXIT_POLICY;
 		return NULL;
 	}
-	*plan = pc_nft_plan_create(ir, diag);
+	/* the same view as `generate` gives the nft backend: the same maps */
+	if (optimize) {
+		*view = xzalloc(sizeof(**view));
+		pc_ir_optimize_view(ir, *view, NULL);
+		phase("optimise");
+	}
+	*plan = pc_nft_plan_create(*view ? *view : ir, diag);
 	phase("lower to the nft plan");
 	if (!*plan) {
 		*status = PC_EXIT_POLICY;
+		pc_cli_view_destroy(*view);
+		*view = NULL;
 		pc_ir_destroy(ir);
 		return NULL;
 	}
 	return ir;
 }
 
+void pc_cli_view_destroy(struct pc_ir *view)
+{
+	if (!view)
+		return;
+	pc_ir_view_finish(view);
+	free(view);
+}
+
 int pc_cli_load_plan(const char *path, const struct pc_registry_opts *ro,
-		     struct pc_diag *diag, struct pc_ir **ir,
-		     struct pc_registry **reg, struct pc_nft_plan **plan)
+		     bool optimize, struct pc_diag *diag, struct pc_ir **ir,
+		     struct pc_ir **view, struct pc_registry **reg,
+		     struct pc_nft_plan **plan)
 {
 	int status = PC_EXIT_OK;
 
-	*ir = load_policy(path, ro, diag, reg, plan, &status);
+	*ir = load_policy(path, ro, optimize, diag, reg, view, plan, &status);
 	if (*ir)
 		return PC_EXIT_OK;
 	pc_registry_destroy(*reg);
@@ -420,6 +444,7 @@ struct apply_state {
 	struct pc_registry *reg;
 	struct pc_diag *diag;
 	struct pc_ir *ir;
+	struct pc_ir *view;   /* the optimised view the plan comes from, or NULL */
 	struct pc_nft_plan *plan;
 	struct pc_nl_batch *batch;
 };
@@ -428,6 +453,7 @@ static void apply_state_free(struct apply_state *st)
 {
 	pc_nl_batch_destroy(st->batch);
 	pc_nft_plan_destroy(st->plan);
+	pc_cli_view_destroy(st->view);
 	pc_ir_destroy(st->ir);
 	pc_registry_destroy(st->reg);
 	pc_diag_destroy(st->diag);
@@ -706,6 +732,7 @@ int cmd_apply(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "confirm", required_argument, NULL, 'c' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "no-optimize", no_argument, NULL, 'N' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "overlay", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
@@ -713,7 +740,7 @@ int cmd_apply(int argc, char **argv)
 	};
 	struct pc_registry_opts ro;
 	struct apply_state st = { 0 };
-	bool dry_run = false, force = false;
+	bool dry_run = false, force = false, optimize = true;
 	long confirm = 0;
 	int c, status = PC_EXIT_OK, lock_fd = -1, ret;
 
@@ -738,6 +765,9 @@ int cmd_apply(int argc, char **argv)
 		}
 		case 'f':
 			force = true;
+			break;
+		case 'N':
+			optimize = false;
 			break;
 		case 'r':
 			ro.registry = optarg;
@@ -766,7 +796,8 @@ int cmd_apply(int argc, char **argv)
 		return PC_EXIT_USAGE;
 	}
 	st.diag = pc_diag_create();
-	status = pc_cli_load_plan(argv[optind], &ro, st.diag, &st.ir, &st.reg, &st.plan);
+	status = pc_cli_load_plan(argv[optind], &ro, optimize, st.diag, &st.ir, &st.view,
+				  &st.reg, &st.plan);
 	if (status != PC_EXIT_OK)
 		goto out;
 	pc_diag_print(st.diag, stderr, pc_cli_color());

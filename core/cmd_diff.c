@@ -13,15 +13,19 @@
 
 static void diff_usage(FILE *out)
 {
-	fputs("usage: portcullis diff [--registry FILE] [--overlay FILE] POLICY\n"
+	fputs("usage: portcullis diff [--no-optimize] [--registry FILE] [--overlay FILE]\n"
+	      "                       POLICY\n"
 	      "\n"
 	      "Reads the policy's table (`table inet NAME`) back from the kernel over\n"
 	      "netlink and compares it with what `portcullis apply POLICY` would install\n"
 	      "(the same as `nft -f` of `portcullis generate -b nft POLICY`): rules\n"
 	      "missing from the kernel (-), rules the policy does not have (+) and rules\n"
 	      "that differ (~), by policy line (the rules' comments), and differences in\n"
-	      "sets and chain policies. Drift detection: run it from cron or a monitor.\n"
+	      "sets, verdict maps and chain policies. Drift detection: run it from cron\n"
+	      "or a monitor.\n"
 	      "\n"
+	      "  --no-optimize    compare with what `apply --no-optimize` installs (one\n"
+	      "                   rule per policy line, no verdict maps)\n"
 	      "  --registry FILE  IANA CSV or /etc/services file instead of the shipped one\n"
 	      "  --overlay FILE   site names that take precedence (repeatable)\n"
 	      "\n"
@@ -35,16 +39,18 @@ int cmd_diff(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "registry", required_argument, NULL, 'r' },
 		{ "overlay", required_argument, NULL, 'O' },
+		{ "no-optimize", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pc_registry_opts ro;
 	struct pc_registry *reg = NULL;
 	struct pc_diag *diag;
-	struct pc_ir *ir = NULL;
+	struct pc_ir *ir = NULL, *view = NULL;
 	struct pc_nft_plan *plan = NULL;
 	struct pc_nl_objs *want = NULL, *live = NULL;
 	int c, status, ret;
+	bool optimize = true;
 
 	memset(&ro, 0, sizeof(ro));
 	optind = 1;
@@ -60,6 +66,9 @@ int cmd_diff(int argc, char **argv)
 			}
 			ro.overlays[ro.n_overlays++] = optarg;
 			break;
+		case 'N':
+			optimize = false;
+			break;
 		case 'h':
 			diff_usage(stdout);
 			return PC_EXIT_OK;
@@ -73,7 +82,7 @@ int cmd_diff(int argc, char **argv)
 		return PC_EXIT_USAGE;
 	}
 	diag = pc_diag_create();
-	status = pc_cli_load_plan(argv[optind], &ro, diag, &ir, &reg, &plan);
+	status = pc_cli_load_plan(argv[optind], &ro, optimize, diag, &ir, &view, &reg, &plan);
 	if (status != PC_EXIT_OK)
 		goto out;
 	ret = pc_nl_objs_read(plan->table, &live);
@@ -94,6 +103,7 @@ out:
 	pc_nl_objs_destroy(live);
 	pc_nl_objs_destroy(want);
 	pc_nft_plan_destroy(plan);
+	pc_cli_view_destroy(view);
 	pc_ir_destroy(ir);
 	pc_registry_destroy(reg);
 	pc_diag_destroy(diag);

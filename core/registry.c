@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1023,12 +1024,18 @@ fail:
 
 struct half {
 	struct load l;
-	pthread_t tid;
+	atomic_bool claimed;	/* whoever sets it parses this half */
 };
+
+static void half_parse(struct half *h)
+{
+	if (!atomic_exchange(&h->claimed, true))
+		load_csv(&h->l);
+}
 
 static void *half_run(void *arg)
 {
-	load_csv(&((struct half *)arg)->l);
+	half_parse(arg);
 	return NULL;
 }
 
@@ -1039,6 +1046,7 @@ static void half_init(struct half *h, const struct load *l, const char *text,
 		.reg = l->reg, .diag = pc_diag_create(), .path = l->path,
 		.epath = l->epath, .overlay = l->overlay, .text = text, .len = len,
 	};
+	atomic_init(&h->claimed, false);
 	h->l.cap_ent = len / 12 + 1;
 	h->l.ent = big_alloc(l->reg, h->l.cap_ent * sizeof(*h->l.ent));
 }
@@ -1048,7 +1056,8 @@ static bool load_csv_parallel(struct load *l)
 	const char *s = l->text, *end = l->text + l->len, *mid = s + l->len / 2, *p;
 	struct half h[2];
 	unsigned line = 1;
-	bool quoted = false, ok;
+	bool quoted = false, ok, thread;
+	pthread_t tid;
 
 	for (p = s; (p = memchr(p, '"', (size_t)(mid - p))); p++)
 		quoted = !quoted;
@@ -1067,13 +1076,16 @@ static bool load_csv_parallel(struct load *l)
 	/* blocks last, the second last of all: big_trim() gives its tail back */
 	for (int i = 0; i < 2; i++)
 		h[i].l.block = big_alloc(l->reg, h[i].l.len + 64);
-	if (pthread_create(&h[1].tid, NULL, half_run, &h[1]) != 0) {
-		half_run(&h[1]);
-		h[1].tid = pthread_self();
-	}
+	/*
+	 * The second half goes to a thread, but this one takes it back when it
+	 * is done with the first before the thread got a CPU (a busy machine):
+	 * then the load costs what a single-threaded one does.
+	 */
+	thread = pthread_create(&tid, NULL, half_run, &h[1]) == 0;
 	load_csv(&h[0].l);
-	if (!pthread_equal(h[1].tid, pthread_self()))
-		pthread_join(h[1].tid, NULL);
+	half_parse(&h[1]);
+	if (thread)
+		pthread_join(tid, NULL);
 	big_trim(l->reg, h[1].l.block, h[1].l.block_used);
 	ok = !h[0].l.errors && !h[1].l.errors;
 	for (int i = 0; i < 2; i++) {

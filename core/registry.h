@@ -112,14 +112,20 @@ void pc_registry_finish(struct pc_registry *reg);
 /*
  * All entries for @name (case-insensitive; aliases included), in file
  * order. Returns the count; *out points into the registry (not owned).
+ * Entries of a name that a later overlay defines are left out. An entry
+ * found through an alias is a copy flagged PC_REG_ALIAS (its @name is the
+ * primary name).
  */
 size_t pc_registry_find_name(const struct pc_registry *reg, const char *name,
 			     const struct pc_reg_entry *const **out);
 
 /*
  * Entries whose port range contains @port for @transport
- * (@transport == __PC_TRANSPORT_MAX: any transport). Writes at most @max
- * pointers into @out and returns the total count.
+ * (@transport == __PC_TRANSPORT_MAX: any transport), in file order;
+ * PC_REG_NO_TRANSPORT entries match every @transport. Writes at most @max
+ * pointers into @out (may be NULL when @max is 0) and returns the total
+ * count. Entries hidden by an overlay are left out; aliases are not
+ * repeated.
  */
 size_t pc_registry_find_port(const struct pc_registry *reg, uint16_t port,
 			     unsigned transport,

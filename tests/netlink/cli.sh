@@ -30,7 +30,26 @@ done
 work=$(mktemp -d /tmp/pc-cli-XXXXXX)
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
+
+# A 2,000-rule policy like bench/bench_packets.sh's (documentation
+# addresses): the optimiser folds it into two large verdict maps.
+big_policy() {
+	echo "table pcbig"
+	echo "default in deny"
+	for i in $(seq 0 1999); do
+		if [ $((i % 2)) = 0 ]; then v=allow; else v=deny; fi
+		case $((i % 4)) in
+		0) from=192.0.2.$((i / 4 % 256)) ;;
+		1) from=198.51.100.$((i / 4 % 256)) ;;
+		2) from=203.0.113.$((i / 4 % 256)) ;;
+		*) from=2001:db8:$(printf %x $i)::/48 ;;
+		esac
+		echo "$v in port $((10000 + i))/udp from $from"
+	done
+}
+
 cp "$here"/*.policy "$work"/
+big_policy >"$work/big.policy"
 chmod 644 "$work"/*.policy
 export PORTCULLIS_RUNDIR=$work/run
 unset SSH_CONNECTION
@@ -58,26 +77,100 @@ EOF
 )
 
 case_apply_equals_nft() {
-	for pol in "$W"/web.policy "$SRC"/policies/*.policy; do
+	# The same with one rule per policy line: apply --no-optimize and
+	# generate --no-optimize agree too.
+	for pol in "$W"/web.policy "$W"/maps.policy "$SRC"/tests/netns/fold.policy \
+		   "$W"/big.policy "$SRC"/policies/*.policy \
+		   -"$W"/maps.policy -"$W"/big.policy; do
+		opt=
+		case $pol in -*) pol=${pol#-}; opt=--no-optimize ;; esac
 		nft flush ruleset
-		$P generate "$pol" >"$W/gen.nft" || fail "generate $pol"
+		$P generate $opt "$pol" >"$W/gen.nft" 2>/dev/null || fail "generate $opt $pol"
 		nft -f "$W/gen.nft" || fail "nft -f $pol"
 		nft list ruleset >"$W/by-nft"
-		expect_status 0 $P diff "$pol"
+		expect_status 0 $P diff $opt "$pol"
 		grep_out "matches"
 		nft flush ruleset
-		expect_status 0 $P apply "$pol"
+		expect_status 0 $P apply $opt "$pol"
 		grep_err "applied table inet"
 		nft list ruleset >"$W/by-apply"
-		cmp -s "$W/by-nft" "$W/by-apply" || { diff -u "$W/by-nft" "$W/by-apply" >&2; fail "apply != nft -f for $pol"; }
+		cmp -s "$W/by-nft" "$W/by-apply" || { diff -u "$W/by-nft" "$W/by-apply" >&2; fail "apply != nft -f for $opt $pol"; }
+		expect_status 0 $P diff $opt "$pol"
+		grep_out "matches"
 		# Re-applying over either leaves one table with the same contents.
-		expect_status 0 $P apply "$pol"
+		expect_status 0 $P apply $opt "$pol"
 		nft -f "$W/gen.nft" || fail "nft -f over apply"
-		expect_status 0 $P apply "$pol"
+		expect_status 0 $P apply $opt "$pol"
 		nft list ruleset >"$W/again"
-		cmp -s "$W/by-nft" "$W/again" || fail "re-apply changed $pol"
+		cmp -s "$W/by-nft" "$W/again" || fail "re-apply changed $opt $pol"
 		[ "$(nft list tables | wc -l)" = 1 ] || fail "more than one table"
 	done
+	# The policies that must fold do: apply installed verdict maps.
+	for pol in maps big; do
+		$P generate "$W/$pol.policy" 2>/dev/null | grep -q "vmap @input_v4_" ||
+			fail "$pol.policy has no verdict map"
+	done
+}
+
+# Verdict maps: diff after apply and after nft -f finds nothing, finds an
+# element added or removed by hand, and tells an optimised table from a
+# plain one; dry run and confirm / rollback keep maps as they were.
+case_maps() {
+	pol=$W/maps.policy
+	$P generate "$pol" >"$W/gen.nft" 2>/dev/null || fail "generate"
+	map=$(awk '$1 == "map" && $2 ~ /^input_v4_/ { print $2; exit }' "$W/gen.nft")
+	[ -n "$map" ] || fail "maps.policy has no input_v4 map"
+	# The first element of the map, as a key: "ADDR . PROTO . PORT".
+	key=$(awk -v m="$map" '$1 == "map" { inmap = ($2 == m) }
+		inmap && / : (accept|drop),?$/ { sub(/^[ \t]+/, ""); sub(/ comment .*/, ""); print; exit }' "$W/gen.nft")
+	[ -n "$key" ] || fail "no element in $map"
+	expect_status 0 $P apply "$pol"
+	expect_status 0 $P diff "$pol"
+	grep_out "matches"
+	nft add element inet pcmaps "$map" '{ 192.0.2.250 . tcp . 65000 : accept }' || fail "add element"
+	expect_status 1 $P diff "$pol"
+	grep_out "~ map $map differs"
+	grep_out "+ elements not in the policy: 192.0.2.250 . tcp . 65000 : accept"
+	nft -f "$W/gen.nft" || fail "nft -f"
+	expect_status 0 $P diff "$pol"
+	nft delete element inet pcmaps "$map" "{ $key }" || fail "delete element $key"
+	expect_status 1 $P diff "$pol"
+	grep_out "- elements missing from the kernel: $key : "
+	expect_status 0 $P apply "$pol"
+	expect_status 0 $P diff "$pol"
+	# The optimised table is not the one-rule-per-line one, and back.
+	expect_status 1 $P diff --no-optimize "$pol"
+	grep_out "+ map $map (not in the policy)"
+	expect_status 0 $P apply --no-optimize "$pol"
+	expect_status 0 $P diff --no-optimize "$pol"
+	expect_status 1 $P diff "$pol"
+	grep_out "- map $map (missing from the kernel)"
+	# Dry run over a table with maps changes nothing.
+	expect_status 0 $P apply "$pol"
+	nft list ruleset >"$W/before"
+	expect_status 0 $P apply --dry-run --no-optimize "$pol"
+	grep_err "dry run"
+	nft list ruleset >"$W/after"
+	cmp -s "$W/before" "$W/after" || fail "dry run changed the ruleset"
+	# Rolled back to the maps, and from the maps to the plain rules.
+	expect_status 1 $P apply --confirm 1 --no-optimize "$pol" </dev/null
+	grep_err "not confirmed: rolled back"
+	nft list ruleset >"$W/after"
+	cmp -s "$W/before" "$W/after" || { diff -u "$W/before" "$W/after" >&2; fail "maps not rolled back"; }
+	expect_status 0 $P diff "$pol"
+	expect_status 0 $P apply --no-optimize "$pol"
+	nft list ruleset >"$W/before"
+	expect_status 1 $P apply --confirm 1 "$pol" </dev/null
+	nft list ruleset >"$W/after"
+	cmp -s "$W/before" "$W/after" || fail "plain rules not rolled back"
+	# Confirmed: the maps stay.
+	$P apply --confirm 60 "$pol" </dev/null >"$W/apply.out" 2>&1 &
+	pid=$!
+	wait_pending
+	expect_status 0 $P confirm
+	wait $pid || { cat "$W/apply.out" >&2; fail "apply --confirm exited $?"; }
+	wait_settled
+	expect_status 0 $P diff "$pol"
 }
 
 case_other_tables() {
@@ -311,7 +404,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-all="apply_equals_nft other_tables dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_signal lockout packets"
+all="apply_equals_nft maps other_tables dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_signal lockout packets"
 [ $# -gt 0 ] && all="$*"
 failed=0
 for c in $all; do
