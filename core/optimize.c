@@ -377,32 +377,32 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c,
 			j++;
 		if (j - i >= MIN_RUN) {
 			struct pc_rule maps[2];
-			size_t n_maps = 0, cut = j, elements = 0;
+			struct boxes b[2] = { { 0 }, { 0 } };
+			size_t n_maps = 0, cut = j;
 			bool ok = true;
 
-			/* the run ends where either family's boxes would explode */
+			/*
+			 * The run ends where either family's boxes would explode;
+			 * after a cut both families are built again up to it.
+			 */
 			for (unsigned f = 0; f < 2 && ok; f++) {
-				struct boxes b = { 0 };
 				size_t c_f = cut;
 
-				ok = build_boxes(c->rules, i, &c_f, f ? PC_FAM_IPV6 : PC_FAM_IPV4, &b);
-				free(b.v);
+				b[f].n = 0;
+				ok = build_boxes(c->rules, i, &c_f, f ? PC_FAM_IPV6 : PC_FAM_IPV4, &b[f]);
 				if (c_f < cut) {
 					cut = c_f;
-					f = (unsigned)-1; /* again for both, up to the new cut */
+					f = (unsigned)-1;
 				}
 			}
 			if (ok && cut - i >= MIN_RUN) {
 				for (unsigned f = 0; f < 2; f++) {
-					unsigned fam = f ? PC_FAM_IPV6 : PC_FAM_IPV4;
-					struct boxes b = { 0 };
-					size_t c_f = cut;
-
-					build_boxes(c->rules, i, &c_f, fam, &b);
-					if (b.n)
-						maps[n_maps++] = map_rule(arena, &b, fam, &c->rules[i]);
-					elements += b.n;
-					free(b.v);
+					if (b[f].n)
+						maps[n_maps++] = map_rule(arena, &b[f],
+									  f ? PC_FAM_IPV6 : PC_FAM_IPV4,
+									  &c->rules[i]);
+					if (st)
+						st->elements += b[f].n;
 				}
 				for (size_t k = 0; k < n_maps; k++) {
 					out = xgrow(out, &cap, n + 1, sizeof(*out));
@@ -411,11 +411,14 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c,
 				if (st) {
 					st->folded_rules += cut - i;
 					st->maps += n_maps;
-					st->elements += elements;
 				}
+				free(b[0].v);
+				free(b[1].v);
 				i = cut;
 				continue;
 			}
+			free(b[0].v);
+			free(b[1].v);
 			if (ok && cut < j)
 				j = cut + 1; /* too short before the cut: keep these plain */
 		}
