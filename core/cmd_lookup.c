@@ -556,7 +556,9 @@ static void lookup_class(struct lookup *lk, const struct query *q)
 	printf("%zu registry %s in the range:", total, plural(total));
 	for (unsigned s = 0; s < __PC_REG_STATUS_MAX; s++)
 		printf("%s %zu %s", s ? "," : "", counts[s], pc_reg_status_name(s));
-	printf("\n(look up a port, e.g. `portcullis lookup %u`, for its entries)\n", lo);
+	putchar('\n');
+	if (total)
+		printf("(look up a port, e.g. `portcullis lookup %u`, for its entries)\n", lo);
 }
 
 int cmd_lookup(int argc, char **argv)

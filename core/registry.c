@@ -4,7 +4,8 @@
  * format by hand) and the two indexes.
  *
  * Loading reads a file once, parses it straight into an entry array, and
- * copies the strings it keeps into one block per file. Nothing is indexed
+ * copies the strings it keeps into one block per file (a big IANA file is
+ * parsed in pieces by two threads, see load_csv_parallel()). Nothing is indexed
  * until pc_registry_finish(), which builds
  *   - an open-addressing hash of case-folded names (aliases included), each
  *     slot pointing at a run of entries in file order, and
@@ -1013,95 +1014,102 @@ fail:
 }
 
 /*
- * A big IANA file is parsed in two halves at once, split at a record
- * boundary (the first newline outside quotes after the middle): libcsv is
- * two thirds of the load time and this machine has two cores. The halves
- * report to diagnostics of their own; if either finds anything wrong the
- * caller parses the whole file again in one piece, so that errors come
- * out complete, in order and quoted from the file.
+ * A big IANA file is parsed in pieces by two threads at once, each piece
+ * ending at a record boundary (the first newline outside quotes after an
+ * even cut): libcsv is two thirds of the load time and this machine has
+ * two cores. The threads take the next unparsed piece until none is left,
+ * so a thread that gets no CPU (a busy machine) leaves its share to the
+ * other and the load costs about what a single-threaded one does. Each
+ * piece has its own entries, strings and diagnostics; if any finds
+ * anything wrong the caller parses the whole file again in one piece, so
+ * that errors come out complete, in order and quoted from the file.
  */
 #define PARALLEL_MIN (256u << 10)
+#define PIECES 8
 
-struct half {
-	struct load l;
-	atomic_bool claimed;	/* whoever sets it parses this half */
+struct pieces {
+	struct load l[PIECES];
+	size_t n;
+	atomic_size_t next;	/* the next piece to parse */
 };
 
-static void half_parse(struct half *h)
+static void *pieces_run(void *arg)
 {
-	if (!atomic_exchange(&h->claimed, true))
-		load_csv(&h->l);
-}
+	struct pieces *ps = arg;
+	size_t i;
 
-static void *half_run(void *arg)
-{
-	half_parse(arg);
+	while ((i = atomic_fetch_add(&ps->next, 1)) < ps->n)
+		load_csv(&ps->l[i]);
 	return NULL;
-}
-
-static void half_init(struct half *h, const struct load *l, const char *text,
-		      size_t len)
-{
-	h->l = (struct load){
-		.reg = l->reg, .diag = pc_diag_create(), .path = l->path,
-		.epath = l->epath, .overlay = l->overlay, .text = text, .len = len,
-	};
-	atomic_init(&h->claimed, false);
-	h->l.cap_ent = len / 12 + 1;
-	h->l.ent = big_alloc(l->reg, h->l.cap_ent * sizeof(*h->l.ent));
 }
 
 static bool load_csv_parallel(struct load *l)
 {
-	const char *s = l->text, *end = l->text + l->len, *mid = s + l->len / 2, *p;
-	struct half h[2];
+	const char *s = l->text, *end = l->text + l->len, *p = s, *start = s;
+	struct pieces ps = { .n = 0 };
 	unsigned line = 1;
 	bool quoted = false, ok, thread;
 	pthread_t tid;
 
-	for (p = s; (p = memchr(p, '"', (size_t)(mid - p))); p++)
-		quoted = !quoted;
-	for (p = mid; p < end && (*p != '\n' || quoted); p++)
-		if (*p == '"')
+	/* p only moves forward: the quote parity holds for everything before it */
+	for (size_t k = 1; k <= PIECES && start < end; k++) {
+		const char *cut = k == PIECES ? end : s + l->len / PIECES * k;
+		struct load *pl = &ps.l[ps.n++];
+
+		while (p < cut) {
+			const char *q = memchr(p, '"', (size_t)(cut - p));
+
+			if (!q) {
+				p = cut;
+				break;
+			}
 			quoted = !quoted;
-	if (end - p < 2)
-		return false;
-	p++;
-	for (const char *q = s; (q = memchr(q, '\n', (size_t)(p - q))); q++)
-		line++;
-	half_init(&h[0], l, s, (size_t)(p - s));
-	half_init(&h[1], l, p, (size_t)(end - p));
-	h[1].l.header_done = true;
-	h[1].l.line = line;
-	/* blocks last, the second last of all: big_trim() gives its tail back */
-	for (int i = 0; i < 2; i++)
-		h[i].l.block = big_alloc(l->reg, h[i].l.len + 64);
-	/*
-	 * The second half goes to a thread, but this one takes it back when it
-	 * is done with the first before the thread got a CPU (a busy machine):
-	 * then the load costs what a single-threaded one does.
-	 */
-	thread = pthread_create(&tid, NULL, half_run, &h[1]) == 0;
-	load_csv(&h[0].l);
-	half_parse(&h[1]);
+			p = q + 1;
+		}
+		for (; p < end && (*p != '\n' || quoted); p++)
+			if (*p == '"')
+				quoted = !quoted;
+		if (p < end)
+			p++;
+		*pl = (struct load){
+			.reg = l->reg, .diag = pc_diag_create(), .path = l->path,
+			.epath = l->epath, .overlay = l->overlay, .text = start,
+			.len = (size_t)(p - start), .header_done = start != s,
+			.line = line,
+		};
+		pl->cap_ent = pl->len / 12 + 1;
+		pl->ent = big_alloc(l->reg, pl->cap_ent * sizeof(*pl->ent));
+		for (const char *q = start; (q = memchr(q, '\n', (size_t)(p - q))); q++)
+			line++;
+		start = p;
+	}
+	/* strings last, the last piece's last of all: big_trim() gives its tail back */
+	for (size_t i = 0; i < ps.n; i++)
+		ps.l[i].block = big_alloc(l->reg, ps.l[i].len + 64);
+	atomic_init(&ps.next, 0);
+	thread = pthread_create(&tid, NULL, pieces_run, &ps) == 0;
+	pieces_run(&ps);
 	if (thread)
 		pthread_join(tid, NULL);
-	big_trim(l->reg, h[1].l.block, h[1].l.block_used);
-	ok = !h[0].l.errors && !h[1].l.errors;
-	for (int i = 0; i < 2; i++) {
+	big_trim(l->reg, ps.l[ps.n - 1].block, ps.l[ps.n - 1].block_used);
+	ok = true;
+	for (size_t i = 0; i < ps.n; i++)
+		ok = ok && !ps.l[i].errors;
+	for (size_t i = 0; i < ps.n; i++) {
 		struct pc_registry *reg = l->reg;
+		const struct load *pl = &ps.l[i];
 
-		pc_diag_destroy(h[i].l.diag);
-		if (!ok)
+		pc_diag_destroy(pl->diag);
+		if (!ok || !pl->n_ent)
 			continue;
 		reg->files = xgrow(reg->files, &reg->cap_files, reg->n_files + 1,
 				   sizeof(*reg->files));
 		reg->files[reg->n_files++] = (struct reg_file){
-			.ent = h[i].l.ent, .n = h[i].l.n_ent, .layer = reg->layer,
+			.ent = pl->ent, .n = pl->n_ent, .layer = reg->layer,
 		};
-		reg->n_ent += h[i].l.n_ent;
-		if (strcmp(h[i].l.mod_date, l->mod_date) > 0)
-			memcpy(l->mod_date, h[i].l.mod_date, sizeof(l->mod_date));
+		reg->n_ent += pl->n_ent;
+		if (strcmp(pl->mod_date, l->mod_date) > 0)
+			memcpy(l->mod_date, pl->mod_date, sizeof(l->mod_date));
 	}
 	return ok;
 }
