@@ -40,9 +40,13 @@ struct pc_registry *pc_cli_open_registry(const struct pc_registry_opts *o,
 		pc_diag_note(diag, &loc, "the installed registry is missing: "
 			     "name one with --registry FILE or PORTCULLIS_REGISTRY");
 	}
-	/* every file is read even after an error: report them all at once */
-	for (size_t i = 0; i < o->n_overlays && i < PC_ARRAY_SIZE(o->overlays); i++)
-		load_one(reg, o->overlays[i], true, diag, &worst);
+	/*
+	 * Overlays, later ones winning: the site file, then the environment,
+	 * then the command line, so that what the operator types decides.
+	 * Every file is read even after an error: report them all at once.
+	 */
+	if (!o->no_default_overlay && access(SITE_OVERLAY, F_OK) == 0)
+		load_one(reg, SITE_OVERLAY, true, diag, &worst);
 	env = getenv("PORTCULLIS_OVERLAY");
 	if (env && *env) {
 		char *list = xstrdup(env), *save = NULL;
@@ -51,8 +55,8 @@ struct pc_registry *pc_cli_open_registry(const struct pc_registry_opts *o,
 			load_one(reg, p, true, diag, &worst);
 		free(list);
 	}
-	if (!o->no_default_overlay && access(SITE_OVERLAY, F_OK) == 0)
-		load_one(reg, SITE_OVERLAY, true, diag, &worst);
+	for (size_t i = 0; i < o->n_overlays && i < PC_ARRAY_SIZE(o->overlays); i++)
+		load_one(reg, o->overlays[i], true, diag, &worst);
 	if (worst) {
 		pc_diag_print(diag, stderr, pc_cli_color());
 		pc_registry_destroy(reg);

@@ -237,6 +237,14 @@ static void suggest_names(struct resolver *rs, const char *name, char *buf, size
 	}
 }
 
+/* The transports an entry applies to: an IANA row without one means all. */
+static unsigned entry_transports(const struct pc_reg_entry *e)
+{
+	if (e->transport >= N_TRANSPORTS)
+		return (1u << N_TRANSPORTS) - 1;
+	return 1u << e->transport;
+}
+
 static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *it,
 				  unsigned mask, bool explicit_proto,
 				  struct portacc *pa)
@@ -262,7 +270,7 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 		if (!e[i]->has_port)
 			continue;
 		with_port++;
-		have |= 1u << e[i]->transport;
+		have |= entry_transports(e[i]);
 	}
 	if (!with_port) {
 		pc_diag_error(rs->diag, &it->loc,
@@ -286,9 +294,13 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!e[i]->has_port || !(mask & (1u << e[i]->transport)))
+		unsigned ts = entry_transports(e[i]) & mask;
+
+		if (!e[i]->has_port || !ts)
 			continue;
-		port_add(pa, e[i]->transport, e[i]->port_lo, e[i]->port_hi);
+		for (unsigned t = 0; t < N_TRANSPORTS; t++)
+			if (ts & (1u << t))
+				port_add(pa, t, e[i]->port_lo, e[i]->port_hi);
 		used++;
 		if (e[i]->status == PC_REG_DEASSIGNED)
 			deassigned = true;
@@ -303,7 +315,7 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 		for (size_t i = 0; i < n; i++) {
 			bool seen = false;
 
-			if (!e[i]->has_port || !(mask & (1u << e[i]->transport)))
+			if (!e[i]->has_port || !(mask & entry_transports(e[i])))
 				continue;
 			for (size_t j = 0; j < nr; j++)
 				if (r[j].lo == e[i]->port_lo && r[j].hi == e[i]->port_hi)

@@ -111,6 +111,21 @@ static void test_service_proto_and_case(void **state)
 	pc_ir_destroy(ir);
 }
 
+/* IANA rows with no transport (flex-lm 27000-27009) apply to every transport. */
+static void test_service_without_transport(void **state)
+{
+	struct pc_ir *ir = load("allow in service flex-lm\nallow in service flex-lm/sctp\n", NULL);
+	const struct pc_rule *r;
+
+	assert_non_null(ir);
+	r = first_rule(ir, PC_DIR_IN);
+	assert_int_equal(r->n_l4, 2);
+	assert_int_equal(l4_of(r, PC_PROTO_TCP)->dports.v[0].lo, 27000);
+	assert_int_equal(l4_of(r, PC_PROTO_UDP)->dports.v[0].hi, 27009);
+	assert_int_equal(r[1].l4[0].proto, PC_PROTO_SCTP);
+	pc_ir_destroy(ir);
+}
+
 static void test_multi_port_name_warns(void **state)
 {
 	char *msg;
@@ -462,6 +477,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_service_default_transports),
 		cmocka_unit_test(test_service_proto_and_case),
+		cmocka_unit_test(test_service_without_transport),
 		cmocka_unit_test(test_multi_port_name_warns),
 		cmocka_unit_test(test_ports_merged_sorted),
 		cmocka_unit_test(test_classes),

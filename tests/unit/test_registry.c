@@ -733,10 +733,18 @@ static void test_cli_open(void **state)
 	assert_int_equal(pc_registry_count(reg), 14499);
 	pc_registry_destroy(reg);
 
-	/* --overlay first, then PORTCULLIS_OVERLAY in its order: the last wins */
+	/* PORTCULLIS_OVERLAY in its order, then --overlay: the last wins, so
+	 * the command line decides (overlay2 says 9443, overlay 8443) */
 	o.registry = base;
 	o.overlays[o.n_overlays++] = ov2;
 	setenv("PORTCULLIS_OVERLAY", env, 1);
+	reg = pc_cli_open_registry(&o, d, &st);
+	assert_non_null(reg);
+	assert_int_equal(find(reg, "myapp", &e), 1);
+	assert_int_equal(e[0]->port_lo, 9443);
+	pc_registry_destroy(reg);
+	/* without --overlay, the environment's last file */
+	o.n_overlays = 0;
 	reg = pc_cli_open_registry(&o, d, &st);
 	assert_non_null(reg);
 	assert_int_equal(find(reg, "myapp", &e), 1);
