@@ -36,7 +36,7 @@ struct bounds {
 };
 
 /* Pairs by the source bound of one family: key -> pair numbers. */
-#define BOUND_HASH 4096
+#define BOUND_HASH (1u << 17)
 
 struct bound_entry {
 	struct pc_addr key;
@@ -411,29 +411,40 @@ static bool covered(struct cover *c, const struct pc_rule *r)
 			continue;
 		if (fc->all)
 			continue;
-		/* only pairs whose source bound is an ancestor of ours can cover */
-		struct pc_addr anc = rb.s[f];
+		/*
+		 * Only pairs whose bounds are ancestors of ours can cover. Each
+		 * pair is indexed by its more specific bound: its source bound,
+		 * or its destination bound (key family | 0x80); both ancestor
+		 * chains of ours are looked up.
+		 */
+		for (int which = 0; which < 2; which++) {
+			struct pc_addr anc = which ? rb.d[f] : rb.s[f];
+			int lowest = 0;
 
-		for (int plen = rb.s[f].plen; plen >= 0; plen--) {
-			const struct bound_entry *be;
+			if (which)
+				anc.family |= 0x80;
+			for (int plen = anc.plen; plen >= lowest; plen--) {
+				const struct bound_entry *be;
 
-			/* one level up: clear the bit that leaves the prefix */
-			anc.plen = (uint8_t)plen;
-			if (plen < 128)
-				anc.a[plen / 8] &= (uint8_t)~(1u << (7 - plen % 8));
-			be = bound_find(c, &anc, false);
-			if (!be)
-				continue;
-			if (c->budget < be->n)
-				break;
-			c->budget -= be->n;
-			for (size_t k = 0; k < be->n; k++) {
-				size_t i = be->v[k];
+				/* one level up: clear the bit that leaves the prefix */
+				anc.plen = (uint8_t)plen;
+				if (plen < 128)
+					anc.a[plen / 8] &= (uint8_t)~(1u << (7 - plen % 8));
+				be = bound_find(c, &anc, false);
+				if (!be)
+					continue;
+				if (c->budget < be->n)
+					break;
+				c->budget -= be->n;
+				for (size_t k = 0; k < be->n; k++) {
+					size_t i = be->v[k];
 
-				if (pc_prefix_contains(&c->bounds[i].d[f], &rb.d[f]) &&
-				    covers_outside_l4(c->pairs[i], r, f)) {
-					ps = xgrow(ps, &cap, np + 1, sizeof(*ps));
-					ps[np++] = c->pairs[i];
+					if (pc_prefix_contains(&c->bounds[i].s[f], &rb.s[f]) &&
+					    pc_prefix_contains(&c->bounds[i].d[f], &rb.d[f]) &&
+					    covers_outside_l4(c->pairs[i], r, f)) {
+						ps = xgrow(ps, &cap, np + 1, sizeof(*ps));
+						ps[np++] = c->pairs[i];
+					}
 				}
 			}
 		}
@@ -571,10 +582,16 @@ void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag)
 				bounds_of(r, &c->bounds[c->n_pairs]);
 				for (int f = 0; f < 2; f++) {
 					struct bound_entry *be;
+					struct pc_addr key;
 
 					if (!(r->families & fam_bit(f)))
 						continue;
-					be = bound_find(c, &c->bounds[c->n_pairs].s[f], true);
+					key = c->bounds[c->n_pairs].s[f];
+					if (c->bounds[c->n_pairs].d[f].plen > key.plen) {
+						key = c->bounds[c->n_pairs].d[f];
+						key.family |= 0x80;
+					}
+					be = bound_find(c, &key, true);
 					be->v = xgrow(be->v, &be->cap, be->n + 1, sizeof(*be->v));
 					be->v[be->n++] = c->n_pairs;
 				}
