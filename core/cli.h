@@ -44,6 +44,13 @@ struct pc_registry_opts {
 	bool no_default_overlay;
 };
 
+/*
+ * Adds one --overlay FILE to @o. Returns false (after a message naming
+ * @command) when there are too many: a usage error.
+ */
+bool pc_cli_add_overlay(struct pc_registry_opts *o, const char *file,
+			const char *command);
+
 struct pc_registry;
 /*
  * Loads the registry the options name. On failure prints diagnostics and

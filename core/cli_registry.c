@@ -68,6 +68,18 @@ struct pc_registry *pc_cli_open_registry(const struct pc_registry_opts *o,
 	return reg;
 }
 
+bool pc_cli_add_overlay(struct pc_registry_opts *o, const char *file,
+			const char *command)
+{
+	if (o->n_overlays >= PC_ARRAY_SIZE(o->overlays)) {
+		fprintf(stderr, "portcullis %s: at most %zu --overlay files\n", command,
+			PC_ARRAY_SIZE(o->overlays));
+		return false;
+	}
+	o->overlays[o->n_overlays++] = file;
+	return true;
+}
+
 bool pc_cli_color(void)
 {
 	const char *nc = getenv("NO_COLOR");

@@ -773,11 +773,8 @@ int cmd_apply(int argc, char **argv)
 			ro.registry = optarg;
 			break;
 		case 'O':
-			if (ro.n_overlays >= PC_ARRAY_SIZE(ro.overlays)) {
-				fputs("portcullis apply: too many --overlay files\n", stderr);
+			if (!pc_cli_add_overlay(&ro, optarg, "apply"))
 				return PC_EXIT_USAGE;
-			}
-			ro.overlays[ro.n_overlays++] = optarg;
 			break;
 		case 'h':
 			apply_usage(stdout);

@@ -52,11 +52,8 @@ int cmd_check(int argc, char **argv)
 			ro.registry = optarg;
 			break;
 		case 'O':
-			if (ro.n_overlays >= sizeof(ro.overlays) / sizeof(ro.overlays[0])) {
-				fputs("portcullis check: too many --overlay files\n", stderr);
+			if (!pc_cli_add_overlay(&ro, optarg, "check"))
 				return PC_EXIT_USAGE;
-			}
-			ro.overlays[ro.n_overlays++] = optarg;
 			break;
 		case 'd':
 			dump = true;

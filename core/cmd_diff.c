@@ -60,11 +60,8 @@ int cmd_diff(int argc, char **argv)
 			ro.registry = optarg;
 			break;
 		case 'O':
-			if (ro.n_overlays >= PC_ARRAY_SIZE(ro.overlays)) {
-				fputs("portcullis diff: too many --overlay files\n", stderr);
+			if (!pc_cli_add_overlay(&ro, optarg, "diff"))
 				return PC_EXIT_USAGE;
-			}
-			ro.overlays[ro.n_overlays++] = optarg;
 			break;
 		case 'N':
 			optimize = false;

@@ -220,12 +220,8 @@ int cmd_explain(int argc, char **argv)
 			ro.registry = optarg;
 			break;
 		case 'O':
-			if (ro.n_overlays == PC_ARRAY_SIZE(ro.overlays)) {
-				fprintf(stderr, "portcullis: explain: at most %zu --overlay files\n",
-					PC_ARRAY_SIZE(ro.overlays));
+			if (!pc_cli_add_overlay(&ro, optarg, "explain"))
 				goto out;
-			}
-			ro.overlays[ro.n_overlays++] = optarg;
 			break;
 		case 'h':
 			fputs(explain_usage, stdout);

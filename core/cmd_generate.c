@@ -202,11 +202,8 @@ int cmd_generate(int argc, char **argv)
 			ro.registry = optarg;
 			break;
 		case 'O':
-			if (ro.n_overlays >= PC_ARRAY_SIZE(ro.overlays)) {
-				fputs("portcullis generate: too many --overlay files\n", stderr);
+			if (!pc_cli_add_overlay(&ro, optarg, "generate"))
 				return PC_EXIT_USAGE;
-			}
-			ro.overlays[ro.n_overlays++] = optarg;
 			break;
 		case 't':
 			template_path = optarg;

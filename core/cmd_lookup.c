@@ -586,12 +586,8 @@ int cmd_lookup(int argc, char **argv)
 			ro.registry = optarg;
 			break;
 		case OPT_OVERLAY:
-			if (ro.n_overlays == PC_ARRAY_SIZE(ro.overlays)) {
-				fprintf(stderr, "portcullis: lookup: at most %zu --overlay\n",
-					PC_ARRAY_SIZE(ro.overlays));
+			if (!pc_cli_add_overlay(&ro, optarg, "lookup"))
 				return PC_EXIT_USAGE;
-			}
-			ro.overlays[ro.n_overlays++] = optarg;
 			break;
 		case OPT_NO_DEFAULT_OVERLAY:
 			ro.no_default_overlay = true;
