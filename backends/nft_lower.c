@@ -6,6 +6,7 @@
 #include <linux/netfilter.h>
 #include <string.h>
 
+#include "names.h"
 #include "util.h"
 
 static const char *const chain_names[__PC_DIR_MAX] = {
@@ -738,48 +739,9 @@ static void put_quoted(FILE *out, const char *s)
 	fputc_unlocked('"', out);
 }
 
-static const char *const icmp_names[256] = {
-	[0] = "echo-reply",
-	[3] = "destination-unreachable",
-	[4] = "source-quench",
-	[5] = "redirect",
-	[8] = "echo-request",
-	[9] = "router-advertisement",
-	[10] = "router-solicitation",
-	[11] = "time-exceeded",
-	[12] = "parameter-problem",
-	[13] = "timestamp-request",
-	[14] = "timestamp-reply",
-	[15] = "info-request",
-	[16] = "info-reply",
-	[17] = "address-mask-request",
-	[18] = "address-mask-reply",
-};
-
-static const char *const icmpv6_names[256] = {
-	[1] = "destination-unreachable",
-	[2] = "packet-too-big",
-	[3] = "time-exceeded",
-	[4] = "parameter-problem",
-	[128] = "echo-request",
-	[129] = "echo-reply",
-	[130] = "mld-listener-query",
-	[131] = "mld-listener-report",
-	[132] = "mld-listener-done",
-	[133] = "nd-router-solicit",
-	[134] = "nd-router-advert",
-	[135] = "nd-neighbor-solicit",
-	[136] = "nd-neighbor-advert",
-	[137] = "nd-redirect",
-	[138] = "router-renumbering",
-	[141] = "ind-neighbor-solicit",
-	[142] = "ind-neighbor-advert",
-	[143] = "mld2-listener-report",
-};
-
 static void type_print(FILE *out, bool v6, unsigned t)
 {
-	const char *name = (v6 ? icmpv6_names : icmp_names)[t & 0xff];
+	const char *name = pc_icmp_type_name(t & 0xff, v6);
 
 	if (name)
 		fputs(name, out);
