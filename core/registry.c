@@ -124,28 +124,12 @@ struct pc_registry {
 	const struct pc_reg_entry **seg_ent;
 };
 
-#define BIG_ALIGN (2u << 20)
 #define BIG_CHUNK (4u << 20)
 
 /* A zeroed, 2 MB-aligned mapping of at least @n bytes; aborts on failure. */
 static char *big_map(size_t n, void **map, size_t *map_len)
 {
-	size_t size = (n + BIG_ALIGN - 1) & ~(size_t)(BIG_ALIGN - 1);
-	uintptr_t base;
-	void *m;
-
-	*map_len = size + BIG_ALIGN;
-	m = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	if (m == MAP_FAILED) {
-		fputs("portcullis: out of memory\n", stderr);
-		abort();
-	}
-	*map = m;
-	base = ((uintptr_t)m + BIG_ALIGN - 1) & ~(uintptr_t)(BIG_ALIGN - 1);
-	/* only advice: without THP it is ordinary memory */
-	madvise((void *)base, size, MADV_HUGEPAGE);
-	return (char *)base;
+	return pc_map_huge(n, map, map_len);
 }
 
 /* Zeroed, 64-byte aligned, freed with the registry. */

@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,11 +102,35 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-/* Arena: a list of chunks; big requests get a chunk of their own. */
+#define HUGE_ALIGN (2u << 20)
+
+void *pc_map_huge(size_t n, void **map, size_t *map_len)
+{
+	size_t size = (n + HUGE_ALIGN - 1) & ~(size_t)(HUGE_ALIGN - 1);
+	uintptr_t base;
+	void *m;
+
+	*map_len = size + HUGE_ALIGN;
+	m = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		oom();
+	*map = m;
+	base = ((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1);
+	/* only advice: without THP it is ordinary memory */
+	madvise((void *)base, size, MADV_HUGEPAGE);
+	return (void *)base;
+}
+
+/*
+ * Arena: a list of chunks; big requests get a chunk of their own. Chunks
+ * from 2 MB up are huge-page mappings (see pc_map_huge()).
+ */
 struct pc_arena_chunk {
 	struct pc_arena_chunk *next;
 	size_t used;
 	size_t size;
+	void *map;          /* the mapping to unmap, or NULL: malloc'd */
+	size_t map_len;
 	_Alignas(16) unsigned char data[];
 };
 
@@ -130,7 +155,10 @@ void pc_arena_destroy(struct pc_arena *a)
 		return;
 	for (c = a->head; c; c = next) {
 		next = c->next;
-		free(c);
+		if (c->map)
+			munmap(c->map, c->map_len);
+		else
+			free(c);
 	}
 	free(a);
 }
@@ -152,7 +180,17 @@ void *pc_arena_alloc(struct pc_arena *a, size_t n)
 		if (size == a->next_size && a->next_size < ARENA_CHUNK_MAX)
 			a->next_size *= 2;
 
-		c = xmalloc(sizeof(*c) + size);
+		if (size >= HUGE_ALIGN - sizeof(*c)) {
+			void *map;
+			size_t map_len;
+
+			c = pc_map_huge(sizeof(*c) + size, &map, &map_len);
+			c->map = map;
+			c->map_len = map_len;
+		} else {
+			c = xmalloc(sizeof(*c) + size);
+			c->map = NULL;
+		}
 		c->size = size;
 		c->used = 0;
 		if (size == n && a->head) {
