@@ -167,30 +167,12 @@ static void print_decider(const struct pc_ir *ir, const struct pc_packet *p,
 			fputs("default", stdout);
 		break;
 	case PC_ORIGIN_CONNTRACK:
-		fputs("built-in: connection tracking", stdout);
-		break;
 	case PC_ORIGIN_LOOPBACK:
-		fputs("built-in: loopback", stdout);
-		break;
 	case PC_ORIGIN_ESSENTIAL_ICMP:
-		fputs("built-in: essential ICMP", stdout);
+		printf("built-in: %s", pc_origin_name(c->rules[idx].origin));
 		break;
 	default:
 		PC_BUG("rule origin %d", (int)c->rules[idx].origin);
-	}
-}
-
-static const char *verdict_word(enum pc_verdict v)
-{
-	switch (v) {
-	case PC_VERDICT_ALLOW:
-		return "allow";
-	case PC_VERDICT_DENY:
-		return "deny";
-	case PC_VERDICT_REJECT:
-		return "reject";
-	default:
-		PC_BUG("verdict %d", (int)v);
 	}
 }
 
@@ -293,7 +275,7 @@ int cmd_explain(int argc, char **argv)
 		idx = pc_ir_eval(ir, p, &v);
 
 		pc_packet_format(p, text, sizeof(text));
-		printf("%s\t", verdict_word(v));
+		printf("%s\t", pc_verdict_name(v));
 		print_decider(ir, p, idx);
 		printf("\t%s\n", text);
 	}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "eval.h"
 #include "resolve.h"
 #include "util.h"
 
@@ -206,7 +207,6 @@ static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_se
 
 static void bound_of(const struct pc_addr_set *set, unsigned fam, struct pc_addr *out)
 {
-	unsigned bytes = fam == PC_FAM_IPV4 ? 4 : 16;
 	bool first = true;
 
 	memset(out, 0, sizeof(*out));
@@ -226,8 +226,7 @@ static void bound_of(const struct pc_addr_set *set, unsigned fam, struct pc_addr
 		       ((out->a[common / 8] ^ a->a[common / 8]) >> (7 - common % 8) & 1) == 0)
 			common++;
 		out->plen = (uint8_t)common;
-		for (unsigned b = common; b < bytes * 8; b++)
-			out->a[b / 8] &= (uint8_t)~(1u << (7 - b % 8));
+		pc_prefix_mask(out);
 	}
 }
 
@@ -272,21 +271,8 @@ static bool l4_has(const struct pc_rule *e, unsigned proto, int value)
 	if (value < 0)
 		return pc_proto_has_ports(proto) ? l->dports.n == 0 :
 		       (proto == PC_PROTO_ICMP || proto == PC_PROTO_ICMPV6) ? l->n_types == 0 : true;
-	if (pc_proto_has_ports(proto)) {
-		size_t lo = 0, hi = l->dports.n;
-
-		if (l->dports.n == 0)
-			return true;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-
-			if (l->dports.v[mid].hi < value)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		return lo < l->dports.n && l->dports.v[lo].lo <= value;
-	}
+	if (pc_proto_has_ports(proto))
+		return pc_port_set_contains(&l->dports, (uint16_t)value);
 	if (proto == PC_PROTO_ICMP || proto == PC_PROTO_ICMPV6) {
 		if (l->n_types == 0)
 			return true;

@@ -21,20 +21,26 @@ static const struct {
 	{ "sctp", 132 }, { "udplite", 136 },
 };
 
-int pc_proto_parse(const char *s)
+/* "0" ... "255" -> value, -1 for anything else. */
+static int parse_u8(const char *s)
 {
 	char *end;
 	long v;
 
-	for (size_t i = 0; i < PC_ARRAY_SIZE(protos); i++)
-		if (strcasecmp(s, protos[i].name) == 0)
-			return (int)protos[i].num;
 	if (!isdigit((unsigned char)s[0]))
 		return -1;
 	v = strtol(s, &end, 10);
 	if (*end || v < 0 || v > 255)
 		return -1;
 	return (int)v;
+}
+
+int pc_proto_parse(const char *s)
+{
+	for (size_t i = 0; i < PC_ARRAY_SIZE(protos); i++)
+		if (strcasecmp(s, protos[i].name) == 0)
+			return (int)protos[i].num;
+	return parse_u8(s);
 }
 
 const char *pc_proto_name(unsigned proto)
@@ -93,18 +99,11 @@ int pc_icmp_type_parse(const char *s, bool v6)
 {
 	const struct icmp_name *t = v6 ? icmp6 : icmp4;
 	size_t n = v6 ? PC_ARRAY_SIZE(icmp6) : PC_ARRAY_SIZE(icmp4);
-	char *end;
-	long v;
 
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(s, t[i].name) == 0)
 			return (int)t[i].type;
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	v = strtol(s, &end, 10);
-	if (*end || v < 0 || v > 255)
-		return -1;
-	return (int)v;
+	return parse_u8(s);
 }
 
 const char *pc_icmp_type_name(unsigned type, bool v6)

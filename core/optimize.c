@@ -123,10 +123,7 @@ static void subtract(const struct box *b, const struct box *a, struct boxes *out
 
 		path.plen = (uint8_t)i;
 		piece.src = child(&path, i, !bit_of(&a->src, i));
-		/* clear the bits below the new prefix length */
-		for (unsigned j = i + 1; j < 128; j++)
-			if (j / 8 < 16)
-				piece.src.a[j / 8] &= (uint8_t)~(1u << (7 - j % 8));
+		pc_prefix_mask(&piece.src);
 		box_push(out, &piece);
 	}
 }

@@ -508,17 +508,9 @@ bool pc_addr_parse(const char *text, const char *plen_text, struct pc_addr *out,
 	/* host bits must be zero: say which prefix was probably meant */
 	{
 		struct pc_addr net = *out;
-		bool host_bits = false;
 
-		for (unsigned i = 0; i < max / 8; i++) {
-			unsigned keep = plen >= (i + 1) * 8 ? 8 : plen > i * 8 ? plen - i * 8 : 0;
-			uint8_t m = keep ? (uint8_t)(0xff << (8 - keep)) : 0;
-
-			if (net.a[i] & ~m)
-				host_bits = true;
-			net.a[i] &= m;
-		}
-		if (host_bits) {
+		pc_prefix_mask(&net);
+		if (memcmp(net.a, out->a, sizeof(net.a)) != 0) {
 			char buf[INET6_ADDRSTRLEN];
 
 			inet_ntop(max == 32 ? AF_INET : AF_INET6, net.a, buf, sizeof(buf));
@@ -529,6 +521,17 @@ bool pc_addr_parse(const char *text, const char *plen_text, struct pc_addr *out,
 		}
 	}
 	return true;
+}
+
+void pc_prefix_mask(struct pc_addr *a)
+{
+	unsigned full = a->plen / 8, rest = a->plen % 8;
+
+	if (full >= 16)
+		return;
+	if (rest)
+		a->a[full++] &= (uint8_t)(0xff << (8 - rest));
+	memset(a->a + full, 0, 16 - full);
 }
 
 bool pc_prefix_contains(const struct pc_addr *outer, const struct pc_addr *inner)

@@ -26,6 +26,8 @@ void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag);
 void pc_port_set_normalize(struct pc_port_set *s);
 /* Sorts a prefix set and drops prefixes contained in others, in place. */
 void pc_addr_set_normalize(struct pc_addr_set *s);
+/* Clears the host bits of @a (the bits past its prefix length). */
+void pc_prefix_mask(struct pc_addr *a);
 /* True when prefix @outer contains prefix @inner (same family). */
 bool pc_prefix_contains(const struct pc_addr *outer, const struct pc_addr *inner);
 /* Parses "192.0.2.0", "2001:db8::" with optional @plen_text; reports on @diag. */
