@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
 const char *pc_program_version = PC_VERSION;
 
@@ -40,6 +41,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	pc_heap_init();
+	pc_registry_set_snapshot(pc_builtin_snapshot, pc_builtin_snapshot_len);
 	if (argc < 2) {
 		usage(stderr);
 		return PC_EXIT_USAGE;

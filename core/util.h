@@ -34,6 +34,17 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 void *pc_map_huge(size_t n, void **map, size_t *map_len);
 
+/*
+ * Puts the program's malloc() heap on transparent huge pages: one heap
+ * (no per-thread arenas), grown by sbrk() in one big step whose 2 MB-aligned
+ * part is advised for huge pages, and big blocks kept in it instead of
+ * mmap()ed one by one. The first 2 MB, which malloc() has touched before
+ * the advice, is collapsed into a huge page (Linux 6.1+). Call once, first
+ * thing in main(); everything it does is advice, ignored when refused (no
+ * THP, another allocator under valgrind or a sanitizer).
+ */
+void pc_heap_init(void);
+
 /* An arena: many allocations, freed at once. */
 struct pc_arena;
 struct pc_arena *pc_arena_create(void);
