@@ -83,6 +83,14 @@ int pc_cli_netlink_error(const char *prog, const char *what, int err);
 /* True when stderr is a terminal and NO_COLOR is unset. */
 bool pc_cli_color(void);
 
+/*
+ * PORTCULLIS_TIMING=1: a command prints where its time goes (stderr), for
+ * the benchmarks in bench/ and whoever wonders: "portcullis COMMAND:
+ * timing: WHAT  N ms", the time since the previous call (@what NULL: only
+ * starts the clock).
+ */
+void pc_cli_phase(const char *command, const char *what);
+
 extern const char *pc_program_version;
 
 #endif

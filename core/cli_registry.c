@@ -2,6 +2,7 @@
 /* Opening the registry the command line names, and terminal colour. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -85,4 +86,25 @@ bool pc_cli_color(void)
 	const char *nc = getenv("NO_COLOR");
 
 	return isatty(STDERR_FILENO) && !(nc && *nc);
+}
+
+void pc_cli_phase(const char *command, const char *what)
+{
+	static struct timespec last;
+	static int on = -1;
+	struct timespec now;
+
+	if (on < 0) {
+		const char *e = getenv("PORTCULLIS_TIMING");
+
+		on = e && *e && strcmp(e, "0") != 0;
+	}
+	if (!on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (what && last.tv_sec)
+		fprintf(stderr, "portcullis %s: timing: %-34s %8.3f ms\n", command, what,
+			(double)(now.tv_sec - last.tv_sec) * 1e3 +
+			(double)(now.tv_nsec - last.tv_nsec) / 1e6);
+	last = now;
 }

@@ -132,29 +132,9 @@ static void pending_describe(const char *prog)
 	free(path);
 }
 
-/*
- * PORTCULLIS_TIMING=1: apply prints where its time goes (stderr), for
- * bench/bench_apply.sh and whoever wonders.
- */
 static void phase(const char *what)
 {
-	static struct timespec last;
-	static int on = -1;
-	struct timespec now;
-
-	if (on < 0) {
-		const char *e = getenv("PORTCULLIS_TIMING");
-
-		on = e && *e && strcmp(e, "0") != 0;
-	}
-	if (!on)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (what && last.tv_sec)
-		fprintf(stderr, "portcullis apply: timing: %-34s %8.3f ms\n", what,
-			(double)(now.tv_sec - last.tv_sec) * 1e3 +
-			(double)(now.tv_nsec - last.tv_nsec) / 1e6);
-	last = now;
+	pc_cli_phase("apply", what);
 }
 
 struct registry_job {
@@ -217,7 +197,7 @@ static struct pc_ir *load_policy(const char *path, const struct pc_registry_opts
 	}
 	*reg = job.reg;
 	/* as pc_policy_load(): resolve even after syntax errors, to report all */
-	ir = pc_resolve(ast, arena, *reg, false, diag);
+	ir = pc_resolve(ast, arena, *reg, 0, diag);
 	pc_ast_destroy(ast);
 	phase("resolve");
 	if (!ir) {

@@ -52,8 +52,22 @@ struct cover {
 	struct bounds *bounds;      /* of each pair */
 	size_t n_pairs, cap_pairs, cap_bounds;
 	unsigned long budget;
+	/* the prefix lengths keys exist at, per key kind (key_kind()): the
+	 * ancestor walks in covered() look up only those levels */
+	uint64_t plens[4][3];
 	struct bound_entry *hash[BOUND_HASH];
 };
+
+/* 0-3: IPv4 / IPv6 source bound, IPv4 / IPv6 destination bound (| 0x80) */
+static unsigned key_kind(const struct pc_addr *key)
+{
+	return ((key->family & PC_FAM_IPV6) ? 1u : 0u) | (key->family & 0x80 ? 2u : 0u);
+}
+
+static bool plen_present(const struct cover *c, const struct pc_addr *key, unsigned plen)
+{
+	return c->plens[key_kind(key)][plen / 64] >> (plen % 64) & 1;
+}
 
 static unsigned bound_hash(const struct pc_addr *a)
 {
@@ -81,6 +95,7 @@ static struct bound_entry *bound_find(struct cover *c, const struct pc_addr *key
 		return NULL;
 	e = xzalloc(sizeof(*e));
 	e->key = *key;
+	c->plens[key_kind(key)][key->plen / 64] |= 1ull << (key->plen % 64);
 	e->next = c->hash[h];
 	c->hash[h] = e;
 	return e;
@@ -98,6 +113,7 @@ static void bound_clear(struct cover *c)
 		}
 		c->hash[h] = NULL;
 	}
+	memset(c->plens, 0, sizeof(c->plens));
 }
 
 static int tidx(unsigned proto)
@@ -416,6 +432,8 @@ static bool covered(struct cover *c, const struct pc_rule *r)
 				anc.plen = (uint8_t)plen;
 				if (plen < 128)
 					anc.a[plen / 8] &= (uint8_t)~(1u << (7 - plen % 8));
+				if (!plen_present(c, &anc, (unsigned)plen))
+					continue;
 				be = bound_find(c, &anc, false);
 				if (!be)
 					continue;

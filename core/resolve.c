@@ -1221,7 +1221,7 @@ static struct pc_ir *ir_create(struct pc_arena *arena)
 }
 
 struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
-			 const struct pc_registry *reg, bool lint,
+			 const struct pc_registry *reg, unsigned lint,
 			 struct pc_diag *diag)
 {
 	struct resolver rs;
@@ -1247,7 +1247,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	rs.reg = reg;
 	rs.diag = diag;
 	rs.arena = arena;
-	rs.lint = lint;
+	rs.lint = lint & PC_LINT_WARNINGS;
 	rs.transports = 1u << PC_TRANSPORT_TCP | 1u << PC_TRANSPORT_UDP;
 	rs.suggestions_left = 10;
 
@@ -1332,7 +1332,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			PC_BUG("statement kind %d", s->kind);
 		}
 	}
-	if (lint)
+	if (lint & PC_LINT_WARNINGS)
 		for (size_t i = 0; i < rs.n_groups; i++)
 			if (!rs.groups[i].used)
 				pc_diag_warning(diag, &rs.groups[i].stmt->name_loc,
@@ -1385,7 +1385,7 @@ out:
 	free(rs.groups);
 	if (!ir)
 		pc_arena_destroy(arena);
-	else if (lint)
+	else if (lint & PC_LINT_SHADOWING)
 		pc_lint_shadowing(ir, diag);
 	return ir;
 }
