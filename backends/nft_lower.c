@@ -751,11 +751,10 @@ static void type_print(FILE *out, bool v6, unsigned t)
 
 static void addr_print(FILE *out, const struct pc_addr *a)
 {
-	char buf[INET6_ADDRSTRLEN];
+	char buf[PC_ADDR_TEXT_MAX];
 	bool v4 = a->family == PC_FAM_IPV4;
 
-	inet_ntop(v4 ? AF_INET : AF_INET6, a->a, buf, sizeof(buf));
-	put(out, buf);
+	fwrite_unlocked(buf, 1, pc_addr_ntop(a->a, !v4, buf), out);
 	if (a->plen != (v4 ? 32 : 128)) {
 		fputc_unlocked('/', out);
 		put_uint(out, a->plen);

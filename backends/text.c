@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "backends/text.h"
 
-#include <arpa/inet.h>
 #include <string.h>
+
+#include "names.h"
 
 void pc_text_uint(struct pc_buf *b, unsigned long v)
 {
@@ -61,20 +62,10 @@ const char *pc_text_origin(enum pc_rule_origin origin)
 
 void pc_text_addr(struct pc_buf *b, const struct pc_addr *a, bool short_host)
 {
-	char s[INET6_ADDRSTRLEN];
+	char s[PC_ADDR_TEXT_MAX];
 	bool v6 = a->family == PC_FAM_IPV6;
 
-	if (v6) {
-		inet_ntop(AF_INET6, a->a, s, sizeof(s));
-		pc_buf_puts(b, s);
-	} else {
-		/* dotted quad by hand: inet_ntop goes through sprintf */
-		for (int i = 0; i < 4; i++) {
-			if (i)
-				pc_buf_putc(b, '.');
-			pc_text_uint(b, a->a[i]);
-		}
-	}
+	pc_buf_add(b, s, pc_addr_ntop(a->a, v6, s));
 	if (!short_host || a->plen != (v6 ? 128 : 32)) {
 		pc_buf_putc(b, '/');
 		pc_text_uint(b, a->plen);

@@ -63,8 +63,7 @@ static void dump_addrs(FILE *out, const char *what, const struct pc_addr_set *s)
 		fprintf(out, " $%s", s->name);
 	fputs(" {", out);
 	for (size_t i = 0; i < s->n; i++) {
-		inet_ntop(s->v[i].family == PC_FAM_IPV4 ? AF_INET : AF_INET6, s->v[i].a,
-			  buf, sizeof(buf));
+		pc_addr_ntop(s->v[i].a, s->v[i].family == PC_FAM_IPV6, buf);
 		fprintf(out, "%s %s", i ? "," : "", buf);
 		if (s->v[i].plen != (s->v[i].family == PC_FAM_IPV4 ? 32 : 128))
 			fprintf(out, "/%u", s->v[i].plen);

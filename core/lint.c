@@ -43,6 +43,7 @@ struct bound_entry {
 	struct pc_addr key;
 	size_t *v;
 	size_t n, cap;
+	unsigned h;                 /* its bucket */
 	struct bound_entry *next;
 };
 
@@ -55,6 +56,8 @@ struct cover {
 	/* the prefix lengths keys exist at, per key kind (key_kind()): the
 	 * ancestor walks in covered() look up only those levels */
 	uint64_t plens[4][3];
+	struct bound_entry **used;  /* every entry, for bound_clear() */
+	size_t n_used, cap_used;
 	struct bound_entry *hash[BOUND_HASH];
 };
 
@@ -95,24 +98,24 @@ static struct bound_entry *bound_find(struct cover *c, const struct pc_addr *key
 		return NULL;
 	e = xzalloc(sizeof(*e));
 	e->key = *key;
+	e->h = h;
+	c->used = xgrow(c->used, &c->cap_used, c->n_used + 1, sizeof(*c->used));
+	c->used[c->n_used++] = e;
 	c->plens[key_kind(key)][key->plen / 64] |= 1ull << (key->plen % 64);
 	e->next = c->hash[h];
 	c->hash[h] = e;
 	return e;
 }
 
+/* Empties the index, visiting only the buckets in use. */
 static void bound_clear(struct cover *c)
 {
-	for (unsigned h = 0; h < BOUND_HASH; h++) {
-		struct bound_entry *e = c->hash[h], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			free(e->v);
-			free(e);
-		}
-		c->hash[h] = NULL;
+	for (size_t i = 0; i < c->n_used; i++) {
+		c->hash[c->used[i]->h] = NULL;
+		free(c->used[i]->v);
+		free(c->used[i]);
 	}
+	c->n_used = 0;
 	memset(c->plens, 0, sizeof(c->plens));
 }
 
@@ -604,6 +607,7 @@ void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag)
 		}
 	}
 	bound_clear(c);
+	free(c->used);
 	free(c->pairs);
 	free(c->bounds);
 	free(c);

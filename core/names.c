@@ -174,3 +174,84 @@ unsigned pc_edit_distance(const char *a, const char *b, unsigned max)
 	free(row);
 	return res > max ? max + 1 : res;
 }
+
+static char *put_u8(char *p, unsigned v)
+{
+	if (v >= 100)
+		*p++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+static char *put_quad(char *p, const unsigned char *a)
+{
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			*p++ = '.';
+		p = put_u8(p, a[i]);
+	}
+	return p;
+}
+
+unsigned pc_addr_ntop(const unsigned char *a, bool v6, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, best_len = 0, cur = -1, cur_len = 0;
+	char *p = out;
+
+	if (!v6) {
+		p = put_quad(p, a);
+		*p = '\0';
+		return (unsigned)(p - out);
+	}
+	for (int i = 0; i < 8; i++)
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	/* the longest run of zero groups, the first of equal ones (glibc) */
+	for (int i = 0; i < 8; i++) {
+		if (w[i] == 0) {
+			if (cur < 0)
+				cur = i, cur_len = 0;
+			cur_len++;
+			if (cur_len > best_len)
+				best = cur, best_len = cur_len;
+		} else {
+			cur = -1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				*p++ = ':';
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		/* ::ffff:a.b.c.d and ::a.b.c.d keep their dotted quad */
+		if (i == 6 && best == 0 &&
+		    (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+			p = put_quad(p, a + 12);
+			break;
+		}
+		{
+			bool lead = true;
+
+			for (int s = 12; s >= 0; s -= 4) {
+				unsigned d = w[i] >> s & 0xf;
+
+				if (lead && d == 0 && s)
+					continue;
+				lead = false;
+				*p++ = hex[d];
+			}
+		}
+	}
+	if (best >= 0 && best + best_len == 8)
+		*p++ = ':';
+	*p = '\0';
+	return (unsigned)(p - out);
+}

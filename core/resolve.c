@@ -534,21 +534,33 @@ void pc_prefix_mask(struct pc_addr *a)
 	memset(a->a + full, 0, 16 - full);
 }
 
+/* Bytes @p[0..7] as a number, the first byte highest. */
+static inline uint64_t be64_load(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* Two 64-bit compares, no memcmp() call: the lint and the optimiser ask
+ * this some 100,000 times for a 2,000-rule policy. */
 bool pc_prefix_contains(const struct pc_addr *outer, const struct pc_addr *inner)
 {
-	unsigned full, rest;
+	unsigned plen = outer->plen;
 
-	if (outer->family != inner->family || outer->plen > inner->plen)
+	if (outer->family != inner->family || plen > inner->plen)
 		return false;
-	full = outer->plen / 8;
-	rest = outer->plen % 8;
-	if (memcmp(outer->a, inner->a, full) != 0)
-		return false;
-	if (rest) {
-		uint8_t m = (uint8_t)(0xff << (8 - rest));
+	for (unsigned w = 0; w < 2 && plen; w++) {
+		unsigned bits = plen > 64 ? 64 : plen;
+		uint64_t x = be64_load(outer->a + 8 * w) ^ be64_load(inner->a + 8 * w);
 
-		if ((outer->a[full] & m) != (inner->a[full] & m))
+		if (x >> (64 - bits))
 			return false;
+		plen -= bits;
 	}
 	return true;
 }

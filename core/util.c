@@ -60,12 +60,10 @@ void *xrealloc(void *p, size_t n)
 	return p;
 }
 
-void *xgrow(void *p, size_t *cap, size_t need, size_t size)
+void *xgrow_slow(void *p, size_t *cap, size_t need, size_t size)
 {
 	size_t c = *cap;
 
-	if (need <= c)
-		return p;
 	if (c < 8)
 		c = 8;
 	while (c < need) {

@@ -21,7 +21,12 @@ void *xzalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 /* Grows an array of @size-byte elements to hold at least @need; *cap updated. */
-void *xgrow(void *p, size_t *cap, size_t need, size_t size);
+void *xgrow_slow(void *p, size_t *cap, size_t need, size_t size);
+/* Inline: appending in a loop mostly needs no growing, and then no call. */
+static inline void *xgrow(void *p, size_t *cap, size_t need, size_t size)
+{
+	return need <= *cap ? p : xgrow_slow(p, cap, need, size);
+}
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -12,9 +12,12 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
 #include <portcullis/backend.h>
 
 #include "backend_table.h"
+#include "names.h"
 #include "backends/builtin.h"
 #include "template.h"
 
@@ -769,9 +772,50 @@ static void test_pf_edges(void **state)
 	free(text);
 }
 
+/* pc_addr_ntop() writes what inet_ntop() writes, for every shape of address. */
+static void test_addr_ntop(void **state)
+{
+	unsigned char a[16];
+	char want[INET6_ADDRSTRLEN], got[PC_ADDR_TEXT_MAX];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (unsigned n = 0; n < 200000; n++) {
+		bool v6 = n % 4 != 0;
+
+		/* groups zero, 0xffff, small or random: runs of zeros everywhere */
+		for (int g = 0; g < 8; g++) {
+			unsigned w;
+
+			seed = seed * 1103515245u + 12345u;
+			switch (seed >> 28 & 3) {
+			case 0: case 1: w = 0; break;
+			case 2: w = (seed >> 8) & (seed & 0x100 ? 0xf : 0xffff); break;
+			default: w = seed & 0x200 ? 0xffff : (seed >> 12) & 0xfff; break;
+			}
+			a[2 * g] = (unsigned char)(w >> 8);
+			a[2 * g + 1] = (unsigned char)w;
+		}
+		if (n % 7 == 0) /* ::ffff:a.b.c.d */
+			memcpy(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+		else if (n % 11 == 0) /* ::a.b.c.d */
+			memset(a, 0, 12);
+		inet_ntop(v6 ? AF_INET6 : AF_INET, a, want, sizeof(want));
+		assert_int_equal(pc_addr_ntop(a, v6, got), strlen(want));
+		assert_string_equal(got, want);
+	}
+	memset(a, 0, sizeof(a));
+	pc_addr_ntop(a, true, got);
+	assert_string_equal(got, "::");
+	a[15] = 1;
+	pc_addr_ntop(a, true, got);
+	assert_string_equal(got, "::1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr_ntop),
 		cmocka_unit_test(test_template_render),
 		cmocka_unit_test(test_template_unknown),
 		cmocka_unit_test(test_template_sanitises),
