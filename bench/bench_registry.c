@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Registry benchmark: load + index of the full IANA registry, name lookups
- * per second, port lookups per second. Prints the best and the median of
- * several runs; see bench/README.md.
+ * Registry benchmark: load + index of the full IANA registry, parsed and
+ * through the compiled-in snapshot, name lookups per second, port lookups
+ * per second. Prints the best and the median of several runs; see
+ * bench/README.md.
  *
  *   bench_registry [REGISTRY.csv] [LOAD_RUNS]
  */
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "registry.h"
 #include "util.h"
 
@@ -101,20 +103,18 @@ static const char **query_names(const struct pc_registry *reg, size_t *n)
 	return q;
 }
 
-int main(int argc, char **argv)
+/*
+ * @runs times pc_registry_create() + load + finish of @path (destroy not
+ * timed); prints the best and the median. With @snapshot the base comes
+ * from the compiled-in snapshot (and must: a mismatch is an error here).
+ */
+static int time_loads(const char *path, size_t runs, bool snapshot)
 {
-	const char *path = argc > 1 ? argv[1] : pc_registry_default_path();
-	size_t runs = argc > 2 ? strtoul(argv[2], NULL, 10) : 200;
 	double *t_load, *t_finish, *t_total, *t_cpu, best = 1e9, best_cpu = 1e9, t0, t1, c0;
 	struct pc_registry *reg;
-	const char **names;
-	size_t n_names, found = 0, iters = 20000000, pfound = 0;
-	const struct pc_reg_entry *const *out;
-	const struct pc_reg_entry *pout[64];
-	double rate[ROUNDS];
 
-	if (runs < 1)
-		runs = 1;
+	pc_registry_set_snapshot(snapshot ? pc_builtin_snapshot : NULL,
+				 snapshot ? pc_builtin_snapshot_len : 0);
 	t_load = xcalloc(runs, sizeof(double));
 	t_finish = xcalloc(runs, sizeof(double));
 	t_total = xcalloc(runs, sizeof(double));
@@ -133,6 +133,11 @@ int main(int argc, char **argv)
 		pc_registry_finish(reg);
 		t_total[r] = now() - t0;
 		t_cpu[r] = cpu_now() - c0;
+		if (pc_registry_from_snapshot(reg) != snapshot) {
+			fprintf(stderr, "bench_registry: %s %s the snapshot\n", path,
+				snapshot ? "does not match" : "unexpectedly came from");
+			return 1;
+		}
 		if (t_cpu[r] < best_cpu)
 			best_cpu = t_cpu[r];
 		t_load[r] = t1 - t0;
@@ -142,13 +147,43 @@ int main(int argc, char **argv)
 		pc_registry_destroy(reg);
 		pc_diag_destroy(diag);
 	}
-	printf("registry: %s\n", path);
-	printf("load + index: best %.3f ms, median %.3f ms over %zu runs "
+	printf("load + index (%s): best %.3f ms, median %.3f ms over %zu runs "
 	       "(load median %.3f ms, index median %.3f ms; "
 	       "CPU time best %.3f ms, median %.3f ms)\n",
+	       snapshot ? "snapshot" : "parse",
 	       best * 1e3, median(t_total, runs) * 1e3, runs,
 	       median(t_load, runs) * 1e3, median(t_finish, runs) * 1e3,
 	       best_cpu * 1e3, median(t_cpu, runs) * 1e3);
+	pc_registry_set_snapshot(NULL, 0);
+	free(t_load);
+	free(t_finish);
+	free(t_total);
+	free(t_cpu);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : pc_registry_default_path();
+	size_t runs = argc > 2 ? strtoul(argv[2], NULL, 10) : 200;
+	double t0;
+	struct pc_registry *reg;
+	const char **names;
+	size_t n_names, found = 0, iters = 20000000, pfound = 0;
+	const struct pc_reg_entry *const *out;
+	const struct pc_reg_entry *pout[64];
+	double rate[ROUNDS];
+
+	if (runs < 1)
+		runs = 1;
+	printf("registry: %s\n", path);
+	if (time_loads(path, runs, false) != 0)
+		return 1;
+	/* only the shipped file (byte for byte) has a snapshot */
+	if (pc_builtin_snapshot_len == 0)
+		printf("load + index (snapshot): none in this build\n");
+	else if (time_loads(path, runs, true) != 0)
+		printf("load + index (snapshot): not used for this file\n");
 
 	reg = open_registry(path);
 	names = query_names(reg, &n_names);
@@ -178,9 +213,5 @@ int main(int argc, char **argv)
 			free((char *)names[i]);
 	free(names);
 	pc_registry_destroy(reg);
-	free(t_load);
-	free(t_finish);
-	free(t_total);
-	free(t_cpu);
 	return 0;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <portcullis/diag.h>
 
+#include "registry.h"
+
 /* Exit statuses (cli.md). */
 enum {
 	PC_EXIT_OK = 0,
@@ -92,5 +94,13 @@ bool pc_cli_color(void);
 void pc_cli_phase(const char *command, const char *what);
 
 extern const char *pc_program_version;
+
+/*
+ * The shipped registry's snapshot (pc_registry_set_snapshot()), linked into
+ * the program: regsnap.S, written at build time by core/regsnap.c. A cross
+ * build has none (core/regsnap_none.c: length 0).
+ */
+extern const unsigned char pc_builtin_snapshot[];
+extern const size_t pc_builtin_snapshot_len;
 
 #endif

@@ -13,6 +13,10 @@
  *     range boundary, a 65536-entry port -> segment table, and per segment
  *     the entries covering it. Ranges barely overlap in the real registry,
  *     so the segment lists hold about one entry per record.
+ *
+ * The shipped registry is also compiled into the program as a finished
+ * image (see "The compiled-in snapshot" below): a base load of a file
+ * with exactly its bytes copies the image instead of parsing.
  */
 #include "registry.h"
 
@@ -108,6 +112,8 @@ struct pc_registry {
 	const char *source;
 	char date[16];
 	bool finished;
+	bool index_current;		/* the index covers every file loaded */
+	bool thawed;			/* the base came from the snapshot */
 
 	/* name index */
 	struct name_slot *slots;
@@ -123,6 +129,11 @@ struct pc_registry {
 	uint32_t n_seg;
 	const struct pc_reg_entry **seg_ent;
 };
+
+#define for_each_entry(reg, f, e)                                          \
+	for (size_t f##_i = 0; f##_i < (reg)->n_files; f##_i++)               \
+		for (const struct reg_file *f = &(reg)->files[f##_i]; f; f = NULL) \
+			for (struct pc_reg_entry *e = f->ent; e < f->ent + f->n; e++)
 
 #define BIG_CHUNK (4u << 20)
 
@@ -1098,6 +1109,399 @@ static bool load_csv_parallel(struct load *l)
 	return ok;
 }
 
+/* ---------------------------------------------------------------------- */
+/* The compiled-in snapshot                                               */
+
+/*
+ * Parsing the shipped IANA CSV costs 5-8 ms in a fresh process, which is
+ * most of a `generate`. The build therefore runs core/regsnap.c, which
+ * loads and indexes that file the normal way and writes the finished
+ * registry as one relocation-free image: every pointer an offset from the
+ * start of the image (0: NULL), every entry pointer an entry index. The
+ * program links the image in and hands it to pc_registry_set_snapshot().
+ * A base load whose file has exactly the bytes the image was made from
+ * (same length, same 64-bit content hash) copies the image into the
+ * registry's memory and adds the base to its offsets ("thaws" it) instead
+ * of parsing. The check is by content, not by date: an edited file, or
+ * another one, is parsed as before.
+ */
+#define SNAP_MAGIC "PCREGSN\0"
+#define SNAP_VERSION 1u
+
+enum snap_section {
+	SEC_FILES,		/* struct snap_file */
+	SEC_ENT,		/* struct pc_reg_entry, pointers as offsets */
+	SEC_STR,		/* NUL-terminated strings, deduplicated */
+	SEC_SLOTS,		/* struct name_slot, as built */
+	SEC_NAMES,		/* struct name_info, key as an offset */
+	SEC_SEG_OF,		/* uint16_t, as built */
+	SEC_SEG_LO,		/* uint32_t, as built */
+	SEC_SEG_OFF,		/* uint32_t, as built */
+	SEC_NAME_REFS,		/* uint32_t entry indices */
+	SEC_SEG_ENT,		/* uint32_t entry indices */
+	__SEC_MAX
+};
+
+/* SEC_ENT up to the end of SEC_SEG_OFF is copied as one block. */
+#define SEC_COPY_FIRST SEC_ENT
+#define SEC_COPY_LAST SEC_SEG_OFF
+
+struct snap_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t entry_size;	/* sizeof(struct pc_reg_entry) */
+	uint32_t ptr_size;	/* sizeof(void *) */
+	uint32_t header_size;
+	uint64_t image_len;
+	uint64_t csv_len;
+	uint64_t csv_hash;
+	uint32_t n_files, n_ent;
+	uint32_t n_names, mask;
+	uint32_t n_seg, n_name_refs;
+	uint32_t n_seg_ent, pad;
+	char date[16];
+	struct {
+		uint64_t off, size;
+	} sec[__SEC_MAX];
+};
+
+struct snap_file {
+	uint32_t first;		/* index of its first entry */
+	uint32_t n;
+	uint32_t layer;
+	uint32_t pad;
+};
+
+static const unsigned char *snap_image;
+static size_t snap_len;
+
+static inline uint64_t rotl64(uint64_t x, unsigned r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+#define HP1 0x9e3779b185ebca87ull
+#define HP2 0xc2b2ae3d27d4eb4full
+#define HP3 0x165667b19e3779f9ull
+
+static inline uint64_t hash_round(uint64_t acc, uint64_t w)
+{
+	return rotl64(acc + w * HP2, 31) * HP1;
+}
+
+/*
+ * 64-bit hash of @n bytes: four independent multiply-rotate lanes over
+ * 8-byte words (the CPU overlaps their multiplies: the 1.15 MB registry in
+ * about 50 us on the project VM), the tail folded in, then an avalanche so that every input bit reaches
+ * every output bit. Not cryptographic: it tells the shipped file from an
+ * edited one, it is not meant to resist someone forging a collision.
+ */
+static uint64_t content_hash(const void *data, size_t n)
+{
+	const unsigned char *p = data, *end = p + n;
+	uint64_t a = HP1 + HP2, b = HP2, c = 0, d = 0 - HP1, h;
+
+	for (; end - p >= 32; p += 32) {
+		a = hash_round(a, load64(p));
+		b = hash_round(b, load64(p + 8));
+		c = hash_round(c, load64(p + 16));
+		d = hash_round(d, load64(p + 24));
+	}
+	h = rotl64(a, 1) + rotl64(b, 7) + rotl64(c, 12) + rotl64(d, 18) + (uint64_t)n;
+	for (; end - p >= 8; p += 8)
+		h = rotl64(h ^ hash_round(0, load64(p)), 27) * HP1 + HP3;
+	for (; p < end; p++)
+		h = rotl64(h ^ (*p * HP3), 11) * HP1;
+	h ^= h >> 33;
+	h *= HP2;
+	h ^= h >> 29;
+	h *= HP3;
+	h ^= h >> 32;
+	return h;
+}
+
+/* A header this build can thaw (the sections are within the image). */
+static bool snap_header_ok(const void *image, size_t len, struct snap_header *h)
+{
+	if (!image || len < sizeof(*h))
+		return false;
+	memcpy(h, image, sizeof(*h));
+	if (memcmp(h->magic, SNAP_MAGIC, sizeof(h->magic)) != 0 ||
+	    h->version != SNAP_VERSION ||
+	    h->entry_size != sizeof(struct pc_reg_entry) ||
+	    h->ptr_size != sizeof(void *) || h->header_size != sizeof(*h) ||
+	    h->image_len != len)
+		return false;
+	for (unsigned s = 0; s < __SEC_MAX; s++)
+		if (h->sec[s].off > len || h->sec[s].size > len - h->sec[s].off ||
+		    h->sec[s].off % 8)
+			return false;
+	return h->sec[SEC_FILES].size == (uint64_t)h->n_files * sizeof(struct snap_file) &&
+	       h->sec[SEC_ENT].size == (uint64_t)h->n_ent * sizeof(struct pc_reg_entry) &&
+	       h->sec[SEC_SLOTS].size == ((uint64_t)h->mask + 1) * sizeof(struct name_slot) &&
+	       h->sec[SEC_NAMES].size == (uint64_t)h->n_names * sizeof(struct name_info) &&
+	       h->sec[SEC_SEG_OF].size == 65536 * sizeof(uint16_t) &&
+	       h->sec[SEC_SEG_LO].size == (uint64_t)h->n_seg * sizeof(uint32_t) &&
+	       h->sec[SEC_SEG_OFF].size == ((uint64_t)h->n_seg + 1) * sizeof(uint32_t) &&
+	       h->sec[SEC_NAME_REFS].size == (uint64_t)h->n_name_refs * sizeof(uint32_t) &&
+	       h->sec[SEC_SEG_ENT].size == (uint64_t)h->n_seg_ent * sizeof(uint32_t) &&
+	       h->sec[SEC_STR].off > 0;
+}
+
+void pc_registry_set_snapshot(const void *image, size_t len)
+{
+	struct snap_header h;
+
+	if (!snap_header_ok(image, len, &h)) {
+		snap_image = NULL;
+		snap_len = 0;
+		return;
+	}
+	snap_image = image;
+	snap_len = len;
+}
+
+bool pc_registry_from_snapshot(const struct pc_registry *reg)
+{
+	return reg->thawed;
+}
+
+/*
+ * The snapshot instead of parsing @text (@len bytes), when there is one,
+ * the registry is empty and the text is the one it was made from. The
+ * result is what parsing and pc_registry_finish() would leave: the same
+ * files, entries (their @file the path as given now), date and index.
+ */
+static bool snapshot_thaw(struct pc_registry *reg, const char *text, size_t len,
+			  const char *epath, char mod_date[16])
+{
+	struct snap_header h;
+	const struct snap_file *sf;
+	const uint32_t *idx;
+	struct pc_reg_entry *ent;
+	size_t copy_off, copy_len;
+	char *copy;
+
+	if (!snap_image || reg->n_files || reg->layer ||
+	    !snap_header_ok(snap_image, snap_len, &h) || h.csv_len != len ||
+	    h.csv_hash != content_hash(text, len))
+		return false;
+	copy_off = h.sec[SEC_COPY_FIRST].off;
+	copy_len = h.sec[SEC_COPY_LAST].off + h.sec[SEC_COPY_LAST].size - copy_off;
+	copy = big_alloc(reg, copy_len);
+	memcpy(copy, snap_image + copy_off, copy_len);
+	/* image offset o (o >= copy_off) is at AT(o) */
+#define AT(o) (copy + ((uintptr_t)(o) - copy_off))
+#define FIX(p) ((p) = (p) ? (void *)AT(p) : NULL)
+	ent = (struct pc_reg_entry *)AT(h.sec[SEC_ENT].off);
+	for (size_t i = 0; i < h.n_ent; i++) {
+		FIX(ent[i].name);
+		FIX(ent[i].description);
+		FIX(ent[i].notes);
+		FIX(ent[i].unauthorized);
+		ent[i].file = epath;
+	}
+	reg->names = (struct name_info *)AT(h.sec[SEC_NAMES].off);
+	for (size_t i = 0; i < h.n_names; i++)
+		FIX(reg->names[i].key);
+#undef FIX
+	reg->slots = (struct name_slot *)AT(h.sec[SEC_SLOTS].off);
+	reg->mask = h.mask;
+	reg->n_names = h.n_names;
+	reg->seg_of = (uint16_t *)AT(h.sec[SEC_SEG_OF].off);
+	reg->seg_lo = (uint32_t *)AT(h.sec[SEC_SEG_LO].off);
+	reg->seg_off = (uint32_t *)AT(h.sec[SEC_SEG_OFF].off);
+	reg->n_seg = h.n_seg;
+#undef AT
+	reg->name_refs = big_alloc(reg, h.n_name_refs * sizeof(*reg->name_refs));
+	idx = (const uint32_t *)(snap_image + h.sec[SEC_NAME_REFS].off);
+	for (size_t i = 0; i < h.n_name_refs; i++)
+		reg->name_refs[i] = &ent[idx[i]];
+	reg->seg_ent = big_alloc(reg, h.n_seg_ent * sizeof(*reg->seg_ent));
+	idx = (const uint32_t *)(snap_image + h.sec[SEC_SEG_ENT].off);
+	for (size_t i = 0; i < h.n_seg_ent; i++)
+		reg->seg_ent[i] = &ent[idx[i]];
+	sf = (const struct snap_file *)(snap_image + h.sec[SEC_FILES].off);
+	reg->files = xgrow(reg->files, &reg->cap_files, h.n_files, sizeof(*reg->files));
+	for (size_t i = 0; i < h.n_files; i++)
+		reg->files[i] = (struct reg_file){
+			.ent = ent + sf[i].first, .n = sf[i].n, .layer = sf[i].layer,
+		};
+	reg->n_files = h.n_files;
+	reg->n_ent = h.n_ent;
+	memcpy(mod_date, h.date, sizeof(h.date));
+	mod_date[sizeof(h.date) - 1] = '\0';
+	return true;
+}
+
+/* The string table of an image being written: content -> offset. */
+struct snap_strings {
+	char *buf;
+	size_t len, cap;
+	uint64_t base;		/* image offset of buf */
+	struct {
+		uint32_t hash, off;	/* off: into buf, + 1; 0: empty slot */
+	} *slot;
+	size_t mask;
+};
+
+static uint64_t snap_string(struct snap_strings *st, const char *s)
+{
+	size_t n, i;
+	uint32_t h;
+
+	if (!s)
+		return 0;
+	n = strlen(s);
+	h = (uint32_t)content_hash(s, n);
+	for (i = h & st->mask; st->slot[i].off; i = (i + 1) & st->mask)
+		if (st->slot[i].hash == h && strcmp(st->buf + st->slot[i].off - 1, s) == 0)
+			return st->base + st->slot[i].off - 1;
+	st->buf = xgrow(st->buf, &st->cap, st->len + n + 1, 1);
+	memcpy(st->buf + st->len, s, n + 1);
+	st->slot[i].hash = h;
+	st->slot[i].off = (uint32_t)st->len + 1;
+	st->len += n + 1;
+	return st->base + st->slot[i].off - 1;
+}
+
+/* Index of entry @e in file order. */
+static uint32_t snap_entry_index(const struct pc_registry *reg, const struct pc_reg_entry *e)
+{
+	size_t first = 0;
+
+	for (size_t i = 0; i < reg->n_files; i++) {
+		const struct reg_file *f = &reg->files[i];
+
+		if (e >= f->ent && e < f->ent + f->n)
+			return (uint32_t)(first + (size_t)(e - f->ent));
+		first += f->n;
+	}
+	PC_BUG("registry snapshot: entry outside the registry");
+}
+
+static inline size_t align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
+				 size_t csv_len, size_t *len)
+{
+	struct snap_header h = { .version = SNAP_VERSION };
+	struct snap_strings st = { .buf = NULL };
+	struct pc_reg_entry *ent;
+	struct name_info *names;
+	size_t off, n_name_refs = 0, n_seg_ent, k = 0, slots = 64;
+	unsigned char *img;
+	uint32_t *idx;
+
+	if (!reg->finished || reg->layer || reg->n_ent > UINT32_MAX)
+		return NULL;
+	for_each_entry(reg, f, e)
+		if (e->aliases || (e->flags & ENTRY_HIDDEN))
+			return NULL;
+	for (size_t i = 0; i < reg->n_names; i++)
+		n_name_refs += reg->names[i].cnt;
+	n_seg_ent = reg->seg_off[reg->n_seg];
+
+	/* entries and names with their strings as offsets; strings go after the entries */
+	memcpy(h.magic, SNAP_MAGIC, sizeof(h.magic));
+	h.entry_size = sizeof(struct pc_reg_entry);
+	h.ptr_size = sizeof(void *);
+	h.header_size = sizeof(h);
+	h.csv_len = csv_len;
+	h.csv_hash = content_hash(csv, csv_len);
+	h.n_files = (uint32_t)reg->n_files;
+	h.n_ent = (uint32_t)reg->n_ent;
+	h.n_names = reg->n_names;
+	h.mask = reg->mask;
+	h.n_seg = reg->n_seg;
+	h.n_name_refs = (uint32_t)n_name_refs;
+	h.n_seg_ent = n_seg_ent;
+	memcpy(h.date, reg->date, sizeof(h.date));
+	off = align64(sizeof(h));
+#define SECTION(s, sz) (h.sec[s].off = off, h.sec[s].size = (sz), off = align64(off + (sz)))
+	SECTION(SEC_FILES, reg->n_files * sizeof(struct snap_file));
+	SECTION(SEC_ENT, reg->n_ent * sizeof(struct pc_reg_entry));
+	st.base = off;
+	while (slots < 4 * (reg->n_ent + reg->n_names))
+		slots *= 2;
+	st.slot = xzalloc(slots * sizeof(*st.slot));
+	st.mask = slots - 1;
+	ent = xzalloc(reg->n_ent * sizeof(*ent) + 1);
+	for_each_entry(reg, f, e) {
+		struct pc_reg_entry *o = &ent[k++];
+
+		/* field by field: the padding stays zero, the image reproducible */
+		o->name = (const char *)(uintptr_t)snap_string(&st, e->name);
+		o->has_port = e->has_port;
+		o->port_lo = e->port_lo;
+		o->port_hi = e->port_hi;
+		o->transport = e->transport;
+		o->status = e->status;
+		o->flags = e->flags;
+		o->description = (const char *)(uintptr_t)snap_string(&st, e->description);
+		o->notes = (const char *)(uintptr_t)snap_string(&st, e->notes);
+		o->unauthorized = (const char *)(uintptr_t)snap_string(&st, e->unauthorized);
+		o->line = e->line;
+	}
+	names = xzalloc(reg->n_names * sizeof(*names) + 1);
+	for (size_t i = 0; i < reg->n_names; i++) {
+		names[i] = reg->names[i];
+		names[i].key = (const char *)(uintptr_t)snap_string(&st, reg->names[i].key);
+	}
+	SECTION(SEC_STR, st.len);
+	SECTION(SEC_SLOTS, ((size_t)reg->mask + 1) * sizeof(struct name_slot));
+	SECTION(SEC_NAMES, reg->n_names * sizeof(struct name_info));
+	SECTION(SEC_SEG_OF, 65536 * sizeof(uint16_t));
+	SECTION(SEC_SEG_LO, reg->n_seg * sizeof(uint32_t));
+	SECTION(SEC_SEG_OFF, ((size_t)reg->n_seg + 1) * sizeof(uint32_t));
+	SECTION(SEC_NAME_REFS, n_name_refs * sizeof(uint32_t));
+	SECTION(SEC_SEG_ENT, n_seg_ent * sizeof(uint32_t));
+#undef SECTION
+	h.image_len = off;
+	img = xzalloc(off);
+	memcpy(img, &h, sizeof(h));
+	k = 0;
+	for_each_entry(reg, f, e) {
+		struct snap_file *sf = (struct snap_file *)(img + h.sec[SEC_FILES].off) + f_i;
+
+		if (e == f->ent)
+			*sf = (struct snap_file){
+				.first = (uint32_t)k, .n = (uint32_t)f->n, .layer = f->layer,
+			};
+		k++;
+	}
+	memcpy(img + h.sec[SEC_ENT].off, ent, h.sec[SEC_ENT].size);
+	memcpy(img + h.sec[SEC_STR].off, st.buf, st.len);
+	memcpy(img + h.sec[SEC_SLOTS].off, reg->slots, h.sec[SEC_SLOTS].size);
+	memcpy(img + h.sec[SEC_NAMES].off, names, h.sec[SEC_NAMES].size);
+	memcpy(img + h.sec[SEC_SEG_OF].off, reg->seg_of, h.sec[SEC_SEG_OF].size);
+	memcpy(img + h.sec[SEC_SEG_LO].off, reg->seg_lo, h.sec[SEC_SEG_LO].size);
+	memcpy(img + h.sec[SEC_SEG_OFF].off, reg->seg_off, h.sec[SEC_SEG_OFF].size);
+	idx = (uint32_t *)(img + h.sec[SEC_NAME_REFS].off);
+	for (size_t i = 0; i < n_name_refs; i++)
+		idx[i] = snap_entry_index(reg, reg->name_refs[i]);
+	idx = (uint32_t *)(img + h.sec[SEC_SEG_ENT].off);
+	for (size_t i = 0; i < n_seg_ent; i++)
+		idx[i] = snap_entry_index(reg, reg->seg_ent[i]);
+	free(ent);
+	free(names);
+	free(st.buf);
+	free(st.slot);
+	*len = off;
+	return img;
+}
+
 int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 		     struct pc_diag *diag)
 {
@@ -1108,6 +1512,7 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 	size_t map_len = 0;
 	char *text;
 	int ret = 1;
+	bool thawed = false;
 
 	text = read_all(path, &l.len, &map, &map_len);
 	if (!text) {
@@ -1128,6 +1533,11 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 	if (overlay)
 		reg->layer++;
 	l.epath = pc_arena_strdup(reg->arena, path);
+	if (fmt == FMT_IANA && !overlay &&
+	    snapshot_thaw(reg, text, l.len, l.epath, l.mod_date)) {
+		thawed = true;
+		goto done;
+	}
 	if (fmt == FMT_IANA && l.len >= PARALLEL_MIN && load_csv_parallel(&l))
 		goto done;
 	/*
@@ -1166,6 +1576,9 @@ done:
 			memcpy(reg->date, l.mod_date, sizeof(reg->date));
 	}
 	reg->finished = false;
+	/* a thawed base comes with its index; anything else needs a new one */
+	reg->index_current = thawed;
+	reg->thawed = reg->thawed || thawed;
 	ret = 0;
 out:
 	if (map)
@@ -1217,11 +1630,6 @@ void pc_registry_destroy(struct pc_registry *reg)
 	pc_arena_destroy(reg->arena);
 	free(reg);
 }
-
-#define for_each_entry(reg, f, e)                                          \
-	for (size_t f##_i = 0; f##_i < (reg)->n_files; f##_i++)               \
-		for (const struct reg_file *f = &(reg)->files[f##_i]; f; f = NULL) \
-			for (struct pc_reg_entry *e = f->ent; e < f->ent + f->n; e++)
 
 /* Returns the index of @name (hash @h, @len bytes) in reg->names, adding it. */
 static uint32_t name_insert(struct pc_registry *reg, const char *name, uint32_t len,
@@ -1387,9 +1795,13 @@ static void build_ports(struct pc_registry *reg)
 
 void pc_registry_finish(struct pc_registry *reg)
 {
-	index_clear(reg);
-	build_names(reg);
-	build_ports(reg);
+	/* nothing loaded since the last build, or the thawed snapshot's own */
+	if (!reg->index_current) {
+		index_clear(reg);
+		build_names(reg);
+		build_ports(reg);
+		reg->index_current = true;
+	}
 	reg->finished = true;
 }
 
@@ -1566,6 +1978,16 @@ size_t pc_registry_suggest(const struct pc_registry *reg, const char *name,
 size_t pc_registry_count(const struct pc_registry *reg)
 {
 	return reg->n_ent;
+}
+
+const struct pc_reg_entry *pc_registry_entry(const struct pc_registry *reg, size_t i)
+{
+	for (size_t f = 0; f < reg->n_files; f++) {
+		if (i < reg->files[f].n)
+			return &reg->files[f].ent[i];
+		i -= reg->files[f].n;
+	}
+	return NULL;
 }
 
 const char *pc_registry_source(const struct pc_registry *reg)

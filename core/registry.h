@@ -105,9 +105,39 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 
 /*
  * Finishes the index; must be called after the last load and before any
- * lookup.
+ * lookup. Does nothing more when nothing was loaded since the last call,
+ * or when the only file is a base thawed from the snapshot.
  */
 void pc_registry_finish(struct pc_registry *reg);
+
+/**
+ * pc_registry_set_snapshot() - the registry image to load the base from
+ * @image: an image written by pc_registry_snapshot_write() (not copied:
+ *         it must stay valid while registries are loaded); NULL disables
+ * @len:   its length in bytes
+ *
+ * Process-wide, not thread-safe: set it before loading on several
+ * threads (main() sets it first thing). A later
+ * pc_registry_load() of a base file into an empty registry whose content
+ * is byte for byte the file the image was made from (same length, same
+ * 64-bit content hash) copies the image in instead of parsing the file;
+ * any other file is parsed. An image of another format version or built
+ * for other struct sizes is ignored.
+ */
+void pc_registry_set_snapshot(const void *image, size_t len);
+
+/* True when @reg's base file was loaded from the snapshot (tests, diagnostics). */
+bool pc_registry_from_snapshot(const struct pc_registry *reg);
+
+/*
+ * For the build-time generator (core/regsnap.c): the image of @reg, which
+ * holds one finished base file and no overlay, read from @csv (@csv_len
+ * bytes, the file's whole content). Returns a malloc()ed image (caller
+ * frees) and its length in *len, or NULL when @reg cannot be written
+ * (not finished, overlays, /etc/services aliases).
+ */
+void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
+				 size_t csv_len, size_t *len);
 
 /*
  * All entries for @name (case-insensitive; aliases included), in file
@@ -148,6 +178,12 @@ size_t pc_registry_count_range(const struct pc_registry *reg, uint16_t lo,
 
 /* Number of records loaded (all files). */
 size_t pc_registry_count(const struct pc_registry *reg);
+/*
+ * Record @i (0 <= @i < pc_registry_count()) in load order, hidden ones
+ * included; NULL past the end. Not owned. For tests and dumps: it walks
+ * the loaded files.
+ */
+const struct pc_reg_entry *pc_registry_entry(const struct pc_registry *reg, size_t i);
 /* The base file's path and newest modification date ("" if none). */
 const char *pc_registry_source(const struct pc_registry *reg);
 const char *pc_registry_date(const struct pc_registry *reg);
