@@ -1120,9 +1120,10 @@ static bool load_csv_parallel(struct load *l)
  * start of the image (0: NULL), every entry pointer an entry index. The
  * program links the image in and hands it to pc_registry_set_snapshot().
  * A base load whose file has exactly the bytes the image was made from
- * (same length, same 64-bit content hash) copies the image into the
- * registry's memory and adds the base to its offsets ("thaws" it) instead
- * of parsing. The check is by content, not by date: an edited file, or
+ * (same length, same 64-bit content hash) "thaws" the image instead of
+ * parsing: it copies what must be writable (entries, name table) into the
+ * registry's memory, turns offsets into pointers, and uses the rest where
+ * it lies (the image must outlive the registries made from it). The check is by content, not by date: an edited file, or
  * another one, is parsed as before.
  */
 #define SNAP_MAGIC "PCREGSN\0"
@@ -1142,9 +1143,6 @@ enum snap_section {
 	__SEC_MAX
 };
 
-/* SEC_ENT up to the end of SEC_SEG_OFF is copied as one block. */
-#define SEC_COPY_FIRST SEC_ENT
-#define SEC_COPY_LAST SEC_SEG_OFF
 
 struct snap_header {
 	char magic[8];
@@ -1204,18 +1202,38 @@ static inline uint64_t hash_round(uint64_t acc, uint64_t w)
  * every output bit. Not cryptographic: it tells the shipped file from an
  * edited one, it is not meant to resist someone forging a collision.
  */
-static uint64_t content_hash(const void *data, size_t n)
-{
-	const unsigned char *p = data, *end = p + n;
-	uint64_t a = HP1 + HP2, b = HP2, c = 0, d = 0 - HP1, h;
+struct hash_state {
+	uint64_t a, b, c, d;
+};
 
-	for (; end - p >= 32; p += 32) {
-		a = hash_round(a, load64(p));
-		b = hash_round(b, load64(p + 8));
-		c = hash_round(c, load64(p + 16));
-		d = hash_round(d, load64(p + 24));
+static void hash_init(struct hash_state *s)
+{
+	*s = (struct hash_state){ HP1 + HP2, HP2, 0, 0 - HP1 };
+}
+
+/* Feeds the 32-byte blocks of @p; returns how many bytes that was. */
+static size_t hash_blocks(struct hash_state *s, const unsigned char *p, size_t n)
+{
+	size_t done = n & ~(size_t)31;
+
+	for (const unsigned char *end = p + done; p < end; p += 32) {
+		s->a = hash_round(s->a, load64(p));
+		s->b = hash_round(s->b, load64(p + 8));
+		s->c = hash_round(s->c, load64(p + 16));
+		s->d = hash_round(s->d, load64(p + 24));
 	}
-	h = rotl64(a, 1) + rotl64(b, 7) + rotl64(c, 12) + rotl64(d, 18) + (uint64_t)n;
+	return done;
+}
+
+/* The hash of everything fed plus the last @n (< 32) bytes at @p; @total
+ * is the length of the whole input. */
+static uint64_t hash_final(const struct hash_state *s, const unsigned char *p,
+			   size_t n, uint64_t total)
+{
+	const unsigned char *end = p + n;
+	uint64_t h;
+
+	h = rotl64(s->a, 1) + rotl64(s->b, 7) + rotl64(s->c, 12) + rotl64(s->d, 18) + total;
 	for (; end - p >= 8; p += 8)
 		h = rotl64(h ^ hash_round(0, load64(p)), 27) * HP1 + HP3;
 	for (; p < end; p++)
@@ -1226,6 +1244,69 @@ static uint64_t content_hash(const void *data, size_t n)
 	h *= HP3;
 	h ^= h >> 32;
 	return h;
+}
+
+static uint64_t content_hash(const void *data, size_t n)
+{
+	struct hash_state s;
+	size_t done;
+
+	hash_init(&s);
+	done = hash_blocks(&s, data, n);
+	return hash_final(&s, (const unsigned char *)data + done, n - done, n);
+}
+
+/*
+ * True when the regular file @path has @len bytes hashing to @hash: read
+ * through one small buffer that stays in the cache, not into fresh memory
+ * (on the VMs measured, memory touched for the first time costs more than
+ * reading and hashing it).
+ */
+static bool file_has_content(const char *path, uint64_t len, uint64_t hash)
+{
+	unsigned char buf[64 << 10];    /* a multiple of the 32-byte block */
+	struct hash_state s;
+	struct stat st;
+	uint64_t total = 0, h = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != len) {
+		close(fd);
+		return false;
+	}
+	hash_init(&s);
+	for (;;) {
+		size_t got = 0;
+
+		while (got < sizeof(buf)) {
+			ssize_t r = read(fd, buf + got, sizeof(buf) - got);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				close(fd);
+				return false;
+			}
+			if (r == 0)
+				break;
+			got += (size_t)r;
+		}
+		total += got;
+		if (got == sizeof(buf)) {
+			hash_blocks(&s, buf, got);
+			continue;
+		}
+		{
+			size_t done = hash_blocks(&s, buf, got);
+
+			h = hash_final(&s, buf + done, got - done, total);
+		}
+		break;
+	}
+	close(fd);
+	return total == len && h == hash;
 }
 
 /* A header this build can thaw (the sections are within the image). */
@@ -1280,28 +1361,39 @@ bool pc_registry_from_snapshot(const struct pc_registry *reg)
  * result is what parsing and pc_registry_finish() would leave: the same
  * files, entries (their @file the path as given now), date and index.
  */
-static bool snapshot_thaw(struct pc_registry *reg, const char *text, size_t len,
+/*
+ * True when the snapshot can stand for @path: there is one, the registry
+ * is empty, and the file has the bytes the image was made from. Checked
+ * before the file is read the usual way, which it then need not be.
+ */
+static bool snapshot_fits(const struct pc_registry *reg, const char *path,
+			  struct snap_header *h)
+{
+	return snap_image && !reg->n_files && !reg->layer &&
+	       snap_header_ok(snap_image, snap_len, h) &&
+	       file_has_content(path, h->csv_len, h->csv_hash);
+}
+
+/*
+ * Only what must be written is copied: the entries (their string pointers
+ * and @file are set here, flags change when an overlay hides one) and the
+ * name table (its keys). Strings, hash slots and the port segments are
+ * used where they lie in the image, read-only: a new index (after an
+ * overlay) is built in memory of its own.
+ */
+static void snapshot_thaw(struct pc_registry *reg, const struct snap_header *hdr,
 			  const char *epath, char mod_date[16])
 {
-	struct snap_header h;
+	const struct snap_header h = *hdr;
 	const struct snap_file *sf;
 	const uint32_t *idx;
 	struct pc_reg_entry *ent;
-	size_t copy_off, copy_len;
-	char *copy;
+	const unsigned char *img = snap_image;
 
-	if (!snap_image || reg->n_files || reg->layer ||
-	    !snap_header_ok(snap_image, snap_len, &h) || h.csv_len != len ||
-	    h.csv_hash != content_hash(text, len))
-		return false;
-	copy_off = h.sec[SEC_COPY_FIRST].off;
-	copy_len = h.sec[SEC_COPY_LAST].off + h.sec[SEC_COPY_LAST].size - copy_off;
-	copy = big_alloc(reg, copy_len);
-	memcpy(copy, snap_image + copy_off, copy_len);
-	/* image offset o (o >= copy_off) is at AT(o) */
-#define AT(o) (copy + ((uintptr_t)(o) - copy_off))
-#define FIX(p) ((p) = (p) ? (void *)AT(p) : NULL)
-	ent = (struct pc_reg_entry *)AT(h.sec[SEC_ENT].off);
+#define IN_IMAGE(T, o) ((T)(uintptr_t)(img + (o)))
+#define FIX(p) ((p) = (p) ? (const char *)(img + (uintptr_t)(p)) : NULL)
+	ent = big_alloc(reg, h.sec[SEC_ENT].size);
+	memcpy(ent, img + h.sec[SEC_ENT].off, h.sec[SEC_ENT].size);
 	for (size_t i = 0; i < h.n_ent; i++) {
 		FIX(ent[i].name);
 		FIX(ent[i].description);
@@ -1309,18 +1401,19 @@ static bool snapshot_thaw(struct pc_registry *reg, const char *text, size_t len,
 		FIX(ent[i].unauthorized);
 		ent[i].file = epath;
 	}
-	reg->names = (struct name_info *)AT(h.sec[SEC_NAMES].off);
+	reg->names = big_alloc(reg, h.sec[SEC_NAMES].size);
+	memcpy(reg->names, img + h.sec[SEC_NAMES].off, h.sec[SEC_NAMES].size);
 	for (size_t i = 0; i < h.n_names; i++)
 		FIX(reg->names[i].key);
 #undef FIX
-	reg->slots = (struct name_slot *)AT(h.sec[SEC_SLOTS].off);
+	reg->slots = IN_IMAGE(struct name_slot *, h.sec[SEC_SLOTS].off);
 	reg->mask = h.mask;
 	reg->n_names = h.n_names;
-	reg->seg_of = (uint16_t *)AT(h.sec[SEC_SEG_OF].off);
-	reg->seg_lo = (uint32_t *)AT(h.sec[SEC_SEG_LO].off);
-	reg->seg_off = (uint32_t *)AT(h.sec[SEC_SEG_OFF].off);
+	reg->seg_of = IN_IMAGE(uint16_t *, h.sec[SEC_SEG_OF].off);
+	reg->seg_lo = IN_IMAGE(uint32_t *, h.sec[SEC_SEG_LO].off);
+	reg->seg_off = IN_IMAGE(uint32_t *, h.sec[SEC_SEG_OFF].off);
 	reg->n_seg = h.n_seg;
-#undef AT
+#undef IN_IMAGE
 	reg->name_refs = big_alloc(reg, h.n_name_refs * sizeof(*reg->name_refs));
 	idx = (const uint32_t *)(snap_image + h.sec[SEC_NAME_REFS].off);
 	for (size_t i = 0; i < h.n_name_refs; i++)
@@ -1339,7 +1432,6 @@ static bool snapshot_thaw(struct pc_registry *reg, const char *text, size_t len,
 	reg->n_ent = h.n_ent;
 	memcpy(mod_date, h.date, sizeof(h.date));
 	mod_date[sizeof(h.date) - 1] = '\0';
-	return true;
 }
 
 /* The string table of an image being written: content -> offset. */
@@ -1510,10 +1602,18 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 	enum format fmt;
 	void *map;
 	size_t map_len = 0;
-	char *text;
+	char *text = NULL;
 	int ret = 1;
 	bool thawed = false;
+	struct snap_header snap;
 
+	map = NULL;
+	if (!overlay && snapshot_fits(reg, path, &snap)) {
+		l.epath = pc_arena_strdup(reg->arena, path);
+		snapshot_thaw(reg, &snap, l.epath, l.mod_date);
+		thawed = true;
+		goto done;
+	}
 	text = read_all(path, &l.len, &map, &map_len);
 	if (!text) {
 		struct pc_location loc = {
@@ -1533,11 +1633,6 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 	if (overlay)
 		reg->layer++;
 	l.epath = pc_arena_strdup(reg->arena, path);
-	if (fmt == FMT_IANA && !overlay &&
-	    snapshot_thaw(reg, text, l.len, l.epath, l.mod_date)) {
-		thawed = true;
-		goto done;
-	}
 	if (fmt == FMT_IANA && l.len >= PARALLEL_MIN && load_csv_parallel(&l))
 		goto done;
 	/*
