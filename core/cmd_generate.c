@@ -2,8 +2,6 @@
 /* portcullis generate: a policy's ruleset in one backend's language. */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +11,6 @@
 #include "optimize.h"
 #include "policy.h"
 #include "registry.h"
-#include "resolve.h"
 #include "template.h"
 #include "util.h"
 
@@ -138,111 +135,11 @@ struct target {
 	const char *name;
 	const char *output;             /* NULL: stdout */
 	const struct pc_backend *backend;
-	bool plugin;                    /* not built in: never on the worker */
 	char *text;
 	size_t len;
-	struct pc_diag *diag;           /* what its rendering reported */
-	int status;
 };
 
 #define MAX_TARGETS 16
-
-/*
- * The work after the policy is resolved: every target's output and the
- * shadowing lint are independent readers of the IR, so two threads take
- * them from a list (this machine class has two cores; the lint and the nft
- * optimiser are the big items and go first). Each item reports into a diag
- * of its own, merged in command-line order afterwards, so what is printed
- * does not depend on which thread ran what. Plugins run on the main thread
- * only: their code was not written to be called concurrently.
- */
-struct work {
-	const struct pc_ir *ir;
-	const struct pc_emit_options *opts;
-	struct target *targets;
-	size_t n_targets;
-	bool no_optimize;
-	bool lint;
-	struct pc_diag *lint_diag;
-	size_t order[MAX_TARGETS + 1];  /* items: target index, or n_targets: lint */
-	size_t n;
-	atomic_size_t next;
-};
-
-static void run_item(struct work *w, size_t item)
-{
-	struct target *t;
-
-	if (item == w->n_targets) {
-		pc_lint_shadowing(w->ir, w->lint_diag);
-		return;
-	}
-	t = &w->targets[item];
-	if (pc_backend_check(t->backend, w->ir, w->opts, t->diag) != 0) {
-		t->status = PC_EXIT_POLICY;
-		return;
-	}
-	if ((t->backend->caps & PC_CAP_VMAP) && !w->no_optimize) {
-		struct pc_ir view;
-
-		pc_ir_optimize_view(w->ir, &view, NULL);
-		t->text = render(t->backend, &view, w->opts, t->diag, &t->len, &t->status);
-		pc_ir_view_finish(&view);
-	} else {
-		t->text = render(t->backend, w->ir, w->opts, t->diag, &t->len, &t->status);
-	}
-}
-
-static void *work_run(void *arg)
-{
-	struct work *w = arg;
-	size_t i;
-
-	while ((i = atomic_fetch_add(&w->next, 1)) < w->n)
-		run_item(w, w->order[i]);
-	return NULL;
-}
-
-/* Renders every target (and lints) into w->targets; returns the worst status. */
-static int render_all(struct work *w, struct pc_diag *diag)
-{
-	pthread_t tid;
-	bool thread = false;
-	int status = PC_EXIT_OK;
-
-	w->n = 0;
-	if (w->lint)
-		w->order[w->n++] = w->n_targets;
-	/* the optimising backends first: theirs is the longest item */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < w->n_targets; i++)
-			if (!w->targets[i].plugin &&
-			    !!(w->targets[i].backend->caps & PC_CAP_VMAP) == (pass == 0))
-				w->order[w->n++] = i;
-	if (w->n > 1 && w->order[0] == w->n_targets && w->order[1] != w->n_targets) {
-		/* lint second: the optimiser is longer */
-		w->order[0] = w->order[1];
-		w->order[1] = w->n_targets;
-	}
-	atomic_init(&w->next, 0);
-	if (w->n > 1)
-		thread = pthread_create(&tid, NULL, work_run, w) == 0;
-	work_run(w);
-	if (thread)
-		pthread_join(tid, NULL);
-	for (size_t i = 0; i < w->n_targets; i++)
-		if (w->targets[i].plugin)
-			run_item(w, i);
-	/* merged in a fixed order: the lint's warnings, then each target's */
-	if (w->lint)
-		pc_diag_merge(diag, w->lint_diag);
-	for (size_t i = 0; i < w->n_targets; i++) {
-		pc_diag_merge(diag, w->targets[i].diag);
-		if (w->targets[i].status > status)
-			status = w->targets[i].status;
-	}
-	return status;
-}
 
 int cmd_generate(int argc, char **argv)
 {
@@ -354,16 +251,8 @@ int cmd_generate(int argc, char **argv)
 	set = pc_backend_set_create(diag, PC_SEV_WARNING, true);
 	for (size_t i = 0; i < n_targets; i++) {
 		targets[i].backend = pc_backend_set_find(set, targets[i].name);
-		targets[i].diag = pc_diag_create();
-		if (targets[i].backend) {
-			for (size_t k = 0; k < pc_backend_set_count(set); k++) {
-				const char *origin;
-
-				if (pc_backend_set_get(set, k, &origin) == targets[i].backend)
-					targets[i].plugin = strcmp(origin, "built-in") != 0;
-			}
+		if (targets[i].backend)
 			continue;
-		}
 		pc_diag_print(diag, stderr, pc_cli_color());
 		fprintf(stderr, "portcullis generate: unknown backend '%s'; known:", targets[i].name);
 		for (size_t k = 0; k < pc_backend_set_count(set); k++)
@@ -394,29 +283,34 @@ int cmd_generate(int argc, char **argv)
 	if (!reg)
 		goto out;
 	pc_cli_phase("generate", "registry");
-	ir = pc_policy_load(argv[optind], reg, flags | PC_POLICY_NO_SHADOWING, diag,
-			    &sys_error);
+	ir = pc_policy_load(argv[optind], reg, flags, diag, &sys_error);
 	if (!ir) {
 		status = sys_error ? PC_EXIT_SYSTEM : PC_EXIT_POLICY;
 		goto out;
 	}
-	pc_cli_phase("generate", "policy parse and resolve");
+	pc_cli_phase("generate", "policy parse, resolve and lint");
 	opts.policy_path = argv[optind];
 	opts.registry_name = ir->registry_name;
 	opts.registry_date = ir->registry_date;
 	/* every output is made before any is written: all or nothing */
-	{
-		struct work w = {
-			.ir = ir, .opts = &opts, .targets = targets,
-			.n_targets = n_targets, .no_optimize = no_optimize,
-			.lint = !(flags & PC_POLICY_NO_LINT),
-			.lint_diag = pc_diag_create(),
-		};
+	for (size_t i = 0; i < n_targets; i++) {
+		if (pc_backend_check(targets[i].backend, ir, &opts, diag) != 0) {
+			status = PC_EXIT_POLICY;
+			continue;
+		}
+		if ((targets[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
+			struct pc_ir view;
 
-		status = render_all(&w, diag);
-		pc_diag_destroy(w.lint_diag);
-		pc_cli_phase("generate", "render (and lint) on two threads");
+			pc_ir_optimize_view(ir, &view, NULL);
+			targets[i].text = render(targets[i].backend, &view, &opts, diag,
+						 &targets[i].len, &status);
+			pc_ir_view_finish(&view);
+		} else {
+			targets[i].text = render(targets[i].backend, ir, &opts, diag,
+						 &targets[i].len, &status);
+		}
 	}
+	pc_cli_phase("generate", "render");
 	if (status != PC_EXIT_OK)
 		goto out;
 	pc_diag_print(diag, stderr, pc_cli_color());
@@ -430,10 +324,8 @@ int cmd_generate(int argc, char **argv)
 	pc_cli_phase("generate", "write");
 out:
 	pc_diag_print(diag, stderr, pc_cli_color());
-	for (size_t i = 0; i < n_targets; i++) {
+	for (size_t i = 0; i < n_targets; i++)
 		free(targets[i].text);
-		pc_diag_destroy(targets[i].diag);
-	}
 	free(template_text);
 	pc_ir_destroy(ir);
 	pc_registry_destroy(reg);

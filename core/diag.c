@@ -113,23 +113,6 @@ void pc_diag_vreport(struct pc_diag *d, enum pc_severity sev,
 		PC_BUG("vasprintf");
 }
 
-void pc_diag_merge(struct pc_diag *dst, struct pc_diag *src)
-{
-	dst->msg = xgrow(dst->msg, &dst->cap_msg, dst->n_msg + src->n_msg, sizeof(*dst->msg));
-	for (size_t i = 0; i < src->n_msg; i++) {
-		dst->msg[dst->n_msg] = src->msg[i];
-		dst->msg[dst->n_msg].seq = dst->n_msg + 1;
-		dst->n_msg++;
-	}
-	src->n_msg = 0;
-	for (unsigned s = 0; s < __PC_SEV_MAX; s++) {
-		dst->count[s] += src->count[s];
-		src->count[s] = 0;
-	}
-	dst->dropped += src->dropped;
-	src->dropped = 0;
-}
-
 void pc_diag_report(struct pc_diag *d, enum pc_severity sev,
 		    const struct pc_location *loc, const char *fmt, ...)
 {

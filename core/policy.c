@@ -16,8 +16,7 @@ static struct pc_ir *finish(struct pc_ast *ast, struct pc_arena *arena,
 	unsigned lint = 0;
 
 	if (!(flags & PC_POLICY_NO_LINT))
-		lint = PC_LINT_WARNINGS |
-		       (flags & PC_POLICY_NO_SHADOWING ? 0 : PC_LINT_SHADOWING);
+		lint = PC_LINT_WARNINGS | PC_LINT_SHADOWING;
 	ir = pc_resolve(ast, arena, reg, lint, diag);
 	pc_ast_destroy(ast);
 	return ir;

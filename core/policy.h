@@ -18,7 +18,6 @@ struct pc_registry;
 
 enum pc_policy_flags {
 	PC_POLICY_NO_LINT = 1u << 0,  /* skip the shadowing / registry warnings */
-	PC_POLICY_NO_SHADOWING = 1u << 1, /* the caller runs pc_lint_shadowing() */
 };
 
 /*

@@ -69,14 +69,6 @@ static inline bool pc_diag_has_errors(const struct pc_diag *d)
 bool pc_diag_full(const struct pc_diag *d);
 
 /*
- * Moves the messages and counts of @src to the end of @dst (as if reported
- * there after everything @dst holds) and empties @src; @src's sources stay
- * with it. Work done on several threads reports into a diag each, merged in
- * a fixed order afterwards: the output stays deterministic.
- */
-void pc_diag_merge(struct pc_diag *dst, struct pc_diag *src);
-
-/*
  * Prints and clears the queued messages in the order they were reported.
  * Notes print without the caret. With @color, uses ANSI colours.
  */
