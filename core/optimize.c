@@ -195,11 +195,21 @@ static void box_sort(struct box *v, size_t n)
 }
 
 /*
- * Which earlier boxes can overlap a new one: per protocol, 256 buckets of
- * 256 ports each list the boxes whose port interval meets them, so a new
- * box is compared with the few boxes near its ports instead of all of them.
+ * Which earlier boxes can overlap a new one: per protocol, buckets of 16
+ * ports list the boxes whose port interval meets them, so a new box is
+ * compared with the few boxes near its ports instead of all of them. Boxes
+ * wider than WIDE buckets go on a list of their own that every query reads
+ * (filing them in hundreds of buckets would cost more).
+ *
+ * The candidates come out in the order an index of 256-port buckets gave
+ * (by the first such bucket both share, then by age): subtracting the same
+ * boxes in another order can cut the new box into other (equivalent)
+ * pieces, and the output must not change with the index.
  */
-#define N_BUCKETS 256
+#define FINE_SHIFT 4
+#define N_FINE (65536 >> FINE_SHIFT)
+#define WIDE 64
+#define ORDER_SHIFT 8
 
 struct bucket {
 	uint32_t *v;
@@ -207,12 +217,16 @@ struct bucket {
 };
 
 struct box_index {
-	struct bucket b[4][N_BUCKETS];
+	struct bucket *b[4];      /* N_FINE buckets per protocol, when used */
+	struct bucket wide[4];
 	uint32_t *stamp;          /* per box: the query that saw it last */
 	size_t stamp_cap;
 	uint32_t query;
 	uint32_t *cand;           /* candidates of the current query */
 	size_t n_cand, cap_cand;
+	uint64_t *keys;           /* their order: 256-port bucket, then id */
+	size_t cap_keys;
+	const struct box *boxes;  /* the boxes the ids refer to */
 };
 
 static int proto_slot(uint8_t proto)
@@ -225,13 +239,24 @@ static int proto_slot(uint8_t proto)
 	}
 }
 
+static void bucket_push(struct bucket *b, uint32_t id)
+{
+	b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
+	b->v[b->n++] = id;
+}
+
 static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 {
-	struct bucket *row = ix->b[proto_slot(b->proto)];
+	int p = proto_slot(b->proto);
+	unsigned lo = b->lo >> FINE_SHIFT, hi = b->hi >> FINE_SHIFT;
 
-	for (unsigned k = b->lo >> 8; k <= (unsigned)(b->hi >> 8); k++) {
-		row[k].v = xgrow(row[k].v, &row[k].cap, row[k].n + 1, sizeof(*row[k].v));
-		row[k].v[row[k].n++] = id;
+	if (hi - lo + 1 > WIDE) {
+		bucket_push(&ix->wide[p], id);
+	} else {
+		if (!ix->b[p])
+			ix->b[p] = xcalloc(N_FINE, sizeof(*ix->b[p]));
+		for (unsigned k = lo; k <= hi; k++)
+			bucket_push(&ix->b[p][k], id);
 	}
 	if (id >= ix->stamp_cap) {
 		size_t old = ix->stamp_cap;
@@ -241,36 +266,71 @@ static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 	}
 }
 
-/*
- * The boxes that may overlap @b. Their order (bucket by bucket) does not
- * change the region left after subtracting them all, and it is the same
- * for the same input: the output stays deterministic.
- */
+static void cand_add(struct box_index *ix, const struct box *b, uint32_t id)
+{
+	const struct box *e = &ix->boxes[id];
+	uint64_t first;
+
+	if (ix->stamp[id] == ix->query || e->hi < b->lo || e->lo > b->hi)
+		return;
+	ix->stamp[id] = ix->query;
+	first = (e->lo > b->lo ? e->lo : b->lo) >> ORDER_SHIFT;
+	ix->keys = xgrow(ix->keys, &ix->cap_keys, ix->n_cand + 1, sizeof(*ix->keys));
+	ix->keys[ix->n_cand++] = first << 32 | id;
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The boxes that may overlap @b (same protocol, ports meeting), in order. */
 static void index_query(struct box_index *ix, const struct box *b)
 {
-	const struct bucket *row = ix->b[proto_slot(b->proto)];
+	int p = proto_slot(b->proto);
+	const struct bucket *row = ix->b[p];
 
 	ix->query++;
 	ix->n_cand = 0;
-	for (unsigned k = b->lo >> 8; k <= (unsigned)(b->hi >> 8); k++)
-		for (size_t i = 0; i < row[k].n; i++) {
-			uint32_t id = row[k].v[i];
+	for (size_t i = 0; i < ix->wide[p].n; i++)
+		cand_add(ix, b, ix->wide[p].v[i]);
+	if (row)
+		for (unsigned k = b->lo >> FINE_SHIFT; k <= (unsigned)(b->hi >> FINE_SHIFT); k++)
+			for (size_t i = 0; i < row[k].n; i++)
+				cand_add(ix, b, row[k].v[i]);
+	if (ix->n_cand > 1) {
+		if (ix->n_cand <= 16) {
+			for (size_t i = 1; i < ix->n_cand; i++) {
+				uint64_t x = ix->keys[i];
+				size_t j = i;
 
-			if (ix->stamp[id] == ix->query)
-				continue;
-			ix->stamp[id] = ix->query;
-			ix->cand = xgrow(ix->cand, &ix->cap_cand, ix->n_cand + 1, sizeof(*ix->cand));
-			ix->cand[ix->n_cand++] = id;
+				for (; j > 0 && ix->keys[j - 1] > x; j--)
+					ix->keys[j] = ix->keys[j - 1];
+				ix->keys[j] = x;
+			}
+		} else {
+			qsort(ix->keys, ix->n_cand, sizeof(*ix->keys), key_cmp);
 		}
+	}
+	ix->cand = xgrow(ix->cand, &ix->cap_cand, ix->n_cand, sizeof(*ix->cand));
+	for (size_t i = 0; i < ix->n_cand; i++)
+		ix->cand[i] = (uint32_t)ix->keys[i];
 }
 
 static void index_finish(struct box_index *ix)
 {
-	for (int p = 0; p < 4; p++)
-		for (int k = 0; k < N_BUCKETS; k++)
-			free(ix->b[p][k].v);
+	for (int p = 0; p < 4; p++) {
+		if (ix->b[p])
+			for (int k = 0; k < N_FINE; k++)
+				free(ix->b[p][k].v);
+		free(ix->b[p]);
+		free(ix->wide[p].v);
+	}
 	free(ix->stamp);
 	free(ix->cand);
+	free(ix->keys);
 	free(ix);
 }
 
@@ -319,6 +379,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 					/* subtract what earlier rules of the run decide already */
 					work.n = 0;
 					box_push(&work, &b);
+					ix->boxes = out->v;
 					index_query(ix, &b);
 					for (size_t c = 0; c < ix->n_cand && work.n; c++) {
 						const struct box *e = &out->v[ix->cand[c]];
