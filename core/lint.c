@@ -51,7 +51,8 @@ struct cover {
 	struct famcov fam[2];       /* [0] IPv4, [1] IPv6 */
 	const struct pc_rule **pairs;
 	struct bounds *bounds;      /* of each pair */
-	size_t n_pairs, cap_pairs, cap_bounds;
+	uint64_t *sigs;             /* of each pair: l4_sig() */
+	size_t n_pairs, cap_pairs, cap_bounds, cap_sigs;
 	unsigned long budget;
 	/* the prefix lengths keys exist at, per key kind (key_kind()): the
 	 * ancestor walks in covered() look up only those levels */
@@ -399,12 +400,43 @@ static bool ports_covered(const struct famcov *fc, const struct pc_rule **ps, si
 	return true;
 }
 
+/*
+ * The ports a rule matches, folded into 64 bits (port % 64); every bit when
+ * it matches more than 63 consecutive ports, a whole protocol or no port at
+ * all (ICMP types, any protocol). Two rules whose signatures share no bit
+ * match no port in common, so one cannot help to cover the other: a test of
+ * one AND that rules out most pairs before the address checks.
+ */
+static uint64_t l4_sig(const struct pc_rule *r)
+{
+	uint64_t sig = 0;
+
+	if (r->n_l4 == 0)
+		return UINT64_MAX;
+	for (size_t i = 0; i < r->n_l4; i++) {
+		const struct pc_l4 *l = &r->l4[i];
+
+		if (!pc_proto_has_ports(l->proto) || l->dports.n == 0)
+			return UINT64_MAX;
+		for (size_t j = 0; j < l->dports.n; j++) {
+			unsigned lo = l->dports.v[j].lo, hi = l->dports.v[j].hi;
+
+			if (hi - lo >= 63)
+				return UINT64_MAX;
+			for (unsigned p = lo; p <= hi; p++)
+				sig |= 1ull << (p % 64);
+		}
+	}
+	return sig;
+}
+
 static bool covered(struct cover *c, const struct pc_rule *r)
 {
 	const struct pc_rule **ps = NULL;
 	size_t cap = 0;
 	bool ok = true;
 	struct bounds rb;
+	uint64_t rsig = l4_sig(r);
 
 	bounds_of(r, &rb);
 
@@ -446,6 +478,8 @@ static bool covered(struct cover *c, const struct pc_rule *r)
 				for (size_t k = 0; k < be->n; k++) {
 					size_t i = be->v[k];
 
+					if (!(c->sigs[i] & rsig))
+						continue;
 					if (pc_prefix_contains(&c->bounds[i].s[f], &rb.s[f]) &&
 					    pc_prefix_contains(&c->bounds[i].d[f], &rb.d[f]) &&
 					    covers_outside_l4(c->pairs[i], r, f)) {
@@ -587,6 +621,9 @@ void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag)
 				c->bounds = xgrow(c->bounds, &c->cap_bounds, c->n_pairs + 1,
 						  sizeof(*c->bounds));
 				bounds_of(r, &c->bounds[c->n_pairs]);
+				c->sigs = xgrow(c->sigs, &c->cap_sigs, c->n_pairs + 1,
+						sizeof(*c->sigs));
+				c->sigs[c->n_pairs] = l4_sig(r);
 				for (int f = 0; f < 2; f++) {
 					struct bound_entry *be;
 					struct pc_addr key;
@@ -608,6 +645,7 @@ void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag)
 	}
 	bound_clear(c);
 	free(c->used);
+	free(c->sigs);
 	free(c->pairs);
 	free(c->bounds);
 	free(c);
