@@ -275,22 +275,9 @@ void pc_buf_finish(struct pc_buf *b)
 	pc_buf_init(b);
 }
 
-void pc_buf_add(struct pc_buf *b, const void *p, size_t n)
+void pc_buf_grow(struct pc_buf *b, size_t n)
 {
 	b->data = xgrow(b->data, &b->cap, b->len + n + 1, 1);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void pc_buf_puts(struct pc_buf *b, const char *s)
-{
-	pc_buf_add(b, s, strlen(s));
-}
-
-void pc_buf_putc(struct pc_buf *b, char c)
-{
-	pc_buf_add(b, &c, 1);
 }
 
 void pc_buf_printf(struct pc_buf *b, const char *fmt, ...)

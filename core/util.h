@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -67,9 +68,30 @@ struct pc_buf {
 };
 void pc_buf_init(struct pc_buf *b);
 void pc_buf_finish(struct pc_buf *b);
-void pc_buf_add(struct pc_buf *b, const void *p, size_t n);
-void pc_buf_puts(struct pc_buf *b, const char *s);
-void pc_buf_putc(struct pc_buf *b, char c);
+/* Makes room for @n more bytes and a NUL. */
+void pc_buf_grow(struct pc_buf *b, size_t n);
+/* Inline: the text backends append a quarter of a million pieces. */
+static inline void pc_buf_add(struct pc_buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+		pc_buf_grow(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static inline void pc_buf_puts(struct pc_buf *b, const char *s)
+{
+	pc_buf_add(b, s, strlen(s));
+}
+
+static inline void pc_buf_putc(struct pc_buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		pc_buf_grow(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
 void pc_buf_printf(struct pc_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
