@@ -37,7 +37,7 @@ struct bounds {
 };
 
 /* Pairs by the source bound of one family: key -> pair numbers. */
-#define BOUND_HASH (1u << 17)
+#define BOUND_HASH_MAX (1u << 17)
 
 struct bound_entry {
 	struct pc_addr key;
@@ -59,7 +59,8 @@ struct cover {
 	uint64_t plens[4][3];
 	struct bound_entry **used;  /* every entry, for bound_clear() */
 	size_t n_used, cap_used;
-	struct bound_entry *hash[BOUND_HASH];
+	struct bound_entry **hash;  /* mask + 1 buckets: twice the longest chain */
+	unsigned mask;
 };
 
 /* 0-3: IPv4 / IPv6 source bound, IPv4 / IPv6 destination bound (| 0x80) */
@@ -73,13 +74,13 @@ static bool plen_present(const struct cover *c, const struct pc_addr *key, unsig
 	return c->plens[key_kind(key)][plen / 64] >> (plen % 64) & 1;
 }
 
-static unsigned bound_hash(const struct pc_addr *a)
+static unsigned bound_hash(const struct cover *c, const struct pc_addr *a)
 {
 	uint32_t h = 2166136261u ^ a->family ^ (uint32_t)a->plen << 8;
 
 	for (unsigned i = 0; i < 16; i++)
 		h = (h ^ a->a[i]) * 16777619u;
-	return h & (BOUND_HASH - 1);
+	return h & c->mask;
 }
 
 static bool same_prefix(const struct pc_addr *a, const struct pc_addr *b)
@@ -89,7 +90,7 @@ static bool same_prefix(const struct pc_addr *a, const struct pc_addr *b)
 
 static struct bound_entry *bound_find(struct cover *c, const struct pc_addr *key, bool add)
 {
-	unsigned h = bound_hash(key);
+	unsigned h = bound_hash(c, key);
 	struct bound_entry *e;
 
 	for (e = c->hash[h]; e; e = e->next)
@@ -583,6 +584,15 @@ static const struct pc_rule *single_cover(const struct pc_chain *c, size_t idx,
 void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag)
 {
 	struct cover *c = xzalloc(sizeof(*c));
+	size_t longest = 0;
+
+	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
+		if (ir->chains[d].n > longest)
+			longest = ir->chains[d].n;
+	c->mask = 1024 - 1;
+	while (c->mask + 1 < BOUND_HASH_MAX && c->mask + 1 < 2 * longest)
+		c->mask = c->mask * 2 + 1;
+	c->hash = xcalloc(c->mask + 1, sizeof(*c->hash));
 
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		const struct pc_chain *ch = &ir->chains[d];
@@ -645,6 +655,7 @@ void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag)
 	}
 	bound_clear(c);
 	free(c->used);
+	free(c->hash);
 	free(c->sigs);
 	free(c->pairs);
 	free(c->bounds);
