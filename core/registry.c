@@ -1127,11 +1127,11 @@ static bool load_csv_parallel(struct load *l)
  * another one, is parsed as before.
  */
 #define SNAP_MAGIC "PCREGSN\0"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 
 enum snap_section {
 	SEC_FILES,		/* struct snap_file */
-	SEC_ENT,		/* struct pc_reg_entry, pointers as offsets */
+	SEC_ENT,		/* struct snap_entry */
 	SEC_STR,		/* NUL-terminated strings, deduplicated */
 	SEC_SLOTS,		/* struct name_slot, as built */
 	SEC_NAMES,		/* struct name_info, key as an offset */
@@ -1161,6 +1161,19 @@ struct snap_header {
 	struct {
 		uint64_t off, size;
 	} sec[__SEC_MAX];
+};
+
+/*
+ * An entry in the image: strings as offsets from the image start (0: NULL)
+ * in 28 bytes, not the 72 of struct pc_reg_entry. Reading the image's
+ * pages costs more than writing fresh memory: on the VM measured, copying
+ * 1 MB of entries out of the program file took 0.5-1 ms.
+ */
+struct snap_entry {
+	uint32_t name, description, notes, unauthorized;
+	uint32_t line;
+	uint16_t port_lo, port_hi;
+	uint8_t has_port, transport, status, flags;
 };
 
 struct snap_file {
@@ -1260,11 +1273,14 @@ static uint64_t content_hash(const void *data, size_t n)
  * True when the regular file @path has @len bytes hashing to @hash: read
  * through one small buffer that stays in the cache, not into fresh memory
  * (on the VMs measured, memory touched for the first time costs more than
- * reading and hashing it).
+ * reading and hashing it). The buffer comes from the heap, whose huge page
+ * is mapped already: 64 KB of new stack would be sixteen page faults.
  */
+#define HASH_BUF (64u << 10)    /* a multiple of the 32-byte block */
+
 static bool file_has_content(const char *path, uint64_t len, uint64_t hash)
 {
-	unsigned char buf[64 << 10];    /* a multiple of the 32-byte block */
+	unsigned char *buf;
 	struct hash_state s;
 	struct stat st;
 	uint64_t total = 0, h = 0;
@@ -1277,15 +1293,17 @@ static bool file_has_content(const char *path, uint64_t len, uint64_t hash)
 		return false;
 	}
 	hash_init(&s);
+	buf = xmalloc(HASH_BUF);
 	for (;;) {
 		size_t got = 0;
 
-		while (got < sizeof(buf)) {
-			ssize_t r = read(fd, buf + got, sizeof(buf) - got);
+		while (got < HASH_BUF) {
+			ssize_t r = read(fd, buf + got, HASH_BUF - got);
 
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
+				free(buf);
 				close(fd);
 				return false;
 			}
@@ -1294,7 +1312,7 @@ static bool file_has_content(const char *path, uint64_t len, uint64_t hash)
 			got += (size_t)r;
 		}
 		total += got;
-		if (got == sizeof(buf)) {
+		if (got == HASH_BUF) {
 			hash_blocks(&s, buf, got);
 			continue;
 		}
@@ -1305,6 +1323,7 @@ static bool file_has_content(const char *path, uint64_t len, uint64_t hash)
 		}
 		break;
 	}
+	free(buf);
 	close(fd);
 	return total == len && h == hash;
 }
@@ -1317,7 +1336,7 @@ static bool snap_header_ok(const void *image, size_t len, struct snap_header *h)
 	memcpy(h, image, sizeof(*h));
 	if (memcmp(h->magic, SNAP_MAGIC, sizeof(h->magic)) != 0 ||
 	    h->version != SNAP_VERSION ||
-	    h->entry_size != sizeof(struct pc_reg_entry) ||
+	    h->entry_size != sizeof(struct snap_entry) ||
 	    h->ptr_size != sizeof(void *) || h->header_size != sizeof(*h) ||
 	    h->image_len != len)
 		return false;
@@ -1326,7 +1345,7 @@ static bool snap_header_ok(const void *image, size_t len, struct snap_header *h)
 		    h->sec[s].off % 8)
 			return false;
 	return h->sec[SEC_FILES].size == (uint64_t)h->n_files * sizeof(struct snap_file) &&
-	       h->sec[SEC_ENT].size == (uint64_t)h->n_ent * sizeof(struct pc_reg_entry) &&
+	       h->sec[SEC_ENT].size == (uint64_t)h->n_ent * sizeof(struct snap_entry) &&
 	       h->sec[SEC_SLOTS].size == ((uint64_t)h->mask + 1) * sizeof(struct name_slot) &&
 	       h->sec[SEC_NAMES].size == (uint64_t)h->n_names * sizeof(struct name_info) &&
 	       h->sec[SEC_SEG_OF].size == 65536 * sizeof(uint16_t) &&
@@ -1386,21 +1405,32 @@ static void snapshot_thaw(struct pc_registry *reg, const struct snap_header *hdr
 {
 	const struct snap_header h = *hdr;
 	const struct snap_file *sf;
+	const struct snap_entry *se;
 	const uint32_t *idx;
 	struct pc_reg_entry *ent;
 	const unsigned char *img = snap_image;
 
 #define IN_IMAGE(T, o) ((T)(uintptr_t)(img + (o)))
 #define FIX(p) ((p) = (p) ? (const char *)(img + (uintptr_t)(p)) : NULL)
-	ent = big_alloc(reg, h.sec[SEC_ENT].size);
-	memcpy(ent, img + h.sec[SEC_ENT].off, h.sec[SEC_ENT].size);
-	for (size_t i = 0; i < h.n_ent; i++) {
-		FIX(ent[i].name);
-		FIX(ent[i].description);
-		FIX(ent[i].notes);
-		FIX(ent[i].unauthorized);
-		ent[i].file = epath;
-	}
+#define STR(o) ((o) ? (const char *)(img + (o)) : NULL)
+	ent = big_alloc(reg, h.n_ent * sizeof(*ent));
+	se = (const struct snap_entry *)(img + h.sec[SEC_ENT].off);
+	for (size_t i = 0; i < h.n_ent; i++)
+		ent[i] = (struct pc_reg_entry){
+			.name = STR(se[i].name),
+			.has_port = se[i].has_port,
+			.port_lo = se[i].port_lo,
+			.port_hi = se[i].port_hi,
+			.transport = se[i].transport,
+			.status = se[i].status,
+			.flags = se[i].flags,
+			.description = STR(se[i].description),
+			.notes = STR(se[i].notes),
+			.file = epath,
+			.line = se[i].line,
+			.unauthorized = STR(se[i].unauthorized),
+		};
+#undef STR
 	reg->names = big_alloc(reg, h.sec[SEC_NAMES].size);
 	memcpy(reg->names, img + h.sec[SEC_NAMES].off, h.sec[SEC_NAMES].size);
 	for (size_t i = 0; i < h.n_names; i++)
@@ -1490,7 +1520,7 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 {
 	struct snap_header h = { .version = SNAP_VERSION };
 	struct snap_strings st = { .buf = NULL };
-	struct pc_reg_entry *ent;
+	struct snap_entry *ent;
 	struct name_info *names;
 	size_t off, n_name_refs = 0, n_seg_ent, k = 0, slots = 64;
 	unsigned char *img;
@@ -1507,7 +1537,7 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 
 	/* entries and names with their strings as offsets; strings go after the entries */
 	memcpy(h.magic, SNAP_MAGIC, sizeof(h.magic));
-	h.entry_size = sizeof(struct pc_reg_entry);
+	h.entry_size = sizeof(struct snap_entry);
 	h.ptr_size = sizeof(void *);
 	h.header_size = sizeof(h);
 	h.csv_len = csv_len;
@@ -1523,7 +1553,7 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 	off = align64(sizeof(h));
 #define SECTION(s, sz) (h.sec[s].off = off, h.sec[s].size = (sz), off = align64(off + (sz)))
 	SECTION(SEC_FILES, reg->n_files * sizeof(struct snap_file));
-	SECTION(SEC_ENT, reg->n_ent * sizeof(struct pc_reg_entry));
+	SECTION(SEC_ENT, reg->n_ent * sizeof(struct snap_entry));
 	st.base = off;
 	while (slots < 4 * (reg->n_ent + reg->n_names))
 		slots *= 2;
@@ -1531,20 +1561,19 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 	st.mask = slots - 1;
 	ent = xzalloc(reg->n_ent * sizeof(*ent) + 1);
 	for_each_entry(reg, f, e) {
-		struct pc_reg_entry *o = &ent[k++];
+		struct snap_entry *o = &ent[k++];
 
-		/* field by field: the padding stays zero, the image reproducible */
-		o->name = (const char *)(uintptr_t)snap_string(&st, e->name);
+		o->name = (uint32_t)snap_string(&st, e->name);
 		o->has_port = e->has_port;
 		o->port_lo = e->port_lo;
 		o->port_hi = e->port_hi;
 		o->transport = e->transport;
 		o->status = e->status;
 		o->flags = e->flags;
-		o->description = (const char *)(uintptr_t)snap_string(&st, e->description);
-		o->notes = (const char *)(uintptr_t)snap_string(&st, e->notes);
-		o->unauthorized = (const char *)(uintptr_t)snap_string(&st, e->unauthorized);
-		o->line = e->line;
+		o->description = (uint32_t)snap_string(&st, e->description);
+		o->notes = (uint32_t)snap_string(&st, e->notes);
+		o->unauthorized = (uint32_t)snap_string(&st, e->unauthorized);
+		o->line = (uint32_t)e->line;
 	}
 	names = xzalloc(reg->n_names * sizeof(*names) + 1);
 	for (size_t i = 0; i < reg->n_names; i++) {
@@ -1561,6 +1590,13 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 	SECTION(SEC_SEG_ENT, n_seg_ent * sizeof(uint32_t));
 #undef SECTION
 	h.image_len = off;
+	if (off > UINT32_MAX) {         /* entries keep 32-bit string offsets */
+		free(ent);
+		free(names);
+		free(st.buf);
+		free(st.slot);
+		return NULL;
+	}
 	img = xzalloc(off);
 	memcpy(img, &h, sizeof(h));
 	k = 0;
