@@ -120,10 +120,6 @@ void *pc_map_huge(size_t n, void **map, size_t *map_len)
 	return (void *)base;
 }
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 /* Virtual size of the heap's first step: only what is touched is backed. */
 #define HEAP_STEP (128u << 20)
 
@@ -132,23 +128,27 @@ void pc_heap_init(void)
 	uintptr_t cur, base, end;
 	void *p;
 
-	/* start the heap on a 2 MB boundary: the gap below is never touched */
+	/*
+	 * Start the heap one page before a 2 MB boundary: malloc() writes its
+	 * own data into that page before the advice below can be given, and
+	 * everything after it lies in 2 MB blocks that nothing has touched
+	 * yet. (The gap below the start is never touched.)
+	 */
 	cur = (uintptr_t)sbrk(0);
 	if (cur == (uintptr_t)-1)
 		return;
-	base = (cur + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1);
+	base = ((cur + 4096 + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1)) - 4096;
 	if (base > cur && sbrk((intptr_t)(base - cur)) == (void *)-1)
 		return;
+	base += 4096;
 	mallopt(M_ARENA_MAX, 1);
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_TOP_PAD, (int)HEAP_STEP);
 	p = malloc(1);	/* the heap's first (and usually only) sbrk() */
 	end = (uintptr_t)sbrk(0) & ~(uintptr_t)(HUGE_ALIGN - 1);
-	if ((uintptr_t)p >= base && (uintptr_t)p < base + HUGE_ALIGN && end > base) {
+	if ((uintptr_t)p >= base - 4096 && (uintptr_t)p < base && end > base)
 		madvise((void *)base, end - base, MADV_HUGEPAGE);
-		madvise((void *)base, HUGE_ALIGN, MADV_COLLAPSE);
-	}
 	free(p);
 }
 

@@ -44,8 +44,8 @@ void *pc_map_huge(size_t n, void **map, size_t *map_len);
  * Puts the program's malloc() heap on transparent huge pages: one heap
  * (no per-thread arenas), grown by sbrk() in one big step whose 2 MB-aligned
  * part is advised for huge pages, and big blocks kept in it instead of
- * mmap()ed one by one. The first 2 MB, which malloc() has touched before
- * the advice, is collapsed into a huge page (Linux 6.1+). Call once, first
+ * mmap()ed one by one. The heap starts one page before a 2 MB boundary,
+ * so that what malloc() touches before the advice is that page. Call once, first
  * thing in main(); everything it does is advice, ignored when refused (no
  * THP, another allocator under valgrind or a sanitizer).
  */
