@@ -102,6 +102,8 @@ struct big_chunk {
 	size_t used, size;
 };
 
+struct snap_entry;
+
 struct pc_registry {
 	struct pc_arena *arena;		/* paths, alias arrays, alias entries */
 	struct big_chunk *big;		/* strings, entries, index */
@@ -114,6 +116,17 @@ struct pc_registry {
 	bool finished;
 	bool index_current;		/* the index covers every file loaded */
 	bool thawed;			/* the base came from the snapshot */
+
+	/*
+	 * A thawed base's entries are written out of the image when first
+	 * handed out (entry_ready()): a command uses a few dozen of them.
+	 * lazy_src is NULL once every entry is (or after a parse).
+	 */
+	const struct snap_entry *lazy_src;
+	const unsigned char *lazy_img;	/* the image it came from */
+	struct pc_reg_entry *lazy_ent;
+	uint64_t *lazy_ready;		/* one bit per entry */
+	const char *lazy_file;
 
 	/* name index */
 	struct name_slot *slots;
@@ -1412,25 +1425,14 @@ static void snapshot_thaw(struct pc_registry *reg, const struct snap_header *hdr
 
 #define IN_IMAGE(T, o) ((T)(uintptr_t)(img + (o)))
 #define FIX(p) ((p) = (p) ? (const char *)(img + (uintptr_t)(p)) : NULL)
-#define STR(o) ((o) ? (const char *)(img + (o)) : NULL)
+	/* the entries themselves when asked for: entry_ready() */
 	ent = big_alloc(reg, h.n_ent * sizeof(*ent));
 	se = (const struct snap_entry *)(img + h.sec[SEC_ENT].off);
-	for (size_t i = 0; i < h.n_ent; i++)
-		ent[i] = (struct pc_reg_entry){
-			.name = STR(se[i].name),
-			.has_port = se[i].has_port,
-			.port_lo = se[i].port_lo,
-			.port_hi = se[i].port_hi,
-			.transport = se[i].transport,
-			.status = se[i].status,
-			.flags = se[i].flags,
-			.description = STR(se[i].description),
-			.notes = STR(se[i].notes),
-			.file = epath,
-			.line = se[i].line,
-			.unauthorized = STR(se[i].unauthorized),
-		};
-#undef STR
+	reg->lazy_src = h.n_ent ? se : NULL;
+	reg->lazy_img = img;
+	reg->lazy_ent = ent;
+	reg->lazy_ready = pc_arena_alloc(reg->arena, (h.n_ent / 64 + 1) * sizeof(uint64_t));
+	reg->lazy_file = epath;
 	reg->names = big_alloc(reg, h.sec[SEC_NAMES].size);
 	memcpy(reg->names, img + h.sec[SEC_NAMES].off, h.sec[SEC_NAMES].size);
 	for (size_t i = 0; i < h.n_names; i++)
@@ -1462,6 +1464,61 @@ static void snapshot_thaw(struct pc_registry *reg, const struct snap_header *hdr
 	reg->n_ent = h.n_ent;
 	memcpy(mod_date, h.date, sizeof(h.date));
 	mod_date[sizeof(h.date) - 1] = '\0';
+}
+
+/* Writes entry @i of a lazily thawed registry out of the image. */
+static void entry_expand(struct pc_registry *reg, size_t i)
+{
+	const struct snap_entry *se = &reg->lazy_src[i];
+	const unsigned char *img = reg->lazy_img;
+
+#define STR(o) ((o) ? (const char *)(img + (o)) : NULL)
+	reg->lazy_ent[i] = (struct pc_reg_entry){
+		.name = STR(se->name),
+		.has_port = se->has_port,
+		.port_lo = se->port_lo,
+		.port_hi = se->port_hi,
+		.transport = se->transport,
+		.status = se->status,
+		.flags = se->flags,
+		.description = STR(se->description),
+		.notes = STR(se->notes),
+		.file = reg->lazy_file,
+		.line = se->line,
+		.unauthorized = STR(se->unauthorized),
+	};
+#undef STR
+	reg->lazy_ready[i / 64] |= 1ull << (i % 64);
+}
+
+/*
+ * @e, written out first if it is an entry of a lazily thawed registry not
+ * yet handed out. Lookups take a const registry: what they fill in is a
+ * cache of what the image holds, the same for every caller.
+ */
+static inline const struct pc_reg_entry *entry_ready(const struct pc_registry *creg,
+						     const struct pc_reg_entry *e)
+{
+	struct pc_registry *reg = (struct pc_registry *)creg;
+	size_t i;
+
+	if (!reg->lazy_src)
+		return e;
+	i = (size_t)(e - reg->lazy_ent);
+	if (!(reg->lazy_ready[i / 64] >> (i % 64) & 1))
+		entry_expand(reg, i);
+	return e;
+}
+
+/* Every entry written out: before anything walks them all. */
+static void entries_ready(struct pc_registry *reg)
+{
+	if (!reg->lazy_src)
+		return;
+	for (size_t i = 0; i < reg->n_ent; i++)
+		if (!(reg->lazy_ready[i / 64] >> (i % 64) & 1))
+			entry_expand(reg, i);
+	reg->lazy_src = NULL;
 }
 
 /* The string table of an image being written: content -> offset. */
@@ -1528,6 +1585,7 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 
 	if (!reg->finished || reg->layer || reg->n_ent > UINT32_MAX)
 		return NULL;
+	entries_ready((struct pc_registry *)reg);
 	for_each_entry(reg, f, e)
 		if (e->aliases || (e->flags & ENTRY_HIDDEN))
 			return NULL;
@@ -1644,6 +1702,7 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 	struct snap_header snap;
 
 	map = NULL;
+	entries_ready(reg);	/* a new file: the index is built again over all */
 	if (!overlay && snapshot_fits(reg, path, &snap)) {
 		l.epath = pc_arena_strdup(reg->arena, path);
 		snapshot_thaw(reg, &snap, l.epath, l.mod_date);
@@ -1951,6 +2010,8 @@ size_t pc_registry_find_name(const struct pc_registry *reg, const char *name,
 			continue;
 		n = &reg->names[reg->slots[i].name - 1];
 		if (n->len == len && name_equal(n->key, name, len)) {
+			for (uint32_t k = 0; k < n->cnt; k++)
+				entry_ready(reg, reg->name_refs[n->off + k]);
 			*out = reg->name_refs + n->off;
 			return n->cnt;
 		}
@@ -1970,7 +2031,7 @@ size_t pc_registry_find_port(const struct pc_registry *reg, uint16_t port,
 		PC_BUG("registry lookup before pc_registry_finish()");
 	k = reg->seg_of[port];
 	for (uint32_t i = reg->seg_off[k]; i < reg->seg_off[k + 1]; i++) {
-		const struct pc_reg_entry *e = reg->seg_ent[i];
+		const struct pc_reg_entry *e = entry_ready(reg, reg->seg_ent[i]);
 
 		if (transport < __PC_TRANSPORT_MAX && e->transport != transport &&
 		    e->transport != PC_REG_NO_TRANSPORT)
@@ -1995,7 +2056,7 @@ size_t pc_registry_count_range(const struct pc_registry *reg, uint16_t lo,
 		return 0;
 	for (uint32_t k = reg->seg_of[lo]; k <= reg->seg_of[hi]; k++) {
 		for (uint32_t i = reg->seg_off[k]; i < reg->seg_off[k + 1]; i++) {
-			const struct pc_reg_entry *e = reg->seg_ent[i];
+			const struct pc_reg_entry *e = entry_ready(reg, reg->seg_ent[i]);
 			uint16_t first = e->port_lo > lo ? e->port_lo : lo;
 
 			/* an entry spanning several segments counts in its first */
@@ -2115,7 +2176,7 @@ const struct pc_reg_entry *pc_registry_entry(const struct pc_registry *reg, size
 {
 	for (size_t f = 0; f < reg->n_files; f++) {
 		if (i < reg->files[f].n)
-			return &reg->files[f].ent[i];
+			return entry_ready(reg, &reg->files[f].ent[i]);
 		i -= reg->files[f].n;
 	}
 	return NULL;
