@@ -127,6 +127,11 @@ struct pc_registry {
 	struct pc_reg_entry *lazy_ent;
 	uint64_t *lazy_ready;		/* one bit per entry */
 	const char *lazy_file;
+	/* and so are the pointer runs of the index, from the image's indices */
+	const uint32_t *lazy_name_idx, *lazy_seg_idx;
+	uint64_t *lazy_name_ready;	/* one bit per name */
+	uint64_t *lazy_seg_ready;	/* one bit per port segment */
+	bool keys_in_image;		/* names[].key: offsets into lazy_img */
 
 	/* name index */
 	struct name_slot *slots;
@@ -1419,12 +1424,10 @@ static void snapshot_thaw(struct pc_registry *reg, const struct snap_header *hdr
 	const struct snap_header h = *hdr;
 	const struct snap_file *sf;
 	const struct snap_entry *se;
-	const uint32_t *idx;
 	struct pc_reg_entry *ent;
 	const unsigned char *img = snap_image;
 
 #define IN_IMAGE(T, o) ((T)(uintptr_t)(img + (o)))
-#define FIX(p) ((p) = (p) ? (const char *)(img + (uintptr_t)(p)) : NULL)
 	/* the entries themselves when asked for: entry_ready() */
 	ent = big_alloc(reg, h.n_ent * sizeof(*ent));
 	se = (const struct snap_entry *)(img + h.sec[SEC_ENT].off);
@@ -1433,11 +1436,9 @@ static void snapshot_thaw(struct pc_registry *reg, const struct snap_header *hdr
 	reg->lazy_ent = ent;
 	reg->lazy_ready = pc_arena_alloc(reg->arena, (h.n_ent / 64 + 1) * sizeof(uint64_t));
 	reg->lazy_file = epath;
-	reg->names = big_alloc(reg, h.sec[SEC_NAMES].size);
-	memcpy(reg->names, img + h.sec[SEC_NAMES].off, h.sec[SEC_NAMES].size);
-	for (size_t i = 0; i < h.n_names; i++)
-		FIX(reg->names[i].key);
-#undef FIX
+	/* the name table where it lies: its keys are offsets (name_key()) */
+	reg->names = IN_IMAGE(struct name_info *, h.sec[SEC_NAMES].off);
+	reg->keys_in_image = true;
 	reg->slots = IN_IMAGE(struct name_slot *, h.sec[SEC_SLOTS].off);
 	reg->mask = h.mask;
 	reg->n_names = h.n_names;
@@ -1446,14 +1447,13 @@ static void snapshot_thaw(struct pc_registry *reg, const struct snap_header *hdr
 	reg->seg_off = IN_IMAGE(uint32_t *, h.sec[SEC_SEG_OFF].off);
 	reg->n_seg = h.n_seg;
 #undef IN_IMAGE
+	/* the runs of entry pointers too, a name's or a segment's at a time */
 	reg->name_refs = big_alloc(reg, h.n_name_refs * sizeof(*reg->name_refs));
-	idx = (const uint32_t *)(snap_image + h.sec[SEC_NAME_REFS].off);
-	for (size_t i = 0; i < h.n_name_refs; i++)
-		reg->name_refs[i] = &ent[idx[i]];
+	reg->lazy_name_idx = (const uint32_t *)(img + h.sec[SEC_NAME_REFS].off);
+	reg->lazy_name_ready = pc_arena_alloc(reg->arena, (h.n_names / 64 + 1) * sizeof(uint64_t));
 	reg->seg_ent = big_alloc(reg, h.n_seg_ent * sizeof(*reg->seg_ent));
-	idx = (const uint32_t *)(snap_image + h.sec[SEC_SEG_ENT].off);
-	for (size_t i = 0; i < h.n_seg_ent; i++)
-		reg->seg_ent[i] = &ent[idx[i]];
+	reg->lazy_seg_idx = (const uint32_t *)(img + h.sec[SEC_SEG_ENT].off);
+	reg->lazy_seg_ready = pc_arena_alloc(reg->arena, (h.n_seg / 64 + 1) * sizeof(uint64_t));
 	sf = (const struct snap_file *)(snap_image + h.sec[SEC_FILES].off);
 	reg->files = xgrow(reg->files, &reg->cap_files, h.n_files, sizeof(*reg->files));
 	for (size_t i = 0; i < h.n_files; i++)
@@ -1510,15 +1510,62 @@ static inline const struct pc_reg_entry *entry_ready(const struct pc_registry *c
 	return e;
 }
 
-/* Every entry written out: before anything walks them all. */
+static inline bool bit_test_set(uint64_t *bits, size_t i)
+{
+	bool was = bits[i / 64] >> (i % 64) & 1;
+
+	bits[i / 64] |= 1ull << (i % 64);
+	return was;
+}
+
+/* The entry pointers of name @i (an index into names[]), ready to hand out. */
+static void name_refs_ready(const struct pc_registry *creg, uint32_t i)
+{
+	struct pc_registry *reg = (struct pc_registry *)creg;
+	const struct name_info *n = &reg->names[i];
+
+	if (reg->lazy_name_idx && !bit_test_set(reg->lazy_name_ready, i))
+		for (uint32_t k = n->off; k < n->off + n->cnt; k++)
+			reg->name_refs[k] = &reg->lazy_ent[reg->lazy_name_idx[k]];
+	for (uint32_t k = n->off; k < n->off + n->cnt; k++)
+		entry_ready(reg, reg->name_refs[k]);
+}
+
+/* The entry pointers of port segment @k, ready to hand out. */
+static void seg_ready(const struct pc_registry *creg, uint32_t k)
+{
+	struct pc_registry *reg = (struct pc_registry *)creg;
+
+	if (reg->lazy_seg_idx && !bit_test_set(reg->lazy_seg_ready, k))
+		for (uint32_t i = reg->seg_off[k]; i < reg->seg_off[k + 1]; i++)
+			reg->seg_ent[i] = &reg->lazy_ent[reg->lazy_seg_idx[i]];
+}
+
+/* Every entry and index run written out: before anything walks them all. */
 static void entries_ready(struct pc_registry *reg)
 {
+	if (reg->lazy_name_idx) {
+		for (uint32_t i = 0; i < reg->n_names; i++)
+			name_refs_ready(reg, i);
+		reg->lazy_name_idx = NULL;
+	}
+	if (reg->lazy_seg_idx) {
+		for (uint32_t k = 0; k < reg->n_seg; k++)
+			seg_ready(reg, k);
+		reg->lazy_seg_idx = NULL;
+	}
 	if (!reg->lazy_src)
 		return;
 	for (size_t i = 0; i < reg->n_ent; i++)
 		if (!(reg->lazy_ready[i / 64] >> (i % 64) & 1))
 			entry_expand(reg, i);
 	reg->lazy_src = NULL;
+}
+
+/* The key of name @n: a pointer, or an offset into the image it lies in. */
+static inline const char *name_key(const struct pc_registry *reg, const struct name_info *n)
+{
+	return reg->keys_in_image ? (const char *)(reg->lazy_img + (uintptr_t)n->key) : n->key;
 }
 
 /* The string table of an image being written: content -> offset. */
@@ -1636,7 +1683,7 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 	names = xzalloc(reg->n_names * sizeof(*names) + 1);
 	for (size_t i = 0; i < reg->n_names; i++) {
 		names[i] = reg->names[i];
-		names[i].key = (const char *)(uintptr_t)snap_string(&st, reg->names[i].key);
+		names[i].key = (const char *)(uintptr_t)snap_string(&st, name_key(reg, &reg->names[i]));
 	}
 	SECTION(SEC_STR, st.len);
 	SECTION(SEC_SLOTS, ((size_t)reg->mask + 1) * sizeof(struct name_slot));
@@ -1803,6 +1850,9 @@ static void index_clear(struct pc_registry *reg)
 	reg->n_seg = 0;
 	reg->n_names = 0;
 	reg->mask = 0;
+	reg->keys_in_image = false;
+	reg->lazy_name_idx = NULL;
+	reg->lazy_seg_idx = NULL;
 }
 
 void pc_registry_destroy(struct pc_registry *reg)
@@ -2009,9 +2059,8 @@ size_t pc_registry_find_name(const struct pc_registry *reg, const char *name,
 		if (reg->slots[i].hash != h)
 			continue;
 		n = &reg->names[reg->slots[i].name - 1];
-		if (n->len == len && name_equal(n->key, name, len)) {
-			for (uint32_t k = 0; k < n->cnt; k++)
-				entry_ready(reg, reg->name_refs[n->off + k]);
+		if (n->len == len && name_equal(name_key(reg, n), name, len)) {
+			name_refs_ready(reg, reg->slots[i].name - 1);
 			*out = reg->name_refs + n->off;
 			return n->cnt;
 		}
@@ -2030,6 +2079,7 @@ size_t pc_registry_find_port(const struct pc_registry *reg, uint16_t port,
 	if (!reg->finished)
 		PC_BUG("registry lookup before pc_registry_finish()");
 	k = reg->seg_of[port];
+	seg_ready(reg, k);
 	for (uint32_t i = reg->seg_off[k]; i < reg->seg_off[k + 1]; i++) {
 		const struct pc_reg_entry *e = entry_ready(reg, reg->seg_ent[i]);
 
@@ -2055,6 +2105,7 @@ size_t pc_registry_count_range(const struct pc_registry *reg, uint16_t lo,
 	if (lo > hi)
 		return 0;
 	for (uint32_t k = reg->seg_of[lo]; k <= reg->seg_of[hi]; k++) {
+		seg_ready(reg, k);
 		for (uint32_t i = reg->seg_off[k]; i < reg->seg_off[k + 1]; i++) {
 			const struct pc_reg_entry *e = entry_ready(reg, reg->seg_ent[i]);
 			uint16_t first = e->port_lo > lo ? e->port_lo : lo;
@@ -2147,8 +2198,8 @@ size_t pc_registry_suggest(const struct pc_registry *reg, const char *name,
 		if (s->len > SUGGEST_MAX_LEN ||
 		    (s->len > qlen ? s->len - qlen : qlen - s->len) > cutoff)
 			continue;
-		cand.dist = edit_distance(name, qlen, s->key, s->len, cutoff);
-		cand.name = s->key;
+		cand.dist = edit_distance(name, qlen, name_key(reg, s), s->len, cutoff);
+		cand.name = name_key(reg, s);
 		if (cand.dist > cutoff)
 			continue;
 		/* insertion into the sorted best list */
