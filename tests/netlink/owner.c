@@ -56,8 +56,10 @@ int main(int argc, char **argv)
 	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(batch),
 			      mnl_nlmsg_batch_size(batch)) < 0) {
 		perror("send");
+		mnl_nlmsg_batch_stop(batch);
 		return 1;
 	}
+	mnl_nlmsg_batch_stop(batch);
 	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 	if (n < 0 || mnl_cb_run(buf, (size_t)n, 0, mnl_socket_get_portid(nl), NULL, NULL) < 0) {
 		fprintf(stderr, "owner: creating the table: %s\n", strerror(errno));

@@ -68,7 +68,7 @@ static void rand_prefix(struct pc_buf *b, bool v6)
 		unsigned x = rnd() & 0xffff;
 
 		if (plen < 128)
-			x &= (unsigned)(0xffff << (128 - plen)) & 0xffff;
+			x &= (0xffffu << (128 - plen)) & 0xffff;
 		pc_buf_printf(&b[0], "2001:db8::%x/%u", x, plen);
 	} else {
 		unsigned plen = 20 + pick(13);
