@@ -86,6 +86,11 @@ struct pc_reg_entry {
 	const char *unauthorized;
 };
 
+/*
+ * A registry is used by one thread at a time: lookups in one made from the
+ * compiled-in snapshot fill a cache (its entries are written out of the
+ * image when first handed out).
+ */
 struct pc_registry;
 
 /* Creates an empty registry. */
