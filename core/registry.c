@@ -979,7 +979,7 @@ static char *read_all(const char *path, size_t *len, void **map, size_t *map_len
 {
 	struct stat st;
 	char *buf;
-	size_t got = 0;
+	ssize_t got;
 	int fd, e;
 
 	*map = NULL;
@@ -998,26 +998,18 @@ static char *read_all(const char *path, size_t *len, void **map, size_t *map_len
 		return pc_read_file(path, len);
 	}
 	buf = big_map((size_t)st.st_size + 1, map, map_len);
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			e = errno;
-			munmap(*map, *map_len);
-			*map = NULL;
-			close(fd);
-			errno = e;
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
+	got = pc_read_full(fd, buf, (size_t)st.st_size);
+	if (got < 0) {
+		e = errno;
+		munmap(*map, *map_len);
+		*map = NULL;
+		close(fd);
+		errno = e;
+		return NULL;
 	}
 	buf[got] = '\0';
 	close(fd);
-	*len = got;
+	*len = (size_t)got;
 	return buf;
 fail:
 	e = errno;
@@ -1301,7 +1293,8 @@ static bool file_has_content(const char *path, uint64_t len, uint64_t hash)
 	unsigned char *buf;
 	struct hash_state s;
 	struct stat st;
-	uint64_t total = 0, h = 0;
+	uint64_t total = 0;
+	bool same = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
@@ -1312,38 +1305,24 @@ static bool file_has_content(const char *path, uint64_t len, uint64_t hash)
 	}
 	hash_init(&s);
 	buf = xmalloc(HASH_BUF);
+	/* full buffers are whole 32-byte blocks; the last one has the tail */
 	for (;;) {
-		size_t got = 0;
+		ssize_t got = pc_read_full(fd, buf, HASH_BUF);
+		size_t done;
 
-		while (got < HASH_BUF) {
-			ssize_t r = read(fd, buf + got, HASH_BUF - got);
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				free(buf);
-				close(fd);
-				return false;
-			}
-			if (r == 0)
-				break;
-			got += (size_t)r;
+		if (got < 0)
+			break;
+		total += (size_t)got;
+		done = hash_blocks(&s, buf, (size_t)got);
+		if ((size_t)got < HASH_BUF) {
+			same = total == len &&
+			       hash_final(&s, buf + done, (size_t)got - done, total) == hash;
+			break;
 		}
-		total += got;
-		if (got == HASH_BUF) {
-			hash_blocks(&s, buf, got);
-			continue;
-		}
-		{
-			size_t done = hash_blocks(&s, buf, got);
-
-			h = hash_final(&s, buf + done, got - done, total);
-		}
-		break;
 	}
 	free(buf);
 	close(fd);
-	return total == len && h == hash;
+	return same;
 }
 
 /* A header this build can thaw (the sections are within the image). */

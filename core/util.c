@@ -337,6 +337,24 @@ char *pc_read_file(const char *path, size_t *len)
 	return b.data;
 }
 
+ssize_t pc_read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
 int pc_write_file_atomic(const char *path, const void *data, size_t len)
 {
 	char *dup = xstrdup(path), *tmp;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <string.h>
 
 #define PC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -103,6 +104,11 @@ void pc_buf_printf(struct pc_buf *b, const char *fmt, ...)
  * Returns NULL with errno set on failure.
  */
 char *pc_read_file(const char *path, size_t *len);
+/*
+ * Reads from @fd until @n bytes are in @buf or the file ends (interrupted
+ * reads are retried). Returns the number of bytes read, or -1 with errno.
+ */
+ssize_t pc_read_full(int fd, void *buf, size_t n);
 
 /*
  * Replaces @path atomically with @len bytes: temporary file in the same
