@@ -865,6 +865,18 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* A NUL-terminated comment attribute of type @type: a copy in *out. */
+static void udata_comment(const struct nftnl_udata *attr, uint8_t type, char **out)
+{
+	uint32_t len = nftnl_udata_len(attr);
+	const char *v = nftnl_udata_get(attr);
+
+	if (nftnl_udata_type(attr) == type && len > 0 && v[len - 1] == '\0') {
+		free(*out);
+		*out = xstrdup(v);
+	}
+}
+
 struct elem_udata {
 	bool open;
 	char *comment;
@@ -882,11 +894,8 @@ static int elem_udata_cb(const struct nftnl_udata *attr, void *data)
 		memcpy(&f, v, 4);
 		if (f & 1)   /* NFTNL_SET_ELEM_F_INTERVAL_OPEN */
 			eu->open = true;
-	} else if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT && len > 0 &&
-		   v[len - 1] == '\0') {
-		free(eu->comment);
-		eu->comment = xstrdup(v);
 	}
+	udata_comment(attr, NFTNL_UDATA_SET_ELEM_COMMENT, &eu->comment);
 	return 0;
 }
 
@@ -970,15 +979,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 
 static int rule_udata_cb(const struct nftnl_udata *attr, void *data)
 {
-	char **comment = data;
-	uint32_t len = nftnl_udata_len(attr);
-	const char *v = nftnl_udata_get(attr);
-
-	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && len > 0 &&
-	    v[len - 1] == '\0') {
-		free(*comment);
-		*comment = xstrdup(v);
-	}
+	udata_comment(attr, NFTNL_UDATA_RULE_COMMENT, data);
 	return 0;
 }
 
