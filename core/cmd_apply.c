@@ -314,17 +314,35 @@ static void decided_by(const struct pc_ir *ir, enum pc_direction dir, long idx,
 }
 
 /*
+ * False when @p gets through @ir. Else says on stderr what the policy would
+ * do to @what (@note, when not empty, before the deciding rule): true.
+ */
+static bool guard_blocks(const struct pc_ir *ir, const struct pc_packet *p, bool force,
+			 const char *what, const char *note)
+{
+	char by[512];
+	enum pc_verdict v;
+	long idx = pc_ir_eval(ir, p, &v);
+
+	if (v == PC_VERDICT_ALLOW)
+		return false;
+	decided_by(ir, p->dir, idx, by, sizeof(by));
+	fprintf(stderr, "portcullis apply: %s: this policy would %s %s (%sdecided by %s)%s\n",
+		force ? "warning" : "refusing", v == PC_VERDICT_REJECT ? "reject" : "drop",
+		what, note, by, force ? "" : "; --force applies it anyway");
+	return true;
+}
+
+/*
  * Returns 0 when the SSH client of SSH_CONNECTION could still connect (or
  * there is no SSH_CONNECTION), 1 when it could not (explained on stderr).
  */
 static int lockout_check(const struct pc_ir *ir, bool force)
 {
 	const char *env = getenv("SSH_CONNECTION");
-	char cip[128], sip[128], ifname[IF_NAMESIZE] = "", by[512];
+	char cip[128], sip[128], ifname[IF_NAMESIZE] = "", what[400];
 	unsigned cport, sport;
 	struct pc_packet p, reply;
-	enum pc_verdict v;
-	long idx;
 
 	if (!env || !*env)
 		return 0;
@@ -346,17 +364,9 @@ static int lockout_check(const struct pc_ir *ir, bool force)
 	}
 	if (iface_of(&p, ifname))
 		p.iface = ifname;
-	idx = pc_ir_eval(ir, &p, &v);
-	if (v != PC_VERDICT_ALLOW) {
-		decided_by(ir, PC_DIR_IN, idx, by, sizeof(by));
-		fprintf(stderr,
-			"portcullis apply: %s: this policy would %s new SSH connections from "
-			"%s to %s port %u (the connection this runs over; decided by %s)%s\n",
-			force ? "warning" : "refusing",
-			v == PC_VERDICT_REJECT ? "reject" : "drop", cip, sip, sport, by,
-			force ? "" : "; --force applies it anyway");
+	snprintf(what, sizeof(what), "new SSH connections from %s to %s port %u", cip, sip, sport);
+	if (guard_blocks(ir, &p, force, what, "the connection this runs over; "))
 		return force ? 0 : 1;
-	}
 	/* The server's answers must get out too (stateless policies). */
 	reply = p;
 	reply.dir = PC_DIR_OUT;
@@ -364,18 +374,9 @@ static int lockout_check(const struct pc_ir *ir, bool force)
 	memcpy(reply.daddr, p.saddr, 16);
 	reply.dport = (uint16_t)cport;
 	reply.ct_state = PC_CT_ESTABLISHED;
-	idx = pc_ir_eval(ir, &reply, &v);
-	if (v != PC_VERDICT_ALLOW) {
-		decided_by(ir, PC_DIR_OUT, idx, by, sizeof(by));
-		fprintf(stderr,
-			"portcullis apply: %s: this policy would %s the SSH server's replies "
-			"from %s port %u to %s port %u (decided by %s)%s\n",
-			force ? "warning" : "refusing",
-			v == PC_VERDICT_REJECT ? "reject" : "drop", sip, sport, cip, cport, by,
-			force ? "" : "; --force applies it anyway");
-		return force ? 0 : 1;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "the SSH server's replies from %s port %u to %s port %u",
+		 sip, sport, cip, cport);
+	return guard_blocks(ir, &reply, force, what, "") && !force;
 }
 
 /* The watchdog of --confirm. */
