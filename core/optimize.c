@@ -222,10 +222,10 @@ struct box_index {
 	uint32_t *stamp;          /* per box: the query that saw it last */
 	size_t stamp_cap;
 	uint32_t query;
-	uint32_t *cand;           /* candidates of the current query */
-	size_t n_cand, cap_cand;
-	uint64_t *keys;           /* their order: 256-port bucket, then id */
-	size_t cap_keys;
+	/* the candidates of the current query, in order: 256-port bucket
+	 * << 32 | box id (cand_id()) */
+	uint64_t *keys;
+	size_t n_cand, cap_keys;
 	const struct box *boxes;  /* the boxes the ids refer to */
 };
 
@@ -279,6 +279,12 @@ static void cand_add(struct box_index *ix, const struct box *b, uint32_t id)
 	ix->keys[ix->n_cand++] = first << 32 | id;
 }
 
+/* The box id of candidate @c of the current query. */
+static inline uint32_t cand_id(const struct box_index *ix, size_t c)
+{
+	return (uint32_t)ix->keys[c];
+}
+
 static int key_cmp(const void *pa, const void *pb)
 {
 	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
@@ -314,9 +320,6 @@ static void index_query(struct box_index *ix, const struct box *b)
 			qsort(ix->keys, ix->n_cand, sizeof(*ix->keys), key_cmp);
 		}
 	}
-	ix->cand = xgrow(ix->cand, &ix->cap_cand, ix->n_cand, sizeof(*ix->cand));
-	for (size_t i = 0; i < ix->n_cand; i++)
-		ix->cand[i] = (uint32_t)ix->keys[i];
 }
 
 static void index_finish(struct box_index *ix)
@@ -329,7 +332,6 @@ static void index_finish(struct box_index *ix)
 		free(ix->wide[p].v);
 	}
 	free(ix->stamp);
-	free(ix->cand);
 	free(ix->keys);
 	free(ix);
 }
@@ -382,7 +384,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 					ix->boxes = out->v;
 					index_query(ix, &b);
 					for (size_t c = 0; c < ix->n_cand && work.n; c++) {
-						const struct box *e = &out->v[ix->cand[c]];
+						const struct box *e = &out->v[cand_id(ix, c)];
 						bool hit = false;
 
 						for (size_t w = 0; w < work.n && !hit; w++)
