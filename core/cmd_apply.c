@@ -173,7 +173,7 @@ static struct pc_ir *load_policy(const char *path, const struct pc_registry_opts
 		return NULL;
 	}
 	/* as pc_policy_load(): resolve even after syntax errors, to report all */
-	ir = pc_resolve(ast, arena, *reg, 0, diag);
+	ir = pc_resolve(ast, arena, *reg, false, diag);
 	pc_ast_destroy(ast);
 	phase("resolve");
 	if (!ir) {

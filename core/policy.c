@@ -13,11 +13,7 @@ static struct pc_ir *finish(struct pc_ast *ast, struct pc_arena *arena,
 
 	/* resolve even after syntax errors: the statements that parsed may hold
 	 * more errors, and every error is reported in one run */
-	unsigned lint = 0;
-
-	if (!(flags & PC_POLICY_NO_LINT))
-		lint = PC_LINT_WARNINGS | PC_LINT_SHADOWING;
-	ir = pc_resolve(ast, arena, reg, lint, diag);
+	ir = pc_resolve(ast, arena, reg, !(flags & PC_POLICY_NO_LINT), diag);
 	pc_ast_destroy(ast);
 	return ir;
 }

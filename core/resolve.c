@@ -1233,7 +1233,7 @@ static struct pc_ir *ir_create(struct pc_arena *arena)
 }
 
 struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
-			 const struct pc_registry *reg, unsigned lint,
+			 const struct pc_registry *reg, bool lint,
 			 struct pc_diag *diag)
 {
 	struct resolver rs;
@@ -1259,7 +1259,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	rs.reg = reg;
 	rs.diag = diag;
 	rs.arena = arena;
-	rs.lint = lint & PC_LINT_WARNINGS;
+	rs.lint = lint;
 	rs.transports = 1u << PC_TRANSPORT_TCP | 1u << PC_TRANSPORT_UDP;
 	rs.suggestions_left = 10;
 
@@ -1344,7 +1344,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			PC_BUG("statement kind %d", s->kind);
 		}
 	}
-	if (lint & PC_LINT_WARNINGS)
+	if (lint)
 		for (size_t i = 0; i < rs.n_groups; i++)
 			if (!rs.groups[i].used)
 				pc_diag_warning(diag, &rs.groups[i].stmt->name_loc,
@@ -1397,7 +1397,7 @@ out:
 	free(rs.groups);
 	if (!ir)
 		pc_arena_destroy(arena);
-	else if (lint & PC_LINT_SHADOWING)
+	else if (lint)
 		pc_lint_shadowing(ir, diag);
 	return ir;
 }

@@ -10,19 +10,13 @@
 
 struct pc_registry;
 
-/* What pc_resolve() lints besides resolving. */
-enum pc_lint {
-	PC_LINT_WARNINGS = 1u << 0,   /* registry classes, unused groups ... */
-	PC_LINT_SHADOWING = 1u << 1,  /* pc_lint_shadowing() of the result */
-};
-
 /*
  * Resolves @ast into a new IR that takes ownership of @arena (which holds
  * the tree and the file names). Returns NULL on errors (then @arena is
- * destroyed too). @lint: PC_LINT_* mask of the warnings to report.
+ * destroyed too). With @lint, also reports the registry warnings.
  */
 struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
-			 const struct pc_registry *reg, unsigned lint,
+			 const struct pc_registry *reg, bool lint,
 			 struct pc_diag *diag);
 
 /* Shadowing warnings over a resolved IR (lint.c). */
