@@ -1503,6 +1503,8 @@ static void name_refs_ready(const struct pc_registry *creg, uint32_t i)
 	struct pc_registry *reg = (struct pc_registry *)creg;
 	const struct name_info *n = &reg->names[i];
 
+	if (!reg->lazy_src)	/* parsed, or every entry out already */
+		return;
 	if (reg->lazy_name_idx && !bit_test_set(reg->lazy_name_ready, i))
 		for (uint32_t k = n->off; k < n->off + n->cnt; k++)
 			reg->name_refs[k] = &reg->lazy_ent[reg->lazy_name_idx[k]];
