@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "assert_text.h"
+
 #include <portcullis/backend.h>
 
 #include "backends/builtin.h"
@@ -113,8 +115,8 @@ static void test_rules(void **state)
 			fail_msg("missing line: %s\nin:\n%s", lines[i], out);
 	}
 	/* Sets come before the chains; rules stay in policy order. */
-	assert_true(strstr(out, "set admins_v6") < strstr(out, "chain input"));
-	assert_true(strstr(out, "sample.pcl:10\"") < strstr(out, "sample.pcl:11\""));
+	assert_text_in_order(out, "set admins_v6", "chain input");
+	assert_text_in_order(out, "sample.pcl:10\"", "sample.pcl:11\"");
 	assert_int_equal(count(out, "comment \"sample.pcl:15\""), 2);
 	free(out);
 }

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 #include <unistd.h>
 
+#include "assert_text.h"
+
 #include "policy.h"
 #include "registry.h"
 #include "resolve.h"
@@ -329,8 +331,8 @@ static void test_all_errors_reported(void **state)
 	}
 	assert_int_equal(n, 4);
 	/* in source order */
-	assert_true(strstr(msg, "t.policy:1:") < strstr(msg, "t.policy:2:"));
-	assert_true(strstr(msg, "t.policy:3:") < strstr(msg, "t.policy:4:"));
+	assert_text_in_order(msg, "t.policy:1:", "t.policy:2:");
+	assert_text_in_order(msg, "t.policy:3:", "t.policy:4:");
 	free(msg);
 }
 
