@@ -1,22 +1,50 @@
 #!/bin/sh
-# Every command listed by `portcullis --help` answers `COMMAND --help` with
-# exit 0 and a usage line; unknown commands and prefixes are usage errors.
+# Every command answers `COMMAND --help` with exit 0, a usage line on
+# standard output and nothing on standard error; unknown commands and
+# prefixes are usage errors.
+# The commands are those portcullis(8) documents (its COMMANDS section):
+# `portcullis --help` must list exactly those, so that a list the test
+# cannot read, or a command missing from either, fails instead of leaving
+# commands unchecked.
+# usage: help.sh PORTCULLIS SRCDIR
 set -u
-pc=$1
+pc=$1 man=$2/doc/portcullis.8
 fail=0 pass=0
-cmds=$("$pc" --help | awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on=0}')
-[ -n "$cmds" ] || { echo "FAIL: no commands in --help"; exit 1; }
-for c in $cmds; do
-	if out=$("$pc" "$c" --help 2>&1) && echo "$out" | grep -q "usage: portcullis $c"; then
-		pass=$((pass + 1))
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+
+awk '/^\.SH/ { on = ($2 == "COMMANDS"); next }
+	on && prev == ".TP" && $1 == ".B" { print $2 }
+	{ prev = $0 }' "$man" | sort >"$tmp/documented"
+"$pc" --help >"$tmp/help" 2>&1 || bad "--help exited $?"
+awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }' \
+	"$tmp/help" | sort >"$tmp/listed"
+# a floor, so that a man page whose layout the awk above no longer reads
+# cannot make both lists empty and equal
+[ "$(wc -l <"$tmp/documented")" -ge 8 ] || { echo "FAIL: fewer than 8 commands read from $man"; exit 1; }
+if cmp -s "$tmp/documented" "$tmp/listed"; then
+	pass=$((pass + 1))
+else
+	bad "commands in portcullis(8) (-) and in --help (+) differ:"
+	diff -u "$tmp/documented" "$tmp/listed"
+fi
+for c in $(sort -u "$tmp/documented" "$tmp/listed"); do
+	"$pc" "$c" --help >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	if [ $rc != 0 ]; then
+		bad "portcullis $c --help exited $rc"
+	elif ! grep -q "^usage: portcullis $c\( \|\$\)" "$tmp/out"; then
+		bad "portcullis $c --help: no 'usage: portcullis $c' line on standard output"
+	elif [ -s "$tmp/err" ]; then
+		bad "portcullis $c --help wrote to standard error"
 	else
-		echo "FAIL: portcullis $c --help"
-		fail=$((fail + 1))
+		pass=$((pass + 1))
 	fi
 done
-"$pc" --version | grep -q '^portcullis [0-9]' && pass=$((pass + 1)) || { echo "FAIL: --version"; fail=$((fail + 1)); }
+"$pc" --version | grep -q '^portcullis [0-9]' && pass=$((pass + 1)) || bad "--version"
 # no prefix matching: "gen" is not "generate"
-"$pc" gen >/dev/null 2>&1; [ $? = 2 ] && pass=$((pass + 1)) || { echo "FAIL: prefix 'gen' accepted"; fail=$((fail + 1)); }
-"$pc" >/dev/null 2>&1; [ $? = 2 ] && pass=$((pass + 1)) || { echo "FAIL: no command is not a usage error"; fail=$((fail + 1)); }
+"$pc" gen >/dev/null 2>&1; [ $? = 2 ] && pass=$((pass + 1)) || bad "prefix 'gen' accepted"
+"$pc" >/dev/null 2>&1; [ $? = 2 ] && pass=$((pass + 1)) || bad "no command is not a usage error"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
