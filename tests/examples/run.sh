@@ -6,11 +6,21 @@
 #
 #   run.sh PORTCULLIS                 fail on any difference
 #   run.sh PORTCULLIS --regenerate    rewrite the outputs (review the diff!)
+#   run.sh PORTCULLIS --regenerate --accept-errors
+#
+# --regenerate refuses to replace an output (a backend that expressed the
+# policy) by an expected error: the output stays, the error is shown and
+# the exit status is 1. Asked again with --accept-errors, it writes the
+# NAME.EXT.err. An exit status other than 0 or 1 is never expected output.
 set -u
 pc=$(realpath "$1")
-regen=${2:-}
+regen=${2:-} accept=${3:-}
+case $regen$accept in
+""|--regenerate|--regenerate--accept-errors) ;;
+*) echo "usage: $0 PORTCULLIS [--regenerate [--accept-errors]]" >&2; exit 2 ;;
+esac
 top=$(cd "$(dirname "$0")/../.." && pwd)
-fail=0 pass=0
+fail=0 pass=0 refused=0
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 
@@ -31,10 +41,27 @@ for policy in "$top"/examples/*/*.policy; do
 		out="$name.$ext"
 		# shellcheck disable=SC2046
 		if [ "$regen" = "--regenerate" ]; then
-			rm -f "$out" "$out.err"
-			if ! NO_COLOR=1 "$pc" generate $(backend $ext) -o "$out" "$name.policy" 2>"$tmp"; then
-				cp "$tmp" "$out.err"
-			fi
+			# -o replaces the file only when generate succeeds
+			NO_COLOR=1 "$pc" generate $(backend $ext) -o "$out" "$name.policy" 2>"$tmp"
+			rc=$?
+			case $rc in
+			0) rm -f "$out.err" ;;
+			1)
+				if [ -f "$out" ] && [ -z "$accept" ]; then
+					echo "REFUSED examples/$(basename "$dir")/$out: it used to be generated and now fails:"
+					cat "$tmp"
+					refused=$((refused + 1))
+				else
+					rm -f "$out"
+					cp "$tmp" "$out.err"
+				fi
+				;;
+			*)
+				echo "FAIL examples/$(basename "$dir")/$out: exit $rc"
+				cat "$tmp"
+				fail=$((fail + 1))
+				;;
+			esac
 			continue
 		fi
 		if [ -f "$out" ]; then
@@ -61,6 +88,10 @@ for policy in "$top"/examples/*/*.policy; do
 		fi
 	done
 done
-[ "$regen" = "--regenerate" ] && { echo regenerated; exit 0; }
+if [ "$regen" = "--regenerate" ]; then
+	[ $refused = 0 ] && [ $fail = 0 ] && { echo regenerated; exit 0; }
+	[ $refused = 0 ] || echo "$refused outputs refused; if intended: $0 PORTCULLIS --regenerate --accept-errors"
+	exit 1
+fi
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

@@ -8,6 +8,8 @@
 # For each NAME.packets: `explain NAME.policy - < NAME.packets` must print
 # NAME.expected exactly (--regenerate rewrites the .expected files: review
 # the diff line by line, each line is a claim about the policy's meaning).
+# A run that fails or writes to standard error is never expected output:
+# --regenerate leaves that .expected file as it is and the test fails.
 # Then usage errors, policy errors and the options.
 set -u
 pc=$1 reg=$2 regen=${3:-}
@@ -24,9 +26,11 @@ for packets in *.packets; do
 	name=${packets%.packets}
 	"$pc" explain --registry "$reg" "$name.policy" - <"$packets" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
-	if [ "$regen" = --regenerate ]; then
+	if [ "$regen" = --regenerate ] && [ $rc = 0 ] && [ ! -s "$tmp/err" ]; then
 		cp "$tmp/out" "$name.expected"
 		echo "regenerated $name.expected"
+	elif [ "$regen" = --regenerate ]; then
+		echo "REFUSED: $name.expected: explain exited $rc or wrote to standard error"
 	fi
 	if [ $rc = 0 ] && [ ! -s "$tmp/err" ] && cmp -s "$tmp/out" "$name.expected"; then
 		ok

@@ -10,17 +10,28 @@
 # fail with exit status 1 (a feature the backend cannot express, ...).
 # Paths are relative to this directory, so the files name "NAME.policy".
 #
-# usage: run.sh [--regenerate] PORTCULLIS
+# usage: run.sh [--regenerate [--accept-errors]] PORTCULLIS
 #   --regenerate  rewrites the expected files from the program's output:
 #                 each existing one, and all five for a policy that has none.
 #                 Review the diff before committing it.
+#                 A case whose NAME.EXT (a successful run) would become
+#                 NAME.EXT.err is refused: the file stays, the error is
+#                 shown, and the exit status is 1. A backend that stops
+#                 expressing a policy is a regression far more often than
+#                 an intended change.
+#   --accept-errors  with --regenerate: it is intended, write the .err.
 set -u
-regen=0
-if [ "${1:-}" = "--regenerate" ]; then
-	regen=1
+regen=0 accept_errors=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--regenerate) regen=1 ;;
+	--accept-errors) accept_errors=1 ;;
+	*) break ;;
+	esac
 	shift
-fi
-[ $# -eq 1 ] || { echo "usage: $0 [--regenerate] PORTCULLIS" >&2; exit 2; }
+done
+[ $# -eq 1 ] && { [ $accept_errors = 0 ] || [ $regen = 1 ]; } ||
+	{ echo "usage: $0 [--regenerate [--accept-errors]] PORTCULLIS" >&2; exit 2; }
 case $1 in
 /*) prog=$1 ;;
 *) prog=$(pwd)/$1 ;;
@@ -44,7 +55,7 @@ run_one() { # EXT POLICY -> sets rc, writes $tmp/out $tmp/err
 	rc=$?
 }
 
-fails=0 count=0
+fails=0 count=0 refused=0
 for policy in *.policy; do
 	name=${policy%.policy}
 	exts=""
@@ -61,10 +72,24 @@ for policy in *.policy; do
 		count=$((count + 1))
 		run_one "$ext" "$policy"
 		if [ $regen = 1 ]; then
-			rm -f "$name.$ext" "$name.$ext.err"
+			# Any other status is a failure of the program, never expected
+			# output: the old file stays.
 			case $rc in
-			0) cp "$tmp/out" "$name.$ext" ;;
-			1) cp "$tmp/err" "$name.$ext.err" ;;
+			0)
+				rm -f "$name.$ext.err"
+				cp "$tmp/out" "$name.$ext"
+				;;
+			1)
+				if [ -e "$name.$ext" ] && [ $accept_errors = 0 ]; then
+					echo "REFUSED: $name.$ext used to succeed and now fails:"
+					cat "$tmp/err"
+					echo "(if intended: run.sh --regenerate --accept-errors PORTCULLIS)"
+					refused=$((refused + 1))
+					continue
+				fi
+				rm -f "$name.$ext"
+				cp "$tmp/err" "$name.$ext.err"
+				;;
 			*) echo "FAIL: $name.$ext: exit status $rc"; cat "$tmp/err"; fails=$((fails + 1)) ;;
 			esac
 			continue
@@ -87,6 +112,7 @@ for policy in *.policy; do
 		fi
 	done
 done
-[ $regen = 1 ] && echo "regenerated $count files; review them with git diff"
+[ $regen = 1 ] && echo "regenerated $((count - refused - fails)) of $count files; review them with git diff"
+[ $refused = 0 ] || { echo "$refused files refused: they would turn a success into an expected error"; exit 1; }
 [ $fails = 0 ] || { echo "$fails of $count golden files failed"; exit 1; }
 echo "ok: $count golden files"

@@ -5,15 +5,29 @@
 #
 #   run.sh PORTCULLIS                 compare
 #   run.sh PORTCULLIS --regenerate    rewrite the .expected files (review the diff!)
+#   run.sh PORTCULLIS --regenerate --accept-errors
+#
+# --regenerate refuses to give a case whose diagnostics had no error its
+# first `error:` (a policy that was accepted and now is not): the file
+# stays, the new diagnostics are shown and the exit status is 1. Asked
+# again with --accept-errors, it writes them.
 set -u
 pc=$(realpath "$1")
-regen=${2:-}
+regen=${2:-} accept=${3:-}
+case $regen$accept in
+""|--regenerate|--regenerate--accept-errors) ;;
+*) echo "usage: $0 PORTCULLIS [--regenerate [--accept-errors]]" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 registry="$here/../../data/service-names-port-numbers.csv"
 cd "$here/cases" || exit 1
-fail=0 pass=0
+fail=0 pass=0 refused=0
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp.err" "$tmp.out"' EXIT
+# The stderr part of an expected file.
+stderr_of() {
+	sed -n '/^--- stderr$/,/^--- stdout$/p' "$1"
+}
 for p in *.policy; do
 	name=${p%.policy}
 	"$pc" check --dump --registry "$registry" "$p" >"$tmp.out" 2>"$tmp.err"
@@ -26,6 +40,14 @@ for p in *.policy; do
 		cat "$tmp.out"
 	} >"$tmp"
 	if [ "$regen" = "--regenerate" ]; then
+		if [ -f "$name.expected" ] && [ -z "$accept" ] &&
+		   ! stderr_of "$name.expected" | grep -q 'error:' &&
+		   stderr_of "$tmp" | grep -q 'error:'; then
+			echo "REFUSED $name: it had no error and now has:"
+			cat "$tmp.err"
+			refused=$((refused + 1))
+			continue
+		fi
 		cp "$tmp" "$name.expected"
 		continue
 	fi
@@ -45,6 +67,10 @@ for p in *.policy; do
 	ok-*|warn-*) [ "$status" = 0 ] || { echo "FAIL $name: exit $status, want 0"; fail=$((fail + 1)); } ;;
 	esac
 done
-[ "$regen" = "--regenerate" ] && { echo "regenerated"; exit 0; }
+if [ "$regen" = "--regenerate" ]; then
+	[ $refused = 0 ] && { echo "regenerated"; exit 0; }
+	echo "$refused cases refused; if intended: $0 PORTCULLIS --regenerate --accept-errors"
+	exit 1
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
