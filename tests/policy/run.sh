@@ -1,7 +1,9 @@
 #!/bin/sh
 # Golden tests of the policy language: every cases/NAME.policy is checked
 # with `portcullis check --dump`; exit status, stderr and stdout must equal
-# cases/NAME.expected byte for byte.
+# cases/NAME.expected byte for byte. The name says what the case is:
+# err-* exits 1 with errors, warn-* exits 0 with warnings only, ok-* exits
+# 0 silently.
 #
 #   run.sh PORTCULLIS                 compare
 #   run.sh PORTCULLIS --regenerate    rewrite the .expected files (review the diff!)
@@ -62,9 +64,19 @@ for p in *.policy; do
 		pass=$((pass + 1))
 	fi
 	rm -f "$tmp.diff"
+	# The name states the intent, which a regenerated file could lose.
 	case $name in
-	err-*) [ "$status" = 1 ] || { echo "FAIL $name: exit $status, want 1"; fail=$((fail + 1)); } ;;
-	ok-*|warn-*) [ "$status" = 0 ] || { echo "FAIL $name: exit $status, want 0"; fail=$((fail + 1)); } ;;
+	err-*)
+		[ "$status" = 1 ] && grep -q ': error: ' "$tmp.err" ||
+			{ echo "FAIL $name: exit $status, want 1 with errors"; fail=$((fail + 1)); } ;;
+	warn-*)
+		[ "$status" = 0 ] && grep -q ': warning: ' "$tmp.err" && ! grep -q 'error:' "$tmp.err" ||
+			{ echo "FAIL $name: exit $status, want 0 with warnings and no error"; fail=$((fail + 1)); } ;;
+	ok-*)
+		[ "$status" = 0 ] && [ ! -s "$tmp.err" ] ||
+			{ echo "FAIL $name: exit $status, want 0 and no diagnostics"; fail=$((fail + 1)); } ;;
+	*)
+		echo "FAIL $name: the name must start with err-, warn- or ok-"; fail=$((fail + 1)) ;;
 	esac
 done
 if [ "$regen" = "--regenerate" ]; then
