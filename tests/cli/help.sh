@@ -2,6 +2,9 @@
 # Every command listed by `portcullis --help` answers `COMMAND --help` with
 # exit 0 and a usage line; unknown commands and prefixes are usage errors.
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 pc=$1
 fail=0 pass=0
 cmds=$("$pc" --help | awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on=0}')

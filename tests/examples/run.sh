@@ -7,6 +7,9 @@
 #   run.sh PORTCULLIS                 fail on any difference
 #   run.sh PORTCULLIS --regenerate    rewrite the outputs (review the diff!)
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 pc=$(realpath "$1")
 regen=${2:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)

@@ -15,6 +15,9 @@
 #                 each existing one, and all five for a policy that has none.
 #                 Review the diff before committing it.
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 regen=0
 if [ "${1:-}" = "--regenerate" ]; then
 	regen=1

@@ -10,6 +10,9 @@
 # Exit: 0 all passed, 1 a failure, 77 skipped (not root / no nft / no unshare).
 
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 
 prog=${1:?usage: cli.sh PORTCULLIS SRCDIR [CASE...]}
 src=${2:?usage: cli.sh PORTCULLIS SRCDIR [CASE...]}

@@ -6,6 +6,9 @@
 #   run.sh PORTCULLIS                 compare
 #   run.sh PORTCULLIS --regenerate    rewrite the .expected files (review the diff!)
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 pc=$(realpath "$1")
 regen=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
