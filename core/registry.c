@@ -1625,7 +1625,7 @@ static void build_names(struct pc_registry *reg)
 	refs = big_alloc(reg, n_refs * sizeof(*refs));
 	n_refs = 0;
 	prev_name = NULL;
-	/* hash first, so that inserting can prefetch the slots ahead */
+	/* every name hashed first, then inserted (below) */
 	for_each_entry(reg, f, e) {
 		struct name_ref *r;
 
