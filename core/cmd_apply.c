@@ -20,6 +20,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,21 @@ static const char *rundir(void)
 	return d && *d ? d : "/run/portcullis";
 }
 
+/*
+ * Deadlines (the watchdog's, the prompt's) are kept on CLOCK_MONOTONIC: a
+ * step of the wall clock (NTP, `date -s`) must neither roll back at once
+ * nor leave a ruleset unconfirmed for hours. The clock is the same for
+ * every process of one boot, so RUNDIR/pending carries the watchdog's
+ * deadline in its seconds.
+ */
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Opens RUNDIR/lock (creating RUNDIR when @create). -1 with errno on failure. */
 static int lock_open(bool create)
 {
@@ -126,7 +142,7 @@ static void pending_describe(const char *prog)
 		"watchdog pid %ld, rolls back in %lds); run `portcullis confirm` or wait for "
 		"the rollback before applying again\n",
 		prog, *table ? table : "?", pid,
-		deadline ? deadline - (long)time(NULL) : 0L);
+		deadline ? deadline - (long)(monotonic_ms() / 1000) : 0L);
 	free(text);
 	free(path);
 }
@@ -429,7 +445,7 @@ static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, char *table,
 	char *pending = xasprintf("%s/pending", rundir());
 	char *text;
 	sigset_t set;
-	time_t deadline;
+	int64_t deadline;
 	char what = WD_ROLLED_BACK, st = 0;
 	int devnull = open("/dev/null", O_RDWR);
 	ssize_t n;
@@ -453,21 +469,21 @@ static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, char *table,
 		what = 0;
 		goto out;
 	}
-	deadline = time(NULL) + seconds;
+	deadline = monotonic_ms() + (int64_t)seconds * 1000;
 	text = xasprintf("pid %ld deadline %ld table %s\n", (long)getpid(),
-			 (long)deadline, table);
+			 (long)(deadline / 1000), table);
 	pc_write_file_atomic(pending, text, strlen(text));
 	free(text);
 
 	for (;;) {
 		struct timespec ts;
-		time_t now = time(NULL);
+		int64_t left = deadline - monotonic_ms();
 		int sig;
 
-		if (now >= deadline)
+		if (left <= 0)
 			break;
-		ts.tv_sec = deadline - now;
-		ts.tv_nsec = 0;
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000;
 		sigemptyset(&set);
 		sigaddset(&set, SIGUSR1);
 		sigaddset(&set, SIGUSR2);
@@ -592,20 +608,20 @@ static char watchdog_wait(int result_fd)
 /* On a terminal: asks; true for yes. False on no, EOF or the deadline. */
 static bool prompt_yes(unsigned seconds)
 {
-	time_t deadline = time(NULL) + seconds;
+	int64_t deadline = monotonic_ms() + (int64_t)seconds * 1000;
 	char line[64];
 
 	fprintf(stderr, "Keep this ruleset? Type 'yes' within %u seconds, or it is rolled back: ",
 		seconds);
 	for (;;) {
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		time_t now = time(NULL);
+		int64_t left = deadline - monotonic_ms();
 		ssize_t n;
 		int r;
 
-		if (now >= deadline)
+		if (left <= 0)
 			break;
-		r = poll(&pfd, 1, (int)(deadline - now) * 1000);
+		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)

@@ -41,7 +41,6 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	pc_heap_init();
 	pc_registry_set_snapshot(pc_builtin_snapshot, pc_builtin_snapshot_len);
 	if (argc < 2) {
 		usage(stderr);

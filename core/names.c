@@ -195,6 +195,11 @@ static char *put_quad(char *p, const unsigned char *a)
 	return p;
 }
 
+/*
+ * Kept speed trick (names.h says what it buys): the text backends format
+ * every address of a ruleset; tests/unit/test_backends.c holds the output
+ * to glibc's inet_ntop() on every shape of address.
+ */
 unsigned pc_addr_ntop(const unsigned char *a, bool v6, char *out)
 {
 	static const char hex[] = "0123456789abcdef";

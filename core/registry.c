@@ -4,8 +4,7 @@
  * format by hand) and the two indexes.
  *
  * Loading reads a file once, parses it straight into an entry array, and
- * copies the strings it keeps into one block per file (a big IANA file is
- * parsed in pieces by two threads, see load_csv_parallel()). Nothing is indexed
+ * copies the strings it keeps into one block per file. Nothing is indexed
  * until pc_registry_finish(), which builds
  *   - an open-addressing hash of case-folded names (aliases included), each
  *     slot pointing at a run of entries in file order, and
@@ -24,12 +23,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,7 +65,7 @@ struct name_info {
 
 /* A name (or alias) of an entry, in file order, while the index is built. */
 struct name_ref {
-	const struct pc_reg_entry *e;
+	struct pc_reg_entry *e;
 	const char *name;
 	uint32_t hash, len;
 	uint32_t layer;
@@ -89,20 +85,15 @@ struct reg_file {
 };
 
 /*
- * Big arrays live in 2 MB-aligned anonymous mappings advised for
- * transparent huge pages: on the 2-core VM this was measured on, a 4 KB
- * page fault costs about 14 us, so touching the ~4 MB a full load needs
- * page by page took longer than parsing it.
+ * Big arrays (entries, strings, the index) come from a few large zeroed
+ * chunks, sized for the most a file could need: calloc() hands out fresh
+ * zero pages for them, so what a load does not use is never touched.
  */
 struct big_chunk {
 	struct big_chunk *next;
-	void *map;
-	size_t map_len;
 	char *base;
 	size_t used, size;
 };
-
-struct snap_entry;
 
 struct pc_registry {
 	struct pc_arena *arena;		/* paths, alias arrays, alias entries */
@@ -118,34 +109,21 @@ struct pc_registry {
 	bool thawed;			/* the base came from the snapshot */
 
 	/*
-	 * A thawed base's entries are written out of the image when first
-	 * handed out (entry_ready()): a command uses a few dozen of them.
-	 * lazy_src is NULL once every entry is (or after a parse).
+	 * The index: built by pc_registry_finish() in the big chunks, or,
+	 * for a thawed base, partly read where it lies in the snapshot image
+	 * (hash slots and port segments), hence const.
 	 */
-	const struct snap_entry *lazy_src;
-	const unsigned char *lazy_img;	/* the image it came from */
-	struct pc_reg_entry *lazy_ent;
-	uint64_t *lazy_ready;		/* one bit per entry */
-	const char *lazy_file;
-	/* and so are the pointer runs of the index, from the image's indices */
-	const uint32_t *lazy_name_idx, *lazy_seg_idx;
-	uint64_t *lazy_name_ready;	/* one bit per name */
-	uint64_t *lazy_seg_ready;	/* one bit per port segment */
-	bool keys_in_image;		/* names[].key: offsets into lazy_img */
-
-	/* name index */
-	struct name_slot *slots;
+	const struct name_slot *slots;
 	uint32_t mask;
-	struct name_info *names;
+	const struct name_info *names;
 	uint32_t n_names;
-	const struct pc_reg_entry **name_refs;
+	const struct pc_reg_entry *const *name_refs;
 
-	/* port index */
-	uint16_t *seg_of;		/* port -> segment */
-	uint32_t *seg_lo;		/* first port of each segment */
-	uint32_t *seg_off;		/* n_seg + 1 offsets into seg_ent */
+	const uint16_t *seg_of;		/* port -> segment */
+	const uint32_t *seg_lo;		/* first port of each segment */
+	const uint32_t *seg_off;	/* n_seg + 1 offsets into seg_ent */
 	uint32_t n_seg;
-	const struct pc_reg_entry **seg_ent;
+	const struct pc_reg_entry *const *seg_ent;
 };
 
 #define for_each_entry(reg, f, e)                                          \
@@ -154,12 +132,6 @@ struct pc_registry {
 			for (struct pc_reg_entry *e = f->ent; e < f->ent + f->n; e++)
 
 #define BIG_CHUNK (4u << 20)
-
-/* A zeroed, 2 MB-aligned mapping of at least @n bytes; aborts on failure. */
-static char *big_map(size_t n, void **map, size_t *map_len)
-{
-	return pc_map_huge(n, map, map_len);
-}
 
 /* Zeroed, 64-byte aligned, freed with the registry. */
 static void *big_alloc(struct pc_registry *reg, size_t n)
@@ -171,7 +143,7 @@ static void *big_alloc(struct pc_registry *reg, size_t n)
 	if (!c || c->size - c->used < n) {
 		c = xzalloc(sizeof(*c));
 		c->size = n > BIG_CHUNK ? n : BIG_CHUNK;
-		c->base = big_map(c->size, &c->map, &c->map_len);
+		c->base = xcalloc(1, c->size);
 		c->next = reg->big;
 		reg->big = c;
 	}
@@ -316,33 +288,14 @@ void pc_port_class_range(enum pc_port_class c, uint16_t *lo, uint16_t *hi)
 	*hi = range[c][1];
 }
 
-/* True when @exe lies under @dir (both resolved). */
-static bool path_under(const char *exe, const char *dir)
-{
-	char real[PATH_MAX];
-	size_t n;
-
-	if (!realpath(dir, real))
-		return false;
-	n = strlen(real);
-	return strncmp(exe, real, n) == 0 && exe[n] == '/';
-}
-
 const char *pc_registry_default_path(void)
 {
 	static char path[PATH_MAX];
-	char exe[PATH_MAX];
-	ssize_t n;
+	const char *dir = getenv("PORTCULLIS_DATADIR");
 
-	if (path[0])
-		return path;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0)
-		exe[n] = '\0';
-	if (n > 0 && path_under(exe, PC_BUILD_ROOT))
-		snprintf(path, sizeof(path), "%s", PC_SOURCE_DATADIR SERVICES_PATH_SUFFIX);
-	else
-		snprintf(path, sizeof(path), "%s", PC_DATADIR SERVICES_PATH_SUFFIX);
+	if (!dir || !*dir)
+		dir = PC_DATADIR;
+	snprintf(path, sizeof(path), "%s%s", dir, SERVICES_PATH_SUFFIX);
 	return path;
 }
 
@@ -762,21 +715,15 @@ static void load_csv(struct load *l)
 
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
 		PC_BUG("csv_init");
-	if (!l->header_done && l->len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+	if (l->len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3;
 	csv_reset_record(l);
-	if (!l->line)
-		l->line = 1;
+	l->line = 1;
 	l->sc = s;
-	/*
-	 * The header line (detect_format() saw it), then the rest at once;
-	 * the second half of a parallel load has no header.
-	 */
+	/* the header line (detect_format() saw it), then the rest at once */
 	nl = memchr(s, '\n', (size_t)(end - s));
 	n = nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
-	if (l->header_done)
-		n = 0;
-	done = n ? csv_parse(&p, s, n, csv_cb_header_field, csv_cb_record, l) : 0;
+	done = csv_parse(&p, s, n, csv_cb_header_field, csv_cb_record, l);
 	if (done == n && n < (size_t)(end - s))
 		done += csv_parse(&p, s + n, (size_t)(end - s) - n, csv_cb_field,
 				  csv_cb_record, l);
@@ -971,180 +918,34 @@ static enum format detect_format(const char *s, size_t n)
 	return FMT_SERVICES;	/* only comments: an empty overlay */
 }
 
-/*
- * The whole file, NUL-terminated, in *map (a big mapping, for big regular
- * files) or malloc()ed (small files, pipes; *map NULL). NULL with errno set.
- */
-static char *read_all(const char *path, size_t *len, void **map, size_t *map_len)
-{
-	struct stat st;
-	char *buf;
-	ssize_t got;
-	int fd, e;
-
-	*map = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0)
-		goto fail;
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		goto fail;
-	}
-	/* small files (overlays): a huge page would cost more than it saves */
-	if (!S_ISREG(st.st_mode) || st.st_size < (256 << 10)) {
-		close(fd);
-		return pc_read_file(path, len);
-	}
-	buf = big_map((size_t)st.st_size + 1, map, map_len);
-	got = pc_read_full(fd, buf, (size_t)st.st_size);
-	if (got < 0) {
-		e = errno;
-		munmap(*map, *map_len);
-		*map = NULL;
-		close(fd);
-		errno = e;
-		return NULL;
-	}
-	buf[got] = '\0';
-	close(fd);
-	*len = (size_t)got;
-	return buf;
-fail:
-	e = errno;
-	close(fd);
-	errno = e;
-	return NULL;
-}
-
-/*
- * A big IANA file is parsed in pieces by two threads at once, each piece
- * ending at a record boundary (the first newline outside quotes after an
- * even cut): libcsv is two thirds of the load time and this machine has
- * two cores. The threads take the next unparsed piece until none is left,
- * so a thread that gets no CPU (a busy machine) leaves its share to the
- * other and the load costs about what a single-threaded one does. Each
- * piece has its own entries, strings and diagnostics; if any finds
- * anything wrong the caller parses the whole file again in one piece, so
- * that errors come out complete, in order and quoted from the file.
- */
-#define PARALLEL_MIN (256u << 10)
-#define PIECES 8
-
-struct pieces {
-	struct load l[PIECES];
-	size_t n;
-	atomic_size_t next;	/* the next piece to parse */
-};
-
-static void *pieces_run(void *arg)
-{
-	struct pieces *ps = arg;
-	size_t i;
-
-	while ((i = atomic_fetch_add(&ps->next, 1)) < ps->n)
-		load_csv(&ps->l[i]);
-	return NULL;
-}
-
-static bool load_csv_parallel(struct load *l)
-{
-	const char *s = l->text, *end = l->text + l->len, *p = s, *start = s;
-	struct pieces ps = { .n = 0 };
-	unsigned line = 1;
-	bool quoted = false, ok, thread;
-	pthread_t tid;
-
-	/* p only moves forward: the quote parity holds for everything before it */
-	for (size_t k = 1; k <= PIECES && start < end; k++) {
-		const char *cut = k == PIECES ? end : s + l->len / PIECES * k;
-		struct load *pl = &ps.l[ps.n++];
-
-		while (p < cut) {
-			const char *q = memchr(p, '"', (size_t)(cut - p));
-
-			if (!q) {
-				p = cut;
-				break;
-			}
-			quoted = !quoted;
-			p = q + 1;
-		}
-		for (; p < end && (*p != '\n' || quoted); p++)
-			if (*p == '"')
-				quoted = !quoted;
-		if (p < end)
-			p++;
-		*pl = (struct load){
-			.reg = l->reg, .diag = pc_diag_create(), .path = l->path,
-			.epath = l->epath, .overlay = l->overlay, .text = start,
-			.len = (size_t)(p - start), .header_done = start != s,
-			.line = line,
-		};
-		pl->cap_ent = pl->len / 12 + 1;
-		pl->ent = big_alloc(l->reg, pl->cap_ent * sizeof(*pl->ent));
-		for (const char *q = start; (q = memchr(q, '\n', (size_t)(p - q))); q++)
-			line++;
-		start = p;
-	}
-	/* strings last, the last piece's last of all: big_trim() gives its tail back */
-	for (size_t i = 0; i < ps.n; i++)
-		ps.l[i].block = big_alloc(l->reg, ps.l[i].len + 64);
-	atomic_init(&ps.next, 0);
-	thread = pthread_create(&tid, NULL, pieces_run, &ps) == 0;
-	pieces_run(&ps);
-	if (thread)
-		pthread_join(tid, NULL);
-	big_trim(l->reg, ps.l[ps.n - 1].block, ps.l[ps.n - 1].block_used);
-	ok = true;
-	for (size_t i = 0; i < ps.n; i++)
-		ok = ok && !ps.l[i].errors;
-	for (size_t i = 0; i < ps.n; i++) {
-		struct pc_registry *reg = l->reg;
-		const struct load *pl = &ps.l[i];
-
-		pc_diag_destroy(pl->diag);
-		if (!ok || !pl->n_ent)
-			continue;
-		reg->files = xgrow(reg->files, &reg->cap_files, reg->n_files + 1,
-				   sizeof(*reg->files));
-		reg->files[reg->n_files++] = (struct reg_file){
-			.ent = pl->ent, .n = pl->n_ent, .layer = reg->layer,
-		};
-		reg->n_ent += pl->n_ent;
-		if (strcmp(pl->mod_date, l->mod_date) > 0)
-			memcpy(l->mod_date, pl->mod_date, sizeof(l->mod_date));
-	}
-	return ok;
-}
-
 /* ---------------------------------------------------------------------- */
 /* The compiled-in snapshot                                               */
 
 /*
- * Parsing the shipped IANA CSV costs 5-8 ms in a fresh process, which is
- * most of a `generate`. The build therefore runs core/regsnap.c, which
+ * Parsing the shipped IANA CSV costs about 5 ms in a fresh process, a
+ * third of a `generate`. The build therefore runs core/regsnap.c, which
  * loads and indexes that file the normal way and writes the finished
- * registry as one relocation-free image: every pointer an offset from the
+ * registry as one relocation-free image: every string an offset from the
  * start of the image (0: NULL), every entry pointer an entry index. The
  * program links the image in and hands it to pc_registry_set_snapshot().
  * A base load whose file has exactly the bytes the image was made from
  * (same length, same 64-bit content hash) "thaws" the image instead of
- * parsing: it copies what must be writable (entries, name table) into the
- * registry's memory, turns offsets into pointers, and uses the rest where
- * it lies (the image must outlive the registries made from it). The check is by content, not by date: an edited file, or
- * another one, is parsed as before.
+ * parsing (snapshot_thaw()). The check is by content, not by date: an
+ * edited file, or another one, is parsed as before.
+ *
+ * The image's layout is fixed by the structures below, whose sizes are
+ * asserted at compile time and recorded in the header: an image written
+ * by another build (another version or struct layout) is ignored.
  */
 #define SNAP_MAGIC "PCREGSN\0"
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u
 
 enum snap_section {
 	SEC_FILES,		/* struct snap_file */
 	SEC_ENT,		/* struct snap_entry */
 	SEC_STR,		/* NUL-terminated strings, deduplicated */
 	SEC_SLOTS,		/* struct name_slot, as built */
-	SEC_NAMES,		/* struct name_info, key as an offset */
+	SEC_NAMES,		/* struct snap_name */
 	SEC_SEG_OF,		/* uint16_t, as built */
 	SEC_SEG_LO,		/* uint32_t, as built */
 	SEC_SEG_OFF,		/* uint32_t, as built */
@@ -1153,12 +954,11 @@ enum snap_section {
 	__SEC_MAX
 };
 
-
 struct snap_header {
 	char magic[8];
 	uint32_t version;
-	uint32_t entry_size;	/* sizeof(struct pc_reg_entry) */
-	uint32_t ptr_size;	/* sizeof(void *) */
+	uint32_t entry_size;	/* sizeof(struct snap_entry) */
+	uint32_t name_size;	/* sizeof(struct snap_name) */
 	uint32_t header_size;
 	uint64_t image_len;
 	uint64_t csv_len;
@@ -1173,17 +973,17 @@ struct snap_header {
 	} sec[__SEC_MAX];
 };
 
-/*
- * An entry in the image: strings as offsets from the image start (0: NULL)
- * in 28 bytes, not the 72 of struct pc_reg_entry. Reading the image's
- * pages costs more than writing fresh memory: on the VM measured, copying
- * 1 MB of entries out of the program file took 0.5-1 ms.
- */
+/* An entry: strings as offsets from the image start (0: NULL). */
 struct snap_entry {
 	uint32_t name, description, notes, unauthorized;
 	uint32_t line;
 	uint16_t port_lo, port_hi;
 	uint8_t has_port, transport, status, flags;
+};
+
+/* A struct name_info with its key as an offset from the image start. */
+struct snap_name {
+	uint32_t key, len, layer, off, cnt;
 };
 
 struct snap_file {
@@ -1192,6 +992,16 @@ struct snap_file {
 	uint32_t layer;
 	uint32_t pad;
 };
+
+/* No padding anywhere: the image is the same bytes on every build of one layout. */
+_Static_assert(sizeof(struct snap_header) == 256, "snapshot header layout");
+_Static_assert(sizeof(struct snap_entry) == 28, "snapshot entry layout");
+_Static_assert(sizeof(struct snap_name) == 20, "snapshot name layout");
+_Static_assert(sizeof(struct snap_file) == 16, "snapshot file layout");
+_Static_assert(sizeof(struct name_slot) == 8, "name slots are used in place");
+/* the sections used in place are 8-aligned in an image aligned to 64 */
+_Static_assert(_Alignof(struct name_slot) <= 8 && _Alignof(uint32_t) <= 8,
+	       "snapshot section alignment");
 
 static const unsigned char *snap_image;
 static size_t snap_len;
@@ -1283,8 +1093,7 @@ static uint64_t content_hash(const void *data, size_t n)
  * True when the regular file @path has @len bytes hashing to @hash: read
  * through one small buffer that stays in the cache, not into fresh memory
  * (on the VMs measured, memory touched for the first time costs more than
- * reading and hashing it). The buffer comes from the heap, whose huge page
- * is mapped already: 64 KB of new stack would be sixteen page faults.
+ * reading and hashing it).
  */
 #define HASH_BUF (64u << 10)    /* a multiple of the 32-byte block */
 
@@ -1334,7 +1143,7 @@ static bool snap_header_ok(const void *image, size_t len, struct snap_header *h)
 	if (memcmp(h->magic, SNAP_MAGIC, sizeof(h->magic)) != 0 ||
 	    h->version != SNAP_VERSION ||
 	    h->entry_size != sizeof(struct snap_entry) ||
-	    h->ptr_size != sizeof(void *) || h->header_size != sizeof(*h) ||
+	    h->name_size != sizeof(struct snap_name) || h->header_size != sizeof(*h) ||
 	    h->image_len != len)
 		return false;
 	for (unsigned s = 0; s < __SEC_MAX; s++)
@@ -1344,7 +1153,7 @@ static bool snap_header_ok(const void *image, size_t len, struct snap_header *h)
 	return h->sec[SEC_FILES].size == (uint64_t)h->n_files * sizeof(struct snap_file) &&
 	       h->sec[SEC_ENT].size == (uint64_t)h->n_ent * sizeof(struct snap_entry) &&
 	       h->sec[SEC_SLOTS].size == ((uint64_t)h->mask + 1) * sizeof(struct name_slot) &&
-	       h->sec[SEC_NAMES].size == (uint64_t)h->n_names * sizeof(struct name_info) &&
+	       h->sec[SEC_NAMES].size == (uint64_t)h->n_names * sizeof(struct snap_name) &&
 	       h->sec[SEC_SEG_OF].size == 65536 * sizeof(uint16_t) &&
 	       h->sec[SEC_SEG_LO].size == (uint64_t)h->n_seg * sizeof(uint32_t) &&
 	       h->sec[SEC_SEG_OFF].size == ((uint64_t)h->n_seg + 1) * sizeof(uint32_t) &&
@@ -1372,12 +1181,6 @@ bool pc_registry_from_snapshot(const struct pc_registry *reg)
 }
 
 /*
- * The snapshot instead of parsing @text (@len bytes), when there is one,
- * the registry is empty and the text is the one it was made from. The
- * result is what parsing and pc_registry_finish() would leave: the same
- * files, entries (their @file the path as given now), date and index.
- */
-/*
  * True when the snapshot can stand for @path: there is one, the registry
  * is empty, and the file has the bytes the image was made from. Checked
  * before the file is read the usual way, which it then need not be.
@@ -1391,162 +1194,77 @@ static bool snapshot_fits(const struct pc_registry *reg, const char *path,
 }
 
 /*
- * Only what must be written is copied: the entries (their string pointers
- * and @file are set here, flags change when an overlay hides one) and the
- * name table (its keys). Strings, hash slots and the port segments are
- * used where they lie in the image, read-only: a new index (after an
- * overlay) is built in memory of its own.
+ * Leaves what parsing and pc_registry_finish() would: the same files,
+ * entries (their @file the path as given now, @epath), date and index.
+ * Entries, the name table and the runs of entry pointers are written into
+ * the registry's memory; strings, hash slots and the port segments are
+ * read where they lie in the image (it outlives the registry). A new
+ * index (after an overlay) is built in memory of its own.
  */
-static void snapshot_thaw(struct pc_registry *reg, const struct snap_header *hdr,
+static void snapshot_thaw(struct pc_registry *reg, const struct snap_header *h,
 			  const char *epath, char mod_date[16])
 {
-	const struct snap_header h = *hdr;
-	const struct snap_file *sf;
-	const struct snap_entry *se;
-	struct pc_reg_entry *ent;
 	const unsigned char *img = snap_image;
+	const struct snap_file *sf = (const void *)(img + h->sec[SEC_FILES].off);
+	const struct snap_entry *se = (const void *)(img + h->sec[SEC_ENT].off);
+	const struct snap_name *sn = (const void *)(img + h->sec[SEC_NAMES].off);
+	const uint32_t *name_idx = (const void *)(img + h->sec[SEC_NAME_REFS].off);
+	const uint32_t *seg_idx = (const void *)(img + h->sec[SEC_SEG_ENT].off);
+	struct pc_reg_entry *ent;
+	struct name_info *names;
+	const struct pc_reg_entry **refs;
 
-#define IN_IMAGE(T, o) ((T)(uintptr_t)(img + (o)))
-	/* the entries themselves when asked for: entry_ready() */
-	ent = big_alloc(reg, h.n_ent * sizeof(*ent));
-	se = (const struct snap_entry *)(img + h.sec[SEC_ENT].off);
-	reg->lazy_src = h.n_ent ? se : NULL;
-	reg->lazy_img = img;
-	reg->lazy_ent = ent;
-	reg->lazy_ready = pc_arena_alloc(reg->arena, (h.n_ent / 64 + 1) * sizeof(uint64_t));
-	reg->lazy_file = epath;
-	/* the name table where it lies: its keys are offsets (name_key()) */
-	reg->names = IN_IMAGE(struct name_info *, h.sec[SEC_NAMES].off);
-	reg->keys_in_image = true;
-	reg->slots = IN_IMAGE(struct name_slot *, h.sec[SEC_SLOTS].off);
-	reg->mask = h.mask;
-	reg->n_names = h.n_names;
-	reg->seg_of = IN_IMAGE(uint16_t *, h.sec[SEC_SEG_OF].off);
-	reg->seg_lo = IN_IMAGE(uint32_t *, h.sec[SEC_SEG_LO].off);
-	reg->seg_off = IN_IMAGE(uint32_t *, h.sec[SEC_SEG_OFF].off);
-	reg->n_seg = h.n_seg;
-#undef IN_IMAGE
-	/* the runs of entry pointers too, a name's or a segment's at a time */
-	reg->name_refs = big_alloc(reg, h.n_name_refs * sizeof(*reg->name_refs));
-	reg->lazy_name_idx = (const uint32_t *)(img + h.sec[SEC_NAME_REFS].off);
-	reg->lazy_name_ready = pc_arena_alloc(reg->arena, (h.n_names / 64 + 1) * sizeof(uint64_t));
-	reg->seg_ent = big_alloc(reg, h.n_seg_ent * sizeof(*reg->seg_ent));
-	reg->lazy_seg_idx = (const uint32_t *)(img + h.sec[SEC_SEG_ENT].off);
-	reg->lazy_seg_ready = pc_arena_alloc(reg->arena, (h.n_seg / 64 + 1) * sizeof(uint64_t));
-	sf = (const struct snap_file *)(snap_image + h.sec[SEC_FILES].off);
-	reg->files = xgrow(reg->files, &reg->cap_files, h.n_files, sizeof(*reg->files));
-	for (size_t i = 0; i < h.n_files; i++)
+#define STR(o) ((o) ? (const char *)(img + (o)) : NULL)
+	ent = big_alloc(reg, h->n_ent * sizeof(*ent));
+	for (size_t i = 0; i < h->n_ent; i++)
+		ent[i] = (struct pc_reg_entry){
+			.name = STR(se[i].name),
+			.has_port = se[i].has_port,
+			.port_lo = se[i].port_lo,
+			.port_hi = se[i].port_hi,
+			.transport = se[i].transport,
+			.status = se[i].status,
+			.flags = se[i].flags,
+			.description = STR(se[i].description),
+			.notes = STR(se[i].notes),
+			.file = epath,
+			.line = se[i].line,
+			.unauthorized = STR(se[i].unauthorized),
+		};
+	names = big_alloc(reg, h->n_names * sizeof(*names));
+	for (size_t i = 0; i < h->n_names; i++)
+		names[i] = (struct name_info){
+			.key = STR(sn[i].key), .len = sn[i].len, .layer = sn[i].layer,
+			.off = sn[i].off, .cnt = sn[i].cnt,
+		};
+#undef STR
+	reg->names = names;
+	reg->n_names = h->n_names;
+	reg->slots = (const void *)(img + h->sec[SEC_SLOTS].off);
+	reg->mask = h->mask;
+	refs = big_alloc(reg, h->n_name_refs * sizeof(*refs));
+	for (size_t i = 0; i < h->n_name_refs; i++)
+		refs[i] = &ent[name_idx[i]];
+	reg->name_refs = refs;
+
+	reg->seg_of = (const void *)(img + h->sec[SEC_SEG_OF].off);
+	reg->seg_lo = (const void *)(img + h->sec[SEC_SEG_LO].off);
+	reg->seg_off = (const void *)(img + h->sec[SEC_SEG_OFF].off);
+	reg->n_seg = h->n_seg;
+	refs = big_alloc(reg, h->n_seg_ent * sizeof(*refs));
+	for (size_t i = 0; i < h->n_seg_ent; i++)
+		refs[i] = &ent[seg_idx[i]];
+	reg->seg_ent = refs;
+
+	reg->files = xgrow(reg->files, &reg->cap_files, h->n_files, sizeof(*reg->files));
+	for (size_t i = 0; i < h->n_files; i++)
 		reg->files[i] = (struct reg_file){
 			.ent = ent + sf[i].first, .n = sf[i].n, .layer = sf[i].layer,
 		};
-	reg->n_files = h.n_files;
-	reg->n_ent = h.n_ent;
-	memcpy(mod_date, h.date, sizeof(h.date));
-	mod_date[sizeof(h.date) - 1] = '\0';
-}
-
-/* Writes entry @i of a lazily thawed registry out of the image. */
-static void entry_expand(struct pc_registry *reg, size_t i)
-{
-	const struct snap_entry *se = &reg->lazy_src[i];
-	const unsigned char *img = reg->lazy_img;
-
-#define STR(o) ((o) ? (const char *)(img + (o)) : NULL)
-	reg->lazy_ent[i] = (struct pc_reg_entry){
-		.name = STR(se->name),
-		.has_port = se->has_port,
-		.port_lo = se->port_lo,
-		.port_hi = se->port_hi,
-		.transport = se->transport,
-		.status = se->status,
-		.flags = se->flags,
-		.description = STR(se->description),
-		.notes = STR(se->notes),
-		.file = reg->lazy_file,
-		.line = se->line,
-		.unauthorized = STR(se->unauthorized),
-	};
-#undef STR
-	reg->lazy_ready[i / 64] |= 1ull << (i % 64);
-}
-
-/*
- * @e, written out first if it is an entry of a lazily thawed registry not
- * yet handed out. Lookups take a const registry: what they fill in is a
- * cache of what the image holds, the same for every caller.
- */
-static inline const struct pc_reg_entry *entry_ready(const struct pc_registry *creg,
-						     const struct pc_reg_entry *e)
-{
-	struct pc_registry *reg = (struct pc_registry *)creg;
-	size_t i;
-
-	if (!reg->lazy_src)
-		return e;
-	i = (size_t)(e - reg->lazy_ent);
-	if (!(reg->lazy_ready[i / 64] >> (i % 64) & 1))
-		entry_expand(reg, i);
-	return e;
-}
-
-static inline bool bit_test_set(uint64_t *bits, size_t i)
-{
-	bool was = bits[i / 64] >> (i % 64) & 1;
-
-	bits[i / 64] |= 1ull << (i % 64);
-	return was;
-}
-
-/* The entry pointers of name @i (an index into names[]), ready to hand out. */
-static void name_refs_ready(const struct pc_registry *creg, uint32_t i)
-{
-	struct pc_registry *reg = (struct pc_registry *)creg;
-	const struct name_info *n = &reg->names[i];
-
-	if (!reg->lazy_src)	/* parsed, or every entry out already */
-		return;
-	if (reg->lazy_name_idx && !bit_test_set(reg->lazy_name_ready, i))
-		for (uint32_t k = n->off; k < n->off + n->cnt; k++)
-			reg->name_refs[k] = &reg->lazy_ent[reg->lazy_name_idx[k]];
-	for (uint32_t k = n->off; k < n->off + n->cnt; k++)
-		entry_ready(reg, reg->name_refs[k]);
-}
-
-/* The entry pointers of port segment @k, ready to hand out. */
-static void seg_ready(const struct pc_registry *creg, uint32_t k)
-{
-	struct pc_registry *reg = (struct pc_registry *)creg;
-
-	if (reg->lazy_seg_idx && !bit_test_set(reg->lazy_seg_ready, k))
-		for (uint32_t i = reg->seg_off[k]; i < reg->seg_off[k + 1]; i++)
-			reg->seg_ent[i] = &reg->lazy_ent[reg->lazy_seg_idx[i]];
-}
-
-/* Every entry and index run written out: before anything walks them all. */
-static void entries_ready(struct pc_registry *reg)
-{
-	if (reg->lazy_name_idx) {
-		for (uint32_t i = 0; i < reg->n_names; i++)
-			name_refs_ready(reg, i);
-		reg->lazy_name_idx = NULL;
-	}
-	if (reg->lazy_seg_idx) {
-		for (uint32_t k = 0; k < reg->n_seg; k++)
-			seg_ready(reg, k);
-		reg->lazy_seg_idx = NULL;
-	}
-	if (!reg->lazy_src)
-		return;
-	for (size_t i = 0; i < reg->n_ent; i++)
-		if (!(reg->lazy_ready[i / 64] >> (i % 64) & 1))
-			entry_expand(reg, i);
-	reg->lazy_src = NULL;
-}
-
-/* The key of name @n: a pointer, or an offset into the image it lies in. */
-static inline const char *name_key(const struct pc_registry *reg, const struct name_info *n)
-{
-	return reg->keys_in_image ? (const char *)(reg->lazy_img + (uintptr_t)n->key) : n->key;
+	reg->n_files = h->n_files;
+	reg->n_ent = h->n_ent;
+	memcpy(mod_date, h->date, sizeof(h->date));
+	mod_date[sizeof(h->date) - 1] = '\0';
 }
 
 /* The string table of an image being written: content -> offset. */
@@ -1606,14 +1324,13 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 	struct snap_header h = { .version = SNAP_VERSION };
 	struct snap_strings st = { .buf = NULL };
 	struct snap_entry *ent;
-	struct name_info *names;
+	struct snap_name *names;
 	size_t off, n_name_refs = 0, n_seg_ent, k = 0, slots = 64;
 	unsigned char *img;
 	uint32_t *idx;
 
 	if (!reg->finished || reg->layer || reg->n_ent > UINT32_MAX)
 		return NULL;
-	entries_ready((struct pc_registry *)reg);
 	for_each_entry(reg, f, e)
 		if (e->aliases || (e->flags & ENTRY_HIDDEN))
 			return NULL;
@@ -1624,7 +1341,7 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 	/* entries and names with their strings as offsets; strings go after the entries */
 	memcpy(h.magic, SNAP_MAGIC, sizeof(h.magic));
 	h.entry_size = sizeof(struct snap_entry);
-	h.ptr_size = sizeof(void *);
+	h.name_size = sizeof(struct snap_name);
 	h.header_size = sizeof(h);
 	h.csv_len = csv_len;
 	h.csv_hash = content_hash(csv, csv_len);
@@ -1663,12 +1380,16 @@ void *pc_registry_snapshot_write(const struct pc_registry *reg, const void *csv,
 	}
 	names = xzalloc(reg->n_names * sizeof(*names) + 1);
 	for (size_t i = 0; i < reg->n_names; i++) {
-		names[i] = reg->names[i];
-		names[i].key = (const char *)(uintptr_t)snap_string(&st, name_key(reg, &reg->names[i]));
+		const struct name_info *n = &reg->names[i];
+
+		names[i] = (struct snap_name){
+			.key = (uint32_t)snap_string(&st, n->key), .len = n->len,
+			.layer = n->layer, .off = n->off, .cnt = n->cnt,
+		};
 	}
 	SECTION(SEC_STR, st.len);
 	SECTION(SEC_SLOTS, ((size_t)reg->mask + 1) * sizeof(struct name_slot));
-	SECTION(SEC_NAMES, reg->n_names * sizeof(struct name_info));
+	SECTION(SEC_NAMES, reg->n_names * sizeof(struct snap_name));
 	SECTION(SEC_SEG_OF, 65536 * sizeof(uint16_t));
 	SECTION(SEC_SEG_LO, reg->n_seg * sizeof(uint32_t));
 	SECTION(SEC_SEG_OFF, ((size_t)reg->n_seg + 1) * sizeof(uint32_t));
@@ -1722,22 +1443,18 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 	struct load l = { .reg = reg, .diag = diag, .path = path, .overlay = overlay };
 	uint32_t saved_layer = reg->layer;
 	enum format fmt;
-	void *map;
-	size_t map_len = 0;
 	char *text = NULL;
 	int ret = 1;
 	bool thawed = false;
 	struct snap_header snap;
 
-	map = NULL;
-	entries_ready(reg);	/* a new file: the index is built again over all */
 	if (!overlay && snapshot_fits(reg, path, &snap)) {
 		l.epath = pc_arena_strdup(reg->arena, path);
 		snapshot_thaw(reg, &snap, l.epath, l.mod_date);
 		thawed = true;
 		goto done;
 	}
-	text = read_all(path, &l.len, &map, &map_len);
+	text = pc_read_file(path, &l.len);
 	if (!text) {
 		struct pc_location loc = {
 			.file = pc_diag_add_source(diag, path, "", 0),
@@ -1756,8 +1473,6 @@ int pc_registry_load(struct pc_registry *reg, const char *path, bool overlay,
 	if (overlay)
 		reg->layer++;
 	l.epath = pc_arena_strdup(reg->arena, path);
-	if (fmt == FMT_IANA && l.len >= PARALLEL_MIN && load_csv_parallel(&l))
-		goto done;
 	/*
 	 * Most records the text can hold: an IANA record is at least its 11
 	 * commas and a newline, an /etc/services one "a 1/tcp" and a newline
@@ -1799,10 +1514,7 @@ done:
 	reg->thawed = reg->thawed || thawed;
 	ret = 0;
 out:
-	if (map)
-		munmap(map, map_len);
-	else
-		free(text);
+	free(text);
 	return ret;
 }
 
@@ -1831,9 +1543,6 @@ static void index_clear(struct pc_registry *reg)
 	reg->n_seg = 0;
 	reg->n_names = 0;
 	reg->mask = 0;
-	reg->keys_in_image = false;
-	reg->lazy_name_idx = NULL;
-	reg->lazy_seg_idx = NULL;
 }
 
 void pc_registry_destroy(struct pc_registry *reg)
@@ -1844,7 +1553,7 @@ void pc_registry_destroy(struct pc_registry *reg)
 		return;
 	for (c = reg->big; c; c = next) {
 		next = c->next;
-		munmap(c->map, c->map_len);
+		free(c->base);
 		free(c);
 	}
 	free(reg->files);
@@ -1852,27 +1561,35 @@ void pc_registry_destroy(struct pc_registry *reg)
 	free(reg);
 }
 
-/* Returns the index of @name (hash @h, @len bytes) in reg->names, adding it. */
-static uint32_t name_insert(struct pc_registry *reg, const char *name, uint32_t len,
+/* The name index being built. */
+struct name_build {
+	struct name_slot *slots;
+	uint32_t mask;
+	struct name_info *names;
+	uint32_t n_names;
+};
+
+/* Returns the index of @name (hash @h, @len bytes) in b->names, adding it. */
+static uint32_t name_insert(struct name_build *b, const char *name, uint32_t len,
 			    uint32_t h, uint32_t layer)
 {
 	uint32_t i;
 
-	for (i = h & reg->mask; reg->slots[i].name; i = (i + 1) & reg->mask) {
-		struct name_info *n = &reg->names[reg->slots[i].name - 1];
+	for (i = h & b->mask; b->slots[i].name; i = (i + 1) & b->mask) {
+		struct name_info *n = &b->names[b->slots[i].name - 1];
 
-		if (reg->slots[i].hash == h && n->len == len &&
+		if (b->slots[i].hash == h && n->len == len &&
 		    name_equal(n->key, name, len)) {
 			if (layer > n->layer)
 				n->layer = layer;
-			return reg->slots[i].name - 1;
+			return b->slots[i].name - 1;
 		}
 	}
-	reg->names[reg->n_names] = (struct name_info){
+	b->names[b->n_names] = (struct name_info){
 		.key = name, .len = len, .layer = layer,
 	};
-	reg->slots[i] = (struct name_slot){ .hash = h, .name = ++reg->n_names };
-	return reg->n_names - 1;
+	b->slots[i] = (struct name_slot){ .hash = h, .name = ++b->n_names };
+	return b->n_names - 1;
 }
 
 /*
@@ -1881,7 +1598,9 @@ static uint32_t name_insert(struct pc_registry *reg, const char *name, uint32_t 
  */
 static void build_names(struct pc_registry *reg)
 {
+	struct name_build b = { .n_names = 0 };
 	struct name_ref *refs;
+	const struct pc_reg_entry **name_refs;
 	size_t n_refs = 0, size = 16, total = 0, distinct = 0;
 	uint32_t *fill;
 	const char *prev_name = NULL;
@@ -1900,13 +1619,13 @@ static void build_names(struct pc_registry *reg)
 	}
 	while (size < 2 * distinct)
 		size *= 2;
-	reg->slots = big_alloc(reg, size * sizeof(*reg->slots));
-	reg->mask = (uint32_t)size - 1;
-	reg->names = big_alloc(reg, distinct * sizeof(*reg->names));
+	b.slots = big_alloc(reg, size * sizeof(*b.slots));
+	b.mask = (uint32_t)size - 1;
+	b.names = big_alloc(reg, distinct * sizeof(*b.names));
 	refs = big_alloc(reg, n_refs * sizeof(*refs));
 	n_refs = 0;
 	prev_name = NULL;
-	/* hash first, so that inserting can prefetch the slots ahead */
+	/* every name hashed first, then inserted (below) */
 	for_each_entry(reg, f, e) {
 		struct name_ref *r;
 
@@ -1932,35 +1651,38 @@ static void build_names(struct pc_registry *reg)
 		}
 	}
 	for (size_t i = 0; i < n_refs; i++) {
-		if (i + 8 < n_refs)
-			__builtin_prefetch(&reg->slots[refs[i + 8].hash & reg->mask]);
 		if (refs[i].slot == SAME_NAME && i > 0)
 			refs[i].slot = refs[i - 1].slot;
 		else
-			refs[i].slot = name_insert(reg, refs[i].name, refs[i].len,
+			refs[i].slot = name_insert(&b, refs[i].name, refs[i].len,
 						   refs[i].hash, refs[i].layer);
 	}
 	/* count the visible refs of each name, then place them in file order */
 	for (size_t i = 0; i < n_refs; i++) {
-		struct name_info *s = &reg->names[refs[i].slot];
+		struct name_info *s = &b.names[refs[i].slot];
 
 		if (refs[i].layer == s->layer)
 			s->cnt++;
 		else if (!(refs[i].e->flags & PC_REG_ALIAS))
-			((struct pc_reg_entry *)refs[i].e)->flags |= ENTRY_HIDDEN;
+			refs[i].e->flags |= ENTRY_HIDDEN;
 	}
-	for (size_t i = 0; i < reg->n_names; i++) {
-		reg->names[i].off = (uint32_t)total;
-		total += reg->names[i].cnt;
+	for (size_t i = 0; i < b.n_names; i++) {
+		b.names[i].off = (uint32_t)total;
+		total += b.names[i].cnt;
 	}
-	reg->name_refs = big_alloc(reg, total * sizeof(*reg->name_refs));
-	fill = big_alloc(reg, reg->n_names * sizeof(*fill));
+	name_refs = big_alloc(reg, total * sizeof(*name_refs));
+	fill = big_alloc(reg, b.n_names * sizeof(*fill));
 	for (size_t i = 0; i < n_refs; i++) {
-		const struct name_info *s = &reg->names[refs[i].slot];
+		const struct name_info *s = &b.names[refs[i].slot];
 
 		if (refs[i].layer == s->layer)
-			reg->name_refs[s->off + fill[refs[i].slot]++] = refs[i].e;
+			name_refs[s->off + fill[refs[i].slot]++] = refs[i].e;
 	}
+	reg->slots = b.slots;
+	reg->mask = b.mask;
+	reg->names = b.names;
+	reg->n_names = b.n_names;
+	reg->name_refs = name_refs;
 }
 
 static inline bool in_port_index(const struct pc_reg_entry *e)
@@ -1971,7 +1693,9 @@ static inline bool in_port_index(const struct pc_reg_entry *e)
 static void build_ports(struct pc_registry *reg)
 {
 	uint64_t bits[65536 / 64 + 1] = { 0 };
-	uint32_t k = 0, *fill;
+	uint32_t k = 0, n_seg = 0, *fill, *seg_lo, *seg_off;
+	uint16_t *seg_of;
+	const struct pc_reg_entry **seg_ent;
 
 	bits[0] |= 1;
 	for_each_entry(reg, f, e) {
@@ -1982,36 +1706,41 @@ static void build_ports(struct pc_registry *reg)
 	}
 	bits[65536 / 64] = 0;	/* 65536 is the end, not a segment */
 	for (size_t w = 0; w < PC_ARRAY_SIZE(bits); w++)
-		reg->n_seg += (uint32_t)__builtin_popcountll(bits[w]);
-	reg->seg_lo = big_alloc(reg, reg->n_seg * sizeof(*reg->seg_lo));
+		n_seg += (uint32_t)__builtin_popcountll(bits[w]);
+	seg_lo = big_alloc(reg, n_seg * sizeof(*seg_lo));
 	for (size_t w = 0; w < PC_ARRAY_SIZE(bits); w++)
 		for (uint64_t b = bits[w]; b; b &= b - 1)
-			reg->seg_lo[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
-	reg->seg_of = big_alloc(reg, 65536 * sizeof(*reg->seg_of));
-	for (k = 0; k < reg->n_seg; k++) {
-		uint32_t end = k + 1 < reg->n_seg ? reg->seg_lo[k + 1] : 65536;
+			seg_lo[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
+	seg_of = big_alloc(reg, 65536 * sizeof(*seg_of));
+	for (k = 0; k < n_seg; k++) {
+		uint32_t end = k + 1 < n_seg ? seg_lo[k + 1] : 65536;
 
-		for (uint32_t p = reg->seg_lo[k]; p < end; p++)
-			reg->seg_of[p] = (uint16_t)k;
+		for (uint32_t p = seg_lo[k]; p < end; p++)
+			seg_of[p] = (uint16_t)k;
 	}
-	reg->seg_off = big_alloc(reg, (reg->n_seg + 1) * sizeof(*reg->seg_off));
+	seg_off = big_alloc(reg, (n_seg + 1) * sizeof(*seg_off));
 	for_each_entry(reg, f, e) {
 		if (!in_port_index(e))
 			continue;
-		for (k = reg->seg_of[e->port_lo]; k <= reg->seg_of[e->port_hi]; k++)
-			reg->seg_off[k + 1]++;
+		for (k = seg_of[e->port_lo]; k <= seg_of[e->port_hi]; k++)
+			seg_off[k + 1]++;
 	}
-	for (k = 0; k < reg->n_seg; k++)
-		reg->seg_off[k + 1] += reg->seg_off[k];
-	reg->seg_ent = big_alloc(reg, reg->seg_off[reg->n_seg] * sizeof(*reg->seg_ent));
-	fill = big_alloc(reg, reg->n_seg * sizeof(*fill));
-	memcpy(fill, reg->seg_off, reg->n_seg * sizeof(*fill));
+	for (k = 0; k < n_seg; k++)
+		seg_off[k + 1] += seg_off[k];
+	seg_ent = big_alloc(reg, seg_off[n_seg] * sizeof(*seg_ent));
+	fill = big_alloc(reg, n_seg * sizeof(*fill));
+	memcpy(fill, seg_off, n_seg * sizeof(*fill));
 	for_each_entry(reg, f, e) {
 		if (!in_port_index(e))
 			continue;
-		for (k = reg->seg_of[e->port_lo]; k <= reg->seg_of[e->port_hi]; k++)
-			reg->seg_ent[fill[k]++] = e;
+		for (k = seg_of[e->port_lo]; k <= seg_of[e->port_hi]; k++)
+			seg_ent[fill[k]++] = e;
 	}
+	reg->seg_of = seg_of;
+	reg->seg_lo = seg_lo;
+	reg->seg_off = seg_off;
+	reg->n_seg = n_seg;
+	reg->seg_ent = seg_ent;
 }
 
 void pc_registry_finish(struct pc_registry *reg)
@@ -2040,8 +1769,7 @@ size_t pc_registry_find_name(const struct pc_registry *reg, const char *name,
 		if (reg->slots[i].hash != h)
 			continue;
 		n = &reg->names[reg->slots[i].name - 1];
-		if (n->len == len && name_equal(name_key(reg, n), name, len)) {
-			name_refs_ready(reg, reg->slots[i].name - 1);
+		if (n->len == len && name_equal(n->key, name, len)) {
 			*out = reg->name_refs + n->off;
 			return n->cnt;
 		}
@@ -2060,9 +1788,8 @@ size_t pc_registry_find_port(const struct pc_registry *reg, uint16_t port,
 	if (!reg->finished)
 		PC_BUG("registry lookup before pc_registry_finish()");
 	k = reg->seg_of[port];
-	seg_ready(reg, k);
 	for (uint32_t i = reg->seg_off[k]; i < reg->seg_off[k + 1]; i++) {
-		const struct pc_reg_entry *e = entry_ready(reg, reg->seg_ent[i]);
+		const struct pc_reg_entry *e = reg->seg_ent[i];
 
 		if (transport < __PC_TRANSPORT_MAX && e->transport != transport &&
 		    e->transport != PC_REG_NO_TRANSPORT)
@@ -2086,9 +1813,8 @@ size_t pc_registry_count_range(const struct pc_registry *reg, uint16_t lo,
 	if (lo > hi)
 		return 0;
 	for (uint32_t k = reg->seg_of[lo]; k <= reg->seg_of[hi]; k++) {
-		seg_ready(reg, k);
 		for (uint32_t i = reg->seg_off[k]; i < reg->seg_off[k + 1]; i++) {
-			const struct pc_reg_entry *e = entry_ready(reg, reg->seg_ent[i]);
+			const struct pc_reg_entry *e = reg->seg_ent[i];
 			uint16_t first = e->port_lo > lo ? e->port_lo : lo;
 
 			/* an entry spanning several segments counts in its first */
@@ -2179,8 +1905,8 @@ size_t pc_registry_suggest(const struct pc_registry *reg, const char *name,
 		if (s->len > SUGGEST_MAX_LEN ||
 		    (s->len > qlen ? s->len - qlen : qlen - s->len) > cutoff)
 			continue;
-		cand.dist = edit_distance(name, qlen, name_key(reg, s), s->len, cutoff);
-		cand.name = name_key(reg, s);
+		cand.dist = edit_distance(name, qlen, s->key, s->len, cutoff);
+		cand.name = s->key;
 		if (cand.dist > cutoff)
 			continue;
 		/* insertion into the sorted best list */
@@ -2208,7 +1934,7 @@ const struct pc_reg_entry *pc_registry_entry(const struct pc_registry *reg, size
 {
 	for (size_t f = 0; f < reg->n_files; f++) {
 		if (i < reg->files[f].n)
-			return entry_ready(reg, &reg->files[f].ent[i]);
+			return &reg->files[f].ent[i];
 		i -= reg->files[f].n;
 	}
 	return NULL;

@@ -87,9 +87,8 @@ struct pc_reg_entry {
 };
 
 /*
- * A registry is used by one thread at a time: lookups in one made from the
- * compiled-in snapshot fill a cache (its entries are written out of the
- * image when first handed out).
+ * Lookups (the functions taking a const registry) change nothing: a
+ * finished registry can be read from several threads at once.
  */
 struct pc_registry;
 
@@ -121,8 +120,8 @@ void pc_registry_finish(struct pc_registry *reg);
  *         it must stay valid while registries are loaded); NULL disables
  * @len:   its length in bytes
  *
- * Process-wide, not thread-safe: set it before loading on several
- * threads (main() sets it first thing). A later
+ * Process-wide: set it before any registry is loaded (main() sets it
+ * first thing). A later
  * pc_registry_load() of a base file into an empty registry whose content
  * is byte for byte the file the image was made from (same length, same
  * 64-bit content hash) copies the image in instead of parsing the file;
@@ -213,8 +212,10 @@ unsigned pc_transport_proto(unsigned t);
 const char *pc_reg_status_name(unsigned status);
 
 /*
- * The default registry path: the installed copy, or the source tree's
- * data/ when the program runs from its build directory.
+ * The default registry path: service-names-port-numbers.csv in
+ * $PORTCULLIS_DATADIR when that is set and not empty (tests and a program
+ * run from its build directory), else in the configured data directory.
+ * Points to a static buffer.
  */
 const char *pc_registry_default_path(void);
 

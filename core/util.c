@@ -4,10 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,10 +58,12 @@ void *xrealloc(void *p, size_t n)
 	return p;
 }
 
-void *xgrow_slow(void *p, size_t *cap, size_t need, size_t size)
+void *xgrow(void *p, size_t *cap, size_t need, size_t size)
 {
 	size_t c = *cap;
 
+	if (need <= c)
+		return p;
 	if (c < 8)
 		c = 8;
 	while (c < need) {
@@ -101,67 +101,11 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-#define HUGE_ALIGN (2u << 20)
-
-void *pc_map_huge(size_t n, void **map, size_t *map_len)
-{
-	size_t size = (n + HUGE_ALIGN - 1) & ~(size_t)(HUGE_ALIGN - 1);
-	uintptr_t base;
-	void *m;
-
-	*map_len = size + HUGE_ALIGN;
-	m = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		oom();
-	*map = m;
-	base = ((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1);
-	/* only advice: without THP it is ordinary memory */
-	madvise((void *)base, size, MADV_HUGEPAGE);
-	return (void *)base;
-}
-
-/* Virtual size of the heap's first step: only what is touched is backed. */
-#define HEAP_STEP (128u << 20)
-
-void pc_heap_init(void)
-{
-	uintptr_t cur, base, end;
-	void *p;
-
-	/*
-	 * Start the heap one page before a 2 MB boundary: malloc() writes its
-	 * own data into that page before the advice below can be given, and
-	 * everything after it lies in 2 MB blocks that nothing has touched
-	 * yet. (The gap below the start is never touched.)
-	 */
-	cur = (uintptr_t)sbrk(0);
-	if (cur == (uintptr_t)-1)
-		return;
-	base = ((cur + 4096 + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1)) - 4096;
-	if (base > cur && sbrk((intptr_t)(base - cur)) == (void *)-1)
-		return;
-	base += 4096;
-	mallopt(M_ARENA_MAX, 1);
-	mallopt(M_MMAP_THRESHOLD, 64 << 20);
-	mallopt(M_TRIM_THRESHOLD, 256 << 20);
-	mallopt(M_TOP_PAD, (int)HEAP_STEP);
-	p = malloc(1);	/* the heap's first (and usually only) sbrk() */
-	end = (uintptr_t)sbrk(0) & ~(uintptr_t)(HUGE_ALIGN - 1);
-	if ((uintptr_t)p >= base - 4096 && (uintptr_t)p < base && end > base)
-		madvise((void *)base, end - base, MADV_HUGEPAGE);
-	free(p);
-}
-
-/*
- * Arena: a list of chunks; big requests get a chunk of their own. Chunks
- * from 2 MB up are huge-page mappings (see pc_map_huge()).
- */
+/* Arena: a list of chunks; big requests get a chunk of their own. */
 struct pc_arena_chunk {
 	struct pc_arena_chunk *next;
 	size_t used;
 	size_t size;
-	void *map;          /* the mapping to unmap, or NULL: malloc'd */
-	size_t map_len;
 	_Alignas(16) unsigned char data[];
 };
 
@@ -186,10 +130,7 @@ void pc_arena_destroy(struct pc_arena *a)
 		return;
 	for (c = a->head; c; c = next) {
 		next = c->next;
-		if (c->map)
-			munmap(c->map, c->map_len);
-		else
-			free(c);
+		free(c);
 	}
 	free(a);
 }
@@ -211,17 +152,7 @@ void *pc_arena_alloc(struct pc_arena *a, size_t n)
 		if (size == a->next_size && a->next_size < ARENA_CHUNK_MAX)
 			a->next_size *= 2;
 
-		if (size >= HUGE_ALIGN - sizeof(*c)) {
-			void *map;
-			size_t map_len;
-
-			c = pc_map_huge(sizeof(*c) + size, &map, &map_len);
-			c->map = map;
-			c->map_len = map_len;
-		} else {
-			c = xmalloc(sizeof(*c) + size);
-			c->map = NULL;
-		}
+		c = xmalloc(sizeof(*c) + size);
 		c->size = size;
 		c->used = 0;
 		if (size == n && a->head) {
@@ -275,9 +206,22 @@ void pc_buf_finish(struct pc_buf *b)
 	pc_buf_init(b);
 }
 
-void pc_buf_grow(struct pc_buf *b, size_t n)
+void pc_buf_add(struct pc_buf *b, const void *p, size_t n)
 {
 	b->data = xgrow(b->data, &b->cap, b->len + n + 1, 1);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void pc_buf_puts(struct pc_buf *b, const char *s)
+{
+	pc_buf_add(b, s, strlen(s));
+}
+
+void pc_buf_putc(struct pc_buf *b, char c)
+{
+	pc_buf_add(b, &c, 1);
 }
 
 void pc_buf_printf(struct pc_buf *b, const char *fmt, ...)

@@ -23,34 +23,10 @@ void *xzalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 /* Grows an array of @size-byte elements to hold at least @need; *cap updated. */
-void *xgrow_slow(void *p, size_t *cap, size_t need, size_t size);
-/* Inline: appending in a loop mostly needs no growing, and then no call. */
-static inline void *xgrow(void *p, size_t *cap, size_t need, size_t size)
-{
-	return need <= *cap ? p : xgrow_slow(p, cap, need, size);
-}
+void *xgrow(void *p, size_t *cap, size_t need, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
- * A zeroed anonymous mapping of at least @n bytes, 2 MB-aligned and advised
- * for transparent huge pages: on VMs a 4 KB page fault costs ~14 us, and
- * memory touched page by page costs more than the work done in it. Aborts
- * on failure. Release with munmap(*map, *map_len).
- */
-void *pc_map_huge(size_t n, void **map, size_t *map_len);
-
-/*
- * Puts the program's malloc() heap on transparent huge pages: one heap
- * (no per-thread arenas), grown by sbrk() in one big step whose 2 MB-aligned
- * part is advised for huge pages, and big blocks kept in it instead of
- * mmap()ed one by one. The heap starts one page before a 2 MB boundary,
- * so that what malloc() touches before the advice is that page. Call once, first
- * thing in main(); everything it does is advice, ignored when refused (no
- * THP, another allocator under valgrind or a sanitizer).
- */
-void pc_heap_init(void);
 
 /* An arena: many allocations, freed at once. */
 struct pc_arena;
@@ -69,30 +45,9 @@ struct pc_buf {
 };
 void pc_buf_init(struct pc_buf *b);
 void pc_buf_finish(struct pc_buf *b);
-/* Makes room for @n more bytes and a NUL. */
-void pc_buf_grow(struct pc_buf *b, size_t n);
-/* Inline: the text backends append a quarter of a million pieces. */
-static inline void pc_buf_add(struct pc_buf *b, const void *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap)
-		pc_buf_grow(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static inline void pc_buf_puts(struct pc_buf *b, const char *s)
-{
-	pc_buf_add(b, s, strlen(s));
-}
-
-static inline void pc_buf_putc(struct pc_buf *b, char c)
-{
-	if (b->len + 2 > b->cap)
-		pc_buf_grow(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
-}
+void pc_buf_add(struct pc_buf *b, const void *p, size_t n);
+void pc_buf_puts(struct pc_buf *b, const char *s);
+void pc_buf_putc(struct pc_buf *b, char c);
 void pc_buf_printf(struct pc_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

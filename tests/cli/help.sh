@@ -8,6 +8,9 @@
 # commands unchecked.
 # usage: help.sh PORTCULLIS SRCDIR
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 pc=$1 man=$2/doc/portcullis.8
 fail=0 pass=0
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }

@@ -13,6 +13,9 @@
 # the exit status is 1. Asked again with --accept-errors, it writes the
 # NAME.EXT.err. An exit status other than 0 or 1 is never expected output.
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 pc=$(realpath "$1")
 regen=${2:-} accept=${3:-}
 case $regen$accept in

@@ -12,6 +12,9 @@
 # --regenerate leaves that .expected file as it is and the test fails.
 # Then usage errors, policy errors and the options.
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 pc=$1 reg=$2 regen=${3:-}
 case $pc in /*) ;; */*) pc=$PWD/$pc ;; esac
 case $reg in /*) ;; *) reg=$PWD/$reg ;; esac

@@ -4,6 +4,9 @@
 # exit statuses (cli.md), byte-identical output.
 # usage: cli.sh PORTCULLIS
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 case $1 in
 /*) prog=$1 ;;
 *) prog=$(pwd)/$1 ;;

@@ -21,6 +21,9 @@
 #                 an intended change.
 #   --accept-errors  with --regenerate: it is intended, write the .err.
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 regen=0 accept_errors=0
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -2,6 +2,9 @@
 # `portcullis lookup`: output and exit statuses over the shipped registry.
 # usage: lookup.sh PORTCULLIS SOURCE_ROOT
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 PC=$1
 DATA=$2/tests/data/registry
 # no `trap ... EXIT`: dash leaks it, and this script must stay clean when

@@ -10,6 +10,9 @@
 # Exit: 0 all passed, 1 a failure, 77 skipped (not root / no nft / no unshare).
 
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 
 prog=${1:?usage: cli.sh PORTCULLIS SRCDIR [CASE...]}
 src=${2:?usage: cli.sh PORTCULLIS SRCDIR [CASE...]}
@@ -296,6 +299,25 @@ case_confirm_ok() {
 	expect_status 0 $P apply "$W/closed.policy"
 }
 
+# The wall clock jumps an hour at every read (an NTP step, `date -s`): the
+# watchdog's deadline is on the monotonic clock, so it still waits for the
+# confirmation instead of rolling back at once.
+case_confirm_clock_step() {
+	[ -f "$CLOCKSTEP" ] || fail "no clock-step library (PC_CLOCKSTEP=$CLOCKSTEP)"
+	expect_status 0 $P apply "$W/closed.policy"
+	LD_PRELOAD=$CLOCKSTEP $P apply --confirm 60 "$W/web.policy" </dev/null >"$W/apply.out" 2>&1 &
+	pid=$!
+	while [ ! -e "$PORTCULLIS_RUNDIR/pending" ] && kill -0 $pid 2>/dev/null; do
+		sleep 0.05
+	done
+	[ -e "$PORTCULLIS_RUNDIR/pending" ] || { cat "$W/apply.out" >&2; fail "rolled back without waiting"; }
+	expect_status 0 $P confirm
+	grep_err "confirmed"
+	wait $pid || { cat "$W/apply.out" >&2; fail "apply --confirm exited $?"; }
+	wait_settled
+	expect_status 0 $P diff "$W/web.policy"
+}
+
 # The applying process goes away (terminal hangup, kill -9): the watchdog
 # still rolls back.
 case_confirm_signal() {
@@ -418,7 +440,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-all="apply_equals_nft maps other_tables dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_signal lockout packets"
+all="apply_equals_nft maps other_tables dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_clock_step confirm_signal lockout packets"
 [ $# -gt 0 ] && all="$*"
 failed=0
 for c in $all; do
@@ -426,7 +448,7 @@ for c in $all; do
 	mkdir -p "$W"
 	cp "$work"/*.policy "$W"/
 	rm -rf "$PORTCULLIS_RUNDIR"
-	if W=$W P=$prog SRC=$src OWNER=${PC_OWNER_HELPER:-} unshare -n bash -c "$helpers
+	if W=$W P=$prog SRC=$src OWNER=${PC_OWNER_HELPER:-} CLOCKSTEP=${PC_CLOCKSTEP:-} unshare -n bash -c "$helpers
 $(declare -f case_$c)
 case_$c"; then
 		echo "ok   $c"

@@ -44,6 +44,9 @@
 # `ip netns`, or the backend's tool missing), 99 setup failure.
 
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 
 portcullis= probe= backend= registry= ruleset= oracle=1
 genopts=()

@@ -4,6 +4,9 @@
 # plugins it must reject: wrong ABI, duplicate name, no symbol, not an ELF.
 # usage: run.sh PORTCULLIS GOOD_DIR BAD_DIR POLICY
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 prog=$1 good=$2 bad=$3 policy=$4
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT

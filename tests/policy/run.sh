@@ -14,6 +14,9 @@
 # stays, the new diagnostics are shown and the exit status is 1. Asked
 # again with --accept-errors, it writes them.
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 pc=$(realpath "$1")
 regen=${2:-} accept=${3:-}
 case $regen$accept in

@@ -7,6 +7,9 @@
 # the test takes. Needs root; skips otherwise.
 # usage: limit.sh PORTCULLIS
 set -u
+# run from the build tree, the program finds data/ only through this
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: needs root for unshare -n and iptables-restore" >&2
 	exit 77

@@ -779,10 +779,22 @@ static void test_cli_open(void **state)
 
 static void test_default_path(void **state)
 {
+	char *saved = getenv("PORTCULLIS_DATADIR") ? xstrdup(getenv("PORTCULLIS_DATADIR")) : NULL;
+
 	(void)state;
-	/* this test runs from the build tree: the source tree's data/ */
+	/* only the environment leads elsewhere than the configured data dir */
+	setenv("PORTCULLIS_DATADIR", "/nonexistent/data", 1);
 	assert_string_equal(pc_registry_default_path(),
-			    PC_SOURCE_DATADIR "/service-names-port-numbers.csv");
+			    "/nonexistent/data/service-names-port-numbers.csv");
+	setenv("PORTCULLIS_DATADIR", "", 1);
+	assert_string_equal(pc_registry_default_path(),
+			    PC_DATADIR "/service-names-port-numbers.csv");
+	unsetenv("PORTCULLIS_DATADIR");
+	assert_string_equal(pc_registry_default_path(),
+			    PC_DATADIR "/service-names-port-numbers.csv");
+	if (saved)
+		setenv("PORTCULLIS_DATADIR", saved, 1);
+	free(saved);
 }
 
 int main(void)
