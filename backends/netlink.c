@@ -105,6 +105,9 @@ struct nl_rule {
 struct pc_nl_objs {
 	char *table;
 	uint32_t table_flags;
+	char *table_comment;     /* the table's comment (ownership marker), or NULL */
+	void *table_udata;       /* read from the kernel: its user data as it was */
+	uint32_t table_udata_len;
 	struct nl_set *sets;
 	size_t n_sets, sets_cap;
 	struct nftnl_chain **chains;
@@ -185,6 +188,8 @@ void pc_nl_objs_destroy(struct pc_nl_objs *o)
 	free(o->sets);
 	free(o->chains);
 	free(o->rules);
+	free(o->table_comment);
+	free(o->table_udata);
 	free(o->table);
 	free(o);
 }
@@ -741,6 +746,7 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 	struct pc_nl_objs *o = xzalloc(sizeof(*o));
 
 	o->table = xstrdup(plan->table);
+	o->table_comment = xstrdup(PC_NL_OWNER_COMMENT);
 	for (size_t i = 0; i < plan->n_sets; i++)
 		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 	for (size_t i = 0; i < plan->n_maps; i++)
@@ -824,6 +830,24 @@ struct read_ctx {
 	struct nl_set *set; /* GETSETELEM target */
 };
 
+/* A NUL-terminated comment attribute of type @type: a copy in *out. */
+static void udata_comment(const struct nftnl_udata *attr, uint8_t type, char **out)
+{
+	uint32_t len = nftnl_udata_len(attr);
+	const char *v = nftnl_udata_get(attr);
+
+	if (nftnl_udata_type(attr) == type && len > 0 && v[len - 1] == '\0') {
+		free(*out);
+		*out = xstrdup(v);
+	}
+}
+
+static int table_udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	udata_comment(attr, NFTNL_UDATA_TABLE_COMMENT, data);
+	return 0;
+}
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct read_ctx *rc = data;
@@ -831,9 +855,19 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!t)
 		PC_BUG("out of memory");
-	if (nftnl_table_nlmsg_parse(nlh, t) == 0 &&
-	    nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
-		rc->o->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+		if (nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
+			rc->o->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+		if (nftnl_table_is_set(t, NFTNL_TABLE_USERDATA)) {
+			uint32_t len;
+			const void *u = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+
+			rc->o->table_udata = xmalloc(len ? len : 1);
+			memcpy(rc->o->table_udata, u, len);
+			rc->o->table_udata_len = len;
+			nftnl_udata_parse(u, len, table_udata_cb, &rc->o->table_comment);
+		}
+	}
 	nftnl_table_free(t);
 	return MNL_CB_OK;
 }
@@ -863,18 +897,6 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 		   (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS);
 	nftnl_set_unset(s, NFTNL_SET_HANDLE);
 	return MNL_CB_OK;
-}
-
-/* A NUL-terminated comment attribute of type @type: a copy in *out. */
-static void udata_comment(const struct nftnl_udata *attr, uint8_t type, char **out)
-{
-	uint32_t len = nftnl_udata_len(attr);
-	const char *v = nftnl_udata_get(attr);
-
-	if (nftnl_udata_type(attr) == type && len > 0 && v[len - 1] == '\0') {
-		free(*out);
-		*out = xstrdup(v);
-	}
 }
 
 struct elem_udata {
@@ -1140,6 +1162,47 @@ fail:
 	return ret;
 }
 
+int pc_nl_table_owner(const char *table, enum pc_nl_owner *owner)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	struct read_ctx rc;
+	struct nlmsghdr *nlh;
+	struct nftnl_table *t;
+	int ret = 0;
+
+	*owner = PC_NL_TABLE_NONE;
+	nl = nl_open(&ret);
+	if (!nl)
+		return ret;
+	rc.o = xzalloc(sizeof(*rc.o));
+	rc.o->table = xstrdup(table);
+	rc.set = NULL;
+	t = nftnl_table_alloc();
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK,
+				    seq_next());
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	ret = nl_talk(nl, nlh, table_cb, &rc);
+	if (ret == 0)
+		*owner = pc_nl_objs_owner(rc.o);
+	else if (ret == -ENOENT)
+		ret = 0;
+	mnl_socket_close(nl);
+	pc_nl_objs_destroy(rc.o);
+	return ret;
+}
+
+enum pc_nl_owner pc_nl_objs_owner(const struct pc_nl_objs *o)
+{
+	if (!o)
+		return PC_NL_TABLE_NONE;
+	return o->table_comment && strcmp(o->table_comment, PC_NL_OWNER_COMMENT) == 0 ?
+	       PC_NL_TABLE_OURS : PC_NL_TABLE_FOREIGN;
+}
+
 /* Batches. */
 
 struct seq_loc {
@@ -1213,15 +1276,33 @@ static void batch_done(struct pc_nl_batch *b, struct nlmsghdr *nlh)
 	b->buf.len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
+/*
+ * A table message. The last NEWTABLE of a batch (@o not NULL) carries the
+ * contents' flags and user data: as read back when it is a saved table,
+ * else the ownership comment.
+ */
 static void batch_table(struct pc_nl_batch *b, const char *table, uint16_t type,
-			uint32_t flags_attr)
+			const struct pc_nl_objs *o)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
 
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
 	if (type == NFT_MSG_NEWTABLE)
-		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags_attr);
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, o ? o->table_flags : 0);
+	if (type == NFT_MSG_NEWTABLE && o && o->table_udata) {
+		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, o->table_udata,
+				     o->table_udata_len);
+	} else if (type == NFT_MSG_NEWTABLE && o && o->table_comment) {
+		struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+
+		if (!ud)
+			PC_BUG("out of memory");
+		nftnl_udata_put_strz(ud, NFTNL_UDATA_TABLE_COMMENT, o->table_comment);
+		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud),
+				     nftnl_udata_buf_len(ud));
+		nftnl_udata_buf_free(ud);
+	}
 	nlh = batch_msg(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, NULL,
 			xasprintf("table inet %s", table));
 	nftnl_table_nlmsg_build_payload(nlh, t);
@@ -1315,10 +1396,10 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
 	batch_done(b, nlh);
 
-	batch_table(b, table, NFT_MSG_NEWTABLE, 0);
-	batch_table(b, table, NFT_MSG_DELTABLE, 0);
+	batch_table(b, table, NFT_MSG_NEWTABLE, NULL);
+	batch_table(b, table, NFT_MSG_DELTABLE, NULL);
 	if (o) {
-		batch_table(b, table, NFT_MSG_NEWTABLE, o->table_flags);
+		batch_table(b, table, NFT_MSG_NEWTABLE, o);
 		for (size_t i = 0; i < o->n_sets; i++)
 			if (!o->sets[i].anon)
 				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,
@@ -1718,12 +1799,13 @@ struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool c
 	struct nlmsghdr *nlh;
 
 	o->table = xstrdup(plan->table);
+	o->table_comment = xstrdup(PC_NL_OWNER_COMMENT);
 	nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch"));
 	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
 	batch_done(b, nlh);
-	batch_table(b, plan->table, NFT_MSG_NEWTABLE, 0);
-	batch_table(b, plan->table, NFT_MSG_DELTABLE, 0);
-	batch_table(b, plan->table, NFT_MSG_NEWTABLE, 0);
+	batch_table(b, plan->table, NFT_MSG_NEWTABLE, NULL);
+	batch_table(b, plan->table, NFT_MSG_DELTABLE, NULL);
+	batch_table(b, plan->table, NFT_MSG_NEWTABLE, o);
 	for (size_t i = 0; i < plan->n_sets; i++) {
 		size_t k = set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 

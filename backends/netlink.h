@@ -35,6 +35,31 @@
 struct pc_nl_objs;
 struct pc_nl_batch;
 
+/*
+ * The comment portcullis gives the tables it creates (`apply`, and the nft
+ * backend's `table inet NAME { comment "..." }`): a table of that name
+ * without it belongs to another tool, and `apply` leaves it alone unless
+ * told otherwise.
+ */
+#define PC_NL_OWNER_COMMENT "managed by portcullis"
+
+enum pc_nl_owner {
+	PC_NL_TABLE_NONE,    /* no such table */
+	PC_NL_TABLE_OURS,    /* it carries PC_NL_OWNER_COMMENT */
+	PC_NL_TABLE_FOREIGN, /* another tool's (or a hand-made) table */
+};
+
+/**
+ * pc_nl_table_owner() - whose is `table inet @table`
+ * @owner: set to what the kernel has
+ *
+ * Return: 0, or a negative errno.
+ */
+int pc_nl_table_owner(const char *table, enum pc_nl_owner *owner);
+
+/* The same of a table read with pc_nl_objs_read() (NULL: none). */
+enum pc_nl_owner pc_nl_objs_owner(const struct pc_nl_objs *o);
+
 /**
  * pc_nl_objs_from_plan() - the nftnl objects a plan installs
  * @plan: lowered policy; must outlive the result (locations point into it)

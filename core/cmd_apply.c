@@ -59,7 +59,9 @@ static void apply_usage(FILE *out)
 	      "                     shell; the rollback also happens when the terminal or\n"
 	      "                     this process goes away\n"
 	      "  --force            apply even when the policy would block the SSH\n"
-	      "                     connection this runs over (SSH_CONNECTION)\n"
+	      "                     connection this runs over (SSH_CONNECTION), or\n"
+	      "                     when a table of that name exists that portcullis\n"
+	      "                     did not create (no comment \"" PC_NL_OWNER_COMMENT "\")\n"
 	      "  --no-optimize      one kernel rule per policy line, no verdict maps (as\n"
 	      "                     `generate --no-optimize`); by default runs of plain\n"
 	      "                     rules become verdict maps, as `generate` makes them\n"
@@ -70,8 +72,8 @@ static void apply_usage(FILE *out)
 	      "of a pending --confirm.\n"
 	      "\n"
 	      "Exit status: 0 applied (and confirmed); 1 policy errors, the lockout\n"
-	      "guard refused, or the apply was not confirmed and was rolled back;\n"
-	      "2 usage; 3 system error (permission, netlink, the kernel refused the\n"
+	      "guard refused, the table is another tool's, or the apply was not\n"
+	      "confirmed and was rolled back; 2 usage; 3 system error (permission, netlink, the kernel refused the\n"
 	      "ruleset, another apply awaits confirmation).\n",
 	      out);
 }
@@ -377,6 +379,29 @@ static int lockout_check(const struct pc_ir *ir, bool force)
 	snprintf(what, sizeof(what), "the SSH server's replies from %s port %u to %s port %u",
 		 sip, sport, cip, cport);
 	return guard_blocks(ir, &reply, force, what, "") && !force;
+}
+
+/*
+ * A table of the policy's name that portcullis did not create (no
+ * ownership comment: Debian's stock `table inet filter`, firewalld's
+ * table) is another tool's: replacing it is refused unless --force.
+ * (Checked before the transaction: a table created in between is
+ * replaced, as `nft -f` would.)
+ */
+static int owner_check(const char *table, bool force)
+{
+	enum pc_nl_owner owner;
+	int ret = pc_nl_table_owner(table, &owner);
+
+	if (ret < 0)
+		return pc_cli_netlink_error("portcullis apply", "reading the current table", ret);
+	if (owner != PC_NL_TABLE_FOREIGN)
+		return PC_EXIT_OK;
+	fprintf(stderr, "portcullis apply: %s table inet %s: it was not created by "
+		"portcullis (it lacks the comment \"%s\"), another tool may own it%s\n",
+		force ? "warning: replacing" : "refusing to replace", table,
+		PC_NL_OWNER_COMMENT, force ? " (--force)" : "; --force replaces it");
+	return force ? PC_EXIT_OK : PC_EXIT_POLICY;
 }
 
 /* The watchdog of --confirm. */
@@ -773,6 +798,9 @@ int cmd_apply(int argc, char **argv)
 			goto out;
 		}
 	}
+	status = owner_check(st.plan->table, force);
+	if (status != PC_EXIT_OK)
+		goto out;
 	phase(NULL);
 	st.batch = pc_nl_batch_from_plan(st.plan, !dry_run);
 	phase("build the netlink batch");

@@ -232,15 +232,53 @@ case_kernel_refuses() {
 	while ! grep -q ready "$W/owner.out"; do sleep 0.05; done
 	nft add table ip other
 	nft list ruleset >"$W/before"
-	expect_status 3 $P apply "$W/web.policy"
+	# (it has no ownership comment either: --force gets past that check)
+	expect_status 1 $P apply "$W/web.policy"
+	expect_status 3 $P apply --force "$W/web.policy"
 	grep_err "error: the kernel refused the table inet pcweb: Operation not permitted"
 	grep_err "nothing changed"
-	expect_status 3 $P apply --dry-run "$W/web.policy"
+	expect_status 3 $P apply --force --dry-run "$W/web.policy"
 	nft list ruleset >"$W/after"
 	cmp -s "$W/before" "$W/after" || fail "the ruleset changed"
 	exec 9>&-
 	wait
-	expect_status 0 $P apply "$W/web.policy"
+	expect_status 0 $P apply --force "$W/web.policy"
+}
+
+# Another tool's table of the same name (Debian's stock `table inet
+# filter`) is not replaced unless --force; a table that `nft -f` made of
+# portcullis's own output carries the marker and is replaced.
+case_ownership() {
+	pol=$W/filter.policy
+	printf 'table filter\ndefault in deny\nallow in service ssh/tcp\n' >"$pol"
+	cat >"$W/stock.nft" <<'NFT'
+table inet filter {
+	chain input {
+		type filter hook input priority filter;
+		tcp dport 7 accept
+	}
+}
+NFT
+	nft -f "$W/stock.nft" || fail "nft -f stock"
+	nft list ruleset >"$W/before"
+	for mode in "" --dry-run "--confirm 5"; do
+		expect_status 1 $P apply $mode "$pol" </dev/null
+		grep_err "refusing to replace table inet filter: it was not created by portcullis"
+		nft list ruleset >"$W/after"
+		cmp -s "$W/before" "$W/after" || fail "apply $mode replaced another tool's table"
+	done
+	[ ! -e "$PORTCULLIS_RUNDIR/pending" ] || fail "a refused apply left a watchdog"
+	expect_status 0 $P apply --force "$pol"
+	grep_err "warning: replacing table inet filter"
+	expect_status 0 $P diff "$pol"
+	nft list table inet filter | grep -qF 'comment "managed by portcullis"' ||
+		fail "apply left no ownership comment"
+	# portcullis's own text output, loaded by nft -f, is ours.
+	nft flush ruleset
+	$P generate "$pol" >"$W/gen.nft" 2>/dev/null || fail "generate"
+	nft -f "$W/gen.nft" || fail "nft -f gen"
+	expect_status 0 $P apply "$pol"
+	expect_status 0 $P apply --dry-run "$pol"
 }
 
 case_permission() {
@@ -404,7 +442,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-all="apply_equals_nft maps other_tables dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_signal lockout packets"
+all="apply_equals_nft maps other_tables ownership dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_signal lockout packets"
 [ $# -gt 0 ] && all="$*"
 failed=0
 for c in $all; do
