@@ -23,6 +23,8 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -86,6 +88,13 @@ struct nl_set {
 	bool anon;
 	struct nl_elem *e;
 	size_t n, cap;
+	/*
+	 * Read from the kernel: the elements as libnftnl parsed them, one
+	 * holder per dump message, every attribute kept (data, timeouts,
+	 * expiry, expressions, object references), for the rollback.
+	 */
+	struct nftnl_set **raw;
+	size_t n_raw;
 };
 
 struct nl_lookup {
@@ -114,6 +123,13 @@ struct pc_nl_objs {
 	size_t n_chains, chains_cap;
 	struct nl_rule *rules;
 	size_t n_rules, rules_cap;
+	/* Read from the kernel only (the plan makes none of these yet). */
+	struct nftnl_obj **objs;       /* named objects of every type */
+	size_t n_objs, objs_cap;
+	struct nftnl_flowtable **fts;
+	size_t n_fts, fts_cap;
+	bool from_kernel;
+	struct timespec read_at;       /* CLOCK_MONOTONIC: ages element expiry */
 };
 
 /* Objects. */
@@ -166,6 +182,9 @@ static void set_free_elems(struct nl_set *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->e[i].comment);
 	free(s->e);
+	for (size_t i = 0; i < s->n_raw; i++)
+		nftnl_set_free(s->raw[i]);
+	free(s->raw);
 }
 
 void pc_nl_objs_destroy(struct pc_nl_objs *o)
@@ -185,6 +204,12 @@ void pc_nl_objs_destroy(struct pc_nl_objs *o)
 		free(o->rules[i].comment);
 		free(o->rules[i].lk);
 	}
+	for (size_t i = 0; i < o->n_objs; i++)
+		nftnl_obj_free(o->objs[i]);
+	for (size_t i = 0; i < o->n_fts; i++)
+		nftnl_flowtable_free(o->fts[i]);
+	free(o->objs);
+	free(o->fts);
 	free(o->sets);
 	free(o->chains);
 	free(o->rules);
@@ -970,7 +995,57 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (it)
 		nftnl_set_elems_iter_destroy(it);
-	nftnl_set_free(tmp);
+	rc->set->raw = xrealloc(rc->set->raw, (rc->set->n_raw + 1) * sizeof(*rc->set->raw));
+	rc->set->raw[rc->set->n_raw++] = tmp;
+	return MNL_CB_OK;
+}
+
+static int obj_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_obj *ob = nftnl_obj_alloc();
+	const char *table;
+
+	if (!ob)
+		PC_BUG("out of memory");
+	if (nftnl_obj_nlmsg_parse(nlh, ob) < 0) {
+		nftnl_obj_free(ob);
+		return MNL_CB_ERROR;
+	}
+	table = nftnl_obj_get_str(ob, NFTNL_OBJ_TABLE);
+	if (!table || strcmp(table, rc->o->table) != 0) {
+		nftnl_obj_free(ob);
+		return MNL_CB_OK;
+	}
+	/* (libnftnl exports no unset for objects: NEWOBJ ignores the handle) */
+	rc->o->objs = xgrow(rc->o->objs, &rc->o->objs_cap, rc->o->n_objs + 1,
+			    sizeof(*rc->o->objs));
+	rc->o->objs[rc->o->n_objs++] = ob;
+	return MNL_CB_OK;
+}
+
+static int flowtable_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+	const char *table;
+
+	if (!ft)
+		PC_BUG("out of memory");
+	if (nftnl_flowtable_nlmsg_parse(nlh, ft) < 0) {
+		nftnl_flowtable_free(ft);
+		return MNL_CB_ERROR;
+	}
+	table = nftnl_flowtable_get_str(ft, NFTNL_FLOWTABLE_TABLE);
+	if (!table || strcmp(table, rc->o->table) != 0) {
+		nftnl_flowtable_free(ft);
+		return MNL_CB_OK;
+	}
+	nftnl_flowtable_unset(ft, NFTNL_FLOWTABLE_HANDLE);
+	nftnl_flowtable_unset(ft, NFTNL_FLOWTABLE_USE);
+	rc->o->fts = xgrow(rc->o->fts, &rc->o->fts_cap, rc->o->n_fts + 1,
+			   sizeof(*rc->o->fts));
+	rc->o->fts[rc->o->n_fts++] = ft;
 	return MNL_CB_OK;
 }
 
@@ -1086,6 +1161,8 @@ int pc_nl_objs_read(const char *table, struct pc_nl_objs **out)
 	struct nftnl_table *t;
 	struct nftnl_set *s;
 	struct nftnl_rule *r;
+	struct nftnl_obj *ob;
+	struct nftnl_flowtable *ft;
 	int ret = 0;
 
 	*out = NULL;
@@ -1108,6 +1185,33 @@ int pc_nl_objs_read(const char *table, struct pc_nl_objs **out)
 		ret = 0;
 		goto fail;
 	}
+	if (ret < 0)
+		goto fail;
+	rc.o->from_kernel = true;
+	clock_gettime(CLOCK_MONOTONIC, &rc.o->read_at);
+
+	ob = nftnl_obj_alloc();
+	nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, NFPROTO_INET,
+				    NLM_F_DUMP | NLM_F_ACK, seq_next());
+	nftnl_obj_nlmsg_build_payload(nlh, ob);
+	nftnl_obj_free(ob);
+	ret = nl_talk(nl, nlh, obj_cb, &rc);
+	if (ret < 0)
+		goto fail;
+
+	ft = nftnl_flowtable_alloc();
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETFLOWTABLE, NFPROTO_INET,
+				    NLM_F_DUMP | NLM_F_ACK, seq_next());
+	nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+	nftnl_flowtable_free(ft);
+	ret = nl_talk(nl, nlh, flowtable_cb, &rc);
+	/* a kernel without flowtables has none to lose */
+	if (ret == -EOPNOTSUPP || ret == -ENOENT)
+		ret = 0;
 	if (ret < 0)
 		goto fail;
 
@@ -1288,8 +1392,14 @@ static void batch_table(struct pc_nl_batch *b, const char *table, uint16_t type,
 	struct nlmsghdr *nlh;
 
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	/*
+	 * Not the owner flag of a table read back: the process sending the
+	 * rollback would own the table, and it would go when that process
+	 * exits.
+	 */
 	if (type == NFT_MSG_NEWTABLE)
-		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, o ? o->table_flags : 0);
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS,
+				    o ? o->table_flags & ~(uint32_t)NFT_TABLE_F_OWNER : 0);
 	if (type == NFT_MSG_NEWTABLE && o && o->table_udata) {
 		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, o->table_udata,
 				     o->table_udata_len);
@@ -1385,6 +1495,195 @@ static char *rule_what(const struct nl_rule *nr)
 			 nr->comment ? nr->comment : "", nr->comment ? "\")" : "");
 }
 
+/*
+ * The elements of a set read back, as read: every attribute libnftnl
+ * parsed goes back (the data, flags, timeout, user data, expressions,
+ * object reference), except that the remaining expiry is aged by
+ * @elapsed_ms, the time since the read, and an element that has expired
+ * since is left out, as the kernel would have removed it.
+ */
+static void batch_saved_elems(struct pc_nl_batch *b, const struct nl_set *ns,
+			      uint64_t elapsed_ms)
+{
+	for (size_t r = 0; r < ns->n_raw; r++) {
+		struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(ns->raw[r]);
+		struct nftnl_set_elem *e;
+		struct nlmsghdr *nlh = NULL;
+		struct nlattr *list = NULL;
+		uint16_t i = 0;
+
+		for (e = it ? nftnl_set_elems_iter_next(it) : NULL; e;
+		     e = nftnl_set_elems_iter_next(it)) {
+			struct nlattr *elem;
+
+			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
+				uint64_t left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+
+				if (left <= elapsed_ms)
+					continue;
+				nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION,
+						       left - elapsed_ms);
+			}
+			if (!nlh) {
+				nlh = batch_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, NULL,
+						xasprintf("elements of %s %s", set_kind(ns),
+							  ns->name));
+				mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE,
+						  nftnl_set_get_str(ns->s, NFTNL_SET_TABLE));
+				mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, ns->name);
+				list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+				i = 0;
+			}
+			elem = mnl_attr_nest_start(nlh, ++i);
+			nftnl_set_elem_nlmsg_build_payload(nlh, e);
+			mnl_attr_nest_end(nlh, elem);
+			/* an attribute (the element list) stays below 64 KiB */
+			if (nlh->nlmsg_len > 32768) {
+				mnl_attr_nest_end(nlh, list);
+				batch_done(b, nlh);
+				nlh = NULL;
+			}
+		}
+		if (nlh) {
+			mnl_attr_nest_end(nlh, list);
+			batch_done(b, nlh);
+		}
+		if (it)
+			nftnl_set_elems_iter_destroy(it);
+	}
+}
+
+/* The attribute of @type inside @nest, or NULL. */
+static struct nlattr *attr_find(struct nlattr *nest, uint16_t type)
+{
+	struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, nest)
+		if (mnl_attr_get_type(a) == type)
+			return a;
+	return NULL;
+}
+
+/*
+ * The kernel lists every `add @set { ... }` (dynset) with a timeout, 0
+ * when it has none, but refuses a timeout, even 0, for a set without the
+ * timeout flag. 0 means the set's default, as no timeout does: the
+ * attribute is taken out of the built rule message (and of the nests
+ * around it).
+ */
+static void rule_drop_zero_dynset_timeout(struct nlmsghdr *nlh)
+{
+	struct nlattr *exprs = NULL, *a, *elem;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_RULE_EXPRESSIONS)
+			exprs = a;
+	if (!exprs)
+		return;
+	mnl_attr_for_each_nested(elem, exprs) {
+		struct nlattr *name = attr_find(elem, NFTA_EXPR_NAME);
+		struct nlattr *data = attr_find(elem, NFTA_EXPR_DATA);
+		struct nlattr *t;
+		size_t cut;
+		char *end;
+
+		if (!name || !data || strcmp(mnl_attr_get_str(name), "dynset") != 0)
+			continue;
+		t = attr_find(data, NFTA_DYNSET_TIMEOUT);
+		if (!t || mnl_attr_get_payload_len(t) != 8 || mnl_attr_get_u64(t) != 0)
+			continue;
+		cut = NLMSG_ALIGN(t->nla_len);
+		end = (char *)nlh + nlh->nlmsg_len;
+		memmove(t, (char *)t + cut, (size_t)(end - ((char *)t + cut)));
+		data->nla_len -= cut;
+		elem->nla_len -= cut;
+		exprs->nla_len -= cut;
+		nlh->nlmsg_len -= cut;
+	}
+}
+
+static bool chain_is_binding(const struct nftnl_chain *c)
+{
+	return nftnl_chain_is_set(c, NFTNL_CHAIN_FLAGS) &&
+	       (nftnl_chain_get_u32(c, NFTNL_CHAIN_FLAGS) & NFT_CHAIN_BINDING);
+}
+
+static bool rule_in_binding_chain(const struct pc_nl_objs *o, const struct nl_rule *nr)
+{
+	for (size_t i = 0; i < o->n_chains; i++)
+		if (strcmp(nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME), nr->chain) == 0)
+			return chain_is_binding(o->chains[i]);
+	return false;
+}
+
+/*
+ * A table read back from the kernel, rebuilt generically through
+ * libnftnl's parse and build of each object, so that no attribute or
+ * expression type is forgotten. Everything is referred to by the name the
+ * kernel gave it (anonymous sets and bound chains included: the names are
+ * free again once the old table is deleted), in an order in which each
+ * object exists before what refers to it: named objects (set elements and
+ * rules refer to them), flowtables, chains (verdicts jump to them), sets
+ * with their elements, then the rules: those of bound (anonymous) chains
+ * first, since the rule that binds such a chain closes it to more rules.
+ */
+static void batch_saved(struct pc_nl_batch *b, struct pc_nl_objs *o)
+{
+	struct timespec now;
+	uint64_t elapsed_ms;
+	struct nlmsghdr *nlh;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	elapsed_ms = (uint64_t)(now.tv_sec - o->read_at.tv_sec) * 1000 +
+		     (uint64_t)((now.tv_nsec - o->read_at.tv_nsec) / 1000000);
+	for (size_t i = 0; i < o->n_objs; i++) {
+		nlh = batch_msg(b, NFT_MSG_NEWOBJ, NLM_F_CREATE, NULL,
+				xasprintf("object %s", nftnl_obj_get_str(o->objs[i],
+									 NFTNL_OBJ_NAME)));
+		nftnl_obj_nlmsg_build_payload(nlh, o->objs[i]);
+		batch_done(b, nlh);
+	}
+	for (size_t i = 0; i < o->n_fts; i++) {
+		nlh = batch_msg(b, NFT_MSG_NEWFLOWTABLE, NLM_F_CREATE, NULL,
+				xasprintf("flowtable %s",
+					  nftnl_flowtable_get_str(o->fts[i],
+								  NFTNL_FLOWTABLE_NAME)));
+		nftnl_flowtable_nlmsg_build_payload(nlh, o->fts[i]);
+		batch_done(b, nlh);
+	}
+	for (size_t i = 0; i < o->n_chains; i++) {
+		nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
+				xasprintf("chain %s", nftnl_chain_get_str(o->chains[i],
+									  NFTNL_CHAIN_NAME)));
+		nftnl_chain_nlmsg_build_payload(nlh, o->chains[i]);
+		batch_done(b, nlh);
+	}
+	for (size_t i = 0; i < o->n_sets; i++) {
+		struct nl_set *ns = &o->sets[i];
+
+		nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, NULL,
+				xasprintf("%s %s", set_kind(ns), ns->name));
+		/* the kernel wants an id for every new set (unused here) */
+		nftnl_set_set_u32(ns->s, NFTNL_SET_ID, ++b->set_id);
+		nftnl_set_nlmsg_build_payload(nlh, ns->s);
+		batch_done(b, nlh);
+		batch_saved_elems(b, ns, elapsed_ms);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < o->n_rules; i++) {
+			struct nl_rule *nr = &o->rules[i];
+
+			if (rule_in_binding_chain(o, nr) != (pass == 0))
+				continue;
+			nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+					NULL, rule_what(nr));
+			nftnl_rule_nlmsg_build_payload(nlh, nr->r);
+			rule_drop_zero_dynset_timeout(nlh);
+			batch_done(b, nlh);
+		}
+	}
+}
+
 struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 				       bool commit)
 {
@@ -1398,7 +1697,10 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 
 	batch_table(b, table, NFT_MSG_NEWTABLE, NULL);
 	batch_table(b, table, NFT_MSG_DELTABLE, NULL);
-	if (o) {
+	if (o && o->from_kernel) {
+		batch_table(b, table, NFT_MSG_NEWTABLE, o);
+		batch_saved(b, o);
+	} else if (o) {
 		batch_table(b, table, NFT_MSG_NEWTABLE, o);
 		for (size_t i = 0; i < o->n_sets; i++)
 			if (!o->sets[i].anon)

@@ -54,7 +54,8 @@ static void apply_usage(FILE *out)
 	      "  --dry-run          the kernel validates the whole transaction; nothing\n"
 	      "                     is committed\n"
 	      "  --confirm SECONDS  roll back to the previous state (or to no table)\n"
-	      "                     unless confirmed within SECONDS: at the prompt on a\n"
+	      "                     exactly, whatever the table held, unless\n"
+	      "                     confirmed within SECONDS: at the prompt on a\n"
 	      "                     terminal, or with `portcullis confirm` from another\n"
 	      "                     shell; the rollback also happens when the terminal or\n"
 	      "                     this process goes away\n"
@@ -447,7 +448,7 @@ static void apply_state_free(struct apply_state *st)
  * went through ('A'; end of file, the process died: assume it did), then
  * for SIGUSR1 (confirm) until the deadline; anything else rolls back.
  */
-static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, char *table,
+static _Noreturn void watchdog_run(struct pc_nl_objs *saved, char *table,
 				   unsigned seconds, int ready_fd, int status_fd,
 				   int result_fd)
 {
@@ -506,11 +507,17 @@ static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, char *table,
 			break;
 	}
 	if (what == WD_ROLLED_BACK) {
+		/*
+		 * Built now, not at the apply: the saved elements' remaining
+		 * expiry is aged by the time that passed.
+		 */
+		struct pc_nl_batch *rollback = pc_nl_batch_create(table, saved, true);
 		struct pc_diag *d = pc_diag_create();
 
 		if (pc_nl_batch_send(rollback, d) != 0)
 			what = WD_ROLLBACK_FAILED;
 		pc_diag_destroy(d);
+		pc_nl_batch_destroy(rollback);
 	}
 	write_result(what, table);
 	unlink(pending);
@@ -519,17 +526,17 @@ out:
 		what = 0;
 	free(pending);
 	free(table);
-	pc_nl_batch_destroy(rollback);
+	pc_nl_objs_destroy(saved);
 	_exit(0);
 }
 
 /*
  * Starts the watchdog (a grandchild in a session of its own, holding the
- * lock) with the rollback batch. Returns its pid; *status_fd is where the
+ * lock) with the saved state. Returns its pid; *status_fd is where the
  * caller writes 'A' (applied) or 'F' (failed), *result_fd where the
  * watchdog writes its outcome. On failure returns -1.
  */
-static pid_t watchdog_start(struct apply_state *st, struct pc_nl_batch *rollback,
+static pid_t watchdog_start(struct apply_state *st, struct pc_nl_objs *saved,
 			    const char *table, unsigned seconds, int *status_fd,
 			    int *result_fd)
 {
@@ -565,11 +572,11 @@ static pid_t watchdog_start(struct apply_state *st, struct pc_nl_batch *rollback
 		gc = fork();
 		if (gc == 0) {
 			close(pidp[1]);
-			watchdog_run(rollback, tname, seconds, ready[1], status[0],
+			watchdog_run(saved, tname, seconds, ready[1], status[0],
 				     result[1]);
 		}
 		free(tname);
-		pc_nl_batch_destroy(rollback);
+		pc_nl_objs_destroy(saved);
 		if (write(pidp[1], &gc, sizeof(gc)) != sizeof(gc))
 			_exit(1);
 		_exit(gc > 0 ? 0 : 1);
@@ -660,12 +667,32 @@ static int apply_confirmed(struct apply_state *st, unsigned seconds, int lock_fd
 	char what;
 
 	ret = pc_nl_objs_read(table, &saved);
-	if (ret < 0)
+	if (ret < 0) {
+		close(lock_fd);
 		return pc_cli_netlink_error("portcullis apply", "reading the current table", ret);
-	rollback = pc_nl_batch_create(table, saved, true);
-	pc_nl_objs_destroy(saved);
-	wd = watchdog_start(st, rollback, table, seconds, &status_fd, &result_fd);
+	}
+	/*
+	 * The kernel validates the rollback before anything changes: what it
+	 * would refuse to rebuild (an object kind read back incompletely)
+	 * cannot be rolled back to, and then nothing is applied.
+	 */
+	rollback = pc_nl_batch_create(table, saved, false);
+	ret = pc_nl_batch_send(rollback, st->diag);
 	pc_nl_batch_destroy(rollback);
+	if (ret != 0) {
+		close(lock_fd);
+		pc_nl_objs_destroy(saved);
+		if (ret < 0)
+			return pc_cli_netlink_error("portcullis apply",
+						    "validating the rollback", ret);
+		pc_diag_print(st->diag, stderr, pc_cli_color());
+		fprintf(stderr, "portcullis apply: refusing --confirm: table inet %s cannot be "
+			"restored exactly as it is (above: what the kernel would not take "
+			"back); nothing changed\n", table);
+		return PC_EXIT_POLICY;
+	}
+	wd = watchdog_start(st, saved, table, seconds, &status_fd, &result_fd);
+	pc_nl_objs_destroy(saved);
 	close(lock_fd);   /* the watchdog holds the lock from here on */
 	if (wd < 0) {
 		fprintf(stderr, "portcullis apply: cannot start the rollback watchdog: %s\n",
