@@ -2743,6 +2743,119 @@ static bool diff_chain(const char *chain, const struct chain_rules *w,
 	return same;
 }
 
+/* nft's words for table flags: "dormant, owner", or "none". */
+static char *table_flags_text(uint32_t flags)
+{
+	static const char *const names[] = { "dormant", "owner", "persist" };
+	struct pc_buf out;
+
+	pc_buf_init(&out);
+	for (unsigned i = 0; i < 32; i++) {
+		if (!(flags & (1u << i)))
+			continue;
+		if (out.len)
+			pc_buf_puts(&out, ", ");
+		if (i < sizeof(names) / sizeof(names[0]))
+			pc_buf_puts(&out, names[i]);
+		else
+			pc_buf_printf(&out, "0x%x", 1u << i);
+	}
+	return out.data ? out.data : xstrdup("none");
+}
+
+static const char *obj_type_name(uint32_t type)
+{
+	switch (type) {
+	case NFT_OBJECT_COUNTER: return "counter";
+	case NFT_OBJECT_QUOTA: return "quota";
+	case NFT_OBJECT_CT_HELPER: return "ct helper";
+	case NFT_OBJECT_LIMIT: return "limit";
+	case NFT_OBJECT_CONNLIMIT: return "connlimit";
+	case NFT_OBJECT_TUNNEL: return "tunnel";
+	case NFT_OBJECT_CT_TIMEOUT: return "ct timeout";
+	case NFT_OBJECT_SECMARK: return "secmark";
+	case NFT_OBJECT_CT_EXPECT: return "ct expectation";
+	case NFT_OBJECT_SYNPROXY: return "synproxy";
+	}
+	return "object";
+}
+
+static bool has_obj(const struct pc_nl_objs *o, struct nftnl_obj *ob)
+{
+	for (size_t i = 0; i < o->n_objs; i++)
+		if (nftnl_obj_get_u32(o->objs[i], NFTNL_OBJ_TYPE) ==
+		    nftnl_obj_get_u32(ob, NFTNL_OBJ_TYPE) &&
+		    strcmp(nftnl_obj_get_str(o->objs[i], NFTNL_OBJ_NAME),
+			   nftnl_obj_get_str(ob, NFTNL_OBJ_NAME)) == 0)
+			return true;
+	return false;
+}
+
+static bool has_flowtable(const struct pc_nl_objs *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_fts; i++)
+		if (strcmp(nftnl_flowtable_get_str(o->fts[i], NFTNL_FLOWTABLE_NAME), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * What the table as a whole holds besides chains and sets: its flags (a
+ * dormant table filters nothing), its comment (the ownership marker),
+ * named objects and flowtables by name.
+ */
+static bool diff_table_extras(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
+			      struct diff_out *d)
+{
+	bool same = true;
+
+	if (want->table_flags != live->table_flags) {
+		char *a = table_flags_text(want->table_flags);
+		char *b = table_flags_text(live->table_flags);
+
+		fprintf(dout(d), "~ table flags differ%s\n  - flags %s\n  + flags %s\n",
+			live->table_flags & NFT_TABLE_F_DORMANT ?
+			" (dormant: the table filters nothing)" : "", a, b);
+		free(a);
+		free(b);
+		same = false;
+	}
+	if (!want->table_comment != !live->table_comment ||
+	    (want->table_comment && strcmp(want->table_comment, live->table_comment) != 0)) {
+		fprintf(dout(d), "~ table comment differs\n");
+		fprintf(d->f, want->table_comment ? "  - comment \"%s\"\n" : "  - %s\n",
+			want->table_comment ? want->table_comment : "(no comment)");
+		fprintf(d->f, live->table_comment ? "  + comment \"%s\"\n" : "  + %s\n",
+			live->table_comment ? live->table_comment : "(no comment)");
+		same = false;
+	}
+	for (size_t i = 0; i < want->n_objs; i++) {
+		if (!has_obj(live, want->objs[i])) {
+			fprintf(dout(d), "- %s %s (missing from the kernel)\n",
+				obj_type_name(nftnl_obj_get_u32(want->objs[i], NFTNL_OBJ_TYPE)),
+				nftnl_obj_get_str(want->objs[i], NFTNL_OBJ_NAME));
+			same = false;
+		}
+	}
+	for (size_t i = 0; i < live->n_objs; i++) {
+		if (!has_obj(want, live->objs[i])) {
+			fprintf(dout(d), "+ %s %s (not in the policy)\n",
+				obj_type_name(nftnl_obj_get_u32(live->objs[i], NFTNL_OBJ_TYPE)),
+				nftnl_obj_get_str(live->objs[i], NFTNL_OBJ_NAME));
+			same = false;
+		}
+	}
+	for (size_t i = 0; i < live->n_fts; i++) {
+		const char *name = nftnl_flowtable_get_str(live->fts[i], NFTNL_FLOWTABLE_NAME);
+
+		if (!has_flowtable(want, name)) {
+			fprintf(dout(d), "+ flowtable %s (not in the policy)\n", name);
+			same = false;
+		}
+	}
+	return same;
+}
+
 bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
 		const char *table, FILE *out)
 {
@@ -2754,6 +2867,8 @@ bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
 			table, want->n_rules);
 		return false;
 	}
+	if (!diff_table_extras(want, live, &d))
+		same = false;
 	for (size_t i = 0; i < want->n_sets; i++) {
 		const struct nl_set *ws = &want->sets[i], *ls;
 		char *a, *b;

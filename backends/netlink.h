@@ -132,6 +132,8 @@ int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag);
  * libnftnl prints them, anonymous sets by their elements, rule comments,
  * map elements as "ADDR . PROTO . PORTS : VERDICT comment ..."), so a
  * table loaded by `nft -f` of the nft backend's output compares equal.
+ * The table's flags and comment are compared too, and named objects and
+ * flowtables are reported by type and name.
  *
  * Return: true when they are the same.
  */

@@ -217,6 +217,33 @@ case_diff() {
 	nft add chain inet pcweb output '{ policy drop; }'
 	expect_status 1 $P diff "$W/web.policy"
 	grep_out "~ chain output differs"
+	expect_status 0 $P apply "$W/web.policy"
+	# A dormant table filters nothing: not a match.
+	nft add table inet pcweb '{ flags dormant; }'
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out "~ table flags differ (dormant: the table filters nothing)"
+	grep_out "  + flags dormant"
+	expect_status 0 $P apply "$W/web.policy"
+	expect_status 0 $P diff "$W/web.policy"
+	# Named objects, sets and chains added by hand.
+	nft add counter inet pcweb handmade
+	nft add quota inet pcweb handquota '{ over 10 mbytes }'
+	nft add set inet pcweb handset '{ type ipv4_addr; }'
+	nft add chain inet pcweb handchain
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out "+ counter handmade (not in the policy)"
+	grep_out "+ quota handquota (not in the policy)"
+	grep_out "+ set handset (not in the policy)"
+	grep_out "+ chain handchain (not in the policy)"
+	expect_status 0 $P apply "$W/web.policy"
+	if ip link add pcv0 type veth peer name pcv1 2>/dev/null &&
+	   nft add flowtable inet pcweb handft '{ hook ingress priority 0; devices = { pcv0 }; }' 2>/dev/null; then
+		expect_status 1 $P diff "$W/web.policy"
+		grep_out "+ flowtable handft (not in the policy)"
+		expect_status 0 $P apply "$W/web.policy"
+	else
+		echo "note: this kernel has no flowtables: diff of a flowtable not tested" >&2
+	fi
 	nft delete table inet pcweb
 	expect_status 1 $P diff "$W/web.policy"
 	grep_out "does not exist"
