@@ -95,6 +95,12 @@ struct nl_set {
 	 */
 	struct nftnl_set **raw;
 	size_t n_raw;
+	/*
+	 * Built from a plan: where a kernel refusal of the set or its
+	 * elements is reported. A map: its rule; a group's named set: the
+	 * first rule that uses the group; an anonymous set: its rule.
+	 */
+	const struct pc_location *loc;
 };
 
 struct nl_lookup {
@@ -766,6 +772,16 @@ static struct nftnl_chain *chain_new(const char *table, const char *name,
 	return c;
 }
 
+/* Where a map's elements come from: its rule (the first rule folded into it). */
+static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t i)
+{
+	for (size_t c = 0; c < 3; c++)
+		for (size_t k = 0; k < plan->chains[c].n; k++)
+			if (plan->chains[c].rules[k].vmap == plan->maps[i])
+				return &plan->chains[c].rules[k].src->loc;
+	return NULL;
+}
+
 struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 {
 	struct pc_nl_objs *o = xzalloc(sizeof(*o));
@@ -788,6 +804,15 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 
 		for (size_t i = 0; i < ch->n; i++)
 			rule_from_plan(o, ch->name, &ch->rules[i]);
+	}
+	for (size_t i = 0; i < plan->n_maps; i++)
+		o->sets[plan->n_sets + i].loc = map_loc(plan, i);
+	for (size_t i = 0; i < o->n_rules; i++) {
+		const struct nl_rule *nr = &o->rules[i];
+
+		for (size_t k = 0; k < nr->n_lk; k++)
+			if (!o->sets[nr->lk[k].set].loc)
+				o->sets[nr->lk[k].set].loc = &nr->plan->src->loc;
 	}
 	return o;
 }
@@ -1705,7 +1730,7 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 		for (size_t i = 0; i < o->n_sets; i++)
 			if (!o->sets[i].anon)
 				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,
-					  NULL);
+					  o->sets[i].loc);
 		for (size_t i = 0; i < o->n_chains; i++) {
 			nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
 					xasprintf("chain %s",
@@ -1750,423 +1775,11 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 	return b;
 }
 
-/*
- * Rules of a plan go straight into the batch with libmnl: the attributes
- * libnftnl would write for the objects pc_nl_objs_from_plan() builds (the
- * root tests check that `diff` right after `apply` finds no difference,
- * which compares the two), without allocating some twenty objects per
- * rule: for large policies that was a fifth of apply's time.
- */
-static void put_be32(struct nlmsghdr *nlh, uint16_t type, uint32_t v)
-{
-	mnl_attr_put_u32(nlh, type, htonl(v));
-}
-
-static void put_be64(struct nlmsghdr *nlh, uint16_t type, uint64_t v)
-{
-	mnl_attr_put_u64(nlh, type, htobe64(v));
-}
-
-static void put_value(struct nlmsghdr *nlh, uint16_t type, const void *data,
-		      uint32_t len)
-{
-	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
-
-	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, data);
-	mnl_attr_nest_end(nlh, nest);
-}
-
-struct expr_nest {
-	struct nlattr *elem;
-	struct nlattr *data;
-};
-
-static void expr_begin(struct nlmsghdr *nlh, const char *name, struct expr_nest *n)
-{
-	n->elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
-	mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, name);
-	n->data = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
-}
-
-static void expr_end(struct nlmsghdr *nlh, struct expr_nest *n)
-{
-	mnl_attr_nest_end(nlh, n->data);
-	mnl_attr_nest_end(nlh, n->elem);
-}
-
-static void w_meta_reg(struct nlmsghdr *nlh, uint32_t key, uint32_t reg)
-{
-	struct expr_nest n;
-
-	expr_begin(nlh, "meta", &n);
-	put_be32(nlh, NFTA_META_DREG, reg);
-	put_be32(nlh, NFTA_META_KEY, key);
-	expr_end(nlh, &n);
-}
-
-static void w_meta(struct nlmsghdr *nlh, uint32_t key)
-{
-	w_meta_reg(nlh, key, NFT_REG_1);
-}
-
-static void w_cmp(struct nlmsghdr *nlh, uint32_t op, const void *data, uint32_t len)
-{
-	struct expr_nest n;
-
-	expr_begin(nlh, "cmp", &n);
-	put_be32(nlh, NFTA_CMP_SREG, NFT_REG_1);
-	put_be32(nlh, NFTA_CMP_OP, op);
-	put_value(nlh, NFTA_CMP_DATA, data, len);
-	expr_end(nlh, &n);
-}
-
-static void w_payload_reg(struct nlmsghdr *nlh, uint32_t base, uint32_t offset,
-			  uint32_t len, uint32_t reg)
-{
-	struct expr_nest n;
-
-	expr_begin(nlh, "payload", &n);
-	put_be32(nlh, NFTA_PAYLOAD_DREG, reg);
-	put_be32(nlh, NFTA_PAYLOAD_BASE, base);
-	put_be32(nlh, NFTA_PAYLOAD_OFFSET, offset);
-	put_be32(nlh, NFTA_PAYLOAD_LEN, len);
-	expr_end(nlh, &n);
-}
-
-static void w_payload(struct nlmsghdr *nlh, uint32_t base, uint32_t offset,
-		      uint32_t len)
-{
-	w_payload_reg(nlh, base, offset, len, NFT_REG_1);
-}
-
-static void w_bitwise(struct nlmsghdr *nlh, const void *mask, uint32_t len)
-{
-	static const uint8_t zero[16];
-	struct expr_nest n;
-
-	expr_begin(nlh, "bitwise", &n);
-	put_be32(nlh, NFTA_BITWISE_SREG, NFT_REG_1);
-	put_be32(nlh, NFTA_BITWISE_DREG, NFT_REG_1);
-	put_be32(nlh, NFTA_BITWISE_LEN, len);
-	put_value(nlh, NFTA_BITWISE_MASK, mask, len);
-	put_value(nlh, NFTA_BITWISE_XOR, zero, len);
-	expr_end(nlh, &n);
-}
-
-static void w_lookup(struct nlmsghdr *nlh, const char *set, uint32_t id)
-{
-	struct expr_nest n;
-
-	expr_begin(nlh, "lookup", &n);
-	put_be32(nlh, NFTA_LOOKUP_SREG, NFT_REG_1);
-	mnl_attr_put_strz(nlh, NFTA_LOOKUP_SET, set);
-	if (id)
-		put_be32(nlh, NFTA_LOOKUP_SET_ID, id);
-	expr_end(nlh, &n);
-}
-
-static void w_addr(struct nlmsghdr *nlh, const struct pc_nft_match *m, bool v6,
-		   bool src, uint32_t anon_id)
-{
-	uint32_t off = v6 ? (src ? 8 : 24) : (src ? 12 : 16);
-	uint32_t full = v6 ? 16 : 4;
-
-	switch (m->kind) {
-	case PC_NFT_MATCH_NONE:
-	case PC_NFT_MATCH_RANGE:
-		return;
-	case PC_NFT_MATCH_SET:
-		w_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		w_lookup(nlh, m->set->name ? m->set->name : "__set%d",
-			 m->set->name ? 0 : anon_id);
-		return;
-	case PC_NFT_MATCH_VALUE:
-		break;
-	}
-	if (m->addr->plen == full * 8) {
-		w_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		w_cmp(nlh, NFT_CMP_EQ, m->addr->a, full);
-	} else if (m->addr->plen % 8 == 0 && m->addr->plen) {
-		w_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, m->addr->plen / 8u);
-		w_cmp(nlh, NFT_CMP_EQ, m->addr->a, m->addr->plen / 8u);
-	} else {
-		uint8_t mask[16] = { 0 };
-
-		for (unsigned bit = 0; bit < m->addr->plen; bit++)
-			mask[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
-		w_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		w_bitwise(nlh, mask, full);
-		w_cmp(nlh, NFT_CMP_EQ, m->addr->a, full);
-	}
-}
-
-/* As rule_vmap(); @id: the map's id in the batch. */
-static void w_vmap(struct nlmsghdr *nlh, const struct pc_nft_map *m, uint32_t id)
-{
-	uint32_t reg[3];
-	struct expr_nest n;
-
-	vmap_regs(m, reg);
-	w_payload_reg(nlh, NFT_PAYLOAD_NETWORK_HEADER, m->family == PC_FAM_IPV6 ? 8 : 12,
-		      vmap_addr_len(m), reg[0]);
-	w_meta_reg(nlh, NFT_META_L4PROTO, reg[1]);
-	expr_begin(nlh, "byteorder", &n);
-	put_be32(nlh, NFTA_BYTEORDER_SREG, reg[1]);
-	put_be32(nlh, NFTA_BYTEORDER_DREG, reg[1]);
-	put_be32(nlh, NFTA_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-	put_be32(nlh, NFTA_BYTEORDER_LEN, 1);
-	put_be32(nlh, NFTA_BYTEORDER_SIZE, 2);
-	expr_end(nlh, &n);
-	w_payload_reg(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg[2]);
-	expr_begin(nlh, "lookup", &n);
-	put_be32(nlh, NFTA_LOOKUP_SREG, reg[0]);
-	put_be32(nlh, NFTA_LOOKUP_DREG, NFT_REG_VERDICT);
-	mnl_attr_put_strz(nlh, NFTA_LOOKUP_SET, m->name);
-	put_be32(nlh, NFTA_LOOKUP_SET_ID, id);
-	expr_end(nlh, &n);
-}
-
-/* Anonymous set ids of one rule, in the order of its matches. */
-struct rule_ids {
-	const struct pc_nft_set *set[3];
-	uint32_t id[3];
-	size_t n;
-	uint32_t vmap_id;   /* the id of the rule's verdict map */
-};
-
-static uint32_t ids_find(const struct rule_ids *ids, const struct pc_nft_set *s)
-{
-	for (size_t i = 0; i < ids->n; i++)
-		if (ids->set[i] == s)
-			return ids->id[i];
-	return 0;
-}
-
-static void w_rule(struct nlmsghdr *nlh, const char *table, const char *chain,
-		   const struct pc_nft_rule *pr, const struct rule_ids *ids)
-{
-	struct nlattr *exprs;
-	struct expr_nest n;
-	bool v6 = pr->family == PC_FAM_IPV6;
-
-	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
-	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
-	if (pr->comment[0]) {
-		uint8_t ud[2 + PC_NFT_COMMENT_MAX + 1];
-		size_t len = strlen(pr->comment) + 1;
-
-		ud[0] = NFTNL_UDATA_RULE_COMMENT;
-		ud[1] = (uint8_t)len;
-		memcpy(ud + 2, pr->comment, len);
-		mnl_attr_put(nlh, NFTA_RULE_USERDATA, len + 2, ud);
-	}
-	exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
-	if (pr->ifname) {
-		char name[16] = { 0 };
-
-		strncpy(name, pr->ifname, sizeof(name) - 1);
-		w_meta(nlh, pr->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME);
-		w_cmp(nlh, NFT_CMP_EQ, name, ifname_cmp_len(pr->ifname));
-	}
-	if (pr->family) {
-		uint8_t nfp = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-
-		w_meta(nlh, NFT_META_NFPROTO);
-		w_cmp(nlh, NFT_CMP_EQ, &nfp, 1);
-	}
-	if (pr->vmap) {
-		w_vmap(nlh, pr->vmap, ids->vmap_id);
-		mnl_attr_nest_end(nlh, exprs);
-		return;
-	}
-	w_addr(nlh, &pr->saddr, v6, true,
-	       pr->saddr.kind == PC_NFT_MATCH_SET ? ids_find(ids, pr->saddr.set) : 0);
-	w_addr(nlh, &pr->daddr, v6, false,
-	       pr->daddr.kind == PC_NFT_MATCH_SET ? ids_find(ids, pr->daddr.set) : 0);
-	if (pr->proto >= 0) {
-		uint8_t proto = (uint8_t)pr->proto;
-		const struct pc_nft_match *m = NULL;
-
-		w_meta(nlh, NFT_META_L4PROTO);
-		w_cmp(nlh, NFT_CMP_EQ, &proto, 1);
-		if (pr->dport.kind != PC_NFT_MATCH_NONE) {
-			uint8_t lo[2] = { (uint8_t)(pr->dport.lo >> 8), (uint8_t)pr->dport.lo };
-			uint8_t hi[2] = { (uint8_t)(pr->dport.hi >> 8), (uint8_t)pr->dport.hi };
-
-			m = &pr->dport;
-			w_payload(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-			if (m->kind == PC_NFT_MATCH_VALUE) {
-				w_cmp(nlh, NFT_CMP_EQ, lo, 2);
-			} else if (m->kind == PC_NFT_MATCH_RANGE) {
-				w_cmp(nlh, NFT_CMP_GTE, lo, 2);
-				w_cmp(nlh, NFT_CMP_LTE, hi, 2);
-			}
-		} else if (pr->icmp_type.kind != PC_NFT_MATCH_NONE) {
-			uint8_t t = (uint8_t)pr->icmp_type.lo;
-
-			m = &pr->icmp_type;
-			w_payload(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
-			if (m->kind == PC_NFT_MATCH_VALUE)
-				w_cmp(nlh, NFT_CMP_EQ, &t, 1);
-		}
-		if (m && m->kind == PC_NFT_MATCH_SET)
-			w_lookup(nlh, "__set%d", ids_find(ids, m->set));
-	}
-	if (pr->ct_state) {
-		uint32_t mask = 0, zero = 0;
-
-		if (pr->ct_state & PC_CT_INVALID)
-			mask |= NF_CT_STATE_INVALID_BIT;
-		if (pr->ct_state & PC_CT_ESTABLISHED)
-			mask |= NF_CT_STATE_BIT(IP_CT_ESTABLISHED);
-		if (pr->ct_state & PC_CT_RELATED)
-			mask |= NF_CT_STATE_BIT(IP_CT_RELATED);
-		if (pr->ct_state & PC_CT_NEW)
-			mask |= NF_CT_STATE_BIT(IP_CT_NEW);
-		expr_begin(nlh, "ct", &n);
-		put_be32(nlh, NFTA_CT_DREG, NFT_REG_1);
-		put_be32(nlh, NFTA_CT_KEY, NFT_CT_STATE);
-		expr_end(nlh, &n);
-		w_bitwise(nlh, &mask, 4);
-		w_cmp(nlh, NFT_CMP_NEQ, &zero, 4);
-	}
-	if (pr->limit.rate) {
-		expr_begin(nlh, "limit", &n);
-		put_be64(nlh, NFTA_LIMIT_RATE, pr->limit.rate);
-		put_be64(nlh, NFTA_LIMIT_UNIT, limit_secs[pr->limit.unit]);
-		put_be32(nlh, NFTA_LIMIT_BURST, NFT_LIMIT_BURST);
-		put_be32(nlh, NFTA_LIMIT_TYPE, NFT_LIMIT_PKTS);
-		put_be32(nlh, NFTA_LIMIT_FLAGS, 0);
-		expr_end(nlh, &n);
-	}
-	if (pr->log) {
-		expr_begin(nlh, "log", &n);
-		if (pr->log_prefix)
-			mnl_attr_put_strz(nlh, NFTA_LOG_PREFIX, pr->log_prefix);
-		put_be32(nlh, NFTA_LOG_LEVEL, NFT_LOG_LEVEL_WARNING);
-		expr_end(nlh, &n);
-	}
-	switch (pr->verdict) {
-	case PC_NFT_ACCEPT:
-	case PC_NFT_DROP: {
-		struct nlattr *data, *verdict;
-
-		expr_begin(nlh, "immediate", &n);
-		put_be32(nlh, NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
-		data = mnl_attr_nest_start(nlh, NFTA_IMMEDIATE_DATA);
-		verdict = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
-		put_be32(nlh, NFTA_VERDICT_CODE,
-			 pr->verdict == PC_NFT_ACCEPT ? NF_ACCEPT : NF_DROP);
-		mnl_attr_nest_end(nlh, verdict);
-		mnl_attr_nest_end(nlh, data);
-		expr_end(nlh, &n);
-		break;
-	}
-	case PC_NFT_REJECT_TCP:
-		expr_begin(nlh, "reject", &n);
-		put_be32(nlh, NFTA_REJECT_TYPE, NFT_REJECT_TCP_RST);
-		expr_end(nlh, &n);
-		break;
-	case PC_NFT_REJECT:
-		expr_begin(nlh, "reject", &n);
-		if (pr->family) {
-			put_be32(nlh, NFTA_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
-			mnl_attr_put_u8(nlh, NFTA_REJECT_ICMP_CODE, v6 ? 4 : 3);
-		} else {
-			put_be32(nlh, NFTA_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
-			mnl_attr_put_u8(nlh, NFTA_REJECT_ICMP_CODE,
-					NFT_REJECT_ICMPX_PORT_UNREACH);
-		}
-		expr_end(nlh, &n);
-		break;
-	}
-	mnl_attr_nest_end(nlh, exprs);
-}
-
-/* Where a map's elements come from: its rule (the first rule folded into it). */
-static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t i)
-{
-	for (size_t c = 0; c < 3; c++)
-		for (size_t k = 0; k < plan->chains[c].n; k++)
-			if (plan->chains[c].rules[k].vmap == plan->maps[i])
-				return &plan->chains[c].rules[k].src->loc;
-	return NULL;
-}
-
 struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool commit)
 {
-	struct pc_nl_batch *b = xzalloc(sizeof(*b));
-	struct pc_nl_objs *o = xzalloc(sizeof(*o));
-	uint32_t *map_ids = xcalloc(plan->n_maps + 1, sizeof(*map_ids));
-	struct nlmsghdr *nlh;
+	struct pc_nl_objs *o = pc_nl_objs_from_plan(plan);
+	struct pc_nl_batch *b = pc_nl_batch_create(plan->table, o, commit);
 
-	o->table = xstrdup(plan->table);
-	o->table_comment = xstrdup(PC_NL_OWNER_COMMENT);
-	nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch"));
-	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
-	batch_done(b, nlh);
-	batch_table(b, plan->table, NFT_MSG_NEWTABLE, NULL);
-	batch_table(b, plan->table, NFT_MSG_DELTABLE, NULL);
-	batch_table(b, plan->table, NFT_MSG_NEWTABLE, o);
-	for (size_t i = 0; i < plan->n_sets; i++) {
-		size_t k = set_from_plan(o, plan->sets[i], plan->sets[i]->name);
-
-		batch_set(b, &o->sets[k], o->sets[k].name, ++b->set_id, NULL);
-	}
-	for (size_t i = 0; i < plan->n_maps; i++) {
-		size_t k = map_from_plan(o, plan->maps[i]);
-
-		map_ids[i] = ++b->set_id;
-		batch_set(b, &o->sets[k], o->sets[k].name, map_ids[i], map_loc(plan, i));
-	}
-	for (size_t c = 0; c < 3; c++) {
-		const struct pc_nft_chain *ch = &plan->chains[c];
-		struct nftnl_chain *nc = chain_new(plan->table, ch->name, ch->hook,
-						   ch->policy == PC_VERDICT_ALLOW ?
-						   NF_ACCEPT : NF_DROP);
-
-		nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
-				xasprintf("chain %s", ch->name));
-		nftnl_chain_nlmsg_build_payload(nlh, nc);
-		nftnl_chain_free(nc);
-		batch_done(b, nlh);
-	}
-	for (size_t c = 0; c < 3; c++) {
-		const struct pc_nft_chain *ch = &plan->chains[c];
-
-		for (size_t i = 0; i < ch->n; i++) {
-			const struct pc_nft_rule *pr = &ch->rules[i];
-			struct rule_ids ids = { .n = 0 };
-			struct seq_loc *sl;
-
-			for (size_t k = 0; pr->vmap && k < plan->n_maps; k++)
-				if (plan->maps[k] == pr->vmap)
-					ids.vmap_id = map_ids[k];
-
-			for (size_t k = 0; k < pr->n_sets; k++) {
-				size_t idx = set_from_plan(o, pr->sets[k], "__set%d");
-
-				ids.set[ids.n] = pr->sets[k];
-				ids.id[ids.n] = ++b->set_id;
-				batch_set(b, &o->sets[idx], "__set%d", ids.id[ids.n],
-					  &pr->src->loc);
-				ids.n++;
-			}
-			nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-					&pr->src->loc, NULL);
-			sl = &b->map[b->n_map - 1];
-			sl->chain = ch->name;
-			sl->comment = pr->comment[0] ? pr->comment : NULL;
-			w_rule(nlh, plan->table, ch->name, pr, &ids);
-			batch_done(b, nlh);
-		}
-	}
-	if (commit) {
-		nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch end"));
-		nftnl_batch_end((char *)nlh, nlh->nlmsg_seq);
-		batch_done(b, nlh);
-	}
-	free(map_ids);
 	pc_nl_objs_destroy(o);
 	return b;
 }
@@ -2228,6 +1841,18 @@ static void report_error(const struct pc_nl_batch *b, const struct nlmsghdr *nlh
 		      ext ? ": " : "", ext ? ext : "",
 		      err->error == -EPERM ? " (another program owns this table)" : "");
 	free(what);
+}
+
+const void *pc_nl_batch_data(const struct pc_nl_batch *b, size_t *len)
+{
+	*len = b->buf.len;
+	return b->buf.data;
+}
+
+void pc_nl_batch_report(const struct pc_nl_batch *b, const void *err_msg,
+			struct pc_diag *diag)
+{
+	report_error(b, err_msg, diag);
 }
 
 int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag)

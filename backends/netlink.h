@@ -97,8 +97,8 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
  * @plan:   lowered policy; must outlive the batch (error locations)
  * @commit: false: end without the commit (validate only)
  *
- * The same transaction as pc_nl_batch_create() of pc_nl_objs_from_plan(),
- * written straight into the batch.
+ * pc_nl_batch_create() of pc_nl_objs_from_plan(): one encoder, through
+ * libnftnl's objects, for apply, diff and the rollback alike.
  */
 struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool commit);
 
@@ -107,6 +107,21 @@ void pc_nl_batch_destroy(struct pc_nl_batch *b);
 
 /* Size in bytes of the serialised batch. */
 size_t pc_nl_batch_size(const struct pc_nl_batch *b);
+
+/* The serialised batch (netlink messages, one after the other). */
+const void *pc_nl_batch_data(const struct pc_nl_batch *b, size_t *len);
+
+/**
+ * pc_nl_batch_report() - report a kernel error answer as send would
+ * @err_msg: an NLMSG_ERROR message about one message of @b (by its
+ *           sequence number)
+ *
+ * The error goes to @diag at the policy location of the message it is
+ * about: a rule's line, a map's rule, the first rule using a group's
+ * named set. For tests of that mapping without a kernel.
+ */
+void pc_nl_batch_report(const struct pc_nl_batch *b, const void *err_msg,
+			struct pc_diag *diag);
 
 /**
  * pc_nl_batch_send() - send a batch and collect the kernel's answer
