@@ -1332,6 +1332,11 @@ enum pc_nl_owner pc_nl_objs_owner(const struct pc_nl_objs *o)
 	       PC_NL_TABLE_OURS : PC_NL_TABLE_FOREIGN;
 }
 
+bool pc_nl_objs_process_owned(const struct pc_nl_objs *o)
+{
+	return o && (o->table_flags & NFT_TABLE_F_OWNER);
+}
+
 /* Batches. */
 
 struct seq_loc {

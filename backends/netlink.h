@@ -60,6 +60,12 @@ int pc_nl_table_owner(const char *table, enum pc_nl_owner *owner);
 /* The same of a table read with pc_nl_objs_read() (NULL: none). */
 enum pc_nl_owner pc_nl_objs_owner(const struct pc_nl_objs *o);
 
+/*
+ * True when a table read back belongs to a process (NFT_TABLE_F_OWNER):
+ * the kernel lets no other process replace it, nor rebuild it.
+ */
+bool pc_nl_objs_process_owned(const struct pc_nl_objs *o);
+
 /**
  * pc_nl_objs_from_plan() - the nftnl objects a plan installs
  * @plan: lowered policy; must outlive the result (locations point into it)

@@ -674,11 +674,15 @@ static int apply_confirmed(struct apply_state *st, unsigned seconds, int lock_fd
 	/*
 	 * The kernel validates the rollback before anything changes: what it
 	 * would refuse to rebuild (an object kind read back incompletely)
-	 * cannot be rolled back to, and then nothing is applied.
+	 * cannot be rolled back to, and then nothing is applied. (A table a
+	 * process owns is left to the apply, which the kernel refuses.)
 	 */
-	rollback = pc_nl_batch_create(table, saved, false);
-	ret = pc_nl_batch_send(rollback, st->diag);
-	pc_nl_batch_destroy(rollback);
+	ret = 0;
+	if (!pc_nl_objs_process_owned(saved)) {
+		rollback = pc_nl_batch_create(table, saved, false);
+		ret = pc_nl_batch_send(rollback, st->diag);
+		pc_nl_batch_destroy(rollback);
+	}
 	if (ret != 0) {
 		close(lock_fd);
 		pc_nl_objs_destroy(saved);

@@ -265,6 +265,8 @@ case_kernel_refuses() {
 	grep_err "error: the kernel refused the table inet pcweb: Operation not permitted"
 	grep_err "nothing changed"
 	expect_status 3 $P apply --force --dry-run "$W/web.policy"
+	expect_status 3 $P apply --force --confirm 5 "$W/web.policy" </dev/null
+	grep_err "another program owns this table"
 	nft list ruleset >"$W/after"
 	cmp -s "$W/before" "$W/after" || fail "the ruleset changed"
 	exec 9>&-
