@@ -23,6 +23,8 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -86,6 +88,19 @@ struct nl_set {
 	bool anon;
 	struct nl_elem *e;
 	size_t n, cap;
+	/*
+	 * Read from the kernel: the elements as libnftnl parsed them, one
+	 * holder per dump message, every attribute kept (data, timeouts,
+	 * expiry, expressions, object references), for the rollback.
+	 */
+	struct nftnl_set **raw;
+	size_t n_raw;
+	/*
+	 * Built from a plan: where a kernel refusal of the set or its
+	 * elements is reported. A map: its rule; a group's named set: the
+	 * first rule that uses the group; an anonymous set: its rule.
+	 */
+	const struct pc_location *loc;
 };
 
 struct nl_lookup {
@@ -105,12 +120,22 @@ struct nl_rule {
 struct pc_nl_objs {
 	char *table;
 	uint32_t table_flags;
+	char *table_comment;     /* the table's comment (ownership marker), or NULL */
+	void *table_udata;       /* read from the kernel: its user data as it was */
+	uint32_t table_udata_len;
 	struct nl_set *sets;
 	size_t n_sets, sets_cap;
 	struct nftnl_chain **chains;
 	size_t n_chains, chains_cap;
 	struct nl_rule *rules;
 	size_t n_rules, rules_cap;
+	/* Read from the kernel only (the plan makes none of these yet). */
+	struct nftnl_obj **objs;       /* named objects of every type */
+	size_t n_objs, objs_cap;
+	struct nftnl_flowtable **fts;
+	size_t n_fts, fts_cap;
+	bool from_kernel;
+	struct timespec read_at;       /* CLOCK_MONOTONIC: ages element expiry */
 };
 
 /* Objects. */
@@ -163,6 +188,9 @@ static void set_free_elems(struct nl_set *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->e[i].comment);
 	free(s->e);
+	for (size_t i = 0; i < s->n_raw; i++)
+		nftnl_set_free(s->raw[i]);
+	free(s->raw);
 }
 
 void pc_nl_objs_destroy(struct pc_nl_objs *o)
@@ -182,9 +210,17 @@ void pc_nl_objs_destroy(struct pc_nl_objs *o)
 		free(o->rules[i].comment);
 		free(o->rules[i].lk);
 	}
+	for (size_t i = 0; i < o->n_objs; i++)
+		nftnl_obj_free(o->objs[i]);
+	for (size_t i = 0; i < o->n_fts; i++)
+		nftnl_flowtable_free(o->fts[i]);
+	free(o->objs);
+	free(o->fts);
 	free(o->sets);
 	free(o->chains);
 	free(o->rules);
+	free(o->table_comment);
+	free(o->table_udata);
 	free(o->table);
 	free(o);
 }
@@ -736,11 +772,22 @@ static struct nftnl_chain *chain_new(const char *table, const char *name,
 	return c;
 }
 
+/* Where a map's elements come from: its rule (the first rule folded into it). */
+static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t i)
+{
+	for (size_t c = 0; c < 3; c++)
+		for (size_t k = 0; k < plan->chains[c].n; k++)
+			if (plan->chains[c].rules[k].vmap == plan->maps[i])
+				return &plan->chains[c].rules[k].src->loc;
+	return NULL;
+}
+
 struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 {
 	struct pc_nl_objs *o = xzalloc(sizeof(*o));
 
 	o->table = xstrdup(plan->table);
+	o->table_comment = xstrdup(PC_NL_OWNER_COMMENT);
 	for (size_t i = 0; i < plan->n_sets; i++)
 		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 	for (size_t i = 0; i < plan->n_maps; i++)
@@ -757,6 +804,15 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 
 		for (size_t i = 0; i < ch->n; i++)
 			rule_from_plan(o, ch->name, &ch->rules[i]);
+	}
+	for (size_t i = 0; i < plan->n_maps; i++)
+		o->sets[plan->n_sets + i].loc = map_loc(plan, i);
+	for (size_t i = 0; i < o->n_rules; i++) {
+		const struct nl_rule *nr = &o->rules[i];
+
+		for (size_t k = 0; k < nr->n_lk; k++)
+			if (!o->sets[nr->lk[k].set].loc)
+				o->sets[nr->lk[k].set].loc = &nr->plan->src->loc;
 	}
 	return o;
 }
@@ -824,6 +880,24 @@ struct read_ctx {
 	struct nl_set *set; /* GETSETELEM target */
 };
 
+/* A NUL-terminated comment attribute of type @type: a copy in *out. */
+static void udata_comment(const struct nftnl_udata *attr, uint8_t type, char **out)
+{
+	uint32_t len = nftnl_udata_len(attr);
+	const char *v = nftnl_udata_get(attr);
+
+	if (nftnl_udata_type(attr) == type && len > 0 && v[len - 1] == '\0') {
+		free(*out);
+		*out = xstrdup(v);
+	}
+}
+
+static int table_udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	udata_comment(attr, NFTNL_UDATA_TABLE_COMMENT, data);
+	return 0;
+}
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct read_ctx *rc = data;
@@ -831,9 +905,19 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!t)
 		PC_BUG("out of memory");
-	if (nftnl_table_nlmsg_parse(nlh, t) == 0 &&
-	    nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
-		rc->o->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+		if (nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
+			rc->o->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+		if (nftnl_table_is_set(t, NFTNL_TABLE_USERDATA)) {
+			uint32_t len;
+			const void *u = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+
+			rc->o->table_udata = xmalloc(len ? len : 1);
+			memcpy(rc->o->table_udata, u, len);
+			rc->o->table_udata_len = len;
+			nftnl_udata_parse(u, len, table_udata_cb, &rc->o->table_comment);
+		}
+	}
 	nftnl_table_free(t);
 	return MNL_CB_OK;
 }
@@ -863,18 +947,6 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 		   (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS);
 	nftnl_set_unset(s, NFTNL_SET_HANDLE);
 	return MNL_CB_OK;
-}
-
-/* A NUL-terminated comment attribute of type @type: a copy in *out. */
-static void udata_comment(const struct nftnl_udata *attr, uint8_t type, char **out)
-{
-	uint32_t len = nftnl_udata_len(attr);
-	const char *v = nftnl_udata_get(attr);
-
-	if (nftnl_udata_type(attr) == type && len > 0 && v[len - 1] == '\0') {
-		free(*out);
-		*out = xstrdup(v);
-	}
 }
 
 struct elem_udata {
@@ -948,7 +1020,57 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (it)
 		nftnl_set_elems_iter_destroy(it);
-	nftnl_set_free(tmp);
+	rc->set->raw = xrealloc(rc->set->raw, (rc->set->n_raw + 1) * sizeof(*rc->set->raw));
+	rc->set->raw[rc->set->n_raw++] = tmp;
+	return MNL_CB_OK;
+}
+
+static int obj_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_obj *ob = nftnl_obj_alloc();
+	const char *table;
+
+	if (!ob)
+		PC_BUG("out of memory");
+	if (nftnl_obj_nlmsg_parse(nlh, ob) < 0) {
+		nftnl_obj_free(ob);
+		return MNL_CB_ERROR;
+	}
+	table = nftnl_obj_get_str(ob, NFTNL_OBJ_TABLE);
+	if (!table || strcmp(table, rc->o->table) != 0) {
+		nftnl_obj_free(ob);
+		return MNL_CB_OK;
+	}
+	/* (libnftnl exports no unset for objects: NEWOBJ ignores the handle) */
+	rc->o->objs = xgrow(rc->o->objs, &rc->o->objs_cap, rc->o->n_objs + 1,
+			    sizeof(*rc->o->objs));
+	rc->o->objs[rc->o->n_objs++] = ob;
+	return MNL_CB_OK;
+}
+
+static int flowtable_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+	const char *table;
+
+	if (!ft)
+		PC_BUG("out of memory");
+	if (nftnl_flowtable_nlmsg_parse(nlh, ft) < 0) {
+		nftnl_flowtable_free(ft);
+		return MNL_CB_ERROR;
+	}
+	table = nftnl_flowtable_get_str(ft, NFTNL_FLOWTABLE_TABLE);
+	if (!table || strcmp(table, rc->o->table) != 0) {
+		nftnl_flowtable_free(ft);
+		return MNL_CB_OK;
+	}
+	nftnl_flowtable_unset(ft, NFTNL_FLOWTABLE_HANDLE);
+	nftnl_flowtable_unset(ft, NFTNL_FLOWTABLE_USE);
+	rc->o->fts = xgrow(rc->o->fts, &rc->o->fts_cap, rc->o->n_fts + 1,
+			   sizeof(*rc->o->fts));
+	rc->o->fts[rc->o->n_fts++] = ft;
 	return MNL_CB_OK;
 }
 
@@ -1064,6 +1186,8 @@ int pc_nl_objs_read(const char *table, struct pc_nl_objs **out)
 	struct nftnl_table *t;
 	struct nftnl_set *s;
 	struct nftnl_rule *r;
+	struct nftnl_obj *ob;
+	struct nftnl_flowtable *ft;
 	int ret = 0;
 
 	*out = NULL;
@@ -1086,6 +1210,33 @@ int pc_nl_objs_read(const char *table, struct pc_nl_objs **out)
 		ret = 0;
 		goto fail;
 	}
+	if (ret < 0)
+		goto fail;
+	rc.o->from_kernel = true;
+	clock_gettime(CLOCK_MONOTONIC, &rc.o->read_at);
+
+	ob = nftnl_obj_alloc();
+	nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, NFPROTO_INET,
+				    NLM_F_DUMP | NLM_F_ACK, seq_next());
+	nftnl_obj_nlmsg_build_payload(nlh, ob);
+	nftnl_obj_free(ob);
+	ret = nl_talk(nl, nlh, obj_cb, &rc);
+	if (ret < 0)
+		goto fail;
+
+	ft = nftnl_flowtable_alloc();
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETFLOWTABLE, NFPROTO_INET,
+				    NLM_F_DUMP | NLM_F_ACK, seq_next());
+	nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+	nftnl_flowtable_free(ft);
+	ret = nl_talk(nl, nlh, flowtable_cb, &rc);
+	/* a kernel without flowtables has none to lose */
+	if (ret == -EOPNOTSUPP || ret == -ENOENT)
+		ret = 0;
 	if (ret < 0)
 		goto fail;
 
@@ -1138,6 +1289,52 @@ fail:
 	mnl_socket_close(nl);
 	pc_nl_objs_destroy(rc.o);
 	return ret;
+}
+
+int pc_nl_table_owner(const char *table, enum pc_nl_owner *owner)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	struct read_ctx rc;
+	struct nlmsghdr *nlh;
+	struct nftnl_table *t;
+	int ret = 0;
+
+	*owner = PC_NL_TABLE_NONE;
+	nl = nl_open(&ret);
+	if (!nl)
+		return ret;
+	rc.o = xzalloc(sizeof(*rc.o));
+	rc.o->table = xstrdup(table);
+	rc.set = NULL;
+	t = nftnl_table_alloc();
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK,
+				    seq_next());
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	ret = nl_talk(nl, nlh, table_cb, &rc);
+	if (ret == 0)
+		*owner = pc_nl_objs_owner(rc.o);
+	else if (ret == -ENOENT)
+		ret = 0;
+	mnl_socket_close(nl);
+	pc_nl_objs_destroy(rc.o);
+	return ret;
+}
+
+enum pc_nl_owner pc_nl_objs_owner(const struct pc_nl_objs *o)
+{
+	if (!o)
+		return PC_NL_TABLE_NONE;
+	return o->table_comment && strcmp(o->table_comment, PC_NL_OWNER_COMMENT) == 0 ?
+	       PC_NL_TABLE_OURS : PC_NL_TABLE_FOREIGN;
+}
+
+bool pc_nl_objs_process_owned(const struct pc_nl_objs *o)
+{
+	return o && (o->table_flags & NFT_TABLE_F_OWNER);
 }
 
 /* Batches. */
@@ -1213,15 +1410,39 @@ static void batch_done(struct pc_nl_batch *b, struct nlmsghdr *nlh)
 	b->buf.len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
+/*
+ * A table message. The last NEWTABLE of a batch (@o not NULL) carries the
+ * contents' flags and user data: as read back when it is a saved table,
+ * else the ownership comment.
+ */
 static void batch_table(struct pc_nl_batch *b, const char *table, uint16_t type,
-			uint32_t flags_attr)
+			const struct pc_nl_objs *o)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
 
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	/*
+	 * Not the owner flag of a table read back: the process sending the
+	 * rollback would own the table, and it would go when that process
+	 * exits.
+	 */
 	if (type == NFT_MSG_NEWTABLE)
-		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags_attr);
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS,
+				    o ? o->table_flags & ~(uint32_t)NFT_TABLE_F_OWNER : 0);
+	if (type == NFT_MSG_NEWTABLE && o && o->table_udata) {
+		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, o->table_udata,
+				     o->table_udata_len);
+	} else if (type == NFT_MSG_NEWTABLE && o && o->table_comment) {
+		struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+
+		if (!ud)
+			PC_BUG("out of memory");
+		nftnl_udata_put_strz(ud, NFTNL_UDATA_TABLE_COMMENT, o->table_comment);
+		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud),
+				     nftnl_udata_buf_len(ud));
+		nftnl_udata_buf_free(ud);
+	}
 	nlh = batch_msg(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, NULL,
 			xasprintf("table inet %s", table));
 	nftnl_table_nlmsg_build_payload(nlh, t);
@@ -1304,6 +1525,195 @@ static char *rule_what(const struct nl_rule *nr)
 			 nr->comment ? nr->comment : "", nr->comment ? "\")" : "");
 }
 
+/*
+ * The elements of a set read back, as read: every attribute libnftnl
+ * parsed goes back (the data, flags, timeout, user data, expressions,
+ * object reference), except that the remaining expiry is aged by
+ * @elapsed_ms, the time since the read, and an element that has expired
+ * since is left out, as the kernel would have removed it.
+ */
+static void batch_saved_elems(struct pc_nl_batch *b, const struct nl_set *ns,
+			      uint64_t elapsed_ms)
+{
+	for (size_t r = 0; r < ns->n_raw; r++) {
+		struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(ns->raw[r]);
+		struct nftnl_set_elem *e;
+		struct nlmsghdr *nlh = NULL;
+		struct nlattr *list = NULL;
+		uint16_t i = 0;
+
+		for (e = it ? nftnl_set_elems_iter_next(it) : NULL; e;
+		     e = nftnl_set_elems_iter_next(it)) {
+			struct nlattr *elem;
+
+			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
+				uint64_t left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+
+				if (left <= elapsed_ms)
+					continue;
+				nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION,
+						       left - elapsed_ms);
+			}
+			if (!nlh) {
+				nlh = batch_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, NULL,
+						xasprintf("elements of %s %s", set_kind(ns),
+							  ns->name));
+				mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE,
+						  nftnl_set_get_str(ns->s, NFTNL_SET_TABLE));
+				mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, ns->name);
+				list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+				i = 0;
+			}
+			elem = mnl_attr_nest_start(nlh, ++i);
+			nftnl_set_elem_nlmsg_build_payload(nlh, e);
+			mnl_attr_nest_end(nlh, elem);
+			/* an attribute (the element list) stays below 64 KiB */
+			if (nlh->nlmsg_len > 32768) {
+				mnl_attr_nest_end(nlh, list);
+				batch_done(b, nlh);
+				nlh = NULL;
+			}
+		}
+		if (nlh) {
+			mnl_attr_nest_end(nlh, list);
+			batch_done(b, nlh);
+		}
+		if (it)
+			nftnl_set_elems_iter_destroy(it);
+	}
+}
+
+/* The attribute of @type inside @nest, or NULL. */
+static struct nlattr *attr_find(struct nlattr *nest, uint16_t type)
+{
+	struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, nest)
+		if (mnl_attr_get_type(a) == type)
+			return a;
+	return NULL;
+}
+
+/*
+ * The kernel lists every `add @set { ... }` (dynset) with a timeout, 0
+ * when it has none, but refuses a timeout, even 0, for a set without the
+ * timeout flag. 0 means the set's default, as no timeout does: the
+ * attribute is taken out of the built rule message (and of the nests
+ * around it).
+ */
+static void rule_drop_zero_dynset_timeout(struct nlmsghdr *nlh)
+{
+	struct nlattr *exprs = NULL, *a, *elem;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_RULE_EXPRESSIONS)
+			exprs = a;
+	if (!exprs)
+		return;
+	mnl_attr_for_each_nested(elem, exprs) {
+		struct nlattr *name = attr_find(elem, NFTA_EXPR_NAME);
+		struct nlattr *data = attr_find(elem, NFTA_EXPR_DATA);
+		struct nlattr *t;
+		size_t cut;
+		char *end;
+
+		if (!name || !data || strcmp(mnl_attr_get_str(name), "dynset") != 0)
+			continue;
+		t = attr_find(data, NFTA_DYNSET_TIMEOUT);
+		if (!t || mnl_attr_get_payload_len(t) != 8 || mnl_attr_get_u64(t) != 0)
+			continue;
+		cut = NLMSG_ALIGN(t->nla_len);
+		end = (char *)nlh + nlh->nlmsg_len;
+		memmove(t, (char *)t + cut, (size_t)(end - ((char *)t + cut)));
+		data->nla_len -= cut;
+		elem->nla_len -= cut;
+		exprs->nla_len -= cut;
+		nlh->nlmsg_len -= cut;
+	}
+}
+
+static bool chain_is_binding(const struct nftnl_chain *c)
+{
+	return nftnl_chain_is_set(c, NFTNL_CHAIN_FLAGS) &&
+	       (nftnl_chain_get_u32(c, NFTNL_CHAIN_FLAGS) & NFT_CHAIN_BINDING);
+}
+
+static bool rule_in_binding_chain(const struct pc_nl_objs *o, const struct nl_rule *nr)
+{
+	for (size_t i = 0; i < o->n_chains; i++)
+		if (strcmp(nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME), nr->chain) == 0)
+			return chain_is_binding(o->chains[i]);
+	return false;
+}
+
+/*
+ * A table read back from the kernel, rebuilt generically through
+ * libnftnl's parse and build of each object, so that no attribute or
+ * expression type is forgotten. Everything is referred to by the name the
+ * kernel gave it (anonymous sets and bound chains included: the names are
+ * free again once the old table is deleted), in an order in which each
+ * object exists before what refers to it: named objects (set elements and
+ * rules refer to them), flowtables, chains (verdicts jump to them), sets
+ * with their elements, then the rules: those of bound (anonymous) chains
+ * first, since the rule that binds such a chain closes it to more rules.
+ */
+static void batch_saved(struct pc_nl_batch *b, struct pc_nl_objs *o)
+{
+	struct timespec now;
+	uint64_t elapsed_ms;
+	struct nlmsghdr *nlh;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	elapsed_ms = (uint64_t)(now.tv_sec - o->read_at.tv_sec) * 1000 +
+		     (uint64_t)((now.tv_nsec - o->read_at.tv_nsec) / 1000000);
+	for (size_t i = 0; i < o->n_objs; i++) {
+		nlh = batch_msg(b, NFT_MSG_NEWOBJ, NLM_F_CREATE, NULL,
+				xasprintf("object %s", nftnl_obj_get_str(o->objs[i],
+									 NFTNL_OBJ_NAME)));
+		nftnl_obj_nlmsg_build_payload(nlh, o->objs[i]);
+		batch_done(b, nlh);
+	}
+	for (size_t i = 0; i < o->n_fts; i++) {
+		nlh = batch_msg(b, NFT_MSG_NEWFLOWTABLE, NLM_F_CREATE, NULL,
+				xasprintf("flowtable %s",
+					  nftnl_flowtable_get_str(o->fts[i],
+								  NFTNL_FLOWTABLE_NAME)));
+		nftnl_flowtable_nlmsg_build_payload(nlh, o->fts[i]);
+		batch_done(b, nlh);
+	}
+	for (size_t i = 0; i < o->n_chains; i++) {
+		nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
+				xasprintf("chain %s", nftnl_chain_get_str(o->chains[i],
+									  NFTNL_CHAIN_NAME)));
+		nftnl_chain_nlmsg_build_payload(nlh, o->chains[i]);
+		batch_done(b, nlh);
+	}
+	for (size_t i = 0; i < o->n_sets; i++) {
+		struct nl_set *ns = &o->sets[i];
+
+		nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, NULL,
+				xasprintf("%s %s", set_kind(ns), ns->name));
+		/* the kernel wants an id for every new set (unused here) */
+		nftnl_set_set_u32(ns->s, NFTNL_SET_ID, ++b->set_id);
+		nftnl_set_nlmsg_build_payload(nlh, ns->s);
+		batch_done(b, nlh);
+		batch_saved_elems(b, ns, elapsed_ms);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < o->n_rules; i++) {
+			struct nl_rule *nr = &o->rules[i];
+
+			if (rule_in_binding_chain(o, nr) != (pass == 0))
+				continue;
+			nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+					NULL, rule_what(nr));
+			nftnl_rule_nlmsg_build_payload(nlh, nr->r);
+			rule_drop_zero_dynset_timeout(nlh);
+			batch_done(b, nlh);
+		}
+	}
+}
+
 struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 				       bool commit)
 {
@@ -1315,14 +1725,17 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
 	batch_done(b, nlh);
 
-	batch_table(b, table, NFT_MSG_NEWTABLE, 0);
-	batch_table(b, table, NFT_MSG_DELTABLE, 0);
-	if (o) {
-		batch_table(b, table, NFT_MSG_NEWTABLE, o->table_flags);
+	batch_table(b, table, NFT_MSG_NEWTABLE, NULL);
+	batch_table(b, table, NFT_MSG_DELTABLE, NULL);
+	if (o && o->from_kernel) {
+		batch_table(b, table, NFT_MSG_NEWTABLE, o);
+		batch_saved(b, o);
+	} else if (o) {
+		batch_table(b, table, NFT_MSG_NEWTABLE, o);
 		for (size_t i = 0; i < o->n_sets; i++)
 			if (!o->sets[i].anon)
 				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,
-					  NULL);
+					  o->sets[i].loc);
 		for (size_t i = 0; i < o->n_chains; i++) {
 			nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
 					xasprintf("chain %s",
@@ -1367,422 +1780,11 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 	return b;
 }
 
-/*
- * Rules of a plan go straight into the batch with libmnl: the attributes
- * libnftnl would write for the objects pc_nl_objs_from_plan() builds (the
- * root tests check that `diff` right after `apply` finds no difference,
- * which compares the two), without allocating some twenty objects per
- * rule: for large policies that was a fifth of apply's time.
- */
-static void put_be32(struct nlmsghdr *nlh, uint16_t type, uint32_t v)
-{
-	mnl_attr_put_u32(nlh, type, htonl(v));
-}
-
-static void put_be64(struct nlmsghdr *nlh, uint16_t type, uint64_t v)
-{
-	mnl_attr_put_u64(nlh, type, htobe64(v));
-}
-
-static void put_value(struct nlmsghdr *nlh, uint16_t type, const void *data,
-		      uint32_t len)
-{
-	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
-
-	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, data);
-	mnl_attr_nest_end(nlh, nest);
-}
-
-struct expr_nest {
-	struct nlattr *elem;
-	struct nlattr *data;
-};
-
-static void expr_begin(struct nlmsghdr *nlh, const char *name, struct expr_nest *n)
-{
-	n->elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
-	mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, name);
-	n->data = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
-}
-
-static void expr_end(struct nlmsghdr *nlh, struct expr_nest *n)
-{
-	mnl_attr_nest_end(nlh, n->data);
-	mnl_attr_nest_end(nlh, n->elem);
-}
-
-static void w_meta_reg(struct nlmsghdr *nlh, uint32_t key, uint32_t reg)
-{
-	struct expr_nest n;
-
-	expr_begin(nlh, "meta", &n);
-	put_be32(nlh, NFTA_META_DREG, reg);
-	put_be32(nlh, NFTA_META_KEY, key);
-	expr_end(nlh, &n);
-}
-
-static void w_meta(struct nlmsghdr *nlh, uint32_t key)
-{
-	w_meta_reg(nlh, key, NFT_REG_1);
-}
-
-static void w_cmp(struct nlmsghdr *nlh, uint32_t op, const void *data, uint32_t len)
-{
-	struct expr_nest n;
-
-	expr_begin(nlh, "cmp", &n);
-	put_be32(nlh, NFTA_CMP_SREG, NFT_REG_1);
-	put_be32(nlh, NFTA_CMP_OP, op);
-	put_value(nlh, NFTA_CMP_DATA, data, len);
-	expr_end(nlh, &n);
-}
-
-static void w_payload_reg(struct nlmsghdr *nlh, uint32_t base, uint32_t offset,
-			  uint32_t len, uint32_t reg)
-{
-	struct expr_nest n;
-
-	expr_begin(nlh, "payload", &n);
-	put_be32(nlh, NFTA_PAYLOAD_DREG, reg);
-	put_be32(nlh, NFTA_PAYLOAD_BASE, base);
-	put_be32(nlh, NFTA_PAYLOAD_OFFSET, offset);
-	put_be32(nlh, NFTA_PAYLOAD_LEN, len);
-	expr_end(nlh, &n);
-}
-
-static void w_payload(struct nlmsghdr *nlh, uint32_t base, uint32_t offset,
-		      uint32_t len)
-{
-	w_payload_reg(nlh, base, offset, len, NFT_REG_1);
-}
-
-static void w_bitwise(struct nlmsghdr *nlh, const void *mask, uint32_t len)
-{
-	static const uint8_t zero[16];
-	struct expr_nest n;
-
-	expr_begin(nlh, "bitwise", &n);
-	put_be32(nlh, NFTA_BITWISE_SREG, NFT_REG_1);
-	put_be32(nlh, NFTA_BITWISE_DREG, NFT_REG_1);
-	put_be32(nlh, NFTA_BITWISE_LEN, len);
-	put_value(nlh, NFTA_BITWISE_MASK, mask, len);
-	put_value(nlh, NFTA_BITWISE_XOR, zero, len);
-	expr_end(nlh, &n);
-}
-
-static void w_lookup(struct nlmsghdr *nlh, const char *set, uint32_t id)
-{
-	struct expr_nest n;
-
-	expr_begin(nlh, "lookup", &n);
-	put_be32(nlh, NFTA_LOOKUP_SREG, NFT_REG_1);
-	mnl_attr_put_strz(nlh, NFTA_LOOKUP_SET, set);
-	if (id)
-		put_be32(nlh, NFTA_LOOKUP_SET_ID, id);
-	expr_end(nlh, &n);
-}
-
-static void w_addr(struct nlmsghdr *nlh, const struct pc_nft_match *m, bool v6,
-		   bool src, uint32_t anon_id)
-{
-	uint32_t off = v6 ? (src ? 8 : 24) : (src ? 12 : 16);
-	uint32_t full = v6 ? 16 : 4;
-
-	switch (m->kind) {
-	case PC_NFT_MATCH_NONE:
-	case PC_NFT_MATCH_RANGE:
-		return;
-	case PC_NFT_MATCH_SET:
-		w_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		w_lookup(nlh, m->set->name ? m->set->name : "__set%d",
-			 m->set->name ? 0 : anon_id);
-		return;
-	case PC_NFT_MATCH_VALUE:
-		break;
-	}
-	if (m->addr->plen == full * 8) {
-		w_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		w_cmp(nlh, NFT_CMP_EQ, m->addr->a, full);
-	} else if (m->addr->plen % 8 == 0 && m->addr->plen) {
-		w_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, m->addr->plen / 8u);
-		w_cmp(nlh, NFT_CMP_EQ, m->addr->a, m->addr->plen / 8u);
-	} else {
-		uint8_t mask[16] = { 0 };
-
-		for (unsigned bit = 0; bit < m->addr->plen; bit++)
-			mask[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
-		w_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		w_bitwise(nlh, mask, full);
-		w_cmp(nlh, NFT_CMP_EQ, m->addr->a, full);
-	}
-}
-
-/* As rule_vmap(); @id: the map's id in the batch. */
-static void w_vmap(struct nlmsghdr *nlh, const struct pc_nft_map *m, uint32_t id)
-{
-	uint32_t reg[3];
-	struct expr_nest n;
-
-	vmap_regs(m, reg);
-	w_payload_reg(nlh, NFT_PAYLOAD_NETWORK_HEADER, m->family == PC_FAM_IPV6 ? 8 : 12,
-		      vmap_addr_len(m), reg[0]);
-	w_meta_reg(nlh, NFT_META_L4PROTO, reg[1]);
-	expr_begin(nlh, "byteorder", &n);
-	put_be32(nlh, NFTA_BYTEORDER_SREG, reg[1]);
-	put_be32(nlh, NFTA_BYTEORDER_DREG, reg[1]);
-	put_be32(nlh, NFTA_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-	put_be32(nlh, NFTA_BYTEORDER_LEN, 1);
-	put_be32(nlh, NFTA_BYTEORDER_SIZE, 2);
-	expr_end(nlh, &n);
-	w_payload_reg(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg[2]);
-	expr_begin(nlh, "lookup", &n);
-	put_be32(nlh, NFTA_LOOKUP_SREG, reg[0]);
-	put_be32(nlh, NFTA_LOOKUP_DREG, NFT_REG_VERDICT);
-	mnl_attr_put_strz(nlh, NFTA_LOOKUP_SET, m->name);
-	put_be32(nlh, NFTA_LOOKUP_SET_ID, id);
-	expr_end(nlh, &n);
-}
-
-/* Anonymous set ids of one rule, in the order of its matches. */
-struct rule_ids {
-	const struct pc_nft_set *set[3];
-	uint32_t id[3];
-	size_t n;
-	uint32_t vmap_id;   /* the id of the rule's verdict map */
-};
-
-static uint32_t ids_find(const struct rule_ids *ids, const struct pc_nft_set *s)
-{
-	for (size_t i = 0; i < ids->n; i++)
-		if (ids->set[i] == s)
-			return ids->id[i];
-	return 0;
-}
-
-static void w_rule(struct nlmsghdr *nlh, const char *table, const char *chain,
-		   const struct pc_nft_rule *pr, const struct rule_ids *ids)
-{
-	struct nlattr *exprs;
-	struct expr_nest n;
-	bool v6 = pr->family == PC_FAM_IPV6;
-
-	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
-	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
-	if (pr->comment[0]) {
-		uint8_t ud[2 + PC_NFT_COMMENT_MAX + 1];
-		size_t len = strlen(pr->comment) + 1;
-
-		ud[0] = NFTNL_UDATA_RULE_COMMENT;
-		ud[1] = (uint8_t)len;
-		memcpy(ud + 2, pr->comment, len);
-		mnl_attr_put(nlh, NFTA_RULE_USERDATA, len + 2, ud);
-	}
-	exprs = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
-	if (pr->ifname) {
-		char name[16] = { 0 };
-
-		strncpy(name, pr->ifname, sizeof(name) - 1);
-		w_meta(nlh, pr->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME);
-		w_cmp(nlh, NFT_CMP_EQ, name, ifname_cmp_len(pr->ifname));
-	}
-	if (pr->family) {
-		uint8_t nfp = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-
-		w_meta(nlh, NFT_META_NFPROTO);
-		w_cmp(nlh, NFT_CMP_EQ, &nfp, 1);
-	}
-	if (pr->vmap) {
-		w_vmap(nlh, pr->vmap, ids->vmap_id);
-		mnl_attr_nest_end(nlh, exprs);
-		return;
-	}
-	w_addr(nlh, &pr->saddr, v6, true,
-	       pr->saddr.kind == PC_NFT_MATCH_SET ? ids_find(ids, pr->saddr.set) : 0);
-	w_addr(nlh, &pr->daddr, v6, false,
-	       pr->daddr.kind == PC_NFT_MATCH_SET ? ids_find(ids, pr->daddr.set) : 0);
-	if (pr->proto >= 0) {
-		uint8_t proto = (uint8_t)pr->proto;
-		const struct pc_nft_match *m = NULL;
-
-		w_meta(nlh, NFT_META_L4PROTO);
-		w_cmp(nlh, NFT_CMP_EQ, &proto, 1);
-		if (pr->dport.kind != PC_NFT_MATCH_NONE) {
-			uint8_t lo[2] = { (uint8_t)(pr->dport.lo >> 8), (uint8_t)pr->dport.lo };
-			uint8_t hi[2] = { (uint8_t)(pr->dport.hi >> 8), (uint8_t)pr->dport.hi };
-
-			m = &pr->dport;
-			w_payload(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-			if (m->kind == PC_NFT_MATCH_VALUE) {
-				w_cmp(nlh, NFT_CMP_EQ, lo, 2);
-			} else if (m->kind == PC_NFT_MATCH_RANGE) {
-				w_cmp(nlh, NFT_CMP_GTE, lo, 2);
-				w_cmp(nlh, NFT_CMP_LTE, hi, 2);
-			}
-		} else if (pr->icmp_type.kind != PC_NFT_MATCH_NONE) {
-			uint8_t t = (uint8_t)pr->icmp_type.lo;
-
-			m = &pr->icmp_type;
-			w_payload(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
-			if (m->kind == PC_NFT_MATCH_VALUE)
-				w_cmp(nlh, NFT_CMP_EQ, &t, 1);
-		}
-		if (m && m->kind == PC_NFT_MATCH_SET)
-			w_lookup(nlh, "__set%d", ids_find(ids, m->set));
-	}
-	if (pr->ct_state) {
-		uint32_t mask = 0, zero = 0;
-
-		if (pr->ct_state & PC_CT_INVALID)
-			mask |= NF_CT_STATE_INVALID_BIT;
-		if (pr->ct_state & PC_CT_ESTABLISHED)
-			mask |= NF_CT_STATE_BIT(IP_CT_ESTABLISHED);
-		if (pr->ct_state & PC_CT_RELATED)
-			mask |= NF_CT_STATE_BIT(IP_CT_RELATED);
-		if (pr->ct_state & PC_CT_NEW)
-			mask |= NF_CT_STATE_BIT(IP_CT_NEW);
-		expr_begin(nlh, "ct", &n);
-		put_be32(nlh, NFTA_CT_DREG, NFT_REG_1);
-		put_be32(nlh, NFTA_CT_KEY, NFT_CT_STATE);
-		expr_end(nlh, &n);
-		w_bitwise(nlh, &mask, 4);
-		w_cmp(nlh, NFT_CMP_NEQ, &zero, 4);
-	}
-	if (pr->limit.rate) {
-		expr_begin(nlh, "limit", &n);
-		put_be64(nlh, NFTA_LIMIT_RATE, pr->limit.rate);
-		put_be64(nlh, NFTA_LIMIT_UNIT, limit_secs[pr->limit.unit]);
-		put_be32(nlh, NFTA_LIMIT_BURST, NFT_LIMIT_BURST);
-		put_be32(nlh, NFTA_LIMIT_TYPE, NFT_LIMIT_PKTS);
-		put_be32(nlh, NFTA_LIMIT_FLAGS, 0);
-		expr_end(nlh, &n);
-	}
-	if (pr->log) {
-		expr_begin(nlh, "log", &n);
-		if (pr->log_prefix)
-			mnl_attr_put_strz(nlh, NFTA_LOG_PREFIX, pr->log_prefix);
-		put_be32(nlh, NFTA_LOG_LEVEL, NFT_LOG_LEVEL_WARNING);
-		expr_end(nlh, &n);
-	}
-	switch (pr->verdict) {
-	case PC_NFT_ACCEPT:
-	case PC_NFT_DROP: {
-		struct nlattr *data, *verdict;
-
-		expr_begin(nlh, "immediate", &n);
-		put_be32(nlh, NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
-		data = mnl_attr_nest_start(nlh, NFTA_IMMEDIATE_DATA);
-		verdict = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
-		put_be32(nlh, NFTA_VERDICT_CODE,
-			 pr->verdict == PC_NFT_ACCEPT ? NF_ACCEPT : NF_DROP);
-		mnl_attr_nest_end(nlh, verdict);
-		mnl_attr_nest_end(nlh, data);
-		expr_end(nlh, &n);
-		break;
-	}
-	case PC_NFT_REJECT_TCP:
-		expr_begin(nlh, "reject", &n);
-		put_be32(nlh, NFTA_REJECT_TYPE, NFT_REJECT_TCP_RST);
-		expr_end(nlh, &n);
-		break;
-	case PC_NFT_REJECT:
-		expr_begin(nlh, "reject", &n);
-		if (pr->family) {
-			put_be32(nlh, NFTA_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
-			mnl_attr_put_u8(nlh, NFTA_REJECT_ICMP_CODE, v6 ? 4 : 3);
-		} else {
-			put_be32(nlh, NFTA_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
-			mnl_attr_put_u8(nlh, NFTA_REJECT_ICMP_CODE,
-					NFT_REJECT_ICMPX_PORT_UNREACH);
-		}
-		expr_end(nlh, &n);
-		break;
-	}
-	mnl_attr_nest_end(nlh, exprs);
-}
-
-/* Where a map's elements come from: its rule (the first rule folded into it). */
-static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t i)
-{
-	for (size_t c = 0; c < 3; c++)
-		for (size_t k = 0; k < plan->chains[c].n; k++)
-			if (plan->chains[c].rules[k].vmap == plan->maps[i])
-				return &plan->chains[c].rules[k].src->loc;
-	return NULL;
-}
-
 struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool commit)
 {
-	struct pc_nl_batch *b = xzalloc(sizeof(*b));
-	struct pc_nl_objs *o = xzalloc(sizeof(*o));
-	uint32_t *map_ids = xcalloc(plan->n_maps + 1, sizeof(*map_ids));
-	struct nlmsghdr *nlh;
+	struct pc_nl_objs *o = pc_nl_objs_from_plan(plan);
+	struct pc_nl_batch *b = pc_nl_batch_create(plan->table, o, commit);
 
-	o->table = xstrdup(plan->table);
-	nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch"));
-	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
-	batch_done(b, nlh);
-	batch_table(b, plan->table, NFT_MSG_NEWTABLE, 0);
-	batch_table(b, plan->table, NFT_MSG_DELTABLE, 0);
-	batch_table(b, plan->table, NFT_MSG_NEWTABLE, 0);
-	for (size_t i = 0; i < plan->n_sets; i++) {
-		size_t k = set_from_plan(o, plan->sets[i], plan->sets[i]->name);
-
-		batch_set(b, &o->sets[k], o->sets[k].name, ++b->set_id, NULL);
-	}
-	for (size_t i = 0; i < plan->n_maps; i++) {
-		size_t k = map_from_plan(o, plan->maps[i]);
-
-		map_ids[i] = ++b->set_id;
-		batch_set(b, &o->sets[k], o->sets[k].name, map_ids[i], map_loc(plan, i));
-	}
-	for (size_t c = 0; c < 3; c++) {
-		const struct pc_nft_chain *ch = &plan->chains[c];
-		struct nftnl_chain *nc = chain_new(plan->table, ch->name, ch->hook,
-						   ch->policy == PC_VERDICT_ALLOW ?
-						   NF_ACCEPT : NF_DROP);
-
-		nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
-				xasprintf("chain %s", ch->name));
-		nftnl_chain_nlmsg_build_payload(nlh, nc);
-		nftnl_chain_free(nc);
-		batch_done(b, nlh);
-	}
-	for (size_t c = 0; c < 3; c++) {
-		const struct pc_nft_chain *ch = &plan->chains[c];
-
-		for (size_t i = 0; i < ch->n; i++) {
-			const struct pc_nft_rule *pr = &ch->rules[i];
-			struct rule_ids ids = { .n = 0 };
-			struct seq_loc *sl;
-
-			for (size_t k = 0; pr->vmap && k < plan->n_maps; k++)
-				if (plan->maps[k] == pr->vmap)
-					ids.vmap_id = map_ids[k];
-
-			for (size_t k = 0; k < pr->n_sets; k++) {
-				size_t idx = set_from_plan(o, pr->sets[k], "__set%d");
-
-				ids.set[ids.n] = pr->sets[k];
-				ids.id[ids.n] = ++b->set_id;
-				batch_set(b, &o->sets[idx], "__set%d", ids.id[ids.n],
-					  &pr->src->loc);
-				ids.n++;
-			}
-			nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-					&pr->src->loc, NULL);
-			sl = &b->map[b->n_map - 1];
-			sl->chain = ch->name;
-			sl->comment = pr->comment[0] ? pr->comment : NULL;
-			w_rule(nlh, plan->table, ch->name, pr, &ids);
-			batch_done(b, nlh);
-		}
-	}
-	if (commit) {
-		nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch end"));
-		nftnl_batch_end((char *)nlh, nlh->nlmsg_seq);
-		batch_done(b, nlh);
-	}
-	free(map_ids);
 	pc_nl_objs_destroy(o);
 	return b;
 }
@@ -1844,6 +1846,18 @@ static void report_error(const struct pc_nl_batch *b, const struct nlmsghdr *nlh
 		      ext ? ": " : "", ext ? ext : "",
 		      err->error == -EPERM ? " (another program owns this table)" : "");
 	free(what);
+}
+
+const void *pc_nl_batch_data(const struct pc_nl_batch *b, size_t *len)
+{
+	*len = b->buf.len;
+	return b->buf.data;
+}
+
+void pc_nl_batch_report(const struct pc_nl_batch *b, const void *err_msg,
+			struct pc_diag *diag)
+{
+	report_error(b, err_msg, diag);
 }
 
 int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag)
@@ -2359,6 +2373,119 @@ static bool diff_chain(const char *chain, const struct chain_rules *w,
 	return same;
 }
 
+/* nft's words for table flags: "dormant, owner", or "none". */
+static char *table_flags_text(uint32_t flags)
+{
+	static const char *const names[] = { "dormant", "owner", "persist" };
+	struct pc_buf out;
+
+	pc_buf_init(&out);
+	for (unsigned i = 0; i < 32; i++) {
+		if (!(flags & (1u << i)))
+			continue;
+		if (out.len)
+			pc_buf_puts(&out, ", ");
+		if (i < sizeof(names) / sizeof(names[0]))
+			pc_buf_puts(&out, names[i]);
+		else
+			pc_buf_printf(&out, "0x%x", 1u << i);
+	}
+	return out.data ? out.data : xstrdup("none");
+}
+
+static const char *obj_type_name(uint32_t type)
+{
+	switch (type) {
+	case NFT_OBJECT_COUNTER: return "counter";
+	case NFT_OBJECT_QUOTA: return "quota";
+	case NFT_OBJECT_CT_HELPER: return "ct helper";
+	case NFT_OBJECT_LIMIT: return "limit";
+	case NFT_OBJECT_CONNLIMIT: return "connlimit";
+	case NFT_OBJECT_TUNNEL: return "tunnel";
+	case NFT_OBJECT_CT_TIMEOUT: return "ct timeout";
+	case NFT_OBJECT_SECMARK: return "secmark";
+	case NFT_OBJECT_CT_EXPECT: return "ct expectation";
+	case NFT_OBJECT_SYNPROXY: return "synproxy";
+	}
+	return "object";
+}
+
+static bool has_obj(const struct pc_nl_objs *o, struct nftnl_obj *ob)
+{
+	for (size_t i = 0; i < o->n_objs; i++)
+		if (nftnl_obj_get_u32(o->objs[i], NFTNL_OBJ_TYPE) ==
+		    nftnl_obj_get_u32(ob, NFTNL_OBJ_TYPE) &&
+		    strcmp(nftnl_obj_get_str(o->objs[i], NFTNL_OBJ_NAME),
+			   nftnl_obj_get_str(ob, NFTNL_OBJ_NAME)) == 0)
+			return true;
+	return false;
+}
+
+static bool has_flowtable(const struct pc_nl_objs *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_fts; i++)
+		if (strcmp(nftnl_flowtable_get_str(o->fts[i], NFTNL_FLOWTABLE_NAME), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * What the table as a whole holds besides chains and sets: its flags (a
+ * dormant table filters nothing), its comment (the ownership marker),
+ * named objects and flowtables by name.
+ */
+static bool diff_table_extras(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
+			      struct diff_out *d)
+{
+	bool same = true;
+
+	if (want->table_flags != live->table_flags) {
+		char *a = table_flags_text(want->table_flags);
+		char *b = table_flags_text(live->table_flags);
+
+		fprintf(dout(d), "~ table flags differ%s\n  - flags %s\n  + flags %s\n",
+			live->table_flags & NFT_TABLE_F_DORMANT ?
+			" (dormant: the table filters nothing)" : "", a, b);
+		free(a);
+		free(b);
+		same = false;
+	}
+	if (!want->table_comment != !live->table_comment ||
+	    (want->table_comment && strcmp(want->table_comment, live->table_comment) != 0)) {
+		fprintf(dout(d), "~ table comment differs\n");
+		fprintf(d->f, want->table_comment ? "  - comment \"%s\"\n" : "  - %s\n",
+			want->table_comment ? want->table_comment : "(no comment)");
+		fprintf(d->f, live->table_comment ? "  + comment \"%s\"\n" : "  + %s\n",
+			live->table_comment ? live->table_comment : "(no comment)");
+		same = false;
+	}
+	for (size_t i = 0; i < want->n_objs; i++) {
+		if (!has_obj(live, want->objs[i])) {
+			fprintf(dout(d), "- %s %s (missing from the kernel)\n",
+				obj_type_name(nftnl_obj_get_u32(want->objs[i], NFTNL_OBJ_TYPE)),
+				nftnl_obj_get_str(want->objs[i], NFTNL_OBJ_NAME));
+			same = false;
+		}
+	}
+	for (size_t i = 0; i < live->n_objs; i++) {
+		if (!has_obj(want, live->objs[i])) {
+			fprintf(dout(d), "+ %s %s (not in the policy)\n",
+				obj_type_name(nftnl_obj_get_u32(live->objs[i], NFTNL_OBJ_TYPE)),
+				nftnl_obj_get_str(live->objs[i], NFTNL_OBJ_NAME));
+			same = false;
+		}
+	}
+	for (size_t i = 0; i < live->n_fts; i++) {
+		const char *name = nftnl_flowtable_get_str(live->fts[i], NFTNL_FLOWTABLE_NAME);
+
+		if (!has_flowtable(want, name)) {
+			fprintf(dout(d), "+ flowtable %s (not in the policy)\n", name);
+			same = false;
+		}
+	}
+	return same;
+}
+
 bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
 		const char *table, FILE *out)
 {
@@ -2370,6 +2497,8 @@ bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
 			table, want->n_rules);
 		return false;
 	}
+	if (!diff_table_extras(want, live, &d))
+		same = false;
 	for (size_t i = 0; i < want->n_sets; i++) {
 		const struct nl_set *ws = &want->sets[i], *ls;
 		char *a, *b;

@@ -35,6 +35,37 @@
 struct pc_nl_objs;
 struct pc_nl_batch;
 
+/*
+ * The comment portcullis gives the tables it creates (`apply`, and the nft
+ * backend's `table inet NAME { comment "..." }`): a table of that name
+ * without it belongs to another tool, and `apply` leaves it alone unless
+ * told otherwise.
+ */
+#define PC_NL_OWNER_COMMENT "managed by portcullis"
+
+enum pc_nl_owner {
+	PC_NL_TABLE_NONE,    /* no such table */
+	PC_NL_TABLE_OURS,    /* it carries PC_NL_OWNER_COMMENT */
+	PC_NL_TABLE_FOREIGN, /* another tool's (or a hand-made) table */
+};
+
+/**
+ * pc_nl_table_owner() - whose is `table inet @table`
+ * @owner: set to what the kernel has
+ *
+ * Return: 0, or a negative errno.
+ */
+int pc_nl_table_owner(const char *table, enum pc_nl_owner *owner);
+
+/* The same of a table read with pc_nl_objs_read() (NULL: none). */
+enum pc_nl_owner pc_nl_objs_owner(const struct pc_nl_objs *o);
+
+/*
+ * True when a table read back belongs to a process (NFT_TABLE_F_OWNER):
+ * the kernel lets no other process replace it, nor rebuild it.
+ */
+bool pc_nl_objs_process_owned(const struct pc_nl_objs *o);
+
 /**
  * pc_nl_objs_from_plan() - the nftnl objects a plan installs
  * @plan: lowered policy; must outlive the result (locations point into it)
@@ -72,8 +103,8 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
  * @plan:   lowered policy; must outlive the batch (error locations)
  * @commit: false: end without the commit (validate only)
  *
- * The same transaction as pc_nl_batch_create() of pc_nl_objs_from_plan(),
- * written straight into the batch.
+ * pc_nl_batch_create() of pc_nl_objs_from_plan(): one encoder, through
+ * libnftnl's objects, for apply, diff and the rollback alike.
  */
 struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool commit);
 
@@ -82,6 +113,21 @@ void pc_nl_batch_destroy(struct pc_nl_batch *b);
 
 /* Size in bytes of the serialised batch. */
 size_t pc_nl_batch_size(const struct pc_nl_batch *b);
+
+/* The serialised batch (netlink messages, one after the other). */
+const void *pc_nl_batch_data(const struct pc_nl_batch *b, size_t *len);
+
+/**
+ * pc_nl_batch_report() - report a kernel error answer as send would
+ * @err_msg: an NLMSG_ERROR message about one message of @b (by its
+ *           sequence number)
+ *
+ * The error goes to @diag at the policy location of the message it is
+ * about: a rule's line, a map's rule, the first rule using a group's
+ * named set. For tests of that mapping without a kernel.
+ */
+void pc_nl_batch_report(const struct pc_nl_batch *b, const void *err_msg,
+			struct pc_diag *diag);
 
 /**
  * pc_nl_batch_send() - send a batch and collect the kernel's answer
@@ -107,6 +153,8 @@ int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag);
  * libnftnl prints them, anonymous sets by their elements, rule comments,
  * map elements as "ADDR . PROTO . PORTS : VERDICT comment ..."), so a
  * table loaded by `nft -f` of the nft backend's output compares equal.
+ * The table's flags and comment are compared too, and named objects and
+ * flowtables are reported by type and name.
  *
  * Return: true when they are the same.
  */

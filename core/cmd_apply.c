@@ -55,12 +55,15 @@ static void apply_usage(FILE *out)
 	      "  --dry-run          the kernel validates the whole transaction; nothing\n"
 	      "                     is committed\n"
 	      "  --confirm SECONDS  roll back to the previous state (or to no table)\n"
-	      "                     unless confirmed within SECONDS: at the prompt on a\n"
+	      "                     exactly, whatever the table held, unless\n"
+	      "                     confirmed within SECONDS: at the prompt on a\n"
 	      "                     terminal, or with `portcullis confirm` from another\n"
 	      "                     shell; the rollback also happens when the terminal or\n"
 	      "                     this process goes away\n"
 	      "  --force            apply even when the policy would block the SSH\n"
-	      "                     connection this runs over (SSH_CONNECTION)\n"
+	      "                     connection this runs over (SSH_CONNECTION), or\n"
+	      "                     when a table of that name exists that portcullis\n"
+	      "                     did not create (no comment \"" PC_NL_OWNER_COMMENT "\")\n"
 	      "  --no-optimize      one kernel rule per policy line, no verdict maps (as\n"
 	      "                     `generate --no-optimize`); by default runs of plain\n"
 	      "                     rules become verdict maps, as `generate` makes them\n"
@@ -71,8 +74,8 @@ static void apply_usage(FILE *out)
 	      "of a pending --confirm.\n"
 	      "\n"
 	      "Exit status: 0 applied (and confirmed); 1 policy errors, the lockout\n"
-	      "guard refused, or the apply was not confirmed and was rolled back;\n"
-	      "2 usage; 3 system error (permission, netlink, the kernel refused the\n"
+	      "guard refused, the table is another tool's, or the apply was not\n"
+	      "confirmed and was rolled back; 2 usage; 3 system error (permission, netlink, the kernel refused the\n"
 	      "ruleset, another apply awaits confirmation).\n",
 	      out);
 }
@@ -395,6 +398,29 @@ static int lockout_check(const struct pc_ir *ir, bool force)
 	return guard_blocks(ir, &reply, force, what, "") && !force;
 }
 
+/*
+ * A table of the policy's name that portcullis did not create (no
+ * ownership comment: Debian's stock `table inet filter`, firewalld's
+ * table) is another tool's: replacing it is refused unless --force.
+ * (Checked before the transaction: a table created in between is
+ * replaced, as `nft -f` would.)
+ */
+static int owner_check(const char *table, bool force)
+{
+	enum pc_nl_owner owner;
+	int ret = pc_nl_table_owner(table, &owner);
+
+	if (ret < 0)
+		return pc_cli_netlink_error("portcullis apply", "reading the current table", ret);
+	if (owner != PC_NL_TABLE_FOREIGN)
+		return PC_EXIT_OK;
+	fprintf(stderr, "portcullis apply: %s table inet %s: it was not created by "
+		"portcullis (it lacks the comment \"%s\"), another tool may own it%s\n",
+		force ? "warning: replacing" : "refusing to replace", table,
+		PC_NL_OWNER_COMMENT, force ? " (--force)" : "; --force replaces it");
+	return force ? PC_EXIT_OK : PC_EXIT_POLICY;
+}
+
 /* The watchdog of --confirm. */
 
 enum { WD_CONFIRMED = 'C', WD_ROLLED_BACK = 'R', WD_ROLLBACK_FAILED = 'F' };
@@ -438,7 +464,7 @@ static void apply_state_free(struct apply_state *st)
  * went through ('A'; end of file, the process died: assume it did), then
  * for SIGUSR1 (confirm) until the deadline; anything else rolls back.
  */
-static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, char *table,
+static _Noreturn void watchdog_run(struct pc_nl_objs *saved, char *table,
 				   unsigned seconds, int ready_fd, int status_fd,
 				   int result_fd)
 {
@@ -497,11 +523,17 @@ static _Noreturn void watchdog_run(struct pc_nl_batch *rollback, char *table,
 			break;
 	}
 	if (what == WD_ROLLED_BACK) {
+		/*
+		 * Built now, not at the apply: the saved elements' remaining
+		 * expiry is aged by the time that passed.
+		 */
+		struct pc_nl_batch *rollback = pc_nl_batch_create(table, saved, true);
 		struct pc_diag *d = pc_diag_create();
 
 		if (pc_nl_batch_send(rollback, d) != 0)
 			what = WD_ROLLBACK_FAILED;
 		pc_diag_destroy(d);
+		pc_nl_batch_destroy(rollback);
 	}
 	write_result(what, table);
 	unlink(pending);
@@ -510,17 +542,17 @@ out:
 		what = 0;
 	free(pending);
 	free(table);
-	pc_nl_batch_destroy(rollback);
+	pc_nl_objs_destroy(saved);
 	_exit(0);
 }
 
 /*
  * Starts the watchdog (a grandchild in a session of its own, holding the
- * lock) with the rollback batch. Returns its pid; *status_fd is where the
+ * lock) with the saved state. Returns its pid; *status_fd is where the
  * caller writes 'A' (applied) or 'F' (failed), *result_fd where the
  * watchdog writes its outcome. On failure returns -1.
  */
-static pid_t watchdog_start(struct apply_state *st, struct pc_nl_batch *rollback,
+static pid_t watchdog_start(struct apply_state *st, struct pc_nl_objs *saved,
 			    const char *table, unsigned seconds, int *status_fd,
 			    int *result_fd)
 {
@@ -556,11 +588,11 @@ static pid_t watchdog_start(struct apply_state *st, struct pc_nl_batch *rollback
 		gc = fork();
 		if (gc == 0) {
 			close(pidp[1]);
-			watchdog_run(rollback, tname, seconds, ready[1], status[0],
+			watchdog_run(saved, tname, seconds, ready[1], status[0],
 				     result[1]);
 		}
 		free(tname);
-		pc_nl_batch_destroy(rollback);
+		pc_nl_objs_destroy(saved);
 		if (write(pidp[1], &gc, sizeof(gc)) != sizeof(gc))
 			_exit(1);
 		_exit(gc > 0 ? 0 : 1);
@@ -651,12 +683,36 @@ static int apply_confirmed(struct apply_state *st, unsigned seconds, int lock_fd
 	char what;
 
 	ret = pc_nl_objs_read(table, &saved);
-	if (ret < 0)
+	if (ret < 0) {
+		close(lock_fd);
 		return pc_cli_netlink_error("portcullis apply", "reading the current table", ret);
-	rollback = pc_nl_batch_create(table, saved, true);
+	}
+	/*
+	 * The kernel validates the rollback before anything changes: what it
+	 * would refuse to rebuild (an object kind read back incompletely)
+	 * cannot be rolled back to, and then nothing is applied. (A table a
+	 * process owns is left to the apply, which the kernel refuses.)
+	 */
+	ret = 0;
+	if (!pc_nl_objs_process_owned(saved)) {
+		rollback = pc_nl_batch_create(table, saved, false);
+		ret = pc_nl_batch_send(rollback, st->diag);
+		pc_nl_batch_destroy(rollback);
+	}
+	if (ret != 0) {
+		close(lock_fd);
+		pc_nl_objs_destroy(saved);
+		if (ret < 0)
+			return pc_cli_netlink_error("portcullis apply",
+						    "validating the rollback", ret);
+		pc_diag_print(st->diag, stderr, pc_cli_color());
+		fprintf(stderr, "portcullis apply: refusing --confirm: table inet %s cannot be "
+			"restored exactly as it is (above: what the kernel would not take "
+			"back); nothing changed\n", table);
+		return PC_EXIT_POLICY;
+	}
+	wd = watchdog_start(st, saved, table, seconds, &status_fd, &result_fd);
 	pc_nl_objs_destroy(saved);
-	wd = watchdog_start(st, rollback, table, seconds, &status_fd, &result_fd);
-	pc_nl_batch_destroy(rollback);
 	close(lock_fd);   /* the watchdog holds the lock from here on */
 	if (wd < 0) {
 		fprintf(stderr, "portcullis apply: cannot start the rollback watchdog: %s\n",
@@ -789,6 +845,9 @@ int cmd_apply(int argc, char **argv)
 			goto out;
 		}
 	}
+	status = owner_check(st.plan->table, force);
+	if (status != PC_EXIT_OK)
+		goto out;
 	phase(NULL);
 	st.batch = pc_nl_batch_from_plan(st.plan, !dry_run);
 	phase("build the netlink batch");

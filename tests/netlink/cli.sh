@@ -228,6 +228,33 @@ case_diff() {
 	nft add chain inet pcweb output '{ policy drop; }' || fail "change chain policy"
 	expect_status 1 $P diff "$W/web.policy"
 	grep_out "~ chain output differs"
+	expect_status 0 $P apply "$W/web.policy"
+	# A dormant table filters nothing: not a match.
+	nft add table inet pcweb '{ flags dormant; }'
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out "~ table flags differ (dormant: the table filters nothing)"
+	grep_out "  + flags dormant"
+	expect_status 0 $P apply "$W/web.policy"
+	expect_status 0 $P diff "$W/web.policy"
+	# Named objects, sets and chains added by hand.
+	nft add counter inet pcweb handmade
+	nft add quota inet pcweb handquota '{ over 10 mbytes }'
+	nft add set inet pcweb handset '{ type ipv4_addr; }'
+	nft add chain inet pcweb handchain
+	expect_status 1 $P diff "$W/web.policy"
+	grep_out "+ counter handmade (not in the policy)"
+	grep_out "+ quota handquota (not in the policy)"
+	grep_out "+ set handset (not in the policy)"
+	grep_out "+ chain handchain (not in the policy)"
+	expect_status 0 $P apply "$W/web.policy"
+	if ip link add pcv0 type veth peer name pcv1 2>/dev/null &&
+	   nft add flowtable inet pcweb handft '{ hook ingress priority 0; devices = { pcv0 }; }' 2>/dev/null; then
+		expect_status 1 $P diff "$W/web.policy"
+		grep_out "+ flowtable handft (not in the policy)"
+		expect_status 0 $P apply "$W/web.policy"
+	else
+		echo "note: this kernel has no flowtables: diff of a flowtable not tested" >&2
+	fi
 	nft delete table inet pcweb || fail "delete table"
 	expect_status 1 $P diff "$W/web.policy"
 	grep_out "does not exist"
@@ -244,15 +271,55 @@ case_kernel_refuses() {
 	while ! grep -q ready "$W/owner.out"; do sleep 0.05; done
 	nft add table ip other
 	nft list ruleset >"$W/before"
-	expect_status 3 $P apply "$W/web.policy"
+	# (it has no ownership comment either: --force gets past that check)
+	expect_status 1 $P apply "$W/web.policy"
+	expect_status 3 $P apply --force "$W/web.policy"
 	grep_err "error: the kernel refused the table inet pcweb: Operation not permitted"
 	grep_err "nothing changed"
-	expect_status 3 $P apply --dry-run "$W/web.policy"
+	expect_status 3 $P apply --force --dry-run "$W/web.policy"
+	expect_status 3 $P apply --force --confirm 5 "$W/web.policy" </dev/null
+	grep_err "another program owns this table"
 	nft list ruleset >"$W/after"
 	cmp -s "$W/before" "$W/after" || fail "the ruleset changed"
 	exec 9>&-
 	wait
-	expect_status 0 $P apply "$W/web.policy"
+	expect_status 0 $P apply --force "$W/web.policy"
+}
+
+# Another tool's table of the same name (Debian's stock `table inet
+# filter`) is not replaced unless --force; a table that `nft -f` made of
+# portcullis's own output carries the marker and is replaced.
+case_ownership() {
+	pol=$W/filter.policy
+	printf 'table filter\ndefault in deny\nallow in service ssh/tcp\n' >"$pol"
+	cat >"$W/stock.nft" <<'NFT'
+table inet filter {
+	chain input {
+		type filter hook input priority filter;
+		tcp dport 7 accept
+	}
+}
+NFT
+	nft -f "$W/stock.nft" || fail "nft -f stock"
+	nft list ruleset >"$W/before"
+	for mode in "" --dry-run "--confirm 5"; do
+		expect_status 1 $P apply $mode "$pol" </dev/null
+		grep_err "refusing to replace table inet filter: it was not created by portcullis"
+		nft list ruleset >"$W/after"
+		cmp -s "$W/before" "$W/after" || fail "apply $mode replaced another tool's table"
+	done
+	[ ! -e "$PORTCULLIS_RUNDIR/pending" ] || fail "a refused apply left a watchdog"
+	expect_status 0 $P apply --force "$pol"
+	grep_err "warning: replacing table inet filter"
+	expect_status 0 $P diff "$pol"
+	nft list table inet filter | grep -qF 'comment "managed by portcullis"' ||
+		fail "apply left no ownership comment"
+	# portcullis's own text output, loaded by nft -f, is ours.
+	nft flush ruleset
+	$P generate "$pol" >"$W/gen.nft" 2>/dev/null || fail "generate"
+	nft -f "$W/gen.nft" || fail "nft -f gen"
+	expect_status 0 $P apply "$pol"
+	expect_status 0 $P apply --dry-run "$pol"
 }
 
 case_permission() {
@@ -280,6 +347,42 @@ case_confirm_timeout() {
 	cmp -s "$W/before" "$W/after" || { diff -u "$W/before" "$W/after" >&2; fail "not rolled back"; }
 	expect_status 1 $P confirm
 	grep_err "no apply awaits confirmation"
+}
+
+# apply --confirm rolls back to exactly what was there: a table holding
+# every kind of object (data maps, named counters and quotas with their
+# values, timed elements, bound chains, dynamic sets...), compared with
+# `nft list ruleset` (only the remaining expiry of timed elements may
+# differ, and it must not have become permanent).
+case_exact_rollback() {
+	printf 'table pcall\ndefault in deny\nallow in service ssh/tcp\n' >"$W/pcall.policy"
+	ip link add pcv0 type veth peer name pcv1 || fail "cannot create a veth pair"
+	nft -f "$SRC/tests/netlink/everything.nft" || fail "nft -f everything.nft"
+	# Kinds this kernel may lack (modules): added when it has them.
+	if nft add flowtable inet pcall f1 '{ hook ingress priority 0; devices = { pcv0 }; }' 2>/dev/null; then
+		nft add rule inet pcall input meta l4proto tcp flow add @f1
+	else
+		echo "note: this kernel has no flowtables: not in the rollback test" >&2
+	fi
+	nft add secmark inet pcall sm1 '{ "system_u:object_r:ssh_server_packet_t:s0" }' 2>/dev/null ||
+		echo "note: this kernel has no secmark (SELinux): not in the rollback test" >&2
+	nft list ruleset >"$W/before"
+	expect_status 1 $P apply --force --confirm 2 "$W/pcall.policy" </dev/null
+	grep_err "not confirmed: rolled back"
+	nft list ruleset >"$W/after"
+	grep -q 'expires' "$W/before" || fail "the fixture has no timed elements"
+	[ "$(grep -o 'expires [0-9a-z]*' "$W/after" | wc -l)" = \
+	  "$(grep -o 'expires [0-9a-z]*' "$W/before" | wc -l)" ] ||
+		{ cat "$W/after" >&2; fail "timed elements lost their expiry"; }
+	norm() { sed 's/ expires [0-9hms]*//g' "$1"; }
+	norm "$W/before" >"$W/before.n"
+	norm "$W/after" >"$W/after.n"
+	cmp -s "$W/before.n" "$W/after.n" ||
+		{ diff -u "$W/before.n" "$W/after.n" >&2; fail "not rolled back exactly"; }
+	# From no table: back to no table.
+	nft flush ruleset
+	expect_status 1 $P apply --confirm 1 "$W/pcall.policy" </dev/null
+	[ -z "$(nft list ruleset)" ] || fail "the rollback to no table left something"
 }
 
 case_confirm_ok() {
@@ -440,7 +543,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-all="apply_equals_nft maps other_tables dry_run diff kernel_refuses permission confirm_timeout confirm_ok confirm_clock_step confirm_signal lockout packets"
+all="apply_equals_nft maps other_tables ownership dry_run diff kernel_refuses permission confirm_timeout exact_rollback confirm_ok confirm_clock_step confirm_signal lockout packets"
 [ $# -gt 0 ] && all="$*"
 failed=0
 for c in $all; do
