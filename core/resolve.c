@@ -25,6 +25,22 @@ struct portacc {
 	size_t n[N_TRANSPORTS];
 	size_t cap[N_TRANSPORTS];
 	bool any[N_TRANSPORTS];     /* every port of that transport */
+	unsigned id;                /* set on first group reference, see svc_expansion */
+};
+
+/*
+ * A services group resolved once for one context: its ports merged per
+ * transport. The same group referenced again (in the same context) reuses
+ * this instead of walking its items again, so nested groups cost what
+ * their text costs, not what their expansion would (26 levels of
+ * `g2 = { $g1, $g1 }` would otherwise be 2^26 walks).
+ */
+struct svc_expansion {
+	unsigned inherited;         /* the transports the reference imposed */
+	unsigned transports;        /* the policy's `transports` at the time */
+	struct pc_port_set ports[N_TRANSPORTS];
+	unsigned last_id;           /* the portacc it was last added to */
+	bool bad;                   /* errors, reported the first time */
 };
 
 struct group {
@@ -40,6 +56,10 @@ struct group {
 	struct pc_addr *addrs;
 	size_t n_addrs;
 	bool any;
+	unsigned last_id;           /* the addracc it was last added to */
+	/* services groups: one expansion per context they are used in */
+	struct svc_expansion *exp;
+	size_t n_exp, cap_exp;
 };
 
 struct resolver {
@@ -56,6 +76,7 @@ struct resolver {
 	/* "did you mean" costs an edit-distance pass over the registry: a
 	 * policy full of unknown names gets it for the first ones only */
 	unsigned suggestions_left;
+	unsigned next_id;           /* of portacc / addracc, for duplicates */
 };
 
 struct rulebuf {
@@ -351,6 +372,68 @@ static bool resolve_svc_items(struct resolver *rs, const struct pc_ast_list *l,
 			      enum pc_ast_item_hint ctx, unsigned inherited,
 			      struct portacc *pa, unsigned depth);
 
+static void push_expansion(struct resolver *rs, struct svc_expansion *e,
+			   struct portacc *pa)
+{
+	if (!pa->id)
+		pa->id = ++rs->next_id;
+	/* a group listed twice in one place adds nothing the second time */
+	if (e->last_id == pa->id)
+		return;
+	e->last_id = pa->id;
+	for (unsigned t = 0; t < N_TRANSPORTS; t++)
+		for (size_t i = 0; i < e->ports[t].n; i++)
+			port_add(pa, t, e->ports[t].v[i].lo, e->ports[t].v[i].hi);
+}
+
+/* Adds the ports of services group @g, referenced with @inherited transports. */
+static bool add_svc_group(struct resolver *rs, struct group *g, unsigned inherited,
+			  struct portacc *pa, unsigned depth)
+{
+	struct portacc sub;
+	struct svc_expansion *e;
+	bool ok, quiet = rs->quiet;
+
+	for (size_t i = 0; i < g->n_exp; i++) {
+		e = &g->exp[i];
+		if (e->inherited == inherited && e->transports == rs->transports) {
+			g->used = true;
+			if (e->bad)
+				return false;
+			push_expansion(rs, e, pa);
+			return true;
+		}
+	}
+	memset(&sub, 0, sizeof(sub));
+	g->resolving = true;
+	rs->quiet = quiet || g->warned;
+	g->warned = true;
+	g->used = true;
+	ok = resolve_svc_items(rs, &g->stmt->list, PC_AST_HINT_SERVICE, inherited,
+			       &sub, depth + 1);
+	rs->quiet = quiet;
+	g->resolving = false;
+	/* at most 16 x 16 contexts (transport masks): the list stays short */
+	g->exp = xgrow(g->exp, &g->cap_exp, g->n_exp + 1, sizeof(*g->exp));
+	e = &g->exp[g->n_exp++];
+	memset(e, 0, sizeof(*e));
+	e->inherited = inherited;
+	e->transports = rs->transports;
+	if (!ok) {
+		e->bad = true;
+		portacc_finish(&sub);
+		return false;
+	}
+	for (unsigned t = 0; t < N_TRANSPORTS; t++) {
+		e->ports[t].n = sub.n[t];
+		e->ports[t].v = pc_arena_memdup(rs->arena, sub.v[t], sub.n[t] * sizeof(*sub.v[t]));
+		pc_port_set_normalize(&e->ports[t]);
+	}
+	portacc_finish(&sub);
+	push_expansion(rs, e, pa);
+	return true;
+}
+
 static bool resolve_svc_item(struct resolver *rs, const struct pc_ast_item *it,
 			     enum pc_ast_item_hint ctx, unsigned inherited,
 			     struct portacc *pa, unsigned depth)
@@ -366,7 +449,6 @@ static bool resolve_svc_item(struct resolver *rs, const struct pc_ast_item *it,
 		return false;
 	if (it->kind == PC_AST_VAR) {
 		struct group *g = find_group(rs, it->text);
-		bool ok, quiet = rs->quiet;
 
 		if (!g) {
 			pc_diag_error(rs->diag, &it->loc, "undefined group '$%s'", it->text);
@@ -388,15 +470,7 @@ static bool resolve_svc_item(struct resolver *rs, const struct pc_ast_item *it,
 				      PC_MAX_GROUP_DEPTH);
 			return false;
 		}
-		g->resolving = true;
-		rs->quiet = quiet || g->warned;
-		g->warned = true;
-		g->used = true;
-		ok = resolve_svc_items(rs, &g->stmt->list, PC_AST_HINT_SERVICE,
-				       it->suffix ? mask : inherited, pa, depth + 1);
-		rs->quiet = quiet;
-		g->resolving = false;
-		return ok;
+		return add_svc_group(rs, g, it->suffix ? mask : inherited, pa, depth);
 	}
 	if (hint == PC_AST_HINT_CLASS) {
 		int c = it->kind == PC_AST_WORD ? pc_port_class_parse(it->text) : -1;
@@ -626,6 +700,7 @@ struct addracc {
 	bool any;
 	const char *name;        /* the single group this came from, if any */
 	size_t items;
+	unsigned id;             /* set on first group reference */
 };
 
 static void addr_push(struct addracc *aa, const struct pc_addr *a)
@@ -667,8 +742,15 @@ static bool resolve_hosts_group(struct resolver *rs, struct group *g,
 	}
 	g->resolved = true;
 	g->any = sub.any;
-	g->n_addrs = sub.n;
-	g->addrs = pc_arena_memdup(rs->arena, sub.v, sub.n * sizeof(*sub.v));
+	/* kept merged: a group made of other groups holds each address once,
+	 * so nesting costs what the text costs, not what it would expand to */
+	{
+		struct pc_addr_set set = { NULL, sub.n, sub.v };
+
+		pc_addr_set_normalize(&set);
+		g->n_addrs = set.n;
+	}
+	g->addrs = pc_arena_memdup(rs->arena, sub.v, g->n_addrs * sizeof(*sub.v));
 	free(sub.v);
 	return true;
 }
@@ -714,11 +796,17 @@ static bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 				ok = false;
 				continue;
 			}
+			if (!aa->id)
+				aa->id = ++rs->next_id;
+			if (l->n == 1)
+				aa->name = g->name;
+			/* a group listed twice in one place adds nothing the second time */
+			if (g->last_id == aa->id)
+				continue;
+			g->last_id = aa->id;
 			aa->any |= g->any;
 			for (size_t j = 0; j < g->n_addrs; j++)
 				addr_push(aa, &g->addrs[j]);
-			if (l->n == 1)
-				aa->name = g->name;
 			continue;
 		}
 		if (it->kind == PC_AST_STRING) {
@@ -1394,6 +1482,8 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 out:
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
 		free(rules[d].v);
+	for (size_t i = 0; i < rs.n_groups; i++)
+		free(rs.groups[i].exp);
 	free(rs.groups);
 	if (!ir)
 		pc_arena_destroy(arena);
