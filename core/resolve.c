@@ -755,6 +755,34 @@ static bool resolve_hosts_group(struct resolver *rs, struct group *g,
 	return true;
 }
 
+/* Inside ::ffff:0:0/96, the IPv4-mapped addresses (RFC 4291 2.5.5.2). */
+static bool v4_mapped(const struct pc_addr *a)
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return a->family == PC_FAM_IPV6 && a->plen >= 96 &&
+	       memcmp(a->a, prefix, sizeof(prefix)) == 0;
+}
+
+/*
+ * An IPv4 packet never carries such an address: a rule written with one
+ * would match no IPv4 client it names (while tools that unmap addresses,
+ * as the lockout guard does, would think it does). The IPv4 spelling is
+ * what was meant.
+ */
+static void report_v4_mapped(struct resolver *rs, const struct pc_ast_item *it,
+			     const struct pc_addr *a)
+{
+	char v4[INET_ADDRSTRLEN], plen[8] = "";
+
+	inet_ntop(AF_INET, a->a + 12, v4, sizeof(v4));
+	if (it->suffix)
+		snprintf(plen, sizeof(plen), "/%u", a->plen - 96u);
+	pc_diag_error(rs->diag, &it->loc,
+		      "'%s%s%s' is an IPv4-mapped IPv6 address, which no IPv4 packet carries: write %s%s",
+		      it->text, it->suffix ? "/" : "", it->suffix ? it->suffix : "", v4, plen);
+}
+
 static bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 			      struct addracc *aa, unsigned depth)
 {
@@ -821,6 +849,11 @@ static bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 		}
 		if (!pc_addr_parse(it->text, it->suffix, &a, err, sizeof(err))) {
 			pc_diag_error(rs->diag, &it->loc, "%s", err);
+			ok = false;
+			continue;
+		}
+		if (v4_mapped(&a)) {
+			report_v4_mapped(rs, it, &a);
 			ok = false;
 			continue;
 		}
