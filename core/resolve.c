@@ -1293,6 +1293,53 @@ static void add_builtins(struct resolver *rs, enum pc_direction dir, unsigned op
 
 /* ---- statements ----------------------------------------------------- */
 
+/*
+ * The words of nftables' scanner (src/scanner.l, v1.0.6) that nft 1.0.6
+ * refuses as a table name in `table inet NAME` (each one tried with
+ * `nft -c -f` on the generated file; tests/input/table-keywords.sh does it
+ * again over the scanner's whole word list). Sorted for bsearch; nft's
+ * keywords are case-sensitive, so `Counter` is a fine name.
+ */
+static const char *const nft_reserved[] = {
+	"accept", "add", "ah", "all", "and", "arp",
+	"auto-merge", "bridge", "cgroup", "chain", "comment", "comp",
+	"constant", "continue", "counter", "cpu", "create", "ct",
+	"day", "dccp", "define", "delete", "describe", "device",
+	"devices", "dnat", "drop", "dst", "dup", "dynamic",
+	"ecn", "element", "elements", "eq", "esp", "ether",
+	"exists", "expires", "export", "exthdr", "fib", "flags",
+	"flow", "flowtable", "flush", "frag", "fwd", "gc-interval",
+	"ge", "get", "goto", "gt", "handle", "hbh",
+	"hook", "hour", "ibriport", "ibrname", "icmp", "icmpv6",
+	"igmp", "iif", "iifgroup", "iifname", "iiftype", "import",
+	"include", "index", "inet", "insert", "interval", "ip",
+	"ip6", "ipsec", "jhash", "jump", "le", "limit",
+	"list", "log", "lshift", "lt", "map", "mark",
+	"masquerade", "meta", "meter", "mh", "missing", "monitor",
+	"ne", "netdev", "nftrace", "not", "notrack", "numgen",
+	"obriport", "obrname", "offload", "oif", "oifgroup", "oifname",
+	"oiftype", "or", "osf", "pkttype", "policy", "position",
+	"priority", "queue", "quota", "random", "redefine", "redirect",
+	"reject", "rename", "replace", "reset", "return", "rshift",
+	"rt", "rt0", "rt2", "rtclassid", "rule", "ruleset",
+	"sctp", "secmark", "set", "size", "skgid", "skuid",
+	"snat", "socket", "srh", "symhash", "synproxy", "table",
+	"tcp", "th", "time", "timeout", "tproxy", "type",
+	"typeof", "udp", "udplite", "undefine", "update", "vlan",
+	"vmap", "xor", "xt",
+};
+
+static int str_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+static bool nft_reserved_word(const char *s)
+{
+	return bsearch(s, nft_reserved, PC_ARRAY_SIZE(nft_reserved), sizeof(nft_reserved[0]),
+		       str_cmp) != NULL;
+}
+
 static bool valid_table_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -1397,6 +1444,10 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			} else if (!valid_table_name(s->name)) {
 				pc_diag_error(diag, &s->name_loc,
 					      "bad table name '%s' (a letter, then letters, digits, _ or -; at most 20)",
+					      s->name);
+			} else if (nft_reserved_word(s->name)) {
+				pc_diag_error(diag, &s->name_loc,
+					      "table name '%s' is an nft keyword, which nft refuses as a table name: choose another name",
 					      s->name);
 			} else {
 				table_stmt = s;
