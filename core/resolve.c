@@ -978,15 +978,16 @@ static bool resolve_proto(struct resolver *rs, const struct pc_ast_list *l,
 	return ok;
 }
 
+/* An interface name, or a prefix and '*' (eth*): 1-15 characters in all. */
 static bool valid_iface(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 15)
+	if (n == 0 || n > 15 || (n == 1 && s[0] == '*'))
 		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-' &&
-		    *s != '+' && *s != '@')
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-+@", s[i]) &&
+		    !(s[i] == '*' && i == n - 1))
 			return false;
 	return true;
 }
@@ -1054,9 +1055,22 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.limit = ar->limit;
 	r.comment = ar->comment;
 	if (ar->iface) {
-		if (!valid_iface(ar->iface)) {
+		size_t n = strlen(ar->iface);
+
+		if (strcmp(ar->iface, "+") == 0) {
 			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "bad interface name '%s' (1-15 characters: letters, digits, . _ - + @)",
+				      "interface name '+' is iptables' spelling of every interface: leave out 'on'");
+			ok = false;
+		} else if (n > 1 && ar->iface[n - 1] == '+') {
+			/* iptables reads a trailing '+' as a wildcard, nft and pf
+			 * as a letter of the name: one meaning, spelt one way */
+			pc_diag_error(rs->diag, &ar->iface_loc,
+				      "interface name '%s' ends in '+', which only iptables reads as a wildcard: write '%.*s*' for every interface whose name starts with '%.*s'",
+				      ar->iface, (int)(n - 1), ar->iface, (int)(n - 1), ar->iface);
+			ok = false;
+		} else if (!valid_iface(ar->iface)) {
+			pc_diag_error(rs->diag, &ar->iface_loc,
+				      "bad interface name '%s' (1-15 characters: letters, digits, . _ - + @, or a prefix and '*')",
 				      ar->iface);
 			ok = false;
 		}
