@@ -70,6 +70,10 @@ struct resolver {
 	unsigned transports;        /* mask of 1 << enum pc_transport */
 	struct group *groups;
 	size_t n_groups, cap_groups;
+	/* group names hashed to 1 + their index in @groups (0: free slot): a
+	 * policy of many groups must not cost groups x references compares */
+	size_t *index;
+	size_t index_cap;           /* a power of two, at least 2 x n_groups */
 	bool warned_depth;
 	/* the item currently expanding warnings belong to (groups warn once) */
 	bool quiet;
@@ -84,12 +88,50 @@ struct rulebuf {
 	size_t n, cap;
 };
 
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (size_t)h;
+}
+
 static struct group *find_group(struct resolver *rs, const char *name)
 {
-	for (size_t i = rs->n_groups; i-- > 0;)
-		if (strcmp(rs->groups[i].name, name) == 0)
-			return &rs->groups[i];
+	size_t mask = rs->index_cap - 1;
+
+	if (!rs->index_cap)
+		return NULL;
+	for (size_t i = name_hash(name) & mask; rs->index[i]; i = (i + 1) & mask)
+		if (strcmp(rs->groups[rs->index[i] - 1].name, name) == 0)
+			return &rs->groups[rs->index[i] - 1];
 	return NULL;
+}
+
+static void index_put(size_t *index, size_t cap, const char *name, size_t slot)
+{
+	size_t i = name_hash(name) & (cap - 1);
+
+	while (index[i])
+		i = (i + 1) & (cap - 1);
+	index[i] = slot;
+}
+
+/* Adds the last group of rs->groups to the index. */
+static void index_group(struct resolver *rs)
+{
+	if (2 * rs->n_groups > rs->index_cap) {
+		size_t cap = rs->index_cap ? 2 * rs->index_cap : 64;
+		size_t *index = xcalloc(cap, sizeof(*index));
+
+		for (size_t i = 0; i + 1 < rs->n_groups; i++)
+			index_put(index, cap, rs->groups[i].name, i + 1);
+		free(rs->index);
+		rs->index = index;
+		rs->index_cap = cap;
+	}
+	index_put(rs->index, rs->index_cap, rs->groups[rs->n_groups - 1].name, rs->n_groups);
 }
 
 static const char *fam_text(unsigned f)
@@ -1385,6 +1427,7 @@ static void define_group(struct resolver *rs, const struct pc_ast_stmt *s)
 	g->name = s->name;
 	g->kind = s->kind;
 	g->stmt = s;
+	index_group(rs);
 	/* resolve now, so errors inside a group show even when it is unused */
 	if (s->kind == PC_AST_HOSTS) {
 		resolve_hosts_group(rs, g, &s->name_loc, 0);
@@ -1583,6 +1626,7 @@ out:
 	for (size_t i = 0; i < rs.n_groups; i++)
 		free(rs.groups[i].exp);
 	free(rs.groups);
+	free(rs.index);
 	if (!ir)
 		pc_arena_destroy(arena);
 	else if (lint)

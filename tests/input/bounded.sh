@@ -11,9 +11,10 @@ trap 'rm -rf "$tmp"' EXIT
 fail=0
 
 # run NAME WANT-EXIT WANT-STDERR-PATTERN POLICY: check POLICY under the limits
+# ($mem KiB or 256 MiB of address space, $cpu or 20 seconds of CPU)
 run() {
 	name=$1 want=$2 pattern=$3 policy=$4
-	(ulimit -v 262144; ulimit -t 20; "$pc" check "$policy") >"$tmp/out" 2>"$tmp/err"
+	(ulimit -v "${mem:-262144}"; ulimit -t "${cpu:-20}"; "$pc" check "$policy") >"$tmp/out" 2>"$tmp/err"
 	status=$?
 	if [ "$status" != "$want" ] || { [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err"; }; then
 		echo "FAIL $name: exit $status (want $want), stderr:"
@@ -62,6 +63,15 @@ run services-doubling 0 '' "$tmp/services.policy"
 	echo ' }'
 } >"$tmp/wide.policy"
 run wide-list 0 '' "$tmp/wide.policy"
+
+# 100000 groups, each made of the one before (2.7 MB): looking a name up
+# must not scan every group defined so far (10 s of CPU when it did; 0.1 s
+# when it does not)
+awk 'BEGIN { print "hosts g0 = { 192.0.2.1 }"
+	for (i = 1; i < 100000; i++) printf "hosts g%d = { $g%d }\n", i, i - 1
+	print "allow in from $g99999" }' >"$tmp/groups.policy"
+mem=524288 cpu=3 run many-groups 0 '' "$tmp/groups.policy"
+mem= cpu=
 
 # includes: a diamond is refused (each file once), and the number of files is capped
 mkdir "$tmp/inc"
