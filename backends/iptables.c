@@ -393,8 +393,16 @@ static void rule_text_fill(struct ipt *t, struct rule_text *x,
 	addr_range(t, &r->saddr, &s0, &sn);
 	addr_range(t, &r->daddr, &d0, &dn);
 	if (r->iface) {
+		size_t n = strlen(r->iface);
+
 		pc_buf_puts(&x->iface, dir == PC_DIR_OUT ? " -o " : " -i ");
-		pc_buf_puts(&x->iface, r->iface);
+		/* the IR's prefix wildcard eth* is iptables' eth+ */
+		if (r->iface[n - 1] == '*') {
+			pc_buf_add(&x->iface, r->iface, n - 1);
+			pc_buf_puts(&x->iface, "+");
+		} else {
+			pc_buf_puts(&x->iface, r->iface);
+		}
 	}
 	fill_chunks(&x->src, "-s", &r->saddr, s0, sn);
 	fill_chunks(&x->dst, "-d", &r->daddr, d0, dn);

@@ -96,6 +96,10 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		report(p, &r->loc, "backend 'pf': the comment has control characters");
 	if (r->iface && !pc_text_valid_iface(r->iface))
 		report(p, &r->loc, "backend 'pf': invalid interface name '%s'", r->iface);
+	else if (r->iface && r->iface[strlen(r->iface) - 1] == '*')
+		report(p, &r->loc,
+		       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
+		       r->iface);
 	if (r->log && r->log_prefix) {
 		if (!pc_text_printable(r->log_prefix) || strpbrk(r->log_prefix, "\"\\$"))
 			report(p, &r->loc,

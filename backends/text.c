@@ -98,9 +98,10 @@ bool pc_text_valid_iface(const char *s)
 
 	if (n == 0 || n > 15)
 		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("_.:@+-", *s)))
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr("_.:@+-", s[i])) &&
+		    !(s[i] == '*' && i == n - 1 && n > 1))
 			return false;
 	return true;
 }

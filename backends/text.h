@@ -37,7 +37,7 @@ bool pc_text_chain_closed(const struct pc_chain *c);
 /* True when @s has no control characters (bytes below 0x20, 0x7f). */
 bool pc_text_printable(const char *s);
 
-/* An interface name: 1-15 bytes of [A-Za-z0-9_.:@+-] (iptables' '+' wildcard allowed). */
+/* An interface name: 1-15 bytes of [A-Za-z0-9_.:@+-], the last of them perhaps the IR's '*' wildcard. */
 bool pc_text_valid_iface(const char *s);
 
 /* A table / chain / anchor name: [A-Za-z0-9][A-Za-z0-9_.+-]*. */

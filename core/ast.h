@@ -120,8 +120,18 @@ struct pc_ast_stmt {
 	struct pc_ast_rule rule;
 };
 
+/* A file read by `include`: each may be included once. */
+struct pc_ast_included {
+	const char *real;         /* its resolved path */
+	struct pc_location loc;   /* the include statement */
+};
+
 struct pc_ast {
 	struct pc_arena *arena;   /* owns everything, file names included */
+	/* every file included so far (not the top-level one), and their bytes */
+	size_t n_included, cap_included;
+	struct pc_ast_included *included;
+	size_t included_bytes;
 	size_t n;
 	size_t cap;
 	struct pc_ast_stmt **stmts;  /* the statements live in @arena */
@@ -144,6 +154,8 @@ void pc_ast_destroy(struct pc_ast *ast);
 #define PC_MAX_LINE 16384        /* bytes in one line */
 #define PC_MAX_STRING 127        /* bytes in a string */
 #define PC_MAX_INCLUDE_DEPTH 32
+#define PC_MAX_INCLUDES 256            /* files included, in all */
+#define PC_MAX_INCLUDE_BYTES (64u << 20) /* bytes of all included files */
 #define PC_MAX_GROUP_DEPTH 64    /* $a in $b in $c ... */
 #define PC_MAX_LIST 1000000      /* items in one list */
 

@@ -14,6 +14,16 @@ void pc_packet_init(struct pc_packet *p)
 	p->ct_state = PC_CT_NEW;
 }
 
+bool pc_iface_match(const char *pattern, const char *name)
+{
+	size_t n = strlen(pattern);
+
+	/* "eth*": the kernel compares only the bytes before the star */
+	if (n && pattern[n - 1] == '*')
+		return strncmp(pattern, name, n - 1) == 0;
+	return strcmp(pattern, name) == 0;
+}
+
 static size_t addr_bytes(unsigned family)
 {
 	return family == PC_FAM_IPV4 ? 4 : 16;
@@ -141,7 +151,7 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		return pc_map_lookup(r, p) != NULL;
 	if (!(r->families & p->family))
 		return false;
-	if (r->iface && (!p->iface || strcmp(r->iface, p->iface) != 0))
+	if (r->iface && (!p->iface || !pc_iface_match(r->iface, p->iface)))
 		return false;
 	if (r->ct_state && !(r->ct_state & p->ct_state))
 		return false;

@@ -49,6 +49,15 @@ struct pc_packet {
 };
 
 /**
+ * pc_iface_match() - whether an interface name matches a rule's
+ * @pattern: a rule's @iface: a name, or a prefix and '*' (eth*)
+ * @name:    the packet's interface name
+ *
+ * Return: true for the same name, or for a name starting with the prefix.
+ */
+bool pc_iface_match(const char *pattern, const char *name);
+
+/**
  * pc_packet_init() - a packet with every field at its default
  * @p: packet to fill
  *

@@ -316,6 +316,11 @@ again:
 	if (is_word_char((unsigned char)*lx->p)) {
 		while (lx->p < lx->end && is_word_char((unsigned char)*lx->p))
 			lx->p++;
+		/* a '*' ending a word is an interface wildcard (eth*); inside a
+		 * word it stays an error below, as in sql*net */
+		if (lx->p < lx->end && *lx->p == '*' &&
+		    (lx->p + 1 == lx->end || !is_word_char((unsigned char)lx->p[1])))
+			lx->p++;
 		set_loc(lx, &tok->loc, start, (size_t)(lx->p - start));
 		tok->kind = PC_TOK_WORD;
 		tok->text = pc_arena_strndup(lx->arena, start, (size_t)(lx->p - start));

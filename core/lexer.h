@@ -12,7 +12,7 @@ struct pc_arena;
 enum pc_tok {
 	PC_TOK_EOF,
 	PC_TOK_NEWLINE,   /* end of statement (never inside braces) */
-	PC_TOK_WORD,      /* [A-Za-z0-9_:.+-]... */
+	PC_TOK_WORD,      /* [A-Za-z0-9_:.+-]..., perhaps ending in '*' */
 	PC_TOK_STRING,    /* "…", decoded */
 	PC_TOK_VAR,       /* $name (text without '$') */
 	PC_TOK_LBRACE,

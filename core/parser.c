@@ -426,8 +426,72 @@ fail:
 	skip_line(ps);
 }
 
+/* True when @real is @dir or lies below it. */
+static bool under(const char *real, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(real, dir, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/*
+ * What an include may read, checked on the resolved path so that a
+ * symlink cannot lead around it. Reports and returns false otherwise.
+ */
+static bool include_allowed(struct parser *ps, const struct pc_location *loc,
+			    const char *path, const char *real)
+{
+	static const char *const kernel_dirs[] = { "/proc", "/sys", "/dev" };
+	const struct pc_ast *ast = ps->ast;
+	struct stat st;
+
+	/* kernel interfaces: endless, changing or with side effects on read */
+	for (size_t i = 0; i < PC_ARRAY_SIZE(kernel_dirs); i++)
+		if (under(real, kernel_dirs[i])) {
+			perror_at(ps, loc, "cannot include '%s': files under %s are not policies",
+				  path, kernel_dirs[i]);
+			return false;
+		}
+	/* a device or FIFO could be endless: only regular files */
+	if (stat(real, &st) == 0 && !S_ISREG(st.st_mode)) {
+		perror_at(ps, loc, "cannot include '%s': not a regular file", path);
+		return false;
+	}
+	for (size_t i = 0; i < ps->depth; i++) {
+		struct pc_buf b;
+
+		if (strcmp(ps->stack[i].real, real) != 0)
+			continue;
+		pc_buf_init(&b);
+		for (size_t j = i; j < ps->depth; j++)
+			pc_buf_printf(&b, "%s -> ", ps->stack[j].name);
+		pc_buf_puts(&b, path);
+		perror_at(ps, loc, "include cycle: %s", b.data);
+		pc_buf_finish(&b);
+		return false;
+	}
+	/* twice would define its groups twice or repeat its rules, and
+	 * include diamonds would multiply the work: once only */
+	for (size_t i = 0; i < ast->n_included; i++)
+		if (strcmp(ast->included[i].real, real) == 0) {
+			perror_at(ps, loc, "'%s' is already included (at %s:%u)", path,
+				  ast->included[i].loc.file, ast->included[i].loc.line);
+			return false;
+		}
+	if (ps->depth >= PC_MAX_INCLUDE_DEPTH) {
+		perror_at(ps, loc, "includes nested more than %d deep", PC_MAX_INCLUDE_DEPTH);
+		return false;
+	}
+	if (ast->n_included >= PC_MAX_INCLUDES) {
+		perror_at(ps, loc, "more than %d files included", PC_MAX_INCLUDES);
+		return false;
+	}
+	return true;
+}
+
 static void parse_include(struct parser *ps)
 {
+	struct pc_ast *ast = ps->ast;
 	struct pc_location loc = ps->tok.loc;
 	char *dir, *path, *real, *text;
 	const char *name;
@@ -458,56 +522,46 @@ static void parse_include(struct parser *ps)
 		return;
 	}
 	real = realpath(path, NULL);
-	if (real) {
-		struct stat st;
-
-		/* a device or FIFO could be endless: only regular files */
-		if (stat(real, &st) == 0 && !S_ISREG(st.st_mode)) {
-			perror_at(ps, &loc, "cannot include '%s': not a regular file", path);
-			free(real);
-			free(path);
-			return;
-		}
-	}
 	if (!real) {
 		perror_at(ps, &loc, "cannot include '%s': %s", path, strerror(errno));
 		free(path);
 		return;
 	}
-	for (size_t i = 0; i < ps->depth; i++) {
-		if (strcmp(ps->stack[i].real, real) != 0)
-			continue;
-		{
-			struct pc_buf b;
-
-			pc_buf_init(&b);
-			for (size_t j = i; j < ps->depth; j++)
-				pc_buf_printf(&b, "%s -> ", ps->stack[j].name);
-			pc_buf_puts(&b, path);
-			perror_at(ps, &loc, "include cycle: %s", b.data);
-			pc_buf_finish(&b);
-		}
+	if (!include_allowed(ps, &loc, path, real)) {
 		free(real);
 		free(path);
 		return;
 	}
-	if (ps->depth >= PC_MAX_INCLUDE_DEPTH) {
-		perror_at(ps, &loc, "includes nested more than %d deep", PC_MAX_INCLUDE_DEPTH);
-		free(real);
-		free(path);
-		return;
-	}
-	text = pc_read_file(path, &len);
+	/* read what was checked, not what the name may point to by now */
+	text = pc_read_file(real, &len);
 	if (!text) {
 		perror_at(ps, &loc, "cannot include '%s': %s", path, strerror(errno));
 		free(real);
 		free(path);
 		return;
 	}
+	if (ast->included_bytes + len > PC_MAX_INCLUDE_BYTES) {
+		perror_at(ps, &loc, "cannot include '%s': the included files hold more than %u MiB in all",
+			  path, PC_MAX_INCLUDE_BYTES >> 20);
+		goto out;
+	}
+	/* a binary file is no policy: its lines would only be quoted as noise */
+	if (memchr(text, '\0', len)) {
+		perror_at(ps, &loc, "cannot include '%s': not a policy text file (it holds NUL bytes)",
+			  path);
+		goto out;
+	}
+	ast->included_bytes += len;
+	ast->included = xgrow(ast->included, &ast->cap_included, ast->n_included + 1,
+			      sizeof(*ast->included));
+	ast->included[ast->n_included].real = pc_arena_strdup(ps->arena, real);
+	ast->included[ast->n_included].loc = loc;
+	ast->n_included++;
 	name = pc_arena_strdup(ps->arena, path);
 	ps->stack[ps->depth].real = pc_arena_strdup(ps->arena, real);
 	ps->stack[ps->depth].name = name;
 	parse_text(ps->ast, ps->diag, ps->stack, ps->depth + 1, name, text, len);
+out:
 	free(text);
 	free(real);
 	free(path);
@@ -702,5 +756,6 @@ void pc_ast_destroy(struct pc_ast *ast)
 	if (!ast)
 		return;
 	free(ast->stmts);
+	free(ast->included);
 	free(ast);
 }

@@ -25,6 +25,22 @@ struct portacc {
 	size_t n[N_TRANSPORTS];
 	size_t cap[N_TRANSPORTS];
 	bool any[N_TRANSPORTS];     /* every port of that transport */
+	unsigned id;                /* set on first group reference, see svc_expansion */
+};
+
+/*
+ * A services group resolved once for one context: its ports merged per
+ * transport. The same group referenced again (in the same context) reuses
+ * this instead of walking its items again, so nested groups cost what
+ * their text costs, not what their expansion would (26 levels of
+ * `g2 = { $g1, $g1 }` would otherwise be 2^26 walks).
+ */
+struct svc_expansion {
+	unsigned inherited;         /* the transports the reference imposed */
+	unsigned transports;        /* the policy's `transports` at the time */
+	struct pc_port_set ports[N_TRANSPORTS];
+	unsigned last_id;           /* the portacc it was last added to */
+	bool bad;                   /* errors, reported the first time */
 };
 
 struct group {
@@ -40,6 +56,10 @@ struct group {
 	struct pc_addr *addrs;
 	size_t n_addrs;
 	bool any;
+	unsigned last_id;           /* the addracc it was last added to */
+	/* services groups: one expansion per context they are used in */
+	struct svc_expansion *exp;
+	size_t n_exp, cap_exp;
 };
 
 struct resolver {
@@ -50,12 +70,17 @@ struct resolver {
 	unsigned transports;        /* mask of 1 << enum pc_transport */
 	struct group *groups;
 	size_t n_groups, cap_groups;
+	/* group names hashed to 1 + their index in @groups (0: free slot): a
+	 * policy of many groups must not cost groups x references compares */
+	size_t *index;
+	size_t index_cap;           /* a power of two, at least 2 x n_groups */
 	bool warned_depth;
 	/* the item currently expanding warnings belong to (groups warn once) */
 	bool quiet;
 	/* "did you mean" costs an edit-distance pass over the registry: a
 	 * policy full of unknown names gets it for the first ones only */
 	unsigned suggestions_left;
+	unsigned next_id;           /* of portacc / addracc, for duplicates */
 };
 
 struct rulebuf {
@@ -63,12 +88,50 @@ struct rulebuf {
 	size_t n, cap;
 };
 
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (size_t)h;
+}
+
 static struct group *find_group(struct resolver *rs, const char *name)
 {
-	for (size_t i = rs->n_groups; i-- > 0;)
-		if (strcmp(rs->groups[i].name, name) == 0)
-			return &rs->groups[i];
+	size_t mask = rs->index_cap - 1;
+
+	if (!rs->index_cap)
+		return NULL;
+	for (size_t i = name_hash(name) & mask; rs->index[i]; i = (i + 1) & mask)
+		if (strcmp(rs->groups[rs->index[i] - 1].name, name) == 0)
+			return &rs->groups[rs->index[i] - 1];
 	return NULL;
+}
+
+static void index_put(size_t *index, size_t cap, const char *name, size_t slot)
+{
+	size_t i = name_hash(name) & (cap - 1);
+
+	while (index[i])
+		i = (i + 1) & (cap - 1);
+	index[i] = slot;
+}
+
+/* Adds the last group of rs->groups to the index. */
+static void index_group(struct resolver *rs)
+{
+	if (2 * rs->n_groups > rs->index_cap) {
+		size_t cap = rs->index_cap ? 2 * rs->index_cap : 64;
+		size_t *index = xcalloc(cap, sizeof(*index));
+
+		for (size_t i = 0; i + 1 < rs->n_groups; i++)
+			index_put(index, cap, rs->groups[i].name, i + 1);
+		free(rs->index);
+		rs->index = index;
+		rs->index_cap = cap;
+	}
+	index_put(rs->index, rs->index_cap, rs->groups[rs->n_groups - 1].name, rs->n_groups);
 }
 
 static const char *fam_text(unsigned f)
@@ -351,6 +414,68 @@ static bool resolve_svc_items(struct resolver *rs, const struct pc_ast_list *l,
 			      enum pc_ast_item_hint ctx, unsigned inherited,
 			      struct portacc *pa, unsigned depth);
 
+static void push_expansion(struct resolver *rs, struct svc_expansion *e,
+			   struct portacc *pa)
+{
+	if (!pa->id)
+		pa->id = ++rs->next_id;
+	/* a group listed twice in one place adds nothing the second time */
+	if (e->last_id == pa->id)
+		return;
+	e->last_id = pa->id;
+	for (unsigned t = 0; t < N_TRANSPORTS; t++)
+		for (size_t i = 0; i < e->ports[t].n; i++)
+			port_add(pa, t, e->ports[t].v[i].lo, e->ports[t].v[i].hi);
+}
+
+/* Adds the ports of services group @g, referenced with @inherited transports. */
+static bool add_svc_group(struct resolver *rs, struct group *g, unsigned inherited,
+			  struct portacc *pa, unsigned depth)
+{
+	struct portacc sub;
+	struct svc_expansion *e;
+	bool ok, quiet = rs->quiet;
+
+	for (size_t i = 0; i < g->n_exp; i++) {
+		e = &g->exp[i];
+		if (e->inherited == inherited && e->transports == rs->transports) {
+			g->used = true;
+			if (e->bad)
+				return false;
+			push_expansion(rs, e, pa);
+			return true;
+		}
+	}
+	memset(&sub, 0, sizeof(sub));
+	g->resolving = true;
+	rs->quiet = quiet || g->warned;
+	g->warned = true;
+	g->used = true;
+	ok = resolve_svc_items(rs, &g->stmt->list, PC_AST_HINT_SERVICE, inherited,
+			       &sub, depth + 1);
+	rs->quiet = quiet;
+	g->resolving = false;
+	/* at most 16 x 16 contexts (transport masks): the list stays short */
+	g->exp = xgrow(g->exp, &g->cap_exp, g->n_exp + 1, sizeof(*g->exp));
+	e = &g->exp[g->n_exp++];
+	memset(e, 0, sizeof(*e));
+	e->inherited = inherited;
+	e->transports = rs->transports;
+	if (!ok) {
+		e->bad = true;
+		portacc_finish(&sub);
+		return false;
+	}
+	for (unsigned t = 0; t < N_TRANSPORTS; t++) {
+		e->ports[t].n = sub.n[t];
+		e->ports[t].v = pc_arena_memdup(rs->arena, sub.v[t], sub.n[t] * sizeof(*sub.v[t]));
+		pc_port_set_normalize(&e->ports[t]);
+	}
+	portacc_finish(&sub);
+	push_expansion(rs, e, pa);
+	return true;
+}
+
 static bool resolve_svc_item(struct resolver *rs, const struct pc_ast_item *it,
 			     enum pc_ast_item_hint ctx, unsigned inherited,
 			     struct portacc *pa, unsigned depth)
@@ -366,7 +491,6 @@ static bool resolve_svc_item(struct resolver *rs, const struct pc_ast_item *it,
 		return false;
 	if (it->kind == PC_AST_VAR) {
 		struct group *g = find_group(rs, it->text);
-		bool ok, quiet = rs->quiet;
 
 		if (!g) {
 			pc_diag_error(rs->diag, &it->loc, "undefined group '$%s'", it->text);
@@ -388,15 +512,7 @@ static bool resolve_svc_item(struct resolver *rs, const struct pc_ast_item *it,
 				      PC_MAX_GROUP_DEPTH);
 			return false;
 		}
-		g->resolving = true;
-		rs->quiet = quiet || g->warned;
-		g->warned = true;
-		g->used = true;
-		ok = resolve_svc_items(rs, &g->stmt->list, PC_AST_HINT_SERVICE,
-				       it->suffix ? mask : inherited, pa, depth + 1);
-		rs->quiet = quiet;
-		g->resolving = false;
-		return ok;
+		return add_svc_group(rs, g, it->suffix ? mask : inherited, pa, depth);
 	}
 	if (hint == PC_AST_HINT_CLASS) {
 		int c = it->kind == PC_AST_WORD ? pc_port_class_parse(it->text) : -1;
@@ -626,6 +742,7 @@ struct addracc {
 	bool any;
 	const char *name;        /* the single group this came from, if any */
 	size_t items;
+	unsigned id;             /* set on first group reference */
 };
 
 static void addr_push(struct addracc *aa, const struct pc_addr *a)
@@ -667,10 +784,45 @@ static bool resolve_hosts_group(struct resolver *rs, struct group *g,
 	}
 	g->resolved = true;
 	g->any = sub.any;
-	g->n_addrs = sub.n;
-	g->addrs = pc_arena_memdup(rs->arena, sub.v, sub.n * sizeof(*sub.v));
+	/* kept merged: a group made of other groups holds each address once,
+	 * so nesting costs what the text costs, not what it would expand to */
+	{
+		struct pc_addr_set set = { NULL, sub.n, sub.v };
+
+		pc_addr_set_normalize(&set);
+		g->n_addrs = set.n;
+	}
+	g->addrs = pc_arena_memdup(rs->arena, sub.v, g->n_addrs * sizeof(*sub.v));
 	free(sub.v);
 	return true;
+}
+
+/* Inside ::ffff:0:0/96, the IPv4-mapped addresses (RFC 4291 2.5.5.2). */
+static bool v4_mapped(const struct pc_addr *a)
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return a->family == PC_FAM_IPV6 && a->plen >= 96 &&
+	       memcmp(a->a, prefix, sizeof(prefix)) == 0;
+}
+
+/*
+ * An IPv4 packet never carries such an address: a rule written with one
+ * would match no IPv4 client it names (while tools that unmap addresses,
+ * as the lockout guard does, would think it does). The IPv4 spelling is
+ * what was meant.
+ */
+static void report_v4_mapped(struct resolver *rs, const struct pc_ast_item *it,
+			     const struct pc_addr *a)
+{
+	char v4[INET_ADDRSTRLEN], plen[8] = "";
+
+	inet_ntop(AF_INET, a->a + 12, v4, sizeof(v4));
+	if (it->suffix)
+		snprintf(plen, sizeof(plen), "/%u", a->plen - 96u);
+	pc_diag_error(rs->diag, &it->loc,
+		      "'%s%s%s' is an IPv4-mapped IPv6 address, which no IPv4 packet carries: write %s%s",
+		      it->text, it->suffix ? "/" : "", it->suffix ? it->suffix : "", v4, plen);
 }
 
 static bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
@@ -714,11 +866,17 @@ static bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 				ok = false;
 				continue;
 			}
+			if (!aa->id)
+				aa->id = ++rs->next_id;
+			if (l->n == 1)
+				aa->name = g->name;
+			/* a group listed twice in one place adds nothing the second time */
+			if (g->last_id == aa->id)
+				continue;
+			g->last_id = aa->id;
 			aa->any |= g->any;
 			for (size_t j = 0; j < g->n_addrs; j++)
 				addr_push(aa, &g->addrs[j]);
-			if (l->n == 1)
-				aa->name = g->name;
 			continue;
 		}
 		if (it->kind == PC_AST_STRING) {
@@ -733,6 +891,11 @@ static bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 		}
 		if (!pc_addr_parse(it->text, it->suffix, &a, err, sizeof(err))) {
 			pc_diag_error(rs->diag, &it->loc, "%s", err);
+			ok = false;
+			continue;
+		}
+		if (v4_mapped(&a)) {
+			report_v4_mapped(rs, it, &a);
 			ok = false;
 			continue;
 		}
@@ -857,15 +1020,16 @@ static bool resolve_proto(struct resolver *rs, const struct pc_ast_list *l,
 	return ok;
 }
 
+/* An interface name, or a prefix and '*' (eth*): 1-15 characters in all. */
 static bool valid_iface(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 15)
+	if (n == 0 || n > 15 || (n == 1 && s[0] == '*'))
 		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-' &&
-		    *s != '+' && *s != '@')
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-+@", s[i]) &&
+		    !(s[i] == '*' && i == n - 1))
 			return false;
 	return true;
 }
@@ -933,9 +1097,22 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.limit = ar->limit;
 	r.comment = ar->comment;
 	if (ar->iface) {
-		if (!valid_iface(ar->iface)) {
+		size_t n = strlen(ar->iface);
+
+		if (strcmp(ar->iface, "+") == 0) {
 			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "bad interface name '%s' (1-15 characters: letters, digits, . _ - + @)",
+				      "interface name '+' is iptables' spelling of every interface: leave out 'on'");
+			ok = false;
+		} else if (n > 1 && ar->iface[n - 1] == '+') {
+			/* iptables reads a trailing '+' as a wildcard, nft and pf
+			 * as a letter of the name: one meaning, spelt one way */
+			pc_diag_error(rs->diag, &ar->iface_loc,
+				      "interface name '%s' ends in '+', which only iptables reads as a wildcard: write '%.*s*' for every interface whose name starts with '%.*s'",
+				      ar->iface, (int)(n - 1), ar->iface, (int)(n - 1), ar->iface);
+			ok = false;
+		} else if (!valid_iface(ar->iface)) {
+			pc_diag_error(rs->diag, &ar->iface_loc,
+				      "bad interface name '%s' (1-15 characters: letters, digits, . _ - + @, or a prefix and '*')",
 				      ar->iface);
 			ok = false;
 		}
@@ -1172,6 +1349,53 @@ static void add_builtins(struct resolver *rs, enum pc_direction dir, unsigned op
 
 /* ---- statements ----------------------------------------------------- */
 
+/*
+ * The words of nftables' scanner (src/scanner.l, v1.0.6) that nft 1.0.6
+ * refuses as a table name in `table inet NAME` (each one tried with
+ * `nft -c -f` on the generated file; tests/input/table-keywords.sh does it
+ * again over the scanner's whole word list). Sorted for bsearch; nft's
+ * keywords are case-sensitive, so `Counter` is a fine name.
+ */
+static const char *const nft_reserved[] = {
+	"accept", "add", "ah", "all", "and", "arp",
+	"auto-merge", "bridge", "cgroup", "chain", "comment", "comp",
+	"constant", "continue", "counter", "cpu", "create", "ct",
+	"day", "dccp", "define", "delete", "describe", "device",
+	"devices", "dnat", "drop", "dst", "dup", "dynamic",
+	"ecn", "element", "elements", "eq", "esp", "ether",
+	"exists", "expires", "export", "exthdr", "fib", "flags",
+	"flow", "flowtable", "flush", "frag", "fwd", "gc-interval",
+	"ge", "get", "goto", "gt", "handle", "hbh",
+	"hook", "hour", "ibriport", "ibrname", "icmp", "icmpv6",
+	"igmp", "iif", "iifgroup", "iifname", "iiftype", "import",
+	"include", "index", "inet", "insert", "interval", "ip",
+	"ip6", "ipsec", "jhash", "jump", "le", "limit",
+	"list", "log", "lshift", "lt", "map", "mark",
+	"masquerade", "meta", "meter", "mh", "missing", "monitor",
+	"ne", "netdev", "nftrace", "not", "notrack", "numgen",
+	"obriport", "obrname", "offload", "oif", "oifgroup", "oifname",
+	"oiftype", "or", "osf", "pkttype", "policy", "position",
+	"priority", "queue", "quota", "random", "redefine", "redirect",
+	"reject", "rename", "replace", "reset", "return", "rshift",
+	"rt", "rt0", "rt2", "rtclassid", "rule", "ruleset",
+	"sctp", "secmark", "set", "size", "skgid", "skuid",
+	"snat", "socket", "srh", "symhash", "synproxy", "table",
+	"tcp", "th", "time", "timeout", "tproxy", "type",
+	"typeof", "udp", "udplite", "undefine", "update", "vlan",
+	"vmap", "xor", "xt",
+};
+
+static int str_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+static bool nft_reserved_word(const char *s)
+{
+	return bsearch(s, nft_reserved, PC_ARRAY_SIZE(nft_reserved), sizeof(nft_reserved[0]),
+		       str_cmp) != NULL;
+}
+
 static bool valid_table_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -1203,6 +1427,7 @@ static void define_group(struct resolver *rs, const struct pc_ast_stmt *s)
 	g->name = s->name;
 	g->kind = s->kind;
 	g->stmt = s;
+	index_group(rs);
 	/* resolve now, so errors inside a group show even when it is unused */
 	if (s->kind == PC_AST_HOSTS) {
 		resolve_hosts_group(rs, g, &s->name_loc, 0);
@@ -1276,6 +1501,10 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			} else if (!valid_table_name(s->name)) {
 				pc_diag_error(diag, &s->name_loc,
 					      "bad table name '%s' (a letter, then letters, digits, _ or -; at most 20)",
+					      s->name);
+			} else if (nft_reserved_word(s->name)) {
+				pc_diag_error(diag, &s->name_loc,
+					      "table name '%s' is an nft keyword, which nft refuses as a table name: choose another name",
 					      s->name);
 			} else {
 				table_stmt = s;
@@ -1394,7 +1623,10 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 out:
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
 		free(rules[d].v);
+	for (size_t i = 0; i < rs.n_groups; i++)
+		free(rs.groups[i].exp);
 	free(rs.groups);
+	free(rs.index);
 	if (!ir)
 		pc_arena_destroy(arena);
 	else if (lint)

@@ -9,7 +9,8 @@
  * Meaning of one &struct pc_rule: a packet matches when ALL of
  *  - its family is in @families,
  *  - @iface is NULL or equals the packet's interface (input interface for
- *    the in and forward directions, output interface for out),
+ *    the in and forward directions, output interface for out); an @iface
+ *    ending in '*' is a prefix: "eth*" matches every name starting "eth",
  *  - @saddr is empty or contains the source address (likewise @daddr),
  *  - @n_l4 is 0, or the packet matches ONE of @l4 (same protocol, and the
  *    destination port is in the port set / the ICMP type is in the type list,
@@ -199,7 +200,7 @@ struct pc_map_elem {
  *            line that shaped them, or file only with line 0)
  * @verdict:  what a match does
  * @families: PC_FAM_* mask this rule applies to (never 0)
- * @iface:    interface name, or NULL for any
+ * @iface:    interface name, a prefix and '*' (eth*), or NULL for any
  * @saddr:    source prefixes (empty = any); only of families in @families
  * @daddr:    destination prefixes (empty = any)
  * @n_l4:     protocol alternatives; 0 = any protocol
