@@ -235,17 +235,28 @@ static bool elem_adjacent(const uint8_t *a_hi, const uint8_t *b_lo, unsigned len
 	return memcmp(next, b_lo, len) == 0;
 }
 
-/* nft merges adjacent intervals of anonymous interval sets. */
+/*
+ * Adjacent or overlapping intervals become one. nft does this itself for
+ * the anonymous sets of `nft -f`; for named sets the kernel refuses two
+ * intervals where one ends right before the next starts ("File exists")
+ * when they are sent as apply sends them, so every interval set of the
+ * plan is merged here, once, and the text and netlink both write the
+ * merged elements. The elements are sorted by their first key.
+ */
 static void set_merge(struct pc_nft_set *s)
 {
 	unsigned len = pc_nft_key_len(s->key);
 	size_t out = 0;
 
-	if (!s->interval || s->name)
+	if (!s->interval)
 		return;
 	for (size_t i = 0; i < s->n; i++) {
-		if (out && elem_adjacent(s->v[out - 1].hi, s->v[i].lo, len)) {
-			memcpy(s->v[out - 1].hi, s->v[i].hi, len);
+		struct pc_nft_elem *last = out ? &s->v[out - 1] : NULL;
+
+		if (last && (memcmp(s->v[i].lo, last->hi, len) <= 0 ||
+			     elem_adjacent(last->hi, s->v[i].lo, len))) {
+			if (memcmp(s->v[i].hi, last->hi, len) > 0)
+				memcpy(last->hi, s->v[i].hi, len);
 			continue;
 		}
 		s->v[out++] = s->v[i];
@@ -261,8 +272,6 @@ static struct pc_nft_set *addr_set_create(const char *name, unsigned family,
 
 	s->name = name ? xstrdup(name) : NULL;
 	s->key = family == PC_FAM_IPV4 ? PC_NFT_KEY_IPV4 : PC_NFT_KEY_IPV6;
-	s->addrs = v;
-	s->n_addrs = n;
 	s->n = n;
 	s->v = xcalloc(n, sizeof(*s->v));
 	s->interval = name != NULL;
@@ -766,21 +775,58 @@ static unsigned be16_get(const uint8_t *p)
 	return (unsigned)p[0] << 8 | p[1];
 }
 
+/*
+ * The prefix length of the interval lo..hi of an address set, or -1 when
+ * it is no prefix (a merged run of neighbours).
+ */
+static int elem_plen(const struct pc_nft_elem *e, unsigned len)
+{
+	unsigned plen = len * 8;
+
+	while (plen > 0) {
+		unsigned bit = plen - 1;
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((e->lo[bit / 8] & m) || !(e->hi[bit / 8] & m))
+			break;
+		plen--;
+	}
+	/* the bits before plen must be equal */
+	for (unsigned bit = 0; bit < plen; bit++) {
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((e->lo[bit / 8] & m) != (e->hi[bit / 8] & m))
+			return -1;
+	}
+	return (int)plen;
+}
+
+/* An address interval: "A", "A/N" or "A-B". */
+static void addr_elem_print(FILE *out, const struct pc_nft_elem *e, bool v6)
+{
+	char buf[PC_ADDR_TEXT_MAX];
+	unsigned len = v6 ? 16 : 4;
+	int plen = elem_plen(e, len);
+
+	fwrite_unlocked(buf, 1, pc_addr_ntop(e->lo, v6, buf), out);
+	if (plen < 0) {
+		fputc_unlocked('-', out);
+		fwrite_unlocked(buf, 1, pc_addr_ntop(e->hi, v6, buf), out);
+	} else if ((unsigned)plen != len * 8) {
+		fputc_unlocked('/', out);
+		put_uint(out, (unsigned)plen);
+	}
+}
+
 /* Prints set elements separated by @sep. */
 static void set_elems_print(FILE *out, const struct pc_nft_set *s, const char *sep)
 {
-	if (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6) {
-		for (size_t i = 0; i < s->n_addrs; i++) {
-			if (i)
-				fputs(sep, out);
-			addr_print(out, &s->addrs[i]);
-		}
-		return;
-	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (i)
 			fputs(sep, out);
-		if (s->key == PC_NFT_KEY_PORT) {
+		if (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6) {
+			addr_elem_print(out, &s->v[i], s->key == PC_NFT_KEY_IPV6);
+		} else if (s->key == PC_NFT_KEY_PORT) {
 			unsigned lo = be16_get(s->v[i].lo), hi = be16_get(s->v[i].hi);
 
 			put_uint(out, lo);
@@ -1012,7 +1058,7 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 		fprintf(out, "\t\ttype %s\n",
 			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" : "ipv6_addr");
 		fputs("\t\tflags interval\n", out);
-		if (s->n_addrs) {
+		if (s->n) {
 			fputs("\t\telements = {\n\t\t\t", out);
 			set_elems_print(out, s, ",\n\t\t\t");
 			fputs("\n\t\t}\n", out);

@@ -66,9 +66,9 @@ struct pc_nft_elem {
  *            records it in the set's user data)
  * @interval: an interval set (prefixes or port ranges present)
  * @n:        number of elements
- * @v:        elements, ascending; anonymous interval sets have adjacent
- *            intervals merged as nft does, named sets keep them
- * @addrs:    for address sets: the prefixes to print (points into the IR)
+ * @v:        elements, ascending; in interval sets adjacent and
+ *            overlapping intervals are merged (the kernel refuses
+ *            neighbours in a named set), for the text and netlink alike
  */
 struct pc_nft_set {
 	char *name;
@@ -77,8 +77,6 @@ struct pc_nft_set {
 	bool interval;
 	size_t n;
 	struct pc_nft_elem *v;
-	const struct pc_addr *addrs;
-	size_t n_addrs;
 };
 
 /* How one address / port / type match is expressed. */
