@@ -23,6 +23,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -111,6 +112,9 @@ struct pc_nl_objs {
 	size_t n_chains, chains_cap;
 	struct nl_rule *rules;
 	size_t n_rules, rules_cap;
+	/* named objects (the limit objects of limited rules) */
+	struct nftnl_obj **objs;
+	size_t n_objs, objs_cap;
 };
 
 /* Objects. */
@@ -134,6 +138,12 @@ static void objs_add_chain(struct pc_nl_objs *o, struct nftnl_chain *c)
 	o->chains = xgrow(o->chains, &o->chains_cap, o->n_chains + 1,
 			  sizeof(*o->chains));
 	o->chains[o->n_chains++] = c;
+}
+
+static void objs_add_obj(struct pc_nl_objs *o, struct nftnl_obj *obj)
+{
+	o->objs = xgrow(o->objs, &o->objs_cap, o->n_objs + 1, sizeof(*o->objs));
+	o->objs[o->n_objs++] = obj;
 }
 
 static struct nl_elem *set_add_elem(struct nl_set *s, const uint8_t *key,
@@ -182,6 +192,9 @@ void pc_nl_objs_destroy(struct pc_nl_objs *o)
 		free(o->rules[i].comment);
 		free(o->rules[i].lk);
 	}
+	for (size_t i = 0; i < o->n_objs; i++)
+		nftnl_obj_free(o->objs[i]);
+	free(o->objs);
 	free(o->sets);
 	free(o->chains);
 	free(o->rules);
@@ -604,8 +617,27 @@ static const uint64_t limit_secs[__PC_LIMIT_MAX] = {
 	[PC_LIMIT_DAY] = 86400,
 };
 
-/* nft's default burst of `limit rate N/unit`. */
+/* nft's default burst of `limit rate N/unit` and of a limit object. */
 #define NFT_LIMIT_BURST 5
+
+/* The limit object of a limited policy rule, as nft sends `limit NAME { rate N/unit }`. */
+static struct nftnl_obj *limit_obj_new(const char *table, const struct pc_nft_limit *l)
+{
+	struct nftnl_obj *obj = nftnl_obj_alloc();
+
+	if (!obj)
+		PC_BUG("out of memory");
+	nftnl_obj_set_str(obj, NFTNL_OBJ_TABLE, table);
+	nftnl_obj_set_str(obj, NFTNL_OBJ_NAME, l->name);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_FAMILY, NFPROTO_INET);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
+	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_RATE, l->limit.rate);
+	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_UNIT, limit_secs[l->limit.unit]);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_BURST, NFT_LIMIT_BURST);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_FLAGS, 0);
+	return obj;
+}
 
 static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 			   const struct pc_nft_rule *pr)
@@ -662,13 +694,10 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		add_bitwise(r, &mask, 4);
 		add_cmp(r, NFT_CMP_NEQ, &zero, 4);
 	}
-	if (pr->limit.rate) {
-		e = expr_new(r, "limit");
-		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, pr->limit.rate);
-		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, limit_secs[pr->limit.unit]);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, NFT_LIMIT_BURST);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+	if (pr->limit) {
+		e = expr_new(r, "objref");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_LIMIT);
+		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, pr->limit->name);
 	}
 	if (pr->log) {
 		e = expr_new(r, "log");
@@ -741,6 +770,8 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 	struct pc_nl_objs *o = xzalloc(sizeof(*o));
 
 	o->table = xstrdup(plan->table);
+	for (size_t i = 0; i < plan->n_limits; i++)
+		objs_add_obj(o, limit_obj_new(o->table, plan->limits[i]));
 	for (size_t i = 0; i < plan->n_sets; i++)
 		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 	for (size_t i = 0; i < plan->n_maps; i++)
@@ -835,6 +866,28 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 	    nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
 		rc->o->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
 	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+static int obj_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *rc = data;
+	struct nftnl_obj *obj = nftnl_obj_alloc();
+	const char *table;
+
+	if (!obj)
+		PC_BUG("out of memory");
+	if (nftnl_obj_nlmsg_parse(nlh, obj) < 0) {
+		nftnl_obj_free(obj);
+		return MNL_CB_ERROR;
+	}
+	table = nftnl_obj_get_str(obj, NFTNL_OBJ_TABLE);
+	if (!table || strcmp(table, rc->o->table) != 0) {
+		nftnl_obj_free(obj);
+		return MNL_CB_OK;
+	}
+	/* (its handle goes back with it: the kernel creates by name) */
+	objs_add_obj(rc->o, obj);
 	return MNL_CB_OK;
 }
 
@@ -1062,6 +1115,7 @@ int pc_nl_objs_read(const char *table, struct pc_nl_objs **out)
 	struct read_ctx rc;
 	struct nlmsghdr *nlh;
 	struct nftnl_table *t;
+	struct nftnl_obj *obj;
 	struct nftnl_set *s;
 	struct nftnl_rule *r;
 	int ret = 0;
@@ -1086,6 +1140,18 @@ int pc_nl_objs_read(const char *table, struct pc_nl_objs **out)
 		ret = 0;
 		goto fail;
 	}
+	if (ret < 0)
+		goto fail;
+
+	/* named objects: the rules' objref expressions need them back */
+	obj = nftnl_obj_alloc();
+	nftnl_obj_set_str(obj, NFTNL_OBJ_TABLE, table);
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, NFPROTO_INET,
+				    NLM_F_DUMP | NLM_F_ACK, seq_next());
+	nftnl_obj_nlmsg_build_payload(nlh, obj);
+	nftnl_obj_free(obj);
+	ret = nl_talk(nl, nlh, obj_cb, &rc);
 	if (ret < 0)
 		goto fail;
 
@@ -1297,6 +1363,17 @@ static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name
 	}
 }
 
+static void batch_obj(struct pc_nl_batch *b, struct nftnl_obj *obj,
+		      const struct pc_location *loc)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = batch_msg(b, NFT_MSG_NEWOBJ, NLM_F_CREATE, loc,
+			xasprintf("object %s", nftnl_obj_get_str(obj, NFTNL_OBJ_NAME)));
+	nftnl_obj_nlmsg_build_payload(nlh, obj);
+	batch_done(b, nlh);
+}
+
 static char *rule_what(const struct nl_rule *nr)
 {
 	return xasprintf("rule in chain %s%s%s%s", nr->chain,
@@ -1319,6 +1396,8 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 	batch_table(b, table, NFT_MSG_DELTABLE, 0);
 	if (o) {
 		batch_table(b, table, NFT_MSG_NEWTABLE, o->table_flags);
+		for (size_t i = 0; i < o->n_objs; i++)
+			batch_obj(b, o->objs[i], NULL);
 		for (size_t i = 0; i < o->n_sets; i++)
 			if (!o->sets[i].anon)
 				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,
@@ -1377,11 +1456,6 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 static void put_be32(struct nlmsghdr *nlh, uint16_t type, uint32_t v)
 {
 	mnl_attr_put_u32(nlh, type, htonl(v));
-}
-
-static void put_be64(struct nlmsghdr *nlh, uint16_t type, uint64_t v)
-{
-	mnl_attr_put_u64(nlh, type, htobe64(v));
 }
 
 static void put_value(struct nlmsghdr *nlh, uint16_t type, const void *data,
@@ -1647,13 +1721,10 @@ static void w_rule(struct nlmsghdr *nlh, const char *table, const char *chain,
 		w_bitwise(nlh, &mask, 4);
 		w_cmp(nlh, NFT_CMP_NEQ, &zero, 4);
 	}
-	if (pr->limit.rate) {
-		expr_begin(nlh, "limit", &n);
-		put_be64(nlh, NFTA_LIMIT_RATE, pr->limit.rate);
-		put_be64(nlh, NFTA_LIMIT_UNIT, limit_secs[pr->limit.unit]);
-		put_be32(nlh, NFTA_LIMIT_BURST, NFT_LIMIT_BURST);
-		put_be32(nlh, NFTA_LIMIT_TYPE, NFT_LIMIT_PKTS);
-		put_be32(nlh, NFTA_LIMIT_FLAGS, 0);
+	if (pr->limit) {
+		expr_begin(nlh, "objref", &n);
+		put_be32(nlh, NFTA_OBJREF_IMM_TYPE, NFT_OBJECT_LIMIT);
+		mnl_attr_put_strz(nlh, NFTA_OBJREF_IMM_NAME, pr->limit->name);
 		expr_end(nlh, &n);
 	}
 	if (pr->log) {
@@ -1724,6 +1795,12 @@ struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool c
 	batch_table(b, plan->table, NFT_MSG_NEWTABLE, 0);
 	batch_table(b, plan->table, NFT_MSG_DELTABLE, 0);
 	batch_table(b, plan->table, NFT_MSG_NEWTABLE, 0);
+	for (size_t i = 0; i < plan->n_limits; i++) {
+		struct nftnl_obj *obj = limit_obj_new(plan->table, plan->limits[i]);
+
+		batch_obj(b, obj, &plan->limits[i]->src->loc);
+		nftnl_obj_free(obj);
+	}
 	for (size_t i = 0; i < plan->n_sets; i++) {
 		size_t k = set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 

@@ -80,6 +80,11 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 		free(m);
 	}
 	free(plan->maps);
+	for (size_t i = 0; i < plan->n_limits; i++) {
+		free(plan->limits[i]->name);
+		free(plan->limits[i]);
+	}
+	free(plan->limits);
 	free(plan);
 }
 
@@ -290,7 +295,10 @@ struct lower {
 	struct pc_nft_plan *plan;
 	size_t sets_cap;
 	size_t maps_cap;
+	size_t limits_cap;
 	unsigned chain_maps;      /* maps made in the current chain */
+	unsigned chain_limits;    /* limit objects made in the current chain */
+	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
 };
 
 /* "FILE:LINE[ COMMENT]" of a map element's rule. */
@@ -525,7 +533,7 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	}
 	nr->nfproto = family != 0 && !implied;
 	nr->ct_state = r->ct_state;
-	nr->limit = r->limit;
+	nr->limit = lw->limit;
 	nr->log = r->log;
 	nr->log_prefix = r->log_prefix;
 	nr->verdict = verdict;
@@ -573,6 +581,19 @@ static void lower_rule(struct lower *lw, struct rule_vec *rv,
 	if (r->n_map) {
 		lower_map(lw, rule_push(rv), dir, r, comment);
 		return;
+	}
+	lw->limit = NULL;
+	if (r->limit.rate) {
+		struct pc_nft_limit *l = xzalloc(sizeof(*l));
+		struct pc_nft_plan *plan = lw->plan;
+
+		l->name = xasprintf("%s_limit_%u", chain_names[dir], ++lw->chain_limits);
+		l->limit = r->limit;
+		l->src = r;
+		plan->limits = xgrow(plan->limits, &lw->limits_cap, plan->n_limits + 1,
+				     sizeof(*plan->limits));
+		plan->limits[plan->n_limits++] = l;
+		lw->limit = l;
 	}
 	for (size_t a = 0; a < n_alt; a++) {
 		const struct pc_l4 *l4 = r->n_l4 ? &r->l4[a] : NULL;
@@ -698,6 +719,7 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		nc->policy = ch->policy == PC_VERDICT_ALLOW ? PC_VERDICT_ALLOW :
 							      PC_VERDICT_DENY;
 		lw.chain_maps = 0;
+		lw.chain_limits = 0;
 		for (size_t i = 0; i < ch->n; i++) {
 			const struct pc_rule *r = &ch->rules[i];
 			char comment[COMMENT_BUF];
@@ -972,11 +994,9 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		}
 		fputc_unlocked(' ', out);
 	}
-	if (r->limit.rate) {
-		put(out, "limit rate ");
-		put_uint(out, r->limit.rate);
-		fputc_unlocked('/', out);
-		put(out, limit_units[r->limit.unit]);
+	if (r->limit) {
+		put(out, "limit name ");
+		put_quoted(out, r->limit->name);
 		fputc_unlocked(' ', out);
 	}
 	if (r->log) {
@@ -1051,6 +1071,12 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 
 void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 {
+	for (size_t i = 0; i < plan->n_limits; i++) {
+		const struct pc_nft_limit *l = plan->limits[i];
+
+		fprintf(out, "\tlimit %s {\n\t\trate %u/%s\n\t}\n\n", l->name,
+			l->limit.rate, limit_units[l->limit.unit]);
+	}
 	for (size_t i = 0; i < plan->n_sets; i++) {
 		const struct pc_nft_set *s = plan->sets[i];
 
