@@ -225,6 +225,11 @@ static void be16_put(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+static unsigned be16_get(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
 /* True when @b starts right after @a ends (keys of @len bytes). */
 static bool elem_adjacent(const uint8_t *a_hi, const uint8_t *b_lo, unsigned len)
 {
@@ -277,6 +282,8 @@ static struct pc_nft_set *addr_set_create(const char *name, unsigned family,
 
 	s->name = name ? xstrdup(name) : NULL;
 	s->key = family == PC_FAM_IPV4 ? PC_NFT_KEY_IPV4 : PC_NFT_KEY_IPV6;
+	s->addrs = v;
+	s->n_addrs = n;
 	s->n = n;
 	s->v = xcalloc(n, sizeof(*s->v));
 	s->interval = name != NULL;
@@ -443,6 +450,14 @@ static void port_match(struct pc_nft_rule *nr, const struct pc_port_set *ps,
 			s->interval = true;
 	}
 	set_merge(s);
+	if (s->n == 1) {
+		/* merged into one interval: what nft makes of a one-element set */
+		m->lo = (uint16_t)be16_get(s->v[0].lo);
+		m->hi = (uint16_t)be16_get(s->v[0].hi);
+		m->kind = m->lo == m->hi ? PC_NFT_MATCH_VALUE : PC_NFT_MATCH_RANGE;
+		set_destroy(s);
+		return;
+	}
 	m->kind = PC_NFT_MATCH_SET;
 	m->set = nr->sets[nr->n_sets++] = s;
 }
@@ -792,11 +807,6 @@ static void addr_print(FILE *out, const struct pc_addr *a)
 	}
 }
 
-static unsigned be16_get(const uint8_t *p)
-{
-	return (unsigned)p[0] << 8 | p[1];
-}
-
 /*
  * The prefix length of the interval lo..hi of an address set, or -1 when
  * it is no prefix (a merged run of neighbours).
@@ -843,6 +853,14 @@ static void addr_elem_print(FILE *out, const struct pc_nft_elem *e, bool v6)
 /* Prints set elements separated by @sep. */
 static void set_elems_print(FILE *out, const struct pc_nft_set *s, const char *sep)
 {
+	if (!s->name && (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6)) {
+		for (size_t i = 0; i < s->n_addrs; i++) {
+			if (i)
+				fputs(sep, out);
+			addr_print(out, &s->addrs[i]);
+		}
+		return;
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (i)
 			fputs(sep, out);

@@ -68,7 +68,13 @@ struct pc_nft_elem {
  * @n:        number of elements
  * @v:        elements, ascending; in interval sets adjacent and
  *            overlapping intervals are merged (the kernel refuses
- *            neighbours in a named set), for the text and netlink alike
+ *            neighbours in a named set as apply sends them): netlink
+ *            sends these, the text writes them for named sets
+ * @addrs:    for anonymous address sets: the prefixes the text writes
+ *            (points into the IR); nft -f merges them into @v itself, and
+ *            a single merged element written out would become a plain
+ *            match instead of a set
+ * @n_addrs:  their number
  */
 struct pc_nft_set {
 	char *name;
@@ -77,6 +83,8 @@ struct pc_nft_set {
 	bool interval;
 	size_t n;
 	struct pc_nft_elem *v;
+	const struct pc_addr *addrs;
+	size_t n_addrs;
 };
 
 /* How one address / port / type match is expressed. */

@@ -95,7 +95,7 @@ static void test_rules(void **state)
 		"\t\ttcp dport 23 reject with tcp reset comment \"sample.pcl:13\"\n",
 		"\t\tudp dport 79 reject comment \"sample.pcl:13\"\n",
 		"\t\tudp dport 60000-61000 accept comment \"sample.pcl:14 mosh\"\n",
-		"\t\tip saddr { 203.0.113.0/24 } log drop comment \"sample.pcl:15\"\n",
+		"\t\tip saddr { 203.0.113.0/25, 203.0.113.128/25 } log drop comment \"sample.pcl:15\"\n",
 		"\t\tip6 saddr 2001:db8::1 log drop comment \"sample.pcl:15\"\n",
 		"\t\tmeta l4proto 50 accept comment \"sample.pcl:16\"\n",
 		"\t\tiifname \"eth0\" sctp dport 5000 accept comment \"sample.pcl:17\"\n",
