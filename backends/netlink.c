@@ -129,7 +129,7 @@ struct pc_nl_objs {
 	size_t n_chains, chains_cap;
 	struct nl_rule *rules;
 	size_t n_rules, rules_cap;
-	/* Read from the kernel only (the plan makes none of these yet). */
+	/* Named objects (the plan's limit objects, or all read back) and flowtables (read back only). */
 	struct nftnl_obj **objs;       /* named objects of every type */
 	size_t n_objs, objs_cap;
 	struct nftnl_flowtable **fts;
@@ -159,6 +159,12 @@ static void objs_add_chain(struct pc_nl_objs *o, struct nftnl_chain *c)
 	o->chains = xgrow(o->chains, &o->chains_cap, o->n_chains + 1,
 			  sizeof(*o->chains));
 	o->chains[o->n_chains++] = c;
+}
+
+static void objs_add_obj(struct pc_nl_objs *o, struct nftnl_obj *obj)
+{
+	o->objs = xgrow(o->objs, &o->objs_cap, o->n_objs + 1, sizeof(*o->objs));
+	o->objs[o->n_objs++] = obj;
 }
 
 static struct nl_elem *set_add_elem(struct nl_set *s, const uint8_t *key,
@@ -640,8 +646,27 @@ static const uint64_t limit_secs[__PC_LIMIT_MAX] = {
 	[PC_LIMIT_DAY] = 86400,
 };
 
-/* nft's default burst of `limit rate N/unit`. */
+/* nft's default burst of `limit rate N/unit` and of a limit object. */
 #define NFT_LIMIT_BURST 5
+
+/* The limit object of a limited policy rule, as nft sends `limit NAME { rate N/unit }`. */
+static struct nftnl_obj *limit_obj_new(const char *table, const struct pc_nft_limit *l)
+{
+	struct nftnl_obj *obj = nftnl_obj_alloc();
+
+	if (!obj)
+		PC_BUG("out of memory");
+	nftnl_obj_set_str(obj, NFTNL_OBJ_TABLE, table);
+	nftnl_obj_set_str(obj, NFTNL_OBJ_NAME, l->name);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_FAMILY, NFPROTO_INET);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
+	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_RATE, l->limit.rate);
+	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_UNIT, limit_secs[l->limit.unit]);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_BURST, NFT_LIMIT_BURST);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_FLAGS, 0);
+	return obj;
+}
 
 static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 			   const struct pc_nft_rule *pr)
@@ -698,13 +723,10 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		add_bitwise(r, &mask, 4);
 		add_cmp(r, NFT_CMP_NEQ, &zero, 4);
 	}
-	if (pr->limit.rate) {
-		e = expr_new(r, "limit");
-		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, pr->limit.rate);
-		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, limit_secs[pr->limit.unit]);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, NFT_LIMIT_BURST);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+	if (pr->limit) {
+		e = expr_new(r, "objref");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_LIMIT);
+		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, pr->limit->name);
 	}
 	if (pr->log) {
 		e = expr_new(r, "log");
@@ -788,6 +810,8 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 
 	o->table = xstrdup(plan->table);
 	o->table_comment = xstrdup(PC_NL_OWNER_COMMENT);
+	for (size_t i = 0; i < plan->n_limits; i++)
+		objs_add_obj(o, limit_obj_new(o->table, plan->limits[i]));
 	for (size_t i = 0; i < plan->n_sets; i++)
 		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 	for (size_t i = 0; i < plan->n_maps; i++)
@@ -1518,6 +1542,17 @@ static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name
 	}
 }
 
+static void batch_obj(struct pc_nl_batch *b, struct nftnl_obj *obj,
+		      const struct pc_location *loc)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = batch_msg(b, NFT_MSG_NEWOBJ, NLM_F_CREATE, loc,
+			xasprintf("object %s", nftnl_obj_get_str(obj, NFTNL_OBJ_NAME)));
+	nftnl_obj_nlmsg_build_payload(nlh, obj);
+	batch_done(b, nlh);
+}
+
 static char *rule_what(const struct nl_rule *nr)
 {
 	return xasprintf("rule in chain %s%s%s%s", nr->chain,
@@ -1732,6 +1767,8 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 		batch_saved(b, o);
 	} else if (o) {
 		batch_table(b, table, NFT_MSG_NEWTABLE, o);
+		for (size_t i = 0; i < o->n_objs; i++)
+			batch_obj(b, o->objs[i], NULL);
 		for (size_t i = 0; i < o->n_sets; i++)
 			if (!o->sets[i].anon)
 				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,

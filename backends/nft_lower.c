@@ -80,6 +80,11 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 		free(m);
 	}
 	free(plan->maps);
+	for (size_t i = 0; i < plan->n_limits; i++) {
+		free(plan->limits[i]->name);
+		free(plan->limits[i]);
+	}
+	free(plan->limits);
 	free(plan);
 }
 
@@ -220,6 +225,11 @@ static void be16_put(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+static unsigned be16_get(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
 /* True when @b starts right after @a ends (keys of @len bytes). */
 static bool elem_adjacent(const uint8_t *a_hi, const uint8_t *b_lo, unsigned len)
 {
@@ -235,17 +245,28 @@ static bool elem_adjacent(const uint8_t *a_hi, const uint8_t *b_lo, unsigned len
 	return memcmp(next, b_lo, len) == 0;
 }
 
-/* nft merges adjacent intervals of anonymous interval sets. */
+/*
+ * Adjacent or overlapping intervals become one. nft does this itself for
+ * the anonymous sets of `nft -f`; for named sets the kernel refuses two
+ * intervals where one ends right before the next starts ("File exists")
+ * when they are sent as apply sends them, so every interval set of the
+ * plan is merged here, once, and the text and netlink both write the
+ * merged elements. The elements are sorted by their first key.
+ */
 static void set_merge(struct pc_nft_set *s)
 {
 	unsigned len = pc_nft_key_len(s->key);
 	size_t out = 0;
 
-	if (!s->interval || s->name)
+	if (!s->interval)
 		return;
 	for (size_t i = 0; i < s->n; i++) {
-		if (out && elem_adjacent(s->v[out - 1].hi, s->v[i].lo, len)) {
-			memcpy(s->v[out - 1].hi, s->v[i].hi, len);
+		struct pc_nft_elem *last = out ? &s->v[out - 1] : NULL;
+
+		if (last && (memcmp(s->v[i].lo, last->hi, len) <= 0 ||
+			     elem_adjacent(last->hi, s->v[i].lo, len))) {
+			if (memcmp(s->v[i].hi, last->hi, len) > 0)
+				memcpy(last->hi, s->v[i].hi, len);
 			continue;
 		}
 		s->v[out++] = s->v[i];
@@ -281,7 +302,10 @@ struct lower {
 	struct pc_nft_plan *plan;
 	size_t sets_cap;
 	size_t maps_cap;
+	size_t limits_cap;
 	unsigned chain_maps;      /* maps made in the current chain */
+	unsigned chain_limits;    /* limit objects made in the current chain */
+	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
 };
 
 /* "FILE:LINE[ COMMENT]" of a map element's rule. */
@@ -426,6 +450,14 @@ static void port_match(struct pc_nft_rule *nr, const struct pc_port_set *ps,
 			s->interval = true;
 	}
 	set_merge(s);
+	if (s->n == 1) {
+		/* merged into one interval: what nft makes of a one-element set */
+		m->lo = (uint16_t)be16_get(s->v[0].lo);
+		m->hi = (uint16_t)be16_get(s->v[0].hi);
+		m->kind = m->lo == m->hi ? PC_NFT_MATCH_VALUE : PC_NFT_MATCH_RANGE;
+		set_destroy(s);
+		return;
+	}
 	m->kind = PC_NFT_MATCH_SET;
 	m->set = nr->sets[nr->n_sets++] = s;
 }
@@ -516,7 +548,7 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	}
 	nr->nfproto = family != 0 && !implied;
 	nr->ct_state = r->ct_state;
-	nr->limit = r->limit;
+	nr->limit = lw->limit;
 	nr->log = r->log;
 	nr->log_prefix = r->log_prefix;
 	nr->verdict = verdict;
@@ -564,6 +596,19 @@ static void lower_rule(struct lower *lw, struct rule_vec *rv,
 	if (r->n_map) {
 		lower_map(lw, rule_push(rv), dir, r, comment);
 		return;
+	}
+	lw->limit = NULL;
+	if (r->limit.rate) {
+		struct pc_nft_limit *l = xzalloc(sizeof(*l));
+		struct pc_nft_plan *plan = lw->plan;
+
+		l->name = xasprintf("%s_limit_%u", chain_names[dir], ++lw->chain_limits);
+		l->limit = r->limit;
+		l->src = r;
+		plan->limits = xgrow(plan->limits, &lw->limits_cap, plan->n_limits + 1,
+				     sizeof(*plan->limits));
+		plan->limits[plan->n_limits++] = l;
+		lw->limit = l;
 	}
 	for (size_t a = 0; a < n_alt; a++) {
 		const struct pc_l4 *l4 = r->n_l4 ? &r->l4[a] : NULL;
@@ -689,6 +734,7 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		nc->policy = ch->policy == PC_VERDICT_ALLOW ? PC_VERDICT_ALLOW :
 							      PC_VERDICT_DENY;
 		lw.chain_maps = 0;
+		lw.chain_limits = 0;
 		for (size_t i = 0; i < ch->n; i++) {
 			const struct pc_rule *r = &ch->rules[i];
 			char comment[COMMENT_BUF];
@@ -761,15 +807,53 @@ static void addr_print(FILE *out, const struct pc_addr *a)
 	}
 }
 
-static unsigned be16_get(const uint8_t *p)
+/*
+ * The prefix length of the interval lo..hi of an address set, or -1 when
+ * it is no prefix (a merged run of neighbours).
+ */
+static int elem_plen(const struct pc_nft_elem *e, unsigned len)
 {
-	return (unsigned)p[0] << 8 | p[1];
+	unsigned plen = len * 8;
+
+	while (plen > 0) {
+		unsigned bit = plen - 1;
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((e->lo[bit / 8] & m) || !(e->hi[bit / 8] & m))
+			break;
+		plen--;
+	}
+	/* the bits before plen must be equal */
+	for (unsigned bit = 0; bit < plen; bit++) {
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((e->lo[bit / 8] & m) != (e->hi[bit / 8] & m))
+			return -1;
+	}
+	return (int)plen;
+}
+
+/* An address interval: "A", "A/N" or "A-B". */
+static void addr_elem_print(FILE *out, const struct pc_nft_elem *e, bool v6)
+{
+	char buf[PC_ADDR_TEXT_MAX];
+	unsigned len = v6 ? 16 : 4;
+	int plen = elem_plen(e, len);
+
+	fwrite_unlocked(buf, 1, pc_addr_ntop(e->lo, v6, buf), out);
+	if (plen < 0) {
+		fputc_unlocked('-', out);
+		fwrite_unlocked(buf, 1, pc_addr_ntop(e->hi, v6, buf), out);
+	} else if ((unsigned)plen != len * 8) {
+		fputc_unlocked('/', out);
+		put_uint(out, (unsigned)plen);
+	}
 }
 
 /* Prints set elements separated by @sep. */
 static void set_elems_print(FILE *out, const struct pc_nft_set *s, const char *sep)
 {
-	if (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6) {
+	if (!s->name && (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6)) {
 		for (size_t i = 0; i < s->n_addrs; i++) {
 			if (i)
 				fputs(sep, out);
@@ -780,7 +864,9 @@ static void set_elems_print(FILE *out, const struct pc_nft_set *s, const char *s
 	for (size_t i = 0; i < s->n; i++) {
 		if (i)
 			fputs(sep, out);
-		if (s->key == PC_NFT_KEY_PORT) {
+		if (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6) {
+			addr_elem_print(out, &s->v[i], s->key == PC_NFT_KEY_IPV6);
+		} else if (s->key == PC_NFT_KEY_PORT) {
 			unsigned lo = be16_get(s->v[i].lo), hi = be16_get(s->v[i].hi);
 
 			put_uint(out, lo);
@@ -926,11 +1012,9 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		}
 		fputc_unlocked(' ', out);
 	}
-	if (r->limit.rate) {
-		put(out, "limit rate ");
-		put_uint(out, r->limit.rate);
-		fputc_unlocked('/', out);
-		put(out, limit_units[r->limit.unit]);
+	if (r->limit) {
+		put(out, "limit name ");
+		put_quoted(out, r->limit->name);
 		fputc_unlocked(' ', out);
 	}
 	if (r->log) {
@@ -1005,6 +1089,12 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 
 void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 {
+	for (size_t i = 0; i < plan->n_limits; i++) {
+		const struct pc_nft_limit *l = plan->limits[i];
+
+		fprintf(out, "\tlimit %s {\n\t\trate %u/%s\n\t}\n\n", l->name,
+			l->limit.rate, limit_units[l->limit.unit]);
+	}
 	for (size_t i = 0; i < plan->n_sets; i++) {
 		const struct pc_nft_set *s = plan->sets[i];
 
@@ -1012,7 +1102,7 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 		fprintf(out, "\t\ttype %s\n",
 			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" : "ipv6_addr");
 		fputs("\t\tflags interval\n", out);
-		if (s->n_addrs) {
+		if (s->n) {
 			fputs("\t\telements = {\n\t\t\t", out);
 			set_elems_print(out, s, ",\n\t\t\t");
 			fputs("\n\t\t}\n", out);

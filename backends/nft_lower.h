@@ -66,9 +66,15 @@ struct pc_nft_elem {
  *            records it in the set's user data)
  * @interval: an interval set (prefixes or port ranges present)
  * @n:        number of elements
- * @v:        elements, ascending; anonymous interval sets have adjacent
- *            intervals merged as nft does, named sets keep them
- * @addrs:    for address sets: the prefixes to print (points into the IR)
+ * @v:        elements, ascending; in interval sets adjacent and
+ *            overlapping intervals are merged (the kernel refuses
+ *            neighbours in a named set as apply sends them): netlink
+ *            sends these, the text writes them for named sets
+ * @addrs:    for anonymous address sets: the prefixes the text writes
+ *            (points into the IR); nft -f merges them into @v itself, and
+ *            a single merged element written out would become a plain
+ *            match instead of a set
+ * @n_addrs:  their number
  */
 struct pc_nft_set {
 	char *name;
@@ -124,6 +130,24 @@ struct pc_nft_map {
 };
 
 /**
+ * struct pc_nft_limit - a named limit object: the one token bucket that
+ *                       every nft rule of a limited policy rule shares
+ * @name:  "input_limit_1": chain, number of the limited rule in the chain
+ * @limit: the rate (nft's default burst of 5 packets)
+ * @src:   the policy rule
+ *
+ * A policy rule becomes several nft rules (one per protocol and family,
+ * two for a reject of any protocol); a `limit rate` statement in each
+ * would give each its own bucket, and a reject's TCP packets over the
+ * first bucket would fall into the second rule.
+ */
+struct pc_nft_limit {
+	char *name;
+	struct pc_limit limit;
+	const struct pc_rule *src;
+};
+
+/**
  * struct pc_nft_rule - one nft rule
  * @src:        the IR rule it comes from (location, origin)
  * @family:     0 (both), PC_FAM_IPV4 or PC_FAM_IPV6
@@ -137,7 +161,7 @@ struct pc_nft_map {
  * @dport:      destination ports (for protocols with ports)
  * @icmp_type:  ICMP / ICMPv6 types (for those protocols)
  * @ct_state:   PC_CT_* mask, 0 = any
- * @limit:      rate limit (rate 0: none)
+ * @limit:      the rule's rate limit object (`limit name "NAME"`), or NULL
  * @log:        log before the verdict
  * @log_prefix: may be NULL
  * @verdict:    final statement
@@ -158,7 +182,7 @@ struct pc_nft_rule {
 	struct pc_nft_match dport;
 	struct pc_nft_match icmp_type;
 	unsigned ct_state;
-	struct pc_limit limit;
+	const struct pc_nft_limit *limit;
 	bool log;
 	const char *log_prefix;
 	enum pc_nft_verdict verdict;
@@ -191,6 +215,8 @@ struct pc_nft_chain {
  * @sets:   named sets, sorted by name (owned)
  * @n_maps: number of verdict maps
  * @maps:   verdict maps, in chain order (owned)
+ * @n_limits: number of limit objects
+ * @limits: limit objects, in chain order (owned)
  * @chains: input, forward, output
  */
 struct pc_nft_plan {
@@ -199,6 +225,8 @@ struct pc_nft_plan {
 	struct pc_nft_set **sets;
 	size_t n_maps;
 	struct pc_nft_map **maps;
+	size_t n_limits;
+	struct pc_nft_limit **limits;
 	struct pc_nft_chain chains[3];
 };
 
@@ -237,7 +265,8 @@ size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan);
 void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out);
 
 /*
- * Writes the body of `table inet NAME { ... }`: named sets, then the three
+ * Writes the body of `table inet NAME { ... }`: limit objects, named sets,
+ * verdict maps, then the three
  * chains, indented by one tab, each line ending in a newline.
  */
 void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out);

@@ -50,6 +50,10 @@ struct pf {
 	/* named address sets seen, and whether each became a table */
 	struct named_set *named;
 	size_t n_named, cap_named;
+	/* what the forwarded packets pf passes in are tagged with */
+	char *forward_tag;
+	/* when set: the tag put_rule() gives the packets a pass rule passes */
+	const char *tag;
 };
 
 static void report(struct pf *p, const struct pc_location *loc,
@@ -238,8 +242,10 @@ static bool set_in_families(const struct pc_addr_set *set, unsigned fam)
  * The hosts of a from/to: "any", a table, one address or a list; an
  * inline list holds only the addresses of @fam (the rule's `inet` or
  * `inet6`), a table all of them (pf skips the other family's).
+ * Returns the number of pf rules pfctl makes of it (a list is expanded
+ * into one rule per entry).
  */
-static void put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *set,
+static size_t put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *set,
 		      unsigned fam)
 {
 	const char *table;
@@ -247,14 +253,14 @@ static void put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *
 
 	if (set->n == 0) {
 		pc_buf_puts(b, "any");
-		return;
+		return 1;
 	}
 	table = table_for(p, set);
 	if (table) {
 		pc_buf_putc(b, '<');
 		pc_buf_puts(b, table);
 		pc_buf_putc(b, '>');
-		return;
+		return 1;
 	}
 	for (size_t i = 0; i < set->n; i++) {
 		if (set->v[i].family & fam) {
@@ -264,7 +270,7 @@ static void put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *
 	}
 	if (n == 1) {
 		pc_text_addr(b, &set->v[last], true);
-		return;
+		return 1;
 	}
 	pc_buf_puts(b, "{");
 	for (size_t i = 0, k = 0; i < set->n; i++) {
@@ -274,6 +280,7 @@ static void put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *
 		pc_text_addr(b, &set->v[i], true);
 	}
 	pc_buf_puts(b, " }");
+	return n;
 }
 
 static void put_ports(struct pc_buf *b, const struct pc_port_set *ports)
@@ -334,14 +341,17 @@ static void put_comment_line(struct pf *p, enum pc_direction dir,
 
 /*
  * One pf rule for the alternatives @l4[0..n) (several only when they
- * share the port set), or for any protocol when @n is 0.
+ * share the port set), or for any protocol when @n is 0. Returns the
+ * number of rules pfctl expands it into: one per entry of each list of
+ * protocols, addresses, ports and ICMP types.
  */
-static void put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r,
+static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r,
 		     const struct pc_l4 *const *l4, size_t n, unsigned families)
 {
 	static const unsigned seconds[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
 	struct pc_buf *b = &p->rules;
 	bool pass = r->verdict == PC_VERDICT_ALLOW;
+	size_t expanded = n > 1 ? n : 1;
 
 	switch (r->verdict) {
 	case PC_VERDICT_ALLOW:
@@ -381,15 +391,18 @@ static void put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *
 		pc_buf_puts(b, " all");
 	} else {
 		pc_buf_puts(b, " from ");
-		put_hosts(p, b, &r->saddr, families);
+		expanded *= put_hosts(p, b, &r->saddr, families);
 		pc_buf_puts(b, " to ");
-		put_hosts(p, b, &r->daddr, families);
-		if (n && pc_proto_has_ports(l4[0]->proto) && l4[0]->dports.n)
+		expanded *= put_hosts(p, b, &r->daddr, families);
+		if (n && pc_proto_has_ports(l4[0]->proto) && l4[0]->dports.n) {
 			put_ports(b, &l4[0]->dports);
+			expanded *= l4[0]->dports.n;
+		}
 	}
 	if (n == 1 && l4[0]->n_types &&
 	    (l4[0]->proto == PC_PROTO_ICMP || l4[0]->proto == PC_PROTO_ICMPV6)) {
 		pc_buf_puts(b, l4[0]->proto == PC_PROTO_ICMP ? " icmp-type " : " icmp6-type ");
+		expanded *= l4[0]->n_types;
 		if (l4[0]->n_types > 1)
 			pc_buf_puts(b, "{ ");
 		for (size_t i = 0; i < l4[0]->n_types; i++) {
@@ -405,9 +418,12 @@ static void put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *
 	if (r->limit.rate)
 		pc_buf_printf(b, " max-pkt-rate %u/%u", r->limit.rate,
 			      seconds[r->limit.unit]);
+	if (pass && p->tag)
+		pc_buf_printf(b, " tag \"%s\"", p->tag);
 	if (pass)
 		pc_buf_puts(b, p->ir->options & PC_OPT_STATELESS ? " no state" : " keep state");
 	pc_buf_putc(b, '\n');
+	return expanded;
 }
 
 /* The address families a rule is written for: `inet`/`inet6` when one. */
@@ -421,6 +437,7 @@ static void emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule 
 	const struct pc_l4 **alts;
 	bool *done;
 	unsigned fam = rule_families(r);
+	size_t expanded = 0;
 
 	put_comment_line(p, dir, r);
 	if (!r->n_l4) {
@@ -453,15 +470,38 @@ static void emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule 
 			f = PC_FAM_IPV6;
 		/* ICMP of a rule whose addresses are all IPv6 never matches */
 		if (set_in_families(&r->saddr, f) && set_in_families(&r->daddr, f))
-			put_rule(p, dir, r, alts, n, f);
+			expanded += put_rule(p, dir, r, alts, n, f);
 	}
 	free(alts);
 	free(done);
+	/*
+	 * max-pkt-rate counts per pf rule: several rules would each let the
+	 * whole rate through, where the policy means one rate for the rule.
+	 */
+	if (r->limit.rate && expanded > 1)
+		report(p, &r->loc,
+		       "backend 'pf' cannot express one rate limit for this rule: pfctl expands it into %zu rules (one per listed protocol, address, port or ICMP type) and max-pkt-rate counts per rule",
+		       expanded);
 }
 
-static void emit_chain(struct pf *p, enum pc_direction dir)
+/*
+ * The destinations of the packets that are for this host, the filter of
+ * the inline anchor of the in rules: the addresses of its interfaces, kept
+ * up to date by pf (`(self)`), the limited broadcast and the multicast
+ * addresses (neighbour discovery, router advertisements, DHCP). A
+ * directed broadcast (192.0.2.255) is not among them: pf cannot name it
+ * for all interfaces at once, so it meets the forward default.
+ */
+#define PF_FOR_THIS_HOST "{ (self), 255.255.255.255, 224.0.0.0/4, ff00::/8 }"
+
+/*
+ * The default of direction @as (a `default ... reject` is a final rule of
+ * its chain instead), written as a quick rule of direction @dir matching
+ * every packet.
+ */
+static void put_default(struct pf *p, enum pc_direction dir, enum pc_direction as)
 {
-	const struct pc_chain *c = &p->ir->chains[dir];
+	const struct pc_chain *c = &p->ir->chains[as];
 	struct pc_rule def = {
 		.origin = PC_ORIGIN_POLICY,
 		.loc = c->policy_loc,
@@ -469,18 +509,92 @@ static void emit_chain(struct pf *p, enum pc_direction dir)
 		.families = PC_FAM_ALL,
 	};
 
+	pc_buf_puts(&p->rules, "# ");
+	pc_text_location(&p->rules, &c->policy_loc);
+	pc_buf_printf(&p->rules, " default %s %s\n", pc_direction_name(as),
+		      pc_verdict_name(def.verdict));
+	put_rule(p, dir, &def, NULL, 0, PC_FAM_ALL);
+}
+
+/* Whether a forward rule passes some routed packets (then tagged). */
+static bool forwards_any(const struct pf *p)
+{
+	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->rules[i].origin == PC_ORIGIN_ESSENTIAL_ICMP &&
+		    c->rules[i].verdict == PC_VERDICT_ALLOW)
+			return true;
+	return false;
+}
+
+/* Indents the lines of p->rules from byte @start on by one tab. */
+static void indent_from(struct pf *p, size_t start)
+{
+	size_t len = p->rules.len - start;
+	char *copy = xmalloc(len + 1);
+	bool bol = true;
+
+	memcpy(copy, p->rules.data + start, len);
+	p->rules.len = start;
+	for (size_t i = 0; i < len; i++) {
+		if (bol && copy[i] != '\n')
+			pc_buf_putc(&p->rules, '\t');
+		pc_buf_putc(&p->rules, copy[i]);
+		bol = copy[i] == '\n';
+	}
+	free(copy);
+}
+
+/*
+ * pf sees a routed packet as an in packet on the interface it arrives on
+ * and an out packet on the one it leaves by. The policy's in rules are
+ * for packets to this host (the nft input hook, iptables' INPUT), so they
+ * sit in an inline anchor whose filter is the destination: inside it, a
+ * rule's own `to` list still applies, and pf intersects the two (one rule
+ * cannot hold two address lists). Every packet that enters the anchor
+ * ends in it: the last rule is the in default, `quick` and matching all.
+ * What comes in for another host is routed through: it meets the
+ * built-in forward rules (essential ICMP) and the forward default (deny
+ * or reject; pf cannot express forward rules, nor a forward allow). What
+ * those pass is tagged, and the tag passes it out again before the out
+ * rules, which thus only ever decide packets of this host.
+ */
+static void emit_chain(struct pf *p, enum pc_direction dir)
+{
+	const struct pc_chain *c = &p->ir->chains[dir];
+	size_t start;
+
 	pc_buf_printf(&p->rules, "\n# %s: default %s\n", pc_direction_name(dir),
 		      pc_verdict_name(c->policy));
+	if (dir == PC_DIR_IN)
+		pc_buf_puts(&p->rules, "# packets for this host\n"
+			    "anchor \"in\" in to " PF_FOR_THIS_HOST " {\n");
+	if (dir == PC_DIR_OUT && forwards_any(p))
+		pc_buf_printf(&p->rules,
+			      "# routed packets the forward rules passed in\n"
+			      "pass out quick tagged \"%s\" %s\n", p->forward_tag,
+			      p->ir->options & PC_OPT_STATELESS ? "no state" : "keep state");
+	start = p->rules.len;
 	for (size_t i = 0; i < c->n; i++)
 		if (rule_written(p, dir, &c->rules[i]))
 			emit_rule(p, dir, &c->rules[i]);
-	if (pc_text_chain_closed(c))
+	if (!pc_text_chain_closed(c))
+		put_default(p, dir, dir);
+	if (dir != PC_DIR_IN)
 		return;
-	pc_buf_puts(&p->rules, "# ");
-	pc_text_location(&p->rules, &c->policy_loc);
-	pc_buf_printf(&p->rules, " default %s %s\n", pc_direction_name(dir),
-		      pc_verdict_name(c->policy));
-	put_rule(p, dir, &def, NULL, 0, PC_FAM_ALL);
+	indent_from(p, start);
+	pc_buf_puts(&p->rules, "}\n# packets for other hosts, routed through this one\n");
+	c = &p->ir->chains[PC_DIR_FORWARD];
+	p->tag = p->forward_tag;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->rules[i].origin == PC_ORIGIN_ESSENTIAL_ICMP)
+			emit_rule(p, PC_DIR_FORWARD, &c->rules[i]);
+	p->tag = NULL;
+	if (!pc_text_chain_closed(c))
+		put_default(p, PC_DIR_IN, PC_DIR_FORWARD);
+	else
+		emit_rule(p, PC_DIR_FORWARD, &c->rules[c->n - 1]);
 }
 
 static void pf_init(struct pf *p, const struct pc_ir *ir,
@@ -493,6 +607,7 @@ static void pf_init(struct pf *p, const struct pc_ir *ir,
 	p->openbsd = !opts->pf_dialect || strcmp(opts->pf_dialect, "freebsd") != 0;
 	pc_buf_init(&p->tables);
 	pc_buf_init(&p->rules);
+	p->forward_tag = xasprintf("%s-forward", ir->table ? ir->table : "");
 }
 
 static void pf_finish(struct pf *p)
@@ -500,6 +615,7 @@ static void pf_finish(struct pf *p)
 	pc_buf_finish(&p->tables);
 	pc_buf_finish(&p->rules);
 	free(p->named);
+	free(p->forward_tag);
 }
 
 static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
@@ -510,6 +626,11 @@ static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 
 	pf_init(&p, ir, opts, diag);
 	run_checks(&p);
+	/* what only writing the rules finds (a rate limit over several pf rules) */
+	if (!p.errors) {
+		emit_chain(&p, PC_DIR_IN);
+		emit_chain(&p, PC_DIR_OUT);
+	}
 	ret = p.errors ? -1 : 0;
 	pf_finish(&p);
 	return ret;
@@ -530,6 +651,8 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		goto out;
 	emit_chain(&p, PC_DIR_IN);
 	emit_chain(&p, PC_DIR_OUT);
+	if (p.errors)
+		goto out;
 	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&p));
 	if (p.tables.len) {
 		pc_buf_puts(&body, "\n");

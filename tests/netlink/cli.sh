@@ -219,7 +219,7 @@ case_diff() {
 	[ -n "$h" ] || fail "no rule of web.policy:13 in chain input"
 	nft delete rule inet pcweb input handle "$h" || fail "delete rule $h"
 	expect_status 1 $P diff "$W/web.policy"
-	grep_out '- input: ip saddr @admins_v4 tcp dport 22 limit rate 10/minute log prefix "ssh " accept comment "'
+	grep_out '- input: ip saddr @admins_v4 tcp dport 22 limit name "input_limit_1" log prefix "ssh " accept comment "'
 	expect_status 0 $P apply "$W/web.policy"
 	nft add element inet pcweb admins_v4 '{ 203.0.113.9 }' || fail "add element"
 	expect_status 1 $P diff "$W/web.policy"

@@ -184,8 +184,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* as apply does it (pc_cli_load_plan(), which is the program's) */
-	if (pc_registry_load(reg, PC_SOURCE_DATADIR "/service-names-port-numbers.csv",
-			     false, diag) != 0)
+	if (pc_registry_load(reg, pc_registry_default_path(), false, diag) != 0)
 		goto fail;
 	pc_registry_finish(reg);
 	ir = pc_policy_load(path, reg, 0, diag, &sys_error);

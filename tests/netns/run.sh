@@ -3,7 +3,7 @@
 #
 # Real packets through a generated ruleset.
 #
-#   run.sh --portcullis PROG --probe PROG --backend nft|iptables
+#   run.sh --portcullis PROG --probe PROG --backend nft|iptables|apply
 #          [--registry FILE] [--generate-opt OPT]... [--ruleset FILE]
 #          [--no-oracle] POLICY PROBES
 #
@@ -16,7 +16,8 @@
 #   server    pcsv0  198.51.100.2/24  2001:db8:1::2/64   (routes via the firewall)
 #
 # loads `portcullis generate -b nft` (nft -f) or `-b iptables` / `-b ip6tables`
-# (iptables-restore / ip6tables-restore) of POLICY on the firewall, starts
+# (iptables-restore / ip6tables-restore) of POLICY on the firewall, or
+# programs it with `portcullis apply` (netlink; backend "apply"), starts
 # responders everywhere and runs every probe of the PROBES table:
 #
 #   DIRECTION PROTO FAMILY PORT EXPECTED      # comment
@@ -53,7 +54,7 @@ genopts=()
 timeout_ms=${PC_PROBE_TIMEOUT_MS:-300}
 
 usage() {
-	echo "usage: $0 --portcullis PROG --probe PROG --backend nft|iptables [--registry FILE] [--generate-opt OPT]... [--ruleset FILE] [--no-oracle] POLICY PROBES" >&2
+	echo "usage: $0 --portcullis PROG --probe PROG --backend nft|iptables|apply [--registry FILE] [--generate-opt OPT]... [--ruleset FILE] [--no-oracle] POLICY PROBES" >&2
 	exit 99
 }
 
@@ -74,7 +75,7 @@ done
 [ $# -eq 2 ] || usage
 policy=$1 probes=$2
 [ -n "$portcullis" ] && [ -n "$probe" ] || usage
-case $backend in nft|iptables) ;; *) usage ;; esac
+case $backend in nft|iptables|apply) ;; *) usage ;; esac
 
 skip() {
 	echo "SKIP: $*" >&2
@@ -89,7 +90,7 @@ setup_fail() {
 command -v ip >/dev/null || skip "iproute2's ip is not installed"
 if [ "$backend" = nft ]; then
 	command -v nft >/dev/null || skip "nft is not installed"
-else
+elif [ "$backend" = iptables ]; then
 	command -v iptables-restore >/dev/null && command -v ip6tables-restore >/dev/null ||
 		skip "iptables-restore / ip6tables-restore are not installed"
 fi
@@ -240,6 +241,11 @@ regopt=()
 if [ -n "$ruleset" ]; then
 	in_fw nft -f "$ruleset" || setup_fail "nft -f $ruleset"
 	echo "# loaded $ruleset"
+elif [ "$backend" = apply ]; then
+	# no SSH session here: the lockout guard has nothing to protect
+	in_fw env -u SSH_CONNECTION "$portcullis" apply "${regopt[@]}" "${genopts[@]}" "$policy" ||
+		setup_fail "portcullis apply $policy"
+	echo "# applied ${genopts[*]:+${genopts[*]} }$policy over netlink"
 elif [ "$backend" = nft ]; then
 	"$portcullis" generate -b nft "${regopt[@]}" "${genopts[@]}" "$policy" >"$tmp/rules.nft" ||
 		setup_fail "portcullis generate -b nft $policy"

@@ -678,7 +678,7 @@ static void test_pf(void **state)
 	in[3].comment = "web \\";
 	in[4] = rule(11, PC_VERDICT_ALLOW, PC_FAM_ALL);
 	in[4].saddr = (struct pc_addr_set){ "admins", 2, admins_v };
-	in[4].n_l4 = 2;
+	in[4].n_l4 = 1;
 	in[4].l4 = dns_both;
 	in[4].log = true;
 	in[4].log_prefix = "dns ";
@@ -699,19 +699,25 @@ static void test_pf(void **state)
 	assert_non_null(text);
 	assert_line(text, "table <admins> { 192.0.2.0/24, 2001:db8:100::/48 }");
 	assert_no_substr(text, "# t.policy connection tracking");
-	assert_line(text, "pass in quick on lo all keep state");
-	assert_line(text, "pass in quick inet proto icmp all icmp-type { 0, 8 } keep state");
-	assert_line(text, "pass in quick inet6 proto icmp6 all icmp6-type { 133, 134, 135, 136 } keep state");
-	assert_line(text, "# t.policy:10 \"web \\\"");
-	assert_line(text, "pass in quick proto tcp from any to any port { 80, 443, 8000:8100 } keep state");
-	assert_line(text, "pass in log quick proto { tcp udp } from <admins> to any port 53 label \"dns \" max-pkt-rate 10/60 keep state");
-	assert_line(text, "block return in quick inet from any to 192.0.2.0/24");
-	assert_line(text, "block drop in quick on em0 from <admins> to any");
-	assert_line(text, "pass in quick proto esp all keep state");
-	assert_line(text, "block drop in quick all");
+	assert_line(text, "\t" "pass in quick on lo all keep state");
+	assert_line(text, "\t" "pass in quick inet proto icmp all icmp-type { 0, 8 } keep state");
+	assert_line(text, "\t" "pass in quick inet6 proto icmp6 all icmp6-type { 133, 134, 135, 136 } keep state");
+	assert_line(text, "\t" "# t.policy:10 \"web \\\"");
+	assert_line(text, "\t" "pass in quick proto tcp from any to any port { 80, 443, 8000:8100 } keep state");
+	assert_line(text, "\tpass in log quick proto tcp from <admins> to any port 53 label \"dns \" max-pkt-rate 10/60 keep state");
+	assert_line(text, "\t" "block return in quick inet from any to 192.0.2.0/24");
+	assert_line(text, "\t" "block drop in quick on em0 from <admins> to any");
+	assert_line(text, "\t" "pass in quick proto esp all keep state");
+	/*
+	 * The in rules decide the packets for this host only: an inline
+	 * anchor filters on the destination, its last rule is the in
+	 * default; routed packets meet the forward default after it.
+	 */
+	assert_line(text, "anchor \"in\" in to { (self), 255.255.255.255, 224.0.0.0/4, ff00::/8 } {");
+	assert_line(text, "\t# t.policy default in deny\n\tblock drop in quick all\n}");
+	assert_line(text, "}\n# packets for other hosts, routed through this one\n# t.policy default forward deny\nblock drop in quick all");
 	assert_line(text, "block drop out quick inet6 from any to 2001:db8:100::/48");
 	assert_line(text, "pass out quick all keep state");
-	assert_no_substr(text, "default forward");
 	again = run(&pc_backend_pf, &ir, NULL);
 	assert_string_equal(text, again);
 	free(again);
@@ -724,6 +730,60 @@ static void test_pf(void **state)
 	free(text);
 }
 
+
+/*
+ * pf: max-pkt-rate counts per pf rule and pfctl expands every list into
+ * rules of its own, so a limit over a rule that becomes several is an
+ * error; a table keeps it one rule.
+ */
+static void test_pf_limit_one_rule(void **state)
+{
+	struct pc_ir ir;
+	struct pc_port_range dns[] = { { 53, 53 } };
+	struct pc_port_range two[] = { { 22, 22 }, { 80, 80 } };
+	struct pc_l4 dns_both[] = {
+		{ .proto = PC_PROTO_TCP, .dports = { 1, dns } },
+		{ .proto = PC_PROTO_UDP, .dports = { 1, dns } },
+	};
+	struct pc_l4 ports = { .proto = PC_PROTO_TCP, .dports = { 2, two } };
+	struct pc_l4 ssh = { .proto = PC_PROTO_TCP, .dports = { 1, two } };
+	struct pc_addr hosts[] = { v4(192, 0, 2, 1, 32), v4(192, 0, 2, 7, 32) };
+	struct pc_rule in[4];
+	char *text, *errs;
+
+	(void)state;
+	ir_init(&ir);
+	in[0] = rule(3, PC_VERDICT_ALLOW, PC_FAM_ALL);
+	in[0].n_l4 = 2;
+	in[0].l4 = dns_both;
+	in[1] = rule(4, PC_VERDICT_REJECT, PC_FAM_ALL);
+	in[1].n_l4 = 1;
+	in[1].l4 = &ports;
+	in[2] = rule(5, PC_VERDICT_ALLOW, PC_FAM_IPV4);
+	in[2].n_l4 = 1;
+	in[2].l4 = &ssh;
+	in[2].saddr = (struct pc_addr_set){ NULL, 2, hosts };
+	in[3] = rule(6, PC_VERDICT_ALLOW, PC_FAM_IPV4);
+	in[3].n_l4 = 1;
+	in[3].l4 = &ssh;
+	in[3].saddr = (struct pc_addr_set){ "admins", 2, hosts };
+	for (size_t i = 0; i < 4; i++)
+		in[i].limit = (struct pc_limit){ 10, PC_LIMIT_SECOND };
+	ir_set_rules(&ir, PC_DIR_IN, in, 4);
+	text = run(&pc_backend_pf, &ir, &errs);
+	assert_null(text);
+	assert_substr(errs, "t.policy:3:1: error: backend 'pf' cannot express one rate limit for this rule: pfctl expands it into 2 rules");
+	assert_substr(errs, "t.policy:4:1: error: backend 'pf' cannot express one rate limit");
+	assert_substr(errs, "t.policy:5:1: error: backend 'pf' cannot express one rate limit");
+	assert_no_substr(errs, "t.policy:6:");
+	free(errs);
+
+	ir_set_rules(&ir, PC_DIR_IN, in + 3, 1);
+	text = run(&pc_backend_pf, &ir, NULL);
+	assert_non_null(text);
+	assert_line(text, "\tpass in quick inet proto tcp from <admins> to any port 22 max-pkt-rate 10/1 keep state");
+	free(text);
+}
 
 /* pf: keyword group names stay inline, inline lists follow the family,
  * a default reject ends the chain, file names cannot break a comment. */
@@ -757,13 +817,13 @@ static void test_pf_edges(void **state)
 	text = run(&pc_backend_pf, &ir, NULL);
 	assert_non_null(text);
 	assert_no_substr(text, "<table>");
-	assert_line(text, "pass in quick inet proto icmp from { 192.0.2.0/24, 198.51.100.0/24 } to any keep state");
-	assert_line(text, "pass in quick inet6 proto icmp6 from 2001:db8:5::/64 to any keep state");
+	assert_line(text, "\tpass in quick inet proto icmp from { 192.0.2.0/24, 198.51.100.0/24 } to any keep state");
+	assert_line(text, "\tpass in quick inet6 proto icmp6 from 2001:db8:5::/64 to any keep state");
 	assert_no_substr(text, "inet6 proto icmp6 from { 192");
-	assert_line(text, "# evil?pass in all:5");
-	assert_line(text, "# t.policy:6 default in reject");
-	assert_line(text, "block return in quick all");
-	assert_no_substr(text, "block drop in quick all");
+	assert_line(text, "\t# evil?pass in all:5");
+	/* the reject default ends the in anchor; routed packets: forward deny */
+	assert_line(text, "\t# t.policy:6 default in reject\n\tblock return in quick all\n}");
+	assert_no_substr(text, "\tblock drop in quick all");
 	free(text);
 
 	text = run(&pc_backend_iptables, &ir, NULL);
@@ -833,6 +893,7 @@ int main(void)
 		cmocka_unit_test(test_caps_core),
 		cmocka_unit_test(test_pf),
 		cmocka_unit_test(test_pf_edges),
+		cmocka_unit_test(test_pf_limit_one_rule),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
