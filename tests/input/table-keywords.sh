@@ -18,7 +18,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0 refused=0 accepted=0
 for w in $(grep -v '^#' "$words") counter log set flush Counter; do
-	printf 'table %s\nallow in service ssh limit 5/minute\nallow in port 80/tcp\n' "$w" >"$tmp/p.policy"
+	printf 'table %s\nallow in service ssh/tcp limit 5/minute\nallow in port 80/tcp\n' "$w" >"$tmp/p.policy"
 	if ! "$pc" check "$tmp/p.policy" 2>"$tmp/err"; then
 		grep -q "error: table name '$w' is an nft keyword\|error: bad table name" "$tmp/err" || {
 			echo "FAIL $w: refused for another reason:"; cat "$tmp/err"; fail=1; }

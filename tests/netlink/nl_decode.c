@@ -16,6 +16,7 @@
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -119,6 +120,18 @@ static void decode(const struct nlmsghdr *nlh, char *text)
 		nftnl_chain_snprintf(text, TEXT_MAX, c, NFTNL_OUTPUT_DEFAULT, 0);
 		print_line("newchain ", text);
 		nftnl_chain_free(c);
+		return;
+	}
+	case NFT_MSG_NEWOBJ: {
+		struct nftnl_obj *ob = nftnl_obj_alloc();
+
+		if (nftnl_obj_nlmsg_parse(nlh, ob) < 0) {
+			nftnl_obj_free(ob);
+			break;
+		}
+		nftnl_obj_snprintf(text, TEXT_MAX, ob, NFTNL_OUTPUT_DEFAULT, 0);
+		print_line("newobj ", text);
+		nftnl_obj_free(ob);
 		return;
 	}
 	case NFT_MSG_NEWRULE: {
