@@ -237,7 +237,7 @@ int cmd_generate(int argc, char **argv)
 	char *template_text = NULL;
 	size_t n_targets = 0, len = 0;
 	unsigned flags = 0;
-	bool check = false, sys_error = false, no_optimize = false;
+	bool check = false, sys_error = false, no_optimize = false, want_plugins = false;
 	int c, status = PC_EXIT_OK;
 
 	memset(&ro, 0, sizeof(ro));
@@ -317,8 +317,12 @@ int cmd_generate(int argc, char **argv)
 		fputs("portcullis generate: --template goes with a single -b BACKEND\n", stderr);
 		return PC_EXIT_USAGE;
 	}
+	/* A plugin is code run as this user: load them only when one is asked for. */
+	for (size_t i = 0; i < n_targets; i++)
+		if (!pc_backend_is_builtin(targets[i].name))
+			want_plugins = true;
 	diag = pc_diag_create();
-	set = pc_backend_set_create(diag, PC_SEV_WARNING, true);
+	set = pc_backend_set_create(diag, PC_SEV_WARNING, want_plugins);
 	for (size_t i = 0; i < n_targets; i++) {
 		targets[i].backend = pc_backend_set_find(set, targets[i].name);
 		if (targets[i].backend)
