@@ -137,7 +137,7 @@ static int write_outputs(struct target *targets, size_t n, bool check)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (pc_replace_prepare(&r[i], targets[i].output) == 0)
+		if (pc_replace_prepare(&r[i], targets[i].output, true) == 0)
 			continue;
 		if (errno == EINVAL)
 			fprintf(stderr, "portcullis: cannot write %s: it is %s\n",

@@ -359,7 +359,7 @@ ssize_t pc_read_full(int fd, void *buf, size_t n)
 /* Links followed at most, as the kernel's own limit for a path. */
 #define MAX_LINKS 40
 
-int pc_replace_prepare(struct pc_replace *r, const char *path)
+int pc_replace_prepare(struct pc_replace *r, const char *path, bool follow)
 {
 	char *cur = xstrdup(path);
 
@@ -374,6 +374,8 @@ int pc_replace_prepare(struct pc_replace *r, const char *path)
 				goto fail;
 			break;  /* a new file (or a link to one) */
 		}
+		if (S_ISLNK(r->st.st_mode) && !follow)
+			break;  /* the link is replaced by a new file */
 		if (!S_ISLNK(r->st.st_mode)) {
 			if (!S_ISREG(r->st.st_mode)) {
 				errno = EINVAL;
@@ -524,7 +526,7 @@ int pc_write_file_atomic(const char *path, const void *data, size_t len)
 	struct pc_replace r;
 	int ret = -1;
 
-	if (pc_replace_prepare(&r, path) == 0 && pc_replace_write(&r, data, len) == 0 &&
+	if (pc_replace_prepare(&r, path, false) == 0 && pc_replace_write(&r, data, len) == 0 &&
 	    pc_replace_commit(&r) == 0)
 		ret = 0;
 	pc_replace_finish(&r);

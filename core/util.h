@@ -114,8 +114,8 @@ ssize_t pc_read_full(int fd, void *buf, size_t n);
 
 /**
  * struct pc_replace - one file replaced atomically, in steps
- * @target: the file replaced: the path given, with symbolic links of its
- *          last component followed (a link is written through, not replaced)
+ * @target: the file replaced: the path given, or with pc_replace_prepare()'s
+ *          @follow the file its symbolic links lead to
  * @tmp:    the temporary file beside @target, NULL when there is none
  * @exists: @target exists (then @st is its status)
  * @st:     the status of @target
@@ -134,14 +134,17 @@ struct pc_replace {
 
 /**
  * pc_replace_prepare() - resolve @path to the file it replaces
- * @r:    filled in; pc_replace_finish() it whatever this returns
- * @path: the file to replace (copied)
+ * @r:      filled in; pc_replace_finish() it whatever this returns
+ * @path:   the file to replace (copied)
+ * @follow: write through a symbolic link @path (and links it points to) to
+ *          the file at the end; false replaces the link itself (for files in
+ *          directories others might plant links in)
  *
  * Return: 0, or -1 with errno set: EINVAL when the file (a link's target)
  * exists and is not a regular file (a directory, device node, FIFO or
  * socket), ELOOP for too many links, or what lstat() and readlink() say.
  */
-int pc_replace_prepare(struct pc_replace *r, const char *path);
+int pc_replace_prepare(struct pc_replace *r, const char *path, bool follow);
 
 /**
  * pc_replace_write() - write @len bytes to a temporary file beside @r->target
@@ -160,8 +163,8 @@ void pc_replace_finish(struct pc_replace *r);
 
 /*
  * Replaces @path atomically with @len bytes (the steps of struct
- * pc_replace for one file). On failure @path is untouched, errno is set
- * and -1 returned.
+ * pc_replace for one file; a symbolic link @path is replaced, not followed).
+ * On failure @path is untouched, errno is set and -1 returned.
  */
 int pc_write_file_atomic(const char *path, const void *data, size_t len);
 
