@@ -613,10 +613,12 @@ int cmd_apply(int argc, char **argv)
 	if (status != PC_EXIT_OK)
 		goto out;
 	pc_diag_print(st.diag, stderr, pc_cli_color());
+	phase(NULL);
 	if (pc_lockout_check(st.ir, force || dry_run, confirm > 0) != 0) {
 		status = PC_EXIT_POLICY;
 		goto out;
 	}
+	phase("lockout guard");
 	if (!dry_run) {
 		lock_fd = lock_open(confirm > 0);
 		if (lock_fd < 0 && confirm) {

@@ -85,13 +85,12 @@ grep -q "cannot write $tmp/o/sub: it is a directory" "$tmp/err" || fail "directo
 ln -s fifo "$tmp/o/fifo-link"
 expect 3 timeout 20 "$prog" generate -b iptables -o "$tmp/o/fifo-link" web.policy
 grep -q "cannot write $tmp/o/fifo-link: it is a FIFO" "$tmp/err" || fail "link to a FIFO: no error"
-if [ "$(id -u)" = 0 ]; then
-	mknod "$tmp/o/null" c 1 3
+if [ "$(id -u)" = 0 ] && mknod "$tmp/o/null" c 1 3 2>/dev/null; then
 	expect 3 "$prog" generate -b iptables -o "$tmp/o/null" web.policy
 	grep -q "cannot write $tmp/o/null: it is a device node" "$tmp/err" || fail "device target: no error"
 	[ -c "$tmp/o/null" ] || fail "device node replaced"
 else
-	echo "SKIP: device-node target (needs root for mknod)"
+	echo "SKIP: device-node target (mknod needs root and CAP_MKNOD)"
 fi
 ls "$tmp/o" | grep -q '\.tmp\.' && fail "temporary files left behind"
 
