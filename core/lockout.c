@@ -6,12 +6,18 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <limits.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "eval.h"
@@ -196,6 +202,31 @@ static bool read_stat(const char *procdir, long pid, long *ppid, char comm[16])
 	return ok;
 }
 
+/*
+ * The name of process @pid from PROCDIR/PID/comm: one small read, where
+ * /proc/PID/stat makes the kernel gather the process's statistics
+ * (scanning every process with it cost a millisecond and more).
+ */
+static bool read_comm(const char *procdir, long pid, char comm[16])
+{
+	char *path = xasprintf("%s/%ld/comm", procdir, pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = -1;
+
+	free(path);
+	if (fd < 0)
+		return false;
+	do
+		n = read(fd, comm, 15);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return false;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return true;
+}
+
 static bool is_sshd(const char *comm)
 {
 	return strcmp(comm, "sshd") == 0 || strcmp(comm, "sshd-session") == 0;
@@ -363,14 +394,81 @@ void pc_sshd_listen_ports(const char *procdir, long pid, struct pc_ssh_session *
 		return;
 	while ((e = readdir(d))) {
 		char comm[16], *end;
-		long p = strtol(e->d_name, &end, 10), ppid;
+		long p = strtol(e->d_name, &end, 10);
 
-		if (*end || p <= 0 || !read_stat(procdir, p, &ppid, comm) || !is_sshd(comm) ||
+		if (*end || p <= 0 || !read_comm(procdir, p, comm) || !is_sshd(comm) ||
 		    other_netns(procdir, p, ns))
 			continue;
 		collect_sockets(procdir, p, s, NULL);
 	}
 	closedir(d);
+}
+
+/*
+ * Does any TCP socket listen in this network namespace? 1 yes, 0 no, -1
+ * cannot tell. One sock_diag dump of listening sockets: it spares the
+ * scan of every process when no sshd can be listening (namespaces, and
+ * hosts that serve nothing), which costs about a millisecond.
+ */
+static int tcp_listener_exists(void)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	int found = 0;
+
+	if (fd < 0)
+		return -1;
+	for (size_t f = 0; f < PC_ARRAY_SIZE(families) && found == 0; f++) {
+		struct {
+			struct nlmsghdr nlh;
+			struct inet_diag_req_v2 req;
+		} msg = {
+			.nlh = {
+				.nlmsg_len = sizeof(msg),
+				.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+				.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			},
+			.req = {
+				.sdiag_family = families[f],
+				.sdiag_protocol = IPPROTO_TCP,
+				.idiag_states = 1u << PC_TCP_LISTEN,
+			},
+		};
+		bool done = false;
+
+		if (send(fd, &msg, sizeof(msg), 0) < 0) {
+			found = -1;
+			break;
+		}
+		while (!done && found == 0) {
+			_Alignas(struct nlmsghdr) char buf[8192];
+			ssize_t n = recv(fd, buf, sizeof(buf), 0);
+			struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				found = -1;
+				break;
+			}
+			for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+				if (h->nlmsg_type == NLMSG_DONE) {
+					done = true;
+					break;
+				}
+				if (h->nlmsg_type == NLMSG_ERROR) {
+					found = -1;
+					break;
+				}
+				if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+					found = 1;
+					break;
+				}
+			}
+		}
+	}
+	close(fd);
+	return found;
 }
 
 /* The policy's verdict on SSH. */
@@ -673,7 +771,8 @@ int pc_lockout_check(const struct pc_ir *ir, bool force, bool confirm)
 	else if (!why[0] && ((getenv("SSH_CLIENT") && *getenv("SSH_CLIENT")) ||
 			     (getenv("SSH_TTY") && *getenv("SSH_TTY"))))
 		snprintf(why, sizeof(why), "SSH_CLIENT or SSH_TTY is set, SSH_CONNECTION is not");
-	pc_sshd_listen_ports("/proc", (long)getpid(), &s);
+	if (why[0] || tcp_listener_exists() != 0)
+		pc_sshd_listen_ports("/proc", (long)getpid(), &s);
 	if (!why[0] && s.n_ports == 0)
 		return 0;   /* no sshd here: no SSH session to lose */
 	if (!why[0])

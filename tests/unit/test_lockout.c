@@ -237,6 +237,11 @@ static void proc(long pid, const char *comm, long ppid, const char *ns)
 	put(rel, text);
 	free(rel);
 	free(text);
+	rel = xasprintf("%ld/comm", pid);
+	text = xasprintf("%s\n", comm);
+	put(rel, text);
+	free(rel);
+	free(text);
 	rel = xasprintf("%ld/ns/net", pid);
 	link_to(rel, ns);
 	free(rel);
