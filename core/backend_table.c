@@ -3,8 +3,12 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backends/builtin.h"
 #include "util.h"
@@ -17,6 +21,14 @@ const struct pc_backend *const pc_backends_builtin[] = {
 	&pc_backend_pf,
 	NULL,
 };
+
+bool pc_backend_is_builtin(const char *name)
+{
+	for (size_t i = 0; pc_backends_builtin[i]; i++)
+		if (strcmp(pc_backends_builtin[i]->name, name) == 0)
+			return true;
+	return false;
+}
 
 struct entry {
 	const struct pc_backend *backend;
@@ -80,13 +92,46 @@ static bool valid_name(const char *name)
 	return true;
 }
 
+/*
+ * Why code at @st may not be run, or NULL. Whoever can write a plugin (or
+ * the directory it lies in, to put another file there) runs code as the
+ * user of the program, usually root: only root and that user may.
+ */
+static const char *unsafe_reason(const struct stat *st, char *buf, size_t len)
+{
+	if (st->st_uid != 0 && st->st_uid != getuid() && st->st_uid != geteuid()) {
+		snprintf(buf, len, "it is owned by uid %lu, neither root nor the invoking user",
+			 (unsigned long)st->st_uid);
+		return buf;
+	}
+	if (st->st_mode & S_IWOTH)
+		return "it is world-writable";
+	if (st->st_mode & S_IWGRP)
+		return "it is group-writable";
+	return NULL;
+}
+
 static void load_plugin(struct pc_backend_set *set, const char *path,
 			struct pc_diag *diag, enum pc_severity sev)
 {
 	const struct pc_backend *b;
 	const struct entry *other;
+	const char *why;
+	char buf[128];
+	struct stat st;
 	void *h;
 
+	if (stat(path, &st) < 0) {
+		pc_diag_report(diag, sev, NULL, "plugin %s: cannot load: %s", path,
+			       strerror(errno));
+		return;
+	}
+	why = S_ISREG(st.st_mode) ? unsafe_reason(&st, buf, sizeof(buf))
+				  : "it is not a regular file";
+	if (why) {
+		pc_diag_report(diag, sev, NULL, "plugin %s: refused: %s", path, why);
+		return;
+	}
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		pc_diag_report(diag, sev, NULL, "plugin %s: cannot load: %s",
@@ -146,8 +191,25 @@ static void load_dir(struct pc_backend_set *set, const char *dir,
 		     struct pc_diag *diag, enum pc_severity sev)
 {
 	struct dirent **names;
+	const char *why;
+	char buf[128];
+	struct stat st;
 	int n;
 
+	if (dir[0] != '/') {
+		/* relative to wherever the program happens to run: never what was meant */
+		pc_diag_report(diag, PC_SEV_WARNING, NULL,
+			       "PORTCULLIS_PLUGIN_PATH: '%s' is not an absolute path; ignored", dir);
+		return;
+	}
+	if (stat(dir, &st) < 0)
+		return; /* a missing plugin directory is normal */
+	why = S_ISDIR(st.st_mode) ? unsafe_reason(&st, buf, sizeof(buf))
+				  : "it is not a directory";
+	if (why) {
+		pc_diag_report(diag, sev, NULL, "plugin directory %s: refused: %s", dir, why);
+		return;
+	}
 	n = scandir(dir, &names, so_filter, alphasort);
 	if (n < 0)
 		return; /* a missing plugin directory is normal */

@@ -10,6 +10,12 @@
  * does not export PC_BACKEND_SYMBOL, was built for another PC_BACKEND_ABI,
  * has an invalid name or no emit function, or takes a name already taken
  * (built-ins always win; the first plugin of a name wins over later ones).
+ *
+ * Before anything is loaded from it, a directory, and then each plugin
+ * file, must be owned by root or the invoking user and writable by neither
+ * its group nor others; else it is refused (with a message) and nothing in
+ * it is opened. Relative entries of PORTCULLIS_PLUGIN_PATH are ignored with
+ * a warning.
  */
 #ifndef PORTCULLIS_BACKEND_TABLE_H
 #define PORTCULLIS_BACKEND_TABLE_H
@@ -23,6 +29,9 @@
 
 /* The built-in backends: NULL-terminated, static. */
 extern const struct pc_backend *const pc_backends_builtin[];
+
+/* True when @name is one of the built-in backends (no plugin is needed for it). */
+bool pc_backend_is_builtin(const char *name);
 
 struct pc_backend_set;
 

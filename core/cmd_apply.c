@@ -11,13 +11,10 @@
  * holds an flock on RUNDIR/lock, which is how a second apply knows to
  * refuse. RUNDIR is /run/portcullis, or $PORTCULLIS_RUNDIR.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <ifaddrs.h>
 #include <limits.h>
-#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -35,6 +32,7 @@
 #include "backends/nft_lower.h"
 #include "cli.h"
 #include "eval.h"
+#include "lockout.h"
 #include "optimize.h"
 #include "policy.h"
 #include "registry.h"
@@ -61,9 +59,12 @@ static void apply_usage(FILE *out)
 	      "                     shell; the rollback also happens when the terminal or\n"
 	      "                     this process goes away\n"
 	      "  --force            apply even when the policy would block the SSH\n"
-	      "                     connection this runs over (SSH_CONNECTION), or\n"
-	      "                     when a table of that name exists that portcullis\n"
-	      "                     did not create (no comment \"" PC_NL_OWNER_COMMENT "\")\n"
+	      "                     connection this runs over, or when that connection\n"
+	      "                     cannot be identified and the policy would block new\n"
+	      "                     connections to sshd's port from some address (the\n"
+	      "                     latter is also allowed with --confirm), or when a\n"
+	      "                     table of that name exists that portcullis did not\n"
+	      "                     create (no comment \"" PC_NL_OWNER_COMMENT "\")\n"
 	      "  --no-optimize      one kernel rule per policy line, no verdict maps (as\n"
 	      "                     `generate --no-optimize`); by default runs of plain\n"
 	      "                     rules become verdict maps, as `generate` makes them\n"
@@ -253,149 +254,6 @@ int pc_cli_netlink_error(const char *prog, const char *what, int err)
 	else
 		fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(-err));
 	return PC_EXIT_SYSTEM;
-}
-
-/* Lockout guard. */
-
-static bool parse_ip(const char *s, struct pc_packet *p, bool src)
-{
-	uint8_t *a = src ? p->saddr : p->daddr;
-	char buf[INET6_ADDRSTRLEN + 1];
-	char *pct;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	pct = strchr(buf, '%');   /* a link-local zone */
-	if (pct)
-		*pct = '\0';
-	if (inet_pton(AF_INET, buf, a) == 1) {
-		p->family = PC_FAM_IPV4;
-		return true;
-	}
-	/* An IPv4-mapped IPv6 address is the IPv4 client it stands for. */
-	if (inet_pton(AF_INET6, buf, a) == 1) {
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		if (memcmp(a, mapped, 12) == 0) {
-			memmove(a, a + 12, 4);
-			memset(a + 4, 0, 12);
-			p->family = PC_FAM_IPV4;
-		} else {
-			p->family = PC_FAM_IPV6;
-		}
-		return true;
-	}
-	return false;
-}
-
-/* The interface that holds @addr (where the SSH connection comes in). */
-static bool iface_of(const struct pc_packet *p, char name[IF_NAMESIZE])
-{
-	struct ifaddrs *ifa, *i;
-	bool found = false;
-
-	if (getifaddrs(&ifa) < 0)
-		return false;
-	for (i = ifa; i && !found; i = i->ifa_next) {
-		if (!i->ifa_addr)
-			continue;
-		if (p->family == PC_FAM_IPV4 && i->ifa_addr->sa_family == AF_INET)
-			found = memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr,
-				       p->daddr, 4) == 0;
-		else if (p->family == PC_FAM_IPV6 && i->ifa_addr->sa_family == AF_INET6)
-			found = memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-				       p->daddr, 16) == 0;
-		if (found)
-			snprintf(name, IF_NAMESIZE, "%s", i->ifa_name);
-	}
-	freeifaddrs(ifa);
-	return found;
-}
-
-static void decided_by(const struct pc_ir *ir, enum pc_direction dir, long idx,
-		       char *buf, size_t len)
-{
-	const struct pc_location *loc;
-
-	if (idx < 0) {
-		loc = &ir->chains[dir].policy_loc;
-		if (loc->file && loc->line)
-			snprintf(buf, len, "the default of %s at %s:%u",
-				 pc_direction_name(dir), loc->file, loc->line);
-		else
-			snprintf(buf, len, "the default of %s", pc_direction_name(dir));
-		return;
-	}
-	loc = &ir->chains[dir].rules[idx].loc;
-	if (loc->file && loc->line)
-		snprintf(buf, len, "%s:%u", loc->file, loc->line);
-	else
-		snprintf(buf, len, "a built-in rule");
-}
-
-/*
- * False when @p gets through @ir. Else says on stderr what the policy would
- * do to @what (@note, when not empty, before the deciding rule): true.
- */
-static bool guard_blocks(const struct pc_ir *ir, const struct pc_packet *p, bool force,
-			 const char *what, const char *note)
-{
-	char by[512];
-	enum pc_verdict v;
-	long idx = pc_ir_eval(ir, p, &v);
-
-	if (v == PC_VERDICT_ALLOW)
-		return false;
-	decided_by(ir, p->dir, idx, by, sizeof(by));
-	fprintf(stderr, "portcullis apply: %s: this policy would %s %s (%sdecided by %s)%s\n",
-		force ? "warning" : "refusing", v == PC_VERDICT_REJECT ? "reject" : "drop",
-		what, note, by, force ? "" : "; --force applies it anyway");
-	return true;
-}
-
-/*
- * Returns 0 when the SSH client of SSH_CONNECTION could still connect (or
- * there is no SSH_CONNECTION), 1 when it could not (explained on stderr).
- */
-static int lockout_check(const struct pc_ir *ir, bool force)
-{
-	const char *env = getenv("SSH_CONNECTION");
-	char cip[128], sip[128], ifname[IF_NAMESIZE] = "", what[400];
-	unsigned cport, sport;
-	struct pc_packet p, reply;
-
-	if (!env || !*env)
-		return 0;
-	if (sscanf(env, "%127s %u %127s %u", cip, &cport, sip, &sport) != 4 ||
-	    cport > 65535 || sport > 65535) {
-		fprintf(stderr, "portcullis apply: warning: cannot read SSH_CONNECTION '%s'; "
-			"the lockout guard is off\n", env);
-		return 0;
-	}
-	pc_packet_init(&p);
-	p.dir = PC_DIR_IN;
-	p.proto = PC_PROTO_TCP;
-	p.ct_state = PC_CT_NEW;
-	p.dport = (uint16_t)sport;
-	if (!parse_ip(cip, &p, true) || !parse_ip(sip, &p, false)) {
-		fprintf(stderr, "portcullis apply: warning: cannot read the addresses of "
-			"SSH_CONNECTION '%s'; the lockout guard is off\n", env);
-		return 0;
-	}
-	if (iface_of(&p, ifname))
-		p.iface = ifname;
-	snprintf(what, sizeof(what), "new SSH connections from %s to %s port %u", cip, sip, sport);
-	if (guard_blocks(ir, &p, force, what, "the connection this runs over; "))
-		return force ? 0 : 1;
-	/* The server's answers must get out too (stateless policies). */
-	reply = p;
-	reply.dir = PC_DIR_OUT;
-	memcpy(reply.saddr, p.daddr, 16);
-	memcpy(reply.daddr, p.saddr, 16);
-	reply.dport = (uint16_t)cport;
-	reply.ct_state = PC_CT_ESTABLISHED;
-	snprintf(what, sizeof(what), "the SSH server's replies from %s port %u to %s port %u",
-		 sip, sport, cip, cport);
-	return guard_blocks(ir, &reply, force, what, "") && !force;
 }
 
 /*
@@ -827,10 +685,12 @@ int cmd_apply(int argc, char **argv)
 	if (status != PC_EXIT_OK)
 		goto out;
 	pc_diag_print(st.diag, stderr, pc_cli_color());
-	if (lockout_check(st.ir, force || dry_run) != 0) {
+	phase(NULL);
+	if (pc_lockout_check(st.ir, force || dry_run, confirm > 0) != 0) {
 		status = PC_EXIT_POLICY;
 		goto out;
 	}
+	phase("lockout guard");
 	if (!dry_run) {
 		lock_fd = lock_open(confirm > 0);
 		if (lock_fd < 0 && confirm) {

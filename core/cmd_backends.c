@@ -13,7 +13,10 @@ static void backends_usage(FILE *out)
 	      "\n"
 	      "Lists the backends `generate -b NAME` can use: name, origin (built-in or the\n"
 	      "plugin's file) and summary. Plugins are shared objects in the directories of\n"
-	      "PORTCULLIS_PLUGIN_PATH (colon-separated) and in " PC_PLUGINDIR ".\n"
+	      "PORTCULLIS_PLUGIN_PATH (colon-separated absolute paths) and in\n"
+	      PC_PLUGINDIR ".\n"
+	      "A plugin file or directory must be owned by root or the invoking user\n"
+	      "and writable by neither its group nor others, or it is refused unopened.\n"
 	      "\n"
 	      "Exit status: 0; 1 when a plugin was rejected (the reason is on stderr).\n",
 	      out);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backend_table.h"
 #include "cli.h"
@@ -30,7 +31,9 @@ static void generate_usage(FILE *out)
 	      "  -b, --backend NAME  the output language (default nft)\n"
 	      "  -o, --output FILE   replace FILE atomically instead of writing to stdout;\n"
 	      "                      a failed run leaves FILE as it was (goes with the\n"
-	      "                      -b before it)\n"
+	      "                      -b before it); a symbolic link is written through,\n"
+	      "                      FILE keeps its owner and mode, and must be a\n"
+	      "                      regular file (or new)\n"
 	      "  --check             with -o: write nothing, exit 1 when a FILE would change\n"
 	      "                      (a pre-commit hook or CI gate for generated files)\n"
 	      "  --no-lint           skip the shadowing and registry warnings (`check` has them)\n"
@@ -81,55 +84,6 @@ static char *render(const struct pc_backend *backend, const struct pc_ir *ir,
 	return text;
 }
 
-/* --check: 0 when @path holds exactly @text, 1 when it would change. */
-static int check_file(const char *path, const char *text, size_t len)
-{
-	size_t old_len;
-	char *old = pc_read_file(path, &old_len);
-	int status;
-
-	if (!old && errno != ENOENT) {
-		fprintf(stderr, "portcullis: %s: %s\n", path, strerror(errno));
-		return PC_EXIT_SYSTEM;
-	}
-	if (old && old_len == len && memcmp(old, text, len) == 0) {
-		status = PC_EXIT_OK;
-	} else {
-		fprintf(stderr, "portcullis: %s %s; regenerate it with the same command without --check\n",
-			path, old ? "is out of date" : "does not exist");
-		status = PC_EXIT_POLICY;
-	}
-	free(old);
-	return status;
-}
-
-static int write_output(const char *path, const char *text, size_t len)
-{
-	size_t old_len;
-	char *old;
-
-	if (!path) {
-		if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
-			fprintf(stderr, "portcullis: cannot write to standard output: %s\n",
-				strerror(errno));
-			return PC_EXIT_SYSTEM;
-		}
-		return PC_EXIT_OK;
-	}
-	/* an identical file is left alone (its time stamp too) */
-	old = pc_read_file(path, &old_len);
-	if (old && old_len == len && memcmp(old, text, len) == 0) {
-		free(old);
-		return PC_EXIT_OK;
-	}
-	free(old);
-	if (pc_write_file_atomic(path, text, len) != 0) {
-		fprintf(stderr, "portcullis: cannot write %s: %s\n", path, strerror(errno));
-		return PC_EXIT_SYSTEM;
-	}
-	return PC_EXIT_OK;
-}
-
 /* One -b BACKEND [-o FILE] of the command line. */
 struct target {
 	const char *name;
@@ -140,6 +94,123 @@ struct target {
 };
 
 #define MAX_TARGETS 16
+
+static int write_stdout(const char *text, size_t len)
+{
+	if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+		fprintf(stderr, "portcullis: cannot write to standard output: %s\n",
+			strerror(errno));
+		return PC_EXIT_SYSTEM;
+	}
+	return PC_EXIT_OK;
+}
+
+/* What @path is when it is not a regular file (for the message). */
+static const char *file_kind(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return "not a regular file";
+	if (S_ISDIR(st.st_mode))
+		return "a directory";
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return "a device node";
+	if (S_ISFIFO(st.st_mode))
+		return "a FIFO";
+	if (S_ISSOCK(st.st_mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * The -o FILEs of @targets, all replaced or none: every target is resolved
+ * and checked, then every changed one written to a temporary file beside
+ * it, and only when all of that worked are they renamed. With @check,
+ * nothing is written: 1 when a file would change.
+ */
+static int write_outputs(struct target *targets, size_t n, bool check)
+{
+	struct pc_replace *r = xcalloc(n, sizeof(*r));
+	bool *same = xcalloc(n, sizeof(*same));
+	int status = PC_EXIT_OK;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (pc_replace_prepare(&r[i], targets[i].output, true) == 0)
+			continue;
+		if (errno == EINVAL)
+			fprintf(stderr, "portcullis: cannot write %s: it is %s\n",
+				targets[i].output, file_kind(targets[i].output));
+		else
+			fprintf(stderr, "portcullis: cannot write %s: %s\n",
+				targets[i].output, strerror(errno));
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(r[k].target, r[i].target) != 0 &&
+			    !(r[k].exists && r[i].exists && r[k].st.st_dev == r[i].st.st_dev &&
+			      r[k].st.st_ino == r[i].st.st_ino))
+				continue;
+			fprintf(stderr, "portcullis generate: -o %s and -o %s are the same file\n",
+				targets[k].output, targets[i].output);
+			status = PC_EXIT_USAGE;
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		size_t old_len;
+		char *old = r[i].exists ? pc_read_file(r[i].target, &old_len) : NULL;
+
+		/* a file too big to read is no copy of the output */
+		if (r[i].exists && !old && errno != EFBIG) {
+			fprintf(stderr, "portcullis: cannot read %s: %s\n", targets[i].output,
+				strerror(errno));
+			status = PC_EXIT_SYSTEM;
+			goto out;
+		}
+		/* an identical file is left alone (its time stamp too) */
+		same[i] = old && old_len == targets[i].len &&
+			  memcmp(old, targets[i].text, old_len) == 0;
+		free(old);
+		if (check && !same[i]) {
+			fprintf(stderr, "portcullis: %s %s; regenerate it with the same command without --check\n",
+				targets[i].output, r[i].exists ? "is out of date" : "does not exist");
+			status = PC_EXIT_POLICY;
+		}
+	}
+	if (check)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (same[i] || pc_replace_write(&r[i], targets[i].text, targets[i].len) == 0)
+			continue;
+		fprintf(stderr, "portcullis: cannot write %s: %s; no file was changed\n",
+			targets[i].output, strerror(errno));
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+	/* Only renames are left: they fail only if the directory changes under us. */
+	for (i = 0; i < n; i++) {
+		if (same[i] || pc_replace_commit(&r[i]) == 0)
+			continue;
+		fprintf(stderr, "portcullis: cannot replace %s: %s", targets[i].output,
+			strerror(errno));
+		if (i > 0)
+			fputs("; the files before it on the command line were replaced", stderr);
+		fputc('\n', stderr);
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+out:
+	for (i = 0; i < n; i++)
+		pc_replace_finish(&r[i]);
+	free(same);
+	free(r);
+	return status;
+}
+
 
 int cmd_generate(int argc, char **argv)
 {
@@ -167,7 +238,7 @@ int cmd_generate(int argc, char **argv)
 	char *template_text = NULL;
 	size_t n_targets = 0, len = 0;
 	unsigned flags = 0;
-	bool check = false, sys_error = false, no_optimize = false;
+	bool check = false, sys_error = false, no_optimize = false, want_plugins = false;
 	int c, status = PC_EXIT_OK;
 
 	memset(&ro, 0, sizeof(ro));
@@ -247,8 +318,12 @@ int cmd_generate(int argc, char **argv)
 		fputs("portcullis generate: --template goes with a single -b BACKEND\n", stderr);
 		return PC_EXIT_USAGE;
 	}
+	/* A plugin is code run as this user: load them only when one is asked for. */
+	for (size_t i = 0; i < n_targets; i++)
+		if (!pc_backend_is_builtin(targets[i].name))
+			want_plugins = true;
 	diag = pc_diag_create();
-	set = pc_backend_set_create(diag, PC_SEV_WARNING, true);
+	set = pc_backend_set_create(diag, PC_SEV_WARNING, want_plugins);
 	for (size_t i = 0; i < n_targets; i++) {
 		targets[i].backend = pc_backend_set_find(set, targets[i].name);
 		if (targets[i].backend)
@@ -314,13 +389,10 @@ int cmd_generate(int argc, char **argv)
 	if (status != PC_EXIT_OK)
 		goto out;
 	pc_diag_print(diag, stderr, pc_cli_color());
-	for (size_t i = 0; i < n_targets; i++) {
-		int st = check ? check_file(targets[i].output, targets[i].text, targets[i].len)
-			       : write_output(targets[i].output, targets[i].text, targets[i].len);
-
-		if (st > status)
-			status = st;
-	}
+	if (!targets[0].output)
+		status = write_stdout(targets[0].text, targets[0].len);
+	else
+		status = write_outputs(targets, n_targets, check);
 	pc_cli_phase("generate", "write");
 out:
 	pc_diag_print(diag, stderr, pc_cli_color());

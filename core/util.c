@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -299,63 +301,179 @@ ssize_t pc_read_full(int fd, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
-int pc_write_file_atomic(const char *path, const void *data, size_t len)
-{
-	char *dup = xstrdup(path), *tmp;
-	const char *dir = dirname(dup);
-	const unsigned char *p = data;
-	int fd, dfd, e;
-	struct stat st;
-	mode_t mode = 0644;
+/* Links followed at most, as the kernel's own limit for a path. */
+#define MAX_LINKS 40
 
-	if (stat(path, &st) == 0)
-		mode = st.st_mode & 07777;
-	tmp = xasprintf("%s.tmp.XXXXXX", path);
-	fd = mkstemp(tmp);
+int pc_replace_prepare(struct pc_replace *r, const char *path, bool follow)
+{
+	char *cur = xstrdup(path);
+
+	memset(r, 0, sizeof(*r));
+	for (int i = 0;; i++) {
+		char link[PATH_MAX];
+		const char *slash;
+		ssize_t n;
+
+		if (lstat(cur, &r->st) < 0) {
+			if (errno != ENOENT)
+				goto fail;
+			break;  /* a new file (or a link to one) */
+		}
+		if (S_ISLNK(r->st.st_mode) && !follow)
+			break;  /* the link is replaced by a new file */
+		if (!S_ISLNK(r->st.st_mode)) {
+			if (!S_ISREG(r->st.st_mode)) {
+				errno = EINVAL;
+				goto fail;
+			}
+			r->exists = true;
+			break;
+		}
+		if (i == MAX_LINKS) {
+			errno = ELOOP;
+			goto fail;
+		}
+		n = readlink(cur, link, sizeof(link) - 1);
+		if (n < 0)
+			goto fail;
+		link[n] = '\0';
+		/* a relative link is relative to the directory holding it */
+		slash = strrchr(cur, '/');
+		if (link[0] == '/' || !slash) {
+			free(cur);
+			cur = xstrdup(link);
+		} else {
+			char *next = xasprintf("%.*s/%s", (int)(slash - cur), cur, link);
+
+			free(cur);
+			cur = next;
+		}
+	}
+	r->target = cur;
+	return 0;
+fail:
+	free(cur);
+	return -1;
+}
+
+/* A new temporary file beside @r->target: its fd, or -1 with errno. */
+static int replace_create_tmp(struct pc_replace *r, mode_t mode)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char rnd[4];
+		int fd;
+
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return -1;
+		free(r->tmp);
+		r->tmp = xasprintf("%s.tmp.%02x%02x%02x%02x", r->target,
+				   rnd[0], rnd[1], rnd[2], rnd[3]);
+		fd = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			break;
+	}
+	free(r->tmp);
+	r->tmp = NULL;
+	return -1;
+}
+
+int pc_replace_write(struct pc_replace *r, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	int fd, e;
+
+	/* 0666 for a new file: the umask (or a default ACL) decides, as for any file */
+	fd = replace_create_tmp(r, r->exists ? 0600 : 0666);
 	if (fd < 0)
-		goto fail;
+		return -1;
+	if (r->exists) {
+		struct stat tst;
+
+		/* chown first: it clears the set-id bits that the fchmod then sets */
+		if (fstat(fd, &tst) < 0)
+			goto fail;
+		if ((tst.st_uid != r->st.st_uid || tst.st_gid != r->st.st_gid) &&
+		    fchown(fd, r->st.st_uid, r->st.st_gid) < 0)
+			goto fail;
+		if (fchmod(fd, r->st.st_mode & 07777) < 0)
+			goto fail;
+	}
 	while (len) {
 		ssize_t n = write(fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			goto fail_fd;
+			goto fail;
 		}
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
-		goto fail_fd;
+	if (fsync(fd) < 0)
+		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
-		goto fail_unlink;
+		goto fail;
 	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
-		goto fail_unlink;
-	}
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(r->tmp);
+	free(r->tmp);
+	r->tmp = NULL;
+	errno = e;
+	return -1;
+}
+
+int pc_replace_commit(struct pc_replace *r)
+{
+	const char *slash = strrchr(r->target, '/');
+	char *dir;
+	int dfd;
+
+	if (!r->tmp)
+		PC_BUG("commit of %s without a written temporary file", r->target);
+	if (rename(r->tmp, r->target) < 0)
+		return -1;
+	free(r->tmp);
+	r->tmp = NULL;
+	/* the rename itself must reach the disk too */
+	dir = slash ? xstrndup(r->target, slash == r->target ? 1 : (size_t)(slash - r->target))
+		    : xstrdup(".");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}
-	free(tmp);
-	free(dup);
+	free(dir);
 	return 0;
+}
 
-fail_fd:
-	e = errno;
-	close(fd);
+void pc_replace_finish(struct pc_replace *r)
+{
+	int e = errno;
+
+	if (r->tmp)
+		unlink(r->tmp);
+	free(r->tmp);
+	free(r->target);
+	r->tmp = NULL;
+	r->target = NULL;
 	errno = e;
-fail_unlink:
-	e = errno;
-	unlink(tmp);
-	errno = e;
-fail:
-	e = errno;
-	free(tmp);
-	free(dup);
-	errno = e;
-	return -1;
+}
+
+int pc_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	struct pc_replace r;
+	int ret = -1;
+
+	if (pc_replace_prepare(&r, path, false) == 0 && pc_replace_write(&r, data, len) == 0 &&
+	    pc_replace_commit(&r) == 0)
+		ret = 0;
+	pc_replace_finish(&r);
+	return ret;
 }

@@ -4,9 +4,11 @@
 #define PORTCULLIS_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <string.h>
 
@@ -65,10 +67,59 @@ char *pc_read_file(const char *path, size_t *len);
  */
 ssize_t pc_read_full(int fd, void *buf, size_t n);
 
+/**
+ * struct pc_replace - one file replaced atomically, in steps
+ * @target: the file replaced: the path given, or with pc_replace_prepare()'s
+ *          @follow the file its symbolic links lead to
+ * @tmp:    the temporary file beside @target, NULL when there is none
+ * @exists: @target exists (then @st is its status)
+ * @st:     the status of @target
+ *
+ * Several files are replaced all or nothing by pc_replace_prepare() and
+ * pc_replace_write() of each, then pc_replace_commit() of each (only
+ * renames are left by then), and pc_replace_finish() of each, which removes
+ * a temporary file that was not renamed.
+ */
+struct pc_replace {
+	char *target;
+	char *tmp;
+	bool exists;
+	struct stat st;
+};
+
+/**
+ * pc_replace_prepare() - resolve @path to the file it replaces
+ * @r:      filled in; pc_replace_finish() it whatever this returns
+ * @path:   the file to replace (copied)
+ * @follow: write through a symbolic link @path (and links it points to) to
+ *          the file at the end; false replaces the link itself (for files in
+ *          directories others might plant links in)
+ *
+ * Return: 0, or -1 with errno set: EINVAL when the file (a link's target)
+ * exists and is not a regular file (a directory, device node, FIFO or
+ * socket), ELOOP for too many links, or what lstat() and readlink() say.
+ */
+int pc_replace_prepare(struct pc_replace *r, const char *path, bool follow);
+
+/**
+ * pc_replace_write() - write @len bytes to a temporary file beside @r->target
+ *
+ * The temporary file gets the owner, group and mode of an existing target;
+ * a new file gets mode 0666 less the umask, as any created file. It is
+ * written and synced. Return: 0, or -1 with errno set (nothing left behind).
+ */
+int pc_replace_write(struct pc_replace *r, const void *data, size_t len);
+
+/* Renames the temporary file over @r->target and syncs the directory. 0 or -1 with errno. */
+int pc_replace_commit(struct pc_replace *r);
+
+/* Removes the temporary file if it is still there and frees @r. */
+void pc_replace_finish(struct pc_replace *r);
+
 /*
- * Replaces @path atomically with @len bytes: temporary file in the same
- * directory, fsync, rename, fsync of the directory. On failure @path is
- * untouched, errno is set and -1 returned.
+ * Replaces @path atomically with @len bytes (the steps of struct
+ * pc_replace for one file; a symbolic link @path is replaced, not followed).
+ * On failure @path is untouched, errno is set and -1 returned.
  */
 int pc_write_file_atomic(const char *path, const void *data, size_t len);
 

@@ -73,6 +73,115 @@ expect 1 "$prog" generate -b iptables -o "$tmp/n.v4" -b pf -o "$tmp/n.pf" featur
 expect 2 "$prog" generate -b iptables -b pf -o "$tmp/m.pf" web.policy
 expect 2 "$prog" generate -b iptables -o "$tmp/a" -o "$tmp/b" web.policy
 
+# -o FILE: what it replaces, and how (issue 10).
+mkdir "$tmp/o" "$tmp/o/sub"
+# Not a regular file: an error naming the file, nothing written (a FIFO
+# must not block the run: timeout).
+mkfifo "$tmp/o/fifo"
+expect 3 timeout 20 "$prog" generate -b iptables -o "$tmp/o/fifo" web.policy
+grep -q "cannot write $tmp/o/fifo: it is a FIFO" "$tmp/err" || fail "FIFO target: no error naming it"
+[ -p "$tmp/o/fifo" ] || fail "FIFO target replaced"
+expect 3 timeout 20 "$prog" generate -b iptables -o "$tmp/o/fifo" --check web.policy
+grep -q "cannot write $tmp/o/fifo: it is a FIFO" "$tmp/err" || fail "--check of a FIFO: no error"
+expect 3 "$prog" generate -b iptables -o "$tmp/o/sub" web.policy
+grep -q "cannot write $tmp/o/sub: it is a directory" "$tmp/err" || fail "directory target: no error naming it"
+ln -s fifo "$tmp/o/fifo-link"
+expect 3 timeout 20 "$prog" generate -b iptables -o "$tmp/o/fifo-link" web.policy
+grep -q "cannot write $tmp/o/fifo-link: it is a FIFO" "$tmp/err" || fail "link to a FIFO: no error"
+if [ "$(id -u)" = 0 ] && mknod "$tmp/o/null" c 1 3 2>/dev/null; then
+	expect 3 "$prog" generate -b iptables -o "$tmp/o/null" web.policy
+	grep -q "cannot write $tmp/o/null: it is a device node" "$tmp/err" || fail "device target: no error"
+	[ -c "$tmp/o/null" ] || fail "device node replaced"
+else
+	echo "SKIP: device-node target (mknod needs root and CAP_MKNOD)"
+fi
+ls "$tmp/o" | grep -q '\.tmp\.' && fail "temporary files left behind"
+
+# A new file honours the umask.
+(umask 027 && exec "$prog" generate -b iptables -o "$tmp/o/new027" web.policy) ||
+	fail "generate under umask 027 failed"
+[ "$(stat -c %a "$tmp/o/new027")" = 640 ] || fail "new file under umask 027 is $(stat -c %a "$tmp/o/new027"), want 640"
+(umask 002 && exec "$prog" generate -b iptables -o "$tmp/o/new002" web.policy) ||
+	fail "generate under umask 002 failed"
+[ "$(stat -c %a "$tmp/o/new002")" = 664 ] || fail "new file under umask 002 is $(stat -c %a "$tmp/o/new002"), want 664"
+
+# An existing file keeps its mode (and, as root, its owner and group).
+echo old >"$tmp/o/kept.v4"
+chmod 604 "$tmp/o/kept.v4"
+[ "$(id -u)" = 0 ] && chown 65534:65534 "$tmp/o/kept.v4"
+want_owner=$(stat -c %u:%g "$tmp/o/kept.v4")
+expect 0 "$prog" generate -b iptables -o "$tmp/o/kept.v4" web.policy
+cmp -s "$tmp/o/kept.v4" web.v4 || fail "existing file not replaced"
+[ "$(stat -c %a "$tmp/o/kept.v4")" = 604 ] || fail "existing file's mode changed to $(stat -c %a "$tmp/o/kept.v4")"
+[ "$(stat -c %u:%g "$tmp/o/kept.v4")" = "$want_owner" ] || fail "existing file's owner changed"
+
+# A symbolic link is written through: the link stays, its target (relative
+# to the link's directory) is replaced and keeps its mode and owner.
+echo old >"$tmp/o/sub/real.v4"
+chmod 640 "$tmp/o/sub/real.v4"
+[ "$(id -u)" = 0 ] && chown 65534:65534 "$tmp/o/sub/real.v4"
+want_owner=$(stat -c %u:%g "$tmp/o/sub/real.v4")
+ln -s sub/real.v4 "$tmp/o/link.v4"
+ln -s link.v4 "$tmp/o/link2.v4"
+expect 0 "$prog" generate -b iptables -o "$tmp/o/link2.v4" web.policy
+[ -L "$tmp/o/link.v4" ] && [ -L "$tmp/o/link2.v4" ] || fail "a symbolic link was replaced by a file"
+[ "$(readlink "$tmp/o/link.v4")" = sub/real.v4 ] || fail "the link was changed"
+cmp -s "$tmp/o/sub/real.v4" web.v4 || fail "the link's target was not written"
+[ "$(stat -c %a "$tmp/o/sub/real.v4")" = 640 ] || fail "the link's target changed mode"
+[ "$(stat -c %u:%g "$tmp/o/sub/real.v4")" = "$want_owner" ] || fail "the link's target changed owner"
+ls "$tmp/o/sub" "$tmp/o" | grep -q '\.tmp\.' && fail "temporary files left behind"
+# A dangling link creates its target.
+ln -s sub/made.v4 "$tmp/o/dangling.v4"
+expect 0 "$prog" generate -b iptables -o "$tmp/o/dangling.v4" web.policy
+[ -L "$tmp/o/dangling.v4" ] && cmp -s "$tmp/o/sub/made.v4" web.v4 || fail "dangling link not written through"
+# The same file twice is a usage error.
+expect 2 "$prog" generate -b iptables -o "$tmp/o/link.v4" -b pf -o "$tmp/o/sub/real.v4" web.policy
+grep -q "are the same file" "$tmp/err" || fail "same file twice: no message"
+
+# Several pairs, one write fails after another pair could be written: no
+# target changes and no temporary file stays.
+echo old >"$tmp/o/a.v4"
+cp "$tmp/o/a.v4" "$tmp/o/a.orig"
+expect 3 "$prog" generate -b iptables -o "$tmp/o/a.v4" -b pf -o "$tmp/o/no-dir/x.pf" web.policy
+grep -q "cannot write $tmp/o/no-dir/x.pf" "$tmp/err" || fail "no error naming the failed file"
+cmp -s "$tmp/o/a.v4" "$tmp/o/a.orig" || fail "first pair written although the second failed"
+ls "$tmp/o" | grep -q '\.tmp\.' && fail "temporary files left behind after a failed write"
+# ... the second target's directory is not writable: read-only (a read-only
+# mount as root, who ignores the mode bits) or full.
+mkdir "$tmp/o/ro"
+echo old >"$tmp/o/ro/x.pf"
+if [ "$(id -u)" != 0 ]; then
+	chmod 555 "$tmp/o/ro"
+	expect 3 "$prog" generate -b iptables -o "$tmp/o/a.v4" -b pf -o "$tmp/o/ro/x.pf" web.policy
+	chmod 755 "$tmp/o/ro"
+	cmp -s "$tmp/o/a.v4" "$tmp/o/a.orig" || fail "first pair written although the second's directory is read-only"
+elif command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+	NO_COLOR=1 unshare -m sh -c '
+		mount -t tmpfs -o size=64k tmpfs "$1/o/ro" || exit 99
+		echo old >"$1/o/ro/x.pf"
+		mount -o remount,ro "$1/o/ro" || exit 99
+		"$2" generate -b iptables -o "$1/o/a.v4" -b pf -o "$1/o/ro/x.pf" web.policy
+		[ $? = 3 ] || exit 1
+		cmp -s "$1/o/a.v4" "$1/o/a.orig" || exit 2
+		mount -o remount,rw "$1/o/ro" || exit 99
+		# full: the filesystem has room for the temporary file, not its bytes
+		dd if=/dev/zero of="$1/o/ro/fill" bs=4k 2>/dev/null
+		"$2" generate -b iptables -o "$1/o/a.v4" -b pf -o "$1/o/ro/x.pf" web.policy
+		[ $? = 3 ] || exit 3
+		cmp -s "$1/o/a.v4" "$1/o/a.orig" || exit 4
+		[ "$(cat "$1/o/ro/x.pf")" = old ] || exit 5
+		ls "$1/o/ro" | grep -q "\.tmp\." && exit 6
+		exit 0' sh "$tmp" "$prog" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	case $rc in
+	0) ;;
+	99) echo "SKIP: cannot mount a tmpfs for the read-only / full directory case" ;;
+	*) fail "read-only/full second target: case $rc failed"; cat "$tmp/err" ;;
+	esac
+else
+	echo "SKIP: read-only directory case (root without unshare -m)"
+fi
+
 # --template: a site's own skeleton, and an unknown placeholder.
 printf '# site {{backend}} {{table}} {{version}}\n{{body}}\n# end\n' >"$tmp/site.tmpl"
 expect 0 "$prog" generate -b pf --template "$tmp/site.tmpl" options.policy

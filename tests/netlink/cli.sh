@@ -475,6 +475,86 @@ case_lockout() {
 	expect_status 0 $P diff "$W/closed.policy"
 }
 
+# The lockout guard without SSH_CONNECTION (sudo drops it) or with garbage
+# in it: the client is found through the sshd ancestor's socket, and an
+# unidentified client fails closed. The "sshd" is python renamed (prctl),
+# listening on 198.51.100.1:22 with a connection from 192.0.2.5 accepted.
+case_lockout_proc() {
+	unset SSH_CONNECTION SSH_CLIENT SSH_TTY
+	ip link set lo up
+	ip link add pcd0 type veth peer name pcd1 || fail "cannot create a veth pair"
+	ip addr add 198.51.100.1/24 dev pcd0
+	ip addr add 192.0.2.5/32 dev pcd0
+	ip link set pcd0 up
+	cat >"$W/sshd.py" <<'PY'
+import ctypes, os, signal, socket, subprocess, sys
+ctypes.CDLL(None).prctl(15, b"sshd", 0, 0, 0)   # PR_SET_NAME: comm is "sshd"
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("198.51.100.1", 22))
+srv.listen(1)
+cli = socket.socket()
+cli.bind(("192.0.2.5", 0))
+cli.connect(("198.51.100.1", 22))
+conn, peer = srv.accept()
+if sys.argv[1] == "serve":          # stay, as a listening sshd, until killed
+    open(sys.argv[2], "w").close()
+    signal.pause()
+# run the command as a grandchild, through a shell (as sudo would)
+env = {k: v for k, v in os.environ.items() if not k.startswith("SSH_")}
+with open(sys.argv[2], "w") as out, open(sys.argv[3], "w") as err:
+    rc = subprocess.call(["sh", "-c", '"$@"; echo $? >"$0"', sys.argv[4]] + sys.argv[5:],
+                         stdout=out, stderr=err, env=env)
+sys.exit(rc)
+PY
+	# in_sshd WANT CMD...: CMD runs under the fake sshd, its session's grandchild
+	in_sshd() {
+		local want=$1; shift
+		python3 "$W/sshd.py" run "$W/out" "$W/err" "$W/rc" "$@" || fail "fake sshd failed"
+		[ "$(cat "$W/rc")" = "$want" ] || { cat "$W/out" "$W/err" >&2; fail "'$*' under sshd exited $(cat "$W/rc"), want $want"; }
+	}
+	in_sshd 1 $P apply "$W/closed.policy"
+	grep_err "refusing: this policy would drop new SSH connections from 192.0.2.5 to 198.51.100.1 port 22 (the connection this runs over (sshd, pid "
+	[ -z "$(nft list tables)" ] || fail "refused apply installed a table"
+	in_sshd 0 $P apply "$W/sshalt.policy"
+	# garbage in SSH_CONNECTION does not hide the real client
+	in_sshd 1 env SSH_CONNECTION="203.0.113.1 1 x 22" $P apply "$W/closed.policy"
+	grep_err "from 192.0.2.5 to 198.51.100.1 port 22"
+	in_sshd 0 $P apply --force "$W/closed.policy"
+	grep_err "warning: this policy would drop new SSH connections from 192.0.2.5"
+	nft delete table inet pcweb
+
+	# Not under sshd, but an sshd listens here (tmux outlives the session's
+	# process tree): any client is possible; --confirm or --force goes on.
+	python3 "$W/sshd.py" serve "$W/ready" &
+	local sshd=$!
+	while [ ! -e "$W/ready" ]; do sleep 0.05; done
+	expect_status 1 $P apply "$W/sshalt.policy"
+	grep_err "refusing: no SSH client of this session could be identified, and sshd listens here; this policy would drop new SSH connections to "
+	grep_err "port 22 from some sources (such as 0.0.0.0, decided by the default of in at "
+	grep_err "--confirm SECONDS"
+	[ -z "$(nft list tables)" ] || fail "refused apply installed a table"
+	expect_status 0 $P apply --force "$W/sshalt.policy"
+	grep_err "warning: no SSH client"
+	expect_status 1 $P apply --confirm 1 "$W/closed.policy" </dev/null
+	grep_err "warning: no SSH client"
+	grep_err "rolled back"
+	# a policy that lets every source in to port 22 is fine
+	printf 'table pcweb\ndefault in deny\nallow in service ssh/tcp\n' >"$W/open.policy"
+	expect_status 0 $P apply "$W/open.policy"
+	kill $sshd
+	wait $sshd 2>/dev/null
+	# No sshd at all: nothing to lock out.
+	expect_status 0 $P apply "$W/closed.policy"
+
+	# Malformed SSH_CONNECTION and no way to find the client: refused.
+	SSH_CONNECTION="192.0.2.5 50000 198.51.100.1" expect_status 1 $P apply "$W/sshalt.policy"
+	grep_err "refusing: SSH_CONNECTION '192.0.2.5 50000 198.51.100.1' is malformed; this policy would drop"
+	SSH_CONNECTION="192.0.2.5 50000 198.51.100.1" expect_status 0 $P apply "$W/open.policy"
+	SSH_TTY=/dev/pts/9 expect_status 1 $P apply "$W/closed.policy"
+	grep_err "SSH_CLIENT or SSH_TTY is set"
+}
+
 # Real packets: TCP and UDP, IPv4 and IPv6, over loopback (option
 # filter-loopback) through the ruleset apply installed: accepted, rejected
 # (RST / ICMP(v6) port unreachable) and dropped (no answer within the
@@ -543,7 +623,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-all="apply_equals_nft maps other_tables ownership dry_run diff kernel_refuses permission confirm_timeout exact_rollback confirm_ok confirm_clock_step confirm_signal lockout packets"
+all="apply_equals_nft maps other_tables ownership dry_run diff kernel_refuses permission confirm_timeout exact_rollback confirm_ok confirm_clock_step confirm_signal lockout lockout_proc packets"
 [ $# -gt 0 ] && all="$*"
 failed=0
 for c in $all; do

@@ -1,13 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The plugin loader with a real external backend (examples/plugin) and the
-# plugins it must reject: wrong ABI, duplicate name, no symbol, not an ELF.
+# plugins it must reject: wrong ABI, duplicate name, no symbol, not an ELF,
+# unsafe ownership or permissions; and when plugins are not loaded at all.
 # usage: run.sh PORTCULLIS GOOD_DIR BAD_DIR POLICY
 set -u
 # run from the build tree, the program finds data/ only through this
 : "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
 export PORTCULLIS_DATADIR
 prog=$1 good=$2 bad=$3 policy=$4
+umask 022
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
 fail() {
@@ -71,4 +73,89 @@ PORTCULLIS_PLUGIN_PATH=$tmp/bad "$prog" generate -b badabi "$policy" \
 rc=$?
 [ "$rc" = 2 ] || fail "generate -b badabi exited $rc, want 2"
 grep -q "unknown backend 'badabi'" "$tmp/unknown.err" || fail "no unknown-backend message"
+
+# Built-in backends load no plugin: the marker plugin's constructor would
+# create $marker. `backends` does load it (the marker works).
+mkdir "$tmp/mark"
+cp "$bad/marker.so" "$tmp/mark/"
+marker=$tmp/marker
+export PC_TEST_PLUGIN_MARKER=$marker
+PORTCULLIS_PLUGIN_PATH=$tmp/mark "$prog" backends >"$tmp/mark.out" 2>"$tmp/mark.err"
+[ -e "$marker" ] || fail "backends did not load the marker plugin"
+for b in nft iptables ip6tables pf; do
+	rm -f "$marker"
+	PORTCULLIS_PLUGIN_PATH=$tmp/mark:$tmp/bad "$prog" generate -b "$b" "$policy" \
+		>"$tmp/builtin.out" 2>"$tmp/builtin.err" || fail "generate -b $b exited $?"
+	[ -e "$marker" ] && fail "generate -b $b loaded a plugin"
+	[ -s "$tmp/builtin.err" ] && fail "generate -b $b looked at the plugins"
+done
+rm -f "$marker"
+PORTCULLIS_PLUGIN_PATH=$tmp/mark:$tmp/bad "$prog" generate -b iptables -o "$tmp/x.v4" \
+	-b pf -o "$tmp/x.pf" "$policy" >"$tmp/builtin.out" 2>"$tmp/builtin.err" ||
+	fail "generate -b iptables -b pf exited $?"
+[ -e "$marker" ] && fail "generate with two built-in backends loaded a plugin"
+# ... but asking for a plugin by name loads them.
+PORTCULLIS_PLUGIN_PATH=$tmp/mark:$good "$prog" generate -b iptables -o "$tmp/y.v4" \
+	-b review -o "$tmp/y.md" "$policy" >"$tmp/mixed.out" 2>"$tmp/mixed.err" ||
+	fail "generate -b iptables -b review exited $?"
+[ -e "$marker" ] || fail "generate -b review did not load the plugins"
+
+# Unsafe plugin files and directories are refused before dlopen (the marker
+# stays absent), with the file and the reason.
+# refused CASE DIR MESSAGE: `backends` exits 1 naming MESSAGE, opens nothing
+refused() {
+	rm -f "$marker"
+	PORTCULLIS_PLUGIN_PATH=$2 "$prog" backends >"$tmp/$1.out" 2>"$tmp/$1.err"
+	rc=$?
+	[ "$rc" = 1 ] || fail "$1: backends exited $rc, want 1"
+	grep -qF -- "$3" "$tmp/$1.err" || fail "$1: no message '$3'"
+	[ -e "$marker" ] && fail "$1: the plugin was loaded"
+}
+mkdir "$tmp/gw" "$tmp/ww" "$tmp/gwdir" "$tmp/wwdir"
+cp "$bad/marker.so" "$tmp/gw/"
+chmod g+w "$tmp/gw/marker.so"
+refused gw "$tmp/gw" "error: plugin $tmp/gw/marker.so: refused: it is group-writable"
+cp "$bad/marker.so" "$tmp/ww/"
+chmod o+w "$tmp/ww/marker.so"
+refused ww "$tmp/ww" "error: plugin $tmp/ww/marker.so: refused: it is world-writable"
+cp "$bad/marker.so" "$tmp/gwdir/"
+chmod g+w "$tmp/gwdir"
+refused gwdir "$tmp/gwdir" "error: plugin directory $tmp/gwdir: refused: it is group-writable"
+cp "$bad/marker.so" "$tmp/wwdir/"
+chmod 1777 "$tmp/wwdir"
+refused wwdir "$tmp/wwdir" "error: plugin directory $tmp/wwdir: refused: it is world-writable"
+if [ "$(id -u)" = 0 ]; then
+	mkdir "$tmp/owned" "$tmp/owneddir"
+	cp "$bad/marker.so" "$tmp/owned/"
+	chown 65534 "$tmp/owned/marker.so"
+	refused owned "$tmp/owned" \
+		"error: plugin $tmp/owned/marker.so: refused: it is owned by uid 65534, neither root nor the invoking user"
+	cp "$bad/marker.so" "$tmp/owneddir/"
+	chown 65534 "$tmp/owneddir"
+	refused owneddir "$tmp/owneddir" \
+		"error: plugin directory $tmp/owneddir: refused: it is owned by uid 65534"
+else
+	echo "SKIP: plugins owned by another user (needs root for chown)" >&2
+fi
+# For generate, the refusal is a warning, and the refused backend is unknown.
+mkdir "$tmp/gwreview"
+cp "$good/review.so" "$tmp/gwreview/"
+chmod g+w "$tmp/gwreview/review.so"
+PORTCULLIS_PLUGIN_PATH=$tmp/gwreview "$prog" generate -b review "$policy" \
+	>"$tmp/gwgen.out" 2>"$tmp/gwgen.err"
+rc=$?
+[ "$rc" = 2 ] || fail "generate -b review (group-writable) exited $rc, want 2"
+grep -qF "warning: plugin $tmp/gwreview/review.so: refused: it is group-writable" "$tmp/gwgen.err" ||
+	fail "generate: no warning for a refused plugin"
+
+# A relative PORTCULLIS_PLUGIN_PATH entry is ignored, with a warning.
+rm -f "$marker"
+(cd "$tmp" && PORTCULLIS_PLUGIN_PATH=mark "$prog" backends) >"$tmp/rel.out" 2>"$tmp/rel.err" ||
+	fail "backends with a relative path entry exited $?"
+grep -qF "warning: PORTCULLIS_PLUGIN_PATH: 'mark' is not an absolute path; ignored" "$tmp/rel.err" ||
+	fail "no warning for a relative path entry"
+[ -e "$marker" ] && fail "a relative PORTCULLIS_PLUGIN_PATH entry was searched"
+(cd "$tmp" && PORTCULLIS_PLUGIN_PATH=mark:$good "$prog" backends) >"$tmp/rel.out" 2>"$tmp/rel.err" ||
+	fail "backends with a relative and an absolute entry exited $?"
+grep -q '^review ' "$tmp/rel.out" || fail "the absolute entry after a relative one was not searched"
 echo "ok"
