@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "util.h"
 
 #define IANA_FIELDS 12
@@ -116,6 +117,7 @@ struct pc_registry {
 	bool finished;
 	bool index_current;		/* the index covers every file loaded */
 	bool thawed;			/* the base came from the snapshot */
+	struct pc_catalog *catalog;	/* attached by pc_registry_set_catalog() */
 
 	/*
 	 * A thawed base's entries are written out of the image when first
@@ -1849,7 +1851,19 @@ void pc_registry_destroy(struct pc_registry *reg)
 	}
 	free(reg->files);
 	pc_arena_destroy(reg->arena);
+	pc_catalog_destroy(reg->catalog);
 	free(reg);
+}
+
+void pc_registry_set_catalog(struct pc_registry *reg, struct pc_catalog *cat)
+{
+	pc_catalog_destroy(reg->catalog);
+	reg->catalog = cat;
+}
+
+const struct pc_catalog *pc_registry_catalog(const struct pc_registry *reg)
+{
+	return reg ? reg->catalog : NULL;
 }
 
 /* Returns the index of @name (hash @h, @len bytes) in reg->names, adding it. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "catalog.h"
 #include "names.h"
 #include "registry.h"
 #include "util.h"
@@ -48,6 +49,17 @@ struct resolver {
 	struct pc_arena *arena;
 	bool lint;
 	unsigned transports;        /* mask of 1 << enum pc_transport */
+	/* a `transports` statement came before: services expand to every
+	 * registered port on those transports, not to their practice */
+	bool transports_set;
+	const struct pc_catalog *cat;
+	/* catalogued traps the rule being resolved opens (warned after its
+	 * addresses are known: some are traps only from any source) */
+	struct trap_use {
+		const struct pc_cat_record *rec;
+		struct pc_location loc;
+	} traps[8];
+	size_t n_traps;
 	struct group *groups;
 	size_t n_groups, cap_groups;
 	bool warned_depth;
@@ -195,6 +207,26 @@ static void transport_list(unsigned mask, char *buf, size_t n)
 		}
 }
 
+/*
+ * A lint warning with the name a policy line silences it by
+ * (`# portcullis: ignore ID`), given once per group.
+ */
+static void lint_warning(struct resolver *rs, const struct pc_location *loc,
+			 const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void lint_warning(struct resolver *rs, const struct pc_location *loc,
+			 const char *id, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!rs->lint || rs->quiet || pc_diag_silenced(rs->diag, loc, id))
+		return;
+	va_start(ap, fmt);
+	pc_diag_vreport(rs->diag, PC_SEV_WARNING, loc, fmt, ap);
+	va_end(ap);
+}
+
 static void warn_reserved_port(struct resolver *rs, const struct pc_location *loc,
 			       uint16_t port, unsigned mask)
 {
@@ -204,15 +236,18 @@ static void warn_reserved_port(struct resolver *rs, const struct pc_location *lo
 
 		if (!(mask & (1u << t)))
 			continue;
+		/* the registry has no name for it, but the software that uses it has */
+		if (pc_catalog_find_port(rs->cat, port, t))
+			continue;
 		n = pc_registry_find_port(rs->reg, port, t, e, PC_ARRAY_SIZE(e));
 		k = n < PC_ARRAY_SIZE(e) ? n : PC_ARRAY_SIZE(e);
 		for (size_t i = 0; i < k; i++)
 			if (e[i]->status == PC_REG_RESERVED || e[i]->status == PC_REG_UNASSIGNED)
 				bad++;
 		if (n && bad == k) {
-			pc_diag_warning(rs->diag, loc, "port %u/%s is %s in the registry",
-					port, pc_transport_name(t),
-					e[0]->status == PC_REG_RESERVED ? "Reserved" : "Unassigned");
+			lint_warning(rs, loc, "unassigned-port",
+				     "port %u/%s is %s in the registry", port, pc_transport_name(t),
+				     e[0]->status == PC_REG_RESERVED ? "Reserved" : "Unassigned");
 			return;
 		}
 	}
@@ -222,13 +257,32 @@ static void suggest_names(struct resolver *rs, const char *name, char *buf, size
 {
 	const char *s[3];
 	size_t k;
+	bool meaning;
 
 	buf[0] = '\0';
+	/* by meaning first: a catalog name that is this one written otherwise,
+	 * or the same software; letters that are merely close come after
+	 * only when nothing means it */
+	k = pc_catalog_suggest(rs->cat, name, s, PC_ARRAY_SIZE(s));
+	meaning = k > 0;
+	if (!meaning)
+		k = pc_catalog_suggest_spelling(rs->cat, name, s, PC_ARRAY_SIZE(s));
 	/* RFC 6335 names have at most 15 characters: nothing is close to a long one */
-	if (!rs->suggestions_left || strlen(name) > 32)
-		return;
-	rs->suggestions_left--;
-	k = pc_registry_suggest(rs->reg, name, s, PC_ARRAY_SIZE(s));
+	if (!meaning && k < PC_ARRAY_SIZE(s) && rs->suggestions_left && strlen(name) <= 32) {
+		const char *r[3];
+		size_t m;
+
+		rs->suggestions_left--;
+		m = pc_registry_suggest(rs->reg, name, r, PC_ARRAY_SIZE(r));
+		for (size_t i = 0; i < m && k < PC_ARRAY_SIZE(s); i++) {
+			bool dup = false;
+
+			for (size_t j = 0; j < k; j++)
+				dup |= strcasecmp(s[j], r[i]) == 0;
+			if (!dup)
+				s[k++] = r[i];
+		}
+	}
 	for (size_t i = 0; i < k; i++) {
 		size_t len = strlen(buf);
 
@@ -250,11 +304,27 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 				  struct portacc *pa)
 {
 	const struct pc_reg_entry *const *e;
-	size_t n = pc_registry_find_name(rs->reg, it->text, &e);
-	unsigned have = 0, used = 0;
+	struct pc_svc svc;
+	size_t n;
+	unsigned have = 0, used = 0, opened = 0;
 	size_t with_port = 0;
 	bool deassigned = false;
 
+	pc_service_lookup(rs->reg, rs->cat, it->text, &svc);
+	e = svc.e;
+	n = svc.n;
+	if (svc.rec && svc.rec->n_protos && n == 0) {
+		const char *p = pc_proto_name(svc.rec->protos[0]);
+
+		pc_diag_error(rs->diag, &it->loc,
+			      "service '%s' is IP protocol %u (%s), not a port: write 'proto %s'",
+			      it->text, svc.rec->protos[0], p ? p : "?", p ? p : "?");
+		return false;
+	}
+	/* what a name without /PROTO means: the transports it is used on,
+	 * unless the policy asked for every registered one */
+	if (!explicit_proto && !rs->transports_set && n)
+		mask = svc.practice;
 	if (n == 0) {
 		char sug[160];
 
@@ -284,8 +354,9 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 		transport_list(mask, want, sizeof(want));
 		if (explicit_proto)
 			pc_diag_error(rs->diag, it->suffix ? &it->suffix_loc : &it->loc,
-				      "service '%s' is not registered for %s (registered for %s)",
-				      it->text, want, reg);
+				      "service '%s' is not %s for %s (%s for %s)",
+				      it->text, svc.origin == PC_SVC_CATALOG ? "catalogued" : "registered",
+				      want, svc.origin == PC_SVC_CATALOG ? "catalogued" : "registered", reg);
 		else
 			pc_diag_error(rs->diag, &it->loc,
 				      "service '%s' is not registered for the policy's transports (%s); it is registered for %s: write %s/%s",
@@ -301,12 +372,33 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 		for (unsigned t = 0; t < N_TRANSPORTS; t++)
 			if (ts & (1u << t))
 				port_add(pa, t, e[i]->port_lo, e[i]->port_hi);
+		opened |= ts;
 		used++;
 		if (e[i]->status == PC_REG_DEASSIGNED)
 			deassigned = true;
 	}
+	if (svc.rec && svc.rec->trap && rs->n_traps < PC_ARRAY_SIZE(rs->traps)) {
+		rs->traps[rs->n_traps].rec = svc.rec;
+		rs->traps[rs->n_traps].loc = it->loc;
+		rs->n_traps++;
+	}
 	if (!rs->lint || rs->quiet)
 		return true;
+	if (svc.rec && svc.rec->n_protos) {
+		const char *p = pc_proto_name(svc.rec->protos[0]);
+
+		lint_warning(rs, &it->loc, "bare-protocol",
+			     "service '%s' opens ports only; it also needs IP protocol %u (%s), which no port carries: add a rule with 'proto %s'",
+			     it->text, svc.rec->protos[0], p ? p : "?", p ? p : "?");
+	}
+	if (!explicit_proto && !rs->transports_set && svc.why == PC_SVC_WHY_NONE) {
+		char ts[64];
+
+		transport_list(opened, ts, sizeof(ts));
+		lint_warning(rs, &it->loc, "no-practice",
+			     "service '%s' has no practice entry: opened its registered ports on %s (write %s/PROTO to choose)",
+			     it->text, ts, it->text);
+	}
 	/* distinct port ranges among the used entries */
 	{
 		struct pc_port_range r[16];
@@ -326,7 +418,8 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 				nr++;
 			}
 		}
-		if (nr > 1) {
+		/* a catalogued name is a group on purpose (ipsec, etcd, salt) */
+		if (nr > 1 && svc.origin != PC_SVC_CATALOG) {
 			struct pc_buf b;
 
 			pc_buf_init(&b);
@@ -336,14 +429,14 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 				else
 					pc_buf_printf(&b, "%s%u-%u", j ? ", " : "", r[j].lo, r[j].hi);
 			}
-			pc_diag_warning(rs->diag, &it->loc,
-					"service '%s' expands to several ports: %s", it->text, b.data);
+			lint_warning(rs, &it->loc, "several-ports",
+				     "service '%s' expands to several ports: %s", it->text, b.data);
 			pc_buf_finish(&b);
 		}
 	}
 	if (deassigned)
-		pc_diag_warning(rs->diag, &it->loc,
-				"service '%s' is de-assigned in the registry", it->text);
+		lint_warning(rs, &it->loc, "deassigned",
+			     "service '%s' is de-assigned in the registry", it->text);
 	return used > 0;
 }
 
@@ -908,6 +1001,23 @@ static void set_icmp_l4(struct resolver *rs, struct pc_l4 *l4, unsigned proto,
 	l4->types = pc_arena_memdup(rs->arena, v, n);
 }
 
+/* The catalogued traps an allowing rule opens; @any_source: from anywhere. */
+static void warn_traps(struct resolver *rs, bool any_source)
+{
+	for (size_t i = 0; i < rs->n_traps; i++) {
+		const struct pc_cat_record *r = rs->traps[i].rec;
+
+		if (r->trap == PC_CAT_TRAP_EXPOSED)
+			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
+				     "service '%s' should not be exposed: %s; safer: %s",
+				     r->name, r->description, r->safer);
+		else if (r->trap == PC_CAT_TRAP_PUBLIC && any_source)
+			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
+				     "service '%s' is open to any source: %s; safer: %s",
+				     r->name, r->description, r->safer);
+	}
+}
+
 static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 			 struct rulebuf *out)
 {
@@ -943,6 +1053,7 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	}
 	bool have_from = false, have_to = false;
 
+	rs->n_traps = 0;
 	for (size_t i = 0; i < ar->n_matches; i++) {
 		const struct pc_ast_match *m = &ar->matches[i];
 
@@ -983,6 +1094,8 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	}
 	if (!ok)
 		goto out;
+	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT)
+		warn_traps(rs, !have_from || src.any);
 
 	/* protocol alternatives */
 	have_icmp = acc->icmp_given[0] || acc->icmp_given[1];
@@ -1257,6 +1370,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	memset(rules, 0, sizeof(rules));
 	memset(defaults, 0, sizeof(defaults));
 	rs.reg = reg;
+	rs.cat = pc_registry_catalog(reg);
 	rs.diag = diag;
 	rs.arena = arena;
 	rs.lint = lint;
@@ -1306,8 +1420,10 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 						"transports set again (was set at %s:%u); applies to the rules below",
 						transports_stmt->loc.file, transports_stmt->loc.line);
 			transports_stmt = s;
-			if (ok && mask)
+			if (ok && mask) {
 				rs.transports = mask;
+				rs.transports_set = true;
+			}
 			break;
 		}
 		case PC_AST_HOSTS:
