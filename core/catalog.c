@@ -602,6 +602,31 @@ size_t pc_catalog_suggest_spelling(const struct pc_catalog *cat, const char *nam
 	return k;
 }
 
+size_t pc_service_suggest(const struct pc_registry *reg, const struct pc_catalog *cat,
+			  const char *name, bool spelling, const char **out, size_t max)
+{
+	const char *r[8];
+	size_t k = pc_catalog_suggest(cat, name, out, max), m;
+
+	/* a name that means it hides names merely close in letters */
+	if (k)
+		return k;
+	k = pc_catalog_suggest_spelling(cat, name, out, max);
+	/* RFC 6335 names have at most 15 characters: nothing is close to a long one */
+	if (!spelling || !reg || k >= max || strlen(name) > 32)
+		return k;
+	m = pc_registry_suggest(reg, name, r, max < PC_ARRAY_SIZE(r) ? max : PC_ARRAY_SIZE(r));
+	for (size_t i = 0; i < m && k < max; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < k; j++)
+			dup |= strcasecmp(out[j], r[i]) == 0;
+		if (!dup)
+			out[k++] = r[i];
+	}
+	return k;
+}
+
 /* ---- lookup ----------------------------------------------------------- */
 
 static unsigned entries_transports(const struct pc_reg_entry *const *e, size_t n)

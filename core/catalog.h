@@ -119,6 +119,15 @@ size_t pc_catalog_suggest(const struct pc_catalog *cat, const char *name,
 size_t pc_catalog_suggest_spelling(const struct pc_catalog *cat, const char *name,
 				   const char **out, size_t max);
 
+/*
+ * "Did you mean" for an unknown @name: catalog names that mean it; only
+ * when there are none, catalog names close in spelling and then (with
+ * @spelling, which costs a pass over the registry) registry names.
+ * Up to @max, best first; returns the count.
+ */
+size_t pc_service_suggest(const struct pc_registry *reg, const struct pc_catalog *cat,
+			  const char *name, bool spelling, const char **out, size_t max);
+
 /* The shipped files, next to the registry's (pc_registry_default_path()). */
 const char *pc_catalog_default_path(void);
 const char *pc_practice_default_path(void);

@@ -257,32 +257,14 @@ static void suggest_names(struct resolver *rs, const char *name, char *buf, size
 {
 	const char *s[3];
 	size_t k;
-	bool meaning;
 
 	buf[0] = '\0';
-	/* by meaning first: a catalog name that is this one written otherwise,
-	 * or the same software; letters that are merely close come after
-	 * only when nothing means it */
-	k = pc_catalog_suggest(rs->cat, name, s, PC_ARRAY_SIZE(s));
-	meaning = k > 0;
-	if (!meaning)
-		k = pc_catalog_suggest_spelling(rs->cat, name, s, PC_ARRAY_SIZE(s));
-	/* RFC 6335 names have at most 15 characters: nothing is close to a long one */
-	if (!meaning && k < PC_ARRAY_SIZE(s) && rs->suggestions_left && strlen(name) <= 32) {
-		const char *r[3];
-		size_t m;
-
+	/* the registry's spelling pass is the costly one: a policy full of
+	 * unknown names gets it for the first ones only */
+	k = pc_service_suggest(rs->reg, rs->cat, name, rs->suggestions_left > 0, s,
+			       PC_ARRAY_SIZE(s));
+	if (rs->suggestions_left)
 		rs->suggestions_left--;
-		m = pc_registry_suggest(rs->reg, name, r, PC_ARRAY_SIZE(r));
-		for (size_t i = 0; i < m && k < PC_ARRAY_SIZE(s); i++) {
-			bool dup = false;
-
-			for (size_t j = 0; j < k; j++)
-				dup |= strcasecmp(s[j], r[i]) == 0;
-			if (!dup)
-				s[k++] = r[i];
-		}
-	}
 	for (size_t i = 0; i < k; i++) {
 		size_t len = strlen(buf);
 
