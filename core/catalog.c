@@ -25,6 +25,7 @@ struct practice {
 	const char *name;
 	unsigned mask;
 	const char *source;
+	unsigned line;
 };
 
 /* open addressing over lower-cased names: records and practice lines */
@@ -75,19 +76,31 @@ static uint32_t name_hash(const char *s)
 	return h;
 }
 
+/*
+ * Indexes the @n names of @v; a name already indexed is not indexed again
+ * but handed to @dup (with the index of the first one), which may be NULL.
+ */
 static uint32_t table_build(struct slot **slots, size_t n, const char *(*key)(const void *, size_t),
-			    const void *v)
+			    const void *v, void (*dup)(void *, size_t, size_t), void *ctx)
 {
 	uint32_t size = 16;
 
+	free(*slots);
 	while (size < 2 * n)
 		size *= 2;
 	*slots = xcalloc(size, sizeof(**slots));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t h = name_hash(key(v, i)), j;
+		bool again = false;
 
-		for (j = h & (size - 1); (*slots)[j].idx; j = (j + 1) & (size - 1))
-			;
+		for (j = h & (size - 1); (*slots)[j].idx && !again; j = (j + 1) & (size - 1))
+			again = (*slots)[j].hash == h &&
+				strcasecmp(key(v, (*slots)[j].idx - 1), key(v, i)) == 0;
+		if (again) {
+			if (dup)
+				dup(ctx, (*slots)[(j - 1) & (size - 1)].idx - 1, i);
+			continue;
+		}
 		(*slots)[j].hash = h;
 		(*slots)[j].idx = (uint32_t)i + 1;
 	}
@@ -329,12 +342,6 @@ static void catalog_record(struct load *l)
 	} else if (!parse_ports(l, &r, f[1])) {
 		return;
 	}
-	for (size_t i = 0; i < cat->n_rec; i++)
-		if (strcmp(cat->rec[i].name, r.name) == 0) {
-			load_error(l, l->rec_line, "%s: already catalogued at line %u", r.name,
-				   cat->rec[i].line);
-			return;
-		}
 	cat->rec = xgrow(cat->rec, &cat->cap_rec, cat->n_rec + 1, sizeof(*cat->rec));
 	cat->rec[cat->n_rec++] = r;
 }
@@ -367,13 +374,9 @@ static void practice_record(struct load *l)
 		load_error(l, l->rec_line, "%s: every line needs a source", f[0]);
 		return;
 	}
-	for (size_t i = 0; i < cat->n_prac; i++)
-		if (strcmp(cat->prac[i].name, f[0]) == 0) {
-			load_error(l, l->rec_line, "%s: listed twice", f[0]);
-			return;
-		}
 	p.name = pc_arena_strdup(cat->arena, f[0]);
 	p.source = pc_arena_strdup(cat->arena, f[2]);
+	p.line = l->rec_line;
 	cat->prac = xgrow(cat->prac, &cat->cap_prac, cat->n_prac + 1, sizeof(*cat->prac));
 	cat->prac[cat->n_prac++] = p;
 }
@@ -414,6 +417,22 @@ static void cb_record(int c, void *data)
 		free(l->field[i]);
 	l->n_field = 0;
 	l->too_many = false;
+}
+
+static void dup_record(void *ctx, size_t first, size_t again)
+{
+	struct load *l = ctx;
+
+	load_error(l, l->cat->rec[again].line, "%s: already catalogued at line %u",
+		   l->cat->rec[again].name, l->cat->rec[first].line);
+}
+
+static void dup_practice(void *ctx, size_t first, size_t again)
+{
+	struct load *l = ctx;
+
+	load_error(l, l->cat->prac[again].line, "%s: listed twice (first at line %u)",
+		   l->cat->prac[again].name, l->cat->prac[first].line);
 }
 
 static int load_file(struct pc_catalog *cat, const char *path, bool practice,
@@ -457,6 +476,13 @@ static int load_file(struct pc_catalog *cat, const char *path, bool practice,
 	}
 	if (!l.errors && csv_fini(&p, cb_field, cb_record, &l) != 0)
 		load_error(&l, l.line, "%s", csv_strerror(csv_error(&p)));
+	/* the index, which also finds names given twice */
+	if (practice)
+		cat->prac_mask = table_build(&cat->prac_slots, cat->n_prac, prac_key, cat->prac,
+					     dup_practice, &l);
+	else
+		cat->rec_mask = table_build(&cat->rec_slots, cat->n_rec, rec_key, cat->rec,
+					    dup_record, &l);
 	for (size_t i = 0; i < l.n_field; i++)
 		free(l.field[i]);
 	csv_free(&p);
@@ -473,10 +499,6 @@ int pc_catalog_load(struct pc_catalog *cat, const char *catalog,
 		st = s;
 	if (practice && (s = load_file(cat, practice, true, diag)) > st)
 		st = s;
-	free(cat->rec_slots);
-	free(cat->prac_slots);
-	cat->rec_mask = table_build(&cat->rec_slots, cat->n_rec, rec_key, cat->rec);
-	cat->prac_mask = table_build(&cat->prac_slots, cat->n_prac, prac_key, cat->prac);
 	return st;
 }
 
