@@ -58,6 +58,7 @@ struct resolver {
 	struct trap_use {
 		const struct pc_cat_record *rec;
 		struct pc_location loc;
+		const char *port;       /* "2375/tcp" when written as a port */
 	} traps[8];
 	size_t n_traps;
 	struct group *groups;
@@ -281,6 +282,17 @@ static unsigned entry_transports(const struct pc_reg_entry *e)
 	return 1u << e->transport;
 }
 
+static void add_trap(struct resolver *rs, const struct pc_cat_record *rec,
+		     const struct pc_location *loc, const char *port)
+{
+	if (rs->n_traps >= PC_ARRAY_SIZE(rs->traps))
+		return;
+	rs->traps[rs->n_traps].rec = rec;
+	rs->traps[rs->n_traps].loc = *loc;
+	rs->traps[rs->n_traps].port = port;
+	rs->n_traps++;
+}
+
 static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *it,
 				  unsigned mask, bool explicit_proto,
 				  struct portacc *pa)
@@ -359,11 +371,8 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 		if (e[i]->status == PC_REG_DEASSIGNED)
 			deassigned = true;
 	}
-	if (svc.rec && svc.rec->trap && rs->n_traps < PC_ARRAY_SIZE(rs->traps)) {
-		rs->traps[rs->n_traps].rec = svc.rec;
-		rs->traps[rs->n_traps].loc = it->loc;
-		rs->n_traps++;
-	}
+	if (svc.rec && svc.rec->trap)
+		add_trap(rs, svc.rec, &it->loc, NULL);
 	if (!rs->lint || rs->quiet)
 		return true;
 	if (svc.rec && svc.rec->n_protos) {
@@ -504,6 +513,16 @@ static bool resolve_svc_item(struct resolver *rs, const struct pc_ast_item *it,
 				port_add(pa, t, lo, hi);
 		if (rs->lint && !rs->quiet && lo == hi)
 			warn_reserved_port(rs, &it->loc, lo, mask);
+		/* the same trap by its number (port 2375, port 6379) */
+		for (unsigned t = 0; lo == hi && t < N_TRANSPORTS; t++) {
+			const struct pc_cat_record *c = (mask & (1u << t)) ?
+				pc_catalog_find_port(rs->cat, lo, t) : NULL;
+
+			if (c && c->trap) {
+				add_trap(rs, c, &it->loc, pc_arena_strdup(rs->arena, it->text));
+				break;
+			}
+		}
 		return true;
 	}
 	if (hint == PC_AST_HINT_PORT) {
@@ -989,14 +1008,18 @@ static void warn_traps(struct resolver *rs, bool any_source)
 	for (size_t i = 0; i < rs->n_traps; i++) {
 		const struct pc_cat_record *r = rs->traps[i].rec;
 
+		const char *p = rs->traps[i].port;
+
 		if (r->trap == PC_CAT_TRAP_EXPOSED)
 			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
-				     "service '%s' should not be exposed: %s; safer: %s",
-				     r->name, r->description, r->safer);
+				     "%s '%s'%s%s%s should not be exposed: %s; safer: %s",
+				     p ? "port" : "service", p ? p : r->name, p ? " (" : "",
+				     p ? r->name : "", p ? ")" : "", r->description, r->safer);
 		else if (r->trap == PC_CAT_TRAP_PUBLIC && any_source)
 			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
-				     "service '%s' is open to any source: %s; safer: %s",
-				     r->name, r->description, r->safer);
+				     "%s '%s'%s%s%s is open to any source: %s; safer: %s",
+				     p ? "port" : "service", p ? p : r->name, p ? " (" : "",
+				     p ? r->name : "", p ? ")" : "", r->description, r->safer);
 	}
 }
 

@@ -432,6 +432,13 @@ static void test_traps(void **state)
 	e = check("allow in service telnet\n", NULL, 0);
 	assert_non_null(strstr(e, "safer: ssh"));
 	free(e);
+	/* the same traps by number */
+	e = check("allow in port 2375/tcp from 192.0.2.0/24\n", NULL, 0);
+	assert_non_null(strstr(e, "warning: port '2375' (docker) should not be exposed"));
+	free(e);
+	e = check("allow in port 6379/tcp\n", NULL, 0);
+	assert_non_null(strstr(e, "port '6379' (redis) is open to any source"));
+	free(e);
 	e = check("reject in service telnet\nallow out service telnet\n", NULL, 0);
 	assert_null(strstr(e, "telnet"));
 	free(e);
