@@ -88,7 +88,7 @@ has catalog out '^  opens by default: 53/tcp, 53/udp \(practice: '
 has catalog out '^smb: 2 entries \(alias of microsoft-ds\)$'
 has catalog out '^  opens by default: 445/tcp \(practice: '
 has catalog out '^  opens by default: 22/tcp \(practice: '
-has catalog out '^  aliases: sftp, scp$'
+has catalog out '^  aliases: sftp, scp, sftp-ssh$'
 has catalog out '^  trap \(from any source\): safer: '
 has catalog out "^  also needs IP protocol 50 \(esp\), which is no port: 'proto esp'$"
 has catalog out '^in the catalog: syncthing-gui$'
