@@ -58,7 +58,7 @@ struct resolver {
 	struct trap_use {
 		const struct pc_cat_record *rec;
 		struct pc_location loc;
-		const char *port;       /* "2375/tcp" when written as a port */
+		const char *port;       /* "2375" when written as a port number */
 	} traps[8];
 	size_t n_traps;
 	struct group *groups;
@@ -1002,24 +1002,36 @@ static void set_icmp_l4(struct resolver *rs, struct pc_l4 *l4, unsigned proto,
 	l4->types = pc_arena_memdup(rs->arena, v, n);
 }
 
-/* The catalogued traps an allowing rule opens; @any_source: from anywhere. */
-static void warn_traps(struct resolver *rs, bool any_source)
+/* A source that is everyone: no `from`, `from any`, or a /0 prefix. */
+static bool any_source(bool have_from, const struct addracc *src)
+{
+	if (!have_from || src->any)
+		return true;
+	for (size_t i = 0; i < src->n; i++)
+		if (src->v[i].plen == 0)
+			return true;
+	return false;
+}
+
+/* The catalogued traps an allowing rule opens; @anyone: from any source. */
+static void warn_traps(struct resolver *rs, bool anyone)
 {
 	for (size_t i = 0; i < rs->n_traps; i++) {
 		const struct pc_cat_record *r = rs->traps[i].rec;
+		char what[96];
 
-		const char *p = rs->traps[i].port;
-
+		if (rs->traps[i].port)
+			snprintf(what, sizeof(what), "port '%s' (%s)", rs->traps[i].port, r->name);
+		else
+			snprintf(what, sizeof(what), "service '%s'", r->name);
 		if (r->trap == PC_CAT_TRAP_EXPOSED)
 			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
-				     "%s '%s'%s%s%s should not be exposed: %s; safer: %s",
-				     p ? "port" : "service", p ? p : r->name, p ? " (" : "",
-				     p ? r->name : "", p ? ")" : "", r->description, r->safer);
-		else if (r->trap == PC_CAT_TRAP_PUBLIC && any_source)
+				     "%s should not be exposed: %s; safer: %s",
+				     what, r->description, r->safer);
+		else if (r->trap == PC_CAT_TRAP_PUBLIC && anyone)
 			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
-				     "%s '%s'%s%s%s is open to any source: %s; safer: %s",
-				     p ? "port" : "service", p ? p : r->name, p ? " (" : "",
-				     p ? r->name : "", p ? ")" : "", r->description, r->safer);
+				     "%s is open to any source: %s; safer: %s",
+				     what, r->description, r->safer);
 	}
 }
 
@@ -1100,7 +1112,7 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	if (!ok)
 		goto out;
 	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT)
-		warn_traps(rs, !have_from || src.any);
+		warn_traps(rs, any_source(have_from, &src));
 
 	/* protocol alternatives */
 	have_icmp = acc->icmp_given[0] || acc->icmp_given[1];

@@ -422,6 +422,9 @@ static void test_traps(void **state)
 	e = check("allow in service redis from 192.0.2.0/24\n", NULL, 0);
 	assert_null(strstr(e, "redis"));
 	free(e);
+	e = check("allow in service redis from { 192.0.2.1, ::/0 }\n", NULL, 0);
+	assert_non_null(strstr(e, "service 'redis' is open to any source"));
+	free(e);
 	e = check("allow in service memcache from any\n", NULL, 0);
 	assert_non_null(strstr(e, "service 'memcached' is open to any source"));
 	free(e);
