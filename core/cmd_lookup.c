@@ -574,6 +574,17 @@ static int lookup_name(struct lookup *lk, const struct query *q)
 		if (transport < 0 || svc.e[i]->transport == (unsigned)transport ||
 		    svc.e[i]->transport == PC_REG_NO_TRANSPORT)
 			keep[kept++] = svc.e[i];
+	if (kept == 0 && known && transport >= 0) {
+		/* the name is known, only not on that transport: nothing to suggest */
+		o = begin_result(lk, q, "unknown");
+		if (o)
+			json_object_set_new(o, "suggestions", json_array());
+		fprintf(stderr, "portcullis: lookup: service '%s' has no %s entry\n", name,
+			pc_transport_name((unsigned)transport));
+		free(keep);
+		free(name);
+		return 1;
+	}
 	if (kept == 0 && !(known && svc.rec && svc.rec->n_protos && transport < 0)) {
 		const char *sugg[MAX_SUGGESTIONS];
 		size_t ns = pc_service_suggest(lk->reg, lk->cat, name ? name : q->text, true,

@@ -92,6 +92,8 @@ has catalog out '^  aliases: sftp, scp, sftp-ssh$'
 has catalog out '^  trap \(from any source\): safer: '
 has catalog out "^  also needs IP protocol 50 \(esp\), which is no port: 'proto esp'$"
 has catalog out '^in the catalog: syncthing-gui$'
+run wrong-transport 1 wireguard/tcp
+has wrong-transport err "^portcullis: lookup: service 'wireguard' has no tcp entry$"
 run meaning 1 node_exportr
 has meaning err "did you mean 'node_exporter' or 'node-exporter'?"
 
