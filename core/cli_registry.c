@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "cli.h"
 #include "registry.h"
 #include "util.h"
@@ -65,6 +66,20 @@ struct pc_registry *pc_cli_open_registry(const struct pc_registry_opts *o,
 		return NULL;
 	}
 	pc_registry_finish(reg);
+	/* the catalog is read next to the registry, whichever registry that is */
+	{
+		struct pc_catalog *cat = pc_catalog_create();
+
+		worst = pc_catalog_load(cat, pc_catalog_default_path(),
+					pc_practice_default_path(), diag);
+		pc_registry_set_catalog(reg, cat);
+		if (worst) {
+			pc_diag_print(diag, stderr, pc_cli_color());
+			pc_registry_destroy(reg);
+			*status = worst;
+			return NULL;
+		}
+	}
 	*status = PC_EXIT_OK;
 	return reg;
 }

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * portcullis lookup: service names, ports and port classes in the registry,
- * as an aligned table or as JSON.
+ * portcullis lookup: service names (overlay, catalog, registry), ports and
+ * port classes, as an aligned table or as JSON.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "cli.h"
 #include "registry.h"
 #include "util.h"
@@ -34,8 +37,9 @@ static void usage(FILE *out)
 {
 	fputs("usage: portcullis lookup [OPTIONS] QUERY...\n"
 	      "\n"
-	      "Looks service names and ports up in the IANA service registry\n"
-	      "(RFC 6335) and any site overlay.\n"
+	      "Looks service names and ports up in the site overlays, the catalog of\n"
+	      "common software and the IANA service registry (RFC 6335), in that\n"
+	      "order, and says what `service NAME` opens by default and why.\n"
 	      "\n"
 	      "QUERY:\n"
 	      "  NAME         a service name, in any case (ssh, SSH, http-alt);\n"
@@ -280,7 +284,7 @@ static void table_print(struct table *t)
 }
 
 /* ---------------------------------------------------------------------- */
-/* JSON output                                                            */
+/* JSON output (jansson)                                                  */
 
 /* Length of the valid UTF-8 sequence at @s, 0 when invalid. */
 static size_t utf8_len(const unsigned char *s)
@@ -304,99 +308,68 @@ static size_t utf8_len(const unsigned char *s)
 	return 0;
 }
 
-/* A JSON string; invalid UTF-8 becomes U+FFFD. NULL prints null. */
-static void json_str(FILE *out, const char *s)
+/*
+ * A JSON string, or null for NULL. jansson takes only valid UTF-8, and a
+ * registry file may hold anything: invalid bytes become U+FFFD.
+ */
+static json_t *jstr(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	struct pc_buf b;
+	json_t *j;
 
-	if (!s) {
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	while (*p) {
-		size_t n;
+	if (!s)
+		return json_null();
+	pc_buf_init(&b);
+	pc_buf_add(&b, "", 0);
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = utf8_len(p);
 
-		switch (*p) {
-		case '"':
-			fputs("\\\"", out);
-			p++;
-			continue;
-		case '\\':
-			fputs("\\\\", out);
-			p++;
-			continue;
-		case '\n':
-			fputs("\\n", out);
-			p++;
-			continue;
-		case '\r':
-			fputs("\\r", out);
-			p++;
-			continue;
-		case '\t':
-			fputs("\\t", out);
-			p++;
-			continue;
-		default:
-			break;
-		}
-		if (*p < 0x20 || *p == 0x7f) {
-			fprintf(out, "\\u%04x", *p);
-			p++;
-			continue;
-		}
-		n = utf8_len(p);
 		if (n == 0) {
-			fputs("\\ufffd", out);
+			pc_buf_puts(&b, "\xef\xbf\xbd");
 			p++;
 			continue;
 		}
-		fwrite(p, 1, n, out);
+		pc_buf_add(&b, p, n);
 		p += n;
 	}
-	fputc('"', out);
+	j = json_stringn(b.data, b.len);
+	pc_buf_finish(&b);
+	if (!j)
+		PC_BUG("json_stringn");
+	return j;
 }
 
-static void json_entry(FILE *out, const struct pc_reg_entry *e)
+static json_t *json_entry(const struct pc_reg_entry *e)
 {
-	fputs("{\"name\": ", out);
-	json_str(out, e->name);
-	if (e->has_port)
-		fprintf(out, ", \"port\": %u, \"port_high\": %u", e->port_lo, e->port_hi);
-	else
-		fputs(", \"port\": null, \"port_high\": null", out);
-	fputs(", \"transport\": ", out);
-	json_str(out, e->transport < __PC_TRANSPORT_MAX ?
-		 pc_transport_name(e->transport) : NULL);
-	fprintf(out, ", \"status\": \"%s\"", pc_reg_status_name(e->status));
-	fputs(", \"unauthorized_use\": ", out);
-	json_str(out, e->flags & PC_REG_UNAUTHORIZED ? e->unauthorized : NULL);
-	fputs(", \"description\": ", out);
-	json_str(out, e->description);
-	fputs(", \"notes\": ", out);
-	json_str(out, e->notes);
-	fputs(", \"aliases\": [", out);
-	for (const char *const *a = e->aliases; a && *a; a++) {
-		if (a != e->aliases)
-			fputs(", ", out);
-		json_str(out, *a);
-	}
-	fprintf(out, "], \"found_by_alias\": %s, \"overlay\": %s, \"file\": ",
-		e->flags & PC_REG_ALIAS ? "true" : "false",
-		e->flags & PC_REG_OVERLAY ? "true" : "false");
-	json_str(out, e->file);
-	fprintf(out, ", \"line\": %u}", e->line);
+	json_t *o = json_object(), *al = json_array();
+
+	json_object_set_new(o, "name", jstr(e->name));
+	json_object_set_new(o, "port", e->has_port ? json_integer(e->port_lo) : json_null());
+	json_object_set_new(o, "port_high", e->has_port ? json_integer(e->port_hi) : json_null());
+	json_object_set_new(o, "transport", jstr(e->transport < __PC_TRANSPORT_MAX ?
+						 pc_transport_name(e->transport) : NULL));
+	json_object_set_new(o, "status", jstr(pc_reg_status_name(e->status)));
+	json_object_set_new(o, "unauthorized_use",
+			    jstr(e->flags & PC_REG_UNAUTHORIZED ? e->unauthorized : NULL));
+	json_object_set_new(o, "description", jstr(e->description));
+	json_object_set_new(o, "notes", jstr(e->notes));
+	for (const char *const *a = e->aliases; a && *a; a++)
+		json_array_append_new(al, jstr(*a));
+	json_object_set_new(o, "aliases", al);
+	json_object_set_new(o, "found_by_alias", json_boolean(e->flags & PC_REG_ALIAS));
+	json_object_set_new(o, "overlay", json_boolean(e->flags & PC_REG_OVERLAY));
+	json_object_set_new(o, "file", jstr(e->file));
+	json_object_set_new(o, "line", json_integer(e->line));
+	return o;
 }
 
-static void json_entries(FILE *out, const struct pc_reg_entry *const *e, size_t n)
+static json_t *json_entries(const struct pc_reg_entry *const *e, size_t n)
 {
-	fputs("\"entries\": [", out);
-	for (size_t i = 0; i < n; i++) {
-		fputs(i ? ",\n      " : "\n      ", out);
-		json_entry(out, e[i]);
-	}
-	fputs(n ? "\n    ]" : "]", out);
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_entry(e[i]));
+	return a;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -404,22 +377,28 @@ static void json_entries(FILE *out, const struct pc_reg_entry *const *e, size_t 
 
 struct lookup {
 	const struct pc_registry *reg;
+	const struct pc_catalog *cat;
 	bool json;
+	json_t *results;	/* with --json */
 	size_t done;		/* queries printed so far */
 	struct table table;
 };
 
-static void begin_result(struct lookup *lk, const struct query *q, const char *type)
+/* A new result object of --json, or NULL (table output). */
+static json_t *begin_result(struct lookup *lk, const struct query *q, const char *type)
 {
+	json_t *o = NULL;
+
 	if (lk->json) {
-		fputs(lk->done ? ",\n    {" : "\n    {", stdout);
-		fputs("\"query\": ", stdout);
-		json_str(stdout, q->text);
-		printf(", \"type\": \"%s\", ", type);
+		o = json_object();
+		json_object_set_new(o, "query", jstr(q->text));
+		json_object_set_new(o, "type", jstr(type));
+		json_array_append_new(lk->results, o);
 	} else if (lk->done) {
 		putchar('\n');
 	}
 	lk->done++;
+	return o;
 }
 
 static const char *plural(size_t n)
@@ -427,43 +406,197 @@ static const char *plural(size_t n)
 	return n == 1 ? "entry" : "entries";
 }
 
+/* The catalog names that are aliases of @name, comma-separated, into @b. */
+static void alias_names(const struct pc_catalog *cat, const char *name, struct pc_buf *b,
+			json_t *arr)
+{
+	for (size_t i = 0; i < pc_catalog_count(cat); i++) {
+		const struct pc_cat_record *r = pc_catalog_record(cat, i);
+
+		if (!r->alias_of || strcasecmp(r->alias_of, name) != 0)
+			continue;
+		if (b)
+			pc_buf_printf(b, "%s%s", b->len ? ", " : "", r->name);
+		if (arr)
+			json_array_append_new(arr, jstr(r->name));
+	}
+}
+
+/* "22/tcp, 443/udp": the entries' ports on the transports of @mask. */
+static void opened_ports(const struct pc_svc *s, unsigned mask, struct pc_buf *b, json_t *arr)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct pc_reg_entry *e = s->e[i];
+
+		if (!e->has_port)
+			continue;
+		for (unsigned t = 0; t < __PC_TRANSPORT_MAX; t++) {
+			char one[32];
+
+			if (!(mask & (1u << t)) ||
+			    (e->transport != t && e->transport != PC_REG_NO_TRANSPORT))
+				continue;
+			if (e->port_lo == e->port_hi)
+				snprintf(one, sizeof(one), "%u/%s", e->port_lo, pc_transport_name(t));
+			else
+				snprintf(one, sizeof(one), "%u-%u/%s", e->port_lo, e->port_hi,
+					 pc_transport_name(t));
+			if (b && !strstr(b->data, one))
+				pc_buf_printf(b, "%s%s", b->len ? ", " : "", one);
+			if (arr)
+				json_array_append_new(arr, jstr(one));
+		}
+	}
+}
+
+static void transport_names(unsigned mask, struct pc_buf *b, json_t *arr)
+{
+	for (unsigned t = 0; t < __PC_TRANSPORT_MAX; t++)
+		if (mask & (1u << t)) {
+			if (b)
+				pc_buf_printf(b, "%s%s", b->len ? " " : "", pc_transport_name(t));
+			if (arr)
+				json_array_append_new(arr, jstr(pc_transport_name(t)));
+		}
+}
+
+/* What `service NAME` means: where it comes from, what it opens and why. */
+static void describe_name(struct lookup *lk, const struct query *q, const struct pc_svc *s,
+			  json_t *o)
+{
+	const char *source = s->rec ? s->rec->source :
+			     s->why == PC_SVC_WHY_PRACTICE ? s->practice_source : NULL;
+	struct pc_buf b;
+
+	if (o) {
+		json_t *def = json_array(), *ts = json_array(), *al = json_array();
+
+		json_object_set_new(o, "origin", jstr(pc_svc_origin_name(s->origin)));
+		json_object_set_new(o, "service", jstr(s->name));
+		json_object_set_new(o, "alias_of", jstr(s->alias ? s->name : NULL));
+		json_object_set_new(o, "alias_source", jstr(s->alias ? s->alias->source : NULL));
+		json_object_set_new(o, "source", jstr(source));
+		transport_names(s->practice, NULL, ts);
+		json_object_set_new(o, "default_transports", ts);
+		json_object_set_new(o, "default_transports_why", jstr(pc_svc_why_name(s->why)));
+		json_object_set_new(o, "practice_source",
+				    jstr(s->why == PC_SVC_WHY_PRACTICE ? s->practice_source : NULL));
+		opened_ports(s, s->practice, NULL, def);
+		json_object_set_new(o, "opens_by_default", def);
+		alias_names(lk->cat, s->name, NULL, al);
+		json_object_set_new(o, "catalog_aliases", al);
+		if (s->rec && s->rec->trap) {
+			json_t *t = json_object();
+
+			json_object_set_new(t, "when", jstr(pc_cat_trap_name(s->rec->trap)));
+			json_object_set_new(t, "safer", jstr(s->rec->safer));
+			json_object_set_new(o, "trap", t);
+		} else {
+			json_object_set_new(o, "trap", json_null());
+		}
+		if (s->rec && s->rec->n_protos) {
+			json_t *p = json_array();
+
+			for (unsigned i = 0; i < s->rec->n_protos; i++)
+				json_array_append_new(p, jstr(pc_proto_name(s->rec->protos[i])));
+			json_object_set_new(o, "ip_protocols", p);
+		}
+		return;
+	}
+	pc_buf_init(&b);
+	pc_buf_add(&b, "", 0);
+	if (s->alias)
+		printf("  alias source: %s\n", s->alias->source);
+	printf("  from the %s", s->origin == PC_SVC_OVERLAY ? "site overlay" :
+	       pc_svc_origin_name(s->origin));
+	if (s->rec)
+		printf(": %s\n  source: %s\n", s->rec->description, s->rec->source);
+	else
+		putchar('\n');
+	opened_ports(s, s->practice, &b, NULL);
+	printf("  opens by default: %s", b.len ? b.data : "nothing (no port)");
+	switch (s->why) {
+	case PC_SVC_WHY_PRACTICE:
+		printf(" (practice: %s)\n", s->practice_source);
+		break;
+	case PC_SVC_WHY_CATALOG:
+		printf(" (catalog)\n");
+		break;
+	case PC_SVC_WHY_OVERLAY:
+		printf(" (site overlay)\n");
+		break;
+	default:
+		printf(" (registry: no practice entry, every registered tcp and udp port)\n");
+		break;
+	}
+	b.len = 0;
+	b.data[0] = '\0';
+	alias_names(lk->cat, s->name, &b, NULL);
+	if (b.len)
+		printf("  aliases: %s\n", b.data);
+	if (s->rec && s->rec->n_protos) {
+		const char *p = pc_proto_name(s->rec->protos[0]);
+
+		printf("  also needs IP protocol %u (%s), which is no port: 'proto %s'\n",
+		       s->rec->protos[0], p ? p : "?", p ? p : "?");
+	}
+	if (s->rec && s->rec->trap)
+		printf("  trap (%s): safer: %s\n",
+		       s->rec->trap == PC_CAT_TRAP_EXPOSED ? "whenever let in" : "from any source",
+		       s->rec->safer);
+	pc_buf_finish(&b);
+	(void)q;
+}
+
 /* Returns 0, or 1 for an unknown name. */
 static int lookup_name(struct lookup *lk, const struct query *q)
 {
-	const struct pc_reg_entry *const *found;
 	const struct pc_reg_entry **keep = NULL;
-	size_t n = pc_registry_find_name(lk->reg, q->text, &found), kept = 0;
+	struct pc_svc svc;
+	bool known = pc_service_lookup(lk->reg, lk->cat, q->text, &svc);
+	size_t kept = 0;
 	int transport = -1;
 	char *name = NULL;
+	json_t *o;
 
-	if (n == 0 && strrchr(q->text, '/')) {
+	if (!known && strrchr(q->text, '/')) {
 		/* NAME/PROTO, unless the name itself holds a slash (cl/1) */
 		const char *slash = strrchr(q->text, '/');
 
 		transport = pc_transport_parse(slash + 1);
 		if (transport >= 0) {
 			name = xstrndup(q->text, (size_t)(slash - q->text));
-			n = pc_registry_find_name(lk->reg, name, &found);
+			known = pc_service_lookup(lk->reg, lk->cat, name, &svc);
 		}
 	}
-	keep = xcalloc(n ? n : 1, sizeof(*keep));
-	for (size_t i = 0; i < n; i++)
-		if (transport < 0 || found[i]->transport == (unsigned)transport ||
-		    found[i]->transport == PC_REG_NO_TRANSPORT)
-			keep[kept++] = found[i];
-	if (kept == 0) {
+	keep = xcalloc(svc.n ? svc.n : 1, sizeof(*keep));
+	for (size_t i = 0; i < svc.n; i++)
+		if (transport < 0 || svc.e[i]->transport == (unsigned)transport ||
+		    svc.e[i]->transport == PC_REG_NO_TRANSPORT)
+			keep[kept++] = svc.e[i];
+	if (kept == 0 && known && transport >= 0) {
+		/* the name is known, only not on that transport: nothing to suggest */
+		o = begin_result(lk, q, "unknown");
+		if (o)
+			json_object_set_new(o, "suggestions", json_array());
+		fprintf(stderr, "portcullis: lookup: service '%s' has no %s entry\n", name,
+			pc_transport_name((unsigned)transport));
+		free(keep);
+		free(name);
+		return 1;
+	}
+	if (kept == 0 && !(known && svc.rec && svc.rec->n_protos && transport < 0)) {
 		const char *sugg[MAX_SUGGESTIONS];
-		size_t ns = pc_registry_suggest(lk->reg, name ? name : q->text, sugg,
-						MAX_SUGGESTIONS);
+		size_t ns = pc_service_suggest(lk->reg, lk->cat, name ? name : q->text, true,
+					       sugg, MAX_SUGGESTIONS);
 
-		if (lk->json) {
-			begin_result(lk, q, "unknown");
-			fputs("\"suggestions\": [", stdout);
-			for (size_t i = 0; i < ns; i++) {
-				fputs(i ? ", " : "", stdout);
-				json_str(stdout, sugg[i]);
-			}
-			fputs("]}", stdout);
+		o = begin_result(lk, q, "unknown");
+		if (o) {
+			json_t *a = json_array();
+
+			for (size_t i = 0; i < ns; i++)
+				json_array_append_new(a, jstr(sugg[i]));
+			json_object_set_new(o, "suggestions", a);
 		}
 		fprintf(stderr, "portcullis: lookup: unknown service name '%s'", q->text);
 		for (size_t i = 0; i < ns; i++)
@@ -476,18 +609,22 @@ static int lookup_name(struct lookup *lk, const struct query *q)
 		free(name);
 		return 1;
 	}
-	begin_result(lk, q, "name");
-	if (lk->json) {
-		json_entries(stdout, keep, kept);
-		fputs("}", stdout);
+	o = begin_result(lk, q, "name");
+	if (o) {
+		json_object_set_new(o, "entries", json_entries(keep, kept));
+		describe_name(lk, q, &svc, o);
 	} else {
 		printf("%s: %zu %s", q->text, kept, plural(kept));
-		if (keep[0]->flags & PC_REG_ALIAS)
+		if (svc.alias)
+			printf(" (alias of %s)", svc.name);
+		else if (keep[0] && (keep[0]->flags & PC_REG_ALIAS))
 			printf(" (alias of %s)", keep[0]->name);
 		fputs("\n", stdout);
+		describe_name(lk, q, &svc, NULL);
 		for (size_t i = 0; i < kept; i++)
 			table_add_entry(&lk->table, keep[i]);
-		table_print(&lk->table);
+		if (kept)
+			table_print(&lk->table);
 	}
 	free(keep);
 	free(name);
@@ -498,22 +635,39 @@ static void lookup_port(struct lookup *lk, const struct query *q)
 {
 	enum pc_port_class c = pc_port_class_of(q->port);
 	const struct pc_reg_entry **e;
+	struct pc_buf cat = { 0 };
+	json_t *o, *catj = json_array();
 	size_t n = pc_registry_find_port(lk->reg, q->port, q->transport, NULL, 0);
 	uint16_t lo, hi;
 
 	e = xcalloc(n ? n : 1, sizeof(*e));
 	pc_registry_find_port(lk->reg, q->port, q->transport, e, n);
 	pc_port_class_range(c, &lo, &hi);
-	begin_result(lk, q, "port");
-	if (lk->json) {
-		printf("\"port\": %u, \"transport\": ", q->port);
-		json_str(stdout, q->transport < __PC_TRANSPORT_MAX ?
-			 pc_transport_name(q->transport) : NULL);
-		printf(", \"class\": \"%s\", \"class_low\": %u, \"class_high\": %u, ",
-		       pc_port_class_name(c), lo, hi);
-		json_entries(stdout, e, n);
-		fputs("}", stdout);
+	o = begin_result(lk, q, "port");
+	for (unsigned t = 0; t < __PC_TRANSPORT_MAX; t++) {
+		const struct pc_cat_record *r;
+
+		if (q->transport < __PC_TRANSPORT_MAX && t != q->transport)
+			continue;
+		r = pc_catalog_find_port(lk->cat, q->port, t);
+		if (r && !strstr(cat.data ? cat.data : "", r->name)) {
+			pc_buf_printf(&cat, "%s%s", cat.len ? ", " : "", r->name);
+			if (o)
+				json_array_append_new(catj, jstr(r->name));
+		}
+	}
+	if (o) {
+		json_object_set_new(o, "port", json_integer(q->port));
+		json_object_set_new(o, "transport", jstr(q->transport < __PC_TRANSPORT_MAX ?
+							 pc_transport_name(q->transport) : NULL));
+		json_object_set_new(o, "class", jstr(pc_port_class_name(c)));
+		json_object_set_new(o, "class_low", json_integer(lo));
+		json_object_set_new(o, "class_high", json_integer(hi));
+		json_object_set_new(o, "entries", json_entries(e, n));
+		json_object_set_new(o, "catalog", catj);
+		catj = NULL;
 	} else {
+
 		printf("%s: %s port (%u-%u), ", q->text, pc_port_class_name(c), lo, hi);
 		if (n == 0) {
 			printf("no registry entries\n");
@@ -523,7 +677,11 @@ static void lookup_port(struct lookup *lk, const struct query *q)
 				table_add_entry(&lk->table, e[i]);
 			table_print(&lk->table);
 		}
+		if (cat.len)
+			printf("in the catalog: %s\n", cat.data);
 	}
+	json_decref(catj);
+	pc_buf_finish(&cat);
 	free(e);
 }
 
@@ -535,17 +693,22 @@ static void lookup_class(struct lookup *lk, const struct query *q)
 {
 	size_t counts[__PC_REG_STATUS_MAX], total;
 	uint16_t lo, hi;
+	json_t *o;
 
 	pc_port_class_range(q->cls, &lo, &hi);
 	total = pc_registry_count_range(lk->reg, lo, hi, counts);
-	begin_result(lk, q, "class");
-	if (lk->json) {
-		printf("\"class\": \"%s\", \"low\": %u, \"high\": %u, \"entries\": %zu, "
-		       "\"by_status\": {", pc_port_class_name(q->cls), lo, hi, total);
+	o = begin_result(lk, q, "class");
+	if (o) {
+		json_t *by = json_object();
+
+		json_object_set_new(o, "class", jstr(pc_port_class_name(q->cls)));
+		json_object_set_new(o, "low", json_integer(lo));
+		json_object_set_new(o, "high", json_integer(hi));
+		json_object_set_new(o, "entries", json_integer((json_int_t)total));
 		for (unsigned s = 0; s < __PC_REG_STATUS_MAX; s++)
-			printf("%s\"%s\": %zu", s ? ", " : "", pc_reg_status_name(s),
-			       counts[s]);
-		fputs("}}", stdout);
+			json_object_set_new(by, pc_reg_status_name(s),
+					    json_integer((json_int_t)counts[s]));
+		json_object_set_new(o, "by_status", by);
 		return;
 	}
 	printf("%s: ports %u-%u, RFC 6335 %s ports%s\n", q->text, lo, hi,
@@ -619,13 +782,9 @@ int cmd_lookup(int argc, char **argv)
 	if (!reg)
 		goto out;
 	lk.reg = reg;
-	if (lk.json) {
-		fputs("{\"registry\": ", stdout);
-		json_str(stdout, pc_registry_source(reg));
-		fputs(", \"date\": ", stdout);
-		json_str(stdout, pc_registry_date(reg));
-		fputs(", \"results\": [", stdout);
-	}
+	lk.cat = pc_registry_catalog(reg);
+	if (lk.json)
+		lk.results = json_array();
 	for (int i = 0; i < nq; i++) {
 		switch (q[i].kind) {
 		case Q_NAME:
@@ -640,13 +799,24 @@ int cmd_lookup(int argc, char **argv)
 			break;
 		}
 	}
-	if (lk.json)
-		fputs(lk.done ? "\n  ]}\n" : "]}\n", stdout);
+	if (lk.json) {
+		json_t *root = json_object();
+
+		json_object_set_new(root, "registry", jstr(pc_registry_source(reg)));
+		json_object_set_new(root, "date", jstr(pc_registry_date(reg)));
+		json_object_set_new(root, "catalog", jstr(pc_catalog_default_path()));
+		json_object_set_new(root, "results", lk.results);
+		lk.results = NULL;
+		if (json_dumpf(root, stdout, JSON_INDENT(2)) == 0)
+			putchar('\n');
+		json_decref(root);
+	}
 	if (fflush(stdout) != 0 && status == PC_EXIT_OK) {
 		perror("portcullis: lookup: stdout");
 		status = PC_EXIT_SYSTEM;
 	}
 out:
+	json_decref(lk.results);
 	free(lk.table.cell);
 	pc_registry_destroy(reg);
 	pc_diag_destroy(diag);

@@ -84,18 +84,89 @@ static const struct source *find_source(const struct pc_diag *d, const char *nam
 	return NULL;
 }
 
+/* A policy included twice, or a group used by many rules, gives the same
+ * warning at the same place again: it says nothing new. */
+static bool is_repeat(const struct pc_diag *d, enum pc_severity sev,
+		      const struct pc_location *loc, const char *text)
+{
+	for (size_t i = 0; i < d->n_msg; i++) {
+		const struct message *m = &d->msg[i];
+
+		if (m->sev != sev || m->has_loc != (loc != NULL) || strcmp(m->text, text) != 0)
+			continue;
+		if (!loc)
+			return true;
+		if (m->loc.line == loc->line && m->loc.col == loc->col &&
+		    (m->file == loc->file ||
+		     (m->file && loc->file && strcmp(m->file, loc->file) == 0)))
+			return true;
+	}
+	return false;
+}
+
+bool pc_diag_silenced(const struct pc_diag *d, const struct pc_location *loc,
+		      const char *id)
+{
+	const struct source *src = loc ? find_source(d, loc->file) : NULL;
+	const char *p, *end, *c;
+	size_t idlen = strlen(id);
+	unsigned line = 1;
+
+	if (!src || !loc->line)
+		return false;
+	for (p = src->text, end = p + src->len; p < end && line < loc->line; p++)
+		if (*p == '\n')
+			line++;
+	if (line != loc->line)
+		return false;
+	end = memchr(p, '\n', (size_t)(src->text + src->len - p));
+	if (!end)
+		end = src->text + src->len;
+	/* the comment: '#', spaces, "portcullis:", spaces, "ignore", then IDs */
+	for (c = memchr(p, '#', (size_t)(end - p)); c; c = memchr(c + 1, '#', (size_t)(end - c - 1))) {
+		const char *q = c + 1;
+
+		while (q < end && *q == ' ')
+			q++;
+		if ((size_t)(end - q) < 11 || strncmp(q, "portcullis:", 11) != 0)
+			continue;
+		q += 11;
+		while (q < end && *q == ' ')
+			q++;
+		if ((size_t)(end - q) < 6 || strncmp(q, "ignore", 6) != 0)
+			continue;
+		q += 6;
+		while (q < end) {
+			const char *w;
+
+			while (q < end && (*q == ' ' || *q == ','))
+				q++;
+			for (w = q; q < end && *q != ' ' && *q != ','; q++)
+				;
+			if ((size_t)(q - w) == idlen && strncmp(w, id, idlen) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 void pc_diag_vreport(struct pc_diag *d, enum pc_severity sev,
 		     const struct pc_location *loc, const char *fmt, va_list ap)
 {
 	struct message *m;
+	char *text;
 
-	d->count[sev]++;
-	if (sev == PC_SEV_ERROR && d->count[sev] > PC_DIAG_MAX_ERRORS) {
-		d->dropped++;
+	if (vasprintf(&text, fmt, ap) < 0)
+		PC_BUG("vasprintf");
+	if (sev != PC_SEV_ERROR && is_repeat(d, sev, loc, text)) {
+		free(text);
 		return;
 	}
-	if (sev != PC_SEV_ERROR && d->n_msg > 4 * PC_DIAG_MAX_ERRORS) {
+	d->count[sev]++;
+	if ((sev == PC_SEV_ERROR && d->count[sev] > PC_DIAG_MAX_ERRORS) ||
+	    (sev != PC_SEV_ERROR && d->n_msg > 4 * PC_DIAG_MAX_ERRORS)) {
 		d->dropped++;
+		free(text);
 		return;
 	}
 	d->msg = xgrow(d->msg, &d->cap_msg, d->n_msg + 1, sizeof(*d->msg));
@@ -109,8 +180,7 @@ void pc_diag_vreport(struct pc_diag *d, enum pc_severity sev,
 		memset(&m->loc, 0, sizeof(m->loc));
 	m->file = m->loc.file ? xstrdup(m->loc.file) : NULL;
 	m->loc.file = m->file;
-	if (vasprintf(&m->text, fmt, ap) < 0)
-		PC_BUG("vasprintf");
+	m->text = text;
 }
 
 void pc_diag_report(struct pc_diag *d, enum pc_severity sev,

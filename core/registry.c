@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "util.h"
 
 #define IANA_FIELDS 12
@@ -107,6 +108,7 @@ struct pc_registry {
 	bool finished;
 	bool index_current;		/* the index covers every file loaded */
 	bool thawed;			/* the base came from the snapshot */
+	struct pc_catalog *catalog;	/* attached by pc_registry_set_catalog() */
 
 	/*
 	 * The index: built by pc_registry_finish() in the big chunks, or,
@@ -1558,7 +1560,19 @@ void pc_registry_destroy(struct pc_registry *reg)
 	}
 	free(reg->files);
 	pc_arena_destroy(reg->arena);
+	pc_catalog_destroy(reg->catalog);
 	free(reg);
+}
+
+void pc_registry_set_catalog(struct pc_registry *reg, struct pc_catalog *cat)
+{
+	pc_catalog_destroy(reg->catalog);
+	reg->catalog = cat;
+}
+
+const struct pc_catalog *pc_registry_catalog(const struct pc_registry *reg)
+{
+	return reg ? reg->catalog : NULL;
 }
 
 /* The name index being built. */

@@ -180,6 +180,17 @@ size_t pc_registry_suggest(const struct pc_registry *reg, const char *name,
 size_t pc_registry_count_range(const struct pc_registry *reg, uint16_t lo,
 			       uint16_t hi, size_t counts[__PC_REG_STATUS_MAX]);
 
+struct pc_catalog;
+/*
+ * Attaches the catalog of common software (core/catalog.h) that name
+ * lookups consult between the overlays and this registry. Takes ownership
+ * (a catalog attached before is destroyed). The catalog is separate data:
+ * the registry's own lookups do not use it.
+ */
+void pc_registry_set_catalog(struct pc_registry *reg, struct pc_catalog *cat);
+/* The attached catalog, or NULL. Not owned. */
+const struct pc_catalog *pc_registry_catalog(const struct pc_registry *reg);
+
 /* Number of records loaded (all files). */
 size_t pc_registry_count(const struct pc_registry *reg);
 /*

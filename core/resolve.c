@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "catalog.h"
 #include "names.h"
 #include "registry.h"
 #include "util.h"
@@ -35,12 +36,22 @@ struct portacc {
  * their text costs, not what their expansion would (26 levels of
  * `g2 = { $g1, $g1 }` would otherwise be 2^26 walks).
  */
+/* A catalogued trap a rule opens, by name or by port number. */
+struct trap_use {
+	const struct pc_cat_record *rec;
+	struct pc_location loc;
+	const char *port;       /* "2375" when written as a port number */
+};
+
 struct svc_expansion {
 	unsigned inherited;         /* the transports the reference imposed */
 	unsigned transports;        /* the policy's `transports` at the time */
 	struct pc_port_set ports[N_TRANSPORTS];
 	unsigned last_id;           /* the portacc it was last added to */
 	bool bad;                   /* errors, reported the first time */
+	/* the traps its items open: every rule that uses it is warned */
+	struct trap_use *traps;
+	size_t n_traps;
 };
 
 struct group {
@@ -68,6 +79,14 @@ struct resolver {
 	struct pc_arena *arena;
 	bool lint;
 	unsigned transports;        /* mask of 1 << enum pc_transport */
+	/* a `transports` statement came before: services expand to every
+	 * registered port on those transports, not to their practice */
+	bool transports_set;
+	const struct pc_catalog *cat;
+	/* catalogued traps the rule being resolved opens (warned after its
+	 * addresses are known: some are traps only from any source) */
+	struct trap_use traps[8];
+	size_t n_traps;
 	struct group *groups;
 	size_t n_groups, cap_groups;
 	/* group names hashed to 1 + their index in @groups (0: free slot): a
@@ -258,6 +277,26 @@ static void transport_list(unsigned mask, char *buf, size_t n)
 		}
 }
 
+/*
+ * A lint warning with the name a policy line silences it by
+ * (`# portcullis: ignore ID`), given once per group.
+ */
+static void lint_warning(struct resolver *rs, const struct pc_location *loc,
+			 const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void lint_warning(struct resolver *rs, const struct pc_location *loc,
+			 const char *id, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!rs->lint || rs->quiet || pc_diag_silenced(rs->diag, loc, id))
+		return;
+	va_start(ap, fmt);
+	pc_diag_vreport(rs->diag, PC_SEV_WARNING, loc, fmt, ap);
+	va_end(ap);
+}
+
 static void warn_reserved_port(struct resolver *rs, const struct pc_location *loc,
 			       uint16_t port, unsigned mask)
 {
@@ -267,15 +306,18 @@ static void warn_reserved_port(struct resolver *rs, const struct pc_location *lo
 
 		if (!(mask & (1u << t)))
 			continue;
+		/* the registry has no name for it, but the software that uses it has */
+		if (pc_catalog_find_port(rs->cat, port, t))
+			continue;
 		n = pc_registry_find_port(rs->reg, port, t, e, PC_ARRAY_SIZE(e));
 		k = n < PC_ARRAY_SIZE(e) ? n : PC_ARRAY_SIZE(e);
 		for (size_t i = 0; i < k; i++)
 			if (e[i]->status == PC_REG_RESERVED || e[i]->status == PC_REG_UNASSIGNED)
 				bad++;
 		if (n && bad == k) {
-			pc_diag_warning(rs->diag, loc, "port %u/%s is %s in the registry",
-					port, pc_transport_name(t),
-					e[0]->status == PC_REG_RESERVED ? "Reserved" : "Unassigned");
+			lint_warning(rs, loc, "unassigned-port",
+				     "port %u/%s is %s in the registry", port, pc_transport_name(t),
+				     e[0]->status == PC_REG_RESERVED ? "Reserved" : "Unassigned");
 			return;
 		}
 	}
@@ -287,11 +329,12 @@ static void suggest_names(struct resolver *rs, const char *name, char *buf, size
 	size_t k;
 
 	buf[0] = '\0';
-	/* RFC 6335 names have at most 15 characters: nothing is close to a long one */
-	if (!rs->suggestions_left || strlen(name) > 32)
-		return;
-	rs->suggestions_left--;
-	k = pc_registry_suggest(rs->reg, name, s, PC_ARRAY_SIZE(s));
+	/* the registry's spelling pass is the costly one: a policy full of
+	 * unknown names gets it for the first ones only */
+	k = pc_service_suggest(rs->reg, rs->cat, name, rs->suggestions_left > 0, s,
+			       PC_ARRAY_SIZE(s));
+	if (rs->suggestions_left)
+		rs->suggestions_left--;
 	for (size_t i = 0; i < k; i++) {
 		size_t len = strlen(buf);
 
@@ -308,16 +351,43 @@ static unsigned entry_transports(const struct pc_reg_entry *e)
 	return 1u << e->transport;
 }
 
+static void add_trap(struct resolver *rs, const struct pc_cat_record *rec,
+		     const struct pc_location *loc, const char *port)
+{
+	if (rs->n_traps >= PC_ARRAY_SIZE(rs->traps))
+		return;
+	rs->traps[rs->n_traps].rec = rec;
+	rs->traps[rs->n_traps].loc = *loc;
+	rs->traps[rs->n_traps].port = port;
+	rs->n_traps++;
+}
+
 static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *it,
 				  unsigned mask, bool explicit_proto,
 				  struct portacc *pa)
 {
 	const struct pc_reg_entry *const *e;
-	size_t n = pc_registry_find_name(rs->reg, it->text, &e);
-	unsigned have = 0, used = 0;
+	struct pc_svc svc;
+	size_t n;
+	unsigned have = 0, used = 0, opened = 0;
 	size_t with_port = 0;
 	bool deassigned = false;
 
+	pc_service_lookup(rs->reg, rs->cat, it->text, &svc);
+	e = svc.e;
+	n = svc.n;
+	if (svc.rec && svc.rec->n_protos && n == 0) {
+		const char *p = pc_proto_name(svc.rec->protos[0]);
+
+		pc_diag_error(rs->diag, &it->loc,
+			      "service '%s' is IP protocol %u (%s), not a port: write 'proto %s'",
+			      it->text, svc.rec->protos[0], p ? p : "?", p ? p : "?");
+		return false;
+	}
+	/* what a name without /PROTO means: the transports it is used on,
+	 * unless the policy asked for every registered one */
+	if (!explicit_proto && !rs->transports_set && n)
+		mask = svc.practice;
 	if (n == 0) {
 		char sug[160];
 
@@ -347,8 +417,9 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 		transport_list(mask, want, sizeof(want));
 		if (explicit_proto)
 			pc_diag_error(rs->diag, it->suffix ? &it->suffix_loc : &it->loc,
-				      "service '%s' is not registered for %s (registered for %s)",
-				      it->text, want, reg);
+				      "service '%s' is not %s for %s (%s for %s)",
+				      it->text, svc.origin == PC_SVC_CATALOG ? "catalogued" : "registered",
+				      want, svc.origin == PC_SVC_CATALOG ? "catalogued" : "registered", reg);
 		else
 			pc_diag_error(rs->diag, &it->loc,
 				      "service '%s' is not registered for the policy's transports (%s); it is registered for %s: write %s/%s",
@@ -364,12 +435,30 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 		for (unsigned t = 0; t < N_TRANSPORTS; t++)
 			if (ts & (1u << t))
 				port_add(pa, t, e[i]->port_lo, e[i]->port_hi);
+		opened |= ts;
 		used++;
 		if (e[i]->status == PC_REG_DEASSIGNED)
 			deassigned = true;
 	}
+	if (svc.rec && svc.rec->trap)
+		add_trap(rs, svc.rec, &it->loc, NULL);
 	if (!rs->lint || rs->quiet)
 		return true;
+	if (svc.rec && svc.rec->n_protos) {
+		const char *p = pc_proto_name(svc.rec->protos[0]);
+
+		lint_warning(rs, &it->loc, "bare-protocol",
+			     "service '%s' opens ports only; it also needs IP protocol %u (%s), which no port carries: add a rule with 'proto %s'",
+			     it->text, svc.rec->protos[0], p ? p : "?", p ? p : "?");
+	}
+	if (!explicit_proto && !rs->transports_set && svc.why == PC_SVC_WHY_NONE) {
+		char ts[64];
+
+		transport_list(opened, ts, sizeof(ts));
+		lint_warning(rs, &it->loc, "no-practice",
+			     "service '%s' has no practice entry: opened its registered ports on %s (write %s/PROTO to choose)",
+			     it->text, ts, it->text);
+	}
 	/* distinct port ranges among the used entries */
 	{
 		struct pc_port_range r[16];
@@ -389,7 +478,8 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 				nr++;
 			}
 		}
-		if (nr > 1) {
+		/* a catalogued name is a group on purpose (ipsec, etcd, salt) */
+		if (nr > 1 && svc.origin != PC_SVC_CATALOG) {
 			struct pc_buf b;
 
 			pc_buf_init(&b);
@@ -399,14 +489,14 @@ static bool resolve_service_name(struct resolver *rs, const struct pc_ast_item *
 				else
 					pc_buf_printf(&b, "%s%u-%u", j ? ", " : "", r[j].lo, r[j].hi);
 			}
-			pc_diag_warning(rs->diag, &it->loc,
-					"service '%s' expands to several ports: %s", it->text, b.data);
+			lint_warning(rs, &it->loc, "several-ports",
+				     "service '%s' expands to several ports: %s", it->text, b.data);
 			pc_buf_finish(&b);
 		}
 	}
 	if (deassigned)
-		pc_diag_warning(rs->diag, &it->loc,
-				"service '%s' is de-assigned in the registry", it->text);
+		lint_warning(rs, &it->loc, "deassigned",
+			     "service '%s' is de-assigned in the registry", it->text);
 	return used > 0;
 }
 
@@ -435,6 +525,7 @@ static bool add_svc_group(struct resolver *rs, struct group *g, unsigned inherit
 	struct portacc sub;
 	struct svc_expansion *e;
 	bool ok, quiet = rs->quiet;
+	size_t traps_before = rs->n_traps;
 
 	for (size_t i = 0; i < g->n_exp; i++) {
 		e = &g->exp[i];
@@ -442,6 +533,8 @@ static bool add_svc_group(struct resolver *rs, struct group *g, unsigned inherit
 			g->used = true;
 			if (e->bad)
 				return false;
+			for (size_t k = 0; k < e->n_traps; k++)
+				add_trap(rs, e->traps[k].rec, &e->traps[k].loc, e->traps[k].port);
 			push_expansion(rs, e, pa);
 			return true;
 		}
@@ -461,6 +554,9 @@ static bool add_svc_group(struct resolver *rs, struct group *g, unsigned inherit
 	memset(e, 0, sizeof(*e));
 	e->inherited = inherited;
 	e->transports = rs->transports;
+	e->n_traps = rs->n_traps - traps_before;
+	e->traps = pc_arena_memdup(rs->arena, rs->traps + traps_before,
+				   e->n_traps * sizeof(*e->traps));
 	if (!ok) {
 		e->bad = true;
 		portacc_finish(&sub);
@@ -545,6 +641,16 @@ static bool resolve_svc_item(struct resolver *rs, const struct pc_ast_item *it,
 				port_add(pa, t, lo, hi);
 		if (rs->lint && !rs->quiet && lo == hi)
 			warn_reserved_port(rs, &it->loc, lo, mask);
+		/* the same trap by its number (port 2375, port 6379) */
+		for (unsigned t = 0; lo == hi && t < N_TRANSPORTS; t++) {
+			const struct pc_cat_record *c = (mask & (1u << t)) ?
+				pc_catalog_find_port(rs->cat, lo, t) : NULL;
+
+			if (c && c->trap) {
+				add_trap(rs, c, &it->loc, pc_arena_strdup(rs->arena, it->text));
+				break;
+			}
+		}
 		return true;
 	}
 	if (hint == PC_AST_HINT_PORT) {
@@ -1072,6 +1178,39 @@ static void set_icmp_l4(struct resolver *rs, struct pc_l4 *l4, unsigned proto,
 	l4->types = pc_arena_memdup(rs->arena, v, n);
 }
 
+/* A source that is everyone: no `from`, `from any`, or a /0 prefix. */
+static bool any_source(bool have_from, const struct addracc *src)
+{
+	if (!have_from || src->any)
+		return true;
+	for (size_t i = 0; i < src->n; i++)
+		if (src->v[i].plen == 0)
+			return true;
+	return false;
+}
+
+/* The catalogued traps an allowing rule opens; @anyone: from any source. */
+static void warn_traps(struct resolver *rs, bool anyone)
+{
+	for (size_t i = 0; i < rs->n_traps; i++) {
+		const struct pc_cat_record *r = rs->traps[i].rec;
+		char what[96];
+
+		if (rs->traps[i].port)
+			snprintf(what, sizeof(what), "port '%s' (%s)", rs->traps[i].port, r->name);
+		else
+			snprintf(what, sizeof(what), "service '%s'", r->name);
+		if (r->trap == PC_CAT_TRAP_EXPOSED)
+			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
+				     "%s should not be exposed: %s; safer: %s",
+				     what, r->description, r->safer);
+		else if (r->trap == PC_CAT_TRAP_PUBLIC && anyone)
+			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
+				     "%s is open to any source: %s; safer: %s",
+				     what, r->description, r->safer);
+	}
+}
+
 static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 			 struct rulebuf *out)
 {
@@ -1120,6 +1259,7 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	}
 	bool have_from = false, have_to = false;
 
+	rs->n_traps = 0;
 	for (size_t i = 0; i < ar->n_matches; i++) {
 		const struct pc_ast_match *m = &ar->matches[i];
 
@@ -1160,6 +1300,8 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	}
 	if (!ok)
 		goto out;
+	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT)
+		warn_traps(rs, any_source(have_from, &src));
 
 	/* protocol alternatives */
 	have_icmp = acc->icmp_given[0] || acc->icmp_given[1];
@@ -1482,6 +1624,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	memset(rules, 0, sizeof(rules));
 	memset(defaults, 0, sizeof(defaults));
 	rs.reg = reg;
+	rs.cat = pc_registry_catalog(reg);
 	rs.diag = diag;
 	rs.arena = arena;
 	rs.lint = lint;
@@ -1535,8 +1678,10 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 						"transports set again (was set at %s:%u); applies to the rules below",
 						transports_stmt->loc.file, transports_stmt->loc.line);
 			transports_stmt = s;
-			if (ok && mask)
+			if (ok && mask) {
 				rs.transports = mask;
+				rs.transports_set = true;
+			}
 			break;
 		}
 		case PC_AST_HOSTS:
