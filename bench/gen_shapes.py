@@ -51,6 +51,7 @@ and the real-world rules with neither are on ports other than 5201/udp).
 Deterministic: the same arguments give byte-identical files.
 """
 import argparse
+import csv
 import ipaddress
 import os
 import random
@@ -108,7 +109,42 @@ NAMES = sorted(SERVICES)
 # Application ports as port lists name them (never 5201, the benchmark's).
 APP_PORTS = [80, 443, (8000, 8100), 8443, (9000, 9010), 3000, 5000,
              (7000, 7100), 8080, 8888, (10000, 10100), (15000, 15100),
-             (30000, 32767), 4443, 6000, (6100, 6199), 9443, 11000]
+             4443, 6000, (6100, 6199), 9443, 11000]
+
+
+
+def registered_ports():
+    """Ports 1024-49151 that the shipped IANA registry assigns on tcp and
+    udp, so that port lists do not draw "Unassigned" warnings."""
+    registry = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
+                            'data', 'service-names-port-numbers.csv')
+    named = {'tcp': set(), 'udp': set()}
+    reserved = set()
+    with open(registry, newline='') as f:
+        for row in csv.DictReader(f):
+            port, proto = row['Port Number'].strip(), row['Transport Protocol'].strip()
+            if proto not in named or not port.isdigit():
+                continue
+            if row['Service Name'].strip() and row['Description'].strip() != 'Reserved':
+                named[proto].add(int(port))
+            else:
+                reserved.add(int(port))
+    return sorted(p for p in named['tcp'] & named['udp'] - reserved
+                  if 1024 <= p <= 49151 and p != 5201)
+
+
+REGISTERED = []
+
+
+def app_port(rng):
+    """A port of a port list: a well-known application port, or (as most
+    ports of real policies are) some application's own registered port."""
+    if not REGISTERED:
+        REGISTERED.extend(registered_ports())
+    if rng.random() < 0.15:
+        return rng.choice(APP_PORTS)
+    return rng.choice(REGISTERED)
+
 
 TIERS = ['web', 'app', 'db', 'cache', 'mq', 'mon', 'mail', 'dns']
 
@@ -122,18 +158,18 @@ class Plan:
 
     def __init__(self, rng):
         self.groups = []        # (name, [item]), an item is a prefix or '$name'
-        # 16 sites: an IPv4 /28 of 192.0.2.0/24 and an IPv6 /48
+        # 64 sites: an IPv4 /30 of 192.0.2.0/24 and an IPv6 /48
         self.sites = []
-        for k in range(16):
+        for k in range(64):
             name = 'site_%d' % k
-            self.groups.append((name, ['192.0.2.%d/28' % (k * 16),
+            self.groups.append((name, ['192.0.2.%d/30' % (k * 4),
                                        '2001:db8:%x::/48' % (0x1000 + k)]))
             self.sites.append(name)
-        # 4 regions: four sites, a /29 of 198.51.100.0/25, an IPv6 /56
+        # 4 regions: 16 sites, a /29 of 198.51.100.0/25, an IPv6 /56
         self.regions = []
         for r in range(4):
             name = 'region_%d' % r
-            items = ['$site_%d' % (r * 4 + k) for k in range(4)]
+            items = ['$site_%d' % (r * 16 + k) for k in range(16)]
             items.append('198.51.100.%d/29' % (r * 32))
             items.append('2001:db8:%x:%x00::/56' % (0x2000, r))
             self.groups.append((name, items))
@@ -169,11 +205,11 @@ class Plan:
 
     def source(self, rng):
         x = rng.random()
-        if x < 0.55:
+        if x < 0.88:
             return '$' + rng.choice(self.sites)
-        if x < 0.85:
+        if x < 0.92:
             return '$' + rng.choice(self.regions)
-        if x < 0.90:
+        if x < 0.93:
             return '$internal'
         return self.inline(rng)
 
@@ -187,19 +223,27 @@ def capirca_terms(n, rng, plan):
         # a term with a destination sometimes takes any source
         t['src'] = None if has_dst and rng.random() < 0.1 else plan.source(rng)
         x = rng.random()
-        if x < 0.45:
+        if x < 0.35:
             t['svc'] = ('names', [rng.choice(NAMES)])
-        elif x < 0.65:
+        elif x < 0.50:
             t['svc'] = ('names', rng.sample(NAMES, rng.randint(2, 4)))
-        elif x < 0.85:
-            ports = rng.sample(APP_PORTS, rng.randint(2, 5))
+        elif x < 0.80:
+            ports = [app_port(rng) for _ in range(rng.randint(2, 5))]
             t['svc'] = ('ports', (ports, 'udp' if rng.random() < 0.2 else 'tcp'))
         else:
-            t['svc'] = ('ports', ([rng.choice(APP_PORTS)], 'udp' if rng.random() < 0.2 else 'tcp'))
+            t['svc'] = ('ports', ([app_port(rng)], 'udp' if rng.random() < 0.2 else 'tcp'))
         x = rng.random()
         t['action'] = 'allow' if x < 0.85 else ('deny' if x < 0.95 else 'reject')
         t['log'] = rng.random() < (0.4 if t['action'] != 'allow' else 0.02)
-        t['limit'] = t['action'] == 'allow' and rng.random() < 0.03
+        # a limit only where pf can keep one bucket: one transport and one
+        # port (or range), groups (one pf table each) as addresses
+        kind, v = t['svc']
+        one_rule = (not isinstance(t['src'], list) and
+                    (kind == 'ports' and len(v[0]) == 1 or
+                     kind == 'names' and len(v) == 1 and
+                     sum(len(p) for p in SERVICES[v[0]]) == 1))
+        t['limit'] = (t['action'] == 'allow' and one_rule and
+                      rng.random() < 0.1)
         yield t
 
 
