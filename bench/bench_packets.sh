@@ -55,9 +55,12 @@ measure() {
 	unshare -n sh -c '
 		ip link set lo up
 		[ -n "$1" ] && nft -f "$1"
-		iperf3 -s -1 -D -p 5201 >/dev/null 2>&1
+		# in the background rather than -D: daemon() fails (ENODEV)
+		# when /dev/null is not the character device
+		iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 		sleep 0.3
 		iperf3 -c 127.0.0.1 -p 5201 -u -l 64 -b 0 -t "$2" -J 2>/dev/null
+		wait
 	' sh "$1" "$secs" >"$tmp/out.json"
 	python3 - "$tmp/out.json" <<'PY'
 import json, sys
