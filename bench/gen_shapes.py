@@ -37,7 +37,7 @@ no `hosts NAME = file "PATH"` yet, so the group is written inline;
 
 Only documentation addresses are used (192.0.2.0/24, 198.51.100.0/24,
 203.0.113.0/24, 2001:db8::/32). The IPv4 documentation space holds just
-768 addresses, so the blocklist has 96 IPv4 entries at most (host
+768 addresses, so the blocklist has 48 IPv4 entries at most (host
 addresses and small prefixes of 198.51.100.64-255 and 203.0.113.64-255, none
 adjacent, so no two merge) and the rest are IPv6: /64 prefixes and /128
 hosts of 2001:db8::/32, distinct and not adjacent.
@@ -362,23 +362,23 @@ def write_capirca(args):
 
 
 def blocklist(n, rng):
-    """n distinct, non-adjacent entries; IPv4 ones first, at most 512."""
+    """n distinct, non-adjacent entries; IPv4 ones first, at most 48."""
     out = []
-    # IPv4: 198.51.100.0/24 and 203.0.113.0/24 in blocks of 4 addresses;
-    # each block gives one entry (a host, or the /31 or /30 at its start),
-    # so no two entries touch
+    # IPv4: 198.51.100.64-255 and 203.0.113.64-255 (not the first 64 of
+    # either: the rules' admins, monitoring hosts, mail relays and BGP
+    # peers live there) in blocks of 8 addresses; each block gives one
+    # entry inside its addresses 1-7 (a host, the /31 at 2 or the /30 at
+    # 4), so no two entries touch
     v4 = []
-    # (not the first 64 of either: the rules' admins, monitoring hosts,
-    # mail relays and BGP peers live there)
     for base in ('198.51.100.', '203.0.113.'):
-        for b in range(64, 256, 4):
+        for b in range(64, 256, 8):
             kind = rng.random()
             if kind < 0.7:
-                v4.append('%s%d' % (base, b + rng.randint(0, 2)))
+                v4.append('%s%d' % (base, b + rng.randint(1, 6)))
             elif kind < 0.85:
-                v4.append('%s%d/31' % (base, b))
+                v4.append('%s%d/31' % (base, b + 2))
             else:
-                v4.append('%s%d/30' % (base, b))
+                v4.append('%s%d/30' % (base, b + 4))
     v4_count = min(len(v4), n // 8)
     out.extend(v4[:v4_count])
     # IPv6: /64s in 2001:db8:0000-7fff::/33, /128 hosts in
