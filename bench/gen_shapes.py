@@ -201,7 +201,7 @@ class Plan:
         k = self.inline_next
         self.inline_next += 1
         return ['198.51.100.%d/30' % (192 + (k % 16) * 4),
-                '2001:db8:e000:%x::/64' % k]
+                '2001:db8:%x:%x::/64' % (0xe000 + (k >> 16), k & 0xffff)]
 
     def source(self, rng):
         x = rng.random()
