@@ -20,8 +20,8 @@
 
 #include "backends/builtin.h"
 #include "backends/text.h"
-#include "template.h"
-#include "util.h"
+#include "common/template.h"
+#include "common/util.h"
 
 /* XT_EXTENSION_MAXNAMELEN - 1 */
 #define IPT_CHAIN_MAX 28

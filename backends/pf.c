@@ -26,8 +26,8 @@
 
 #include "backends/builtin.h"
 #include "backends/text.h"
-#include "template.h"
-#include "util.h"
+#include "common/template.h"
+#include "common/util.h"
 
 /* PF_RULE_LABEL_SIZE - 1 */
 #define PF_LABEL_MAX 63

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "names.h"
+#include "ir/names.h"
 
 void pc_text_uint(struct pc_buf *b, unsigned long v)
 {

@@ -7,7 +7,7 @@
 
 #include <portcullis/ir.h>
 
-#include "util.h"
+#include "common/util.h"
 
 /* Appends @v in decimal (without printf: the backends' hot path). */
 void pc_text_uint(struct pc_buf *b, unsigned long v);

@@ -26,12 +26,12 @@
 
 #include <portcullis/diag.h>
 
-#include "backends/netlink.h"
-#include "backends/nft_lower.h"
-#include "optimize.h"
-#include "policy.h"
-#include "registry.h"
-#include "util.h"
+#include "backends/netlink/netlink.h"
+#include "backends/nft/nft_lower.h"
+#include "ir/optimize.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 #define TEXT_MAX (1u << 20)
 

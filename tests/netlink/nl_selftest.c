@@ -21,11 +21,11 @@
 #include <portcullis/backend.h>
 
 #include "backends/builtin.h"
-#include "backends/netlink.h"
-#include "backends/nft_lower.h"
-#include "optimize.h"
+#include "backends/netlink/netlink.h"
+#include "backends/nft/nft_lower.h"
+#include "ir/optimize.h"
 #include "sample_ir.h"
-#include "util.h"
+#include "common/util.h"
 
 static char tmpdir[] = "/tmp/pc-nl-XXXXXX";
 

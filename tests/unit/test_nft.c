@@ -17,9 +17,9 @@
 #include <portcullis/backend.h>
 
 #include "backends/builtin.h"
-#include "backends/nft_lower.h"
+#include "backends/nft/nft_lower.h"
 #include "sample_ir.h"
-#include "util.h"
+#include "common/util.h"
 
 static const struct pc_emit_options opts = {
 	.version = "9.9.9",
