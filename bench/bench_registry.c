@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include "registry/catalog.h"
-#include "cli/cli.h"
 #include "registry/registry.h"
 #include "common/util.h"
 

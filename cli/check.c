@@ -40,7 +40,7 @@ int cmd_check(int argc, char **argv)
 	struct pc_registry *reg = NULL;
 	struct pc_diag *diag;
 	struct pc_ir *ir = NULL;
-	bool dump = false, werror = false, sys_error = false;
+	bool dump = false, werror = false;
 	unsigned flags = 0;
 	int c, status = PC_EXIT_OK;
 
@@ -77,15 +77,9 @@ int cmd_check(int argc, char **argv)
 		return PC_EXIT_USAGE;
 	}
 	diag = pc_diag_create();
-	reg = pc_cli_open_registry(&ro, diag, &status);
-	if (!reg)
-		goto out;
-	ir = pc_policy_load(argv[optind], reg, flags, diag, &sys_error);
-	if (!ir)
-		status = sys_error ? PC_EXIT_SYSTEM : PC_EXIT_POLICY;
-	else if (werror && pc_diag_count(diag, PC_SEV_WARNING))
+	ir = pc_cli_load("check", argv[optind], &ro, flags, diag, &reg, &status);
+	if (ir && werror && pc_diag_count(diag, PC_SEV_WARNING))
 		status = PC_EXIT_POLICY;
-out:
 	pc_diag_print(diag, stderr, pc_cli_color());
 	if (ir && dump)
 		pc_ir_dump(ir, stdout);

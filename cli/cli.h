@@ -64,8 +64,19 @@ struct pc_registry *pc_cli_open_registry(const struct pc_registry_opts *o,
 struct pc_ir;
 struct pc_nft_plan;
 /*
- * apply / diff: loads the registry and the policy and lowers it into the
- * nft plan (backends/nft/nft_lower.h). With @optimize the plan is lowered from
+ * The one loader of a policy (cli/load.c): opens the registry @ro names,
+ * then loads @path with pc_policy_load() and @flags (enum pc_policy_flags).
+ * Returns the IR with *reg set, or NULL with *status the exit status and
+ * *reg the registry if it opened (NULL otherwise). Diagnostics stay queued
+ * on @diag; PORTCULLIS_TIMING phases are printed under @command.
+ */
+struct pc_ir *pc_cli_load(const char *command, const char *path,
+			  const struct pc_registry_opts *ro, unsigned flags,
+			  struct pc_diag *diag, struct pc_registry **reg,
+			  int *status);
+/*
+ * apply / diff: pc_cli_load() with the lint on, then the nft plan
+ * (backends/nft/nft_lower.h). With @optimize the plan is lowered from
  * the optimised view of the IR (pc_ir_optimize_view(), verdict maps), as
  * `generate` does for nft; *view is then that view, else NULL.
  * Diagnostics stay queued on @diag. Returns PC_EXIT_OK with *ir, *view,
@@ -73,8 +84,9 @@ struct pc_nft_plan;
  * with pc_cli_view_destroy(), then the IR), or the exit status with all
  * of them NULL.
  */
-int pc_cli_load_plan(const char *path, const struct pc_registry_opts *ro,
-		     bool optimize, struct pc_diag *diag, struct pc_ir **ir,
+int pc_cli_load_plan(const char *command, const char *path,
+		     const struct pc_registry_opts *ro, bool optimize,
+		     struct pc_diag *diag, struct pc_ir **ir,
 		     struct pc_ir **view, struct pc_registry **reg,
 		     struct pc_nft_plan **plan);
 /* Frees a view of pc_cli_load_plan(). NULL is a no-op. */
@@ -94,13 +106,5 @@ bool pc_cli_color(void);
 void pc_cli_phase(const char *command, const char *what);
 
 extern const char *pc_program_version;
-
-/*
- * The shipped registry's snapshot (pc_registry_set_snapshot()), linked into
- * the program: regsnap.S, written at build time by core/registry/regsnap.c. A cross
- * build has none (core/registry/regsnap_none.c: length 0).
- */
-extern const unsigned char pc_builtin_snapshot[];
-extern const size_t pc_builtin_snapshot_len;
 
 #endif

@@ -81,7 +81,7 @@ int cmd_diff(int argc, char **argv)
 		return PC_EXIT_USAGE;
 	}
 	diag = pc_diag_create();
-	status = pc_cli_load_plan(argv[optind], &ro, optimize, diag, &ir, &view, &reg, &plan);
+	status = pc_cli_load_plan("diff", argv[optind], &ro, optimize, diag, &ir, &view, &reg, &plan);
 	if (status != PC_EXIT_OK)
 		goto out;
 	ret = pc_nl_objs_read(plan->table, &live);

@@ -191,7 +191,7 @@ int cmd_explain(int argc, char **argv)
 	struct pc_diag *diag = NULL;
 	struct pc_ir *ir = NULL;
 	const char *policy;
-	bool sys_error = false, stdin_used = false;
+	bool stdin_used = false;
 	int c, status = PC_EXIT_USAGE, bad = 0;
 
 	optind = 0;
@@ -253,17 +253,11 @@ int cmd_explain(int argc, char **argv)
 		goto out;
 
 	diag = pc_diag_create();
-	reg = pc_cli_open_registry(&ro, diag, &status);
-	if (!reg) {
-		pc_diag_print(diag, stderr, pc_cli_color());
-		goto out;
-	}
-	ir = pc_policy_load(policy, reg, PC_POLICY_NO_LINT, diag, &sys_error);
+	/* the verdict, not the lint: explain's warnings would be noise */
+	ir = pc_cli_load("explain", policy, &ro, PC_POLICY_NO_LINT, diag, &reg, &status);
 	pc_diag_print(diag, stderr, pc_cli_color());
-	if (!ir) {
-		status = sys_error ? PC_EXIT_SYSTEM : PC_EXIT_POLICY;
+	if (!ir)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		struct pc_packet *p = &items[i].pkt;
 		enum pc_verdict v;

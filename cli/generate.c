@@ -238,7 +238,7 @@ int cmd_generate(int argc, char **argv)
 	char *template_text = NULL;
 	size_t n_targets = 0, len = 0;
 	unsigned flags = 0;
-	bool check = false, sys_error = false, no_optimize = false, want_plugins = false;
+	bool check = false, no_optimize = false, want_plugins = false;
 	int c, status = PC_EXIT_OK;
 
 	memset(&ro, 0, sizeof(ro));
@@ -353,17 +353,9 @@ int cmd_generate(int argc, char **argv)
 		}
 		opts.template_text = template_text;
 	}
-	pc_cli_phase("generate", NULL);
-	reg = pc_cli_open_registry(&ro, diag, &status);
-	if (!reg)
+	ir = pc_cli_load("generate", argv[optind], &ro, flags, diag, &reg, &status);
+	if (!ir)
 		goto out;
-	pc_cli_phase("generate", "registry");
-	ir = pc_policy_load(argv[optind], reg, flags, diag, &sys_error);
-	if (!ir) {
-		status = sys_error ? PC_EXIT_SYSTEM : PC_EXIT_POLICY;
-		goto out;
-	}
-	pc_cli_phase("generate", "policy parse, resolve and lint");
 	opts.policy_path = argv[optind];
 	opts.registry_name = ir->registry_name;
 	opts.registry_date = ir->registry_date;

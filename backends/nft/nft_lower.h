@@ -277,4 +277,7 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out);
 /* Length in bytes of a key of @key ("ipv4_addr" is 4, ...). */
 unsigned pc_nft_key_len(enum pc_nft_key key);
 
+/* The port a plan element holds: 2 bytes in network order. */
+unsigned pc_nft_be16_get(const uint8_t *p);
+
 #endif

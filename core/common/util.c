@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -476,4 +477,63 @@ int pc_write_file_atomic(const char *path, const void *data, size_t len)
 		ret = 0;
 	pc_replace_finish(&r);
 	return ret;
+}
+
+bool pc_all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+unsigned pc_edit_distance(const char *a, const char *b, unsigned max)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned *mem, *pp, *prev, *cur, res;
+
+	if (la > lb + max || lb > la + max)
+		return max + 1;
+	/* three rows: the one before the previous is for transpositions */
+	mem = xcalloc(3 * (lb + 1), sizeof(*mem));
+	pp = mem;
+	prev = mem + lb + 1;
+	cur = mem + 2 * (lb + 1);
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned char ca = (unsigned char)tolower((unsigned char)a[i - 1]);
+		unsigned best, *t;
+
+		cur[0] = (unsigned)i;
+		best = cur[0];
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned char cb = (unsigned char)tolower((unsigned char)b[j - 1]);
+			unsigned v = prev[j - 1] + (ca != cb);
+
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			cur[j] = v;
+			if (v < best)
+				best = v;
+		}
+		if (best > max) {
+			free(mem);
+			return max + 1;
+		}
+		t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
+	}
+	res = prev[lb];
+	free(mem);
+	return res > max ? max + 1 : res;
 }

@@ -123,4 +123,15 @@ void pc_replace_finish(struct pc_replace *r);
  */
 int pc_write_file_atomic(const char *path, const void *data, size_t len);
 
+/* @s is one or more decimal digits and nothing else. */
+bool pc_all_digits(const char *s);
+
+/*
+ * Optimal string alignment distance (insertions, deletions, substitutions
+ * and transpositions of neighbours, each 1), ASCII case-insensitive;
+ * @max + 1 when it is more than @max. The one edit distance of the
+ * suggestions ("did you mean").
+ */
+unsigned pc_edit_distance(const char *a, const char *b, unsigned max);
+
 #endif

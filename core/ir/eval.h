@@ -21,6 +21,8 @@
 
 #include <portcullis/ir.h>
 
+#include "ir/addrset.h"
+
 /**
  * struct pc_packet - the header fields the IR can match on
  * @dir:       chain the packet traverses
@@ -98,31 +100,6 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p);
  */
 long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,
 		enum pc_verdict *verdict);
-
-/**
- * pc_addr_contains() - is an address inside a prefix
- * @pfx:    prefix
- * @family: family of @addr (PC_FAM_IPV4 / PC_FAM_IPV6)
- * @addr:   address, network byte order (4 or 16 bytes)
- */
-bool pc_addr_contains(const struct pc_addr *pfx, unsigned family,
-		      const uint8_t *addr);
-
-/**
- * pc_addr_set_contains() - is an address in a set (an empty set is "any")
- * @s:      set, in the order ir.h documents (IPv4 first, each family sorted)
- * @family: family of @addr
- * @addr:   address, network byte order
- */
-bool pc_addr_set_contains(const struct pc_addr_set *s, unsigned family,
-			  const uint8_t *addr);
-
-/**
- * pc_port_set_contains() - is a port in a set (an empty set is "any")
- * @s:    sorted, disjoint intervals
- * @port: port
- */
-bool pc_port_set_contains(const struct pc_port_set *s, uint16_t port);
 
 /**
  * struct pc_packet_error - where pc_packet_parse() gave up

@@ -135,46 +135,6 @@ const char *pc_icmp_type_suggest(const char *s, bool v6)
 	return best;
 }
 
-unsigned pc_edit_distance(const char *a, const char *b, unsigned max)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned *row, res;
-
-	if (la > lb + max || lb > la + max)
-		return max + 1;
-	row = xcalloc(lb + 1, sizeof(*row));
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		unsigned prev = row[0], lo;
-
-		row[0] = (unsigned)i;
-		lo = row[0];
-		for (size_t j = 1; j <= lb; j++) {
-			unsigned cur = row[j];
-			unsigned cost = tolower((unsigned char)a[i - 1]) !=
-					tolower((unsigned char)b[j - 1]);
-			unsigned v = prev + cost;
-
-			if (row[j] + 1 < v)
-				v = row[j] + 1;
-			if (row[j - 1] + 1 < v)
-				v = row[j - 1] + 1;
-			row[j] = v;
-			prev = cur;
-			if (v < lo)
-				lo = v;
-		}
-		if (lo > max) {
-			free(row);
-			return max + 1;
-		}
-	}
-	res = row[lb];
-	free(row);
-	return res > max ? max + 1 : res;
-}
-
 static char *put_u8(char *p, unsigned v)
 {
 	if (v >= 100)
@@ -259,4 +219,18 @@ unsigned pc_addr_ntop(const unsigned char *a, bool v6, char *out)
 		*p++ = ':';
 	*p = '\0';
 	return (unsigned)(p - out);
+}
+
+/* An interface name, or a prefix and '*' (eth*): 1-15 characters in all. */
+bool pc_iface_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 15 || (n == 1 && s[0] == '*'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-+@", s[i]) &&
+		    !(s[i] == '*' && i == n - 1))
+			return false;
+	return true;
 }

@@ -30,7 +30,12 @@ const char *pc_icmp_type_suggest(const char *s, bool v6);
 #define PC_ADDR_TEXT_MAX 46
 unsigned pc_addr_ntop(const unsigned char *a, bool v6, char *out);
 
-/* Levenshtein distance, case-insensitive, capped at @max + 1. */
-unsigned pc_edit_distance(const char *a, const char *b, unsigned max);
+
+/*
+ * An interface name, or a prefix and '*' (eth*): 1-15 characters of
+ * [A-Za-z0-9._+@-] in all. What the resolver accepts and the backends
+ * check again.
+ */
+bool pc_iface_name_valid(const char *s);
 
 #endif

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "ir/optimize.h"
-#include "policy/resolve.h"
+#include "ir/addrset.h"
 #include "common/util.h"
 
 /* A run shorter than this stays as it is: a few rules cost the kernel little

@@ -134,7 +134,7 @@ void pc_registry_set_snapshot(const void *image, size_t len);
 bool pc_registry_from_snapshot(const struct pc_registry *reg);
 
 /*
- * For the build-time generator (core/regsnap.c): the image of @reg, which
+ * For the build-time generator (core/registry/regsnap.c): the image of @reg, which
  * holds one finished base file and no overlay, read from @csv (@csv_len
  * bytes, the file's whole content). Returns a malloc()ed image (caller
  * frees) and its length in *len, or NULL when @reg cannot be written
@@ -229,5 +229,13 @@ const char *pc_reg_status_name(unsigned status);
  * Points to a static buffer.
  */
 const char *pc_registry_default_path(void);
+
+/*
+ * The shipped registry's snapshot (for pc_registry_set_snapshot()), linked
+ * into the program: regsnap.S, written at build time by
+ * core/registry/regsnap.c. A cross build has none (regsnap_none.c: length 0).
+ */
+extern const unsigned char pc_builtin_snapshot[];
+extern const size_t pc_builtin_snapshot_len;
 
 #endif

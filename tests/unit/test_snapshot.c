@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
 #include "registry/registry.h"
 #include "common/util.h"
 
