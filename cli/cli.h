@@ -81,7 +81,7 @@ struct pc_ir *pc_cli_load(const char *command, const char *path,
  * `generate` does for nft; *view is then that view, else NULL.
  * Diagnostics stay queued on @diag. Returns PC_EXIT_OK with *ir, *view,
  * *reg and *plan set (caller frees them: the plan first, then the view
- * with pc_cli_view_destroy(), then the IR), or the exit status with all
+ * with pc_ir_destroy(), then the IR), or the exit status with all
  * of them NULL.
  */
 int pc_cli_load_plan(const char *command, const char *path,
@@ -89,8 +89,6 @@ int pc_cli_load_plan(const char *command, const char *path,
 		     struct pc_diag *diag, struct pc_ir **ir,
 		     struct pc_ir **view, struct pc_registry **reg,
 		     struct pc_nft_plan **plan);
-/* Frees a view of pc_cli_load_plan(). NULL is a no-op. */
-void pc_cli_view_destroy(struct pc_ir *view);
 /* Prints a netlink failure (-errno) of @what; returns PC_EXIT_SYSTEM. */
 int pc_cli_netlink_error(const char *prog, const char *what, int err);
 

@@ -39,7 +39,7 @@ void apply_state_free(struct apply_state *st)
 {
 	pc_nl_batch_destroy(st->batch);
 	pc_nft_plan_destroy(st->plan);
-	pc_cli_view_destroy(st->view);
+	pc_ir_destroy(st->view);
 	pc_ir_destroy(st->ir);
 	pc_registry_destroy(st->reg);
 	pc_diag_destroy(st->diag);

@@ -102,7 +102,7 @@ out:
 	pc_nl_objs_destroy(live);
 	pc_nl_objs_destroy(want);
 	pc_nft_plan_destroy(plan);
-	pc_cli_view_destroy(view);
+	pc_ir_destroy(view);
 	pc_ir_destroy(ir);
 	pc_registry_destroy(reg);
 	pc_diag_destroy(diag);

@@ -366,12 +366,11 @@ int cmd_generate(int argc, char **argv)
 			continue;
 		}
 		if ((targets[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
-			struct pc_ir view;
+			struct pc_ir *view = pc_ir_optimize_view(ir, NULL);
 
-			pc_ir_optimize_view(ir, &view, NULL);
-			targets[i].text = render(targets[i].backend, &view, &opts, diag,
+			targets[i].text = render(targets[i].backend, view, &opts, diag,
 						 &targets[i].len, &status);
-			pc_ir_view_finish(&view);
+			pc_ir_destroy(view);
 		} else {
 			targets[i].text = render(targets[i].backend, ir, &opts, diag,
 						 &targets[i].len, &status);

@@ -38,14 +38,6 @@ struct pc_ir *pc_cli_load(const char *command, const char *path,
 	return ir;
 }
 
-void pc_cli_view_destroy(struct pc_ir *view)
-{
-	if (!view)
-		return;
-	pc_ir_view_finish(view);
-	free(view);
-}
-
 int pc_cli_load_plan(const char *command, const char *path,
 		     const struct pc_registry_opts *ro, bool optimize,
 		     struct pc_diag *diag, struct pc_ir **ir,
@@ -61,8 +53,7 @@ int pc_cli_load_plan(const char *command, const char *path,
 		goto fail;
 	/* the same view as `generate` gives the nft backend: the same maps */
 	if (optimize) {
-		*view = xzalloc(sizeof(**view));
-		pc_ir_optimize_view(*ir, *view, NULL);
+		*view = pc_ir_optimize_view(*ir, NULL);
 		pc_cli_phase(command, "optimise");
 	}
 	*plan = pc_nft_plan_create(*view ? *view : *ir, diag);
@@ -70,7 +61,7 @@ int pc_cli_load_plan(const char *command, const char *path,
 	if (*plan)
 		return PC_EXIT_OK;
 	status = PC_EXIT_POLICY;
-	pc_cli_view_destroy(*view);
+	pc_ir_destroy(*view);
 	*view = NULL;
 	pc_ir_destroy(*ir);
 	*ir = NULL;

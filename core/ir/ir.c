@@ -6,6 +6,8 @@
 
 #include <portcullis/ir.h>
 
+#include "ir/ir_owned.h"
+
 #include "ir/names.h"
 #include "policy/policy.h"
 #include "common/util.h"
@@ -44,12 +46,33 @@ const char *pc_origin_name(enum pc_rule_origin origin)
 	return origin < __PC_ORIGIN_MAX ? n[origin] : NULL;
 }
 
+/* An IR with the arena that owns its memory, out of the plugins' sight. */
+struct ir_owned {
+	struct pc_ir ir;	/* first: a struct pc_ir * is a struct ir_owned * */
+	struct pc_arena *arena;
+};
+
+struct pc_ir *pc_ir_create(struct pc_arena *arena)
+{
+	struct ir_owned *o = xzalloc(sizeof(*o));
+
+	o->arena = arena;
+	return &o->ir;
+}
+
+struct pc_arena *pc_ir_arena(const struct pc_ir *ir)
+{
+	return ((const struct ir_owned *)ir)->arena;
+}
+
 void pc_ir_destroy(struct pc_ir *ir)
 {
-	if (!ir)
+	struct ir_owned *o = (struct ir_owned *)ir;
+
+	if (!o)
 		return;
-	pc_arena_destroy(ir->arena);
-	free(ir);
+	pc_arena_destroy(o->arena);
+	free(o);
 }
 
 static void dump_addrs(FILE *out, const char *what, const struct pc_addr_set *s)

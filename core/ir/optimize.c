@@ -22,6 +22,7 @@
 
 #include "ir/optimize.h"
 #include "ir/addrset.h"
+#include "ir/ir_owned.h"
 #include "common/util.h"
 
 /* A run shorter than this stays as it is: a few rules cost the kernel little
@@ -560,19 +561,14 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, struct pc_optimiz
 
 void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
 {
-	optimize(ir, ir->arena, st);
+	optimize(ir, pc_ir_arena(ir), st);
 }
 
-void pc_ir_optimize_view(const struct pc_ir *ir, struct pc_ir *out,
-			 struct pc_optimize_stats *st)
+struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st)
 {
-	*out = *ir;
-	out->arena = pc_arena_create();
-	optimize(out, out->arena, st);
-}
+	struct pc_ir *view = pc_ir_create(pc_arena_create());
 
-void pc_ir_view_finish(struct pc_ir *out)
-{
-	pc_arena_destroy(out->arena);
-	out->arena = NULL;
+	*view = *ir;
+	optimize(view, pc_ir_arena(view), st);
+	return view;
 }

@@ -28,13 +28,10 @@ struct pc_optimize_stats {
 void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st);
 
 /*
- * Fills @out with an optimised view of @ir, which stays as it was: the new
- * chain arrays and maps belong to @out, everything else is shared with @ir,
- * which must outlive @out. Release with pc_ir_view_finish() (never
- * pc_ir_destroy()).
+ * An optimised view of @ir, which stays as it was: the new chain arrays and
+ * maps belong to the view, everything else is shared with @ir, which must
+ * outlive it. Free it with pc_ir_destroy() (before @ir).
  */
-void pc_ir_optimize_view(const struct pc_ir *ir, struct pc_ir *out,
-			 struct pc_optimize_stats *st);
-void pc_ir_view_finish(struct pc_ir *out);
+struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st);
 
 #endif

@@ -6,6 +6,7 @@
  * the same place.
  */
 #include "policy/resolve_internal.h"
+#include "ir/ir_owned.h"
 
 static int l4_cmp(const void *pa, const void *pb)
 {
@@ -458,14 +459,6 @@ static void define_group(struct resolver *rs, const struct pc_ast_stmt *s)
 	g->used = false;
 }
 
-static struct pc_ir *ir_create(struct pc_arena *arena)
-{
-	struct pc_ir *ir = xzalloc(sizeof(*ir));
-
-	ir->arena = arena;
-	return ir;
-}
-
 struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			 const struct pc_registry *reg, bool lint,
 			 struct pc_diag *diag)
@@ -595,7 +588,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	if (pc_diag_has_errors(diag))
 		goto out;
 
-	ir = ir_create(arena);
+	ir = pc_ir_create(arena);
 	ir->table = table_stmt ? table_stmt->name : "portcullis";
 	ir->policy_file = ast->top_file;
 	ir->options = options;
