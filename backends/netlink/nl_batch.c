@@ -325,6 +325,20 @@ static bool rule_in_binding_chain(const struct pc_nl_objs *o, const struct nl_ru
 	return false;
 }
 
+/* Every chain of @o, as it is (a base chain with its hook and policy). */
+static void batch_chains(struct pc_nl_batch *b, const struct pc_nl_objs *o)
+{
+	for (size_t i = 0; i < o->n_chains; i++) {
+		struct nlmsghdr *nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
+						 xasprintf("chain %s",
+							   nftnl_chain_get_str(o->chains[i],
+									       NFTNL_CHAIN_NAME)));
+
+		nftnl_chain_nlmsg_build_payload(nlh, o->chains[i]);
+		batch_done(b, nlh);
+	}
+}
+
 /*
  * A table read back from the kernel, rebuilt generically through
  * libnftnl's parse and build of each object, so that no attribute or
@@ -360,13 +374,7 @@ static void batch_saved(struct pc_nl_batch *b, struct pc_nl_objs *o)
 		nftnl_flowtable_nlmsg_build_payload(nlh, o->fts[i]);
 		batch_done(b, nlh);
 	}
-	for (size_t i = 0; i < o->n_chains; i++) {
-		nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
-				xasprintf("chain %s", nftnl_chain_get_str(o->chains[i],
-									  NFTNL_CHAIN_NAME)));
-		nftnl_chain_nlmsg_build_payload(nlh, o->chains[i]);
-		batch_done(b, nlh);
-	}
+	batch_chains(b, o);
 	for (size_t i = 0; i < o->n_sets; i++) {
 		struct nl_set *ns = &o->sets[i];
 
@@ -417,14 +425,7 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 			if (!o->sets[i].anon)
 				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,
 					  o->sets[i].loc);
-		for (size_t i = 0; i < o->n_chains; i++) {
-			nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
-					xasprintf("chain %s",
-						  nftnl_chain_get_str(o->chains[i],
-								      NFTNL_CHAIN_NAME)));
-			nftnl_chain_nlmsg_build_payload(nlh, o->chains[i]);
-			batch_done(b, nlh);
-		}
+		batch_chains(b, o);
 		for (size_t i = 0; i < o->n_rules; i++) {
 			struct nl_rule *nr = &o->rules[i];
 

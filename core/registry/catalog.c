@@ -159,11 +159,8 @@ static void load_error(struct load *l, unsigned line, const char *fmt, ...)
 	struct pc_location loc = { .line = line, .col = 1 };
 	va_list ap;
 
-	if (!l->dpath)
-		l->dpath = pc_diag_add_source(l->diag, l->path, l->text, l->len);
-	loc.file = l->dpath;
 	va_start(ap, fmt);
-	pc_diag_vreport(l->diag, PC_SEV_ERROR, &loc, fmt, ap);
+	pc_reg_file_verror(l->diag, &l->dpath, l->path, l->text, l->len, &loc, fmt, ap);
 	va_end(ap);
 	l->errors++;
 }

@@ -133,6 +133,16 @@ static struct pc_reg_entry *entry_add(struct load *l)
 	return &l->ent[l->n_ent++];
 }
 
+void pc_reg_file_verror(struct pc_diag *diag, const char **dpath, const char *path,
+			const char *text, size_t len, struct pc_location *loc,
+			const char *fmt, va_list ap)
+{
+	if (!*dpath)
+		*dpath = pc_diag_add_source(diag, path, text, len);
+	loc->file = *dpath;
+	pc_diag_vreport(diag, PC_SEV_ERROR, loc, fmt, ap);
+}
+
 static void load_error(struct load *l, unsigned line, unsigned col, unsigned len,
 		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -142,11 +152,8 @@ static void load_error(struct load *l, unsigned line, unsigned col, unsigned len
 	struct pc_location loc = { .line = line, .col = col, .len = len };
 	va_list ap;
 
-	if (!l->dpath)
-		l->dpath = pc_diag_add_source(l->diag, l->path, l->text, l->len);
-	loc.file = l->dpath;
 	va_start(ap, fmt);
-	pc_diag_vreport(l->diag, PC_SEV_ERROR, &loc, fmt, ap);
+	pc_reg_file_verror(l->diag, &l->dpath, l->path, l->text, l->len, &loc, fmt, ap);
 	va_end(ap);
 	l->errors++;
 }

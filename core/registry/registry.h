@@ -14,6 +14,7 @@
 #ifndef PORTCULLIS_REGISTRY_H
 #define PORTCULLIS_REGISTRY_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -229,6 +230,15 @@ const char *pc_reg_status_name(unsigned status);
  * Points to a static buffer.
  */
 const char *pc_registry_default_path(void);
+
+/*
+ * An error at @loc of the data file @path (@text, @len bytes) being loaded:
+ * the file is registered on @diag (*@dpath) at its first error, so a file
+ * without errors costs nothing. The registry and catalog loaders use it.
+ */
+void pc_reg_file_verror(struct pc_diag *diag, const char **dpath, const char *path,
+			const char *text, size_t len, struct pc_location *loc,
+			const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
 
 /*
  * The shipped registry's snapshot (for pc_registry_set_snapshot()), linked
