@@ -139,22 +139,21 @@ static bool check_string(const char *s, size_t max, const char *what,
 	return true;
 }
 
-static const char *origin_label(enum pc_rule_origin o)
+/*
+ * Where a built-in rule comes from, spelled as the iptables and pf comments
+ * spell it (pc_origin_name(); "default in deny" for a chain's default), into
+ * @out; "" for a policy rule.
+ */
+static void origin_label(const struct pc_rule *r, enum pc_direction dir,
+			 char *out, size_t size)
 {
-	switch (o) {
-	case PC_ORIGIN_CONNTRACK:
-		return "built-in conntrack";
-	case PC_ORIGIN_LOOPBACK:
-		return "built-in loopback";
-	case PC_ORIGIN_ESSENTIAL_ICMP:
-		return "built-in essential-icmp";
-	case PC_ORIGIN_DEFAULT:
-		return "default reject";
-	case PC_ORIGIN_POLICY:
-	case __PC_ORIGIN_MAX:
-		break;
-	}
-	return NULL;
+	const char *name = pc_origin_name(r->origin);
+
+	if (r->origin == PC_ORIGIN_DEFAULT)
+		snprintf(out, size, "default %s %s", pc_direction_name(dir),
+			 pc_verdict_name(r->verdict));
+	else
+		snprintf(out, size, "%s", name ? name : "");
 }
 
 /* Room for any comment: a long file name is an error, reported in full. */
@@ -172,13 +171,19 @@ static void cat(char *buf, size_t size, size_t *len, const char *s)
 	buf[*len] = '\0';
 }
 
-/* "FILE:LINE[ LABEL][ COMMENT]" into @buf. */
-static void rule_comment(const struct pc_rule *r, char *buf, size_t size)
+/* "FILE:LINE[ LABEL][ COMMENT]" into @buf, for rule @r of chain @dir. */
+static void rule_comment(const struct pc_rule *r, enum pc_direction dir,
+			 char *buf, size_t size)
 {
-	const char *label = origin_label(r->origin);
+	char label[64];
 	size_t len = 0;
 
+	origin_label(r, dir, label, sizeof(label));
+
 	buf[0] = '\0';
+	/* a built-in rule of an IR made without a file, as iptables says it */
+	if (!r->loc.file && r->origin != PC_ORIGIN_POLICY)
+		cat(buf, size, &len, "built-in");
 	if (r->loc.file) {
 		cat(buf, size, &len, r->loc.file);
 		if (r->loc.line) {
@@ -195,8 +200,8 @@ static void rule_comment(const struct pc_rule *r, char *buf, size_t size)
 		}
 	}
 	if (r->n_map)
-		label = "verdict map";
-	if (label) {
+		snprintf(label, sizeof(label), "verdict map");
+	if (*label) {
 		if (len)
 			cat(buf, size, &len, " ");
 		cat(buf, size, &len, label);
@@ -309,7 +314,8 @@ struct lower {
 };
 
 /* "FILE:LINE[ COMMENT]" of a map element's rule. */
-static void rule_comment(const struct pc_rule *r, char *buf, size_t size);
+static void rule_comment(const struct pc_rule *r, enum pc_direction dir,
+			 char *buf, size_t size);
 
 static char *elem_comment(const struct pc_map_elem *e)
 {
@@ -319,7 +325,7 @@ static char *elem_comment(const struct pc_map_elem *e)
 	memset(&r, 0, sizeof(r));
 	r.loc = e->loc;
 	r.comment = e->comment;
-	rule_comment(&r, buf, sizeof(buf));
+	rule_comment(&r, PC_DIR_IN, buf, sizeof(buf));	/* a policy rule: no chain in it */
 	return xstrdup(buf);
 }
 
@@ -703,7 +709,7 @@ int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag)
 		for (size_t i = 0; i < ch->n; i++) {
 			char comment[COMMENT_BUF];
 
-			rule_comment(&ch->rules[i], comment, sizeof(comment));
+			rule_comment(&ch->rules[i], (enum pc_direction)d, comment, sizeof(comment));
 			if (!check_rule(&ch->rules[i], comment, diag))
 				ok = false;
 		}
@@ -739,7 +745,7 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 			const struct pc_rule *r = &ch->rules[i];
 			char comment[COMMENT_BUF];
 
-			rule_comment(r, comment, sizeof(comment));
+			rule_comment(r, dir, comment, sizeof(comment));
 			if (check_rule(r, comment, diag))
 				lower_rule(&lw, &rv, dir, r, comment);
 			else
