@@ -2,7 +2,7 @@
 /*
  * Registry benchmark: load + index of the full IANA registry, parsed and
  * through the compiled-in snapshot, the catalog of common software and the
- * practice table (core/catalog.c) loaded beside it, name lookups per second
+ * practice table (core/registry/catalog.c) loaded beside it, name lookups per second
  * (the registry's own, and through pc_service_lookup(): overlay, catalog,
  * registry, practice), port lookups per second. Prints the best and the median of several runs; see
  * bench/README.md.
@@ -15,10 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "catalog.h"
-#include "cli.h"
-#include "registry.h"
-#include "util.h"
+#include "registry/catalog.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 static double now(void)
 {

@@ -16,10 +16,10 @@
 #include <cmocka.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "policy.h"
-#include "registry.h"
-#include "util.h"
+#include "registry/catalog.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 #define CATALOG PC_SOURCE_DATADIR "/catalog.csv"
 #define PRACTICE PC_SOURCE_DATADIR "/practice.csv"
