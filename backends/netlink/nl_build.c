@@ -696,6 +696,8 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 		for (size_t i = 0; i < ch->n; i++)
 			rule_from_plan(o, ch->name, &ch->rules[i]);
 	}
+	for (size_t i = 0; i < plan->n_sets; i++)
+		o->sets[i].loc = plan->sets[i]->loc;
 	for (size_t i = 0; i < plan->n_maps; i++)
 		o->sets[plan->n_sets + i].loc = map_loc(plan, i);
 	for (size_t i = 0; i < o->n_rules; i++) {

@@ -109,7 +109,8 @@ struct nl_set {
 	/*
 	 * Built from a plan: where a kernel refusal of the set or its
 	 * elements is reported. A map: its rule; a group's named set: the
-	 * first rule that uses the group; an anonymous set: its rule.
+	 * group's definition (the first rule that uses it when the IR has
+	 * none); an anonymous set: its rule.
 	 */
 	const struct pc_location *loc;
 };

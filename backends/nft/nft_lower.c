@@ -354,10 +354,12 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	nr->comment = xstrdup(comment);
 }
 
-static const struct pc_nft_set *named_set_get(struct lower *lw, const char *group,
+static const struct pc_nft_set *named_set_get(struct lower *lw,
+					      const struct pc_addr_set *as,
 					      unsigned family,
 					      const struct pc_addr *v, size_t n)
 {
+	const char *group = as->name;
 	char name[PC_NFT_NAME_MAX + 1];
 	struct pc_nft_plan *plan = lw->plan;
 	struct pc_nft_set *s;
@@ -378,6 +380,7 @@ static const struct pc_nft_set *named_set_get(struct lower *lw, const char *grou
 			hi = mid;
 	}
 	s = addr_set_create(name, family, v, n);
+	s->loc = as->loc.line ? &as->loc : NULL;
 	plan->sets = xgrow(plan->sets, &lw->sets_cap, plan->n_sets + 1,
 			   sizeof(*plan->sets));
 	memmove(&plan->sets[lo + 1], &plan->sets[lo],
@@ -416,7 +419,7 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 	if (as->name && nft_identifier_ok(as->name) &&
 	    strlen(as->name) + 3 <= PC_NFT_NAME_MAX) {
 		m->kind = PC_NFT_MATCH_SET;
-		m->set = named_set_get(lw, as->name, family, v, n);
+		m->set = named_set_get(lw, as, family, v, n);
 		return;
 	}
 	if (n == 1) {

@@ -85,6 +85,8 @@ struct pc_nft_set {
 	struct pc_nft_elem *v;
 	const struct pc_addr *addrs;
 	size_t n_addrs;
+	/* a group's named set: the group's definition (issue 10), else NULL */
+	const struct pc_location *loc;
 };
 
 /* How one address / port / type match is expressed. */

@@ -123,6 +123,7 @@ struct addracc {
 	size_t n, cap;
 	bool any;
 	const char *name;        /* the single group this came from, if any */
+	const struct pc_location *name_loc; /* where that group is defined */
 	size_t items;
 	unsigned id;             /* set on first group reference */
 };

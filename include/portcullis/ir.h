@@ -124,6 +124,10 @@ struct pc_addr_set {
 	const char *name;
 	size_t n;
 	struct pc_addr *v;
+	/* Group location (issue 10): with @name, where that `hosts` group is
+	 * defined (its name in the definition), so that a refusal of the set's
+	 * elements names the group's line; zero without @name. */
+	struct pc_location loc;
 };
 
 /**
