@@ -805,6 +805,7 @@ static int ipt6_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 
 const struct pc_backend pc_backend_iptables = {
 	.abi = PC_BACKEND_ABI,
+	.size = sizeof(struct pc_backend),
 	.name = "iptables",
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
 	.caps = IPT_CAPS | PC_CAP_IPV4,
@@ -815,6 +816,7 @@ const struct pc_backend pc_backend_iptables = {
 
 const struct pc_backend pc_backend_ip6tables = {
 	.abi = PC_BACKEND_ABI,
+	.size = sizeof(struct pc_backend),
 	.name = "ip6tables",
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
 	.caps = IPT_CAPS | PC_CAP_IPV6,

@@ -588,7 +588,8 @@ static void pf_init(struct pf *p, const struct pc_ir *ir,
 	p->ir = ir;
 	p->opts = opts;
 	p->diag = diag;
-	p->openbsd = !opts->pf_dialect || strcmp(opts->pf_dialect, "freebsd") != 0;
+	p->openbsd = !pc_emit_option(opts, "pf-dialect") ||
+		     strcmp(pc_emit_option(opts, "pf-dialect"), "freebsd") != 0;
 	pc_buf_init(&p->tables);
 	pc_buf_init(&p->rules);
 	p->forward_tag = xasprintf("%s-forward", ir->table ? ir->table : "");
@@ -653,10 +654,16 @@ out:
 	return ret;
 }
 
+static const struct pc_backend_option pf_options[] = {
+	{ "pf-dialect", "openbsd|freebsd", "the pf of OpenBSD (default) or of FreeBSD" },
+	{ NULL, NULL, NULL },
+};
+
 const struct pc_backend pc_backend_pf = {
 	.abi = PC_BACKEND_ABI,
+	.size = sizeof(struct pc_backend),
 	.name = "pf",
-	.summary = "pf.conf anchor body (--pf-dialect openbsd|freebsd)",
+	.summary = "pf.conf anchor body, OpenBSD or FreeBSD dialect",
 	.caps = PC_CAP_IPV4 | PC_CAP_IPV6 | PC_CAP_DIR_IN | PC_CAP_DIR_OUT |
 		PC_CAP_IFACE | PC_CAP_LOG | PC_CAP_LOG_PREFIX | PC_CAP_LIMIT |
 		PC_CAP_REJECT | PC_CAP_CONNTRACK | PC_CAP_ICMP_TYPE |
@@ -665,4 +672,5 @@ const struct pc_backend pc_backend_pf = {
 	.families = PC_FAM_ALL,
 	.check = pf_check,
 	.emit = pf_emit,
+	.options = pf_options,
 };

@@ -41,6 +41,48 @@ struct pc_backend_set {
 	size_t n, cap;
 };
 
+const char *pc_emit_option(const struct pc_emit_options *opts, const char *name)
+{
+	const char *value = NULL;
+
+	for (size_t i = 0; i < opts->n_options; i++)
+		if (strcmp(opts->options[i].name, name) == 0)
+			value = opts->options[i].value;
+	return value;
+}
+
+const struct pc_backend_option *pc_backend_options(const struct pc_backend *backend)
+{
+	/* a struct pc_backend too short to hold the field has no options */
+	if (backend->size < offsetof(struct pc_backend, options) + sizeof(backend->options))
+		return NULL;
+	return backend->options;
+}
+
+const struct pc_backend_option *pc_backend_option_find(const struct pc_backend *backend,
+							const char *name)
+{
+	const struct pc_backend_option *o = pc_backend_options(backend);
+
+	for (; o && o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+bool pc_backend_option_value_ok(const struct pc_backend_option *opt, const char *value)
+{
+	size_t len = strlen(value);
+
+	for (const char *p = opt->values; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL) {
+		size_t n = strcspn(p, "|");
+
+		if (n == len && strncmp(p, value, n) == 0)
+			return true;
+	}
+	return !opt->values;
+}
+
 const char *pc_cap_name(unsigned cap)
 {
 	switch (cap) {
@@ -150,6 +192,13 @@ static void load_plugin(struct pc_backend_set *set, const char *path,
 		pc_diag_report(diag, sev, NULL,
 			       "plugin %s: rejected: built for backend ABI %u, this program has ABI %u",
 			       path, (unsigned)b->abi, PC_BACKEND_ABI);
+		goto reject;
+	}
+	/* ABI 2's struct pc_backend ends with @options: nothing shorter is one */
+	if (b->size < offsetof(struct pc_backend, options) + sizeof(b->options)) {
+		pc_diag_report(diag, sev, NULL,
+			       "plugin %s: rejected: its struct pc_backend has %u bytes, fewer than ABI %u's",
+			       path, (unsigned)b->size, PC_BACKEND_ABI);
 		goto reject;
 	}
 	if (!valid_name(b->name)) {

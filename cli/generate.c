@@ -19,7 +19,7 @@ static void generate_usage(FILE *out)
 {
 	fputs("usage: portcullis generate [-b BACKEND] [-o FILE] [--check] [--registry FILE]\n"
 	      "                           [--overlay FILE] [--template FILE]\n"
-	      "                           [--pf-dialect openbsd|freebsd] [--no-lint] POLICY\n"
+	      "                           [-O NAME=VALUE]... [--no-lint] POLICY\n"
 	      "       portcullis generate -b BACKEND -o FILE [-b BACKEND -o FILE]... POLICY\n"
 	      "\n"
 	      "Writes the ruleset of POLICY in the language of BACKEND: nft (default),\n"
@@ -44,7 +44,10 @@ static void generate_usage(FILE *out)
 	      "  --template FILE     the output's skeleton instead of the built-in one\n"
 	      "                      ({{version}} {{policy}} {{registry}} {{registry_date}}\n"
 	      "                      {{table}} {{backend}} {{body}})\n"
-	      "  --pf-dialect NAME   openbsd (default) or freebsd, for -b pf\n"
+	      "  -O, --backend-option NAME=VALUE\n"
+	      "                      an option of the chosen backend (repeatable; see\n"
+	      "                      `portcullis backends`), e.g. -O pf-dialect=freebsd\n"
+	      "  --pf-dialect NAME   the same as -O pf-dialect=NAME (openbsd or freebsd)\n"
 	      "\n"
 	      "Exit status: 0 written (or up to date); 1 policy errors, a feature the\n"
 	      "backend cannot express, or --check found changes; 2 usage; 3 system error.\n",
@@ -84,6 +87,8 @@ static char *render(const struct pc_backend *backend, const struct pc_ir *ir,
 	return text;
 }
 
+#define MAX_OPTIONS 16
+
 /* One -b BACKEND [-o FILE] of the command line. */
 struct target {
 	const char *name;
@@ -91,9 +96,48 @@ struct target {
 	const struct pc_backend *backend;
 	char *text;
 	size_t len;
+	struct pc_option_value opts[MAX_OPTIONS]; /* the -O options this backend declares */
+	size_t n_opts;
 };
 
 #define MAX_TARGETS 16
+
+/*
+ * Hands each target the -O options its backend declares. An option that no
+ * chosen backend declares, or a value outside the declared ones, is a usage
+ * error naming the option and the backends.
+ */
+static bool assign_options(struct target *targets, size_t n_targets,
+			   const struct pc_option_value *given, size_t n_given)
+{
+	for (size_t k = 0; k < n_given; k++) {
+		bool taken = false;
+
+		for (size_t i = 0; i < n_targets; i++) {
+			const struct pc_backend_option *o =
+				pc_backend_option_find(targets[i].backend, given[k].name);
+
+			if (!o)
+				continue;
+			if (!pc_backend_option_value_ok(o, given[k].value)) {
+				fprintf(stderr, "portcullis generate: option '%s' of backend '%s' is %s, not '%s'\n",
+					given[k].name, targets[i].backend->name, o->values,
+					given[k].value);
+				return false;
+			}
+			targets[i].opts[targets[i].n_opts++] = given[k];
+			taken = true;
+		}
+		if (taken)
+			continue;
+		fprintf(stderr, "portcullis generate: unknown option '%s' for backend", given[k].name);
+		for (size_t i = 0; i < n_targets; i++)
+			fprintf(stderr, "%s '%s'", i ? "," : "", targets[i].backend->name);
+		fputs(" (see `portcullis backends`)\n", stderr);
+		return false;
+	}
+	return true;
+}
 
 static int write_stdout(const char *text, size_t len)
 {
@@ -219,7 +263,8 @@ int cmd_generate(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "registry", required_argument, NULL, 'r' },
-		{ "overlay", required_argument, NULL, 'O' },
+		{ "overlay", required_argument, NULL, 'L' },
+		{ "backend-option", required_argument, NULL, 'O' },
 		{ "template", required_argument, NULL, 't' },
 		{ "pf-dialect", required_argument, NULL, 'p' },
 		{ "no-lint", no_argument, NULL, 'n' },
@@ -227,8 +272,11 @@ int cmd_generate(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pc_emit_options opts = { .version = pc_program_version, .pf_dialect = "openbsd" };
+	struct pc_emit_options opts = { .size = sizeof(opts), .version = pc_program_version };
 	struct target targets[MAX_TARGETS];
+	struct pc_option_value given[MAX_OPTIONS];
+	char option_names[MAX_OPTIONS][64];
+	size_t n_given = 0;
 	struct pc_registry_opts ro;
 	struct pc_backend_set *set = NULL;
 	struct pc_registry *reg = NULL;
@@ -244,7 +292,7 @@ int cmd_generate(int argc, char **argv)
 	memset(&ro, 0, sizeof(ro));
 	memset(targets, 0, sizeof(targets));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:o:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:o:O:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 		case 'o':
@@ -272,20 +320,33 @@ int cmd_generate(int argc, char **argv)
 		case 'r':
 			ro.registry = optarg;
 			break;
-		case 'O':
+		case 'L':
 			if (!pc_cli_add_overlay(&ro, optarg, "generate"))
 				return PC_EXIT_USAGE;
 			break;
-		case 't':
-			template_path = optarg;
-			break;
-		case 'p':
-			if (strcmp(optarg, "openbsd") != 0 && strcmp(optarg, "freebsd") != 0) {
-				fprintf(stderr, "portcullis generate: --pf-dialect is openbsd or freebsd, not '%s'\n",
-					optarg);
+		case 'O':
+		case 'p': {
+			const char *eq = strchr(optarg, '=');
+
+			if (n_given == MAX_OPTIONS) {
+				fputs("portcullis generate: too many -O options\n", stderr);
 				return PC_EXIT_USAGE;
 			}
-			opts.pf_dialect = optarg;
+			if (c == 'O' && (!eq || eq == optarg ||
+					 (size_t)(eq - optarg) >= sizeof(option_names[0]))) {
+				fprintf(stderr, "portcullis generate: -O takes NAME=VALUE, not '%s'\n", optarg);
+				return PC_EXIT_USAGE;
+			}
+			/* --pf-dialect NAME is the older spelling of -O pf-dialect=NAME */
+			snprintf(option_names[n_given], sizeof(option_names[0]), "%.*s",
+				 c == 'O' ? (int)(eq - optarg) : 10, c == 'O' ? optarg : "pf-dialect");
+			given[n_given].name = option_names[n_given];
+			given[n_given].value = c == 'O' ? eq + 1 : optarg;
+			n_given++;
+			break;
+		}
+		case 't':
+			template_path = optarg;
 			break;
 		case 'n':
 			flags |= PC_POLICY_NO_LINT;
@@ -336,6 +397,10 @@ int cmd_generate(int argc, char **argv)
 		status = PC_EXIT_USAGE;
 		goto out;
 	}
+	if (!assign_options(targets, n_targets, given, n_given)) {
+		status = PC_EXIT_USAGE;
+		goto out;
+	}
 	if (template_path) {
 		const char *name;
 
@@ -361,18 +426,22 @@ int cmd_generate(int argc, char **argv)
 	opts.registry_date = ir->registry_date;
 	/* every output is made before any is written: all or nothing */
 	for (size_t i = 0; i < n_targets; i++) {
-		if (pc_backend_check(targets[i].backend, ir, &opts, diag) != 0) {
+		struct pc_emit_options o = opts;
+
+		o.n_options = targets[i].n_opts;
+		o.options = targets[i].opts;
+		if (pc_backend_check(targets[i].backend, ir, &o, diag) != 0) {
 			status = PC_EXIT_POLICY;
 			continue;
 		}
 		if ((targets[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
 			struct pc_ir *view = pc_ir_optimize_view(ir, NULL);
 
-			targets[i].text = render(targets[i].backend, view, &opts, diag,
+			targets[i].text = render(targets[i].backend, view, &o, diag,
 						 &targets[i].len, &status);
 			pc_ir_destroy(view);
 		} else {
-			targets[i].text = render(targets[i].backend, ir, &opts, diag,
+			targets[i].text = render(targets[i].backend, ir, &o, diag,
 						 &targets[i].len, &status);
 		}
 	}

@@ -53,6 +53,7 @@ out:
 
 const struct pc_backend pc_backend_nft = {
 	.abi = PC_BACKEND_ABI,
+	.size = sizeof(struct pc_backend),
 	.name = "nft",
 	.summary = "nftables: one `table inet NAME` for nft -f (also what apply installs)",
 	.caps = PC_CAP_ALL | PC_CAP_VMAP,

@@ -57,6 +57,11 @@ struct pc_ir *pc_ir_create(struct pc_arena *arena)
 	struct ir_owned *o = xzalloc(sizeof(*o));
 
 	o->arena = arena;
+	/* the sizes a plugin steps by (backend.h, the compatibility promise) */
+	o->ir.size = sizeof(struct pc_ir);
+	o->ir.rule_size = sizeof(struct pc_rule);
+	o->ir.l4_size = sizeof(struct pc_l4);
+	o->ir.map_elem_size = sizeof(struct pc_map_elem);
 	return &o->ir;
 }
 

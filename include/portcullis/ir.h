@@ -266,6 +266,10 @@ enum pc_option {
 
 /**
  * struct pc_ir - a resolved policy
+ * @size:          sizeof(struct pc_ir) in the program that made the IR
+ * @rule_size:     sizeof(struct pc_rule) there: the step of pc_chain.rules
+ * @l4_size:       sizeof(struct pc_l4) there: the step of pc_rule.l4
+ * @map_elem_size: sizeof(struct pc_map_elem) there: the step of pc_rule.map
  * @table:       table / chain prefix / anchor name
  * @policy_file: the top-level policy file name as given
  * @options:     PC_OPT_* mask
@@ -274,9 +278,18 @@ enum pc_option {
  * @registry_date: newest modification date in it (YYYY-MM-DD) or ""
  *
  * The program makes IRs (and owns their memory where a backend cannot see
- * it); a backend only reads one.
+ * it); a backend only reads one. The sizes come first and let the IR
+ * structs grow at their end without breaking a plugin built against an
+ * older header (backend.h, the compatibility promise): a plugin steps
+ * through rules, protocol alternatives and map elements with the accessors
+ * below. The program's own code, built with these very structs, may index.
+ * An IR whose sizes are 0 (built by hand in a test) steps by this header's.
  */
 struct pc_ir {
+	size_t size;
+	size_t rule_size;
+	size_t l4_size;
+	size_t map_elem_size;
 	const char *table;
 	const char *policy_file;
 	unsigned options;
@@ -284,6 +297,51 @@ struct pc_ir {
 	const char *registry_name;
 	const char *registry_date;
 };
+
+/* Element @i of an array whose elements are @size bytes apart (0: @fallback). */
+static inline const void *pc_ir_elem_(const void *base, size_t i, size_t size,
+				      size_t fallback)
+{
+	return (const char *)base + i * (size ? size : fallback);
+}
+
+/* Rule @i of @chain (i < chain->n). */
+static inline const struct pc_rule *pc_ir_rule(const struct pc_ir *ir,
+					       const struct pc_chain *chain, size_t i)
+{
+	return (const struct pc_rule *)pc_ir_elem_(chain->rules, i, ir->rule_size,
+						   sizeof(struct pc_rule));
+}
+
+/* Protocol alternative @i of @rule (i < rule->n_l4). */
+static inline const struct pc_l4 *pc_ir_l4(const struct pc_ir *ir,
+					   const struct pc_rule *rule, size_t i)
+{
+	return (const struct pc_l4 *)pc_ir_elem_(rule->l4, i, ir->l4_size,
+						 sizeof(struct pc_l4));
+}
+
+/* Element @i of the verdict map of @rule (i < rule->n_map). */
+static inline const struct pc_map_elem *pc_ir_map_elem(const struct pc_ir *ir,
+						       const struct pc_rule *rule,
+						       size_t i)
+{
+	return (const struct pc_map_elem *)pc_ir_elem_(rule->map, i, ir->map_elem_size,
+						       sizeof(struct pc_map_elem));
+}
+
+/*
+ * True when the program's IR has @field of struct @type (rule, l4,
+ * map_elem, or ir itself): a plugin checks a field newer than the oldest
+ * program it supports before reading it, e.g. PC_IR_HAS(ir, rule, foo).
+ */
+#define PC_IR_SIZE_rule(ir) ((ir)->rule_size)
+#define PC_IR_SIZE_l4(ir) ((ir)->l4_size)
+#define PC_IR_SIZE_map_elem(ir) ((ir)->map_elem_size)
+#define PC_IR_SIZE_ir(ir) ((ir)->size)
+#define PC_IR_HAS(ir, type, field) \
+	(PC_IR_SIZE_##type(ir) >= offsetof(struct pc_##type, field) + \
+				  sizeof(((const struct pc_##type *)0)->field))
 
 const char *pc_direction_name(enum pc_direction dir);
 const char *pc_verdict_name(enum pc_verdict v);

@@ -26,7 +26,7 @@ static const struct pc_emit_options opts = {
 	.policy_path = "sample.pcl",
 	.registry_name = "test-registry.csv",
 	.registry_date = "2026-01-01",
-	.pf_dialect = "openbsd",
+	.size = sizeof(struct pc_emit_options),
 };
 
 /* The backend's output, or NULL with the diagnostics in *errors. */
