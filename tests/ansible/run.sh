@@ -27,6 +27,10 @@ ip netns exec $ns ansible-playbook -i localhost, -c local "$src/tests/ansible/pl
 	-e "prog=$prog dest=$tmp/etc/portcullis.policy state_dir=$tmp/state rundir=$tmp/run datadir=$PORTCULLIS_DATADIR" \
 	>"$tmp/play.log" 2>&1 || { cat "$tmp/play.log"; echo "FAIL: ansible-playbook" >&2; status=1; }
 grep -q 'failed=0' "$tmp/play.log" || status=1
+# The example playbook and the role parse.
+(cd "$src/contrib/ansible/playbooks" &&
+	ansible-playbook --syntax-check -i inventory.ini site.yml) >"$tmp/syntax.log" 2>&1 ||
+	{ cat "$tmp/syntax.log"; echo "FAIL: the example playbook" >&2; status=1; }
 # The module's documentation parses, and says what it must.
 if ! ansible-doc portcullis.firewall.portcullis >"$tmp/doc.log" 2>&1 ||
 	grep -q '^\[WARNING\]\|^ERROR' "$tmp/doc.log"; then
