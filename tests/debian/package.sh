@@ -81,5 +81,43 @@ for f in /usr/sbin/portcullis /usr/share/portcullis $unit /usr/include/portculli
 done
 dpkg-query -W -f='${Status}' portcullis 2>/dev/null | grep -q 'installed' &&
 	{ status=1; echo "FAIL: still known to dpkg after purge" >&2; }
-[ $status = 0 ] && echo "debian package: built, lintian clean, installed, ran, purged: ok"
+[ -e /etc/portcullis ] && { status=1; echo "FAIL: /etc/portcullis left after purge" >&2; }
+
+# The Ansible role installs the same .deb and applies a policy, in a network
+# namespace (the policy file in a temporary directory; the unit not enabled).
+if command -v ansible-playbook >/dev/null && [ $status = 0 ]; then
+	mkdir -p "$tmp/ans/coll/ansible_collections/portcullis" "$tmp/ans/files" "$tmp/ans/etc"
+	ln -s "$src/contrib/ansible" "$tmp/ans/coll/ansible_collections/portcullis/firewall"
+	cp "$deb" "$tmp/ans/files/portcullis.deb"
+	printf 'table pcrole\ndefault in deny\nallow in service ssh/tcp\n' >"$tmp/ans/files/host.policy"
+	cat >"$tmp/ans/role.yml" <<YML
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: portcullis.firewall.setup
+      vars:
+        portcullis_package_deb: files/portcullis.deb
+        portcullis_policy_src: files/host.policy
+        portcullis_policy_dest: $tmp/ans/etc/host.policy
+        portcullis_confirm_timeout: 30
+        portcullis_enable_unit: false
+YML
+	ns=pcpkg$$
+	ip netns add $ns
+	purged=no
+	(cd "$tmp/ans" && ANSIBLE_COLLECTIONS_PATH=$tmp/ans/coll ANSIBLE_HOME=$tmp/ans/home \
+		ANSIBLE_LOCAL_TEMP=$tmp/ans/home/tmp ANSIBLE_LOCALHOST_WARNING=0 \
+		ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ANSIBLE_NOCOLOR=1 \
+		PORTCULLIS_RUNDIR=$tmp/ans/run \
+		ip netns exec $ns ansible-playbook -i localhost, -c local role.yml) >"$tmp/role.log" 2>&1 ||
+		{ cat "$tmp/role.log" >&2; status=1; echo "FAIL: the role" >&2; }
+	ip netns exec $ns nft list table inet pcrole >/dev/null 2>&1 ||
+		{ status=1; echo "FAIL: the role applied no policy" >&2; }
+	ip netns del $ns
+	dpkg --purge portcullis >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log" >&2; status=1; }
+	purged=yes
+	rm -f /var/cache/apt/archives/portcullis-ansible.deb
+	[ -e /var/lib/portcullis ] && { status=1; echo "FAIL: /var/lib/portcullis left after purge" >&2; }
+fi
+[ $status = 0 ] && echo "debian package: built, lintian clean, installed, ran, purged (dpkg, then the Ansible role): ok"
 exit $status

@@ -58,7 +58,9 @@ class ActionModule(ActionBase):
             if k in args:
                 confirm_args[k] = args[k]
         try:
-            self._connection.reset()
+            # (a local connection has nothing to reset)
+            if getattr(self._connection, 'transport', '') != 'local':
+                self._connection.reset()
             confirmed = self._execute_module(module_name=MODULE, module_args=confirm_args,
                                              task_vars=task_vars)
         except (AnsibleConnectionFailure, AnsibleError) as e:
