@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The built-in backends, one extern each; core/backend_table.c lists them. */
+/* The built-in backends, one extern each; backends/table.c lists them. */
 #ifndef PORTCULLIS_BACKENDS_BUILTIN_H
 #define PORTCULLIS_BACKENDS_BUILTIN_H
 

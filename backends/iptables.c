@@ -20,8 +20,9 @@
 
 #include "backends/builtin.h"
 #include "backends/text.h"
-#include "template.h"
-#include "util.h"
+#include "common/template.h"
+#include "common/util.h"
+#include "ir/names.h"
 
 /* XT_EXTENSION_MAXNAMELEN - 1 */
 #define IPT_CHAIN_MAX 28
@@ -175,31 +176,14 @@ static bool rule_in_scope(const struct ipt *t, const struct pc_rule *r,
 	return true;
 }
 
-static void report(struct ipt *t, const struct pc_location *loc,
-		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void report(struct ipt *t, const struct pc_location *loc,
-		   const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	pc_diag_vreport(t->diag, PC_SEV_ERROR, loc, fmt, ap);
-	va_end(ap);
-	t->errors++;
-}
+/* An error at @loc, counted in t->errors (what the backend cannot express). */
+#define report(t, loc, ...) pc_text_error((t)->diag, &(t)->errors, loc, __VA_ARGS__)
 
 /* The text of -m comment for a rule: "FILE:LINE[ built-in what][ comment]". */
 static void rule_comment(struct pc_buf *b, enum pc_direction dir,
 			 const struct pc_rule *r)
 {
-	pc_text_location(b, &r->loc);
-	if (r->origin == PC_ORIGIN_DEFAULT) {
-		pc_buf_printf(b, " default %s %s", pc_direction_name(dir),
-			      pc_verdict_name(r->verdict));
-	} else if (r->origin != PC_ORIGIN_POLICY) {
-		pc_buf_puts(b, " ");
-		pc_buf_puts(b, pc_text_origin(r->origin));
-	}
+	pc_text_rule_origin(b, dir, r);
 	if (r->comment) {
 		pc_buf_puts(b, " ");
 		pc_buf_puts(b, r->comment);
@@ -228,7 +212,7 @@ static void check_rule(struct ipt *t, enum pc_direction dir,
 			       "backend '%s': log prefix \"%s\" is %zu bytes, iptables allows %d",
 			       t->name, r->log_prefix, strlen(r->log_prefix), IPT_LOG_PREFIX_MAX);
 	}
-	if (r->iface && !pc_text_valid_iface(r->iface))
+	if (r->iface && !pc_iface_name_valid(r->iface))
 		report(t, &r->loc, "backend '%s': invalid interface name '%s'", t->name, r->iface);
 	if (r->limit.rate) {
 		static const unsigned mult[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };

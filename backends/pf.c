@@ -26,8 +26,9 @@
 
 #include "backends/builtin.h"
 #include "backends/text.h"
-#include "template.h"
-#include "util.h"
+#include "common/template.h"
+#include "common/util.h"
+#include "ir/names.h"
 
 /* PF_RULE_LABEL_SIZE - 1 */
 #define PF_LABEL_MAX 63
@@ -56,18 +57,8 @@ struct pf {
 	const char *tag;
 };
 
-static void report(struct pf *p, const struct pc_location *loc,
-		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void report(struct pf *p, const struct pc_location *loc,
-		   const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	pc_diag_vreport(p->diag, PC_SEV_ERROR, loc, fmt, ap);
-	va_end(ap);
-	p->errors++;
-}
+/* An error at @loc, counted in p->errors (what the backend cannot express). */
+#define report(p, loc, ...) pc_text_error((p)->diag, &(p)->errors, loc, __VA_ARGS__)
 
 static const char *dialect(const struct pf *p)
 {
@@ -98,7 +89,7 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 {
 	if (r->comment && !pc_text_printable(r->comment))
 		report(p, &r->loc, "backend 'pf': the comment has control characters");
-	if (r->iface && !pc_text_valid_iface(r->iface))
+	if (r->iface && !pc_iface_name_valid(r->iface))
 		report(p, &r->loc, "backend 'pf': invalid interface name '%s'", r->iface);
 	else if (r->iface && r->iface[strlen(r->iface) - 1] == '*')
 		report(p, &r->loc,
@@ -322,14 +313,7 @@ static void put_comment_line(struct pf *p, enum pc_direction dir,
 			     const struct pc_rule *r)
 {
 	pc_buf_puts(&p->rules, "# ");
-	pc_text_location(&p->rules, &r->loc);
-	if (r->origin == PC_ORIGIN_DEFAULT) {
-		pc_buf_printf(&p->rules, " default %s %s", pc_direction_name(dir),
-			      pc_verdict_name(r->verdict));
-	} else if (r->origin != PC_ORIGIN_POLICY) {
-		pc_buf_putc(&p->rules, ' ');
-		pc_buf_puts(&p->rules, pc_text_origin(r->origin));
-	}
+	pc_text_rule_origin(&p->rules, dir, r);
 	/* quoted: a comment line must not end with '\' (line continuation) */
 	if (r->comment) {
 		pc_buf_puts(&p->rules, " \"");

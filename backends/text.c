@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "backends/text.h"
 
+#include <stdarg.h>
 #include <string.h>
 
-#include "names.h"
+#include "ir/names.h"
 
 void pc_text_uint(struct pc_buf *b, unsigned long v)
 {
@@ -49,15 +50,24 @@ void pc_text_location(struct pc_buf *b, const struct pc_location *loc)
 
 const char *pc_text_origin(enum pc_rule_origin origin)
 {
-	switch (origin) {
-	case PC_ORIGIN_POLICY: return "policy";
-	case PC_ORIGIN_CONNTRACK: return "connection tracking";
-	case PC_ORIGIN_LOOPBACK: return "loopback";
-	case PC_ORIGIN_ESSENTIAL_ICMP: return "essential ICMP";
-	case PC_ORIGIN_DEFAULT: return "default";
-	default: break;
+	const char *name = pc_origin_name(origin);
+
+	if (name)
+		return name;
+	return origin == PC_ORIGIN_POLICY ? "policy" : "built-in";
+}
+
+void pc_text_rule_origin(struct pc_buf *b, enum pc_direction dir,
+			 const struct pc_rule *r)
+{
+	pc_text_location(b, &r->loc);
+	if (r->origin == PC_ORIGIN_DEFAULT) {
+		pc_buf_printf(b, " default %s %s", pc_direction_name(dir),
+			      pc_verdict_name(r->verdict));
+	} else if (r->origin != PC_ORIGIN_POLICY) {
+		pc_buf_putc(b, ' ');
+		pc_buf_puts(b, pc_text_origin(r->origin));
 	}
-	return "built-in";
 }
 
 void pc_text_addr(struct pc_buf *b, const struct pc_addr *a, bool short_host)
@@ -92,20 +102,6 @@ bool pc_text_printable(const char *s)
 	return true;
 }
 
-bool pc_text_valid_iface(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 15)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || strchr("_.:@+-", s[i])) &&
-		    !(s[i] == '*' && i == n - 1 && n > 1))
-			return false;
-	return true;
-}
-
 bool pc_text_valid_name(const char *s)
 {
 	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -116,4 +112,15 @@ bool pc_text_valid_name(const char *s)
 		      (*s >= '0' && *s <= '9') || strchr("_.+-", *s)))
 			return false;
 	return true;
+}
+
+void pc_text_error(struct pc_diag *diag, int *errors, const struct pc_location *loc,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pc_diag_vreport(diag, PC_SEV_ERROR, loc, fmt, ap);
+	va_end(ap);
+	(*errors)++;
 }

@@ -24,6 +24,11 @@
 # namespaces primed by an unrelated table (nf_tables and conntrack set up),
 # once in cold ones. Prints per-run milliseconds, the medians and the
 # ratios. Needs root; exits 77 otherwise.
+#
+# POLICY=FILE uses that policy instead of generating one (RULES is then
+# ignored), e.g. a shape of gen_shapes.py:
+#   bench/gen_shapes.py capirca /tmp/c && POLICY=/tmp/c/capirca.policy \
+#       bench/bench_apply.sh build/portcullis 0 5
 set -u
 prog=${1:?usage: bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize]}
 rules=${2:-2000}
@@ -44,6 +49,11 @@ work=$(mktemp -d /tmp/pc-bench-apply-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 # One rule per line, each its own nft rule: a source address, a port.
+policy=$work/bench.policy
+if [ -n "${POLICY:-}" ]; then
+	policy=$POLICY
+	rules="$(grep -c '^\(allow\|deny\|reject\) ' "$policy") ($POLICY)"
+else
 {
 	echo "# $rules rules for bench_apply.sh"
 	echo "table bench"
@@ -57,7 +67,8 @@ trap 'rm -rf "$work"' EXIT
 		echo "allow in port $(( 10000 + i ))/tcp from $pfx.$(( (i / 3) % 256 ))"
 	done
 } >"$work/bench.policy"
-"$prog" generate $opt "$work/bench.policy" >"$work/bench.nft" 2>/dev/null || exit 1
+fi
+"$prog" generate $opt "$policy" >"$work/bench.nft" 2>/dev/null || exit 1
 nrules=$(grep -c '^[[:space:]]*[^[:space:]].* comment "[^"]*"$' "$work/bench.nft")
 nelems=$(grep -c ' : \(accept\|drop\),\?$' "$work/bench.nft")
 
@@ -87,7 +98,7 @@ timed() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Warm up (module loading, page cache).
-PRIME=0 timed "$prog" apply $opt "$work/bench.policy" >/dev/null
+PRIME=0 timed "$prog" apply $opt "$policy" >/dev/null
 PRIME=0 timed nft -f "$work/bench.nft" >/dev/null
 
 # Prints "WALL CPU" in milliseconds from "REAL USER SYS" in seconds.
@@ -100,11 +111,11 @@ run_rounds() { # LABEL
 	printf '%5s %10s %10s %10s %10s\n' round 'apply' 'apply cpu' 'nft -f' 'nft cpu'
 	for r in $(seq 1 "$rounds"); do
 		if [ $((r % 2)) = 1 ]; then
-			a=$(timed "$prog" apply $opt "$work/bench.policy" | ms) || { echo "apply failed" >&2; exit 1; }
+			a=$(timed "$prog" apply $opt "$policy" | ms) || { echo "apply failed" >&2; exit 1; }
 			n=$(timed nft -f "$work/bench.nft" | ms) || { echo "nft -f failed" >&2; exit 1; }
 		else
 			n=$(timed nft -f "$work/bench.nft" | ms) || { echo "nft -f failed" >&2; exit 1; }
-			a=$(timed "$prog" apply $opt "$work/bench.policy" | ms) || { echo "apply failed" >&2; exit 1; }
+			a=$(timed "$prog" apply $opt "$policy" | ms) || { echo "apply failed" >&2; exit 1; }
 		fi
 		echo "$a" >>"$work/apply"
 		echo "$n" >>"$work/nft"

@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "policy.h"
-#include "registry.h"
-#include "util.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 static const char *const names[] = {
 	"ssh", "http", "https", "smtp", "submission", "imaps", "domain", "ntp",

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Registry benchmark: load + index of the full IANA registry, parsed and
- * through the compiled-in snapshot, name lookups per second, port lookups
- * per second. Prints the best and the median of several runs; see
+ * through the compiled-in snapshot, the catalog of common software and the
+ * practice table (core/registry/catalog.c) loaded beside it, name lookups per second
+ * (the registry's own, and through pc_service_lookup(): overlay, catalog,
+ * registry, practice), port lookups per second. Prints the best and the median of several runs; see
  * bench/README.md.
  *
  *   bench_registry [REGISTRY.csv] [LOAD_RUNS]
@@ -13,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "registry.h"
-#include "util.h"
+#include "registry/catalog.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 static double now(void)
 {
@@ -162,6 +164,34 @@ static int time_loads(const char *path, size_t runs, bool snapshot)
 	return 0;
 }
 
+/* @runs loads of the shipped catalog and practice table; prints best and median. */
+static int time_catalog(size_t runs)
+{
+	double *t = xcalloc(runs, sizeof(double)), best = 1e9, t0;
+
+	for (size_t r = 0; r < runs; r++) {
+		struct pc_diag *diag = pc_diag_create();
+		struct pc_catalog *cat;
+
+		t0 = now();
+		cat = pc_catalog_create();
+		if (pc_catalog_load(cat, pc_catalog_default_path(), pc_practice_default_path(),
+				    diag) != 0) {
+			pc_diag_print(diag, stderr, false);
+			return 1;
+		}
+		t[r] = now() - t0;
+		if (t[r] < best)
+			best = t[r];
+		pc_catalog_destroy(cat);
+		pc_diag_destroy(diag);
+	}
+	printf("catalog + practice load + index: best %.3f ms, median %.3f ms over %zu runs\n",
+	       best * 1e3, median(t, runs) * 1e3, runs);
+	free(t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : pc_registry_default_path();
@@ -185,6 +215,9 @@ int main(int argc, char **argv)
 	else if (time_loads(path, runs, true) != 0)
 		printf("load + index (snapshot): not used for this file\n");
 
+	if (time_catalog(runs) != 0)
+		return 1;
+
 	reg = open_registry(path);
 	names = query_names(reg, &n_names);
 	/* rounds of iters / ROUNDS lookups: the best and the median rate */
@@ -198,6 +231,37 @@ int main(int argc, char **argv)
 	       "over %zu names: a third exact, a third in capitals, a third misses; "
 	       "%zu entries found)\n", max_of(rate, ROUNDS), median(rate, ROUNDS),
 	       iters, ROUNDS, n_names, found);
+	{
+		struct pc_diag *diag = pc_diag_create();
+		struct pc_catalog *cat = pc_catalog_create();
+		const char **all;
+		size_t n_all, svc_found = 0;
+		struct pc_svc svc;
+
+		if (pc_catalog_load(cat, pc_catalog_default_path(), pc_practice_default_path(),
+				    diag) != 0) {
+			pc_diag_print(diag, stderr, false);
+			return 1;
+		}
+		pc_registry_set_catalog(reg, cat);
+		/* the registry's names and every catalog name (aliases included) */
+		n_all = n_names + pc_catalog_count(cat);
+		all = xcalloc(n_all, sizeof(*all));
+		memcpy(all, names, n_names * sizeof(*all));
+		for (size_t i = 0; i < pc_catalog_count(cat); i++)
+			all[n_names + i] = pc_catalog_record(cat, i)->name;
+		for (size_t r = 0, j = 0; r < ROUNDS; r++) {
+			t0 = now();
+			for (size_t i = 0; i < iters / ROUNDS; i++, j = j + 1 == n_all ? 0 : j + 1)
+				svc_found += pc_service_lookup(reg, cat, all[j], &svc);
+			rate[r] = (double)(iters / ROUNDS) / (now() - t0) / 1e6;
+		}
+		printf("service lookups with the catalog: best %.1f, median %.1f million/s "
+		       "(%zu lookups over %zu names, %zu known)\n", max_of(rate, ROUNDS),
+		       median(rate, ROUNDS), iters, n_all, svc_found);
+		free(all);
+		pc_diag_destroy(diag);
+	}
 	for (size_t r = 0, i = 0; r < ROUNDS; r++) {
 		t0 = now();
 		for (size_t k = 0; k < iters / ROUNDS; k++, i++)

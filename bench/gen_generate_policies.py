@@ -13,7 +13,9 @@ Rule i allows (every 13th: denies) a TCP service (every 7th: UDP), by
 its IANA name (every 10th rule: five services), from one of 48 address
 groups (an IPv4 /28 of the documentation ranges and an IPv6 /48), inbound
 under a default deny. The names are registry names with exactly one port
-for that transport, in registry order; Capirca gets their port numbers.
+for that transport, in registry order, that the catalog of common software
+(data/catalog.csv beside the registry) does not define; Capirca gets their
+port numbers.
 (No reject: Capirca's nftables generator has none.) Deterministic: the
 same N and registry give the same files.
 
@@ -35,15 +37,28 @@ def groups():
     return nets
 
 
+def catalogued(registry):
+    """The names of the catalog of common software beside the registry
+    (data/catalog.csv): the catalog decides what they open (irc is 6667/tcp
+    there, 194 in the registry; telnet only tcp), so they are not used."""
+    path = os.path.join(os.path.dirname(registry), 'catalog.csv')
+    if not os.path.exists(path):
+        return set()
+    with open(path, newline='') as f:
+        rows = csv.DictReader(line for line in f if not line.startswith('#'))
+        return {row['name'].strip().lower() for row in rows}
+
+
 def services(registry):
     """(name, port) per transport: names with one port, each port once."""
+    skip = catalogued(registry)
     records = {}
     with open(registry, newline='') as f:
         for row in csv.DictReader(f):
             name = row['Service Name'].strip().lower()
             proto = row['Transport Protocol'].strip().lower()
             port = row['Port Number'].strip()
-            if proto in ('tcp', 'udp') and name:
+            if proto in ('tcp', 'udp') and name and name not in skip:
                 records.setdefault((name, proto), []).append(port)
     out = {'tcp': [], 'udp': []}
     used = {'tcp': set(), 'udp': set()}

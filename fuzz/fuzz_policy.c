@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "policy.h"
-#include "registry.h"
-#include "util.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

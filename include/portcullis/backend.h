@@ -26,7 +26,24 @@
 #include <portcullis/diag.h>
 #include <portcullis/ir.h>
 
-/* Bumped on any incompatible change of this header or of ir.h. */
+/*
+ * The compatibility promise. A plugin built against these headers keeps
+ * loading, unchanged, into every later program with the same
+ * PC_BACKEND_ABI:
+ *   - no field of a public struct is removed, reordered or changes type or
+ *     meaning; no enum value is renumbered; no function changes signature;
+ *   - new fields of structs the program hands to a plugin (struct pc_ir,
+ *     struct pc_emit_options and what they point to) come last; a plugin
+ *     only ever reads them through the pointers it is given, never
+ *     allocates or copies one, so a longer struct does not move the fields
+ *     it knows;
+ *   - struct pc_backend, which a plugin defines, does not grow within one
+ *     ABI number;
+ *   - what the program keeps for itself (the memory an IR lives in) is not
+ *     in these headers.
+ * PC_BACKEND_ABI rises only when one of these has to be broken; the loader
+ * then refuses the older plugins by name instead of running them wrongly.
+ */
 #define PC_BACKEND_ABI 1u
 
 /* The symbol a plugin exports. */

@@ -48,7 +48,11 @@ void pc_diag_destroy(struct pc_diag *d);
 const char *pc_diag_add_source(struct pc_diag *d, const char *name,
 			       const char *text, size_t len);
 
-/* Queues a message. @loc may be NULL (no location: "portcullis: error: ..."). */
+/*
+ * Queues a message. @loc may be NULL (no location: "portcullis: error: ...").
+ * A warning or note identical to one already queued (same location, same
+ * text) is dropped: every warning is given once per run.
+ */
 void pc_diag_report(struct pc_diag *d, enum pc_severity sev,
 		    const struct pc_location *loc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -59,6 +63,15 @@ void pc_diag_vreport(struct pc_diag *d, enum pc_severity sev,
 #define pc_diag_error(d, loc, ...) pc_diag_report((d), PC_SEV_ERROR, (loc), __VA_ARGS__)
 #define pc_diag_warning(d, loc, ...) pc_diag_report((d), PC_SEV_WARNING, (loc), __VA_ARGS__)
 #define pc_diag_note(d, loc, ...) pc_diag_report((d), PC_SEV_NOTE, (loc), __VA_ARGS__)
+
+/*
+ * True when the source line of @loc (a file registered with
+ * pc_diag_add_source()) carries the comment `# portcullis: ignore ID`
+ * with @id among the space- or comma-separated IDs: that policy line
+ * silences that warning.
+ */
+bool pc_diag_silenced(const struct pc_diag *d, const struct pc_location *loc,
+		      const char *id);
 
 size_t pc_diag_count(const struct pc_diag *d, enum pc_severity sev);
 static inline bool pc_diag_has_errors(const struct pc_diag *d)

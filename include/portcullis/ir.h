@@ -268,6 +268,9 @@ enum pc_option {
  * @chains:      indexed by enum pc_direction
  * @registry_name: registry file the names were resolved with (display only)
  * @registry_date: newest modification date in it (YYYY-MM-DD) or ""
+ *
+ * The program makes IRs (and owns their memory where a backend cannot see
+ * it); a backend only reads one.
  */
 struct pc_ir {
 	const char *table;
@@ -276,7 +279,6 @@ struct pc_ir {
 	struct pc_chain chains[__PC_DIR_MAX];
 	const char *registry_name;
 	const char *registry_date;
-	struct pc_arena *arena; /* private: owns all memory */
 };
 
 const char *pc_direction_name(enum pc_direction dir);

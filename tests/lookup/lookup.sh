@@ -71,12 +71,34 @@ run 6010/tcp 0 6010/tcp
 has 6010/tcp out '^6010/tcp: user port \(1024-49151\), 1 entry$'
 has 6010/tcp out '^x11 +6000-6063 +tcp +assigned, unauthorized use reported +X Window System \[Known Unauthorized Use on port 6003\]$'
 
-run http-alt 0 http-alt
-has http-alt out '^http-alt: 6 entries$'
-for p in 591 8008 8080; do
-	has http-alt out "^http-alt +$p +tcp "
-	has http-alt out "^http-alt +$p +udp "
+run sql-net 0 sql-net
+has sql-net out '^sql-net: 4 entries$'
+for p in 66 150; do
+	has sql-net out "^sql-net +$p +tcp "
+	has sql-net out "^sql-net +$p +udp "
 done
+has sql-net out '^  opens by default: 66/tcp, 66/udp, 150/tcp, 150/udp \(registry: no practice entry'
+
+# the catalog: http-alt is what admins mean by it, not the registry's three ports
+run http-alt 0 http-alt
+has http-alt out '^http-alt: 1 entry$'
+has http-alt out '^  opens by default: 8080/tcp \(catalog\)$'
+run catalog 0 prometheus dns smb ssh redis ipsec 8384/tcp
+has catalog out '^prometheus +9090 +tcp '
+has catalog out '^  source: https://prometheus.io/'
+has catalog out '^dns: 2 entries \(alias of domain\)$'
+has catalog out '^  opens by default: 53/tcp, 53/udp \(practice: '
+has catalog out '^smb: 2 entries \(alias of microsoft-ds\)$'
+has catalog out '^  opens by default: 445/tcp \(practice: '
+has catalog out '^  opens by default: 22/tcp \(practice: '
+has catalog out '^  aliases: sftp, scp, sftp-ssh$'
+has catalog out '^  trap \(from any source\): safer: '
+has catalog out "^  also needs IP protocol 50 \(esp\), which is no port: 'proto esp'$"
+has catalog out '^in the catalog: syncthing-gui$'
+run wrong-transport 1 wireguard/tcp
+has wrong-transport err "^portcullis: lookup: service 'wireguard' has no tcp entry$"
+run meaning 1 node_exportr
+has meaning err "did you mean 'node_exporter' or 'node-exporter'?"
 
 run dynamic 0 dynamic
 has dynamic out '^dynamic: ports 49152-65535, RFC 6335 dynamic ports'
@@ -116,13 +138,13 @@ run bad-overlay 3 --overlay "$TMP/missing" ssh
 run overlay 0 --registry "$DATA/services" --overlay "$DATA/overlay.services" myapp ssh www
 has overlay out '^myapp +8443 +tcp +assigned, site overlay +My application$'
 has overlay out '^ssh +2222 +tcp '
-has overlay out '^www: 1 entry \(alias of http\)$'
+has overlay out '^www: 2 entries \(alias of http\)$'
 PORTCULLIS_OVERLAY="$DATA/overlay.services" run overlay-env 0 myapp
 has overlay-env out '^myapp +8443 +tcp '
-# www is a name in IANA's registry too (two entries): only the file's own
+# x11-range is a name of that file only (IANA's registry has none): its
 # answer shows that the variable was read
-PORTCULLIS_REGISTRY="$DATA/services" run registry-env 0 www
-has registry-env out '^www: 1 entry \(alias of http\)$'
+PORTCULLIS_REGISTRY="$DATA/services" run registry-env 0 x11-range
+has registry-env out '^x11-range: 1 entry \(alias of x11\)$'
 
 # python3 is always there: meson runs on it
 run json 0 --json ssh 6010/tcp dynamic
@@ -145,6 +167,17 @@ d = json.load(open(sys.argv[1]))
 assert "\n" in d["results"][0]["entries"][0]["notes"]
 assert "\"udt-os\"" in d["results"][1]["entries"][0]["notes"]
 ' "$TMP/out" || { echo "FAIL json-escape"; fails=$((fails + 1)); }
+run json-catalog 0 --json dns prometheus
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+dns, prom = d["results"]
+assert dns["alias_of"] == "domain" and dns["origin"] == "registry", dns
+assert dns["default_transports"] == ["tcp", "udp"] and dns["default_transports_why"] == "practice"
+assert dns["opens_by_default"] == ["53/tcp", "53/udp"] and dns["alias_source"].startswith("https://")
+assert prom["origin"] == "catalog" and prom["opens_by_default"] == ["9090/tcp"]
+assert prom["source"].startswith("https://prometheus.io/") and prom["alias_of"] is None
+' "$TMP/out" || { echo "FAIL json-catalog"; fails=$((fails + 1)); }
 run json-unknown 1 --json shh
 python3 -c '
 import json, sys

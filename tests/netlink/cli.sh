@@ -205,6 +205,20 @@ case_dry_run() {
 	cmp -s "$W/before" "$W/after" || fail "dry run changed the ruleset"
 }
 
+# apply and diff load the policy as check does: the same warnings.
+case_warnings() {
+	expect_status 0 $P check "$W/warn.policy"
+	grep -F 'warning:' "$W/err" >"$W/check.warnings"
+	[ -s "$W/check.warnings" ] || fail "warn.policy gives check no warning"
+	expect_status 0 $P apply --dry-run "$W/warn.policy"
+	grep -F 'warning:' "$W/err" >"$W/apply.warnings"
+	diff -u "$W/check.warnings" "$W/apply.warnings" || fail "apply --dry-run warns otherwise than check"
+	expect_status 0 $P apply "$W/warn.policy"
+	expect_status 0 $P diff "$W/warn.policy"
+	grep -F 'warning:' "$W/err" >"$W/diff.warnings"
+	diff -u "$W/check.warnings" "$W/diff.warnings" || fail "diff warns otherwise than check"
+}
+
 case_diff() {
 	expect_status 1 $P diff "$W/web.policy"
 	grep_out "table inet pcweb does not exist"
@@ -623,7 +637,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-all="apply_equals_nft maps other_tables ownership dry_run diff kernel_refuses permission confirm_timeout exact_rollback confirm_ok confirm_clock_step confirm_signal lockout lockout_proc packets"
+all="apply_equals_nft maps other_tables ownership dry_run warnings diff kernel_refuses permission confirm_timeout exact_rollback confirm_ok confirm_clock_step confirm_signal lockout lockout_proc packets"
 [ $# -gt 0 ] && all="$*"
 failed=0
 for c in $all; do

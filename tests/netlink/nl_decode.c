@@ -26,12 +26,12 @@
 
 #include <portcullis/diag.h>
 
-#include "backends/netlink.h"
-#include "backends/nft_lower.h"
-#include "optimize.h"
-#include "policy.h"
-#include "registry.h"
-#include "util.h"
+#include "backends/netlink/netlink.h"
+#include "backends/nft/nft_lower.h"
+#include "ir/optimize.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 #define TEXT_MAX (1u << 20)
 
@@ -177,7 +177,7 @@ static void refusal(const struct pc_nl_batch *b, const struct nlmsghdr *nlh)
 int main(int argc, char **argv)
 {
 	struct pc_registry *reg = pc_registry_create();
-	struct pc_ir *ir, view;
+	struct pc_ir *ir, *view = NULL;
 	struct pc_nft_plan *plan = NULL;
 	struct pc_diag *diag = pc_diag_create();
 	struct pc_nl_batch *b;
@@ -204,8 +204,8 @@ int main(int argc, char **argv)
 	if (!ir)
 		goto fail;
 	if (optimize)
-		pc_ir_optimize_view(ir, &view, NULL);
-	plan = pc_nft_plan_create(optimize ? &view : ir, diag);
+		view = pc_ir_optimize_view(ir, NULL);
+	plan = pc_nft_plan_create(optimize ? view : ir, diag);
 	if (!plan)
 		goto fail;
 	b = pc_nl_batch_from_plan(plan, true);
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	pc_nl_batch_destroy(b);
 	pc_nft_plan_destroy(plan);
 	if (optimize)
-		pc_ir_view_finish(&view);
+		pc_ir_destroy(view);
 	pc_ir_destroy(ir);
 	pc_registry_destroy(reg);
 	pc_diag_destroy(diag);

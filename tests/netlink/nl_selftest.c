@@ -21,11 +21,11 @@
 #include <portcullis/backend.h>
 
 #include "backends/builtin.h"
-#include "backends/netlink.h"
-#include "backends/nft_lower.h"
-#include "optimize.h"
+#include "backends/netlink/netlink.h"
+#include "backends/nft/nft_lower.h"
+#include "ir/optimize.h"
 #include "sample_ir.h"
-#include "util.h"
+#include "common/util.h"
 
 static char tmpdir[] = "/tmp/pc-nl-XXXXXX";
 
@@ -350,31 +350,31 @@ static void case_maps(void)
 {
 	struct pc_ir *ir = pc_sample_ir_small("pcmaps", 22, 2000);
 	struct pc_optimize_stats st;
-	struct pc_ir view;
+	struct pc_ir *view;
 	struct pc_diag *d = pc_diag_create();
 	struct pc_nl_objs *saved = NULL;
 	struct pc_nl_batch *b;
 	char *path, *cmd, *by_nft, *by_apply;
 
-	pc_ir_optimize_view(ir, &view, &st);
+	view = pc_ir_optimize_view(ir, &st);
 	CHECK(st.maps >= 1 && st.elements >= 2000);
-	path = write_nft(&view, "maps");
+	path = write_nft(view, "maps");
 	cmd = xasprintf("nft -f %s", path);
 	free(run_ok(cmd));
 	by_nft = run_ok("nft list ruleset");
 	CHECK(strstr(by_nft, "vmap @input_v4_") != NULL);
-	CHECK(diff_ir(&view, true));
+	CHECK(diff_ir(view, true));
 	free(run_ok("nft flush ruleset"));
-	CHECK(apply_ir(&view, true, d) == 0);
+	CHECK(apply_ir(view, true, d) == 0);
 	by_apply = run_ok("nft list ruleset");
 	if (strcmp(by_nft, by_apply) != 0) {
 		fprintf(stderr, "nft -f gave:\n%s\napply gave:\n%s", by_nft, by_apply);
 		exit(1);
 	}
-	CHECK(diff_ir(&view, true));
+	CHECK(diff_ir(view, true));
 	free(by_apply);
 	free(run_ok("nft flush ruleset"));
-	CHECK(apply_ir_via(&view, true, true, d) == 0);
+	CHECK(apply_ir_via(view, true, true, d) == 0);
 	by_apply = run_ok("nft list ruleset");
 	CHECK(strcmp(by_nft, by_apply) == 0);
 	free(by_apply);
@@ -386,10 +386,10 @@ static void case_maps(void)
 	CHECK(pc_nl_batch_send(b, d) == 0);
 	by_apply = run_ok("nft list ruleset");
 	CHECK(strcmp(by_nft, by_apply) == 0);
-	CHECK(diff_ir(&view, true));
+	CHECK(diff_ir(view, true));
 	/* An element removed by hand is found. */
 	free(run_ok("nft delete element inet pcmaps input_v4_1 '{ 198.51.100.0 . tcp . 10000 }'"));
-	CHECK(!diff_ir(&view, false));
+	CHECK(!diff_ir(view, false));
 	pc_nl_batch_destroy(b);
 	/*
 	 * A map element the kernel refuses (one overlapping another, which
@@ -397,7 +397,7 @@ static void case_maps(void)
 	 * nothing changes.
 	 */
 	{
-		struct pc_nft_plan *plan = pc_nft_plan_create(&view, d);
+		struct pc_nft_plan *plan = pc_nft_plan_create(view, d);
 		struct pc_nft_map *m;
 		struct pc_map_elem *v;
 		char **comments, *before, *after, *msg = NULL;
@@ -446,7 +446,7 @@ static void case_maps(void)
 	free(by_nft);
 	free(cmd);
 	free(path);
-	pc_ir_view_finish(&view);
+	pc_ir_destroy(view);
 	pc_sample_ir_free(ir);
 	pc_diag_destroy(d);
 }

@@ -99,6 +99,9 @@ fw=pc-$$-fw
 cl=pc-$$-cl
 sv=pc-$$-sv
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-netns.XXXXXX") || setup_fail "mktemp"
+# apply takes the lock of its run directory: a run directory of its own, so
+# that apply tests running at the same time (other builds) do not meet there
+export PORTCULLIS_RUNDIR="$tmp/run"
 pids=()
 
 cleanup() {

@@ -18,10 +18,10 @@
 
 #include <portcullis/backend.h>
 
-#include "backend_table.h"
-#include "names.h"
+#include "backends/table.h"
+#include "ir/names.h"
 #include "backends/builtin.h"
-#include "template.h"
+#include "common/template.h"
 
 #define FILE_NAME "t.policy"
 

@@ -9,7 +9,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "eval.h"
+#include "ir/eval.h"
 
 /* ---- building IRs by hand ---------------------------------------------- */
 

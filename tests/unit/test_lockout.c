@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lockout.h"
-#include "util.h"
+#include "cli/lockout.h"
+#include "common/util.h"
 
 static void addr(unsigned family, const char *text, uint8_t out[16])
 {

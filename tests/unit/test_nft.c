@@ -17,9 +17,9 @@
 #include <portcullis/backend.h>
 
 #include "backends/builtin.h"
-#include "backends/nft_lower.h"
+#include "backends/nft/nft_lower.h"
 #include "sample_ir.h"
-#include "util.h"
+#include "common/util.h"
 
 static const struct pc_emit_options opts = {
 	.version = "9.9.9",
@@ -85,8 +85,8 @@ static void test_rules(void **state)
 {
 	char *out = emit(pc_sample_ir_full("pctest"), NULL);
 	static const char *const lines[] = {
-		"\t\tct state established,related accept comment \"sample.pcl built-in conntrack\"\n",
-		"\t\tct state invalid drop comment \"sample.pcl built-in conntrack\"\n",
+		"\t\tct state established,related accept comment \"sample.pcl connection tracking\"\n",
+		"\t\tct state invalid drop comment \"sample.pcl connection tracking\"\n",
 		"\t\tiifname \"lo\" accept comment \"built-in loopback\"\n",
 		"\t\ticmp type { destination-unreachable, time-exceeded, parameter-problem } accept",
 		"\t\ticmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept",
@@ -104,8 +104,8 @@ static void test_rules(void **state)
 		"\t\tip daddr 192.0.0.0/20 dccp dport { 5, 7-9 } accept comment \"sample.pcl:18\"\n",
 		"\t\tip6 saddr @admins_v6 meta l4proto tcp reject with tcp reset comment \"sample.pcl:19\"\n",
 		"\t\tip6 saddr @admins_v6 reject with icmpv6 port-unreachable comment \"sample.pcl:19\"\n",
-		"\t\tmeta l4proto tcp reject with tcp reset comment \"sample.pcl:3 default reject\"\n",
-		"\t\treject comment \"sample.pcl:3 default reject\"\n\t}\n",
+		"\t\tmeta l4proto tcp reject with tcp reset comment \"sample.pcl:3 default in reject\"\n",
+		"\t\treject comment \"sample.pcl:3 default in reject\"\n\t}\n",
 		"\t\toifname \"eth1\" ip daddr 198.51.100.0/24 tcp dport 25 log prefix \"smtp out: \" drop comment \"sample.pcl:20\"\n",
 		"\tset admins_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = {\n\t\t\t192.0.2.0/24,\n\t\t\t198.51.100.7\n\t\t}\n\t}\n",
 		"\tset admins_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t\telements = {\n\t\t\t2001:db8:100::/48\n\t\t}\n\t}\n",

@@ -18,11 +18,11 @@
 
 #include <cmocka.h>
 
-#include "eval.h"
-#include "optimize.h"
-#include "policy.h"
-#include "registry.h"
-#include "util.h"
+#include "ir/eval.h"
+#include "ir/optimize.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 static struct pc_registry *reg;
 static uint64_t rng_state;

@@ -13,10 +13,10 @@
 
 #include "assert_text.h"
 
-#include "policy.h"
-#include "registry.h"
-#include "resolve.h"
-#include "util.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "policy/resolve.h"
+#include "common/util.h"
 
 static struct pc_registry *reg;
 

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "registry.h"
-#include "util.h"
+#include "cli/cli.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 static struct pc_registry *iana;
 

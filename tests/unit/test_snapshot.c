@@ -16,9 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "registry.h"
-#include "util.h"
+#include "registry/registry.h"
+#include "common/util.h"
 
 #define MAX_HITS 4096
 

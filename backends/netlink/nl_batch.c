@@ -1,0 +1,636 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Batches: one transaction of a plan (and its exact rollback), sent and
+ * its errors reported at the policy line.
+ */
+#include "backends/netlink/nl_internal.h"
+
+/* Batches. */
+
+struct seq_loc {
+	uint32_t seq;
+	const struct pc_location *loc; /* may be NULL */
+	char *what;                    /* owned; NULL for a rule of a plan */
+	const char *chain;             /* a plan's rule: its chain, comment */
+	const char *comment;
+};
+
+struct pc_nl_batch {
+	struct pc_buf buf;
+	struct seq_loc *map;
+	size_t n_map, map_cap;
+	uint32_t set_id;
+};
+
+/*
+ * The batch lives in an anonymous mapping: its pages come zeroed (the
+ * padding libmnl leaves after attributes is sent as zeros, not garbage)
+ * and, advised for transparent huge pages, a 2,000-rule batch costs a
+ * couple of page faults instead of hundreds.
+ */
+#define BATCH_RESERVE (64u << 20)
+
+static void batch_grow(struct pc_nl_batch *b, size_t need)
+{
+	size_t cap = b->buf.cap ? b->buf.cap : BATCH_RESERVE;
+	void *p;
+
+	while (cap < need)
+		cap *= 2;
+	if (!b->buf.data) {
+		p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	} else {
+		p = mremap(b->buf.data, b->buf.cap, cap, MREMAP_MAYMOVE);
+	}
+	if (p == MAP_FAILED)
+		PC_BUG("cannot map %zu bytes for the netlink batch", cap);
+	madvise(p, cap, MADV_HUGEPAGE);
+	b->buf.data = p;
+	b->buf.cap = cap;
+}
+
+static struct nlmsghdr *batch_msg(struct pc_nl_batch *b, uint16_t type,
+				  uint16_t flags, const struct pc_location *loc,
+				  char *what)
+{
+	/* Room for the largest message; trimmed to its length after. */
+	size_t room = 1u << 17;
+	struct nlmsghdr *nlh;
+	uint32_t seq = seq_next();
+
+	if (b->buf.cap - b->buf.len < room)
+		batch_grow(b, b->buf.len + room);
+	nlh = nftnl_nlmsg_build_hdr(b->buf.data + b->buf.len, type, NFPROTO_INET,
+				    flags, seq);
+	b->map = xgrow(b->map, &b->map_cap, b->n_map + 1, sizeof(*b->map));
+	b->map[b->n_map].seq = seq;
+	b->map[b->n_map].loc = loc;
+	b->map[b->n_map].what = what;
+	b->map[b->n_map].chain = NULL;
+	b->map[b->n_map].comment = NULL;
+	b->n_map++;
+	return nlh;
+}
+
+static void batch_done(struct pc_nl_batch *b, struct nlmsghdr *nlh)
+{
+	b->buf.len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/*
+ * A table message. The last NEWTABLE of a batch (@o not NULL) carries the
+ * contents' flags and user data: as read back when it is a saved table,
+ * else the ownership comment.
+ */
+static void batch_table(struct pc_nl_batch *b, const char *table, uint16_t type,
+			const struct pc_nl_objs *o)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	/*
+	 * Not the owner flag of a table read back: the process sending the
+	 * rollback would own the table, and it would go when that process
+	 * exits.
+	 */
+	if (type == NFT_MSG_NEWTABLE)
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS,
+				    o ? o->table_flags & ~(uint32_t)NFT_TABLE_F_OWNER : 0);
+	if (type == NFT_MSG_NEWTABLE && o && o->table_udata) {
+		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, o->table_udata,
+				     o->table_udata_len);
+	} else if (type == NFT_MSG_NEWTABLE && o && o->table_comment) {
+		struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+
+		if (!ud)
+			PC_BUG("out of memory");
+		nftnl_udata_put_strz(ud, NFTNL_UDATA_TABLE_COMMENT, o->table_comment);
+		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud),
+				     nftnl_udata_buf_len(ud));
+		nftnl_udata_buf_free(ud);
+	}
+	nlh = batch_msg(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, NULL,
+			xasprintf("table inet %s", table));
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	batch_done(b, nlh);
+}
+
+static const struct pc_location *rule_loc(const struct nl_rule *nr)
+{
+	return nr->plan ? &nr->plan->src->loc : NULL;
+}
+
+static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name,
+		      uint32_t id, const struct pc_location *loc)
+{
+	struct nlmsghdr *nlh;
+	size_t i = 0;
+
+	nftnl_set_set_u32(ns->s, NFTNL_SET_ID, id);
+	nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, loc,
+			xasprintf("%s %s", set_kind(ns), ns->anon ? "(anonymous)" : ns->name));
+	nftnl_set_nlmsg_build_payload(nlh, ns->s);
+	batch_done(b, nlh);
+	while (i < ns->n) {
+		struct nftnl_set *tmp = nftnl_set_alloc();
+		size_t per = strcmp(set_kind(ns), "map") == 0 ? MAP_ELEMS_PER_MSG :
+				ELEMS_PER_MSG;
+		size_t end = i + per < ns->n ? i + per : ns->n;
+
+		nftnl_set_set_str(tmp, NFTNL_SET_TABLE,
+				  nftnl_set_get_str(ns->s, NFTNL_SET_TABLE));
+		nftnl_set_set_str(tmp, NFTNL_SET_NAME, name);
+		nftnl_set_set_u32(tmp, NFTNL_SET_ID, id);
+		nftnl_set_set_u32(tmp, NFTNL_SET_FAMILY, NFPROTO_INET);
+		for (; i < end; i++) {
+			struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+			const struct nl_elem *ne = &ns->e[i];
+
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, ne->key, ne->len);
+			if (ne->has_end)
+				nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, ne->key_end,
+						   ne->len);
+			if (ne->flags)
+				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, ne->flags);
+			if (ne->has_verdict)
+				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, ne->verdict);
+			if (ne->open || ne->comment) {
+				struct nftnl_udata_buf *ud =
+					nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+
+				if (!ud)
+					PC_BUG("out of memory");
+				/* in nft's order: the comment, then the flags */
+				if (ne->comment)
+					nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT,
+							     ne->comment);
+				if (ne->open)
+					nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_ELEM_FLAGS,
+							    1 /* NFTNL_SET_ELEM_F_INTERVAL_OPEN */);
+				nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA,
+						   nftnl_udata_buf_data(ud),
+						   nftnl_udata_buf_len(ud));
+				nftnl_udata_buf_free(ud);
+			}
+			nftnl_set_elem_add(tmp, e);
+		}
+		nlh = batch_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, loc,
+				xasprintf("elements of %s %s", set_kind(ns),
+					  ns->anon ? "(anonymous)" : ns->name));
+		nftnl_set_elems_nlmsg_build_payload(nlh, tmp);
+		nftnl_set_free(tmp);
+		batch_done(b, nlh);
+	}
+}
+
+static void batch_obj(struct pc_nl_batch *b, struct nftnl_obj *obj,
+		      const struct pc_location *loc)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = batch_msg(b, NFT_MSG_NEWOBJ, NLM_F_CREATE, loc,
+			xasprintf("object %s", nftnl_obj_get_str(obj, NFTNL_OBJ_NAME)));
+	nftnl_obj_nlmsg_build_payload(nlh, obj);
+	batch_done(b, nlh);
+}
+
+static char *rule_what(const struct nl_rule *nr)
+{
+	return xasprintf("rule in chain %s%s%s%s", nr->chain,
+			 nr->comment ? " (comment \"" : "",
+			 nr->comment ? nr->comment : "", nr->comment ? "\")" : "");
+}
+
+/*
+ * The elements of a set read back, as read: every attribute libnftnl
+ * parsed goes back (the data, flags, timeout, user data, expressions,
+ * object reference), except that the remaining expiry is aged by
+ * @elapsed_ms, the time since the read, and an element that has expired
+ * since is left out, as the kernel would have removed it.
+ */
+static void batch_saved_elems(struct pc_nl_batch *b, const struct nl_set *ns,
+			      uint64_t elapsed_ms)
+{
+	for (size_t r = 0; r < ns->n_raw; r++) {
+		struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(ns->raw[r]);
+		struct nftnl_set_elem *e;
+		struct nlmsghdr *nlh = NULL;
+		struct nlattr *list = NULL;
+		uint16_t i = 0;
+
+		for (e = it ? nftnl_set_elems_iter_next(it) : NULL; e;
+		     e = nftnl_set_elems_iter_next(it)) {
+			struct nlattr *elem;
+
+			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
+				uint64_t left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+
+				if (left <= elapsed_ms)
+					continue;
+				nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION,
+						       left - elapsed_ms);
+			}
+			if (!nlh) {
+				nlh = batch_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, NULL,
+						xasprintf("elements of %s %s", set_kind(ns),
+							  ns->name));
+				mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE,
+						  nftnl_set_get_str(ns->s, NFTNL_SET_TABLE));
+				mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, ns->name);
+				list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+				i = 0;
+			}
+			elem = mnl_attr_nest_start(nlh, ++i);
+			nftnl_set_elem_nlmsg_build_payload(nlh, e);
+			mnl_attr_nest_end(nlh, elem);
+			/* an attribute (the element list) stays below 64 KiB */
+			if (nlh->nlmsg_len > 32768) {
+				mnl_attr_nest_end(nlh, list);
+				batch_done(b, nlh);
+				nlh = NULL;
+			}
+		}
+		if (nlh) {
+			mnl_attr_nest_end(nlh, list);
+			batch_done(b, nlh);
+		}
+		if (it)
+			nftnl_set_elems_iter_destroy(it);
+	}
+}
+
+/* The attribute of @type inside @nest, or NULL. */
+static struct nlattr *attr_find(struct nlattr *nest, uint16_t type)
+{
+	struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, nest)
+		if (mnl_attr_get_type(a) == type)
+			return a;
+	return NULL;
+}
+
+/*
+ * The kernel lists every `add @set { ... }` (dynset) with a timeout, 0
+ * when it has none, but refuses a timeout, even 0, for a set without the
+ * timeout flag. 0 means the set's default, as no timeout does: the
+ * attribute is taken out of the built rule message (and of the nests
+ * around it).
+ */
+static void rule_drop_zero_dynset_timeout(struct nlmsghdr *nlh)
+{
+	struct nlattr *exprs = NULL, *a, *elem;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_RULE_EXPRESSIONS)
+			exprs = a;
+	if (!exprs)
+		return;
+	mnl_attr_for_each_nested(elem, exprs) {
+		struct nlattr *name = attr_find(elem, NFTA_EXPR_NAME);
+		struct nlattr *data = attr_find(elem, NFTA_EXPR_DATA);
+		struct nlattr *t;
+		size_t cut;
+		char *end;
+
+		if (!name || !data || strcmp(mnl_attr_get_str(name), "dynset") != 0)
+			continue;
+		t = attr_find(data, NFTA_DYNSET_TIMEOUT);
+		if (!t || mnl_attr_get_payload_len(t) != 8 || mnl_attr_get_u64(t) != 0)
+			continue;
+		cut = NLMSG_ALIGN(t->nla_len);
+		end = (char *)nlh + nlh->nlmsg_len;
+		memmove(t, (char *)t + cut, (size_t)(end - ((char *)t + cut)));
+		data->nla_len -= cut;
+		elem->nla_len -= cut;
+		exprs->nla_len -= cut;
+		nlh->nlmsg_len -= cut;
+	}
+}
+
+static bool chain_is_binding(const struct nftnl_chain *c)
+{
+	return nftnl_chain_is_set(c, NFTNL_CHAIN_FLAGS) &&
+	       (nftnl_chain_get_u32(c, NFTNL_CHAIN_FLAGS) & NFT_CHAIN_BINDING);
+}
+
+static bool rule_in_binding_chain(const struct pc_nl_objs *o, const struct nl_rule *nr)
+{
+	for (size_t i = 0; i < o->n_chains; i++)
+		if (strcmp(nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME), nr->chain) == 0)
+			return chain_is_binding(o->chains[i]);
+	return false;
+}
+
+/* Every chain of @o, as it is (a base chain with its hook and policy). */
+static void batch_chains(struct pc_nl_batch *b, const struct pc_nl_objs *o)
+{
+	for (size_t i = 0; i < o->n_chains; i++) {
+		struct nlmsghdr *nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
+						 xasprintf("chain %s",
+							   nftnl_chain_get_str(o->chains[i],
+									       NFTNL_CHAIN_NAME)));
+
+		nftnl_chain_nlmsg_build_payload(nlh, o->chains[i]);
+		batch_done(b, nlh);
+	}
+}
+
+/*
+ * A table read back from the kernel, rebuilt generically through
+ * libnftnl's parse and build of each object, so that no attribute or
+ * expression type is forgotten. Everything is referred to by the name the
+ * kernel gave it (anonymous sets and bound chains included: the names are
+ * free again once the old table is deleted), in an order in which each
+ * object exists before what refers to it: named objects (set elements and
+ * rules refer to them), flowtables, chains (verdicts jump to them), sets
+ * with their elements, then the rules: those of bound (anonymous) chains
+ * first, since the rule that binds such a chain closes it to more rules.
+ */
+static void batch_saved(struct pc_nl_batch *b, struct pc_nl_objs *o)
+{
+	struct timespec now;
+	uint64_t elapsed_ms;
+	struct nlmsghdr *nlh;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	elapsed_ms = (uint64_t)(now.tv_sec - o->read_at.tv_sec) * 1000 +
+		     (uint64_t)((now.tv_nsec - o->read_at.tv_nsec) / 1000000);
+	for (size_t i = 0; i < o->n_objs; i++) {
+		nlh = batch_msg(b, NFT_MSG_NEWOBJ, NLM_F_CREATE, NULL,
+				xasprintf("object %s", nftnl_obj_get_str(o->objs[i],
+									 NFTNL_OBJ_NAME)));
+		nftnl_obj_nlmsg_build_payload(nlh, o->objs[i]);
+		batch_done(b, nlh);
+	}
+	for (size_t i = 0; i < o->n_fts; i++) {
+		nlh = batch_msg(b, NFT_MSG_NEWFLOWTABLE, NLM_F_CREATE, NULL,
+				xasprintf("flowtable %s",
+					  nftnl_flowtable_get_str(o->fts[i],
+								  NFTNL_FLOWTABLE_NAME)));
+		nftnl_flowtable_nlmsg_build_payload(nlh, o->fts[i]);
+		batch_done(b, nlh);
+	}
+	batch_chains(b, o);
+	for (size_t i = 0; i < o->n_sets; i++) {
+		struct nl_set *ns = &o->sets[i];
+
+		nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, NULL,
+				xasprintf("%s %s", set_kind(ns), ns->name));
+		/* the kernel wants an id for every new set (unused here) */
+		nftnl_set_set_u32(ns->s, NFTNL_SET_ID, ++b->set_id);
+		nftnl_set_nlmsg_build_payload(nlh, ns->s);
+		batch_done(b, nlh);
+		batch_saved_elems(b, ns, elapsed_ms);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < o->n_rules; i++) {
+			struct nl_rule *nr = &o->rules[i];
+
+			if (rule_in_binding_chain(o, nr) != (pass == 0))
+				continue;
+			nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+					NULL, rule_what(nr));
+			nftnl_rule_nlmsg_build_payload(nlh, nr->r);
+			rule_drop_zero_dynset_timeout(nlh);
+			batch_done(b, nlh);
+		}
+	}
+}
+
+struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
+				       bool commit)
+{
+	struct pc_nl_batch *b = xzalloc(sizeof(*b));
+	struct nlmsghdr *nlh;
+
+	memset(&b->buf, 0, sizeof(b->buf));
+	nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch"));
+	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
+	batch_done(b, nlh);
+
+	batch_table(b, table, NFT_MSG_NEWTABLE, NULL);
+	batch_table(b, table, NFT_MSG_DELTABLE, NULL);
+	if (o && o->from_kernel) {
+		batch_table(b, table, NFT_MSG_NEWTABLE, o);
+		batch_saved(b, o);
+	} else if (o) {
+		batch_table(b, table, NFT_MSG_NEWTABLE, o);
+		for (size_t i = 0; i < o->n_objs; i++)
+			batch_obj(b, o->objs[i], NULL);
+		for (size_t i = 0; i < o->n_sets; i++)
+			if (!o->sets[i].anon)
+				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,
+					  o->sets[i].loc);
+		batch_chains(b, o);
+		for (size_t i = 0; i < o->n_rules; i++) {
+			struct nl_rule *nr = &o->rules[i];
+
+			/*
+			 * Each rule's anonymous sets just before it. Built sets
+			 * are called "__set%d" (the kernel picks the number) and
+			 * found by id; sets read back keep the name the kernel
+			 * gave them, which is free again once the table is gone.
+			 * (Setting a lookup's set name twice leaks in libnftnl.)
+			 */
+			for (size_t k = 0; k < nr->n_lk; k++) {
+				struct nl_set *ns = &o->sets[nr->lk[k].set];
+				uint32_t id;
+
+				if (!ns->anon)
+					continue;
+				id = ++b->set_id;
+				batch_set(b, ns, ns->name, id, rule_loc(nr));
+				nftnl_expr_set_u32(nr->lk[k].expr,
+						   NFTNL_EXPR_LOOKUP_SET_ID, id);
+			}
+			nlh = batch_msg(b, NFT_MSG_NEWRULE,
+					NLM_F_CREATE | NLM_F_APPEND, rule_loc(nr),
+					rule_what(nr));
+			nftnl_rule_nlmsg_build_payload(nlh, nr->r);
+			batch_done(b, nlh);
+		}
+	}
+	if (commit) {
+		nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch end"));
+		nftnl_batch_end((char *)nlh, nlh->nlmsg_seq);
+		batch_done(b, nlh);
+	}
+	return b;
+}
+
+struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool commit)
+{
+	struct pc_nl_objs *o = pc_nl_objs_from_plan(plan);
+	struct pc_nl_batch *b = pc_nl_batch_create(plan->table, o, commit);
+
+	pc_nl_objs_destroy(o);
+	return b;
+}
+
+void pc_nl_batch_destroy(struct pc_nl_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n_map; i++)
+		free(b->map[i].what);
+	free(b->map);
+	if (b->buf.data)
+		munmap(b->buf.data, b->buf.cap);
+	free(b);
+}
+
+size_t pc_nl_batch_size(const struct pc_nl_batch *b)
+{
+	return b->buf.len;
+}
+
+static const struct seq_loc *map_find(const struct pc_nl_batch *b, uint32_t seq)
+{
+	for (size_t i = 0; i < b->n_map; i++)
+		if (b->map[i].seq == seq)
+			return &b->map[i];
+	return NULL;
+}
+
+/* One error answer: report it at the location of the message it is about. */
+static void report_error(const struct pc_nl_batch *b, const struct nlmsghdr *nlh,
+			 struct pc_diag *diag)
+{
+	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+	const struct seq_loc *sl = map_find(b, err->msg.nlmsg_seq);
+	const char *ext = NULL;
+	char *what = NULL;
+
+	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+		size_t off = sizeof(*err);
+		const struct nlattr *attr;
+
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+			off += err->msg.nlmsg_len - sizeof(err->msg);
+		mnl_attr_for_each(attr, nlh, off) {
+			if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG)
+				ext = mnl_attr_get_str(attr);
+		}
+	}
+	if (sl && !sl->what && sl->chain)
+		what = xasprintf("rule in chain %s%s%s%s", sl->chain,
+				 sl->comment ? " (comment \"" : "",
+				 sl->comment ? sl->comment : "",
+				 sl->comment ? "\")" : "");
+	pc_diag_error(diag, sl ? sl->loc : NULL,
+		      "the kernel refused the %s: %s%s%s%s",
+		      what ? what : sl && sl->what ? sl->what : "batch",
+		      strerror(-err->error),
+		      ext ? ": " : "", ext ? ext : "",
+		      err->error == -EPERM ? " (another program owns this table)" : "");
+	free(what);
+}
+
+const void *pc_nl_batch_data(const struct pc_nl_batch *b, size_t *len)
+{
+	*len = b->buf.len;
+	return b->buf.data;
+}
+
+void pc_nl_batch_report(const struct pc_nl_batch *b, const void *err_msg,
+			struct pc_diag *diag)
+{
+	report_error(b, err_msg, diag);
+}
+
+int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag)
+{
+	struct mnl_socket *nl;
+	size_t bufsz = MNL_SOCKET_BUFFER_SIZE * 4;
+	char *buf = NULL;
+	int ret = 0, fd, sz;
+	size_t more = 0;
+	bool refused = false, permission = false;
+
+	nl = nl_open(&ret);
+	if (!nl)
+		return ret;
+	fd = mnl_socket_get_fd(nl);
+	sz = b->buf.len + 65536 > INT_MAX ? INT_MAX : (int)(b->buf.len + 65536);
+	/* The whole batch goes in one sendmsg() and the kernel runs it there. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	sz = 1 << 22;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (mnl_socket_sendto(nl, b->buf.data, b->buf.len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/*
+	 * nfnetlink processes the batch inside sendmsg(): whatever it has to
+	 * say (errors; no acks were asked for) is queued by now.
+	 */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	buf = xmalloc(bufsz);
+	for (;;) {
+		ssize_t n = recv(fd, buf, bufsz, 0);
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		left = (int)n;
+		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *err;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			err = mnl_nlmsg_get_payload(nlh);
+			if (err->error == 0)
+				continue;
+			/*
+			 * Without CAP_NET_ADMIN nfnetlink refuses the batch as a
+			 * whole, answering its first message; an EPERM about one
+			 * object (a table another process owns) is a refusal.
+			 */
+			if (err->error == -EPERM && b->n_map &&
+			    err->msg.nlmsg_seq == b->map[0].seq) {
+				permission = true;
+				continue;
+			}
+			/*
+			 * Later messages usually fail because of the first
+			 * (the objects they refer to were refused): report the
+			 * first, count the others.
+			 */
+			if (!refused)
+				report_error(b, nlh, diag);
+			else
+				more++;
+			refused = true;
+		}
+	}
+	if (permission) {
+		ret = -EPERM;
+	} else if (refused) {
+		if (more)
+			pc_diag_note(diag, NULL,
+				     "%zu later message%s of the transaction %s refused as well",
+				     more, more == 1 ? "" : "s", more == 1 ? "was" : "were");
+		ret = 1;
+	}
+out:
+	free(buf);
+	mnl_socket_close(nl);
+	return ret;
+}

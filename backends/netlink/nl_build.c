@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Building libnftnl objects from an nft plan: the one encoder of a rule, used by
+ * apply, diff and the rollback batch alike.
+ */
+#include "backends/netlink/nl_internal.h"
+
+/* Objects. */
+
+struct nl_set *objs_add_set(struct pc_nl_objs *o)
+{
+	o->sets = xgrow(o->sets, &o->sets_cap, o->n_sets + 1, sizeof(*o->sets));
+	memset(&o->sets[o->n_sets], 0, sizeof(o->sets[0]));
+	return &o->sets[o->n_sets++];
+}
+
+struct nl_rule *objs_add_rule(struct pc_nl_objs *o)
+{
+	o->rules = xgrow(o->rules, &o->rules_cap, o->n_rules + 1, sizeof(*o->rules));
+	memset(&o->rules[o->n_rules], 0, sizeof(o->rules[0]));
+	return &o->rules[o->n_rules++];
+}
+
+void objs_add_chain(struct pc_nl_objs *o, struct nftnl_chain *c)
+{
+	o->chains = xgrow(o->chains, &o->chains_cap, o->n_chains + 1,
+			  sizeof(*o->chains));
+	o->chains[o->n_chains++] = c;
+}
+
+static void objs_add_obj(struct pc_nl_objs *o, struct nftnl_obj *obj)
+{
+	o->objs = xgrow(o->objs, &o->objs_cap, o->n_objs + 1, sizeof(*o->objs));
+	o->objs[o->n_objs++] = obj;
+}
+
+struct nl_elem *set_add_elem(struct nl_set *s, const uint8_t *key,
+				     uint32_t len, uint32_t flags, bool open)
+{
+	struct nl_elem *e;
+
+	s->e = xgrow(s->e, &s->cap, s->n + 1, sizeof(*s->e));
+	e = &s->e[s->n++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, len);
+	e->len = len;
+	e->flags = flags;
+	e->open = open;
+	return e;
+}
+
+/* "map" for a map (verdict maps), else "set". */
+const char *set_kind(const struct nl_set *ns)
+{
+	return nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) &&
+	       (nftnl_set_get_u32(ns->s, NFTNL_SET_FLAGS) & NFT_SET_MAP) ? "map" : "set";
+}
+
+static void set_free_elems(struct nl_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->e[i].comment);
+	free(s->e);
+	for (size_t i = 0; i < s->n_raw; i++)
+		nftnl_set_free(s->raw[i]);
+	free(s->raw);
+}
+
+void pc_nl_objs_destroy(struct pc_nl_objs *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->n_sets; i++) {
+		nftnl_set_free(o->sets[i].s);
+		free(o->sets[i].name);
+		set_free_elems(&o->sets[i]);
+	}
+	for (size_t i = 0; i < o->n_chains; i++)
+		nftnl_chain_free(o->chains[i]);
+	for (size_t i = 0; i < o->n_rules; i++) {
+		nftnl_rule_free(o->rules[i].r);
+		free(o->rules[i].chain);
+		free(o->rules[i].comment);
+		free(o->rules[i].lk);
+	}
+	for (size_t i = 0; i < o->n_objs; i++)
+		nftnl_obj_free(o->objs[i]);
+	for (size_t i = 0; i < o->n_fts; i++)
+		nftnl_flowtable_free(o->fts[i]);
+	free(o->objs);
+	free(o->fts);
+	free(o->sets);
+	free(o->chains);
+	free(o->rules);
+	free(o->table_comment);
+	free(o->table_udata);
+	free(o->table);
+	free(o);
+}
+
+size_t pc_nl_objs_rule_count(const struct pc_nl_objs *o)
+{
+	return o ? o->n_rules : 0;
+}
+
+/* Building from a plan: the expressions nft generates for the same text. */
+
+static struct nftnl_expr *expr_new(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (!e)
+		PC_BUG("nftnl_expr_alloc(%s)", name);
+	nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+/*
+ * How many bytes of the interface name nft compares: all 16 (the name and
+ * its NUL padding), or for a name ending in an unescaped '*' (nft's
+ * wildcard, "eth*") only the bytes before the star.
+ */
+static uint32_t ifname_cmp_len(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len >= 1 && name[len - 1] == '*' && (len < 2 || name[len - 2] != '\\'))
+		return (uint32_t)(len - 1);
+	return 16;
+}
+
+static void add_meta_reg(struct nftnl_rule *r, uint32_t key, uint32_t reg)
+{
+	struct nftnl_expr *e = expr_new(r, "meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, reg);
+}
+
+static void add_meta(struct nftnl_rule *r, uint32_t key)
+{
+	add_meta_reg(r, key, NFT_REG_1);
+}
+
+static void add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr_new(r, "cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void add_payload_reg(struct nftnl_rule *r, uint32_t base, uint32_t offset,
+			    uint32_t len, uint32_t reg)
+{
+	struct nftnl_expr *e = expr_new(r, "payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+}
+
+static void add_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset,
+			uint32_t len)
+{
+	struct nftnl_expr *e = expr_new(r, "payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+}
+
+static void add_bitwise(struct nftnl_rule *r, const void *mask, uint32_t len)
+{
+	struct nftnl_expr *e = expr_new(r, "bitwise");
+	uint8_t zero[16] = { 0 };
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+}
+
+static void add_lookup(struct pc_nl_objs *o, struct nl_rule *nr, size_t set)
+{
+	struct nftnl_expr *e = expr_new(nr->r, "lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	/* The kernel names an anonymous set; the batch refers to it by id. */
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET,
+			   o->sets[set].anon ? "__set%d" : o->sets[set].name);
+	nr->lk = xrealloc(nr->lk, (nr->n_lk + 1) * sizeof(*nr->lk));
+	nr->lk[nr->n_lk].expr = e;
+	nr->lk[nr->n_lk].set = set;
+	nr->n_lk++;
+}
+
+static uint32_t key_type(enum pc_nft_key k)
+{
+	switch (k) {
+	case PC_NFT_KEY_IPV4:
+		return NFT_TYPE_IPADDR;
+	case PC_NFT_KEY_IPV6:
+		return NFT_TYPE_IP6ADDR;
+	case PC_NFT_KEY_PORT:
+		return NFT_TYPE_INET_SERVICE;
+	case PC_NFT_KEY_ICMP:
+		return NFT_TYPE_ICMP_TYPE;
+	case PC_NFT_KEY_ICMPV6:
+		return NFT_TYPE_ICMP6_TYPE;
+	case __PC_NFT_KEY_MAX:
+		break;
+	}
+	PC_BUG("bad key %d", (int)k);
+}
+
+/* The element list nft sends for a set: interval sets as start/end marks. */
+static void set_fill_elems(struct nl_set *ns, const struct pc_nft_set *ps)
+{
+	unsigned len = pc_nft_key_len(ps->key);
+	uint8_t zero[16] = { 0 };
+
+	if (!ps->interval) {
+		for (size_t i = 0; i < ps->n; i++)
+			set_add_elem(ns, ps->v[i].lo, len, 0, false);
+		return;
+	}
+	if (ps->n && memcmp(ps->v[0].lo, zero, len) != 0)
+		set_add_elem(ns, zero, len, NFT_SET_ELEM_INTERVAL_END, false);
+	for (size_t i = 0; i < ps->n; i++) {
+		uint8_t end[16];
+		int b;
+
+		memcpy(end, ps->v[i].hi, len);
+		for (b = (int)len - 1; b >= 0; b--)
+			if (++end[b] != 0)
+				break;
+		set_add_elem(ns, ps->v[i].lo, len, 0, b < 0);
+		if (b < 0)
+			continue;
+		if (i + 1 < ps->n && memcmp(ps->v[i + 1].lo, end, len) == 0)
+			continue;
+		set_add_elem(ns, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+	}
+}
+
+static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
+			    const char *name)
+{
+	struct nl_set *ns = objs_add_set(o);
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(64);
+	uint32_t flags = ps->interval ? NFT_SET_INTERVAL : 0;
+
+	if (!s || !ud)
+		PC_BUG("out of memory");
+	ns->s = s;
+	ns->name = xstrdup(name);
+	ns->anon = ps->name == NULL;
+	if (ns->anon)
+		flags |= NFT_SET_ANONYMOUS | NFT_SET_CONSTANT;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type(ps->key));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, pc_nft_key_len(ps->key));
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_BYTEORDER_BIG);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+			   nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+	set_fill_elems(ns, ps);
+	if (ns->anon)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)ns->n);
+	return (size_t)(ns - o->sets);
+}
+
+static size_t named_set_index(const struct pc_nl_objs *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_sets; i++)
+		if (!o->sets[i].anon && strcmp(o->sets[i].name, name) == 0)
+			return i;
+	PC_BUG("named set %s missing", name);
+}
+
+static size_t anon_set_index(struct pc_nl_objs *o, const struct pc_nft_set *ps)
+{
+	return set_from_plan(o, ps, "__set%d");
+}
+
+/*
+ * Verdict maps: `type ipv4_addr . inet_proto . inet_service : verdict;
+ * flags interval`, as nft sends it. Each field of a concatenated key
+ * takes a whole number of 32-bit registers (nft pads it), and an interval
+ * element is one element with a start key and an end key.
+ */
+static unsigned vmap_addr_len(const struct pc_nft_map *m)
+{
+	return m->family == PC_FAM_IPV6 ? 16 : 4;
+}
+
+static uint32_t vmap_key_len(const struct pc_nft_map *m)
+{
+	return vmap_addr_len(m) + 4 + 4;
+}
+
+/* The start and end keys of element @e (vmap_key_len() bytes each). */
+static void vmap_elem_keys(const struct pc_nft_map *m, const struct pc_map_elem *e,
+			   uint8_t *lo, uint8_t *hi)
+{
+	unsigned alen = vmap_addr_len(m);
+
+	memset(lo, 0, vmap_key_len(m));
+	memset(hi, 0, vmap_key_len(m));
+	memcpy(lo, e->saddr.a, alen);
+	memcpy(hi, e->saddr.a, alen);
+	for (unsigned b = e->saddr.plen; b < alen * 8; b++)
+		hi[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+	lo[alen] = hi[alen] = e->proto;
+	lo[alen + 4] = (uint8_t)(e->dport.lo >> 8);
+	lo[alen + 5] = (uint8_t)e->dport.lo;
+	hi[alen + 4] = (uint8_t)(e->dport.hi >> 8);
+	hi[alen + 5] = (uint8_t)e->dport.hi;
+}
+
+/*
+ * The set user data nft writes for a concatenated key given by type: no
+ * byte order for key and data (a concatenation has none), the key
+ * "typeof" as a concatenation expression with no fields of its own, and
+ * the data interval flag (off).
+ */
+static void vmap_udata(struct nftnl_set *s)
+{
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(64);
+	struct nftnl_udata *key, *data;
+
+	if (!ud)
+		PC_BUG("out of memory");
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATABYTEORDER, 0);
+	key = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_KEY_TYPEOF);
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_EXPR_CONCAT);
+	data = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_TYPEOF_DATA);
+	nftnl_udata_nest_end(ud, data);
+	nftnl_udata_nest_end(ud, key);
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+			   nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+}
+
+static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
+{
+	struct nl_set *ns = objs_add_set(o);
+	struct nftnl_set *s = nftnl_set_alloc();
+	uint8_t fields[16] = { 0 };
+	uint32_t klen = vmap_key_len(m);
+
+	if (!s)
+		PC_BUG("out of memory");
+	ns->s = s;
+	ns->name = xstrdup(m->name);
+	ns->anon = false;
+	fields[0] = (uint8_t)vmap_addr_len(m);
+	fields[1] = 1;   /* inet_proto */
+	fields[2] = 2;   /* inet_service */
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
+			  NFT_TYPE_VMAP_V6 : NFT_TYPE_VMAP_V4);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, klen);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+	nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fields, sizeof(fields));
+	vmap_udata(s);
+	for (size_t i = 0; i < m->n; i++) {
+		uint8_t lo[KEY_MAX], hi[KEY_MAX];
+		struct nl_elem *e;
+
+		vmap_elem_keys(m, &m->v[i], lo, hi);
+		e = set_add_elem(ns, lo, klen, 0, false);
+		memcpy(e->key_end, hi, klen);
+		e->has_end = true;
+		e->has_verdict = true;
+		e->verdict = m->v[i].verdict == PC_VERDICT_ALLOW ? NF_ACCEPT : NF_DROP;
+		if (m->comments[i][0])
+			e->comment = xstrdup(m->comments[i]);
+	}
+	return (size_t)(ns - o->sets);
+}
+
+/*
+ * nft's register of the 32-bit register @k: a 128-bit one (NFT_REG_1..4)
+ * when it starts one, else NFT_REG32_nn.
+ */
+static uint32_t nft_reg32(unsigned k)
+{
+	return k % 4 == 0 ? NFT_REG_1 + k / 4 : NFT_REG32_00 + k;
+}
+
+/* The registers of the three key fields of a verdict map lookup. */
+static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[3])
+{
+	unsigned words = vmap_addr_len(m) / 4;
+
+	reg[0] = nft_reg32(0);
+	reg[1] = nft_reg32(words);
+	reg[2] = nft_reg32(words + 1);
+}
+
+/* `ip[6] saddr . meta l4proto . th dport vmap @NAME` (after meta nfproto). */
+static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
+{
+	uint32_t reg[3];
+	struct nftnl_expr *e;
+
+	vmap_regs(m, reg);
+	add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
+			m->family == PC_FAM_IPV6 ? 8 : 12, vmap_addr_len(m), reg[0]);
+	add_meta_reg(r, NFT_META_L4PROTO, reg[1]);
+	/* nft's conversion of the 1-byte protocol in its 4-byte field */
+	e = expr_new(r, "byteorder");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, reg[1]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, reg[1]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+	add_payload_reg(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg[2]);
+	e = expr_new(r, "lookup");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, reg[0]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m->name);
+}
+
+static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
+		       const struct pc_nft_match *m, bool v6, bool src)
+{
+	uint32_t off = v6 ? (src ? 8 : 24) : (src ? 12 : 16);
+	uint32_t full = v6 ? 16 : 4;
+
+	switch (m->kind) {
+	case PC_NFT_MATCH_NONE:
+	case PC_NFT_MATCH_RANGE:
+		return;
+	case PC_NFT_MATCH_SET:
+		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
+		add_lookup(o, nr, m->set->name ? named_set_index(o, m->set->name) :
+						 anon_set_index(o, m->set));
+		return;
+	case PC_NFT_MATCH_VALUE:
+		break;
+	}
+	if (m->addr->plen == full * 8) {
+		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
+		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, full);
+	} else if (m->addr->plen % 8 == 0 && m->addr->plen) {
+		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, m->addr->plen / 8u);
+		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, m->addr->plen / 8u);
+	} else {
+		uint8_t mask[16] = { 0 };
+
+		for (unsigned b = 0; b < m->addr->plen; b++)
+			mask[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
+		add_bitwise(nr->r, mask, full);
+		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, full);
+	}
+}
+
+static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
+		     const struct pc_nft_rule *pr)
+{
+	uint8_t proto = (uint8_t)pr->proto;
+
+	add_meta(nr->r, NFT_META_L4PROTO);
+	add_cmp(nr->r, NFT_CMP_EQ, &proto, 1);
+	if (pr->dport.kind != PC_NFT_MATCH_NONE) {
+		const struct pc_nft_match *m = &pr->dport;
+		uint8_t lo[2] = { (uint8_t)(m->lo >> 8), (uint8_t)m->lo };
+		uint8_t hi[2] = { (uint8_t)(m->hi >> 8), (uint8_t)m->hi };
+
+		add_payload(nr->r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+		if (m->kind == PC_NFT_MATCH_VALUE) {
+			add_cmp(nr->r, NFT_CMP_EQ, lo, 2);
+		} else if (m->kind == PC_NFT_MATCH_RANGE) {
+			add_cmp(nr->r, NFT_CMP_GTE, lo, 2);
+			add_cmp(nr->r, NFT_CMP_LTE, hi, 2);
+		} else {
+			add_lookup(o, nr, anon_set_index(o, m->set));
+		}
+	} else if (pr->icmp_type.kind != PC_NFT_MATCH_NONE) {
+		const struct pc_nft_match *m = &pr->icmp_type;
+		uint8_t t = (uint8_t)m->lo;
+
+		add_payload(nr->r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+		if (m->kind == PC_NFT_MATCH_VALUE)
+			add_cmp(nr->r, NFT_CMP_EQ, &t, 1);
+		else
+			add_lookup(o, nr, anon_set_index(o, m->set));
+	}
+}
+
+static const uint64_t limit_secs[__PC_LIMIT_MAX] = {
+	[PC_LIMIT_SECOND] = 1,
+	[PC_LIMIT_MINUTE] = 60,
+	[PC_LIMIT_HOUR] = 3600,
+	[PC_LIMIT_DAY] = 86400,
+};
+
+/* nft's default burst of `limit rate N/unit` and of a limit object. */
+#define NFT_LIMIT_BURST 5
+
+/* The limit object of a limited policy rule, as nft sends `limit NAME { rate N/unit }`. */
+static struct nftnl_obj *limit_obj_new(const char *table, const struct pc_nft_limit *l)
+{
+	struct nftnl_obj *obj = nftnl_obj_alloc();
+
+	if (!obj)
+		PC_BUG("out of memory");
+	nftnl_obj_set_str(obj, NFTNL_OBJ_TABLE, table);
+	nftnl_obj_set_str(obj, NFTNL_OBJ_NAME, l->name);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_FAMILY, NFPROTO_INET);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
+	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_RATE, l->limit.rate);
+	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_UNIT, limit_secs[l->limit.unit]);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_BURST, NFT_LIMIT_BURST);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_FLAGS, 0);
+	return obj;
+}
+
+static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
+			   const struct pc_nft_rule *pr)
+{
+	struct nl_rule *nr = objs_add_rule(o);
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_udata_buf *ud;
+	struct nftnl_expr *e;
+
+	if (!r)
+		PC_BUG("out of memory");
+	nr->r = r;
+	nr->chain = xstrdup(chain);
+	nr->plan = pr;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, o->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+
+	if (pr->ifname) {
+		char name[16] = { 0 };
+
+		strncpy(name, pr->ifname, sizeof(name) - 1);
+		add_meta(r, pr->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME);
+		add_cmp(r, NFT_CMP_EQ, name, ifname_cmp_len(pr->ifname));
+	}
+	if (pr->family) {
+		uint8_t nfp = pr->family == PC_FAM_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+
+		add_meta(r, NFT_META_NFPROTO);
+		add_cmp(r, NFT_CMP_EQ, &nfp, 1);
+	}
+	if (pr->vmap) {
+		rule_vmap(r, pr->vmap);
+		goto comment;
+	}
+	match_addr(o, nr, &pr->saddr, pr->family == PC_FAM_IPV6, true);
+	match_addr(o, nr, &pr->daddr, pr->family == PC_FAM_IPV6, false);
+	if (pr->proto >= 0)
+		match_l4(o, nr, pr);
+	if (pr->ct_state) {
+		uint32_t mask = 0, zero = 0;
+
+		if (pr->ct_state & PC_CT_INVALID)
+			mask |= NF_CT_STATE_INVALID_BIT;
+		if (pr->ct_state & PC_CT_ESTABLISHED)
+			mask |= NF_CT_STATE_BIT(IP_CT_ESTABLISHED);
+		if (pr->ct_state & PC_CT_RELATED)
+			mask |= NF_CT_STATE_BIT(IP_CT_RELATED);
+		if (pr->ct_state & PC_CT_NEW)
+			mask |= NF_CT_STATE_BIT(IP_CT_NEW);
+		e = expr_new(r, "ct");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		add_bitwise(r, &mask, 4);
+		add_cmp(r, NFT_CMP_NEQ, &zero, 4);
+	}
+	if (pr->limit) {
+		e = expr_new(r, "objref");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_LIMIT);
+		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, pr->limit->name);
+	}
+	if (pr->log) {
+		e = expr_new(r, "log");
+		/*
+		 * nft sends no level and the kernel then stores and reports
+		 * its default, warning: say it, so that diff compares equal.
+		 */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, NFT_LOG_LEVEL_WARNING);
+		if (pr->log_prefix)
+			nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, pr->log_prefix);
+	}
+	switch (pr->verdict) {
+	case PC_NFT_ACCEPT:
+	case PC_NFT_DROP:
+		e = expr_new(r, "immediate");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT,
+				   pr->verdict == PC_NFT_ACCEPT ? NF_ACCEPT : NF_DROP);
+		break;
+	case PC_NFT_REJECT_TCP:
+		e = expr_new(r, "reject");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
+		break;
+	case PC_NFT_REJECT:
+		e = expr_new(r, "reject");
+		if (pr->family == PC_FAM_IPV4) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 3);   /* port unreachable */
+		} else if (pr->family == PC_FAM_IPV6) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 4);   /* ICMP6_DST_UNREACH_NOPORT */
+		} else {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
+		}
+		break;
+	}
+comment:
+	if (pr->comment[0]) {
+		ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+		if (!ud)
+			PC_BUG("out of memory");
+		nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, pr->comment);
+		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
+				    nftnl_udata_buf_len(ud));
+		nftnl_udata_buf_free(ud);
+		nr->comment = xstrdup(pr->comment);
+	}
+}
+
+static struct nftnl_chain *chain_new(const char *table, const char *name,
+				     uint32_t hook, uint32_t policy)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+
+	if (!c)
+		PC_BUG("out of memory");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	return c;
+}
+
+/* Where a map's elements come from: its rule (the first rule folded into it). */
+static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t i)
+{
+	for (size_t c = 0; c < 3; c++)
+		for (size_t k = 0; k < plan->chains[c].n; k++)
+			if (plan->chains[c].rules[k].vmap == plan->maps[i])
+				return &plan->chains[c].rules[k].src->loc;
+	return NULL;
+}
+
+struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
+{
+	struct pc_nl_objs *o = xzalloc(sizeof(*o));
+
+	o->table = xstrdup(plan->table);
+	o->table_comment = xstrdup(PC_NL_OWNER_COMMENT);
+	for (size_t i = 0; i < plan->n_limits; i++)
+		objs_add_obj(o, limit_obj_new(o->table, plan->limits[i]));
+	for (size_t i = 0; i < plan->n_sets; i++)
+		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
+	for (size_t i = 0; i < plan->n_maps; i++)
+		map_from_plan(o, plan->maps[i]);
+	for (size_t c = 0; c < 3; c++) {
+		const struct pc_nft_chain *ch = &plan->chains[c];
+
+		objs_add_chain(o, chain_new(o->table, ch->name, ch->hook,
+					    ch->policy == PC_VERDICT_ALLOW ?
+					    NF_ACCEPT : NF_DROP));
+	}
+	for (size_t c = 0; c < 3; c++) {
+		const struct pc_nft_chain *ch = &plan->chains[c];
+
+		for (size_t i = 0; i < ch->n; i++)
+			rule_from_plan(o, ch->name, &ch->rules[i]);
+	}
+	for (size_t i = 0; i < plan->n_maps; i++)
+		o->sets[plan->n_sets + i].loc = map_loc(plan, i);
+	for (size_t i = 0; i < o->n_rules; i++) {
+		const struct nl_rule *nr = &o->rules[i];
+
+		for (size_t k = 0; k < nr->n_lk; k++)
+			if (!o->sets[nr->lk[k].set].loc)
+				o->sets[nr->lk[k].set].loc = &nr->plan->src->loc;
+	}
+	return o;
+}

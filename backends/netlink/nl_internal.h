@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the parts of the netlink applier share: the objects (sets, rules,
+ * chains, named objects of one table) built from a plan or read from the
+ * kernel, and the helpers more than one part needs. Private to
+ * backends/netlink/: nl_build.c (plan to libnftnl objects), nl_read.c
+ * (sockets, reading a table back), nl_batch.c (transactions, error
+ * mapping to policy lines), nl_diff.c (canonical text, drift).
+ */
+#ifndef PC_NL_INTERNAL_H
+#define PC_NL_INTERNAL_H
+
+#include "backends/netlink/netlink.h"
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <endian.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "common/util.h"
+
+/* nft's datatype numbers (the set key types `nft list` shows). */
+enum {
+	NFT_TYPE_IPADDR = 7,
+	NFT_TYPE_IP6ADDR = 8,
+	NFT_TYPE_INET_SERVICE = 13,
+	NFT_TYPE_INET_PROTOCOL = 12,
+	NFT_TYPE_ICMP_TYPE = 14,
+	NFT_TYPE_ICMP6_TYPE = 29,
+};
+
+/* nft's type of a concatenation: the field types, 6 bits each. */
+#define NFT_TYPE_BITS 6
+#define NFT_TYPE_CONCAT3(a, b, c) \
+	((((uint32_t)(a) << NFT_TYPE_BITS | (b)) << NFT_TYPE_BITS) | (c))
+#define NFT_TYPE_VMAP_V4 \
+	NFT_TYPE_CONCAT3(NFT_TYPE_IPADDR, NFT_TYPE_INET_PROTOCOL, NFT_TYPE_INET_SERVICE)
+#define NFT_TYPE_VMAP_V6 \
+	NFT_TYPE_CONCAT3(NFT_TYPE_IP6ADDR, NFT_TYPE_INET_PROTOCOL, NFT_TYPE_INET_SERVICE)
+
+/* nft's expression type number of a concatenation (set key "typeof" udata). */
+#define NFT_EXPR_CONCAT 13
+
+/* The kernel's default log level (syslog's LOG_WARNING). */
+#define NFT_LOG_LEVEL_WARNING 4
+
+/* nft's byteorder numbers in set user data. */
+enum { NFT_BYTEORDER_BIG = 2 };
+
+/*
+ * Elements per NEWSETELEM message: a message must stay below 64 KiB. A map
+ * element (two keys, a verdict, a comment) takes up to some 240 bytes.
+ */
+#define ELEMS_PER_MSG 512
+#define MAP_ELEMS_PER_MSG 128
+
+/* The longest key: a verdict map's ipv6_addr . inet_proto . inet_service. */
+#define KEY_MAX 32
+
+struct nl_elem {
+	uint8_t key[KEY_MAX];
+	uint8_t key_end[KEY_MAX]; /* when @has_end: a concatenation's range */
+	uint32_t len;
+	uint32_t flags;      /* NFT_SET_ELEM_INTERVAL_END */
+	bool open;           /* interval open to the end of the key space */
+	bool has_end;
+	bool has_verdict;
+	uint32_t verdict;    /* NF_ACCEPT, NF_DROP (a verdict map's data) */
+	char *comment;       /* owned, may be NULL */
+};
+
+struct nl_set {
+	struct nftnl_set *s; /* attributes only; elements are in @e */
+	char *name;          /* as the objects know it (kernel name when read) */
+	bool anon;
+	struct nl_elem *e;
+	size_t n, cap;
+	/*
+	 * Read from the kernel: the elements as libnftnl parsed them, one
+	 * holder per dump message, every attribute kept (data, timeouts,
+	 * expiry, expressions, object references), for the rollback.
+	 */
+	struct nftnl_set **raw;
+	size_t n_raw;
+	/*
+	 * Built from a plan: where a kernel refusal of the set or its
+	 * elements is reported. A map: its rule; a group's named set: the
+	 * first rule that uses the group; an anonymous set: its rule.
+	 */
+	const struct pc_location *loc;
+};
+
+struct nl_lookup {
+	struct nftnl_expr *expr;
+	size_t set;          /* index into pc_nl_objs.sets */
+};
+
+struct nl_rule {
+	struct nftnl_rule *r;
+	char *chain;
+	char *comment;                  /* may be NULL */
+	const struct pc_nft_rule *plan; /* NULL when read from the kernel */
+	struct nl_lookup *lk;
+	size_t n_lk;
+};
+
+struct pc_nl_objs {
+	char *table;
+	uint32_t table_flags;
+	char *table_comment;     /* the table's comment (ownership marker), or NULL */
+	void *table_udata;       /* read from the kernel: its user data as it was */
+	uint32_t table_udata_len;
+	struct nl_set *sets;
+	size_t n_sets, sets_cap;
+	struct nftnl_chain **chains;
+	size_t n_chains, chains_cap;
+	struct nl_rule *rules;
+	size_t n_rules, rules_cap;
+	/* Named objects (the plan's limit objects, or all read back) and flowtables (read back only). */
+	struct nftnl_obj **objs;       /* named objects of every type */
+	size_t n_objs, objs_cap;
+	struct nftnl_flowtable **fts;
+	size_t n_fts, fts_cap;
+	bool from_kernel;
+	struct timespec read_at;       /* CLOCK_MONOTONIC: ages element expiry */
+};
+
+struct nl_set *objs_add_set(struct pc_nl_objs *o);
+
+struct nl_rule *objs_add_rule(struct pc_nl_objs *o);
+
+void objs_add_chain(struct pc_nl_objs *o, struct nftnl_chain *c);
+
+struct nl_elem *set_add_elem(struct nl_set *s, const uint8_t *key,
+				     uint32_t len, uint32_t flags, bool open);
+
+const char *set_kind(const struct nl_set *ns);
+
+struct mnl_socket *nl_open(int *err);
+
+uint32_t seq_next(void);
+
+#endif

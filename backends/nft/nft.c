@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The nft backend: `nft -f` input replacing one `table inet NAME`.
+ * The rules come from the shared lowering (nft_lower.c), which `apply`
+ * also programs over netlink.
+ */
+#include <stdlib.h>
+
+#include "backends/builtin.h"
+#include "backends/nft/nft_lower.h"
+#include "common/template.h"
+
+static int nft_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		     struct pc_diag *diag)
+{
+	return pc_nft_check(ir, diag);
+}
+
+static int nft_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
+		    FILE *out, struct pc_diag *diag)
+{
+	struct pc_nft_plan *plan;
+	const char *tmpl;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int ret = -1;
+
+	plan = pc_nft_plan_create(ir, diag);
+	if (!plan)
+		return -1;
+	mem = open_memstream(&body, &len);
+	if (!mem) {
+		pc_diag_error(diag, NULL, "nft: out of memory");
+		goto out;
+	}
+	pc_nft_plan_format_body(plan, mem);
+	if (fclose(mem) != 0) {
+		pc_diag_error(diag, NULL, "nft: out of memory");
+		goto out;
+	}
+	tmpl = opts->template_text ? opts->template_text : pc_template_builtin("nft");
+	if (!tmpl) {
+		pc_diag_error(diag, NULL, "nft: no built-in template");
+		goto out;
+	}
+	ret = pc_template_render(tmpl, ir, opts, "nft", body, out, diag) ? -1 : 0;
+out:
+	free(body);
+	pc_nft_plan_destroy(plan);
+	return ret;
+}
+
+const struct pc_backend pc_backend_nft = {
+	.abi = PC_BACKEND_ABI,
+	.name = "nft",
+	.summary = "nftables: one `table inet NAME` for nft -f (also what apply installs)",
+	.caps = PC_CAP_ALL | PC_CAP_VMAP,
+	.families = PC_FAM_ALL,
+	.check = nft_check,
+	.emit = nft_emit,
+};

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The nft text of a plan: rules, sets and maps as `nft -f` reads them (the
+ * nft backend writes it; diff prints kernel rules the same way).
+ */
+#include "backends/nft/nft_lower.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <linux/netfilter.h>
+#include <string.h>
+
+#include "ir/names.h"
+#include "common/util.h"
+
+/*
+ * The text is written with fputs and a hand-made number printer: the
+ * generate benchmark spends most of the backend's time here otherwise.
+ */
+static void put(FILE *out, const char *s)
+{
+	fputs_unlocked(s, out);
+}
+
+static void put_uint(FILE *out, unsigned v)
+{
+	char buf[16];
+	char *p = buf + sizeof(buf) - 1;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	fputs_unlocked(p, out);
+}
+
+static void put_quoted(FILE *out, const char *s)
+{
+	fputc_unlocked('"', out);
+	fputs_unlocked(s, out);
+	fputc_unlocked('"', out);
+}
+
+static void type_print(FILE *out, bool v6, unsigned t)
+{
+	const char *name = pc_icmp_type_name(t & 0xff, v6);
+
+	if (name)
+		fputs(name, out);
+	else
+		put_uint(out, t);
+}
+
+static void addr_print(FILE *out, const struct pc_addr *a)
+{
+	char buf[PC_ADDR_TEXT_MAX];
+	bool v4 = a->family == PC_FAM_IPV4;
+
+	fwrite_unlocked(buf, 1, pc_addr_ntop(a->a, !v4, buf), out);
+	if (a->plen != (v4 ? 32 : 128)) {
+		fputc_unlocked('/', out);
+		put_uint(out, a->plen);
+	}
+}
+
+/*
+ * The prefix length of the interval lo..hi of an address set, or -1 when
+ * it is no prefix (a merged run of neighbours).
+ */
+static int elem_plen(const struct pc_nft_elem *e, unsigned len)
+{
+	unsigned plen = len * 8;
+
+	while (plen > 0) {
+		unsigned bit = plen - 1;
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((e->lo[bit / 8] & m) || !(e->hi[bit / 8] & m))
+			break;
+		plen--;
+	}
+	/* the bits before plen must be equal */
+	for (unsigned bit = 0; bit < plen; bit++) {
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((e->lo[bit / 8] & m) != (e->hi[bit / 8] & m))
+			return -1;
+	}
+	return (int)plen;
+}
+
+/* An address interval: "A", "A/N" or "A-B". */
+static void addr_elem_print(FILE *out, const struct pc_nft_elem *e, bool v6)
+{
+	char buf[PC_ADDR_TEXT_MAX];
+	unsigned len = v6 ? 16 : 4;
+	int plen = elem_plen(e, len);
+
+	fwrite_unlocked(buf, 1, pc_addr_ntop(e->lo, v6, buf), out);
+	if (plen < 0) {
+		fputc_unlocked('-', out);
+		fwrite_unlocked(buf, 1, pc_addr_ntop(e->hi, v6, buf), out);
+	} else if ((unsigned)plen != len * 8) {
+		fputc_unlocked('/', out);
+		put_uint(out, (unsigned)plen);
+	}
+}
+
+/* Prints set elements separated by @sep. */
+static void set_elems_print(FILE *out, const struct pc_nft_set *s, const char *sep)
+{
+	if (!s->name && (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6)) {
+		for (size_t i = 0; i < s->n_addrs; i++) {
+			if (i)
+				fputs(sep, out);
+			addr_print(out, &s->addrs[i]);
+		}
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (i)
+			fputs(sep, out);
+		if (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6) {
+			addr_elem_print(out, &s->v[i], s->key == PC_NFT_KEY_IPV6);
+		} else if (s->key == PC_NFT_KEY_PORT) {
+			unsigned lo = pc_nft_be16_get(s->v[i].lo), hi = pc_nft_be16_get(s->v[i].hi);
+
+			put_uint(out, lo);
+			if (lo != hi) {
+				fputc_unlocked('-', out);
+				put_uint(out, hi);
+			}
+		} else {
+			type_print(out, s->key == PC_NFT_KEY_ICMPV6, s->v[i].lo[0]);
+		}
+	}
+}
+
+static void match_print(FILE *out, const struct pc_nft_match *m)
+{
+	switch (m->kind) {
+	case PC_NFT_MATCH_NONE:
+		break;
+	case PC_NFT_MATCH_VALUE:
+		if (m->addr)
+			addr_print(out, m->addr);
+		else
+			put_uint(out, m->lo);
+		break;
+	case PC_NFT_MATCH_RANGE:
+		put_uint(out, m->lo);
+		fputc_unlocked('-', out);
+		put_uint(out, m->hi);
+		break;
+	case PC_NFT_MATCH_SET:
+		if (m->set->name) {
+			fputc_unlocked('@', out);
+			put(out, m->set->name);
+		} else {
+			fputs("{ ", out);
+			set_elems_print(out, m->set, ", ");
+			fputs(" }", out);
+		}
+		break;
+	}
+}
+
+static const char *l4proto_name(int proto)
+{
+	switch (proto) {
+	case PC_PROTO_TCP:
+		return "tcp";
+	case PC_PROTO_UDP:
+		return "udp";
+	case PC_PROTO_SCTP:
+		return "sctp";
+	case PC_PROTO_DCCP:
+		return "dccp";
+	case PC_PROTO_ICMP:
+		return "icmp";
+	case PC_PROTO_ICMPV6:
+		return "ipv6-icmp";
+	}
+	return NULL;
+}
+
+static const char *const limit_units[__PC_LIMIT_MAX] = {
+	[PC_LIMIT_SECOND] = "second",
+	[PC_LIMIT_MINUTE] = "minute",
+	[PC_LIMIT_HOUR] = "hour",
+	[PC_LIMIT_DAY] = "day",
+};
+
+void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} states[] = {
+		{ PC_CT_INVALID, "invalid" },
+		{ PC_CT_ESTABLISHED, "established" },
+		{ PC_CT_RELATED, "related" },
+		{ PC_CT_NEW, "new" },
+	};
+	const char *ip = r->family == PC_FAM_IPV6 ? "ip6" : "ip";
+
+	if (r->vmap) {
+		put(out, ip);
+		put(out, " saddr . meta l4proto . th dport vmap @");
+		put(out, r->vmap->name);
+		if (r->comment[0]) {
+			put(out, " comment ");
+			put_quoted(out, r->comment);
+		}
+		return;
+	}
+	if (r->ifname) {
+		put(out, r->oif ? "oifname " : "iifname ");
+		put_quoted(out, r->ifname);
+		fputc_unlocked(' ', out);
+	}
+	if (r->nfproto)
+		put(out, r->family == PC_FAM_IPV4 ? "meta nfproto ipv4 " :
+						    "meta nfproto ipv6 ");
+	if (r->saddr.kind != PC_NFT_MATCH_NONE) {
+		put(out, ip);
+		put(out, " saddr ");
+		match_print(out, &r->saddr);
+		fputc_unlocked(' ', out);
+	}
+	if (r->daddr.kind != PC_NFT_MATCH_NONE) {
+		put(out, ip);
+		put(out, " daddr ");
+		match_print(out, &r->daddr);
+		fputc_unlocked(' ', out);
+	}
+	if (r->proto >= 0) {
+		if (r->dport.kind != PC_NFT_MATCH_NONE) {
+			put(out, l4proto_name(r->proto));
+			put(out, " dport ");
+			match_print(out, &r->dport);
+		} else if (r->icmp_type.kind != PC_NFT_MATCH_NONE) {
+			bool v6 = r->proto == PC_PROTO_ICMPV6;
+
+			put(out, v6 ? "icmpv6 type " : "icmp type ");
+			if (r->icmp_type.kind == PC_NFT_MATCH_VALUE)
+				type_print(out, v6, r->icmp_type.lo);
+			else
+				match_print(out, &r->icmp_type);
+		} else {
+			put(out, "meta l4proto ");
+			if (l4proto_name(r->proto))
+				put(out, l4proto_name(r->proto));
+			else
+				put_uint(out, (unsigned)r->proto);
+		}
+		fputc_unlocked(' ', out);
+	}
+	if (r->ct_state) {
+		const char *sep = "ct state ";
+
+		for (size_t i = 0; i < PC_ARRAY_SIZE(states); i++) {
+			if (r->ct_state & states[i].bit) {
+				put(out, sep);
+				put(out, states[i].name);
+				sep = ",";
+			}
+		}
+		fputc_unlocked(' ', out);
+	}
+	if (r->limit) {
+		put(out, "limit name ");
+		put_quoted(out, r->limit->name);
+		fputc_unlocked(' ', out);
+	}
+	if (r->log) {
+		put(out, "log ");
+		if (r->log_prefix) {
+			put(out, "prefix ");
+			put_quoted(out, r->log_prefix);
+			fputc_unlocked(' ', out);
+		}
+	}
+	switch (r->verdict) {
+	case PC_NFT_ACCEPT:
+		put(out, "accept");
+		break;
+	case PC_NFT_DROP:
+		put(out, "drop");
+		break;
+	case PC_NFT_REJECT_TCP:
+		put(out, "reject with tcp reset");
+		break;
+	case PC_NFT_REJECT:
+		if (r->family == PC_FAM_IPV4)
+			put(out, "reject with icmp port-unreachable");
+		else if (r->family == PC_FAM_IPV6)
+			put(out, "reject with icmpv6 port-unreachable");
+		else
+			put(out, "reject");
+		break;
+	}
+	if (r->comment[0]) {
+		put(out, " comment ");
+		put_quoted(out, r->comment);
+	}
+}
+
+void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
+{
+	const struct pc_map_elem *e = &m->v[i];
+
+	addr_print(out, &e->saddr);
+	put(out, " . ");
+	put(out, l4proto_name(e->proto));
+	put(out, " . ");
+	put_uint(out, e->dport.lo);
+	if (e->dport.hi != e->dport.lo) {
+		fputc_unlocked('-', out);
+		put_uint(out, e->dport.hi);
+	}
+	if (m->comments[i][0]) {
+		put(out, " comment ");
+		put_quoted(out, m->comments[i]);
+	}
+	put(out, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
+}
+
+static void map_print(FILE *out, const struct pc_nft_map *m)
+{
+	bool v6 = m->family == PC_FAM_IPV6;
+
+	fprintf(out, "\tmap %s {\n", m->name);
+	fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
+		v6 ? "ipv6_addr" : "ipv4_addr");
+	fputs("\t\tflags interval\n", out);
+	fputs("\t\telements = {\n", out);
+	for (size_t i = 0; i < m->n; i++) {
+		fputs("\t\t\t", out);
+		pc_nft_map_elem_format(m, i, out);
+		fputs(i + 1 < m->n ? ",\n" : "\n", out);
+	}
+	fputs("\t\t}\n\t}\n\n", out);
+}
+
+void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
+{
+	for (size_t i = 0; i < plan->n_limits; i++) {
+		const struct pc_nft_limit *l = plan->limits[i];
+
+		fprintf(out, "\tlimit %s {\n\t\trate %u/%s\n\t}\n\n", l->name,
+			l->limit.rate, limit_units[l->limit.unit]);
+	}
+	for (size_t i = 0; i < plan->n_sets; i++) {
+		const struct pc_nft_set *s = plan->sets[i];
+
+		fprintf(out, "\tset %s {\n", s->name);
+		fprintf(out, "\t\ttype %s\n",
+			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" : "ipv6_addr");
+		fputs("\t\tflags interval\n", out);
+		if (s->n) {
+			fputs("\t\telements = {\n\t\t\t", out);
+			set_elems_print(out, s, ",\n\t\t\t");
+			fputs("\n\t\t}\n", out);
+		}
+		fputs("\t}\n\n", out);
+	}
+	for (size_t i = 0; i < plan->n_maps; i++)
+		map_print(out, plan->maps[i]);
+	for (size_t c = 0; c < 3; c++) {
+		const struct pc_nft_chain *ch = &plan->chains[c];
+
+		if (c)
+			fputc('\n', out);
+		fprintf(out, "\tchain %s {\n", ch->name);
+		fprintf(out, "\t\ttype filter hook %s priority filter; policy %s;\n",
+			ch->name, ch->policy == PC_VERDICT_ALLOW ? "accept" : "drop");
+		for (size_t i = 0; i < ch->n; i++) {
+			put(out, "\t\t");
+			pc_nft_rule_format(&ch->rules[i], out);
+			fputc_unlocked('\n', out);
+		}
+		fputs("\t}\n", out);
+	}
+}

@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: MIT */
+#include "backends/nft/nft_lower.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <linux/netfilter.h>
+#include <string.h>
+
+#include "ir/names.h"
+#include "common/util.h"
+
+static const char *const chain_names[__PC_DIR_MAX] = {
+	[PC_DIR_IN] = "input",
+	[PC_DIR_FORWARD] = "forward",
+	[PC_DIR_OUT] = "output",
+};
+
+static const unsigned chain_hooks[__PC_DIR_MAX] = {
+	[PC_DIR_IN] = NF_INET_LOCAL_IN,
+	[PC_DIR_FORWARD] = NF_INET_FORWARD,
+	[PC_DIR_OUT] = NF_INET_LOCAL_OUT,
+};
+
+/* The plan lists chains in this order (nft lists them as written). */
+static const enum pc_direction chain_order[3] = {
+	PC_DIR_IN, PC_DIR_FORWARD, PC_DIR_OUT,
+};
+
+unsigned pc_nft_key_len(enum pc_nft_key key)
+{
+	switch (key) {
+	case PC_NFT_KEY_IPV4:
+		return 4;
+	case PC_NFT_KEY_IPV6:
+		return 16;
+	case PC_NFT_KEY_PORT:
+		return 2;
+	case PC_NFT_KEY_ICMP:
+	case PC_NFT_KEY_ICMPV6:
+		return 1;
+	case __PC_NFT_KEY_MAX:
+		break;
+	}
+	PC_BUG("bad set key %d", (int)key);
+}
+
+static void set_destroy(struct pc_nft_set *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s->v);
+	free(s);
+}
+
+void pc_nft_plan_destroy(struct pc_nft_plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t c = 0; c < 3; c++) {
+		struct pc_nft_chain *ch = &plan->chains[c];
+
+		for (size_t i = 0; i < ch->n; i++) {
+			free(ch->rules[i].comment);
+			for (size_t k = 0; k < ch->rules[i].n_sets; k++)
+				set_destroy(ch->rules[i].sets[k]);
+		}
+		free(ch->rules);
+	}
+	for (size_t i = 0; i < plan->n_sets; i++)
+		set_destroy(plan->sets[i]);
+	free(plan->sets);
+	for (size_t i = 0; i < plan->n_maps; i++) {
+		struct pc_nft_map *m = plan->maps[i];
+
+		for (size_t k = 0; k < m->n; k++)
+			free(m->comments[k]);
+		free(m->comments);
+		free(m->name);
+		free(m);
+	}
+	free(plan->maps);
+	for (size_t i = 0; i < plan->n_limits; i++) {
+		free(plan->limits[i]->name);
+		free(plan->limits[i]);
+	}
+	free(plan->limits);
+	free(plan);
+}
+
+size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan)
+{
+	size_t n = 0;
+
+	for (size_t c = 0; c < 3; c++)
+		n += plan->chains[c].n;
+	return n;
+}
+
+/* nft's identifier syntax, which set and table names must follow. */
+static bool nft_identifier_ok(const char *s)
+{
+	if (!s || !*s || strlen(s) > PC_NFT_NAME_MAX)
+		return false;
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return false;
+	for (const char *p = s + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
+		      *p == '-'))
+			return false;
+	return true;
+}
+
+/*
+ * nft's quoted strings have no escapes: a '"' ends them and nft reads
+ * control characters literally into the ruleset. Such strings are refused.
+ */
+static bool check_string(const char *s, size_t max, const char *what,
+			 const struct pc_location *loc, struct pc_diag *diag)
+{
+	size_t len = strlen(s);
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p < 0x20 || *p == 0x7f) {
+			pc_diag_error(diag, loc,
+				      "nft: a %s cannot contain %s",
+				      what, *p == '"' ? "a double quote" :
+				      "a control character");
+			return false;
+		}
+	}
+	if (len > max) {
+		pc_diag_error(diag, loc,
+			      "nft: the %s \"%.20s...\" is %zu bytes long, nftables allows at most %zu",
+			      what, s, len, max);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Where a built-in rule comes from, spelled as the iptables and pf comments
+ * spell it (pc_origin_name(); "default in deny" for a chain's default), into
+ * @out; "" for a policy rule.
+ */
+static void origin_label(const struct pc_rule *r, enum pc_direction dir,
+			 char *out, size_t size)
+{
+	const char *name = pc_origin_name(r->origin);
+
+	if (r->origin == PC_ORIGIN_DEFAULT)
+		snprintf(out, size, "default %s %s", pc_direction_name(dir),
+			 pc_verdict_name(r->verdict));
+	else
+		snprintf(out, size, "%s", name ? name : "");
+}
+
+/* Room for any comment: a long file name is an error, reported in full. */
+#define COMMENT_BUF (PATH_MAX + 2 * PC_NFT_COMMENT_MAX)
+
+/* Appends @s to @buf (of @size bytes) at *len, truncating; keeps it terminated. */
+static void cat(char *buf, size_t size, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n >= size)
+		n = *len < size - 1 ? size - 1 - *len : 0;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[*len] = '\0';
+}
+
+/* "FILE:LINE[ LABEL][ COMMENT]" into @buf, for rule @r of chain @dir. */
+static void rule_comment(const struct pc_rule *r, enum pc_direction dir,
+			 char *buf, size_t size)
+{
+	char label[64];
+	size_t len = 0;
+
+	origin_label(r, dir, label, sizeof(label));
+
+	buf[0] = '\0';
+	/* a built-in rule of an IR made without a file, as iptables says it */
+	if (!r->loc.file && r->origin != PC_ORIGIN_POLICY)
+		cat(buf, size, &len, "built-in");
+	if (r->loc.file) {
+		cat(buf, size, &len, r->loc.file);
+		if (r->loc.line) {
+			char num[16];
+			char *p = num + sizeof(num) - 1;
+			unsigned v = r->loc.line;
+
+			*p = '\0';
+			do
+				*--p = (char)('0' + v % 10);
+			while ((v /= 10) != 0);
+			*--p = ':';
+			cat(buf, size, &len, p);
+		}
+	}
+	if (r->n_map)
+		snprintf(label, sizeof(label), "verdict map");
+	if (*label) {
+		if (len)
+			cat(buf, size, &len, " ");
+		cat(buf, size, &len, label);
+	}
+	if (r->comment && *r->comment) {
+		if (len)
+			cat(buf, size, &len, " ");
+		cat(buf, size, &len, r->comment);
+	}
+}
+
+static void addr_range(const struct pc_addr *a, struct pc_nft_elem *e)
+{
+	unsigned len = a->family == PC_FAM_IPV4 ? 4 : 16;
+
+	memset(e, 0, sizeof(*e));
+	memcpy(e->lo, a->a, len);
+	memcpy(e->hi, a->a, len);
+	for (unsigned bit = a->plen; bit < len * 8; bit++)
+		e->hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+}
+
+static void be16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+unsigned pc_nft_be16_get(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+/* True when @b starts right after @a ends (keys of @len bytes). */
+static bool elem_adjacent(const uint8_t *a_hi, const uint8_t *b_lo, unsigned len)
+{
+	uint8_t next[16];
+	int i;
+
+	memcpy(next, a_hi, len);
+	for (i = (int)len - 1; i >= 0; i--)
+		if (++next[i] != 0)
+			break;
+	if (i < 0)
+		return false;
+	return memcmp(next, b_lo, len) == 0;
+}
+
+/*
+ * Adjacent or overlapping intervals become one. nft does this itself for
+ * the anonymous sets of `nft -f`; for named sets the kernel refuses two
+ * intervals where one ends right before the next starts ("File exists")
+ * when they are sent as apply sends them, so every interval set of the
+ * plan is merged here, once, and the text and netlink both write the
+ * merged elements. The elements are sorted by their first key.
+ */
+static void set_merge(struct pc_nft_set *s)
+{
+	unsigned len = pc_nft_key_len(s->key);
+	size_t out = 0;
+
+	if (!s->interval)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		struct pc_nft_elem *last = out ? &s->v[out - 1] : NULL;
+
+		if (last && (memcmp(s->v[i].lo, last->hi, len) <= 0 ||
+			     elem_adjacent(last->hi, s->v[i].lo, len))) {
+			if (memcmp(s->v[i].hi, last->hi, len) > 0)
+				memcpy(last->hi, s->v[i].hi, len);
+			continue;
+		}
+		s->v[out++] = s->v[i];
+	}
+	s->n = out;
+}
+
+static struct pc_nft_set *addr_set_create(const char *name, unsigned family,
+					  const struct pc_addr *v, size_t n)
+{
+	struct pc_nft_set *s = xzalloc(sizeof(*s));
+	unsigned full = family == PC_FAM_IPV4 ? 32 : 128;
+
+	s->name = name ? xstrdup(name) : NULL;
+	s->key = family == PC_FAM_IPV4 ? PC_NFT_KEY_IPV4 : PC_NFT_KEY_IPV6;
+	s->addrs = v;
+	s->n_addrs = n;
+	s->n = n;
+	s->v = xcalloc(n, sizeof(*s->v));
+	s->interval = name != NULL;
+	for (size_t i = 0; i < n; i++) {
+		addr_range(&v[i], &s->v[i]);
+		if (v[i].plen != full)
+			s->interval = true;
+	}
+	set_merge(s);
+	return s;
+}
+
+struct lower {
+	const struct pc_ir *ir;
+	struct pc_diag *diag;
+	struct pc_nft_plan *plan;
+	size_t sets_cap;
+	size_t maps_cap;
+	size_t limits_cap;
+	unsigned chain_maps;      /* maps made in the current chain */
+	unsigned chain_limits;    /* limit objects made in the current chain */
+	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
+};
+
+/* "FILE:LINE[ COMMENT]" of a map element's rule. */
+static void rule_comment(const struct pc_rule *r, enum pc_direction dir,
+			 char *buf, size_t size);
+
+static char *elem_comment(const struct pc_map_elem *e)
+{
+	struct pc_rule r;
+	char buf[PATH_MAX + 2 * PC_NFT_COMMENT_MAX];
+
+	memset(&r, 0, sizeof(r));
+	r.loc = e->loc;
+	r.comment = e->comment;
+	rule_comment(&r, PC_DIR_IN, buf, sizeof(buf));	/* a policy rule: no chain in it */
+	return xstrdup(buf);
+}
+
+/* A verdict-map rule of the optimiser: one named map and one rule. */
+static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_direction dir,
+		      const struct pc_rule *r, const char *comment)
+{
+	struct pc_nft_map *m = xzalloc(sizeof(*m));
+	struct pc_nft_plan *plan = lw->plan;
+
+	m->name = xasprintf("%s_%s_%u", dir == PC_DIR_IN ? "input" :
+				       dir == PC_DIR_OUT ? "output" : "forward",
+			    r->families == PC_FAM_IPV4 ? "v4" : "v6", ++lw->chain_maps);
+	m->family = r->families;
+	m->n = r->n_map;
+	m->v = r->map;
+	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
+	for (size_t i = 0; i < r->n_map; i++)
+		m->comments[i] = elem_comment(&r->map[i]);
+	plan->maps = xgrow(plan->maps, &lw->maps_cap, plan->n_maps + 1, sizeof(*plan->maps));
+	plan->maps[plan->n_maps++] = m;
+	nr->src = r;
+	nr->family = r->families;
+	nr->proto = -1;
+	nr->vmap = m;
+	nr->comment = xstrdup(comment);
+}
+
+static const struct pc_nft_set *named_set_get(struct lower *lw, const char *group,
+					      unsigned family,
+					      const struct pc_addr *v, size_t n)
+{
+	char name[PC_NFT_NAME_MAX + 1];
+	struct pc_nft_plan *plan = lw->plan;
+	struct pc_nft_set *s;
+	size_t lo = 0, hi = plan->n_sets, len = strlen(group);
+
+	/* the caller checked that the name fits */
+	memcpy(name, group, len);
+	memcpy(name + len, family == PC_FAM_IPV4 ? "_v4" : "_v6", 4);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(plan->sets[mid]->name, name);
+
+		if (c == 0)
+			return plan->sets[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	s = addr_set_create(name, family, v, n);
+	plan->sets = xgrow(plan->sets, &lw->sets_cap, plan->n_sets + 1,
+			   sizeof(*plan->sets));
+	memmove(&plan->sets[lo + 1], &plan->sets[lo],
+		(plan->n_sets - lo) * sizeof(*plan->sets));
+	plan->sets[lo] = s;
+	plan->n_sets++;
+	return s;
+}
+
+/* The prefixes of @family in @as (the IR keeps IPv4 first, then IPv6). */
+static const struct pc_addr *addrs_of(const struct pc_addr_set *as,
+				      unsigned family, size_t *n)
+{
+	size_t i = 0, j;
+
+	while (i < as->n && as->v[i].family != family)
+		i++;
+	j = i;
+	while (j < as->n && as->v[j].family == family)
+		j++;
+	*n = j - i;
+	return i < as->n ? &as->v[i] : NULL;
+}
+
+static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
+		       const struct pc_addr_set *as, unsigned family,
+		       struct pc_nft_match *m)
+{
+	size_t n;
+	const struct pc_addr *v;
+
+	memset(m, 0, sizeof(*m));
+	if (as->n == 0)
+		return;
+	v = addrs_of(as, family, &n);
+	if (as->name && nft_identifier_ok(as->name) &&
+	    strlen(as->name) + 3 <= PC_NFT_NAME_MAX) {
+		m->kind = PC_NFT_MATCH_SET;
+		m->set = named_set_get(lw, as->name, family, v, n);
+		return;
+	}
+	if (n == 1) {
+		m->kind = PC_NFT_MATCH_VALUE;
+		m->addr = v;
+		return;
+	}
+	m->kind = PC_NFT_MATCH_SET;
+	m->set = nr->sets[nr->n_sets++] = addr_set_create(NULL, family, v, n);
+}
+
+static void port_match(struct pc_nft_rule *nr, const struct pc_port_set *ps,
+		       uint8_t proto)
+{
+	struct pc_nft_match *m = &nr->dport;
+	struct pc_nft_set *s;
+
+	memset(m, 0, sizeof(*m));
+	if (ps->n == 0)
+		return;
+	if (ps->n == 1) {
+		m->kind = ps->v[0].lo == ps->v[0].hi ? PC_NFT_MATCH_VALUE :
+						       PC_NFT_MATCH_RANGE;
+		m->lo = ps->v[0].lo;
+		m->hi = ps->v[0].hi;
+		return;
+	}
+	s = xzalloc(sizeof(*s));
+	s->key = PC_NFT_KEY_PORT;
+	s->l4proto = proto;
+	s->n = ps->n;
+	s->v = xcalloc(ps->n, sizeof(*s->v));
+	for (size_t i = 0; i < ps->n; i++) {
+		be16_put(s->v[i].lo, ps->v[i].lo);
+		be16_put(s->v[i].hi, ps->v[i].hi);
+		if (ps->v[i].lo != ps->v[i].hi)
+			s->interval = true;
+	}
+	set_merge(s);
+	if (s->n == 1) {
+		/* merged into one interval: what nft makes of a one-element set */
+		m->lo = (uint16_t)pc_nft_be16_get(s->v[0].lo);
+		m->hi = (uint16_t)pc_nft_be16_get(s->v[0].hi);
+		m->kind = m->lo == m->hi ? PC_NFT_MATCH_VALUE : PC_NFT_MATCH_RANGE;
+		set_destroy(s);
+		return;
+	}
+	m->kind = PC_NFT_MATCH_SET;
+	m->set = nr->sets[nr->n_sets++] = s;
+}
+
+static void type_match(struct pc_nft_rule *nr, const struct pc_l4 *l4)
+{
+	struct pc_nft_match *m = &nr->icmp_type;
+	struct pc_nft_set *s;
+
+	memset(m, 0, sizeof(*m));
+	if (l4->n_types == 0)
+		return;
+	if (l4->n_types == 1) {
+		m->kind = PC_NFT_MATCH_VALUE;
+		m->lo = m->hi = l4->types[0];
+		return;
+	}
+	s = xzalloc(sizeof(*s));
+	s->key = l4->proto == PC_PROTO_ICMP ? PC_NFT_KEY_ICMP : PC_NFT_KEY_ICMPV6;
+	s->l4proto = l4->proto;
+	s->n = l4->n_types;
+	s->v = xcalloc(s->n, sizeof(*s->v));
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i].lo[0] = s->v[i].hi[0] = l4->types[i];
+	m->kind = PC_NFT_MATCH_SET;
+	m->set = nr->sets[nr->n_sets++] = s;
+}
+
+struct rule_vec {
+	struct pc_nft_rule *v;
+	size_t n;
+	size_t cap;
+};
+
+/* The vector is sized for the worst case up front (zeroed by calloc). */
+static struct pc_nft_rule *rule_push(struct rule_vec *rv)
+{
+	if (rv->n >= rv->cap)
+		PC_BUG("nft rule vector undersized (%zu)", rv->cap);
+	return &rv->v[rv->n++];
+}
+
+/* At most: one per protocol alternative, per family, twice for a reject. */
+static size_t chain_rules_max(const struct pc_chain *ch)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct pc_rule *r = &ch->rules[i];
+
+		n += (r->n_l4 ? r->n_l4 : 1) * 2 *
+		     (r->verdict == PC_VERDICT_REJECT ? 2 : 1);
+	}
+	return n;
+}
+
+/*
+ * One nft rule for family @family (0: both) and protocol alternative @l4
+ * (NULL: any protocol, or @force_proto when >= 0).
+ */
+static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction dir,
+		      const struct pc_rule *r, unsigned family,
+		      const struct pc_l4 *l4, int force_proto,
+		      enum pc_nft_verdict verdict, const char *comment)
+{
+	struct pc_nft_rule *nr = rule_push(rv);
+	bool implied = false;
+
+	nr->src = r;
+	nr->family = family;
+	nr->ifname = r->iface;
+	nr->oif = dir == PC_DIR_OUT;
+	addr_match(lw, nr, &r->saddr, family, &nr->saddr);
+	addr_match(lw, nr, &r->daddr, family, &nr->daddr);
+	if (nr->saddr.kind != PC_NFT_MATCH_NONE || nr->daddr.kind != PC_NFT_MATCH_NONE)
+		implied = true;
+	nr->proto = -1;
+	if (l4) {
+		nr->proto = l4->proto;
+		if (pc_proto_has_ports(l4->proto))
+			port_match(nr, &l4->dports, l4->proto);
+		else if (l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6)
+			type_match(nr, l4);
+		if (nr->icmp_type.kind != PC_NFT_MATCH_NONE)
+			implied = true;
+	} else if (force_proto >= 0) {
+		nr->proto = force_proto;
+	}
+	nr->nfproto = family != 0 && !implied;
+	nr->ct_state = r->ct_state;
+	nr->limit = lw->limit;
+	nr->log = r->log;
+	nr->log_prefix = r->log_prefix;
+	nr->verdict = verdict;
+	nr->comment = xstrdup(comment);
+}
+
+/* The families the rule needs one nft rule each for (0 = one for both). */
+static size_t rule_families(const struct pc_rule *r, const struct pc_l4 *l4,
+			    unsigned out[2])
+{
+	unsigned fams = r->families;
+	size_t n = 0;
+
+	if (l4 && l4->proto == PC_PROTO_ICMP)
+		fams &= PC_FAM_IPV4;
+	else if (l4 && l4->proto == PC_PROTO_ICMPV6)
+		fams &= PC_FAM_IPV6;
+	if (r->saddr.n || r->daddr.n || fams != PC_FAM_ALL ||
+	    (l4 && (l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6))) {
+		static const unsigned each[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
+
+		for (size_t i = 0; i < 2; i++) {
+			size_t k;
+
+			if (!(fams & each[i]))
+				continue;
+			if (r->saddr.n && (addrs_of(&r->saddr, each[i], &k), k == 0))
+				continue;
+			if (r->daddr.n && (addrs_of(&r->daddr, each[i], &k), k == 0))
+				continue;
+			out[n++] = each[i];
+		}
+		return n;
+	}
+	out[0] = 0;
+	return 1;
+}
+
+static void lower_rule(struct lower *lw, struct rule_vec *rv,
+		       enum pc_direction dir, const struct pc_rule *r,
+		       const char *comment)
+{
+	size_t n_alt = r->n_l4 ? r->n_l4 : 1;
+
+	if (r->n_map) {
+		lower_map(lw, rule_push(rv), dir, r, comment);
+		return;
+	}
+	lw->limit = NULL;
+	if (r->limit.rate) {
+		struct pc_nft_limit *l = xzalloc(sizeof(*l));
+		struct pc_nft_plan *plan = lw->plan;
+
+		l->name = xasprintf("%s_limit_%u", chain_names[dir], ++lw->chain_limits);
+		l->limit = r->limit;
+		l->src = r;
+		plan->limits = xgrow(plan->limits, &lw->limits_cap, plan->n_limits + 1,
+				     sizeof(*plan->limits));
+		plan->limits[plan->n_limits++] = l;
+		lw->limit = l;
+	}
+	for (size_t a = 0; a < n_alt; a++) {
+		const struct pc_l4 *l4 = r->n_l4 ? &r->l4[a] : NULL;
+		unsigned fams[2];
+		size_t nf = rule_families(r, l4, fams);
+
+		for (size_t f = 0; f < nf; f++) {
+			switch (r->verdict) {
+			case PC_VERDICT_ALLOW:
+				lower_one(lw, rv, dir, r, fams[f], l4, -1,
+					  PC_NFT_ACCEPT, comment);
+				break;
+			case PC_VERDICT_DENY:
+				lower_one(lw, rv, dir, r, fams[f], l4, -1,
+					  PC_NFT_DROP, comment);
+				break;
+			case PC_VERDICT_REJECT:
+				if (!l4) {
+					/* TCP gets a reset, everything else ICMP. */
+					lower_one(lw, rv, dir, r, fams[f], NULL,
+						  PC_PROTO_TCP, PC_NFT_REJECT_TCP,
+						  comment);
+					lower_one(lw, rv, dir, r, fams[f], NULL, -1,
+						  PC_NFT_REJECT, comment);
+				} else {
+					lower_one(lw, rv, dir, r, fams[f], l4, -1,
+						  l4->proto == PC_PROTO_TCP ?
+						  PC_NFT_REJECT_TCP : PC_NFT_REJECT,
+						  comment);
+				}
+				break;
+			case __PC_VERDICT_MAX:
+				PC_BUG("bad verdict %d", (int)r->verdict);
+			}
+		}
+	}
+}
+
+static bool check_rule(const struct pc_rule *r, const char *comment,
+		       struct pc_diag *diag)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < r->n_map; i++) {
+		char *c = elem_comment(&r->map[i]);
+
+		if (!check_string(c, PC_NFT_COMMENT_MAX, "rule comment (location and comment text)",
+				  &r->map[i].loc, diag))
+			ok = false;
+		free(c);
+	}
+	if (r->iface) {
+		if (!check_string(r->iface, PC_NFT_IFNAME_MAX, "interface name",
+				  &r->loc, diag))
+			ok = false;
+		else if (!r->iface[0] || strcmp(r->iface, "*") == 0) {
+			pc_diag_error(diag, &r->loc,
+				      "nft: interface name '%s' names no interface (leave out `on` for any)",
+				      r->iface);
+			ok = false;
+		}
+	}
+	if (r->log_prefix &&
+	    !check_string(r->log_prefix, PC_NFT_LOG_PREFIX_MAX, "log prefix",
+			  &r->loc, diag))
+		ok = false;
+	if (!check_string(comment, PC_NFT_COMMENT_MAX, "rule comment (location and comment text)",
+			  &r->loc, diag))
+		ok = false;
+	return ok;
+}
+
+static bool check_table(const struct pc_ir *ir, struct pc_diag *diag)
+{
+	struct pc_location loc = { .file = ir->policy_file };
+
+	if (nft_identifier_ok(ir->table))
+		return true;
+	pc_diag_error(diag, &loc,
+		      "nft: table name '%s' is not an nft identifier (a letter or '_', then letters, digits, '_', '.', '-'; at most %d bytes)",
+		      ir->table ? ir->table : "", PC_NFT_NAME_MAX);
+	return false;
+}
+
+int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag)
+{
+	bool ok = check_table(ir, diag);
+
+	for (size_t d = 0; d < __PC_DIR_MAX; d++) {
+		const struct pc_chain *ch = &ir->chains[d];
+
+		for (size_t i = 0; i < ch->n; i++) {
+			char comment[COMMENT_BUF];
+
+			rule_comment(&ch->rules[i], (enum pc_direction)d, comment, sizeof(comment));
+			if (!check_rule(&ch->rules[i], comment, diag))
+				ok = false;
+		}
+	}
+	return ok ? 0 : -1;
+}
+
+struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
+				       struct pc_diag *diag)
+{
+	struct lower lw = { .ir = ir, .diag = diag };
+	bool ok = true;
+
+	lw.plan = xzalloc(sizeof(*lw.plan));
+	lw.plan->table = ir->table;
+	if (!check_table(ir, diag))
+		ok = false;
+	for (size_t c = 0; c < 3; c++) {
+		enum pc_direction dir = chain_order[c];
+		const struct pc_chain *ch = &ir->chains[dir];
+		struct pc_nft_chain *nc = &lw.plan->chains[c];
+		struct rule_vec rv = { 0 };
+
+		rv.cap = chain_rules_max(ch);
+		rv.v = xcalloc(rv.cap, sizeof(*rv.v));
+		nc->name = chain_names[dir];
+		nc->hook = chain_hooks[dir];
+		nc->policy = ch->policy == PC_VERDICT_ALLOW ? PC_VERDICT_ALLOW :
+							      PC_VERDICT_DENY;
+		lw.chain_maps = 0;
+		lw.chain_limits = 0;
+		for (size_t i = 0; i < ch->n; i++) {
+			const struct pc_rule *r = &ch->rules[i];
+			char comment[COMMENT_BUF];
+
+			rule_comment(r, dir, comment, sizeof(comment));
+			if (check_rule(r, comment, diag))
+				lower_rule(&lw, &rv, dir, r, comment);
+			else
+				ok = false;
+		}
+		nc->rules = rv.v;
+		nc->n = rv.n;
+	}
+	if (!ok) {
+		pc_nft_plan_destroy(lw.plan);
+		return NULL;
+	}
+	return lw.plan;
+}

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: lowering the IR into an nftables plan
+ *
+ * The nft text backend and the netlink builder of `apply` both start from
+ * this plan: one table, its named sets, three base chains and, per chain,
+ * the nft rules in evaluation order. Every decision about how an IR rule
+ * becomes nft rules (splitting by family and protocol, splitting a reject
+ * into its TCP-reset and ICMP parts, single values versus sets, the rule
+ * comment) is taken here once, so that `nft -f` of the text and `apply`
+ * produce the same kernel state by construction.
+ *
+ * Matches of one rule, in the order both emitters write them:
+ *   interface, family, source, destination, protocol + ports / ICMP types,
+ *   conntrack state, rate limit, log, verdict.
+ */
+#ifndef PORTCULLIS_NFT_LOWER_H
+#define PORTCULLIS_NFT_LOWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <portcullis/diag.h>
+#include <portcullis/ir.h>
+
+/* Limits of nft(8) and the kernel, in bytes without the NUL. */
+#define PC_NFT_COMMENT_MAX 128
+#define PC_NFT_LOG_PREFIX_MAX 127
+#define PC_NFT_IFNAME_MAX 15
+#define PC_NFT_NAME_MAX 255
+
+enum pc_nft_verdict {
+	PC_NFT_ACCEPT,
+	PC_NFT_DROP,
+	PC_NFT_REJECT,       /* ICMP / ICMPv6 (or inet "icmpx") port unreachable */
+	PC_NFT_REJECT_TCP,   /* TCP reset; the rule matches TCP */
+};
+
+/* What a set holds (its nft type). */
+enum pc_nft_key {
+	PC_NFT_KEY_IPV4,
+	PC_NFT_KEY_IPV6,
+	PC_NFT_KEY_PORT,
+	PC_NFT_KEY_ICMP,
+	PC_NFT_KEY_ICMPV6,
+	__PC_NFT_KEY_MAX
+};
+
+/**
+ * struct pc_nft_elem - one closed interval of a set, network byte order
+ * @lo: first key
+ * @hi: last key (equal to @lo for a single value)
+ */
+struct pc_nft_elem {
+	uint8_t lo[16];
+	uint8_t hi[16];
+};
+
+/**
+ * struct pc_nft_set - a named set or the anonymous set of one match
+ * @name:     the set's name for a named set, NULL for an anonymous one
+ * @key:      what it holds
+ * @l4proto:  for port and ICMP sets: the protocol of the match (nft
+ *            records it in the set's user data)
+ * @interval: an interval set (prefixes or port ranges present)
+ * @n:        number of elements
+ * @v:        elements, ascending; in interval sets adjacent and
+ *            overlapping intervals are merged (the kernel refuses
+ *            neighbours in a named set as apply sends them): netlink
+ *            sends these, the text writes them for named sets
+ * @addrs:    for anonymous address sets: the prefixes the text writes
+ *            (points into the IR); nft -f merges them into @v itself, and
+ *            a single merged element written out would become a plain
+ *            match instead of a set
+ * @n_addrs:  their number
+ */
+struct pc_nft_set {
+	char *name;
+	enum pc_nft_key key;
+	uint8_t l4proto;
+	bool interval;
+	size_t n;
+	struct pc_nft_elem *v;
+	const struct pc_addr *addrs;
+	size_t n_addrs;
+};
+
+/* How one address / port / type match is expressed. */
+enum pc_nft_match_kind {
+	PC_NFT_MATCH_NONE,    /* any */
+	PC_NFT_MATCH_VALUE,   /* one address, prefix, port or type */
+	PC_NFT_MATCH_RANGE,   /* one port range lo-hi */
+	PC_NFT_MATCH_SET,     /* lookup in @set */
+};
+
+/**
+ * struct pc_nft_match - one match of a rule
+ * @kind:  see enum pc_nft_match_kind
+ * @addr:  for an address VALUE: the prefix (points into the IR)
+ * @lo:    for a port / type VALUE or RANGE
+ * @hi:    for a RANGE
+ * @set:   for SET: the set (a named one of the plan, or the rule's own
+ *         anonymous one)
+ */
+struct pc_nft_match {
+	enum pc_nft_match_kind kind;
+	const struct pc_addr *addr;
+	uint16_t lo;
+	uint16_t hi;
+	const struct pc_nft_set *set;
+};
+
+/**
+ * struct pc_nft_map - a named verdict map, from an optimised run of rules
+ * @name:     "input_v4_1": chain, family, number in the chain
+ * @family:   PC_FAM_IPV4 or PC_FAM_IPV6; the key is
+ *            `ip[6] saddr . meta l4proto . th dport` (interval)
+ * @n:        number of elements
+ * @v:        the elements (disjoint, sorted; point into the IR)
+ * @comments: per element "FILE:LINE[ TEXT]" of the rule it comes from (owned)
+ */
+struct pc_nft_map {
+	char *name;
+	unsigned family;
+	size_t n;
+	const struct pc_map_elem *v;
+	char **comments;
+};
+
+/**
+ * struct pc_nft_limit - a named limit object: the one token bucket that
+ *                       every nft rule of a limited policy rule shares
+ * @name:  "input_limit_1": chain, number of the limited rule in the chain
+ * @limit: the rate (nft's default burst of 5 packets)
+ * @src:   the policy rule
+ *
+ * A policy rule becomes several nft rules (one per protocol and family,
+ * two for a reject of any protocol); a `limit rate` statement in each
+ * would give each its own bucket, and a reject's TCP packets over the
+ * first bucket would fall into the second rule.
+ */
+struct pc_nft_limit {
+	char *name;
+	struct pc_limit limit;
+	const struct pc_rule *src;
+};
+
+/**
+ * struct pc_nft_rule - one nft rule
+ * @src:        the IR rule it comes from (location, origin)
+ * @family:     0 (both), PC_FAM_IPV4 or PC_FAM_IPV6
+ * @nfproto:    the text must say `meta nfproto` (no other match implies
+ *              the family)
+ * @ifname:     interface or NULL
+ * @oif:        @ifname is the output interface
+ * @saddr:      source match
+ * @daddr:      destination match
+ * @proto:      layer 4 protocol, -1 for any
+ * @dport:      destination ports (for protocols with ports)
+ * @icmp_type:  ICMP / ICMPv6 types (for those protocols)
+ * @ct_state:   PC_CT_* mask, 0 = any
+ * @limit:      the rule's rate limit object (`limit name "NAME"`), or NULL
+ * @log:        log before the verdict
+ * @log_prefix: may be NULL
+ * @verdict:    final statement
+ * @comment:    "FILE:LINE[ TEXT]", at most PC_NFT_COMMENT_MAX bytes
+ * @sets:       the anonymous sets of this rule (owned), @n_sets of them
+ * @vmap:       for a rule of the optimiser: `ip[6] saddr . meta l4proto .
+ *              th dport vmap @NAME` and nothing else (@verdict unused)
+ */
+struct pc_nft_rule {
+	const struct pc_rule *src;
+	unsigned family;
+	bool nfproto;
+	const char *ifname;
+	bool oif;
+	struct pc_nft_match saddr;
+	struct pc_nft_match daddr;
+	int proto;
+	struct pc_nft_match dport;
+	struct pc_nft_match icmp_type;
+	unsigned ct_state;
+	const struct pc_nft_limit *limit;
+	bool log;
+	const char *log_prefix;
+	enum pc_nft_verdict verdict;
+	char *comment;
+	struct pc_nft_set *sets[3];
+	size_t n_sets;
+	const struct pc_nft_map *vmap;
+};
+
+/**
+ * struct pc_nft_chain - one base chain
+ * @name:   "input", "forward" or "output"
+ * @hook:   NF_INET_* hook number
+ * @policy: PC_VERDICT_ALLOW or PC_VERDICT_DENY
+ * @n:      number of rules
+ * @rules:  rules in evaluation order
+ */
+struct pc_nft_chain {
+	const char *name;
+	unsigned hook;
+	enum pc_verdict policy;
+	size_t n;
+	struct pc_nft_rule *rules;
+};
+
+/**
+ * struct pc_nft_plan - everything `nft -f` / apply installs
+ * @table:  the table's name (family inet); points into the IR
+ * @n_sets: number of named sets
+ * @sets:   named sets, sorted by name (owned)
+ * @n_maps: number of verdict maps
+ * @maps:   verdict maps, in chain order (owned)
+ * @n_limits: number of limit objects
+ * @limits: limit objects, in chain order (owned)
+ * @chains: input, forward, output
+ */
+struct pc_nft_plan {
+	const char *table;
+	size_t n_sets;
+	struct pc_nft_set **sets;
+	size_t n_maps;
+	struct pc_nft_map **maps;
+	size_t n_limits;
+	struct pc_nft_limit **limits;
+	struct pc_nft_chain chains[3];
+};
+
+/**
+ * pc_nft_plan_create() - lower an IR
+ * @ir:   the policy; must outlive the plan (the plan points into it)
+ * @diag: what nftables cannot hold (a comment or log prefix too long or
+ *        with a quote or control character, an interface name too long,
+ *        a bad table name) is reported here with its location
+ *
+ * Return: a new plan (free with pc_nft_plan_destroy()), or NULL after
+ * reporting errors.
+ */
+struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
+				       struct pc_diag *diag);
+
+/**
+ * pc_nft_check() - what pc_nft_plan_create() would report, without lowering
+ * @ir:   the policy
+ * @diag: errors go here
+ *
+ * Return: 0 when the IR can be lowered, -1 after reporting errors.
+ */
+int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag);
+
+/* Frees a plan. NULL is a no-op. */
+void pc_nft_plan_destroy(struct pc_nft_plan *plan);
+
+/* Number of nft rules of the plan (all chains). */
+size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan);
+
+/*
+ * Writes one rule as an nft statement line (no indentation, no newline).
+ * The text backend and `diff` use it.
+ */
+void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out);
+
+/*
+ * Writes the body of `table inet NAME { ... }`: limit objects, named sets,
+ * verdict maps, then the three
+ * chains, indented by one tab, each line ending in a newline.
+ */
+void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out);
+
+/* Writes element @i of verdict map @m as nft text ("192.0.2.0/24 . udp . 53 comment ... : accept"). */
+void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out);
+
+/* Length in bytes of a key of @key ("ipv4_addr" is 4, ...). */
+unsigned pc_nft_key_len(enum pc_nft_key key);
+
+/* The port a plan element holds: 2 bytes in network order. */
+unsigned pc_nft_be16_get(const uint8_t *p);
+
+#endif

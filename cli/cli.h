@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* The subcommands and what they share. */
+#ifndef PORTCULLIS_CLI_H
+#define PORTCULLIS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <portcullis/diag.h>
+
+#include "registry/registry.h"
+
+/* Exit statuses (cli.md). */
+enum {
+	PC_EXIT_OK = 0,
+	PC_EXIT_POLICY = 1,   /* policy errors, --check found changes, diff found drift */
+	PC_EXIT_USAGE = 2,
+	PC_EXIT_SYSTEM = 3,   /* file, permission, netlink */
+};
+
+/* One subcommand: argv[0] is the command name. Returns an exit status. */
+struct pc_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_lookup(int argc, char **argv);
+int cmd_backends(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_confirm(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+
+/*
+ * Registry options every command that resolves names takes:
+ * --registry FILE (replaces the default) and --overlay FILE (repeatable;
+ * also PORTCULLIS_OVERLAY, colon-separated, and /etc/portcullis/services
+ * when it exists).
+ */
+struct pc_registry_opts {
+	const char *registry;
+	const char *overlays[16];
+	size_t n_overlays;
+	bool no_default_overlay;
+};
+
+/*
+ * Adds one --overlay FILE to @o. Returns false (after a message naming
+ * @command) when there are too many: a usage error.
+ */
+bool pc_cli_add_overlay(struct pc_registry_opts *o, const char *file,
+			const char *command);
+
+struct pc_registry;
+/*
+ * Loads the registry the options name. On failure prints diagnostics and
+ * returns NULL with *status set to the exit status (1 bad file, 3 unreadable).
+ */
+struct pc_registry *pc_cli_open_registry(const struct pc_registry_opts *o,
+					 struct pc_diag *diag, int *status);
+
+struct pc_ir;
+struct pc_nft_plan;
+/*
+ * The one loader of a policy (cli/load.c): opens the registry @ro names,
+ * then loads @path with pc_policy_load() and @flags (enum pc_policy_flags).
+ * Returns the IR with *reg set, or NULL with *status the exit status and
+ * *reg the registry if it opened (NULL otherwise). Diagnostics stay queued
+ * on @diag; PORTCULLIS_TIMING phases are printed under @command.
+ */
+struct pc_ir *pc_cli_load(const char *command, const char *path,
+			  const struct pc_registry_opts *ro, unsigned flags,
+			  struct pc_diag *diag, struct pc_registry **reg,
+			  int *status);
+/*
+ * apply / diff: pc_cli_load() with the lint on, then the nft plan
+ * (backends/nft/nft_lower.h). With @optimize the plan is lowered from
+ * the optimised view of the IR (pc_ir_optimize_view(), verdict maps), as
+ * `generate` does for nft; *view is then that view, else NULL.
+ * Diagnostics stay queued on @diag. Returns PC_EXIT_OK with *ir, *view,
+ * *reg and *plan set (caller frees them: the plan first, then the view
+ * with pc_ir_destroy(), then the IR), or the exit status with all
+ * of them NULL.
+ */
+int pc_cli_load_plan(const char *command, const char *path,
+		     const struct pc_registry_opts *ro, bool optimize,
+		     struct pc_diag *diag, struct pc_ir **ir,
+		     struct pc_ir **view, struct pc_registry **reg,
+		     struct pc_nft_plan **plan);
+/* Prints a netlink failure (-errno) of @what; returns PC_EXIT_SYSTEM. */
+int pc_cli_netlink_error(const char *prog, const char *what, int err);
+
+/* True when stderr is a terminal and NO_COLOR is unset. */
+bool pc_cli_color(void);
+
+/*
+ * PORTCULLIS_TIMING=1: a command prints where its time goes (stderr), for
+ * the benchmarks in bench/ and whoever wonders: "portcullis COMMAND:
+ * timing: WHAT  N ms", the time since the previous call (@what NULL: only
+ * starts the clock).
+ */
+void pc_cli_phase(const char *command, const char *what);
+
+extern const char *pc_program_version;
+
+#endif

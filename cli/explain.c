@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* portcullis explain: which line of a policy decides a packet. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "ir/eval.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/util.h"
+
+static const char explain_usage[] =
+	"usage: portcullis explain [--registry FILE] [--overlay FILE]... POLICY PACKET...\n"
+	"\n"
+	"Evaluates each PACKET against the resolved POLICY (the reference meaning\n"
+	"every backend's output must have) and prints, one line per packet,\n"
+	"\n"
+	"  VERDICT<TAB>DECIDED-BY<TAB>PACKET\n"
+	"\n"
+	"VERDICT is allow, deny or reject. DECIDED-BY is FILE:LINE of the policy\n"
+	"rule, 'default (FILE:LINE)' or 'default' for the direction's default,\n"
+	"or 'built-in: connection tracking', 'built-in: loopback' or\n"
+	"'built-in: essential ICMP'. PACKET is repeated in canonical form.\n"
+	"\n"
+	"PACKET (one argument, quoted; '-' reads packets from standard input,\n"
+	"one per line, '#' comments and blank lines skipped):\n"
+	"\n"
+	"  DIRECTION [on IFACE] PROTO SRC -> DST[:PORT] [type ICMPTYPE]\n"
+	"            [on IFACE] [state new|established|related|invalid]\n"
+	"\n"
+	"  DIRECTION  in, out or forward\n"
+	"  IFACE      input interface (in, forward) or output interface (out);\n"
+	"             without it, rules with 'on IFACE' do not match, except\n"
+	"             that loopback addresses (127.0.0.0/8, ::1) imply 'on lo'\n"
+	"  PROTO      tcp, udp, sctp, dccp, icmp (IPv4), icmpv6 (IPv6), another\n"
+	"             protocol name (esp, gre, ...) or a number 0-255\n"
+	"  SRC        an IPv4 or IPv6 address (IPv6 may be in brackets)\n"
+	"  DST:PORT   for tcp, udp, sctp and dccp: 198.51.100.1:22 or\n"
+	"             [2001:db8::1]:443; other protocols take no port\n"
+	"  ICMPTYPE   icmp/icmpv6 only: a name as nftables spells it\n"
+	"             (echo-request, destination-unreachable, nd-neighbor-solicit,\n"
+	"             ...) or a number 0-255; without it, only rules that\n"
+	"             match every ICMP type can match\n"
+	"  state      the connection tracking state, default new\n"
+	"\n"
+	"Examples:\n"
+	"  portcullis explain web.policy 'in tcp 192.0.2.5 -> 198.51.100.1:22'\n"
+	"  portcullis explain web.policy 'in on eth0 udp 2001:db8::5 -> [2001:db8::1]:53'\n"
+	"  portcullis explain web.policy 'in icmp 192.0.2.5 -> 198.51.100.1 type echo-request'\n"
+	"  portcullis explain web.policy 'out tcp 198.51.100.1 -> 192.0.2.5:40000 state established'\n"
+	"\n"
+	"Rate limits count as not exceeded.\n"
+	"\n"
+	"Options:\n"
+	"  --registry FILE  registry to resolve service names with (IANA CSV or\n"
+	"                   /etc/services format) instead of the installed one\n"
+	"  --overlay FILE   site services that take precedence (repeatable)\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"Exit status: 0 every packet evaluated; 1 policy errors; 2 usage error\n"
+	"(a malformed PACKET); 3 system error.\n";
+
+/* One packet to explain, with what parsing it needs to keep. */
+struct explain_item {
+	struct pc_packet pkt;
+	char iface[16];
+	bool own_iface;    /* pkt.iface points to @iface (re-pointed after growth) */
+};
+
+static void print_bad_packet(const char *where, const char *text,
+			     const struct pc_packet_error *err)
+{
+	fprintf(stderr, "portcullis: explain: %s: bad packet: %s\n", where, err->msg);
+	fprintf(stderr, "  %s\n  ", text);
+	for (size_t i = 0; i < err->col; i++)
+		fputc(text[i] == '\t' ? '\t' : ' ', stderr);
+	fputc('^', stderr);
+	for (size_t i = 1; i < err->len; i++)
+		fputc('~', stderr);
+	fputc('\n', stderr);
+}
+
+static int add_packet(struct explain_item **items, size_t *n, size_t *cap,
+		      const char *where, const char *text)
+{
+	struct pc_packet_error err;
+	struct explain_item *it;
+
+	*items = xgrow(*items, cap, *n + 1, sizeof(**items));
+	it = &(*items)[*n];
+	if (pc_packet_parse(text, &it->pkt, it->iface, &err) < 0) {
+		print_bad_packet(where, text, &err);
+		return -1;
+	}
+	it->own_iface = it->pkt.iface == it->iface;
+	(*n)++;
+	return 0;
+}
+
+/* Reads packets from stdin; returns the number of bad lines, or -1 on a read error. */
+static int read_packets(struct explain_item **items, size_t *n, size_t *cap)
+{
+	char *line = NULL;
+	size_t len = 0;
+	unsigned lineno = 0;
+	int bad = 0;
+
+	while (getline(&line, &len, stdin) >= 0) {
+		char where[32], *s = line, *e;
+
+		lineno++;
+		e = s + strcspn(s, "\r\n");
+		*e = 0;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == 0 || *s == '#')
+			continue;
+		snprintf(where, sizeof(where), "<stdin>:%u", lineno);
+		if (add_packet(items, n, cap, where, s) < 0 && ++bad == PC_DIAG_MAX_ERRORS) {
+			fprintf(stderr, "portcullis: explain: too many bad packets, giving up\n");
+			break;
+		}
+	}
+	free(line);
+	if (ferror(stdin)) {
+		perror("portcullis: explain: standard input");
+		return -1;
+	}
+	return bad;
+}
+
+/* The "decided by" column. */
+static void print_decider(const struct pc_ir *ir, const struct pc_packet *p,
+			  long idx)
+{
+	const struct pc_chain *c = &ir->chains[p->dir];
+	const struct pc_location *loc;
+
+	if (idx < 0) {
+		loc = &c->policy_loc;
+		if (loc->file && loc->line)
+			printf("default (%s:%u)", loc->file, loc->line);
+		else
+			fputs("default", stdout);
+		return;
+	}
+	loc = &c->rules[idx].loc;
+	if (c->rules[idx].n_map) {
+		/* A verdict map of the optimiser: its element knows the line. */
+		const struct pc_map_elem *e = pc_map_lookup(&c->rules[idx], p);
+
+		if (e)
+			loc = &e->loc;
+	}
+	switch (c->rules[idx].origin) {
+	case PC_ORIGIN_POLICY:
+		if (loc->file && loc->line)
+			printf("%s:%u", loc->file, loc->line);
+		else
+			fputs("policy rule", stdout);
+		break;
+	case PC_ORIGIN_DEFAULT:
+		if (loc->file && loc->line)
+			printf("default (%s:%u)", loc->file, loc->line);
+		else
+			fputs("default", stdout);
+		break;
+	case PC_ORIGIN_CONNTRACK:
+	case PC_ORIGIN_LOOPBACK:
+	case PC_ORIGIN_ESSENTIAL_ICMP:
+		printf("built-in: %s", pc_origin_name(c->rules[idx].origin));
+		break;
+	default:
+		PC_BUG("rule origin %d", (int)c->rules[idx].origin);
+	}
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "registry", required_argument, NULL, 'R' },
+		{ "overlay", required_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pc_registry_opts ro = { 0 };
+	struct explain_item *items = NULL;
+	size_t n = 0, cap = 0;
+	struct pc_registry *reg = NULL;
+	struct pc_diag *diag = NULL;
+	struct pc_ir *ir = NULL;
+	const char *policy;
+	bool stdin_used = false;
+	int c, status = PC_EXIT_USAGE, bad = 0;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'R':
+			ro.registry = optarg;
+			break;
+		case 'O':
+			if (!pc_cli_add_overlay(&ro, optarg, "explain"))
+				goto out;
+			break;
+		case 'h':
+			fputs(explain_usage, stdout);
+			status = PC_EXIT_OK;
+			goto out;
+		default:
+			if (optopt)
+				fprintf(stderr, "portcullis: explain: option -%c: unknown or missing its argument\n",
+					optopt);
+			else
+				fprintf(stderr, "portcullis: explain: unknown option '%s' or missing argument\n",
+					argv[optind - 1]);
+			fputs(explain_usage, stderr);
+			goto out;
+		}
+	}
+	if (argc - optind < 2) {
+		fputs("portcullis: explain: expected a POLICY and at least one PACKET\n", stderr);
+		fputs(explain_usage, stderr);
+		goto out;
+	}
+	policy = argv[optind];
+	for (int i = optind + 1; i < argc; i++) {
+		char where[32];
+
+		if (strcmp(argv[i], "-") == 0) {
+			int r;
+
+			if (stdin_used) {
+				fputs("portcullis: explain: '-' given twice\n", stderr);
+				goto out;
+			}
+			stdin_used = true;
+			r = read_packets(&items, &n, &cap);
+			if (r < 0) {
+				status = PC_EXIT_SYSTEM;
+				goto out;
+			}
+			bad += r;
+			continue;
+		}
+		snprintf(where, sizeof(where), "argument %d", i - optind);
+		if (add_packet(&items, &n, &cap, where, argv[i]) < 0)
+			bad++;
+	}
+	if (bad)
+		goto out;
+
+	diag = pc_diag_create();
+	/* the verdict, not the lint: explain's warnings would be noise */
+	ir = pc_cli_load("explain", policy, &ro, PC_POLICY_NO_LINT, diag, &reg, &status);
+	pc_diag_print(diag, stderr, pc_cli_color());
+	if (!ir)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct pc_packet *p = &items[i].pkt;
+		enum pc_verdict v;
+		long idx;
+		char text[160];
+
+		if (items[i].own_iface)
+			p->iface = items[i].iface;
+		idx = pc_ir_eval(ir, p, &v);
+
+		pc_packet_format(p, text, sizeof(text));
+		printf("%s\t", pc_verdict_name(v));
+		print_decider(ir, p, idx);
+		printf("\t%s\n", text);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("portcullis: explain: standard output");
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+	status = PC_EXIT_OK;
+out:
+	pc_ir_destroy(ir);
+	pc_registry_destroy(reg);
+	pc_diag_destroy(diag);
+	free(items);
+	return status;
+}

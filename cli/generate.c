@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/* portcullis generate: a policy's ruleset in one backend's language. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backends/table.h"
+#include "cli/cli.h"
+#include "ir/optimize.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/template.h"
+#include "common/util.h"
+
+static void generate_usage(FILE *out)
+{
+	fputs("usage: portcullis generate [-b BACKEND] [-o FILE] [--check] [--registry FILE]\n"
+	      "                           [--overlay FILE] [--template FILE]\n"
+	      "                           [--pf-dialect openbsd|freebsd] [--no-lint] POLICY\n"
+	      "       portcullis generate -b BACKEND -o FILE [-b BACKEND -o FILE]... POLICY\n"
+	      "\n"
+	      "Writes the ruleset of POLICY in the language of BACKEND: nft (default),\n"
+	      "iptables, ip6tables, pf, or a plugin (see `portcullis backends`).\n"
+	      "The output is byte-identical for the same policy, registry and version.\n"
+	      "Several -b BACKEND -o FILE pairs write several files from one reading of\n"
+	      "the policy; when one backend fails, no file is written.\n"
+	      "\n"
+	      "  -b, --backend NAME  the output language (default nft)\n"
+	      "  -o, --output FILE   replace FILE atomically instead of writing to stdout;\n"
+	      "                      a failed run leaves FILE as it was (goes with the\n"
+	      "                      -b before it); a symbolic link is written through,\n"
+	      "                      FILE keeps its owner and mode, and must be a\n"
+	      "                      regular file (or new)\n"
+	      "  --check             with -o: write nothing, exit 1 when a FILE would change\n"
+	      "                      (a pre-commit hook or CI gate for generated files)\n"
+	      "  --no-lint           skip the shadowing and registry warnings (`check` has them)\n"
+	      "  --no-optimize       one kernel rule per policy line: no verdict maps\n"
+	      "                      (for backends that fold rules, such as nft)\n"
+	      "  --registry FILE     IANA CSV or /etc/services file instead of the shipped one\n"
+	      "  --overlay FILE      site names that take precedence (repeatable)\n"
+	      "  --template FILE     the output's skeleton instead of the built-in one\n"
+	      "                      ({{version}} {{policy}} {{registry}} {{registry_date}}\n"
+	      "                      {{table}} {{backend}} {{body}})\n"
+	      "  --pf-dialect NAME   openbsd (default) or freebsd, for -b pf\n"
+	      "\n"
+	      "Exit status: 0 written (or up to date); 1 policy errors, a feature the\n"
+	      "backend cannot express, or --check found changes; 2 usage; 3 system error.\n",
+	      out);
+}
+
+/* The output as it would be written; NULL with *status set on failure. */
+static char *render(const struct pc_backend *backend, const struct pc_ir *ir,
+		    const struct pc_emit_options *opts, struct pc_diag *diag,
+		    size_t *len, int *status)
+{
+	char *text = NULL;
+	FILE *f;
+	int ret;
+
+	f = open_memstream(&text, len);
+	if (!f) {
+		pc_diag_error(diag, NULL, "cannot allocate the output: %s", strerror(errno));
+		*status = PC_EXIT_SYSTEM;
+		return NULL;
+	}
+	ret = backend->emit(ir, opts, f, diag);
+	if (fclose(f) != 0 && ret == 0) {
+		pc_diag_error(diag, NULL, "cannot write the output: %s", strerror(errno));
+		*status = PC_EXIT_SYSTEM;
+		free(text);
+		return NULL;
+	}
+	if (ret != 0 || pc_diag_has_errors(diag)) {
+		if (!pc_diag_has_errors(diag))
+			pc_diag_error(diag, NULL, "backend '%s' failed without saying why",
+				      backend->name);
+		*status = PC_EXIT_POLICY;
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* One -b BACKEND [-o FILE] of the command line. */
+struct target {
+	const char *name;
+	const char *output;             /* NULL: stdout */
+	const struct pc_backend *backend;
+	char *text;
+	size_t len;
+};
+
+#define MAX_TARGETS 16
+
+static int write_stdout(const char *text, size_t len)
+{
+	if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+		fprintf(stderr, "portcullis: cannot write to standard output: %s\n",
+			strerror(errno));
+		return PC_EXIT_SYSTEM;
+	}
+	return PC_EXIT_OK;
+}
+
+/* What @path is when it is not a regular file (for the message). */
+static const char *file_kind(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return "not a regular file";
+	if (S_ISDIR(st.st_mode))
+		return "a directory";
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return "a device node";
+	if (S_ISFIFO(st.st_mode))
+		return "a FIFO";
+	if (S_ISSOCK(st.st_mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * The -o FILEs of @targets, all replaced or none: every target is resolved
+ * and checked, then every changed one written to a temporary file beside
+ * it, and only when all of that worked are they renamed. With @check,
+ * nothing is written: 1 when a file would change.
+ */
+static int write_outputs(struct target *targets, size_t n, bool check)
+{
+	struct pc_replace *r = xcalloc(n, sizeof(*r));
+	bool *same = xcalloc(n, sizeof(*same));
+	int status = PC_EXIT_OK;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (pc_replace_prepare(&r[i], targets[i].output, true) == 0)
+			continue;
+		if (errno == EINVAL)
+			fprintf(stderr, "portcullis: cannot write %s: it is %s\n",
+				targets[i].output, file_kind(targets[i].output));
+		else
+			fprintf(stderr, "portcullis: cannot write %s: %s\n",
+				targets[i].output, strerror(errno));
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(r[k].target, r[i].target) != 0 &&
+			    !(r[k].exists && r[i].exists && r[k].st.st_dev == r[i].st.st_dev &&
+			      r[k].st.st_ino == r[i].st.st_ino))
+				continue;
+			fprintf(stderr, "portcullis generate: -o %s and -o %s are the same file\n",
+				targets[k].output, targets[i].output);
+			status = PC_EXIT_USAGE;
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		size_t old_len;
+		char *old = r[i].exists ? pc_read_file(r[i].target, &old_len) : NULL;
+
+		/* a file too big to read is no copy of the output */
+		if (r[i].exists && !old && errno != EFBIG) {
+			fprintf(stderr, "portcullis: cannot read %s: %s\n", targets[i].output,
+				strerror(errno));
+			status = PC_EXIT_SYSTEM;
+			goto out;
+		}
+		/* an identical file is left alone (its time stamp too) */
+		same[i] = old && old_len == targets[i].len &&
+			  memcmp(old, targets[i].text, old_len) == 0;
+		free(old);
+		if (check && !same[i]) {
+			fprintf(stderr, "portcullis: %s %s; regenerate it with the same command without --check\n",
+				targets[i].output, r[i].exists ? "is out of date" : "does not exist");
+			status = PC_EXIT_POLICY;
+		}
+	}
+	if (check)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (same[i] || pc_replace_write(&r[i], targets[i].text, targets[i].len) == 0)
+			continue;
+		fprintf(stderr, "portcullis: cannot write %s: %s; no file was changed\n",
+			targets[i].output, strerror(errno));
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+	/* Only renames are left: they fail only if the directory changes under us. */
+	for (i = 0; i < n; i++) {
+		if (same[i] || pc_replace_commit(&r[i]) == 0)
+			continue;
+		fprintf(stderr, "portcullis: cannot replace %s: %s", targets[i].output,
+			strerror(errno));
+		if (i > 0)
+			fputs("; the files before it on the command line were replaced", stderr);
+		fputc('\n', stderr);
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
+out:
+	for (i = 0; i < n; i++)
+		pc_replace_finish(&r[i]);
+	free(same);
+	free(r);
+	return status;
+}
+
+
+int cmd_generate(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "registry", required_argument, NULL, 'r' },
+		{ "overlay", required_argument, NULL, 'O' },
+		{ "template", required_argument, NULL, 't' },
+		{ "pf-dialect", required_argument, NULL, 'p' },
+		{ "no-lint", no_argument, NULL, 'n' },
+		{ "no-optimize", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pc_emit_options opts = { .version = pc_program_version, .pf_dialect = "openbsd" };
+	struct target targets[MAX_TARGETS];
+	struct pc_registry_opts ro;
+	struct pc_backend_set *set = NULL;
+	struct pc_registry *reg = NULL;
+	struct pc_diag *diag;
+	struct pc_ir *ir = NULL;
+	const char *template_path = NULL;
+	char *template_text = NULL;
+	size_t n_targets = 0, len = 0;
+	unsigned flags = 0;
+	bool check = false, no_optimize = false, want_plugins = false;
+	int c, status = PC_EXIT_OK;
+
+	memset(&ro, 0, sizeof(ro));
+	memset(targets, 0, sizeof(targets));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "b:o:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+		case 'o':
+			/* -b starts a target; -o belongs to the last one */
+			if (c == 'b' || n_targets == 0 || targets[n_targets - 1].output) {
+				if (c == 'o' && n_targets > 0) {
+					fputs("portcullis generate: each -o FILE needs its own -b BACKEND before it\n",
+					      stderr);
+					return PC_EXIT_USAGE;
+				}
+				if (n_targets == MAX_TARGETS) {
+					fputs("portcullis generate: too many -b options\n", stderr);
+					return PC_EXIT_USAGE;
+				}
+				targets[n_targets++].name = "nft";
+			}
+			if (c == 'b')
+				targets[n_targets - 1].name = optarg;
+			else
+				targets[n_targets - 1].output = optarg;
+			break;
+		case 'c':
+			check = true;
+			break;
+		case 'r':
+			ro.registry = optarg;
+			break;
+		case 'O':
+			if (!pc_cli_add_overlay(&ro, optarg, "generate"))
+				return PC_EXIT_USAGE;
+			break;
+		case 't':
+			template_path = optarg;
+			break;
+		case 'p':
+			if (strcmp(optarg, "openbsd") != 0 && strcmp(optarg, "freebsd") != 0) {
+				fprintf(stderr, "portcullis generate: --pf-dialect is openbsd or freebsd, not '%s'\n",
+					optarg);
+				return PC_EXIT_USAGE;
+			}
+			opts.pf_dialect = optarg;
+			break;
+		case 'n':
+			flags |= PC_POLICY_NO_LINT;
+			break;
+		case 'N':
+			no_optimize = true;
+			break;
+		case 'h':
+			generate_usage(stdout);
+			return PC_EXIT_OK;
+		default:
+			generate_usage(stderr);
+			return PC_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		generate_usage(stderr);
+		return PC_EXIT_USAGE;
+	}
+	if (n_targets == 0)
+		targets[n_targets++].name = "nft";
+	for (size_t i = 0; i < n_targets; i++) {
+		if (!targets[i].output && (check || n_targets > 1)) {
+			fprintf(stderr, "portcullis generate: %s needs -o FILE after -b %s\n",
+				check ? "--check" : "each of several backends", targets[i].name);
+			return PC_EXIT_USAGE;
+		}
+	}
+	if (template_path && n_targets > 1) {
+		fputs("portcullis generate: --template goes with a single -b BACKEND\n", stderr);
+		return PC_EXIT_USAGE;
+	}
+	/* A plugin is code run as this user: load them only when one is asked for. */
+	for (size_t i = 0; i < n_targets; i++)
+		if (!pc_backend_is_builtin(targets[i].name))
+			want_plugins = true;
+	diag = pc_diag_create();
+	set = pc_backend_set_create(diag, PC_SEV_WARNING, want_plugins);
+	for (size_t i = 0; i < n_targets; i++) {
+		targets[i].backend = pc_backend_set_find(set, targets[i].name);
+		if (targets[i].backend)
+			continue;
+		pc_diag_print(diag, stderr, pc_cli_color());
+		fprintf(stderr, "portcullis generate: unknown backend '%s'; known:", targets[i].name);
+		for (size_t k = 0; k < pc_backend_set_count(set); k++)
+			fprintf(stderr, " %s", pc_backend_set_get(set, k, NULL)->name);
+		fputs(" (see `portcullis backends`)\n", stderr);
+		status = PC_EXIT_USAGE;
+		goto out;
+	}
+	if (template_path) {
+		const char *name;
+
+		template_text = pc_read_file(template_path, &len);
+		if (!template_text) {
+			pc_diag_error(diag, NULL, "cannot read template %s: %s",
+				      template_path, strerror(errno));
+			status = PC_EXIT_SYSTEM;
+			goto out;
+		}
+		name = pc_diag_add_source(diag, template_path, template_text, len);
+		if (pc_template_check(template_text, name, diag) != 0) {
+			status = PC_EXIT_POLICY;
+			goto out;
+		}
+		opts.template_text = template_text;
+	}
+	ir = pc_cli_load("generate", argv[optind], &ro, flags, diag, &reg, &status);
+	if (!ir)
+		goto out;
+	opts.policy_path = argv[optind];
+	opts.registry_name = ir->registry_name;
+	opts.registry_date = ir->registry_date;
+	/* every output is made before any is written: all or nothing */
+	for (size_t i = 0; i < n_targets; i++) {
+		if (pc_backend_check(targets[i].backend, ir, &opts, diag) != 0) {
+			status = PC_EXIT_POLICY;
+			continue;
+		}
+		if ((targets[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
+			struct pc_ir *view = pc_ir_optimize_view(ir, NULL);
+
+			targets[i].text = render(targets[i].backend, view, &opts, diag,
+						 &targets[i].len, &status);
+			pc_ir_destroy(view);
+		} else {
+			targets[i].text = render(targets[i].backend, ir, &opts, diag,
+						 &targets[i].len, &status);
+		}
+	}
+	pc_cli_phase("generate", "render");
+	if (status != PC_EXIT_OK)
+		goto out;
+	pc_diag_print(diag, stderr, pc_cli_color());
+	if (!targets[0].output)
+		status = write_stdout(targets[0].text, targets[0].len);
+	else
+		status = write_outputs(targets, n_targets, check);
+	pc_cli_phase("generate", "write");
+out:
+	pc_diag_print(diag, stderr, pc_cli_color());
+	for (size_t i = 0; i < n_targets; i++)
+		free(targets[i].text);
+	free(template_text);
+	pc_ir_destroy(ir);
+	pc_registry_destroy(reg);
+	/* after the IR and outputs: a plugin's code goes away here */
+	pc_backend_set_destroy(set);
+	pc_diag_destroy(diag);
+	return status;
+}

@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: MIT */
+#include "common/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+_Noreturn void pc_bug(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "portcullis: BUG at %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+static _Noreturn void oom(void)
+{
+	fputs("portcullis: out of memory\n", stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xzalloc(size_t n)
+{
+	return xcalloc(1, n);
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xgrow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap;
+
+	if (need <= c)
+		return p;
+	if (c < 8)
+		c = 8;
+	while (c < need) {
+		if (c > SIZE_MAX / 2 / size)
+			oom();
+		c *= 2;
+	}
+	*cap = c;
+	return xrealloc(p, c * size);
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return s;
+}
+
+/* Arena: a list of chunks; big requests get a chunk of their own. */
+struct pc_arena_chunk {
+	struct pc_arena_chunk *next;
+	size_t used;
+	size_t size;
+	_Alignas(16) unsigned char data[];
+};
+
+struct pc_arena {
+	struct pc_arena_chunk *head;
+	size_t next_size;   /* chunks double up to ARENA_CHUNK_MAX */
+};
+
+#define ARENA_CHUNK (64 * 1024)
+#define ARENA_CHUNK_MAX (4 * 1024 * 1024)
+
+struct pc_arena *pc_arena_create(void)
+{
+	return xzalloc(sizeof(struct pc_arena));
+}
+
+void pc_arena_destroy(struct pc_arena *a)
+{
+	struct pc_arena_chunk *c, *next;
+
+	if (!a)
+		return;
+	for (c = a->head; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(a);
+}
+
+void *pc_arena_alloc(struct pc_arena *a, size_t n)
+{
+	struct pc_arena_chunk *c = a->head;
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!n)
+		n = 16;
+	if (!c || c->size - c->used < n) {
+		size_t size;
+
+		if (a->next_size < ARENA_CHUNK)
+			a->next_size = ARENA_CHUNK;
+		size = n > a->next_size / 4 ? n : a->next_size;
+		if (size == a->next_size && a->next_size < ARENA_CHUNK_MAX)
+			a->next_size *= 2;
+
+		c = xmalloc(sizeof(*c) + size);
+		c->size = size;
+		c->used = 0;
+		if (size == n && a->head) {
+			/* keep the current chunk in front: it still has room */
+			c->next = a->head->next;
+			a->head->next = c;
+		} else {
+			c->next = a->head;
+			a->head = c;
+		}
+	}
+	p = c->data + c->used;
+	c->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+char *pc_arena_strndup(struct pc_arena *a, const char *s, size_t n)
+{
+	char *p = pc_arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *pc_arena_strdup(struct pc_arena *a, const char *s)
+{
+	return s ? pc_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+void *pc_arena_memdup(struct pc_arena *a, const void *p, size_t n)
+{
+	void *q = pc_arena_alloc(a, n);
+
+	if (n)
+		memcpy(q, p, n);
+	return q;
+}
+
+void pc_buf_init(struct pc_buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void pc_buf_finish(struct pc_buf *b)
+{
+	free(b->data);
+	pc_buf_init(b);
+}
+
+void pc_buf_add(struct pc_buf *b, const void *p, size_t n)
+{
+	b->data = xgrow(b->data, &b->cap, b->len + n + 1, 1);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void pc_buf_puts(struct pc_buf *b, const char *s)
+{
+	pc_buf_add(b, s, strlen(s));
+}
+
+void pc_buf_putc(struct pc_buf *b, char c)
+{
+	pc_buf_add(b, &c, 1);
+}
+
+void pc_buf_printf(struct pc_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		PC_BUG("vsnprintf failed");
+	b->data = xgrow(b->data, &b->cap, b->len + (size_t)n + 1, 1);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *pc_read_file(const char *path, size_t *len)
+{
+	struct pc_buf b;
+	char tmp[65536];
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	pc_buf_init(&b);
+	pc_buf_add(&b, "", 0);
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof(tmp));
+
+		if (n < 0) {
+			int e = errno;
+
+			if (e == EINTR)
+				continue;
+			close(fd);
+			pc_buf_finish(&b);
+			errno = e;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > PC_MAX_FILE) {
+			close(fd);
+			pc_buf_finish(&b);
+			errno = EFBIG;
+			return NULL;
+		}
+		pc_buf_add(&b, tmp, (size_t)n);
+	}
+	close(fd);
+	if (len)
+		*len = b.len;
+	return b.data;
+}
+
+ssize_t pc_read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* Links followed at most, as the kernel's own limit for a path. */
+#define MAX_LINKS 40
+
+int pc_replace_prepare(struct pc_replace *r, const char *path, bool follow)
+{
+	char *cur = xstrdup(path);
+
+	memset(r, 0, sizeof(*r));
+	for (int i = 0;; i++) {
+		char link[PATH_MAX];
+		const char *slash;
+		ssize_t n;
+
+		if (lstat(cur, &r->st) < 0) {
+			if (errno != ENOENT)
+				goto fail;
+			break;  /* a new file (or a link to one) */
+		}
+		if (S_ISLNK(r->st.st_mode) && !follow)
+			break;  /* the link is replaced by a new file */
+		if (!S_ISLNK(r->st.st_mode)) {
+			if (!S_ISREG(r->st.st_mode)) {
+				errno = EINVAL;
+				goto fail;
+			}
+			r->exists = true;
+			break;
+		}
+		if (i == MAX_LINKS) {
+			errno = ELOOP;
+			goto fail;
+		}
+		n = readlink(cur, link, sizeof(link) - 1);
+		if (n < 0)
+			goto fail;
+		link[n] = '\0';
+		/* a relative link is relative to the directory holding it */
+		slash = strrchr(cur, '/');
+		if (link[0] == '/' || !slash) {
+			free(cur);
+			cur = xstrdup(link);
+		} else {
+			char *next = xasprintf("%.*s/%s", (int)(slash - cur), cur, link);
+
+			free(cur);
+			cur = next;
+		}
+	}
+	r->target = cur;
+	return 0;
+fail:
+	free(cur);
+	return -1;
+}
+
+/* A new temporary file beside @r->target: its fd, or -1 with errno. */
+static int replace_create_tmp(struct pc_replace *r, mode_t mode)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char rnd[4];
+		int fd;
+
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return -1;
+		free(r->tmp);
+		r->tmp = xasprintf("%s.tmp.%02x%02x%02x%02x", r->target,
+				   rnd[0], rnd[1], rnd[2], rnd[3]);
+		fd = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			break;
+	}
+	free(r->tmp);
+	r->tmp = NULL;
+	return -1;
+}
+
+int pc_replace_write(struct pc_replace *r, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	int fd, e;
+
+	/* 0666 for a new file: the umask (or a default ACL) decides, as for any file */
+	fd = replace_create_tmp(r, r->exists ? 0600 : 0666);
+	if (fd < 0)
+		return -1;
+	if (r->exists) {
+		struct stat tst;
+
+		/* chown first: it clears the set-id bits that the fchmod then sets */
+		if (fstat(fd, &tst) < 0)
+			goto fail;
+		if ((tst.st_uid != r->st.st_uid || tst.st_gid != r->st.st_gid) &&
+		    fchown(fd, r->st.st_uid, r->st.st_gid) < 0)
+			goto fail;
+		if (fchmod(fd, r->st.st_mode & 07777) < 0)
+			goto fail;
+	}
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(r->tmp);
+	free(r->tmp);
+	r->tmp = NULL;
+	errno = e;
+	return -1;
+}
+
+int pc_replace_commit(struct pc_replace *r)
+{
+	const char *slash = strrchr(r->target, '/');
+	char *dir;
+	int dfd;
+
+	if (!r->tmp)
+		PC_BUG("commit of %s without a written temporary file", r->target);
+	if (rename(r->tmp, r->target) < 0)
+		return -1;
+	free(r->tmp);
+	r->tmp = NULL;
+	/* the rename itself must reach the disk too */
+	dir = slash ? xstrndup(r->target, slash == r->target ? 1 : (size_t)(slash - r->target))
+		    : xstrdup(".");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	return 0;
+}
+
+void pc_replace_finish(struct pc_replace *r)
+{
+	int e = errno;
+
+	if (r->tmp)
+		unlink(r->tmp);
+	free(r->tmp);
+	free(r->target);
+	r->tmp = NULL;
+	r->target = NULL;
+	errno = e;
+}
+
+int pc_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	struct pc_replace r;
+	int ret = -1;
+
+	if (pc_replace_prepare(&r, path, false) == 0 && pc_replace_write(&r, data, len) == 0 &&
+	    pc_replace_commit(&r) == 0)
+		ret = 0;
+	pc_replace_finish(&r);
+	return ret;
+}
+
+bool pc_all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+unsigned pc_edit_distance(const char *a, const char *b, unsigned max)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned *mem, *pp, *prev, *cur, res;
+
+	if (la > lb + max || lb > la + max)
+		return max + 1;
+	/* three rows: the one before the previous is for transpositions */
+	mem = xcalloc(3 * (lb + 1), sizeof(*mem));
+	pp = mem;
+	prev = mem + lb + 1;
+	cur = mem + 2 * (lb + 1);
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned char ca = (unsigned char)tolower((unsigned char)a[i - 1]);
+		unsigned best, *t;
+
+		cur[0] = (unsigned)i;
+		best = cur[0];
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned char cb = (unsigned char)tolower((unsigned char)b[j - 1]);
+			unsigned v = prev[j - 1] + (ca != cb);
+
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			cur[j] = v;
+			if (v < best)
+				best = v;
+		}
+		if (best > max) {
+			free(mem);
+			return max + 1;
+		}
+		t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
+	}
+	res = prev[lb];
+	free(mem);
+	return res > max ? max + 1 : res;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+#include "ir/eval.h"
+
+#include <string.h>
+
+#include "common/util.h"
+
+void pc_packet_init(struct pc_packet *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->dir = PC_DIR_IN;
+	p->family = PC_FAM_IPV4;
+	p->icmp_type = -1;
+	p->ct_state = PC_CT_NEW;
+}
+
+bool pc_iface_match(const char *pattern, const char *name)
+{
+	size_t n = strlen(pattern);
+
+	/* "eth*": the kernel compares only the bytes before the star */
+	if (n && pattern[n - 1] == '*')
+		return strncmp(pattern, name, n - 1) == 0;
+	return strcmp(pattern, name) == 0;
+}
+
+static bool l4_match(const struct pc_l4 *l, const struct pc_packet *p)
+{
+	if (l->proto != p->proto)
+		return false;
+	if (pc_proto_has_ports(l->proto))
+		return pc_port_set_contains(&l->dports, p->dport);
+	if (l->n_types == 0)
+		return true;
+	if (p->icmp_type < 0 || p->icmp_type > 255)
+		return false;
+	for (size_t i = 0; i < l->n_types; i++)
+		if (l->types[i] == p->icmp_type)
+			return true;
+	return false;
+}
+
+const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
+					const struct pc_packet *p)
+{
+	if (!(r->families & p->family) || !pc_proto_has_ports(p->proto))
+		return NULL;
+	for (size_t i = 0; i < r->n_map; i++) {
+		const struct pc_map_elem *e = &r->map[i];
+
+		if (e->proto == p->proto && e->dport.lo <= p->dport &&
+		    p->dport <= e->dport.hi &&
+		    pc_addr_contains(&e->saddr, p->family, p->saddr))
+			return e;
+	}
+	return NULL;
+}
+
+bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
+{
+	if (r->n_map)
+		return pc_map_lookup(r, p) != NULL;
+	if (!(r->families & p->family))
+		return false;
+	if (r->iface && (!p->iface || !pc_iface_match(r->iface, p->iface)))
+		return false;
+	if (r->ct_state && !(r->ct_state & p->ct_state))
+		return false;
+	/* All must hold: the cheap, usually selective protocol test first. */
+	if (r->n_l4) {
+		size_t i;
+
+		for (i = 0; i < r->n_l4; i++)
+			if (l4_match(&r->l4[i], p))
+				break;
+		if (i == r->n_l4)
+			return false;
+	}
+	return pc_addr_set_contains(&r->saddr, p->family, p->saddr) &&
+	       pc_addr_set_contains(&r->daddr, p->family, p->daddr);
+}
+
+long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,
+		enum pc_verdict *verdict)
+{
+	const struct pc_chain *c;
+
+	if ((unsigned)p->dir >= __PC_DIR_MAX)
+		PC_BUG("packet direction %d", (int)p->dir);
+	c = &ir->chains[p->dir];
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pc_rule *r = &c->rules[i];
+
+		if (r->n_map) {
+			const struct pc_map_elem *e = pc_map_lookup(r, p);
+
+			if (e) {
+				*verdict = e->verdict;
+				return (long)i;
+			}
+		} else if (pc_rule_match(r, p)) {
+			*verdict = r->verdict;
+			return (long)i;
+		}
+	}
+	*verdict = c->policy;
+	return -1;
+}

@@ -1,0 +1,574 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ruleset compiler: turns runs of first-match policy rules into verdict
+ * maps over (source prefix, protocol, destination port interval), so that
+ * the kernel does one set lookup where it did one comparison per rule.
+ *
+ * Meaning is kept exactly. A run is a maximal sequence of consecutive
+ * "plain" rules: allow or deny, matching only source addresses, protocols
+ * with ports and destination ports (no log, limit, interface, destination
+ * address, state). Inside a run the first match decides; the map makes the
+ * elements disjoint by subtracting, from each rule's boxes, every box of the
+ * rules before it, so that a lookup finds at most one element and that
+ * element carries the verdict of the first rule that matched. A packet in
+ * no element goes on to the rule after the run, as before. The kernel
+ * rejects overlapping intervals in one set ("File exists"); disjoint boxes
+ * never overlap.
+ *
+ * Nothing is moved across a rule outside the run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/optimize.h"
+#include "ir/addrset.h"
+#include "ir/ir_owned.h"
+#include "common/util.h"
+
+/* A run shorter than this stays as it is: a few rules cost the kernel little
+ * and read better one per line in a review. */
+#define MIN_RUN 8
+/* Give up on a run whose splitting explodes (pathological overlaps). */
+#define MAX_ELEMS 200000
+/* A rule split into more pieces than this per box (plus this) ends a run. */
+#define MAX_SPLIT 8
+
+struct box {
+	struct pc_addr src;
+	uint8_t proto;
+	uint16_t lo, hi;
+	enum pc_verdict verdict;
+	const struct pc_rule *from;
+};
+
+struct boxes {
+	struct box *v;
+	size_t n, cap;
+};
+
+static void box_push(struct boxes *b, const struct box *x)
+{
+	b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
+	b->v[b->n++] = *x;
+}
+
+static bool foldable(const struct pc_rule *r)
+{
+	if (r->origin != PC_ORIGIN_POLICY || r->n_map)
+		return false;
+	if (r->verdict != PC_VERDICT_ALLOW && r->verdict != PC_VERDICT_DENY)
+		return false;
+	if (r->log || r->limit.rate || r->iface || r->daddr.n || r->ct_state || !r->n_l4)
+		return false;
+	for (size_t i = 0; i < r->n_l4; i++)
+		if (!pc_proto_has_ports(r->l4[i].proto))
+			return false;
+	return true;
+}
+
+static bool prefixes_overlap(const struct pc_addr *a, const struct pc_addr *b)
+{
+	return pc_prefix_contains(a, b) || pc_prefix_contains(b, a);
+}
+
+static bool boxes_overlap(const struct box *a, const struct box *b)
+{
+	return a->proto == b->proto && a->lo <= b->hi && b->lo <= a->hi &&
+	       prefixes_overlap(&a->src, &b->src);
+}
+
+/* The prefix @p with bit @i (0 = most significant) set to @v, length i+1. */
+static struct pc_addr child(const struct pc_addr *p, unsigned i, bool v)
+{
+	struct pc_addr c = *p;
+	unsigned byte = i / 8, bit = 7 - i % 8;
+
+	if (v)
+		c.a[byte] |= (uint8_t)(1u << bit);
+	else
+		c.a[byte] &= (uint8_t)~(1u << bit);
+	c.plen = (uint8_t)(i + 1);
+	return c;
+}
+
+static bool bit_of(const struct pc_addr *p, unsigned i)
+{
+	return p->a[i / 8] >> (7 - i % 8) & 1;
+}
+
+/* Appends @b minus @a (which overlaps it) to @out. */
+static void subtract(const struct box *b, const struct box *a, struct boxes *out)
+{
+	struct box piece = *b;
+	uint16_t mlo = a->lo > b->lo ? a->lo : b->lo;
+	uint16_t mhi = a->hi < b->hi ? a->hi : b->hi;
+
+	if (b->lo < mlo) {
+		piece.lo = b->lo;
+		piece.hi = (uint16_t)(mlo - 1);
+		box_push(out, &piece);
+	}
+	if (b->hi > mhi) {
+		piece.lo = (uint16_t)(mhi + 1);
+		piece.hi = b->hi;
+		box_push(out, &piece);
+	}
+	if (pc_prefix_contains(&a->src, &b->src))
+		return; /* the middle ports are a's for all of b's sources */
+	/* b's prefix strictly contains a's: the middle ports, for the sources
+	 * of b outside a: one sibling prefix per level between the two */
+	piece.lo = mlo;
+	piece.hi = mhi;
+	for (unsigned i = b->src.plen; i < a->src.plen; i++) {
+		struct pc_addr path = a->src;
+
+		path.plen = (uint8_t)i;
+		piece.src = child(&path, i, !bit_of(&a->src, i));
+		pc_prefix_mask(&piece.src);
+		box_push(out, &piece);
+	}
+}
+
+static int box_cmp(const void *pa, const void *pb)
+{
+	const struct box *a = pa, *b = pb;
+	int c;
+
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	c = memcmp(a->src.a, b->src.a, 16);
+	if (c)
+		return c;
+	if (a->src.plen != b->src.plen)
+		return a->src.plen < b->src.plen ? -1 : 1;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/*
+ * A stable merge sort of boxes: the order glibc's qsort() gives too (a
+ * merge sort as well), without its indirection through a pointer array and
+ * a comparison function, which made sorting a third of the optimiser.
+ */
+static bool box_before(const struct box *a, const struct box *b)
+{
+	return box_cmp(a, b) < 0;
+}
+
+static void box_sort_rec(struct box *v, struct box *tmp, size_t n)
+{
+	size_t h = n / 2, i = 0, j = h, k = 0;
+
+	if (n < 2)
+		return;
+	if (n <= 8) {
+		/* insertion sort: stable, and cheaper for the leaves */
+		for (size_t a = 1; a < n; a++) {
+			struct box x = v[a];
+			size_t b = a;
+
+			for (; b > 0 && box_before(&x, &v[b - 1]); b--)
+				v[b] = v[b - 1];
+			v[b] = x;
+		}
+		return;
+	}
+	box_sort_rec(v, tmp, h);
+	box_sort_rec(v + h, tmp, n - h);
+	if (!box_before(&v[h], &v[h - 1]))
+		return;         /* already in order */
+	while (i < h && j < n)
+		tmp[k++] = box_before(&v[j], &v[i]) ? v[j++] : v[i++];
+	while (i < h)
+		tmp[k++] = v[i++];
+	/* what is left of the right half is already in place */
+	memcpy(v, tmp, k * sizeof(*v));
+}
+
+static void box_sort(struct box *v, size_t n)
+{
+	struct box *tmp;
+
+	if (n < 2)
+		return;
+	tmp = xmalloc(n * sizeof(*tmp));
+	box_sort_rec(v, tmp, n);
+	free(tmp);
+}
+
+/*
+ * Which earlier boxes can overlap a new one: per protocol, buckets of 16
+ * ports list the boxes whose port interval meets them, so a new box is
+ * compared with the few boxes near its ports instead of all of them. Boxes
+ * wider than WIDE buckets go on a list of their own that every query reads
+ * (filing them in hundreds of buckets would cost more).
+ *
+ * The candidates come out in the order an index of 256-port buckets gave
+ * (by the first such bucket both share, then by age): subtracting the same
+ * boxes in another order can cut the new box into other (equivalent)
+ * pieces, and the output must not change with the index.
+ */
+#define FINE_SHIFT 4
+#define N_FINE (65536 >> FINE_SHIFT)
+#define WIDE 64
+#define ORDER_SHIFT 8
+
+struct bucket {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+struct box_index {
+	struct bucket *b[4];      /* N_FINE buckets per protocol, when used */
+	struct bucket wide[4];
+	uint32_t *stamp;          /* per box: the query that saw it last */
+	size_t stamp_cap;
+	uint32_t query;
+	/* the candidates of the current query, in order: 256-port bucket
+	 * << 32 | box id (cand_id()) */
+	uint64_t *keys;
+	size_t n_cand, cap_keys;
+	const struct box *boxes;  /* the boxes the ids refer to */
+};
+
+static int proto_slot(uint8_t proto)
+{
+	switch (proto) {
+	case PC_PROTO_TCP: return 0;
+	case PC_PROTO_UDP: return 1;
+	case PC_PROTO_SCTP: return 2;
+	default: return 3; /* dccp */
+	}
+}
+
+static void bucket_push(struct bucket *b, uint32_t id)
+{
+	b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
+	b->v[b->n++] = id;
+}
+
+static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
+{
+	int p = proto_slot(b->proto);
+	unsigned lo = b->lo >> FINE_SHIFT, hi = b->hi >> FINE_SHIFT;
+
+	if (hi - lo + 1 > WIDE) {
+		bucket_push(&ix->wide[p], id);
+	} else {
+		if (!ix->b[p])
+			ix->b[p] = xcalloc(N_FINE, sizeof(*ix->b[p]));
+		for (unsigned k = lo; k <= hi; k++)
+			bucket_push(&ix->b[p][k], id);
+	}
+	if (id >= ix->stamp_cap) {
+		size_t old = ix->stamp_cap;
+
+		ix->stamp = xgrow(ix->stamp, &ix->stamp_cap, (size_t)id + 1, sizeof(*ix->stamp));
+		memset(ix->stamp + old, 0, (ix->stamp_cap - old) * sizeof(*ix->stamp));
+	}
+}
+
+static void cand_add(struct box_index *ix, const struct box *b, uint32_t id)
+{
+	const struct box *e = &ix->boxes[id];
+	uint64_t first;
+
+	if (ix->stamp[id] == ix->query || e->hi < b->lo || e->lo > b->hi)
+		return;
+	ix->stamp[id] = ix->query;
+	first = (e->lo > b->lo ? e->lo : b->lo) >> ORDER_SHIFT;
+	ix->keys = xgrow(ix->keys, &ix->cap_keys, ix->n_cand + 1, sizeof(*ix->keys));
+	ix->keys[ix->n_cand++] = first << 32 | id;
+}
+
+/* The box id of candidate @c of the current query. */
+static inline uint32_t cand_id(const struct box_index *ix, size_t c)
+{
+	return (uint32_t)ix->keys[c];
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The boxes that may overlap @b (same protocol, ports meeting), in order. */
+static void index_query(struct box_index *ix, const struct box *b)
+{
+	int p = proto_slot(b->proto);
+	const struct bucket *row = ix->b[p];
+
+	ix->query++;
+	ix->n_cand = 0;
+	for (size_t i = 0; i < ix->wide[p].n; i++)
+		cand_add(ix, b, ix->wide[p].v[i]);
+	if (row)
+		for (unsigned k = b->lo >> FINE_SHIFT; k <= (unsigned)(b->hi >> FINE_SHIFT); k++)
+			for (size_t i = 0; i < row[k].n; i++)
+				cand_add(ix, b, row[k].v[i]);
+	if (ix->n_cand > 1) {
+		if (ix->n_cand <= 16) {
+			for (size_t i = 1; i < ix->n_cand; i++) {
+				uint64_t x = ix->keys[i];
+				size_t j = i;
+
+				for (; j > 0 && ix->keys[j - 1] > x; j--)
+					ix->keys[j] = ix->keys[j - 1];
+				ix->keys[j] = x;
+			}
+		} else {
+			qsort(ix->keys, ix->n_cand, sizeof(*ix->keys), key_cmp);
+		}
+	}
+}
+
+static void index_finish(struct box_index *ix)
+{
+	for (int p = 0; p < 4; p++) {
+		if (ix->b[p])
+			for (int k = 0; k < N_FINE; k++)
+				free(ix->b[p][k].v);
+		free(ix->b[p]);
+		free(ix->wide[p].v);
+	}
+	free(ix->stamp);
+	free(ix->keys);
+	free(ix);
+}
+
+/*
+ * Builds the disjoint boxes of one family for rules [first, *last). A rule
+ * whose boxes the earlier ones would split into many pieces (a broad deny
+ * after narrow allows) ends the run instead: *last is set to it, and it
+ * starts the next run, where it splits nothing. Returns false when the run
+ * is too large to fold.
+ */
+static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
+			unsigned fam, struct boxes *out)
+{
+	struct boxes work = { 0 }, next = { 0 };
+	struct box_index *ix = xzalloc(sizeof(*ix));
+	bool ok = true;
+
+	for (size_t r = first; r < *last && ok; r++) {
+		const struct pc_rule *rule = &rules[r];
+		struct pc_addr any;
+		size_t n_src, before = out->n, base = 0;
+
+		if (!(rule->families & fam))
+			continue;
+		memset(&any, 0, sizeof(any));
+		any.family = (uint8_t)fam;
+		n_src = 0;
+		for (size_t s = 0; s < rule->saddr.n; s++)
+			n_src += rule->saddr.v[s].family == fam;
+		for (size_t k = 0; k < rule->n_l4 && ok; k++) {
+			const struct pc_l4 *l = &rule->l4[k];
+			size_t n_ports = l->dports.n ? l->dports.n : 1;
+
+			for (size_t p = 0; p < n_ports && ok; p++) {
+				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok; s++) {
+					struct box b;
+
+					if (n_src && rule->saddr.v[s].family != fam)
+						continue;
+					b.src = n_src ? rule->saddr.v[s] : any;
+					b.proto = l->proto;
+					b.lo = l->dports.n ? l->dports.v[p].lo : 0;
+					b.hi = l->dports.n ? l->dports.v[p].hi : 65535;
+					b.verdict = rule->verdict;
+					b.from = rule;
+					/* subtract what earlier rules of the run decide already */
+					work.n = 0;
+					box_push(&work, &b);
+					ix->boxes = out->v;
+					index_query(ix, &b);
+					for (size_t c = 0; c < ix->n_cand && work.n; c++) {
+						const struct box *e = &out->v[cand_id(ix, c)];
+						bool hit = false;
+
+						for (size_t w = 0; w < work.n && !hit; w++)
+							hit = boxes_overlap(&work.v[w], e);
+						if (!hit)
+							continue;
+						next.n = 0;
+						for (size_t w = 0; w < work.n; w++) {
+							if (boxes_overlap(&work.v[w], e))
+								subtract(&work.v[w], e, &next);
+							else
+								box_push(&next, &work.v[w]);
+						}
+						{
+							struct boxes t = work;
+
+							work = next;
+							next = t;
+						}
+					}
+					for (size_t w = 0; w < work.n; w++) {
+						box_push(out, &work.v[w]);
+						index_add(ix, &work.v[w], (uint32_t)(out->n - 1));
+					}
+					base++;
+					if (out->n > MAX_ELEMS)
+						ok = false;
+				}
+			}
+		}
+		if (ok && r > first && out->n - before > MAX_SPLIT * base + MAX_SPLIT) {
+			out->n = before;
+			*last = r;
+			break;
+		}
+	}
+	free(work.v);
+	free(next.v);
+	index_finish(ix);
+	if (!ok)
+		return false;
+	/* sort, then join neighbours that only split a port interval */
+	box_sort(out->v, out->n);
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < out->n; i++) {
+			struct box *prev = k ? &out->v[k - 1] : NULL;
+
+			if (prev && prev->proto == out->v[i].proto &&
+			    prev->verdict == out->v[i].verdict &&
+			    prev->from == out->v[i].from &&
+			    prev->src.plen == out->v[i].src.plen &&
+			    memcmp(prev->src.a, out->v[i].src.a, 16) == 0 &&
+			    (uint32_t)prev->hi + 1 == out->v[i].lo) {
+				prev->hi = out->v[i].hi;
+				continue;
+			}
+			out->v[k++] = out->v[i];
+		}
+		out->n = k;
+	}
+	return true;
+}
+
+static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, unsigned fam,
+			       const struct pc_rule *first)
+{
+	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
+	struct pc_rule r;
+
+	for (size_t i = 0; i < b->n; i++) {
+		m[i].saddr = b->v[i].src;
+		m[i].proto = b->v[i].proto;
+		m[i].dport.lo = b->v[i].lo;
+		m[i].dport.hi = b->v[i].hi;
+		m[i].verdict = b->v[i].verdict;
+		m[i].loc = b->v[i].from->loc;
+		m[i].comment = b->v[i].from->comment;
+	}
+	memset(&r, 0, sizeof(r));
+	r.origin = PC_ORIGIN_POLICY;
+	r.loc = first->loc;
+	r.verdict = PC_VERDICT_ALLOW;
+	r.families = fam;
+	r.n_map = b->n;
+	r.map = m;
+	return r;
+}
+
+static void optimize_chain(struct pc_arena *arena, struct pc_chain *c,
+			   struct pc_optimize_stats *st)
+{
+	struct pc_rule *out = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < c->n;) {
+		size_t j = i;
+
+		while (j < c->n && foldable(&c->rules[j]))
+			j++;
+		if (j - i >= MIN_RUN) {
+			struct pc_rule maps[2];
+			struct boxes b[2] = { { 0 }, { 0 } };
+			size_t n_maps = 0, cut = j;
+			bool ok = true;
+
+			/*
+			 * The run ends where either family's boxes would explode;
+			 * after a cut both families are built again up to it.
+			 */
+			for (unsigned f = 0; f < 2 && ok; f++) {
+				size_t c_f = cut;
+
+				b[f].n = 0;
+				ok = build_boxes(c->rules, i, &c_f, f ? PC_FAM_IPV6 : PC_FAM_IPV4, &b[f]);
+				if (c_f < cut) {
+					cut = c_f;
+					f = (unsigned)-1;
+				}
+			}
+			if (ok && cut - i >= MIN_RUN) {
+				for (unsigned f = 0; f < 2; f++) {
+					if (b[f].n)
+						maps[n_maps++] = map_rule(arena, &b[f],
+									  f ? PC_FAM_IPV6 : PC_FAM_IPV4,
+									  &c->rules[i]);
+					if (st)
+						st->elements += b[f].n;
+				}
+				for (size_t k = 0; k < n_maps; k++) {
+					out = xgrow(out, &cap, n + 1, sizeof(*out));
+					out[n++] = maps[k];
+				}
+				if (st) {
+					st->folded_rules += cut - i;
+					st->maps += n_maps;
+				}
+				free(b[0].v);
+				free(b[1].v);
+				i = cut;
+				continue;
+			}
+			free(b[0].v);
+			free(b[1].v);
+			if (ok && cut < j)
+				j = cut + 1; /* too short before the cut: keep these plain */
+		}
+		if (j == i)
+			j = i + 1;
+		for (; i < j; i++) {
+			out = xgrow(out, &cap, n + 1, sizeof(*out));
+			out[n++] = c->rules[i];
+		}
+	}
+	c->rules = pc_arena_memdup(arena, out, n * sizeof(*out));
+	c->n = n;
+	free(out);
+}
+
+static void optimize(struct pc_ir *ir, struct pc_arena *arena, struct pc_optimize_stats *st)
+{
+	if (st)
+		memset(st, 0, sizeof(*st));
+	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
+		if (st)
+			st->rules_before += ir->chains[d].n;
+		optimize_chain(arena, &ir->chains[d], st);
+		if (st)
+			st->rules_after += ir->chains[d].n;
+	}
+}
+
+void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
+{
+	optimize(ir, pc_ir_arena(ir), st);
+}
+
+struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st)
+{
+	struct pc_ir *view = pc_ir_create(pc_arena_create());
+
+	*view = *ir;
+	optimize(view, pc_ir_arena(view), st);
+	return view;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: the ruleset compiler
+ *
+ * pc_ir_optimize() rewrites an IR in place so that runs of plain policy
+ * rules become verdict maps (&struct pc_map_elem), keeping the meaning
+ * exactly: for every packet, pc_ir_eval() gives the same verdict before and
+ * after (tests/unit/test_optimize.c checks it on random policies and
+ * packets, interval edges included). Only backends with PC_CAP_VMAP are
+ * handed an optimised IR; `--no-optimize` keeps one rule per policy line.
+ */
+#ifndef PORTCULLIS_OPTIMIZE_H
+#define PORTCULLIS_OPTIMIZE_H
+
+#include <stddef.h>
+
+#include <portcullis/ir.h>
+
+struct pc_optimize_stats {
+	size_t rules_before;   /* rules in all chains before */
+	size_t rules_after;    /* and after */
+	size_t folded_rules;   /* policy rules that went into maps */
+	size_t maps;           /* verdict-map rules made */
+	size_t elements;       /* their elements */
+};
+
+/* Optimises @ir in place (new arrays live in the IR's arena). @st may be NULL. */
+void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st);
+
+/*
+ * An optimised view of @ir, which stays as it was: the new chain arrays and
+ * maps belong to the view, everything else is shared with @ir, which must
+ * outlive it. Free it with pc_ir_destroy() (before @ir).
+ */
+struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st);
+
+#endif

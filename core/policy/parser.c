@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Recursive-descent parser: tokens to struct pc_ast. One statement per
+ * line; after an error the rest of the line is skipped and parsing goes on
+ * (pfctl-style resynchronisation at the newline).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "policy/ast.h"
+#include "policy/lexer.h"
+#include "common/util.h"
+
+struct include_frame {
+	const char *real;        /* realpath of the file */
+	const char *name;
+};
+
+struct parser {
+	struct pc_ast *ast;
+	struct pc_arena *arena;
+	struct pc_diag *diag;
+	struct pc_lexer lx;
+	struct pc_token tok;
+	bool bad_line;            /* an error was reported on this statement */
+	size_t errors_before;     /* error count when the statement started */
+	struct include_frame *stack;
+	size_t depth;
+};
+
+/* Per-file state is in the lexer; includes recurse with a fresh parser. */
+static void parse_text(struct pc_ast *ast, struct pc_diag *diag,
+		       struct include_frame *stack, size_t depth,
+		       const char *name, const char *text, size_t len);
+
+static void next(struct parser *ps)
+{
+	pc_lexer_next(&ps->lx, &ps->tok);
+}
+
+static bool at(const struct parser *ps, enum pc_tok kind)
+{
+	return ps->tok.kind == kind;
+}
+
+static bool at_word(const struct parser *ps, const char *w)
+{
+	return ps->tok.kind == PC_TOK_WORD && strcmp(ps->tok.text, w) == 0;
+}
+
+static bool at_end(const struct parser *ps)
+{
+	return at(ps, PC_TOK_NEWLINE) || at(ps, PC_TOK_EOF);
+}
+
+static void describe(const struct pc_token *t, char *buf, size_t n)
+{
+	if (t->kind == PC_TOK_WORD)
+		snprintf(buf, n, "'%s'", t->text);
+	else if (t->kind == PC_TOK_STRING)
+		snprintf(buf, n, "string \"%s\"", t->text);
+	else if (t->kind == PC_TOK_VAR)
+		snprintf(buf, n, "'$%s'", t->text);
+	else
+		snprintf(buf, n, "%s", pc_tok_name(t->kind));
+}
+
+/* Reports once per statement; later errors of a broken line are noise. */
+__attribute__((format(printf, 3, 4)))
+static void perror_at(struct parser *ps, const struct pc_location *loc,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	/* the lexer may have reported this line's problem already */
+	if (ps->bad_line || pc_diag_count(ps->diag, PC_SEV_ERROR) > ps->errors_before)
+		return;
+	ps->bad_line = true;
+	va_start(ap, fmt);
+	pc_diag_vreport(ps->diag, PC_SEV_ERROR, loc, fmt, ap);
+	va_end(ap);
+}
+
+static void expected(struct parser *ps, const char *what)
+{
+	char got[96];
+
+	describe(&ps->tok, got, sizeof(got));
+	perror_at(ps, &ps->tok.loc, "expected %s, got %s", what, got);
+}
+
+static void skip_line(struct parser *ps)
+{
+	while (!at_end(ps))
+		next(ps);
+}
+
+static struct pc_ast_stmt *add_stmt(struct parser *ps, enum pc_ast_stmt_kind kind,
+				    const struct pc_location *loc)
+{
+	struct pc_ast *ast = ps->ast;
+	struct pc_ast_stmt *s;
+
+	s = pc_arena_alloc(ps->arena, sizeof(*s));
+	ast->stmts = xgrow(ast->stmts, &ast->cap, ast->n + 1, sizeof(*ast->stmts));
+	ast->stmts[ast->n++] = s;
+	s->kind = kind;
+	s->loc = *loc;
+	return s;
+}
+
+/* Optional "/ SUFFIX" after an item or a list. */
+static bool parse_suffix(struct parser *ps, const char **suffix,
+			 struct pc_location *loc)
+{
+	if (!at(ps, PC_TOK_SLASH))
+		return true;
+	next(ps);
+	if (!at(ps, PC_TOK_WORD)) {
+		expected(ps, "a protocol, prefix length or unit after '/'");
+		return false;
+	}
+	*suffix = ps->tok.text;
+	*loc = ps->tok.loc;
+	next(ps);
+	return true;
+}
+
+static enum pc_ast_item_hint hint_of(const char *w)
+{
+	if (strcmp(w, "service") == 0)
+		return PC_AST_HINT_SERVICE;
+	if (strcmp(w, "port") == 0)
+		return PC_AST_HINT_PORT;
+	if (strcmp(w, "class") == 0)
+		return PC_AST_HINT_CLASS;
+	return PC_AST_HINT_NONE;
+}
+
+static bool parse_item(struct parser *ps, struct pc_ast_item *it, bool hints)
+{
+	memset(it, 0, sizeof(*it));
+	if (hints && at(ps, PC_TOK_WORD) && hint_of(ps->tok.text) != PC_AST_HINT_NONE) {
+		it->hint = hint_of(ps->tok.text);
+		next(ps);
+	}
+	switch (ps->tok.kind) {
+	case PC_TOK_WORD:
+		it->kind = PC_AST_WORD;
+		break;
+	case PC_TOK_STRING:
+		it->kind = PC_AST_STRING;
+		break;
+	case PC_TOK_VAR:
+		it->kind = PC_AST_VAR;
+		break;
+	default:
+		expected(ps, "a name, number, address, string or $group");
+		return false;
+	}
+	it->loc = ps->tok.loc;
+	it->text = ps->tok.text;
+	next(ps);
+	return parse_suffix(ps, &it->suffix, &it->suffix_loc);
+}
+
+/*
+ * A single item, or '{' item [,] item ... '}' [/SUFFIX]. With @bare_commas,
+ * "a, b, c" without braces is a list too (transports, groups).
+ */
+static bool parse_list(struct parser *ps, struct pc_ast_list *l, bool hints,
+		       bool bare_commas)
+{
+	struct pc_ast_item *v = NULL;
+	size_t n = 0, cap = 0;
+	bool ok = true;
+
+	memset(l, 0, sizeof(*l));
+	l->loc = ps->tok.loc;
+	if (at(ps, PC_TOK_LBRACE)) {
+		l->braced = true;
+		next(ps);
+		while (!at(ps, PC_TOK_RBRACE)) {
+			if (at_end(ps)) {
+				expected(ps, "'}'");
+				ok = false;
+				break;
+			}
+			if (at(ps, PC_TOK_LBRACE)) {
+				perror_at(ps, &ps->tok.loc, "lists do not nest: use a $group");
+				ok = false;
+				break;
+			}
+			if (n >= PC_MAX_LIST) {
+				perror_at(ps, &ps->tok.loc, "list longer than %d items", PC_MAX_LIST);
+				ok = false;
+				break;
+			}
+			v = xgrow(v, &cap, n + 1, sizeof(*v));
+			if (!parse_item(ps, &v[n], hints)) {
+				ok = false;
+				break;
+			}
+			n++;
+			if (at(ps, PC_TOK_COMMA))
+				next(ps);
+		}
+		if (ok) {
+			next(ps); /* '}' */
+			if (n == 0) {
+				perror_at(ps, &l->loc, "empty list");
+				ok = false;
+			} else {
+				ok = parse_suffix(ps, &l->suffix, &l->suffix_loc);
+			}
+		}
+	} else {
+		do {
+			if (n)
+				next(ps); /* ',' */
+			v = xgrow(v, &cap, n + 1, sizeof(*v));
+			if (!parse_item(ps, &v[n], hints)) {
+				ok = false;
+				break;
+			}
+			n++;
+		} while (bare_commas && at(ps, PC_TOK_COMMA));
+	}
+	l->n = n;
+	l->v = pc_arena_memdup(ps->arena, v, n * sizeof(*v));
+	free(v);
+	return ok;
+}
+
+static bool parse_direction(struct parser *ps, enum pc_direction *dir)
+{
+	static const char *const names[] = { "in", "out", "forward" };
+
+	for (unsigned i = 0; i < PC_ARRAY_SIZE(names); i++)
+		if (at_word(ps, names[i])) {
+			*dir = (enum pc_direction)i;
+			next(ps);
+			return true;
+		}
+	expected(ps, "a direction (in, out, forward)");
+	return false;
+}
+
+static bool parse_verdict_word(const char *w, enum pc_verdict *v)
+{
+	if (strcmp(w, "allow") == 0)
+		*v = PC_VERDICT_ALLOW;
+	else if (strcmp(w, "deny") == 0)
+		*v = PC_VERDICT_DENY;
+	else if (strcmp(w, "reject") == 0)
+		*v = PC_VERDICT_REJECT;
+	else
+		return false;
+	return true;
+}
+
+static const struct {
+	const char *word;
+	enum pc_ast_match_kind kind;
+} match_words[] = {
+	{ "class", PC_AST_MATCH_CLASS },
+	{ "from", PC_AST_MATCH_FROM },
+	{ "icmp", PC_AST_MATCH_ICMP },
+	{ "icmpv6", PC_AST_MATCH_ICMPV6 },
+	{ "port", PC_AST_MATCH_PORT },
+	{ "proto", PC_AST_MATCH_PROTO },
+	{ "service", PC_AST_MATCH_SERVICE },
+	{ "to", PC_AST_MATCH_TO },
+};
+
+
+static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
+{
+	static const char *const units[] = { "second", "minute", "hour", "day" };
+	char *end;
+	unsigned long rate;
+	struct pc_location loc = ps->tok.loc;
+
+	r->limit_loc = loc;
+	next(ps);
+	if (!at(ps, PC_TOK_WORD)) {
+		expected(ps, "a rate such as 10/minute");
+		return false;
+	}
+	errno = 0;
+	rate = strtoul(ps->tok.text, &end, 10);
+	if (*end || errno || rate == 0 || rate > 1000000 || ps->tok.text[0] == '-') {
+		perror_at(ps, &ps->tok.loc, "rate must be a number from 1 to 1000000");
+		return false;
+	}
+	r->limit_loc = ps->tok.loc;
+	next(ps);
+	if (!at(ps, PC_TOK_SLASH)) {
+		expected(ps, "'/' and a unit (second, minute, hour, day)");
+		return false;
+	}
+	next(ps);
+	for (unsigned i = 0; i < PC_ARRAY_SIZE(units); i++)
+		if (at_word(ps, units[i])) {
+			r->limit.rate = (uint32_t)rate;
+			r->limit.unit = (enum pc_limit_unit)i;
+			r->limit_loc.len = ps->tok.loc.col + ps->tok.loc.len - r->limit_loc.col;
+			next(ps);
+			return true;
+		}
+	expected(ps, "a unit (second, minute, hour, day)");
+	return false;
+}
+
+static void parse_rule(struct parser *ps, enum pc_verdict verdict)
+{
+	struct pc_location loc = ps->tok.loc;
+	struct pc_ast_stmt *s;
+	struct pc_ast_rule r;
+	struct pc_ast_match *m = NULL;
+	size_t n = 0, cap = 0;
+	bool seen_log = false, seen_limit = false, seen_comment = false;
+
+	memset(&r, 0, sizeof(r));
+	r.verdict = verdict;
+	next(ps);
+	if (!parse_direction(ps, &r.dir))
+		goto fail;
+	while (!at_end(ps)) {
+		struct pc_location kw = ps->tok.loc;
+		bool done = false;
+
+		if (!at(ps, PC_TOK_WORD)) {
+			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, log, limit or comment");
+			goto fail;
+		}
+		for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++) {
+			if (strcmp(ps->tok.text, match_words[i].word) != 0)
+				continue;
+			for (size_t j = 0; j < n; j++)
+				if (m[j].kind == match_words[i].kind) {
+					perror_at(ps, &kw, "'%s' given twice in one rule: use a list { … }",
+						  match_words[i].word);
+					goto fail;
+				}
+			next(ps);
+			m = xgrow(m, &cap, n + 1, sizeof(*m));
+			m[n].kind = match_words[i].kind;
+			m[n].loc = kw;
+			if (!parse_list(ps, &m[n].list, false, false))
+				goto fail;
+			n++;
+			done = true;
+			break;
+		}
+		if (done)
+			continue;
+		if (at_word(ps, "on")) {
+			if (r.iface) {
+				perror_at(ps, &kw, "'on' given twice in one rule");
+				goto fail;
+			}
+			next(ps);
+			if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING)) {
+				expected(ps, "an interface name");
+				goto fail;
+			}
+			r.iface = ps->tok.text;
+			r.iface_loc = ps->tok.loc;
+			next(ps);
+		} else if (at_word(ps, "log")) {
+			if (seen_log) {
+				perror_at(ps, &kw, "'log' given twice in one rule");
+				goto fail;
+			}
+			seen_log = true;
+			r.log = true;
+			r.log_loc = kw;
+			next(ps);
+			if (at(ps, PC_TOK_STRING)) {
+				r.log_prefix = ps->tok.text;
+				r.log_loc = ps->tok.loc;
+				next(ps);
+			}
+		} else if (at_word(ps, "limit")) {
+			if (seen_limit) {
+				perror_at(ps, &kw, "'limit' given twice in one rule");
+				goto fail;
+			}
+			seen_limit = true;
+			if (!parse_limit(ps, &r))
+				goto fail;
+		} else if (at_word(ps, "comment")) {
+			if (seen_comment) {
+				perror_at(ps, &kw, "'comment' given twice in one rule");
+				goto fail;
+			}
+			seen_comment = true;
+			next(ps);
+			if (!at(ps, PC_TOK_STRING)) {
+				expected(ps, "a quoted comment");
+				goto fail;
+			}
+			r.comment = ps->tok.text;
+			r.comment_loc = ps->tok.loc;
+			next(ps);
+		} else {
+			perror_at(ps, &kw, "unknown keyword '%s' in rule (expected one of: %s)",
+				  ps->tok.text,
+				  "service, port, class, proto, from, to, icmp, icmpv6, on, log, limit, comment");
+			goto fail;
+		}
+	}
+	s = add_stmt(ps, PC_AST_RULE, &loc);
+	r.n_matches = n;
+	r.matches = pc_arena_memdup(ps->arena, m, n * sizeof(*m));
+	s->rule = r;
+	free(m);
+	return;
+fail:
+	free(m);
+	skip_line(ps);
+}
+
+/* True when @real is @dir or lies below it. */
+static bool under(const char *real, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(real, dir, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/*
+ * What an include may read, checked on the resolved path so that a
+ * symlink cannot lead around it. Reports and returns false otherwise.
+ */
+static bool include_allowed(struct parser *ps, const struct pc_location *loc,
+			    const char *path, const char *real)
+{
+	static const char *const kernel_dirs[] = { "/proc", "/sys", "/dev" };
+	const struct pc_ast *ast = ps->ast;
+	struct stat st;
+
+	/* kernel interfaces: endless, changing or with side effects on read */
+	for (size_t i = 0; i < PC_ARRAY_SIZE(kernel_dirs); i++)
+		if (under(real, kernel_dirs[i])) {
+			perror_at(ps, loc, "cannot include '%s': files under %s are not policies",
+				  path, kernel_dirs[i]);
+			return false;
+		}
+	/* a device or FIFO could be endless: only regular files */
+	if (stat(real, &st) == 0 && !S_ISREG(st.st_mode)) {
+		perror_at(ps, loc, "cannot include '%s': not a regular file", path);
+		return false;
+	}
+	for (size_t i = 0; i < ps->depth; i++) {
+		struct pc_buf b;
+
+		if (strcmp(ps->stack[i].real, real) != 0)
+			continue;
+		pc_buf_init(&b);
+		for (size_t j = i; j < ps->depth; j++)
+			pc_buf_printf(&b, "%s -> ", ps->stack[j].name);
+		pc_buf_puts(&b, path);
+		perror_at(ps, loc, "include cycle: %s", b.data);
+		pc_buf_finish(&b);
+		return false;
+	}
+	/* twice would define its groups twice or repeat its rules, and
+	 * include diamonds would multiply the work: once only */
+	for (size_t i = 0; i < ast->n_included; i++)
+		if (strcmp(ast->included[i].real, real) == 0) {
+			perror_at(ps, loc, "'%s' is already included (at %s:%u)", path,
+				  ast->included[i].loc.file, ast->included[i].loc.line);
+			return false;
+		}
+	if (ps->depth >= PC_MAX_INCLUDE_DEPTH) {
+		perror_at(ps, loc, "includes nested more than %d deep", PC_MAX_INCLUDE_DEPTH);
+		return false;
+	}
+	if (ast->n_included >= PC_MAX_INCLUDES) {
+		perror_at(ps, loc, "more than %d files included", PC_MAX_INCLUDES);
+		return false;
+	}
+	return true;
+}
+
+static void parse_include(struct parser *ps)
+{
+	struct pc_ast *ast = ps->ast;
+	struct pc_location loc = ps->tok.loc;
+	char *dir, *path, *real, *text;
+	const char *name;
+	size_t len;
+
+	next(ps);
+	if (!at(ps, PC_TOK_STRING)) {
+		expected(ps, "a quoted file name");
+		skip_line(ps);
+		return;
+	}
+	loc = ps->tok.loc;
+	if (ps->tok.text[0] == '/') {
+		path = xstrdup(ps->tok.text);
+	} else {
+		char *tmp = xstrdup(ps->lx.file);
+
+		dir = dirname(tmp);
+		path = strcmp(dir, ".") == 0 ? xstrdup(ps->tok.text)
+					     : xasprintf("%s/%s", dir, ps->tok.text);
+		free(tmp);
+	}
+	next(ps);
+	if (!at_end(ps)) {
+		expected(ps, "end of line after include");
+		skip_line(ps);
+		free(path);
+		return;
+	}
+	real = realpath(path, NULL);
+	if (!real) {
+		perror_at(ps, &loc, "cannot include '%s': %s", path, strerror(errno));
+		free(path);
+		return;
+	}
+	if (!include_allowed(ps, &loc, path, real)) {
+		free(real);
+		free(path);
+		return;
+	}
+	/* read what was checked, not what the name may point to by now */
+	text = pc_read_file(real, &len);
+	if (!text) {
+		perror_at(ps, &loc, "cannot include '%s': %s", path, strerror(errno));
+		free(real);
+		free(path);
+		return;
+	}
+	if (ast->included_bytes + len > PC_MAX_INCLUDE_BYTES) {
+		perror_at(ps, &loc, "cannot include '%s': the included files hold more than %u MiB in all",
+			  path, PC_MAX_INCLUDE_BYTES >> 20);
+		goto out;
+	}
+	/* a binary file is no policy: its lines would only be quoted as noise */
+	if (memchr(text, '\0', len)) {
+		perror_at(ps, &loc, "cannot include '%s': not a policy text file (it holds NUL bytes)",
+			  path);
+		goto out;
+	}
+	ast->included_bytes += len;
+	ast->included = xgrow(ast->included, &ast->cap_included, ast->n_included + 1,
+			      sizeof(*ast->included));
+	ast->included[ast->n_included].real = pc_arena_strdup(ps->arena, real);
+	ast->included[ast->n_included].loc = loc;
+	ast->n_included++;
+	name = pc_arena_strdup(ps->arena, path);
+	ps->stack[ps->depth].real = pc_arena_strdup(ps->arena, real);
+	ps->stack[ps->depth].name = name;
+	parse_text(ps->ast, ps->diag, ps->stack, ps->depth + 1, name, text, len);
+out:
+	free(text);
+	free(real);
+	free(path);
+}
+
+static void parse_group(struct parser *ps, enum pc_ast_stmt_kind kind)
+{
+	struct pc_location loc = ps->tok.loc;
+	struct pc_ast_stmt *s;
+	struct pc_ast_list list;
+	const char *name;
+	struct pc_location name_loc;
+
+	next(ps);
+	if (!at(ps, PC_TOK_WORD)) {
+		expected(ps, "a group name");
+		goto fail;
+	}
+	name = ps->tok.text;
+	name_loc = ps->tok.loc;
+	next(ps);
+	if (!at(ps, PC_TOK_EQUALS)) {
+		expected(ps, "'='");
+		goto fail;
+	}
+	next(ps);
+	if (!parse_list(ps, &list, kind == PC_AST_SERVICES, true))
+		goto fail;
+	if (!at_end(ps)) {
+		expected(ps, "end of line");
+		goto fail;
+	}
+	s = add_stmt(ps, kind, &loc);
+	s->name = name;
+	s->name_loc = name_loc;
+	s->list = list;
+	return;
+fail:
+	skip_line(ps);
+}
+
+static void parse_statement(struct parser *ps)
+{
+	struct pc_location loc = ps->tok.loc;
+	struct pc_ast_stmt *s;
+	enum pc_verdict verdict;
+
+	ps->bad_line = false;
+	ps->errors_before = pc_diag_count(ps->diag, PC_SEV_ERROR);
+	if (!at(ps, PC_TOK_WORD)) {
+		expected(ps, "a statement");
+		skip_line(ps);
+		return;
+	}
+	if (parse_verdict_word(ps->tok.text, &verdict)) {
+		parse_rule(ps, verdict);
+		return;
+	}
+	if (at_word(ps, "include")) {
+		parse_include(ps);
+		return;
+	}
+	if (at_word(ps, "hosts")) {
+		parse_group(ps, PC_AST_HOSTS);
+		return;
+	}
+	if (at_word(ps, "services")) {
+		parse_group(ps, PC_AST_SERVICES);
+		return;
+	}
+	if (at_word(ps, "table") || at_word(ps, "option")) {
+		enum pc_ast_stmt_kind kind = at_word(ps, "table") ? PC_AST_TABLE : PC_AST_OPTION;
+
+		next(ps);
+		if (!at(ps, PC_TOK_WORD)) {
+			expected(ps, kind == PC_AST_TABLE ? "a table name" : "an option name");
+			goto fail;
+		}
+		s = add_stmt(ps, kind, &loc);
+		s->name = ps->tok.text;
+		s->name_loc = ps->tok.loc;
+		next(ps);
+	} else if (at_word(ps, "transports")) {
+		struct pc_ast_list list;
+
+		next(ps);
+		if (!parse_list(ps, &list, false, true))
+			goto fail;
+		s = add_stmt(ps, PC_AST_TRANSPORTS, &loc);
+		s->list = list;
+	} else if (at_word(ps, "default")) {
+		enum pc_direction dir;
+
+		next(ps);
+		if (!parse_direction(ps, &dir))
+			goto fail;
+		if (!at(ps, PC_TOK_WORD) || !parse_verdict_word(ps->tok.text, &verdict)) {
+			expected(ps, "allow, deny or reject");
+			goto fail;
+		}
+		s = add_stmt(ps, PC_AST_DEFAULT, &loc);
+		s->dir = dir;
+		s->verdict = verdict;
+		next(ps);
+	} else {
+		perror_at(ps, &loc,
+			  "unknown keyword '%s' (expected allow, deny, reject, default, hosts, services, transports, table, include or option)",
+			  ps->tok.text);
+		goto fail;
+	}
+	if (!at_end(ps)) {
+		expected(ps, "end of line");
+		goto fail;
+	}
+	return;
+fail:
+	skip_line(ps);
+}
+
+static void parse_text(struct pc_ast *ast, struct pc_diag *diag,
+		       struct include_frame *stack, size_t depth,
+		       const char *name, const char *text, size_t len)
+{
+	struct parser ps;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.ast = ast;
+	ps.arena = ast->arena;
+	ps.diag = diag;
+	ps.stack = stack;
+	ps.depth = depth;
+	pc_diag_add_source(diag, name, text, len);
+	pc_lexer_init(&ps.lx, name, text, len, ast->arena, diag);
+	next(&ps);
+	while (!at(&ps, PC_TOK_EOF)) {
+		if (pc_diag_full(diag))
+			break;
+		if (at(&ps, PC_TOK_NEWLINE)) {
+			next(&ps);
+			continue;
+		}
+		parse_statement(&ps);
+	}
+}
+
+static struct pc_ast *ast_create(struct pc_arena *arena, const char *name)
+{
+	struct pc_ast *ast = xzalloc(sizeof(*ast));
+
+	ast->arena = arena;
+	ast->top_file = name;
+	return ast;
+}
+
+struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
+				   size_t len, struct pc_arena *arena,
+				   struct pc_diag *diag)
+{
+	struct include_frame stack[PC_MAX_INCLUDE_DEPTH + 1];
+	const char *stored = pc_arena_strdup(arena, name);
+	struct pc_ast *ast = ast_create(arena, stored);
+	char *real = realpath(name, NULL);
+
+	stack[0].real = pc_arena_strdup(arena, real ? real : name);
+	stack[0].name = stored;
+	free(real);
+	parse_text(ast, diag, stack, 1, stored, text, len);
+	return ast;
+}
+
+struct pc_ast *pc_ast_parse_file(const char *path, struct pc_arena *arena,
+				 struct pc_diag *diag, bool *sys_error)
+{
+	struct pc_ast *ast;
+	size_t len;
+	char *text;
+
+	*sys_error = false;
+	text = pc_read_file(path, &len);
+	if (!text) {
+		pc_diag_error(diag, NULL, "cannot read '%s': %s", path, strerror(errno));
+		*sys_error = true;
+		return NULL;
+	}
+	ast = pc_ast_parse_buffer(path, text, len, arena, diag);
+	free(text);
+	return ast;
+}
+
+void pc_ast_destroy(struct pc_ast *ast)
+{
+	if (!ast)
+		return;
+	free(ast->stmts);
+	free(ast->included);
+	free(ast);
+}

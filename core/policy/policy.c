@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#include "policy/policy.h"
+
+#include "policy/ast.h"
+#include "policy/resolve.h"
+#include "common/util.h"
+
+static struct pc_ir *finish(struct pc_ast *ast, struct pc_arena *arena,
+			    const struct pc_registry *reg, unsigned flags,
+			    struct pc_diag *diag)
+{
+	struct pc_ir *ir;
+
+	/* resolve even after syntax errors: the statements that parsed may hold
+	 * more errors, and every error is reported in one run */
+	ir = pc_resolve(ast, arena, reg, !(flags & PC_POLICY_NO_LINT), diag);
+	pc_ast_destroy(ast);
+	return ir;
+}
+
+struct pc_ir *pc_policy_load(const char *path, const struct pc_registry *reg,
+			     unsigned flags, struct pc_diag *diag,
+			     bool *sys_error)
+{
+	struct pc_arena *arena = pc_arena_create();
+	struct pc_ast *ast = pc_ast_parse_file(path, arena, diag, sys_error);
+
+	if (!ast) {
+		pc_arena_destroy(arena);
+		return NULL;
+	}
+	return finish(ast, arena, reg, flags, diag);
+}
+
+struct pc_ir *pc_policy_load_buffer(const char *name, const char *text,
+				    size_t len, const struct pc_registry *reg,
+				    unsigned flags, struct pc_diag *diag)
+{
+	struct pc_arena *arena = pc_arena_create();
+	struct pc_ast *ast = pc_ast_parse_buffer(name, text, len, arena, diag);
+
+	return finish(ast, arena, reg, flags, diag);
+}

@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The resolver: walks the statements in order, resolves names through the
+ * registry and groups, infers families, and builds the IR, built-in
+ * behaviour included, so that every backend emits the same meaning from
+ * the same place.
+ */
+#include "policy/resolve_internal.h"
+#include "ir/ir_owned.h"
+
+static int l4_cmp(const void *pa, const void *pb)
+{
+	const struct pc_l4 *a = pa, *b = pb;
+
+	return (int)a->proto - (int)b->proto;
+}
+
+static void set_port_l4(struct resolver *rs, struct pc_l4 *l4, unsigned proto,
+			struct pc_port_range *v, size_t n, bool any)
+{
+	memset(l4, 0, sizeof(*l4));
+	l4->proto = (uint8_t)proto;
+	if (any || n == 0)
+		return;
+	l4->dports.v = pc_arena_memdup(rs->arena, v, n * sizeof(*v));
+	l4->dports.n = n;
+	pc_port_set_normalize(&l4->dports);
+	if (l4->dports.n == 1 && l4->dports.v[0].lo == 0 && l4->dports.v[0].hi == 65535)
+		l4->dports.n = 0;
+}
+
+static void set_icmp_l4(struct resolver *rs, struct pc_l4 *l4, unsigned proto,
+			const uint8_t *types, bool any)
+{
+	uint8_t v[256];
+	size_t n = 0;
+
+	memset(l4, 0, sizeof(*l4));
+	l4->proto = (uint8_t)proto;
+	if (any)
+		return;
+	for (unsigned t = 0; t < 256; t++)
+		if (types[t])
+			v[n++] = (uint8_t)t;
+	l4->n_types = n;
+	l4->types = pc_arena_memdup(rs->arena, v, n);
+}
+
+/* A source that is everyone: no `from`, `from any`, or a /0 prefix. */
+static bool any_source(bool have_from, const struct addracc *src)
+{
+	if (!have_from || src->any)
+		return true;
+	for (size_t i = 0; i < src->n; i++)
+		if (src->v[i].plen == 0)
+			return true;
+	return false;
+}
+
+/* The catalogued traps an allowing rule opens; @anyone: from any source. */
+static void warn_traps(struct resolver *rs, bool anyone)
+{
+	for (size_t i = 0; i < rs->n_traps; i++) {
+		const struct pc_cat_record *r = rs->traps[i].rec;
+		char what[96];
+
+		if (rs->traps[i].port)
+			snprintf(what, sizeof(what), "port '%s' (%s)", rs->traps[i].port, r->name);
+		else
+			snprintf(what, sizeof(what), "service '%s'", r->name);
+		if (r->trap == PC_CAT_TRAP_EXPOSED)
+			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
+				     "%s should not be exposed: %s; safer: %s",
+				     what, r->description, r->safer);
+		else if (r->trap == PC_CAT_TRAP_PUBLIC && anyone)
+			lint_warning(rs, &rs->traps[i].loc, "exposed-service",
+				     "%s is open to any source: %s; safer: %s",
+				     what, r->description, r->safer);
+	}
+}
+
+static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
+			 struct rulebuf *out)
+{
+	const struct pc_ast_rule *ar = &s->rule;
+	struct pc_rule r;
+	struct l4acc *acc = xzalloc(sizeof(*acc));
+	struct addracc src, dst;
+	struct pc_l4 l4[260];
+	size_t n_l4 = 0;
+	unsigned families = PC_FAM_ALL, sf, df;
+	bool ok = true, have_icmp;
+	const struct pc_location *fam_loc = &s->loc;
+
+	memset(&r, 0, sizeof(r));
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	src.any = dst.any = false;
+	r.origin = PC_ORIGIN_POLICY;
+	r.loc = s->loc;
+	r.verdict = ar->verdict;
+	r.log = ar->log;
+	r.log_prefix = ar->log_prefix;
+	r.limit = ar->limit;
+	r.comment = ar->comment;
+	if (ar->iface) {
+		size_t n = strlen(ar->iface);
+
+		if (strcmp(ar->iface, "+") == 0) {
+			pc_diag_error(rs->diag, &ar->iface_loc,
+				      "interface name '+' is iptables' spelling of every interface: leave out 'on'");
+			ok = false;
+		} else if (n > 1 && ar->iface[n - 1] == '+') {
+			/* iptables reads a trailing '+' as a wildcard, nft and pf
+			 * as a letter of the name: one meaning, spelt one way */
+			pc_diag_error(rs->diag, &ar->iface_loc,
+				      "interface name '%s' ends in '+', which only iptables reads as a wildcard: write '%.*s*' for every interface whose name starts with '%.*s'",
+				      ar->iface, (int)(n - 1), ar->iface, (int)(n - 1), ar->iface);
+			ok = false;
+		} else if (!pc_iface_name_valid(ar->iface)) {
+			pc_diag_error(rs->diag, &ar->iface_loc,
+				      "bad interface name '%s' (1-15 characters: letters, digits, . _ - + @, or a prefix and '*')",
+				      ar->iface);
+			ok = false;
+		}
+		r.iface = ar->iface;
+	}
+	bool have_from = false, have_to = false;
+
+	rs->n_traps = 0;
+	for (size_t i = 0; i < ar->n_matches; i++) {
+		const struct pc_ast_match *m = &ar->matches[i];
+
+		switch (m->kind) {
+		case PC_AST_MATCH_SERVICE:
+		case PC_AST_MATCH_PORT:
+		case PC_AST_MATCH_CLASS:
+			acc->have_ports = true;
+			if (!resolve_svc_items(rs, &m->list,
+					       m->kind == PC_AST_MATCH_SERVICE ? PC_AST_HINT_SERVICE :
+					       m->kind == PC_AST_MATCH_PORT ? PC_AST_HINT_PORT :
+					       PC_AST_HINT_CLASS, 0, &acc->ports, 0))
+				ok = false;
+			break;
+		case PC_AST_MATCH_PROTO:
+			if (!resolve_proto(rs, &m->list, acc))
+				ok = false;
+			break;
+		case PC_AST_MATCH_ICMP:
+		case PC_AST_MATCH_ICMPV6:
+			if (!resolve_icmp(rs, &m->list, m->kind == PC_AST_MATCH_ICMPV6, acc))
+				ok = false;
+			break;
+		case PC_AST_MATCH_FROM:
+			have_from = true;
+			if (!resolve_addr_list(rs, &m->list, &src, 0))
+				ok = false;
+			fam_loc = &m->loc;
+			break;
+		case PC_AST_MATCH_TO:
+			have_to = true;
+			if (!resolve_addr_list(rs, &m->list, &dst, 0))
+				ok = false;
+			break;
+		default:
+			PC_BUG("match kind %d", m->kind);
+		}
+	}
+	if (!ok)
+		goto out;
+	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT)
+		warn_traps(rs, any_source(have_from, &src));
+
+	/* protocol alternatives */
+	have_icmp = acc->icmp_given[0] || acc->icmp_given[1];
+	if (acc->proto_given && (acc->have_ports || have_icmp)) {
+		/* proto narrows the other matches */
+		if (acc->have_ports) {
+			bool any_left = false;
+
+			for (unsigned t = 0; t < N_TRANSPORTS; t++) {
+				if (!acc->protos[pc_transport_proto(t)]) {
+					acc->ports.n[t] = 0;
+					acc->ports.any[t] = false;
+				} else if (acc->ports.n[t]) {
+					any_left = true;
+				}
+			}
+			for (unsigned p = 0; p < 256; p++)
+				if (acc->protos[p] && !pc_proto_has_ports(p) &&
+				    !(p == PC_PROTO_ICMP && acc->icmp_given[0]) &&
+				    !(p == PC_PROTO_ICMPV6 && acc->icmp_given[1])) {
+					pc_diag_error(rs->diag, &s->loc,
+						      "'proto %s' cannot be combined with ports",
+						      pc_proto_name(p) ? pc_proto_name(p) : "?");
+					ok = false;
+				}
+			if (ok && !any_left) {
+				pc_diag_error(rs->diag, &s->loc,
+					      "rule can never match: 'proto' excludes every transport of its ports");
+				ok = false;
+			}
+		}
+		if (acc->icmp_given[0] && !acc->protos[PC_PROTO_ICMP]) {
+			pc_diag_error(rs->diag, &s->loc,
+				      "rule can never match: 'icmp' with a proto other than icmp");
+			ok = false;
+		}
+		if (acc->icmp_given[1] && !acc->protos[PC_PROTO_ICMPV6]) {
+			pc_diag_error(rs->diag, &s->loc,
+				      "rule can never match: 'icmpv6' with a proto other than icmpv6");
+			ok = false;
+		}
+		if (!ok)
+			goto out;
+	}
+	if (acc->have_ports) {
+		for (unsigned t = 0; t < N_TRANSPORTS; t++)
+			if (acc->ports.n[t])
+				set_port_l4(rs, &l4[n_l4++], pc_transport_proto(t),
+					    acc->ports.v[t], acc->ports.n[t], false);
+	}
+	if (acc->icmp_given[0])
+		set_icmp_l4(rs, &l4[n_l4++], PC_PROTO_ICMP, acc->icmp_types[0], acc->icmp_any[0]);
+	if (acc->icmp_given[1])
+		set_icmp_l4(rs, &l4[n_l4++], PC_PROTO_ICMPV6, acc->icmp_types[1], acc->icmp_any[1]);
+	if (acc->proto_given && !acc->have_ports && !have_icmp) {
+		for (unsigned p = 0; p < 256; p++)
+			if (acc->protos[p])
+				set_port_l4(rs, &l4[n_l4++], p, NULL, 0, true);
+	}
+	qsort(l4, n_l4, sizeof(l4[0]), l4_cmp);
+
+	/* families: ICMP and ICMPv6 pin one, addresses pin theirs */
+	if (n_l4) {
+		unsigned f = 0;
+
+		for (size_t i = 0; i < n_l4; i++)
+			f |= l4[i].proto == PC_PROTO_ICMP ? PC_FAM_IPV4 :
+			     l4[i].proto == PC_PROTO_ICMPV6 ? PC_FAM_IPV6 : PC_FAM_ALL;
+		families &= f;
+	}
+	sf = have_from ? addr_families(&src) : PC_FAM_ALL;
+	df = have_to ? addr_families(&dst) : PC_FAM_ALL;
+	if ((families & sf & df) == 0) {
+		pc_diag_error(rs->diag, fam_loc,
+			      "rule can never match: its matches are %s, its source addresses %s, its destination addresses %s",
+			      fam_text(families), fam_text(sf), fam_text(df));
+		ok = false;
+		goto out;
+	}
+	families &= sf & df;
+	/* drop ICMP alternatives of a family the rule cannot have */
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < n_l4; i++) {
+			unsigned need = l4[i].proto == PC_PROTO_ICMP ? PC_FAM_IPV4 :
+					l4[i].proto == PC_PROTO_ICMPV6 ? PC_FAM_IPV6 : 0;
+
+			if (need && !(families & need)) {
+				pc_diag_warning(rs->diag, &s->loc,
+						"the %s match never applies: the rule's addresses are %s only",
+						need == PC_FAM_IPV4 ? "icmp" : "icmpv6",
+						fam_text(families));
+				continue;
+			}
+			l4[k++] = l4[i];
+		}
+		n_l4 = k;
+	}
+	r.families = families;
+	addr_finish(rs, &src, families, &r.saddr);
+	addr_finish(rs, &dst, families, &r.daddr);
+	src.v = dst.v = NULL;
+	r.n_l4 = n_l4;
+	r.l4 = pc_arena_memdup(rs->arena, l4, n_l4 * sizeof(l4[0]));
+	out->v = xgrow(out->v, &out->cap, out->n + 1, sizeof(*out->v));
+	out->v[out->n++] = r;
+out:
+	free(src.v);
+	free(dst.v);
+	portacc_finish(&acc->ports);
+	free(acc);
+}
+
+/* ---- built-in behaviour --------------------------------------------- */
+
+static void push(struct rulebuf *b, const struct pc_rule *r)
+{
+	b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
+	b->v[b->n++] = *r;
+}
+
+static struct pc_rule builtin(enum pc_rule_origin origin, const struct pc_location *loc)
+{
+	struct pc_rule r;
+
+	memset(&r, 0, sizeof(r));
+	r.origin = origin;
+	r.loc = *loc;
+	r.verdict = PC_VERDICT_ALLOW;
+	r.families = PC_FAM_ALL;
+	return r;
+}
+
+static void add_builtins(struct resolver *rs, enum pc_direction dir, unsigned options,
+			 const struct pc_location *opt_loc, struct rulebuf *b)
+{
+	static const uint8_t icmp4_err[] = { 3, 11, 12 };
+	static const uint8_t icmp6_err[] = { 1, 2, 3, 4 };
+	static const uint8_t icmp6_all[] = { 1, 2, 3, 4, 133, 134, 135, 136 };
+	struct pc_location loc = { opt_loc[0].file, 0, 0, 0 };
+	struct pc_rule r;
+
+	if (!(options & PC_OPT_STATELESS)) {
+		r = builtin(PC_ORIGIN_CONNTRACK, &loc);
+		r.ct_state = PC_CT_ESTABLISHED | PC_CT_RELATED;
+		push(b, &r);
+		r = builtin(PC_ORIGIN_CONNTRACK, &loc);
+		r.ct_state = PC_CT_INVALID;
+		r.verdict = PC_VERDICT_DENY;
+		push(b, &r);
+	}
+	if (!(options & PC_OPT_FILTER_LOOPBACK) && dir != PC_DIR_FORWARD) {
+		r = builtin(PC_ORIGIN_LOOPBACK, &loc);
+		r.iface = "lo";
+		push(b, &r);
+	}
+	if (!(options & PC_OPT_NO_ESSENTIAL_ICMP)) {
+		struct pc_l4 *l4 = pc_arena_alloc(rs->arena, sizeof(*l4));
+
+		r = builtin(PC_ORIGIN_ESSENTIAL_ICMP, &loc);
+		r.families = PC_FAM_IPV4;
+		l4->proto = PC_PROTO_ICMP;
+		l4->n_types = sizeof(icmp4_err);
+		l4->types = pc_arena_memdup(rs->arena, icmp4_err, sizeof(icmp4_err));
+		r.n_l4 = 1;
+		r.l4 = l4;
+		push(b, &r);
+
+		l4 = pc_arena_alloc(rs->arena, sizeof(*l4));
+		r = builtin(PC_ORIGIN_ESSENTIAL_ICMP, &loc);
+		r.families = PC_FAM_IPV6;
+		l4->proto = PC_PROTO_ICMPV6;
+		/* neighbour discovery and router adverts are link-local: never forwarded */
+		if (dir == PC_DIR_FORWARD) {
+			l4->n_types = sizeof(icmp6_err);
+			l4->types = pc_arena_memdup(rs->arena, icmp6_err, sizeof(icmp6_err));
+		} else {
+			l4->n_types = sizeof(icmp6_all);
+			l4->types = pc_arena_memdup(rs->arena, icmp6_all, sizeof(icmp6_all));
+		}
+		r.n_l4 = 1;
+		r.l4 = l4;
+		push(b, &r);
+	}
+}
+
+/* ---- statements ----------------------------------------------------- */
+
+/*
+ * The words of nftables' scanner (src/scanner.l, v1.0.6) that nft 1.0.6
+ * refuses as a table name in `table inet NAME` (each one tried with
+ * `nft -c -f` on the generated file; tests/input/table-keywords.sh does it
+ * again over the scanner's whole word list). Sorted for bsearch; nft's
+ * keywords are case-sensitive, so `Counter` is a fine name.
+ */
+static const char *const nft_reserved[] = {
+	"accept", "add", "ah", "all", "and", "arp",
+	"auto-merge", "bridge", "cgroup", "chain", "comment", "comp",
+	"constant", "continue", "counter", "cpu", "create", "ct",
+	"day", "dccp", "define", "delete", "describe", "device",
+	"devices", "dnat", "drop", "dst", "dup", "dynamic",
+	"ecn", "element", "elements", "eq", "esp", "ether",
+	"exists", "expires", "export", "exthdr", "fib", "flags",
+	"flow", "flowtable", "flush", "frag", "fwd", "gc-interval",
+	"ge", "get", "goto", "gt", "handle", "hbh",
+	"hook", "hour", "ibriport", "ibrname", "icmp", "icmpv6",
+	"igmp", "iif", "iifgroup", "iifname", "iiftype", "import",
+	"include", "index", "inet", "insert", "interval", "ip",
+	"ip6", "ipsec", "jhash", "jump", "le", "limit",
+	"list", "log", "lshift", "lt", "map", "mark",
+	"masquerade", "meta", "meter", "mh", "missing", "monitor",
+	"ne", "netdev", "nftrace", "not", "notrack", "numgen",
+	"obriport", "obrname", "offload", "oif", "oifgroup", "oifname",
+	"oiftype", "or", "osf", "pkttype", "policy", "position",
+	"priority", "queue", "quota", "random", "redefine", "redirect",
+	"reject", "rename", "replace", "reset", "return", "rshift",
+	"rt", "rt0", "rt2", "rtclassid", "rule", "ruleset",
+	"sctp", "secmark", "set", "size", "skgid", "skuid",
+	"snat", "socket", "srh", "symhash", "synproxy", "table",
+	"tcp", "th", "time", "timeout", "tproxy", "type",
+	"typeof", "udp", "udplite", "undefine", "update", "vlan",
+	"vmap", "xor", "xt",
+};
+
+static int str_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+static bool nft_reserved_word(const char *s)
+{
+	return bsearch(s, nft_reserved, PC_ARRAY_SIZE(nft_reserved), sizeof(nft_reserved[0]),
+		       str_cmp) != NULL;
+}
+
+static bool valid_table_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 20 || !isalpha((unsigned char)s[0]))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static void define_group(struct resolver *rs, const struct pc_ast_stmt *s)
+{
+	struct group *g = find_group(rs, s->name);
+
+	if (g) {
+		pc_diag_error(rs->diag, &s->name_loc, "group '%s' defined twice (first at %s:%u)",
+			      s->name, g->stmt->name_loc.file, g->stmt->name_loc.line);
+		return;
+	}
+	if (!isalpha((unsigned char)s->name[0]) && s->name[0] != '_') {
+		pc_diag_error(rs->diag, &s->name_loc, "bad group name '%s'", s->name);
+		return;
+	}
+	rs->groups = xgrow(rs->groups, &rs->cap_groups, rs->n_groups + 1, sizeof(*rs->groups));
+	g = &rs->groups[rs->n_groups++];
+	memset(g, 0, sizeof(*g));
+	g->name = s->name;
+	g->kind = s->kind;
+	g->stmt = s;
+	index_group(rs);
+	/* resolve now, so errors inside a group show even when it is unused */
+	if (s->kind == PC_AST_HOSTS) {
+		resolve_hosts_group(rs, g, &s->name_loc, 0);
+	} else {
+		size_t before = pc_diag_count(rs->diag, PC_SEV_ERROR);
+
+		struct portacc pa;
+		struct pc_ast_item ref;
+
+		memset(&pa, 0, sizeof(pa));
+		memset(&ref, 0, sizeof(ref));
+		ref.kind = PC_AST_VAR;
+		ref.text = s->name;
+		ref.loc = s->name_loc;
+		resolve_svc_item(rs, &ref, PC_AST_HINT_SERVICE, 0, &pa, 0);
+		portacc_finish(&pa);
+		g->bad = pc_diag_count(rs->diag, PC_SEV_ERROR) > before;
+	}
+	g->used = false;
+}
+
+struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
+			 const struct pc_registry *reg, bool lint,
+			 struct pc_diag *diag)
+{
+	struct resolver rs;
+	struct pc_ir *ir;
+	struct rulebuf rules[__PC_DIR_MAX];
+	struct {
+		bool set;
+		enum pc_verdict v;
+		struct pc_location loc;
+	} defaults[__PC_DIR_MAX];
+	unsigned options = 0;
+	const struct pc_ast_stmt *table_stmt = NULL, *transports_stmt = NULL;
+	struct pc_location opt_loc[1] = { { ast->top_file, 0, 0, 0 } };
+	static const enum pc_verdict default_of_defaults[] = {
+		[PC_DIR_IN] = PC_VERDICT_DENY,
+		[PC_DIR_OUT] = PC_VERDICT_ALLOW,
+		[PC_DIR_FORWARD] = PC_VERDICT_DENY,
+	};
+
+	memset(&rs, 0, sizeof(rs));
+	memset(rules, 0, sizeof(rules));
+	memset(defaults, 0, sizeof(defaults));
+	rs.reg = reg;
+	rs.cat = pc_registry_catalog(reg);
+	rs.diag = diag;
+	rs.arena = arena;
+	rs.lint = lint;
+	rs.transports = 1u << PC_TRANSPORT_TCP | 1u << PC_TRANSPORT_UDP;
+	rs.suggestions_left = 10;
+
+	for (size_t i = 0; i < ast->n; i++) {
+		const struct pc_ast_stmt *s = ast->stmts[i];
+
+		if (pc_diag_full(diag))
+			break;
+		switch (s->kind) {
+		case PC_AST_TABLE:
+			if (table_stmt) {
+				pc_diag_error(diag, &s->loc, "table set twice (first at %s:%u)",
+					      table_stmt->loc.file, table_stmt->loc.line);
+			} else if (!valid_table_name(s->name)) {
+				pc_diag_error(diag, &s->name_loc,
+					      "bad table name '%s' (a letter, then letters, digits, _ or -; at most 20)",
+					      s->name);
+			} else if (nft_reserved_word(s->name)) {
+				pc_diag_error(diag, &s->name_loc,
+					      "table name '%s' is an nft keyword, which nft refuses as a table name: choose another name",
+					      s->name);
+			} else {
+				table_stmt = s;
+			}
+			break;
+		case PC_AST_TRANSPORTS: {
+			unsigned mask = 0;
+			bool ok = true;
+
+			if (s->list.suffix)
+				ok = false;
+			for (size_t j = 0; j < s->list.n; j++) {
+				const struct pc_ast_item *it = &s->list.v[j];
+				int t = it->kind == PC_AST_WORD && !it->suffix ?
+					pc_transport_parse(it->text) : -1;
+
+				if (t < 0) {
+					pc_diag_error(diag, &it->loc,
+						      "unknown transport '%s' (expected tcp, udp, sctp or dccp)",
+						      it->text);
+					ok = false;
+					continue;
+				}
+				mask |= 1u << t;
+			}
+			if (transports_stmt)
+				pc_diag_warning(diag, &s->loc,
+						"transports set again (was set at %s:%u); applies to the rules below",
+						transports_stmt->loc.file, transports_stmt->loc.line);
+			transports_stmt = s;
+			if (ok && mask) {
+				rs.transports = mask;
+				rs.transports_set = true;
+			}
+			break;
+		}
+		case PC_AST_HOSTS:
+		case PC_AST_SERVICES:
+			define_group(&rs, s);
+			break;
+		case PC_AST_DEFAULT:
+			if (defaults[s->dir].set) {
+				pc_diag_error(diag, &s->loc, "default %s set twice (first at %s:%u)",
+					      pc_direction_name(s->dir), defaults[s->dir].loc.file,
+					      defaults[s->dir].loc.line);
+				break;
+			}
+			defaults[s->dir].set = true;
+			defaults[s->dir].v = s->verdict;
+			defaults[s->dir].loc = s->loc;
+			break;
+		case PC_AST_OPTION:
+			if (strcmp(s->name, "stateless") == 0)
+				options |= PC_OPT_STATELESS;
+			else if (strcmp(s->name, "filter-loopback") == 0)
+				options |= PC_OPT_FILTER_LOOPBACK;
+			else if (strcmp(s->name, "no-essential-icmp") == 0)
+				options |= PC_OPT_NO_ESSENTIAL_ICMP;
+			else
+				pc_diag_error(diag, &s->name_loc,
+					      "unknown option '%s' (expected stateless, filter-loopback or no-essential-icmp)",
+					      s->name);
+			break;
+		case PC_AST_RULE:
+			resolve_rule(&rs, s, &rules[s->rule.dir]);
+			break;
+		default:
+			PC_BUG("statement kind %d", s->kind);
+		}
+	}
+	if (lint)
+		for (size_t i = 0; i < rs.n_groups; i++)
+			if (!rs.groups[i].used)
+				pc_diag_warning(diag, &rs.groups[i].stmt->name_loc,
+						"group '%s' is never used", rs.groups[i].name);
+
+	ir = NULL;
+	if (pc_diag_has_errors(diag))
+		goto out;
+
+	ir = pc_ir_create(arena);
+	ir->table = table_stmt ? table_stmt->name : "portcullis";
+	ir->policy_file = ast->top_file;
+	ir->options = options;
+	/* the file name only: generated output must not depend on where the
+	 * registry happens to be installed or checked out */
+	{
+		const char *src = pc_registry_source(reg), *slash = strrchr(src, '/');
+
+		ir->registry_name = pc_arena_strdup(arena, slash ? slash + 1 : src);
+	}
+	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(reg));
+	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
+		struct pc_chain *c = &ir->chains[d];
+		struct rulebuf b;
+
+		memset(&b, 0, sizeof(b));
+		c->dir = (enum pc_direction)d;
+		c->policy = defaults[d].set ? defaults[d].v : default_of_defaults[d];
+		c->policy_loc = defaults[d].set ? defaults[d].loc : opt_loc[0];
+		add_builtins(&rs, c->dir, options, opt_loc, &b);
+		if (c->policy == PC_VERDICT_REJECT) {
+			struct pc_rule r = builtin(PC_ORIGIN_DEFAULT, &c->policy_loc);
+
+			r.verdict = PC_VERDICT_REJECT;
+			push(&rules[d], &r);
+			c->policy = PC_VERDICT_DENY;
+		}
+		/* one copy into the IR: built-ins first, then the policy's rules */
+		c->n = b.n + rules[d].n;
+		c->rules = pc_arena_alloc(arena, c->n * sizeof(*c->rules));
+		if (b.n)
+			memcpy(c->rules, b.v, b.n * sizeof(*b.v));
+		if (rules[d].n)
+			memcpy(c->rules + b.n, rules[d].v, rules[d].n * sizeof(*b.v));
+		free(b.v);
+	}
+out:
+	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
+		free(rules[d].v);
+	for (size_t i = 0; i < rs.n_groups; i++)
+		free(rs.groups[i].exp);
+	free(rs.groups);
+	free(rs.index);
+	if (!ir)
+		pc_arena_destroy(arena);
+	else if (lint)
+		pc_lint_shadowing(ir, diag);
+	return ir;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* The resolver: syntax tree + registry -> IR. */
+#ifndef PORTCULLIS_RESOLVE_H
+#define PORTCULLIS_RESOLVE_H
+
+#include <portcullis/diag.h>
+#include <portcullis/ir.h>
+
+#include "ir/addrset.h"
+#include "policy/ast.h"
+
+struct pc_registry;
+
+/*
+ * Resolves @ast into a new IR that takes ownership of @arena (which holds
+ * the tree and the file names). Returns NULL on errors (then @arena is
+ * destroyed too). With @lint, also reports the registry warnings.
+ */
+struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
+			 const struct pc_registry *reg, bool lint,
+			 struct pc_diag *diag);
+
+/* Shadowing warnings over a resolved IR (lint.c). */
+void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag);
+
+#endif

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Resolving addresses (literals, hosts groups, IPv4-mapped ones), ICMP types
+ * and protocols.
+ */
+#include "policy/resolve_internal.h"
+
+static void addr_push(struct addracc *aa, const struct pc_addr *a)
+{
+	aa->v = xgrow(aa->v, &aa->cap, aa->n + 1, sizeof(*aa->v));
+	aa->v[aa->n++] = *a;
+}
+
+bool resolve_hosts_group(struct resolver *rs, struct group *g,
+			 const struct pc_location *loc, unsigned depth)
+{
+	struct addracc sub;
+	bool ok;
+
+	if (g->resolved)
+		return true;
+	if (g->bad)
+		return false;
+	if (g->resolving) {
+		pc_diag_error(rs->diag, loc, "group '$%s' refers to itself", g->name);
+		return false;
+	}
+	if (depth >= PC_MAX_GROUP_DEPTH) {
+		pc_diag_error(rs->diag, loc, "groups nested more than %d deep",
+			      PC_MAX_GROUP_DEPTH);
+		return false;
+	}
+	memset(&sub, 0, sizeof(sub));
+	g->resolving = true;
+	ok = resolve_addr_list(rs, &g->stmt->list, &sub, depth + 1);
+	g->resolving = false;
+	if (!ok) {
+		free(sub.v);
+		g->bad = true;
+		return false;
+	}
+	g->resolved = true;
+	g->any = sub.any;
+	/* kept merged: a group made of other groups holds each address once,
+	 * so nesting costs what the text costs, not what it would expand to */
+	{
+		struct pc_addr_set set = { NULL, sub.n, sub.v };
+
+		pc_addr_set_normalize(&set);
+		g->n_addrs = set.n;
+	}
+	g->addrs = pc_arena_memdup(rs->arena, sub.v, g->n_addrs * sizeof(*sub.v));
+	free(sub.v);
+	return true;
+}
+
+/* Inside ::ffff:0:0/96, the IPv4-mapped addresses (RFC 4291 2.5.5.2). */
+static bool v4_mapped(const struct pc_addr *a)
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return a->family == PC_FAM_IPV6 && a->plen >= 96 &&
+	       memcmp(a->a, prefix, sizeof(prefix)) == 0;
+}
+
+/*
+ * An IPv4 packet never carries such an address: a rule written with one
+ * would match no IPv4 client it names (while tools that unmap addresses,
+ * as the lockout guard does, would think it does). The IPv4 spelling is
+ * what was meant.
+ */
+static void report_v4_mapped(struct resolver *rs, const struct pc_ast_item *it,
+			     const struct pc_addr *a)
+{
+	char v4[INET_ADDRSTRLEN], plen[8] = "";
+
+	inet_ntop(AF_INET, a->a + 12, v4, sizeof(v4));
+	if (it->suffix)
+		snprintf(plen, sizeof(plen), "/%u", a->plen - 96u);
+	pc_diag_error(rs->diag, &it->loc,
+		      "'%s%s%s' is an IPv4-mapped IPv6 address, which no IPv4 packet carries: write %s%s",
+		      it->text, it->suffix ? "/" : "", it->suffix ? it->suffix : "", v4, plen);
+}
+
+bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
+		       struct addracc *aa, unsigned depth)
+{
+	bool ok = true;
+
+	if (l->suffix) {
+		pc_diag_error(rs->diag, &l->suffix_loc,
+			      "a prefix length goes after each address, not after the list");
+		return false;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct pc_ast_item *it = &l->v[i];
+		struct pc_addr a;
+		char err[160];
+
+		aa->items++;
+		if (it->kind == PC_AST_VAR) {
+			struct group *g = find_group(rs, it->text);
+
+			if (!g) {
+				pc_diag_error(rs->diag, &it->loc, "undefined group '$%s'", it->text);
+				ok = false;
+				continue;
+			}
+			if (g->kind != PC_AST_HOSTS) {
+				pc_diag_error(rs->diag, &it->loc,
+					      "'$%s' is a services group, not a hosts group", it->text);
+				ok = false;
+				continue;
+			}
+			if (it->suffix) {
+				pc_diag_error(rs->diag, &it->suffix_loc,
+					      "a group takes no '/' suffix");
+				ok = false;
+				continue;
+			}
+			g->used = true;
+			if (!resolve_hosts_group(rs, g, &it->loc, depth)) {
+				ok = false;
+				continue;
+			}
+			if (!aa->id)
+				aa->id = ++rs->next_id;
+			if (l->n == 1)
+				aa->name = g->name;
+			/* a group listed twice in one place adds nothing the second time */
+			if (g->last_id == aa->id)
+				continue;
+			g->last_id = aa->id;
+			aa->any |= g->any;
+			for (size_t j = 0; j < g->n_addrs; j++)
+				addr_push(aa, &g->addrs[j]);
+			continue;
+		}
+		if (it->kind == PC_AST_STRING) {
+			pc_diag_error(rs->diag, &it->loc,
+				      "expected an address, got a string (addresses are not quoted)");
+			ok = false;
+			continue;
+		}
+		if (strcmp(it->text, "any") == 0 && !it->suffix) {
+			aa->any = true;
+			continue;
+		}
+		if (!pc_addr_parse(it->text, it->suffix, &a, err, sizeof(err))) {
+			pc_diag_error(rs->diag, &it->loc, "%s", err);
+			ok = false;
+			continue;
+		}
+		if (v4_mapped(&a)) {
+			report_v4_mapped(rs, it, &a);
+			ok = false;
+			continue;
+		}
+		addr_push(aa, &a);
+	}
+	return ok;
+}
+
+unsigned addr_families(const struct addracc *aa)
+{
+	unsigned f = 0;
+
+	if (aa->any)
+		return PC_FAM_ALL;
+	for (size_t i = 0; i < aa->n; i++)
+		f |= aa->v[i].family;
+	return f;
+}
+
+void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
+		 struct pc_addr_set *out)
+{
+	size_t k = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (aa->any || aa->n == 0) {
+		free(aa->v);
+		return;
+	}
+	for (size_t i = 0; i < aa->n; i++)
+		if (families & aa->v[i].family)
+			aa->v[k++] = aa->v[i];
+	out->n = k;
+	out->v = pc_arena_memdup(rs->arena, aa->v, k * sizeof(*aa->v));
+	out->name = aa->name && k == aa->n ? pc_arena_strdup(rs->arena, aa->name) : NULL;
+	pc_addr_set_normalize(out);
+	free(aa->v);
+}
+
+/* ---- rules ---------------------------------------------------------- */
+
+bool resolve_icmp(struct resolver *rs, const struct pc_ast_list *l, bool v6,
+		  struct l4acc *acc)
+{
+	bool ok = true;
+
+	acc->icmp_given[v6] = true;
+	if (l->suffix) {
+		pc_diag_error(rs->diag, &l->suffix_loc, "unexpected '/%s' after ICMP types",
+			      l->suffix);
+		return false;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct pc_ast_item *it = &l->v[i];
+		int t;
+
+		if (it->kind != PC_AST_WORD || it->suffix) {
+			pc_diag_error(rs->diag, &it->loc, "expected an %s type name",
+				      v6 ? "ICMPv6" : "ICMP");
+			ok = false;
+			continue;
+		}
+		if (strcmp(it->text, "any") == 0) {
+			acc->icmp_any[v6] = true;
+			continue;
+		}
+		t = pc_icmp_type_parse(it->text, v6);
+		if (t < 0) {
+			const char *s = pc_icmp_type_suggest(it->text, v6);
+			const char *other = pc_icmp_type_parse(it->text, !v6) >= 0 ?
+					    (v6 ? " (that is an ICMP type: use icmp)" :
+						  " (that is an ICMPv6 type: use icmpv6)") : "";
+
+			if (s && !*other)
+				pc_diag_error(rs->diag, &it->loc,
+					      "unknown %s type '%s' (did you mean '%s'?)",
+					      v6 ? "ICMPv6" : "ICMP", it->text, s);
+			else
+				pc_diag_error(rs->diag, &it->loc, "unknown %s type '%s'%s",
+					      v6 ? "ICMPv6" : "ICMP", it->text, other);
+			ok = false;
+			continue;
+		}
+		acc->icmp_types[v6][t] = 1;
+	}
+	return ok;
+}
+
+bool resolve_proto(struct resolver *rs, const struct pc_ast_list *l,
+		   struct l4acc *acc)
+{
+	bool ok = true;
+
+	acc->proto_given = true;
+	if (l->suffix) {
+		pc_diag_error(rs->diag, &l->suffix_loc, "unexpected '/%s' after proto", l->suffix);
+		return false;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct pc_ast_item *it = &l->v[i];
+		int p = it->kind == PC_AST_WORD && !it->suffix ? pc_proto_parse(it->text) : -1;
+
+		if (p < 0) {
+			pc_diag_error(rs->diag, &it->loc,
+				      "unknown protocol '%s' (a name such as tcp, udp, sctp, dccp, icmp, icmpv6, esp, gre, or a number 0-255)",
+				      it->text);
+			ok = false;
+			continue;
+		}
+		acc->protos[p] = 1;
+	}
+	return ok;
+}
