@@ -11,6 +11,7 @@ const char *pc_program_version = PC_VERSION;
 static const struct pc_command commands[] = {
 	{ "apply", cmd_apply, "program the policy's nftables table over netlink (--dry-run, --confirm)" },
 	{ "backends", cmd_backends, "list the built-in and plugin backends" },
+	{ "boot", cmd_boot, "apply the machine's policy, else the last-known-good, else a lockdown (the unit)" },
 	{ "check", cmd_check, "parse, resolve and lint a policy; --dump shows what it opens" },
 	{ "confirm", cmd_confirm, "keep what a pending `apply --confirm` installed" },
 	{ "diff", cmd_diff, "compare the live nftables table with the policy (drift)" },

@@ -120,7 +120,7 @@ case_broken_policy() {
 case_kernel_refusal() {
 	expect_status 0 $P boot "$W/other.policy"
 	nft delete table inet pcother
-	mkfifo "$W/hold"
+	rm -f "$W/hold"; mkfifo "$W/hold"
 	"$OWNER" pcgood <"$W/hold" >"$W/owner.out" &
 	exec 9>"$W/hold"
 	while ! grep -q ready "$W/owner.out"; do sleep 0.05; done
@@ -148,7 +148,7 @@ case_no_state() {
 case_last_good_refused() {
 	expect_status 0 $P boot "$W/good.policy"
 	nft delete table inet pcgood
-	mkfifo "$W/hold"
+	rm -f "$W/hold"; mkfifo "$W/hold"
 	"$OWNER" pcgood <"$W/hold" >"$W/owner.out" &
 	exec 9>"$W/hold"
 	while ! grep -q ready "$W/owner.out"; do sleep 0.05; done
