@@ -106,6 +106,9 @@ void pc_cli_phase(const char *command, const char *what);
 
 extern const char *pc_program_version;
 
+/* portcullis --version: program, registry date, catalog revision (cli/version.c). */
+int pc_cli_version(void);
+
 /*
  * The last-known-good ruleset (cli/state.c), in STATE_DIR/last-good.nft:
  * --state-dir, else $PORTCULLIS_STATE_DIR, else /var/lib/portcullis.

@@ -53,8 +53,7 @@ int main(int argc, char **argv)
 		return PC_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("portcullis %s\n", pc_program_version);
-		return PC_EXIT_OK;
+		return pc_cli_version();
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)

@@ -29,9 +29,9 @@ refuse() { # WHAT UNEXPECTED-WORD OUTPUT
 	fi
 }
 
-# Service names: only where `lookup --names` exists.
-names=no
-portcullis lookup --names >/dev/null 2>&1 && names=yes
+# Service names come from `lookup --names`.
+names=yes
+portcullis lookup --names >/dev/null || { echo "FAIL: portcullis lookup --names" >&2; fail=1; }
 
 # --- bash
 bashc() { # WORDS... (the last one is the word being completed)
@@ -88,6 +88,5 @@ else
 	echo "SKIP: fish is not installed (apt-get install fish)"
 fi
 
-[ $names = yes ] || echo "note: this portcullis has no 'lookup --names': service names not checked"
 [ $fail = 0 ] && echo "completions: ok"
 exit $fail
