@@ -49,14 +49,17 @@ def main():
           'hosts monitors = { 192.0.2.64/28, 2001:db8:200::/64 }\n'
           'allow in port { 9100/tcp, 9102/tcp } from $monitors\n'
           'allow in proto icmp from $monitors\n')
+    own = ['imap', 'imaps', 'smtp', 'submission', 'postgresql', 'mysql', 'redis', 'ldap',
+           'ldaps', 'kerberos', 'rsync', 'git', 'svn', 'nfs', 'microsoft-ds', 'domain']
     for h in range(1, n + 1):
+        # each host opens one service of its own to one address
         write(os.path.join(hosts, 'host-%04d.policy' % h),
               'table host%04d\n'
               'include "../shared/clients.policy"\n'
               'include "../shared/base.policy"\n'
               'include "../shared/web.policy"\n'
               'include "../shared/monitoring.policy"\n'
-              'allow in port %d/tcp from 192.0.2.%d\n' % (h, 20000 + h, h % 250 + 1))
+              'allow in service %s from 192.0.2.%d\n' % (h, own[h % len(own)], h % 250 + 1))
 
 
 if __name__ == '__main__':
