@@ -161,8 +161,22 @@ case_last_good_refused() {
 	wait
 }
 
+case_pending_confirm() {
+	# a reload while an `apply --confirm` awaits confirmation changes nothing
+	expect_status 0 $P boot "$W/other.policy"
+	$P apply --confirm 30 "$W/good.policy" </dev/null >"$W/confirm.out" 2>&1 &
+	while ! grep -q "unless confirmed" "$W/confirm.out"; do sleep 0.05; done
+	expect_status 3 $P boot "$W/other.policy"
+	grep_err "awaits confirmation"
+	has_table pcgood
+	no_table portcullis_lockdown
+	$P confirm 2>/dev/null || fail "confirm"
+	wait $! || fail "the confirmed apply exited non-zero"
+	grep -q "table inet pcgood" "$W/state/last-good.nft" || fail "a confirmed apply saved no last-known-good"
+}
+
 failed=0
-cases=${*:-apply_saves boot_good broken_policy kernel_refusal no_state last_good_refused}
+cases=${*:-apply_saves boot_good broken_policy kernel_refusal no_state last_good_refused pending_confirm}
 for c in $cases; do
 	run_case "$c"
 done
