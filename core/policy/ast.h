@@ -150,6 +150,28 @@ struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
 				   struct pc_diag *diag);
 void pc_ast_destroy(struct pc_ast *ast);
 
+/*
+ * Included files parsed once for many policies (`generate POLICY...`): a
+ * file included again under the same name is not read or parsed again,
+ * its statements are shared. Only files that parsed with no diagnostic
+ * are kept, and only where a fresh parse would report nothing either, so
+ * the trees are exactly those of fresh parses. The statements and their
+ * strings live in the cache: destroy it after every tree and IR made with
+ * it. Every parse with one cache must use one @diag (the files' sources
+ * are registered on it once, at their first parse).
+ */
+struct pc_include_cache;
+struct pc_include_cache *pc_include_cache_create(void);
+void pc_include_cache_destroy(struct pc_include_cache *c);
+/* pc_ast_parse_file() / _buffer() with @cache (may be NULL). */
+struct pc_ast *pc_ast_parse_file_cached(const char *path, struct pc_arena *arena,
+					struct pc_diag *diag, bool *sys_error,
+					struct pc_include_cache *cache);
+struct pc_ast *pc_ast_parse_buffer_cached(const char *name, const char *text,
+					  size_t len, struct pc_arena *arena,
+					  struct pc_diag *diag,
+					  struct pc_include_cache *cache);
+
 /* Limits that keep hostile input harmless. */
 #define PC_MAX_LINE 16384        /* bytes in one line */
 #define PC_MAX_STRING 127        /* bytes in a string */

@@ -30,12 +30,38 @@ struct parser {
 	size_t errors_before;     /* error count when the statement started */
 	struct include_frame *stack;
 	size_t depth;
+	struct pc_include_cache *cache;   /* NULL: every include is read and parsed */
+};
+
+/*
+ * An included file as parsed once in a run (pc_include_cache): what a
+ * fresh parse under the same name would add to the tree, without errors
+ * or warnings (a file with any is parsed again each time, so that each
+ * policy reports them).
+ */
+struct cached_include {
+	const char *name;               /* as the including file named it */
+	const char *real;
+	struct pc_ast_stmt **stmts;     /* its statements, its includes' within */
+	size_t n_stmts;
+	struct pc_ast_included *nested; /* the files it includes, at any depth */
+	size_t n_nested;
+	size_t bytes;                   /* its bytes and its includes' */
+	size_t height;                  /* include levels below it (0: none) */
+};
+
+struct pc_include_cache {
+	struct pc_arena *arena;  /* the cached statements and every string they hold */
+	struct cached_include *ent;
+	size_t n, cap;
+	size_t deepest;          /* while parsing: the deepest file depth seen */
 };
 
 /* Per-file state is in the lexer; includes recurse with a fresh parser. */
 static void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 		       struct include_frame *stack, size_t depth,
-		       const char *name, const char *text, size_t len);
+		       const char *name, const char *text, size_t len,
+		       struct pc_arena *arena, struct pc_include_cache *cache);
 
 static void next(struct parser *ps)
 {
@@ -489,13 +515,66 @@ static bool include_allowed(struct parser *ps, const struct pc_location *loc,
 	return true;
 }
 
+static struct cached_include *cache_find(const struct pc_include_cache *c,
+					 const char *name, const char *real)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->ent[i].name, name) == 0 && strcmp(c->ent[i].real, real) == 0)
+			return &c->ent[i];
+	return NULL;
+}
+
+/*
+ * Adds what a fresh parse of @e would add, when that parse would report
+ * nothing: none of its nested files on the include stack (a cycle) or
+ * already included, and the depth, count and size limits kept. Returns
+ * false, changing nothing, otherwise: the file is then parsed afresh and
+ * reports what it reports.
+ */
+static bool splice_cached(struct parser *ps, const struct cached_include *e,
+			  const struct pc_location *loc)
+{
+	struct pc_ast *ast = ps->ast;
+	size_t depth = ps->depth + 1;
+
+	if (e->height && depth + e->height > PC_MAX_INCLUDE_DEPTH)
+		return false;
+	if (ast->n_included + 1 + e->n_nested > PC_MAX_INCLUDES ||
+	    ast->included_bytes + e->bytes > PC_MAX_INCLUDE_BYTES)
+		return false;
+	for (size_t k = 0; k < e->n_nested; k++) {
+		for (size_t i = 0; i < ps->depth; i++)
+			if (strcmp(ps->stack[i].real, e->nested[k].real) == 0)
+				return false;
+		for (size_t i = 0; i < ast->n_included; i++)
+			if (strcmp(ast->included[i].real, e->nested[k].real) == 0)
+				return false;
+	}
+	ast->included = xgrow(ast->included, &ast->cap_included,
+			      ast->n_included + 1 + e->n_nested, sizeof(*ast->included));
+	ast->included[ast->n_included].real = e->real;
+	ast->included[ast->n_included].loc = *loc;
+	ast->n_included++;
+	memcpy(&ast->included[ast->n_included], e->nested, e->n_nested * sizeof(*e->nested));
+	ast->n_included += e->n_nested;
+	ast->included_bytes += e->bytes;
+	ast->stmts = xgrow(ast->stmts, &ast->cap, ast->n + e->n_stmts, sizeof(*ast->stmts));
+	memcpy(&ast->stmts[ast->n], e->stmts, e->n_stmts * sizeof(*e->stmts));
+	ast->n += e->n_stmts;
+	if (depth + e->height > ps->cache->deepest)
+		ps->cache->deepest = depth + e->height;
+	return true;
+}
+
 static void parse_include(struct parser *ps)
 {
 	struct pc_ast *ast = ps->ast;
+	struct pc_include_cache *cache = ps->cache;
+	struct pc_arena *arena = cache ? cache->arena : ps->arena;
 	struct pc_location loc = ps->tok.loc;
 	char *dir, *path, *real, *text;
 	const char *name;
-	size_t len;
+	size_t len, first_stmt, first_nested, bytes_before, diags_before = 0, deepest = 0;
 
 	next(ps);
 	if (!at(ps, PC_TOK_STRING)) {
@@ -532,6 +611,15 @@ static void parse_include(struct parser *ps)
 		free(path);
 		return;
 	}
+	if (cache) {
+		const struct cached_include *e = cache_find(cache, path, real);
+
+		if (e && splice_cached(ps, e, &loc)) {
+			free(real);
+			free(path);
+			return;
+		}
+	}
 	/* read what was checked, not what the name may point to by now */
 	text = pc_read_file(real, &len);
 	if (!text) {
@@ -551,16 +639,50 @@ static void parse_include(struct parser *ps)
 			  path);
 		goto out;
 	}
+	bytes_before = ast->included_bytes;
 	ast->included_bytes += len;
 	ast->included = xgrow(ast->included, &ast->cap_included, ast->n_included + 1,
 			      sizeof(*ast->included));
-	ast->included[ast->n_included].real = pc_arena_strdup(ps->arena, real);
+	ast->included[ast->n_included].real = pc_arena_strdup(arena, real);
 	ast->included[ast->n_included].loc = loc;
 	ast->n_included++;
-	name = pc_arena_strdup(ps->arena, path);
-	ps->stack[ps->depth].real = pc_arena_strdup(ps->arena, real);
+	name = pc_arena_strdup(arena, path);
+	ps->stack[ps->depth].real = ast->included[ast->n_included - 1].real;
 	ps->stack[ps->depth].name = name;
-	parse_text(ps->ast, ps->diag, ps->stack, ps->depth + 1, name, text, len);
+	first_stmt = ast->n;
+	first_nested = ast->n_included;
+	if (cache) {
+		diags_before = pc_diag_count(ps->diag, PC_SEV_ERROR) +
+			       pc_diag_count(ps->diag, PC_SEV_WARNING) +
+			       pc_diag_count(ps->diag, PC_SEV_NOTE);
+		deepest = cache->deepest;
+		cache->deepest = ps->depth + 1;
+	}
+	parse_text(ps->ast, ps->diag, ps->stack, ps->depth + 1, name, text, len, arena, cache);
+	if (cache) {
+		size_t height = cache->deepest - (ps->depth + 1);
+
+		if (pc_diag_count(ps->diag, PC_SEV_ERROR) + pc_diag_count(ps->diag, PC_SEV_WARNING) +
+		    pc_diag_count(ps->diag, PC_SEV_NOTE) == diags_before &&
+		    !cache_find(cache, name, ast->included[first_nested - 1].real)) {
+			struct cached_include *e;
+
+			cache->ent = xgrow(cache->ent, &cache->cap, cache->n + 1, sizeof(*cache->ent));
+			e = &cache->ent[cache->n++];
+			e->name = name;
+			e->real = ast->included[first_nested - 1].real;
+			e->n_stmts = ast->n - first_stmt;
+			e->stmts = pc_arena_memdup(cache->arena, &ast->stmts[first_stmt],
+						   e->n_stmts * sizeof(*e->stmts));
+			e->n_nested = ast->n_included - first_nested;
+			e->nested = pc_arena_memdup(cache->arena, &ast->included[first_nested],
+						    e->n_nested * sizeof(*e->nested));
+			e->bytes = ast->included_bytes - bytes_before;
+			e->height = height;
+		}
+		if (deepest > cache->deepest)
+			cache->deepest = deepest;
+	}
 out:
 	free(text);
 	free(real);
@@ -683,18 +805,20 @@ fail:
 
 static void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 		       struct include_frame *stack, size_t depth,
-		       const char *name, const char *text, size_t len)
+		       const char *name, const char *text, size_t len,
+		       struct pc_arena *arena, struct pc_include_cache *cache)
 {
 	struct parser ps;
 
 	memset(&ps, 0, sizeof(ps));
 	ps.ast = ast;
-	ps.arena = ast->arena;
+	ps.arena = arena;
 	ps.diag = diag;
 	ps.stack = stack;
 	ps.depth = depth;
+	ps.cache = cache;
 	pc_diag_add_source(diag, name, text, len);
-	pc_lexer_init(&ps.lx, name, text, len, ast->arena, diag);
+	pc_lexer_init(&ps.lx, name, text, len, arena, diag);
 	next(&ps);
 	while (!at(&ps, PC_TOK_EOF)) {
 		if (pc_diag_full(diag))
@@ -716,9 +840,10 @@ static struct pc_ast *ast_create(struct pc_arena *arena, const char *name)
 	return ast;
 }
 
-struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
-				   size_t len, struct pc_arena *arena,
-				   struct pc_diag *diag)
+struct pc_ast *pc_ast_parse_buffer_cached(const char *name, const char *text,
+					  size_t len, struct pc_arena *arena,
+					  struct pc_diag *diag,
+					  struct pc_include_cache *cache)
 {
 	struct include_frame stack[PC_MAX_INCLUDE_DEPTH + 1];
 	const char *stored = pc_arena_strdup(arena, name);
@@ -728,12 +853,22 @@ struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
 	stack[0].real = pc_arena_strdup(arena, real ? real : name);
 	stack[0].name = stored;
 	free(real);
-	parse_text(ast, diag, stack, 1, stored, text, len);
+	if (cache)
+		cache->deepest = 1;
+	parse_text(ast, diag, stack, 1, stored, text, len, arena, cache);
 	return ast;
 }
 
-struct pc_ast *pc_ast_parse_file(const char *path, struct pc_arena *arena,
-				 struct pc_diag *diag, bool *sys_error)
+struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
+				   size_t len, struct pc_arena *arena,
+				   struct pc_diag *diag)
+{
+	return pc_ast_parse_buffer_cached(name, text, len, arena, diag, NULL);
+}
+
+struct pc_ast *pc_ast_parse_file_cached(const char *path, struct pc_arena *arena,
+					struct pc_diag *diag, bool *sys_error,
+					struct pc_include_cache *cache)
 {
 	struct pc_ast *ast;
 	size_t len;
@@ -746,9 +881,32 @@ struct pc_ast *pc_ast_parse_file(const char *path, struct pc_arena *arena,
 		*sys_error = true;
 		return NULL;
 	}
-	ast = pc_ast_parse_buffer(path, text, len, arena, diag);
+	ast = pc_ast_parse_buffer_cached(path, text, len, arena, diag, cache);
 	free(text);
 	return ast;
+}
+
+struct pc_ast *pc_ast_parse_file(const char *path, struct pc_arena *arena,
+				 struct pc_diag *diag, bool *sys_error)
+{
+	return pc_ast_parse_file_cached(path, arena, diag, sys_error, NULL);
+}
+
+struct pc_include_cache *pc_include_cache_create(void)
+{
+	struct pc_include_cache *c = xzalloc(sizeof(*c));
+
+	c->arena = pc_arena_create();
+	return c;
+}
+
+void pc_include_cache_destroy(struct pc_include_cache *c)
+{
+	if (!c)
+		return;
+	free(c->ent);
+	pc_arena_destroy(c->arena);
+	free(c);
 }
 
 void pc_ast_destroy(struct pc_ast *ast)

@@ -22,8 +22,15 @@ struct pc_ir *pc_policy_load(const char *path, const struct pc_registry *reg,
 			     unsigned flags, struct pc_diag *diag,
 			     bool *sys_error)
 {
+	return pc_policy_load_cached(path, reg, flags, diag, sys_error, NULL);
+}
+
+struct pc_ir *pc_policy_load_cached(const char *path, const struct pc_registry *reg,
+				    unsigned flags, struct pc_diag *diag,
+				    bool *sys_error, struct pc_include_cache *cache)
+{
 	struct pc_arena *arena = pc_arena_create();
-	struct pc_ast *ast = pc_ast_parse_file(path, arena, diag, sys_error);
+	struct pc_ast *ast = pc_ast_parse_file_cached(path, arena, diag, sys_error, cache);
 
 	if (!ast) {
 		pc_arena_destroy(arena);
