@@ -52,7 +52,8 @@ struct addr_chunks {
  * daddr (a long list takes several rules, as iptables would make anyway).
  */
 struct rule_text {
-	struct pc_buf iface;
+	struct addr_chunks ifc;     /* " -i A -o B": one per pair of interfaces */
+	size_t i;
 	struct addr_chunks src, dst;
 	size_t s, d;
 	struct pc_buf state;
@@ -172,7 +173,9 @@ static bool rule_in_scope(const struct ipt *t, const struct pc_rule *r,
 		l4n = 1;
 	}
 	if (kernel_rules)
-		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n;
+		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n *
+				(r->n_ifaces > 1 ? r->n_ifaces : 1) *
+				(r->n_oifaces ? r->n_oifaces : 1);
 	return true;
 }
 
@@ -214,6 +217,14 @@ static void check_rule(struct ipt *t, enum pc_direction dir,
 	}
 	if (r->iface && !pc_iface_name_valid(r->iface))
 		report(t, &r->loc, "backend '%s': invalid interface name '%s'", t->name, r->iface);
+	for (size_t i = 0; i < r->n_ifaces; i++)
+		if (!pc_iface_name_valid(r->ifaces[i]))
+			report(t, &r->loc, "backend '%s': invalid interface name '%s'",
+			       t->name, r->ifaces[i]);
+	for (size_t i = 0; i < r->n_oifaces; i++)
+		if (!pc_iface_name_valid(r->oifaces[i]))
+			report(t, &r->loc, "backend '%s': invalid interface name '%s'",
+			       t->name, r->oifaces[i]);
 	if (r->limit.rate) {
 		static const unsigned mult[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
 
@@ -364,30 +375,57 @@ static void fill_chunks(struct addr_chunks *c, const char *opt,
 	}
 }
 
+/* " OPT NAME", the IR's prefix wildcard eth* spelt as iptables' eth+. */
+static void put_iface(struct pc_buf *b, const char *opt, const char *name)
+{
+	size_t n = strlen(name);
+
+	pc_buf_puts(b, opt);
+	if (name[n - 1] == '*') {
+		pc_buf_add(b, name, n - 1);
+		pc_buf_puts(b, "+");
+	} else {
+		pc_buf_puts(b, name);
+	}
+}
+
+/*
+ * The interface part of the kernel rules: one chunk per pair of the `on`
+ * and `out on` lists (iptables takes one name per -i / -o), one empty
+ * chunk when the rule names none.
+ */
+static void fill_ifaces(struct rule_text *x, enum pc_direction dir,
+			const struct pc_rule *r)
+{
+	size_t ni = r->n_ifaces > 1 ? r->n_ifaces : 1;
+	size_t no = r->n_oifaces ? r->n_oifaces : 1;
+
+	x->ifc.n = 0;
+	for (size_t i = 0; i < ni; i++)
+		for (size_t o = 0; o < no; o++) {
+			struct pc_buf *b = chunk_add(&x->ifc);
+			const char *in = r->n_ifaces > 1 ? r->ifaces[i] : r->iface;
+
+			if (in)
+				put_iface(b, dir == PC_DIR_OUT ? " -o " : " -i ", in);
+			if (r->n_oifaces)
+				put_iface(b, " -o ", r->oifaces[o]);
+		}
+}
+
 /* Fills @x for @r; its buffers are reused from rule to rule. */
 static void rule_text_fill(struct ipt *t, struct rule_text *x,
 			   enum pc_direction dir, const struct pc_rule *r)
 {
 	size_t s0, sn, d0, dn;
 
-	buf_reset(&x->iface);
 	buf_reset(&x->state);
 	buf_reset(&x->comment);
 	x->s = x->d = 0;
 	addr_range(t, &r->saddr, &s0, &sn);
 	addr_range(t, &r->daddr, &d0, &dn);
-	if (r->iface) {
-		size_t n = strlen(r->iface);
-
-		pc_buf_puts(&x->iface, dir == PC_DIR_OUT ? " -o " : " -i ");
-		/* the IR's prefix wildcard eth* is iptables' eth+ */
-		if (r->iface[n - 1] == '*') {
-			pc_buf_add(&x->iface, r->iface, n - 1);
-			pc_buf_puts(&x->iface, "+");
-		} else {
-			pc_buf_puts(&x->iface, r->iface);
-		}
-	}
+	x->i = 0;
+	fill_ifaces(x, dir, r);
 	fill_chunks(&x->src, "-s", &r->saddr, s0, sn);
 	fill_chunks(&x->dst, "-d", &r->daddr, d0, dn);
 	if (r->ct_state) {
@@ -422,7 +460,7 @@ static void chunks_finish(struct addr_chunks *c)
 
 static void rule_text_finish(struct rule_text *x)
 {
-	pc_buf_finish(&x->iface);
+	chunks_finish(&x->ifc);
 	chunks_finish(&x->src);
 	chunks_finish(&x->dst);
 	pc_buf_finish(&x->state);
@@ -437,7 +475,7 @@ static void put_match(struct ipt *t, const char *chain, const struct rule_text *
 
 	pc_buf_puts(b, "-A ");
 	pc_buf_puts(b, chain);
-	pc_buf_add(b, x->iface.data, x->iface.len);
+	pc_buf_add(b, x->ifc.v[x->i].data, x->ifc.v[x->i].len);
 	pc_buf_add(b, x->src.v[x->s].data, x->src.v[x->s].len);
 	pc_buf_add(b, x->dst.v[x->d].data, x->dst.v[x->d].len);
 	if (a->l4) {
@@ -559,9 +597,10 @@ static void emit_kernel_rule(struct ipt *t, const char *chain,
 			     struct rule_text *x, const struct pc_rule *r,
 			     const struct alt *a, const struct action *act)
 {
-	for (x->s = 0; x->s < x->src.n; x->s++)
-		for (x->d = 0; x->d < x->dst.n; x->d++)
-			emit_one(t, chain, x, r, a, act);
+	for (x->i = 0; x->i < x->ifc.n; x->i++)
+		for (x->s = 0; x->s < x->src.n; x->s++)
+			for (x->d = 0; x->d < x->dst.n; x->d++)
+				emit_one(t, chain, x, r, a, act);
 }
 
 /* Every kernel rule of the rule's match, in order. */
@@ -624,6 +663,7 @@ static struct pc_rule bare_rule(const struct pc_rule *r)
 	memset(&b.saddr, 0, sizeof(b.saddr));
 	memset(&b.daddr, 0, sizeof(b.daddr));
 	b.iface = NULL;
+	b.n_ifaces = b.n_oifaces = 0;
 	b.ct_state = 0;
 	b.n_l4 = 0;
 	b.l4 = NULL;
@@ -807,7 +847,7 @@ const struct pc_backend pc_backend_iptables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "iptables",
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV4,
+	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE,
 	.families = PC_FAM_IPV4,
 	.check = ipt4_check,
 	.emit = ipt4_emit,
@@ -817,7 +857,7 @@ const struct pc_backend pc_backend_ip6tables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "ip6tables",
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV6,
+	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE,
 	.families = PC_FAM_IPV6,
 	.check = ipt6_check,
 	.emit = ipt6_emit,

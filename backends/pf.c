@@ -89,12 +89,16 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 {
 	if (r->comment && !pc_text_printable(r->comment))
 		report(p, &r->loc, "backend 'pf': the comment has control characters");
-	if (r->iface && !pc_iface_name_valid(r->iface))
-		report(p, &r->loc, "backend 'pf': invalid interface name '%s'", r->iface);
-	else if (r->iface && r->iface[strlen(r->iface) - 1] == '*')
-		report(p, &r->loc,
-		       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
-		       r->iface);
+	for (size_t i = 0; i < (r->n_ifaces > 1 ? r->n_ifaces : r->iface ? 1 : 0); i++) {
+		const char *name = r->n_ifaces > 1 ? r->ifaces[i] : r->iface;
+
+		if (!pc_iface_name_valid(name))
+			report(p, &r->loc, "backend 'pf': invalid interface name '%s'", name);
+		else if (name[strlen(name) - 1] == '*')
+			report(p, &r->loc,
+			       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
+			       name);
+	}
 	if (r->log && r->log_prefix) {
 		if (!pc_text_printable(r->log_prefix) || strpbrk(r->log_prefix, "\"\\$"))
 			report(p, &r->loc,
@@ -352,7 +356,15 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 	if (r->log)
 		pc_buf_puts(b, " log");
 	pc_buf_puts(b, " quick");
-	if (r->iface) {
+	if (r->n_ifaces > 1) {
+		/* pfctl expands { a b } into one rule per interface */
+		pc_buf_puts(b, " on {");
+		for (size_t i = 0; i < r->n_ifaces; i++) {
+			pc_buf_putc(b, ' ');
+			pc_buf_puts(b, r->ifaces[i]);
+		}
+		pc_buf_puts(b, " }");
+	} else if (r->iface) {
 		pc_buf_puts(b, " on ");
 		pc_buf_puts(b, r->iface);
 	}
@@ -458,13 +470,15 @@ static void emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule 
 	}
 	free(alts);
 	free(done);
+	if (r->n_ifaces > 1)
+		expanded *= r->n_ifaces;
 	/*
 	 * max-pkt-rate counts per pf rule: several rules would each let the
 	 * whole rate through, where the policy means one rate for the rule.
 	 */
 	if (r->limit.rate && expanded > 1)
 		report(p, &r->loc,
-		       "backend 'pf' cannot express one rate limit for this rule: pfctl expands it into %zu rules (one per listed protocol, address, port or ICMP type) and max-pkt-rate counts per rule",
+		       "backend 'pf' cannot express one rate limit for this rule: pfctl expands it into %zu rules (one per listed interface, protocol, address, port or ICMP type) and max-pkt-rate counts per rule",
 		       expanded);
 }
 
@@ -661,7 +675,7 @@ const struct pc_backend pc_backend_pf = {
 		PC_CAP_IFACE | PC_CAP_LOG | PC_CAP_LOG_PREFIX | PC_CAP_LIMIT |
 		PC_CAP_REJECT | PC_CAP_CONNTRACK | PC_CAP_ICMP_TYPE |
 		PC_CAP_ICMPV6_TYPE | PC_CAP_TCP_UDP | PC_CAP_SCTP |
-		PC_CAP_PROTO | PC_CAP_COMMENT,
+		PC_CAP_PROTO | PC_CAP_COMMENT | PC_CAP_IFACE_LIST,
 	.families = PC_FAM_ALL,
 	.check = pf_check,
 	.emit = pf_emit,

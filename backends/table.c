@@ -62,6 +62,8 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_DCCP: return "DCCP ports";
 	case PC_CAP_PROTO: return "protocol matches (proto)";
 	case PC_CAP_COMMENT: return "comments";
+	case PC_CAP_IFACE_LIST: return "interface lists (on { a, b })";
+	case PC_CAP_OIFACE: return "the leaving interface of a forward rule (out on IFACE)";
 	}
 	return "an unknown feature";
 }
@@ -297,6 +299,10 @@ uint32_t pc_backend_rule_caps(const struct pc_rule *rule, enum pc_direction dir)
 		caps |= PC_CAP_IPV6;
 	if (rule->iface)
 		caps |= PC_CAP_IFACE;
+	if (rule->n_ifaces > 1)
+		caps |= PC_CAP_IFACE_LIST;
+	if (rule->n_oifaces)
+		caps |= PC_CAP_OIFACE;
 	if (rule->log)
 		caps |= PC_CAP_LOG;
 	if (rule->log && rule->log_prefix)

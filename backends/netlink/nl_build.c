@@ -559,6 +559,13 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		add_meta(r, pr->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME);
 		add_cmp(r, NFT_CMP_EQ, name, ifname_cmp_len(pr->ifname));
 	}
+	if (pr->oifname) {
+		char name[16] = { 0 };
+
+		strncpy(name, pr->oifname, sizeof(name) - 1);
+		add_meta(r, NFT_META_OIFNAME);
+		add_cmp(r, NFT_CMP_EQ, name, ifname_cmp_len(pr->oifname));
+	}
 	if (pr->family) {
 		uint8_t nfp = pr->family == PC_FAM_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
 

@@ -219,6 +219,11 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		put_quoted(out, r->ifname);
 		fputc_unlocked(' ', out);
 	}
+	if (r->oifname) {
+		put(out, "oifname ");
+		put_quoted(out, r->oifname);
+		fputc_unlocked(' ', out);
+	}
 	if (r->nfproto)
 		put(out, r->family == PC_FAM_IPV4 ? "meta nfproto ipv4 " :
 						    "meta nfproto ipv6 ");

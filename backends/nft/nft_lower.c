@@ -311,6 +311,10 @@ struct lower {
 	unsigned chain_maps;      /* maps made in the current chain */
 	unsigned chain_limits;    /* limit objects made in the current chain */
 	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
+	/* the interfaces of the nft rules being made (routers): one copy of
+	 * the rule per pair of its `on` and `out on` lists */
+	const char *ifname;
+	const char *oifname;
 };
 
 /* "FILE:LINE[ COMMENT]" of a map element's rule. */
@@ -515,7 +519,9 @@ static size_t chain_rules_max(const struct pc_chain *ch)
 		const struct pc_rule *r = &ch->rules[i];
 
 		n += (r->n_l4 ? r->n_l4 : 1) * 2 *
-		     (r->verdict == PC_VERDICT_REJECT ? 2 : 1);
+		     (r->verdict == PC_VERDICT_REJECT ? 2 : 1) *
+		     (r->n_ifaces > 1 ? r->n_ifaces : 1) *
+		     (r->n_oifaces ? r->n_oifaces : 1);
 	}
 	return n;
 }
@@ -534,7 +540,8 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 
 	nr->src = r;
 	nr->family = family;
-	nr->ifname = r->iface;
+	nr->ifname = lw->ifname;
+	nr->oifname = lw->oifname;
 	nr->oif = dir == PC_DIR_OUT;
 	addr_match(lw, nr, &r->saddr, family, &nr->saddr);
 	addr_match(lw, nr, &r->daddr, family, &nr->daddr);
@@ -593,29 +600,13 @@ static size_t rule_families(const struct pc_rule *r, const struct pc_l4 *l4,
 	return 1;
 }
 
-static void lower_rule(struct lower *lw, struct rule_vec *rv,
-		       enum pc_direction dir, const struct pc_rule *r,
-		       const char *comment)
+/* The nft rules of @r for the interfaces in @lw: per protocol and family. */
+static void lower_alternatives(struct lower *lw, struct rule_vec *rv,
+			       enum pc_direction dir, const struct pc_rule *r,
+			       const char *comment)
 {
 	size_t n_alt = r->n_l4 ? r->n_l4 : 1;
 
-	if (r->n_map) {
-		lower_map(lw, rule_push(rv), dir, r, comment);
-		return;
-	}
-	lw->limit = NULL;
-	if (r->limit.rate) {
-		struct pc_nft_limit *l = xzalloc(sizeof(*l));
-		struct pc_nft_plan *plan = lw->plan;
-
-		l->name = xasprintf("%s_limit_%u", chain_names[dir], ++lw->chain_limits);
-		l->limit = r->limit;
-		l->src = r;
-		plan->limits = xgrow(plan->limits, &lw->limits_cap, plan->n_limits + 1,
-				     sizeof(*plan->limits));
-		plan->limits[plan->n_limits++] = l;
-		lw->limit = l;
-	}
 	for (size_t a = 0; a < n_alt; a++) {
 		const struct pc_l4 *l4 = r->n_l4 ? &r->l4[a] : NULL;
 		unsigned fams[2];
@@ -653,6 +644,50 @@ static void lower_rule(struct lower *lw, struct rule_vec *rv,
 	}
 }
 
+static void lower_rule(struct lower *lw, struct rule_vec *rv,
+		       enum pc_direction dir, const struct pc_rule *r,
+		       const char *comment)
+{
+	if (r->n_map) {
+		lower_map(lw, rule_push(rv), dir, r, comment);
+		return;
+	}
+	lw->limit = NULL;
+	if (r->limit.rate) {
+		struct pc_nft_limit *l = xzalloc(sizeof(*l));
+		struct pc_nft_plan *plan = lw->plan;
+
+		l->name = xasprintf("%s_limit_%u", chain_names[dir], ++lw->chain_limits);
+		l->limit = r->limit;
+		l->src = r;
+		plan->limits = xgrow(plan->limits, &lw->limits_cap, plan->n_limits + 1,
+				     sizeof(*plan->limits));
+		plan->limits[plan->n_limits++] = l;
+		lw->limit = l;
+	}
+	/* one copy per pair of interfaces, all sharing the limit object above */
+	for (size_t i = 0; i < (r->n_ifaces > 1 ? r->n_ifaces : 1); i++)
+		for (size_t o = 0; o < (r->n_oifaces ? r->n_oifaces : 1); o++) {
+			lw->ifname = r->n_ifaces > 1 ? r->ifaces[i] : r->iface;
+			lw->oifname = r->n_oifaces ? r->oifaces[o] : NULL;
+			lower_alternatives(lw, rv, dir, r, comment);
+		}
+}
+
+static bool check_ifname(const char *name, const struct pc_rule *r,
+			 struct pc_diag *diag)
+{
+	if (!check_string(name, PC_NFT_IFNAME_MAX, "interface name", &r->loc, diag))
+		return false;
+	if (!name[0] || strcmp(name, "*") == 0) {
+		pc_diag_error(diag, &r->loc,
+			      "nft: interface name '%s' names no interface (leave out `on` for any)",
+			      name);
+		return false;
+	}
+	return true;
+}
+
 static bool check_rule(const struct pc_rule *r, const char *comment,
 		       struct pc_diag *diag)
 {
@@ -666,17 +701,14 @@ static bool check_rule(const struct pc_rule *r, const char *comment,
 			ok = false;
 		free(c);
 	}
-	if (r->iface) {
-		if (!check_string(r->iface, PC_NFT_IFNAME_MAX, "interface name",
-				  &r->loc, diag))
+	if (r->iface && !check_ifname(r->iface, r, diag))
+		ok = false;
+	for (size_t i = 0; i < r->n_ifaces; i++)
+		if (!check_ifname(r->ifaces[i], r, diag))
 			ok = false;
-		else if (!r->iface[0] || strcmp(r->iface, "*") == 0) {
-			pc_diag_error(diag, &r->loc,
-				      "nft: interface name '%s' names no interface (leave out `on` for any)",
-				      r->iface);
+	for (size_t i = 0; i < r->n_oifaces; i++)
+		if (!check_ifname(r->oifaces[i], r, diag))
 			ok = false;
-		}
-	}
 	if (r->log_prefix &&
 	    !check_string(r->log_prefix, PC_NFT_LOG_PREFIX_MAX, "log prefix",
 			  &r->loc, diag))

@@ -155,6 +155,7 @@ struct pc_nft_limit {
  *              the family)
  * @ifname:     interface or NULL
  * @oif:        @ifname is the output interface
+ * @oifname:    forward rules: the interface the packet leaves on, or NULL
  * @saddr:      source match
  * @daddr:      destination match
  * @proto:      layer 4 protocol, -1 for any
@@ -190,6 +191,8 @@ struct pc_nft_rule {
 	struct pc_nft_set *sets[3];
 	size_t n_sets;
 	const struct pc_nft_map *vmap;
+	/* Routers and gateways (routers) */
+	const char *oifname;
 };
 
 /**

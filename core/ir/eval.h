@@ -37,6 +37,8 @@
  *             NULL when not known: then rules with an interface never
  *             match. Not owned.
  * @ct_state:  exactly one PC_CT_* bit (PC_CT_NEW for a first packet)
+ * @oiface:    forward: the interface the packet leaves on, "" when not
+ *             known (then rules with `out on` never match)
  */
 struct pc_packet {
 	enum pc_direction dir;
@@ -48,6 +50,8 @@ struct pc_packet {
 	int icmp_type;
 	const char *iface;
 	unsigned ct_state;
+	/* Routers and gateways (routers) */
+	char oiface[16];
 };
 
 /**

@@ -75,6 +75,19 @@ void pc_ir_destroy(struct pc_ir *ir)
 	free(o);
 }
 
+static void dump_ifaces(FILE *out, const char *what, size_t n,
+			const char *const *v)
+{
+	fprintf(out, " %s ", what);
+	if (n == 1) {
+		fputs(v[0], out);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "{ ", v[i]);
+	fputs(" }", out);
+}
+
 static void dump_addrs(FILE *out, const char *what, const struct pc_addr_set *s)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -160,8 +173,12 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			else
 				snprintf(where, sizeof(where), "built-in: %s", pc_origin_name(r->origin));
 			fprintf(out, "  %-7s %-8s", pc_verdict_name(r->verdict), fam_name(r->families));
-			if (r->iface)
+			if (r->n_ifaces > 1)
+				dump_ifaces(out, "on", r->n_ifaces, r->ifaces);
+			else if (r->iface)
 				fprintf(out, " on %s", r->iface);
+			if (r->n_oifaces)
+				dump_ifaces(out, "out on", r->n_oifaces, r->oifaces);
 			if (r->ct_state) {
 				static const char *const st[] = { "new", "established", "related", "invalid" };
 				bool first = true;
@@ -177,7 +194,8 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			dump_addrs(out, "to", &r->daddr);
 			for (size_t k = 0; k < r->n_l4; k++)
 				dump_l4(out, &r->l4[k]);
-			if (!r->n_l4 && !r->ct_state && !r->iface && !r->saddr.n && !r->daddr.n)
+			if (!r->n_l4 && !r->ct_state && !r->iface && !r->n_oifaces &&
+			    !r->saddr.n && !r->daddr.n)
 				fputs(" everything", out);
 			if (r->limit.rate)
 				fprintf(out, " limit %u/%s", r->limit.rate,

@@ -87,6 +87,10 @@ struct pc_ast_rule {
 	struct pc_location limit_loc;
 	const char *comment;
 	struct pc_location comment_loc;
+	/* Routers and gateways (routers): `on` and `out on` as written; @iface
+	 * above is the first of @ifaces */
+	struct pc_ast_list ifaces;    /* n == 0: no `on` */
+	struct pc_ast_list oifaces;   /* forward rules: `out on`, n == 0: none */
 };
 
 enum pc_ast_stmt_kind {

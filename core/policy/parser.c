@@ -316,6 +316,47 @@ static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 	return false;
 }
 
+/*
+ * `on IFACES` or, in a forward rule, `out on IFACES`: a name, a prefix
+ * wildcard or a { list } of them (checked by the resolver).
+ */
+static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
+{
+	struct pc_location kw = ps->tok.loc;
+	bool out = at_word(ps, "out");
+	struct pc_ast_list *l = out ? &r->oifaces : &r->ifaces;
+
+	if (out) {
+		next(ps);
+		if (!at_word(ps, "on")) {
+			expected(ps, "'on' after 'out' (out on IFACE: the interface a forwarded packet leaves on)");
+			return false;
+		}
+		if (r->dir != PC_DIR_FORWARD) {
+			perror_at(ps, &kw, "'out on' is for forward rules: the 'on' of an %s rule is already the interface its packets %s",
+				  pc_direction_name(r->dir), r->dir == PC_DIR_OUT ? "leave on" : "arrive on");
+			return false;
+		}
+	}
+	if (l->n) {
+		perror_at(ps, &kw, "'%s' given twice in one rule: use a list { … }",
+			  out ? "out on" : "on");
+		return false;
+	}
+	next(ps);
+	if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING) && !at(ps, PC_TOK_LBRACE)) {
+		expected(ps, "an interface name or a { list } of them");
+		return false;
+	}
+	if (!parse_list(ps, l, false, false))
+		return false;
+	if (!out) {
+		r->iface = l->v[0].text;
+		r->iface_loc = l->v[0].loc;
+	}
+	return true;
+}
+
 static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 {
 	struct pc_location loc = ps->tok.loc;
@@ -335,7 +376,7 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 		bool done = false;
 
 		if (!at(ps, PC_TOK_WORD)) {
-			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, log, limit or comment");
+			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, out on, log, limit or comment");
 			goto fail;
 		}
 		for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++) {
@@ -359,19 +400,9 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 		}
 		if (done)
 			continue;
-		if (at_word(ps, "on")) {
-			if (r.iface) {
-				perror_at(ps, &kw, "'on' given twice in one rule");
+		if (at_word(ps, "on") || at_word(ps, "out")) {
+			if (!parse_rule_iface(ps, &r))
 				goto fail;
-			}
-			next(ps);
-			if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING)) {
-				expected(ps, "an interface name");
-				goto fail;
-			}
-			r.iface = ps->tok.text;
-			r.iface_loc = ps->tok.loc;
-			next(ps);
 		} else if (at_word(ps, "log")) {
 			if (seen_log) {
 				perror_at(ps, &kw, "'log' given twice in one rule");

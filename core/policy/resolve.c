@@ -103,28 +103,10 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.log_prefix = ar->log_prefix;
 	r.limit = ar->limit;
 	r.comment = ar->comment;
-	if (ar->iface) {
-		size_t n = strlen(ar->iface);
-
-		if (strcmp(ar->iface, "+") == 0) {
-			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "interface name '+' is iptables' spelling of every interface: leave out 'on'");
-			ok = false;
-		} else if (n > 1 && ar->iface[n - 1] == '+') {
-			/* iptables reads a trailing '+' as a wildcard, nft and pf
-			 * as a letter of the name: one meaning, spelt one way */
-			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "interface name '%s' ends in '+', which only iptables reads as a wildcard: write '%.*s*' for every interface whose name starts with '%.*s'",
-				      ar->iface, (int)(n - 1), ar->iface, (int)(n - 1), ar->iface);
-			ok = false;
-		} else if (!pc_iface_name_valid(ar->iface)) {
-			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "bad interface name '%s' (1-15 characters: letters, digits, . _ - + @, or a prefix and '*')",
-				      ar->iface);
-			ok = false;
-		}
-		r.iface = ar->iface;
-	}
+	if (!resolve_ifaces(rs, &ar->ifaces, &r.n_ifaces, &r.ifaces) ||
+	    !resolve_ifaces(rs, &ar->oifaces, &r.n_oifaces, &r.oifaces))
+		ok = false;
+	r.iface = r.n_ifaces ? r.ifaces[0] : NULL;
 	bool have_from = false, have_to = false;
 
 	rs->n_traps = 0;

@@ -175,4 +175,8 @@ bool resolve_icmp(struct resolver *rs, const struct pc_ast_list *l, bool v6,
 bool resolve_proto(struct resolver *rs, const struct pc_ast_list *l,
 		   struct l4acc *acc);
 
+/* Routers and gateways (routers), resolve_router.c */
+bool resolve_ifaces(struct resolver *rs, const struct pc_ast_list *l,
+		    size_t *n_out, const char *const **out);
+
 #endif

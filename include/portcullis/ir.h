@@ -10,7 +10,9 @@
  *  - its family is in @families,
  *  - @iface is NULL or equals the packet's interface (input interface for
  *    the in and forward directions, output interface for out); an @iface
- *    ending in '*' is a prefix: "eth*" matches every name starting "eth",
+ *    ending in '*' is a prefix: "eth*" matches every name starting "eth";
+ *    with a list (@n_ifaces > 1) any of @ifaces will do,
+ *  - @n_oifaces is 0 or the packet leaves on one of @oifaces (forward),
  *  - @saddr is empty or contains the source address (likewise @daddr),
  *  - @n_l4 is 0, or the packet matches ONE of @l4 (same protocol, and the
  *    destination port is in the port set / the ICMP type is in the type list,
@@ -236,6 +238,20 @@ struct pc_rule {
 	const char *comment;
 	size_t n_map;
 	const struct pc_map_elem *map;
+	/*
+	 * Routers and gateways (routers). Interface lists: a packet matches
+	 * when its interface matches ANY of @ifaces (each a name or a prefix
+	 * and '*'). With @n_ifaces > 1, @ifaces[0] is @iface; otherwise
+	 * @iface alone says it (@n_ifaces may be 0 or 1); a backend without PC_CAP_IFACE_LIST is given no rule with
+	 * more than one. @oifaces: forward rules only, the interface the
+	 * packet leaves on (any of them; 0 entries: any interface); needs
+	 * PC_CAP_OIFACE. One rule stays one rule: a `limit` keeps one bucket
+	 * however a backend spells the lists.
+	 */
+	size_t n_ifaces;
+	const char *const *ifaces;
+	size_t n_oifaces;
+	const char *const *oifaces;
 };
 
 /**

@@ -26,6 +26,8 @@
 #              out  firewall -> client (the answer must come back in)
 #              lo   firewall -> its own 127.0.0.1 / ::1
 #              fwd  client -> server, forwarded by the firewall
+#              rfwd server -> client, forwarded by the firewall (the
+#                   reverse pair of interfaces: in on pcfw1, out on pcfw0)
 #   PROTO      tcp | udp | icmp (an echo request: icmp or icmpv6 by FAMILY;
 #              PORT is then written '-')
 #   FAMILY     4 | 6
@@ -123,6 +125,7 @@ ip netns add "$sv" || setup_fail "ip netns add $sv"
 
 in_fw() { ip netns exec "$fw" "$@"; }
 in_cl() { ip netns exec "$cl" "$@"; }
+in_sv() { ip netns exec "$sv" "$@"; }
 
 {
 	ip -n "$fw" link set lo up &&
@@ -149,7 +152,8 @@ in_cl() { ip netns exec "$cl" "$@"; }
 	in_fw sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward' &&
 	in_fw sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/forwarding' &&
 	in_fw sh -c 'echo 0 0 >/proc/sys/net/ipv4/ping_group_range' &&
-	in_cl sh -c 'echo 0 0 >/proc/sys/net/ipv4/ping_group_range'
+	in_cl sh -c 'echo 0 0 >/proc/sys/net/ipv4/ping_group_range' &&
+	in_sv sh -c 'echo 0 0 >/proc/sys/net/ipv4/ping_group_range'
 } || setup_fail "network setup"
 
 # ---- the probe table ------------------------------------------------------
@@ -163,7 +167,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	[ -z "${dir:-}" ] && continue
 	case "$dir/$proto/$fam" in
 	in/tcp/[46] | in/udp/[46] | in/icmp/[46] | out/tcp/[46] | out/udp/[46] | out/icmp/[46] | \
-	lo/tcp/[46] | lo/udp/[46] | lo/icmp/[46] | fwd/tcp/[46] | fwd/udp/[46] | fwd/icmp/[46]) ;;
+	lo/tcp/[46] | lo/udp/[46] | lo/icmp/[46] | fwd/tcp/[46] | fwd/udp/[46] | fwd/icmp/[46] | \
+	rfwd/tcp/[46] | rfwd/udp/[46] | rfwd/icmp/[46]) ;;
 	*) setup_fail "$probes:$lineno: bad probe '$line'" ;;
 	esac
 	case $exp in accepted|rejected|dropped) ;; *) setup_fail "$probes:$lineno: bad result '$exp'" ;; esac
@@ -176,8 +181,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	P_DIR+=("$dir") P_PROTO+=("$proto") P_FAM+=("$fam") P_PORT+=("$port") P_EXP+=("$exp") P_LINE+=("$lineno")
 	case $dir/$proto in
 	*/icmp) ;; # the kernel answers echo requests
-	out/tcp) cl_tcp+=("$port") ;;
-	out/udp) cl_udp+=("$port") ;;
+	out/tcp | rfwd/tcp) cl_tcp+=("$port") ;;
+	out/udp | rfwd/udp) cl_udp+=("$port") ;;
 	fwd/tcp) sv_tcp+=("$port") ;;
 	fwd/udp) sv_udp+=("$port") ;;
 	*/tcp) fw_tcp+=("$port") ;;
@@ -269,7 +274,7 @@ fi
 # Writes "KIND<TAB>PACKET" lines for one probe's flow; KIND is nd (neighbour
 # discovery it needs), first (a packet of the attempt itself) or answer.
 flow_packets() { # DIR PROTO FAM PORT SPORT
-	local dir=$1 proto=$2 fam=$3 port=$4 sport=$5 f c l f1 s fp cp lp sp fs cs ls ask ans
+	local dir=$1 proto=$2 fam=$3 port=$4 sport=$5 f c l f1 s fp cp lp sp fs cs ls ss ask ans
 	if [ "$fam" = 4 ]; then
 		f=192.0.2.1 c=192.0.2.2 l=127.0.0.1 f1=198.51.100.1 s=198.51.100.2
 	else
@@ -314,8 +319,28 @@ flow_packets() { # DIR PROTO FAM PORT SPORT
 			printf 'nd\tin on pcfw1 icmpv6 %s -> ff02::1:ff00:1 type nd-neighbor-solicit\n' "$s"
 			printf 'nd\tout on pcfw1 icmpv6 %s -> %s type nd-neighbor-advert\n' "$f1" "$s"
 		fi
-		printf 'first\tforward on pcfw0 %s %s -> %s%s\n' "$proto" "$c" "$sp" "$ask"
-		printf 'answer\tforward on pcfw1 %s %s -> %s%s state established\n' "$proto" "$s" "$cs" "$ans"
+		printf 'first\tforward on pcfw0 out on pcfw1 %s %s -> %s%s\n' "$proto" "$c" "$sp" "$ask"
+		printf 'answer\tforward on pcfw1 out on pcfw0 %s %s -> %s%s state established\n' "$proto" "$s" "$cs" "$ans"
+		;;
+	rfwd)
+		if [ "$fam" = 6 ]; then
+			printf 'nd\tin on pcfw1 icmpv6 %s -> ff02::1:ff00:1 type nd-neighbor-solicit\n' "$s"
+			printf 'nd\tout on pcfw1 icmpv6 %s -> %s type nd-neighbor-advert\n' "$f1" "$s"
+			printf 'nd\tout on pcfw0 icmpv6 %s -> ff02::1:ff00:2 type nd-neighbor-solicit\n' "$f"
+			printf 'nd\tin on pcfw0 icmpv6 %s -> %s type nd-neighbor-advert\n' "$c" "$f"
+			printf 'nd\tin on pcfw0 icmpv6 %s -> ff02::1:ff00:1 type nd-neighbor-solicit\n' "$c"
+			printf 'nd\tout on pcfw0 icmpv6 %s -> %s type nd-neighbor-advert\n' "$f" "$c"
+		fi
+		# the client's answer goes back to the server's source port
+		if [ "$proto" = icmp ] || [ "$proto" = icmpv6 ]; then
+			ss=$s
+		elif [ "$fam" = 4 ]; then
+			ss=$s:$sport
+		else
+			ss=[$s]:$sport
+		fi
+		printf 'first\tforward on pcfw1 out on pcfw0 %s %s -> %s%s\n' "$proto" "$s" "$cp" "$ask"
+		printf 'answer\tforward on pcfw0 out on pcfw1 %s %s -> %s%s state established\n' "$proto" "$c" "$ss" "$ans"
 		;;
 	lo)
 		printf 'first\tout on lo %s %s -> %s%s\n' "$proto" "$l" "$lp" "$ask"
@@ -421,6 +446,8 @@ for ((i = 0; i < ${#P_DIR[@]}; i++)); do
 	lo/6) ns=in_fw dst=::1 ;;
 	fwd/4) ns=in_cl dst=198.51.100.2 ;;
 	fwd/6) ns=in_cl dst=2001:db8:1::2 ;;
+	rfwd/4) ns=in_sv dst=192.0.2.2 ;;
+	rfwd/6) ns=in_sv dst=2001:db8::2 ;;
 	esac
 	pport=$port
 	[ "$proto" = icmp ] && pport=0
