@@ -33,6 +33,13 @@ const char *pc_limit_unit_name(enum pc_limit_unit u)
 	return u < __PC_LIMIT_MAX ? n[u] : "?";
 }
 
+const char *pc_nat_kind_name(enum pc_nat_kind kind)
+{
+	static const char *const names[] = { "masquerade", "snat", "dnat" };
+
+	return (unsigned)kind < __PC_NAT_MAX ? names[kind] : "?";
+}
+
 const char *pc_origin_name(enum pc_rule_origin origin)
 {
 	static const char *const n[] = {

@@ -332,6 +332,11 @@ static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
 			expected(ps, "'on' after 'out' (out on IFACE: the interface a forwarded packet leaves on)");
 			return false;
 		}
+		if (r->nat) {
+			perror_at(ps, &kw,
+				  "'out on' is not for NAT: the 'on' of masquerade and snat is the leaving interface, of dnat the arriving one");
+			return false;
+		}
 		if (r->dir != PC_DIR_FORWARD) {
 			perror_at(ps, &kw, "'out on' is for forward rules: the 'on' of an %s rule is already the interface its packets %s",
 				  pc_direction_name(r->dir), r->dir == PC_DIR_OUT ? "leave on" : "arrive on");
@@ -357,7 +362,12 @@ static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
 	return true;
 }
 
-static void parse_rule(struct parser *ps, enum pc_verdict verdict)
+/*
+ * A rule, or with @nat a NAT statement (masquerade, snat, dnat: no
+ * direction, the match then '->' and the target).
+ */
+static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
+			      const enum pc_nat_kind *nat)
 {
 	struct pc_location loc = ps->tok.loc;
 	struct pc_ast_stmt *s;
@@ -365,13 +375,41 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 	struct pc_ast_match *m = NULL;
 	size_t n = 0, cap = 0;
 	bool seen_log = false, seen_limit = false, seen_comment = false;
+	const char *nat_to = NULL;
+	struct pc_location nat_to_loc = { 0 };
 
 	memset(&r, 0, sizeof(r));
 	r.verdict = verdict;
 	next(ps);
-	if (!parse_direction(ps, &r.dir))
+	if (nat) {
+		r.nat = true;
+		/* the `on` of masquerade and snat is the leaving interface */
+		r.dir = *nat == PC_NAT_DNAT ? PC_DIR_IN : PC_DIR_OUT;
+	} else if (!parse_direction(ps, &r.dir)) {
 		goto fail;
+	}
 	while (!at_end(ps)) {
+		if (nat && at(ps, PC_TOK_ARROW)) {
+			if (*nat == PC_NAT_MASQUERADE) {
+				perror_at(ps, &ps->tok.loc,
+					  "masquerade takes no '->': it translates to the address of the leaving interface (snat ... -> ADDR for a fixed one)");
+				goto fail;
+			}
+			next(ps);
+			if (!at(ps, PC_TOK_WORD)) {
+				expected(ps, *nat == PC_NAT_DNAT ? "an address: ADDR, ADDR:PORT or [IPv6]:PORT" :
+								   "an address");
+				goto fail;
+			}
+			nat_to = ps->tok.text;
+			nat_to_loc = ps->tok.loc;
+			next(ps);
+			if (!at_end(ps)) {
+				expected(ps, "end of line after the NAT target");
+				goto fail;
+			}
+			break;
+		}
 		struct pc_location kw = ps->tok.loc;
 		bool done = false;
 
@@ -446,15 +484,30 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 			goto fail;
 		}
 	}
-	s = add_stmt(ps, PC_AST_RULE, &loc);
+	if (nat && *nat != PC_NAT_MASQUERADE && !nat_to) {
+		expected(ps, *nat == PC_NAT_DNAT ? "'-> ADDR[:PORT]' (the translated destination)" :
+						   "'-> ADDR' (the translated source)");
+		goto fail;
+	}
+	s = add_stmt(ps, nat ? PC_AST_NAT : PC_AST_RULE, &loc);
 	r.n_matches = n;
 	r.matches = pc_arena_memdup(ps->arena, m, n * sizeof(*m));
 	s->rule = r;
+	if (nat) {
+		s->nat = *nat;
+		s->nat_to = nat_to;
+		s->nat_to_loc = nat_to_loc;
+	}
 	free(m);
 	return;
 fail:
 	free(m);
 	skip_line(ps);
+}
+
+static void parse_rule(struct parser *ps, enum pc_verdict verdict)
+{
+	parse_rule_or_nat(ps, verdict, NULL);
 }
 
 /* True when @real is @dir or lies below it. */
@@ -651,6 +704,13 @@ static void parse_statement(struct parser *ps)
 		parse_rule(ps, verdict);
 		return;
 	}
+	for (unsigned k = 0; k < __PC_NAT_MAX; k++)
+		if (at_word(ps, pc_nat_kind_name((enum pc_nat_kind)k))) {
+			enum pc_nat_kind kind = (enum pc_nat_kind)k;
+
+			parse_rule_or_nat(ps, PC_VERDICT_DENY, &kind);
+			return;
+		}
 	if (at_word(ps, "include")) {
 		parse_include(ps);
 		return;

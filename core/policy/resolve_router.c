@@ -81,3 +81,149 @@ bool resolve_ifaces(struct resolver *rs, const struct pc_ast_list *l,
 	*out = v;
 	return ok;
 }
+
+/*
+ * The target of snat and dnat: ADDR, and for dnat ADDR:PORT (IPv4) or
+ * [IPv6]:PORT; a bare IPv6 address takes no port.
+ */
+static bool nat_target(struct resolver *rs, const struct pc_ast_stmt *s,
+		       struct pc_nat_rule *n)
+{
+	const char *t = s->nat_to, *port = NULL;
+	char addr[64], err[128];
+	size_t len = strlen(t);
+
+	if (t[0] == '[') {
+		const char *rb = strchr(t, ']');
+
+		if (!rb || (rb[1] && rb[1] != ':') || (size_t)(rb - t - 1) >= sizeof(addr))
+			goto bad;
+		memcpy(addr, t + 1, (size_t)(rb - t - 1));
+		addr[rb - t - 1] = 0;
+		if (rb[1] == ':')
+			port = rb + 2;
+		if (!strchr(addr, ':'))
+			goto bad;
+	} else {
+		const char *c = strchr(t, ':');
+
+		if (len >= sizeof(addr))
+			goto bad;
+		if (c && !strchr(c + 1, ':')) {
+			/* IPv4:PORT */
+			memcpy(addr, t, (size_t)(c - t));
+			addr[c - t] = 0;
+			port = c + 1;
+		} else {
+			memcpy(addr, t, len + 1);
+		}
+	}
+	if (!pc_addr_parse(addr, NULL, &n->to, err, sizeof(err))) {
+		pc_diag_error(rs->diag, &s->nat_to_loc, "bad NAT address '%s': %s", addr, err);
+		return false;
+	}
+	if (port) {
+		char *end;
+		unsigned long v = strtoul(port, &end, 10);
+
+		if (!*port || *end || v == 0 || v > 65535 || !isdigit((unsigned char)*port)) {
+			pc_diag_error(rs->diag, &s->nat_to_loc,
+				      "bad port '%s' in the NAT target (1-65535)", port);
+			return false;
+		}
+		if (s->nat != PC_NAT_DNAT) {
+			pc_diag_error(rs->diag, &s->nat_to_loc,
+				      "snat takes an address, not a port: '-> %s'", addr);
+			return false;
+		}
+		n->to_port = (uint16_t)v;
+	}
+	return true;
+bad:
+	pc_diag_error(rs->diag, &s->nat_to_loc,
+		      "bad NAT target '%s': write ADDR, ADDR:PORT or [IPv6]:PORT", t);
+	return false;
+}
+
+/* Drops the prefixes of @set that are not of @family. */
+static void addr_keep_family(struct resolver *rs, struct pc_addr_set *set,
+			     unsigned family)
+{
+	struct pc_addr *v;
+	size_t n = 0;
+
+	if (!set->n)
+		return;
+	v = pc_arena_alloc(rs->arena, set->n * sizeof(*v));
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].family == family)
+			v[n++] = set->v[i];
+	if (n != set->n)
+		set->name = NULL;
+	set->n = n;
+	set->v = v;
+}
+
+void resolve_nat(struct resolver *rs, const struct pc_ast_stmt *s,
+		 struct natbuf *out)
+{
+	const struct pc_ast_rule *ar = &s->rule;
+	struct rulebuf rb = { 0 };
+	struct pc_nat_rule n;
+	const struct pc_rule *r;
+	bool ok = true;
+
+	memset(&n, 0, sizeof(n));
+	n.kind = s->nat;
+	n.loc = s->loc;
+	if (ar->log || ar->limit.rate) {
+		pc_diag_error(rs->diag, ar->log ? &ar->log_loc : &ar->limit_loc,
+			      "%s translates only: '%s' belongs to the filter rule that lets the packet through",
+			      pc_nat_kind_name(s->nat), ar->log ? "log" : "limit");
+		ok = false;
+	}
+	if (s->nat_to && !nat_target(rs, s, &n))
+		ok = false;
+	resolve_rule(rs, s, &rb);
+	if (!ok || rb.n != 1)
+		goto out;
+	r = &rb.v[0];
+	n.families = r->families;
+	if (n.kind != PC_NAT_MASQUERADE) {
+		if (!(n.families & n.to.family)) {
+			pc_diag_error(rs->diag, &s->nat_to_loc,
+				      "the %s target is %s, the packets the rule matches are %s only",
+				      pc_nat_kind_name(n.kind), fam_text(n.to.family), fam_text(n.families));
+			goto out;
+		}
+		/* a translation keeps the family: the rule is the target's */
+		n.families = n.to.family;
+	}
+	if (n.to_port) {
+		for (size_t i = 0; i < r->n_l4; i++)
+			if (!pc_proto_has_ports(r->l4[i].proto))
+				ok = false;
+		if (!ok || !r->n_l4) {
+			pc_diag_error(rs->diag, &s->nat_to_loc,
+				      "a port in the dnat target needs a match of protocols with ports (port 8080/tcp, service http)");
+			goto out;
+		}
+	}
+	n.iface = r->iface;
+	n.n_ifaces = r->n_ifaces;
+	n.ifaces = r->ifaces;
+	n.saddr = r->saddr;
+	n.daddr = r->daddr;
+	/* addresses of the other family than the target's are never matched */
+	if (n.families != PC_FAM_ALL) {
+		addr_keep_family(rs, &n.saddr, n.families);
+		addr_keep_family(rs, &n.daddr, n.families);
+	}
+	n.n_l4 = r->n_l4;
+	n.l4 = r->l4;
+	n.comment = r->comment;
+	out->v = xgrow(out->v, &out->cap, out->n + 1, sizeof(*out->v));
+	out->v[out->n++] = n;
+out:
+	free(rb.v);
+}

@@ -77,6 +77,7 @@ enum pc_cap {
 	 * only pc_rule.iface */
 	PC_CAP_IFACE_LIST = 1u << 19,  /* on { a, b* }: pc_rule.n_ifaces > 1 */
 	PC_CAP_OIFACE = 1u << 20,      /* forward ... out on IFACE: pc_rule.oifaces */
+	PC_CAP_NAT = 1u << 21,         /* masquerade, snat, dnat: pc_ir.nat */
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

@@ -276,6 +276,51 @@ enum pc_option {
 	PC_OPT_NO_ESSENTIAL_ICMP = 1u << 2,
 };
 
+/* ---- NAT (routers) ----------------------------------------------------- */
+
+enum pc_nat_kind {
+	PC_NAT_MASQUERADE,  /* source to the address of the leaving interface */
+	PC_NAT_SNAT,        /* source to @to */
+	PC_NAT_DNAT,        /* destination to @to (and @to_port) */
+	__PC_NAT_MAX
+};
+
+/**
+ * struct pc_nat_rule - one NAT statement: it translates, never filters
+ * @kind:     masquerade, snat or dnat
+ * @loc:      the statement
+ * @families: PC_FAM_* it applies to (snat and dnat: the family of @to)
+ * @iface, @n_ifaces, @ifaces: as in &struct pc_rule; the leaving interface
+ *            for masquerade and snat (postrouting), the arriving one for
+ *            dnat (prerouting); NULL: any
+ * @saddr, @daddr, @n_l4, @l4: the match, as in &struct pc_rule (before
+ *            the translation)
+ * @to:       snat, dnat: the new address (a single address)
+ * @to_port:  dnat: the new destination port, 0 to keep it (then every
+ *            protocol of @l4 has ports)
+ * @comment:  may be NULL
+ *
+ * The first matching NAT rule of its kind translates the first packet of
+ * a connection (conntrack translates the rest); dnat before the filter
+ * (which then sees the translated destination), masquerade and snat after
+ * it, on packets the filter let through (forward and out).
+ */
+struct pc_nat_rule {
+	enum pc_nat_kind kind;
+	struct pc_location loc;
+	unsigned families;
+	const char *iface;
+	size_t n_ifaces;
+	const char *const *ifaces;
+	struct pc_addr_set saddr;
+	struct pc_addr_set daddr;
+	size_t n_l4;
+	const struct pc_l4 *l4;
+	struct pc_addr to;
+	uint16_t to_port;
+	const char *comment;
+};
+
 /**
  * struct pc_ir - a resolved policy
  * @table:       table / chain prefix / anchor name
@@ -295,6 +340,9 @@ struct pc_ir {
 	struct pc_chain chains[__PC_DIR_MAX];
 	const char *registry_name;
 	const char *registry_date;
+	/* NAT (routers): in policy order; backends need PC_CAP_NAT */
+	size_t n_nat;
+	const struct pc_nat_rule *nat;
 };
 
 const char *pc_direction_name(enum pc_direction dir);
@@ -302,6 +350,8 @@ const char *pc_verdict_name(enum pc_verdict v);
 const char *pc_limit_unit_name(enum pc_limit_unit u);
 /* "connection tracking", "loopback", "essential ICMP", "default", or NULL for PC_ORIGIN_POLICY. */
 const char *pc_origin_name(enum pc_rule_origin origin);
+/* "masquerade", "snat", "dnat" */
+const char *pc_nat_kind_name(enum pc_nat_kind kind);
 /* "tcp", "udp", "icmp", ... or NULL for a protocol without a name here. */
 const char *pc_proto_name(unsigned proto);
 
