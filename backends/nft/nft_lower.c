@@ -57,7 +57,7 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 {
 	if (!plan)
 		return;
-	for (size_t c = 0; c < 3; c++) {
+	for (size_t c = 0; c < plan->n_chains; c++) {
 		struct pc_nft_chain *ch = &plan->chains[c];
 
 		for (size_t i = 0; i < ch->n; i++) {
@@ -85,6 +85,7 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 		free(plan->limits[i]);
 	}
 	free(plan->limits);
+	free(plan->nat_rules);
 	free(plan);
 }
 
@@ -92,7 +93,7 @@ size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan)
 {
 	size_t n = 0;
 
-	for (size_t c = 0; c < 3; c++)
+	for (size_t c = 0; c < plan->n_chains; c++)
 		n += plan->chains[c].n;
 	return n;
 }
@@ -315,6 +316,8 @@ struct lower {
 	 * the rule per pair of its `on` and `out on` lists */
 	const char *ifname;
 	const char *oifname;
+	/* NAT (routers): the NAT statement being lowered, or NULL */
+	const struct pc_nat_rule *nat;
 };
 
 /* "FILE:LINE[ COMMENT]" of a map element's rule. */
@@ -566,6 +569,18 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	nr->log_prefix = r->log_prefix;
 	nr->verdict = verdict;
 	nr->comment = xstrdup(comment);
+	if (lw->nat) {
+		static const enum pc_nft_verdict nat_verdicts[__PC_NAT_MAX] = {
+			[PC_NAT_MASQUERADE] = PC_NFT_MASQUERADE,
+			[PC_NAT_SNAT] = PC_NFT_SNAT,
+			[PC_NAT_DNAT] = PC_NFT_DNAT,
+		};
+
+		nr->verdict = nat_verdicts[lw->nat->kind];
+		if (lw->nat->kind != PC_NAT_MASQUERADE)
+			nr->nat_addr = &lw->nat->to;
+		nr->nat_port = lw->nat->to_port;
+	}
 }
 
 /* The families the rule needs one nft rule each for (0 = one for both). */
@@ -749,6 +764,83 @@ int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag)
 	return ok ? 0 : -1;
 }
 
+/*
+ * NAT (routers): the statements in two `type nat` chains of the same
+ * table, prerouting (dnat) and postrouting (masquerade, snat), so that
+ * replacing the table replaces them too. A NAT statement is lowered as a
+ * filter rule of its match whose verdict is the translation.
+ */
+static bool lower_nat(struct lower *lw)
+{
+	static const struct {
+		const char *name;
+		unsigned hook;
+		int prio;
+	} nat_chains[2] = {
+		{ "prerouting", NF_INET_PRE_ROUTING, -100 },
+		{ "postrouting", NF_INET_POST_ROUTING, 100 },
+	};
+	const struct pc_ir *ir = lw->ir;
+	bool ok = true;
+
+	lw->plan->nat_rules = xcalloc(ir->n_nat, sizeof(*lw->plan->nat_rules));
+	for (size_t c = 0; c < 2; c++) {
+		struct pc_nft_chain *nc = &lw->plan->chains[3 + c];
+		struct rule_vec rv = { 0 };
+
+		nc->name = nat_chains[c].name;
+		nc->hook = nat_chains[c].hook;
+		nc->prio = nat_chains[c].prio;
+		nc->nat = true;
+		nc->policy = PC_VERDICT_ALLOW;
+		for (size_t i = 0; i < ir->n_nat; i++) {
+			const struct pc_nat_rule *n = &ir->nat[i];
+			size_t ni = n->n_ifaces > 1 ? n->n_ifaces : 1;
+			/* the nft rules point at it: kept by the plan */
+			struct pc_rule *r = &lw->plan->nat_rules[i];
+			char comment[COMMENT_BUF];
+
+			if ((n->kind == PC_NAT_DNAT) != (c == 0))
+				continue;
+			r->origin = PC_ORIGIN_POLICY;
+			r->loc = n->loc;
+			r->verdict = PC_VERDICT_ALLOW;
+			r->families = n->families;
+			r->iface = n->iface;
+			r->n_ifaces = n->n_ifaces;
+			r->ifaces = n->ifaces;
+			r->saddr = n->saddr;
+			r->daddr = n->daddr;
+			r->n_l4 = n->n_l4;
+			r->l4 = (struct pc_l4 *)n->l4;
+			r->comment = n->comment;
+			rule_comment(r, PC_DIR_IN, comment, sizeof(comment));
+			if (!check_rule(r, comment, lw->diag)) {
+				ok = false;
+				continue;
+			}
+			/* room for every copy: interfaces x protocols x families */
+			rv.cap += ni * (n->n_l4 ? n->n_l4 : 1) * 2;
+			rv.v = xrealloc(rv.v, rv.cap * sizeof(*rv.v));
+			memset(rv.v + rv.n, 0, (rv.cap - rv.n) * sizeof(*rv.v));
+			lw->nat = n;
+			lw->limit = NULL;
+			for (size_t k = 0; k < ni; k++) {
+				lw->ifname = n->n_ifaces > 1 ? n->ifaces[k] : n->iface;
+				lw->oifname = NULL;
+				/* postrouting: `on` is the leaving interface */
+				lower_alternatives(lw, &rv, c == 0 ? PC_DIR_IN : PC_DIR_OUT,
+						   r, comment);
+			}
+			lw->nat = NULL;
+		}
+		nc->rules = rv.v;
+		nc->n = rv.n;
+	}
+	lw->plan->n_chains = 5;
+	return ok;
+}
+
 struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 				       struct pc_diag *diag)
 {
@@ -786,6 +878,9 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		nc->rules = rv.v;
 		nc->n = rv.n;
 	}
+	lw.plan->n_chains = 3;
+	if (ir->n_nat && !lower_nat(&lw))
+		ok = false;
 	if (!ok) {
 		pc_nft_plan_destroy(lw.plan);
 		return NULL;
