@@ -552,6 +552,7 @@ static void put_log(const struct ipt *t, struct pc_buf *b, const struct pc_rule 
  */
 struct action {
 	const char *jump;           /* helper chain, or NULL */
+	const char *nat;            /* NAT (routers): " -j DNAT ..." instead of a verdict */
 	bool log;                   /* LOG rule before the verdict */
 	bool limit;                 /* -m limit on the kernel rule itself */
 };
@@ -570,6 +571,12 @@ static void emit_one(struct ipt *t, const char *chain,
 		put_match(t, chain, x, r, a, act->limit);
 		pc_buf_puts(b, " -j ");
 		pc_buf_puts(b, act->jump);
+		pc_buf_putc(b, '\n');
+		return;
+	}
+	if (act->nat) {
+		put_match(t, chain, x, r, a, false);
+		pc_buf_puts(b, act->nat);
 		pc_buf_putc(b, '\n');
 		return;
 	}
@@ -759,6 +766,73 @@ static void ipt_finish(struct ipt *t)
 	rule_text_finish(&t->bare_text);
 }
 
+/*
+ * NAT (routers): the *nat table of the same restore file, in the policy's
+ * own chains TABLE-pre (dnat) and TABLE-post (masquerade, snat), one jump
+ * each from PREROUTING and POSTROUTING. Appended to @body after the filter
+ * table's jumps: "COMMIT" ends *filter here and the template's own COMMIT
+ * ends *nat. Nothing when the policy has no NAT of this family.
+ */
+static void emit_nat(struct ipt *t, struct pc_buf *body)
+{
+	const struct pc_ir *ir = t->ir;
+	char *pre = xasprintf("%s-pre", ir->table), *post = xasprintf("%s-post", ir->table);
+	bool any = false;
+
+	buf_reset(&t->rules);
+	for (size_t i = 0; i < ir->n_nat; i++) {
+		const struct pc_nat_rule *n = &ir->nat[i];
+		bool dnat = n->kind == PC_NAT_DNAT;
+		struct action act = { 0 };
+		struct pc_rule r;
+		char addr[INET6_ADDRSTRLEN];
+
+		memset(&r, 0, sizeof(r));
+		r.origin = PC_ORIGIN_POLICY;
+		r.loc = n->loc;
+		r.families = n->families;
+		r.iface = n->iface;
+		r.n_ifaces = n->n_ifaces;
+		r.ifaces = n->ifaces;
+		r.saddr = n->saddr;
+		r.daddr = n->daddr;
+		r.n_l4 = n->n_l4;
+		r.l4 = (struct pc_l4 *)n->l4;
+		r.comment = n->comment;
+		if (!rule_in_scope(t, &r, NULL))
+			continue;
+		any = true;
+		buf_reset(&t->scratch);
+		if (n->kind == PC_NAT_MASQUERADE) {
+			pc_buf_puts(&t->scratch, " -j MASQUERADE");
+		} else {
+			inet_ntop(fam_v6(t) ? AF_INET6 : AF_INET, n->to.a, addr, sizeof(addr));
+			pc_buf_puts(&t->scratch, dnat ? " -j DNAT --to-destination " :
+							" -j SNAT --to-source ");
+			if (n->to_port && fam_v6(t))
+				pc_buf_printf(&t->scratch, "[%s]:%u", addr, n->to_port);
+			else if (n->to_port)
+				pc_buf_printf(&t->scratch, "%s:%u", addr, n->to_port);
+			else
+				pc_buf_puts(&t->scratch, addr);
+		}
+		act.nat = xstrdup(t->scratch.data);
+		/* the `on` of dnat is -i (prerouting), of the others -o */
+		rule_text_fill(t, &t->text, dnat ? PC_DIR_IN : PC_DIR_OUT, &r);
+		emit_alternatives(t, dnat ? pre : post, &t->text, &r, &act);
+		free((char *)act.nat);
+	}
+	if (any) {
+		pc_buf_puts(body, "COMMIT\n*nat\n");
+		pc_buf_printf(body, ":%s - [0:0]\n:%s - [0:0]\n-F %s\n-F %s\n", pre, post, pre, post);
+		pc_buf_add(body, t->rules.data, t->rules.len);
+		pc_buf_puts(body, "# jumps into the NAT chains above\n");
+		pc_buf_printf(body, "-A PREROUTING -j %s\n-A POSTROUTING -j %s\n", pre, post);
+	}
+	free(pre);
+	free(post);
+}
+
 static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		   FILE *out, struct pc_diag *diag, unsigned family,
 		   const char *name)
@@ -791,6 +865,7 @@ static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
 		pc_buf_printf(&body, "-A %s -j %s-%s\n", builtin_chain[order[i]],
 			      ir->table, dir_suffix[order[i]]);
+	emit_nat(&t, &body);
 	tmpl = opts->template_text ? opts->template_text : pc_template_builtin(name);
 	if (!tmpl)
 		PC_BUG("no built-in template for %s", name);
@@ -847,7 +922,7 @@ const struct pc_backend pc_backend_iptables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "iptables",
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE,
+	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT,
 	.families = PC_FAM_IPV4,
 	.check = ipt4_check,
 	.emit = ipt4_emit,
@@ -857,7 +932,7 @@ const struct pc_backend pc_backend_ip6tables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "ip6tables",
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE,
+	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT,
 	.families = PC_FAM_IPV6,
 	.check = ipt6_check,
 	.emit = ipt6_emit,

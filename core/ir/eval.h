@@ -38,7 +38,8 @@
  *             match. Not owned.
  * @ct_state:  exactly one PC_CT_* bit (PC_CT_NEW for a first packet)
  * @oiface:    forward: the interface the packet leaves on, "" when not
- *             known (then rules with `out on` never match)
+ *             known (then rules with `out on` never match); in: where it
+ *             would leave when a dnat sends it on
  */
 struct pc_packet {
 	enum pc_direction dir;

@@ -171,8 +171,9 @@ static int parse_oiface(struct parser *ps, const struct word *out, struct pc_pac
 
 	if (!on || !word_is(on, "on"))
 		return fail(ps, on, "expected 'on IFACE' after 'out'");
-	if (p->dir != PC_DIR_FORWARD)
-		return fail(ps, out, "'out on' is for forwarded packets: the 'on' of an in or out packet is its interface");
+	/* an in packet may be sent on by a dnat: where it would then leave */
+	if (p->dir == PC_DIR_OUT)
+		return fail(ps, out, "'out on' is for forwarded packets (and in packets a dnat sends on): the 'on' of an out packet is its interface");
 	if (p->oiface[0])
 		return fail(ps, out, "the leaving interface is given twice");
 	w = next(ps);

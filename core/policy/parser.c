@@ -404,11 +404,11 @@ static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 			nat_to = ps->tok.text;
 			nat_to_loc = ps->tok.loc;
 			next(ps);
-			if (!at_end(ps)) {
-				expected(ps, "end of line after the NAT target");
-				goto fail;
-			}
-			break;
+			continue;
+		}
+		if (nat_to && !at_word(ps, "comment")) {
+			expected(ps, "end of line or a comment after the NAT target");
+			goto fail;
 		}
 		struct pc_location kw = ps->tok.loc;
 		bool done = false;
