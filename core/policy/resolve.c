@@ -624,7 +624,9 @@ out:
 	free(rs.index);
 	if (!ir)
 		pc_arena_destroy(arena);
-	else if (lint)
+	else if (lint) {
 		pc_lint_shadowing(ir, diag);
+		lint_nat(&rs, ir);
+	}
 	return ir;
 }

@@ -186,6 +186,8 @@ struct natbuf {
 
 void resolve_nat(struct resolver *rs, const struct pc_ast_stmt *s,
 		 struct natbuf *out);
+/* Warns of NAT the filter never lets through (dnat target, masquerade). */
+void lint_nat(struct resolver *rs, const struct pc_ir *ir);
 
 bool resolve_ifaces(struct resolver *rs, const struct pc_ast_list *l,
 		    size_t *n_out, const char *const **out);

@@ -5,6 +5,9 @@
  */
 #include "policy/resolve_internal.h"
 
+#include "ir/addrset.h"
+#include "ir/eval.h"
+
 /* One interface of a list: reports and returns false when it is not one. */
 static bool iface_ok(struct resolver *rs, const struct pc_ast_item *it)
 {
@@ -226,4 +229,106 @@ void resolve_nat(struct resolver *rs, const struct pc_ast_stmt *s,
 	out->v[out->n++] = n;
 out:
 	free(rb.v);
+}
+
+/* ---- lint of NAT: a translation the filter never lets through -------- */
+
+/* Could interfaces @a and @b (names or prefixes and '*') be the same one? */
+static bool ifaces_meet(const char *a, const char *b)
+{
+	return pc_iface_match(a, b) || pc_iface_match(b, a) ||
+	       (a[strlen(a) - 1] == '*' && b[strlen(b) - 1] == '*' &&
+		(strncmp(a, b, strlen(a) - 1) == 0 || strncmp(a, b, strlen(b) - 1) == 0));
+}
+
+/* Could a packet arriving on one of the dnat's interfaces meet rule @r's `on`? */
+static bool arrives_for(const struct pc_rule *r, const struct pc_nat_rule *n)
+{
+	size_t nr = r->n_ifaces > 1 ? r->n_ifaces : r->iface ? 1 : 0;
+	size_t nn = n->n_ifaces > 1 ? n->n_ifaces : n->iface ? 1 : 0;
+
+	if (!nr || !nn)
+		return true;
+	for (size_t i = 0; i < nr; i++)
+		for (size_t k = 0; k < nn; k++)
+			if (ifaces_meet(nr > 1 ? r->ifaces[i] : r->iface,
+					nn > 1 ? n->ifaces[k] : n->iface))
+				return true;
+	return false;
+}
+
+/* Could allow rule @r of the forward chain let a packet to @to[:@port] through? */
+static bool forwards_to(const struct pc_rule *r, const struct pc_nat_rule *n)
+{
+	if (r->verdict != PC_VERDICT_ALLOW || r->origin != PC_ORIGIN_POLICY ||
+	    !(r->families & n->to.family) || !arrives_for(r, n) ||
+	    !pc_addr_set_contains(&r->daddr, n->to.family, n->to.a))
+		return false;
+	if (!r->n_l4 || !n->n_l4)
+		return true;
+	for (size_t i = 0; i < r->n_l4; i++)
+		for (size_t k = 0; k < n->n_l4; k++) {
+			if (r->l4[i].proto != n->l4[k].proto)
+				continue;
+			if (!n->to_port || pc_port_set_contains(&r->l4[i].dports, n->to_port))
+				return true;
+		}
+	return false;
+}
+
+/* Could allow rule @r of the forward chain let packets out of @iface? */
+static bool forwards_out_of(const struct pc_rule *r, const char *iface)
+{
+	if (r->verdict != PC_VERDICT_ALLOW || r->origin != PC_ORIGIN_POLICY)
+		return false;
+	if (!r->n_oifaces)
+		return true;
+	for (size_t i = 0; i < r->n_oifaces; i++)
+		if (ifaces_meet(r->oifaces[i], iface))
+			return true;
+	return false;
+}
+
+void lint_nat(struct resolver *rs, const struct pc_ir *ir)
+{
+	const struct pc_chain *fwd = &ir->chains[PC_DIR_FORWARD];
+
+	/* with a forward default allow, everything is let through */
+	if (fwd->policy == PC_VERDICT_ALLOW)
+		return;
+	for (size_t i = 0; i < ir->n_nat; i++) {
+		const struct pc_nat_rule *n = &ir->nat[i];
+		bool ok = false;
+
+		if (n->kind == PC_NAT_DNAT) {
+			for (size_t k = 0; k < fwd->n && !ok; k++)
+				ok = forwards_to(&fwd->rules[k], n);
+			if (!ok) {
+				char addr[INET6_ADDRSTRLEN], port[16] = "";
+
+				inet_ntop(n->to.family == PC_FAM_IPV4 ? AF_INET : AF_INET6,
+					  n->to.a, addr, sizeof(addr));
+				if (n->to_port)
+					snprintf(port, sizeof(port), " port %u", n->to_port);
+				lint_warning(rs, &n->loc, "dnat-not-forwarded",
+					     "the dnat target %s%s can never be reached: the forward default is %s and no forward rule allows it (the filter decides on the translated destination)",
+					     addr, port, pc_verdict_name(fwd->policy));
+			}
+		} else {
+			size_t ni = n->n_ifaces > 1 ? n->n_ifaces : n->iface ? 1 : 0;
+
+			for (size_t j = 0; j < ni; j++) {
+				const char *name = n->n_ifaces > 1 ? n->ifaces[j] : n->iface;
+
+				ok = false;
+				for (size_t k = 0; k < fwd->n && !ok; k++)
+					ok = forwards_out_of(&fwd->rules[k], name);
+				if (!ok)
+					lint_warning(rs, &n->loc, "masquerade-not-forwarded",
+						     "%s on '%s': no forward rule lets traffic out of '%s' (forward default %s): only the host's own packets would be translated",
+						     pc_nat_kind_name(n->kind), name, name,
+						     pc_verdict_name(fwd->policy));
+			}
+		}
+	}
 }
