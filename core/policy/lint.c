@@ -152,7 +152,7 @@ static void set_bits(uint64_t *b, unsigned lo, unsigned hi)
 
 static bool is_wildcard(const struct pc_rule *r)
 {
-	return !r->iface && r->saddr.n == 0 && r->daddr.n == 0;
+	return !r->iface && !r->n_oifaces && r->saddr.n == 0 && r->daddr.n == 0;
 }
 
 static bool can_cover(const struct pc_rule *r)
