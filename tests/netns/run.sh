@@ -42,6 +42,11 @@
 #
 # --generate-opt OPT is passed on to `portcullis generate` (repeatable).
 # --ruleset FILE loads FILE (nft syntax) instead of generating one.
+# --other-table FILE loads FILE (nft syntax: one table of another tool,
+# e.g. a stand-in for Docker's) before the policy; it must still be there,
+# untouched, after the policy is loaded. Its accepts cannot undo a drop of
+# the policy's table (a drop in any base chain is final), so explain stays
+# the oracle as long as the other table accepts only.
 # --no-oracle skips the explain prediction.
 # Exit: 0 all probes as expected, 1 a mismatch, 77 skipped (not root, no
 # `ip netns`, or the backend's tool missing), 99 setup failure.
@@ -51,7 +56,7 @@ set -u
 : "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
 export PORTCULLIS_DATADIR
 
-portcullis= probe= backend= registry= ruleset= oracle=1
+portcullis= probe= backend= registry= ruleset= oracle=1 other=
 genopts=()
 timeout_ms=${PC_PROBE_TIMEOUT_MS:-300}
 
@@ -68,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--registry) registry=$2; shift 2 ;;
 	--generate-opt) genopts+=("$2"); shift 2 ;;
 	--ruleset) ruleset=$2; shift 2 ;;
+	--other-table) other=$2; shift 2 ;;
 	--no-oracle) oracle=0; shift ;;
 	--) shift; break ;;
 	-*) usage ;;
@@ -243,6 +249,12 @@ link_ready "$cl" 198.51.100.2
 link_ready "$cl" 2001:db8:1::2
 
 # ---- the ruleset ----------------------------------------------------------
+if [ -n "$other" ]; then
+	command -v nft >/dev/null || skip "nft is not installed (needed for --other-table)"
+	in_fw nft -f "$other" || setup_fail "nft -f $other"
+	in_fw nft list ruleset >"$tmp/other.before" || setup_fail "nft list ruleset"
+	echo "# loaded the other tool's table $other"
+fi
 regopt=()
 [ -n "$registry" ] && regopt=(--registry "$registry")
 
@@ -479,6 +491,17 @@ for ((i = 0; i < ${#P_DIR[@]}; i++)); do
 	fi
 done
 
+if [ -n "$other" ]; then
+	# the other tool's table, as it was: the policy touched no other table
+	in_fw nft list ruleset >"$tmp/other.after"
+	for t in $(awk '/^table /{print $2 "/" $3}' "$tmp/other.before"); do
+		fam=${t%/*} name=${t#*/}
+		grep -q "^table $fam $name " "$other" 2>/dev/null || continue
+		diff <(in_fw nft list table "$fam" "$name" 2>&1 | grep -v '^\s*counter\|packets') \
+		     <(awk -v h="table $fam $name {" '$0 == h {p=1} p {print} p && /^}/ {p=0}' "$tmp/other.before" | grep -v '^\s*counter\|packets') >/dev/null ||
+			{ echo "FAIL the other tool's table $fam $name changed after loading the policy"; fails=$((fails + 1)); }
+	done
+fi
 total=${#P_DIR[@]}
 if [ $fails -gt 0 ]; then
 	echo "# $fails of $total probes failed ($backend, $policy)"
