@@ -19,7 +19,8 @@
 #     (the client) on port 80, which sees the server's own address;
 #   - a WAN port that is not forwarded (8081) is rejected by the router;
 #   - a LAN port the policy does not forward to (81) is dropped.
-# IPv4 and IPv6 each. Exit: 0 as expected, 1 a mismatch, 77 skipped (not
+# With apply, an unconfirmed `apply --confirm` of other NAT must roll back
+# to exactly the policy's. IPv4 and IPv6 each. Exit: 0 as expected, 1 a mismatch, 77 skipped (not
 # root, no `ip netns`, the backend's tool missing), 99 setup failure.
 set -u
 : "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
@@ -132,6 +133,13 @@ apply)
 		setup_fail "portcullis apply $policy"
 	in_fw "$portcullis" diff "${regopt[@]}" "$policy" >"$tmp/diff" ||
 		{ cat "$tmp/diff"; setup_fail "portcullis diff after apply: the kernel differs from the policy"; }
+	# the rollback of an unconfirmed apply restores the NAT chains too
+	sed 's/8080/9090/; s/^masquerade.*//' "$policy" >"$tmp/other.policy"
+	in_fw env -u SSH_CONNECTION "$portcullis" apply "${regopt[@]}" --confirm 1 "$tmp/other.policy" \
+		</dev/null >/dev/null 2>&1
+	in_fw "$portcullis" diff "${regopt[@]}" "$policy" >"$tmp/diff" ||
+		{ cat "$tmp/diff"; echo "FAIL the rollback of apply --confirm did not restore the policy's NAT"; exit 1; }
+	echo "ok   apply --confirm of another NAT, not confirmed: rolled back to the policy's"
 	;;
 nft)
 	"$portcullis" generate -b nft "${regopt[@]}" -o "$tmp/rules.nft" "$policy" ||
