@@ -156,6 +156,38 @@ static const char *fam_name(unsigned f)
 	return f == PC_FAM_IPV4 ? "ip4" : f == PC_FAM_IPV6 ? "ip6" : "ip4+ip6";
 }
 
+/* NAT (routers): each statement, its match and its translation. */
+static void dump_nat(FILE *out, const struct pc_ir *ir)
+{
+	if (!ir->n_nat)
+		return;
+	fputs("\nnat: translations only, the filter decides\n", out);
+	for (size_t i = 0; i < ir->n_nat; i++) {
+		const struct pc_nat_rule *n = &ir->nat[i];
+		char addr[INET6_ADDRSTRLEN];
+
+		fprintf(out, "  %-10s %-8s", pc_nat_kind_name(n->kind), fam_name(n->families));
+		if (n->n_ifaces > 1)
+			dump_ifaces(out, "on", n->n_ifaces, n->ifaces);
+		else if (n->iface)
+			fprintf(out, " on %s", n->iface);
+		dump_addrs(out, "from", &n->saddr);
+		dump_addrs(out, "to", &n->daddr);
+		for (size_t k = 0; k < n->n_l4; k++)
+			dump_l4(out, &n->l4[k]);
+		if (n->kind != PC_NAT_MASQUERADE) {
+			inet_ntop(n->to.family == PC_FAM_IPV4 ? AF_INET : AF_INET6, n->to.a,
+				  addr, sizeof(addr));
+			fprintf(out, n->to_port && n->to.family == PC_FAM_IPV6 ? " -> [%s]" : " -> %s", addr);
+			if (n->to_port)
+				fprintf(out, ":%u", n->to_port);
+		}
+		if (n->comment)
+			fprintf(out, " comment \"%s\"", n->comment);
+		fprintf(out, "   # %s:%u\n", n->loc.file, n->loc.line);
+	}
+}
+
 void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 {
 	fprintf(out, "table %s\n", ir->table);
@@ -215,4 +247,5 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			fprintf(out, "   # %s\n", where);
 		}
 	}
+	dump_nat(out, ir);
 }
