@@ -104,6 +104,9 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_DCCP: return "DCCP ports";
 	case PC_CAP_PROTO: return "protocol matches (proto)";
 	case PC_CAP_COMMENT: return "comments";
+	case PC_CAP_IFACE_LIST: return "interface lists (on { a, b })";
+	case PC_CAP_OIFACE: return "the leaving interface of a forward rule (out on IFACE)";
+	case PC_CAP_NAT: return "NAT (masquerade, snat, dnat)";
 	}
 	return "an unknown feature";
 }
@@ -346,6 +349,10 @@ uint32_t pc_backend_rule_caps(const struct pc_rule *rule, enum pc_direction dir)
 		caps |= PC_CAP_IPV6;
 	if (rule->iface)
 		caps |= PC_CAP_IFACE;
+	if (rule->n_ifaces > 1)
+		caps |= PC_CAP_IFACE_LIST;
+	if (rule->n_oifaces)
+		caps |= PC_CAP_OIFACE;
 	if (rule->log)
 		caps |= PC_CAP_LOG;
 	if (rule->log && rule->log_prefix)
@@ -433,6 +440,13 @@ int pc_backend_check(const struct pc_backend *backend, const struct pc_ir *ir,
 			}
 		}
 	}
+	/* NAT (routers): a statement of its own, not a filter rule */
+	for (size_t i = 0; i < ir->n_nat; i++)
+		if (!(backend->caps & PC_CAP_NAT)) {
+			pc_diag_error(diag, &ir->nat[i].loc, "backend '%s' cannot express %s",
+				      backend->name, pc_cap_name(PC_CAP_NAT));
+			ret = -1;
+		}
 	if (ret == 0 && backend->check && backend->check(ir, opts, diag) != 0)
 		ret = -1;
 	if (pc_diag_count(diag, PC_SEV_ERROR) != errors)

@@ -5,6 +5,8 @@
  */
 #include "backends/netlink/nl_internal.h"
 
+#include <linux/netfilter/nf_nat.h>
+
 /* Objects. */
 
 struct nl_set *objs_add_set(struct pc_nl_objs *o)
@@ -535,6 +537,41 @@ static struct nftnl_obj *limit_obj_new(const char *table, const struct pc_nft_li
 	return obj;
 }
 
+/*
+ * snat / dnat to one address (and port): the address in register 1, the
+ * port in register 2, as nft does; the attributes the kernel reports back
+ * (max = min, the range flags) are set too, so that diff compares equal.
+ */
+static void rule_nat(struct nftnl_rule *r, const struct pc_nft_rule *pr)
+{
+	bool v6 = pr->nat_addr->family == PC_FAM_IPV6;
+	uint32_t flags = NF_NAT_RANGE_MAP_IPS;
+	struct nftnl_expr *e;
+
+	e = expr_new(r, "immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, pr->nat_addr->a, v6 ? 16 : 4);
+	if (pr->nat_port) {
+		uint16_t port = htons(pr->nat_port);
+
+		e = expr_new(r, "immediate");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_2);
+		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &port, sizeof(port));
+		flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+	}
+	e = expr_new(r, "nat");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE,
+			   pr->verdict == PC_NFT_SNAT ? NFT_NAT_SNAT : NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_1);
+	if (pr->nat_port) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, NFT_REG_2);
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags);
+}
+
 static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 			   const struct pc_nft_rule *pr)
 {
@@ -558,6 +595,13 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		strncpy(name, pr->ifname, sizeof(name) - 1);
 		add_meta(r, pr->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME);
 		add_cmp(r, NFT_CMP_EQ, name, ifname_cmp_len(pr->ifname));
+	}
+	if (pr->oifname) {
+		char name[16] = { 0 };
+
+		strncpy(name, pr->oifname, sizeof(name) - 1);
+		add_meta(r, NFT_META_OIFNAME);
+		add_cmp(r, NFT_CMP_EQ, name, ifname_cmp_len(pr->oifname));
 	}
 	if (pr->family) {
 		uint8_t nfp = pr->family == PC_FAM_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
@@ -630,6 +674,13 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
 		}
 		break;
+	case PC_NFT_MASQUERADE:
+		expr_new(r, "masq");
+		break;
+	case PC_NFT_SNAT:
+	case PC_NFT_DNAT:
+		rule_nat(r, pr);
+		break;
 	}
 comment:
 	if (pr->comment[0]) {
@@ -644,27 +695,27 @@ comment:
 	}
 }
 
-static struct nftnl_chain *chain_new(const char *table, const char *name,
-				     uint32_t hook, uint32_t policy)
+static struct nftnl_chain *chain_new(const char *table, const struct pc_nft_chain *ch)
 {
+	uint32_t policy = ch->policy == PC_VERDICT_ALLOW ? NF_ACCEPT : NF_DROP;
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
 	if (!c)
 		PC_BUG("out of memory");
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, ch->name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, ch->hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, ch->nat ? ch->prio : 0);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, ch->nat ? "nat" : "filter");
 	return c;
 }
 
 /* Where a map's elements come from: its rule (the first rule folded into it). */
 static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t i)
 {
-	for (size_t c = 0; c < 3; c++)
+	for (size_t c = 0; c < plan->n_chains; c++)
 		for (size_t k = 0; k < plan->chains[c].n; k++)
 			if (plan->chains[c].rules[k].vmap == plan->maps[i])
 				return &plan->chains[c].rules[k].src->loc;
@@ -683,14 +734,9 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 	for (size_t i = 0; i < plan->n_maps; i++)
 		map_from_plan(o, plan->maps[i]);
-	for (size_t c = 0; c < 3; c++) {
-		const struct pc_nft_chain *ch = &plan->chains[c];
-
-		objs_add_chain(o, chain_new(o->table, ch->name, ch->hook,
-					    ch->policy == PC_VERDICT_ALLOW ?
-					    NF_ACCEPT : NF_DROP));
-	}
-	for (size_t c = 0; c < 3; c++) {
+	for (size_t c = 0; c < plan->n_chains; c++)
+		objs_add_chain(o, chain_new(o->table, &plan->chains[c]));
+	for (size_t c = 0; c < plan->n_chains; c++) {
 		const struct pc_nft_chain *ch = &plan->chains[c];
 
 		for (size_t i = 0; i < ch->n; i++)

@@ -219,6 +219,11 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		put_quoted(out, r->ifname);
 		fputc_unlocked(' ', out);
 	}
+	if (r->oifname) {
+		put(out, "oifname ");
+		put_quoted(out, r->oifname);
+		fputc_unlocked(' ', out);
+	}
 	if (r->nfproto)
 		put(out, r->family == PC_FAM_IPV4 ? "meta nfproto ipv4 " :
 						    "meta nfproto ipv6 ");
@@ -299,6 +304,27 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		else
 			put(out, "reject");
 		break;
+	case PC_NFT_MASQUERADE:
+		put(out, "masquerade");
+		break;
+	case PC_NFT_SNAT:
+	case PC_NFT_DNAT: {
+		bool v6 = r->nat_addr->family == PC_FAM_IPV6;
+
+		put(out, r->verdict == PC_NFT_SNAT ? "snat " : "dnat ");
+		/* an inet table's NAT statement names the family it translates */
+		put(out, v6 ? "ip6 to " : "ip to ");
+		if (v6 && r->nat_port)
+			fputc_unlocked('[', out);
+		addr_print(out, r->nat_addr);
+		if (v6 && r->nat_port)
+			fputc_unlocked(']', out);
+		if (r->nat_port) {
+			fputc_unlocked(':', out);
+			put_uint(out, r->nat_port);
+		}
+		break;
+	}
 	}
 	if (r->comment[0]) {
 		put(out, " comment ");
@@ -367,14 +393,18 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 	}
 	for (size_t i = 0; i < plan->n_maps; i++)
 		map_print(out, plan->maps[i]);
-	for (size_t c = 0; c < 3; c++) {
+	for (size_t c = 0; c < plan->n_chains; c++) {
 		const struct pc_nft_chain *ch = &plan->chains[c];
 
 		if (c)
 			fputc('\n', out);
 		fprintf(out, "\tchain %s {\n", ch->name);
-		fprintf(out, "\t\ttype filter hook %s priority filter; policy %s;\n",
-			ch->name, ch->policy == PC_VERDICT_ALLOW ? "accept" : "drop");
+		if (ch->nat)
+			fprintf(out, "\t\ttype nat hook %s priority %s; policy accept;\n",
+				ch->name, ch->prio < 0 ? "dstnat" : "srcnat");
+		else
+			fprintf(out, "\t\ttype filter hook %s priority filter; policy %s;\n",
+				ch->name, ch->policy == PC_VERDICT_ALLOW ? "accept" : "drop");
 		for (size_t i = 0; i < ch->n; i++) {
 			put(out, "\t\t");
 			pc_nft_rule_format(&ch->rules[i], out);

@@ -36,6 +36,10 @@ enum pc_nft_verdict {
 	PC_NFT_DROP,
 	PC_NFT_REJECT,       /* ICMP / ICMPv6 (or inet "icmpx") port unreachable */
 	PC_NFT_REJECT_TCP,   /* TCP reset; the rule matches TCP */
+	/* NAT (routers), in the nat chains only */
+	PC_NFT_MASQUERADE,
+	PC_NFT_SNAT,         /* snat ip[6] to @nat_addr */
+	PC_NFT_DNAT,         /* dnat ip[6] to @nat_addr[:@nat_port] */
 };
 
 /* What a set holds (its nft type). */
@@ -157,6 +161,7 @@ struct pc_nft_limit {
  *              the family)
  * @ifname:     interface or NULL
  * @oif:        @ifname is the output interface
+ * @oifname:    forward rules: the interface the packet leaves on, or NULL
  * @saddr:      source match
  * @daddr:      destination match
  * @proto:      layer 4 protocol, -1 for any
@@ -192,6 +197,10 @@ struct pc_nft_rule {
 	struct pc_nft_set *sets[3];
 	size_t n_sets;
 	const struct pc_nft_map *vmap;
+	/* Routers and gateways (routers) */
+	const char *oifname;
+	const struct pc_addr *nat_addr;   /* PC_NFT_SNAT, PC_NFT_DNAT */
+	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
 };
 
 /**
@@ -208,6 +217,10 @@ struct pc_nft_chain {
 	enum pc_verdict policy;
 	size_t n;
 	struct pc_nft_rule *rules;
+	/* NAT (routers): a `type nat` chain at priority @prio (dstnat -100,
+	 * srcnat 100), policy accept */
+	bool nat;
+	int prio;
 };
 
 /**
@@ -219,7 +232,9 @@ struct pc_nft_chain {
  * @maps:   verdict maps, in chain order (owned)
  * @n_limits: number of limit objects
  * @limits: limit objects, in chain order (owned)
- * @chains: input, forward, output
+ * @chains: input, forward, output, then (NAT, routers) prerouting and
+ *          postrouting when the policy has NAT statements
+ * @n_chains: 3, or 5 with NAT
  */
 struct pc_nft_plan {
 	const char *table;
@@ -229,7 +244,9 @@ struct pc_nft_plan {
 	struct pc_nft_map **maps;
 	size_t n_limits;
 	struct pc_nft_limit **limits;
-	struct pc_nft_chain chains[3];
+	struct pc_nft_chain chains[5];
+	size_t n_chains;
+	struct pc_rule *nat_rules;   /* NAT: the match of each statement (owned) */
 };
 
 /**

@@ -24,6 +24,30 @@ bool pc_iface_match(const char *pattern, const char *name)
 	return strcmp(pattern, name) == 0;
 }
 
+/* @name (NULL: unknown, matching nothing) against the rule's `on` list. */
+static bool iface_list_match(const struct pc_rule *r, const char *name)
+{
+	if (!name)
+		return false;
+	if (r->n_ifaces <= 1)
+		return pc_iface_match(r->iface, name);
+	for (size_t i = 0; i < r->n_ifaces; i++)
+		if (pc_iface_match(r->ifaces[i], name))
+			return true;
+	return false;
+}
+
+/* The leaving interface of a forwarded packet against `out on`. */
+static bool oiface_match(const struct pc_rule *r, const struct pc_packet *p)
+{
+	if (!p->oiface[0])
+		return false;
+	for (size_t i = 0; i < r->n_oifaces; i++)
+		if (pc_iface_match(r->oifaces[i], p->oiface))
+			return true;
+	return false;
+}
+
 static bool l4_match(const struct pc_l4 *l, const struct pc_packet *p)
 {
 	if (l->proto != p->proto)
@@ -62,7 +86,9 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		return pc_map_lookup(r, p) != NULL;
 	if (!(r->families & p->family))
 		return false;
-	if (r->iface && (!p->iface || !pc_iface_match(r->iface, p->iface)))
+	if (r->iface && !iface_list_match(r, p->iface))
+		return false;
+	if (r->n_oifaces && !oiface_match(r, p))
 		return false;
 	if (r->ct_state && !(r->ct_state & p->ct_state))
 		return false;

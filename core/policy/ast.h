@@ -87,6 +87,11 @@ struct pc_ast_rule {
 	struct pc_location limit_loc;
 	const char *comment;
 	struct pc_location comment_loc;
+	/* Routers and gateways (routers): `on` and `out on` as written; @iface
+	 * above is the first of @ifaces */
+	struct pc_ast_list ifaces;    /* n == 0: no `on` */
+	struct pc_ast_list oifaces;   /* forward rules: `out on`, n == 0: none */
+	bool nat;                     /* a NAT statement's match (no direction) */
 };
 
 enum pc_ast_stmt_kind {
@@ -97,6 +102,7 @@ enum pc_ast_stmt_kind {
 	PC_AST_DEFAULT,
 	PC_AST_OPTION,
 	PC_AST_RULE,
+	PC_AST_NAT,     /* routers: masquerade, snat, dnat */
 	__PC_AST_STMT_MAX
 };
 
@@ -118,6 +124,11 @@ struct pc_ast_stmt {
 	enum pc_direction dir;
 	enum pc_verdict verdict;
 	struct pc_ast_rule rule;
+	/* NAT (routers): @rule is the match, @nat_to the text after '->'
+	 * (NULL for masquerade) */
+	enum pc_nat_kind nat;
+	const char *nat_to;
+	struct pc_location nat_to_loc;
 };
 
 /* A file read by `include`: each may be included once. */

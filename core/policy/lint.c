@@ -152,7 +152,7 @@ static void set_bits(uint64_t *b, unsigned lo, unsigned hi)
 
 static bool is_wildcard(const struct pc_rule *r)
 {
-	return !r->iface && r->saddr.n == 0 && r->daddr.n == 0;
+	return !r->iface && !r->n_oifaces && r->saddr.n == 0 && r->daddr.n == 0;
 }
 
 static bool can_cover(const struct pc_rule *r)
@@ -259,6 +259,39 @@ static void bounds_of(const struct pc_rule *r, struct bounds *b)
 	}
 }
 
+/* The interface list of a rule: @one alone when @n <= 1, else @v. */
+static const char *iface_at(const char *one, size_t n, const char *const *v, size_t i)
+{
+	return n > 1 ? v[i] : one ? one : n ? v[0] : NULL;
+}
+
+/*
+ * Does the interface list of an earlier rule (@e...) cover that of @r...?
+ * (no list: any interface). By name, as written: "eth*" is not taken to
+ * cover "eth0" (a missed warning, never a wrong one).
+ */
+static bool ifaces_cover(const char *e1, size_t en, const char *const *ev,
+			 const char *r1, size_t rn, const char *const *rv)
+{
+	size_t ecount = en > 1 ? en : (e1 || en) ? 1 : 0;
+	size_t rcount = rn > 1 ? rn : (r1 || rn) ? 1 : 0;
+
+	if (!ecount)
+		return true;
+	if (!rcount)
+		return false;
+	for (size_t i = 0; i < rcount; i++) {
+		const char *name = iface_at(r1, rn, rv, i);
+		bool found = false;
+
+		for (size_t j = 0; j < ecount && !found; j++)
+			found = strcmp(iface_at(e1, en, ev, j), name) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 /* Does @e match every packet of family @f that @r matches, ignoring l4? */
 static bool covers_outside_l4(const struct pc_rule *e, const struct pc_rule *r, int f)
 {
@@ -266,7 +299,9 @@ static bool covers_outside_l4(const struct pc_rule *e, const struct pc_rule *r, 
 
 	if (!(e->families & fam))
 		return false;
-	if (e->iface && (!r->iface || strcmp(e->iface, r->iface) != 0))
+	if (!ifaces_cover(e->iface, e->n_ifaces, e->ifaces,
+			  r->iface, r->n_ifaces, r->ifaces) ||
+	    !ifaces_cover(NULL, e->n_oifaces, e->oifaces, NULL, r->n_oifaces, r->oifaces))
 		return false;
 	return addrs_cover(&e->saddr, &r->saddr, fam) && addrs_cover(&e->daddr, &r->daddr, fam);
 }

@@ -342,7 +342,58 @@ static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 	return false;
 }
 
-static void parse_rule(struct parser *ps, enum pc_verdict verdict)
+/*
+ * `on IFACES` or, in a forward rule, `out on IFACES`: a name, a prefix
+ * wildcard or a { list } of them (checked by the resolver).
+ */
+static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
+{
+	struct pc_location kw = ps->tok.loc;
+	bool out = at_word(ps, "out");
+	struct pc_ast_list *l = out ? &r->oifaces : &r->ifaces;
+
+	if (out) {
+		next(ps);
+		if (!at_word(ps, "on")) {
+			expected(ps, "'on' after 'out' (out on IFACE: the interface a forwarded packet leaves on)");
+			return false;
+		}
+		if (r->nat) {
+			perror_at(ps, &kw,
+				  "'out on' is not for NAT: the 'on' of masquerade and snat is the leaving interface, of dnat the arriving one");
+			return false;
+		}
+		if (r->dir != PC_DIR_FORWARD) {
+			perror_at(ps, &kw, "'out on' is for forward rules: the 'on' of an %s rule is already the interface its packets %s",
+				  pc_direction_name(r->dir), r->dir == PC_DIR_OUT ? "leave on" : "arrive on");
+			return false;
+		}
+	}
+	if (l->n) {
+		perror_at(ps, &kw, "'%s' given twice in one rule: use a list { … }",
+			  out ? "out on" : "on");
+		return false;
+	}
+	next(ps);
+	if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING) && !at(ps, PC_TOK_LBRACE)) {
+		expected(ps, "an interface name or a { list } of them");
+		return false;
+	}
+	if (!parse_list(ps, l, false, false))
+		return false;
+	if (!out) {
+		r->iface = l->v[0].text;
+		r->iface_loc = l->v[0].loc;
+	}
+	return true;
+}
+
+/*
+ * A rule, or with @nat a NAT statement (masquerade, snat, dnat: no
+ * direction, the match then '->' and the target).
+ */
+static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
+			      const enum pc_nat_kind *nat)
 {
 	struct pc_location loc = ps->tok.loc;
 	struct pc_ast_stmt *s;
@@ -350,18 +401,46 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 	struct pc_ast_match *m = NULL;
 	size_t n = 0, cap = 0;
 	bool seen_log = false, seen_limit = false, seen_comment = false;
+	const char *nat_to = NULL;
+	struct pc_location nat_to_loc = { 0 };
 
 	memset(&r, 0, sizeof(r));
 	r.verdict = verdict;
 	next(ps);
-	if (!parse_direction(ps, &r.dir))
+	if (nat) {
+		r.nat = true;
+		/* the `on` of masquerade and snat is the leaving interface */
+		r.dir = *nat == PC_NAT_DNAT ? PC_DIR_IN : PC_DIR_OUT;
+	} else if (!parse_direction(ps, &r.dir)) {
 		goto fail;
+	}
 	while (!at_end(ps)) {
+		if (nat && at(ps, PC_TOK_ARROW)) {
+			if (*nat == PC_NAT_MASQUERADE) {
+				perror_at(ps, &ps->tok.loc,
+					  "masquerade takes no '->': it translates to the address of the leaving interface (snat ... -> ADDR for a fixed one)");
+				goto fail;
+			}
+			next(ps);
+			if (!at(ps, PC_TOK_WORD)) {
+				expected(ps, *nat == PC_NAT_DNAT ? "an address: ADDR, ADDR:PORT or [IPv6]:PORT" :
+								   "an address");
+				goto fail;
+			}
+			nat_to = ps->tok.text;
+			nat_to_loc = ps->tok.loc;
+			next(ps);
+			continue;
+		}
+		if (nat_to && !at_word(ps, "comment")) {
+			expected(ps, "end of line or a comment after the NAT target");
+			goto fail;
+		}
 		struct pc_location kw = ps->tok.loc;
 		bool done = false;
 
 		if (!at(ps, PC_TOK_WORD)) {
-			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, log, limit or comment");
+			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, out on, log, limit or comment");
 			goto fail;
 		}
 		for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++) {
@@ -385,19 +464,9 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 		}
 		if (done)
 			continue;
-		if (at_word(ps, "on")) {
-			if (r.iface) {
-				perror_at(ps, &kw, "'on' given twice in one rule");
+		if (at_word(ps, "on") || at_word(ps, "out")) {
+			if (!parse_rule_iface(ps, &r))
 				goto fail;
-			}
-			next(ps);
-			if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING)) {
-				expected(ps, "an interface name");
-				goto fail;
-			}
-			r.iface = ps->tok.text;
-			r.iface_loc = ps->tok.loc;
-			next(ps);
 		} else if (at_word(ps, "log")) {
 			if (seen_log) {
 				perror_at(ps, &kw, "'log' given twice in one rule");
@@ -441,15 +510,30 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 			goto fail;
 		}
 	}
-	s = add_stmt(ps, PC_AST_RULE, &loc);
+	if (nat && *nat != PC_NAT_MASQUERADE && !nat_to) {
+		expected(ps, *nat == PC_NAT_DNAT ? "'-> ADDR[:PORT]' (the translated destination)" :
+						   "'-> ADDR' (the translated source)");
+		goto fail;
+	}
+	s = add_stmt(ps, nat ? PC_AST_NAT : PC_AST_RULE, &loc);
 	r.n_matches = n;
 	r.matches = pc_arena_memdup(ps->arena, m, n * sizeof(*m));
 	s->rule = r;
+	if (nat) {
+		s->nat = *nat;
+		s->nat_to = nat_to;
+		s->nat_to_loc = nat_to_loc;
+	}
 	free(m);
 	return;
 fail:
 	free(m);
 	skip_line(ps);
+}
+
+static void parse_rule(struct parser *ps, enum pc_verdict verdict)
+{
+	parse_rule_or_nat(ps, verdict, NULL);
 }
 
 /* True when @real is @dir or lies below it. */
@@ -742,6 +826,13 @@ static void parse_statement(struct parser *ps)
 		parse_rule(ps, verdict);
 		return;
 	}
+	for (unsigned k = 0; k < __PC_NAT_MAX; k++)
+		if (at_word(ps, pc_nat_kind_name((enum pc_nat_kind)k))) {
+			enum pc_nat_kind kind = (enum pc_nat_kind)k;
+
+			parse_rule_or_nat(ps, PC_VERDICT_DENY, &kind);
+			return;
+		}
 	if (at_word(ps, "include")) {
 		parse_include(ps);
 		return;

@@ -79,8 +79,8 @@ static void warn_traps(struct resolver *rs, bool anyone)
 	}
 }
 
-static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
-			 struct rulebuf *out)
+void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
+		  struct rulebuf *out)
 {
 	const struct pc_ast_rule *ar = &s->rule;
 	struct pc_rule r;
@@ -103,28 +103,10 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.log_prefix = ar->log_prefix;
 	r.limit = ar->limit;
 	r.comment = ar->comment;
-	if (ar->iface) {
-		size_t n = strlen(ar->iface);
-
-		if (strcmp(ar->iface, "+") == 0) {
-			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "interface name '+' is iptables' spelling of every interface: leave out 'on'");
-			ok = false;
-		} else if (n > 1 && ar->iface[n - 1] == '+') {
-			/* iptables reads a trailing '+' as a wildcard, nft and pf
-			 * as a letter of the name: one meaning, spelt one way */
-			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "interface name '%s' ends in '+', which only iptables reads as a wildcard: write '%.*s*' for every interface whose name starts with '%.*s'",
-				      ar->iface, (int)(n - 1), ar->iface, (int)(n - 1), ar->iface);
-			ok = false;
-		} else if (!pc_iface_name_valid(ar->iface)) {
-			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "bad interface name '%s' (1-15 characters: letters, digits, . _ - + @, or a prefix and '*')",
-				      ar->iface);
-			ok = false;
-		}
-		r.iface = ar->iface;
-	}
+	if (!resolve_ifaces(rs, &ar->ifaces, &r.n_ifaces, &r.ifaces) ||
+	    !resolve_ifaces(rs, &ar->oifaces, &r.n_oifaces, &r.oifaces))
+		ok = false;
+	r.iface = r.n_ifaces ? r.ifaces[0] : NULL;
 	bool have_from = false, have_to = false;
 
 	rs->n_traps = 0;
@@ -472,6 +454,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		struct pc_location loc;
 	} defaults[__PC_DIR_MAX];
 	unsigned options = 0;
+	struct natbuf nat;
 	const struct pc_ast_stmt *table_stmt = NULL, *transports_stmt = NULL;
 	struct pc_location opt_loc[1] = { { ast->top_file, 0, 0, 0 } };
 	static const enum pc_verdict default_of_defaults[] = {
@@ -482,6 +465,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 
 	memset(&rs, 0, sizeof(rs));
 	memset(rules, 0, sizeof(rules));
+	memset(&nat, 0, sizeof(nat));
 	memset(defaults, 0, sizeof(defaults));
 	rs.reg = reg;
 	rs.cat = pc_registry_catalog(reg);
@@ -571,6 +555,9 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 					      "unknown option '%s' (expected stateless, filter-loopback or no-essential-icmp)",
 					      s->name);
 			break;
+		case PC_AST_NAT:
+			resolve_nat(&rs, s, &nat);
+			break;
 		case PC_AST_RULE:
 			resolve_rule(&rs, s, &rules[s->rule.dir]);
 			break;
@@ -600,6 +587,8 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		ir->registry_name = pc_arena_strdup(arena, slash ? slash + 1 : src);
 	}
 	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(reg));
+	ir->n_nat = nat.n;
+	ir->nat = pc_arena_memdup(arena, nat.v, nat.n * sizeof(*nat.v));
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		struct pc_chain *c = &ir->chains[d];
 		struct rulebuf b;
@@ -626,6 +615,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		free(b.v);
 	}
 out:
+	free(nat.v);
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
 		free(rules[d].v);
 	for (size_t i = 0; i < rs.n_groups; i++)
@@ -634,7 +624,9 @@ out:
 	free(rs.index);
 	if (!ir)
 		pc_arena_destroy(arena);
-	else if (lint)
+	else if (lint) {
 		pc_lint_shadowing(ir, diag);
+		lint_nat(&rs, ir);
+	}
 	return ir;
 }

@@ -176,4 +176,21 @@ bool resolve_icmp(struct resolver *rs, const struct pc_ast_list *l, bool v6,
 bool resolve_proto(struct resolver *rs, const struct pc_ast_list *l,
 		   struct l4acc *acc);
 
+void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
+		  struct rulebuf *out);
+
+/* Routers and gateways (routers), resolve_router.c */
+struct natbuf {
+	struct pc_nat_rule *v;
+	size_t n, cap;
+};
+
+void resolve_nat(struct resolver *rs, const struct pc_ast_stmt *s,
+		 struct natbuf *out);
+/* Warns of NAT the filter never lets through (dnat target, masquerade). */
+void lint_nat(struct resolver *rs, const struct pc_ir *ir);
+
+bool resolve_ifaces(struct resolver *rs, const struct pc_ast_list *l,
+		    size_t *n_out, const char *const **out);
+
 #endif

@@ -96,6 +96,12 @@ enum pc_cap {
 	PC_CAP_ALL = (1u << 18) - 1,
 	/* Verdict-map rules from the optimiser (pc_rule.n_map): opt-in, not in PC_CAP_ALL */
 	PC_CAP_VMAP = 1u << 18,
+	/* Routers and gateways (routers): opt-in, not in PC_CAP_ALL, so that a
+	 * plugin built before them is refused such rules instead of reading
+	 * only pc_rule.iface */
+	PC_CAP_IFACE_LIST = 1u << 19,  /* on { a, b* }: pc_rule.n_ifaces > 1 */
+	PC_CAP_OIFACE = 1u << 20,      /* forward ... out on IFACE: pc_rule.oifaces */
+	PC_CAP_NAT = 1u << 21,         /* masquerade, snat, dnat: pc_ir.nat */
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

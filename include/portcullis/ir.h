@@ -10,7 +10,9 @@
  *  - its family is in @families,
  *  - @iface is NULL or equals the packet's interface (input interface for
  *    the in and forward directions, output interface for out); an @iface
- *    ending in '*' is a prefix: "eth*" matches every name starting "eth",
+ *    ending in '*' is a prefix: "eth*" matches every name starting "eth";
+ *    with a list (@n_ifaces > 1) any of @ifaces will do,
+ *  - @n_oifaces is 0 or the packet leaves on one of @oifaces (forward),
  *  - @saddr is empty or contains the source address (likewise @daddr),
  *  - @n_l4 is 0, or the packet matches ONE of @l4 (same protocol, and the
  *    destination port is in the port set / the ICMP type is in the type list,
@@ -240,6 +242,20 @@ struct pc_rule {
 	const char *comment;
 	size_t n_map;
 	const struct pc_map_elem *map;
+	/*
+	 * Routers and gateways (routers). Interface lists: a packet matches
+	 * when its interface matches ANY of @ifaces (each a name or a prefix
+	 * and '*'). With @n_ifaces > 1, @ifaces[0] is @iface; otherwise
+	 * @iface alone says it (@n_ifaces may be 0 or 1); a backend without PC_CAP_IFACE_LIST is given no rule with
+	 * more than one. @oifaces: forward rules only, the interface the
+	 * packet leaves on (any of them; 0 entries: any interface); needs
+	 * PC_CAP_OIFACE. One rule stays one rule: a `limit` keeps one bucket
+	 * however a backend spells the lists.
+	 */
+	size_t n_ifaces;
+	const char *const *ifaces;
+	size_t n_oifaces;
+	const char *const *oifaces;
 };
 
 /**
@@ -262,6 +278,51 @@ enum pc_option {
 	PC_OPT_STATELESS = 1u << 0,
 	PC_OPT_FILTER_LOOPBACK = 1u << 1,
 	PC_OPT_NO_ESSENTIAL_ICMP = 1u << 2,
+};
+
+/* ---- NAT (routers) ----------------------------------------------------- */
+
+enum pc_nat_kind {
+	PC_NAT_MASQUERADE,  /* source to the address of the leaving interface */
+	PC_NAT_SNAT,        /* source to @to */
+	PC_NAT_DNAT,        /* destination to @to (and @to_port) */
+	__PC_NAT_MAX
+};
+
+/**
+ * struct pc_nat_rule - one NAT statement: it translates, never filters
+ * @kind:     masquerade, snat or dnat
+ * @loc:      the statement
+ * @families: PC_FAM_* it applies to (snat and dnat: the family of @to)
+ * @iface, @n_ifaces, @ifaces: as in &struct pc_rule; the leaving interface
+ *            for masquerade and snat (postrouting), the arriving one for
+ *            dnat (prerouting); NULL: any
+ * @saddr, @daddr, @n_l4, @l4: the match, as in &struct pc_rule (before
+ *            the translation)
+ * @to:       snat, dnat: the new address (a single address)
+ * @to_port:  dnat: the new destination port, 0 to keep it (then every
+ *            protocol of @l4 has ports)
+ * @comment:  may be NULL
+ *
+ * The first matching NAT rule of its kind translates the first packet of
+ * a connection (conntrack translates the rest); dnat before the filter
+ * (which then sees the translated destination), masquerade and snat after
+ * it, on packets the filter let through (forward and out).
+ */
+struct pc_nat_rule {
+	enum pc_nat_kind kind;
+	struct pc_location loc;
+	unsigned families;
+	const char *iface;
+	size_t n_ifaces;
+	const char *const *ifaces;
+	struct pc_addr_set saddr;
+	struct pc_addr_set daddr;
+	size_t n_l4;
+	const struct pc_l4 *l4;
+	struct pc_addr to;
+	uint16_t to_port;
+	const char *comment;
 };
 
 /**
@@ -296,6 +357,9 @@ struct pc_ir {
 	struct pc_chain chains[__PC_DIR_MAX];
 	const char *registry_name;
 	const char *registry_date;
+	/* NAT (routers): in policy order; backends need PC_CAP_NAT */
+	size_t n_nat;
+	const struct pc_nat_rule *nat;
 };
 
 /* Element @i of an array whose elements are @size bytes apart (0: @fallback). */
@@ -348,6 +412,8 @@ const char *pc_verdict_name(enum pc_verdict v);
 const char *pc_limit_unit_name(enum pc_limit_unit u);
 /* "connection tracking", "loopback", "essential ICMP", "default", or NULL for PC_ORIGIN_POLICY. */
 const char *pc_origin_name(enum pc_rule_origin origin);
+/* "masquerade", "snat", "dnat" */
+const char *pc_nat_kind_name(enum pc_nat_kind kind);
 /* "tcp", "udp", "icmp", ... or NULL for a protocol without a name here. */
 const char *pc_proto_name(unsigned proto);
 

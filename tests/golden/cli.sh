@@ -58,7 +58,7 @@ grep -q "bad.policy:2:.*error" "$tmp/err" || fail "no located error for a bad po
 cmp -s "$tmp/rules.v4" "$tmp/edited" || fail "failed run changed the output file"
 # ... and a feature the backend cannot express
 expect 1 "$prog" generate -b pf -o "$tmp/rules.v4" features.policy
-grep -q "^features.policy:20:1: error: backend 'pf' cannot express the forward direction" "$tmp/err" ||
+grep -q "^features.policy:17:1: error: backend 'pf' cannot express one rate limit" "$tmp/err" ||
 	fail "no capability error"
 cmp -s "$tmp/rules.v4" "$tmp/edited" || fail "capability error changed the output file"
 
