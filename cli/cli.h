@@ -32,6 +32,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_confirm(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /*
  * Registry options every command that resolves names takes:

@@ -12,6 +12,7 @@ static const struct pc_command commands[] = {
 	{ "apply", cmd_apply, "program the policy's nftables table over netlink (--dry-run, --confirm)" },
 	{ "backends", cmd_backends, "list the built-in and plugin backends" },
 	{ "check", cmd_check, "parse, resolve and lint a policy; --dump shows what it opens" },
+	{ "compare", cmd_compare, "what changed in meaning between two policies (exact regions)" },
 	{ "confirm", cmd_confirm, "keep what a pending `apply --confirm` installed" },
 	{ "diff", cmd_diff, "compare the live nftables table with the policy (drift)" },
 	{ "explain", cmd_explain, "which policy line decides a packet (the reference evaluator)" },
