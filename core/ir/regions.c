@@ -688,6 +688,11 @@ static bool try_merge(struct pc_rg_diff *a, const struct pc_rg_diff *b)
 			x->lo = y->lo;
 		else
 			return false;
+		/* every IPv4 address again: the form both families share */
+		if ((diff_dim == PC_RG_SADDR || diff_dim == PC_RG_DADDR) &&
+		    a->box.fam == PC_FAM_IPV4 && !pc_u128_cmp(x->lo, u128(0)) &&
+		    !pc_u128_cmp(x->hi, u128(UINT32_MAX)))
+			x->hi = U128_MAX;
 	}
 	return true;
 }
