@@ -622,6 +622,21 @@ const char *pc_rg_iface_example(const struct pc_rg_ifaces *ifs, size_t cls,
 				char *buf, size_t len)
 {
 	if (cls >= ifs->n) {
+		/* a usual name no pattern claims */
+		static const char *const usual[] = { "eth0", "ens3", "wlan0", "eno1" };
+
+		for (size_t u = 0; u < sizeof(usual) / sizeof(usual[0]); u++) {
+			bool taken = false;
+
+			for (size_t i = 0; i < ifs->n; i++)
+				if (ifs->wild[i] ? str_starts(usual[u], ifs->names[i])
+						 : strcmp(usual[u], ifs->names[i]) == 0)
+					taken = true;
+			if (!taken) {
+				snprintf(buf, len, "%s", usual[u]);
+				return buf;
+			}
+		}
 		snprintf(buf, len, "pcother0");
 		return buf;
 	}

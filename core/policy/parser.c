@@ -316,7 +316,8 @@ static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 	return false;
 }
 
-static void parse_rule(struct parser *ps, enum pc_verdict verdict)
+static void parse_rule(struct parser *ps, enum pc_verdict verdict,
+		       enum pc_ast_stmt_kind kind)
 {
 	struct pc_location loc = ps->tok.loc;
 	struct pc_ast_stmt *s;
@@ -415,7 +416,12 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 			goto fail;
 		}
 	}
-	s = add_stmt(ps, PC_AST_RULE, &loc);
+	if (kind == PC_AST_EXPECT && (seen_log || seen_limit)) {
+		perror_at(ps, seen_log ? &r.log_loc : &r.limit_loc,
+			  "an expect states what packets get: no log or limit");
+		goto fail;
+	}
+	s = add_stmt(ps, kind, &loc);
 	r.n_matches = n;
 	r.matches = pc_arena_memdup(ps->arena, m, n * sizeof(*m));
 	s->rule = r;
@@ -617,7 +623,26 @@ static void parse_statement(struct parser *ps)
 		return;
 	}
 	if (parse_verdict_word(ps->tok.text, &verdict)) {
-		parse_rule(ps, verdict);
+		parse_rule(ps, verdict, PC_AST_RULE);
+		return;
+	}
+	if (at_word(ps, "expect")) {
+		/* expect VERDICT DIRECTION ...: the rule syntax after the word */
+		next(ps);
+		if (!at(ps, PC_TOK_WORD) || !parse_verdict_word(ps->tok.text, &verdict)) {
+			expected(ps, "a verdict (allow, deny, reject) after expect");
+			skip_line(ps);
+			return;
+		}
+		{
+			size_t before = ps->ast->n;
+
+			parse_rule(ps, verdict, PC_AST_EXPECT);
+			if (ps->ast->n > before) {
+				s = ps->ast->stmts[ps->ast->n - 1];
+				s->loc = loc;   /* the error points at `expect` */
+			}
+		}
 		return;
 	}
 	if (at_word(ps, "include")) {

@@ -168,7 +168,7 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	}
 	if (!ok)
 		goto out;
-	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT)
+	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT && s->kind == PC_AST_RULE)
 		warn_traps(rs, any_source(have_from, &src));
 
 	/* protocol alternatives */
@@ -472,6 +472,8 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		struct pc_location loc;
 	} defaults[__PC_DIR_MAX];
 	unsigned options = 0;
+	struct pc_expect *expects = NULL;
+	size_t n_expects = 0, cap_expects = 0;
 	const struct pc_ast_stmt *table_stmt = NULL, *transports_stmt = NULL;
 	struct pc_location opt_loc[1] = { { ast->top_file, 0, 0, 0 } };
 	static const enum pc_verdict default_of_defaults[] = {
@@ -574,6 +576,20 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		case PC_AST_RULE:
 			resolve_rule(&rs, s, &rules[s->rule.dir]);
 			break;
+		case PC_AST_EXPECT: {
+			/* resolved as a rule would be; proven once the IR stands */
+			struct rulebuf one;
+
+			memset(&one, 0, sizeof(one));
+			resolve_rule(&rs, s, &one);
+			if (one.n) {
+				expects = xgrow(expects, &cap_expects, n_expects + 1, sizeof(*expects));
+				expects[n_expects].dir = s->rule.dir;
+				expects[n_expects++].rule = one.v[0];
+			}
+			free(one.v);
+			break;
+		}
 		default:
 			PC_BUG("statement kind %d", s->kind);
 		}
@@ -600,6 +616,8 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		ir->registry_name = pc_arena_strdup(arena, slash ? slash + 1 : src);
 	}
 	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(reg));
+	ir->n_expects = n_expects;
+	ir->expects = n_expects ? pc_arena_memdup(arena, expects, n_expects * sizeof(*expects)) : NULL;
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		struct pc_chain *c = &ir->chains[d];
 		struct rulebuf b;
@@ -626,6 +644,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		free(b.v);
 	}
 out:
+	free(expects);
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
 		free(rules[d].v);
 	for (size_t i = 0; i < rs.n_groups; i++)

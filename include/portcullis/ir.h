@@ -260,6 +260,20 @@ enum pc_option {
 	PC_OPT_NO_ESSENTIAL_ICMP = 1u << 2,
 };
 
+/* Assertions (review, issue 16) */
+/**
+ * struct pc_expect - an `expect VERDICT DIRECTION [on IFACE] [MATCH ...]`
+ * @dir:  the direction it speaks of
+ * @rule: its matches and verdict as a rule would hold them (@rule.loc is
+ *        the statement); every new packet it matches must get
+ *        @rule.verdict (deny: deny or reject). The loader proves it;
+ *        backends ignore expectations.
+ */
+struct pc_expect {
+	enum pc_direction dir;
+	struct pc_rule rule;
+};
+
 /**
  * struct pc_ir - a resolved policy
  * @table:       table / chain prefix / anchor name
@@ -268,6 +282,8 @@ enum pc_option {
  * @chains:      indexed by enum pc_direction
  * @registry_name: registry file the names were resolved with (display only)
  * @registry_date: newest modification date in it (YYYY-MM-DD) or ""
+ * @n_expects:   number of @expects
+ * @expects:     the `expect` statements, in policy order (proven at load)
  *
  * The program makes IRs (and owns their memory where a backend cannot see
  * it); a backend only reads one.
@@ -279,6 +295,9 @@ struct pc_ir {
 	struct pc_chain chains[__PC_DIR_MAX];
 	const char *registry_name;
 	const char *registry_date;
+	/* Assertions (review, issue 16): the policy's `expect` statements */
+	size_t n_expects;
+	const struct pc_expect *expects;
 };
 
 const char *pc_direction_name(enum pc_direction dir);

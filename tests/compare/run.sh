@@ -59,6 +59,17 @@ printf 'table t\nallow in service nosuchname\n' >"$tmp/bad.policy"
 [ $rc = 1 ] && grep -q "bad.policy:2:.*error:" "$tmp/err" && ok ||
 	bad "a policy error is not FILE:LINE:COL: error: with exit 1 (exit $rc)"
 
+# expect is proven by every command that reads a policy: generate writes nothing
+cases=../policy/cases
+echo keep >"$tmp/out.nft"
+"$pc" generate -o "$tmp/out.nft" "$cases/err-expect.policy" >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && [ "$(cat "$tmp/out.nft")" = keep ] &&
+	grep -q "err-expect.policy:8:1: error: expectation broken: 'in on eth0 tcp 198.51.100.7 -> 192.0.2.2:22' gets allow from .*err-expect.policy:6, not deny" "$tmp/err" &&
+	ok || { bad "generate of a broken expect (exit $rc)"; cat "$tmp/err"; }
+"$pc" explain "$cases/err-expect.policy" 'in tcp 192.0.2.5 -> 198.51.100.1:22' >/dev/null 2>&1; [ $? = 1 ] && ok ||
+	bad "explain of a broken expect is not exit 1"
+"$pc" generate "$cases/ok-expect.policy" >/dev/null 2>&1 && ok || bad "generate of kept expectations failed"
+
 # REV:PATH in a throwaway repository; the include is read at the same revision
 if command -v git >/dev/null 2>&1; then
 	repo=$tmp/repo
