@@ -665,51 +665,95 @@ static bool side_eq(const struct pc_rg_side *a, const struct pc_rg_side *b)
 	return a->rule == b->rule && a->verdict == b->verdict;
 }
 
-static bool iv_eq(const struct pc_rg_iv *a, const struct pc_rg_iv *b)
+static int iv_cmp2(const struct pc_rg_iv *a, const struct pc_rg_iv *b)
 {
-	return !pc_u128_cmp(a->lo, b->lo) && !pc_u128_cmp(a->hi, b->hi);
+	int c = pc_u128_cmp(a->lo, b->lo);
+
+	return c ? c : pc_u128_cmp(a->hi, b->hi);
+}
+
+/* The dimension merge_pass() sorts last (and ignores for equality); __PC_RG_DIM_MAX: the family. */
+static int merge_dim;
+
+static int long_cmp(long a, long b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* Order by direction, deciders, family, every dimension but merge_dim, then merge_dim. */
+static int merge_cmp(const void *pa, const void *pb)
+{
+	const struct pc_rg_diff *a = pa, *b = pb;
+	int c;
+
+	if ((c = long_cmp(a->dir, b->dir)) || (c = long_cmp(a->new.rule, b->new.rule)) ||
+	    (c = long_cmp(a->old.rule, b->old.rule)) ||
+	    (c = long_cmp(a->new.verdict, b->new.verdict)) ||
+	    (c = long_cmp(a->old.verdict, b->old.verdict)))
+		return c;
+	if (merge_dim != __PC_RG_DIM_MAX && (c = long_cmp(a->box.fam, b->box.fam)))
+		return c;
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+		if (d != merge_dim && (c = iv_cmp2(&a->box.d[d], &b->box.d[d])))
+			return c;
+	if (merge_dim != __PC_RG_DIM_MAX)
+		return iv_cmp2(&a->box.d[merge_dim], &b->box.d[merge_dim]);
+	return long_cmp(a->box.fam, b->box.fam);
+}
+
+/* Same but for merge_dim (and the family when merging in another dimension). */
+static bool same_but(const struct pc_rg_diff *a, const struct pc_rg_diff *b)
+{
+	if (a->dir != b->dir || !side_eq(&a->old, &b->old) || !side_eq(&a->new, &b->new))
+		return false;
+	if (merge_dim != __PC_RG_DIM_MAX && a->box.fam != b->box.fam)
+		return false;
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+		if (d != merge_dim && iv_cmp2(&a->box.d[d], &b->box.d[d]))
+			return false;
+	return true;
 }
 
 /*
- * Merges @b into @a when they make one box: same deciders, and equal in
- * every dimension but one where they touch (or, across families, equal).
+ * One sweep along merge_dim: boxes equal elsewhere that touch become one.
+ * Sorting first makes the neighbours consecutive: n log n per sweep.
  */
-static bool try_merge(struct pc_rg_diff *a, const struct pc_rg_diff *b)
+static bool merge_pass(struct pc_rg_result *r)
 {
-	int diff_dim = -1;
+	bool changed = false;
+	size_t k = 0;
 
-	if (a->dir != b->dir || !side_eq(&a->old, &b->old) || !side_eq(&a->new, &b->new))
+	if (r->n < 2)
 		return false;
-	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
-		if (iv_eq(&a->box.d[d], &b->box.d[d]))
-			continue;
-		if (diff_dim >= 0)
-			return false;
-		diff_dim = d;
-	}
-	if (diff_dim < 0) {
-		a->box.fam |= b->box.fam;
-		return true;
-	}
-	if (a->box.fam != b->box.fam)
-		return false;
-	{
-		struct pc_rg_iv *x = &a->box.d[diff_dim];
-		const struct pc_rg_iv *y = &b->box.d[diff_dim];
+	qsort(r->v, r->n, sizeof(r->v[0]), merge_cmp);
+	for (size_t i = 1; i < r->n; i++) {
+		struct pc_rg_diff *a = &r->v[k];
+		const struct pc_rg_diff *b = &r->v[i];
 
-		if (pc_u128_cmp(x->hi, U128_MAX) && !pc_u128_cmp(u128_inc(x->hi), y->lo))
-			x->hi = y->hi;
-		else if (pc_u128_cmp(y->hi, U128_MAX) && !pc_u128_cmp(u128_inc(y->hi), x->lo))
-			x->lo = y->lo;
-		else
-			return false;
-		/* every IPv4 address again: the form both families share */
-		if ((diff_dim == PC_RG_SADDR || diff_dim == PC_RG_DADDR) &&
-		    a->box.fam == PC_FAM_IPV4 && !pc_u128_cmp(x->lo, u128(0)) &&
-		    !pc_u128_cmp(x->hi, u128(UINT32_MAX)))
-			x->hi = U128_MAX;
+		if (same_but(a, b)) {
+			if (merge_dim == __PC_RG_DIM_MAX) {
+				a->box.fam |= b->box.fam;
+				changed = true;
+				continue;
+			}
+			struct pc_rg_iv *x = &a->box.d[merge_dim];
+			const struct pc_rg_iv *y = &b->box.d[merge_dim];
+
+			if (pc_u128_cmp(x->hi, U128_MAX) && !pc_u128_cmp(u128_inc(x->hi), y->lo)) {
+				x->hi = y->hi;
+				/* every IPv4 address again: the form both families share */
+				if ((merge_dim == PC_RG_SADDR || merge_dim == PC_RG_DADDR) &&
+				    a->box.fam == PC_FAM_IPV4 && !pc_u128_cmp(x->lo, u128(0)) &&
+				    !pc_u128_cmp(x->hi, u128(UINT32_MAX)))
+					x->hi = U128_MAX;
+				changed = true;
+				continue;
+			}
+		}
+		r->v[++k] = *b;
 	}
-	return true;
+	r->n = k + 1;
+	return changed;
 }
 
 static int diff_cmp(const void *pa, const void *pb)
@@ -725,47 +769,34 @@ static int diff_cmp(const void *pa, const void *pb)
 	if (a->box.fam != b->box.fam)
 		return a->box.fam < b->box.fam ? -1 : 1;
 	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
-		int c = pc_u128_cmp(a->box.d[d].lo, b->box.d[d].lo);
+		int c = iv_cmp2(&a->box.d[d], &b->box.d[d]);
 
-		if (c)
-			return c;
-		c = pc_u128_cmp(a->box.d[d].hi, b->box.d[d].hi);
 		if (c)
 			return c;
 	}
 	return 0;
 }
 
-/* Merges boxes until none merge; quadratic within one pair of deciders. */
+/*
+ * Merges boxes along each dimension in turn, then across families, until
+ * nothing merges; then sorts for output.
+ */
 static void merge_all(struct pc_rg_result *r)
 {
 	bool changed = true;
 
 	while (changed) {
-		size_t k = 0;
-
 		changed = false;
-		if (r->n)
-			qsort(r->v, r->n, sizeof(r->v[0]), diff_cmp);
-		for (size_t i = 0; i < r->n; i++) {
-			bool merged = false;
-
-			/* candidates share dir and deciders: they sort together */
-			for (size_t j = k; j-- > 0;) {
-				if (r->v[j].dir != r->v[i].dir ||
-				    !side_eq(&r->v[j].old, &r->v[i].old) ||
-				    !side_eq(&r->v[j].new, &r->v[i].new))
-					break;
-				if (try_merge(&r->v[j], &r->v[i])) {
-					merged = changed = true;
-					break;
-				}
-			}
-			if (!merged)
-				r->v[k++] = r->v[i];
+		/* within a family first, the family last */
+		for (int d = __PC_RG_DIM_MAX - 1; d >= 0; d--) {
+			merge_dim = d;
+			changed |= merge_pass(r);
 		}
-		r->n = k;
+		merge_dim = __PC_RG_DIM_MAX;
+		changed |= merge_pass(r);
 	}
+	if (r->n > 1)
+		qsort(r->v, r->n, sizeof(r->v[0]), diff_cmp);
 }
 
 /* ---- the comparison ---- */
