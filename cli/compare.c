@@ -335,6 +335,61 @@ static void decider_text(const struct pc_ir *ir, enum pc_direction dir,
 		pc_buf_printf(b, "%s policy rule", tag);
 }
 
+/* The region's dimensions for scripts (the text form is "packets"). */
+static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs)
+{
+	static const char *const states[] = { "new", "established", "related", "invalid" };
+	const struct pc_rg_box *x = &d->box;
+	const struct pc_rg_iv *ifc = &x->d[PC_RG_IFACE], *pr = &x->d[PC_RG_PROTO];
+	const struct pc_rg_iv *pt = &x->d[PC_RG_DPORT], *st = &x->d[PC_RG_STATE];
+	unsigned fam = x->fam == PC_FAM_IPV6 ? PC_FAM_IPV6 : PC_FAM_IPV4;
+	json_t *j = json_object(), *a;
+	char buf[96];
+
+	a = json_array();
+	if (x->fam & PC_FAM_IPV4)
+		json_array_append_new(a, json_string("ipv4"));
+	if (x->fam & PC_FAM_IPV6)
+		json_array_append_new(a, json_string("ipv6"));
+	json_object_set_new(j, "families", a);
+	if (ifc->lo.lo == 0 && ifc->hi.lo == ifs->n) {
+		json_object_set_new(j, "interfaces", json_null());
+	} else {
+		/* classes: a prefix* is its names no other listed name claims */
+		a = json_array();
+		for (uint64_t c = ifc->lo.lo; c <= ifc->hi.lo; c++) {
+			if (c == ifs->n)
+				snprintf(buf, sizeof(buf), "(other)");
+			else
+				snprintf(buf, sizeof(buf), "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
+			json_array_append_new(a, json_string(buf));
+		}
+		json_object_set_new(j, "interfaces", a);
+	}
+	json_object_set_new(j, "protocols", json_pack("[I, I]", (json_int_t)pr->lo.lo,
+						      (json_int_t)pr->hi.lo));
+	pc_rg_addr_text(&x->d[PC_RG_SADDR], fam, buf, sizeof(buf));
+	json_object_set_new(j, "source", json_string(buf));
+	pc_rg_addr_text(&x->d[PC_RG_DADDR], fam, buf, sizeof(buf));
+	json_object_set_new(j, "destination", json_string(buf));
+	if (pr->lo.lo == pr->hi.lo && pc_proto_has_ports((unsigned)pr->lo.lo))
+		json_object_set_new(j, "ports", json_pack("[I, I]", (json_int_t)pt->lo.lo,
+							  (json_int_t)pt->hi.lo));
+	else
+		json_object_set_new(j, "ports", json_null());
+	if (pr->lo.lo == pr->hi.lo && (pr->lo.lo == PC_PROTO_ICMP || pr->lo.lo == PC_PROTO_ICMPV6))
+		json_object_set_new(j, "icmp_types",
+				    json_pack("[I, I]", (json_int_t)pt->lo.lo,
+					      (json_int_t)(pt->hi.lo > 255 ? 255 : pt->hi.lo)));
+	else
+		json_object_set_new(j, "icmp_types", json_null());
+	a = json_array();
+	for (uint64_t v = st->lo.lo; v <= st->hi.lo; v++)
+		json_array_append_new(a, json_string(states[v]));
+	json_object_set_new(j, "states", a);
+	return j;
+}
+
 static json_t *side_json(const struct pc_ir *ir, enum pc_direction dir,
 			 const struct pc_rg_side *sd, const char *tag)
 {
@@ -400,9 +455,9 @@ static int print_result(const struct pc_rg_result *r, const struct side *o,
 		case FMT_JSON: {
 			char sg[2] = { sign_of(d), 0 };
 
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o}",
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
 				"change", sg, "direction", pc_direction_name(d->dir),
-				"packets", reg.data,
+				"packets", reg.data, "region", region_json(d, &r->ifaces),
 				"new", side_json(n->ir, d->dir, &d->new, "NEW"),
 				"old", side_json(o->ir, d->dir, &d->old, "OLD")));
 			break;
