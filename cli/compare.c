@@ -409,6 +409,16 @@ static json_t *side_json(const struct pc_ir *ir, enum pc_direction dir,
 	return j;
 }
 
+/* A table cell: a file name's '|' would end the cell. */
+static void md_cell(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			putchar('\\');
+		putchar(*s);
+	}
+}
+
 static int print_result(const struct pc_rg_result *r, const struct side *o,
 			const struct side *n, enum format fmt)
 {
@@ -448,9 +458,12 @@ static int print_result(const struct pc_rg_result *r, const struct side *o,
 			       pc_verdict_name(d->old.verdict), was.data);
 			break;
 		case FMT_MARKDOWN:
-			printf("| %c | `%s` | %s (%s) | %s (%s) |\n", sign_of(d), reg.data,
-			       pc_verdict_name(d->new.verdict), now.data,
-			       pc_verdict_name(d->old.verdict), was.data);
+			printf("| %c | `%s` | %s (", sign_of(d), reg.data,
+			       pc_verdict_name(d->new.verdict));
+			md_cell(now.data);
+			printf(") | %s (", pc_verdict_name(d->old.verdict));
+			md_cell(was.data);
+			printf(") |\n");
 			break;
 		case FMT_JSON: {
 			char sg[2] = { sign_of(d), 0 };
