@@ -9,6 +9,7 @@
  * evaluator) exactly when it lies in a region. Then each result is mutated
  * (one region dropped, or one edge of one region moved by one) and the same
  * check must notice: a comparison that is off by one fails this test.
+ * Then `expect` the same way (test_random_expects).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -574,10 +575,151 @@ static void test_refactoring(void **state)
 	pc_ir_destroy(n);
 }
 
+/*
+ * `expect` against the evaluator: random policies, each with one random
+ * expectation. When the loader accepts it, no packet of the expectation's
+ * space (new, not on lo unless it names an interface) among the edges and
+ * random packets gets another verdict; when it refuses it, the packet the
+ * error shows is in that space and gets another verdict.
+ */
+static size_t expects_held, expects_broken, witnesses_checked;
+
+/* The verdict an expectation asks for, as the loader judges it. */
+static bool verdict_keeps(enum pc_verdict want, enum pc_verdict got)
+{
+	return want == PC_VERDICT_DENY ? got != PC_VERDICT_ALLOW : want == got;
+}
+
+static void run_expect(void)
+{
+	struct pol a = { .dflt = pick(2) ? "deny" : "reject" };
+	struct pc_buf eb;
+	char *text, *with, *rule_text;
+	struct pc_ir *ir, *checked_ir, *as_rule;
+	struct pc_diag *d;
+	const struct pc_rule *er;
+	enum pc_direction edir;
+
+	for (int i = 0; i < 3; i++)
+		a.group[i] = new_member();
+	a.n = 1 + pick(10);
+	for (size_t i = 0; i < a.n; i++)
+		a.rules[i] = new_rule();
+	text = pol_text(&a);
+	/* the expectation, and the same words as the only rule of a policy */
+	pc_buf_init(&eb);
+	rand_rule(&eb);
+	rule_text = eb.data;
+	pc_buf_init(&eb);
+	pc_buf_printf(&eb, "%sexpect %s\n", text, rule_text);
+	with = eb.data;
+	ir = load("p.policy", text);
+	assert_non_null(ir);
+	pc_buf_init(&eb);
+	pc_buf_printf(&eb, "table t\ntransports tcp, udp, sctp\nhosts g = { %s, %s, %s }\n%s\n",
+		      a.group[0], a.group[1], a.group[2], rule_text);
+	as_rule = load("r.policy", eb.data);
+	free(eb.data);
+	assert_non_null(as_rule);
+	/* rand_rule() writes "VERDICT DIRECTION ..." */
+	edir = strncmp(strchr(rule_text, ' ') + 1, "out", 3) == 0 ? PC_DIR_OUT : PC_DIR_IN;
+	er = &as_rule->chains[edir].rules[as_rule->chains[edir].n - 1];
+	assert_int_equal(er->origin, PC_ORIGIN_POLICY);
+
+	d = pc_diag_create();
+	checked_ir = pc_policy_load_buffer("p.policy", with, strlen(with), reg, PC_POLICY_NO_LINT, d);
+	if (checked_ir) {
+		/* held: no sampled packet of its space breaks it */
+		expects_held++;
+		for (unsigned i = 0; i < 3000; i++) {
+			struct point pt;
+			struct pc_packet p;
+			char ifbuf[32];
+			enum pc_verdict v;
+			struct pc_rg_ifaces none = { 0 };
+			static const char *const names[] = { "eth0", "eth1", "lo", "wlan0" };
+
+			rand_point(&pt, 0);
+			pt.v[PC_RG_STATE] = 0;
+			pt.dir = edir;
+			to_packet(&pt, &none, &p, ifbuf, sizeof(ifbuf));
+			p.iface = names[pick(4)];
+			if (!pc_rule_match(er, &p) || (strcmp(p.iface, "lo") == 0 && !er->iface))
+				continue;
+			pc_ir_eval(ir, &p, &v);
+			witnesses_checked++;
+			if (!verdict_keeps(er->verdict, v)) {
+				char buf[160];
+
+				pc_packet_format(&p, buf, sizeof(buf));
+				fprintf(stderr, "%s\n'%s' gets %s\n", with, buf, pc_verdict_name(v));
+				fail_msg("an expectation the loader proved is broken by a packet");
+			}
+		}
+		pc_ir_destroy(checked_ir);
+	} else {
+		/* broken: its witness is in its space and gets another verdict */
+		char *msg = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&msg, &len);
+		const char *q1, *q2;
+		char pkt[160], ifb[16];
+		struct pc_packet p;
+		enum pc_verdict v;
+
+		expects_broken++;
+		pc_diag_print(d, f, false);
+		fclose(f);
+		q1 = strstr(msg, "expectation broken: '");
+		if (!q1) {
+			fprintf(stderr, "%s%s", with, msg);
+			fail_msg("a refused expectation without a witness");
+		}
+		q1 += strlen("expectation broken: '");
+		q2 = strchr(q1, '\'');
+		assert_non_null(q2);
+		snprintf(pkt, sizeof(pkt), "%.*s", (int)(q2 - q1), q1);
+		assert_int_equal(pc_packet_parse(pkt, &p, ifb, NULL), 0);
+		assert_true(pc_rule_match(er, &p));
+		assert_int_equal(p.dir, edir);
+		assert_int_equal(p.ct_state, PC_CT_NEW);
+		/* loopback traffic is not what an expectation without `on` speaks of */
+		if (!er->iface)
+			assert_string_not_equal(p.iface, "lo");
+		pc_ir_eval(ir, &p, &v);
+		if (verdict_keeps(er->verdict, v)) {
+			fprintf(stderr, "%s%s", with, msg);
+			fail_msg("the witness of a broken expectation keeps it");
+		}
+		witnesses_checked++;
+		free(msg);
+	}
+	pc_diag_destroy(d);
+	pc_ir_destroy(ir);
+	pc_ir_destroy(as_rule);
+	free(text);
+	free(with);
+	free(rule_text);
+	pol_free(&a);
+}
+
+static void test_random_expects(void **state)
+{
+	(void)state;
+	rng_state = 0x243f6a8885a308d3ull;
+	for (int i = 0; i < 400; i++)
+		run_expect();
+	fprintf(stderr, "expect: %zu held, %zu broken, %zu packets checked\n",
+		expects_held, expects_broken, witnesses_checked);
+	assert_true(expects_held > 20);
+	assert_true(expects_broken > 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_pairs),
+		cmocka_unit_test(test_random_expects),
 		cmocka_unit_test(test_refactoring),
 	};
 
