@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "ir/eval.h"
+#include "ir/optimize.h"
 #include "ir/regions.h"
 #include "policy/policy.h"
 #include "registry/registry.h"
@@ -715,12 +716,38 @@ static void test_random_expects(void **state)
 	assert_true(expects_broken > 20);
 }
 
+/* A rule feature compare does not model is refused, naming it: never ignored. */
+static void test_unmodelled(void **state)
+{
+	struct pc_buf b;
+	struct pc_ir *ir, *view;
+	struct pc_rg_result r;
+	char err[256];
+
+	(void)state;
+	pc_buf_init(&b);
+	pc_buf_puts(&b, "table t\n");
+	for (int i = 0; i < 12; i++)
+		pc_buf_printf(&b, "allow in port %d/tcp from 192.0.2.%d\n", 1000 + i, i);
+	ir = load("m.policy", b.data);
+	free(b.data);
+	assert_non_null(ir);
+	view = pc_ir_optimize_view(ir, NULL);   /* verdict maps */
+	assert_non_null(view);
+	assert_int_equal(pc_regions_compare(ir, view, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "NEW m.policy:"));
+	assert_non_null(strstr(err, "compare does not model verdict maps"));
+	pc_ir_destroy(view);
+	pc_ir_destroy(ir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_pairs),
 		cmocka_unit_test(test_random_expects),
 		cmocka_unit_test(test_refactoring),
+		cmocka_unit_test(test_unmodelled),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
