@@ -30,6 +30,6 @@ for f in "$tmp/plain/bench.policy" "$tmp/cap/capirca.policy" "$tmp/rw/realworld.
 		if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
 		i=$((i + 1))
 	done
-	echo "$(basename "$f"): line $l changed; $(wc -l <"$tmp/out") regions; best of $runs: $((best / 1000)).$(printf %03d $((best % 1000))) ms"
+	echo "$(basename "$f"): line $l changed; $(wc -l <"$tmp/out") lines; best of $runs: $((best / 1000)).$(printf %03d $((best % 1000))) ms"
 	PORTCULLIS_TIMING=1 "$pc" compare "$f" "$tmp/edit.policy" 2>&1 >/dev/null | sed 's/^/  /' || true
 done

@@ -228,8 +228,13 @@ static uint64_t ival(const struct pc_u128 *x)
 }
 
 /* "tcp any -> 198.51.100.0/24:80-90 type echo-request" and so on. */
-static void region_text(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
-			struct pc_buf *b)
+/*
+ * The region as text in three parts: @b the head (direction, interfaces,
+ * protocol, addresses), @pb the ports (":80-90") or ICMP types
+ * (" type echo-request"), empty when all, @tb the tail (state, family).
+ */
+static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
+			 struct pc_buf *b, struct pc_buf *pb, struct pc_buf *tb)
 {
 	const struct pc_rg_box *x = &d->box;
 	const struct pc_rg_iv *ifc = &x->d[PC_RG_IFACE], *pr = &x->d[PC_RG_PROTO];
@@ -283,32 +288,45 @@ static void region_text(const struct pc_rg_diff *d, const struct pc_rg_ifaces *i
 	if (p0 == p1 && pc_proto_has_ports((unsigned)p0) &&
 	    !(ival(&pt->lo) == 0 && ival(&pt->hi) == 65535)) {
 		if (pt->lo.lo == pt->hi.lo)
-			pc_buf_printf(b, ":%u", (unsigned)pt->lo.lo);
+			pc_buf_printf(pb, ":%u", (unsigned)pt->lo.lo);
 		else
-			pc_buf_printf(b, ":%u-%u", (unsigned)pt->lo.lo, (unsigned)pt->hi.lo);
+			pc_buf_printf(pb, ":%u-%u", (unsigned)pt->lo.lo, (unsigned)pt->hi.lo);
 	} else if (p0 == p1 && (p0 == PC_PROTO_ICMP || p0 == PC_PROTO_ICMPV6) &&
 		   !(ival(&pt->lo) == 0 && ival(&pt->hi) >= 255)) {
 		bool v6 = p0 == PC_PROTO_ICMPV6;
 		const char *n = pc_icmp_type_name((unsigned)pt->lo.lo, v6);
 
 		if (pt->lo.lo == pt->hi.lo && n)
-			pc_buf_printf(b, " type %s", n);
+			pc_buf_printf(pb, " type %s", n);
 		else if (pt->lo.lo == pt->hi.lo)
-			pc_buf_printf(b, " type %u", (unsigned)pt->lo.lo);
+			pc_buf_printf(pb, " type %u", (unsigned)pt->lo.lo);
 		else
-			pc_buf_printf(b, " type %u-%u", (unsigned)pt->lo.lo, (unsigned)pt->hi.lo);
+			pc_buf_printf(pb, " type %u-%u", (unsigned)pt->lo.lo, (unsigned)pt->hi.lo);
 	}
 	if (!(ival(&stt->lo) == 0 && ival(&stt->hi) == 3) &&
 	    !(ival(&stt->lo) == 0 && ival(&stt->hi) == 0)) {
 		static const char *const names[] = { "new", "established", "related", "invalid" };
 
-		pc_buf_printf(b, " state ");
+		pc_buf_printf(tb, " state ");
 		for (uint64_t v = ival(&stt->lo); v <= ival(&stt->hi); v++)
-			pc_buf_printf(b, "%s%s", v == ival(&stt->lo) ? "" : ",", names[v]);
+			pc_buf_printf(tb, "%s%s", v == ival(&stt->lo) ? "" : ",", names[v]);
 	}
 	if (x->fam != PC_FAM_ALL &&
 	    strcmp(s, "any") == 0 && strcmp(t, "any") == 0)
-		pc_buf_printf(b, " %s", x->fam == PC_FAM_IPV4 ? "ipv4" : "ipv6");
+		pc_buf_printf(tb, " %s", x->fam == PC_FAM_IPV4 ? "ipv4" : "ipv6");
+}
+
+static void region_text(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
+			struct pc_buf *b)
+{
+	struct pc_buf pb, tb;
+
+	pc_buf_init(&pb);
+	pc_buf_init(&tb);
+	region_text3(d, ifs, b, &pb, &tb);
+	pc_buf_printf(b, "%s%s", pb.data ? pb.data : "", tb.data ? tb.data : "");
+	pc_buf_finish(&pb);
+	pc_buf_finish(&tb);
 }
 
 /* "NEW fw.policy:14", "default", "OLD built-in: loopback". */
@@ -419,15 +437,89 @@ static void md_cell(const char *s)
 	}
 }
 
+/* One printed line: regions alike but for their ports (ICMP types) joined. */
+struct line {
+	char sign;
+	const struct pc_rg_diff *d;
+	struct pc_buf head, ports, tail, now, was;
+};
+
+static void line_free(struct line *l)
+{
+	pc_buf_finish(&l->head);
+	pc_buf_finish(&l->ports);
+	pc_buf_finish(&l->tail);
+	pc_buf_finish(&l->now);
+	pc_buf_finish(&l->was);
+}
+
+static void line_of(const struct pc_rg_result *r, size_t i, const struct side *o,
+		    const struct side *n, struct line *l)
+{
+	const struct pc_rg_diff *d = &r->v[i];
+
+	memset(l, 0, sizeof(*l));
+	l->sign = sign_of(d);
+	l->d = d;
+	region_text3(d, &r->ifaces, &l->head, &l->ports, &l->tail);
+	decider_text(n->ir, d->dir, &d->new, "NEW", &l->now);
+	decider_text(o->ir, d->dir, &d->old, "OLD", &l->was);
+}
+
+static bool buf_eq(const struct pc_buf *a, const struct pc_buf *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/*
+ * The line of r->v[*i] with the following regions that differ from it only
+ * in their ports (or ICMP types), which sort next to it: ":80,443,8000-8100".
+ * Advances *i past them.
+ */
+static void next_line(const struct pc_rg_result *r, size_t *i, const struct side *o,
+		      const struct side *n, struct line *l)
+{
+	line_of(r, (*i)++, o, n, l);
+	while (l->ports.len && *i < r->n) {
+		struct line m;
+		bool same;
+
+		line_of(r, *i, o, n, &m);
+		same = m.sign == l->sign && m.d->new.verdict == l->d->new.verdict &&
+		       m.d->old.verdict == l->d->old.verdict && buf_eq(&m.head, &l->head) &&
+		       buf_eq(&m.tail, &l->tail) && buf_eq(&m.now, &l->now) &&
+		       buf_eq(&m.was, &l->was) && m.ports.len &&
+		       m.ports.data[0] == l->ports.data[0];
+		if (same) {
+			/* ":2829" -> ",2829"; " type 4-7" -> ",4-7" */
+			pc_buf_printf(&l->ports, ",%s", m.ports.data +
+				      (m.ports.data[0] == ':' ? 1 : strlen(" type ")));
+			(*i)++;
+		}
+		line_free(&m);
+		if (!same)
+			break;
+	}
+}
+
 static int print_result(const struct pc_rg_result *r, const struct side *o,
 			const struct side *n, enum format fmt)
 {
 	size_t opens = 0, closes = 0, other = 0;
 	json_t *arr = NULL;
 
-	for (size_t i = 0; i < r->n; i++) {
-		char c = sign_of(&r->v[i]);
+	/* the counts: of regions for JSON, of the lines shown otherwise */
+	for (size_t i = 0; i < r->n;) {
+		struct line l;
+		char c;
 
+		if (fmt == FMT_JSON) {
+			c = sign_of(&r->v[i++]);
+		} else {
+			next_line(r, &i, o, n, &l);
+			c = l.sign;
+			line_free(&l);
+		}
 		opens += c == '+';
 		closes += c == '-';
 		other += c == '~';
@@ -444,41 +536,40 @@ static int print_result(const struct pc_rg_result *r, const struct side *o,
 			       "| | packets | now | was |\n| --- | --- | --- | --- |\n",
 			       opens, closes, other, o->arg, n->arg);
 	}
-	for (size_t i = 0; i < r->n; i++) {
-		const struct pc_rg_diff *d = &r->v[i];
-		struct pc_buf reg = { 0 }, now = { 0 }, was = { 0 };
+	for (size_t i = 0; i < r->n;) {
+		struct line l;
 
-		region_text(d, &r->ifaces, &reg);
-		decider_text(n->ir, d->dir, &d->new, "NEW", &now);
-		decider_text(o->ir, d->dir, &d->old, "OLD", &was);
-		switch (fmt) {
-		case FMT_TEXT:
-			printf("%c %s  %s (%s) was %s (%s)\n", sign_of(d), reg.data,
-			       pc_verdict_name(d->new.verdict), now.data,
-			       pc_verdict_name(d->old.verdict), was.data);
-			break;
-		case FMT_MARKDOWN:
-			printf("| %c | `%s` | %s (", sign_of(d), reg.data,
-			       pc_verdict_name(d->new.verdict));
-			md_cell(now.data);
-			printf(") | %s (", pc_verdict_name(d->old.verdict));
-			md_cell(was.data);
-			printf(") |\n");
-			break;
-		case FMT_JSON: {
+		if (fmt == FMT_JSON) {
+			const struct pc_rg_diff *d = &r->v[i];
+			struct pc_buf reg = { 0 };
 			char sg[2] = { sign_of(d), 0 };
 
+			region_text(d, &r->ifaces, &reg);
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
 				"change", sg, "direction", pc_direction_name(d->dir),
 				"packets", reg.data, "region", region_json(d, &r->ifaces),
 				"new", side_json(n->ir, d->dir, &d->new, "NEW"),
 				"old", side_json(o->ir, d->dir, &d->old, "OLD")));
-			break;
+			free(reg.data);
+			i++;
+			continue;
 		}
+		next_line(r, &i, o, n, &l);
+		if (fmt == FMT_TEXT) {
+			printf("%c %s%s%s  %s (%s) was %s (%s)\n", l.sign, l.head.data,
+			       l.ports.data ? l.ports.data : "", l.tail.data ? l.tail.data : "",
+			       pc_verdict_name(l.d->new.verdict), l.now.data,
+			       pc_verdict_name(l.d->old.verdict), l.was.data);
+		} else {
+			printf("| %c | `%s%s%s` | %s (", l.sign, l.head.data,
+			       l.ports.data ? l.ports.data : "", l.tail.data ? l.tail.data : "",
+			       pc_verdict_name(l.d->new.verdict));
+			md_cell(l.now.data);
+			printf(") | %s (", pc_verdict_name(l.d->old.verdict));
+			md_cell(l.was.data);
+			printf(") |\n");
 		}
-		free(reg.data);
-		free(now.data);
-		free(was.data);
+		line_free(&l);
 	}
 	if (fmt == FMT_TEXT && r->n == 0)
 		printf("no change in meaning\n");
