@@ -33,6 +33,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 int cmd_confirm(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /*
  * Registry options every command that resolves names takes:

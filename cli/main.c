@@ -13,6 +13,7 @@ static const struct pc_command commands[] = {
 	{ "backends", cmd_backends, "list the built-in and plugin backends" },
 	{ "boot", cmd_boot, "apply the machine's policy, else the last-known-good, else a lockdown (the unit)" },
 	{ "check", cmd_check, "parse, resolve and lint a policy; --dump shows what it opens" },
+	{ "compare", cmd_compare, "what changed in meaning between two policies (exact regions)" },
 	{ "confirm", cmd_confirm, "keep what a pending `apply --confirm` installed" },
 	{ "diff", cmd_diff, "compare the live nftables table with the policy (drift)" },
 	{ "explain", cmd_explain, "which policy line decides a packet (the reference evaluator)" },

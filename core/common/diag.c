@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/diag_walk.h"
 #include "common/util.h"
 
 struct source {
@@ -339,4 +340,25 @@ void pc_diag_print(struct pc_diag *d, FILE *out, bool color)
 		fprintf(out, "portcullis: note: %zu more messages not shown\n", d->dropped);
 	clear_messages(d);
 	d->dropped = 0;
+}
+
+size_t pc_diag_take(struct pc_diag *d,
+		    void (*fn)(void *ctx, enum pc_severity sev,
+			       const struct pc_location *loc, const char *text),
+		    void *ctx)
+{
+	size_t dropped = d->dropped;
+
+	sort_diag = d;
+	if (d->n_msg > 1)
+		qsort(d->msg, d->n_msg, sizeof(*d->msg), msg_cmp);
+	sort_diag = NULL;
+	for (size_t i = 0; i < d->n_msg; i++) {
+		const struct message *m = &d->msg[i];
+
+		fn(ctx, m->sev, m->has_loc && m->loc.file ? &m->loc : NULL, m->text);
+	}
+	clear_messages(d);
+	d->dropped = 0;
+	return dropped;
 }

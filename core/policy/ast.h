@@ -103,6 +103,7 @@ enum pc_ast_stmt_kind {
 	PC_AST_OPTION,
 	PC_AST_RULE,
 	PC_AST_NAT,     /* routers: masquerade, snat, dnat */
+	PC_AST_EXPECT,     /* `expect` (review): @rule holds its verdict, direction, matches */
 	__PC_AST_STMT_MAX
 };
 

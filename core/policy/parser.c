@@ -389,11 +389,12 @@ static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
 }
 
 /*
- * A rule, or with @nat a NAT statement (masquerade, snat, dnat: no
- * direction, the match then '->' and the target).
+ * A rule (@kind PC_AST_RULE), an expectation (PC_AST_EXPECT), or with @nat
+ * a NAT statement (masquerade, snat, dnat: no direction, the match then
+ * '->' and the target).
  */
 static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
-			      const enum pc_nat_kind *nat)
+			      enum pc_ast_stmt_kind kind, const enum pc_nat_kind *nat)
 {
 	struct pc_location loc = ps->tok.loc;
 	struct pc_ast_stmt *s;
@@ -515,7 +516,12 @@ static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 						   "'-> ADDR' (the translated source)");
 		goto fail;
 	}
-	s = add_stmt(ps, nat ? PC_AST_NAT : PC_AST_RULE, &loc);
+	if (kind == PC_AST_EXPECT && (seen_log || seen_limit)) {
+		perror_at(ps, seen_log ? &r.log_loc : &r.limit_loc,
+			  "an expect states what packets get: no log or limit");
+		goto fail;
+	}
+	s = add_stmt(ps, nat ? PC_AST_NAT : kind, &loc);
 	r.n_matches = n;
 	r.matches = pc_arena_memdup(ps->arena, m, n * sizeof(*m));
 	s->rule = r;
@@ -531,9 +537,10 @@ fail:
 	skip_line(ps);
 }
 
-static void parse_rule(struct parser *ps, enum pc_verdict verdict)
+static void parse_rule(struct parser *ps, enum pc_verdict verdict,
+		       enum pc_ast_stmt_kind kind)
 {
-	parse_rule_or_nat(ps, verdict, NULL);
+	parse_rule_or_nat(ps, verdict, kind, NULL);
 }
 
 /* True when @real is @dir or lies below it. */
@@ -823,14 +830,33 @@ static void parse_statement(struct parser *ps)
 		return;
 	}
 	if (parse_verdict_word(ps->tok.text, &verdict)) {
-		parse_rule(ps, verdict);
+		parse_rule(ps, verdict, PC_AST_RULE);
+		return;
+	}
+	if (at_word(ps, "expect")) {
+		/* expect VERDICT DIRECTION ...: the rule syntax after the word */
+		next(ps);
+		if (!at(ps, PC_TOK_WORD) || !parse_verdict_word(ps->tok.text, &verdict)) {
+			expected(ps, "a verdict (allow, deny, reject) after expect");
+			skip_line(ps);
+			return;
+		}
+		{
+			size_t before = ps->ast->n;
+
+			parse_rule(ps, verdict, PC_AST_EXPECT);
+			if (ps->ast->n > before) {
+				s = ps->ast->stmts[ps->ast->n - 1];
+				s->loc = loc;   /* the error points at `expect` */
+			}
+		}
 		return;
 	}
 	for (unsigned k = 0; k < __PC_NAT_MAX; k++)
 		if (at_word(ps, pc_nat_kind_name((enum pc_nat_kind)k))) {
 			enum pc_nat_kind kind = (enum pc_nat_kind)k;
 
-			parse_rule_or_nat(ps, PC_VERDICT_DENY, &kind);
+			parse_rule_or_nat(ps, PC_VERDICT_DENY, PC_AST_NAT, &kind);
 			return;
 		}
 	if (at_word(ps, "include")) {

@@ -150,7 +150,7 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	}
 	if (!ok)
 		goto out;
-	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT)
+	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT && s->kind == PC_AST_RULE)
 		warn_traps(rs, any_source(have_from, &src));
 
 	/* protocol alternatives */
@@ -455,6 +455,8 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	} defaults[__PC_DIR_MAX];
 	unsigned options = 0;
 	struct natbuf nat;
+	struct pc_expect *expects = NULL;
+	size_t n_expects = 0, cap_expects = 0;
 	const struct pc_ast_stmt *table_stmt = NULL, *transports_stmt = NULL;
 	struct pc_location opt_loc[1] = { { ast->top_file, 0, 0, 0 } };
 	static const enum pc_verdict default_of_defaults[] = {
@@ -561,6 +563,20 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		case PC_AST_RULE:
 			resolve_rule(&rs, s, &rules[s->rule.dir]);
 			break;
+		case PC_AST_EXPECT: {
+			/* resolved as a rule would be; proven once the IR stands */
+			struct rulebuf one;
+
+			memset(&one, 0, sizeof(one));
+			resolve_rule(&rs, s, &one);
+			if (one.n) {
+				expects = xgrow(expects, &cap_expects, n_expects + 1, sizeof(*expects));
+				expects[n_expects].dir = s->rule.dir;
+				expects[n_expects++].rule = one.v[0];
+			}
+			free(one.v);
+			break;
+		}
 		default:
 			PC_BUG("statement kind %d", s->kind);
 		}
@@ -589,6 +605,8 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(reg));
 	ir->n_nat = nat.n;
 	ir->nat = pc_arena_memdup(arena, nat.v, nat.n * sizeof(*nat.v));
+	ir->n_expects = n_expects;
+	ir->expects = n_expects ? pc_arena_memdup(arena, expects, n_expects * sizeof(*expects)) : NULL;
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		struct pc_chain *c = &ir->chains[d];
 		struct rulebuf b;
@@ -616,6 +634,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	}
 out:
 	free(nat.v);
+	free(expects);
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
 		free(rules[d].v);
 	for (size_t i = 0; i < rs.n_groups; i++)

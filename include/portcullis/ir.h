@@ -325,6 +325,20 @@ struct pc_nat_rule {
 	const char *comment;
 };
 
+/* Assertions (review, issue 16) */
+/**
+ * struct pc_expect - an `expect VERDICT DIRECTION [on IFACE] [MATCH ...]`
+ * @dir:  the direction it speaks of
+ * @rule: its matches and verdict as a rule would hold them (@rule.loc is
+ *        the statement); every new packet it matches must get
+ *        @rule.verdict (deny: deny or reject). The loader proves it;
+ *        backends ignore expectations.
+ */
+struct pc_expect {
+	enum pc_direction dir;
+	struct pc_rule rule;
+};
+
 /**
  * struct pc_ir - a resolved policy
  * @size:          sizeof(struct pc_ir) in the program that made the IR
@@ -337,6 +351,8 @@ struct pc_nat_rule {
  * @chains:      indexed by enum pc_direction
  * @registry_name: registry file the names were resolved with (display only)
  * @registry_date: newest modification date in it (YYYY-MM-DD) or ""
+ * @n_expects:   number of @expects
+ * @expects:     the `expect` statements, in policy order (proven at load)
  *
  * The program makes IRs (and owns their memory where a backend cannot see
  * it); a backend only reads one. The sizes come first and let the IR
@@ -360,6 +376,9 @@ struct pc_ir {
 	/* NAT (routers): in policy order; backends need PC_CAP_NAT */
 	size_t n_nat;
 	const struct pc_nat_rule *nat;
+	/* Assertions (review, issue 16): the policy's `expect` statements */
+	size_t n_expects;
+	const struct pc_expect *expects;
 };
 
 /* Element @i of an array whose elements are @size bytes apart (0: @fallback). */
