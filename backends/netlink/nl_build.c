@@ -287,9 +287,10 @@ static size_t named_set_index(const struct pc_nl_objs *o, const char *name)
 	PC_BUG("named set %s missing", name);
 }
 
-static size_t anon_set_index(struct pc_nl_objs *o, const struct pc_nft_set *ps)
+/* A named set of the plan (groups, shared sets), or the rule's own anonymous one. */
+static size_t set_index(struct pc_nl_objs *o, const struct pc_nft_set *ps)
 {
-	return set_from_plan(o, ps, "__set%d");
+	return ps->name ? named_set_index(o, ps->name) : set_from_plan(o, ps, "__set%d");
 }
 
 /*
@@ -450,8 +451,7 @@ static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 		return;
 	case PC_NFT_MATCH_SET:
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		add_lookup(o, nr, m->set->name ? named_set_index(o, m->set->name) :
-						 anon_set_index(o, m->set));
+		add_lookup(o, nr, set_index(o, m->set));
 		return;
 	case PC_NFT_MATCH_VALUE:
 		break;
@@ -492,7 +492,7 @@ static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 			add_cmp(nr->r, NFT_CMP_GTE, lo, 2);
 			add_cmp(nr->r, NFT_CMP_LTE, hi, 2);
 		} else {
-			add_lookup(o, nr, anon_set_index(o, m->set));
+			add_lookup(o, nr, set_index(o, m->set));
 		}
 	} else if (pr->icmp_type.kind != PC_NFT_MATCH_NONE) {
 		const struct pc_nft_match *m = &pr->icmp_type;
@@ -502,7 +502,7 @@ static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 		if (m->kind == PC_NFT_MATCH_VALUE)
 			add_cmp(nr->r, NFT_CMP_EQ, &t, 1);
 		else
-			add_lookup(o, nr, anon_set_index(o, m->set));
+			add_lookup(o, nr, set_index(o, m->set));
 	}
 }
 

@@ -356,8 +356,12 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 
 		fprintf(out, "\tset %s {\n", s->name);
 		fprintf(out, "\t\ttype %s\n",
-			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" : "ipv6_addr");
-		fputs("\t\tflags interval\n", out);
+			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" :
+			s->key == PC_NFT_KEY_IPV6 ? "ipv6_addr" :
+			s->key == PC_NFT_KEY_PORT ? "inet_service" :
+			s->key == PC_NFT_KEY_ICMP ? "icmp_type" : "icmpv6_type");
+		if (s->interval)
+			fputs("\t\tflags interval\n", out);
 		if (s->n) {
 			fputs("\t\telements = {\n\t\t\t", out);
 			set_elems_print(out, s, ",\n\t\t\t");

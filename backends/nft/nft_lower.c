@@ -758,5 +758,11 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		pc_nft_plan_destroy(lw.plan);
 		return NULL;
 	}
+	pc_nft_share_sets(lw.plan);
 	return lw.plan;
+}
+
+void pc_nft_set_merge(struct pc_nft_set *s)
+{
+	set_merge(s);
 }
