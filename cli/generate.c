@@ -366,7 +366,8 @@ int cmd_generate(int argc, char **argv)
 			continue;
 		}
 		if ((targets[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
-			struct pc_ir *view = pc_ir_optimize_view(ir, NULL);
+			struct pc_ir *view = pc_ir_optimize_view_for(
+				ir, targets[i].backend->caps & PC_CAP_VMAP_DADDR, NULL);
 
 			targets[i].text = render(targets[i].backend, view, &opts, diag,
 						 &targets[i].len, &status);

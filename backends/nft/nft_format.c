@@ -206,7 +206,13 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 
 	if (r->vmap) {
 		put(out, ip);
-		put(out, " saddr . meta l4proto . th dport vmap @");
+		if (r->vmap->daddr) {
+			put(out, " saddr . ");
+			put(out, ip);
+			put(out, " daddr . meta l4proto . th dport vmap @");
+		} else {
+			put(out, " saddr . meta l4proto . th dport vmap @");
+		}
 		put(out, r->vmap->name);
 		if (r->comment[0]) {
 			put(out, " comment ");
@@ -312,6 +318,10 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 
 	addr_print(out, &e->saddr);
 	put(out, " . ");
+	if (m->daddr) {
+		addr_print(out, &m->daddr[i]);
+		put(out, " . ");
+	}
 	put(out, l4proto_name(e->proto));
 	put(out, " . ");
 	put_uint(out, e->dport.lo);
@@ -331,8 +341,12 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 	bool v6 = m->family == PC_FAM_IPV6;
 
 	fprintf(out, "\tmap %s {\n", m->name);
-	fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
-		v6 ? "ipv6_addr" : "ipv4_addr");
+	if (m->daddr)
+		fprintf(out, "\t\ttype %s . %s . inet_proto . inet_service : verdict\n",
+			v6 ? "ipv6_addr" : "ipv4_addr", v6 ? "ipv6_addr" : "ipv4_addr");
+	else
+		fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
+			v6 ? "ipv6_addr" : "ipv4_addr");
 	fputs("\t\tflags interval\n", out);
 	fputs("\t\telements = {\n", out);
 	for (size_t i = 0; i < m->n; i++) {

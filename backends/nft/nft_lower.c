@@ -342,6 +342,7 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->family = r->families;
 	m->n = r->n_map;
 	m->v = r->map;
+	m->daddr = r->map_daddr;
 	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
 	for (size_t i = 0; i < r->n_map; i++)
 		m->comments[i] = elem_comment(&r->map[i]);

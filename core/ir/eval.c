@@ -50,7 +50,8 @@ const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 
 		if (e->proto == p->proto && e->dport.lo <= p->dport &&
 		    p->dport <= e->dport.hi &&
-		    pc_addr_contains(&e->saddr, p->family, p->saddr))
+		    pc_addr_contains(&e->saddr, p->family, p->saddr) &&
+		    (!r->map_daddr || pc_addr_contains(&r->map_daddr[i], p->family, p->daddr)))
 			return e;
 	}
 	return NULL;

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ruleset compiler: turns runs of first-match policy rules into verdict
- * maps over (source prefix, protocol, destination port interval), so that
- * the kernel does one set lookup where it did one comparison per rule.
+ * maps over (source prefix, [destination prefix,] protocol, destination
+ * port interval), so that the kernel does one set lookup where it did one
+ * comparison per rule.
  *
  * Meaning is kept exactly. A run is a maximal sequence of consecutive
- * "plain" rules: allow or deny, matching only source addresses, protocols
- * with ports and destination ports (no log, limit, interface, destination
- * address, state). Inside a run the first match decides; the map makes the
- * elements disjoint by subtracting, from each rule's boxes, every box of the
- * rules before it, so that a lookup finds at most one element and that
+ * "plain" rules: allow or deny, matching only source and destination
+ * addresses, protocols with ports and destination ports (no log, limit,
+ * interface, state). The destination is in a map's key only when a rule of
+ * the run names one (issue 15); then the others' elements hold any
+ * destination of the family. Inside a run the first match decides; the map
+ * makes the elements disjoint by subtracting, from each rule's boxes, every
+ * box of the rules before it, so that a lookup finds at most one element and that
  * element carries the verdict of the first rule that matched. A packet in
  * no element goes on to the rule after the run, as before. The kernel
  * rejects overlapping intervals in one set ("File exists"); disjoint boxes
@@ -35,6 +38,7 @@
 
 struct box {
 	struct pc_addr src;
+	struct pc_addr dst;         /* plen 0: any destination */
 	uint8_t proto;
 	uint16_t lo, hi;
 	enum pc_verdict verdict;
@@ -52,13 +56,14 @@ static void box_push(struct boxes *b, const struct box *x)
 	b->v[b->n++] = *x;
 }
 
-static bool foldable(const struct pc_rule *r)
+static bool foldable(const struct pc_rule *r, bool daddr)
 {
 	if (r->origin != PC_ORIGIN_POLICY || r->n_map)
 		return false;
 	if (r->verdict != PC_VERDICT_ALLOW && r->verdict != PC_VERDICT_DENY)
 		return false;
-	if (r->log || r->limit.rate || r->iface || r->daddr.n || r->ct_state || !r->n_l4)
+	if (r->log || r->limit.rate || r->iface || (r->daddr.n && !daddr) || r->ct_state ||
+	    !r->n_l4)
 		return false;
 	for (size_t i = 0; i < r->n_l4; i++)
 		if (!pc_proto_has_ports(r->l4[i].proto))
@@ -74,7 +79,7 @@ static bool prefixes_overlap(const struct pc_addr *a, const struct pc_addr *b)
 static bool boxes_overlap(const struct box *a, const struct box *b)
 {
 	return a->proto == b->proto && a->lo <= b->hi && b->lo <= a->hi &&
-	       prefixes_overlap(&a->src, &b->src);
+	       prefixes_overlap(&a->src, &b->src) && prefixes_overlap(&a->dst, &b->dst);
 }
 
 /* The prefix @p with bit @i (0 = most significant) set to @v, length i+1. */
@@ -113,18 +118,32 @@ static void subtract(const struct box *b, const struct box *a, struct boxes *out
 		piece.hi = b->hi;
 		box_push(out, &piece);
 	}
-	if (pc_prefix_contains(&a->src, &b->src))
-		return; /* the middle ports are a's for all of b's sources */
-	/* b's prefix strictly contains a's: the middle ports, for the sources
-	 * of b outside a: one sibling prefix per level between the two */
 	piece.lo = mlo;
 	piece.hi = mhi;
-	for (unsigned i = b->src.plen; i < a->src.plen; i++) {
-		struct pc_addr path = a->src;
+	if (!pc_prefix_contains(&a->src, &b->src)) {
+		/* b's source prefix strictly contains a's: the middle ports, for
+		 * the sources of b outside a: one sibling prefix per level
+		 * between the two */
+		for (unsigned i = b->src.plen; i < a->src.plen; i++) {
+			struct pc_addr path = a->src;
+
+			path.plen = (uint8_t)i;
+			piece.src = child(&path, i, !bit_of(&a->src, i));
+			pc_prefix_mask(&piece.src);
+			box_push(out, &piece);
+		}
+		piece.src = a->src;
+	}
+	if (pc_prefix_contains(&a->dst, &b->dst))
+		return; /* the rest (middle ports, sources in both) is a's */
+	/* likewise for the destinations of b outside a's, with the sources
+	 * in both */
+	for (unsigned i = b->dst.plen; i < a->dst.plen; i++) {
+		struct pc_addr path = a->dst;
 
 		path.plen = (uint8_t)i;
-		piece.src = child(&path, i, !bit_of(&a->src, i));
-		pc_prefix_mask(&piece.src);
+		piece.dst = child(&path, i, !bit_of(&a->dst, i));
+		pc_prefix_mask(&piece.dst);
 		box_push(out, &piece);
 	}
 }
@@ -141,6 +160,11 @@ static int box_cmp(const void *pa, const void *pb)
 		return c;
 	if (a->src.plen != b->src.plen)
 		return a->src.plen < b->src.plen ? -1 : 1;
+	c = memcmp(a->dst.a, b->dst.a, 16);
+	if (c)
+		return c;
+	if (a->dst.plen != b->dst.plen)
+		return a->dst.plen < b->dst.plen ? -1 : 1;
 	return a->lo < b->lo ? -1 : a->lo > b->lo;
 }
 
@@ -354,7 +378,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 	for (size_t r = first; r < *last && ok; r++) {
 		const struct pc_rule *rule = &rules[r];
 		struct pc_addr any;
-		size_t n_src, before = out->n, base = 0;
+		size_t n_src, n_dst, before = out->n, base = 0;
 
 		if (!(rule->families & fam))
 			continue;
@@ -363,17 +387,24 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 		n_src = 0;
 		for (size_t s = 0; s < rule->saddr.n; s++)
 			n_src += rule->saddr.v[s].family == fam;
+		n_dst = 0;
+		for (size_t s = 0; s < rule->daddr.n; s++)
+			n_dst += rule->daddr.v[s].family == fam;
 		for (size_t k = 0; k < rule->n_l4 && ok; k++) {
 			const struct pc_l4 *l = &rule->l4[k];
 			size_t n_ports = l->dports.n ? l->dports.n : 1;
 
 			for (size_t p = 0; p < n_ports && ok; p++) {
-				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok; s++) {
+				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok; s++)
+				for (size_t di = 0; di < (n_dst ? rule->daddr.n : 1) && ok; di++) {
 					struct box b;
 
 					if (n_src && rule->saddr.v[s].family != fam)
 						continue;
+					if (n_dst && rule->daddr.v[di].family != fam)
+						continue;
 					b.src = n_src ? rule->saddr.v[s] : any;
+					b.dst = n_dst ? rule->daddr.v[di] : any;
 					b.proto = l->proto;
 					b.lo = l->dports.n ? l->dports.v[p].lo : 0;
 					b.hi = l->dports.n ? l->dports.v[p].hi : 65535;
@@ -440,6 +471,8 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 			    prev->from == out->v[i].from &&
 			    prev->src.plen == out->v[i].src.plen &&
 			    memcmp(prev->src.a, out->v[i].src.a, 16) == 0 &&
+			    prev->dst.plen == out->v[i].dst.plen &&
+			    memcmp(prev->dst.a, out->v[i].dst.a, 16) == 0 &&
 			    (uint32_t)prev->hi + 1 == out->v[i].lo) {
 				prev->hi = out->v[i].hi;
 				continue;
@@ -455,9 +488,16 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 			       const struct pc_rule *first)
 {
 	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
+	struct pc_addr *dst = NULL;
 	struct pc_rule r;
 
+	/* the destination is in the key only when a rule of the run names one */
+	for (size_t i = 0; i < b->n && !dst; i++)
+		if (b->v[i].dst.plen)
+			dst = pc_arena_alloc(arena, b->n * sizeof(*dst));
 	for (size_t i = 0; i < b->n; i++) {
+		if (dst)
+			dst[i] = b->v[i].dst;
 		m[i].saddr = b->v[i].src;
 		m[i].proto = b->v[i].proto;
 		m[i].dport.lo = b->v[i].lo;
@@ -473,10 +513,11 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	r.families = fam;
 	r.n_map = b->n;
 	r.map = m;
+	r.map_daddr = dst;
 	return r;
 }
 
-static void optimize_chain(struct pc_arena *arena, struct pc_chain *c,
+static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 			   struct pc_optimize_stats *st)
 {
 	struct pc_rule *out = NULL;
@@ -485,7 +526,7 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c,
 	for (size_t i = 0; i < c->n;) {
 		size_t j = i;
 
-		while (j < c->n && foldable(&c->rules[j]))
+		while (j < c->n && foldable(&c->rules[j], daddr))
 			j++;
 		if (j - i >= MIN_RUN) {
 			struct pc_rule maps[2];
@@ -546,14 +587,15 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c,
 	free(out);
 }
 
-static void optimize(struct pc_ir *ir, struct pc_arena *arena, struct pc_optimize_stats *st)
+static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr,
+		     struct pc_optimize_stats *st)
 {
 	if (st)
 		memset(st, 0, sizeof(*st));
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		if (st)
 			st->rules_before += ir->chains[d].n;
-		optimize_chain(arena, &ir->chains[d], st);
+		optimize_chain(arena, &ir->chains[d], daddr, st);
 		if (st)
 			st->rules_after += ir->chains[d].n;
 	}
@@ -561,14 +603,20 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, struct pc_optimiz
 
 void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
 {
-	optimize(ir, pc_ir_arena(ir), st);
+	optimize(ir, pc_ir_arena(ir), true, st);
 }
 
-struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st)
+struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
+				      struct pc_optimize_stats *st)
 {
 	struct pc_ir *view = pc_ir_create(pc_arena_create());
 
 	*view = *ir;
-	optimize(view, pc_ir_arena(view), st);
+	optimize(view, pc_ir_arena(view), daddr, st);
 	return view;
+}
+
+struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st)
+{
+	return pc_ir_optimize_view_for(ir, true, st);
 }

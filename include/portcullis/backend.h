@@ -72,6 +72,9 @@ enum pc_cap {
 	PC_CAP_ALL = (1u << 18) - 1,
 	/* Verdict-map rules from the optimiser (pc_rule.n_map): opt-in, not in PC_CAP_ALL */
 	PC_CAP_VMAP = 1u << 18,
+	/* Verdict maps whose key holds the destination too (pc_rule.map_daddr):
+	 * opt-in as well; a PC_CAP_VMAP backend without it gets maps without */
+	PC_CAP_VMAP_DADDR = 1u << 19,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

@@ -236,6 +236,15 @@ struct pc_rule {
 	const char *comment;
 	size_t n_map;
 	const struct pc_map_elem *map;
+	/* Verdict maps over destinations (the compiler, issue 15) */
+	/*
+	 * @map_daddr: NULL, or for a verdict map whose key holds the
+	 * destination address: per element of @map (same index), its
+	 * destination prefix (plen 0: any destination of the family); the
+	 * packet's destination must lie in it too. Only backends with
+	 * PC_CAP_VMAP_DADDR are given such maps.
+	 */
+	const struct pc_addr *map_daddr;
 };
 
 /**
