@@ -128,7 +128,7 @@ struct pc_nft_map {
 	const struct pc_map_elem *v;
 	char **comments;
 	/* Verdict maps over destinations (the compiler, issue 15) */
-	const struct pc_addr *daddr; /* NULL, or per element its destination prefix:
+	const struct pc_addr_range *daddr; /* NULL, or per element its destination:
 				      * the key is then `ip[6] saddr . ip[6] daddr .
 				      * meta l4proto . th dport` */
 };

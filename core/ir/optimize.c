@@ -35,10 +35,34 @@
 #define MAX_ELEMS 200000
 /* A rule split into more pieces than this per box (plus this) ends a run. */
 #define MAX_SPLIT 8
+/*
+ * A rule with destinations joins a run only when its sources times its
+ * destinations times its port intervals (of one family) are at most this:
+ * an element holds one of each, and a group of 70 sources to a group of 5
+ * servers would be 350 elements where the rule is one lookup of two sets.
+ */
+#define MAX_DST_BOXES 32
+
+/* The boxes of @r in family @fam (source prefixes x destinations x ports). */
+static size_t fam_boxes(const struct pc_rule *r, unsigned fam)
+{
+	size_t s = 0, d = 0, p = 0;
+
+	for (size_t i = 0; i < r->saddr.n; i++)
+		s += r->saddr.v[i].family == fam;
+	for (size_t i = 0; i < r->daddr.n; i++)
+		d += r->daddr.v[i].family == fam;
+	for (size_t i = 0; i < r->n_l4; i++)
+		p += r->l4[i].dports.n ? r->l4[i].dports.n : 1;
+	return (s ? s : 1) * (d ? d : 1) * p;
+}
 
 struct box {
 	struct pc_addr src;
-	struct pc_addr dst;         /* plen 0: any destination */
+	/* an interval, not a prefix: what is left of a destination after
+	 * another is cut out is two intervals, where it would be one prefix
+	 * per level between the two */
+	struct pc_addr_range dst;
 	uint8_t proto;
 	uint16_t lo, hi;
 	enum pc_verdict verdict;
@@ -68,6 +92,9 @@ static bool foldable(const struct pc_rule *r, bool daddr)
 	for (size_t i = 0; i < r->n_l4; i++)
 		if (!pc_proto_has_ports(r->l4[i].proto))
 			return false;
+	if (r->daddr.n && (fam_boxes(r, PC_FAM_IPV4) > MAX_DST_BOXES ||
+			   fam_boxes(r, PC_FAM_IPV6) > MAX_DST_BOXES))
+		return false;
 	return true;
 }
 
@@ -76,10 +103,57 @@ static bool prefixes_overlap(const struct pc_addr *a, const struct pc_addr *b)
 	return pc_prefix_contains(a, b) || pc_prefix_contains(b, a);
 }
 
+static bool ranges_overlap(const struct pc_addr_range *a, const struct pc_addr_range *b)
+{
+	return memcmp(a->lo, b->hi, 16) <= 0 && memcmp(b->lo, a->hi, 16) <= 0;
+}
+
+static bool range_contains(const struct pc_addr_range *a, const struct pc_addr_range *b)
+{
+	return memcmp(a->lo, b->lo, 16) <= 0 && memcmp(b->hi, a->hi, 16) <= 0;
+}
+
+static unsigned addr_len(unsigned family)
+{
+	return family == PC_FAM_IPV4 ? 4 : 16;
+}
+
+/* @a one up (@d 1) or down (@d -1) within its family's @len bytes. */
+static void addr_step(uint8_t *a, unsigned len, int d)
+{
+	for (int i = (int)len - 1; i >= 0; i--) {
+		a[i] = (uint8_t)(a[i] + d);
+		if (a[i] != (d > 0 ? 0 : 0xff))
+			break;
+	}
+}
+
+static void range_of(const struct pc_addr *p, struct pc_addr_range *r)
+{
+	unsigned len = addr_len(p->family);
+
+	memset(r, 0, sizeof(*r));
+	r->family = p->family;
+	memcpy(r->lo, p->a, len);
+	memcpy(r->hi, p->a, len);
+	for (unsigned b = p->plen; b < len * 8; b++)
+		r->hi[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+}
+
+static bool range_is_all(const struct pc_addr_range *r)
+{
+	unsigned len = addr_len(r->family);
+
+	for (unsigned i = 0; i < len; i++)
+		if (r->lo[i] != 0 || r->hi[i] != 0xff)
+			return false;
+	return true;
+}
+
 static bool boxes_overlap(const struct box *a, const struct box *b)
 {
 	return a->proto == b->proto && a->lo <= b->hi && b->lo <= a->hi &&
-	       prefixes_overlap(&a->src, &b->src) && prefixes_overlap(&a->dst, &b->dst);
+	       prefixes_overlap(&a->src, &b->src) && ranges_overlap(&a->dst, &b->dst);
 }
 
 /* The prefix @p with bit @i (0 = most significant) set to @v, length i+1. */
@@ -134,16 +208,19 @@ static void subtract(const struct box *b, const struct box *a, struct boxes *out
 		}
 		piece.src = a->src;
 	}
-	if (pc_prefix_contains(&a->dst, &b->dst))
+	if (range_contains(&a->dst, &b->dst))
 		return; /* the rest (middle ports, sources in both) is a's */
-	/* likewise for the destinations of b outside a's, with the sources
-	 * in both */
-	for (unsigned i = b->dst.plen; i < a->dst.plen; i++) {
-		struct pc_addr path = a->dst;
-
-		path.plen = (uint8_t)i;
-		piece.dst = child(&path, i, !bit_of(&a->dst, i));
-		pc_prefix_mask(&piece.dst);
+	/* the destinations of b below and above a's, with the sources in both */
+	if (memcmp(b->dst.lo, a->dst.lo, 16) < 0) {
+		piece.dst = b->dst;
+		memcpy(piece.dst.hi, a->dst.lo, 16);
+		addr_step(piece.dst.hi, addr_len(b->dst.family), -1);
+		box_push(out, &piece);
+	}
+	if (memcmp(a->dst.hi, b->dst.hi, 16) < 0) {
+		piece.dst = b->dst;
+		memcpy(piece.dst.lo, a->dst.hi, 16);
+		addr_step(piece.dst.lo, addr_len(b->dst.family), 1);
 		box_push(out, &piece);
 	}
 }
@@ -160,11 +237,12 @@ static int box_cmp(const void *pa, const void *pb)
 		return c;
 	if (a->src.plen != b->src.plen)
 		return a->src.plen < b->src.plen ? -1 : 1;
-	c = memcmp(a->dst.a, b->dst.a, 16);
+	c = memcmp(a->dst.lo, b->dst.lo, 16);
 	if (c)
 		return c;
-	if (a->dst.plen != b->dst.plen)
-		return a->dst.plen < b->dst.plen ? -1 : 1;
+	c = memcmp(a->dst.hi, b->dst.hi, 16);
+	if (c)
+		return c;
 	return a->lo < b->lo ? -1 : a->lo > b->lo;
 }
 
@@ -404,7 +482,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 					if (n_dst && rule->daddr.v[di].family != fam)
 						continue;
 					b.src = n_src ? rule->saddr.v[s] : any;
-					b.dst = n_dst ? rule->daddr.v[di] : any;
+					range_of(n_dst ? &rule->daddr.v[di] : &any, &b.dst);
 					b.proto = l->proto;
 					b.lo = l->dports.n ? l->dports.v[p].lo : 0;
 					b.hi = l->dports.n ? l->dports.v[p].hi : 65535;
@@ -471,8 +549,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 			    prev->from == out->v[i].from &&
 			    prev->src.plen == out->v[i].src.plen &&
 			    memcmp(prev->src.a, out->v[i].src.a, 16) == 0 &&
-			    prev->dst.plen == out->v[i].dst.plen &&
-			    memcmp(prev->dst.a, out->v[i].dst.a, 16) == 0 &&
+			    memcmp(&prev->dst, &out->v[i].dst, sizeof(prev->dst)) == 0 &&
 			    (uint32_t)prev->hi + 1 == out->v[i].lo) {
 				prev->hi = out->v[i].hi;
 				continue;
@@ -488,12 +565,12 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 			       const struct pc_rule *first)
 {
 	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
-	struct pc_addr *dst = NULL;
+	struct pc_addr_range *dst = NULL;
 	struct pc_rule r;
 
 	/* the destination is in the key only when a rule of the run names one */
 	for (size_t i = 0; i < b->n && !dst; i++)
-		if (b->v[i].dst.plen)
+		if (!range_is_all(&b->v[i].dst))
 			dst = pc_arena_alloc(arena, b->n * sizeof(*dst));
 	for (size_t i = 0; i < b->n; i++) {
 		if (dst)

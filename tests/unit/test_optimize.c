@@ -287,12 +287,12 @@ static void check_disjoint(const struct pc_ir *ir)
 					    y->dport.hi < x->dport.lo)
 						continue;
 					if (r->map_daddr) {
-						const struct pc_addr *dx = &r->map_daddr[a];
-						const struct pc_addr *dy = &r->map_daddr[b];
+						const struct pc_addr_range *dx = &r->map_daddr[a];
+						const struct pc_addr_range *dy = &r->map_daddr[b];
 
 						/* disjoint destinations: no packet in both */
-						if (!pc_prefix_contains(dx, dy) &&
-						    !pc_prefix_contains(dy, dx))
+						if (memcmp(dx->hi, dy->lo, 16) < 0 ||
+						    memcmp(dy->hi, dx->lo, 16) < 0)
 							continue;
 					}
 					overlaps_checked++;
