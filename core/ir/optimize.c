@@ -594,74 +594,128 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	return r;
 }
 
+/*
+ * Folds @n rules (a run, in order) into at most two maps (one per family)
+ * in @maps. Returns how many rules of the run went in (the run ends where
+ * a rule's boxes would explode), or 0 when none could be folded.
+ */
+static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
+		       struct pc_rule maps[2], size_t *n_maps, struct pc_optimize_stats *st)
+{
+	struct boxes b[2] = { { 0 }, { 0 } };
+	size_t cut = n;
+	bool ok = true;
+
+	*n_maps = 0;
+	/*
+	 * The run ends where either family's boxes would explode; after a cut
+	 * both families are built again up to it.
+	 */
+	for (unsigned f = 0; f < 2 && ok; f++) {
+		size_t c_f = cut;
+
+		b[f].n = 0;
+		ok = build_boxes(rules, 0, &c_f, f ? PC_FAM_IPV6 : PC_FAM_IPV4, &b[f]);
+		if (c_f < cut) {
+			cut = c_f;
+			f = (unsigned)-1;
+		}
+	}
+	if (!ok)
+		cut = 0;
+	if (cut >= MIN_RUN) {
+		for (unsigned f = 0; f < 2; f++) {
+			if (b[f].n)
+				maps[(*n_maps)++] = map_rule(arena, &b[f],
+							     f ? PC_FAM_IPV6 : PC_FAM_IPV4, &rules[0]);
+			if (st)
+				st->elements += b[f].n;
+		}
+		if (st) {
+			st->folded_rules += cut;
+			st->maps += *n_maps;
+		}
+	}
+	free(b[0].v);
+	free(b[1].v);
+	return cut;
+}
+
+/* Rules deferred past a run at most (bounds the disjointness tests). */
+#define MAX_DEFER 16
+
+static void emit(struct pc_rule **out, size_t *n, size_t *cap, const struct pc_rule *r)
+{
+	*out = xgrow(*out, cap, *n + 1, sizeof(**out));
+	(*out)[(*n)++] = *r;
+}
+
 static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 			   struct pc_optimize_stats *st)
 {
-	struct pc_rule *out = NULL;
-	size_t n = 0, cap = 0;
+	struct pc_rule *out = NULL, *run = xcalloc(c->n + 1, sizeof(*run));
+	size_t n = 0, cap = 0, *idx = xcalloc(c->n + 1, sizeof(*idx));
+	size_t deferred[MAX_DEFER];
 
 	for (size_t i = 0; i < c->n;) {
-		size_t j = i;
+		size_t n_run = 0, n_def = 0, k = i, end, j = i, cut = 0, n_maps = 0;
+		struct pc_rule maps[2];
 
+		/*
+		 * The run from @i: its plain rules, and the rules that are not
+		 * plain but that every later plain rule of the run can be moved
+		 * before (optimize_reorder.c has the proof obligation).
+		 */
+		while (k < c->n) {
+			const struct pc_rule *r = &c->rules[k];
+			bool moves = true;
+
+			if (foldable(r, daddr)) {
+				for (size_t d = 0; d < n_def && moves; d++)
+					moves = pc_rules_disjoint(&c->rules[deferred[d]], r);
+				if (!moves)
+					break;
+				run[n_run] = *r;
+				idx[n_run++] = k++;
+			} else if (n_run && r->origin == PC_ORIGIN_POLICY && n_def < MAX_DEFER) {
+				deferred[n_def++] = k++;
+			} else {
+				break;
+			}
+		}
 		while (j < c->n && foldable(&c->rules[j], daddr))
 			j++;
-		if (j - i >= MIN_RUN) {
-			struct pc_rule maps[2];
-			struct boxes b[2] = { { 0 }, { 0 } };
-			size_t n_maps = 0, cut = j;
-			bool ok = true;
-
-			/*
-			 * The run ends where either family's boxes would explode;
-			 * after a cut both families are built again up to it.
-			 */
-			for (unsigned f = 0; f < 2 && ok; f++) {
-				size_t c_f = cut;
-
-				b[f].n = 0;
-				ok = build_boxes(c->rules, i, &c_f, f ? PC_FAM_IPV6 : PC_FAM_IPV4, &b[f]);
-				if (c_f < cut) {
-					cut = c_f;
-					f = (unsigned)-1;
+		if (n_run >= MIN_RUN)
+			cut = fold_run(arena, run, n_run, maps, &n_maps, st);
+		if (cut >= MIN_RUN) {
+			/* the maps, then the rules of [i, end) that are not in them,
+			 * in their order */
+			end = idx[n_run - 1] + 1;
+			for (size_t m = 0; m < n_maps; m++)
+				emit(&out, &n, &cap, &maps[m]);
+			for (size_t r = i, q = 0; r < end; r++) {
+				if (q < cut && idx[q] == r) {
+					q++;
+					continue;
 				}
+				emit(&out, &n, &cap, &c->rules[r]);
 			}
-			if (ok && cut - i >= MIN_RUN) {
-				for (unsigned f = 0; f < 2; f++) {
-					if (b[f].n)
-						maps[n_maps++] = map_rule(arena, &b[f],
-									  f ? PC_FAM_IPV6 : PC_FAM_IPV4,
-									  &c->rules[i]);
-					if (st)
-						st->elements += b[f].n;
-				}
-				for (size_t k = 0; k < n_maps; k++) {
-					out = xgrow(out, &cap, n + 1, sizeof(*out));
-					out[n++] = maps[k];
-				}
-				if (st) {
-					st->folded_rules += cut - i;
-					st->maps += n_maps;
-				}
-				free(b[0].v);
-				free(b[1].v);
-				i = cut;
-				continue;
-			}
-			free(b[0].v);
-			free(b[1].v);
-			if (ok && cut < j)
-				j = cut + 1; /* too short before the cut: keep these plain */
+			i = end;
+			continue;
 		}
+		/* no run here: the plain rules stay as they are */
+		if (n_run >= MIN_RUN && cut && cut < j - i)
+			j = i + cut + 1; /* too short before the cut: keep these plain */
 		if (j == i)
 			j = i + 1;
-		for (; i < j; i++) {
-			out = xgrow(out, &cap, n + 1, sizeof(*out));
-			out[n++] = c->rules[i];
-		}
+		for (; i < j; i++)
+			emit(&out, &n, &cap, &c->rules[i]);
 	}
 	c->rules = pc_arena_memdup(arena, out, n * sizeof(*out));
 	c->n = n;
 	free(out);
+	free(run);
+	free(idx);
 }
 
 static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr,

@@ -39,4 +39,10 @@ struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_sta
 struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
 				      struct pc_optimize_stats *st);
 
+/*
+ * Do @a and @b provably match no packet in common (optimize_reorder.c)?
+ * False when it cannot tell.
+ */
+bool pc_rules_disjoint(const struct pc_rule *a, const struct pc_rule *b);
+
 #endif
