@@ -308,9 +308,66 @@ static void check_disjoint(const struct pc_ir *ir)
 		}
 }
 
+/*
+ * A small policy shaped as bench/gen_shapes.py capirca writes them: sites
+ * (IPv4 /30 and IPv6 /124) nested in regions, server groups of two or
+ * three hosts of both families, terms from a site, a region or an inline
+ * prefix, a third to a server group, port lists and ranges, deny and
+ * reject terms, logs and limits between the allows.
+ */
+static char *capirca_policy(unsigned n_rules)
+{
+	struct pc_buf b;
+
+	pc_buf_init(&b);
+	pc_buf_puts(&b, "transports tcp, udp\n");
+	for (unsigned i = 0; i < 8; i++)
+		pc_buf_printf(&b, "hosts site_%u = { 192.0.%u.%u/30, 2001:db8::%x/124 }\n", i,
+			      pick(4), i * 4, i * 16);
+	pc_buf_puts(&b, "hosts region_0 = { $site_0, $site_1, $site_2, $site_3, 192.0.9.0/29 }\n");
+	pc_buf_puts(&b, "hosts region_1 = { $site_4, $site_5, $site_6, $site_7 }\n");
+	for (unsigned i = 0; i < 6; i++)
+		pc_buf_printf(&b, "hosts srv_%u = { 198.51.100.%u, 198.51.100.%u, 2001:db8:1::%x }\n",
+			      i, i * 8 + 1, i * 8 + 1 + pick(6), i * 8 + 1);
+	for (unsigned i = 0; i < n_rules; i++) {
+		unsigned v = pick(20), src = pick(8);
+		const char *verdict = v < 3 ? "deny" : v < 5 ? "reject" : "allow";
+
+		pc_buf_printf(&b, "%s in port ", verdict);
+		rand_ports(&b);
+		pc_buf_printf(&b, "/%s", pick(2) ? "tcp" : "udp");
+		if (src == 0) {
+			pc_buf_puts(&b, " from { ");
+			rand_prefix(&b, false);
+			pc_buf_puts(&b, ", ");
+			rand_prefix(&b, true);
+			pc_buf_puts(&b, " }");
+		} else if (src == 1) {
+			pc_buf_printf(&b, " from $region_%u", pick(2));
+		} else if (src < 7) {
+			pc_buf_printf(&b, " from $site_%u", pick(8));
+		}
+		if (pick(3) == 0)
+			pc_buf_printf(&b, " to $srv_%u", pick(6));
+		if (pick(10) == 0)
+			pc_buf_puts(&b, " log");
+		else if (v >= 5 && pick(15) == 0)
+			pc_buf_puts(&b, " limit 10/second");
+		pc_buf_putc(&b, '\n');
+	}
+	return b.data;
+}
+
+static void run_text(char *text, unsigned n_random);
+
 static void run_one(unsigned n_rules, unsigned n_random)
 {
-	char *text = rand_policy(n_rules);
+	run_text(rand_policy(n_rules), n_random);
+}
+
+/* Frees @text. */
+static void run_text(char *text, unsigned n_random)
+{
 	struct pc_ir *plain = load(text), *opt = load(text);
 	struct pc_optimize_stats st;
 	const struct pc_chain *c;
@@ -414,6 +471,21 @@ static void test_random_policies(void **state)
 	assert_true(overlaps_checked > 0);
 }
 
+/* Random Capirca-shaped policies (issue 15): groups, destinations, reordering. */
+static void test_capirca_shaped(void **state)
+{
+	compared = maps_made = overlaps_checked = daddr_maps = 0;
+	for (unsigned seed = 1; seed <= 30; seed++) {
+		rng_state = 0x2545f4914f6cdd1dull * seed;
+		run_text(capirca_policy(20 + pick(60)), 3000);
+	}
+	print_message("%zu packets, %zu maps, %zu with destinations\n", compared, maps_made,
+		      daddr_maps);
+	assert_true(compared > 50000);
+	assert_true(maps_made > 10);
+	assert_true(daddr_maps > 5);
+}
+
 /* The benchmark's shape: distinct prefix/port pairs, verdicts interleaved. */
 static void test_fold_counts(void **state)
 {
@@ -444,6 +516,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_policies),
 		cmocka_unit_test(test_fold_counts),
+		cmocka_unit_test(test_capirca_shaped),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
