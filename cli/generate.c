@@ -166,7 +166,8 @@ static void render_targets(struct target *t, size_t n, const struct pc_ir *ir,
 			continue;
 		}
 		if ((t[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
-			struct pc_ir *view = pc_ir_optimize_view(ir, NULL);
+			struct pc_ir *view = pc_ir_optimize_view_for(
+				ir, t[i].backend->caps & PC_CAP_VMAP_DADDR, NULL);
 
 			t[i].text = render(t[i].backend, view, &o, diag, &t[i].len, status);
 			pc_ir_destroy(view);

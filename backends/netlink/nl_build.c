@@ -289,9 +289,10 @@ static size_t named_set_index(const struct pc_nl_objs *o, const char *name)
 	PC_BUG("named set %s missing", name);
 }
 
-static size_t anon_set_index(struct pc_nl_objs *o, const struct pc_nft_set *ps)
+/* A named set of the plan (groups, shared sets), or the rule's own anonymous one. */
+static size_t set_index(struct pc_nl_objs *o, const struct pc_nft_set *ps)
 {
-	return set_from_plan(o, ps, "__set%d");
+	return ps->name ? named_set_index(o, ps->name) : set_from_plan(o, ps, "__set%d");
 }
 
 /*
@@ -305,15 +306,21 @@ static unsigned vmap_addr_len(const struct pc_nft_map *m)
 	return m->family == PC_FAM_IPV6 ? 16 : 4;
 }
 
+/* The address fields of the key: the source, and the destination too. */
+static unsigned vmap_addrs(const struct pc_nft_map *m)
+{
+	return m->daddr ? 2 : 1;
+}
+
 static uint32_t vmap_key_len(const struct pc_nft_map *m)
 {
-	return vmap_addr_len(m) + 4 + 4;
+	return vmap_addrs(m) * vmap_addr_len(m) + 4 + 4;
 }
 
 /* The start and end keys of element @e (vmap_key_len() bytes each). */
-static void vmap_elem_keys(const struct pc_nft_map *m, const struct pc_map_elem *e,
-			   uint8_t *lo, uint8_t *hi)
+static void vmap_elem_keys(const struct pc_nft_map *m, size_t i, uint8_t *lo, uint8_t *hi)
 {
+	const struct pc_map_elem *e = &m->v[i];
 	unsigned alen = vmap_addr_len(m);
 
 	memset(lo, 0, vmap_key_len(m));
@@ -322,6 +329,12 @@ static void vmap_elem_keys(const struct pc_nft_map *m, const struct pc_map_elem 
 	memcpy(hi, e->saddr.a, alen);
 	for (unsigned b = e->saddr.plen; b < alen * 8; b++)
 		hi[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+	if (m->daddr) {
+		memcpy(lo + alen, m->daddr[i].lo, alen);
+		memcpy(hi + alen, m->daddr[i].hi, alen);
+		lo += alen;
+		hi += alen;
+	}
 	lo[alen] = hi[alen] = e->proto;
 	lo[alen + 4] = (uint8_t)(e->dport.lo >> 8);
 	lo[alen + 5] = (uint8_t)e->dport.lo;
@@ -368,14 +381,20 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 	ns->name = xstrdup(m->name);
 	ns->anon = false;
 	fields[0] = (uint8_t)vmap_addr_len(m);
-	fields[1] = 1;   /* inet_proto */
-	fields[2] = 2;   /* inet_service */
+	if (m->daddr)
+		fields[1] = (uint8_t)vmap_addr_len(m);
+	fields[vmap_addrs(m)] = 1;       /* inet_proto */
+	fields[vmap_addrs(m) + 1] = 2;   /* inet_service */
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
-			  NFT_TYPE_VMAP_V6 : NFT_TYPE_VMAP_V4);
+	if (m->daddr)
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
+				  NFT_TYPE_VMAP_DST_V6 : NFT_TYPE_VMAP_DST_V4);
+	else
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
+				  NFT_TYPE_VMAP_V6 : NFT_TYPE_VMAP_V4);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, klen);
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
@@ -385,7 +404,7 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 		uint8_t lo[KEY_MAX], hi[KEY_MAX];
 		struct nl_elem *e;
 
-		vmap_elem_keys(m, &m->v[i], lo, hi);
+		vmap_elem_keys(m, i, lo, hi);
 		e = set_add_elem(ns, lo, klen, 0, false);
 		memcpy(e->key_end, hi, klen);
 		e->has_end = true;
@@ -406,25 +425,32 @@ static uint32_t nft_reg32(unsigned k)
 	return k % 4 == 0 ? NFT_REG_1 + k / 4 : NFT_REG32_00 + k;
 }
 
-/* The registers of the three key fields of a verdict map lookup. */
-static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[3])
+/*
+ * The registers of the key fields of a verdict map lookup: source,
+ * protocol, port, and the destination after the source when the key has it.
+ */
+static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[4])
 {
-	unsigned words = vmap_addr_len(m) / 4;
+	unsigned words = vmap_addrs(m) * vmap_addr_len(m) / 4;
 
 	reg[0] = nft_reg32(0);
 	reg[1] = nft_reg32(words);
 	reg[2] = nft_reg32(words + 1);
+	reg[3] = nft_reg32(vmap_addr_len(m) / 4);
 }
 
 /* `ip[6] saddr . meta l4proto . th dport vmap @NAME` (after meta nfproto). */
 static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 {
-	uint32_t reg[3];
+	uint32_t reg[4];
 	struct nftnl_expr *e;
 
 	vmap_regs(m, reg);
 	add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
 			m->family == PC_FAM_IPV6 ? 8 : 12, vmap_addr_len(m), reg[0]);
+	if (m->daddr)
+		add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
+				m->family == PC_FAM_IPV6 ? 24 : 16, vmap_addr_len(m), reg[3]);
 	add_meta_reg(r, NFT_META_L4PROTO, reg[1]);
 	/* nft's conversion of the 1-byte protocol in its 4-byte field */
 	e = expr_new(r, "byteorder");
@@ -452,8 +478,7 @@ static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 		return;
 	case PC_NFT_MATCH_SET:
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		add_lookup(o, nr, m->set->name ? named_set_index(o, m->set->name) :
-						 anon_set_index(o, m->set));
+		add_lookup(o, nr, set_index(o, m->set));
 		return;
 	case PC_NFT_MATCH_VALUE:
 		break;
@@ -494,7 +519,7 @@ static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 			add_cmp(nr->r, NFT_CMP_GTE, lo, 2);
 			add_cmp(nr->r, NFT_CMP_LTE, hi, 2);
 		} else {
-			add_lookup(o, nr, anon_set_index(o, m->set));
+			add_lookup(o, nr, set_index(o, m->set));
 		}
 	} else if (pr->icmp_type.kind != PC_NFT_MATCH_NONE) {
 		const struct pc_nft_match *m = &pr->icmp_type;
@@ -504,7 +529,7 @@ static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 		if (m->kind == PC_NFT_MATCH_VALUE)
 			add_cmp(nr->r, NFT_CMP_EQ, &t, 1);
 		else
-			add_lookup(o, nr, anon_set_index(o, m->set));
+			add_lookup(o, nr, set_index(o, m->set));
 	}
 }
 

@@ -56,7 +56,8 @@ const struct pc_backend pc_backend_nft = {
 	.size = sizeof(struct pc_backend),
 	.name = "nft",
 	.summary = "nftables: one `table inet NAME` for nft -f (also what apply installs)",
-	.caps = PC_CAP_ALL | PC_CAP_VMAP | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT,
+	.caps = PC_CAP_ALL | PC_CAP_VMAP | PC_CAP_VMAP_DADDR | PC_CAP_IFACE_LIST |
+		PC_CAP_OIFACE | PC_CAP_NAT,
 	.families = PC_FAM_ALL,
 	.check = nft_check,
 	.emit = nft_emit,

@@ -206,7 +206,13 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 
 	if (r->vmap) {
 		put(out, ip);
-		put(out, " saddr . meta l4proto . th dport vmap @");
+		if (r->vmap->daddr) {
+			put(out, " saddr . ");
+			put(out, ip);
+			put(out, " daddr . meta l4proto . th dport vmap @");
+		} else {
+			put(out, " saddr . meta l4proto . th dport vmap @");
+		}
 		put(out, r->vmap->name);
 		if (r->comment[0]) {
 			put(out, " comment ");
@@ -338,6 +344,14 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 
 	addr_print(out, &e->saddr);
 	put(out, " . ");
+	if (m->daddr) {
+		struct pc_nft_elem d;
+
+		memcpy(d.lo, m->daddr[i].lo, 16);
+		memcpy(d.hi, m->daddr[i].hi, 16);
+		addr_elem_print(out, &d, m->family == PC_FAM_IPV6);
+		put(out, " . ");
+	}
 	put(out, l4proto_name(e->proto));
 	put(out, " . ");
 	put_uint(out, e->dport.lo);
@@ -357,8 +371,12 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 	bool v6 = m->family == PC_FAM_IPV6;
 
 	fprintf(out, "\tmap %s {\n", m->name);
-	fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
-		v6 ? "ipv6_addr" : "ipv4_addr");
+	if (m->daddr)
+		fprintf(out, "\t\ttype %s . %s . inet_proto . inet_service : verdict\n",
+			v6 ? "ipv6_addr" : "ipv4_addr", v6 ? "ipv6_addr" : "ipv4_addr");
+	else
+		fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
+			v6 ? "ipv6_addr" : "ipv4_addr");
 	fputs("\t\tflags interval\n", out);
 	fputs("\t\telements = {\n", out);
 	for (size_t i = 0; i < m->n; i++) {
@@ -382,8 +400,12 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 
 		fprintf(out, "\tset %s {\n", s->name);
 		fprintf(out, "\t\ttype %s\n",
-			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" : "ipv6_addr");
-		fputs("\t\tflags interval\n", out);
+			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" :
+			s->key == PC_NFT_KEY_IPV6 ? "ipv6_addr" :
+			s->key == PC_NFT_KEY_PORT ? "inet_service" :
+			s->key == PC_NFT_KEY_ICMP ? "icmp_type" : "icmpv6_type");
+		if (s->interval)
+			fputs("\t\tflags interval\n", out);
 		if (s->n) {
 			fputs("\t\telements = {\n\t\t\t", out);
 			set_elems_print(out, s, ",\n\t\t\t");

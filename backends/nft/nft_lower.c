@@ -349,6 +349,7 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->family = r->families;
 	m->n = r->n_map;
 	m->v = r->map;
+	m->daddr = r->map_daddr;
 	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
 	for (size_t i = 0; i < r->n_map; i++)
 		m->comments[i] = elem_comment(&r->map[i]);
@@ -888,5 +889,11 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		pc_nft_plan_destroy(lw.plan);
 		return NULL;
 	}
+	pc_nft_share_sets(lw.plan);
 	return lw.plan;
+}
+
+void pc_nft_set_merge(struct pc_nft_set *s)
+{
+	set_merge(s);
 }

@@ -133,6 +133,10 @@ struct pc_nft_map {
 	size_t n;
 	const struct pc_map_elem *v;
 	char **comments;
+	/* Verdict maps over destinations (the compiler, issue 15) */
+	const struct pc_addr_range *daddr; /* NULL, or per element its destination:
+				      * the key is then `ip[6] saddr . ip[6] daddr .
+				      * meta l4proto . th dport` */
 };
 
 /**
@@ -273,6 +277,15 @@ int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag);
 
 /* Frees a plan. NULL is a no-op. */
 void pc_nft_plan_destroy(struct pc_nft_plan *plan);
+
+/* Shared sets (issue 15, nft_share.c) */
+/*
+ * Every anonymous set that two or more rules of @plan hold becomes one
+ * named set of the plan ("shared_N_tcp_ports", ...) that they look up.
+ */
+void pc_nft_share_sets(struct pc_nft_plan *plan);
+/* Merges the touching and overlapping intervals of an interval set. */
+void pc_nft_set_merge(struct pc_nft_set *s);
 
 /* Number of nft rules of the plan (all chains). */
 size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan);

@@ -64,6 +64,15 @@ static bool l4_match(const struct pc_l4 *l, const struct pc_packet *p)
 	return false;
 }
 
+/* Is the packet's destination in @d? */
+static bool range_has(const struct pc_addr_range *d, const struct pc_packet *p)
+{
+	unsigned len = p->family == PC_FAM_IPV4 ? 4 : 16;
+
+	return d->family == p->family && memcmp(d->lo, p->daddr, len) <= 0 &&
+	       memcmp(p->daddr, d->hi, len) <= 0;
+}
+
 const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 					const struct pc_packet *p)
 {
@@ -74,7 +83,8 @@ const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 
 		if (e->proto == p->proto && e->dport.lo <= p->dport &&
 		    p->dport <= e->dport.hi &&
-		    pc_addr_contains(&e->saddr, p->family, p->saddr))
+		    pc_addr_contains(&e->saddr, p->family, p->saddr) &&
+		    (!r->map_daddr || range_has(&r->map_daddr[i], p)))
 			return e;
 	}
 	return NULL;

@@ -102,6 +102,9 @@ enum pc_cap {
 	PC_CAP_IFACE_LIST = 1u << 19,  /* on { a, b* }: pc_rule.n_ifaces > 1 */
 	PC_CAP_OIFACE = 1u << 20,      /* forward ... out on IFACE: pc_rule.oifaces */
 	PC_CAP_NAT = 1u << 21,         /* masquerade, snat, dnat: pc_ir.nat */
+	/* Verdict maps whose key holds the destination too (pc_rule.map_daddr):
+	 * opt-in as well; a PC_CAP_VMAP backend without it gets maps without */
+	PC_CAP_VMAP_DADDR = 1u << 22,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

@@ -199,6 +199,19 @@ struct pc_map_elem {
 	const char *comment;
 };
 
+/* Verdict maps over destinations (the compiler, issue 15) */
+/**
+ * struct pc_addr_range - an inclusive interval of addresses of one family
+ * @family: PC_FAM_IPV4 or PC_FAM_IPV6
+ * @lo:     first address, network byte order, IPv4 in lo[0..3] (rest 0)
+ * @hi:     last address, likewise
+ */
+struct pc_addr_range {
+	uint8_t family;
+	uint8_t lo[16];
+	uint8_t hi[16];
+};
+
 /**
  * struct pc_rule - one first-match rule
  * @origin:   policy rule or built-in behaviour
@@ -256,6 +269,15 @@ struct pc_rule {
 	const char *const *ifaces;
 	size_t n_oifaces;
 	const char *const *oifaces;
+	/* Verdict maps over destinations (the compiler, issue 15) */
+	/*
+	 * @map_daddr: NULL, or for a verdict map whose key holds the
+	 * destination address: per element of @map (same index), its
+	 * destination interval (the whole family's space: any destination);
+	 * the packet's destination must lie in it too. Only backends with
+	 * PC_CAP_VMAP_DADDR are given such maps.
+	 */
+	const struct pc_addr_range *map_daddr;
 };
 
 /**
