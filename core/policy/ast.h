@@ -118,6 +118,10 @@ struct pc_ast_stmt {
 	enum pc_direction dir;
 	enum pc_verdict verdict;
 	struct pc_ast_rule rule;
+	/* sets: `hosts NAME = file "PATH"` */
+	const char *hosts_file;        /* PATH made relative to the working
+					* directory (as includes are); NULL: none */
+	struct pc_location hosts_file_loc;
 };
 
 /* A file read by `include`: each may be included once. */

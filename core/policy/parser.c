@@ -567,6 +567,51 @@ out:
 	free(path);
 }
 
+/* Relative to the directory of the file being parsed, as include is. */
+static char *relative_path(const struct parser *ps, const char *given)
+{
+	char *tmp, *dir, *path;
+
+	if (given[0] == '/')
+		return xstrdup(given);
+	tmp = xstrdup(ps->lx.file);
+	dir = dirname(tmp);
+	path = strcmp(dir, ".") == 0 ? xstrdup(given) : xasprintf("%s/%s", dir, given);
+	free(tmp);
+	return path;
+}
+
+/* `hosts NAME = file "PATH"`: the resolver reads the list. */
+static void parse_hosts_file(struct parser *ps, const struct pc_location *loc,
+			     const char *name, const struct pc_location *name_loc)
+{
+	struct pc_ast_stmt *s;
+	struct pc_location file_loc;
+	char *path;
+
+	next(ps);
+	if (!at(ps, PC_TOK_STRING)) {
+		expected(ps, "a quoted file name after 'file'");
+		skip_line(ps);
+		return;
+	}
+	file_loc = ps->tok.loc;
+	path = relative_path(ps, ps->tok.text);
+	next(ps);
+	if (!at_end(ps)) {
+		expected(ps, "end of line");
+		skip_line(ps);
+		free(path);
+		return;
+	}
+	s = add_stmt(ps, PC_AST_HOSTS, loc);
+	s->name = name;
+	s->name_loc = *name_loc;
+	s->hosts_file = pc_arena_strdup(ps->arena, path);
+	s->hosts_file_loc = file_loc;
+	free(path);
+}
+
 static void parse_group(struct parser *ps, enum pc_ast_stmt_kind kind)
 {
 	struct pc_location loc = ps->tok.loc;
@@ -588,6 +633,10 @@ static void parse_group(struct parser *ps, enum pc_ast_stmt_kind kind)
 		goto fail;
 	}
 	next(ps);
+	if (kind == PC_AST_HOSTS && at_word(ps, "file")) {
+		parse_hosts_file(ps, &loc, name, &name_loc);
+		return;
+	}
 	if (!parse_list(ps, &list, kind == PC_AST_SERVICES, true))
 		goto fail;
 	if (!at_end(ps)) {

@@ -32,7 +32,10 @@ bool resolve_hosts_group(struct resolver *rs, struct group *g,
 	}
 	memset(&sub, 0, sizeof(sub));
 	g->resolving = true;
-	ok = resolve_addr_list(rs, &g->stmt->list, &sub, depth + 1);
+	if (g->stmt->hosts_file)
+		ok = resolve_hosts_file(rs, g->stmt, &sub);
+	else
+		ok = resolve_addr_list(rs, &g->stmt->list, &sub, depth + 1);
 	g->resolving = false;
 	if (!ok) {
 		free(sub.v);

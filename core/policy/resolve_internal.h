@@ -175,4 +175,9 @@ bool resolve_icmp(struct resolver *rs, const struct pc_ast_list *l, bool v6,
 bool resolve_proto(struct resolver *rs, const struct pc_ast_list *l,
 		   struct l4acc *acc);
 
+/* hostsfile.c: the prefixes of `hosts NAME = file "PATH"` onto @aa;
+ * false when the list could not be read or held errors (reported). */
+bool resolve_hosts_file(struct resolver *rs, const struct pc_ast_stmt *s,
+			struct addracc *aa);
+
 #endif
