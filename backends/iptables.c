@@ -364,6 +364,34 @@ static void fill_chunks(struct addr_chunks *c, const char *opt,
 	}
 }
 
+/* sets (issue 14): a dynamic set is the ipset NAME_v4 / NAME_v6. */
+static void set_chunk(const struct ipt *t, struct addr_chunks *c, const char *name,
+		      const char *dir)
+{
+	struct pc_buf *b;
+
+	c->n = 0;
+	b = chunk_add(c);
+	pc_buf_printf(b, " -m set --match-set %s_%s %s", name, fam_v6(t) ? "v6" : "v4", dir);
+}
+
+/* How the ipsets of the dynamic sets are made: before the first load. */
+static void dynsets_comment(const struct ipt *t, struct pc_buf *body)
+{
+	if (!t->ir->n_dynsets)
+		return;
+	pc_buf_puts(body, "# dynamic sets (hosts NAME = dynamic) are ipsets that must exist before\n"
+		    "# this file is loaded; create them once (-exist: again is harmless):\n");
+	for (size_t i = 0; i < t->ir->n_dynsets; i++) {
+		const struct pc_dynset *d = &t->ir->dynsets[i];
+
+		pc_buf_printf(body, "#   ipset create -exist %s_%s hash:ip family %s timeout %u\n",
+			      d->name, fam_v6(t) ? "v6" : "v4", fam_v6(t) ? "inet6" : "inet",
+			      (unsigned)d->timeout);
+	}
+	pc_buf_puts(body, "# and fill them with `ipset add NAME ADDR`; reloading this file keeps them.\n");
+}
+
 /* Fills @x for @r; its buffers are reused from rule to rule. */
 static void rule_text_fill(struct ipt *t, struct rule_text *x,
 			   enum pc_direction dir, const struct pc_rule *r)
@@ -388,8 +416,14 @@ static void rule_text_fill(struct ipt *t, struct rule_text *x,
 			pc_buf_puts(&x->iface, r->iface);
 		}
 	}
-	fill_chunks(&x->src, "-s", &r->saddr, s0, sn);
-	fill_chunks(&x->dst, "-d", &r->daddr, d0, dn);
+	if (pc_addr_set_is_dynamic(&r->saddr))
+		set_chunk(t, &x->src, r->saddr.name, "src");
+	else
+		fill_chunks(&x->src, "-s", &r->saddr, s0, sn);
+	if (pc_addr_set_is_dynamic(&r->daddr))
+		set_chunk(t, &x->dst, r->daddr.name, "dst");
+	else
+		fill_chunks(&x->dst, "-d", &r->daddr, d0, dn);
 	if (r->ct_state) {
 		static const struct { unsigned bit; const char *name; } st[] = {
 			{ PC_CT_INVALID, "INVALID" },
@@ -739,6 +773,7 @@ static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		pc_buf_printf(&t.decl, ":%s-%s - [0:0]\n", ir->table, dir_suffix[order[i]]);
 	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
 		emit_chain(&t, order[i]);
+	dynsets_comment(&t, &body);
 	pc_buf_add(&body, t.decl.data, t.decl.len);
 	/* the declarations above already empty existing chains; say it */
 	for (const char *p = t.decl.data; *p; p = strchr(p, '\n') + 1) {
@@ -807,7 +842,7 @@ const struct pc_backend pc_backend_iptables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "iptables",
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV4,
+	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_DYNSET,
 	.families = PC_FAM_IPV4,
 	.check = ipt4_check,
 	.emit = ipt4_emit,
@@ -817,7 +852,7 @@ const struct pc_backend pc_backend_ip6tables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "ip6tables",
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV6,
+	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_DYNSET,
 	.families = PC_FAM_IPV6,
 	.check = ipt6_check,
 	.emit = ipt6_emit,

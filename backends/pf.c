@@ -242,6 +242,10 @@ static size_t put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set
 	const char *table;
 	size_t n = 0, last = 0;
 
+	if (pc_addr_set_is_dynamic(set)) {
+		pc_buf_printf(b, "<%s>", set->name);   /* dynsets_declare() */
+		return 1;
+	}
 	if (set->n == 0) {
 		pc_buf_puts(b, "any");
 		return 1;
@@ -371,7 +375,8 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		}
 		pc_buf_puts(b, " }");
 	}
-	if (!r->saddr.n && !r->daddr.n && !(n && l4[0]->dports.n)) {
+	if (!r->saddr.n && !r->daddr.n && !(n && l4[0]->dports.n) &&
+	    !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr)) {
 		pc_buf_puts(b, " all");
 	} else {
 		pc_buf_puts(b, " from ");
@@ -620,6 +625,29 @@ static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	return ret;
 }
 
+/*
+ * sets (issue 14): a dynamic set is a pf table that `persist`s empty and
+ * that pfctl -t NAME -T add fills; reloading the anchor keeps what it
+ * holds. pf tables have no default timeout: expire from cron instead.
+ */
+static void dynsets_declare(struct pf *p, struct pc_buf *body)
+{
+	for (size_t i = 0; i < p->ir->n_dynsets; i++) {
+		const struct pc_dynset *d = &p->ir->dynsets[i];
+
+		if (!valid_table_name(d->name)) {
+			report(p, &d->loc, "backend 'pf' cannot name a table '%s'", d->name);
+			continue;
+		}
+		pc_buf_printf(body, "table <%s> persist    # dynamic: pfctl -a ANCHOR -t %s -T add ADDR",
+			      d->name, d->name);
+		if (d->timeout)
+			pc_buf_printf(body, "; expire with pfctl -a ANCHOR -t %s -T expire %u (cron)",
+				      d->name, (unsigned)d->timeout);
+		pc_buf_putc(body, '\n');
+	}
+}
+
 static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		   FILE *out, struct pc_diag *diag)
 {
@@ -638,6 +666,12 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	if (p.errors)
 		goto out;
 	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&p));
+	if (ir->n_dynsets) {
+		pc_buf_puts(&body, "\n");
+		dynsets_declare(&p, &body);
+		if (p.errors)
+			goto out;
+	}
 	if (p.tables.len) {
 		pc_buf_puts(&body, "\n");
 		pc_buf_add(&body, p.tables.data, p.tables.len);
@@ -661,7 +695,7 @@ const struct pc_backend pc_backend_pf = {
 		PC_CAP_IFACE | PC_CAP_LOG | PC_CAP_LOG_PREFIX | PC_CAP_LIMIT |
 		PC_CAP_REJECT | PC_CAP_CONNTRACK | PC_CAP_ICMP_TYPE |
 		PC_CAP_ICMPV6_TYPE | PC_CAP_TCP_UDP | PC_CAP_SCTP |
-		PC_CAP_PROTO | PC_CAP_COMMENT,
+		PC_CAP_PROTO | PC_CAP_COMMENT | PC_CAP_DYNSET,
 	.families = PC_FAM_ALL,
 	.check = pf_check,
 	.emit = pf_emit,

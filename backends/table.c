@@ -62,6 +62,7 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_DCCP: return "DCCP ports";
 	case PC_CAP_PROTO: return "protocol matches (proto)";
 	case PC_CAP_COMMENT: return "comments";
+	case PC_CAP_DYNSET: return "dynamic sets (hosts NAME = dynamic)";
 	}
 	return "an unknown feature";
 }
@@ -309,6 +310,8 @@ uint32_t pc_backend_rule_caps(const struct pc_rule *rule, enum pc_direction dir)
 		caps |= PC_CAP_CONNTRACK;
 	if (rule->comment)
 		caps |= PC_CAP_COMMENT;
+	if (pc_addr_set_is_dynamic(&rule->saddr) || pc_addr_set_is_dynamic(&rule->daddr))
+		caps |= PC_CAP_DYNSET;
 	for (size_t i = 0; i < rule->n_l4; i++) {
 		const struct pc_l4 *l4 = &rule->l4[i];
 

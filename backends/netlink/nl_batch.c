@@ -401,6 +401,108 @@ static void batch_saved(struct pc_nl_batch *b, struct pc_nl_objs *o)
 	}
 }
 
+/* sets (issue 14): a set the kernel updates from outside (flags dynamic). */
+static bool set_is_dynamic(const struct nl_set *ns)
+{
+	return !ns->anon && nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) &&
+	       (nftnl_set_get_u32(ns->s, NFTNL_SET_FLAGS) & NFT_SET_EVAL);
+}
+
+static bool objs_have_dynamic(const struct pc_nl_objs *o)
+{
+	for (size_t i = 0; i < o->n_sets; i++)
+		if (set_is_dynamic(&o->sets[i]))
+			return true;
+	return false;
+}
+
+/* A delete (or a plain declaration) of a named object of @table. */
+static void batch_named(struct pc_nl_batch *b, const char *table, uint16_t type,
+			const char *name, uint32_t obj_type)
+{
+	struct nlmsghdr *nlh;
+	uint16_t flags = type == NFT_MSG_NEWCHAIN || type == NFT_MSG_NEWSET ||
+			 type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0;
+
+	nlh = batch_msg(b, type, flags, NULL, xasprintf("%s %s",
+			type == NFT_MSG_DELCHAIN || type == NFT_MSG_NEWCHAIN ? "chain" :
+			type == NFT_MSG_DELOBJ ? "object" : "set", name));
+	if (type == NFT_MSG_DELCHAIN || type == NFT_MSG_NEWCHAIN) {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		nftnl_chain_free(c);
+	} else if (type == NFT_MSG_DELOBJ) {
+		struct nftnl_obj *ob = nftnl_obj_alloc();
+
+		nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, table);
+		nftnl_obj_set_str(ob, NFTNL_OBJ_NAME, name);
+		nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, obj_type);
+		nftnl_obj_nlmsg_build_payload(nlh, ob);
+		nftnl_obj_free(ob);
+	} else {
+		struct nftnl_set *st = nftnl_set_alloc();
+
+		nftnl_set_set_str(st, NFTNL_SET_TABLE, table);
+		nftnl_set_set_str(st, NFTNL_SET_NAME, name);
+		nftnl_set_nlmsg_build_payload(nlh, st);
+		nftnl_set_free(st);
+	}
+	batch_done(b, nlh);
+}
+
+/*
+ * sets (issue 14): replace the table's contents but keep the table and its
+ * dynamic sets, elements and all (what fail2ban added a second ago
+ * included: nothing is read and written back). As the nft text does
+ * (nft_reload.c): declare every object of the new contents, so that its
+ * delete finds it, flush every rule of the table, delete the chains,
+ * named objects and static sets and maps; the caller then adds the new
+ * contents, whose dynamic sets exist already and are left as they are.
+ */
+static void batch_keep_dynamic(struct pc_nl_batch *b, const char *table,
+			       const struct pc_nl_objs *o)
+{
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+
+	batch_table(b, table, NFT_MSG_NEWTABLE, o);
+	for (size_t i = 0; i < o->n_objs; i++)
+		batch_obj(b, o->objs[i], NULL);
+	for (size_t i = 0; i < o->n_sets; i++) {
+		const struct nl_set *ns = &o->sets[i];
+
+		if (ns->anon)
+			continue;
+		nftnl_set_set_u32(ns->s, NFTNL_SET_ID, ++b->set_id);
+		nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, ns->loc,
+				xasprintf("%s %s", set_kind(ns), ns->name));
+		nftnl_set_nlmsg_build_payload(nlh, ns->s);
+		batch_done(b, nlh);
+	}
+	for (size_t i = 0; i < o->n_chains; i++)
+		batch_named(b, table, NFT_MSG_NEWCHAIN,
+			    nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME), 0);
+	r = nftnl_rule_alloc();
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nlh = batch_msg(b, NFT_MSG_DELRULE, 0, NULL, xasprintf("rules of table inet %s", table));
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	batch_done(b, nlh);
+	for (size_t i = 0; i < o->n_chains; i++)
+		batch_named(b, table, NFT_MSG_DELCHAIN,
+			    nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME), 0);
+	for (size_t i = 0; i < o->n_sets; i++)
+		if (!o->sets[i].anon && !set_is_dynamic(&o->sets[i]))
+			batch_named(b, table, NFT_MSG_DELSET, o->sets[i].name, 0);
+	for (size_t i = 0; i < o->n_objs; i++)
+		batch_named(b, table, NFT_MSG_DELOBJ,
+			    nftnl_obj_get_str(o->objs[i], NFTNL_OBJ_NAME),
+			    nftnl_obj_get_u32(o->objs[i], NFTNL_OBJ_TYPE));
+}
+
 struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 				       bool commit)
 {
@@ -412,8 +514,12 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
 	batch_done(b, nlh);
 
-	batch_table(b, table, NFT_MSG_NEWTABLE, NULL);
-	batch_table(b, table, NFT_MSG_DELTABLE, NULL);
+	if (o && !o->from_kernel && objs_have_dynamic(o)) {
+		batch_keep_dynamic(b, table, o);
+	} else {
+		batch_table(b, table, NFT_MSG_NEWTABLE, NULL);
+		batch_table(b, table, NFT_MSG_DELTABLE, NULL);
+	}
 	if (o && o->from_kernel) {
 		batch_table(b, table, NFT_MSG_NEWTABLE, o);
 		batch_saved(b, o);

@@ -266,6 +266,11 @@ static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	if (ps->dynamic) {
+		flags |= NFT_SET_TIMEOUT | NFT_SET_EVAL;
+		if (ps->timeout)
+			nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)ps->timeout * 1000);
+	}
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type(ps->key));
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, pc_nft_key_len(ps->key));

@@ -357,7 +357,14 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 		fprintf(out, "\tset %s {\n", s->name);
 		fprintf(out, "\t\ttype %s\n",
 			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" : "ipv6_addr");
-		fputs("\t\tflags interval\n", out);
+		if (s->dynamic) {
+			/* filled at run time; a reload keeps what it holds */
+			fputs("\t\tflags dynamic,timeout\n", out);
+			if (s->timeout)
+				fprintf(out, "\t\ttimeout %us\n", (unsigned)s->timeout);
+		} else {
+			fputs("\t\tflags interval\n", out);
+		}
 		if (s->n) {
 			fputs("\t\telements = {\n\t\t\t", out);
 			set_elems_print(out, s, ",\n\t\t\t");

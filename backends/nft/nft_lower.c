@@ -410,6 +410,12 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 	const struct pc_addr *v;
 
 	memset(m, 0, sizeof(*m));
+	if (pc_addr_set_is_dynamic(as)) {
+		/* declared by dynsets_declare(), found by name */
+		m->kind = PC_NFT_MATCH_SET;
+		m->set = named_set_get(lw, as->name, family, NULL, 0);
+		return;
+	}
 	if (as->n == 0)
 		return;
 	v = addrs_of(as, family, &n);
@@ -573,6 +579,7 @@ static size_t rule_families(const struct pc_rule *r, const struct pc_l4 *l4,
 	else if (l4 && l4->proto == PC_PROTO_ICMPV6)
 		fams &= PC_FAM_IPV6;
 	if (r->saddr.n || r->daddr.n || fams != PC_FAM_ALL ||
+	    pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr) ||
 	    (l4 && (l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6))) {
 		static const unsigned each[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
 
@@ -717,6 +724,39 @@ int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag)
 	return ok ? 0 : -1;
 }
 
+/*
+ * sets (issue 14): every dynamic set, used or not, as NAME_v4 and
+ * NAME_v6 (one key type per nft set), so that the tools meant to fill
+ * them find them. Single addresses, no intervals: the kernel updates only
+ * such sets from the packet path (flags dynamic).
+ */
+static bool dynsets_declare(struct lower *lw)
+{
+	static const unsigned fams[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
+	bool ok = true;
+
+	for (size_t i = 0; i < lw->ir->n_dynsets; i++) {
+		const struct pc_dynset *d = &lw->ir->dynsets[i];
+
+		if (!nft_identifier_ok(d->name) || strlen(d->name) + 3 > PC_NFT_NAME_MAX) {
+			pc_diag_error(lw->diag, &d->loc,
+				      "backend 'nft' cannot name a set '%s_v4' (a letter, then letters, digits, '_' and '.')",
+				      d->name);
+			ok = false;
+			continue;
+		}
+		for (size_t f = 0; f < 2; f++) {
+			struct pc_nft_set *s = (struct pc_nft_set *)
+				named_set_get(lw, d->name, fams[f], NULL, 0);
+
+			s->dynamic = true;
+			s->interval = false;
+			s->timeout = d->timeout;
+		}
+	}
+	return ok;
+}
+
 struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 				       struct pc_diag *diag)
 {
@@ -726,6 +766,8 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 	lw.plan = xzalloc(sizeof(*lw.plan));
 	lw.plan->table = ir->table;
 	if (!check_table(ir, diag))
+		ok = false;
+	if (!dynsets_declare(&lw))
 		ok = false;
 	for (size_t c = 0; c < 3; c++) {
 		enum pc_direction dir = chain_order[c];

@@ -85,6 +85,10 @@ struct pc_nft_set {
 	struct pc_nft_elem *v;
 	const struct pc_addr *addrs;
 	size_t n_addrs;
+	/* sets (issue 14): a dynamic set (no elements here; flags dynamic,
+	 * timeout) and its default timeout in seconds, 0 for none */
+	bool dynamic;
+	uint32_t timeout;
 };
 
 /* How one address / port / type match is expressed. */
@@ -279,5 +283,12 @@ unsigned pc_nft_key_len(enum pc_nft_key key);
 
 /* The port a plan element holds: 2 bytes in network order. */
 unsigned pc_nft_be16_get(const uint8_t *p);
+
+/*
+ * sets (issue 14): the whole table for a plan with dynamic sets, as
+ * nft_reload.c explains: declarations, flush, deletes, then the table
+ * (pc_nft_plan_format_body()) without wiping the dynamic sets.
+ */
+void pc_nft_plan_format_reload(const struct pc_nft_plan *plan, FILE *out);
 
 #endif

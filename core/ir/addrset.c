@@ -220,8 +220,9 @@ bool pc_addr_set_contains(const struct pc_addr_set *s, unsigned family,
 {
 	size_t lo = 0, hi = s->n, n = addr_bytes(family), v4end, base;
 
+	/* a dynamic set's elements exist only in the kernel: empty here */
 	if (s->n == 0)
-		return true;
+		return !pc_addr_set_is_dynamic(s);
 	/* IPv4 entries come first: find where they end. */
 	while (lo < hi) {
 		size_t m = lo + (hi - lo) / 2;

@@ -79,6 +79,10 @@ static void dump_addrs(FILE *out, const char *what, const struct pc_addr_set *s)
 {
 	char buf[INET6_ADDRSTRLEN];
 
+	if (pc_addr_set_is_dynamic(s)) {
+		fprintf(out, " %s $%s (dynamic)", what, s->name);
+		return;
+	}
 	if (s->n == 0)
 		return;
 	fprintf(out, " %s", what);
@@ -177,7 +181,8 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			dump_addrs(out, "to", &r->daddr);
 			for (size_t k = 0; k < r->n_l4; k++)
 				dump_l4(out, &r->l4[k]);
-			if (!r->n_l4 && !r->ct_state && !r->iface && !r->saddr.n && !r->daddr.n)
+			if (!r->n_l4 && !r->ct_state && !r->iface && !r->saddr.name && !r->daddr.name &&
+			    !r->saddr.n && !r->daddr.n)
 				fputs(" everything", out);
 			if (r->limit.rate)
 				fprintf(out, " limit %u/%s", r->limit.rate,

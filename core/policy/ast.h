@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <portcullis/diag.h>
 #include <portcullis/ir.h>
@@ -122,6 +123,9 @@ struct pc_ast_stmt {
 	const char *hosts_file;        /* PATH made relative to the working
 					* directory (as includes are); NULL: none */
 	struct pc_location hosts_file_loc;
+	/* sets: `hosts NAME = dynamic [timeout DURATION]` */
+	bool hosts_dynamic;
+	uint32_t hosts_timeout;        /* seconds, 0: none */
 };
 
 /* A file read by `include`: each may be included once. */
@@ -162,5 +166,6 @@ void pc_ast_destroy(struct pc_ast *ast);
 #define PC_MAX_INCLUDE_BYTES (64u << 20) /* bytes of all included files */
 #define PC_MAX_GROUP_DEPTH 64    /* $a in $b in $c ... */
 #define PC_MAX_LIST 1000000      /* items in one list */
+#define PC_MAX_TIMEOUT (365u * 86400u) /* seconds, of a dynamic set */
 
 #endif

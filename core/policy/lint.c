@@ -152,12 +152,15 @@ static void set_bits(uint64_t *b, unsigned lo, unsigned hi)
 
 static bool is_wildcard(const struct pc_rule *r)
 {
-	return !r->iface && r->saddr.n == 0 && r->daddr.n == 0;
+	return !r->iface && r->saddr.n == 0 && r->daddr.n == 0 &&
+	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr);
 }
 
 static bool can_cover(const struct pc_rule *r)
 {
-	return r->limit.rate == 0 && r->ct_state == 0;
+	/* what a dynamic set holds is known only at run time */
+	return r->limit.rate == 0 && r->ct_state == 0 &&
+	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr);
 }
 
 static unsigned fam_bit(int f)

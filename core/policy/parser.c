@@ -612,6 +612,70 @@ static void parse_hosts_file(struct parser *ps, const struct pc_location *loc,
 	free(path);
 }
 
+/*
+ * A duration: "3600", "90s", "10m", "1h30m", "7d" (s, m, h, d, as nft
+ * writes them). 0 on error.
+ */
+static uint32_t parse_duration(const char *text)
+{
+	uint64_t total = 0;
+	const char *p = text;
+
+	if (pc_all_digits(text)) {
+		unsigned long v = strlen(text) <= 8 ? strtoul(text, NULL, 10) : 0;
+
+		return (uint32_t)v;
+	}
+	while (*p) {
+		uint64_t v = 0, mult;
+		const char *start = p;
+
+		while (*p >= '0' && *p <= '9' && p - start < 8)
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		if (p == start)
+			return 0;
+		switch (*p++) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		default: return 0;
+		}
+		total += v * mult;
+	}
+	return total > PC_MAX_TIMEOUT ? 0 : (uint32_t)total;
+}
+
+/* `hosts NAME = dynamic [timeout DURATION]`: filled at run time. */
+static void parse_hosts_dynamic(struct parser *ps, const struct pc_location *loc,
+				const char *name, const struct pc_location *name_loc)
+{
+	struct pc_ast_stmt *s;
+	uint32_t timeout = 0;
+
+	next(ps);
+	if (at_word(ps, "timeout")) {
+		next(ps);
+		if (!at(ps, PC_TOK_WORD) || !(timeout = parse_duration(ps->tok.text))) {
+			perror_at(ps, &ps->tok.loc,
+				  "expected a duration after 'timeout' (such as 3600, 90s, 10m, 1h30m or 7d; at most 365d)");
+			skip_line(ps);
+			return;
+		}
+		next(ps);
+	}
+	if (!at_end(ps)) {
+		expected(ps, "end of line (or 'timeout DURATION')");
+		skip_line(ps);
+		return;
+	}
+	s = add_stmt(ps, PC_AST_HOSTS, loc);
+	s->name = name;
+	s->name_loc = *name_loc;
+	s->hosts_dynamic = true;
+	s->hosts_timeout = timeout;
+}
+
 static void parse_group(struct parser *ps, enum pc_ast_stmt_kind kind)
 {
 	struct pc_location loc = ps->tok.loc;
@@ -635,6 +699,10 @@ static void parse_group(struct parser *ps, enum pc_ast_stmt_kind kind)
 	next(ps);
 	if (kind == PC_AST_HOSTS && at_word(ps, "file")) {
 		parse_hosts_file(ps, &loc, name, &name_loc);
+		return;
+	}
+	if (kind == PC_AST_HOSTS && at_word(ps, "dynamic")) {
+		parse_hosts_dynamic(ps, &loc, name, &name_loc);
 		return;
 	}
 	if (!parse_list(ps, &list, kind == PC_AST_SERVICES, true))

@@ -459,6 +459,38 @@ static void define_group(struct resolver *rs, const struct pc_ast_stmt *s)
 	g->used = false;
 }
 
+static int dynset_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pc_dynset *)a)->name, ((const struct pc_dynset *)b)->name);
+}
+
+/* sets: the dynamic groups, for the backends to declare */
+static void ir_dynsets(struct resolver *rs, struct pc_ir *ir)
+{
+	struct pc_dynset *v;
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->n_groups; i++)
+		n += rs->groups[i].dynamic;
+	if (!n)
+		return;
+	v = pc_arena_alloc(rs->arena, n * sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < rs->n_groups; i++) {
+		const struct group *g = &rs->groups[i];
+
+		if (!g->dynamic)
+			continue;
+		v[n].name = pc_arena_strdup(rs->arena, g->name);
+		v[n].timeout = g->stmt->hosts_timeout;
+		v[n].loc = g->stmt->loc;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), dynset_cmp);
+	ir->dynsets = v;
+	ir->n_dynsets = n;
+}
+
 struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			 const struct pc_registry *reg, bool lint,
 			 struct pc_diag *diag)
@@ -600,6 +632,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		ir->registry_name = pc_arena_strdup(arena, slash ? slash + 1 : src);
 	}
 	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(reg));
+	ir_dynsets(&rs, ir);
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		struct pc_chain *c = &ir->chains[d];
 		struct rulebuf b;

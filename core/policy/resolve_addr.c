@@ -30,6 +30,11 @@ bool resolve_hosts_group(struct resolver *rs, struct group *g,
 			      PC_MAX_GROUP_DEPTH);
 		return false;
 	}
+	if (g->stmt->hosts_dynamic) {
+		g->dynamic = true;
+		g->resolved = true;
+		return true;
+	}
 	memset(&sub, 0, sizeof(sub));
 	g->resolving = true;
 	if (g->stmt->hosts_file)
@@ -126,6 +131,20 @@ bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 				ok = false;
 				continue;
 			}
+			if (g->dynamic) {
+				/* one kernel set per match: its elements cannot
+				 * be merged with others at load time */
+				if (l->n != 1 || depth > 0) {
+					pc_diag_error(rs->diag, &it->loc,
+						      "dynamic set '$%s' cannot be listed with other addresses or inside a group: match it on its own (from $%s)",
+						      it->text, it->text);
+					ok = false;
+					continue;
+				}
+				aa->name = g->name;
+				aa->dynamic = true;
+				continue;
+			}
 			if (!aa->id)
 				aa->id = ++rs->next_id;
 			if (l->n == 1)
@@ -168,7 +187,7 @@ unsigned addr_families(const struct addracc *aa)
 {
 	unsigned f = 0;
 
-	if (aa->any)
+	if (aa->any || aa->dynamic)
 		return PC_FAM_ALL;
 	for (size_t i = 0; i < aa->n; i++)
 		f |= aa->v[i].family;
@@ -181,6 +200,11 @@ void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
 	size_t k = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (aa->dynamic) {
+		out->name = pc_arena_strdup(rs->arena, aa->name);
+		free(aa->v);
+		return;
+	}
 	if (aa->any || aa->n == 0) {
 		free(aa->v);
 		return;

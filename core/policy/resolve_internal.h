@@ -81,6 +81,8 @@ struct group {
 	/* services groups: one expansion per context they are used in */
 	struct svc_expansion *exp;
 	size_t n_exp, cap_exp;
+	/* sets: a dynamic hosts group (no addresses here) */
+	bool dynamic;
 };
 
 struct resolver {
@@ -125,6 +127,7 @@ struct addracc {
 	const char *name;        /* the single group this came from, if any */
 	size_t items;
 	unsigned id;             /* set on first group reference */
+	bool dynamic;            /* sets: @name is a dynamic group, alone */
 };
 
 /* The layer-4 matches of one rule: ports, ICMP types, protocols. */

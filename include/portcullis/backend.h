@@ -72,6 +72,10 @@ enum pc_cap {
 	PC_CAP_ALL = (1u << 18) - 1,
 	/* Verdict-map rules from the optimiser (pc_rule.n_map): opt-in, not in PC_CAP_ALL */
 	PC_CAP_VMAP = 1u << 18,
+	/* sets (issue 14): rules matching a dynamic set (pc_addr_set_is_dynamic()):
+	 * opt-in, not in PC_CAP_ALL, so that a plugin of this ABI that does not
+	 * know them is refused such a rule instead of reading "any address" */
+	PC_CAP_DYNSET = 1u << 19,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

@@ -115,7 +115,10 @@ struct pc_addr {
  * struct pc_addr_set - a set of prefixes
  * @name: the policy's `hosts` group name when the set is exactly one group
  *        (backends may emit it as a named set / pf table), else NULL
- * @n:    number of prefixes; 0 means any address
+ * @n:    number of prefixes; 0 means any address, except when @name is
+ *        set: then the set is the dynamic set @name (see &struct
+ *        pc_dynset, pc_addr_set_is_dynamic()), whose addresses are known
+ *        only at run time
  * @v:    IPv4 first, then IPv6; each family sorted by address; no prefix
  *        contains another and adjacent prefixes are not merged on purpose
  *        (what the policy wrote stays recognisable)
@@ -279,7 +282,36 @@ struct pc_ir {
 	struct pc_chain chains[__PC_DIR_MAX];
 	const char *registry_name;
 	const char *registry_date;
+	/* sets (issue 14): the dynamic sets, sorted by name */
+	size_t n_dynsets;
+	const struct pc_dynset *dynsets;
 };
+
+/* ---- sets (issue 14): dynamic sets ---------------------------------- */
+
+/**
+ * struct pc_dynset - `hosts NAME = dynamic [timeout DURATION]`: a set the
+ *                    policy matches on and other tools (fail2ban, crowdsec,
+ *                    `portcullis set add`) fill at run time
+ * @name:     the group name
+ * @timeout:  seconds an element stays by default, 0 for no timeout
+ * @loc:      the `hosts` statement
+ *
+ * A rule's &struct pc_addr_set refers to one with @name set and no
+ * prefixes. Its elements survive a reload on every backend that can
+ * express it (PC_CAP_DYNSET); the reference evaluator treats it as empty.
+ */
+struct pc_dynset {
+	const char *name;
+	uint32_t timeout;
+	struct pc_location loc;
+};
+
+/* True when @s is a dynamic set (see &struct pc_addr_set). */
+static inline bool pc_addr_set_is_dynamic(const struct pc_addr_set *s)
+{
+	return s->name && s->n == 0;
+}
 
 const char *pc_direction_name(enum pc_direction dir);
 const char *pc_verdict_name(enum pc_verdict v);
