@@ -158,6 +158,10 @@ struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
 				   struct pc_diag *diag);
 void pc_ast_destroy(struct pc_ast *ast);
 
+/* sets: seconds of "3600", "90s", "10m", "1h30m", "7d" (at most
+ * PC_MAX_TIMEOUT); 0 when @text is none of these. */
+uint32_t pc_ast_duration_parse(const char *text);
+
 /* Limits that keep hostile input harmless. */
 #define PC_MAX_LINE 16384        /* bytes in one line */
 #define PC_MAX_STRING 127        /* bytes in a string */

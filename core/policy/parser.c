@@ -616,7 +616,7 @@ static void parse_hosts_file(struct parser *ps, const struct pc_location *loc,
  * A duration: "3600", "90s", "10m", "1h30m", "7d" (s, m, h, d, as nft
  * writes them). 0 on error.
  */
-static uint32_t parse_duration(const char *text)
+uint32_t pc_ast_duration_parse(const char *text)
 {
 	uint64_t total = 0;
 	const char *p = text;
@@ -656,7 +656,7 @@ static void parse_hosts_dynamic(struct parser *ps, const struct pc_location *loc
 	next(ps);
 	if (at_word(ps, "timeout")) {
 		next(ps);
-		if (!at(ps, PC_TOK_WORD) || !(timeout = parse_duration(ps->tok.text))) {
+		if (!at(ps, PC_TOK_WORD) || !(timeout = pc_ast_duration_parse(ps->tok.text))) {
 			perror_at(ps, &ps->tok.loc,
 				  "expected a duration after 'timeout' (such as 3600, 90s, 10m, 1h30m or 7d; at most 365d)");
 			skip_line(ps);

@@ -14,7 +14,8 @@
 #   3. apply of a changed policy, then nft -f of the regenerated output of
 #      the first one: the client is still dropped (the elements stayed) and
 #      the change took effect;
-#   4. the elements deleted: the client connects again (the rule is live).
+#   4. the elements deleted: the client connects again (the rule is live);
+#   5. the same with `portcullis set add` / `list` / `del`.
 # Exit: 0 as expected, 1 a mismatch, 77 skipped (not root, no ip or nft),
 # 99 setup failure.
 set -u
@@ -104,4 +105,22 @@ fw_nft delete element inet dyn banned_v6 '{ 2001:db8::2 }' || fail=1
 expect "elements deleted" 192.0.2.1 22 accepted
 expect "elements deleted" 2001:db8::1 22 accepted
 expect "p1 again: port 80 closed" 192.0.2.1 80 dropped
+
+# the same with portcullis set (netlink)
+pcset() { ip netns exec "$fw" "$pc" set "$@"; }
+pcset add --table dyn --timeout 10m banned 192.0.2.2 2001:db8::2 || { echo "FAIL set add"; fail=1; }
+expect "portcullis set add" 192.0.2.1 22 dropped
+expect "portcullis set add" 2001:db8::1 22 dropped
+ip netns exec "$fw" "$pc" apply "$tmp/p2.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 1; }
+expect "set add, then apply" 192.0.2.1 80 dropped
+pcset list --table dyn banned >"$tmp/list" || fail=1
+if grep -q '^192\.0\.2\.2 expires [0-9]*s$' "$tmp/list" && grep -q '^2001:db8::2 expires' "$tmp/list"; then
+	echo "ok   portcullis set list: $(tr '\n' ' ' <"$tmp/list")"
+else
+	echo "FAIL portcullis set list:"; cat "$tmp/list"; fail=1
+fi
+pcset del --table dyn banned 192.0.2.2 2001:db8::2 || { echo "FAIL set del"; fail=1; }
+expect "portcullis set del" 192.0.2.1 80 accepted
+pcset list --table dyn nosuch 2>/dev/null
+[ $? = 1 ] || { echo "FAIL set list of a missing set: want exit 1"; fail=1; }
 exit $fail
