@@ -333,6 +333,33 @@ static void put_comment_line(struct pf *p, enum pc_direction dir,
  * number of rules pfctl expands it into: one per entry of each list of
  * protocols, addresses, ports and ICMP types.
  */
+/*
+ * counters (issue 14): pf counts every rule anyway; `pfctl -s labels`
+ * reports the counts by label, so the label names the policy line (the
+ * file's base name: a label holds 63 bytes), then the log prefix if any.
+ */
+static void put_counter_label(struct pf *p, struct pc_buf *b, const struct pc_rule *r)
+{
+	const char *file = r->loc.file ? r->loc.file : "", *slash = strrchr(file, '/');
+	char label[256];
+
+	if (slash)
+		file = slash + 1;
+	if (r->loc.line)
+		snprintf(label, sizeof(label), "%s:%u%s%s", file, r->loc.line,
+			 r->log && r->log_prefix ? " " : "",
+			 r->log && r->log_prefix ? r->log_prefix : "");
+	else
+		snprintf(label, sizeof(label), "%s %s", file,
+			 pc_origin_name(r->origin) ? pc_origin_name(r->origin) : "policy");
+	if (strlen(label) > 63 || strpbrk(label, "\"\\$")) {
+		report(p, &r->loc, "backend 'pf' cannot express option counters here: the label \"%s\" is longer than 63 bytes or holds '\"', '\\' or '$'",
+		       label);
+		return;
+	}
+	pc_buf_printf(b, " label \"%s\"", label);
+}
+
 static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r,
 		     const struct pc_l4 *const *l4, size_t n, unsigned families)
 {
@@ -402,7 +429,9 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		if (l4[0]->n_types > 1)
 			pc_buf_puts(b, " }");
 	}
-	if (r->log && r->log_prefix)
+	if (p->ir->options & PC_OPT_COUNTERS)
+		put_counter_label(p, b, r);
+	else if (r->log && r->log_prefix)
 		pc_buf_printf(b, " label \"%s\"", r->log_prefix);
 	if (r->limit.rate)
 		pc_buf_printf(b, " max-pkt-rate %u/%u", r->limit.rate,

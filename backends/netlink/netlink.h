@@ -188,4 +188,28 @@ int pc_nl_set_change(const char *table, bool add, const struct pc_nl_set_elem *v
 int pc_nl_set_list(const char *table, const char *const *sets, size_t n_sets,
 		   FILE *out, size_t *found);
 
+/* ---- counters (issue 14): what the counters counted (nl_stats.c) ---- */
+
+/**
+ * struct pc_nl_count - the counters of every rule and element with one comment
+ * @where:   the comment ("FILE:LINE[ TEXT]", or a built-in's origin)
+ * @packets: summed over them
+ * @bytes:   summed over them
+ * @holders: how many rules and elements counted
+ */
+struct pc_nl_count {
+	char *where;
+	uint64_t packets, bytes;
+	size_t holders;
+};
+
+/*
+ * Reads `table inet @table` and sums the counters of its rules and set
+ * and map elements by their comments, in the order first seen. *out is
+ * freed with pc_nl_counts_free(). Return: 0, or a negative errno
+ * (ENOENT: no such table).
+ */
+int pc_nl_counters_read(const char *table, struct pc_nl_count **out, size_t *n);
+void pc_nl_counts_free(struct pc_nl_count *v, size_t n);
+
 #endif

@@ -384,6 +384,14 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
 	nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fields, sizeof(fields));
 	vmap_udata(s);
+	/* counters (issue 14): the kernel gives each element a copy */
+	if (m->counter) {
+		struct nftnl_expr *c = nftnl_expr_alloc("counter");
+
+		if (!c)
+			PC_BUG("out of memory");
+		nftnl_set_add_expr(s, c);
+	}
 	for (size_t i = 0; i < m->n; i++) {
 		uint8_t lo[KEY_MAX], hi[KEY_MAX];
 		struct nl_elem *e;
@@ -600,6 +608,8 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_LIMIT);
 		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, pr->limit->name);
 	}
+	if (pr->counter)
+		expr_new(r, "counter");
 	if (pr->log) {
 		e = expr_new(r, "log");
 		/*

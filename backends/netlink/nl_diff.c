@@ -272,6 +272,11 @@ static int expr_canon(struct nftnl_expr *e, void *data)
 			      nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS) : 0);
 		return 0;
 	}
+	/* counters (issue 14): what a counter has counted is no drift */
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0) {
+		pc_buf_puts(cc->out, "[ counter ] ");
+		return 0;
+	}
 	nftnl_expr_snprintf(buf, sizeof(buf), e, NFTNL_OUTPUT_DEFAULT, 0);
 	pc_buf_printf(cc->out, "[ %s ] ", buf);
 	return 0;

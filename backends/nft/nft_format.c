@@ -273,6 +273,8 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		put_quoted(out, r->limit->name);
 		fputc_unlocked(' ', out);
 	}
+	if (r->counter)
+		put(out, "counter ");
 	if (r->log) {
 		put(out, "log ");
 		if (r->log_prefix) {
@@ -334,6 +336,8 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 	fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
 		v6 ? "ipv6_addr" : "ipv4_addr");
 	fputs("\t\tflags interval\n", out);
+	if (m->counter)
+		fputs("\t\tcounter\n", out);
 	fputs("\t\telements = {\n", out);
 	for (size_t i = 0; i < m->n; i++) {
 		fputs("\t\t\t", out);

@@ -340,6 +340,7 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 				       dir == PC_DIR_OUT ? "output" : "forward",
 			    r->families == PC_FAM_IPV4 ? "v4" : "v6", ++lw->chain_maps);
 	m->family = r->families;
+	m->counter = (lw->ir->options & PC_OPT_COUNTERS) != 0;
 	m->n = r->n_map;
 	m->v = r->map;
 	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
@@ -793,6 +794,10 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 			else
 				ok = false;
 		}
+		/* counters (issue 14): every rule, and every element of a map */
+		if (ir->options & PC_OPT_COUNTERS)
+			for (size_t i = 0; i < rv.n; i++)
+				rv.v[i].counter = !rv.v[i].vmap;
 		nc->rules = rv.v;
 		nc->n = rv.n;
 	}

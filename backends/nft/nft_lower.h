@@ -131,6 +131,7 @@ struct pc_nft_map {
 	size_t n;
 	const struct pc_map_elem *v;
 	char **comments;
+	bool counter;        /* counters (issue 14): a counter per element */
 };
 
 /**
@@ -194,6 +195,7 @@ struct pc_nft_rule {
 	struct pc_nft_set *sets[3];
 	size_t n_sets;
 	const struct pc_nft_map *vmap;
+	bool counter;        /* counters (issue 14): `counter` before log */
 };
 
 /**

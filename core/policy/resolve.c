@@ -598,9 +598,11 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 				options |= PC_OPT_FILTER_LOOPBACK;
 			else if (strcmp(s->name, "no-essential-icmp") == 0)
 				options |= PC_OPT_NO_ESSENTIAL_ICMP;
+			else if (strcmp(s->name, "counters") == 0)
+				options |= PC_OPT_COUNTERS;
 			else
 				pc_diag_error(diag, &s->name_loc,
-					      "unknown option '%s' (expected stateless, filter-loopback or no-essential-icmp)",
+					      "unknown option '%s' (expected stateless, filter-loopback, no-essential-icmp or counters)",
 					      s->name);
 			break;
 		case PC_AST_RULE:

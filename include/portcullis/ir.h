@@ -261,6 +261,9 @@ enum pc_option {
 	PC_OPT_STATELESS = 1u << 0,
 	PC_OPT_FILTER_LOOPBACK = 1u << 1,
 	PC_OPT_NO_ESSENTIAL_ICMP = 1u << 2,
+	/* counters (issue 14): every rule counts packets and bytes; a high
+	 * bit, clear of the options other work adds */
+	PC_OPT_COUNTERS = 1u << 16,
 };
 
 /**
