@@ -65,6 +65,7 @@ enum pc_ast_match_kind {
 	PC_AST_MATCH_TO,
 	PC_AST_MATCH_ICMP,
 	PC_AST_MATCH_ICMPV6,
+	PC_AST_MATCH_FAMILY,     /* matches (issue 14): family ipv4|ipv6 */
 	__PC_AST_MATCH_MAX
 };
 

@@ -268,6 +268,7 @@ static const struct {
 	enum pc_ast_match_kind kind;
 } match_words[] = {
 	{ "class", PC_AST_MATCH_CLASS },
+	{ "family", PC_AST_MATCH_FAMILY },
 	{ "from", PC_AST_MATCH_FROM },
 	{ "icmp", PC_AST_MATCH_ICMP },
 	{ "icmpv6", PC_AST_MATCH_ICMPV6 },
@@ -280,7 +281,16 @@ static const struct {
 
 static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 {
-	static const char *const units[] = { "second", "minute", "hour", "day" };
+	/* nft's and iptables' short units too (issue 14): 5/min, 10/s, 1/h */
+	static const struct {
+		const char *word;
+		enum pc_limit_unit unit;
+	} units[] = {
+		{ "second", PC_LIMIT_SECOND }, { "s", PC_LIMIT_SECOND }, { "sec", PC_LIMIT_SECOND },
+		{ "minute", PC_LIMIT_MINUTE }, { "min", PC_LIMIT_MINUTE }, { "m", PC_LIMIT_MINUTE },
+		{ "hour", PC_LIMIT_HOUR }, { "h", PC_LIMIT_HOUR },
+		{ "day", PC_LIMIT_DAY }, { "d", PC_LIMIT_DAY },
+	};
 	char *end;
 	unsigned long rate;
 	struct pc_location loc = ps->tok.loc;
@@ -305,15 +315,47 @@ static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 	}
 	next(ps);
 	for (unsigned i = 0; i < PC_ARRAY_SIZE(units); i++)
-		if (at_word(ps, units[i])) {
+		if (at_word(ps, units[i].word)) {
 			r->limit.rate = (uint32_t)rate;
-			r->limit.unit = (enum pc_limit_unit)i;
+			r->limit.unit = units[i].unit;
 			r->limit_loc.len = ps->tok.loc.col + ps->tok.loc.len - r->limit_loc.col;
 			next(ps);
 			return true;
 		}
 	expected(ps, "a unit (second, minute, hour, day)");
 	return false;
+}
+
+static const char *match_word_of(enum pc_ast_match_kind kind)
+{
+	for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++)
+		if (match_words[i].kind == kind)
+			return match_words[i].word;
+	return "match";
+}
+
+/* habits (issue 14): an iptables option pasted into a rule, e.g. -j ACCEPT. */
+static void iptables_hint(struct parser *ps, const struct pc_location *kw)
+{
+	const char *opt = ps->tok.text, *verdict = NULL;
+
+	if (strcmp(opt, "-j") == 0 || strcmp(opt, "--jump") == 0) {
+		next(ps);
+		if (at(ps, PC_TOK_WORD)) {
+			if (strcmp(ps->tok.text, "ACCEPT") == 0)
+				verdict = "allow";
+			else if (strcmp(ps->tok.text, "DROP") == 0)
+				verdict = "deny";
+			else if (strcmp(ps->tok.text, "REJECT") == 0)
+				verdict = "reject";
+		}
+	}
+	if (verdict)
+		perror_at(ps, kw, "'-j %s' is iptables' syntax: in portcullis the verdict starts the rule (%s DIRECTION [MATCH ...])",
+			  ps->tok.text, verdict);
+	else
+		perror_at(ps, kw, "'%s' is an iptables option, not portcullis syntax: a rule is VERDICT DIRECTION [on IFACE] [service|port|class|proto|from|to|icmp|icmpv6 ...] [log] [limit] [comment]",
+			  opt);
 }
 
 static void parse_rule(struct parser *ps, enum pc_verdict verdict)
@@ -334,6 +376,13 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 		struct pc_location kw = ps->tok.loc;
 		bool done = false;
 
+		if (at(ps, PC_TOK_COMMA) && n && !m[n - 1].list.braced) {
+			/* habits (issue 14): `port 80,443/tcp` */
+			perror_at(ps, &ps->tok.loc,
+				  "several items of one match go in braces: %s { %s, ... }",
+				  match_word_of(m[n - 1].kind), m[n - 1].list.n ? m[n - 1].list.v[0].text : "A");
+			goto fail;
+		}
 		if (!at(ps, PC_TOK_WORD)) {
 			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, log, limit or comment");
 			goto fail;
@@ -408,6 +457,9 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 			r.comment = ps->tok.text;
 			r.comment_loc = ps->tok.loc;
 			next(ps);
+		} else if (ps->tok.text[0] == '-') {
+			iptables_hint(ps, &kw);
+			goto fail;
 		} else {
 			perror_at(ps, &kw, "unknown keyword '%s' in rule (expected one of: %s)",
 				  ps->tok.text,
@@ -783,6 +835,12 @@ static void parse_statement(struct parser *ps)
 		s->dir = dir;
 		s->verdict = verdict;
 		next(ps);
+	} else if (ps->tok.text[0] == '-') {
+		/* habits (issue 14): an iptables-save line pasted into a policy */
+		perror_at(ps, &loc,
+			  "'%s' starts an iptables command, not a portcullis statement: write the rule as VERDICT DIRECTION [MATCH ...], e.g. allow in service ssh (-j ACCEPT is allow, -j DROP deny, -j REJECT reject)",
+			  ps->tok.text);
+		goto fail;
 	} else {
 		perror_at(ps, &loc,
 			  "unknown keyword '%s' (expected allow, deny, reject, default, hosts, services, transports, table, include or option)",

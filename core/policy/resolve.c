@@ -151,6 +151,32 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 			if (!resolve_icmp(rs, &m->list, m->kind == PC_AST_MATCH_ICMPV6, acc))
 				ok = false;
 			break;
+		case PC_AST_MATCH_FAMILY: {
+			/* matches (issue 14): restricts the rule to one family */
+			unsigned f = 0;
+
+			for (size_t k = 0; k < m->list.n; k++) {
+				const struct pc_ast_item *it = &m->list.v[k];
+
+				if (it->kind == PC_AST_WORD && !it->suffix && strcmp(it->text, "ipv4") == 0)
+					f |= PC_FAM_IPV4;
+				else if (it->kind == PC_AST_WORD && !it->suffix && strcmp(it->text, "ipv6") == 0)
+					f |= PC_FAM_IPV6;
+				else {
+					pc_diag_error(rs->diag, &it->loc,
+						      "unknown family '%s' (expected ipv4 or ipv6)", it->text);
+					ok = false;
+				}
+			}
+			if (m->list.suffix) {
+				pc_diag_error(rs->diag, &m->list.suffix_loc, "unexpected '/%s' after family",
+					      m->list.suffix);
+				ok = false;
+			}
+			families &= f ? f : PC_FAM_ALL;
+			fam_loc = &m->loc;
+			break;
+		}
 		case PC_AST_MATCH_FROM:
 			have_from = true;
 			if (!resolve_addr_list(rs, &m->list, &src, 0))

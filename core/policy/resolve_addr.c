@@ -5,10 +5,17 @@
  */
 #include "policy/resolve_internal.h"
 
+#include "ir/addrrange.h"
+
 static void addr_push(struct addracc *aa, const struct pc_addr *a)
 {
 	aa->v = xgrow(aa->v, &aa->cap, aa->n + 1, sizeof(*aa->v));
 	aa->v[aa->n++] = *a;
+}
+
+static void range_push(void *ctx, const struct pc_addr *a)
+{
+	addr_push(ctx, a);
 }
 
 bool resolve_hosts_group(struct resolver *rs, struct group *g,
@@ -167,6 +174,28 @@ bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 		if (strcmp(it->text, "any") == 0 && !it->suffix) {
 			aa->any = true;
 			continue;
+		}
+		if (!it->suffix && strchr(it->text, '-')) {
+			struct pc_addr hi;
+			bool is_range;
+
+			/* sets: 192.0.2.10-192.0.2.20, as the prefixes covering it */
+			if (pc_addr_range_parse(it->text, &a, &hi, &is_range, err, sizeof(err))) {
+				if (v4_mapped(&a) || v4_mapped(&hi)) {
+					pc_diag_error(rs->diag, &it->loc,
+						      "'%s' holds IPv4-mapped IPv6 addresses, which no IPv4 packet carries: write IPv4 addresses",
+						      it->text);
+					ok = false;
+					continue;
+				}
+				pc_addr_range_cover(&a, &hi, range_push, aa);
+				continue;
+			}
+			if (is_range) {
+				pc_diag_error(rs->diag, &it->loc, "%s", err);
+				ok = false;
+				continue;
+			}
 		}
 		if (!pc_addr_parse(it->text, it->suffix, &a, err, sizeof(err))) {
 			pc_diag_error(rs->diag, &it->loc, "%s", err);
