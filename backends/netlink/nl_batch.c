@@ -453,54 +453,89 @@ static void batch_named(struct pc_nl_batch *b, const char *table, uint16_t type,
 	batch_done(b, nlh);
 }
 
+static uint64_t set_u64(const struct nl_set *ns, uint16_t attr)
+{
+	return nftnl_set_is_set(ns->s, attr) ? nftnl_set_get_u64(ns->s, attr) : 0;
+}
+
+static uint32_t set_u32(const struct nl_set *ns, uint16_t attr)
+{
+	return nftnl_set_is_set(ns->s, attr) ? nftnl_set_get_u32(ns->s, attr) : 0;
+}
+
+/* A live set that the new contents keep as it is: a dynamic set of the
+ * same name, kind and timeout (its elements stay). */
+static bool set_kept(const struct pc_nl_objs *o, const struct nl_set *live)
+{
+	const uint32_t kind = NFT_SET_INTERVAL | NFT_SET_TIMEOUT | NFT_SET_EVAL |
+			      NFT_SET_MAP | NFT_SET_CONCAT;
+
+	if (live->anon)
+		return false;
+	for (size_t i = 0; i < o->n_sets; i++) {
+		const struct nl_set *ns = &o->sets[i];
+
+		if (!set_is_dynamic(ns) || strcmp(ns->name, live->name) != 0)
+			continue;
+		return (set_u32(ns, NFTNL_SET_FLAGS) & kind) == (set_u32(live, NFTNL_SET_FLAGS) & kind) &&
+		       set_u32(ns, NFTNL_SET_KEY_TYPE) == set_u32(live, NFTNL_SET_KEY_TYPE) &&
+		       set_u32(ns, NFTNL_SET_KEY_LEN) == set_u32(live, NFTNL_SET_KEY_LEN) &&
+		       set_u64(ns, NFTNL_SET_TIMEOUT) == set_u64(live, NFTNL_SET_TIMEOUT);
+	}
+	return false;
+}
+
 /*
  * sets (issue 14): replace the table's contents but keep the table and its
  * dynamic sets, elements and all (what fail2ban added a second ago
- * included: nothing is read and written back). As the nft text does
- * (nft_reload.c): declare every object of the new contents, so that its
- * delete finds it, flush every rule of the table, delete the chains,
- * named objects and static sets and maps; the caller then adds the new
- * contents, whose dynamic sets exist already and are left as they are.
+ * included: nothing is read and written back). The live table is read
+ * for the names of what it holds: every rule of the table goes, then
+ * every chain, named object, flowtable and set, except the dynamic sets
+ * the new contents have in the same form; the caller then adds the new
+ * contents (a kept set's declaration is accepted as it stands). A dynamic
+ * set whose kind or timeout changed is replaced, empty.
  */
 static void batch_keep_dynamic(struct pc_nl_batch *b, const char *table,
 			       const struct pc_nl_objs *o)
 {
+	struct pc_nl_objs *live = NULL;
 	struct nftnl_rule *r;
 	struct nlmsghdr *nlh;
 
 	batch_table(b, table, NFT_MSG_NEWTABLE, o);
-	for (size_t i = 0; i < o->n_objs; i++)
-		batch_obj(b, o->objs[i], NULL);
-	for (size_t i = 0; i < o->n_sets; i++) {
-		const struct nl_set *ns = &o->sets[i];
-
-		if (ns->anon)
-			continue;
-		nftnl_set_set_u32(ns->s, NFTNL_SET_ID, ++b->set_id);
-		nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, ns->loc,
-				xasprintf("%s %s", set_kind(ns), ns->name));
-		nftnl_set_nlmsg_build_payload(nlh, ns->s);
-		batch_done(b, nlh);
-	}
-	for (size_t i = 0; i < o->n_chains; i++)
-		batch_named(b, table, NFT_MSG_NEWCHAIN,
-			    nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME), 0);
+	/* no table yet, or unreadable: the adds below create everything, and
+	 * a read error shows when the batch is sent */
+	if (pc_nl_objs_read(table, &live) < 0 || !live)
+		return;
 	r = nftnl_rule_alloc();
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
 	nlh = batch_msg(b, NFT_MSG_DELRULE, 0, NULL, xasprintf("rules of table inet %s", table));
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
 	batch_done(b, nlh);
-	for (size_t i = 0; i < o->n_chains; i++)
+	for (size_t i = 0; i < live->n_chains; i++)
 		batch_named(b, table, NFT_MSG_DELCHAIN,
-			    nftnl_chain_get_str(o->chains[i], NFTNL_CHAIN_NAME), 0);
-	for (size_t i = 0; i < o->n_sets; i++)
-		if (!o->sets[i].anon && !set_is_dynamic(&o->sets[i]))
-			batch_named(b, table, NFT_MSG_DELSET, o->sets[i].name, 0);
-	for (size_t i = 0; i < o->n_objs; i++)
+			    nftnl_chain_get_str(live->chains[i], NFTNL_CHAIN_NAME), 0);
+	for (size_t i = 0; i < live->n_sets; i++)
+		if (!live->sets[i].anon && !set_kept(o, &live->sets[i]))
+			batch_named(b, table, NFT_MSG_DELSET, live->sets[i].name, 0);
+	for (size_t i = 0; i < live->n_objs; i++)
 		batch_named(b, table, NFT_MSG_DELOBJ,
-			    nftnl_obj_get_str(o->objs[i], NFTNL_OBJ_NAME),
-			    nftnl_obj_get_u32(o->objs[i], NFTNL_OBJ_TYPE));
+			    nftnl_obj_get_str(live->objs[i], NFTNL_OBJ_NAME),
+			    nftnl_obj_get_u32(live->objs[i], NFTNL_OBJ_TYPE));
+	for (size_t i = 0; i < live->n_fts; i++) {
+		/* by name only: with its hook the kernel would delete devices */
+		struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+		const char *name = nftnl_flowtable_get_str(live->fts[i], NFTNL_FLOWTABLE_NAME);
+
+		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, table);
+		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, name);
+		nlh = batch_msg(b, NFT_MSG_DELFLOWTABLE, 0, NULL, xasprintf("flowtable %s", name));
+		nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+		nftnl_flowtable_free(ft);
+		batch_done(b, nlh);
+	}
+	pc_nl_objs_destroy(live);
 }
 
 struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,

@@ -8,7 +8,8 @@
 # A client (192.0.2.2, 2001:db8::2) and a firewall (192.0.2.1, 2001:db8::1)
 # joined by a veth pair. The firewall gets a policy whose first rule drops
 # the sources of the dynamic set `banned`; then:
-#   1. apply: the client connects to 22/tcp;
+#   1. apply (over a table whose `banned` was a static group): the client
+#      connects to 22/tcp;
 #   2. `nft add element` puts the client in banned_v4 and banned_v6: it is
 #      dropped, on both families;
 #   3. apply of a changed policy, then nft -f of the regenerated output of
@@ -74,7 +75,10 @@ expect() {   # WHAT ADDR PORT EXPECTED
 }
 fw_nft() { ip netns exec "$fw" nft "$@"; }
 
-ip netns exec "$fw" "$pc" apply "$tmp/p1.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
+# a static group of that name first: apply turns it into the dynamic set
+sed 's/^hosts banned = dynamic timeout 1h$/hosts banned = { 198.51.100.9 }/' "$tmp/p1.policy" >"$tmp/p0.policy"
+ip netns exec "$fw" "$pc" apply "$tmp/p0.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
+ip netns exec "$fw" "$pc" apply "$tmp/p1.policy" 2>"$tmp/err" || { echo "FAIL apply of a static set turned dynamic:"; cat "$tmp/err"; exit 1; }
 # the link and neighbour discovery settle first (up to 5 s)
 for _ in $(seq 10); do
 	[ "$(ip netns exec "$cl" "$probe" tcp 2001:db8::1 22 500)" = accepted ] && break
