@@ -50,7 +50,8 @@ static const char explain_usage[] =
 	"  portcullis explain web.policy 'in icmp 192.0.2.5 -> 198.51.100.1 type echo-request'\n"
 	"  portcullis explain web.policy 'out tcp 198.51.100.1 -> 192.0.2.5:40000 state established'\n"
 	"\n"
-	"Rate limits count as not exceeded.\n"
+	"Rate limits count as not exceeded; when a rate-limited rule decides, the\n"
+	"decider column adds what decides over its rate.\n"
 	"\n"
 	"Options:\n"
 	"  --registry FILE  registry to resolve service names with (IANA CSV or\n"
@@ -271,6 +272,18 @@ int cmd_explain(int argc, char **argv)
 		pc_packet_format(p, text, sizeof(text));
 		printf("%s\t", pc_verdict_name(v));
 		print_decider(ir, p, idx);
+		/* a rate-limited rule decides only under its rate: say what
+		 * decides over it (issue 14) */
+		if (idx >= 0 && ir->chains[p->dir].rules[idx].limit.rate) {
+			const struct pc_rule *r = &ir->chains[p->dir].rules[idx];
+			enum pc_verdict over;
+			long next = pc_ir_eval_from(ir, p, (size_t)idx + 1, &over);
+
+			printf(" (under %u/%s; over it: %s by ", r->limit.rate,
+			       pc_limit_unit_name(r->limit.unit), pc_verdict_name(over));
+			print_decider(ir, p, next);
+			putchar(')');
+		}
 		printf("\t%s\n", text);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -83,12 +83,18 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,
 		enum pc_verdict *verdict)
 {
+	return pc_ir_eval_from(ir, p, 0, verdict);
+}
+
+long pc_ir_eval_from(const struct pc_ir *ir, const struct pc_packet *p,
+		     size_t start, enum pc_verdict *verdict)
+{
 	const struct pc_chain *c;
 
 	if ((unsigned)p->dir >= __PC_DIR_MAX)
 		PC_BUG("packet direction %d", (int)p->dir);
 	c = &ir->chains[p->dir];
-	for (size_t i = 0; i < c->n; i++) {
+	for (size_t i = start; i < c->n; i++) {
 		const struct pc_rule *r = &c->rules[i];
 
 		if (r->n_map) {
