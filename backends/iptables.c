@@ -534,6 +534,15 @@ static void put_verdict(const struct ipt *t, struct pc_buf *b,
 
 static void put_log(const struct ipt *t, struct pc_buf *b, const struct pc_rule *r)
 {
+	if (r->log_nflog) {
+		/* matches (issue 14): log group N is the NFLOG target */
+		pc_buf_printf(b, " -j NFLOG --nflog-group %u", (unsigned)r->log_group);
+		if (r->log_prefix) {
+			pc_buf_puts(b, " --nflog-prefix ");
+			put_quoted(b, r->log_prefix);
+		}
+		return;
+	}
 	pc_buf_puts(b, " -j LOG");
 	if (r->log_prefix) {
 		pc_buf_puts(b, " --log-prefix ");
@@ -842,7 +851,7 @@ const struct pc_backend pc_backend_iptables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "iptables",
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_DYNSET,
+	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_DYNSET | PC_CAP_LOG_GROUP,
 	.families = PC_FAM_IPV4,
 	.check = ipt4_check,
 	.emit = ipt4_emit,
@@ -852,7 +861,7 @@ const struct pc_backend pc_backend_ip6tables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "ip6tables",
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_DYNSET,
+	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_DYNSET | PC_CAP_LOG_GROUP,
 	.families = PC_FAM_IPV6,
 	.check = ipt6_check,
 	.emit = ipt6_emit,

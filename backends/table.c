@@ -63,6 +63,7 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_PROTO: return "protocol matches (proto)";
 	case PC_CAP_COMMENT: return "comments";
 	case PC_CAP_DYNSET: return "dynamic sets (hosts NAME = dynamic)";
+	case PC_CAP_LOG_GROUP: return "logging to a netlink group (log group N)";
 	}
 	return "an unknown feature";
 }
@@ -302,6 +303,8 @@ uint32_t pc_backend_rule_caps(const struct pc_rule *rule, enum pc_direction dir)
 		caps |= PC_CAP_LOG;
 	if (rule->log && rule->log_prefix)
 		caps |= PC_CAP_LOG_PREFIX;
+	if (rule->log && rule->log_nflog)
+		caps |= PC_CAP_LOG_GROUP;
 	if (rule->limit.rate)
 		caps |= PC_CAP_LIMIT;
 	if (rule->verdict == PC_VERDICT_REJECT)

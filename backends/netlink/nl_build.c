@@ -616,7 +616,10 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		 * nft sends no level and the kernel then stores and reports
 		 * its default, warning: say it, so that diff compares equal.
 		 */
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, NFT_LOG_LEVEL_WARNING);
+		if (pr->log_nflog)   /* a group has no level: the kernel refuses both */
+			nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, pr->log_group);
+		else
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, NFT_LOG_LEVEL_WARNING);
 		if (pr->log_prefix)
 			nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, pr->log_prefix);
 	}

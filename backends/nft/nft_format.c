@@ -282,6 +282,8 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 			put_quoted(out, r->log_prefix);
 			fputc_unlocked(' ', out);
 		}
+		if (r->log_nflog)
+			fprintf(out, "group %u ", (unsigned)r->log_group);
 	}
 	switch (r->verdict) {
 	case PC_NFT_ACCEPT:

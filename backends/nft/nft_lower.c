@@ -564,6 +564,8 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	nr->limit = lw->limit;
 	nr->log = r->log;
 	nr->log_prefix = r->log_prefix;
+	nr->log_nflog = r->log_nflog;
+	nr->log_group = r->log_group;
 	nr->verdict = verdict;
 	nr->comment = xstrdup(comment);
 }

@@ -196,6 +196,8 @@ struct pc_nft_rule {
 	size_t n_sets;
 	const struct pc_nft_map *vmap;
 	bool counter;        /* counters (issue 14): `counter` before log */
+	bool log_nflog;      /* matches (issue 14): log group @log_group */
+	uint16_t log_group;
 };
 
 /**

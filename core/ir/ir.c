@@ -190,6 +190,8 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			if (r->log)
 				fprintf(out, " log%s%s%s", r->log_prefix ? " \"" : "",
 					r->log_prefix ? r->log_prefix : "", r->log_prefix ? "\"" : "");
+			if (r->log && r->log_nflog)
+				fprintf(out, " group %u", (unsigned)r->log_group);
 			if (r->comment)
 				fprintf(out, " comment \"%s\"", r->comment);
 			fprintf(out, "   # %s\n", where);

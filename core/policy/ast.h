@@ -89,6 +89,9 @@ struct pc_ast_rule {
 	struct pc_location limit_loc;
 	const char *comment;
 	struct pc_location comment_loc;
+	/* matches (issue 14): log group N */
+	bool log_nflog;
+	uint16_t log_group;
 };
 
 enum pc_ast_stmt_kind {

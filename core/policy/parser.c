@@ -435,6 +435,23 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 				r.log_loc = ps->tok.loc;
 				next(ps);
 			}
+			/* matches (issue 14): log [PREFIX] group N, to NFLOG */
+			if (at_word(ps, "group")) {
+				char *end;
+				unsigned long g;
+
+				next(ps);
+				errno = 0;
+				g = at(ps, PC_TOK_WORD) ? strtoul(ps->tok.text, &end, 10) : 70000;
+				if (!at(ps, PC_TOK_WORD) || *end || errno || g > 65535 ||
+				    !pc_all_digits(ps->tok.text)) {
+					expected(ps, "a netlink log group number 0-65535 after 'group'");
+					goto fail;
+				}
+				r.log_nflog = true;
+				r.log_group = (uint16_t)g;
+				next(ps);
+			}
 		} else if (at_word(ps, "limit")) {
 			if (seen_limit) {
 				perror_at(ps, &kw, "'limit' given twice in one rule");

@@ -101,6 +101,8 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.verdict = ar->verdict;
 	r.log = ar->log;
 	r.log_prefix = ar->log_prefix;
+	r.log_nflog = ar->log_nflog;
+	r.log_group = ar->log_group;
 	r.limit = ar->limit;
 	r.comment = ar->comment;
 	if (ar->iface) {

@@ -76,6 +76,8 @@ enum pc_cap {
 	 * opt-in, not in PC_CAP_ALL, so that a plugin of this ABI that does not
 	 * know them is refused such a rule instead of reading "any address" */
 	PC_CAP_DYNSET = 1u << 19,
+	/* matches (issue 14): `log group N` (NFLOG), opt-in like the above */
+	PC_CAP_LOG_GROUP = 1u << 20,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

@@ -221,6 +221,8 @@ struct pc_map_elem {
  *            element's verdict; any other packet goes on to the next rule.
  *            Only backends with PC_CAP_VMAP are given such rules.
  * @map:      the elements
+ * @log_nflog: log to netlink group @log_group instead (backends with
+ *            PC_CAP_LOG_GROUP only)
  */
 struct pc_rule {
 	enum pc_rule_origin origin;
@@ -239,6 +241,10 @@ struct pc_rule {
 	const char *comment;
 	size_t n_map;
 	const struct pc_map_elem *map;
+	/* matches (issue 14): with @log, log to netlink group @log_group
+	 * (NFLOG: ulogd, tcpdump -i nflog:N) instead of the kernel log */
+	bool log_nflog;
+	uint16_t log_group;
 };
 
 /**
