@@ -41,7 +41,8 @@ int pc_nl_set_change(const char *table, bool add, const struct pc_nl_set_elem *v
 		     size_t n, uint64_t timeout_ms)
 {
 	size_t bufsz = MNL_SOCKET_BUFFER_SIZE * 8;
-	char *buf = xmalloc(bufsz);
+	/* zeroed: the padding libmnl leaves after attributes is sent too */
+	char *buf = xcalloc(1, bufsz);
 	struct mnl_nlmsg_batch *batch;
 	struct mnl_socket *nl;
 	int ret = 0;
