@@ -81,6 +81,17 @@ static void rand_prefix(struct pc_buf *b, bool v6)
 	}
 }
 
+/* issue 14: an address range, as the prefixes that cover it, in the same
+ * small space as rand_prefix() so that it overlaps them */
+static void rand_range(struct pc_buf *b)
+{
+	unsigned lo = rnd() & 0xffff, hi = lo + pick(700);
+
+	if (hi > 0xffff)
+		hi = 0xffff;
+	pc_buf_printf(b, "192.0.%u.%u-192.0.%u.%u", lo >> 8, lo & 255, hi >> 8, hi & 255);
+}
+
 static void rand_ports(struct pc_buf *b)
 {
 	unsigned n = 1 + pick(3);
@@ -147,9 +158,16 @@ static char *rand_policy(unsigned n_rules)
 			for (unsigned j = 0; j < k; j++) {
 				if (j)
 					pc_buf_puts(&b, ", ");
-				rand_prefix(&b, pick(3) == 0);
+				if (pick(5) == 0)
+					rand_range(&b);
+				else
+					rand_prefix(&b, pick(3) == 0);
 			}
 			pc_buf_puts(&b, " }");
+		} else if (pick(3) == 0) {
+			/* issue 14: a rule of one family, which the optimiser
+			 * folds only into that family's map */
+			pc_buf_puts(&b, pick(2) ? " family ipv4" : " family ipv6");
 		}
 		pc_buf_putc(&b, '\n');
 	}
