@@ -452,10 +452,11 @@ static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 }
 
 static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
-		       const struct pc_nft_match *m, bool v6, bool src)
+		       const struct pc_nft_match *m, bool v6, bool src, bool neg)
 {
 	uint32_t off = v6 ? (src ? 8 : 24) : (src ? 12 : 16);
 	uint32_t full = v6 ? 16 : 4;
+	const enum nft_cmp_ops op = neg ? NFT_CMP_NEQ : NFT_CMP_EQ;
 
 	switch (m->kind) {
 	case PC_NFT_MATCH_NONE:
@@ -465,16 +466,19 @@ static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
 		add_lookup(o, nr, m->set->name ? named_set_index(o, m->set->name) :
 						 anon_set_index(o, m->set));
+		if (neg)   /* issue 14: `!= @set` */
+			nftnl_expr_set_u32(nr->lk[nr->n_lk - 1].expr, NFTNL_EXPR_LOOKUP_FLAGS,
+					   NFT_LOOKUP_F_INV);
 		return;
 	case PC_NFT_MATCH_VALUE:
 		break;
 	}
 	if (m->addr->plen == full * 8) {
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, full);
+		add_cmp(nr->r, op, m->addr->a, full);
 	} else if (m->addr->plen % 8 == 0 && m->addr->plen) {
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, m->addr->plen / 8u);
-		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, m->addr->plen / 8u);
+		add_cmp(nr->r, op, m->addr->a, m->addr->plen / 8u);
 	} else {
 		uint8_t mask[16] = { 0 };
 
@@ -482,7 +486,7 @@ static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 			mask[b / 8] |= (uint8_t)(0x80u >> (b % 8));
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
 		add_bitwise(nr->r, mask, full);
-		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, full);
+		add_cmp(nr->r, op, m->addr->a, full);
 	}
 }
 
@@ -570,7 +574,8 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 
 		strncpy(name, pr->ifname, sizeof(name) - 1);
 		add_meta(r, pr->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME);
-		add_cmp(r, NFT_CMP_EQ, name, ifname_cmp_len(pr->ifname));
+		add_cmp(r, pr->ifname_not ? NFT_CMP_NEQ : NFT_CMP_EQ, name,
+			ifname_cmp_len(pr->ifname));
 	}
 	if (pr->family) {
 		uint8_t nfp = pr->family == PC_FAM_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
@@ -582,8 +587,8 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		rule_vmap(r, pr->vmap);
 		goto comment;
 	}
-	match_addr(o, nr, &pr->saddr, pr->family == PC_FAM_IPV6, true);
-	match_addr(o, nr, &pr->daddr, pr->family == PC_FAM_IPV6, false);
+	match_addr(o, nr, &pr->saddr, pr->family == PC_FAM_IPV6, true, pr->saddr_not);
+	match_addr(o, nr, &pr->daddr, pr->family == PC_FAM_IPV6, false, pr->daddr_not);
 	if (pr->proto >= 0)
 		match_l4(o, nr, pr);
 	if (pr->ct_state) {

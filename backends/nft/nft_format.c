@@ -216,6 +216,8 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 	}
 	if (r->ifname) {
 		put(out, r->oif ? "oifname " : "iifname ");
+		if (r->ifname_not)
+			put(out, "!= ");
 		put_quoted(out, r->ifname);
 		fputc_unlocked(' ', out);
 	}
@@ -225,12 +227,16 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 	if (r->saddr.kind != PC_NFT_MATCH_NONE) {
 		put(out, ip);
 		put(out, " saddr ");
+		if (r->saddr_not)
+			put(out, "!= ");
 		match_print(out, &r->saddr);
 		fputc_unlocked(' ', out);
 	}
 	if (r->daddr.kind != PC_NFT_MATCH_NONE) {
 		put(out, ip);
 		put(out, " daddr ");
+		if (r->daddr_not)
+			put(out, "!= ");
 		match_print(out, &r->daddr);
 		fputc_unlocked(' ', out);
 	}

@@ -420,6 +420,9 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 	if (as->n == 0)
 		return;
 	v = addrs_of(as, family, &n);
+	/* a negated list with no prefix of this family: no match (issue 14) */
+	if (n == 0)
+		return;
 	if (as->name && nft_identifier_ok(as->name) &&
 	    strlen(as->name) + 3 <= PC_NFT_NAME_MAX) {
 		m->kind = PC_NFT_MATCH_SET;
@@ -566,6 +569,11 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	nr->log_prefix = r->log_prefix;
 	nr->log_nflog = r->log_nflog;
 	nr->log_group = r->log_group;
+	nr->ifname_not = r->iface_not;
+	/* a negated list without a prefix of this family matches every
+	 * packet of it: no match at all (addr_match() left it NONE) */
+	nr->saddr_not = r->saddr_not && nr->saddr.kind != PC_NFT_MATCH_NONE;
+	nr->daddr_not = r->daddr_not && nr->daddr.kind != PC_NFT_MATCH_NONE;
 	nr->verdict = verdict;
 	nr->comment = xstrdup(comment);
 }
@@ -591,9 +599,11 @@ static size_t rule_families(const struct pc_rule *r, const struct pc_l4 *l4,
 
 			if (!(fams & each[i]))
 				continue;
-			if (r->saddr.n && (addrs_of(&r->saddr, each[i], &k), k == 0))
+			if (r->saddr.n && !r->saddr_not &&
+			    (addrs_of(&r->saddr, each[i], &k), k == 0))
 				continue;
-			if (r->daddr.n && (addrs_of(&r->daddr, each[i], &k), k == 0))
+			if (r->daddr.n && !r->daddr_not &&
+			    (addrs_of(&r->daddr, each[i], &k), k == 0))
 				continue;
 			out[n++] = each[i];
 		}

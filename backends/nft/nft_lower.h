@@ -198,6 +198,8 @@ struct pc_nft_rule {
 	bool counter;        /* counters (issue 14): `counter` before log */
 	bool log_nflog;      /* matches (issue 14): log group @log_group */
 	uint16_t log_group;
+	/* matches (issue 14): != for the interface, source, destination */
+	bool ifname_not, saddr_not, daddr_not;
 };
 
 /**

@@ -62,7 +62,7 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		return pc_map_lookup(r, p) != NULL;
 	if (!(r->families & p->family))
 		return false;
-	if (r->iface && (!p->iface || !pc_iface_match(r->iface, p->iface)))
+	if (r->iface && (!p->iface || pc_iface_match(r->iface, p->iface) == r->iface_not))
 		return false;
 	if (r->ct_state && !(r->ct_state & p->ct_state))
 		return false;
@@ -76,8 +76,8 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		if (i == r->n_l4)
 			return false;
 	}
-	return pc_addr_set_contains(&r->saddr, p->family, p->saddr) &&
-	       pc_addr_set_contains(&r->daddr, p->family, p->daddr);
+	return pc_addr_set_contains(&r->saddr, p->family, p->saddr) != r->saddr_not &&
+	       pc_addr_set_contains(&r->daddr, p->family, p->daddr) != r->daddr_not;
 }
 
 long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,

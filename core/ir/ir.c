@@ -165,7 +165,7 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 				snprintf(where, sizeof(where), "built-in: %s", pc_origin_name(r->origin));
 			fprintf(out, "  %-7s %-8s", pc_verdict_name(r->verdict), fam_name(r->families));
 			if (r->iface)
-				fprintf(out, " on %s", r->iface);
+				fprintf(out, " on %s%s", r->iface_not ? "not " : "", r->iface);
 			if (r->ct_state) {
 				static const char *const st[] = { "new", "established", "related", "invalid" };
 				bool first = true;
@@ -177,8 +177,8 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 						first = false;
 					}
 			}
-			dump_addrs(out, "from", &r->saddr);
-			dump_addrs(out, "to", &r->daddr);
+			dump_addrs(out, r->saddr_not ? "from not" : "from", &r->saddr);
+			dump_addrs(out, r->daddr_not ? "to not" : "to", &r->daddr);
 			for (size_t k = 0; k < r->n_l4; k++)
 				dump_l4(out, &r->l4[k]);
 			if (!r->n_l4 && !r->ct_state && !r->iface && !r->saddr.name && !r->daddr.name &&

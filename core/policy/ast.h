@@ -73,6 +73,7 @@ struct pc_ast_match {
 	enum pc_ast_match_kind kind;
 	struct pc_location loc;   /* the keyword */
 	struct pc_ast_list list;
+	bool negated;             /* matches (issue 14): from not / to not */
 };
 
 struct pc_ast_rule {
@@ -92,6 +93,7 @@ struct pc_ast_rule {
 	/* matches (issue 14): log group N */
 	bool log_nflog;
 	uint16_t log_group;
+	bool iface_not;               /* on not IFACE */
 };
 
 enum pc_ast_stmt_kind {

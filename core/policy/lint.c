@@ -153,14 +153,16 @@ static void set_bits(uint64_t *b, unsigned lo, unsigned hi)
 static bool is_wildcard(const struct pc_rule *r)
 {
 	return !r->iface && r->saddr.n == 0 && r->daddr.n == 0 &&
-	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr);
+	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr) &&
+	       !r->saddr_not && !r->daddr_not;
 }
 
 static bool can_cover(const struct pc_rule *r)
 {
 	/* what a dynamic set holds is known only at run time */
 	return r->limit.rate == 0 && r->ct_state == 0 &&
-	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr);
+	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr) &&
+	       !r->saddr_not && !r->daddr_not && !r->iface_not;
 }
 
 static unsigned fam_bit(int f)
@@ -268,6 +270,11 @@ static bool covers_outside_l4(const struct pc_rule *e, const struct pc_rule *r, 
 	unsigned fam = fam_bit(f);
 
 	if (!(e->families & fam))
+		return false;
+	/* a negated match of @r covers what lies outside its list: only an
+	 * earlier rule without that match holds all of it */
+	if ((r->saddr_not && e->saddr.n) || (r->daddr_not && e->daddr.n) ||
+	    (r->iface_not && e->iface))
 		return false;
 	if (e->iface && (!r->iface || strcmp(e->iface, r->iface) != 0))
 		return false;

@@ -400,6 +400,13 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 			m = xgrow(m, &cap, n + 1, sizeof(*m));
 			m[n].kind = match_words[i].kind;
 			m[n].loc = kw;
+			m[n].negated = false;
+			/* matches (issue 14): from not ADDRS, to not ADDRS */
+			if ((m[n].kind == PC_AST_MATCH_FROM || m[n].kind == PC_AST_MATCH_TO) &&
+			    at_word(ps, "not")) {
+				m[n].negated = true;
+				next(ps);
+			}
 			if (!parse_list(ps, &m[n].list, false, false))
 				goto fail;
 			n++;
@@ -414,6 +421,10 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 				goto fail;
 			}
 			next(ps);
+			if (at_word(ps, "not")) {   /* matches (issue 14) */
+				r.iface_not = true;
+				next(ps);
+			}
 			if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING)) {
 				expected(ps, "an interface name");
 				goto fail;

@@ -79,6 +79,27 @@ static void warn_traps(struct resolver *rs, bool anyone)
 	}
 }
 
+/* matches (issue 14): what `from not` / `to not` can take. */
+static bool negation_ok(struct resolver *rs, const struct pc_ast_match *m,
+			const struct addracc *aa)
+{
+	if (aa->dynamic) {
+		pc_diag_error(rs->diag, &m->loc, "a dynamic set cannot be negated");
+		return false;
+	}
+	bool everything = aa->any || aa->n == 0;
+
+	for (size_t i = 0; i < aa->n; i++)
+		if (aa->v[i].plen == 0)
+			everything = true;
+	if (everything) {
+		pc_diag_error(rs->diag, &m->loc,
+			      "'%s not' of every address never matches", m->kind == PC_AST_MATCH_FROM ? "from" : "to");
+		return false;
+	}
+	return true;
+}
+
 static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 			 struct rulebuf *out)
 {
@@ -126,6 +147,7 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 			ok = false;
 		}
 		r.iface = ar->iface;
+		r.iface_not = ar->iface_not;
 	}
 	bool have_from = false, have_to = false;
 
@@ -183,12 +205,18 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 			have_from = true;
 			if (!resolve_addr_list(rs, &m->list, &src, 0))
 				ok = false;
+			else if (m->negated && !negation_ok(rs, m, &src))
+				ok = false;
+			r.saddr_not = m->negated;
 			fam_loc = &m->loc;
 			break;
 		case PC_AST_MATCH_TO:
 			have_to = true;
 			if (!resolve_addr_list(rs, &m->list, &dst, 0))
 				ok = false;
+			else if (m->negated && !negation_ok(rs, m, &dst))
+				ok = false;
+			r.daddr_not = m->negated;
 			break;
 		default:
 			PC_BUG("match kind %d", m->kind);
@@ -197,7 +225,7 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	if (!ok)
 		goto out;
 	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT)
-		warn_traps(rs, any_source(have_from, &src));
+		warn_traps(rs, r.saddr_not || any_source(have_from, &src));
 
 	/* protocol alternatives */
 	have_icmp = acc->icmp_given[0] || acc->icmp_given[1];
@@ -268,8 +296,10 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 			     l4[i].proto == PC_PROTO_ICMPV6 ? PC_FAM_IPV6 : PC_FAM_ALL;
 		families &= f;
 	}
-	sf = have_from ? addr_families(&src) : PC_FAM_ALL;
-	df = have_to ? addr_families(&dst) : PC_FAM_ALL;
+	/* a negated list pins no family: a packet of the other family is
+	 * outside it (issue 14) */
+	sf = have_from && !r.saddr_not ? addr_families(&src) : PC_FAM_ALL;
+	df = have_to && !r.daddr_not ? addr_families(&dst) : PC_FAM_ALL;
 	if ((families & sf & df) == 0) {
 		pc_diag_error(rs->diag, fam_loc,
 			      "rule can never match: its matches are %s, its source addresses %s, its destination addresses %s",

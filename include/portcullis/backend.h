@@ -78,6 +78,8 @@ enum pc_cap {
 	PC_CAP_DYNSET = 1u << 19,
 	/* matches (issue 14): `log group N` (NFLOG), opt-in like the above */
 	PC_CAP_LOG_GROUP = 1u << 20,
+	/* matches (issue 14): from not / to not / on not, opt-in */
+	PC_CAP_NEGATION = 1u << 21,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

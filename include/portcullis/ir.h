@@ -245,6 +245,11 @@ struct pc_rule {
 	 * (NFLOG: ulogd, tcpdump -i nflog:N) instead of the kernel log */
 	bool log_nflog;
 	uint16_t log_group;
+	/* matches (issue 14): negation. @saddr_not: the packet's source is NOT
+	 * in @saddr (which is then never empty; a packet of a family @saddr
+	 * has no prefix of matches); likewise @daddr_not; @iface_not: the
+	 * interface is not @iface. Backends with PC_CAP_NEGATION only. */
+	bool saddr_not, daddr_not, iface_not;
 };
 
 /**

@@ -154,7 +154,8 @@ static char *rand_policy(unsigned n_rules)
 		if (pick(4)) {
 			unsigned k = 1 + pick(2);
 
-			pc_buf_puts(&b, " from { ");
+			/* issue 14: negated sources stay unfolded, exactly */
+			pc_buf_puts(&b, pick(6) == 0 ? " from not { " : " from { ");
 			for (unsigned j = 0; j < k; j++) {
 				if (j)
 					pc_buf_puts(&b, ", ");
