@@ -27,6 +27,7 @@ struct parser {
 	struct pc_lexer lx;
 	struct pc_token tok;
 	bool bad_line;            /* an error was reported on this statement */
+	size_t reported;          /* errors perror_at() reported, in all */
 	size_t errors_before;     /* error count when the statement started */
 	struct include_frame *stack;
 	size_t depth;
@@ -80,6 +81,7 @@ static void perror_at(struct parser *ps, const struct pc_location *loc,
 	if (ps->bad_line || pc_diag_count(ps->diag, PC_SEV_ERROR) > ps->errors_before)
 		return;
 	ps->bad_line = true;
+	ps->reported++;
 	va_start(ap, fmt);
 	pc_diag_vreport(ps->diag, PC_SEV_ERROR, loc, fmt, ap);
 	va_end(ap);
@@ -326,6 +328,33 @@ static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 	return false;
 }
 
+/* The current token follows the previous one with no blank between: the
+ * rest of a word the lexer cut at a bad character (sql*net). */
+static bool glued(const struct parser *ps)
+{
+	unsigned col = ps->tok.loc.col;
+
+	if (ps->tok.loc.line != ps->lx.line || col < 2)
+		return false;
+	return ps->lx.line_start[col - 2] != ' ' && ps->lx.line_start[col - 2] != '\t';
+}
+
+/* A word that starts a clause of a rule: where parsing resumes after an error. */
+static bool at_clause(const struct parser *ps)
+{
+	static const char *const words[] = { "on", "log", "limit", "comment" };
+
+	if (!at(ps, PC_TOK_WORD))
+		return false;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++)
+		if (strcmp(ps->tok.text, match_words[i].word) == 0)
+			return true;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(words); i++)
+		if (strcmp(ps->tok.text, words[i]) == 0)
+			return true;
+	return false;
+}
+
 static const char *match_word_of(enum pc_ast_match_kind kind)
 {
 	for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++)
@@ -366,9 +395,11 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 	struct pc_ast_match *m = NULL;
 	size_t n = 0, cap = 0;
 	bool seen_log = false, seen_limit = false, seen_comment = false;
+	size_t errors0;   /* lexer errors before the rule */
 
 	memset(&r, 0, sizeof(r));
 	r.verdict = verdict;
+	errors0 = pc_diag_count(ps->diag, PC_SEV_ERROR) - ps->reported;
 	next(ps);
 	if (!parse_direction(ps, &r.dir))
 		goto fail;
@@ -376,16 +407,25 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 		struct pc_location kw = ps->tok.loc;
 		bool done = false;
 
+		/* what a lexer error left of a word is no clause: skip it
+		 * silently; a lexer error silences nothing after that */
+		if (pc_diag_count(ps->diag, PC_SEV_ERROR) > ps->errors_before && !at_clause(ps) &&
+		    glued(ps)) {
+			while (!at_end(ps) && !at_clause(ps))
+				next(ps);
+			continue;
+		}
+		ps->errors_before = pc_diag_count(ps->diag, PC_SEV_ERROR);
 		if (at(ps, PC_TOK_COMMA) && n && !m[n - 1].list.braced) {
 			/* habits (issue 14): `port 80,443/tcp` */
 			perror_at(ps, &ps->tok.loc,
 				  "several items of one match go in braces: %s { %s, ... }",
 				  match_word_of(m[n - 1].kind), m[n - 1].list.n ? m[n - 1].list.v[0].text : "A");
-			goto fail;
+			goto resync;
 		}
 		if (!at(ps, PC_TOK_WORD)) {
 			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, log, limit or comment");
-			goto fail;
+			goto resync;
 		}
 		for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++) {
 			if (strcmp(ps->tok.text, match_words[i].word) != 0)
@@ -394,7 +434,7 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 				if (m[j].kind == match_words[i].kind) {
 					perror_at(ps, &kw, "'%s' given twice in one rule: use a list { … }",
 						  match_words[i].word);
-					goto fail;
+					goto resync;
 				}
 			next(ps);
 			m = xgrow(m, &cap, n + 1, sizeof(*m));
@@ -408,7 +448,7 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 				next(ps);
 			}
 			if (!parse_list(ps, &m[n].list, false, false))
-				goto fail;
+				goto resync;
 			n++;
 			done = true;
 			break;
@@ -418,7 +458,7 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 		if (at_word(ps, "on")) {
 			if (r.iface) {
 				perror_at(ps, &kw, "'on' given twice in one rule");
-				goto fail;
+				goto resync;
 			}
 			next(ps);
 			if (at_word(ps, "not")) {   /* matches (issue 14) */
@@ -427,7 +467,7 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 			}
 			if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING)) {
 				expected(ps, "an interface name");
-				goto fail;
+				goto resync;
 			}
 			r.iface = ps->tok.text;
 			r.iface_loc = ps->tok.loc;
@@ -435,7 +475,7 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 		} else if (at_word(ps, "log")) {
 			if (seen_log) {
 				perror_at(ps, &kw, "'log' given twice in one rule");
-				goto fail;
+				goto resync;
 			}
 			seen_log = true;
 			r.log = true;
@@ -457,7 +497,7 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 				if (!at(ps, PC_TOK_WORD) || *end || errno || g > 65535 ||
 				    !pc_all_digits(ps->tok.text)) {
 					expected(ps, "a netlink log group number 0-65535 after 'group'");
-					goto fail;
+					goto resync;
 				}
 				r.log_nflog = true;
 				r.log_group = (uint16_t)g;
@@ -466,34 +506,56 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 		} else if (at_word(ps, "limit")) {
 			if (seen_limit) {
 				perror_at(ps, &kw, "'limit' given twice in one rule");
-				goto fail;
+				goto resync;
 			}
 			seen_limit = true;
 			if (!parse_limit(ps, &r))
-				goto fail;
+				goto resync;
 		} else if (at_word(ps, "comment")) {
 			if (seen_comment) {
 				perror_at(ps, &kw, "'comment' given twice in one rule");
-				goto fail;
+				goto resync;
 			}
 			seen_comment = true;
 			next(ps);
 			if (!at(ps, PC_TOK_STRING)) {
 				expected(ps, "a quoted comment");
-				goto fail;
+				goto resync;
 			}
 			r.comment = ps->tok.text;
 			r.comment_loc = ps->tok.loc;
 			next(ps);
 		} else if (ps->tok.text[0] == '-') {
 			iptables_hint(ps, &kw);
-			goto fail;
+			goto resync;
 		} else {
 			perror_at(ps, &kw, "unknown keyword '%s' in rule (expected one of: %s)",
 				  ps->tok.text,
 				  "service, port, class, proto, from, to, icmp, icmpv6, on, log, limit, comment");
-			goto fail;
+			goto resync;
 		}
+		continue;
+resync:
+		/*
+		 * habits (issue 14): every error of a line is reported. Skip to
+		 * the next clause keyword (past the bad token) and go on; the
+		 * rule itself is dropped.
+		 */
+		ps->bad_line = false;
+		ps->errors_before = pc_diag_count(ps->diag, PC_SEV_ERROR);
+		if (!at_end(ps))
+			next(ps);
+		while (!at_end(ps) && !at_clause(ps))
+			next(ps);
+	}
+	/*
+	 * A rule with parse errors is still resolved, for the errors of the
+	 * clauses that parsed (the errors keep it out of any output); one the
+	 * lexer cut into pieces is not: its words are not what was written.
+	 */
+	if (pc_diag_count(ps->diag, PC_SEV_ERROR) - ps->reported > errors0) {
+		free(m);
+		return;
 	}
 	s = add_stmt(ps, PC_AST_RULE, &loc);
 	r.n_matches = n;
