@@ -504,6 +504,10 @@ static void put_match(struct ipt *t, const char *chain, const struct rule_text *
 		pc_text_uint(b, r->limit.rate);
 		pc_buf_putc(b, '/');
 		pc_buf_puts(b, pc_limit_unit_name(r->limit.unit));
+		if (r->limit_burst) {
+			pc_buf_puts(b, " --limit-burst ");
+			pc_text_uint(b, r->limit_burst);
+		}
 	}
 	pc_buf_add(b, x->comment.data, x->comment.len);
 }
@@ -851,7 +855,7 @@ const struct pc_backend pc_backend_iptables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "iptables",
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_DYNSET | PC_CAP_LOG_GROUP,
+	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
 	.families = PC_FAM_IPV4,
 	.check = ipt4_check,
 	.emit = ipt4_emit,
@@ -861,7 +865,7 @@ const struct pc_backend pc_backend_ip6tables = {
 	.abi = PC_BACKEND_ABI,
 	.name = "ip6tables",
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_DYNSET | PC_CAP_LOG_GROUP,
+	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
 	.families = PC_FAM_IPV6,
 	.check = ipt6_check,
 	.emit = ipt6_emit,

@@ -65,6 +65,7 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_DYNSET: return "dynamic sets (hosts NAME = dynamic)";
 	case PC_CAP_LOG_GROUP: return "logging to a netlink group (log group N)";
 	case PC_CAP_NEGATION: return "negation (from not, to not, on not)";
+	case PC_CAP_LIMIT_BURST: return "a rate limit's burst (limit ... burst M)";
 	}
 	return "an unknown feature";
 }
@@ -308,6 +309,8 @@ uint32_t pc_backend_rule_caps(const struct pc_rule *rule, enum pc_direction dir)
 		caps |= PC_CAP_LOG_GROUP;
 	if (rule->saddr_not || rule->daddr_not || rule->iface_not)
 		caps |= PC_CAP_NEGATION;
+	if (rule->limit.rate && rule->limit_burst)
+		caps |= PC_CAP_LIMIT_BURST;
 	if (rule->limit.rate)
 		caps |= PC_CAP_LIMIT;
 	if (rule->verdict == PC_VERDICT_REJECT)

@@ -546,7 +546,8 @@ static struct nftnl_obj *limit_obj_new(const char *table, const struct pc_nft_li
 	nftnl_obj_set_u32(obj, NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
 	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_RATE, l->limit.rate);
 	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_UNIT, limit_secs[l->limit.unit]);
-	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_BURST, NFT_LIMIT_BURST);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_BURST,
+			  l->src->limit_burst ? l->src->limit_burst : NFT_LIMIT_BURST);
 	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
 	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_FLAGS, 0);
 	return obj;

@@ -63,7 +63,7 @@ const struct pc_backend pc_backend_nft = {
 	.name = "nft",
 	.summary = "nftables: one `table inet NAME` for nft -f (also what apply installs)",
 	.caps = PC_CAP_ALL | PC_CAP_VMAP | PC_CAP_DYNSET | PC_CAP_LOG_GROUP |
-		PC_CAP_NEGATION,
+		PC_CAP_NEGATION | PC_CAP_LIMIT_BURST,
 	.families = PC_FAM_ALL,
 	.check = nft_check,
 	.emit = nft_emit,

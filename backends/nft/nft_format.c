@@ -360,8 +360,11 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 	for (size_t i = 0; i < plan->n_limits; i++) {
 		const struct pc_nft_limit *l = plan->limits[i];
 
-		fprintf(out, "\tlimit %s {\n\t\trate %u/%s\n\t}\n\n", l->name,
+		fprintf(out, "\tlimit %s {\n\t\trate %u/%s", l->name,
 			l->limit.rate, limit_units[l->limit.unit]);
+		if (l->src->limit_burst)
+			fprintf(out, " burst %u packets", (unsigned)l->src->limit_burst);
+		fputs("\n\t}\n\n", out);
 	}
 	for (size_t i = 0; i < plan->n_sets; i++) {
 		const struct pc_nft_set *s = plan->sets[i];

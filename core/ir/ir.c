@@ -187,6 +187,8 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			if (r->limit.rate)
 				fprintf(out, " limit %u/%s", r->limit.rate,
 					pc_limit_unit_name(r->limit.unit));
+			if (r->limit.rate && r->limit_burst)
+				fprintf(out, " burst %u", (unsigned)r->limit_burst);
 			if (r->log)
 				fprintf(out, " log%s%s%s", r->log_prefix ? " \"" : "",
 					r->log_prefix ? r->log_prefix : "", r->log_prefix ? "\"" : "");

@@ -94,6 +94,7 @@ struct pc_ast_rule {
 	bool log_nflog;
 	uint16_t log_group;
 	bool iface_not;               /* on not IFACE */
+	uint32_t limit_burst;         /* limit ... burst M; 0: not given */
 };
 
 enum pc_ast_stmt_kind {

@@ -281,6 +281,32 @@ static const struct {
 };
 
 
+/* matches (issue 14): [burst M] after a rate; `per source` is refused. */
+static bool parse_limit_tail(struct parser *ps, struct pc_ast_rule *r)
+{
+	if (at_word(ps, "burst")) {
+		char *end;
+		unsigned long burst;
+
+		next(ps);
+		errno = 0;
+		burst = at(ps, PC_TOK_WORD) ? strtoul(ps->tok.text, &end, 10) : 0;
+		if (!at(ps, PC_TOK_WORD) || !pc_all_digits(ps->tok.text) || *end || errno ||
+		    burst == 0 || burst > 1000000) {
+			expected(ps, "a burst of 1 to 1000000 packets after 'burst'");
+			return false;
+		}
+		r->limit_burst = (uint32_t)burst;
+		next(ps);
+	}
+	if (at_word(ps, "per")) {
+		perror_at(ps, &ps->tok.loc,
+			  "'limit ... per source' (a bucket per source address) is not available yet: one bucket per rule only");
+		return false;
+	}
+	return true;
+}
+
 static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 {
 	/* nft's and iptables' short units too (issue 14): 5/min, 10/s, 1/h */
@@ -322,7 +348,7 @@ static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 			r->limit.unit = units[i].unit;
 			r->limit_loc.len = ps->tok.loc.col + ps->tok.loc.len - r->limit_loc.col;
 			next(ps);
-			return true;
+			return parse_limit_tail(ps, r);
 		}
 	expected(ps, "a unit (second, minute, hour, day)");
 	return false;

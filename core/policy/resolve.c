@@ -125,6 +125,7 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.log_nflog = ar->log_nflog;
 	r.log_group = ar->log_group;
 	r.limit = ar->limit;
+	r.limit_burst = ar->limit_burst;
 	r.comment = ar->comment;
 	if (ar->iface) {
 		size_t n = strlen(ar->iface);

@@ -80,6 +80,8 @@ enum pc_cap {
 	PC_CAP_LOG_GROUP = 1u << 20,
 	/* matches (issue 14): from not / to not / on not, opt-in */
 	PC_CAP_NEGATION = 1u << 21,
+	/* matches (issue 14): limit ... burst M, opt-in */
+	PC_CAP_LIMIT_BURST = 1u << 22,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

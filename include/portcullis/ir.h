@@ -250,6 +250,9 @@ struct pc_rule {
 	 * has no prefix of matches); likewise @daddr_not; @iface_not: the
 	 * interface is not @iface. Backends with PC_CAP_NEGATION only. */
 	bool saddr_not, daddr_not, iface_not;
+	/* matches (issue 14): packets the @limit bucket holds, 0: the
+	 * backend's default (5 on nft and iptables) */
+	uint32_t limit_burst;
 };
 
 /**
