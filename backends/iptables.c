@@ -52,7 +52,8 @@ struct addr_chunks {
  * daddr (a long list takes several rules, as iptables would make anyway).
  */
 struct rule_text {
-	struct pc_buf iface;
+	struct addr_chunks ifc;     /* " -i A -o B": one per pair of interfaces */
+	size_t i;
 	struct addr_chunks src, dst;
 	size_t s, d;
 	struct pc_buf state;
@@ -172,7 +173,9 @@ static bool rule_in_scope(const struct ipt *t, const struct pc_rule *r,
 		l4n = 1;
 	}
 	if (kernel_rules)
-		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n;
+		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n *
+				(r->n_ifaces > 1 ? r->n_ifaces : 1) *
+				(r->n_oifaces ? r->n_oifaces : 1);
 	return true;
 }
 
@@ -214,6 +217,14 @@ static void check_rule(struct ipt *t, enum pc_direction dir,
 	}
 	if (r->iface && !pc_iface_name_valid(r->iface))
 		report(t, &r->loc, "backend '%s': invalid interface name '%s'", t->name, r->iface);
+	for (size_t i = 0; i < r->n_ifaces; i++)
+		if (!pc_iface_name_valid(r->ifaces[i]))
+			report(t, &r->loc, "backend '%s': invalid interface name '%s'",
+			       t->name, r->ifaces[i]);
+	for (size_t i = 0; i < r->n_oifaces; i++)
+		if (!pc_iface_name_valid(r->oifaces[i]))
+			report(t, &r->loc, "backend '%s': invalid interface name '%s'",
+			       t->name, r->oifaces[i]);
 	if (r->limit.rate) {
 		static const unsigned mult[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
 
@@ -392,30 +403,57 @@ static void dynsets_comment(const struct ipt *t, struct pc_buf *body)
 	pc_buf_puts(body, "# and fill them with `ipset add NAME ADDR`; reloading this file keeps them.\n");
 }
 
+/* " OPT NAME", the IR's prefix wildcard eth* spelt as iptables' eth+. */
+static void put_iface(struct pc_buf *b, const char *opt, const char *name)
+{
+	size_t n = strlen(name);
+
+	pc_buf_puts(b, opt);
+	if (name[n - 1] == '*') {
+		pc_buf_add(b, name, n - 1);
+		pc_buf_puts(b, "+");
+	} else {
+		pc_buf_puts(b, name);
+	}
+}
+
+/*
+ * The interface part of the kernel rules: one chunk per pair of the `on`
+ * and `out on` lists (iptables takes one name per -i / -o), one empty
+ * chunk when the rule names none.
+ */
+static void fill_ifaces(struct rule_text *x, enum pc_direction dir,
+			const struct pc_rule *r)
+{
+	size_t ni = r->n_ifaces > 1 ? r->n_ifaces : 1;
+	size_t no = r->n_oifaces ? r->n_oifaces : 1;
+
+	x->ifc.n = 0;
+	for (size_t i = 0; i < ni; i++)
+		for (size_t o = 0; o < no; o++) {
+			struct pc_buf *b = chunk_add(&x->ifc);
+			const char *in = r->n_ifaces > 1 ? r->ifaces[i] : r->iface;
+
+			if (in)
+				put_iface(b, dir == PC_DIR_OUT ? " -o " : " -i ", in);
+			if (r->n_oifaces)
+				put_iface(b, " -o ", r->oifaces[o]);
+		}
+}
+
 /* Fills @x for @r; its buffers are reused from rule to rule. */
 static void rule_text_fill(struct ipt *t, struct rule_text *x,
 			   enum pc_direction dir, const struct pc_rule *r)
 {
 	size_t s0, sn, d0, dn;
 
-	buf_reset(&x->iface);
 	buf_reset(&x->state);
 	buf_reset(&x->comment);
 	x->s = x->d = 0;
 	addr_range(t, &r->saddr, &s0, &sn);
 	addr_range(t, &r->daddr, &d0, &dn);
-	if (r->iface) {
-		size_t n = strlen(r->iface);
-
-		pc_buf_puts(&x->iface, dir == PC_DIR_OUT ? " -o " : " -i ");
-		/* the IR's prefix wildcard eth* is iptables' eth+ */
-		if (r->iface[n - 1] == '*') {
-			pc_buf_add(&x->iface, r->iface, n - 1);
-			pc_buf_puts(&x->iface, "+");
-		} else {
-			pc_buf_puts(&x->iface, r->iface);
-		}
-	}
+	x->i = 0;
+	fill_ifaces(x, dir, r);
 	if (pc_addr_set_is_dynamic(&r->saddr))
 		set_chunk(t, &x->src, r->saddr.name, "src");
 	else
@@ -456,7 +494,7 @@ static void chunks_finish(struct addr_chunks *c)
 
 static void rule_text_finish(struct rule_text *x)
 {
-	pc_buf_finish(&x->iface);
+	chunks_finish(&x->ifc);
 	chunks_finish(&x->src);
 	chunks_finish(&x->dst);
 	pc_buf_finish(&x->state);
@@ -471,7 +509,7 @@ static void put_match(struct ipt *t, const char *chain, const struct rule_text *
 
 	pc_buf_puts(b, "-A ");
 	pc_buf_puts(b, chain);
-	pc_buf_add(b, x->iface.data, x->iface.len);
+	pc_buf_add(b, x->ifc.v[x->i].data, x->ifc.v[x->i].len);
 	pc_buf_add(b, x->src.v[x->s].data, x->src.v[x->s].len);
 	pc_buf_add(b, x->dst.v[x->d].data, x->dst.v[x->d].len);
 	if (a->l4) {
@@ -561,6 +599,7 @@ static void put_log(const struct ipt *t, struct pc_buf *b, const struct pc_rule 
  */
 struct action {
 	const char *jump;           /* helper chain, or NULL */
+	const char *nat;            /* NAT (routers): " -j DNAT ..." instead of a verdict */
 	bool log;                   /* LOG rule before the verdict */
 	bool limit;                 /* -m limit on the kernel rule itself */
 };
@@ -579,6 +618,12 @@ static void emit_one(struct ipt *t, const char *chain,
 		put_match(t, chain, x, r, a, act->limit);
 		pc_buf_puts(b, " -j ");
 		pc_buf_puts(b, act->jump);
+		pc_buf_putc(b, '\n');
+		return;
+	}
+	if (act->nat) {
+		put_match(t, chain, x, r, a, false);
+		pc_buf_puts(b, act->nat);
 		pc_buf_putc(b, '\n');
 		return;
 	}
@@ -606,9 +651,10 @@ static void emit_kernel_rule(struct ipt *t, const char *chain,
 			     struct rule_text *x, const struct pc_rule *r,
 			     const struct alt *a, const struct action *act)
 {
-	for (x->s = 0; x->s < x->src.n; x->s++)
-		for (x->d = 0; x->d < x->dst.n; x->d++)
-			emit_one(t, chain, x, r, a, act);
+	for (x->i = 0; x->i < x->ifc.n; x->i++)
+		for (x->s = 0; x->s < x->src.n; x->s++)
+			for (x->d = 0; x->d < x->dst.n; x->d++)
+				emit_one(t, chain, x, r, a, act);
 }
 
 /* Every kernel rule of the rule's match, in order. */
@@ -671,6 +717,7 @@ static struct pc_rule bare_rule(const struct pc_rule *r)
 	memset(&b.saddr, 0, sizeof(b.saddr));
 	memset(&b.daddr, 0, sizeof(b.daddr));
 	b.iface = NULL;
+	b.n_ifaces = b.n_oifaces = 0;
 	b.ct_state = 0;
 	b.n_l4 = 0;
 	b.l4 = NULL;
@@ -766,6 +813,73 @@ static void ipt_finish(struct ipt *t)
 	rule_text_finish(&t->bare_text);
 }
 
+/*
+ * NAT (routers): the *nat table of the same restore file, in the policy's
+ * own chains TABLE-pre (dnat) and TABLE-post (masquerade, snat), one jump
+ * each from PREROUTING and POSTROUTING. Appended to @body after the filter
+ * table's jumps: "COMMIT" ends *filter here and the template's own COMMIT
+ * ends *nat. Nothing when the policy has no NAT of this family.
+ */
+static void emit_nat(struct ipt *t, struct pc_buf *body)
+{
+	const struct pc_ir *ir = t->ir;
+	char *pre = xasprintf("%s-pre", ir->table), *post = xasprintf("%s-post", ir->table);
+	bool any = false;
+
+	buf_reset(&t->rules);
+	for (size_t i = 0; i < ir->n_nat; i++) {
+		const struct pc_nat_rule *n = &ir->nat[i];
+		bool dnat = n->kind == PC_NAT_DNAT;
+		struct action act = { 0 };
+		struct pc_rule r;
+		char addr[INET6_ADDRSTRLEN];
+
+		memset(&r, 0, sizeof(r));
+		r.origin = PC_ORIGIN_POLICY;
+		r.loc = n->loc;
+		r.families = n->families;
+		r.iface = n->iface;
+		r.n_ifaces = n->n_ifaces;
+		r.ifaces = n->ifaces;
+		r.saddr = n->saddr;
+		r.daddr = n->daddr;
+		r.n_l4 = n->n_l4;
+		r.l4 = (struct pc_l4 *)n->l4;
+		r.comment = n->comment;
+		if (!rule_in_scope(t, &r, NULL))
+			continue;
+		any = true;
+		buf_reset(&t->scratch);
+		if (n->kind == PC_NAT_MASQUERADE) {
+			pc_buf_puts(&t->scratch, " -j MASQUERADE");
+		} else {
+			inet_ntop(fam_v6(t) ? AF_INET6 : AF_INET, n->to.a, addr, sizeof(addr));
+			pc_buf_puts(&t->scratch, dnat ? " -j DNAT --to-destination " :
+							" -j SNAT --to-source ");
+			if (n->to_port && fam_v6(t))
+				pc_buf_printf(&t->scratch, "[%s]:%u", addr, n->to_port);
+			else if (n->to_port)
+				pc_buf_printf(&t->scratch, "%s:%u", addr, n->to_port);
+			else
+				pc_buf_puts(&t->scratch, addr);
+		}
+		act.nat = xstrdup(t->scratch.data);
+		/* the `on` of dnat is -i (prerouting), of the others -o */
+		rule_text_fill(t, &t->text, dnat ? PC_DIR_IN : PC_DIR_OUT, &r);
+		emit_alternatives(t, dnat ? pre : post, &t->text, &r, &act);
+		free((char *)act.nat);
+	}
+	if (any) {
+		pc_buf_puts(body, "COMMIT\n*nat\n");
+		pc_buf_printf(body, ":%s - [0:0]\n:%s - [0:0]\n-F %s\n-F %s\n", pre, post, pre, post);
+		pc_buf_add(body, t->rules.data, t->rules.len);
+		pc_buf_puts(body, "# jumps into the NAT chains above\n");
+		pc_buf_printf(body, "-A PREROUTING -j %s\n-A POSTROUTING -j %s\n", pre, post);
+	}
+	free(pre);
+	free(post);
+}
+
 static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		   FILE *out, struct pc_diag *diag, unsigned family,
 		   const char *name)
@@ -799,6 +913,7 @@ static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
 		pc_buf_printf(&body, "-A %s -j %s-%s\n", builtin_chain[order[i]],
 			      ir->table, dir_suffix[order[i]]);
+	emit_nat(&t, &body);
 	tmpl = opts->template_text ? opts->template_text : pc_template_builtin(name);
 	if (!tmpl)
 		PC_BUG("no built-in template for %s", name);
@@ -853,9 +968,11 @@ static int ipt6_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 
 const struct pc_backend pc_backend_iptables = {
 	.abi = PC_BACKEND_ABI,
+	.size = sizeof(struct pc_backend),
 	.name = "iptables",
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
+	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT |
+		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
 	.families = PC_FAM_IPV4,
 	.check = ipt4_check,
 	.emit = ipt4_emit,
@@ -863,9 +980,11 @@ const struct pc_backend pc_backend_iptables = {
 
 const struct pc_backend pc_backend_ip6tables = {
 	.abi = PC_BACKEND_ABI,
+	.size = sizeof(struct pc_backend),
 	.name = "ip6tables",
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
+	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT |
+		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
 	.families = PC_FAM_IPV6,
 	.check = ipt6_check,
 	.emit = ipt6_emit,

@@ -13,10 +13,12 @@
  *  - loopback: `on lo`, the interface group of all loopback interfaces
  *    (lo0) on OpenBSD and FreeBSD;
  *  - forward: pf has none; a routed packet meets the in rules of its
- *    incoming and the out rules of its outgoing interface. Rules the
- *    policy writes in the forward direction, and an explicit
- *    `default forward allow`, are errors; built-in forward rules are left
- *    out;
+ *    incoming and the out rules of its outgoing interface. The in rules
+ *    pass it (tagged), and the forward rules decide it where it leaves,
+ *    as out rules `on` the leaving interface and `received-on` the
+ *    arriving one (emit_forward_chain());
+ *  - NAT: OpenBSD match rules with nat-to / rdr-to, FreeBSD nat / rdr
+ *    rules, before every filter rule (emit_nat());
  *  - rate limits: `max-pkt-rate N/SECONDS` (the rule stops matching over
  *    the rate), OpenBSD only: FreeBSD added it after 14;
  *  - log prefixes: pflog has none; the prefix becomes the rule's label;
@@ -51,10 +53,8 @@ struct pf {
 	/* named address sets seen, and whether each became a table */
 	struct named_set *named;
 	size_t n_named, cap_named;
-	/* what the forwarded packets pf passes in are tagged with */
+	/* what the routed packets are tagged with where they come in */
 	char *forward_tag;
-	/* when set: the tag put_rule() gives the packets a pass rule passes */
-	const char *tag;
 };
 
 /* An error at @loc, counted in p->errors (what the backend cannot express). */
@@ -69,8 +69,7 @@ static const char *dialect(const struct pf *p)
 static bool rule_written(const struct pf *p, enum pc_direction dir,
 			 const struct pc_rule *r)
 {
-	if (dir == PC_DIR_FORWARD)
-		return false;
+	(void)dir;
 	if (r->origin == PC_ORIGIN_CONNTRACK)
 		return false;
 	return true;
@@ -89,12 +88,24 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 {
 	if (r->comment && !pc_text_printable(r->comment))
 		report(p, &r->loc, "backend 'pf': the comment has control characters");
-	if (r->iface && !pc_iface_name_valid(r->iface))
-		report(p, &r->loc, "backend 'pf': invalid interface name '%s'", r->iface);
-	else if (r->iface && r->iface[strlen(r->iface) - 1] == '*')
-		report(p, &r->loc,
-		       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
-		       r->iface);
+	for (size_t i = 0; i < (r->n_ifaces > 1 ? r->n_ifaces : r->iface ? 1 : 0); i++) {
+		const char *name = r->n_ifaces > 1 ? r->ifaces[i] : r->iface;
+
+		if (!pc_iface_name_valid(name))
+			report(p, &r->loc, "backend 'pf': invalid interface name '%s'", name);
+		else if (name[strlen(name) - 1] == '*')
+			report(p, &r->loc,
+			       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
+			       name);
+	}
+	for (size_t i = 0; i < r->n_oifaces; i++) {
+		if (!pc_iface_name_valid(r->oifaces[i]))
+			report(p, &r->loc, "backend 'pf': invalid interface name '%s'", r->oifaces[i]);
+		else if (r->oifaces[i][strlen(r->oifaces[i]) - 1] == '*')
+			report(p, &r->loc,
+			       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
+			       r->oifaces[i]);
+	}
 	if (r->log && r->log_prefix) {
 		if (!pc_text_printable(r->log_prefix) || strpbrk(r->log_prefix, "\"\\$"))
 			report(p, &r->loc,
@@ -123,15 +134,11 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 
 static void run_checks(struct pf *p)
 {
-	const struct pc_chain *fwd = &p->ir->chains[PC_DIR_FORWARD];
 	struct pc_location loc = { .file = p->ir->policy_file };
 
 	if (!pc_text_valid_name(p->ir->table))
 		report(p, &loc, "backend 'pf': table name '%s' is not a valid anchor name",
 		       p->ir->table);
-	if (fwd->policy == PC_VERDICT_ALLOW && fwd->policy_loc.line)
-		report(p, &fwd->policy_loc,
-		       "backend 'pf' cannot express the forward direction (a routed packet meets the in and out rules)");
 	for (int d = 0; d < __PC_DIR_MAX; d++) {
 		const struct pc_chain *c = &p->ir->chains[d];
 
@@ -313,18 +320,24 @@ static bool same_ports(const struct pc_port_set *a, const struct pc_port_set *b)
 	return a->n == b->n && memcmp(a->v, b->v, a->n * sizeof(*a->v)) == 0;
 }
 
+static void put_comment_line_to(struct pc_buf *b, enum pc_direction dir,
+				const struct pc_rule *r)
+{
+	pc_buf_puts(b, "# ");
+	pc_text_rule_origin(b, dir, r);
+	/* quoted: a comment line must not end with '\' (line continuation) */
+	if (r->comment) {
+		pc_buf_puts(b, " \"");
+		pc_buf_puts(b, r->comment);
+		pc_buf_putc(b, '"');
+	}
+	pc_buf_putc(b, '\n');
+}
+
 static void put_comment_line(struct pf *p, enum pc_direction dir,
 			     const struct pc_rule *r)
 {
-	pc_buf_puts(&p->rules, "# ");
-	pc_text_rule_origin(&p->rules, dir, r);
-	/* quoted: a comment line must not end with '\' (line continuation) */
-	if (r->comment) {
-		pc_buf_puts(&p->rules, " \"");
-		pc_buf_puts(&p->rules, r->comment);
-		pc_buf_putc(&p->rules, '"');
-	}
-	pc_buf_putc(&p->rules, '\n');
+	put_comment_line_to(&p->rules, dir, r);
 }
 
 /*
@@ -379,11 +392,33 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		pc_buf_puts(b, "block return");
 		break;
 	}
-	pc_buf_puts(b, dir == PC_DIR_OUT ? " out" : " in");
+	pc_buf_puts(b, dir == PC_DIR_IN ? " in" : " out");
 	if (r->log)
 		pc_buf_puts(b, " log");
 	pc_buf_puts(b, " quick");
-	if (r->iface) {
+	if (dir == PC_DIR_FORWARD) {
+		/* decided where the packet leaves: `on` is the leaving interface */
+		if (r->n_oifaces > 1) {
+			pc_buf_puts(b, " on {");
+			for (size_t i = 0; i < r->n_oifaces; i++) {
+				pc_buf_putc(b, ' ');
+				pc_buf_puts(b, r->oifaces[i]);
+			}
+			pc_buf_puts(b, " }");
+			expanded *= r->n_oifaces;
+		} else if (r->n_oifaces) {
+			pc_buf_puts(b, " on ");
+			pc_buf_puts(b, r->oifaces[0]);
+		}
+	} else if (r->n_ifaces > 1) {
+		/* pfctl expands { a b } into one rule per interface */
+		pc_buf_puts(b, " on {");
+		for (size_t i = 0; i < r->n_ifaces; i++) {
+			pc_buf_putc(b, ' ');
+			pc_buf_puts(b, r->ifaces[i]);
+		}
+		pc_buf_puts(b, " }");
+	} else if (r->iface) {
 		pc_buf_puts(b, " on ");
 		pc_buf_puts(b, r->iface);
 	}
@@ -429,6 +464,12 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		if (l4[0]->n_types > 1)
 			pc_buf_puts(b, " }");
 	}
+	if (dir == PC_DIR_FORWARD) {
+		/* one interface: emit_forward() writes a rule per listed one */
+		if (r->iface)
+			pc_buf_printf(b, " received-on %s", r->iface);
+		pc_buf_printf(b, " tagged \"%s\"", p->forward_tag);
+	}
 	if (p->ir->options & PC_OPT_COUNTERS)
 		put_counter_label(p, b, r);
 	else if (r->log && r->log_prefix)
@@ -436,8 +477,6 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 	if (r->limit.rate)
 		pc_buf_printf(b, " max-pkt-rate %u/%u", r->limit.rate,
 			      seconds[r->limit.unit]);
-	if (pass && p->tag)
-		pc_buf_printf(b, " tag \"%s\"", p->tag);
 	if (pass)
 		pc_buf_puts(b, p->ir->options & PC_OPT_STATELESS ? " no state" : " keep state");
 	pc_buf_putc(b, '\n');
@@ -492,13 +531,15 @@ static void emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule 
 	}
 	free(alts);
 	free(done);
+	if (r->n_ifaces > 1)
+		expanded *= r->n_ifaces;
 	/*
 	 * max-pkt-rate counts per pf rule: several rules would each let the
 	 * whole rate through, where the policy means one rate for the rule.
 	 */
 	if (r->limit.rate && expanded > 1)
 		report(p, &r->loc,
-		       "backend 'pf' cannot express one rate limit for this rule: pfctl expands it into %zu rules (one per listed protocol, address, port or ICMP type) and max-pkt-rate counts per rule",
+		       "backend 'pf' cannot express one rate limit for this rule: pfctl expands it into %zu rules (one per listed interface, protocol, address, port or ICMP type) and max-pkt-rate counts per rule",
 		       expanded);
 }
 
@@ -532,18 +573,6 @@ static void put_default(struct pf *p, enum pc_direction dir, enum pc_direction a
 	pc_buf_printf(&p->rules, " default %s %s\n", pc_direction_name(as),
 		      pc_verdict_name(def.verdict));
 	put_rule(p, dir, &def, NULL, 0, PC_FAM_ALL);
-}
-
-/* Whether a forward rule passes some routed packets (then tagged). */
-static bool forwards_any(const struct pf *p)
-{
-	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
-
-	for (size_t i = 0; i < c->n; i++)
-		if (c->rules[i].origin == PC_ORIGIN_ESSENTIAL_ICMP &&
-		    c->rules[i].verdict == PC_VERDICT_ALLOW)
-			return true;
-	return false;
 }
 
 /* Indents the lines of p->rules from byte @start on by one tab. */
@@ -588,11 +617,6 @@ static void emit_chain(struct pf *p, enum pc_direction dir)
 	if (dir == PC_DIR_IN)
 		pc_buf_puts(&p->rules, "# packets for this host\n"
 			    "anchor \"in\" in to " PF_FOR_THIS_HOST " {\n");
-	if (dir == PC_DIR_OUT && forwards_any(p))
-		pc_buf_printf(&p->rules,
-			      "# routed packets the forward rules passed in\n"
-			      "pass out quick tagged \"%s\" %s\n", p->forward_tag,
-			      p->ir->options & PC_OPT_STATELESS ? "no state" : "keep state");
 	start = p->rules.len;
 	for (size_t i = 0; i < c->n; i++)
 		if (rule_written(p, dir, &c->rules[i]))
@@ -602,17 +626,189 @@ static void emit_chain(struct pf *p, enum pc_direction dir)
 	if (dir != PC_DIR_IN)
 		return;
 	indent_from(p, start);
-	pc_buf_puts(&p->rules, "}\n# packets for other hosts, routed through this one\n");
-	c = &p->ir->chains[PC_DIR_FORWARD];
-	p->tag = p->forward_tag;
+	pc_buf_printf(&p->rules,
+		      "}\n# packets for other hosts, routed through this one: tagged here,\n"
+		      "# decided by the forward rules where they leave\n"
+		      "pass in quick tag \"%s\" %s\n", p->forward_tag,
+		      p->ir->options & PC_OPT_STATELESS ? "no state" : "keep state");
+}
+
+/*
+ * A forward rule as out rules of the routed packets (see emit_chain()):
+ * pf's received-on takes one interface, so an `on` list is a rule each.
+ */
+static void emit_forward(struct pf *p, const struct pc_rule *r)
+{
+	if (r->n_ifaces <= 1) {
+		emit_rule(p, PC_DIR_FORWARD, r);
+		return;
+	}
+	if (r->limit.rate)
+		report(p, &r->loc,
+		       "backend 'pf' cannot express one rate limit for this rule: it becomes one rule per interface of its 'on' list (received-on takes one) and max-pkt-rate counts per rule");
+	for (size_t i = 0; i < r->n_ifaces; i++) {
+		struct pc_rule one = *r;
+
+		one.iface = r->ifaces[i];
+		one.n_ifaces = 0;
+		one.ifaces = NULL;
+		emit_rule(p, PC_DIR_FORWARD, &one);
+	}
+}
+
+/*
+ * The routed packets, in the out section: pf knows both interfaces only
+ * where a packet leaves (`on` the leaving one, `received-on` the one it
+ * came in by), so the forward rules are out rules of the packets the in
+ * section tagged, ending with the forward default; the out rules after
+ * them decide only this host's own packets.
+ */
+static void emit_forward_chain(struct pf *p)
+{
+	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
+
+	pc_buf_printf(&p->rules, "\n# forward: default %s\n"
+		      "# routed packets, decided where they leave (received-on: where they came in)\n",
+		      pc_verdict_name(c->policy));
 	for (size_t i = 0; i < c->n; i++)
-		if (c->rules[i].origin == PC_ORIGIN_ESSENTIAL_ICMP)
-			emit_rule(p, PC_DIR_FORWARD, &c->rules[i]);
-	p->tag = NULL;
+		if (rule_written(p, PC_DIR_FORWARD, &c->rules[i]))
+			emit_forward(p, &c->rules[i]);
 	if (!pc_text_chain_closed(c))
-		put_default(p, PC_DIR_IN, PC_DIR_FORWARD);
+		put_default(p, PC_DIR_FORWARD, PC_DIR_FORWARD);
+}
+
+/*
+ * One pf translation rule of NAT statement @n for interface @iface (NULL:
+ * any), family @fam and protocol @l4 (NULL: any). OpenBSD: a `match` rule
+ * with nat-to / rdr-to (it translates and decides nothing; the filter
+ * rules after it see the translated packet); FreeBSD: the translation
+ * rules `nat on ... ->` and `rdr on ... ->`, which pf applies before the
+ * filter rules.
+ */
+static void put_nat(struct pf *p, struct pc_buf *b, const struct pc_nat_rule *n,
+		    const char *iface, unsigned fam, const struct pc_l4 *l4)
+{
+	bool dnat = n->kind == PC_NAT_DNAT;
+
+	if (p->openbsd)
+		pc_buf_printf(b, "match %s", dnat ? "in" : "out");
 	else
-		emit_rule(p, PC_DIR_FORWARD, &c->rules[c->n - 1]);
+		pc_buf_puts(b, dnat ? "rdr" : "nat");
+	if (iface)
+		pc_buf_printf(b, " on %s", iface);
+	pc_buf_puts(b, fam == PC_FAM_IPV4 ? " inet" : " inet6");
+	if (l4) {
+		pc_buf_puts(b, " proto ");
+		put_proto(b, l4->proto);
+	}
+	pc_buf_puts(b, " from ");
+	put_hosts(p, b, &n->saddr, fam);
+	pc_buf_puts(b, " to ");
+	put_hosts(p, b, &n->daddr, fam);
+	if (l4 && pc_proto_has_ports(l4->proto) && l4->dports.n)
+		put_ports(b, &l4->dports);
+	pc_buf_puts(b, p->openbsd ? (dnat ? " rdr-to " : " nat-to ") : " -> ");
+	/* masquerade: the interface's address, followed when it changes */
+	if (n->kind == PC_NAT_MASQUERADE)
+		pc_buf_printf(b, "(%s)", iface);
+	else
+		pc_text_addr(b, &n->to, true);
+	if (n->to_port)
+		pc_buf_printf(b, " port %u", n->to_port);
+	pc_buf_putc(b, '\n');
+}
+
+/* Could NAT statement @n and forward rule @r name the same leaving interface? */
+static bool same_way_out(const struct pc_nat_rule *n, const struct pc_rule *r)
+{
+	size_t nn = n->n_ifaces > 1 ? n->n_ifaces : n->iface ? 1 : 0;
+
+	if (!nn || !r->n_oifaces)
+		return true;
+	for (size_t i = 0; i < nn; i++)
+		for (size_t k = 0; k < r->n_oifaces; k++)
+			if (strcmp(nn > 1 ? n->ifaces[i] : n->iface, r->oifaces[k]) == 0)
+				return true;
+	return false;
+}
+
+/*
+ * pf filters a leaving packet after its source translation (the forward
+ * rules here are out rules), where nft and iptables filter before it: a
+ * forward rule that matches source addresses would no longer see them.
+ */
+static void check_nat_sources(struct pf *p)
+{
+	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pc_rule *r = &c->rules[i];
+
+		if (r->origin != PC_ORIGIN_POLICY || !r->saddr.n)
+			continue;
+		for (size_t k = 0; k < p->ir->n_nat; k++) {
+			const struct pc_nat_rule *n = &p->ir->nat[k];
+
+			if (n->kind == PC_NAT_DNAT || !same_way_out(n, r))
+				continue;
+			report(p, &r->loc,
+			       "backend 'pf' cannot express a forward rule matching source addresses where %s at %s:%u translates them: pf filters a leaving packet after its source translation",
+			       pc_nat_kind_name(n->kind), n->loc.file, n->loc.line);
+			break;
+		}
+	}
+}
+
+/* The NAT statements, before every filter rule (see put_nat()). */
+static void emit_nat(struct pf *p, struct pc_buf *b)
+{
+	static const unsigned fams[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
+
+	if (!p->ir->n_nat)
+		return;
+	check_nat_sources(p);
+	pc_buf_printf(b, "\n# NAT: translations only, the filter rules below decide (%s)\n",
+		      p->openbsd ? "match rules with nat-to and rdr-to" :
+				   "nat and rdr rules, applied before the filter rules");
+	for (size_t i = 0; i < p->ir->n_nat; i++) {
+		const struct pc_nat_rule *n = &p->ir->nat[i];
+		size_t ni = n->n_ifaces > 1 ? n->n_ifaces : 1;
+		struct pc_rule loc = { .origin = PC_ORIGIN_POLICY, .loc = n->loc, .comment = n->comment };
+
+		if (n->kind == PC_NAT_MASQUERADE && !n->iface) {
+			report(p, &n->loc,
+			       "backend 'pf' cannot express a masquerade without 'on IFACE': nat-to takes the address of a named interface");
+			continue;
+		}
+		for (size_t k = 0; k < ni; k++) {
+			const char *iface = n->n_ifaces > 1 ? n->ifaces[k] : n->iface;
+
+			if (iface && iface[strlen(iface) - 1] == '*') {
+				report(p, &n->loc,
+				       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
+				       iface);
+				continue;
+			}
+			put_comment_line_to(b, PC_DIR_IN, &loc);
+			for (size_t f = 0; f < 2; f++) {
+				if (!(n->families & fams[f]))
+					continue;
+				if ((n->saddr.n && !set_in_families(&n->saddr, fams[f])) ||
+				    (n->daddr.n && !set_in_families(&n->daddr, fams[f])))
+					continue;
+				if (!n->n_l4)
+					put_nat(p, b, n, iface, fams[f], NULL);
+				for (size_t a = 0; a < n->n_l4; a++) {
+					unsigned proto = n->l4[a].proto;
+
+					if ((proto == PC_PROTO_ICMP && fams[f] != PC_FAM_IPV4) ||
+					    (proto == PC_PROTO_ICMPV6 && fams[f] != PC_FAM_IPV6))
+						continue;
+					put_nat(p, b, n, iface, fams[f], &n->l4[a]);
+				}
+			}
+		}
+	}
 }
 
 static void pf_init(struct pf *p, const struct pc_ir *ir,
@@ -622,7 +818,8 @@ static void pf_init(struct pf *p, const struct pc_ir *ir,
 	p->ir = ir;
 	p->opts = opts;
 	p->diag = diag;
-	p->openbsd = !opts->pf_dialect || strcmp(opts->pf_dialect, "freebsd") != 0;
+	p->openbsd = !pc_emit_option(opts, "pf-dialect") ||
+		     strcmp(pc_emit_option(opts, "pf-dialect"), "freebsd") != 0;
 	pc_buf_init(&p->tables);
 	pc_buf_init(&p->rules);
 	p->forward_tag = xasprintf("%s-forward", ir->table ? ir->table : "");
@@ -646,7 +843,13 @@ static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	run_checks(&p);
 	/* what only writing the rules finds (a rate limit over several pf rules) */
 	if (!p.errors) {
+		struct pc_buf nat;
+
+		pc_buf_init(&nat);
+		emit_nat(&p, &nat);
+		pc_buf_finish(&nat);
 		emit_chain(&p, PC_DIR_IN);
+		emit_forward_chain(&p);
 		emit_chain(&p, PC_DIR_OUT);
 	}
 	ret = p.errors ? -1 : 0;
@@ -681,16 +884,18 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		   FILE *out, struct pc_diag *diag)
 {
 	struct pf p;
-	struct pc_buf body;
+	struct pc_buf body, nat;
 	const char *tmpl;
 	int ret = -1;
 
 	pf_init(&p, ir, opts, diag);
 	pc_buf_init(&body);
+	pc_buf_init(&nat);
 	run_checks(&p);
 	if (p.errors)
 		goto out;
 	emit_chain(&p, PC_DIR_IN);
+	emit_forward_chain(&p);
 	emit_chain(&p, PC_DIR_OUT);
 	if (p.errors)
 		goto out;
@@ -701,10 +906,14 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		if (p.errors)
 			goto out;
 	}
+	emit_nat(&p, &nat);
+	if (p.errors)
+		goto out;
 	if (p.tables.len) {
 		pc_buf_puts(&body, "\n");
 		pc_buf_add(&body, p.tables.data, p.tables.len);
 	}
+	pc_buf_add(&body, nat.data, nat.len);
 	pc_buf_add(&body, p.rules.data, p.rules.len);
 	tmpl = opts->template_text ? opts->template_text : pc_template_builtin("pf");
 	if (!tmpl)
@@ -712,20 +921,29 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	ret = pc_template_render(tmpl, ir, opts, "pf", body.data, out, diag);
 out:
 	pc_buf_finish(&body);
+	pc_buf_finish(&nat);
 	pf_finish(&p);
 	return ret;
 }
 
+static const struct pc_backend_option pf_options[] = {
+	{ "pf-dialect", "openbsd|freebsd", "the pf of OpenBSD (default) or of FreeBSD" },
+	{ NULL, NULL, NULL },
+};
+
 const struct pc_backend pc_backend_pf = {
 	.abi = PC_BACKEND_ABI,
+	.size = sizeof(struct pc_backend),
 	.name = "pf",
-	.summary = "pf.conf anchor body (--pf-dialect openbsd|freebsd)",
+	.summary = "pf.conf anchor body, OpenBSD or FreeBSD dialect",
 	.caps = PC_CAP_IPV4 | PC_CAP_IPV6 | PC_CAP_DIR_IN | PC_CAP_DIR_OUT |
 		PC_CAP_IFACE | PC_CAP_LOG | PC_CAP_LOG_PREFIX | PC_CAP_LIMIT |
 		PC_CAP_REJECT | PC_CAP_CONNTRACK | PC_CAP_ICMP_TYPE |
 		PC_CAP_ICMPV6_TYPE | PC_CAP_TCP_UDP | PC_CAP_SCTP |
-		PC_CAP_PROTO | PC_CAP_COMMENT | PC_CAP_DYNSET,
+		PC_CAP_PROTO | PC_CAP_COMMENT | PC_CAP_IFACE_LIST |
+		PC_CAP_DIR_FORWARD | PC_CAP_OIFACE | PC_CAP_NAT | PC_CAP_DYNSET,
 	.families = PC_FAM_ALL,
 	.check = pf_check,
 	.emit = pf_emit,
+	.options = pf_options,
 };

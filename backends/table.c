@@ -41,6 +41,48 @@ struct pc_backend_set {
 	size_t n, cap;
 };
 
+const char *pc_emit_option(const struct pc_emit_options *opts, const char *name)
+{
+	const char *value = NULL;
+
+	for (size_t i = 0; i < opts->n_options; i++)
+		if (strcmp(opts->options[i].name, name) == 0)
+			value = opts->options[i].value;
+	return value;
+}
+
+const struct pc_backend_option *pc_backend_options(const struct pc_backend *backend)
+{
+	/* a struct pc_backend too short to hold the field has no options */
+	if (backend->size < offsetof(struct pc_backend, options) + sizeof(backend->options))
+		return NULL;
+	return backend->options;
+}
+
+const struct pc_backend_option *pc_backend_option_find(const struct pc_backend *backend,
+							const char *name)
+{
+	const struct pc_backend_option *o = pc_backend_options(backend);
+
+	for (; o && o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+bool pc_backend_option_value_ok(const struct pc_backend_option *opt, const char *value)
+{
+	size_t len = strlen(value);
+
+	for (const char *p = opt->values; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL) {
+		size_t n = strcspn(p, "|");
+
+		if (n == len && strncmp(p, value, n) == 0)
+			return true;
+	}
+	return !opt->values;
+}
+
 const char *pc_cap_name(unsigned cap)
 {
 	switch (cap) {
@@ -62,6 +104,9 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_DCCP: return "DCCP ports";
 	case PC_CAP_PROTO: return "protocol matches (proto)";
 	case PC_CAP_COMMENT: return "comments";
+	case PC_CAP_IFACE_LIST: return "interface lists (on { a, b })";
+	case PC_CAP_OIFACE: return "the leaving interface of a forward rule (out on IFACE)";
+	case PC_CAP_NAT: return "NAT (masquerade, snat, dnat)";
 	case PC_CAP_DYNSET: return "dynamic sets (hosts NAME = dynamic)";
 	case PC_CAP_LOG_GROUP: return "logging to a netlink group (log group N)";
 	case PC_CAP_NEGATION: return "negation (from not, to not, on not)";
@@ -154,6 +199,13 @@ static void load_plugin(struct pc_backend_set *set, const char *path,
 		pc_diag_report(diag, sev, NULL,
 			       "plugin %s: rejected: built for backend ABI %u, this program has ABI %u",
 			       path, (unsigned)b->abi, PC_BACKEND_ABI);
+		goto reject;
+	}
+	/* ABI 2's struct pc_backend ends with @options: nothing shorter is one */
+	if (b->size < offsetof(struct pc_backend, options) + sizeof(b->options)) {
+		pc_diag_report(diag, sev, NULL,
+			       "plugin %s: rejected: its struct pc_backend has %u bytes, fewer than ABI %u's",
+			       path, (unsigned)b->size, PC_BACKEND_ABI);
 		goto reject;
 	}
 	if (!valid_name(b->name)) {
@@ -301,6 +353,10 @@ uint32_t pc_backend_rule_caps(const struct pc_rule *rule, enum pc_direction dir)
 		caps |= PC_CAP_IPV6;
 	if (rule->iface)
 		caps |= PC_CAP_IFACE;
+	if (rule->n_ifaces > 1)
+		caps |= PC_CAP_IFACE_LIST;
+	if (rule->n_oifaces)
+		caps |= PC_CAP_OIFACE;
 	if (rule->log)
 		caps |= PC_CAP_LOG;
 	if (rule->log && rule->log_prefix)
@@ -396,6 +452,13 @@ int pc_backend_check(const struct pc_backend *backend, const struct pc_ir *ir,
 			}
 		}
 	}
+	/* NAT (routers): a statement of its own, not a filter rule */
+	for (size_t i = 0; i < ir->n_nat; i++)
+		if (!(backend->caps & PC_CAP_NAT)) {
+			pc_diag_error(diag, &ir->nat[i].loc, "backend '%s' cannot express %s",
+				      backend->name, pc_cap_name(PC_CAP_NAT));
+			ret = -1;
+		}
 	if (ret == 0 && backend->check && backend->check(ir, opts, diag) != 0)
 		ret = -1;
 	if (pc_diag_count(diag, PC_SEV_ERROR) != errors)

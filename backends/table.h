@@ -64,6 +64,16 @@ size_t pc_backend_set_count(const struct pc_backend_set *set);
 const struct pc_backend *pc_backend_set_get(const struct pc_backend_set *set,
 					    size_t i, const char **origin);
 
+/* The options @backend declares (ended by a NULL name), or NULL for none. */
+const struct pc_backend_option *pc_backend_options(const struct pc_backend *backend);
+
+/* The option called @name that @backend declares, or NULL. */
+const struct pc_backend_option *pc_backend_option_find(const struct pc_backend *backend,
+							const char *name);
+
+/* True when @value is one of the values @opt declares (any, when it lists none). */
+bool pc_backend_option_value_ok(const struct pc_backend_option *opt, const char *value);
+
 /* The backend called @name, or NULL. */
 const struct pc_backend *pc_backend_set_find(const struct pc_backend_set *set,
 					     const char *name);

@@ -6,7 +6,7 @@ static void apply_usage(FILE *out)
 {
 	fputs("usage: portcullis apply [--dry-run] [--confirm SECONDS] [--force]\n"
 	      "                        [--no-optimize] [--registry FILE] [--overlay FILE]\n"
-	      "                        POLICY\n"
+	      "                        [--state-dir DIR] POLICY\n"
 	      "\n"
 	      "Programs the policy's nftables table (`table inet NAME`) over netlink in\n"
 	      "one transaction: the table is replaced as a whole, no other table is\n"
@@ -33,7 +33,11 @@ static void apply_usage(FILE *out)
 	      "                     rules become verdict maps, as `generate` makes them\n"
 	      "  --registry FILE    IANA CSV or /etc/services file instead of the shipped one\n"
 	      "  --overlay FILE     site names that take precedence (repeatable)\n"
+	      "  --state-dir DIR    where the last-known-good ruleset is saved (default\n"
+	      "                     $PORTCULLIS_STATE_DIR, else " PC_STATE_DIR_DEFAULT ")\n"
 	      "\n"
+	      "Every apply that changes the kernel (confirmed, with --confirm) saves what\n"
+	      "it applied as DIR/last-good.nft, for `portcullis boot`.\n"
 	      "Environment: PORTCULLIS_RUNDIR (default /run/portcullis) holds the state\n"
 	      "of a pending --confirm.\n"
 	      "\n"
@@ -155,11 +159,13 @@ int cmd_apply(int argc, char **argv)
 		{ "no-optimize", no_argument, NULL, 'N' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "overlay", required_argument, NULL, 'O' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pc_registry_opts ro;
 	struct apply_state st = { 0 };
+	const char *state_dir = NULL;
 	bool dry_run = false, force = false, optimize = true;
 	long confirm = 0;
 	int c, status = PC_EXIT_OK, lock_fd = -1, ret;
@@ -196,6 +202,9 @@ int cmd_apply(int argc, char **argv)
 			if (!pc_cli_add_overlay(&ro, optarg, "apply"))
 				return PC_EXIT_USAGE;
 			break;
+		case 'S':
+			state_dir = optarg;
+			break;
 		case 'h':
 			apply_usage(stdout);
 			return PC_EXIT_OK;
@@ -213,6 +222,8 @@ int cmd_apply(int argc, char **argv)
 		return PC_EXIT_USAGE;
 	}
 	st.diag = pc_diag_create();
+	st.policy = argv[optind];
+	st.state_dir = pc_state_dir(state_dir);
 	status = pc_cli_load_plan("apply", argv[optind], &ro, optimize, st.diag, &st.ir, &st.view,
 				  &st.reg, &st.plan);
 	if (status != PC_EXIT_OK)
@@ -266,9 +277,11 @@ int cmd_apply(int argc, char **argv)
 		fprintf(stderr, "portcullis apply: dry run: the kernel accepts table inet %s "
 			"(%zu rules); nothing was changed\n", st.plan->table,
 			pc_nft_plan_rule_count(st.plan));
-	else
+	else {
 		fprintf(stderr, "portcullis apply: applied table inet %s (%zu rules)\n",
 			st.plan->table, pc_nft_plan_rule_count(st.plan));
+		pc_state_save_report("portcullis apply", st.state_dir, st.policy, st.plan);
+	}
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);

@@ -58,6 +58,8 @@ struct apply_state {
 	struct pc_ir *view;   /* the optimised view the plan comes from, or NULL */
 	struct pc_nft_plan *plan;
 	struct pc_nl_batch *batch;
+	const char *policy;      /* the policy's path, for the last-known-good */
+	const char *state_dir;   /* where the last-known-good goes */
 };
 
 const char *rundir(void);

@@ -12,7 +12,8 @@ static void backends_usage(FILE *out)
 	fputs("usage: portcullis backends\n"
 	      "\n"
 	      "Lists the backends `generate -b NAME` can use: name, origin (built-in or the\n"
-	      "plugin's file) and summary. Plugins are shared objects in the directories of\n"
+	      "plugin's file) and summary, then the options each takes (-O NAME=VALUE).\n"
+	      "Plugins are shared objects in the directories of\n"
 	      "PORTCULLIS_PLUGIN_PATH (colon-separated absolute paths) and in\n"
 	      PC_PLUGINDIR ".\n"
 	      "A plugin file or directory must be owned by root or the invoking user\n"
@@ -55,6 +56,10 @@ int cmd_backends(int argc, char **argv)
 		const struct pc_backend *b = pc_backend_set_get(set, i, &origin);
 
 		printf("%-12s %-10s %s\n", b->name, origin, b->summary);
+		/* the options it takes, one line each: -O NAME=VALUE */
+		for (const struct pc_backend_option *o = pc_backend_options(b); o && o->name; o++)
+			printf("%-12s %-10s   -O %s=%s  %s\n", "", "", o->name,
+			       o->values ? o->values : "VALUE", o->help ? o->help : "");
 	}
 	fflush(stdout);
 	status = pc_diag_has_errors(diag) ? PC_EXIT_POLICY : PC_EXIT_OK;

@@ -32,8 +32,10 @@ int cmd_check(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_boot(int argc, char **argv);
 int cmd_confirm(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /*
  * Registry options every command that resolves names takes:
@@ -106,5 +108,25 @@ bool pc_cli_color(void);
 void pc_cli_phase(const char *command, const char *what);
 
 extern const char *pc_program_version;
+
+/* portcullis --version: program, registry date, catalog revision (cli/version.c). */
+int pc_cli_version(void);
+
+/*
+ * The last-known-good ruleset (cli/state.c), in STATE_DIR/last-good.nft:
+ * --state-dir, else $PORTCULLIS_STATE_DIR, else /var/lib/portcullis.
+ */
+#define PC_STATE_DIR_DEFAULT "/var/lib/portcullis"
+const char *pc_state_dir(const char *option);
+/* STATE_DIR/last-good.nft (caller frees). */
+char *pc_state_last_good_path(const char *dir);
+/*
+ * Saves @plan (applied from @policy) as `nft -f` text, atomically,
+ * creating @dir (mode 0700). Returns 0 or -errno.
+ */
+int pc_state_save(const char *dir, const char *policy, const struct pc_nft_plan *plan);
+/* pc_state_save(), with a warning under @prog's name when it fails. */
+void pc_state_save_report(const char *prog, const char *dir, const char *policy,
+			  const struct pc_nft_plan *plan);
 
 #endif

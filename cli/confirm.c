@@ -328,6 +328,7 @@ int apply_confirmed(struct apply_state *st, unsigned seconds, int lock_fd)
 	switch (what) {
 	case WD_CONFIRMED:
 		fprintf(stderr, "portcullis apply: confirmed: table inet %s stays\n", table);
+		pc_state_save_report("portcullis apply", st->state_dir, st->policy, st->plan);
 		return PC_EXIT_OK;
 	case WD_ROLLED_BACK:
 		fprintf(stderr, "portcullis apply: not confirmed: rolled back table inet %s "

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* portcullis explain: which line of a policy decides a packet. */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -177,6 +178,35 @@ static void print_decider(const struct pc_ir *ir, const struct pc_packet *p,
 	}
 }
 
+/* "\tKIND FILE:LINE" of the NAT rule @i: a further column (routers). */
+static void print_nat(const struct pc_ir *ir, long i)
+{
+	const struct pc_nat_rule *n = &ir->nat[i];
+
+	printf("\t%s %s:%u", pc_nat_kind_name(n->kind), n->loc.file, n->loc.line);
+}
+
+/* The source translation of an allowed packet leaving the host, if any. */
+static void print_snat(const struct pc_ir *ir, const struct pc_packet *p)
+{
+	long i = pc_ir_snat(ir, p);
+	char addr[INET6_ADDRSTRLEN];
+	const struct pc_nat_rule *n;
+
+	if (i < 0)
+		return;
+	n = &ir->nat[i];
+	print_nat(ir, i);
+	if (n->kind == PC_NAT_MASQUERADE) {
+		const char *out = p->dir == PC_DIR_FORWARD ? p->oiface : p->iface;
+
+		printf(": source becomes the address of %s", out && out[0] ? out : "the leaving interface");
+		return;
+	}
+	inet_ntop(n->to.family == PC_FAM_IPV4 ? AF_INET : AF_INET6, n->to.a, addr, sizeof(addr));
+	printf(": source becomes %s", addr);
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -265,26 +295,42 @@ int cmd_explain(int argc, char **argv)
 		long idx;
 		char text[160];
 
+		struct pc_packet translated;
+		const struct pc_packet *judged = p;
+		long dnat;
+
 		if (items[i].own_iface)
 			p->iface = items[i].iface;
-		idx = pc_ir_eval(ir, p, &v);
+		/* dnat first: the filter decides on the translated packet */
+		dnat = pc_ir_dnat(ir, p, &translated);
+		if (dnat >= 0)
+			judged = &translated;
+		idx = pc_ir_eval(ir, judged, &v);
 
 		pc_packet_format(p, text, sizeof(text));
 		printf("%s\t", pc_verdict_name(v));
-		print_decider(ir, p, idx);
+		print_decider(ir, judged, idx);
 		/* a rate-limited rule decides only under its rate: say what
 		 * decides over it (issue 14) */
-		if (idx >= 0 && ir->chains[p->dir].rules[idx].limit.rate) {
-			const struct pc_rule *r = &ir->chains[p->dir].rules[idx];
+		if (idx >= 0 && ir->chains[judged->dir].rules[idx].limit.rate) {
+			const struct pc_rule *r = &ir->chains[judged->dir].rules[idx];
 			enum pc_verdict over;
-			long next = pc_ir_eval_from(ir, p, (size_t)idx + 1, &over);
+			long next = pc_ir_eval_from(ir, judged, (size_t)idx + 1, &over);
 
 			printf(" (under %u/%s; over it: %s by ", r->limit.rate,
 			       pc_limit_unit_name(r->limit.unit), pc_verdict_name(over));
-			print_decider(ir, p, next);
+			print_decider(ir, judged, next);
 			putchar(')');
 		}
-		printf("\t%s\n", text);
+		printf("\t%s", text);
+		if (dnat >= 0) {
+			pc_packet_format(judged, text, sizeof(text));
+			print_nat(ir, dnat);
+			printf(": %s", text);
+		}
+		if (v == PC_VERDICT_ALLOW)
+			print_snat(ir, judged);
+		putchar('\n');
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		perror("portcullis: explain: standard output");

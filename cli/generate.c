@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "backends/table.h"
 #include "cli/cli.h"
 #include "ir/optimize.h"
+#include "policy/ast.h"
 #include "policy/policy.h"
 #include "registry/registry.h"
 #include "common/template.h"
@@ -19,14 +22,19 @@ static void generate_usage(FILE *out)
 {
 	fputs("usage: portcullis generate [-b BACKEND] [-o FILE] [--check] [--registry FILE]\n"
 	      "                           [--overlay FILE] [--template FILE]\n"
-	      "                           [--pf-dialect openbsd|freebsd] [--no-lint] POLICY\n"
+	      "                           [-O NAME=VALUE]... [--no-lint] POLICY\n"
 	      "       portcullis generate -b BACKEND -o FILE [-b BACKEND -o FILE]... POLICY\n"
+	      "       portcullis generate -b BACKEND -o 'DIR/%n.EXT' [-b ...]... POLICY...\n"
 	      "\n"
 	      "Writes the ruleset of POLICY in the language of BACKEND: nft (default),\n"
 	      "iptables, ip6tables, pf, or a plugin (see `portcullis backends`).\n"
 	      "The output is byte-identical for the same policy, registry and version.\n"
 	      "Several -b BACKEND -o FILE pairs write several files from one reading of\n"
 	      "the policy; when one backend fails, no file is written.\n"
+	      "Many policies (one per host) in one run: each -o FILE holds %n, which\n"
+	      "stands for a policy's file name without its directory and .policy;\n"
+	      "files that several policies include are read and parsed once, and\n"
+	      "when any policy or backend fails, no file is written.\n"
 	      "\n"
 	      "  -b, --backend NAME  the output language (default nft)\n"
 	      "  -o, --output FILE   replace FILE atomically instead of writing to stdout;\n"
@@ -44,7 +52,10 @@ static void generate_usage(FILE *out)
 	      "  --template FILE     the output's skeleton instead of the built-in one\n"
 	      "                      ({{version}} {{policy}} {{registry}} {{registry_date}}\n"
 	      "                      {{table}} {{backend}} {{body}})\n"
-	      "  --pf-dialect NAME   openbsd (default) or freebsd, for -b pf\n"
+	      "  -O, --backend-option NAME=VALUE\n"
+	      "                      an option of the chosen backend (repeatable; see\n"
+	      "                      `portcullis backends`), e.g. -O pf-dialect=freebsd\n"
+	      "  --pf-dialect NAME   the same as -O pf-dialect=NAME (openbsd or freebsd)\n"
 	      "\n"
 	      "Exit status: 0 written (or up to date); 1 policy errors, a feature the\n"
 	      "backend cannot express, or --check found changes; 2 usage; 3 system error.\n",
@@ -84,6 +95,8 @@ static char *render(const struct pc_backend *backend, const struct pc_ir *ir,
 	return text;
 }
 
+#define MAX_OPTIONS 16
+
 /* One -b BACKEND [-o FILE] of the command line. */
 struct target {
 	const char *name;
@@ -91,9 +104,101 @@ struct target {
 	const struct pc_backend *backend;
 	char *text;
 	size_t len;
+	struct pc_option_value opts[MAX_OPTIONS]; /* the -O options this backend declares */
+	size_t n_opts;
 };
 
 #define MAX_TARGETS 16
+
+/*
+ * Hands each target the -O options its backend declares. An option that no
+ * chosen backend declares, or a value outside the declared ones, is a usage
+ * error naming the option and the backends.
+ */
+static bool assign_options(struct target *targets, size_t n_targets,
+			   const struct pc_option_value *given, size_t n_given)
+{
+	for (size_t k = 0; k < n_given; k++) {
+		bool taken = false;
+
+		for (size_t i = 0; i < n_targets; i++) {
+			const struct pc_backend_option *o =
+				pc_backend_option_find(targets[i].backend, given[k].name);
+
+			if (!o)
+				continue;
+			if (!pc_backend_option_value_ok(o, given[k].value)) {
+				fprintf(stderr, "portcullis generate: option '%s' of backend '%s' is %s, not '%s'\n",
+					given[k].name, targets[i].backend->name, o->values,
+					given[k].value);
+				return false;
+			}
+			targets[i].opts[targets[i].n_opts++] = given[k];
+			taken = true;
+		}
+		if (taken)
+			continue;
+		fprintf(stderr, "portcullis generate: unknown option '%s' for backend", given[k].name);
+		for (size_t i = 0; i < n_targets; i++)
+			fprintf(stderr, "%s '%s'", i ? "," : "", targets[i].backend->name);
+		fputs(" (see `portcullis backends`)\n", stderr);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Every target's output for @ir, made before any is written (all or
+ * nothing). Worsens *status on failure.
+ */
+static void render_targets(struct target *t, size_t n, const struct pc_ir *ir,
+			   const struct pc_emit_options *opts, bool no_optimize,
+			   struct pc_diag *diag, int *status)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct pc_emit_options o = *opts;
+
+		o.n_options = t[i].n_opts;
+		o.options = t[i].opts;
+		if (pc_backend_check(t[i].backend, ir, &o, diag) != 0) {
+			if (*status == PC_EXIT_OK)
+				*status = PC_EXIT_POLICY;
+			continue;
+		}
+		if ((t[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
+			struct pc_ir *view = pc_ir_optimize_view_for(
+				ir, t[i].backend->caps & PC_CAP_VMAP_DADDR, NULL);
+
+			t[i].text = render(t[i].backend, view, &o, diag, &t[i].len, status);
+			pc_ir_destroy(view);
+		} else {
+			t[i].text = render(t[i].backend, ir, &o, diag, &t[i].len, status);
+		}
+	}
+}
+
+/* @pattern with every %n replaced by @policy's name (no directory, no .policy). */
+static char *expand_output(const char *pattern, const char *policy)
+{
+	const char *base = strrchr(policy, '/');
+	size_t n;
+	struct pc_buf b;
+
+	base = base ? base + 1 : policy;
+	n = strlen(base);
+	if (n > 7 && strcmp(base + n - 7, ".policy") == 0)
+		n -= 7;
+	pc_buf_init(&b);
+	for (const char *p = pattern; *p; p++) {
+		if (p[0] == '%' && p[1] == 'n') {
+			pc_buf_add(&b, base, n);
+			p++;
+		} else {
+			pc_buf_putc(&b, *p);
+		}
+	}
+	return b.data;
+}
 
 static int write_stdout(const char *text, size_t len)
 {
@@ -129,7 +234,68 @@ static const char *file_kind(const char *path)
  * it, and only when all of that worked are they renamed. With @check,
  * nothing is written: 1 when a file would change.
  */
-static int write_outputs(struct target *targets, size_t n, bool check)
+/* The directory of @path ("." for none). */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+}
+
+/*
+ * Syncs, for many files at once, what pc_replace_write() and
+ * pc_replace_commit() sync one by one: with @data, every file system the
+ * temporary files are on (syncfs(), once per file system), else every
+ * directory once (the renames). A thousand fsync() pairs cost seconds.
+ */
+static int sync_many(const struct pc_replace *r, const bool *skip, size_t n, bool data)
+{
+	dev_t *done = xcalloc(n, sizeof(*done));
+	char **dirs = xcalloc(n, sizeof(*dirs));
+	size_t n_done = 0, n_dirs = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		char *dir;
+		struct stat st;
+		bool seen = false;
+		int dfd;
+
+		if (skip[i])
+			continue;
+		dir = dir_of(r[i].target);
+		for (size_t k = 0; k < n_dirs && !seen; k++)
+			seen = strcmp(dirs[k], dir) == 0;
+		if (seen) {
+			free(dir);
+			continue;
+		}
+		dirs[n_dirs++] = dir;
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || fstat(dfd, &st) < 0) {
+			ret = -1;
+		} else if (!data) {
+			fsync(dfd);
+		} else {
+			for (size_t k = 0; k < n_done && !seen; k++)
+				seen = done[k] == st.st_dev;
+			if (!seen) {
+				done[n_done++] = st.st_dev;
+				if (syncfs(dfd) < 0)
+					ret = -1;
+			}
+		}
+		if (dfd >= 0)
+			close(dfd);
+	}
+	for (size_t k = 0; k < n_dirs; k++)
+		free(dirs[k]);
+	free(dirs);
+	free(done);
+	return ret;
+}
+
+static int write_outputs(struct target *targets, size_t n, bool check, bool many)
 {
 	struct pc_replace *r = xcalloc(n, sizeof(*r));
 	bool *same = xcalloc(n, sizeof(*same));
@@ -137,8 +303,10 @@ static int write_outputs(struct target *targets, size_t n, bool check)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (pc_replace_prepare(&r[i], targets[i].output, true) == 0)
+		if (pc_replace_prepare(&r[i], targets[i].output, true) == 0) {
+			r[i].caller_syncs = many;
 			continue;
+		}
 		if (errno == EINVAL)
 			fprintf(stderr, "portcullis: cannot write %s: it is %s\n",
 				targets[i].output, file_kind(targets[i].output));
@@ -191,6 +359,12 @@ static int write_outputs(struct target *targets, size_t n, bool check)
 		status = PC_EXIT_SYSTEM;
 		goto out;
 	}
+	if (many && sync_many(r, same, n, true) < 0) {
+		fprintf(stderr, "portcullis: cannot sync the new files: %s; no file was changed\n",
+			strerror(errno));
+		status = PC_EXIT_SYSTEM;
+		goto out;
+	}
 	/* Only renames are left: they fail only if the directory changes under us. */
 	for (i = 0; i < n; i++) {
 		if (same[i] || pc_replace_commit(&r[i]) == 0)
@@ -203,6 +377,8 @@ static int write_outputs(struct target *targets, size_t n, bool check)
 		status = PC_EXIT_SYSTEM;
 		goto out;
 	}
+	if (many)
+		sync_many(r, same, n, false);
 out:
 	for (i = 0; i < n; i++)
 		pc_replace_finish(&r[i]);
@@ -212,6 +388,66 @@ out:
 }
 
 
+/*
+ * generate -o 'DIR/%n.EXT' POLICY...: the registry, the backends and the
+ * files the policies share are loaded once; the outputs of every policy
+ * are made before any is written, and all are written or none.
+ */
+static int generate_many(struct target *targets, size_t n_targets, char **policies,
+			 size_t n_pol, const struct pc_registry_opts *ro, unsigned flags,
+			 struct pc_emit_options *opts, bool no_optimize, bool check,
+			 struct pc_diag *diag)
+{
+	struct target *all = xcalloc(n_pol * n_targets, sizeof(*all));
+	struct pc_include_cache *cache = pc_include_cache_create();
+	struct pc_registry *reg;
+	int status = PC_EXIT_OK;
+
+	pc_cli_phase("generate", NULL);
+	reg = pc_cli_open_registry(ro, diag, &status);
+	if (!reg)
+		goto out;
+	pc_cli_phase("generate", "registry");
+	for (size_t p = 0; p < n_pol; p++) {
+		struct target *t = &all[p * n_targets];
+		bool sys_error = false;
+		struct pc_ir *ir;
+
+		for (size_t i = 0; i < n_targets; i++) {
+			t[i] = targets[i];
+			t[i].output = expand_output(targets[i].output, policies[p]);
+		}
+		ir = pc_policy_load_cached(policies[p], reg, flags, diag, &sys_error, cache);
+		if (!ir) {
+			if (sys_error)
+				status = PC_EXIT_SYSTEM;
+			else if (status == PC_EXIT_OK)
+				status = PC_EXIT_POLICY;
+			continue;
+		}
+		opts->policy_path = policies[p];
+		opts->registry_name = ir->registry_name;
+		opts->registry_date = ir->registry_date;
+		render_targets(t, n_targets, ir, opts, no_optimize, diag, &status);
+		pc_ir_destroy(ir);
+	}
+	pc_cli_phase("generate", "policies parse, resolve, lint and render");
+	if (status != PC_EXIT_OK)
+		goto out;
+	pc_diag_print(diag, stderr, pc_cli_color());
+	status = write_outputs(all, n_pol * n_targets, check, true);
+	pc_cli_phase("generate", "write");
+out:
+	for (size_t i = 0; i < n_pol * n_targets; i++) {
+		free((char *)all[i].output);
+		free(all[i].text);
+	}
+	free(all);
+	pc_include_cache_destroy(cache);
+	pc_registry_destroy(reg);
+	return status;
+}
+
 int cmd_generate(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -219,7 +455,8 @@ int cmd_generate(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "registry", required_argument, NULL, 'r' },
-		{ "overlay", required_argument, NULL, 'O' },
+		{ "overlay", required_argument, NULL, 'L' },
+		{ "backend-option", required_argument, NULL, 'O' },
 		{ "template", required_argument, NULL, 't' },
 		{ "pf-dialect", required_argument, NULL, 'p' },
 		{ "no-lint", no_argument, NULL, 'n' },
@@ -227,8 +464,11 @@ int cmd_generate(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pc_emit_options opts = { .version = pc_program_version, .pf_dialect = "openbsd" };
+	struct pc_emit_options opts = { .size = sizeof(opts), .version = pc_program_version };
 	struct target targets[MAX_TARGETS];
+	struct pc_option_value given[MAX_OPTIONS];
+	char option_names[MAX_OPTIONS][64];
+	size_t n_given = 0;
 	struct pc_registry_opts ro;
 	struct pc_backend_set *set = NULL;
 	struct pc_registry *reg = NULL;
@@ -238,13 +478,13 @@ int cmd_generate(int argc, char **argv)
 	char *template_text = NULL;
 	size_t n_targets = 0, len = 0;
 	unsigned flags = 0;
-	bool check = false, no_optimize = false, want_plugins = false;
+	bool check = false, no_optimize = false, want_plugins = false, many = false;
 	int c, status = PC_EXIT_OK;
 
 	memset(&ro, 0, sizeof(ro));
 	memset(targets, 0, sizeof(targets));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:o:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:o:O:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 		case 'o':
@@ -272,20 +512,33 @@ int cmd_generate(int argc, char **argv)
 		case 'r':
 			ro.registry = optarg;
 			break;
-		case 'O':
+		case 'L':
 			if (!pc_cli_add_overlay(&ro, optarg, "generate"))
 				return PC_EXIT_USAGE;
 			break;
-		case 't':
-			template_path = optarg;
-			break;
-		case 'p':
-			if (strcmp(optarg, "openbsd") != 0 && strcmp(optarg, "freebsd") != 0) {
-				fprintf(stderr, "portcullis generate: --pf-dialect is openbsd or freebsd, not '%s'\n",
-					optarg);
+		case 'O':
+		case 'p': {
+			const char *eq = strchr(optarg, '=');
+
+			if (n_given == MAX_OPTIONS) {
+				fputs("portcullis generate: too many -O options\n", stderr);
 				return PC_EXIT_USAGE;
 			}
-			opts.pf_dialect = optarg;
+			if (c == 'O' && (!eq || eq == optarg ||
+					 (size_t)(eq - optarg) >= sizeof(option_names[0]))) {
+				fprintf(stderr, "portcullis generate: -O takes NAME=VALUE, not '%s'\n", optarg);
+				return PC_EXIT_USAGE;
+			}
+			/* --pf-dialect NAME is the older spelling of -O pf-dialect=NAME */
+			snprintf(option_names[n_given], sizeof(option_names[0]), "%.*s",
+				 c == 'O' ? (int)(eq - optarg) : 10, c == 'O' ? optarg : "pf-dialect");
+			given[n_given].name = option_names[n_given];
+			given[n_given].value = c == 'O' ? eq + 1 : optarg;
+			n_given++;
+			break;
+		}
+		case 't':
+			template_path = optarg;
 			break;
 		case 'n':
 			flags |= PC_POLICY_NO_LINT;
@@ -301,12 +554,27 @@ int cmd_generate(int argc, char **argv)
 			return PC_EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (optind >= argc) {
 		generate_usage(stderr);
 		return PC_EXIT_USAGE;
 	}
 	if (n_targets == 0)
 		targets[n_targets++].name = "nft";
+	for (size_t i = 0; i < n_targets; i++)
+		if (targets[i].output && strstr(targets[i].output, "%n"))
+			many = true;
+	if (optind + 1 < argc || many) {
+		for (size_t i = 0; i < n_targets; i++) {
+			if (targets[i].output && strstr(targets[i].output, "%n"))
+				continue;
+			fprintf(stderr, "portcullis generate: with several policies (or %%n), "
+				"every -b BACKEND needs -o FILE with %%n in it (the policy's "
+				"name), -b %s has %s\n", targets[i].name,
+				targets[i].output ? targets[i].output : "none");
+			return PC_EXIT_USAGE;
+		}
+		many = true;
+	}
 	for (size_t i = 0; i < n_targets; i++) {
 		if (!targets[i].output && (check || n_targets > 1)) {
 			fprintf(stderr, "portcullis generate: %s needs -o FILE after -b %s\n",
@@ -336,6 +604,10 @@ int cmd_generate(int argc, char **argv)
 		status = PC_EXIT_USAGE;
 		goto out;
 	}
+	if (!assign_options(targets, n_targets, given, n_given)) {
+		status = PC_EXIT_USAGE;
+		goto out;
+	}
 	if (template_path) {
 		const char *name;
 
@@ -353,6 +625,11 @@ int cmd_generate(int argc, char **argv)
 		}
 		opts.template_text = template_text;
 	}
+	if (many) {
+		status = generate_many(targets, n_targets, &argv[optind], (size_t)(argc - optind),
+				       &ro, flags, &opts, no_optimize, check, diag);
+		goto out;
+	}
 	ir = pc_cli_load("generate", argv[optind], &ro, flags, diag, &reg, &status);
 	if (!ir)
 		goto out;
@@ -360,22 +637,7 @@ int cmd_generate(int argc, char **argv)
 	opts.registry_name = ir->registry_name;
 	opts.registry_date = ir->registry_date;
 	/* every output is made before any is written: all or nothing */
-	for (size_t i = 0; i < n_targets; i++) {
-		if (pc_backend_check(targets[i].backend, ir, &opts, diag) != 0) {
-			status = PC_EXIT_POLICY;
-			continue;
-		}
-		if ((targets[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
-			struct pc_ir *view = pc_ir_optimize_view(ir, NULL);
-
-			targets[i].text = render(targets[i].backend, view, &opts, diag,
-						 &targets[i].len, &status);
-			pc_ir_destroy(view);
-		} else {
-			targets[i].text = render(targets[i].backend, ir, &opts, diag,
-						 &targets[i].len, &status);
-		}
-	}
+	render_targets(targets, n_targets, ir, &opts, no_optimize, diag, &status);
 	pc_cli_phase("generate", "render");
 	if (status != PC_EXIT_OK)
 		goto out;
@@ -383,7 +645,7 @@ int cmd_generate(int argc, char **argv)
 	if (!targets[0].output)
 		status = write_stdout(targets[0].text, targets[0].len);
 	else
-		status = write_outputs(targets, n_targets, check);
+		status = write_outputs(targets, n_targets, check, false);
 	pc_cli_phase("generate", "write");
 out:
 	pc_diag_print(diag, stderr, pc_cli_color());

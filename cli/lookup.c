@@ -3,6 +3,7 @@
  * portcullis lookup: service names (overlay, catalog, registry), ports and
  * port classes, as an aligned table or as JSON.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -60,6 +61,10 @@ static void usage(FILE *out)
 	      "                        /etc/portcullis/services when it exists\n"
 	      "  --no-default-overlay  do not read /etc/portcullis/services\n"
 	      "  --json                print JSON instead of a table\n"
+	      "  --names               print every service name of the overlays, the\n"
+	      "                        catalog and the registry, aliases included, one\n"
+	      "                        per line in lower case, sorted (shell completion);\n"
+	      "                        takes no QUERY\n"
 	      "  -h, --help            show this help\n"
 	      "\n"
 	      "Exit status: 0 every query found; 1 an unknown name (with \"did you\n"
@@ -724,14 +729,61 @@ static void lookup_class(struct lookup *lk, const struct query *q)
 		printf("(look up a port, e.g. `portcullis lookup %u`, for its entries)\n", lo);
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_name(char ***v, size_t *n, size_t *cap, const char *name)
+{
+	char *l;
+
+	if (!name || !*name)
+		return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 1024;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	l = xstrdup(name);
+	for (char *p = l; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	(*v)[(*n)++] = l;
+}
+
+/* lookup --names: every name a policy may write, for shell completion. */
+static void print_names(const struct pc_registry *reg)
+{
+	const struct pc_catalog *cat = pc_registry_catalog(reg);
+	size_t n = 0, cap = 0;
+	char **v = NULL;
+
+	for (size_t i = 0; i < pc_registry_count(reg); i++) {
+		const struct pc_reg_entry *e = pc_registry_entry(reg, i);
+
+		add_name(&v, &n, &cap, e->name);
+		for (const char *const *a = e->aliases; a && *a; a++)
+			add_name(&v, &n, &cap, *a);
+	}
+	for (size_t i = 0; cat && i < pc_catalog_count(cat); i++)
+		add_name(&v, &n, &cap, pc_catalog_record(cat, i)->name);
+	qsort(v, n, sizeof(*v), name_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+			puts(v[i]);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 int cmd_lookup(int argc, char **argv)
 {
-	enum { OPT_REGISTRY = 256, OPT_OVERLAY, OPT_NO_DEFAULT_OVERLAY, OPT_JSON };
+	enum { OPT_REGISTRY = 256, OPT_OVERLAY, OPT_NO_DEFAULT_OVERLAY, OPT_JSON, OPT_NAMES };
 	static const struct option opts[] = {
 		{ "registry", required_argument, NULL, OPT_REGISTRY },
 		{ "overlay", required_argument, NULL, OPT_OVERLAY },
 		{ "no-default-overlay", no_argument, NULL, OPT_NO_DEFAULT_OVERLAY },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "names", no_argument, NULL, OPT_NAMES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -741,6 +793,7 @@ int cmd_lookup(int argc, char **argv)
 	struct pc_diag *diag = NULL;
 	struct query *q = NULL;
 	int c, status = PC_EXIT_OK, nq;
+	bool names = false;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -758,6 +811,9 @@ int cmd_lookup(int argc, char **argv)
 		case OPT_JSON:
 			lk.json = true;
 			break;
+		case OPT_NAMES:
+			names = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return PC_EXIT_OK;
@@ -767,6 +823,17 @@ int cmd_lookup(int argc, char **argv)
 		}
 	}
 	nq = argc - optind;
+	if (names) {
+		if (nq > 0 || lk.json) {
+			usage(stderr);
+			return PC_EXIT_USAGE;
+		}
+		diag = pc_diag_create();
+		reg = pc_cli_open_registry(&ro, diag, &status);
+		if (reg)
+			print_names(reg);
+		goto out;
+	}
 	if (nq < 1) {
 		usage(stderr);
 		return PC_EXIT_USAGE;

@@ -11,7 +11,9 @@ const char *pc_program_version = PC_VERSION;
 static const struct pc_command commands[] = {
 	{ "apply", cmd_apply, "program the policy's nftables table over netlink (--dry-run, --confirm)" },
 	{ "backends", cmd_backends, "list the built-in and plugin backends" },
+	{ "boot", cmd_boot, "apply the machine's policy, else the last-known-good, else a lockdown (the unit)" },
 	{ "check", cmd_check, "parse, resolve and lint a policy; --dump shows what it opens" },
+	{ "compare", cmd_compare, "what changed in meaning between two policies (exact regions)" },
 	{ "confirm", cmd_confirm, "keep what a pending `apply --confirm` installed" },
 	{ "diff", cmd_diff, "compare the live nftables table with the policy (drift)" },
 	{ "explain", cmd_explain, "which policy line decides a packet (the reference evaluator)" },
@@ -54,8 +56,7 @@ int main(int argc, char **argv)
 		return PC_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("portcullis %s\n", pc_program_version);
-		return PC_EXIT_OK;
+		return pc_cli_version();
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)

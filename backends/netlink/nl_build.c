@@ -5,6 +5,8 @@
  */
 #include "backends/netlink/nl_internal.h"
 
+#include <linux/netfilter/nf_nat.h>
+
 /* Objects. */
 
 struct nl_set *objs_add_set(struct pc_nl_objs *o)
@@ -292,9 +294,10 @@ static size_t named_set_index(const struct pc_nl_objs *o, const char *name)
 	PC_BUG("named set %s missing", name);
 }
 
-static size_t anon_set_index(struct pc_nl_objs *o, const struct pc_nft_set *ps)
+/* A named set of the plan (groups, shared sets), or the rule's own anonymous one. */
+static size_t set_index(struct pc_nl_objs *o, const struct pc_nft_set *ps)
 {
-	return set_from_plan(o, ps, "__set%d");
+	return ps->name ? named_set_index(o, ps->name) : set_from_plan(o, ps, "__set%d");
 }
 
 /*
@@ -308,15 +311,21 @@ static unsigned vmap_addr_len(const struct pc_nft_map *m)
 	return m->family == PC_FAM_IPV6 ? 16 : 4;
 }
 
+/* The address fields of the key: the source, and the destination too. */
+static unsigned vmap_addrs(const struct pc_nft_map *m)
+{
+	return m->daddr ? 2 : 1;
+}
+
 static uint32_t vmap_key_len(const struct pc_nft_map *m)
 {
-	return vmap_addr_len(m) + 4 + 4;
+	return vmap_addrs(m) * vmap_addr_len(m) + 4 + 4;
 }
 
 /* The start and end keys of element @e (vmap_key_len() bytes each). */
-static void vmap_elem_keys(const struct pc_nft_map *m, const struct pc_map_elem *e,
-			   uint8_t *lo, uint8_t *hi)
+static void vmap_elem_keys(const struct pc_nft_map *m, size_t i, uint8_t *lo, uint8_t *hi)
 {
+	const struct pc_map_elem *e = &m->v[i];
 	unsigned alen = vmap_addr_len(m);
 
 	memset(lo, 0, vmap_key_len(m));
@@ -325,6 +334,12 @@ static void vmap_elem_keys(const struct pc_nft_map *m, const struct pc_map_elem 
 	memcpy(hi, e->saddr.a, alen);
 	for (unsigned b = e->saddr.plen; b < alen * 8; b++)
 		hi[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+	if (m->daddr) {
+		memcpy(lo + alen, m->daddr[i].lo, alen);
+		memcpy(hi + alen, m->daddr[i].hi, alen);
+		lo += alen;
+		hi += alen;
+	}
 	lo[alen] = hi[alen] = e->proto;
 	lo[alen + 4] = (uint8_t)(e->dport.lo >> 8);
 	lo[alen + 5] = (uint8_t)e->dport.lo;
@@ -371,14 +386,20 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 	ns->name = xstrdup(m->name);
 	ns->anon = false;
 	fields[0] = (uint8_t)vmap_addr_len(m);
-	fields[1] = 1;   /* inet_proto */
-	fields[2] = 2;   /* inet_service */
+	if (m->daddr)
+		fields[1] = (uint8_t)vmap_addr_len(m);
+	fields[vmap_addrs(m)] = 1;       /* inet_proto */
+	fields[vmap_addrs(m) + 1] = 2;   /* inet_service */
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
-			  NFT_TYPE_VMAP_V6 : NFT_TYPE_VMAP_V4);
+	if (m->daddr)
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
+				  NFT_TYPE_VMAP_DST_V6 : NFT_TYPE_VMAP_DST_V4);
+	else
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
+				  NFT_TYPE_VMAP_V6 : NFT_TYPE_VMAP_V4);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, klen);
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
@@ -396,7 +417,7 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 		uint8_t lo[KEY_MAX], hi[KEY_MAX];
 		struct nl_elem *e;
 
-		vmap_elem_keys(m, &m->v[i], lo, hi);
+		vmap_elem_keys(m, i, lo, hi);
 		e = set_add_elem(ns, lo, klen, 0, false);
 		memcpy(e->key_end, hi, klen);
 		e->has_end = true;
@@ -417,25 +438,32 @@ static uint32_t nft_reg32(unsigned k)
 	return k % 4 == 0 ? NFT_REG_1 + k / 4 : NFT_REG32_00 + k;
 }
 
-/* The registers of the three key fields of a verdict map lookup. */
-static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[3])
+/*
+ * The registers of the key fields of a verdict map lookup: source,
+ * protocol, port, and the destination after the source when the key has it.
+ */
+static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[4])
 {
-	unsigned words = vmap_addr_len(m) / 4;
+	unsigned words = vmap_addrs(m) * vmap_addr_len(m) / 4;
 
 	reg[0] = nft_reg32(0);
 	reg[1] = nft_reg32(words);
 	reg[2] = nft_reg32(words + 1);
+	reg[3] = nft_reg32(vmap_addr_len(m) / 4);
 }
 
 /* `ip[6] saddr . meta l4proto . th dport vmap @NAME` (after meta nfproto). */
 static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 {
-	uint32_t reg[3];
+	uint32_t reg[4];
 	struct nftnl_expr *e;
 
 	vmap_regs(m, reg);
 	add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
 			m->family == PC_FAM_IPV6 ? 8 : 12, vmap_addr_len(m), reg[0]);
+	if (m->daddr)
+		add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
+				m->family == PC_FAM_IPV6 ? 24 : 16, vmap_addr_len(m), reg[3]);
 	add_meta_reg(r, NFT_META_L4PROTO, reg[1]);
 	/* nft's conversion of the 1-byte protocol in its 4-byte field */
 	e = expr_new(r, "byteorder");
@@ -464,8 +492,7 @@ static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 		return;
 	case PC_NFT_MATCH_SET:
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		add_lookup(o, nr, m->set->name ? named_set_index(o, m->set->name) :
-						 anon_set_index(o, m->set));
+		add_lookup(o, nr, set_index(o, m->set));
 		if (neg)   /* issue 14: `!= @set` */
 			nftnl_expr_set_u32(nr->lk[nr->n_lk - 1].expr, NFTNL_EXPR_LOOKUP_FLAGS,
 					   NFT_LOOKUP_F_INV);
@@ -509,7 +536,7 @@ static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 			add_cmp(nr->r, NFT_CMP_GTE, lo, 2);
 			add_cmp(nr->r, NFT_CMP_LTE, hi, 2);
 		} else {
-			add_lookup(o, nr, anon_set_index(o, m->set));
+			add_lookup(o, nr, set_index(o, m->set));
 		}
 	} else if (pr->icmp_type.kind != PC_NFT_MATCH_NONE) {
 		const struct pc_nft_match *m = &pr->icmp_type;
@@ -519,7 +546,7 @@ static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 		if (m->kind == PC_NFT_MATCH_VALUE)
 			add_cmp(nr->r, NFT_CMP_EQ, &t, 1);
 		else
-			add_lookup(o, nr, anon_set_index(o, m->set));
+			add_lookup(o, nr, set_index(o, m->set));
 	}
 }
 
@@ -553,6 +580,41 @@ static struct nftnl_obj *limit_obj_new(const char *table, const struct pc_nft_li
 	return obj;
 }
 
+/*
+ * snat / dnat to one address (and port): the address in register 1, the
+ * port in register 2, as nft does; the attributes the kernel reports back
+ * (max = min, the range flags) are set too, so that diff compares equal.
+ */
+static void rule_nat(struct nftnl_rule *r, const struct pc_nft_rule *pr)
+{
+	bool v6 = pr->nat_addr->family == PC_FAM_IPV6;
+	uint32_t flags = NF_NAT_RANGE_MAP_IPS;
+	struct nftnl_expr *e;
+
+	e = expr_new(r, "immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, pr->nat_addr->a, v6 ? 16 : 4);
+	if (pr->nat_port) {
+		uint16_t port = htons(pr->nat_port);
+
+		e = expr_new(r, "immediate");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_2);
+		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &port, sizeof(port));
+		flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+	}
+	e = expr_new(r, "nat");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE,
+			   pr->verdict == PC_NFT_SNAT ? NFT_NAT_SNAT : NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_1);
+	if (pr->nat_port) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, NFT_REG_2);
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags);
+}
+
 static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 			   const struct pc_nft_rule *pr)
 {
@@ -577,6 +639,13 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		add_meta(r, pr->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME);
 		add_cmp(r, pr->ifname_not ? NFT_CMP_NEQ : NFT_CMP_EQ, name,
 			ifname_cmp_len(pr->ifname));
+	}
+	if (pr->oifname) {
+		char name[16] = { 0 };
+
+		strncpy(name, pr->oifname, sizeof(name) - 1);
+		add_meta(r, NFT_META_OIFNAME);
+		add_cmp(r, NFT_CMP_EQ, name, ifname_cmp_len(pr->oifname));
 	}
 	if (pr->family) {
 		uint8_t nfp = pr->family == PC_FAM_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
@@ -654,6 +723,13 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
 		}
 		break;
+	case PC_NFT_MASQUERADE:
+		expr_new(r, "masq");
+		break;
+	case PC_NFT_SNAT:
+	case PC_NFT_DNAT:
+		rule_nat(r, pr);
+		break;
 	}
 comment:
 	if (pr->comment[0]) {
@@ -668,27 +744,27 @@ comment:
 	}
 }
 
-static struct nftnl_chain *chain_new(const char *table, const char *name,
-				     uint32_t hook, uint32_t policy)
+static struct nftnl_chain *chain_new(const char *table, const struct pc_nft_chain *ch)
 {
+	uint32_t policy = ch->policy == PC_VERDICT_ALLOW ? NF_ACCEPT : NF_DROP;
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
 	if (!c)
 		PC_BUG("out of memory");
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, ch->name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, ch->hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, ch->nat ? ch->prio : 0);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, ch->nat ? "nat" : "filter");
 	return c;
 }
 
 /* Where a map's elements come from: its rule (the first rule folded into it). */
 static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t i)
 {
-	for (size_t c = 0; c < 3; c++)
+	for (size_t c = 0; c < plan->n_chains; c++)
 		for (size_t k = 0; k < plan->chains[c].n; k++)
 			if (plan->chains[c].rules[k].vmap == plan->maps[i])
 				return &plan->chains[c].rules[k].src->loc;
@@ -707,19 +783,16 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 	for (size_t i = 0; i < plan->n_maps; i++)
 		map_from_plan(o, plan->maps[i]);
-	for (size_t c = 0; c < 3; c++) {
-		const struct pc_nft_chain *ch = &plan->chains[c];
-
-		objs_add_chain(o, chain_new(o->table, ch->name, ch->hook,
-					    ch->policy == PC_VERDICT_ALLOW ?
-					    NF_ACCEPT : NF_DROP));
-	}
-	for (size_t c = 0; c < 3; c++) {
+	for (size_t c = 0; c < plan->n_chains; c++)
+		objs_add_chain(o, chain_new(o->table, &plan->chains[c]));
+	for (size_t c = 0; c < plan->n_chains; c++) {
 		const struct pc_nft_chain *ch = &plan->chains[c];
 
 		for (size_t i = 0; i < ch->n; i++)
 			rule_from_plan(o, ch->name, &ch->rules[i]);
 	}
+	for (size_t i = 0; i < plan->n_sets; i++)
+		o->sets[i].loc = plan->sets[i]->loc;
 	for (size_t i = 0; i < plan->n_maps; i++)
 		o->sets[plan->n_sets + i].loc = map_loc(plan, i);
 	for (size_t i = 0; i < o->n_rules; i++) {

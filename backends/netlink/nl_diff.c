@@ -74,8 +74,18 @@ static void range_print(struct pc_buf *out, uint32_t type, const uint8_t *lo,
  * The fields of the concatenated key types portcullis makes (verdict maps):
  * their types and lengths, each padded to 4 bytes. 0 for another type.
  */
-static size_t concat_fields(uint32_t type, uint32_t ftype[3], uint32_t flen[3])
+static size_t concat_fields(uint32_t type, uint32_t ftype[4], uint32_t flen[4])
 {
+	if (type == NFT_TYPE_VMAP_DST_V4 || type == NFT_TYPE_VMAP_DST_V6) {
+		ftype[0] = ftype[1] = type == NFT_TYPE_VMAP_DST_V6 ? NFT_TYPE_IP6ADDR :
+								      NFT_TYPE_IPADDR;
+		flen[0] = flen[1] = type == NFT_TYPE_VMAP_DST_V6 ? 16 : 4;
+		ftype[2] = NFT_TYPE_INET_PROTOCOL;
+		flen[2] = 1;
+		ftype[3] = NFT_TYPE_INET_SERVICE;
+		flen[3] = 2;
+		return 4;
+	}
 	if (type != NFT_TYPE_VMAP_V4 && type != NFT_TYPE_VMAP_V6)
 		return 0;
 	ftype[0] = type == NFT_TYPE_VMAP_V6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
@@ -94,7 +104,7 @@ static size_t concat_fields(uint32_t type, uint32_t ftype[3], uint32_t flen[3])
  */
 static void elem_print_box(struct pc_buf *out, uint32_t type, const struct nl_elem *e)
 {
-	uint32_t ftype[3], flen[3], off = 0;
+	uint32_t ftype[4], flen[4], off = 0;
 	size_t nf = concat_fields(type, ftype, flen);
 	const uint8_t *hi = e->has_end ? e->key_end : e->key;
 

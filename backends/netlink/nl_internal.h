@@ -61,6 +61,15 @@ enum {
 	NFT_TYPE_CONCAT3(NFT_TYPE_IPADDR, NFT_TYPE_INET_PROTOCOL, NFT_TYPE_INET_SERVICE)
 #define NFT_TYPE_VMAP_V6 \
 	NFT_TYPE_CONCAT3(NFT_TYPE_IP6ADDR, NFT_TYPE_INET_PROTOCOL, NFT_TYPE_INET_SERVICE)
+/* with the destination address (verdict maps over destinations, issue 15) */
+#define NFT_TYPE_CONCAT4(a, b, c, d) \
+	((NFT_TYPE_CONCAT3(a, b, c) << NFT_TYPE_BITS) | (d))
+#define NFT_TYPE_VMAP_DST_V4 \
+	NFT_TYPE_CONCAT4(NFT_TYPE_IPADDR, NFT_TYPE_IPADDR, NFT_TYPE_INET_PROTOCOL, \
+			 NFT_TYPE_INET_SERVICE)
+#define NFT_TYPE_VMAP_DST_V6 \
+	NFT_TYPE_CONCAT4(NFT_TYPE_IP6ADDR, NFT_TYPE_IP6ADDR, NFT_TYPE_INET_PROTOCOL, \
+			 NFT_TYPE_INET_SERVICE)
 
 /* nft's expression type number of a concatenation (set key "typeof" udata). */
 #define NFT_EXPR_CONCAT 13
@@ -79,7 +88,7 @@ enum { NFT_BYTEORDER_BIG = 2 };
 #define MAP_ELEMS_PER_MSG 128
 
 /* The longest key: a verdict map's ipv6_addr . inet_proto . inet_service. */
-#define KEY_MAX 32
+#define KEY_MAX 64
 
 struct nl_elem {
 	uint8_t key[KEY_MAX];
@@ -109,7 +118,8 @@ struct nl_set {
 	/*
 	 * Built from a plan: where a kernel refusal of the set or its
 	 * elements is reported. A map: its rule; a group's named set: the
-	 * first rule that uses the group; an anonymous set: its rule.
+	 * group's definition (the first rule that uses it when the IR has
+	 * none); an anonymous set: its rule.
 	 */
 	const struct pc_location *loc;
 };

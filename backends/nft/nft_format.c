@@ -206,7 +206,13 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 
 	if (r->vmap) {
 		put(out, ip);
-		put(out, " saddr . meta l4proto . th dport vmap @");
+		if (r->vmap->daddr) {
+			put(out, " saddr . ");
+			put(out, ip);
+			put(out, " daddr . meta l4proto . th dport vmap @");
+		} else {
+			put(out, " saddr . meta l4proto . th dport vmap @");
+		}
 		put(out, r->vmap->name);
 		if (r->comment[0]) {
 			put(out, " comment ");
@@ -219,6 +225,11 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		if (r->ifname_not)
 			put(out, "!= ");
 		put_quoted(out, r->ifname);
+		fputc_unlocked(' ', out);
+	}
+	if (r->oifname) {
+		put(out, "oifname ");
+		put_quoted(out, r->oifname);
 		fputc_unlocked(' ', out);
 	}
 	if (r->nfproto)
@@ -309,6 +320,27 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		else
 			put(out, "reject");
 		break;
+	case PC_NFT_MASQUERADE:
+		put(out, "masquerade");
+		break;
+	case PC_NFT_SNAT:
+	case PC_NFT_DNAT: {
+		bool v6 = r->nat_addr->family == PC_FAM_IPV6;
+
+		put(out, r->verdict == PC_NFT_SNAT ? "snat " : "dnat ");
+		/* an inet table's NAT statement names the family it translates */
+		put(out, v6 ? "ip6 to " : "ip to ");
+		if (v6 && r->nat_port)
+			fputc_unlocked('[', out);
+		addr_print(out, r->nat_addr);
+		if (v6 && r->nat_port)
+			fputc_unlocked(']', out);
+		if (r->nat_port) {
+			fputc_unlocked(':', out);
+			put_uint(out, r->nat_port);
+		}
+		break;
+	}
 	}
 	if (r->comment[0]) {
 		put(out, " comment ");
@@ -322,6 +354,14 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 
 	addr_print(out, &e->saddr);
 	put(out, " . ");
+	if (m->daddr) {
+		struct pc_nft_elem d;
+
+		memcpy(d.lo, m->daddr[i].lo, 16);
+		memcpy(d.hi, m->daddr[i].hi, 16);
+		addr_elem_print(out, &d, m->family == PC_FAM_IPV6);
+		put(out, " . ");
+	}
 	put(out, l4proto_name(e->proto));
 	put(out, " . ");
 	put_uint(out, e->dport.lo);
@@ -341,8 +381,12 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 	bool v6 = m->family == PC_FAM_IPV6;
 
 	fprintf(out, "\tmap %s {\n", m->name);
-	fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
-		v6 ? "ipv6_addr" : "ipv4_addr");
+	if (m->daddr)
+		fprintf(out, "\t\ttype %s . %s . inet_proto . inet_service : verdict\n",
+			v6 ? "ipv6_addr" : "ipv4_addr", v6 ? "ipv6_addr" : "ipv4_addr");
+	else
+		fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
+			v6 ? "ipv6_addr" : "ipv4_addr");
 	fputs("\t\tflags interval\n", out);
 	if (m->counter)
 		fputs("\t\tcounter\n", out);
@@ -371,13 +415,16 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 
 		fprintf(out, "\tset %s {\n", s->name);
 		fprintf(out, "\t\ttype %s\n",
-			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" : "ipv6_addr");
+			s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" :
+			s->key == PC_NFT_KEY_IPV6 ? "ipv6_addr" :
+			s->key == PC_NFT_KEY_PORT ? "inet_service" :
+			s->key == PC_NFT_KEY_ICMP ? "icmp_type" : "icmpv6_type");
 		if (s->dynamic) {
 			/* filled at run time; a reload keeps what it holds */
 			fputs("\t\tflags dynamic,timeout\n", out);
 			if (s->timeout)
 				fprintf(out, "\t\ttimeout %us\n", (unsigned)s->timeout);
-		} else {
+		} else if (s->interval) {
 			fputs("\t\tflags interval\n", out);
 		}
 		if (s->n) {
@@ -389,14 +436,18 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 	}
 	for (size_t i = 0; i < plan->n_maps; i++)
 		map_print(out, plan->maps[i]);
-	for (size_t c = 0; c < 3; c++) {
+	for (size_t c = 0; c < plan->n_chains; c++) {
 		const struct pc_nft_chain *ch = &plan->chains[c];
 
 		if (c)
 			fputc('\n', out);
 		fprintf(out, "\tchain %s {\n", ch->name);
-		fprintf(out, "\t\ttype filter hook %s priority filter; policy %s;\n",
-			ch->name, ch->policy == PC_VERDICT_ALLOW ? "accept" : "drop");
+		if (ch->nat)
+			fprintf(out, "\t\ttype nat hook %s priority %s; policy accept;\n",
+				ch->name, ch->prio < 0 ? "dstnat" : "srcnat");
+		else
+			fprintf(out, "\t\ttype filter hook %s priority filter; policy %s;\n",
+				ch->name, ch->policy == PC_VERDICT_ALLOW ? "accept" : "drop");
 		for (size_t i = 0; i < ch->n; i++) {
 			put(out, "\t\t");
 			pc_nft_rule_format(&ch->rules[i], out);

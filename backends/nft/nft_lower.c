@@ -57,7 +57,7 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 {
 	if (!plan)
 		return;
-	for (size_t c = 0; c < 3; c++) {
+	for (size_t c = 0; c < plan->n_chains; c++) {
 		struct pc_nft_chain *ch = &plan->chains[c];
 
 		for (size_t i = 0; i < ch->n; i++) {
@@ -85,6 +85,7 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 		free(plan->limits[i]);
 	}
 	free(plan->limits);
+	free(plan->nat_rules);
 	free(plan);
 }
 
@@ -92,7 +93,7 @@ size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan)
 {
 	size_t n = 0;
 
-	for (size_t c = 0; c < 3; c++)
+	for (size_t c = 0; c < plan->n_chains; c++)
 		n += plan->chains[c].n;
 	return n;
 }
@@ -311,6 +312,12 @@ struct lower {
 	unsigned chain_maps;      /* maps made in the current chain */
 	unsigned chain_limits;    /* limit objects made in the current chain */
 	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
+	/* the interfaces of the nft rules being made (routers): one copy of
+	 * the rule per pair of its `on` and `out on` lists */
+	const char *ifname;
+	const char *oifname;
+	/* NAT (routers): the NAT statement being lowered, or NULL */
+	const struct pc_nat_rule *nat;
 };
 
 /* "FILE:LINE[ COMMENT]" of a map element's rule. */
@@ -343,6 +350,7 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->counter = (lw->ir->options & PC_OPT_COUNTERS) != 0;
 	m->n = r->n_map;
 	m->v = r->map;
+	m->daddr = r->map_daddr;
 	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
 	for (size_t i = 0; i < r->n_map; i++)
 		m->comments[i] = elem_comment(&r->map[i]);
@@ -355,7 +363,9 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	nr->comment = xstrdup(comment);
 }
 
+/* The named set GROUP_v4 / GROUP_v6, made on first use; @loc: its definition or NULL. */
 static const struct pc_nft_set *named_set_get(struct lower *lw, const char *group,
+					      const struct pc_location *loc,
 					      unsigned family,
 					      const struct pc_addr *v, size_t n)
 {
@@ -379,6 +389,7 @@ static const struct pc_nft_set *named_set_get(struct lower *lw, const char *grou
 			hi = mid;
 	}
 	s = addr_set_create(name, family, v, n);
+	s->loc = loc;
 	plan->sets = xgrow(plan->sets, &lw->sets_cap, plan->n_sets + 1,
 			   sizeof(*plan->sets));
 	memmove(&plan->sets[lo + 1], &plan->sets[lo],
@@ -414,7 +425,7 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 	if (pc_addr_set_is_dynamic(as)) {
 		/* declared by dynsets_declare(), found by name */
 		m->kind = PC_NFT_MATCH_SET;
-		m->set = named_set_get(lw, as->name, family, NULL, 0);
+		m->set = named_set_get(lw, as->name, NULL, family, NULL, 0);
 		return;
 	}
 	if (as->n == 0)
@@ -426,7 +437,8 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 	if (as->name && nft_identifier_ok(as->name) &&
 	    strlen(as->name) + 3 <= PC_NFT_NAME_MAX) {
 		m->kind = PC_NFT_MATCH_SET;
-		m->set = named_set_get(lw, as->name, family, v, n);
+		m->set = named_set_get(lw, as->name, as->loc.line ? &as->loc : NULL,
+				       family, v, n);
 		return;
 	}
 	if (n == 1) {
@@ -525,7 +537,9 @@ static size_t chain_rules_max(const struct pc_chain *ch)
 		const struct pc_rule *r = &ch->rules[i];
 
 		n += (r->n_l4 ? r->n_l4 : 1) * 2 *
-		     (r->verdict == PC_VERDICT_REJECT ? 2 : 1);
+		     (r->verdict == PC_VERDICT_REJECT ? 2 : 1) *
+		     (r->n_ifaces > 1 ? r->n_ifaces : 1) *
+		     (r->n_oifaces ? r->n_oifaces : 1);
 	}
 	return n;
 }
@@ -544,7 +558,8 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 
 	nr->src = r;
 	nr->family = family;
-	nr->ifname = r->iface;
+	nr->ifname = lw->ifname;
+	nr->oifname = lw->oifname;
 	nr->oif = dir == PC_DIR_OUT;
 	addr_match(lw, nr, &r->saddr, family, &nr->saddr);
 	addr_match(lw, nr, &r->daddr, family, &nr->daddr);
@@ -576,6 +591,18 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	nr->daddr_not = r->daddr_not && nr->daddr.kind != PC_NFT_MATCH_NONE;
 	nr->verdict = verdict;
 	nr->comment = xstrdup(comment);
+	if (lw->nat) {
+		static const enum pc_nft_verdict nat_verdicts[__PC_NAT_MAX] = {
+			[PC_NAT_MASQUERADE] = PC_NFT_MASQUERADE,
+			[PC_NAT_SNAT] = PC_NFT_SNAT,
+			[PC_NAT_DNAT] = PC_NFT_DNAT,
+		};
+
+		nr->verdict = nat_verdicts[lw->nat->kind];
+		if (lw->nat->kind != PC_NAT_MASQUERADE)
+			nr->nat_addr = &lw->nat->to;
+		nr->nat_port = lw->nat->to_port;
+	}
 }
 
 /* The families the rule needs one nft rule each for (0 = one for both). */
@@ -613,29 +640,13 @@ static size_t rule_families(const struct pc_rule *r, const struct pc_l4 *l4,
 	return 1;
 }
 
-static void lower_rule(struct lower *lw, struct rule_vec *rv,
-		       enum pc_direction dir, const struct pc_rule *r,
-		       const char *comment)
+/* The nft rules of @r for the interfaces in @lw: per protocol and family. */
+static void lower_alternatives(struct lower *lw, struct rule_vec *rv,
+			       enum pc_direction dir, const struct pc_rule *r,
+			       const char *comment)
 {
 	size_t n_alt = r->n_l4 ? r->n_l4 : 1;
 
-	if (r->n_map) {
-		lower_map(lw, rule_push(rv), dir, r, comment);
-		return;
-	}
-	lw->limit = NULL;
-	if (r->limit.rate) {
-		struct pc_nft_limit *l = xzalloc(sizeof(*l));
-		struct pc_nft_plan *plan = lw->plan;
-
-		l->name = xasprintf("%s_limit_%u", chain_names[dir], ++lw->chain_limits);
-		l->limit = r->limit;
-		l->src = r;
-		plan->limits = xgrow(plan->limits, &lw->limits_cap, plan->n_limits + 1,
-				     sizeof(*plan->limits));
-		plan->limits[plan->n_limits++] = l;
-		lw->limit = l;
-	}
 	for (size_t a = 0; a < n_alt; a++) {
 		const struct pc_l4 *l4 = r->n_l4 ? &r->l4[a] : NULL;
 		unsigned fams[2];
@@ -673,6 +684,50 @@ static void lower_rule(struct lower *lw, struct rule_vec *rv,
 	}
 }
 
+static void lower_rule(struct lower *lw, struct rule_vec *rv,
+		       enum pc_direction dir, const struct pc_rule *r,
+		       const char *comment)
+{
+	if (r->n_map) {
+		lower_map(lw, rule_push(rv), dir, r, comment);
+		return;
+	}
+	lw->limit = NULL;
+	if (r->limit.rate) {
+		struct pc_nft_limit *l = xzalloc(sizeof(*l));
+		struct pc_nft_plan *plan = lw->plan;
+
+		l->name = xasprintf("%s_limit_%u", chain_names[dir], ++lw->chain_limits);
+		l->limit = r->limit;
+		l->src = r;
+		plan->limits = xgrow(plan->limits, &lw->limits_cap, plan->n_limits + 1,
+				     sizeof(*plan->limits));
+		plan->limits[plan->n_limits++] = l;
+		lw->limit = l;
+	}
+	/* one copy per pair of interfaces, all sharing the limit object above */
+	for (size_t i = 0; i < (r->n_ifaces > 1 ? r->n_ifaces : 1); i++)
+		for (size_t o = 0; o < (r->n_oifaces ? r->n_oifaces : 1); o++) {
+			lw->ifname = r->n_ifaces > 1 ? r->ifaces[i] : r->iface;
+			lw->oifname = r->n_oifaces ? r->oifaces[o] : NULL;
+			lower_alternatives(lw, rv, dir, r, comment);
+		}
+}
+
+static bool check_ifname(const char *name, const struct pc_rule *r,
+			 struct pc_diag *diag)
+{
+	if (!check_string(name, PC_NFT_IFNAME_MAX, "interface name", &r->loc, diag))
+		return false;
+	if (!name[0] || strcmp(name, "*") == 0) {
+		pc_diag_error(diag, &r->loc,
+			      "nft: interface name '%s' names no interface (leave out `on` for any)",
+			      name);
+		return false;
+	}
+	return true;
+}
+
 static bool check_rule(const struct pc_rule *r, const char *comment,
 		       struct pc_diag *diag)
 {
@@ -686,17 +741,14 @@ static bool check_rule(const struct pc_rule *r, const char *comment,
 			ok = false;
 		free(c);
 	}
-	if (r->iface) {
-		if (!check_string(r->iface, PC_NFT_IFNAME_MAX, "interface name",
-				  &r->loc, diag))
+	if (r->iface && !check_ifname(r->iface, r, diag))
+		ok = false;
+	for (size_t i = 0; i < r->n_ifaces; i++)
+		if (!check_ifname(r->ifaces[i], r, diag))
 			ok = false;
-		else if (!r->iface[0] || strcmp(r->iface, "*") == 0) {
-			pc_diag_error(diag, &r->loc,
-				      "nft: interface name '%s' names no interface (leave out `on` for any)",
-				      r->iface);
+	for (size_t i = 0; i < r->n_oifaces; i++)
+		if (!check_ifname(r->oifaces[i], r, diag))
 			ok = false;
-		}
-	}
 	if (r->log_prefix &&
 	    !check_string(r->log_prefix, PC_NFT_LOG_PREFIX_MAX, "log prefix",
 			  &r->loc, diag))
@@ -760,13 +812,90 @@ static bool dynsets_declare(struct lower *lw)
 		}
 		for (size_t f = 0; f < 2; f++) {
 			struct pc_nft_set *s = (struct pc_nft_set *)
-				named_set_get(lw, d->name, fams[f], NULL, 0);
+				named_set_get(lw, d->name, &d->loc, fams[f], NULL, 0);
 
 			s->dynamic = true;
 			s->interval = false;
 			s->timeout = d->timeout;
 		}
 	}
+	return ok;
+}
+
+/*
+ * NAT (routers): the statements in two `type nat` chains of the same
+ * table, prerouting (dnat) and postrouting (masquerade, snat), so that
+ * replacing the table replaces them too. A NAT statement is lowered as a
+ * filter rule of its match whose verdict is the translation.
+ */
+static bool lower_nat(struct lower *lw)
+{
+	static const struct {
+		const char *name;
+		unsigned hook;
+		int prio;
+	} nat_chains[2] = {
+		{ "prerouting", NF_INET_PRE_ROUTING, -100 },
+		{ "postrouting", NF_INET_POST_ROUTING, 100 },
+	};
+	const struct pc_ir *ir = lw->ir;
+	bool ok = true;
+
+	lw->plan->nat_rules = xcalloc(ir->n_nat, sizeof(*lw->plan->nat_rules));
+	for (size_t c = 0; c < 2; c++) {
+		struct pc_nft_chain *nc = &lw->plan->chains[3 + c];
+		struct rule_vec rv = { 0 };
+
+		nc->name = nat_chains[c].name;
+		nc->hook = nat_chains[c].hook;
+		nc->prio = nat_chains[c].prio;
+		nc->nat = true;
+		nc->policy = PC_VERDICT_ALLOW;
+		for (size_t i = 0; i < ir->n_nat; i++) {
+			const struct pc_nat_rule *n = &ir->nat[i];
+			size_t ni = n->n_ifaces > 1 ? n->n_ifaces : 1;
+			/* the nft rules point at it: kept by the plan */
+			struct pc_rule *r = &lw->plan->nat_rules[i];
+			char comment[COMMENT_BUF];
+
+			if ((n->kind == PC_NAT_DNAT) != (c == 0))
+				continue;
+			r->origin = PC_ORIGIN_POLICY;
+			r->loc = n->loc;
+			r->verdict = PC_VERDICT_ALLOW;
+			r->families = n->families;
+			r->iface = n->iface;
+			r->n_ifaces = n->n_ifaces;
+			r->ifaces = n->ifaces;
+			r->saddr = n->saddr;
+			r->daddr = n->daddr;
+			r->n_l4 = n->n_l4;
+			r->l4 = (struct pc_l4 *)n->l4;
+			r->comment = n->comment;
+			rule_comment(r, PC_DIR_IN, comment, sizeof(comment));
+			if (!check_rule(r, comment, lw->diag)) {
+				ok = false;
+				continue;
+			}
+			/* room for every copy: interfaces x protocols x families */
+			rv.cap += ni * (n->n_l4 ? n->n_l4 : 1) * 2;
+			rv.v = xrealloc(rv.v, rv.cap * sizeof(*rv.v));
+			memset(rv.v + rv.n, 0, (rv.cap - rv.n) * sizeof(*rv.v));
+			lw->nat = n;
+			lw->limit = NULL;
+			for (size_t k = 0; k < ni; k++) {
+				lw->ifname = n->n_ifaces > 1 ? n->ifaces[k] : n->iface;
+				lw->oifname = NULL;
+				/* postrouting: `on` is the leaving interface */
+				lower_alternatives(lw, &rv, c == 0 ? PC_DIR_IN : PC_DIR_OUT,
+						   r, comment);
+			}
+			lw->nat = NULL;
+		}
+		nc->rules = rv.v;
+		nc->n = rv.n;
+	}
+	lw->plan->n_chains = 5;
 	return ok;
 }
 
@@ -813,9 +942,18 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		nc->rules = rv.v;
 		nc->n = rv.n;
 	}
+	lw.plan->n_chains = 3;
+	if (ir->n_nat && !lower_nat(&lw))
+		ok = false;
 	if (!ok) {
 		pc_nft_plan_destroy(lw.plan);
 		return NULL;
 	}
+	pc_nft_share_sets(lw.plan);
 	return lw.plan;
+}
+
+void pc_nft_set_merge(struct pc_nft_set *s)
+{
+	set_merge(s);
 }

@@ -36,6 +36,10 @@ enum pc_nft_verdict {
 	PC_NFT_DROP,
 	PC_NFT_REJECT,       /* ICMP / ICMPv6 (or inet "icmpx") port unreachable */
 	PC_NFT_REJECT_TCP,   /* TCP reset; the rule matches TCP */
+	/* NAT (routers), in the nat chains only */
+	PC_NFT_MASQUERADE,
+	PC_NFT_SNAT,         /* snat ip[6] to @nat_addr */
+	PC_NFT_DNAT,         /* dnat ip[6] to @nat_addr[:@nat_port] */
 };
 
 /* What a set holds (its nft type). */
@@ -89,6 +93,8 @@ struct pc_nft_set {
 	 * timeout) and its default timeout in seconds, 0 for none */
 	bool dynamic;
 	uint32_t timeout;
+	/* a group's named set: the group's definition (issue 10), else NULL */
+	const struct pc_location *loc;
 };
 
 /* How one address / port / type match is expressed. */
@@ -132,6 +138,10 @@ struct pc_nft_map {
 	const struct pc_map_elem *v;
 	char **comments;
 	bool counter;        /* counters (issue 14): a counter per element */
+	/* Verdict maps over destinations (the compiler, issue 15) */
+	const struct pc_addr_range *daddr; /* NULL, or per element its destination:
+				      * the key is then `ip[6] saddr . ip[6] daddr .
+				      * meta l4proto . th dport` */
 };
 
 /**
@@ -160,6 +170,7 @@ struct pc_nft_limit {
  *              the family)
  * @ifname:     interface or NULL
  * @oif:        @ifname is the output interface
+ * @oifname:    forward rules: the interface the packet leaves on, or NULL
  * @saddr:      source match
  * @daddr:      destination match
  * @proto:      layer 4 protocol, -1 for any
@@ -200,6 +211,10 @@ struct pc_nft_rule {
 	uint16_t log_group;
 	/* matches (issue 14): != for the interface, source, destination */
 	bool ifname_not, saddr_not, daddr_not;
+	/* Routers and gateways (routers) */
+	const char *oifname;
+	const struct pc_addr *nat_addr;   /* PC_NFT_SNAT, PC_NFT_DNAT */
+	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
 };
 
 /**
@@ -216,6 +231,10 @@ struct pc_nft_chain {
 	enum pc_verdict policy;
 	size_t n;
 	struct pc_nft_rule *rules;
+	/* NAT (routers): a `type nat` chain at priority @prio (dstnat -100,
+	 * srcnat 100), policy accept */
+	bool nat;
+	int prio;
 };
 
 /**
@@ -227,7 +246,9 @@ struct pc_nft_chain {
  * @maps:   verdict maps, in chain order (owned)
  * @n_limits: number of limit objects
  * @limits: limit objects, in chain order (owned)
- * @chains: input, forward, output
+ * @chains: input, forward, output, then (NAT, routers) prerouting and
+ *          postrouting when the policy has NAT statements
+ * @n_chains: 3, or 5 with NAT
  */
 struct pc_nft_plan {
 	const char *table;
@@ -237,7 +258,9 @@ struct pc_nft_plan {
 	struct pc_nft_map **maps;
 	size_t n_limits;
 	struct pc_nft_limit **limits;
-	struct pc_nft_chain chains[3];
+	struct pc_nft_chain chains[5];
+	size_t n_chains;
+	struct pc_rule *nat_rules;   /* NAT: the match of each statement (owned) */
 };
 
 /**
@@ -264,6 +287,15 @@ int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag);
 
 /* Frees a plan. NULL is a no-op. */
 void pc_nft_plan_destroy(struct pc_nft_plan *plan);
+
+/* Shared sets (issue 15, nft_share.c) */
+/*
+ * Every anonymous set that two or more rules of @plan hold becomes one
+ * named set of the plan ("shared_N_tcp_ports", ...) that they look up.
+ */
+void pc_nft_share_sets(struct pc_nft_plan *plan);
+/* Merges the touching and overlapping intervals of an interval set. */
+void pc_nft_set_merge(struct pc_nft_set *s);
 
 /* Number of nft rules of the plan (all chains). */
 size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan);

@@ -10,9 +10,17 @@
  */
 #include "backends/nft/nft_lower.h"
 
+/* Every key a set of the plan may have: the shared sets (issue 15) hold
+ * ports and ICMP types too. */
 static const char *set_type(const struct pc_nft_set *s)
 {
-	return s->key == PC_NFT_KEY_IPV4 ? "ipv4_addr" : "ipv6_addr";
+	switch (s->key) {
+	case PC_NFT_KEY_IPV4: return "ipv4_addr";
+	case PC_NFT_KEY_IPV6: return "ipv6_addr";
+	case PC_NFT_KEY_PORT: return "inet_service";
+	case PC_NFT_KEY_ICMP: return "icmp_type";
+	default: return "icmpv6_type";
+	}
 }
 
 static void dynset_decl(FILE *out, const struct pc_nft_set *s)
@@ -36,16 +44,22 @@ void pc_nft_plan_format_reload(const struct pc_nft_plan *plan, FILE *out)
 		if (s->dynamic)
 			dynset_decl(out, s);
 		else
-			fprintf(out, "\tset %s { type %s; flags interval; }\n", s->name, set_type(s));
+			fprintf(out, "\tset %s { type %s;%s }\n", s->name, set_type(s),
+				s->interval ? " flags interval;" : "");
 	}
-	for (size_t i = 0; i < plan->n_maps; i++)
-		fprintf(out, "\tmap %s { type %s . inet_proto . inet_service : verdict; flags interval; }\n",
-			plan->maps[i]->name,
-			plan->maps[i]->family == PC_FAM_IPV6 ? "ipv6_addr" : "ipv4_addr");
-	for (size_t c = 0; c < 3; c++)
+	for (size_t i = 0; i < plan->n_maps; i++) {
+		const struct pc_nft_map *m = plan->maps[i];
+		const char *a = m->family == PC_FAM_IPV6 ? "ipv6_addr" : "ipv4_addr";
+
+		/* the key as the body declares it: with the destination (issue 15) */
+		fprintf(out, "\tmap %s { type %s%s%s . inet_proto . inet_service : verdict; flags interval; }\n",
+			m->name, a, m->daddr ? " . " : "", m->daddr ? a : "");
+	}
+	/* the NAT chains too (issue 13): plan->n_chains is 5 with NAT */
+	for (size_t c = 0; c < plan->n_chains; c++)
 		fprintf(out, "\tchain %s { }\n", plan->chains[c].name);
 	fprintf(out, "}\nflush table inet %s\n", t);
-	for (size_t c = 0; c < 3; c++)
+	for (size_t c = 0; c < plan->n_chains; c++)
 		fprintf(out, "delete chain inet %s %s\n", t, plan->chains[c].name);
 	for (size_t i = 0; i < plan->n_maps; i++)
 		fprintf(out, "delete map inet %s %s\n", t, plan->maps[i]->name);

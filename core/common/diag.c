@@ -4,12 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/diag_walk.h"
 #include "common/util.h"
 
 struct source {
 	char *name;
 	char *text;
 	size_t len;
+	/* offset of the start of each line, built once: a warning per line of a
+	 * big policy must not scan the text from its start every time */
+	size_t *line_start;
+	size_t n_lines;
 };
 
 struct message {
@@ -53,6 +58,7 @@ void pc_diag_destroy(struct pc_diag *d)
 	for (size_t i = 0; i < d->n_src; i++) {
 		free(d->src[i].name);
 		free(d->src[i].text);
+		free(d->src[i].line_start);
 	}
 	free(d->src);
 	free(d);
@@ -68,7 +74,29 @@ const char *pc_diag_add_source(struct pc_diag *d, const char *name,
 	s->name = xstrdup(name);
 	s->text = xstrndup(text, len);
 	s->len = len;
+	s->n_lines = 1;
+	for (size_t i = 0; i < len; i++)
+		s->n_lines += s->text[i] == '\n';
+	s->line_start = xcalloc(s->n_lines, sizeof(*s->line_start));
+	s->n_lines = 1;
+	for (size_t i = 0; i < len; i++)
+		if (s->text[i] == '\n')
+			s->line_start[s->n_lines++] = i + 1;
 	return s->name;
+}
+
+/* The text of 1-based @line of @s, without its newline; false past the end. */
+static bool source_line(const struct source *s, unsigned line,
+			const char **begin, const char **end)
+{
+	const char *eol;
+
+	if (line == 0 || line > s->n_lines)
+		return false;
+	*begin = s->text + s->line_start[line - 1];
+	eol = memchr(*begin, '\n', (size_t)(s->text + s->len - *begin));
+	*end = eol ? eol : s->text + s->len;
+	return true;
 }
 
 static const struct source *find_source(const struct pc_diag *d, const char *name)
@@ -110,18 +138,9 @@ bool pc_diag_silenced(const struct pc_diag *d, const struct pc_location *loc,
 	const struct source *src = loc ? find_source(d, loc->file) : NULL;
 	const char *p, *end, *c;
 	size_t idlen = strlen(id);
-	unsigned line = 1;
 
-	if (!src || !loc->line)
+	if (!src || !source_line(src, loc->line, &p, &end))
 		return false;
-	for (p = src->text, end = p + src->len; p < end && line < loc->line; p++)
-		if (*p == '\n')
-			line++;
-	if (line != loc->line)
-		return false;
-	end = memchr(p, '\n', (size_t)(src->text + src->len - p));
-	if (!end)
-		end = src->text + src->len;
 	/* the comment: '#', spaces, "portcullis:", spaces, "ignore", then IDs */
 	for (c = memchr(p, '#', (size_t)(end - p)); c; c = memchr(c + 1, '#', (size_t)(end - c - 1))) {
 		const char *q = c + 1;
@@ -221,22 +240,11 @@ static const char *sev_color[] = {
 static void print_quote(FILE *out, const struct source *s,
 			const struct pc_location *loc, bool color)
 {
-	const char *p = s->text, *end = s->text + s->len, *eol;
-	unsigned line = 1, col;
+	const char *p, *eol;
+	unsigned col;
 
-	while (line < loc->line && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (!nl)
-			return;
-		p = nl + 1;
-		line++;
-	}
-	if (line != loc->line || p > end)
+	if (!source_line(s, loc->line, &p, &eol))
 		return;
-	eol = memchr(p, '\n', (size_t)(end - p));
-	if (!eol)
-		eol = end;
 	col = loc->col;
 	/* a very long line is shown as a window around the column */
 	if (eol - p > QUOTE_MAX) {
@@ -332,4 +340,25 @@ void pc_diag_print(struct pc_diag *d, FILE *out, bool color)
 		fprintf(out, "portcullis: note: %zu more messages not shown\n", d->dropped);
 	clear_messages(d);
 	d->dropped = 0;
+}
+
+size_t pc_diag_take(struct pc_diag *d,
+		    void (*fn)(void *ctx, enum pc_severity sev,
+			       const struct pc_location *loc, const char *text),
+		    void *ctx)
+{
+	size_t dropped = d->dropped;
+
+	sort_diag = d;
+	if (d->n_msg > 1)
+		qsort(d->msg, d->n_msg, sizeof(*d->msg), msg_cmp);
+	sort_diag = NULL;
+	for (size_t i = 0; i < d->n_msg; i++) {
+		const struct message *m = &d->msg[i];
+
+		fn(ctx, m->sev, m->has_loc && m->loc.file ? &m->loc : NULL, m->text);
+	}
+	clear_messages(d);
+	d->dropped = 0;
+	return dropped;
 }

@@ -412,7 +412,7 @@ int pc_replace_write(struct pc_replace *r, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fsync(fd) < 0)
+	if (!r->caller_syncs && fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -442,6 +442,8 @@ int pc_replace_commit(struct pc_replace *r)
 		return -1;
 	free(r->tmp);
 	r->tmp = NULL;
+	if (r->caller_syncs)
+		return 0;
 	/* the rename itself must reach the disk too */
 	dir = slash ? xstrndup(r->target, slash == r->target ? 1 : (size_t)(slash - r->target))
 		    : xstrdup(".");

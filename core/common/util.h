@@ -85,6 +85,12 @@ struct pc_replace {
 	char *tmp;
 	bool exists;
 	struct stat st;
+	/*
+	 * Set after pc_replace_prepare() when the caller syncs for many files
+	 * at once (syncfs() before the renames, each directory after them):
+	 * write and commit then leave the syncing to it.
+	 */
+	bool caller_syncs;
 };
 
 /**

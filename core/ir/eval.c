@@ -24,6 +24,30 @@ bool pc_iface_match(const char *pattern, const char *name)
 	return strcmp(pattern, name) == 0;
 }
 
+/* @name (NULL: unknown, matching nothing) against the rule's `on` list. */
+static bool iface_list_match(const struct pc_rule *r, const char *name)
+{
+	if (!name)
+		return false;
+	if (r->n_ifaces <= 1)
+		return pc_iface_match(r->iface, name);
+	for (size_t i = 0; i < r->n_ifaces; i++)
+		if (pc_iface_match(r->ifaces[i], name))
+			return true;
+	return false;
+}
+
+/* The leaving interface of a forwarded packet against `out on`. */
+static bool oiface_match(const struct pc_rule *r, const struct pc_packet *p)
+{
+	if (!p->oiface[0])
+		return false;
+	for (size_t i = 0; i < r->n_oifaces; i++)
+		if (pc_iface_match(r->oifaces[i], p->oiface))
+			return true;
+	return false;
+}
+
 static bool l4_match(const struct pc_l4 *l, const struct pc_packet *p)
 {
 	if (l->proto != p->proto)
@@ -40,6 +64,15 @@ static bool l4_match(const struct pc_l4 *l, const struct pc_packet *p)
 	return false;
 }
 
+/* Is the packet's destination in @d? */
+static bool range_has(const struct pc_addr_range *d, const struct pc_packet *p)
+{
+	unsigned len = p->family == PC_FAM_IPV4 ? 4 : 16;
+
+	return d->family == p->family && memcmp(d->lo, p->daddr, len) <= 0 &&
+	       memcmp(p->daddr, d->hi, len) <= 0;
+}
+
 const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 					const struct pc_packet *p)
 {
@@ -50,7 +83,8 @@ const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 
 		if (e->proto == p->proto && e->dport.lo <= p->dport &&
 		    p->dport <= e->dport.hi &&
-		    pc_addr_contains(&e->saddr, p->family, p->saddr))
+		    pc_addr_contains(&e->saddr, p->family, p->saddr) &&
+		    (!r->map_daddr || range_has(&r->map_daddr[i], p)))
 			return e;
 	}
 	return NULL;
@@ -62,7 +96,10 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		return pc_map_lookup(r, p) != NULL;
 	if (!(r->families & p->family))
 		return false;
-	if (r->iface && (!p->iface || pc_iface_match(r->iface, p->iface) == r->iface_not))
+	/* no interface, or one that is (not, with @iface_not) in the list */
+	if (r->iface && (!p->iface || iface_list_match(r, p->iface) == r->iface_not))
+		return false;
+	if (r->n_oifaces && !oiface_match(r, p))
 		return false;
 	if (r->ct_state && !(r->ct_state & p->ct_state))
 		return false;

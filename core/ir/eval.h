@@ -37,6 +37,9 @@
  *             NULL when not known: then rules with an interface never
  *             match. Not owned.
  * @ct_state:  exactly one PC_CT_* bit (PC_CT_NEW for a first packet)
+ * @oiface:    forward: the interface the packet leaves on, "" when not
+ *             known (then rules with `out on` never match); in: where it
+ *             would leave when a dnat sends it on
  */
 struct pc_packet {
 	enum pc_direction dir;
@@ -48,6 +51,8 @@ struct pc_packet {
 	int icmp_type;
 	const char *iface;
 	unsigned ct_state;
+	/* Routers and gateways (routers) */
+	char oiface[16];
 };
 
 /**
@@ -159,5 +164,23 @@ int pc_packet_parse(const char *text, struct pc_packet *p, char *iface_buf,
  * @len: its size (128 bytes always suffice)
  */
 void pc_packet_format(const struct pc_packet *p, char *buf, size_t len);
+
+/* ---- NAT (routers), core/ir/nat.c ---- */
+
+/*
+ * pc_ir_dnat() - the dnat rule that translates the first packet @p of a
+ * connection arriving (in, forward), or -1. On a match, @out is the
+ * translated packet: new destination (and port), direction forward (the
+ * target is another host), to be judged by the filter.
+ */
+long pc_ir_dnat(const struct pc_ir *ir, const struct pc_packet *p,
+		struct pc_packet *out);
+/*
+ * pc_ir_snat() - the masquerade or snat rule that translates the source of
+ * the first packet @p of a connection leaving (out, forward: on its
+ * `out on` interface), or -1. Only meaningful for a packet the filter lets
+ * through.
+ */
+long pc_ir_snat(const struct pc_ir *ir, const struct pc_packet *p);
 
 #endif

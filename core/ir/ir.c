@@ -33,6 +33,13 @@ const char *pc_limit_unit_name(enum pc_limit_unit u)
 	return u < __PC_LIMIT_MAX ? n[u] : "?";
 }
 
+const char *pc_nat_kind_name(enum pc_nat_kind kind)
+{
+	static const char *const names[] = { "masquerade", "snat", "dnat" };
+
+	return (unsigned)kind < __PC_NAT_MAX ? names[kind] : "?";
+}
+
 const char *pc_origin_name(enum pc_rule_origin origin)
 {
 	static const char *const n[] = {
@@ -57,6 +64,11 @@ struct pc_ir *pc_ir_create(struct pc_arena *arena)
 	struct ir_owned *o = xzalloc(sizeof(*o));
 
 	o->arena = arena;
+	/* the sizes a plugin steps by (backend.h, the compatibility promise) */
+	o->ir.size = sizeof(struct pc_ir);
+	o->ir.rule_size = sizeof(struct pc_rule);
+	o->ir.l4_size = sizeof(struct pc_l4);
+	o->ir.map_elem_size = sizeof(struct pc_map_elem);
 	return &o->ir;
 }
 
@@ -73,6 +85,19 @@ void pc_ir_destroy(struct pc_ir *ir)
 		return;
 	pc_arena_destroy(o->arena);
 	free(o);
+}
+
+static void dump_ifaces(FILE *out, const char *what, size_t n,
+			const char *const *v)
+{
+	fprintf(out, " %s ", what);
+	if (n == 1) {
+		fputs(v[0], out);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "{ ", v[i]);
+	fputs(" }", out);
 }
 
 static void dump_addrs(FILE *out, const char *what, const struct pc_addr_set *s)
@@ -140,6 +165,38 @@ static const char *fam_name(unsigned f)
 	return f == PC_FAM_IPV4 ? "ip4" : f == PC_FAM_IPV6 ? "ip6" : "ip4+ip6";
 }
 
+/* NAT (routers): each statement, its match and its translation. */
+static void dump_nat(FILE *out, const struct pc_ir *ir)
+{
+	if (!ir->n_nat)
+		return;
+	fputs("\nnat: translations only, the filter decides\n", out);
+	for (size_t i = 0; i < ir->n_nat; i++) {
+		const struct pc_nat_rule *n = &ir->nat[i];
+		char addr[INET6_ADDRSTRLEN];
+
+		fprintf(out, "  %-10s %-8s", pc_nat_kind_name(n->kind), fam_name(n->families));
+		if (n->n_ifaces > 1)
+			dump_ifaces(out, "on", n->n_ifaces, n->ifaces);
+		else if (n->iface)
+			fprintf(out, " on %s", n->iface);
+		dump_addrs(out, "from", &n->saddr);
+		dump_addrs(out, "to", &n->daddr);
+		for (size_t k = 0; k < n->n_l4; k++)
+			dump_l4(out, &n->l4[k]);
+		if (n->kind != PC_NAT_MASQUERADE) {
+			inet_ntop(n->to.family == PC_FAM_IPV4 ? AF_INET : AF_INET6, n->to.a,
+				  addr, sizeof(addr));
+			fprintf(out, n->to_port && n->to.family == PC_FAM_IPV6 ? " -> [%s]" : " -> %s", addr);
+			if (n->to_port)
+				fprintf(out, ":%u", n->to_port);
+		}
+		if (n->comment)
+			fprintf(out, " comment \"%s\"", n->comment);
+		fprintf(out, "   # %s:%u\n", n->loc.file, n->loc.line);
+	}
+}
+
 void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 {
 	fprintf(out, "table %s\n", ir->table);
@@ -164,8 +221,13 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			else
 				snprintf(where, sizeof(where), "built-in: %s", pc_origin_name(r->origin));
 			fprintf(out, "  %-7s %-8s", pc_verdict_name(r->verdict), fam_name(r->families));
-			if (r->iface)
+			if (r->n_ifaces > 1)
+				dump_ifaces(out, r->iface_not ? "on not" : "on", r->n_ifaces,
+					    r->ifaces);
+			else if (r->iface)
 				fprintf(out, " on %s%s", r->iface_not ? "not " : "", r->iface);
+			if (r->n_oifaces)
+				dump_ifaces(out, "out on", r->n_oifaces, r->oifaces);
 			if (r->ct_state) {
 				static const char *const st[] = { "new", "established", "related", "invalid" };
 				bool first = true;
@@ -181,7 +243,8 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			dump_addrs(out, r->daddr_not ? "to not" : "to", &r->daddr);
 			for (size_t k = 0; k < r->n_l4; k++)
 				dump_l4(out, &r->l4[k]);
-			if (!r->n_l4 && !r->ct_state && !r->iface && !r->saddr.name && !r->daddr.name &&
+			if (!r->n_l4 && !r->ct_state && !r->iface && !r->n_oifaces &&
+			    !r->saddr.name && !r->daddr.name &&
 			    !r->saddr.n && !r->daddr.n)
 				fputs(" everything", out);
 			if (r->limit.rate)
@@ -199,4 +262,5 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			fprintf(out, "   # %s\n", where);
 		}
 	}
+	dump_nat(out, ir);
 }

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ruleset compiler: turns runs of first-match policy rules into verdict
- * maps over (source prefix, protocol, destination port interval), so that
- * the kernel does one set lookup where it did one comparison per rule.
+ * maps over (source prefix, [destination prefix,] protocol, destination
+ * port interval), so that the kernel does one set lookup where it did one
+ * comparison per rule.
  *
  * Meaning is kept exactly. A run is a maximal sequence of consecutive
- * "plain" rules: allow or deny, matching only source addresses, protocols
- * with ports and destination ports (no log, limit, interface, destination
- * address, state). Inside a run the first match decides; the map makes the
- * elements disjoint by subtracting, from each rule's boxes, every box of the
- * rules before it, so that a lookup finds at most one element and that
+ * "plain" rules: allow or deny, matching only source and destination
+ * addresses, protocols with ports and destination ports (no log, limit,
+ * interface, state). The destination is in a map's key only when a rule of
+ * the run names one (issue 15); then the others' elements hold any
+ * destination of the family. Inside a run the first match decides; the map
+ * makes the elements disjoint by subtracting, from each rule's boxes, every
+ * box of the rules before it, so that a lookup finds at most one element and that
  * element carries the verdict of the first rule that matched. A packet in
  * no element goes on to the rule after the run, as before. The kernel
  * rejects overlapping intervals in one set ("File exists"); disjoint boxes
@@ -32,9 +35,34 @@
 #define MAX_ELEMS 200000
 /* A rule split into more pieces than this per box (plus this) ends a run. */
 #define MAX_SPLIT 8
+/*
+ * A rule with destinations joins a run only when its sources times its
+ * destinations times its port intervals (of one family) are at most this:
+ * an element holds one of each, and a group of 70 sources to a group of 5
+ * servers would be 350 elements where the rule is one lookup of two sets.
+ */
+#define MAX_DST_BOXES 32
+
+/* The boxes of @r in family @fam (source prefixes x destinations x ports). */
+static size_t fam_boxes(const struct pc_rule *r, unsigned fam)
+{
+	size_t s = 0, d = 0, p = 0;
+
+	for (size_t i = 0; i < r->saddr.n; i++)
+		s += r->saddr.v[i].family == fam;
+	for (size_t i = 0; i < r->daddr.n; i++)
+		d += r->daddr.v[i].family == fam;
+	for (size_t i = 0; i < r->n_l4; i++)
+		p += r->l4[i].dports.n ? r->l4[i].dports.n : 1;
+	return (s ? s : 1) * (d ? d : 1) * p;
+}
 
 struct box {
 	struct pc_addr src;
+	/* an interval, not a prefix: what is left of a destination after
+	 * another is cut out is two intervals, where it would be one prefix
+	 * per level between the two */
+	struct pc_addr_range dst;
 	uint8_t proto;
 	uint16_t lo, hi;
 	enum pc_verdict verdict;
@@ -52,19 +80,23 @@ static void box_push(struct boxes *b, const struct box *x)
 	b->v[b->n++] = *x;
 }
 
-static bool foldable(const struct pc_rule *r)
+static bool foldable(const struct pc_rule *r, bool daddr)
 {
 	if (r->origin != PC_ORIGIN_POLICY || r->n_map)
 		return false;
 	if (r->verdict != PC_VERDICT_ALLOW && r->verdict != PC_VERDICT_DENY)
 		return false;
-	if (r->log || r->limit.rate || r->iface || r->daddr.n || r->ct_state || !r->n_l4 ||
+	if (r->log || r->limit.rate || r->iface || r->n_oifaces || (r->daddr.n && !daddr) ||
+	    r->ct_state || !r->n_l4 ||
 	    pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr) ||
 	    r->saddr_not || r->daddr_not || r->iface_not)
 		return false;
 	for (size_t i = 0; i < r->n_l4; i++)
 		if (!pc_proto_has_ports(r->l4[i].proto))
 			return false;
+	if (r->daddr.n && (fam_boxes(r, PC_FAM_IPV4) > MAX_DST_BOXES ||
+			   fam_boxes(r, PC_FAM_IPV6) > MAX_DST_BOXES))
+		return false;
 	return true;
 }
 
@@ -73,10 +105,57 @@ static bool prefixes_overlap(const struct pc_addr *a, const struct pc_addr *b)
 	return pc_prefix_contains(a, b) || pc_prefix_contains(b, a);
 }
 
+static bool ranges_overlap(const struct pc_addr_range *a, const struct pc_addr_range *b)
+{
+	return memcmp(a->lo, b->hi, 16) <= 0 && memcmp(b->lo, a->hi, 16) <= 0;
+}
+
+static bool range_contains(const struct pc_addr_range *a, const struct pc_addr_range *b)
+{
+	return memcmp(a->lo, b->lo, 16) <= 0 && memcmp(b->hi, a->hi, 16) <= 0;
+}
+
+static unsigned addr_len(unsigned family)
+{
+	return family == PC_FAM_IPV4 ? 4 : 16;
+}
+
+/* @a one up (@d 1) or down (@d -1) within its family's @len bytes. */
+static void addr_step(uint8_t *a, unsigned len, int d)
+{
+	for (int i = (int)len - 1; i >= 0; i--) {
+		a[i] = (uint8_t)(a[i] + d);
+		if (a[i] != (d > 0 ? 0 : 0xff))
+			break;
+	}
+}
+
+static void range_of(const struct pc_addr *p, struct pc_addr_range *r)
+{
+	unsigned len = addr_len(p->family);
+
+	memset(r, 0, sizeof(*r));
+	r->family = p->family;
+	memcpy(r->lo, p->a, len);
+	memcpy(r->hi, p->a, len);
+	for (unsigned b = p->plen; b < len * 8; b++)
+		r->hi[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+}
+
+static bool range_is_all(const struct pc_addr_range *r)
+{
+	unsigned len = addr_len(r->family);
+
+	for (unsigned i = 0; i < len; i++)
+		if (r->lo[i] != 0 || r->hi[i] != 0xff)
+			return false;
+	return true;
+}
+
 static bool boxes_overlap(const struct box *a, const struct box *b)
 {
 	return a->proto == b->proto && a->lo <= b->hi && b->lo <= a->hi &&
-	       prefixes_overlap(&a->src, &b->src);
+	       prefixes_overlap(&a->src, &b->src) && ranges_overlap(&a->dst, &b->dst);
 }
 
 /* The prefix @p with bit @i (0 = most significant) set to @v, length i+1. */
@@ -115,18 +194,35 @@ static void subtract(const struct box *b, const struct box *a, struct boxes *out
 		piece.hi = b->hi;
 		box_push(out, &piece);
 	}
-	if (pc_prefix_contains(&a->src, &b->src))
-		return; /* the middle ports are a's for all of b's sources */
-	/* b's prefix strictly contains a's: the middle ports, for the sources
-	 * of b outside a: one sibling prefix per level between the two */
 	piece.lo = mlo;
 	piece.hi = mhi;
-	for (unsigned i = b->src.plen; i < a->src.plen; i++) {
-		struct pc_addr path = a->src;
+	if (!pc_prefix_contains(&a->src, &b->src)) {
+		/* b's source prefix strictly contains a's: the middle ports, for
+		 * the sources of b outside a: one sibling prefix per level
+		 * between the two */
+		for (unsigned i = b->src.plen; i < a->src.plen; i++) {
+			struct pc_addr path = a->src;
 
-		path.plen = (uint8_t)i;
-		piece.src = child(&path, i, !bit_of(&a->src, i));
-		pc_prefix_mask(&piece.src);
+			path.plen = (uint8_t)i;
+			piece.src = child(&path, i, !bit_of(&a->src, i));
+			pc_prefix_mask(&piece.src);
+			box_push(out, &piece);
+		}
+		piece.src = a->src;
+	}
+	if (range_contains(&a->dst, &b->dst))
+		return; /* the rest (middle ports, sources in both) is a's */
+	/* the destinations of b below and above a's, with the sources in both */
+	if (memcmp(b->dst.lo, a->dst.lo, 16) < 0) {
+		piece.dst = b->dst;
+		memcpy(piece.dst.hi, a->dst.lo, 16);
+		addr_step(piece.dst.hi, addr_len(b->dst.family), -1);
+		box_push(out, &piece);
+	}
+	if (memcmp(a->dst.hi, b->dst.hi, 16) < 0) {
+		piece.dst = b->dst;
+		memcpy(piece.dst.lo, a->dst.hi, 16);
+		addr_step(piece.dst.lo, addr_len(b->dst.family), 1);
 		box_push(out, &piece);
 	}
 }
@@ -143,6 +239,12 @@ static int box_cmp(const void *pa, const void *pb)
 		return c;
 	if (a->src.plen != b->src.plen)
 		return a->src.plen < b->src.plen ? -1 : 1;
+	c = memcmp(a->dst.lo, b->dst.lo, 16);
+	if (c)
+		return c;
+	c = memcmp(a->dst.hi, b->dst.hi, 16);
+	if (c)
+		return c;
 	return a->lo < b->lo ? -1 : a->lo > b->lo;
 }
 
@@ -356,7 +458,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 	for (size_t r = first; r < *last && ok; r++) {
 		const struct pc_rule *rule = &rules[r];
 		struct pc_addr any;
-		size_t n_src, before = out->n, base = 0;
+		size_t n_src, n_dst, before = out->n, base = 0;
 
 		if (!(rule->families & fam))
 			continue;
@@ -365,17 +467,24 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 		n_src = 0;
 		for (size_t s = 0; s < rule->saddr.n; s++)
 			n_src += rule->saddr.v[s].family == fam;
+		n_dst = 0;
+		for (size_t s = 0; s < rule->daddr.n; s++)
+			n_dst += rule->daddr.v[s].family == fam;
 		for (size_t k = 0; k < rule->n_l4 && ok; k++) {
 			const struct pc_l4 *l = &rule->l4[k];
 			size_t n_ports = l->dports.n ? l->dports.n : 1;
 
 			for (size_t p = 0; p < n_ports && ok; p++) {
-				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok; s++) {
+				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok; s++)
+				for (size_t di = 0; di < (n_dst ? rule->daddr.n : 1) && ok; di++) {
 					struct box b;
 
 					if (n_src && rule->saddr.v[s].family != fam)
 						continue;
+					if (n_dst && rule->daddr.v[di].family != fam)
+						continue;
 					b.src = n_src ? rule->saddr.v[s] : any;
+					range_of(n_dst ? &rule->daddr.v[di] : &any, &b.dst);
 					b.proto = l->proto;
 					b.lo = l->dports.n ? l->dports.v[p].lo : 0;
 					b.hi = l->dports.n ? l->dports.v[p].hi : 65535;
@@ -442,6 +551,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 			    prev->from == out->v[i].from &&
 			    prev->src.plen == out->v[i].src.plen &&
 			    memcmp(prev->src.a, out->v[i].src.a, 16) == 0 &&
+			    memcmp(&prev->dst, &out->v[i].dst, sizeof(prev->dst)) == 0 &&
 			    (uint32_t)prev->hi + 1 == out->v[i].lo) {
 				prev->hi = out->v[i].hi;
 				continue;
@@ -457,9 +567,16 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 			       const struct pc_rule *first)
 {
 	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
+	struct pc_addr_range *dst = NULL;
 	struct pc_rule r;
 
+	/* the destination is in the key only when a rule of the run names one */
+	for (size_t i = 0; i < b->n && !dst; i++)
+		if (!range_is_all(&b->v[i].dst))
+			dst = pc_arena_alloc(arena, b->n * sizeof(*dst));
 	for (size_t i = 0; i < b->n; i++) {
+		if (dst)
+			dst[i] = b->v[i].dst;
 		m[i].saddr = b->v[i].src;
 		m[i].proto = b->v[i].proto;
 		m[i].dport.lo = b->v[i].lo;
@@ -475,87 +592,143 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	r.families = fam;
 	r.n_map = b->n;
 	r.map = m;
+	r.map_daddr = dst;
 	return r;
 }
 
-static void optimize_chain(struct pc_arena *arena, struct pc_chain *c,
+/*
+ * Folds @n rules (a run, in order) into at most two maps (one per family)
+ * in @maps. Returns how many rules of the run went in (the run ends where
+ * a rule's boxes would explode), or 0 when none could be folded.
+ */
+static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
+		       struct pc_rule maps[2], size_t *n_maps, struct pc_optimize_stats *st)
+{
+	struct boxes b[2] = { { 0 }, { 0 } };
+	size_t cut = n;
+	bool ok = true;
+
+	*n_maps = 0;
+	/*
+	 * The run ends where either family's boxes would explode; after a cut
+	 * both families are built again up to it.
+	 */
+	for (unsigned f = 0; f < 2 && ok; f++) {
+		size_t c_f = cut;
+
+		b[f].n = 0;
+		ok = build_boxes(rules, 0, &c_f, f ? PC_FAM_IPV6 : PC_FAM_IPV4, &b[f]);
+		if (c_f < cut) {
+			cut = c_f;
+			f = (unsigned)-1;
+		}
+	}
+	if (!ok)
+		cut = 0;
+	if (cut >= MIN_RUN) {
+		for (unsigned f = 0; f < 2; f++) {
+			if (b[f].n)
+				maps[(*n_maps)++] = map_rule(arena, &b[f],
+							     f ? PC_FAM_IPV6 : PC_FAM_IPV4, &rules[0]);
+			if (st)
+				st->elements += b[f].n;
+		}
+		if (st) {
+			st->folded_rules += cut;
+			st->maps += *n_maps;
+		}
+	}
+	free(b[0].v);
+	free(b[1].v);
+	return cut;
+}
+
+/* Rules deferred past a run at most (bounds the disjointness tests). */
+#define MAX_DEFER 16
+
+static void emit(struct pc_rule **out, size_t *n, size_t *cap, const struct pc_rule *r)
+{
+	*out = xgrow(*out, cap, *n + 1, sizeof(**out));
+	(*out)[(*n)++] = *r;
+}
+
+static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 			   struct pc_optimize_stats *st)
 {
-	struct pc_rule *out = NULL;
-	size_t n = 0, cap = 0;
+	struct pc_rule *out = NULL, *run = xcalloc(c->n + 1, sizeof(*run));
+	size_t n = 0, cap = 0, *idx = xcalloc(c->n + 1, sizeof(*idx));
+	size_t deferred[MAX_DEFER];
 
 	for (size_t i = 0; i < c->n;) {
-		size_t j = i;
+		size_t n_run = 0, n_def = 0, k = i, end, j = i, cut = 0, n_maps = 0;
+		struct pc_rule maps[2];
 
-		while (j < c->n && foldable(&c->rules[j]))
-			j++;
-		if (j - i >= MIN_RUN) {
-			struct pc_rule maps[2];
-			struct boxes b[2] = { { 0 }, { 0 } };
-			size_t n_maps = 0, cut = j;
-			bool ok = true;
+		/*
+		 * The run from @i: its plain rules, and the rules that are not
+		 * plain but that every later plain rule of the run can be moved
+		 * before (optimize_reorder.c has the proof obligation).
+		 */
+		while (k < c->n) {
+			const struct pc_rule *r = &c->rules[k];
+			bool moves = true;
 
-			/*
-			 * The run ends where either family's boxes would explode;
-			 * after a cut both families are built again up to it.
-			 */
-			for (unsigned f = 0; f < 2 && ok; f++) {
-				size_t c_f = cut;
-
-				b[f].n = 0;
-				ok = build_boxes(c->rules, i, &c_f, f ? PC_FAM_IPV6 : PC_FAM_IPV4, &b[f]);
-				if (c_f < cut) {
-					cut = c_f;
-					f = (unsigned)-1;
-				}
+			if (foldable(r, daddr)) {
+				for (size_t d = 0; d < n_def && moves; d++)
+					moves = pc_rules_disjoint(&c->rules[deferred[d]], r);
+				if (!moves)
+					break;
+				run[n_run] = *r;
+				idx[n_run++] = k++;
+			} else if (n_run && r->origin == PC_ORIGIN_POLICY && n_def < MAX_DEFER) {
+				deferred[n_def++] = k++;
+			} else {
+				break;
 			}
-			if (ok && cut - i >= MIN_RUN) {
-				for (unsigned f = 0; f < 2; f++) {
-					if (b[f].n)
-						maps[n_maps++] = map_rule(arena, &b[f],
-									  f ? PC_FAM_IPV6 : PC_FAM_IPV4,
-									  &c->rules[i]);
-					if (st)
-						st->elements += b[f].n;
-				}
-				for (size_t k = 0; k < n_maps; k++) {
-					out = xgrow(out, &cap, n + 1, sizeof(*out));
-					out[n++] = maps[k];
-				}
-				if (st) {
-					st->folded_rules += cut - i;
-					st->maps += n_maps;
-				}
-				free(b[0].v);
-				free(b[1].v);
-				i = cut;
-				continue;
-			}
-			free(b[0].v);
-			free(b[1].v);
-			if (ok && cut < j)
-				j = cut + 1; /* too short before the cut: keep these plain */
 		}
+		while (j < c->n && foldable(&c->rules[j], daddr))
+			j++;
+		if (n_run >= MIN_RUN)
+			cut = fold_run(arena, run, n_run, maps, &n_maps, st);
+		if (cut >= MIN_RUN) {
+			/* the maps, then the rules of [i, end) that are not in them,
+			 * in their order */
+			end = idx[n_run - 1] + 1;
+			for (size_t m = 0; m < n_maps; m++)
+				emit(&out, &n, &cap, &maps[m]);
+			for (size_t r = i, q = 0; r < end; r++) {
+				if (q < cut && idx[q] == r) {
+					q++;
+					continue;
+				}
+				emit(&out, &n, &cap, &c->rules[r]);
+			}
+			i = end;
+			continue;
+		}
+		/* no run here: the plain rules stay as they are */
+		if (n_run >= MIN_RUN && cut && cut < j - i)
+			j = i + cut + 1; /* too short before the cut: keep these plain */
 		if (j == i)
 			j = i + 1;
-		for (; i < j; i++) {
-			out = xgrow(out, &cap, n + 1, sizeof(*out));
-			out[n++] = c->rules[i];
-		}
+		for (; i < j; i++)
+			emit(&out, &n, &cap, &c->rules[i]);
 	}
 	c->rules = pc_arena_memdup(arena, out, n * sizeof(*out));
 	c->n = n;
 	free(out);
+	free(run);
+	free(idx);
 }
 
-static void optimize(struct pc_ir *ir, struct pc_arena *arena, struct pc_optimize_stats *st)
+static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr,
+		     struct pc_optimize_stats *st)
 {
 	if (st)
 		memset(st, 0, sizeof(*st));
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		if (st)
 			st->rules_before += ir->chains[d].n;
-		optimize_chain(arena, &ir->chains[d], st);
+		optimize_chain(arena, &ir->chains[d], daddr, st);
 		if (st)
 			st->rules_after += ir->chains[d].n;
 	}
@@ -563,14 +736,20 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, struct pc_optimiz
 
 void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
 {
-	optimize(ir, pc_ir_arena(ir), st);
+	optimize(ir, pc_ir_arena(ir), true, st);
 }
 
-struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st)
+struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
+				      struct pc_optimize_stats *st)
 {
 	struct pc_ir *view = pc_ir_create(pc_arena_create());
 
 	*view = *ir;
-	optimize(view, pc_ir_arena(view), st);
+	optimize(view, pc_ir_arena(view), daddr, st);
 	return view;
+}
+
+struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st)
+{
+	return pc_ir_optimize_view_for(ir, true, st);
 }

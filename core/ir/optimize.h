@@ -12,6 +12,7 @@
 #ifndef PORTCULLIS_OPTIMIZE_H
 #define PORTCULLIS_OPTIMIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <portcullis/ir.h>
@@ -33,5 +34,15 @@ void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st);
  * outlive it. Free it with pc_ir_destroy() (before @ir).
  */
 struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st);
+/* Same; without @daddr, rules with destinations stay out of the maps (a
+ * backend without PC_CAP_VMAP_DADDR). */
+struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
+				      struct pc_optimize_stats *st);
+
+/*
+ * Do @a and @b provably match no packet in common (optimize_reorder.c)?
+ * False when it cannot tell.
+ */
+bool pc_rules_disjoint(const struct pc_rule *a, const struct pc_rule *b);
 
 #endif

@@ -164,6 +164,32 @@ static int parse_iface(struct parser *ps, const struct word *on, char *buf,
 	return 0;
 }
 
+/* `out on IFACE` of a forwarded packet: the interface it leaves on. */
+static int parse_oiface(struct parser *ps, const struct word *out, struct pc_packet *p)
+{
+	const struct word *on = next(ps), *w;
+
+	if (!on || !word_is(on, "on"))
+		return fail(ps, on, "expected 'on IFACE' after 'out'");
+	/* an in packet may be sent on by a dnat: where it would then leave */
+	if (p->dir == PC_DIR_OUT)
+		return fail(ps, out, "'out on' is for forwarded packets (and in packets a dnat sends on): the 'on' of an out packet is its interface");
+	if (p->oiface[0])
+		return fail(ps, out, "the leaving interface is given twice");
+	w = next(ps);
+	if (!w)
+		return fail(ps, NULL, "expected an interface name after 'out on'");
+	if (w->len == 0 || w->len > 15)
+		return fail(ps, w, "'%.*s' is not an interface name (1 to 15 bytes)",
+			    (int)w->len, w->s);
+	for (size_t i = 0; i < w->len; i++)
+		if (w->s[i] == '/' || w->s[i] == ':' || w->s[i] == '*')
+			return fail(ps, w, "'%.*s' is not an interface name",
+				    (int)w->len, w->s);
+	word_copy(w, p->oiface, sizeof(p->oiface));
+	return 0;
+}
+
 static bool is_loopback(unsigned family, const uint8_t *a)
 {
 	static const uint8_t v6lo[16] = { [15] = 1 };
@@ -266,6 +292,11 @@ int pc_packet_parse(const char *text, struct pc_packet *p, char *iface_buf,
 			return -1;
 		w = next(&ps);
 	}
+	if (w && word_is(w, "out")) {
+		if (parse_oiface(&ps, w, p) < 0)
+			return -1;
+		w = next(&ps);
+	}
 	if (!w)
 		return fail(&ps, NULL, "expected a protocol (tcp, udp, icmp, ...)");
 	proto_w = w;
@@ -312,6 +343,9 @@ int pc_packet_parse(const char *text, struct pc_packet *p, char *iface_buf,
 		if (word_is(w, "on")) {
 			if (parse_iface(&ps, w, iface_buf, p) < 0)
 				return -1;
+		} else if (word_is(w, "out")) {
+			if (parse_oiface(&ps, w, p) < 0)
+				return -1;
 		} else if (word_is(w, "type")) {
 			const struct word *t = next(&ps);
 			char buf[40];
@@ -352,7 +386,7 @@ int pc_packet_parse(const char *text, struct pc_packet *p, char *iface_buf,
 					    (int)t->len, t->s);
 			p->ct_state = 1u << i;
 		} else {
-			return fail(&ps, w, "unexpected '%.*s': expected type, on or state",
+			return fail(&ps, w, "unexpected '%.*s': expected type, on, out on or state",
 				    (int)w->len, w->s);
 		}
 	}
@@ -386,6 +420,8 @@ void pc_packet_format(const struct pc_packet *p, char *buf, size_t len)
 	ADD("%s", (unsigned)p->dir < PC_ARRAY_SIZE(dir_names) ? dir_names[p->dir] : "?");
 	if (p->iface)
 		ADD(" on %s", p->iface);
+	if (p->oiface[0])
+		ADD(" out on %s", p->oiface);
 	ADD(" %s %s -> ", pn, s);
 	if (pc_proto_has_ports(p->proto))
 		ADD(p->family == PC_FAM_IPV6 ? "[%s]:%u" : "%s:%u", d, p->dport);

@@ -95,6 +95,11 @@ struct pc_ast_rule {
 	uint16_t log_group;
 	bool iface_not;               /* on not IFACE */
 	uint32_t limit_burst;         /* limit ... burst M; 0: not given */
+	/* Routers and gateways (routers): `on` and `out on` as written; @iface
+	 * above is the first of @ifaces */
+	struct pc_ast_list ifaces;    /* n == 0: no `on` */
+	struct pc_ast_list oifaces;   /* forward rules: `out on`, n == 0: none */
+	bool nat;                     /* a NAT statement's match (no direction) */
 };
 
 enum pc_ast_stmt_kind {
@@ -105,6 +110,8 @@ enum pc_ast_stmt_kind {
 	PC_AST_DEFAULT,
 	PC_AST_OPTION,
 	PC_AST_RULE,
+	PC_AST_NAT,     /* routers: masquerade, snat, dnat */
+	PC_AST_EXPECT,     /* `expect` (review): @rule holds its verdict, direction, matches */
 	__PC_AST_STMT_MAX
 };
 
@@ -133,6 +140,11 @@ struct pc_ast_stmt {
 	/* sets: `hosts NAME = dynamic [timeout DURATION]` */
 	bool hosts_dynamic;
 	uint32_t hosts_timeout;        /* seconds, 0: none */
+	/* NAT (routers): @rule is the match, @nat_to the text after '->'
+	 * (NULL for masquerade) */
+	enum pc_nat_kind nat;
+	const char *nat_to;
+	struct pc_location nat_to_loc;
 };
 
 /* A file read by `include`: each may be included once. */
@@ -168,6 +180,27 @@ void pc_ast_destroy(struct pc_ast *ast);
 /* sets: seconds of "3600", "90s", "10m", "1h30m", "7d" (at most
  * PC_MAX_TIMEOUT); 0 when @text is none of these. */
 uint32_t pc_ast_duration_parse(const char *text);
+/*
+ * Included files parsed once for many policies (`generate POLICY...`): a
+ * file included again under the same name is not read or parsed again,
+ * its statements are shared. Only files that parsed with no diagnostic
+ * are kept, and only where a fresh parse would report nothing either, so
+ * the trees are exactly those of fresh parses. The statements and their
+ * strings live in the cache: destroy it after every tree and IR made with
+ * it. Every parse with one cache must use one @diag (the files' sources
+ * are registered on it once, at their first parse).
+ */
+struct pc_include_cache;
+struct pc_include_cache *pc_include_cache_create(void);
+void pc_include_cache_destroy(struct pc_include_cache *c);
+/* pc_ast_parse_file() / _buffer() with @cache (may be NULL). */
+struct pc_ast *pc_ast_parse_file_cached(const char *path, struct pc_arena *arena,
+					struct pc_diag *diag, bool *sys_error,
+					struct pc_include_cache *cache);
+struct pc_ast *pc_ast_parse_buffer_cached(const char *name, const char *text,
+					  size_t len, struct pc_arena *arena,
+					  struct pc_diag *diag,
+					  struct pc_include_cache *cache);
 
 /* Limits that keep hostile input harmless. */
 #define PC_MAX_LINE 16384        /* bytes in one line */

@@ -18,6 +18,7 @@ static const char *const tok_names[] = {
 	[PC_TOK_COMMA] = "','",
 	[PC_TOK_SLASH] = "'/'",
 	[PC_TOK_EQUALS] = "'='",
+	[PC_TOK_ARROW] = "'->'",
 };
 
 const char *pc_tok_name(enum pc_tok kind)
@@ -27,8 +28,8 @@ const char *pc_tok_name(enum pc_tok kind)
 
 /* Words that start a statement: inside an unclosed '{' they end the list. */
 static const char *const stmt_words[] = {
-	"allow", "default", "deny", "hosts", "include", "option",
-	"reject", "services", "table", "transports",
+	"allow", "default", "deny", "dnat", "hosts", "include", "masquerade",
+	"option", "reject", "services", "snat", "table", "transports",
 };
 
 /* a-z A-Z 0-9 _ : . + - as a bitmap: the lexer asks for every byte */
@@ -297,6 +298,30 @@ again:
 		set_loc(lx, &tok->loc, start, 1);
 		tok->kind = PC_TOK_EQUALS;
 		return;
+	case '-':
+		if (lx->p + 1 < lx->end && lx->p[1] == '>') {
+			lx->p += 2;
+			set_loc(lx, &tok->loc, start, 2);
+			tok->kind = PC_TOK_ARROW;
+			return;
+		}
+		break;
+	case '[':
+		/* [2001:db8::1]:8080, a NAT target: one word with its brackets */
+		lx->p++;
+		while (lx->p < lx->end && *lx->p != ']' && is_word_char((unsigned char)*lx->p))
+			lx->p++;
+		if (lx->p < lx->end && *lx->p == ']') {
+			lx->p++;
+			while (lx->p < lx->end && is_word_char((unsigned char)*lx->p))
+				lx->p++;
+			set_loc(lx, &tok->loc, start, (size_t)(lx->p - start));
+			tok->kind = PC_TOK_WORD;
+			tok->text = pc_arena_strndup(lx->arena, start, (size_t)(lx->p - start));
+			return;
+		}
+		lx->p = start;
+		break;
 	case '$':
 		lx->p++;
 		while (lx->p < lx->end && is_word_char((unsigned char)*lx->p))

@@ -12,7 +12,8 @@ struct pc_arena;
 enum pc_tok {
 	PC_TOK_EOF,
 	PC_TOK_NEWLINE,   /* end of statement (never inside braces) */
-	PC_TOK_WORD,      /* [A-Za-z0-9_:.+-]..., perhaps ending in '*' */
+	PC_TOK_WORD,      /* [A-Za-z0-9_:.+-]..., perhaps ending in '*';
+			   * or [IPv6]:PORT, the bracketed address of a NAT target */
 	PC_TOK_STRING,    /* "…", decoded */
 	PC_TOK_VAR,       /* $name (text without '$') */
 	PC_TOK_LBRACE,
@@ -20,6 +21,7 @@ enum pc_tok {
 	PC_TOK_COMMA,
 	PC_TOK_SLASH,
 	PC_TOK_EQUALS,
+	PC_TOK_ARROW,     /* -> of a NAT statement (routers) */
 	__PC_TOK_MAX
 };
 

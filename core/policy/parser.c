@@ -31,12 +31,38 @@ struct parser {
 	size_t errors_before;     /* error count when the statement started */
 	struct include_frame *stack;
 	size_t depth;
+	struct pc_include_cache *cache;   /* NULL: every include is read and parsed */
+};
+
+/*
+ * An included file as parsed once in a run (pc_include_cache): what a
+ * fresh parse under the same name would add to the tree, without errors
+ * or warnings (a file with any is parsed again each time, so that each
+ * policy reports them).
+ */
+struct cached_include {
+	const char *name;               /* as the including file named it */
+	const char *real;
+	struct pc_ast_stmt **stmts;     /* its statements, its includes' within */
+	size_t n_stmts;
+	struct pc_ast_included *nested; /* the files it includes, at any depth */
+	size_t n_nested;
+	size_t bytes;                   /* its bytes and its includes' */
+	size_t height;                  /* include levels below it (0: none) */
+};
+
+struct pc_include_cache {
+	struct pc_arena *arena;  /* the cached statements and every string they hold */
+	struct cached_include *ent;
+	size_t n, cap;
+	size_t deepest;          /* while parsing: the deepest file depth seen */
 };
 
 /* Per-file state is in the lexer; includes recurse with a fresh parser. */
 static void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 		       struct include_frame *stack, size_t depth,
-		       const char *name, const char *text, size_t len);
+		       const char *name, const char *text, size_t len,
+		       struct pc_arena *arena, struct pc_include_cache *cache);
 
 static void next(struct parser *ps)
 {
@@ -368,7 +394,7 @@ static bool glued(const struct parser *ps)
 /* A word that starts a clause of a rule: where parsing resumes after an error. */
 static bool at_clause(const struct parser *ps)
 {
-	static const char *const words[] = { "on", "log", "limit", "comment" };
+	static const char *const words[] = { "on", "out", "log", "limit", "comment" };
 
 	if (!at(ps, PC_TOK_WORD))
 		return false;
@@ -413,7 +439,67 @@ static void iptables_hint(struct parser *ps, const struct pc_location *kw)
 			  opt);
 }
 
-static void parse_rule(struct parser *ps, enum pc_verdict verdict)
+/*
+ * `on IFACES` or, in a forward rule, `out on IFACES`: a name, a prefix
+ * wildcard or a { list } of them (checked by the resolver).
+ */
+static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
+{
+	struct pc_location kw = ps->tok.loc;
+	bool out = at_word(ps, "out");
+	struct pc_ast_list *l = out ? &r->oifaces : &r->ifaces;
+
+	if (out) {
+		next(ps);
+		if (!at_word(ps, "on")) {
+			expected(ps, "'on' after 'out' (out on IFACE: the interface a forwarded packet leaves on)");
+			return false;
+		}
+		if (r->nat) {
+			perror_at(ps, &kw,
+				  "'out on' is not for NAT: the 'on' of masquerade and snat is the leaving interface, of dnat the arriving one");
+			return false;
+		}
+		if (r->dir != PC_DIR_FORWARD) {
+			perror_at(ps, &kw, "'out on' is for forward rules: the 'on' of an %s rule is already the interface its packets %s",
+				  pc_direction_name(r->dir), r->dir == PC_DIR_OUT ? "leave on" : "arrive on");
+			return false;
+		}
+	}
+	if (l->n) {
+		perror_at(ps, &kw, "'%s' given twice in one rule: use a list { … }",
+			  out ? "out on" : "on");
+		return false;
+	}
+	next(ps);
+	if (!out && at_word(ps, "not")) {   /* matches (issue 14): on not IFACES */
+		if (r->nat) {
+			perror_at(ps, &ps->tok.loc, "'on not' is not for NAT: name the interfaces it is for");
+			return false;
+		}
+		r->iface_not = true;
+		next(ps);
+	}
+	if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING) && !at(ps, PC_TOK_LBRACE)) {
+		expected(ps, "an interface name or a { list } of them");
+		return false;
+	}
+	if (!parse_list(ps, l, false, false))
+		return false;
+	if (!out) {
+		r->iface = l->v[0].text;
+		r->iface_loc = l->v[0].loc;
+	}
+	return true;
+}
+
+/*
+ * A rule (@kind PC_AST_RULE), an expectation (PC_AST_EXPECT), or with @nat
+ * a NAT statement (masquerade, snat, dnat: no direction, the match then
+ * '->' and the target).
+ */
+static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
+			      enum pc_ast_stmt_kind kind, const enum pc_nat_kind *nat)
 {
 	struct pc_location loc = ps->tok.loc;
 	struct pc_ast_stmt *s;
@@ -422,14 +508,42 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 	size_t n = 0, cap = 0;
 	bool seen_log = false, seen_limit = false, seen_comment = false;
 	size_t errors0;   /* lexer errors before the rule */
+	const char *nat_to = NULL;
+	struct pc_location nat_to_loc = { 0 };
 
 	memset(&r, 0, sizeof(r));
 	r.verdict = verdict;
 	errors0 = pc_diag_count(ps->diag, PC_SEV_ERROR) - ps->reported;
 	next(ps);
-	if (!parse_direction(ps, &r.dir))
+	if (nat) {
+		r.nat = true;
+		/* the `on` of masquerade and snat is the leaving interface */
+		r.dir = *nat == PC_NAT_DNAT ? PC_DIR_IN : PC_DIR_OUT;
+	} else if (!parse_direction(ps, &r.dir)) {
 		goto fail;
+	}
 	while (!at_end(ps)) {
+		if (nat && at(ps, PC_TOK_ARROW)) {
+			if (*nat == PC_NAT_MASQUERADE) {
+				perror_at(ps, &ps->tok.loc,
+					  "masquerade takes no '->': it translates to the address of the leaving interface (snat ... -> ADDR for a fixed one)");
+				goto fail;
+			}
+			next(ps);
+			if (!at(ps, PC_TOK_WORD)) {
+				expected(ps, *nat == PC_NAT_DNAT ? "an address: ADDR, ADDR:PORT or [IPv6]:PORT" :
+								   "an address");
+				goto fail;
+			}
+			nat_to = ps->tok.text;
+			nat_to_loc = ps->tok.loc;
+			next(ps);
+			continue;
+		}
+		if (nat_to && !at_word(ps, "comment")) {
+			expected(ps, "end of line or a comment after the NAT target");
+			goto fail;
+		}
 		struct pc_location kw = ps->tok.loc;
 		bool done = false;
 
@@ -450,7 +564,7 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 			goto resync;
 		}
 		if (!at(ps, PC_TOK_WORD)) {
-			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, log, limit or comment");
+			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, out on, log, limit or comment");
 			goto resync;
 		}
 		for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++) {
@@ -481,23 +595,9 @@ static void parse_rule(struct parser *ps, enum pc_verdict verdict)
 		}
 		if (done)
 			continue;
-		if (at_word(ps, "on")) {
-			if (r.iface) {
-				perror_at(ps, &kw, "'on' given twice in one rule");
+		if (at_word(ps, "on") || at_word(ps, "out")) {
+			if (!parse_rule_iface(ps, &r))
 				goto resync;
-			}
-			next(ps);
-			if (at_word(ps, "not")) {   /* matches (issue 14) */
-				r.iface_not = true;
-				next(ps);
-			}
-			if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING)) {
-				expected(ps, "an interface name");
-				goto resync;
-			}
-			r.iface = ps->tok.text;
-			r.iface_loc = ps->tok.loc;
-			next(ps);
 		} else if (at_word(ps, "log")) {
 			if (seen_log) {
 				perror_at(ps, &kw, "'log' given twice in one rule");
@@ -583,15 +683,36 @@ resync:
 		free(m);
 		return;
 	}
-	s = add_stmt(ps, PC_AST_RULE, &loc);
+	if (nat && *nat != PC_NAT_MASQUERADE && !nat_to) {
+		expected(ps, *nat == PC_NAT_DNAT ? "'-> ADDR[:PORT]' (the translated destination)" :
+						   "'-> ADDR' (the translated source)");
+		goto fail;
+	}
+	if (kind == PC_AST_EXPECT && (seen_log || seen_limit)) {
+		perror_at(ps, seen_log ? &r.log_loc : &r.limit_loc,
+			  "an expect states what packets get: no log or limit");
+		goto fail;
+	}
+	s = add_stmt(ps, nat ? PC_AST_NAT : kind, &loc);
 	r.n_matches = n;
 	r.matches = pc_arena_memdup(ps->arena, m, n * sizeof(*m));
 	s->rule = r;
+	if (nat) {
+		s->nat = *nat;
+		s->nat_to = nat_to;
+		s->nat_to_loc = nat_to_loc;
+	}
 	free(m);
 	return;
 fail:
 	free(m);
 	skip_line(ps);
+}
+
+static void parse_rule(struct parser *ps, enum pc_verdict verdict,
+		       enum pc_ast_stmt_kind kind)
+{
+	parse_rule_or_nat(ps, verdict, kind, NULL);
 }
 
 /* True when @real is @dir or lies below it. */
@@ -657,13 +778,66 @@ static bool include_allowed(struct parser *ps, const struct pc_location *loc,
 	return true;
 }
 
+static struct cached_include *cache_find(const struct pc_include_cache *c,
+					 const char *name, const char *real)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->ent[i].name, name) == 0 && strcmp(c->ent[i].real, real) == 0)
+			return &c->ent[i];
+	return NULL;
+}
+
+/*
+ * Adds what a fresh parse of @e would add, when that parse would report
+ * nothing: none of its nested files on the include stack (a cycle) or
+ * already included, and the depth, count and size limits kept. Returns
+ * false, changing nothing, otherwise: the file is then parsed afresh and
+ * reports what it reports.
+ */
+static bool splice_cached(struct parser *ps, const struct cached_include *e,
+			  const struct pc_location *loc)
+{
+	struct pc_ast *ast = ps->ast;
+	size_t depth = ps->depth + 1;
+
+	if (e->height && depth + e->height > PC_MAX_INCLUDE_DEPTH)
+		return false;
+	if (ast->n_included + 1 + e->n_nested > PC_MAX_INCLUDES ||
+	    ast->included_bytes + e->bytes > PC_MAX_INCLUDE_BYTES)
+		return false;
+	for (size_t k = 0; k < e->n_nested; k++) {
+		for (size_t i = 0; i < ps->depth; i++)
+			if (strcmp(ps->stack[i].real, e->nested[k].real) == 0)
+				return false;
+		for (size_t i = 0; i < ast->n_included; i++)
+			if (strcmp(ast->included[i].real, e->nested[k].real) == 0)
+				return false;
+	}
+	ast->included = xgrow(ast->included, &ast->cap_included,
+			      ast->n_included + 1 + e->n_nested, sizeof(*ast->included));
+	ast->included[ast->n_included].real = e->real;
+	ast->included[ast->n_included].loc = *loc;
+	ast->n_included++;
+	memcpy(&ast->included[ast->n_included], e->nested, e->n_nested * sizeof(*e->nested));
+	ast->n_included += e->n_nested;
+	ast->included_bytes += e->bytes;
+	ast->stmts = xgrow(ast->stmts, &ast->cap, ast->n + e->n_stmts, sizeof(*ast->stmts));
+	memcpy(&ast->stmts[ast->n], e->stmts, e->n_stmts * sizeof(*e->stmts));
+	ast->n += e->n_stmts;
+	if (depth + e->height > ps->cache->deepest)
+		ps->cache->deepest = depth + e->height;
+	return true;
+}
+
 static void parse_include(struct parser *ps)
 {
 	struct pc_ast *ast = ps->ast;
+	struct pc_include_cache *cache = ps->cache;
+	struct pc_arena *arena = cache ? cache->arena : ps->arena;
 	struct pc_location loc = ps->tok.loc;
 	char *dir, *path, *real, *text;
 	const char *name;
-	size_t len;
+	size_t len, first_stmt, first_nested, bytes_before, diags_before = 0, deepest = 0;
 
 	next(ps);
 	if (!at(ps, PC_TOK_STRING)) {
@@ -700,6 +874,15 @@ static void parse_include(struct parser *ps)
 		free(path);
 		return;
 	}
+	if (cache) {
+		const struct cached_include *e = cache_find(cache, path, real);
+
+		if (e && splice_cached(ps, e, &loc)) {
+			free(real);
+			free(path);
+			return;
+		}
+	}
 	/* read what was checked, not what the name may point to by now */
 	text = pc_read_file(real, &len);
 	if (!text) {
@@ -719,16 +902,50 @@ static void parse_include(struct parser *ps)
 			  path);
 		goto out;
 	}
+	bytes_before = ast->included_bytes;
 	ast->included_bytes += len;
 	ast->included = xgrow(ast->included, &ast->cap_included, ast->n_included + 1,
 			      sizeof(*ast->included));
-	ast->included[ast->n_included].real = pc_arena_strdup(ps->arena, real);
+	ast->included[ast->n_included].real = pc_arena_strdup(arena, real);
 	ast->included[ast->n_included].loc = loc;
 	ast->n_included++;
-	name = pc_arena_strdup(ps->arena, path);
-	ps->stack[ps->depth].real = pc_arena_strdup(ps->arena, real);
+	name = pc_arena_strdup(arena, path);
+	ps->stack[ps->depth].real = ast->included[ast->n_included - 1].real;
 	ps->stack[ps->depth].name = name;
-	parse_text(ps->ast, ps->diag, ps->stack, ps->depth + 1, name, text, len);
+	first_stmt = ast->n;
+	first_nested = ast->n_included;
+	if (cache) {
+		diags_before = pc_diag_count(ps->diag, PC_SEV_ERROR) +
+			       pc_diag_count(ps->diag, PC_SEV_WARNING) +
+			       pc_diag_count(ps->diag, PC_SEV_NOTE);
+		deepest = cache->deepest;
+		cache->deepest = ps->depth + 1;
+	}
+	parse_text(ps->ast, ps->diag, ps->stack, ps->depth + 1, name, text, len, arena, cache);
+	if (cache) {
+		size_t height = cache->deepest - (ps->depth + 1);
+
+		if (pc_diag_count(ps->diag, PC_SEV_ERROR) + pc_diag_count(ps->diag, PC_SEV_WARNING) +
+		    pc_diag_count(ps->diag, PC_SEV_NOTE) == diags_before &&
+		    !cache_find(cache, name, ast->included[first_nested - 1].real)) {
+			struct cached_include *e;
+
+			cache->ent = xgrow(cache->ent, &cache->cap, cache->n + 1, sizeof(*cache->ent));
+			e = &cache->ent[cache->n++];
+			e->name = name;
+			e->real = ast->included[first_nested - 1].real;
+			e->n_stmts = ast->n - first_stmt;
+			e->stmts = pc_arena_memdup(cache->arena, &ast->stmts[first_stmt],
+						   e->n_stmts * sizeof(*e->stmts));
+			e->n_nested = ast->n_included - first_nested;
+			e->nested = pc_arena_memdup(cache->arena, &ast->included[first_nested],
+						    e->n_nested * sizeof(*e->nested));
+			e->bytes = ast->included_bytes - bytes_before;
+			e->height = height;
+		}
+		if (deepest > cache->deepest)
+			cache->deepest = deepest;
+	}
 out:
 	free(text);
 	free(real);
@@ -902,9 +1119,35 @@ static void parse_statement(struct parser *ps)
 		return;
 	}
 	if (parse_verdict_word(ps->tok.text, &verdict)) {
-		parse_rule(ps, verdict);
+		parse_rule(ps, verdict, PC_AST_RULE);
 		return;
 	}
+	if (at_word(ps, "expect")) {
+		/* expect VERDICT DIRECTION ...: the rule syntax after the word */
+		next(ps);
+		if (!at(ps, PC_TOK_WORD) || !parse_verdict_word(ps->tok.text, &verdict)) {
+			expected(ps, "a verdict (allow, deny, reject) after expect");
+			skip_line(ps);
+			return;
+		}
+		{
+			size_t before = ps->ast->n;
+
+			parse_rule(ps, verdict, PC_AST_EXPECT);
+			if (ps->ast->n > before) {
+				s = ps->ast->stmts[ps->ast->n - 1];
+				s->loc = loc;   /* the error points at `expect` */
+			}
+		}
+		return;
+	}
+	for (unsigned k = 0; k < __PC_NAT_MAX; k++)
+		if (at_word(ps, pc_nat_kind_name((enum pc_nat_kind)k))) {
+			enum pc_nat_kind kind = (enum pc_nat_kind)k;
+
+			parse_rule_or_nat(ps, PC_VERDICT_DENY, PC_AST_NAT, &kind);
+			return;
+		}
 	if (at_word(ps, "include")) {
 		parse_include(ps);
 		return;
@@ -974,18 +1217,20 @@ fail:
 
 static void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 		       struct include_frame *stack, size_t depth,
-		       const char *name, const char *text, size_t len)
+		       const char *name, const char *text, size_t len,
+		       struct pc_arena *arena, struct pc_include_cache *cache)
 {
 	struct parser ps;
 
 	memset(&ps, 0, sizeof(ps));
 	ps.ast = ast;
-	ps.arena = ast->arena;
+	ps.arena = arena;
 	ps.diag = diag;
 	ps.stack = stack;
 	ps.depth = depth;
+	ps.cache = cache;
 	pc_diag_add_source(diag, name, text, len);
-	pc_lexer_init(&ps.lx, name, text, len, ast->arena, diag);
+	pc_lexer_init(&ps.lx, name, text, len, arena, diag);
 	next(&ps);
 	while (!at(&ps, PC_TOK_EOF)) {
 		if (pc_diag_full(diag))
@@ -1007,9 +1252,10 @@ static struct pc_ast *ast_create(struct pc_arena *arena, const char *name)
 	return ast;
 }
 
-struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
-				   size_t len, struct pc_arena *arena,
-				   struct pc_diag *diag)
+struct pc_ast *pc_ast_parse_buffer_cached(const char *name, const char *text,
+					  size_t len, struct pc_arena *arena,
+					  struct pc_diag *diag,
+					  struct pc_include_cache *cache)
 {
 	struct include_frame stack[PC_MAX_INCLUDE_DEPTH + 1];
 	const char *stored = pc_arena_strdup(arena, name);
@@ -1019,12 +1265,22 @@ struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
 	stack[0].real = pc_arena_strdup(arena, real ? real : name);
 	stack[0].name = stored;
 	free(real);
-	parse_text(ast, diag, stack, 1, stored, text, len);
+	if (cache)
+		cache->deepest = 1;
+	parse_text(ast, diag, stack, 1, stored, text, len, arena, cache);
 	return ast;
 }
 
-struct pc_ast *pc_ast_parse_file(const char *path, struct pc_arena *arena,
-				 struct pc_diag *diag, bool *sys_error)
+struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
+				   size_t len, struct pc_arena *arena,
+				   struct pc_diag *diag)
+{
+	return pc_ast_parse_buffer_cached(name, text, len, arena, diag, NULL);
+}
+
+struct pc_ast *pc_ast_parse_file_cached(const char *path, struct pc_arena *arena,
+					struct pc_diag *diag, bool *sys_error,
+					struct pc_include_cache *cache)
 {
 	struct pc_ast *ast;
 	size_t len;
@@ -1037,9 +1293,32 @@ struct pc_ast *pc_ast_parse_file(const char *path, struct pc_arena *arena,
 		*sys_error = true;
 		return NULL;
 	}
-	ast = pc_ast_parse_buffer(path, text, len, arena, diag);
+	ast = pc_ast_parse_buffer_cached(path, text, len, arena, diag, cache);
 	free(text);
 	return ast;
+}
+
+struct pc_ast *pc_ast_parse_file(const char *path, struct pc_arena *arena,
+				 struct pc_diag *diag, bool *sys_error)
+{
+	return pc_ast_parse_file_cached(path, arena, diag, sys_error, NULL);
+}
+
+struct pc_include_cache *pc_include_cache_create(void)
+{
+	struct pc_include_cache *c = xzalloc(sizeof(*c));
+
+	c->arena = pc_arena_create();
+	return c;
+}
+
+void pc_include_cache_destroy(struct pc_include_cache *c)
+{
+	if (!c)
+		return;
+	free(c->ent);
+	pc_arena_destroy(c->arena);
+	free(c);
 }
 
 void pc_ast_destroy(struct pc_ast *ast)

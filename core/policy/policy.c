@@ -3,6 +3,7 @@
 
 #include "policy/ast.h"
 #include "policy/resolve.h"
+#include "ir/expect.h"
 #include "common/util.h"
 
 static struct pc_ir *finish(struct pc_ast *ast, struct pc_arena *arena,
@@ -15,6 +16,11 @@ static struct pc_ir *finish(struct pc_ast *ast, struct pc_arena *arena,
 	 * more errors, and every error is reported in one run */
 	ir = pc_resolve(ast, arena, reg, !(flags & PC_POLICY_NO_LINT), diag);
 	pc_ast_destroy(ast);
+	/* every command that reads a policy proves its `expect` statements */
+	if (ir && !pc_ir_prove_expects(ir, diag)) {
+		pc_ir_destroy(ir);
+		ir = NULL;
+	}
 	return ir;
 }
 
@@ -22,8 +28,15 @@ struct pc_ir *pc_policy_load(const char *path, const struct pc_registry *reg,
 			     unsigned flags, struct pc_diag *diag,
 			     bool *sys_error)
 {
+	return pc_policy_load_cached(path, reg, flags, diag, sys_error, NULL);
+}
+
+struct pc_ir *pc_policy_load_cached(const char *path, const struct pc_registry *reg,
+				    unsigned flags, struct pc_diag *diag,
+				    bool *sys_error, struct pc_include_cache *cache)
+{
 	struct pc_arena *arena = pc_arena_create();
-	struct pc_ast *ast = pc_ast_parse_file(path, arena, diag, sys_error);
+	struct pc_ast *ast = pc_ast_parse_file_cached(path, arena, diag, sys_error, cache);
 
 	if (!ast) {
 		pc_arena_destroy(arena);

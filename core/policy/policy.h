@@ -30,6 +30,17 @@ struct pc_ir *pc_policy_load(const char *path, const struct pc_registry *reg,
 			     unsigned flags, struct pc_diag *diag,
 			     bool *sys_error);
 
+/*
+ * Same, for one of many policies: files included under the same name are
+ * parsed once per @cache (policy/ast.h: pc_include_cache; the IR then
+ * points into the cache, which must outlive it, and every policy of one
+ * cache is loaded with the same @diag).
+ */
+struct pc_include_cache;
+struct pc_ir *pc_policy_load_cached(const char *path, const struct pc_registry *reg,
+				    unsigned flags, struct pc_diag *diag,
+				    bool *sys_error, struct pc_include_cache *cache);
+
 /* Same, from a buffer (@name is used in locations). */
 struct pc_ir *pc_policy_load_buffer(const char *name, const char *text,
 				    size_t len, const struct pc_registry *reg,

@@ -100,8 +100,8 @@ static bool negation_ok(struct resolver *rs, const struct pc_ast_match *m,
 	return true;
 }
 
-static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
-			 struct rulebuf *out)
+void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
+		  struct rulebuf *out)
 {
 	const struct pc_ast_rule *ar = &s->rule;
 	struct pc_rule r;
@@ -127,28 +127,17 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.limit = ar->limit;
 	r.limit_burst = ar->limit_burst;
 	r.comment = ar->comment;
-	if (ar->iface) {
-		size_t n = strlen(ar->iface);
-
-		if (strcmp(ar->iface, "+") == 0) {
-			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "interface name '+' is iptables' spelling of every interface: leave out 'on'");
-			ok = false;
-		} else if (n > 1 && ar->iface[n - 1] == '+') {
-			/* iptables reads a trailing '+' as a wildcard, nft and pf
-			 * as a letter of the name: one meaning, spelt one way */
-			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "interface name '%s' ends in '+', which only iptables reads as a wildcard: write '%.*s*' for every interface whose name starts with '%.*s'",
-				      ar->iface, (int)(n - 1), ar->iface, (int)(n - 1), ar->iface);
-			ok = false;
-		} else if (!pc_iface_name_valid(ar->iface)) {
-			pc_diag_error(rs->diag, &ar->iface_loc,
-				      "bad interface name '%s' (1-15 characters: letters, digits, . _ - + @, or a prefix and '*')",
-				      ar->iface);
-			ok = false;
-		}
-		r.iface = ar->iface;
-		r.iface_not = ar->iface_not;
+	if (!resolve_ifaces(rs, &ar->ifaces, &r.n_ifaces, &r.ifaces) ||
+	    !resolve_ifaces(rs, &ar->oifaces, &r.n_oifaces, &r.oifaces))
+		ok = false;
+	r.iface = r.n_ifaces ? r.ifaces[0] : NULL;
+	r.iface_not = r.iface && ar->iface_not;
+	/* the backends spell a list as one kernel rule per interface, and
+	 * "not a" or "not b" is every interface: one name only */
+	if (r.iface_not && r.n_ifaces > 1) {
+		pc_diag_error(rs->diag, &ar->iface_loc,
+			      "'on not' takes one interface (or a prefix and '*'), not a list");
+		ok = false;
 	}
 	bool have_from = false, have_to = false;
 
@@ -225,7 +214,7 @@ static void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	}
 	if (!ok)
 		goto out;
-	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT)
+	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT && s->kind == PC_AST_RULE)
 		warn_traps(rs, r.saddr_not || any_source(have_from, &src));
 
 	/* protocol alternatives */
@@ -563,6 +552,9 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		struct pc_location loc;
 	} defaults[__PC_DIR_MAX];
 	unsigned options = 0;
+	struct natbuf nat;
+	struct pc_expect *expects = NULL;
+	size_t n_expects = 0, cap_expects = 0;
 	const struct pc_ast_stmt *table_stmt = NULL, *transports_stmt = NULL;
 	struct pc_location opt_loc[1] = { { ast->top_file, 0, 0, 0 } };
 	static const enum pc_verdict default_of_defaults[] = {
@@ -573,6 +565,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 
 	memset(&rs, 0, sizeof(rs));
 	memset(rules, 0, sizeof(rules));
+	memset(&nat, 0, sizeof(nat));
 	memset(defaults, 0, sizeof(defaults));
 	rs.reg = reg;
 	rs.cat = pc_registry_catalog(reg);
@@ -664,9 +657,26 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 					      "unknown option '%s' (expected stateless, filter-loopback, no-essential-icmp or counters)",
 					      s->name);
 			break;
+		case PC_AST_NAT:
+			resolve_nat(&rs, s, &nat);
+			break;
 		case PC_AST_RULE:
 			resolve_rule(&rs, s, &rules[s->rule.dir]);
 			break;
+		case PC_AST_EXPECT: {
+			/* resolved as a rule would be; proven once the IR stands */
+			struct rulebuf one;
+
+			memset(&one, 0, sizeof(one));
+			resolve_rule(&rs, s, &one);
+			if (one.n) {
+				expects = xgrow(expects, &cap_expects, n_expects + 1, sizeof(*expects));
+				expects[n_expects].dir = s->rule.dir;
+				expects[n_expects++].rule = one.v[0];
+			}
+			free(one.v);
+			break;
+		}
 		default:
 			PC_BUG("statement kind %d", s->kind);
 		}
@@ -694,6 +704,10 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	}
 	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(reg));
 	ir_dynsets(&rs, ir);
+	ir->n_nat = nat.n;
+	ir->nat = pc_arena_memdup(arena, nat.v, nat.n * sizeof(*nat.v));
+	ir->n_expects = n_expects;
+	ir->expects = n_expects ? pc_arena_memdup(arena, expects, n_expects * sizeof(*expects)) : NULL;
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		struct pc_chain *c = &ir->chains[d];
 		struct rulebuf b;
@@ -720,6 +734,8 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		free(b.v);
 	}
 out:
+	free(nat.v);
+	free(expects);
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
 		free(rules[d].v);
 	for (size_t i = 0; i < rs.n_groups; i++)
@@ -728,7 +744,9 @@ out:
 	free(rs.index);
 	if (!ir)
 		pc_arena_destroy(arena);
-	else if (lint)
+	else if (lint) {
 		pc_lint_shadowing(ir, diag);
+		lint_nat(&rs, ir);
+	}
 	return ir;
 }

@@ -21,6 +21,6 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			 struct pc_diag *diag);
 
 /* Shadowing warnings over a resolved IR (lint.c). */
-void pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag);
+unsigned long long pc_lint_shadowing(const struct pc_ir *ir, struct pc_diag *diag);
 
 #endif

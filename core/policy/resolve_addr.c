@@ -154,8 +154,10 @@ bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 			}
 			if (!aa->id)
 				aa->id = ++rs->next_id;
-			if (l->n == 1)
+			if (l->n == 1) {
 				aa->name = g->name;
+				aa->name_loc = &g->stmt->name_loc;
+			}
 			/* a group listed twice in one place adds nothing the second time */
 			if (g->last_id == aa->id)
 				continue;
@@ -244,6 +246,8 @@ void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
 	out->n = k;
 	out->v = pc_arena_memdup(rs->arena, aa->v, k * sizeof(*aa->v));
 	out->name = aa->name && k == aa->n ? pc_arena_strdup(rs->arena, aa->name) : NULL;
+	if (out->name)
+		out->loc = *aa->name_loc;
 	pc_addr_set_normalize(out);
 	free(aa->v);
 }

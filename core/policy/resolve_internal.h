@@ -125,6 +125,7 @@ struct addracc {
 	size_t n, cap;
 	bool any;
 	const char *name;        /* the single group this came from, if any */
+	const struct pc_location *name_loc; /* where that group is defined */
 	size_t items;
 	unsigned id;             /* set on first group reference */
 	bool dynamic;            /* sets: @name is a dynamic group, alone */
@@ -182,5 +183,21 @@ bool resolve_proto(struct resolver *rs, const struct pc_ast_list *l,
  * false when the list could not be read or held errors (reported). */
 bool resolve_hosts_file(struct resolver *rs, const struct pc_ast_stmt *s,
 			struct addracc *aa);
+void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
+		  struct rulebuf *out);
+
+/* Routers and gateways (routers), resolve_router.c */
+struct natbuf {
+	struct pc_nat_rule *v;
+	size_t n, cap;
+};
+
+void resolve_nat(struct resolver *rs, const struct pc_ast_stmt *s,
+		 struct natbuf *out);
+/* Warns of NAT the filter never lets through (dnat target, masquerade). */
+void lint_nat(struct resolver *rs, const struct pc_ir *ir);
+
+bool resolve_ifaces(struct resolver *rs, const struct pc_ast_list *l,
+		    size_t *n_out, const char *const **out);
 
 #endif

@@ -8,6 +8,11 @@
  * and used with
  *   PORTCULLIS_PLUGIN_PATH=DIR portcullis generate -b review POLICY
  * or installed into $(pkg-config --variable=plugindir portcullis).
+ *
+ * It keeps the compatibility promise of backend.h: rules and protocol
+ * alternatives are reached with pc_ir_rule() and pc_ir_l4() (never
+ * c->rules[i]), so a program whose IR structs grew at their end still
+ * runs it. `-O title=TEXT` shows a backend option.
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -61,12 +66,12 @@ static void proto_name(FILE *out, unsigned proto)
 	}
 }
 
-static void what(FILE *out, const struct pc_rule *r)
+static void what(FILE *out, const struct pc_ir *ir, const struct pc_rule *r)
 {
 	if (r->n_l4 == 0)
 		fputs("any protocol", out);
 	for (size_t i = 0; i < r->n_l4; i++) {
-		const struct pc_l4 *l4 = &r->l4[i];
+		const struct pc_l4 *l4 = pc_ir_l4(ir, r, i);
 
 		if (i)
 			fputs("; ", out);
@@ -133,14 +138,14 @@ static const char *origin_note(enum pc_rule_origin o)
 	}
 }
 
-static void row(FILE *out, const struct pc_rule *r, enum pc_direction dir)
+static void row(FILE *out, const struct pc_ir *ir, const struct pc_rule *r)
 {
 	const char *note = origin_note(r->origin);
 
 	fputs("| ", out);
 	where(out, &r->loc);
 	fprintf(out, " | %s | ", verdict_name[r->verdict]);
-	what(out, r);
+	what(out, ir, r);
 	fputs(" | ", out);
 	addrs(out, &r->saddr);
 	fputs(" | ", out);
@@ -165,16 +170,18 @@ static void row(FILE *out, const struct pc_rule *r, enum pc_direction dir)
 		fputs("\"", out);
 	}
 	fputs(" |\n", out);
-	(void)dir;
 }
 
 static int review_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		       FILE *out, struct pc_diag *diag)
 {
 	static const enum pc_direction order[] = { PC_DIR_IN, PC_DIR_FORWARD, PC_DIR_OUT };
+	const char *title = pc_emit_option(opts, "title");
 	size_t open = 0;
 
-	fputs("# Firewall review: table `", out);
+	fputs("# ", out);
+	cell(out, title ? title : "Firewall review");
+	fputs(": table `", out);
 	cell(out, ir->table);
 	fputs("`\n\n", out);
 	fputs("Policy `", out);
@@ -193,9 +200,10 @@ static int review_emit(const struct pc_ir *ir, const struct pc_emit_options *opt
 		fputs("| Line | Verdict | What | From | To | Interface | Notes |\n", out);
 		fputs("|---|---|---|---|---|---|---|\n", out);
 		for (size_t i = 0; i < c->n; i++) {
-			row(out, &c->rules[i], order[d]);
-			if (c->rules[i].origin == PC_ORIGIN_POLICY &&
-			    c->rules[i].verdict == PC_VERDICT_ALLOW)
+			const struct pc_rule *r = pc_ir_rule(ir, c, i);
+
+			row(out, ir, r);
+			if (r->origin == PC_ORIGIN_POLICY && r->verdict == PC_VERDICT_ALLOW)
 				open++;
 		}
 	}
@@ -204,11 +212,18 @@ static int review_emit(const struct pc_ir *ir, const struct pc_emit_options *opt
 	return ferror(out) ? -1 : 0;
 }
 
+static const struct pc_backend_option review_options[] = {
+	{ "title", NULL, "the report's title (default: Firewall review)" },
+	{ NULL, NULL, NULL },
+};
+
 const struct pc_backend portcullis_backend = {
 	.abi = PC_BACKEND_ABI,
+	.size = sizeof(struct pc_backend),
 	.name = "review",
 	.summary = "Markdown review report: what is open, to whom, from which policy line",
 	.caps = PC_CAP_ALL,
 	.families = PC_FAM_ALL,
 	.emit = review_emit,
+	.options = review_options,
 };

@@ -10,7 +10,9 @@
  *  - its family is in @families,
  *  - @iface is NULL or equals the packet's interface (input interface for
  *    the in and forward directions, output interface for out); an @iface
- *    ending in '*' is a prefix: "eth*" matches every name starting "eth",
+ *    ending in '*' is a prefix: "eth*" matches every name starting "eth";
+ *    with a list (@n_ifaces > 1) any of @ifaces will do,
+ *  - @n_oifaces is 0 or the packet leaves on one of @oifaces (forward),
  *  - @saddr is empty or contains the source address (likewise @daddr),
  *  - @n_l4 is 0, or the packet matches ONE of @l4 (same protocol, and the
  *    destination port is in the port set / the ICMP type is in the type list,
@@ -127,6 +129,10 @@ struct pc_addr_set {
 	const char *name;
 	size_t n;
 	struct pc_addr *v;
+	/* Group location (issue 10): with @name, where that `hosts` group is
+	 * defined (its name in the definition), so that a refusal of the set's
+	 * elements names the group's line; zero without @name. */
+	struct pc_location loc;
 };
 
 /**
@@ -196,6 +202,19 @@ struct pc_map_elem {
 	const char *comment;
 };
 
+/* Verdict maps over destinations (the compiler, issue 15) */
+/**
+ * struct pc_addr_range - an inclusive interval of addresses of one family
+ * @family: PC_FAM_IPV4 or PC_FAM_IPV6
+ * @lo:     first address, network byte order, IPv4 in lo[0..3] (rest 0)
+ * @hi:     last address, likewise
+ */
+struct pc_addr_range {
+	uint8_t family;
+	uint8_t lo[16];
+	uint8_t hi[16];
+};
+
 /**
  * struct pc_rule - one first-match rule
  * @origin:   policy rule or built-in behaviour
@@ -241,6 +260,29 @@ struct pc_rule {
 	const char *comment;
 	size_t n_map;
 	const struct pc_map_elem *map;
+	/*
+	 * Routers and gateways (routers). Interface lists: a packet matches
+	 * when its interface matches ANY of @ifaces (each a name or a prefix
+	 * and '*'). With @n_ifaces > 1, @ifaces[0] is @iface; otherwise
+	 * @iface alone says it (@n_ifaces may be 0 or 1); a backend without PC_CAP_IFACE_LIST is given no rule with
+	 * more than one. @oifaces: forward rules only, the interface the
+	 * packet leaves on (any of them; 0 entries: any interface); needs
+	 * PC_CAP_OIFACE. One rule stays one rule: a `limit` keeps one bucket
+	 * however a backend spells the lists.
+	 */
+	size_t n_ifaces;
+	const char *const *ifaces;
+	size_t n_oifaces;
+	const char *const *oifaces;
+	/* Verdict maps over destinations (the compiler, issue 15) */
+	/*
+	 * @map_daddr: NULL, or for a verdict map whose key holds the
+	 * destination address: per element of @map (same index), its
+	 * destination interval (the whole family's space: any destination);
+	 * the packet's destination must lie in it too. Only backends with
+	 * PC_CAP_VMAP_DADDR are given such maps.
+	 */
+	const struct pc_addr_range *map_daddr;
 	/* matches (issue 14): with @log, log to netlink group @log_group
 	 * (NFLOG: ulogd, tcpdump -i nflog:N) instead of the kernel log */
 	bool log_nflog;
@@ -280,29 +322,155 @@ enum pc_option {
 	PC_OPT_COUNTERS = 1u << 16,
 };
 
+/* ---- NAT (routers) ----------------------------------------------------- */
+
+enum pc_nat_kind {
+	PC_NAT_MASQUERADE,  /* source to the address of the leaving interface */
+	PC_NAT_SNAT,        /* source to @to */
+	PC_NAT_DNAT,        /* destination to @to (and @to_port) */
+	__PC_NAT_MAX
+};
+
+/**
+ * struct pc_nat_rule - one NAT statement: it translates, never filters
+ * @kind:     masquerade, snat or dnat
+ * @loc:      the statement
+ * @families: PC_FAM_* it applies to (snat and dnat: the family of @to)
+ * @iface, @n_ifaces, @ifaces: as in &struct pc_rule; the leaving interface
+ *            for masquerade and snat (postrouting), the arriving one for
+ *            dnat (prerouting); NULL: any
+ * @saddr, @daddr, @n_l4, @l4: the match, as in &struct pc_rule (before
+ *            the translation)
+ * @to:       snat, dnat: the new address (a single address)
+ * @to_port:  dnat: the new destination port, 0 to keep it (then every
+ *            protocol of @l4 has ports)
+ * @comment:  may be NULL
+ *
+ * The first matching NAT rule of its kind translates the first packet of
+ * a connection (conntrack translates the rest); dnat before the filter
+ * (which then sees the translated destination), masquerade and snat after
+ * it, on packets the filter let through (forward and out).
+ */
+struct pc_nat_rule {
+	enum pc_nat_kind kind;
+	struct pc_location loc;
+	unsigned families;
+	const char *iface;
+	size_t n_ifaces;
+	const char *const *ifaces;
+	struct pc_addr_set saddr;
+	struct pc_addr_set daddr;
+	size_t n_l4;
+	const struct pc_l4 *l4;
+	struct pc_addr to;
+	uint16_t to_port;
+	const char *comment;
+};
+
+/* Assertions (review, issue 16) */
+/**
+ * struct pc_expect - an `expect VERDICT DIRECTION [on IFACE] [MATCH ...]`
+ * @dir:  the direction it speaks of
+ * @rule: its matches and verdict as a rule would hold them (@rule.loc is
+ *        the statement); every new packet it matches must get
+ *        @rule.verdict (deny: deny or reject). The loader proves it;
+ *        backends ignore expectations.
+ */
+struct pc_expect {
+	enum pc_direction dir;
+	struct pc_rule rule;
+};
+
 /**
  * struct pc_ir - a resolved policy
+ * @size:          sizeof(struct pc_ir) in the program that made the IR
+ * @rule_size:     sizeof(struct pc_rule) there: the step of pc_chain.rules
+ * @l4_size:       sizeof(struct pc_l4) there: the step of pc_rule.l4
+ * @map_elem_size: sizeof(struct pc_map_elem) there: the step of pc_rule.map
  * @table:       table / chain prefix / anchor name
  * @policy_file: the top-level policy file name as given
  * @options:     PC_OPT_* mask
  * @chains:      indexed by enum pc_direction
  * @registry_name: registry file the names were resolved with (display only)
  * @registry_date: newest modification date in it (YYYY-MM-DD) or ""
+ * @n_expects:   number of @expects
+ * @expects:     the `expect` statements, in policy order (proven at load)
  *
  * The program makes IRs (and owns their memory where a backend cannot see
- * it); a backend only reads one.
+ * it); a backend only reads one. The sizes come first and let the IR
+ * structs grow at their end without breaking a plugin built against an
+ * older header (backend.h, the compatibility promise): a plugin steps
+ * through rules, protocol alternatives and map elements with the accessors
+ * below. The program's own code, built with these very structs, may index.
+ * An IR whose sizes are 0 (built by hand in a test) steps by this header's.
  */
 struct pc_ir {
+	size_t size;
+	size_t rule_size;
+	size_t l4_size;
+	size_t map_elem_size;
 	const char *table;
 	const char *policy_file;
 	unsigned options;
 	struct pc_chain chains[__PC_DIR_MAX];
 	const char *registry_name;
 	const char *registry_date;
+	/* NAT (routers): in policy order; backends need PC_CAP_NAT */
+	size_t n_nat;
+	const struct pc_nat_rule *nat;
+	/* Assertions (review, issue 16): the policy's `expect` statements */
+	size_t n_expects;
+	const struct pc_expect *expects;
 	/* sets (issue 14): the dynamic sets, sorted by name */
 	size_t n_dynsets;
 	const struct pc_dynset *dynsets;
 };
+
+/* Element @i of an array whose elements are @size bytes apart (0: @fallback). */
+static inline const void *pc_ir_elem_(const void *base, size_t i, size_t size,
+				      size_t fallback)
+{
+	return (const char *)base + i * (size ? size : fallback);
+}
+
+/* Rule @i of @chain (i < chain->n). */
+static inline const struct pc_rule *pc_ir_rule(const struct pc_ir *ir,
+					       const struct pc_chain *chain, size_t i)
+{
+	return (const struct pc_rule *)pc_ir_elem_(chain->rules, i, ir->rule_size,
+						   sizeof(struct pc_rule));
+}
+
+/* Protocol alternative @i of @rule (i < rule->n_l4). */
+static inline const struct pc_l4 *pc_ir_l4(const struct pc_ir *ir,
+					   const struct pc_rule *rule, size_t i)
+{
+	return (const struct pc_l4 *)pc_ir_elem_(rule->l4, i, ir->l4_size,
+						 sizeof(struct pc_l4));
+}
+
+/* Element @i of the verdict map of @rule (i < rule->n_map). */
+static inline const struct pc_map_elem *pc_ir_map_elem(const struct pc_ir *ir,
+						       const struct pc_rule *rule,
+						       size_t i)
+{
+	return (const struct pc_map_elem *)pc_ir_elem_(rule->map, i, ir->map_elem_size,
+						       sizeof(struct pc_map_elem));
+}
+
+/*
+ * True when the program's IR has @field of struct @type (rule, l4,
+ * map_elem, or ir itself): a plugin checks a field newer than the oldest
+ * program it supports before reading it, e.g. PC_IR_HAS(ir, rule, foo).
+ */
+#define PC_IR_SIZE_rule(ir) ((ir)->rule_size)
+#define PC_IR_SIZE_l4(ir) ((ir)->l4_size)
+#define PC_IR_SIZE_map_elem(ir) ((ir)->map_elem_size)
+#define PC_IR_SIZE_ir(ir) ((ir)->size)
+#define PC_IR_HAS(ir, type, field) \
+	(PC_IR_SIZE_##type(ir) >= offsetof(struct pc_##type, field) + \
+				  sizeof(((const struct pc_##type *)0)->field))
+
 
 /* ---- sets (issue 14): dynamic sets ---------------------------------- */
 
@@ -335,6 +503,8 @@ const char *pc_verdict_name(enum pc_verdict v);
 const char *pc_limit_unit_name(enum pc_limit_unit u);
 /* "connection tracking", "loopback", "essential ICMP", "default", or NULL for PC_ORIGIN_POLICY. */
 const char *pc_origin_name(enum pc_rule_origin origin);
+/* "masquerade", "snat", "dnat" */
+const char *pc_nat_kind_name(enum pc_nat_kind kind);
 /* "tcp", "udp", "icmp", ... or NULL for a protocol without a name here. */
 const char *pc_proto_name(unsigned proto);
 

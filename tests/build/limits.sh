@@ -7,6 +7,7 @@ set -u
 : "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
 export PORTCULLIS_DATADIR
 prog=$1
+case $prog in /*) ;; *) prog=$(pwd)/$prog ;; esac
 examples=$(cd "$(dirname "$0")/../../examples" && pwd)
 out=$(mktemp -d "${TMPDIR:-/tmp}/pc-limits.XXXXXX") || exit 99
 trap 'rm -rf "$out"' EXIT
@@ -17,7 +18,10 @@ for policy in "$examples"/*/*.policy; do
 		for cmd in generate check; do
 			n=$((n + 1))
 			# shellcheck disable=SC2086
-			( ulimit $limit && exec "$prog" $cmd "$policy" ) >"$out/stdout" 2>"$out/stderr"
+			# from the example's own directory, as examples/ are generated
+			# (a long absolute path would not fit nft's 128-byte comments)
+			( cd "${policy%/*}" && ulimit $limit &&
+				exec "$prog" $cmd "${policy##*/}" ) >"$out/stdout" 2>"$out/stderr"
 			st=$?
 			if [ $st -ne 0 ]; then
 				echo "FAIL: ulimit $limit; portcullis $cmd $policy: exit $st" >&2

@@ -58,7 +58,7 @@ grep -q "bad.policy:2:.*error" "$tmp/err" || fail "no located error for a bad po
 cmp -s "$tmp/rules.v4" "$tmp/edited" || fail "failed run changed the output file"
 # ... and a feature the backend cannot express
 expect 1 "$prog" generate -b pf -o "$tmp/rules.v4" features.policy
-grep -q "^features.policy:20:1: error: backend 'pf' cannot express the forward direction" "$tmp/err" ||
+grep -q "^features.policy:17:1: error: backend 'pf' cannot express one rate limit" "$tmp/err" ||
 	fail "no capability error"
 cmp -s "$tmp/rules.v4" "$tmp/edited" || fail "capability error changed the output file"
 
@@ -197,6 +197,27 @@ expect 3 "$prog" generate --template "$tmp/none.tmpl" options.policy
 expect 2 "$prog" generate -b no-such-backend options.policy
 grep -q "unknown backend 'no-such-backend'" "$tmp/err" || fail "unknown backend message"
 expect 2 "$prog" generate -b pf --pf-dialect netbsd options.policy
+grep -q "option 'pf-dialect' of backend 'pf' is openbsd|freebsd, not 'netbsd'" "$tmp/err" ||
+	fail "no message for a bad pf dialect"
+expect 2 "$prog" generate -b pf -O pf-dialect=netbsd options.policy
+
+# Backend options: --pf-dialect is a spelling of -O pf-dialect; an option the
+# chosen backend does not declare is a usage error naming it and the backend.
+expect 0 "$prog" generate -b pf --pf-dialect freebsd options.policy
+cp "$tmp/out" "$tmp/alias"
+expect 0 "$prog" generate -b pf -O pf-dialect=freebsd options.policy
+cmp -s "$tmp/alias" "$tmp/out" || fail "--pf-dialect freebsd and -O pf-dialect=freebsd differ"
+expect 0 "$prog" generate -b pf -O pf-dialect=openbsd options.policy
+cmp -s "$tmp/alias" "$tmp/out" && fail "the pf dialect option changed nothing"
+expect 2 "$prog" generate -b nft -O pf-dialect=freebsd options.policy
+grep -q "unknown option 'pf-dialect' for backend 'nft'" "$tmp/err" || fail "no unknown-option message"
+[ -s "$tmp/out" ] && fail "output despite an unknown option"
+expect 2 "$prog" generate -b iptables -O no-such=1 options.policy
+grep -q "unknown option 'no-such' for backend 'iptables'" "$tmp/err" || fail "no unknown-option message"
+expect 2 "$prog" generate -b pf -O =freebsd options.policy
+# with several backends, an option goes to those that declare it
+expect 0 "$prog" generate -b nft -o "$tmp/o.nft" -b pf -o "$tmp/o.pf" -O pf-dialect=freebsd options.policy
+cmp -s "$tmp/alias" "$tmp/o.pf" || fail "-O did not reach pf among several backends"
 expect 2 "$prog" generate
 expect 3 "$prog" generate "$tmp/no-such.policy"
 

@@ -50,8 +50,8 @@ run_one() { # EXT POLICY -> sets rc, writes $tmp/out $tmp/err
 	nft) opts="-b nft" ;;
 	v4) opts="-b iptables" ;;
 	v6) opts="-b ip6tables" ;;
-	pf) opts="-b pf --pf-dialect openbsd" ;;
-	pf-freebsd) opts="-b pf --pf-dialect freebsd" ;;
+	pf) opts="-b pf -O pf-dialect=openbsd" ;;
+	pf-freebsd) opts="-b pf -O pf-dialect=freebsd" ;;
 	esac
 	# shellcheck disable=SC2086
 	NO_COLOR=1 "$prog" generate $opts "$2" >"$tmp/out" 2>"$tmp/err" </dev/null

@@ -192,6 +192,26 @@ run bad-option 2 --frobnicate ssh
 run big-port 2 70000
 run bad-transport 2 443/tpc
 
+# --names: every name of the registry (aliases too), the catalog and the
+# overlays, lower case, sorted, once each: what shell completion offers.
+run names 0 --names
+has names out '^ssh$'
+has names-catalog out '^node-exporter$'
+has names-registry out '^www-http$'
+hasnt names-upper out '[A-Z]'
+sort -c "$TMP/out" 2>/dev/null || { echo "FAIL names: not sorted"; fails=$((fails + 1)); }
+[ -z "$(uniq -d "$TMP/out")" ] || { echo "FAIL names: duplicates"; fails=$((fails + 1)); }
+printf 'zz-site-app 8443/tcp\n' >"$TMP/site"
+run names-overlay 0 --names --overlay "$TMP/site"
+has names-overlay out '^zz-site-app$'
+run names-with-query 2 --names ssh
+
+# --version: the program, the registry's date, the catalog's revision.
+"$PC" --version >"$TMP/out" 2>"$TMP/err" || { echo "FAIL version: exit $?"; fails=$((fails + 1)); }
+has version out '^portcullis [0-9]+\.[0-9]+\.[0-9]+$'
+has version-registry out '^registry: .*service-names-port-numbers\.csv \([0-9]{4}-[0-9]{2}-[0-9]{2}\)$'
+has version-catalog out '^catalog: .*catalog\.csv \([0-9]+ names\), revision [0-9a-f]{16}$'
+
 rm -rf "$TMP"
 if [ "$fails" -ne 0 ]; then
 	echo "$fails failure(s)"

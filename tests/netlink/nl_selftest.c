@@ -73,7 +73,7 @@ static char *write_nft(const struct pc_ir *ir, const char *name)
 	struct pc_emit_options opts = {
 		.version = "test", .policy_path = ir->policy_file,
 		.registry_name = ir->registry_name, .registry_date = ir->registry_date,
-		.pf_dialect = "openbsd",
+		.size = sizeof(struct pc_emit_options),
 	};
 	struct pc_diag *d = pc_diag_create();
 	char *path = xasprintf("%s/%s.nft", tmpdir, name);

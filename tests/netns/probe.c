@@ -15,7 +15,13 @@
  *   probe serve [-r FILE] tcp|udp PORT... [tcp|udp PORT...]...
  *       listens on IPv4 and IPv6 for every port: accepts and closes TCP
  *       connections, echoes UDP datagrams; creates FILE once listening;
- *       runs until killed.
+ *       runs until killed. A TCP connection is told, before it is
+ *       closed, the address and port it came from as the listener saw
+ *       them ("198.51.100.1 40000\n"): the NAT tests read it.
+ *   probe peer ADDR PORT TIMEOUT_MS
+ *       connects over TCP and prints what the listener says: the source
+ *       address and port it saw (after any NAT); "dropped" or "rejected"
+ *       as above when there is no connection. Exit 0, or 3.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <linux/errqueue.h>
 
@@ -311,6 +318,29 @@ static int listen_on(struct listener *l, size_t *n, int tcp, int family, int por
 	return 0;
 }
 
+/* Writes "ADDRESS PORT\n" of @from to connection @c (best effort). */
+static void tell_peer(int c, const struct sockaddr_storage *from)
+{
+	char addr[INET6_ADDRSTRLEN], line[INET6_ADDRSTRLEN + 16];
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)from;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)from;
+	int n, port;
+
+	if (from->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &a4->sin_addr, addr, sizeof(addr));
+		port = ntohs(a4->sin_port);
+	} else if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+		inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], addr, sizeof(addr));
+		port = ntohs(a6->sin6_port);
+	} else {
+		inet_ntop(AF_INET6, &a6->sin6_addr, addr, sizeof(addr));
+		port = ntohs(a6->sin6_port);
+	}
+	n = snprintf(line, sizeof(line), "%s %d\n", addr, port);
+	if (write(c, line, (size_t)n) < 0)
+		return;
+}
+
 static int serve(int argc, char **argv)
 {
 	static struct listener l[MAX_SOCKS];
@@ -362,10 +392,14 @@ static int serve(int argc, char **argv)
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			if (l[i].tcp) {
-				int c = accept(l[i].fd, NULL, NULL);
+				struct sockaddr_storage from;
+				socklen_t flen = sizeof(from);
+				int c = accept(l[i].fd, (struct sockaddr *)&from, &flen);
 
-				if (c >= 0)
+				if (c >= 0) {
+					tell_peer(c, &from);
 					close(c);
+				}
 			} else {
 				struct sockaddr_storage from;
 				socklen_t flen = sizeof(from);
@@ -381,12 +415,63 @@ static int serve(int argc, char **argv)
 	}
 }
 
+/* `probe peer`: connects and prints what the listener says it saw. */
+static int peer(const char *addr, int port, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct pollfd pfd;
+	char buf[128];
+	size_t got = 0;
+	int fd;
+
+	if (parse_addr(addr, port, &ss, &len) < 0)
+		usage();
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0) {
+		perror("probe: socket");
+		return EXIT_SYS;
+	}
+	/* a blocking connect bounded by the receive timeout below */
+	{
+		struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EINPROGRESS || e == EAGAIN || e == ETIMEDOUT) {
+			puts("dropped");
+			return 0;
+		}
+		return report(e);
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (got < sizeof(buf) - 1 && poll(&pfd, 1, timeout_ms) > 0) {
+		ssize_t k = read(fd, buf + got, sizeof(buf) - 1 - got);
+
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	buf[got] = 0;
+	fputs(got ? buf : "nothing\n", stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum kind kind;
 
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
 		return serve(argc - 2, argv + 2);
+	if (argc == 5 && strcmp(argv[1], "peer") == 0)
+		return peer(argv[2], parse_port(argv[3]), atoi(argv[4]));
 	if (argc != 5 && argc != 6)
 		usage();
 	if (strcmp(argv[1], "tcp") == 0)

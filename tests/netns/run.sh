@@ -26,6 +26,8 @@
 #              out  firewall -> client (the answer must come back in)
 #              lo   firewall -> its own 127.0.0.1 / ::1
 #              fwd  client -> server, forwarded by the firewall
+#              rfwd server -> client, forwarded by the firewall (the
+#                   reverse pair of interfaces: in on pcfw1, out on pcfw0)
 #   PROTO      tcp | udp | icmp (an echo request: icmp or icmpv6 by FAMILY;
 #              PORT is then written '-')
 #   FAMILY     4 | 6
@@ -40,6 +42,11 @@
 #
 # --generate-opt OPT is passed on to `portcullis generate` (repeatable).
 # --ruleset FILE loads FILE (nft syntax) instead of generating one.
+# --other-table FILE loads FILE (nft syntax: one table of another tool,
+# e.g. a stand-in for Docker's) before the policy; it must still be there,
+# untouched, after the policy is loaded. Its accepts cannot undo a drop of
+# the policy's table (a drop in any base chain is final), so explain stays
+# the oracle as long as the other table accepts only.
 # --no-oracle skips the explain prediction.
 # Exit: 0 all probes as expected, 1 a mismatch, 77 skipped (not root, no
 # `ip netns`, or the backend's tool missing), 99 setup failure.
@@ -49,7 +56,7 @@ set -u
 : "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
 export PORTCULLIS_DATADIR
 
-portcullis= probe= backend= registry= ruleset= oracle=1
+portcullis= probe= backend= registry= ruleset= oracle=1 other=
 genopts=()
 timeout_ms=${PC_PROBE_TIMEOUT_MS:-300}
 
@@ -66,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--registry) registry=$2; shift 2 ;;
 	--generate-opt) genopts+=("$2"); shift 2 ;;
 	--ruleset) ruleset=$2; shift 2 ;;
+	--other-table) other=$2; shift 2 ;;
 	--no-oracle) oracle=0; shift ;;
 	--) shift; break ;;
 	-*) usage ;;
@@ -123,6 +131,7 @@ ip netns add "$sv" || setup_fail "ip netns add $sv"
 
 in_fw() { ip netns exec "$fw" "$@"; }
 in_cl() { ip netns exec "$cl" "$@"; }
+in_sv() { ip netns exec "$sv" "$@"; }
 
 {
 	ip -n "$fw" link set lo up &&
@@ -149,7 +158,8 @@ in_cl() { ip netns exec "$cl" "$@"; }
 	in_fw sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward' &&
 	in_fw sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/forwarding' &&
 	in_fw sh -c 'echo 0 0 >/proc/sys/net/ipv4/ping_group_range' &&
-	in_cl sh -c 'echo 0 0 >/proc/sys/net/ipv4/ping_group_range'
+	in_cl sh -c 'echo 0 0 >/proc/sys/net/ipv4/ping_group_range' &&
+	in_sv sh -c 'echo 0 0 >/proc/sys/net/ipv4/ping_group_range'
 } || setup_fail "network setup"
 
 # ---- the probe table ------------------------------------------------------
@@ -163,7 +173,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	[ -z "${dir:-}" ] && continue
 	case "$dir/$proto/$fam" in
 	in/tcp/[46] | in/udp/[46] | in/icmp/[46] | out/tcp/[46] | out/udp/[46] | out/icmp/[46] | \
-	lo/tcp/[46] | lo/udp/[46] | lo/icmp/[46] | fwd/tcp/[46] | fwd/udp/[46] | fwd/icmp/[46]) ;;
+	lo/tcp/[46] | lo/udp/[46] | lo/icmp/[46] | fwd/tcp/[46] | fwd/udp/[46] | fwd/icmp/[46] | \
+	rfwd/tcp/[46] | rfwd/udp/[46] | rfwd/icmp/[46]) ;;
 	*) setup_fail "$probes:$lineno: bad probe '$line'" ;;
 	esac
 	case $exp in accepted|rejected|dropped) ;; *) setup_fail "$probes:$lineno: bad result '$exp'" ;; esac
@@ -176,8 +187,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	P_DIR+=("$dir") P_PROTO+=("$proto") P_FAM+=("$fam") P_PORT+=("$port") P_EXP+=("$exp") P_LINE+=("$lineno")
 	case $dir/$proto in
 	*/icmp) ;; # the kernel answers echo requests
-	out/tcp) cl_tcp+=("$port") ;;
-	out/udp) cl_udp+=("$port") ;;
+	out/tcp | rfwd/tcp) cl_tcp+=("$port") ;;
+	out/udp | rfwd/udp) cl_udp+=("$port") ;;
 	fwd/tcp) sv_tcp+=("$port") ;;
 	fwd/udp) sv_udp+=("$port") ;;
 	*/tcp) fw_tcp+=("$port") ;;
@@ -238,6 +249,12 @@ link_ready "$cl" 198.51.100.2
 link_ready "$cl" 2001:db8:1::2
 
 # ---- the ruleset ----------------------------------------------------------
+if [ -n "$other" ]; then
+	command -v nft >/dev/null || skip "nft is not installed (needed for --other-table)"
+	in_fw nft -f "$other" || setup_fail "nft -f $other"
+	in_fw nft list ruleset >"$tmp/other.before" || setup_fail "nft list ruleset"
+	echo "# loaded the other tool's table $other"
+fi
 regopt=()
 [ -n "$registry" ] && regopt=(--registry "$registry")
 
@@ -269,7 +286,7 @@ fi
 # Writes "KIND<TAB>PACKET" lines for one probe's flow; KIND is nd (neighbour
 # discovery it needs), first (a packet of the attempt itself) or answer.
 flow_packets() { # DIR PROTO FAM PORT SPORT
-	local dir=$1 proto=$2 fam=$3 port=$4 sport=$5 f c l f1 s fp cp lp sp fs cs ls ask ans
+	local dir=$1 proto=$2 fam=$3 port=$4 sport=$5 f c l f1 s fp cp lp sp fs cs ls ss ask ans
 	if [ "$fam" = 4 ]; then
 		f=192.0.2.1 c=192.0.2.2 l=127.0.0.1 f1=198.51.100.1 s=198.51.100.2
 	else
@@ -314,8 +331,28 @@ flow_packets() { # DIR PROTO FAM PORT SPORT
 			printf 'nd\tin on pcfw1 icmpv6 %s -> ff02::1:ff00:1 type nd-neighbor-solicit\n' "$s"
 			printf 'nd\tout on pcfw1 icmpv6 %s -> %s type nd-neighbor-advert\n' "$f1" "$s"
 		fi
-		printf 'first\tforward on pcfw0 %s %s -> %s%s\n' "$proto" "$c" "$sp" "$ask"
-		printf 'answer\tforward on pcfw1 %s %s -> %s%s state established\n' "$proto" "$s" "$cs" "$ans"
+		printf 'first\tforward on pcfw0 out on pcfw1 %s %s -> %s%s\n' "$proto" "$c" "$sp" "$ask"
+		printf 'answer\tforward on pcfw1 out on pcfw0 %s %s -> %s%s state established\n' "$proto" "$s" "$cs" "$ans"
+		;;
+	rfwd)
+		if [ "$fam" = 6 ]; then
+			printf 'nd\tin on pcfw1 icmpv6 %s -> ff02::1:ff00:1 type nd-neighbor-solicit\n' "$s"
+			printf 'nd\tout on pcfw1 icmpv6 %s -> %s type nd-neighbor-advert\n' "$f1" "$s"
+			printf 'nd\tout on pcfw0 icmpv6 %s -> ff02::1:ff00:2 type nd-neighbor-solicit\n' "$f"
+			printf 'nd\tin on pcfw0 icmpv6 %s -> %s type nd-neighbor-advert\n' "$c" "$f"
+			printf 'nd\tin on pcfw0 icmpv6 %s -> ff02::1:ff00:1 type nd-neighbor-solicit\n' "$c"
+			printf 'nd\tout on pcfw0 icmpv6 %s -> %s type nd-neighbor-advert\n' "$f" "$c"
+		fi
+		# the client's answer goes back to the server's source port
+		if [ "$proto" = icmp ] || [ "$proto" = icmpv6 ]; then
+			ss=$s
+		elif [ "$fam" = 4 ]; then
+			ss=$s:$sport
+		else
+			ss=[$s]:$sport
+		fi
+		printf 'first\tforward on pcfw1 out on pcfw0 %s %s -> %s%s\n' "$proto" "$s" "$cp" "$ask"
+		printf 'answer\tforward on pcfw0 out on pcfw1 %s %s -> %s%s state established\n' "$proto" "$c" "$ss" "$ans"
 		;;
 	lo)
 		printf 'first\tout on lo %s %s -> %s%s\n' "$proto" "$l" "$lp" "$ask"
@@ -421,6 +458,8 @@ for ((i = 0; i < ${#P_DIR[@]}; i++)); do
 	lo/6) ns=in_fw dst=::1 ;;
 	fwd/4) ns=in_cl dst=198.51.100.2 ;;
 	fwd/6) ns=in_cl dst=2001:db8:1::2 ;;
+	rfwd/4) ns=in_sv dst=192.0.2.2 ;;
+	rfwd/6) ns=in_sv dst=2001:db8::2 ;;
 	esac
 	pport=$port
 	[ "$proto" = icmp ] && pport=0
@@ -452,6 +491,17 @@ for ((i = 0; i < ${#P_DIR[@]}; i++)); do
 	fi
 done
 
+if [ -n "$other" ]; then
+	# the other tool's table, as it was: the policy touched no other table
+	in_fw nft list ruleset >"$tmp/other.after"
+	for t in $(awk '/^table /{print $2 "/" $3}' "$tmp/other.before"); do
+		fam=${t%/*} name=${t#*/}
+		grep -q "^table $fam $name " "$other" 2>/dev/null || continue
+		diff <(in_fw nft list table "$fam" "$name" 2>&1 | grep -v '^\s*counter\|packets') \
+		     <(awk -v h="table $fam $name {" '$0 == h {p=1} p {print} p && /^}/ {p=0}' "$tmp/other.before" | grep -v '^\s*counter\|packets') >/dev/null ||
+			{ echo "FAIL the other tool's table $fam $name changed after loading the policy"; fails=$((fails + 1)); }
+	done
+fi
 total=${#P_DIR[@]}
 if [ $fails -gt 0 ]; then
 	echo "# $fails of $total probes failed ($backend, $policy)"

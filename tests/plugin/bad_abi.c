@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* A plugin built for another backend ABI: the loader must reject it. */
+/*
+ * A plugin built for another backend ABI (1, before struct pc_backend had a
+ * size and the IR carried its sizes): the loader must reject it by name.
+ */
 #include <portcullis/backend.h>
 
 static int bad_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
@@ -12,7 +15,8 @@ static int bad_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 }
 
 const struct pc_backend portcullis_backend = {
-	.abi = PC_BACKEND_ABI + 1000,
+	.abi = 1,
+	.size = sizeof(struct pc_backend),
 	.name = "badabi",
 	.summary = "wrong ABI",
 	.caps = PC_CAP_ALL,

@@ -13,6 +13,7 @@ static int dup_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 
 const struct pc_backend portcullis_backend = {
 	.abi = PC_BACKEND_ABI,
+	.size = sizeof(struct pc_backend),
 	.name = "review",
 	.summary = "duplicate name",
 	.caps = PC_CAP_ALL,

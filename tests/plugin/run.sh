@@ -12,6 +12,11 @@ prog=$1 good=$2 bad=$3 policy=$4
 umask 022
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
+# The report escapes Markdown in the policy's path (a build directory such
+# as Debian's obj-x86_64-linux-gnu has underscores): read a copy whose path
+# (mktemp's letters and digits) needs none, so the lines below match anywhere.
+cp "$policy" "$tmp/review.policy" || exit 99
+policy=$tmp/review.policy
 fail() {
 	echo "FAIL: $*" >&2
 	for f in "$tmp"/*.out "$tmp"/*.err; do
@@ -44,15 +49,37 @@ grep -q "^| $policy:7 | reject | tcp 23 | anyone | anyone |" "$tmp/review.out" |
 	fail "reject line missing"
 grep -q '^2 policy rules allow traffic.$' "$tmp/review.out" || fail "summary missing"
 
+# Backend options: the plugin declares `title`, gets it, and lists it; an
+# option it does not declare, or -O without NAME=VALUE, is a usage error.
+PORTCULLIS_PLUGIN_PATH=$good "$prog" backends >"$tmp/list.out" 2>"$tmp/list.err"
+grep -q '^  *-O title=VALUE  the report' "$tmp/list.out" || fail "the plugin's option is not listed"
+PORTCULLIS_PLUGIN_PATH=$good "$prog" generate -b review -O 'title=Ops review' "$policy" \
+	>"$tmp/title.out" 2>"$tmp/title.err" || fail "generate -b review -O title=... exited $?"
+grep -q '^# Ops review: table `review`' "$tmp/title.out" || fail "the title option did not reach the plugin"
+PORTCULLIS_PLUGIN_PATH=$good "$prog" generate -b review -O pf-dialect=freebsd "$policy" \
+	>"$tmp/opt.out" 2>"$tmp/opt.err"
+rc=$?
+[ "$rc" = 2 ] || fail "an option the plugin does not declare exited $rc, want 2"
+grep -q "unknown option 'pf-dialect' for backend 'review'" "$tmp/opt.err" ||
+	fail "no message naming the option and the backend"
+[ -s "$tmp/opt.out" ] && fail "output despite an unknown option"
+PORTCULLIS_PLUGIN_PATH=$good "$prog" generate -b review -O title "$policy" \
+	>"$tmp/opt.out" 2>"$tmp/opt.err"
+rc=$?
+[ "$rc" = 2 ] || fail "-O without NAME=VALUE exited $rc, want 2"
+
 # Rejected plugins: each with its reason; exit 1; the good one still works.
 mkdir "$tmp/bad"
-cp "$bad"/bad_abi.so "$bad"/dup_review.so "$bad"/no_symbol.so "$tmp/bad/"
+cp "$bad"/bad_abi.so "$bad"/dup_review.so "$bad"/no_symbol.so "$bad"/short_size.so "$tmp/bad/"
 echo "not an ELF file" >"$tmp/bad/broken.so"
 PORTCULLIS_PLUGIN_PATH=$good:$tmp/bad "$prog" backends >"$tmp/bad.out" 2>"$tmp/bad.err"
 rc=$?
 [ "$rc" = 1 ] || fail "backends with bad plugins exited $rc, want 1"
-grep -q "error: plugin $tmp/bad/bad_abi.so: rejected: built for backend ABI 1001, this program has ABI 1" \
+grep -q "error: plugin $tmp/bad/bad_abi.so: rejected: built for backend ABI 1, this program has ABI 2" \
 	"$tmp/bad.err" || fail "wrong ABI not rejected"
+grep -q "error: plugin $tmp/bad/short_size.so: rejected: its struct pc_backend has 8 bytes, fewer than ABI 2's" \
+	"$tmp/bad.err" || fail "a too short struct pc_backend not rejected"
+grep -q '^short' "$tmp/bad.out" && fail "the too short plugin is listed"
 grep -q "error: plugin $tmp/bad/dup_review.so: rejected: duplicate backend name 'review' (already provided by $good/review.so)" \
 	"$tmp/bad.err" || fail "duplicate name not rejected"
 grep -q "error: plugin $tmp/bad/no_symbol.so: rejected: it does not export 'portcullis_backend'" \

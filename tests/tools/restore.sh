@@ -6,9 +6,10 @@
 # inside a fresh network namespace:
 #   - iptables-restore --test (nft and legacy variants),
 #   - a first load with --noflush, then the documented reload (twice),
-#   - exactly one jump from INPUT, FORWARD and OUTPUT remains, the chains
-#     hold exactly the file's rules (an address list is one kernel rule per
-#     address), and rules of another tool survive.
+#   - exactly one jump from INPUT, FORWARD and OUTPUT remains (and, with a
+#     *nat table, from PREROUTING and POSTROUTING), the chains hold exactly
+#     the file's rules (an address list is one kernel rule per address),
+#     and rules of another tool survive.
 # Needs root (unshare -n); skips otherwise.
 # usage: restore.sh DIR...
 set -u
@@ -40,15 +41,22 @@ check_file() { # FILE FAMILY(4|6)
 			$ipt$variant -A INPUT -p udp --dport 9 -j ACCEPT
 			$ipt$variant-restore --noflush "$f"
 			for i in 1 2; do
-				grep -v "^-A \(INPUT\|FORWARD\|OUTPUT\) " "$f" |
+				grep -v "^-A \(INPUT\|FORWARD\|OUTPUT\|PREROUTING\|POSTROUTING\) " "$f" |
 					$ipt$variant-restore --noflush
 			done
 			for c in INPUT:in FORWARD:fwd OUTPUT:out; do
 				n=$($ipt$variant -S "${c%%:*}" | grep -c -- "-j $table-${c#*:}\$" || true)
 				[ "$n" = 1 ] || { echo "$variant ${c%%:*}: $n jumps" >&2; exit 1; }
 			done
+			if grep -q "^\*nat" "$f"; then
+				for c in PREROUTING:pre POSTROUTING:post; do
+					n=$($ipt$variant -t nat -S "${c%%:*}" | grep -c -- "-j $table-${c#*:}\$" || true)
+					[ "$n" = 1 ] || { echo "$variant nat ${c%%:*}: $n jumps" >&2; exit 1; }
+				done
+			fi
 			$ipt$variant -C INPUT -p udp --dport 9 -j ACCEPT
-			for c in $(sed -n "s/^:\($table-[^ ]*\) .*/\1/p" "$f"); do
+			for tc in $(awk -v t="$table" '\''/^\*/ {tb = substr($1, 2)} $1 ~ "^:" t "-" {print tb ":" substr($1, 2)}'\'' "$f"); do
+				tb=${tc%%:*} c=${tc#*:}
 				# -s/-d lists become one kernel rule per address pair
 				want=$(awk -v c="$c" '\''$1 == "-A" && $2 == c {
 					n = 1
@@ -57,7 +65,7 @@ check_file() { # FILE FAMILY(4|6)
 							n *= split($(i + 1), a, ",")
 					total += n
 				} END { print total + 0 }'\'' "$f")
-				have=$($ipt$variant -S "$c" | grep -c "^-A " || true)
+				have=$($ipt$variant -t "$tb" -S "$c" | grep -c "^-A " || true)
 				[ "$want" = "$have" ] || { echo "$variant $c: $have rules, file has $want" >&2; exit 1; }
 			done
 		done

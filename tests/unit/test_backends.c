@@ -30,7 +30,7 @@ static struct pc_emit_options opts = {
 	.policy_path = FILE_NAME,
 	.registry_name = "reg.csv",
 	.registry_date = "2026-01-02",
-	.pf_dialect = "openbsd",
+	.size = sizeof(struct pc_emit_options),
 };
 
 /* A minimal IR: every chain empty, in deny, forward deny, out allow. */
@@ -536,6 +536,7 @@ static void test_iptables_long_list(void **state)
 
 static void test_caps_pf(void **state)
 {
+	static const struct pc_option_value freebsd = { "pf-dialect", "freebsd" };
 	struct pc_ir ir;
 	struct pc_port_range p[] = { { 5000, 5001 } };
 	struct pc_l4 dccp = { .proto = PC_PROTO_DCCP, .dports = { 1, p } };
@@ -561,7 +562,8 @@ static void test_caps_pf(void **state)
 	ir_set_rules(&ir, PC_DIR_IN, in, 3);
 	text = run(&pc_backend_pf, &ir, &errs);
 	assert_null(text);
-	assert_substr(errs, "t.policy:9:1: error: backend 'pf' cannot express the forward direction");
+	/* forward rules are pf out rules of the routed packets (issue 13) */
+	assert_no_substr(errs, "t.policy:9:1");
 	assert_substr(errs, "t.policy:10:1: error: backend 'pf' cannot express DCCP ports");
 	/* the built-in forward rule is no error */
 	assert_no_substr(errs, "t.policy: error");
@@ -575,9 +577,11 @@ static void test_caps_pf(void **state)
 	assert_substr(errs, "t.policy:11:1: error: backend 'pf' (openbsd dialect) cannot express SCTP ports");
 	assert_no_substr(errs, "t.policy:12");
 	free(errs);
-	opts.pf_dialect = "freebsd";
+	opts.n_options = 1;
+	opts.options = &freebsd;
 	text = run(&pc_backend_pf, &ir, &errs);
-	opts.pf_dialect = "openbsd";
+	opts.n_options = 0;
+	opts.options = NULL;
 	assert_null(text);
 	assert_no_substr(errs, "t.policy:11");
 	assert_substr(errs, "t.policy:12:1: error: backend 'pf' (freebsd dialect) cannot express rate limits");
@@ -711,11 +715,13 @@ static void test_pf(void **state)
 	/*
 	 * The in rules decide the packets for this host only: an inline
 	 * anchor filters on the destination, its last rule is the in
-	 * default; routed packets meet the forward default after it.
+	 * default; routed packets are tagged after it and meet the forward
+	 * default where they leave.
 	 */
 	assert_line(text, "anchor \"in\" in to { (self), 255.255.255.255, 224.0.0.0/4, ff00::/8 } {");
 	assert_line(text, "\t# t.policy default in deny\n\tblock drop in quick all\n}");
-	assert_line(text, "}\n# packets for other hosts, routed through this one\n# t.policy default forward deny\nblock drop in quick all");
+	assert_line(text, "}\n# packets for other hosts, routed through this one: tagged here,\n# decided by the forward rules where they leave\npass in quick tag \"web-forward\" keep state");
+	assert_line(text, "# t.policy default forward deny\nblock drop out quick all tagged \"web-forward\"");
 	assert_line(text, "block drop out quick inet6 from any to 2001:db8:100::/48");
 	assert_line(text, "pass out quick all keep state");
 	again = run(&pc_backend_pf, &ir, NULL);
@@ -874,6 +880,77 @@ static void test_addr_ntop(void **state)
 	assert_string_equal(got, "::1");
 }
 
+/*
+ * A plugin steps through the IR by the sizes it carries: with structs grown
+ * by fields a plugin's header does not know (simulated by padding), the
+ * accessors still land on each element, and PC_IR_HAS() says which fields
+ * a program older than the header lacks.
+ */
+static void test_ir_accessors_step_by_sizes(void **state)
+{
+	struct grown_rule { struct pc_rule r; char later_fields[40]; } rules[3];
+	struct grown_l4 { struct pc_l4 l; char later_fields[24]; } l4[2];
+	struct grown_elem { struct pc_map_elem e; char later_fields[8]; } elems[2];
+	struct pc_ir ir;
+
+	memset(&ir, 0, sizeof(ir));
+	memset(rules, 0, sizeof(rules));
+	memset(l4, 0, sizeof(l4));
+	memset(elems, 0, sizeof(elems));
+	ir.size = sizeof(ir);
+	ir.rule_size = sizeof(rules[0]);
+	ir.l4_size = sizeof(l4[0]);
+	ir.map_elem_size = sizeof(elems[0]);
+	ir.chains[PC_DIR_IN].n = 3;
+	ir.chains[PC_DIR_IN].rules = &rules[0].r;
+	for (unsigned i = 0; i < 3; i++)
+		rules[i].r.loc.line = 10 + i;
+	rules[2].r.n_l4 = 2;
+	rules[2].r.l4 = &l4[0].l;
+	l4[1].l.proto = PC_PROTO_UDP;
+	rules[2].r.n_map = 2;
+	rules[2].r.map = &elems[0].e;
+	elems[1].e.dport.lo = 53;
+
+	assert_int_equal(pc_ir_rule(&ir, &ir.chains[PC_DIR_IN], 2)->loc.line, 12);
+	assert_ptr_equal(pc_ir_rule(&ir, &ir.chains[PC_DIR_IN], 1), &rules[1].r);
+	assert_int_equal(pc_ir_l4(&ir, &rules[2].r, 1)->proto, PC_PROTO_UDP);
+	assert_int_equal(pc_ir_map_elem(&ir, &rules[2].r, 1)->dport.lo, 53);
+	assert_true(PC_IR_HAS(&ir, rule, map));
+	assert_true(PC_IR_HAS(&ir, ir, registry_date));
+	/* an older program: its rules end before @map */
+	ir.rule_size = offsetof(struct pc_rule, map);
+	assert_false(PC_IR_HAS(&ir, rule, map));
+	assert_true(PC_IR_HAS(&ir, rule, n_map));
+	/* an IR built by hand (sizes 0) steps by this header's sizes */
+	ir.rule_size = 0;
+	ir.chains[PC_DIR_IN].rules = &rules[0].r;
+	assert_ptr_equal(pc_ir_rule(&ir, &ir.chains[PC_DIR_IN], 1),
+			 (const char *)&rules[0].r + sizeof(struct pc_rule));
+}
+
+/* Options by name: the last one given wins; none given is NULL. */
+static void test_emit_options(void **state)
+{
+	static const struct pc_option_value given[] = {
+		{ "pf-dialect", "openbsd" }, { "other", "x" }, { "pf-dialect", "freebsd" },
+	};
+	struct pc_emit_options o = { .size = sizeof(o), .n_options = 3, .options = given };
+	const struct pc_backend_option *opt;
+
+	assert_string_equal(pc_emit_option(&o, "pf-dialect"), "freebsd");
+	assert_null(pc_emit_option(&o, "pf"));
+	assert_true(PC_EMIT_HAS(&o, options));
+	opt = pc_backend_option_find(&pc_backend_pf, "pf-dialect");
+	assert_non_null(opt);
+	assert_true(pc_backend_option_value_ok(opt, "freebsd"));
+	assert_true(pc_backend_option_value_ok(opt, "openbsd"));
+	assert_false(pc_backend_option_value_ok(opt, "open"));
+	assert_false(pc_backend_option_value_ok(opt, "openbsd|freebsd"));
+	assert_false(pc_backend_option_value_ok(opt, ""));
+	assert_null(pc_backend_option_find(&pc_backend_nft, "pf-dialect"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -894,6 +971,8 @@ int main(void)
 		cmocka_unit_test(test_pf),
 		cmocka_unit_test(test_pf_edges),
 		cmocka_unit_test(test_pf_limit_one_rule),
+		cmocka_unit_test(test_ir_accessors_step_by_sizes),
+		cmocka_unit_test(test_emit_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,7 +26,7 @@ static const struct pc_emit_options opts = {
 	.policy_path = "sample.pcl",
 	.registry_name = "test-registry.csv",
 	.registry_date = "2026-01-01",
-	.pf_dialect = "openbsd",
+	.size = sizeof(struct pc_emit_options),
 };
 
 /* The backend's output, or NULL with the diagnostics in *errors. */
@@ -210,7 +210,9 @@ static void test_adjacent_merged(void **state)
 		.policy = PC_VERDICT_ALLOW };
 	p = pc_nft_plan_create(&ir, d);
 	assert_non_null(p);
-	assert_int_equal(p->n_sets, 2);
+	/* the groups' sets and the port set the IPv4 and IPv6 rules share */
+	assert_int_equal(p->n_sets, 3);
+	assert_string_equal(p->sets[2]->name, "shared_1_tcp_ports");
 	v4 = p->sets[0];
 	v6 = p->sets[1];
 	assert_string_equal(v4->name, "a_v4");
@@ -234,7 +236,8 @@ static void test_adjacent_merged(void **state)
 	assert_non_null(out);
 	if (!strstr(out, "\t\t\t198.51.100.1-198.51.100.2,\n\t\t\t198.51.100.4,\n\t\t\t203.0.113.0/24\n") ||
 	    !strstr(out, "\t\t\t2001:db8::1-2001:db8::2\n") ||
-	    !strstr(out, "tcp dport { 22-24, 26 }"))
+	    !strstr(out, "tcp dport @shared_1_tcp_ports") ||
+	    !strstr(out, "\t\t\t22-24,\n\t\t\t26\n"))
 		fail_msg("merged elements missing in:\n%s", out);
 	free(out);
 	pc_diag_destroy(d);

@@ -92,6 +92,26 @@ static void rand_range(struct pc_buf *b)
 	pc_buf_printf(b, "192.0.%u.%u-192.0.%u.%u", lo >> 8, lo & 255, hi >> 8, hi & 255);
 }
 
+/* A destination prefix, in another small space (198.51.100.x, 2001:db8:1::x). */
+static void rand_dst(struct pc_buf *b, bool v6)
+{
+	if (v6) {
+		unsigned plen = 120 + pick(9);
+		unsigned x = rnd() & 0xff;
+
+		if (plen < 128)
+			x &= (0xffu << (128 - plen)) & 0xff;
+		pc_buf_printf(b, "2001:db8:1::%x/%u", x, plen);
+	} else {
+		unsigned plen = 26 + pick(7);
+		unsigned x = rnd() & 0xff;
+
+		if (plen < 32)
+			x &= (0xffu << (32 - plen)) & 0xff;
+		pc_buf_printf(b, "198.51.100.%u/%u", x, plen);
+	}
+}
+
 static void rand_ports(struct pc_buf *b)
 {
 	unsigned n = 1 + pick(3);
@@ -170,6 +190,19 @@ static char *rand_policy(unsigned n_rules)
 			 * folds only into that family's map */
 			pc_buf_puts(&b, pick(2) ? " family ipv4" : " family ipv6");
 		}
+		if (pick(3) == 0) {
+			/* destinations of both families: folded into maps whose key
+			 * holds the destination */
+			pc_buf_puts(&b, " to { ");
+			rand_dst(&b, false);
+			if (pick(2)) {
+				pc_buf_puts(&b, ", ");
+				rand_dst(&b, false);
+			}
+			pc_buf_puts(&b, ", ");
+			rand_dst(&b, true);
+			pc_buf_puts(&b, " }");
+		}
 		pc_buf_putc(&b, '\n');
 	}
 	return b.data;
@@ -203,7 +236,7 @@ static unsigned decide(const struct pc_ir *ir, const struct pc_packet *p, enum p
 	return r->origin == PC_ORIGIN_POLICY ? r->loc.line : 100000 + r->origin;
 }
 
-static size_t compared, maps_made, overlaps_checked;
+static size_t compared, maps_made, overlaps_checked, daddr_maps;
 
 static void compare(const struct pc_ir *plain, const struct pc_ir *opt,
 		    const struct pc_packet *p, const char *text)
@@ -214,30 +247,48 @@ static void compare(const struct pc_ir *plain, const struct pc_ir *opt,
 	compared++;
 	if (v1 != v2 || l1 != l2) {
 		fprintf(stderr, "%s\n", text);
-		fail_msg("packet proto %u port %u fam %u src %u.%u.%u.%u iface %s: "
-			 "plain %s line %u, optimised %s line %u",
+		fail_msg("packet proto %u port %u fam %u src %u.%u.%u.%u dst %u.%u.%u.%u "
+			 "iface %s: plain %s line %u, optimised %s line %u",
 			 p->proto, p->dport, p->family, p->saddr[0], p->saddr[1], p->saddr[2],
-			 p->saddr[3], p->iface ? p->iface : "-", pc_verdict_name(v1), l1,
+			 p->saddr[3], p->daddr[0], p->daddr[1], p->daddr[2], p->daddr[3],
+			 p->iface ? p->iface : "-", pc_verdict_name(v1), l1,
 			 pc_verdict_name(v2), l2);
+	}
+}
+
+/* An address at an edge of @a (or beside it) into @out. */
+static void edge_addr(uint8_t *out, const struct pc_addr *a, int delta, bool last)
+{
+	unsigned n = a->family == PC_FAM_IPV4 ? 4 : 16;
+	int carry = delta;
+
+	memcpy(out, a->a, 16);
+	if (last)
+		for (unsigned i = a->plen; i < n * 8; i++)
+			out[i / 8] |= (uint8_t)(1u << (7 - i % 8));
+	for (int i = (int)n - 1; i >= 0 && carry; i--) {
+		int v = out[i] + carry;
+
+		carry = v < 0 ? -1 : v > 255 ? 1 : 0;
+		out[i] = (uint8_t)(v & 255);
 	}
 }
 
 static void set_addr(struct pc_packet *p, const struct pc_addr *a, int delta, bool last)
 {
-	unsigned n = a->family == PC_FAM_IPV4 ? 4 : 16;
-	int carry = delta;
-
 	p->family = a->family;
-	memcpy(p->saddr, a->a, 16);
-	if (last)
-		for (unsigned i = a->plen; i < n * 8; i++)
-			p->saddr[i / 8] |= (uint8_t)(1u << (7 - i % 8));
-	for (int i = (int)n - 1; i >= 0 && carry; i--) {
-		int v = p->saddr[i] + carry;
+	edge_addr(p->saddr, a, delta, last);
+}
 
-		carry = v < 0 ? -1 : v > 255 ? 1 : 0;
-		p->saddr[i] = (uint8_t)(v & 255);
-	}
+/* A destination in the small space of rand_dst() for the packet's family. */
+static void rand_daddr(struct pc_packet *p)
+{
+	static const uint8_t v4[4] = { 198, 51, 100, 0 };
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 };
+
+	memcpy(p->daddr, p->family == PC_FAM_IPV6 ? v6 : v4,
+	       p->family == PC_FAM_IPV6 ? 16 : 4);
+	p->daddr[p->family == PC_FAM_IPV6 ? 15 : 3] = (uint8_t)pick(256);
 }
 
 static void check_disjoint(const struct pc_ir *ir)
@@ -254,6 +305,15 @@ static void check_disjoint(const struct pc_ir *ir)
 					if (x->proto != y->proto || x->dport.hi < y->dport.lo ||
 					    y->dport.hi < x->dport.lo)
 						continue;
+					if (r->map_daddr) {
+						const struct pc_addr_range *dx = &r->map_daddr[a];
+						const struct pc_addr_range *dy = &r->map_daddr[b];
+
+						/* disjoint destinations: no packet in both */
+						if (memcmp(dx->hi, dy->lo, 16) < 0 ||
+						    memcmp(dy->hi, dx->lo, 16) < 0)
+							continue;
+					}
 					overlaps_checked++;
 					pc_packet_init(&p);
 					p.family = x->saddr.family;
@@ -267,9 +327,66 @@ static void check_disjoint(const struct pc_ir *ir)
 		}
 }
 
+/*
+ * A small policy shaped as bench/gen_shapes.py capirca writes them: sites
+ * (IPv4 /30 and IPv6 /124) nested in regions, server groups of two or
+ * three hosts of both families, terms from a site, a region or an inline
+ * prefix, a third to a server group, port lists and ranges, deny and
+ * reject terms, logs and limits between the allows.
+ */
+static char *capirca_policy(unsigned n_rules)
+{
+	struct pc_buf b;
+
+	pc_buf_init(&b);
+	pc_buf_puts(&b, "transports tcp, udp\n");
+	for (unsigned i = 0; i < 8; i++)
+		pc_buf_printf(&b, "hosts site_%u = { 192.0.%u.%u/30, 2001:db8::%x/124 }\n", i,
+			      pick(4), i * 4, i * 16);
+	pc_buf_puts(&b, "hosts region_0 = { $site_0, $site_1, $site_2, $site_3, 192.0.9.0/29 }\n");
+	pc_buf_puts(&b, "hosts region_1 = { $site_4, $site_5, $site_6, $site_7 }\n");
+	for (unsigned i = 0; i < 6; i++)
+		pc_buf_printf(&b, "hosts srv_%u = { 198.51.100.%u, 198.51.100.%u, 2001:db8:1::%x }\n",
+			      i, i * 8 + 1, i * 8 + 1 + pick(6), i * 8 + 1);
+	for (unsigned i = 0; i < n_rules; i++) {
+		unsigned v = pick(20), src = pick(8);
+		const char *verdict = v < 3 ? "deny" : v < 5 ? "reject" : "allow";
+
+		pc_buf_printf(&b, "%s in port ", verdict);
+		rand_ports(&b);
+		pc_buf_printf(&b, "/%s", pick(2) ? "tcp" : "udp");
+		if (src == 0) {
+			pc_buf_puts(&b, " from { ");
+			rand_prefix(&b, false);
+			pc_buf_puts(&b, ", ");
+			rand_prefix(&b, true);
+			pc_buf_puts(&b, " }");
+		} else if (src == 1) {
+			pc_buf_printf(&b, " from $region_%u", pick(2));
+		} else if (src < 7) {
+			pc_buf_printf(&b, " from $site_%u", pick(8));
+		}
+		if (pick(3) == 0)
+			pc_buf_printf(&b, " to $srv_%u", pick(6));
+		if (pick(10) == 0)
+			pc_buf_puts(&b, " log");
+		else if (v >= 5 && pick(15) == 0)
+			pc_buf_puts(&b, " limit 10/second");
+		pc_buf_putc(&b, '\n');
+	}
+	return b.data;
+}
+
+static void run_text(char *text, unsigned n_random);
+
 static void run_one(unsigned n_rules, unsigned n_random)
 {
-	char *text = rand_policy(n_rules);
+	run_text(rand_policy(n_rules), n_random);
+}
+
+/* Frees @text. */
+static void run_text(char *text, unsigned n_random)
+{
 	struct pc_ir *plain = load(text), *opt = load(text);
 	struct pc_optimize_stats st;
 	const struct pc_chain *c;
@@ -281,6 +398,8 @@ static void run_one(unsigned n_rules, unsigned n_random)
 	assert_non_null(opt);
 	pc_ir_optimize(opt, &st);
 	maps_made += st.maps;
+	for (size_t i = 0; i < opt->chains[PC_DIR_IN].n; i++)
+		daddr_maps += opt->chains[PC_DIR_IN].rules[i].map_daddr != NULL;
 	check_disjoint(opt);
 	c = &plain->chains[PC_DIR_IN];
 	/* interval edges of every rule */
@@ -303,9 +422,20 @@ static void run_one(unsigned n_rules, unsigned n_random)
 							for (int last = 0; last < 2; last++) {
 								if (r->saddr.n)
 									set_addr(&p, &r->saddr.v[s], delta, last);
+								rand_daddr(&p);
 								for (size_t f = 0; f < 3; f++) {
 									p.iface = ifaces[f];
 									compare(plain, opt, &p, text);
+								}
+								/* the edges of the destinations */
+								for (size_t t = 0; t < r->daddr.n; t++) {
+									if (r->daddr.v[t].family != p.family)
+										continue;
+									for (int dd = -1; dd <= 1; dd++)
+										for (int dl = 0; dl < 2; dl++) {
+											edge_addr(p.daddr, &r->daddr.v[t], dd, dl);
+											compare(plain, opt, &p, text);
+										}
 								}
 							}
 				}
@@ -333,6 +463,7 @@ static void run_one(unsigned n_rules, unsigned n_random)
 			p.saddr[2] = (uint8_t)pick(256);
 			p.saddr[3] = (uint8_t)pick(256);
 		}
+		rand_daddr(&p);
 		compare(plain, opt, &p, text);
 	}
 	pc_ir_destroy(plain);
@@ -342,7 +473,7 @@ static void run_one(unsigned n_rules, unsigned n_random)
 
 static void test_random_policies(void **state)
 {
-	compared = maps_made = overlaps_checked = 0;
+	compared = maps_made = overlaps_checked = daddr_maps = 0;
 	for (unsigned seed = 1; seed <= 60; seed++) {
 		rng_state = 0x9e3779b97f4a7c15ull * seed;
 		run_one(5 + pick(60), 3000);
@@ -351,8 +482,27 @@ static void test_random_policies(void **state)
 	assert_true(compared > 100000);
 	/* and the optimiser really folded: many maps over the seeds */
 	assert_true(maps_made > 30);
+	/* maps whose key holds the destination among them */
+	print_message("%zu packets, %zu maps, %zu with destinations\n", compared, maps_made,
+		      daddr_maps);
+	assert_true(daddr_maps > 10);
 	/* and check_disjoint() met elements whose ports overlap (else it checks nothing) */
 	assert_true(overlaps_checked > 0);
+}
+
+/* Random Capirca-shaped policies (issue 15): groups, destinations, reordering. */
+static void test_capirca_shaped(void **state)
+{
+	compared = maps_made = overlaps_checked = daddr_maps = 0;
+	for (unsigned seed = 1; seed <= 30; seed++) {
+		rng_state = 0x2545f4914f6cdd1dull * seed;
+		run_text(capirca_policy(20 + pick(60)), 3000);
+	}
+	print_message("%zu packets, %zu maps, %zu with destinations\n", compared, maps_made,
+		      daddr_maps);
+	assert_true(compared > 50000);
+	assert_true(maps_made > 10);
+	assert_true(daddr_maps > 5);
 }
 
 /* The benchmark's shape: distinct prefix/port pairs, verdicts interleaved. */
@@ -385,6 +535,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_policies),
 		cmocka_unit_test(test_fold_counts),
+		cmocka_unit_test(test_capirca_shaped),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -197,6 +197,47 @@ static void test_family_inference(void **state)
 	pc_ir_destroy(ir);
 }
 
+/*
+ * The IR says how big its structs are (plugins step by these sizes, so that
+ * the structs can grow), and a group's address set carries the group's
+ * definition, which a kernel refusal of its elements names (issue 10).
+ */
+static void test_ir_sizes_and_group_location(void **state)
+{
+	struct pc_ir *ir = load(
+		"table t\n"
+		"\n"
+		"hosts  admins = { 192.0.2.0/24 }\n"
+		"allow in service ssh/tcp from $admins\n"
+		"allow in service http/tcp from { $admins }\n"
+		"allow in service https/tcp from { $admins, 198.51.100.1 }\n", NULL);
+	const struct pc_chain *c;
+
+	assert_non_null(ir);
+	assert_int_equal(ir->size, sizeof(struct pc_ir));
+	assert_int_equal(ir->rule_size, sizeof(struct pc_rule));
+	assert_int_equal(ir->l4_size, sizeof(struct pc_l4));
+	assert_int_equal(ir->map_elem_size, sizeof(struct pc_map_elem));
+	c = &ir->chains[PC_DIR_IN];
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pc_rule *r = &c->rules[i];
+
+		if (r->origin != PC_ORIGIN_POLICY)
+			continue;
+		if (r->loc.line == 6) {
+			/* not one group: no name, no group location */
+			assert_null(r->saddr.name);
+			assert_int_equal(r->saddr.loc.line, 0);
+			continue;
+		}
+		assert_string_equal(r->saddr.name, "admins");
+		assert_string_equal(r->saddr.loc.file, "t.policy");
+		assert_int_equal(r->saddr.loc.line, 3);
+		assert_int_equal(r->saddr.loc.col, 8);
+	}
+	pc_ir_destroy(ir);
+}
+
 static void test_addresses_normalized_and_named(void **state)
 {
 	struct pc_ir *ir = load(
@@ -489,6 +530,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_service_default_transports),
+		cmocka_unit_test(test_ir_sizes_and_group_location),
 		cmocka_unit_test(test_service_proto_and_case),
 		cmocka_unit_test(test_service_without_transport),
 		cmocka_unit_test(test_multi_port_name_warns),

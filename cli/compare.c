@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: MIT */
+/* portcullis compare: the regions of packet space whose verdict changed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "ir/names.h"
+#include "ir/regions.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/util.h"
+
+static const char compare_usage[] =
+	"usage: portcullis compare [--json|--markdown] [--registry FILE] [--overlay FILE]... OLD NEW\n"
+	"\n"
+	"Prints, exactly, every region of packet space that OLD and NEW decide\n"
+	"differently, per direction, one line each:\n"
+	"\n"
+	"  + in tcp any -> any:8080  allow (NEW fw.policy:14) was deny (default)\n"
+	"\n"
+	"'+' now allowed, '-' now refused, '~' another change (deny <-> reject).\n"
+	"A region is a direction, interfaces, protocol, source and destination\n"
+	"(prefixes or ranges), destination ports or ICMP types, conntrack state\n"
+	"(shown only when not just 'new') and family. The line that decides it in\n"
+	"NEW and in OLD follows. Rate limits count as not exceeded.\n"
+	"\n"
+	"OLD and NEW are policy files or REV:PATH, a file of a git revision in\n"
+	"the current repository as `git show` names it (HEAD~1:fw.policy); its\n"
+	"includes are read at the same revision.\n"
+	"\n"
+	"Options:\n"
+	"  --json           the regions as JSON\n"
+	"  --markdown       a pull-request comment: 'opens N, closes M', a table\n"
+	"  --registry FILE  registry to resolve service names with\n"
+	"  --overlay FILE   site services that take precedence (repeatable)\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"Exit status: 0 same meaning (text, order or generated rulesets may\n"
+	"differ); 1 the meaning changed, or policy errors; 2 usage error;\n"
+	"3 system error (a file or git revision that cannot be read).\n";
+
+enum format { FMT_TEXT, FMT_JSON, FMT_MARKDOWN };
+
+/* One side: a loaded IR and, for REV:PATH, the tree it was read from. */
+struct side {
+	const char *arg;
+	const char *tag;       /* OLD / NEW */
+	char tmpdir[64];
+	struct pc_ir *ir;
+};
+
+/* Runs argv (cwd @dir when not NULL), stdout to @out_fd when >= 0. Returns the exit status. */
+static int run(const char *const *argv, const char *dir, int out_fd)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (dir && chdir(dir) < 0)
+			_exit(127);
+		if (out_fd >= 0 && dup2(out_fd, 1) < 0)
+			_exit(127);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The first line `git ARGS` prints, or NULL. */
+static char *git_line(const char *const *argv)
+{
+	char path[] = "/tmp/portcullis-git.XXXXXX", buf[4096];
+	int fd = mkstemp(path);
+	ssize_t n;
+	char *nl;
+
+	if (fd < 0)
+		return NULL;
+	unlink(path);
+	if (run(argv, NULL, fd) != 0) {
+		close(fd);
+		return NULL;
+	}
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = 0;
+	return xstrdup(buf);
+}
+
+/*
+ * REV:PATH: the whole tree of REV goes into a temporary directory so that
+ * includes read that revision too; PATH is then relative to its top (or,
+ * written ./ or ../, to the current directory, as `git show` takes it).
+ */
+static int load_git(struct side *s, const struct pc_registry *reg,
+		    struct pc_diag *diag, char **rel)
+{
+	const char *colon = strchr(s->arg, ':');
+	char *rev = xstrdup(s->arg), *top, *prefix = NULL;
+	const char *path = colon + 1;
+	const char *toplevel[] = { "git", "rev-parse", "--show-toplevel", NULL };
+	const char *pfx[] = { "git", "rev-parse", "--show-prefix", NULL };
+	int status = PC_EXIT_SYSTEM;
+
+	rev[colon - s->arg] = 0;
+	*rel = NULL;
+	top = git_line(toplevel);
+	if (!top) {
+		fprintf(stderr, "portcullis: compare: %s: not in a git repository\n", s->arg);
+		goto out;
+	}
+	if (strncmp(path, "./", 2) == 0 || strncmp(path, "../", 3) == 0) {
+		prefix = git_line(pfx);
+		if (!prefix)
+			prefix = xstrdup("");
+	}
+	{
+		size_t n = strlen(path) + (prefix ? strlen(prefix) : 0) + 1;
+
+		*rel = xmalloc(n);
+		snprintf(*rel, n, "%s%s", prefix ? prefix : "", path);
+	}
+	snprintf(s->tmpdir, sizeof(s->tmpdir), "/tmp/portcullis-compare.XXXXXX");
+	if (!mkdtemp(s->tmpdir)) {
+		s->tmpdir[0] = 0;
+		fprintf(stderr, "portcullis: compare: temporary directory: %s\n", strerror(errno));
+		goto out;
+	}
+	{
+		const char *cat[] = { "git", "cat-file", "-e", s->arg, NULL };
+		const char *ar[] = { "sh", "-c",
+			"git archive --format=tar \"$1\" | tar -xf - -C \"$2\"",
+			"sh", rev, s->tmpdir, NULL };
+
+		if (run(cat, NULL, -1) != 0) {
+			fprintf(stderr, "portcullis: compare: %s: no such file in git\n", s->arg);
+			goto out;
+		}
+		if (run(ar, top, -1) != 0) {
+			fprintf(stderr, "portcullis: compare: %s: cannot read revision '%s'\n",
+				s->arg, rev);
+			goto out;
+		}
+	}
+	{
+		/* load relative to the tree so that locations read PATH:LINE */
+		int here = open(".", O_RDONLY | O_DIRECTORY);
+		bool sys_error = false;
+
+		if (here < 0 || chdir(s->tmpdir) < 0) {
+			fprintf(stderr, "portcullis: compare: %s\n", strerror(errno));
+			if (here >= 0)
+				close(here);
+			goto out;
+		}
+		s->ir = pc_policy_load(*rel, reg, PC_POLICY_NO_LINT, diag, &sys_error);
+		if (fchdir(here) < 0)
+			PC_BUG("cannot return to the working directory");
+		close(here);
+		status = s->ir ? PC_EXIT_OK : sys_error ? PC_EXIT_SYSTEM : PC_EXIT_POLICY;
+	}
+out:
+	free(rev);
+	free(top);
+	free(prefix);
+	return status;
+}
+
+static void side_cleanup(struct side *s)
+{
+	if (s->tmpdir[0]) {
+		const char *rm[] = { "rm", "-rf", "--", s->tmpdir, NULL };
+
+		run(rm, NULL, -1);
+	}
+	pc_ir_destroy(s->ir);
+}
+
+static int load_side(struct side *s, const struct pc_registry *reg,
+		     struct pc_diag *diag, char **rel)
+{
+	struct stat st;
+	bool sys_error = false;
+
+	*rel = NULL;
+	if (stat(s->arg, &st) == 0 || !strchr(s->arg, ':') || s->arg[0] == ':') {
+		s->ir = pc_policy_load(s->arg, reg, PC_POLICY_NO_LINT, diag, &sys_error);
+		return s->ir ? PC_EXIT_OK : sys_error ? PC_EXIT_SYSTEM : PC_EXIT_POLICY;
+	}
+	return load_git(s, reg, diag, rel);
+}
+
+/* ---- text of a region ---- */
+
+static char sign_of(const struct pc_rg_diff *d)
+{
+	bool was = d->old.verdict == PC_VERDICT_ALLOW, now = d->new.verdict == PC_VERDICT_ALLOW;
+
+	if (now && !was)
+		return '+';
+	if (was && !now)
+		return '-';
+	return '~';
+}
+
+static uint64_t ival(const struct pc_u128 *x)
+{
+	return x->lo;
+}
+
+/* "tcp any -> 198.51.100.0/24:80-90 type echo-request" and so on. */
+/*
+ * The region as text in three parts: @b the head (direction, interfaces,
+ * protocol, addresses), @pb the ports (":80-90") or ICMP types
+ * (" type echo-request"), empty when all, @tb the tail (state, family).
+ */
+static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
+			 struct pc_buf *b, struct pc_buf *pb, struct pc_buf *tb)
+{
+	const struct pc_rg_box *x = &d->box;
+	const struct pc_rg_iv *ifc = &x->d[PC_RG_IFACE], *pr = &x->d[PC_RG_PROTO];
+	const struct pc_rg_iv *pt = &x->d[PC_RG_DPORT], *stt = &x->d[PC_RG_STATE];
+	unsigned fam = x->fam == PC_FAM_IPV6 ? PC_FAM_IPV6 : PC_FAM_IPV4;
+	char s[96], t[96];
+	uint64_t p0 = ival(&pr->lo), p1 = ival(&pr->hi);
+
+	pc_buf_printf(b, "%s", pc_direction_name(d->dir));
+	/*
+	 * Every interface but lo is left unsaid: lo is accepted by the
+	 * built-in rule of both (else it would be in the region).
+	 */
+	if ((ival(&ifc->lo) != 0 || ival(&ifc->hi) != ifs->n) &&
+	    !(ival(&ifc->lo) == 1 && ival(&ifc->hi) == ifs->n && ifs->n &&
+	      !ifs->wild[0] && strcmp(ifs->names[0], "lo") == 0)) {
+		bool first = true;
+
+		pc_buf_printf(b, " on ");
+		for (uint64_t c = ival(&ifc->lo); c <= ival(&ifc->hi); c++) {
+			bool inside = false;
+
+			/* eth0 goes without saying beside eth* */
+			for (uint64_t k = ival(&ifc->lo); c < ifs->n && k <= ival(&ifc->hi); k++)
+				if (k != c && k < ifs->n && ifs->wild[k] &&
+				    strncmp(ifs->names[c], ifs->names[k], strlen(ifs->names[k])) == 0 &&
+				    (strlen(ifs->names[c]) > strlen(ifs->names[k]) || !ifs->wild[c]))
+					inside = true;
+			if (inside)
+				continue;
+			if (!first)
+				pc_buf_printf(b, ",");
+			first = false;
+			if (c == ifs->n)
+				pc_buf_printf(b, "(other)");
+			else
+				pc_buf_printf(b, "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
+		}
+	}
+	if (p0 == p1 && pc_proto_name((unsigned)p0))
+		pc_buf_printf(b, " %s", pc_proto_name((unsigned)p0));
+	else if (p0 == p1)
+		pc_buf_printf(b, " proto %u", (unsigned)p0);
+	else if (p0 == 0 && p1 == 255)
+		pc_buf_printf(b, " any");
+	else
+		pc_buf_printf(b, " proto %u-%u", (unsigned)p0, (unsigned)p1);
+	pc_rg_addr_text(&x->d[PC_RG_SADDR], fam, s, sizeof(s));
+	pc_rg_addr_text(&x->d[PC_RG_DADDR], fam, t, sizeof(t));
+	pc_buf_printf(b, " %s -> %s", s, t);
+	if (p0 == p1 && pc_proto_has_ports((unsigned)p0) &&
+	    !(ival(&pt->lo) == 0 && ival(&pt->hi) == 65535)) {
+		if (pt->lo.lo == pt->hi.lo)
+			pc_buf_printf(pb, ":%u", (unsigned)pt->lo.lo);
+		else
+			pc_buf_printf(pb, ":%u-%u", (unsigned)pt->lo.lo, (unsigned)pt->hi.lo);
+	} else if (p0 == p1 && (p0 == PC_PROTO_ICMP || p0 == PC_PROTO_ICMPV6) &&
+		   !(ival(&pt->lo) == 0 && ival(&pt->hi) >= 255)) {
+		bool v6 = p0 == PC_PROTO_ICMPV6;
+		const char *n = pc_icmp_type_name((unsigned)pt->lo.lo, v6);
+
+		if (pt->lo.lo == pt->hi.lo && n)
+			pc_buf_printf(pb, " type %s", n);
+		else if (pt->lo.lo == pt->hi.lo)
+			pc_buf_printf(pb, " type %u", (unsigned)pt->lo.lo);
+		else
+			pc_buf_printf(pb, " type %u-%u", (unsigned)pt->lo.lo, (unsigned)pt->hi.lo);
+	}
+	if (!(ival(&stt->lo) == 0 && ival(&stt->hi) == 3) &&
+	    !(ival(&stt->lo) == 0 && ival(&stt->hi) == 0)) {
+		static const char *const names[] = { "new", "established", "related", "invalid" };
+
+		pc_buf_printf(tb, " state ");
+		for (uint64_t v = ival(&stt->lo); v <= ival(&stt->hi); v++)
+			pc_buf_printf(tb, "%s%s", v == ival(&stt->lo) ? "" : ",", names[v]);
+	}
+	if (x->fam != PC_FAM_ALL &&
+	    strcmp(s, "any") == 0 && strcmp(t, "any") == 0)
+		pc_buf_printf(tb, " %s", x->fam == PC_FAM_IPV4 ? "ipv4" : "ipv6");
+}
+
+static void region_text(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
+			struct pc_buf *b)
+{
+	struct pc_buf pb, tb;
+
+	pc_buf_init(&pb);
+	pc_buf_init(&tb);
+	region_text3(d, ifs, b, &pb, &tb);
+	pc_buf_printf(b, "%s%s", pb.data ? pb.data : "", tb.data ? tb.data : "");
+	pc_buf_finish(&pb);
+	pc_buf_finish(&tb);
+}
+
+/* "NEW fw.policy:14", "default", "OLD built-in: loopback". */
+static void decider_text(const struct pc_ir *ir, enum pc_direction dir,
+			 const struct pc_rg_side *sd, const char *tag, struct pc_buf *b)
+{
+	const struct pc_chain *c = &ir->chains[dir];
+	const struct pc_location *loc;
+
+	if (sd->rule < 0 || c->rules[sd->rule].origin == PC_ORIGIN_DEFAULT) {
+		loc = sd->rule < 0 ? &c->policy_loc : &c->rules[sd->rule].loc;
+		if (loc->file && loc->line)
+			pc_buf_printf(b, "%s default %s:%u", tag, loc->file, loc->line);
+		else
+			pc_buf_printf(b, "default");
+		return;
+	}
+	loc = &c->rules[sd->rule].loc;
+	if (c->rules[sd->rule].origin != PC_ORIGIN_POLICY)
+		pc_buf_printf(b, "%s built-in: %s", tag, pc_origin_name(c->rules[sd->rule].origin));
+	else if (loc->file && loc->line)
+		pc_buf_printf(b, "%s %s:%u", tag, loc->file, loc->line);
+	else
+		pc_buf_printf(b, "%s policy rule", tag);
+}
+
+/* The region's dimensions for scripts (the text form is "packets"). */
+static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs)
+{
+	static const char *const states[] = { "new", "established", "related", "invalid" };
+	const struct pc_rg_box *x = &d->box;
+	const struct pc_rg_iv *ifc = &x->d[PC_RG_IFACE], *pr = &x->d[PC_RG_PROTO];
+	const struct pc_rg_iv *pt = &x->d[PC_RG_DPORT], *st = &x->d[PC_RG_STATE];
+	unsigned fam = x->fam == PC_FAM_IPV6 ? PC_FAM_IPV6 : PC_FAM_IPV4;
+	json_t *j = json_object(), *a;
+	char buf[96];
+
+	a = json_array();
+	if (x->fam & PC_FAM_IPV4)
+		json_array_append_new(a, json_string("ipv4"));
+	if (x->fam & PC_FAM_IPV6)
+		json_array_append_new(a, json_string("ipv6"));
+	json_object_set_new(j, "families", a);
+	if (ifc->lo.lo == 0 && ifc->hi.lo == ifs->n) {
+		json_object_set_new(j, "interfaces", json_null());
+	} else {
+		/* classes: a prefix* is its names no other listed name claims */
+		a = json_array();
+		for (uint64_t c = ifc->lo.lo; c <= ifc->hi.lo; c++) {
+			if (c == ifs->n)
+				snprintf(buf, sizeof(buf), "(other)");
+			else
+				snprintf(buf, sizeof(buf), "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
+			json_array_append_new(a, json_string(buf));
+		}
+		json_object_set_new(j, "interfaces", a);
+	}
+	json_object_set_new(j, "protocols", json_pack("[I, I]", (json_int_t)pr->lo.lo,
+						      (json_int_t)pr->hi.lo));
+	pc_rg_addr_text(&x->d[PC_RG_SADDR], fam, buf, sizeof(buf));
+	json_object_set_new(j, "source", json_string(buf));
+	pc_rg_addr_text(&x->d[PC_RG_DADDR], fam, buf, sizeof(buf));
+	json_object_set_new(j, "destination", json_string(buf));
+	if (pr->lo.lo == pr->hi.lo && pc_proto_has_ports((unsigned)pr->lo.lo))
+		json_object_set_new(j, "ports", json_pack("[I, I]", (json_int_t)pt->lo.lo,
+							  (json_int_t)pt->hi.lo));
+	else
+		json_object_set_new(j, "ports", json_null());
+	if (pr->lo.lo == pr->hi.lo && (pr->lo.lo == PC_PROTO_ICMP || pr->lo.lo == PC_PROTO_ICMPV6))
+		json_object_set_new(j, "icmp_types",
+				    json_pack("[I, I]", (json_int_t)pt->lo.lo,
+					      (json_int_t)(pt->hi.lo > 255 ? 255 : pt->hi.lo)));
+	else
+		json_object_set_new(j, "icmp_types", json_null());
+	a = json_array();
+	for (uint64_t v = st->lo.lo; v <= st->hi.lo; v++)
+		json_array_append_new(a, json_string(states[v]));
+	json_object_set_new(j, "states", a);
+	return j;
+}
+
+static json_t *side_json(const struct pc_ir *ir, enum pc_direction dir,
+			 const struct pc_rg_side *sd, const char *tag)
+{
+	const struct pc_chain *c = &ir->chains[dir];
+	const struct pc_location *loc = sd->rule < 0 ? &c->policy_loc : &c->rules[sd->rule].loc;
+	struct pc_buf b = { 0 };
+	json_t *j;
+
+	decider_text(ir, dir, sd, tag, &b);
+	j = json_pack("{s:s, s:s#}", "verdict", pc_verdict_name(sd->verdict),
+		      "decided_by", b.data ? b.data : "", b.len);
+	if (loc->file && loc->line) {
+		json_object_set_new(j, "file", json_string(loc->file));
+		json_object_set_new(j, "line", json_integer(loc->line));
+	}
+	free(b.data);
+	return j;
+}
+
+/* A table cell: a file name's '|' would end the cell. */
+static void md_cell(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			putchar('\\');
+		putchar(*s);
+	}
+}
+
+/* One printed line: regions alike but for their ports (ICMP types) joined. */
+struct line {
+	char sign;
+	const struct pc_rg_diff *d;
+	struct pc_buf head, ports, tail, now, was;
+};
+
+static void line_free(struct line *l)
+{
+	pc_buf_finish(&l->head);
+	pc_buf_finish(&l->ports);
+	pc_buf_finish(&l->tail);
+	pc_buf_finish(&l->now);
+	pc_buf_finish(&l->was);
+}
+
+static void line_of(const struct pc_rg_result *r, size_t i, const struct side *o,
+		    const struct side *n, struct line *l)
+{
+	const struct pc_rg_diff *d = &r->v[i];
+
+	memset(l, 0, sizeof(*l));
+	l->sign = sign_of(d);
+	l->d = d;
+	region_text3(d, &r->ifaces, &l->head, &l->ports, &l->tail);
+	decider_text(n->ir, d->dir, &d->new, "NEW", &l->now);
+	decider_text(o->ir, d->dir, &d->old, "OLD", &l->was);
+}
+
+static bool buf_eq(const struct pc_buf *a, const struct pc_buf *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/*
+ * The line of r->v[*i] with the following regions that differ from it only
+ * in their ports (or ICMP types), which sort next to it: ":80,443,8000-8100".
+ * Advances *i past them.
+ */
+static void next_line(const struct pc_rg_result *r, size_t *i, const struct side *o,
+		      const struct side *n, struct line *l)
+{
+	line_of(r, (*i)++, o, n, l);
+	while (l->ports.len && *i < r->n) {
+		struct line m;
+		bool same;
+
+		line_of(r, *i, o, n, &m);
+		same = m.sign == l->sign && m.d->new.verdict == l->d->new.verdict &&
+		       m.d->old.verdict == l->d->old.verdict && buf_eq(&m.head, &l->head) &&
+		       buf_eq(&m.tail, &l->tail) && buf_eq(&m.now, &l->now) &&
+		       buf_eq(&m.was, &l->was) && m.ports.len &&
+		       m.ports.data[0] == l->ports.data[0];
+		if (same) {
+			/* ":2829" -> ",2829"; " type 4-7" -> ",4-7" */
+			pc_buf_printf(&l->ports, ",%s", m.ports.data +
+				      (m.ports.data[0] == ':' ? 1 : strlen(" type ")));
+			(*i)++;
+		}
+		line_free(&m);
+		if (!same)
+			break;
+	}
+}
+
+static int print_result(const struct pc_rg_result *r, const struct side *o,
+			const struct side *n, enum format fmt)
+{
+	size_t opens = 0, closes = 0, other = 0;
+	json_t *arr = NULL;
+
+	/* the counts: of regions for JSON, of the lines shown otherwise */
+	for (size_t i = 0; i < r->n;) {
+		struct line l;
+		char c;
+
+		if (fmt == FMT_JSON) {
+			c = sign_of(&r->v[i++]);
+		} else {
+			next_line(r, &i, o, n, &l);
+			c = l.sign;
+			line_free(&l);
+		}
+		opens += c == '+';
+		closes += c == '-';
+		other += c == '~';
+	}
+	if (fmt == FMT_JSON)
+		arr = json_array();
+	if (fmt == FMT_MARKDOWN) {
+		if (r->n == 0)
+			printf("### portcullis compare: no change in meaning\n\n`%s` and `%s` decide every packet alike.\n",
+			       o->arg, n->arg);
+		else
+			printf("### portcullis compare: opens %zu, closes %zu, changes %zu\n\n"
+			       "`%s` → `%s`\n\n"
+			       "| | packets | now | was |\n| --- | --- | --- | --- |\n",
+			       opens, closes, other, o->arg, n->arg);
+	}
+	for (size_t i = 0; i < r->n;) {
+		struct line l;
+
+		if (fmt == FMT_JSON) {
+			const struct pc_rg_diff *d = &r->v[i];
+			struct pc_buf reg = { 0 };
+			char sg[2] = { sign_of(d), 0 };
+
+			region_text(d, &r->ifaces, &reg);
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
+				"change", sg, "direction", pc_direction_name(d->dir),
+				"packets", reg.data, "region", region_json(d, &r->ifaces),
+				"new", side_json(n->ir, d->dir, &d->new, "NEW"),
+				"old", side_json(o->ir, d->dir, &d->old, "OLD")));
+			free(reg.data);
+			i++;
+			continue;
+		}
+		next_line(r, &i, o, n, &l);
+		if (fmt == FMT_TEXT) {
+			printf("%c %s%s%s  %s (%s) was %s (%s)\n", l.sign, l.head.data,
+			       l.ports.data ? l.ports.data : "", l.tail.data ? l.tail.data : "",
+			       pc_verdict_name(l.d->new.verdict), l.now.data,
+			       pc_verdict_name(l.d->old.verdict), l.was.data);
+		} else {
+			printf("| %c | `%s%s%s` | %s (", l.sign, l.head.data,
+			       l.ports.data ? l.ports.data : "", l.tail.data ? l.tail.data : "",
+			       pc_verdict_name(l.d->new.verdict));
+			md_cell(l.now.data);
+			printf(") | %s (", pc_verdict_name(l.d->old.verdict));
+			md_cell(l.was.data);
+			printf(") |\n");
+		}
+		line_free(&l);
+	}
+	if (fmt == FMT_TEXT && r->n == 0)
+		printf("no change in meaning\n");
+	if (fmt == FMT_JSON) {
+		json_t *top = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:o}",
+					"old", o->arg, "new", n->arg, "changed", r->n != 0,
+					"opens", (json_int_t)opens, "closes", (json_int_t)closes,
+					"changes", (json_int_t)other, "regions", arr);
+
+		json_dumpf(top, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(top);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("portcullis: compare: standard output");
+		return PC_EXIT_SYSTEM;
+	}
+	return r->n ? PC_EXIT_POLICY : PC_EXIT_OK;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "markdown", no_argument, NULL, 'm' },
+		{ "registry", required_argument, NULL, 'R' },
+		{ "overlay", required_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pc_registry_opts ro = { 0 };
+	struct side sides[2] = { { .tag = "OLD" }, { .tag = "NEW" } };
+	char *rel[2] = { NULL, NULL };
+	struct pc_registry *reg = NULL;
+	struct pc_diag *diag = NULL;
+	struct pc_rg_result res = { 0 };
+	enum format fmt = FMT_TEXT;
+	int c, status = PC_EXIT_USAGE;
+	char err[512];
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+		case 'm':
+			if (fmt != FMT_TEXT) {
+				fputs("portcullis: compare: --json and --markdown exclude each other\n", stderr);
+				goto out;
+			}
+			fmt = c == 'j' ? FMT_JSON : FMT_MARKDOWN;
+			break;
+		case 'R':
+			ro.registry = optarg;
+			break;
+		case 'O':
+			if (!pc_cli_add_overlay(&ro, optarg, "compare"))
+				goto out;
+			break;
+		case 'h':
+			fputs(compare_usage, stdout);
+			status = PC_EXIT_OK;
+			goto out;
+		default:
+			fprintf(stderr, "portcullis: compare: unknown option '%s' or missing argument\n",
+				argv[optind - 1]);
+			fputs(compare_usage, stderr);
+			goto out;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs("portcullis: compare: expected OLD and NEW\n", stderr);
+		fputs(compare_usage, stderr);
+		goto out;
+	}
+	sides[0].arg = argv[optind];
+	sides[1].arg = argv[optind + 1];
+	diag = pc_diag_create();
+	pc_cli_phase("compare", NULL);
+	reg = pc_cli_open_registry(&ro, diag, &status);
+	if (!reg)
+		goto print;
+	for (int i = 0; i < 2; i++) {
+		status = load_side(&sides[i], reg, diag, &rel[i]);
+		if (status != PC_EXIT_OK)
+			goto print;
+	}
+	pc_cli_phase("compare", "load both policies");
+	if (pc_regions_compare(sides[0].ir, sides[1].ir, &res, err, sizeof(err)) < 0) {
+		fprintf(stderr, "portcullis: compare: %s\n", err);
+		status = PC_EXIT_POLICY;
+		goto print;
+	}
+	pc_cli_phase("compare", "regions");
+	pc_diag_print(diag, stderr, pc_cli_color());
+	status = print_result(&res, &sides[0], &sides[1], fmt);
+	goto out;
+print:
+	pc_diag_print(diag, stderr, pc_cli_color());
+out:
+	pc_rg_result_free(&res);
+	for (int i = 0; i < 2; i++) {
+		side_cleanup(&sides[i]);
+		free(rel[i]);
+	}
+	pc_registry_destroy(reg);
+	pc_diag_destroy(diag);
+	return status;
+}

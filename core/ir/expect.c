@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* `expect` statements proven over the packet space they name (expect.h). */
+#include "ir/expect.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/eval.h"
+#include "ir/regions.h"
+#include "common/util.h"
+
+/* A concrete packet of a region: its first value in each dimension, a documentation address for "any". */
+static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
+			  struct pc_packet *p, char *ifbuf, size_t iflen)
+{
+	const struct pc_rg_box *b = &d->box;
+
+	pc_packet_init(p);
+	p->dir = d->dir;
+	p->family = b->fam & PC_FAM_IPV4 ? PC_FAM_IPV4 : PC_FAM_IPV6;
+	p->proto = (uint8_t)b->d[PC_RG_PROTO].lo.lo;
+	for (int k = 0; k < 2; k++) {
+		const struct pc_rg_iv *iv = &b->d[PC_RG_SADDR + k];
+		uint8_t *a = k ? p->daddr : p->saddr;
+		bool any = iv->lo.hi == 0 && iv->lo.lo == 0 && iv->hi.hi == UINT64_MAX &&
+			   iv->hi.lo == UINT64_MAX;
+
+		if (p->family == PC_FAM_IPV4) {
+			uint32_t x = any ? 0xc0000201u + (unsigned)k : (uint32_t)iv->lo.lo;
+
+			for (int i = 0; i < 4; i++)
+				a[i] = (uint8_t)(x >> (24 - 8 * i));
+		} else if (any) {
+			static const uint8_t doc[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+			memcpy(a, doc, 16);
+			a[15] = (uint8_t)(1 + k);
+		} else {
+			for (int i = 0; i < 8; i++) {
+				a[i] = (uint8_t)(iv->lo.hi >> (56 - 8 * i));
+				a[8 + i] = (uint8_t)(iv->lo.lo >> (56 - 8 * i));
+			}
+		}
+	}
+	if (pc_proto_has_ports(p->proto))
+		p->dport = (uint16_t)b->d[PC_RG_DPORT].lo.lo;
+	else if (p->proto == PC_PROTO_ICMP || p->proto == PC_PROTO_ICMPV6)
+		p->icmp_type = (int)(b->d[PC_RG_DPORT].lo.lo & 0xff);
+	/* an interface no policy names, when the region holds one, reads best */
+	p->iface = pc_rg_iface_example(ifs, b->d[PC_RG_IFACE].hi.lo == ifs->n ? ifs->n :
+				       (size_t)b->d[PC_RG_IFACE].lo.lo, ifbuf, iflen);
+	p->ct_state = 1u << b->d[PC_RG_STATE].lo.lo;
+}
+
+/* What decided @p in @ir: FILE:LINE, the default or a built-in rule. */
+static void decider(const struct pc_ir *ir, const struct pc_packet *p, long idx,
+		    char *buf, size_t len)
+{
+	const struct pc_chain *c = &ir->chains[p->dir];
+	const struct pc_location *l;
+
+	if (idx < 0 || c->rules[idx].origin == PC_ORIGIN_DEFAULT) {
+		l = idx < 0 ? &c->policy_loc : &c->rules[idx].loc;
+		if (l->file && l->line)
+			snprintf(buf, len, "the default (%s:%u)", l->file, l->line);
+		else
+			snprintf(buf, len, "the default");
+		return;
+	}
+	if (c->rules[idx].origin != PC_ORIGIN_POLICY) {
+		snprintf(buf, len, "the built-in %s rule", pc_origin_name(c->rules[idx].origin));
+		return;
+	}
+	l = &c->rules[idx].loc;
+	snprintf(buf, len, "%s:%u", l->file ? l->file : "?", l->line);
+}
+
+static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
+		      struct pc_diag *diag)
+{
+	const struct pc_chain *c = &ir->chains[e->dir];
+	struct pc_ir mod = *ir;
+	struct pc_rule *rules = xcalloc(2 * c->n + 1, sizeof(*rules)), first = e->rule;
+	struct pc_rg_result res;
+	char err[256];
+	size_t n = 0;
+	bool ok = true;
+
+	/*
+	 * Connection tracking and the loopback acceptance (unless the
+	 * expectation names an interface) first, in their order:
+	 * `expect deny in service telnet` speaks of new packets from the
+	 * network.
+	 */
+	for (size_t i = 0; i < c->n; i++)
+		if (c->rules[i].origin == PC_ORIGIN_CONNTRACK ||
+		    (c->rules[i].origin == PC_ORIGIN_LOOPBACK && !e->rule.iface))
+			rules[n++] = c->rules[i];
+	/* new packets: established ones belong to connection tracking */
+	if (!first.ct_state)
+		first.ct_state = PC_CT_NEW;
+	rules[n++] = first;
+	/* then the chain as it is: outside the expectation, nothing changes */
+	if (c->n)
+		memcpy(rules + n, c->rules, c->n * sizeof(*rules));
+	n += c->n;
+	mod.chains[e->dir].rules = rules;
+	mod.chains[e->dir].n = n;
+	if (pc_regions_compare(ir, &mod, &res, err, sizeof(err)) < 0) {
+		pc_diag_error(diag, &e->rule.loc, "expect cannot be proven: %s", err);
+		free(rules);
+		return false;
+	}
+	for (size_t i = 0; i < res.n && ok; i++) {
+		const struct pc_rg_diff *d = &res.v[i];
+		struct pc_packet p;
+		char ifbuf[32], text[200], by[200];
+		enum pc_verdict v;
+		long idx;
+
+		/* deny is kept by a reject too */
+		if (e->rule.verdict == PC_VERDICT_DENY && d->old.verdict != PC_VERDICT_ALLOW)
+			continue;
+		if (d->dir != e->dir)
+			continue;
+		region_packet(d, &res.ifaces, &p, ifbuf, sizeof(ifbuf));
+		idx = pc_ir_eval(ir, &p, &v);
+		pc_packet_format(&p, text, sizeof(text));
+		decider(ir, &p, idx, by, sizeof(by));
+		pc_diag_error(diag, &e->rule.loc,
+			      "expectation broken: '%s' gets %s from %s, not %s",
+			      text, pc_verdict_name(v), by, pc_verdict_name(e->rule.verdict));
+		ok = false;
+	}
+	pc_rg_result_free(&res);
+	free(rules);
+	return ok;
+}
+
+bool pc_ir_prove_expects(const struct pc_ir *ir, struct pc_diag *diag)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < ir->n_expects; i++)
+		ok &= prove_one(ir, &ir->expects[i], diag);
+	return ok;
+}

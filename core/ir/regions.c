@@ -1,0 +1,963 @@
+/* SPDX-License-Identifier: MIT */
+/* Exact difference in meaning of two IRs as boxes of packet space (regions.h). */
+#include "ir/regions.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "common/util.h"
+
+/* ---- 128-bit numbers ---- */
+
+int pc_u128_cmp(struct pc_u128 a, struct pc_u128 b)
+{
+	if (a.hi != b.hi)
+		return a.hi < b.hi ? -1 : 1;
+	if (a.lo != b.lo)
+		return a.lo < b.lo ? -1 : 1;
+	return 0;
+}
+
+static struct pc_u128 u128(uint64_t v)
+{
+	return (struct pc_u128){ 0, v };
+}
+
+static struct pc_u128 u128_inc(struct pc_u128 a)
+{
+	if (++a.lo == 0)
+		a.hi++;
+	return a;
+}
+
+static struct pc_u128 u128_dec(struct pc_u128 a)
+{
+	if (a.lo-- == 0)
+		a.hi--;
+	return a;
+}
+
+static const struct pc_u128 U128_MAX = { UINT64_MAX, UINT64_MAX };
+
+struct pc_rg_iv pc_rg_full(enum pc_rg_dim dim, unsigned fam)
+{
+	struct pc_rg_iv iv = { u128(0), u128(0) };
+
+	switch (dim) {
+	case PC_RG_IFACE:
+		iv.hi = u128(UINT32_MAX);  /* clipped to the classes by the root box */
+		break;
+	case PC_RG_STATE:
+		iv.hi = u128(3);
+		break;
+	case PC_RG_SADDR:
+	case PC_RG_DADDR:
+		iv.hi = fam == PC_FAM_IPV4 ? u128(UINT32_MAX) : U128_MAX;
+		break;
+	case PC_RG_PROTO:
+		iv.hi = u128(255);
+		break;
+	case PC_RG_DPORT:
+		iv.hi = u128(65535);
+		break;
+	default:
+		PC_BUG("dimension %d", (int)dim);
+	}
+	return iv;
+}
+
+/* The interval of addresses a prefix holds. */
+static struct pc_rg_iv prefix_iv(const struct pc_addr *a)
+{
+	struct pc_rg_iv iv;
+	uint8_t lo[16] = { 0 }, hi[16];
+	unsigned bytes = a->family == PC_FAM_IPV4 ? 4 : 16;
+
+	memcpy(lo, a->a, bytes);
+	memcpy(hi, a->a, bytes);
+	for (unsigned bit = a->plen; bit < bytes * 8; bit++)
+		hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+	iv.lo = iv.hi = u128(0);
+	for (unsigned i = 0; i < bytes; i++) {
+		struct pc_u128 *l = &iv.lo, *h = &iv.hi;
+
+		l->hi = (l->hi << 8) | (l->lo >> 56);
+		l->lo = (l->lo << 8) | lo[i];
+		h->hi = (h->hi << 8) | (h->lo >> 56);
+		h->lo = (h->lo << 8) | hi[i];
+	}
+	return iv;
+}
+
+/* ---- interval lists ---- */
+
+struct ivlist {
+	size_t n;
+	struct pc_rg_iv *v;
+};
+
+static int iv_cmp(const void *a, const void *b)
+{
+	return pc_u128_cmp(((const struct pc_rg_iv *)a)->lo,
+			   ((const struct pc_rg_iv *)b)->lo);
+}
+
+/* Sorts and merges overlapping or adjacent intervals. */
+static void ivlist_normalize(struct ivlist *l)
+{
+	size_t k = 0;
+
+	if (l->n == 0)
+		return;
+	qsort(l->v, l->n, sizeof(l->v[0]), iv_cmp);
+	for (size_t i = 1; i < l->n; i++) {
+		struct pc_rg_iv *last = &l->v[k];
+
+		if (pc_u128_cmp(last->hi, U128_MAX) == 0 ||
+		    pc_u128_cmp(l->v[i].lo, u128_inc(last->hi)) <= 0) {
+			if (pc_u128_cmp(l->v[i].hi, last->hi) > 0)
+				last->hi = l->v[i].hi;
+		} else {
+			l->v[++k] = l->v[i];
+		}
+	}
+	l->n = k + 1;
+}
+
+static void ivlist_add(struct ivlist *l, size_t *cap, struct pc_rg_iv iv)
+{
+	l->v = xgrow(l->v, cap, l->n + 1, sizeof(l->v[0]));
+	l->v[l->n++] = iv;
+}
+
+static void ivlist_full(struct ivlist *l, enum pc_rg_dim dim, unsigned fam)
+{
+	l->n = 1;
+	l->v = xmalloc(sizeof(l->v[0]));
+	l->v[0] = pc_rg_full(dim, fam);
+}
+
+/* ---- cubes ---- */
+
+/* One protocol alternative of one rule, or a chain's default (@rule -1). */
+struct cube {
+	struct ivlist d[__PC_RG_DIM_MAX];
+	long rule;
+	enum pc_verdict verdict;
+	uint64_t hash;        /* of the intervals and the verdict: identity across IRs */
+};
+
+/* The cubes of one chain in one family, in order, the default last. */
+struct cubes {
+	size_t n, cap;
+	struct cube *v;
+};
+
+static void hash_bytes(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		*h ^= b[i];
+		*h *= 0x100000001b3ull;
+	}
+}
+
+static void cube_hash(struct cube *c)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+		hash_bytes(&h, &c->d[d].n, sizeof(c->d[d].n));
+		for (size_t i = 0; i < c->d[d].n; i++) {
+			const struct pc_rg_iv *iv = &c->d[d].v[i];
+			uint64_t w[4] = { iv->lo.hi, iv->lo.lo, iv->hi.hi, iv->hi.lo };
+
+			hash_bytes(&h, w, sizeof(w));
+		}
+	}
+	hash_bytes(&h, &c->verdict, sizeof(c->verdict));
+	c->hash = h;
+}
+
+/* Same packets, same verdict (the rule's place may differ). */
+static bool cube_same(const struct cube *a, const struct cube *b)
+{
+	if (a == b)
+		return true;
+	if (a->hash != b->hash || a->verdict != b->verdict)
+		return false;
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+		if (a->d[d].n != b->d[d].n)
+			return false;
+		for (size_t i = 0; i < a->d[d].n; i++)
+			if (pc_u128_cmp(a->d[d].v[i].lo, b->d[d].v[i].lo) ||
+			    pc_u128_cmp(a->d[d].v[i].hi, b->d[d].v[i].hi))
+				return false;
+	}
+	return true;
+}
+
+static void cube_free(struct cube *c)
+{
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+		free(c->d[d].v);
+}
+
+static bool str_starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Does rule pattern @pat match every name of class @cls (else none)? */
+static bool iface_class_match(const struct pc_rg_ifaces *ifs, size_t cls,
+			      const char *pat)
+{
+	size_t n = strlen(pat);
+	bool wild = n && pat[n - 1] == '*';
+
+	if (cls == ifs->n)
+		return false;
+	if (!wild)
+		return !ifs->wild[cls] && strcmp(ifs->names[cls], pat) == 0;
+	return strncmp(ifs->names[cls], pat, n - 1) == 0;
+}
+
+const char *pc_regions_unmodelled(const struct pc_rule *r)
+{
+	if (r->n_map)
+		return "verdict maps (compare reads the unoptimised policy)";
+	return NULL;
+}
+
+/*
+ * The cube of @r's protocol alternative @l4 (NULL: any protocol) in family
+ * @fam, or false when the rule cannot match that family.
+ */
+static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
+		    unsigned fam, const struct pc_rg_ifaces *ifs,
+		    struct cube *c)
+{
+	size_t cap;
+
+	memset(c, 0, sizeof(*c));
+	c->verdict = r->verdict;
+	/* interface classes */
+	if (r->iface) {
+		cap = 0;
+		for (size_t i = 0; i < ifs->n; i++)
+			if (iface_class_match(ifs, i, r->iface))
+				ivlist_add(&c->d[PC_RG_IFACE], &cap,
+					   (struct pc_rg_iv){ u128(i), u128(i) });
+		ivlist_normalize(&c->d[PC_RG_IFACE]);
+	} else {
+		ivlist_full(&c->d[PC_RG_IFACE], PC_RG_IFACE, fam);
+	}
+	if (r->ct_state) {
+		cap = 0;
+		for (unsigned b = 0; b < 4; b++)
+			if (r->ct_state & (1u << b))
+				ivlist_add(&c->d[PC_RG_STATE], &cap,
+					   (struct pc_rg_iv){ u128(b), u128(b) });
+		ivlist_normalize(&c->d[PC_RG_STATE]);
+	} else {
+		ivlist_full(&c->d[PC_RG_STATE], PC_RG_STATE, fam);
+	}
+	for (int d = PC_RG_SADDR; d <= PC_RG_DADDR; d++) {
+		const struct pc_addr_set *s = d == PC_RG_SADDR ? &r->saddr : &r->daddr;
+
+		if (s->n == 0) {
+			ivlist_full(&c->d[d], d, fam);
+			continue;
+		}
+		cap = 0;
+		for (size_t i = 0; i < s->n; i++)
+			if (s->v[i].family == fam)
+				ivlist_add(&c->d[d], &cap, prefix_iv(&s->v[i]));
+		ivlist_normalize(&c->d[d]);
+	}
+	if (!l4) {
+		ivlist_full(&c->d[PC_RG_PROTO], PC_RG_PROTO, fam);
+		ivlist_full(&c->d[PC_RG_DPORT], PC_RG_DPORT, fam);
+	} else {
+		c->d[PC_RG_PROTO].n = 1;
+		c->d[PC_RG_PROTO].v = xmalloc(sizeof(struct pc_rg_iv));
+		c->d[PC_RG_PROTO].v[0] = (struct pc_rg_iv){ u128(l4->proto), u128(l4->proto) };
+		cap = 0;
+		if (pc_proto_has_ports(l4->proto) && l4->dports.n) {
+			for (size_t i = 0; i < l4->dports.n; i++)
+				ivlist_add(&c->d[PC_RG_DPORT], &cap,
+					   (struct pc_rg_iv){ u128(l4->dports.v[i].lo),
+							      u128(l4->dports.v[i].hi) });
+		} else if (!pc_proto_has_ports(l4->proto) && l4->n_types) {
+			for (size_t i = 0; i < l4->n_types; i++)
+				ivlist_add(&c->d[PC_RG_DPORT], &cap,
+					   (struct pc_rg_iv){ u128(l4->types[i]),
+							      u128(l4->types[i]) });
+		} else {
+			ivlist_full(&c->d[PC_RG_DPORT], PC_RG_DPORT, fam);
+		}
+		ivlist_normalize(&c->d[PC_RG_DPORT]);
+	}
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+		if (c->d[d].n == 0) {
+			cube_free(c);
+			return false;
+		}
+	cube_hash(c);
+	return true;
+}
+
+static void cubes_push(struct cubes *cs, struct cube *c)
+{
+	cs->v = xgrow(cs->v, &cs->cap, cs->n + 1, sizeof(cs->v[0]));
+	cs->v[cs->n++] = *c;
+}
+
+static void chain_cubes(const struct pc_chain *ch, unsigned fam,
+			const struct pc_rg_ifaces *ifs, struct cubes *cs)
+{
+	struct cube c;
+
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct pc_rule *r = &ch->rules[i];
+
+		if (!(r->families & fam))
+			continue;
+		if (r->n_l4 == 0) {
+			if (cube_of(r, NULL, fam, ifs, &c)) {
+				c.rule = (long)i;
+				cubes_push(cs, &c);
+			}
+			continue;
+		}
+		for (size_t k = 0; k < r->n_l4; k++)
+			if (cube_of(r, &r->l4[k], fam, ifs, &c)) {
+				c.rule = (long)i;
+				cubes_push(cs, &c);
+			}
+	}
+	memset(&c, 0, sizeof(c));
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+		ivlist_full(&c.d[d], d, fam);
+	c.rule = -1;
+	c.verdict = ch->policy;
+	cube_hash(&c);
+	cubes_push(cs, &c);
+}
+
+static void cubes_free(struct cubes *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		cube_free(&cs->v[i]);
+	free(cs->v);
+}
+
+/* ---- the split ---- */
+
+enum rel { REL_DISJOINT, REL_PARTIAL, REL_COVERS };
+
+/* Index of the first interval of @l ending at or after @x (l->n if none). */
+static size_t ivlist_find(const struct ivlist *l, struct pc_u128 x)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pc_u128_cmp(l->v[mid].hi, x) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static enum rel dim_rel(const struct ivlist *l, const struct pc_rg_iv *b)
+{
+	size_t i = ivlist_find(l, b->lo);
+
+	if (i == l->n || pc_u128_cmp(l->v[i].lo, b->hi) > 0)
+		return REL_DISJOINT;
+	if (pc_u128_cmp(l->v[i].lo, b->lo) <= 0 && pc_u128_cmp(l->v[i].hi, b->hi) >= 0)
+		return REL_COVERS;
+	return REL_PARTIAL;
+}
+
+static enum rel cube_rel(const struct cube *c, const struct pc_rg_box *b)
+{
+	enum rel all = REL_COVERS;
+
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+		enum rel r = dim_rel(&c->d[d], &b->d[d]);
+
+		if (r == REL_DISJOINT)
+			return REL_DISJOINT;
+		if (r == REL_PARTIAL)
+			all = REL_PARTIAL;
+	}
+	return all;
+}
+
+struct walk {
+	enum pc_direction dir;
+	unsigned fam;
+	struct pc_rg_result *out;
+	size_t cap;
+};
+
+/*
+ * Keeps the cubes of @in that meet @b, up to and including the first that
+ * covers it. Returns the count; *first_covers whether out[0] covers.
+ */
+static size_t filter(const struct cube *const *in, size_t n,
+		     const struct pc_rg_box *b, const struct cube **out,
+		     bool *first_covers)
+{
+	size_t k = 0;
+
+	*first_covers = false;
+	for (size_t i = 0; i < n; i++) {
+		enum rel r = cube_rel(in[i], b);
+
+		if (r == REL_DISJOINT)
+			continue;
+		if (k == 0)
+			*first_covers = r == REL_COVERS;
+		out[k++] = in[i];
+		if (r == REL_COVERS)
+			break;
+	}
+	return k;
+}
+
+/* Splits @b in two along a boundary of @c inside it, near the middle. */
+static void split(const struct pc_rg_box *b, const struct cube *c,
+		  struct pc_rg_box *left, struct pc_rg_box *right)
+{
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+		const struct ivlist *l = &c->d[d];
+		const struct pc_rg_iv *bd = &b->d[d];
+		size_t first, last, nb;
+		struct pc_u128 cut;
+
+		if (dim_rel(l, bd) != REL_PARTIAL)
+			continue;
+		/* the intervals of @l meeting @bd: [first, last) */
+		first = ivlist_find(l, bd->lo);
+		last = ivlist_find(l, bd->hi);
+		if (last < l->n && pc_u128_cmp(l->v[last].lo, bd->hi) <= 0)
+			last++;
+		/* boundaries strictly inside: each interval's start and end + 1 */
+		nb = 2 * (last - first);
+		for (size_t m = nb / 2;; m = (m + 1) % nb) {
+			const struct pc_rg_iv *iv = &l->v[first + m / 2];
+
+			if (m % 2 == 0)
+				cut = iv->lo;
+			else if (pc_u128_cmp(iv->hi, bd->hi) < 0)
+				cut = u128_inc(iv->hi);
+			else
+				continue;
+			if (pc_u128_cmp(cut, bd->lo) > 0 && pc_u128_cmp(cut, bd->hi) <= 0)
+				break;
+		}
+		*left = *right = *b;
+		left->d[d].hi = u128_dec(cut);
+		right->d[d].lo = cut;
+		return;
+	}
+	PC_BUG("split of a box no cube part covers");
+}
+
+static void emit(struct walk *w, const struct pc_rg_box *b,
+		 const struct cube *o, const struct cube *n)
+{
+	struct pc_rg_diff *df;
+
+	w->out->v = xgrow(w->out->v, &w->cap, w->out->n + 1, sizeof(w->out->v[0]));
+	df = &w->out->v[w->out->n++];
+	memset(df, 0, sizeof(*df));
+	df->dir = w->dir;
+	df->box = *b;
+	/* a whole family's addresses print as any: one form for both families */
+	for (int d = PC_RG_SADDR; d <= PC_RG_DADDR; d++) {
+		struct pc_rg_iv full = pc_rg_full(d, w->fam);
+
+		if (!pc_u128_cmp(b->d[d].lo, full.lo) && !pc_u128_cmp(b->d[d].hi, full.hi))
+			df->box.d[d].hi = U128_MAX;
+	}
+	/* every port (type) of the protocols: one form, so that protocols merge */
+	{
+		uint64_t p0 = b->d[PC_RG_PROTO].lo.lo, p1 = b->d[PC_RG_PROTO].hi.lo;
+		const struct pc_rg_iv *pt = &b->d[PC_RG_DPORT];
+		bool ports = p0 == p1 && pc_proto_has_ports((unsigned)p0);
+		bool types = p0 == p1 && (p0 == PC_PROTO_ICMP || p0 == PC_PROTO_ICMPV6);
+
+		if (!ports && (!types || (pt->lo.lo == 0 && pt->hi.lo == 255)))
+			df->box.d[PC_RG_DPORT] = pc_rg_full(PC_RG_DPORT, w->fam);
+	}
+	df->old.rule = o->rule;
+	df->old.verdict = o->verdict;
+	df->new.rule = n->rule;
+	df->new.verdict = n->verdict;
+	w->out->leaves++;
+}
+
+static void walk(struct walk *w, const struct pc_rg_box *b,
+		 const struct cube *const *lo, size_t no,
+		 const struct cube *const *ln, size_t nn)
+{
+	const struct cube **fo, **fn, *pick = NULL;
+	bool co, cn, same_verdict = true;
+	size_t ko, kn, d;
+	struct pc_rg_box left, right;
+
+	fo = xmalloc((no + nn) * sizeof(*fo));
+	fn = fo + no;
+	ko = filter(lo, no, b, fo, &co);
+	kn = filter(ln, nn, b, fn, &cn);
+	/* the same rules in the same order decide alike */
+	for (d = 0; d < ko && d < kn; d++)
+		if (!cube_same(fo[d], fn[d]))
+			break;
+	if (d == ko && d == kn)
+		goto out;
+	for (size_t i = 0; i < ko; i++)
+		same_verdict &= fo[i]->verdict == fo[0]->verdict;
+	for (size_t i = 0; i < kn; i++)
+		same_verdict &= fn[i]->verdict == fo[0]->verdict;
+	if (same_verdict)
+		goto out;
+	if (co && cn) {
+		emit(w, b, fo[0], fn[0]);
+		goto out;
+	}
+	/* split on the first rule that differs, else on the shared rule before it */
+	if (d < ko && cube_rel(fo[d], b) == REL_PARTIAL)
+		pick = fo[d];
+	else if (d < kn && cube_rel(fn[d], b) == REL_PARTIAL)
+		pick = fn[d];
+	for (size_t i = d; !pick && i-- > 0;)
+		if (cube_rel(fo[i], b) == REL_PARTIAL)
+			pick = fo[i];
+	for (size_t i = 0; !pick && i < ko; i++)
+		if (cube_rel(fo[i], b) == REL_PARTIAL)
+			pick = fo[i];
+	for (size_t i = 0; !pick && i < kn; i++)
+		if (cube_rel(fn[i], b) == REL_PARTIAL)
+			pick = fn[i];
+	if (!pick)
+		PC_BUG("undecided box without a partial rule");
+	split(b, pick, &left, &right);
+	walk(w, &left, fo, ko, fn, kn);
+	walk(w, &right, fo, ko, fn, kn);
+out:
+	free(fo);
+}
+
+/* ---- interface classes ---- */
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void ifaces_collect(const struct pc_ir *ir, char ***v, size_t *n, size_t *cap)
+{
+	for (int d = 0; d < __PC_DIR_MAX; d++)
+		for (size_t i = 0; i < ir->chains[d].n; i++) {
+			const char *f = ir->chains[d].rules[i].iface;
+
+			if (!f)
+				continue;
+			*v = xgrow(*v, cap, *n + 1, sizeof(**v));
+			(*v)[(*n)++] = xstrdup(f);
+		}
+}
+
+static void ifaces_build(const struct pc_ir *a, const struct pc_ir *b,
+			 struct pc_rg_ifaces *ifs)
+{
+	char **v = NULL;
+	size_t n = 0, cap = 0, k = 0;
+
+	ifaces_collect(a, &v, &n, &cap);
+	ifaces_collect(b, &v, &n, &cap);
+	if (n)
+		qsort(v, n, sizeof(v[0]), str_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (k && strcmp(v[k - 1], v[i]) == 0) {
+			free(v[i]);
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	/* lo first, so that "every interface but lo" is one interval */
+	for (size_t i = 0; i < k; i++)
+		if (strcmp(v[i], "lo") == 0) {
+			char *lo = v[i];
+
+			memmove(v + 1, v, i * sizeof(v[0]));
+			v[0] = lo;
+			break;
+		}
+	ifs->n = k;
+	ifs->names = v;
+	ifs->wild = xcalloc(k ? k : 1, sizeof(bool));
+	for (size_t i = 0; i < k; i++) {
+		size_t len = strlen(v[i]);
+
+		if (len && v[i][len - 1] == '*') {
+			ifs->wild[i] = true;
+			v[i][len - 1] = 0;
+		}
+	}
+}
+
+const char *pc_rg_iface_example(const struct pc_rg_ifaces *ifs, size_t cls,
+				char *buf, size_t len)
+{
+	if (cls >= ifs->n) {
+		/* a usual name no pattern claims */
+		static const char *const usual[] = { "eth0", "ens3", "wlan0", "eno1" };
+
+		for (size_t u = 0; u < sizeof(usual) / sizeof(usual[0]); u++) {
+			bool taken = false;
+
+			for (size_t i = 0; i < ifs->n; i++)
+				if (ifs->wild[i] ? str_starts(usual[u], ifs->names[i])
+						 : strcmp(usual[u], ifs->names[i]) == 0)
+					taken = true;
+			if (!taken) {
+				snprintf(buf, len, "%s", usual[u]);
+				return buf;
+			}
+		}
+		snprintf(buf, len, "pcother0");
+		return buf;
+	}
+	if (!ifs->wild[cls])
+		return ifs->names[cls];
+	/* a name under the prefix that no exact name or longer prefix claims */
+	for (unsigned k = 0; k < 1000; k++) {
+		bool taken = false;
+
+		snprintf(buf, len, "%s~%u", ifs->names[cls], k);
+		for (size_t i = 0; i < ifs->n; i++)
+			if (i != cls && (ifs->wild[i] ? str_starts(buf, ifs->names[i]) &&
+					 strlen(ifs->names[i]) > strlen(ifs->names[cls])
+					 : strcmp(buf, ifs->names[i]) == 0))
+				taken = true;
+		if (!taken)
+			return buf;
+	}
+	return buf;
+}
+
+/* ---- merging ---- */
+
+static bool side_eq(const struct pc_rg_side *a, const struct pc_rg_side *b)
+{
+	return a->rule == b->rule && a->verdict == b->verdict;
+}
+
+static int iv_cmp2(const struct pc_rg_iv *a, const struct pc_rg_iv *b)
+{
+	int c = pc_u128_cmp(a->lo, b->lo);
+
+	return c ? c : pc_u128_cmp(a->hi, b->hi);
+}
+
+/* The dimension merge_pass() sorts last (and ignores for equality); __PC_RG_DIM_MAX: the family. */
+static int merge_dim;
+
+static int long_cmp(long a, long b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* Order by direction, deciders, family, every dimension but merge_dim, then merge_dim. */
+static int merge_cmp(const void *pa, const void *pb)
+{
+	const struct pc_rg_diff *a = pa, *b = pb;
+	int c;
+
+	if ((c = long_cmp(a->dir, b->dir)) || (c = long_cmp(a->new.rule, b->new.rule)) ||
+	    (c = long_cmp(a->old.rule, b->old.rule)) ||
+	    (c = long_cmp(a->new.verdict, b->new.verdict)) ||
+	    (c = long_cmp(a->old.verdict, b->old.verdict)))
+		return c;
+	if (merge_dim != __PC_RG_DIM_MAX && (c = long_cmp(a->box.fam, b->box.fam)))
+		return c;
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+		if (d != merge_dim && (c = iv_cmp2(&a->box.d[d], &b->box.d[d])))
+			return c;
+	if (merge_dim != __PC_RG_DIM_MAX)
+		return iv_cmp2(&a->box.d[merge_dim], &b->box.d[merge_dim]);
+	return long_cmp(a->box.fam, b->box.fam);
+}
+
+/* Same but for merge_dim (and the family when merging in another dimension). */
+static bool same_but(const struct pc_rg_diff *a, const struct pc_rg_diff *b)
+{
+	if (a->dir != b->dir || !side_eq(&a->old, &b->old) || !side_eq(&a->new, &b->new))
+		return false;
+	if (merge_dim != __PC_RG_DIM_MAX && a->box.fam != b->box.fam)
+		return false;
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+		if (d != merge_dim && iv_cmp2(&a->box.d[d], &b->box.d[d]))
+			return false;
+	return true;
+}
+
+/*
+ * One sweep along merge_dim: boxes equal elsewhere that touch become one.
+ * Sorting first makes the neighbours consecutive: n log n per sweep.
+ */
+static bool merge_pass(struct pc_rg_result *r)
+{
+	bool changed = false;
+	size_t k = 0;
+
+	if (r->n < 2)
+		return false;
+	qsort(r->v, r->n, sizeof(r->v[0]), merge_cmp);
+	for (size_t i = 1; i < r->n; i++) {
+		struct pc_rg_diff *a = &r->v[k];
+		const struct pc_rg_diff *b = &r->v[i];
+
+		if (same_but(a, b)) {
+			if (merge_dim == __PC_RG_DIM_MAX) {
+				a->box.fam |= b->box.fam;
+				changed = true;
+				continue;
+			}
+			struct pc_rg_iv *x = &a->box.d[merge_dim];
+			const struct pc_rg_iv *y = &b->box.d[merge_dim];
+
+			if (pc_u128_cmp(x->hi, U128_MAX) && !pc_u128_cmp(u128_inc(x->hi), y->lo)) {
+				x->hi = y->hi;
+				/* every IPv4 address again: the form both families share */
+				if ((merge_dim == PC_RG_SADDR || merge_dim == PC_RG_DADDR) &&
+				    a->box.fam == PC_FAM_IPV4 && !pc_u128_cmp(x->lo, u128(0)) &&
+				    !pc_u128_cmp(x->hi, u128(UINT32_MAX)))
+					x->hi = U128_MAX;
+				changed = true;
+				continue;
+			}
+		}
+		r->v[++k] = *b;
+	}
+	r->n = k + 1;
+	return changed;
+}
+
+static int diff_cmp(const void *pa, const void *pb)
+{
+	const struct pc_rg_diff *a = pa, *b = pb;
+
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	if (a->new.rule != b->new.rule)
+		return a->new.rule < b->new.rule ? -1 : 1;
+	if (a->old.rule != b->old.rule)
+		return a->old.rule < b->old.rule ? -1 : 1;
+	if (a->box.fam != b->box.fam)
+		return a->box.fam < b->box.fam ? -1 : 1;
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+		int c = iv_cmp2(&a->box.d[d], &b->box.d[d]);
+
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+/*
+ * Merges boxes along each dimension in turn, then across families, until
+ * nothing merges; then sorts for output.
+ */
+static void merge_all(struct pc_rg_result *r)
+{
+	bool changed = true;
+
+	while (changed) {
+		changed = false;
+		/* within a family first, the family last */
+		for (int d = __PC_RG_DIM_MAX - 1; d >= 0; d--) {
+			merge_dim = d;
+			changed |= merge_pass(r);
+		}
+		merge_dim = __PC_RG_DIM_MAX;
+		changed |= merge_pass(r);
+	}
+	if (r->n > 1)
+		qsort(r->v, r->n, sizeof(r->v[0]), diff_cmp);
+}
+
+/* ---- the comparison ---- */
+
+static int check_modelled(const struct pc_ir *ir, const char *which,
+			  char *err, size_t errlen)
+{
+	for (int d = 0; d < __PC_DIR_MAX; d++)
+		for (size_t i = 0; i < ir->chains[d].n; i++) {
+			const struct pc_rule *r = &ir->chains[d].rules[i];
+			const char *f = pc_regions_unmodelled(r);
+
+			if (f) {
+				snprintf(err, errlen, "%s %s:%u: compare does not model %s yet",
+					 which, r->loc.file ? r->loc.file : "?", r->loc.line, f);
+				return -1;
+			}
+		}
+	return 0;
+}
+
+/* The protocol ranges of a root box, each with one meaning of PC_RG_DPORT. */
+static void proto_segments(unsigned fam, struct pc_rg_iv *seg, struct pc_u128 *port_hi,
+			   size_t *n)
+{
+	static const unsigned special[] = { 1, 6, 17, 33, 58, 132 };
+	unsigned next = 0;
+
+	(void)fam;
+	*n = 0;
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		unsigned p = special[i];
+
+		if (p > next) {
+			seg[*n] = (struct pc_rg_iv){ u128(next), u128(p - 1) };
+			port_hi[(*n)++] = u128(0);
+		}
+		seg[*n] = (struct pc_rg_iv){ u128(p), u128(p) };
+		port_hi[(*n)++] = u128(pc_proto_has_ports(p) ? 65535 : 255);
+		next = p + 1;
+	}
+	seg[*n] = (struct pc_rg_iv){ u128(next), u128(255) };
+	port_hi[(*n)++] = u128(0);
+}
+
+int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
+		       struct pc_rg_result *out, char *err, size_t errlen)
+{
+	static const unsigned fams[] = { PC_FAM_IPV4, PC_FAM_IPV6 };
+
+	memset(out, 0, sizeof(*out));
+	if (check_modelled(old, "OLD", err, errlen) < 0 ||
+	    check_modelled(new, "NEW", err, errlen) < 0)
+		return -1;
+	ifaces_build(old, new, &out->ifaces);
+	for (int dir = 0; dir < __PC_DIR_MAX; dir++)
+		for (size_t f = 0; f < 2; f++) {
+			struct cubes co = { 0 }, cn = { 0 };
+			const struct cube **lo, **ln;
+			struct pc_rg_iv seg[16];
+			struct pc_u128 port_hi[16];
+			size_t nseg;
+			struct walk w = { dir, fams[f], out, 0 };
+
+			chain_cubes(&old->chains[dir], fams[f], &out->ifaces, &co);
+			chain_cubes(&new->chains[dir], fams[f], &out->ifaces, &cn);
+			lo = xmalloc(co.n * sizeof(*lo));
+			ln = xmalloc(cn.n * sizeof(*ln));
+			for (size_t i = 0; i < co.n; i++)
+				lo[i] = &co.v[i];
+			for (size_t i = 0; i < cn.n; i++)
+				ln[i] = &cn.v[i];
+			w.cap = out->n;
+			proto_segments(fams[f], seg, port_hi, &nseg);
+			for (size_t s = 0; s < nseg; s++) {
+				struct pc_rg_box b;
+
+				b.fam = fams[f];
+				for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+					b.d[d] = pc_rg_full(d, fams[f]);
+				b.d[PC_RG_IFACE].hi = u128(out->ifaces.n);
+				b.d[PC_RG_PROTO] = seg[s];
+				b.d[PC_RG_DPORT].hi = port_hi[s];
+				walk(&w, &b, lo, co.n, ln, cn.n);
+			}
+			free(lo);
+			free(ln);
+			cubes_free(&co);
+			cubes_free(&cn);
+		}
+	merge_all(out);
+	return 0;
+}
+
+void pc_rg_result_free(struct pc_rg_result *r)
+{
+	for (size_t i = 0; i < r->ifaces.n; i++)
+		free(r->ifaces.names[i]);
+	free(r->ifaces.names);
+	free(r->ifaces.wild);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- text ---- */
+
+/* The low @h bits set. */
+static struct pc_u128 low_mask(unsigned h)
+{
+	struct pc_u128 m = { 0, 0 };
+
+	if (h >= 128)
+		return U128_MAX;
+	if (h >= 64) {
+		m.lo = UINT64_MAX;
+		m.hi = h == 64 ? 0 : (1ull << (h - 64)) - 1;
+	} else {
+		m.lo = h == 0 ? 0 : (1ull << h) - 1;
+	}
+	return m;
+}
+
+void pc_rg_addr_text(const struct pc_rg_iv *iv, unsigned fam, char *buf,
+		     size_t len)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	uint8_t lo[16], hi[16];
+	unsigned bits = fam == PC_FAM_IPV4 ? 32 : 128;
+
+	if (!pc_u128_cmp(iv->hi, U128_MAX) && !pc_u128_cmp(iv->lo, u128(0))) {
+		snprintf(buf, len, "any");
+		return;
+	}
+	for (int i = 0; i < 16; i++) {
+		uint64_t wl = i < 8 ? iv->lo.hi : iv->lo.lo, wh = i < 8 ? iv->hi.hi : iv->hi.lo;
+		unsigned shift = 56 - 8 * (unsigned)(i % 8);
+
+		lo[i] = (uint8_t)(wl >> shift);
+		hi[i] = (uint8_t)(wh >> shift);
+	}
+	if (fam == PC_FAM_IPV4) {
+		inet_ntop(AF_INET, lo + 12, a, sizeof(a));
+		inet_ntop(AF_INET, hi + 12, b, sizeof(b));
+	} else {
+		inet_ntop(AF_INET6, lo, a, sizeof(a));
+		inet_ntop(AF_INET6, hi, b, sizeof(b));
+	}
+	/* the longest run of host bits that makes lo..hi one prefix */
+	for (unsigned h = bits;; h--) {
+		struct pc_u128 m = low_mask(h);
+
+		if ((iv->lo.lo & m.lo) == 0 && (iv->lo.hi & m.hi) == 0 &&
+		    iv->hi.lo == (iv->lo.lo | m.lo) && iv->hi.hi == (iv->lo.hi | m.hi)) {
+			if (h == 0)
+				snprintf(buf, len, "%s", a);
+			else
+				snprintf(buf, len, "%s/%u", a, bits - h);
+			return;
+		}
+		if (h == 0)
+			break;
+	}
+	snprintf(buf, len, "%s-%s", a, b);
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: regions of packet space (`portcullis compare`)
+ *
+ * Packet space is, per direction, a product of interval dimensions: the
+ * interface (as classes, below), the conntrack state, the source and the
+ * destination address, the protocol and the destination port (the ICMP
+ * type for ICMP and ICMPv6), each family apart. A rule of the IR is a
+ * union of "cubes", one per protocol alternative: in each dimension a set
+ * of intervals. pc_regions_compare() splits the space of two IRs into
+ * boxes until, in each box, both first-match chains are decided by one
+ * rule each; the boxes where the two verdicts differ are the difference in
+ * meaning, exactly (no sampling). Boxes where the two chains hold the same
+ * rules in the same order are never split: a one-line change costs about
+ * the rules its box touches.
+ *
+ * A new match of the IR is one more enum pc_rg_dim value, its interval in
+ * cube_of() and its text in the printer; until then pc_regions_compare()
+ * refuses a rule using it (pc_regions_unmodelled()).
+ *
+ * Interfaces: every name and prefix (eth*) either policy writes is a class;
+ * a prefix's class holds the names starting with it that no exact name or
+ * longer prefix claims; the last class is every other name. Rate limits
+ * count as not exceeded, as in the reference evaluator.
+ */
+#ifndef PORTCULLIS_REGIONS_H
+#define PORTCULLIS_REGIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <portcullis/ir.h>
+
+/* The dimensions of a box. */
+enum pc_rg_dim {
+	PC_RG_IFACE,   /* interface class index (struct pc_rg_ifaces) */
+	PC_RG_STATE,   /* conntrack state: 0 new, 1 established, 2 related, 3 invalid */
+	PC_RG_SADDR,   /* source address as a number (IPv4 in the low 32 bits) */
+	PC_RG_DADDR,
+	PC_RG_PROTO,   /* IANA protocol number */
+	PC_RG_DPORT,   /* destination port; ICMP type for ICMP/ICMPv6; 0 otherwise */
+	__PC_RG_DIM_MAX
+};
+
+/* An unsigned 128-bit number, so that every dimension has one type. */
+struct pc_u128 {
+	uint64_t hi, lo;
+};
+
+/* An inclusive interval. */
+struct pc_rg_iv {
+	struct pc_u128 lo, hi;
+};
+
+/*
+ * A box: @fam a PC_FAM_* mask (both when the region is the same in both
+ * families, its addresses then "any"). An address interval covering its
+ * whole family is stored as [0, 2^128-1].
+ */
+struct pc_rg_box {
+	unsigned fam;
+	struct pc_rg_iv d[__PC_RG_DIM_MAX];
+};
+
+/* What decided a box in one IR: @rule the index in the chain, -1 the default. */
+struct pc_rg_side {
+	long rule;
+	enum pc_verdict verdict;
+};
+
+/* One region whose meaning differs. */
+struct pc_rg_diff {
+	enum pc_direction dir;
+	struct pc_rg_box box;
+	struct pc_rg_side old, new;
+};
+
+/* Interface classes: @names[i] (a prefix when @wild[i]); class @n is "any other". */
+struct pc_rg_ifaces {
+	size_t n;
+	char **names;
+	bool *wild;
+};
+
+struct pc_rg_result {
+	size_t n;
+	struct pc_rg_diff *v;
+	struct pc_rg_ifaces ifaces;
+	size_t leaves;    /* boxes decided before merging (for the curious) */
+};
+
+/*
+ * A feature of @r compare does not model (its name), or NULL. Every field a
+ * later change adds to struct pc_rule that changes what a rule matches or
+ * does must be refused here until cube_of() models it.
+ */
+const char *pc_regions_unmodelled(const struct pc_rule *r);
+
+/*
+ * Computes every region where @old and @new (unoptimised IRs) decide
+ * differently. Returns 0, or -1 with @err naming the unmodelled feature
+ * and its rule's location. Free @out with pc_rg_result_free().
+ */
+int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
+		       struct pc_rg_result *out, char *err, size_t errlen);
+void pc_rg_result_free(struct pc_rg_result *r);
+
+/* The full interval of @dim for one family (PC_RG_DPORT: 0-65535). */
+struct pc_rg_iv pc_rg_full(enum pc_rg_dim dim, unsigned fam);
+
+/* The interface class name a packet would carry (for tests): NULL for none. */
+const char *pc_rg_iface_example(const struct pc_rg_ifaces *ifs, size_t cls,
+				char *buf, size_t len);
+
+/* Text of one interval of an address dimension: any, ADDR, ADDR/PLEN or A-B. */
+void pc_rg_addr_text(const struct pc_rg_iv *iv, unsigned fam, char *buf,
+		     size_t len);
+/* u128 helpers */
+int pc_u128_cmp(struct pc_u128 a, struct pc_u128 b);
+
+#endif

@@ -1,0 +1,124 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# `portcullis compare`: golden text, JSON and Markdown outputs, exit
+# statuses, REV:PATH read from git (includes at the same revision) in a
+# throwaway repository, and the shipped examples against their previous
+# revisions in the project's own history.
+#
+#   run.sh PORTCULLIS SRCDIR [--regenerate]
+#
+# For each NAME.old.policy / NAME.new.policy: NAME.txt, NAME.json and
+# NAME.md are the expected outputs (--regenerate rewrites them: review the
+# diff, each line is a claim about what the change means).
+set -u
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
+pc=$1 src=$(cd "$2" && pwd) regen=${3:-}
+case $pc in /*) ;; */*) pc=$PWD/$pc ;; esac
+cd "$(dirname "$0")" || exit 99
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-compare.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+for old in *.old.policy; do
+	name=${old%.old.policy}
+	for fmt in txt json md; do
+		case $fmt in txt) opt= ;; json) opt=--json ;; md) opt=--markdown ;; esac
+		"$pc" compare $opt "$old" "$name.new.policy" >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+		if [ $rc -gt 1 ] || [ -s "$tmp/err" ]; then
+			bad "$name $fmt: exit $rc"; cat "$tmp/err"; continue
+		fi
+		if [ "$regen" = --regenerate ]; then
+			cp "$tmp/out" "$name.$fmt"
+			echo "regenerated $name.$fmt"
+		fi
+		if cmp -s "$tmp/out" "$name.$fmt"; then ok; else
+			bad "$name $fmt differs from $name.$fmt:"; diff -u "$name.$fmt" "$tmp/out"
+		fi
+		# exit 0 exactly when no region was printed
+		if grep -q 'no change in meaning\|"changed": false' "$tmp/out"; then want=0; else want=1; fi
+		[ $rc = $want ] && ok || bad "$name $fmt: exit $rc, expected $want"
+	done
+done
+# the refactoring means the same
+"$pc" compare refactor.old.policy refactor.new.policy >/dev/null 2>&1 && ok ||
+	bad "refactor: a refactoring shows as a change"
+
+# usage errors exit 2, unreadable files 3, policy errors 1
+"$pc" compare web.old.policy >/dev/null 2>&1; [ $? = 2 ] && ok || bad "one argument is not a usage error"
+"$pc" compare --json --markdown web.old.policy web.new.policy >/dev/null 2>&1; [ $? = 2 ] && ok ||
+	bad "--json --markdown is not a usage error"
+"$pc" compare web.old.policy "$tmp/missing.policy" >/dev/null 2>&1; [ $? = 3 ] && ok ||
+	bad "a missing file is not exit 3"
+printf 'table t\nallow in service nosuchname\n' >"$tmp/bad.policy"
+"$pc" compare web.old.policy "$tmp/bad.policy" >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && grep -q "bad.policy:2:.*error:" "$tmp/err" && ok ||
+	bad "a policy error is not FILE:LINE:COL: error: with exit 1 (exit $rc)"
+
+# expect is proven by every command that reads a policy: generate writes nothing
+cases=../policy/cases
+echo keep >"$tmp/out.nft"
+"$pc" generate -o "$tmp/out.nft" "$cases/err-expect.policy" >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && [ "$(cat "$tmp/out.nft")" = keep ] &&
+	grep -q "err-expect.policy:8:1: error: expectation broken: 'in on eth0 tcp 198.51.100.7 -> 192.0.2.2:22' gets allow from .*err-expect.policy:6, not deny" "$tmp/err" &&
+	ok || { bad "generate of a broken expect (exit $rc)"; cat "$tmp/err"; }
+"$pc" explain "$cases/err-expect.policy" 'in tcp 192.0.2.5 -> 198.51.100.1:22' >/dev/null 2>&1; [ $? = 1 ] && ok ||
+	bad "explain of a broken expect is not exit 1"
+"$pc" generate "$cases/ok-expect.policy" >/dev/null 2>&1 && ok || bad "generate of kept expectations failed"
+
+# REV:PATH in a throwaway repository; the include is read at the same revision
+if command -v git >/dev/null 2>&1; then
+	repo=$tmp/repo
+	mkdir -p "$repo/fw" && cd "$repo" || exit 99
+	git init -q . && git config user.email t@example.org && git config user.name t
+	printf 'hosts admins = { 192.0.2.0/24 }\n' >fw/groups.inc
+	printf 'table fw\ninclude "groups.inc"\ndefault in deny\nallow in port 22/tcp from $admins\n' >fw/fw.policy
+	git add -A && git commit -qm one
+	printf 'hosts admins = { 192.0.2.0/25 }\n' >fw/groups.inc
+	git commit -qam two
+	"$pc" compare HEAD~1:fw/fw.policy HEAD:fw/fw.policy >"$tmp/out" 2>&1; rc=$?
+	if [ $rc = 1 ] && grep -q '^- in tcp 192.0.2.128/25 -> any:22  deny (NEW default fw/fw.policy:3) was allow (OLD fw/fw.policy:4)$' "$tmp/out"; then
+		ok
+	else
+		bad "REV:PATH with an include at the same revision (exit $rc):"; cat "$tmp/out"
+	fi
+	# ./PATH is relative to the current directory, as git show takes it
+	(cd fw && "$pc" compare HEAD:./fw.policy fw.policy) >"$tmp/out" 2>&1; rc=$?
+	[ $rc = 0 ] && ok || { bad "HEAD:./fw.policy against the work tree (exit $rc)"; cat "$tmp/out"; }
+	"$pc" compare HEAD~1:fw/fw.policy HEAD~1:fw/fw.policy >/dev/null 2>&1 && ok ||
+		bad "a revision against itself changed"
+	"$pc" compare HEAD:fw/nosuch.policy fw/fw.policy >/dev/null 2>"$tmp/err"; rc=$?
+	[ $rc = 3 ] && grep -q 'no such file in git' "$tmp/err" && ok || bad "missing REV:PATH is not exit 3 ($rc)"
+	ls /tmp/portcullis-compare.* >/dev/null 2>&1 && bad "temporary trees left in /tmp" || ok
+	cd "$OLDPWD" || exit 99
+
+	# the shipped examples against each of their previous revisions
+	if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+		cd "$src" || exit 99
+		n=0
+		for p in examples/*/*.policy; do
+			for rev in $(git log --format=%h -n 5 -- "$p"); do
+				git cat-file -e "$rev:$p" 2>/dev/null || continue
+				"$pc" compare "$rev:$p" "$p" >"$tmp/out" 2>"$tmp/err"; rc=$?
+				n=$((n + 1))
+				if [ $rc -gt 1 ] || { [ $rc = 1 ] && ! grep -q '^[-+~] ' "$tmp/out"; }; then
+					bad "compare $rev:$p $p: exit $rc"; cat "$tmp/err"
+				fi
+			done
+		done
+		[ $n -gt 0 ] && ok || bad "no example revisions compared"
+		echo "compared $n example revisions with their current files"
+		cd "$OLDPWD" || exit 99
+	else
+		echo "SKIP: $src is not a git checkout: examples against their history not compared"
+	fi
+else
+	echo "SKIP: git missing: REV:PATH not tested"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Differential test of `portcullis compare` (core/ir/regions.c): for random
+ * policy pairs, NEW being OLD with one random edit (a rule added, removed,
+ * moved or changed, or a member of a group changed), every packet at every
+ * edge of every printed region (the first and last value of each dimension
+ * and the values just outside), plus random packets in the same small
+ * space, gets a different verdict from OLD and NEW (the reference
+ * evaluator) exactly when it lies in a region. Then each result is mutated
+ * (one region dropped, or one edge of one region moved by one) and the same
+ * check must notice: a comparison that is off by one fails this test.
+ * Then `expect` the same way (test_random_expects).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ir/eval.h"
+#include "ir/optimize.h"
+#include "ir/regions.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
+#include "common/util.h"
+
+static struct pc_registry *reg;
+static uint64_t rng_state;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 11);
+}
+
+static unsigned pick(unsigned n)
+{
+	return rnd() % n;
+}
+
+static int setup(void **state)
+{
+	struct pc_diag *d = pc_diag_create();
+
+	(void)state;
+	reg = pc_registry_create();
+	if (pc_registry_load(reg, PC_SOURCE_DATADIR "/service-names-port-numbers.csv", false, d))
+		return -1;
+	pc_registry_finish(reg);
+	pc_diag_destroy(d);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	pc_registry_destroy(reg);
+	return 0;
+}
+
+/* ---- random policies: small spaces, so that rules overlap ---- */
+
+static void rand_prefix(struct pc_buf *b, bool v4)
+{
+	if (!v4 && pick(4) == 0) {
+		unsigned plen = 120 + pick(9), x = rnd() & 0xff;
+
+		if (plen < 128)
+			x &= (0xffu << (128 - plen)) & 0xff;
+		pc_buf_printf(b, "2001:db8::%x/%u", x, plen);
+	} else {
+		unsigned plen = 24 + pick(9), x = rnd() & 0xff;
+
+		if (plen < 32)
+			x &= (0xffu << (32 - plen)) & 0xff;
+		pc_buf_printf(b, "192.0.2.%u/%u", x, plen);
+	}
+}
+
+static void rand_rule(struct pc_buf *b)
+{
+	static const char *const verdicts[] = { "allow", "deny", "reject" };
+	static const char *const dirs[] = { "in", "in", "in", "out" };
+	static const char *const protos[] = { "tcp", "udp", "sctp" };
+
+	bool icmp = false;
+
+	pc_buf_printf(b, "%s %s", verdicts[pick(3)], dirs[pick(4)]);
+	if (pick(5) == 0)
+		pc_buf_printf(b, " on %s", pick(2) ? "eth0" : "eth*");
+	switch (pick(6)) {
+	case 0:
+		pc_buf_printf(b, " proto %s", protos[pick(3)]);
+		break;
+	case 1:
+		pc_buf_printf(b, " icmp %s", pick(2) ? "echo-request" : "timestamp-request");
+		icmp = true;
+		break;
+	case 2:
+		pc_buf_printf(b, " port %u-%u/%s", 1000 + pick(20), 1020 + pick(20), protos[pick(2)]);
+		break;
+	default:
+		pc_buf_printf(b, " port %u/%s", 1000 + pick(30), protos[pick(3)]);
+		break;
+	}
+	switch (pick(4)) {
+	case 0:
+		pc_buf_puts(b, icmp ? "" : " from $g");
+		break;
+	case 1:
+		pc_buf_puts(b, " from ");
+		rand_prefix(b, icmp);
+		break;
+	case 2:
+		pc_buf_puts(b, " to ");
+		rand_prefix(b, icmp);
+		break;
+	default:
+		break;
+	}
+}
+
+struct pol {
+	char *group[3];      /* the members of hosts g */
+	char *rules[24];
+	size_t n;
+	const char *dflt;
+};
+
+static char *new_rule(void)
+{
+	struct pc_buf b;
+
+	pc_buf_init(&b);
+	rand_rule(&b);
+	return b.data;
+}
+
+static char *new_member(void)
+{
+	struct pc_buf b;
+
+	pc_buf_init(&b);
+	rand_prefix(&b, false);
+	return b.data;
+}
+
+static char *pol_text(const struct pol *p)
+{
+	struct pc_buf b;
+
+	pc_buf_init(&b);
+	pc_buf_printf(&b, "table t\ntransports tcp, udp, sctp\nhosts g = { %s, %s, %s }\n"
+		      "default in %s\n", p->group[0], p->group[1], p->group[2], p->dflt);
+	for (size_t i = 0; i < p->n; i++)
+		pc_buf_printf(&b, "%s\n", p->rules[i]);
+	return b.data;
+}
+
+static void pol_free(struct pol *p)
+{
+	for (int i = 0; i < 3; i++)
+		free(p->group[i]);
+	for (size_t i = 0; i < p->n; i++)
+		free(p->rules[i]);
+}
+
+static void pol_copy(struct pol *dst, const struct pol *src)
+{
+	*dst = *src;
+	for (int i = 0; i < 3; i++)
+		dst->group[i] = xstrdup(src->group[i]);
+	for (size_t i = 0; i < src->n; i++)
+		dst->rules[i] = xstrdup(src->rules[i]);
+}
+
+/* One random edit: add, remove, move or change a rule, or change a group member. */
+static void pol_edit(struct pol *p)
+{
+	size_t i, j;
+	char *r;
+
+	switch (pick(5)) {
+	case 0:
+		if (p->n < 24) {
+			i = pick((unsigned)p->n + 1);
+			memmove(p->rules + i + 1, p->rules + i, (p->n - i) * sizeof(char *));
+			p->rules[i] = new_rule();
+			p->n++;
+			return;
+		}
+		/* fall through */
+	case 1:
+		if (p->n) {
+			i = pick((unsigned)p->n);
+			free(p->rules[i]);
+			memmove(p->rules + i, p->rules + i + 1, (p->n - i - 1) * sizeof(char *));
+			p->n--;
+			return;
+		}
+		/* fall through */
+	case 2:
+		if (p->n > 1) {
+			i = pick((unsigned)p->n);
+			j = pick((unsigned)p->n);
+			r = p->rules[i];
+			memmove(p->rules + i, p->rules + i + 1, (p->n - i - 1) * sizeof(char *));
+			memmove(p->rules + j + 1, p->rules + j, (p->n - 1 - j) * sizeof(char *));
+			p->rules[j] = r;
+			return;
+		}
+		/* fall through */
+	case 3:
+		if (p->n) {
+			i = pick((unsigned)p->n);
+			free(p->rules[i]);
+			p->rules[i] = new_rule();
+			return;
+		}
+		/* fall through */
+	default:
+		i = pick(3);
+		free(p->group[i]);
+		p->group[i] = new_member();
+		return;
+	}
+}
+
+static struct pc_ir *load(const char *name, const char *text)
+{
+	struct pc_diag *d = pc_diag_create();
+	struct pc_ir *ir = pc_policy_load_buffer(name, text, strlen(text), reg,
+						 PC_POLICY_NO_LINT, d);
+
+	if (!ir) {
+		pc_diag_print(d, stderr, false);
+		fprintf(stderr, "%s", text);
+	}
+	pc_diag_destroy(d);
+	return ir;
+}
+
+/* ---- packets ---- */
+
+/* A packet as a point of the box dimensions. */
+struct point {
+	enum pc_direction dir;
+	unsigned fam;
+	uint64_t v[__PC_RG_DIM_MAX];   /* addresses: the low 64 bits, see below */
+	uint64_t addr_hi[2];            /* IPv6: the high 64 bits of saddr, daddr */
+};
+
+static void to_packet(const struct point *pt, const struct pc_rg_ifaces *ifs,
+		      struct pc_packet *p, char *ifbuf, size_t iflen)
+{
+	pc_packet_init(p);
+	p->dir = pt->dir;
+	p->family = pt->fam;
+	p->proto = (uint8_t)pt->v[PC_RG_PROTO];
+	for (int k = 0; k < 2; k++) {
+		uint8_t *a = k ? p->daddr : p->saddr;
+		uint64_t lo = pt->v[PC_RG_SADDR + k], hi = pt->addr_hi[k];
+
+		if (pt->fam == PC_FAM_IPV4) {
+			for (int i = 0; i < 4; i++)
+				a[i] = (uint8_t)(lo >> (24 - 8 * i));
+		} else {
+			for (int i = 0; i < 8; i++) {
+				a[i] = (uint8_t)(hi >> (56 - 8 * i));
+				a[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+			}
+		}
+	}
+	if (pc_proto_has_ports(p->proto))
+		p->dport = (uint16_t)pt->v[PC_RG_DPORT];
+	else if (p->proto == PC_PROTO_ICMP || p->proto == PC_PROTO_ICMPV6)
+		p->icmp_type = (int)(pt->v[PC_RG_DPORT] & 0xff);
+	p->iface = pc_rg_iface_example(ifs, (size_t)pt->v[PC_RG_IFACE], ifbuf, iflen);
+	p->ct_state = 1u << pt->v[PC_RG_STATE];
+}
+
+static bool in_iv(const struct pc_rg_iv *iv, uint64_t hi, uint64_t lo)
+{
+	struct pc_u128 x = { hi, lo };
+
+	return pc_u128_cmp(iv->lo, x) <= 0 && pc_u128_cmp(x, iv->hi) <= 0;
+}
+
+static bool in_region(const struct pc_rg_diff *d, const struct point *pt)
+{
+	if (d->dir != pt->dir || !(d->box.fam & pt->fam))
+		return false;
+	for (int k = 0; k < __PC_RG_DIM_MAX; k++) {
+		uint64_t hi = 0;
+
+		if (k == PC_RG_SADDR || k == PC_RG_DADDR)
+			hi = pt->addr_hi[k - PC_RG_SADDR];
+		/* ports of a protocol without ports, and ICMP types, as the box holds them */
+		if (k == PC_RG_DPORT && !pc_proto_has_ports((unsigned)pt->v[PC_RG_PROTO]) &&
+		    pt->v[PC_RG_PROTO] != PC_PROTO_ICMP && pt->v[PC_RG_PROTO] != PC_PROTO_ICMPV6)
+			continue;
+		if (!in_iv(&d->box.d[k], hi, pt->v[k]))
+			return false;
+	}
+	return true;
+}
+
+static size_t checked;
+
+/* Checks one point; returns false on a mismatch. */
+static bool check_point(const struct pc_ir *o, const struct pc_ir *n,
+			const struct pc_rg_result *r, const struct point *pt)
+{
+	struct pc_packet p;
+	char ifbuf[32];
+	enum pc_verdict vo, vn;
+	bool differs, inside = false;
+
+	to_packet(pt, &r->ifaces, &p, ifbuf, sizeof(ifbuf));
+	pc_ir_eval(o, &p, &vo);
+	pc_ir_eval(n, &p, &vn);
+	differs = vo != vn;
+	for (size_t i = 0; i < r->n && !inside; i++)
+		inside = in_region(&r->v[i], pt);
+	checked++;
+	return differs == inside;
+}
+
+/* Clamps @x into the dimension's values for the point's family and protocol. */
+static uint64_t dim_max(int k, const struct point *pt)
+{
+	switch (k) {
+	case PC_RG_IFACE:
+		return UINT64_MAX;   /* clipped by the caller */
+	case PC_RG_STATE:
+		return 3;
+	case PC_RG_PROTO:
+		return 255;
+	case PC_RG_DPORT:
+		return pc_proto_has_ports((unsigned)pt->v[PC_RG_PROTO]) ? 65535 : 255;
+	default:
+		return pt->fam == PC_FAM_IPV4 ? UINT32_MAX : UINT64_MAX;
+	}
+}
+
+/* A random point in the small space the policies use. */
+static void rand_point(struct point *pt, size_t n_ifaces)
+{
+	static const unsigned protos[] = { 6, 17, 132, 1, 58, 47, 6, 17 };
+
+	memset(pt, 0, sizeof(*pt));
+	pt->dir = pick(3) ? PC_DIR_IN : PC_DIR_OUT;
+	pt->fam = pick(3) ? PC_FAM_IPV4 : PC_FAM_IPV6;
+	pt->v[PC_RG_IFACE] = pick((unsigned)n_ifaces + 1);
+	pt->v[PC_RG_STATE] = pick(6) ? 0 : pick(4);
+	pt->v[PC_RG_PROTO] = protos[pick(8)];
+	pt->v[PC_RG_DPORT] = pc_proto_has_ports((unsigned)pt->v[PC_RG_PROTO]) ?
+		995 + pick(50) : pick(20);
+	for (int k = 0; k < 2; k++) {
+		if (pt->fam == PC_FAM_IPV4) {
+			pt->v[PC_RG_SADDR + k] = 0xc0000200u | pick(256);
+		} else {
+			pt->addr_hi[k] = 0x20010db800000000ull;
+			pt->v[PC_RG_SADDR + k] = pick(256);
+		}
+	}
+}
+
+/* Every point at an edge of every region, plus random ones. Returns the mismatches. */
+static size_t check_all(const struct pc_ir *o, const struct pc_ir *n,
+			const struct pc_rg_result *r, const struct pc_rg_result *claim,
+			unsigned n_random, uint64_t seed)
+{
+	size_t bad = 0;
+	uint64_t saved = rng_state;
+
+	rng_state = seed;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct pc_rg_diff *d = &r->v[i];
+
+		for (int k = 0; k < __PC_RG_DIM_MAX; k++)
+			for (int e = 0; e < 4; e++) {
+				struct point pt;
+				const struct pc_rg_iv *iv;
+				uint64_t x, max;
+
+				memset(&pt, 0, sizeof(pt));
+				pt.dir = d->dir;
+				pt.fam = d->box.fam & PC_FAM_IPV4 ? PC_FAM_IPV4 : PC_FAM_IPV6;
+				if (d->box.fam == PC_FAM_ALL && pick(2))
+					pt.fam = PC_FAM_IPV6;
+				/* the other dimensions at their first or last value */
+				for (int j = 0; j < __PC_RG_DIM_MAX; j++) {
+					iv = &d->box.d[j];
+					pt.v[j] = pick(2) ? iv->lo.lo : iv->hi.lo;
+					if (j == PC_RG_SADDR || j == PC_RG_DADDR)
+						pt.addr_hi[j - PC_RG_SADDR] = pick(2) ? iv->lo.hi : iv->hi.hi;
+				}
+				for (int j = 0; j < __PC_RG_DIM_MAX; j++) {
+					if (j == PC_RG_SADDR || j == PC_RG_DADDR) {
+						if (pt.fam == PC_FAM_IPV4) {
+							pt.addr_hi[j - PC_RG_SADDR] = 0;
+							if (pt.v[j] > UINT32_MAX)
+								pt.v[j] = UINT32_MAX;
+						}
+					}
+				}
+				if (pt.v[PC_RG_PROTO] == PC_PROTO_ICMP || pt.v[PC_RG_PROTO] == PC_PROTO_ICMPV6 ||
+				    !pc_proto_has_ports((unsigned)pt.v[PC_RG_PROTO]))
+					if (pt.v[PC_RG_DPORT] > 255)
+						pt.v[PC_RG_DPORT] = 255;
+				/* then this dimension at lo, hi, lo - 1, hi + 1 */
+				iv = &d->box.d[k];
+				x = e == 0 || e == 2 ? iv->lo.lo : iv->hi.lo;
+				max = dim_max(k, &pt);
+				if (k == PC_RG_IFACE)
+					max = r->ifaces.n;
+				if (e == 2 && x == 0)
+					continue;
+				if (e == 3 && x >= max)
+					continue;
+				x = e == 2 ? x - 1 : e == 3 ? x + 1 : x;
+				if (x > max)
+					x = max;
+				pt.v[k] = x;
+				if (!pc_proto_has_ports((unsigned)pt.v[PC_RG_PROTO]) &&
+				    pt.v[PC_RG_DPORT] > 255)
+					pt.v[PC_RG_DPORT] = 255;
+				if (!check_point(o, n, claim, &pt))
+					bad++;
+			}
+	}
+	for (unsigned i = 0; i < n_random; i++) {
+		struct point pt;
+
+		rand_point(&pt, r->ifaces.n);
+		if (!check_point(o, n, claim, &pt))
+			bad++;
+	}
+	rng_state = saved;
+	return bad;
+}
+
+/* A region's edge moved by one, or a region dropped (@r not empty). */
+static void mutate(struct pc_rg_result *r)
+{
+	size_t i;
+
+	i = pick((unsigned)r->n);
+	if (pick(3) == 0) {
+		r->v[i] = r->v[--r->n];
+		return;
+	}
+	for (int tries = 0; tries < 20; tries++) {
+		int k = (int)pick(__PC_RG_DIM_MAX);
+		struct pc_rg_iv *iv = &r->v[i].box.d[k];
+		unsigned p = (unsigned)r->v[i].box.d[PC_RG_PROTO].lo.lo;
+
+		/* the port of a protocol without ports is no edge */
+		if (k == PC_RG_DPORT && !pc_proto_has_ports(p) && p != PC_PROTO_ICMP &&
+		    p != PC_PROTO_ICMPV6)
+			continue;
+		if (iv->lo.hi || iv->hi.hi || iv->lo.lo == iv->hi.lo)
+			continue;
+		if (pick(2))
+			iv->lo.lo++;
+		else
+			iv->hi.lo--;
+		return;
+	}
+	r->v[i] = r->v[--r->n];
+}
+
+static size_t pairs, changed_pairs, regions_seen, mutants, mutants_caught;
+
+static void run_pair(void)
+{
+	struct pol a = { .dflt = pick(2) ? "deny" : "reject" }, b;
+	char *ta, *tb, err[256];
+	struct pc_ir *o, *n;
+	struct pc_rg_result r;
+	uint64_t seed;
+
+	for (int i = 0; i < 3; i++)
+		a.group[i] = new_member();
+	a.n = 2 + pick(14);
+	for (size_t i = 0; i < a.n; i++)
+		a.rules[i] = new_rule();
+	pol_copy(&b, &a);
+	pol_edit(&b);
+	ta = pol_text(&a);
+	tb = pol_text(&b);
+	o = load("old.policy", ta);
+	n = load("new.policy", tb);
+	assert_non_null(o);
+	assert_non_null(n);
+	assert_int_equal(pc_regions_compare(o, n, &r, err, sizeof(err)), 0);
+	seed = rnd() | 1;
+	if (check_all(o, n, &r, &r, 400, seed)) {
+		fprintf(stderr, "OLD:\n%sNEW:\n%s", ta, tb);
+		fail_msg("packets whose verdict change and printed regions disagree");
+	}
+	pairs++;
+	changed_pairs += r.n != 0;
+	regions_seen += r.n;
+	/* the test must see a mutated comparison */
+	if (r.n) {
+		struct pc_rg_result m = r;
+
+		m.v = xmalloc(r.n * sizeof(r.v[0]));
+		memcpy(m.v, r.v, r.n * sizeof(r.v[0]));
+		mutate(&m);
+		mutants++;
+		if (check_all(o, n, &r, &m, 400, seed))
+			mutants_caught++;
+		free(m.v);
+	}
+	pc_rg_result_free(&r);
+	pc_ir_destroy(o);
+	pc_ir_destroy(n);
+	free(ta);
+	free(tb);
+	pol_free(&a);
+	pol_free(&b);
+}
+
+static void test_random_pairs(void **state)
+{
+	(void)state;
+	rng_state = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 600; i++)
+		run_pair();
+	fprintf(stderr, "regions: %zu pairs (%zu changed), %zu regions, %zu packets checked, "
+		"%zu of %zu mutated comparisons caught\n", pairs, changed_pairs, regions_seen,
+		checked, mutants_caught, mutants);
+	assert_true(changed_pairs > pairs / 3);
+	assert_int_equal(mutants_caught, mutants);
+}
+
+/* The same meaning written otherwise: no region. */
+static void test_refactoring(void **state)
+{
+	static const char old[] =
+		"table t\n"
+		"hosts admins = { 192.0.2.0/25, 192.0.2.128/25 }\n"
+		"services web = { port 80/tcp, port 443 }\n"
+		"default in deny\n"
+		"allow in service $web\n"
+		"allow in service ssh/tcp from $admins\n"
+		"allow in port 9100/tcp from 198.51.100.7\n";
+	static const char new[] =
+		"table t\n"
+		"default in deny\n"
+		"allow in port 9100/tcp from 198.51.100.7\n"
+		"allow in port 22/tcp from 192.0.2.0/24\n"
+		"allow in port 80/tcp\n"
+		"allow in port 443\n";
+	struct pc_ir *o, *n;
+	struct pc_rg_result r;
+	char err[256];
+
+	(void)state;
+	o = load("old.policy", old);
+	n = load("new.policy", new);
+	assert_non_null(o);
+	assert_non_null(n);
+	assert_int_equal(pc_regions_compare(o, n, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 0);
+	pc_rg_result_free(&r);
+	pc_ir_destroy(o);
+	pc_ir_destroy(n);
+}
+
+/*
+ * `expect` against the evaluator: random policies, each with one random
+ * expectation. When the loader accepts it, no packet of the expectation's
+ * space (new, not on lo unless it names an interface) among the edges and
+ * random packets gets another verdict; when it refuses it, the packet the
+ * error shows is in that space and gets another verdict.
+ */
+static size_t expects_held, expects_broken, witnesses_checked;
+
+/* The verdict an expectation asks for, as the loader judges it. */
+static bool verdict_keeps(enum pc_verdict want, enum pc_verdict got)
+{
+	return want == PC_VERDICT_DENY ? got != PC_VERDICT_ALLOW : want == got;
+}
+
+static void run_expect(void)
+{
+	struct pol a = { .dflt = pick(2) ? "deny" : "reject" };
+	struct pc_buf eb;
+	char *text, *with, *rule_text;
+	struct pc_ir *ir, *checked_ir, *as_rule;
+	struct pc_diag *d;
+	const struct pc_rule *er;
+	enum pc_direction edir;
+
+	for (int i = 0; i < 3; i++)
+		a.group[i] = new_member();
+	a.n = 1 + pick(10);
+	for (size_t i = 0; i < a.n; i++)
+		a.rules[i] = new_rule();
+	text = pol_text(&a);
+	/* the expectation, and the same words as the only rule of a policy */
+	pc_buf_init(&eb);
+	rand_rule(&eb);
+	rule_text = eb.data;
+	pc_buf_init(&eb);
+	pc_buf_printf(&eb, "%sexpect %s\n", text, rule_text);
+	with = eb.data;
+	ir = load("p.policy", text);
+	assert_non_null(ir);
+	pc_buf_init(&eb);
+	pc_buf_printf(&eb, "table t\ntransports tcp, udp, sctp\nhosts g = { %s, %s, %s }\n%s\n",
+		      a.group[0], a.group[1], a.group[2], rule_text);
+	as_rule = load("r.policy", eb.data);
+	free(eb.data);
+	assert_non_null(as_rule);
+	/* rand_rule() writes "VERDICT DIRECTION ..." */
+	edir = strncmp(strchr(rule_text, ' ') + 1, "out", 3) == 0 ? PC_DIR_OUT : PC_DIR_IN;
+	er = &as_rule->chains[edir].rules[as_rule->chains[edir].n - 1];
+	assert_int_equal(er->origin, PC_ORIGIN_POLICY);
+
+	d = pc_diag_create();
+	checked_ir = pc_policy_load_buffer("p.policy", with, strlen(with), reg, PC_POLICY_NO_LINT, d);
+	if (checked_ir) {
+		/* held: no sampled packet of its space breaks it */
+		expects_held++;
+		for (unsigned i = 0; i < 3000; i++) {
+			struct point pt;
+			struct pc_packet p;
+			char ifbuf[32];
+			enum pc_verdict v;
+			struct pc_rg_ifaces none = { 0 };
+			static const char *const names[] = { "eth0", "eth1", "lo", "wlan0" };
+
+			rand_point(&pt, 0);
+			pt.v[PC_RG_STATE] = 0;
+			pt.dir = edir;
+			to_packet(&pt, &none, &p, ifbuf, sizeof(ifbuf));
+			p.iface = names[pick(4)];
+			if (!pc_rule_match(er, &p) || (strcmp(p.iface, "lo") == 0 && !er->iface))
+				continue;
+			pc_ir_eval(ir, &p, &v);
+			witnesses_checked++;
+			if (!verdict_keeps(er->verdict, v)) {
+				char buf[160];
+
+				pc_packet_format(&p, buf, sizeof(buf));
+				fprintf(stderr, "%s\n'%s' gets %s\n", with, buf, pc_verdict_name(v));
+				fail_msg("an expectation the loader proved is broken by a packet");
+			}
+		}
+		pc_ir_destroy(checked_ir);
+	} else {
+		/* broken: its witness is in its space and gets another verdict */
+		char *msg = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&msg, &len);
+		const char *q1, *q2;
+		char pkt[160], ifb[16];
+		struct pc_packet p;
+		enum pc_verdict v;
+
+		expects_broken++;
+		pc_diag_print(d, f, false);
+		fclose(f);
+		q1 = strstr(msg, "expectation broken: '");
+		if (!q1) {
+			fprintf(stderr, "%s%s", with, msg);
+			fail_msg("a refused expectation without a witness");
+		}
+		q1 += strlen("expectation broken: '");
+		q2 = strchr(q1, '\'');
+		assert_non_null(q2);
+		snprintf(pkt, sizeof(pkt), "%.*s", (int)(q2 - q1), q1);
+		assert_int_equal(pc_packet_parse(pkt, &p, ifb, NULL), 0);
+		assert_true(pc_rule_match(er, &p));
+		assert_int_equal(p.dir, edir);
+		assert_int_equal(p.ct_state, PC_CT_NEW);
+		/* loopback traffic is not what an expectation without `on` speaks of */
+		if (!er->iface)
+			assert_string_not_equal(p.iface, "lo");
+		pc_ir_eval(ir, &p, &v);
+		if (verdict_keeps(er->verdict, v)) {
+			fprintf(stderr, "%s%s", with, msg);
+			fail_msg("the witness of a broken expectation keeps it");
+		}
+		witnesses_checked++;
+		free(msg);
+	}
+	pc_diag_destroy(d);
+	pc_ir_destroy(ir);
+	pc_ir_destroy(as_rule);
+	free(text);
+	free(with);
+	free(rule_text);
+	pol_free(&a);
+}
+
+static void test_random_expects(void **state)
+{
+	(void)state;
+	rng_state = 0x243f6a8885a308d3ull;
+	for (int i = 0; i < 400; i++)
+		run_expect();
+	fprintf(stderr, "expect: %zu held, %zu broken, %zu packets checked\n",
+		expects_held, expects_broken, witnesses_checked);
+	assert_true(expects_held > 20);
+	assert_true(expects_broken > 20);
+}
+
+/* A rule feature compare does not model is refused, naming it: never ignored. */
+static void test_unmodelled(void **state)
+{
+	struct pc_buf b;
+	struct pc_ir *ir, *view;
+	struct pc_rg_result r;
+	char err[256];
+
+	(void)state;
+	pc_buf_init(&b);
+	pc_buf_puts(&b, "table t\n");
+	for (int i = 0; i < 12; i++)
+		pc_buf_printf(&b, "allow in port %d/tcp from 192.0.2.%d\n", 1000 + i, i);
+	ir = load("m.policy", b.data);
+	free(b.data);
+	assert_non_null(ir);
+	view = pc_ir_optimize_view(ir, NULL);   /* verdict maps */
+	assert_non_null(view);
+	assert_int_equal(pc_regions_compare(ir, view, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "NEW m.policy:"));
+	assert_non_null(strstr(err, "compare does not model verdict maps"));
+	pc_ir_destroy(view);
+	pc_ir_destroy(ir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_pairs),
+		cmocka_unit_test(test_random_expects),
+		cmocka_unit_test(test_refactoring),
+		cmocka_unit_test(test_unmodelled),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
