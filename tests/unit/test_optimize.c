@@ -133,7 +133,7 @@ static char *rand_policy(unsigned n_rules)
 	struct pc_buf b;
 
 	pc_buf_init(&b);
-	pc_buf_puts(&b, "transports tcp, udp, sctp\n");
+	pc_buf_puts(&b, "transports tcp, udp, sctp\nhosts dyn = dynamic\n");
 	for (unsigned i = 0; i < n_rules; i++) {
 		unsigned kind = pick(20);
 		const char *verdict = pick(2) ? "allow" : "deny";
@@ -148,7 +148,30 @@ static char *rand_policy(unsigned n_rules)
 			continue;
 		}
 		if (kind == 2) {
-			pc_buf_printf(&b, "deny in on eth%u port %u\n", pick(2), 1000 + pick(200));
+			/* one interface, a list, or (issue 14) every other one */
+			static const char *const on[] = { "eth0", "eth1", "{ eth0, eth1 }",
+							  "not eth0", "not eth1", "{ eth1, eth0 }" };
+
+			pc_buf_printf(&b, "%s in on %s port %u\n", verdict, on[pick(6)],
+				      1000 + pick(200));
+			continue;
+		}
+		if (kind == 3) {
+			/* issue 14: a dynamic set (empty to the evaluator), a
+			 * netlink log group, a burst: each breaks a run */
+			switch (pick(3)) {
+			case 0:
+				pc_buf_printf(&b, "deny in port %u from $dyn\n", 1000 + pick(200));
+				break;
+			case 1:
+				pc_buf_printf(&b, "allow in port %u log group %u\n", 1000 + pick(200),
+					      pick(3));
+				break;
+			default:
+				pc_buf_printf(&b, "allow in port %u limit 5/second burst %u\n",
+					      1000 + pick(200), 1 + pick(9));
+				break;
+			}
 			continue;
 		}
 		pc_buf_printf(&b, "%s in ", verdict);
