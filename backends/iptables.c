@@ -375,6 +375,34 @@ static void fill_chunks(struct addr_chunks *c, const char *opt,
 	}
 }
 
+/* sets (issue 14): a dynamic set is the ipset NAME_v4 / NAME_v6. */
+static void set_chunk(const struct ipt *t, struct addr_chunks *c, const char *name,
+		      const char *dir)
+{
+	struct pc_buf *b;
+
+	c->n = 0;
+	b = chunk_add(c);
+	pc_buf_printf(b, " -m set --match-set %s_%s %s", name, fam_v6(t) ? "v6" : "v4", dir);
+}
+
+/* How the ipsets of the dynamic sets are made: before the first load. */
+static void dynsets_comment(const struct ipt *t, struct pc_buf *body)
+{
+	if (!t->ir->n_dynsets)
+		return;
+	pc_buf_puts(body, "# dynamic sets (hosts NAME = dynamic) are ipsets that must exist before\n"
+		    "# this file is loaded; create them once (-exist: again is harmless):\n");
+	for (size_t i = 0; i < t->ir->n_dynsets; i++) {
+		const struct pc_dynset *d = &t->ir->dynsets[i];
+
+		pc_buf_printf(body, "#   ipset create -exist %s_%s hash:ip family %s timeout %u\n",
+			      d->name, fam_v6(t) ? "v6" : "v4", fam_v6(t) ? "inet6" : "inet",
+			      (unsigned)d->timeout);
+	}
+	pc_buf_puts(body, "# and fill them with `ipset add NAME ADDR`; reloading this file keeps them.\n");
+}
+
 /* " OPT NAME", the IR's prefix wildcard eth* spelt as iptables' eth+. */
 static void put_iface(struct pc_buf *b, const char *opt, const char *name)
 {
@@ -426,8 +454,14 @@ static void rule_text_fill(struct ipt *t, struct rule_text *x,
 	addr_range(t, &r->daddr, &d0, &dn);
 	x->i = 0;
 	fill_ifaces(x, dir, r);
-	fill_chunks(&x->src, "-s", &r->saddr, s0, sn);
-	fill_chunks(&x->dst, "-d", &r->daddr, d0, dn);
+	if (pc_addr_set_is_dynamic(&r->saddr))
+		set_chunk(t, &x->src, r->saddr.name, "src");
+	else
+		fill_chunks(&x->src, "-s", &r->saddr, s0, sn);
+	if (pc_addr_set_is_dynamic(&r->daddr))
+		set_chunk(t, &x->dst, r->daddr.name, "dst");
+	else
+		fill_chunks(&x->dst, "-d", &r->daddr, d0, dn);
 	if (r->ct_state) {
 		static const struct { unsigned bit; const char *name; } st[] = {
 			{ PC_CT_INVALID, "INVALID" },
@@ -508,6 +542,10 @@ static void put_match(struct ipt *t, const char *chain, const struct rule_text *
 		pc_text_uint(b, r->limit.rate);
 		pc_buf_putc(b, '/');
 		pc_buf_puts(b, pc_limit_unit_name(r->limit.unit));
+		if (r->limit_burst) {
+			pc_buf_puts(b, " --limit-burst ");
+			pc_text_uint(b, r->limit_burst);
+		}
 	}
 	pc_buf_add(b, x->comment.data, x->comment.len);
 }
@@ -538,6 +576,15 @@ static void put_verdict(const struct ipt *t, struct pc_buf *b,
 
 static void put_log(const struct ipt *t, struct pc_buf *b, const struct pc_rule *r)
 {
+	if (r->log_nflog) {
+		/* matches (issue 14): log group N is the NFLOG target */
+		pc_buf_printf(b, " -j NFLOG --nflog-group %u", (unsigned)r->log_group);
+		if (r->log_prefix) {
+			pc_buf_puts(b, " --nflog-prefix ");
+			put_quoted(b, r->log_prefix);
+		}
+		return;
+	}
 	pc_buf_puts(b, " -j LOG");
 	if (r->log_prefix) {
 		pc_buf_puts(b, " --log-prefix ");
@@ -853,6 +900,7 @@ static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		pc_buf_printf(&t.decl, ":%s-%s - [0:0]\n", ir->table, dir_suffix[order[i]]);
 	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
 		emit_chain(&t, order[i]);
+	dynsets_comment(&t, &body);
 	pc_buf_add(&body, t.decl.data, t.decl.len);
 	/* the declarations above already empty existing chains; say it */
 	for (const char *p = t.decl.data; *p; p = strchr(p, '\n') + 1) {
@@ -923,7 +971,8 @@ const struct pc_backend pc_backend_iptables = {
 	.size = sizeof(struct pc_backend),
 	.name = "iptables",
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT,
+	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT |
+		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
 	.families = PC_FAM_IPV4,
 	.check = ipt4_check,
 	.emit = ipt4_emit,
@@ -934,7 +983,8 @@ const struct pc_backend pc_backend_ip6tables = {
 	.size = sizeof(struct pc_backend),
 	.name = "ip6tables",
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
-	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT,
+	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT |
+		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
 	.families = PC_FAM_IPV6,
 	.check = ipt6_check,
 	.emit = ipt6_emit,

@@ -249,6 +249,10 @@ static size_t put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set
 	const char *table;
 	size_t n = 0, last = 0;
 
+	if (pc_addr_set_is_dynamic(set)) {
+		pc_buf_printf(b, "<%s>", set->name);   /* dynsets_declare() */
+		return 1;
+	}
 	if (set->n == 0) {
 		pc_buf_puts(b, "any");
 		return 1;
@@ -342,6 +346,33 @@ static void put_comment_line(struct pf *p, enum pc_direction dir,
  * number of rules pfctl expands it into: one per entry of each list of
  * protocols, addresses, ports and ICMP types.
  */
+/*
+ * counters (issue 14): pf counts every rule anyway; `pfctl -s labels`
+ * reports the counts by label, so the label names the policy line (the
+ * file's base name: a label holds 63 bytes), then the log prefix if any.
+ */
+static void put_counter_label(struct pf *p, struct pc_buf *b, const struct pc_rule *r)
+{
+	const char *file = r->loc.file ? r->loc.file : "", *slash = strrchr(file, '/');
+	char label[256];
+
+	if (slash)
+		file = slash + 1;
+	if (r->loc.line)
+		snprintf(label, sizeof(label), "%s:%u%s%s", file, r->loc.line,
+			 r->log && r->log_prefix ? " " : "",
+			 r->log && r->log_prefix ? r->log_prefix : "");
+	else
+		snprintf(label, sizeof(label), "%s %s", file,
+			 pc_origin_name(r->origin) ? pc_origin_name(r->origin) : "policy");
+	if (strlen(label) > 63 || strpbrk(label, "\"\\$")) {
+		report(p, &r->loc, "backend 'pf' cannot express option counters here: the label \"%s\" is longer than 63 bytes or holds '\"', '\\' or '$'",
+		       label);
+		return;
+	}
+	pc_buf_printf(b, " label \"%s\"", label);
+}
+
 static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r,
 		     const struct pc_l4 *const *l4, size_t n, unsigned families)
 {
@@ -406,7 +437,8 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		}
 		pc_buf_puts(b, " }");
 	}
-	if (!r->saddr.n && !r->daddr.n && !(n && l4[0]->dports.n)) {
+	if (!r->saddr.n && !r->daddr.n && !(n && l4[0]->dports.n) &&
+	    !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr)) {
 		pc_buf_puts(b, " all");
 	} else {
 		pc_buf_puts(b, " from ");
@@ -438,7 +470,9 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 			pc_buf_printf(b, " received-on %s", r->iface);
 		pc_buf_printf(b, " tagged \"%s\"", p->forward_tag);
 	}
-	if (r->log && r->log_prefix)
+	if (p->ir->options & PC_OPT_COUNTERS)
+		put_counter_label(p, b, r);
+	else if (r->log && r->log_prefix)
 		pc_buf_printf(b, " label \"%s\"", r->log_prefix);
 	if (r->limit.rate)
 		pc_buf_printf(b, " max-pkt-rate %u/%u", r->limit.rate,
@@ -823,6 +857,29 @@ static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	return ret;
 }
 
+/*
+ * sets (issue 14): a dynamic set is a pf table that `persist`s empty and
+ * that pfctl -t NAME -T add fills; reloading the anchor keeps what it
+ * holds. pf tables have no default timeout: expire from cron instead.
+ */
+static void dynsets_declare(struct pf *p, struct pc_buf *body)
+{
+	for (size_t i = 0; i < p->ir->n_dynsets; i++) {
+		const struct pc_dynset *d = &p->ir->dynsets[i];
+
+		if (!valid_table_name(d->name)) {
+			report(p, &d->loc, "backend 'pf' cannot name a table '%s'", d->name);
+			continue;
+		}
+		pc_buf_printf(body, "table <%s> persist    # dynamic: pfctl -a ANCHOR -t %s -T add ADDR",
+			      d->name, d->name);
+		if (d->timeout)
+			pc_buf_printf(body, "; expire with pfctl -a ANCHOR -t %s -T expire %u (cron)",
+				      d->name, (unsigned)d->timeout);
+		pc_buf_putc(body, '\n');
+	}
+}
+
 static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		   FILE *out, struct pc_diag *diag)
 {
@@ -843,6 +900,12 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	if (p.errors)
 		goto out;
 	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&p));
+	if (ir->n_dynsets) {
+		pc_buf_puts(&body, "\n");
+		dynsets_declare(&p, &body);
+		if (p.errors)
+			goto out;
+	}
 	emit_nat(&p, &nat);
 	if (p.errors)
 		goto out;
@@ -878,7 +941,7 @@ const struct pc_backend pc_backend_pf = {
 		PC_CAP_REJECT | PC_CAP_CONNTRACK | PC_CAP_ICMP_TYPE |
 		PC_CAP_ICMPV6_TYPE | PC_CAP_TCP_UDP | PC_CAP_SCTP |
 		PC_CAP_PROTO | PC_CAP_COMMENT | PC_CAP_IFACE_LIST |
-		PC_CAP_DIR_FORWARD | PC_CAP_OIFACE | PC_CAP_NAT,
+		PC_CAP_DIR_FORWARD | PC_CAP_OIFACE | PC_CAP_NAT | PC_CAP_DYNSET,
 	.families = PC_FAM_ALL,
 	.check = pf_check,
 	.emit = pf_emit,

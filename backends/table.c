@@ -107,6 +107,10 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_IFACE_LIST: return "interface lists (on { a, b })";
 	case PC_CAP_OIFACE: return "the leaving interface of a forward rule (out on IFACE)";
 	case PC_CAP_NAT: return "NAT (masquerade, snat, dnat)";
+	case PC_CAP_DYNSET: return "dynamic sets (hosts NAME = dynamic)";
+	case PC_CAP_LOG_GROUP: return "logging to a netlink group (log group N)";
+	case PC_CAP_NEGATION: return "negation (from not, to not, on not)";
+	case PC_CAP_LIMIT_BURST: return "a rate limit's burst (limit ... burst M)";
 	}
 	return "an unknown feature";
 }
@@ -357,6 +361,12 @@ uint32_t pc_backend_rule_caps(const struct pc_rule *rule, enum pc_direction dir)
 		caps |= PC_CAP_LOG;
 	if (rule->log && rule->log_prefix)
 		caps |= PC_CAP_LOG_PREFIX;
+	if (rule->log && rule->log_nflog)
+		caps |= PC_CAP_LOG_GROUP;
+	if (rule->saddr_not || rule->daddr_not || rule->iface_not)
+		caps |= PC_CAP_NEGATION;
+	if (rule->limit.rate && rule->limit_burst)
+		caps |= PC_CAP_LIMIT_BURST;
 	if (rule->limit.rate)
 		caps |= PC_CAP_LIMIT;
 	if (rule->verdict == PC_VERDICT_REJECT)
@@ -365,6 +375,8 @@ uint32_t pc_backend_rule_caps(const struct pc_rule *rule, enum pc_direction dir)
 		caps |= PC_CAP_CONNTRACK;
 	if (rule->comment)
 		caps |= PC_CAP_COMMENT;
+	if (pc_addr_set_is_dynamic(&rule->saddr) || pc_addr_set_is_dynamic(&rule->daddr))
+		caps |= PC_CAP_DYNSET;
 	for (size_t i = 0; i < rule->n_l4; i++) {
 		const struct pc_l4 *l4 = &rule->l4[i];
 

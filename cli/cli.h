@@ -25,6 +25,8 @@ struct pc_command {
 };
 
 int cmd_lookup(int argc, char **argv);
+int cmd_set(int argc, char **argv);          /* sets (issue 14) */
+int cmd_stats(int argc, char **argv);        /* counters (issue 14) */
 int cmd_backends(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_generate(int argc, char **argv);

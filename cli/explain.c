@@ -51,7 +51,8 @@ static const char explain_usage[] =
 	"  portcullis explain web.policy 'in icmp 192.0.2.5 -> 198.51.100.1 type echo-request'\n"
 	"  portcullis explain web.policy 'out tcp 198.51.100.1 -> 192.0.2.5:40000 state established'\n"
 	"\n"
-	"Rate limits count as not exceeded.\n"
+	"Rate limits count as not exceeded; when a rate-limited rule decides, the\n"
+	"decider column adds what decides over its rate.\n"
 	"\n"
 	"Options:\n"
 	"  --registry FILE  registry to resolve service names with (IANA CSV or\n"
@@ -309,6 +310,18 @@ int cmd_explain(int argc, char **argv)
 		pc_packet_format(p, text, sizeof(text));
 		printf("%s\t", pc_verdict_name(v));
 		print_decider(ir, judged, idx);
+		/* a rate-limited rule decides only under its rate: say what
+		 * decides over it (issue 14) */
+		if (idx >= 0 && ir->chains[judged->dir].rules[idx].limit.rate) {
+			const struct pc_rule *r = &ir->chains[judged->dir].rules[idx];
+			enum pc_verdict over;
+			long next = pc_ir_eval_from(ir, judged, (size_t)idx + 1, &over);
+
+			printf(" (under %u/%s; over it: %s by ", r->limit.rate,
+			       pc_limit_unit_name(r->limit.unit), pc_verdict_name(over));
+			print_decider(ir, judged, next);
+			putchar(')');
+		}
 		printf("\t%s", text);
 		if (dnat >= 0) {
 			pc_packet_format(judged, text, sizeof(text));

@@ -19,6 +19,8 @@ static const struct pc_command commands[] = {
 	{ "explain", cmd_explain, "which policy line decides a packet (the reference evaluator)" },
 	{ "generate", cmd_generate, "write a policy's ruleset (nft, iptables, ip6tables, pf, plugins)" },
 	{ "lookup", cmd_lookup, "look up service names, ports and port classes in the registry" },
+	{ "set", cmd_set, "add, delete or list the addresses of a dynamic set in the kernel" },
+	{ "stats", cmd_stats, "packets and bytes per policy line from the live counters (--unused)" },
 	
 	
 };

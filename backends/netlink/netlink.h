@@ -26,6 +26,7 @@
 #define PORTCULLIS_NETLINK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <portcullis/diag.h>
@@ -160,5 +161,55 @@ int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag);
  */
 bool pc_nl_diff(const struct pc_nl_objs *want, const struct pc_nl_objs *live,
 		const char *table, FILE *out);
+
+/* ---- sets (issue 14): elements of dynamic sets (nl_set.c) ---------- */
+
+/* One address for pc_nl_set_change(): the set it goes to, its bytes. */
+struct pc_nl_set_elem {
+	const char *set;
+	uint8_t key[16];
+	uint32_t len;        /* 4 or 16 */
+};
+
+/*
+ * Adds (@add) or deletes the addresses @v in their sets of `table inet
+ * @table`, in one transaction; @timeout_ms (adding only, 0: the set's
+ * default) how long they stay. Return: 0, or a negative errno (ENOENT:
+ * no such table or set, EEXIST / ENOENT for an element present / absent).
+ */
+int pc_nl_set_change(const char *table, bool add, const struct pc_nl_set_elem *v,
+		     size_t n, uint64_t timeout_ms);
+
+/*
+ * Prints the elements of the sets @sets of `table inet @table` to @out, one
+ * address a line with its remaining time; *found: how many of the sets
+ * exist. Return: 0, or a negative errno (ENOENT: no such table).
+ */
+int pc_nl_set_list(const char *table, const char *const *sets, size_t n_sets,
+		   FILE *out, size_t *found);
+
+/* ---- counters (issue 14): what the counters counted (nl_stats.c) ---- */
+
+/**
+ * struct pc_nl_count - the counters of every rule and element with one comment
+ * @where:   the comment ("FILE:LINE[ TEXT]", or a built-in's origin)
+ * @packets: summed over them
+ * @bytes:   summed over them
+ * @holders: how many rules and elements counted
+ */
+struct pc_nl_count {
+	char *where;
+	uint64_t packets, bytes;
+	size_t holders;
+};
+
+/*
+ * Reads `table inet @table` and sums the counters of its rules and set
+ * and map elements by their comments, in the order first seen. *out is
+ * freed with pc_nl_counts_free(). Return: 0, or a negative errno
+ * (ENOENT: no such table).
+ */
+int pc_nl_counters_read(const char *table, struct pc_nl_count **out, size_t *n);
+void pc_nl_counts_free(struct pc_nl_count *v, size_t n);
 
 #endif

@@ -401,6 +401,143 @@ static void batch_saved(struct pc_nl_batch *b, struct pc_nl_objs *o)
 	}
 }
 
+/* sets (issue 14): a set the kernel updates from outside (flags dynamic). */
+static bool set_is_dynamic(const struct nl_set *ns)
+{
+	return !ns->anon && nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) &&
+	       (nftnl_set_get_u32(ns->s, NFTNL_SET_FLAGS) & NFT_SET_EVAL);
+}
+
+static bool objs_have_dynamic(const struct pc_nl_objs *o)
+{
+	for (size_t i = 0; i < o->n_sets; i++)
+		if (set_is_dynamic(&o->sets[i]))
+			return true;
+	return false;
+}
+
+/* A delete (or a plain declaration) of a named object of @table. */
+static void batch_named(struct pc_nl_batch *b, const char *table, uint16_t type,
+			const char *name, uint32_t obj_type)
+{
+	struct nlmsghdr *nlh;
+	uint16_t flags = type == NFT_MSG_NEWCHAIN || type == NFT_MSG_NEWSET ||
+			 type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0;
+
+	nlh = batch_msg(b, type, flags, NULL, xasprintf("%s %s",
+			type == NFT_MSG_DELCHAIN || type == NFT_MSG_NEWCHAIN ? "chain" :
+			type == NFT_MSG_DELOBJ ? "object" : "set", name));
+	if (type == NFT_MSG_DELCHAIN || type == NFT_MSG_NEWCHAIN) {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		nftnl_chain_free(c);
+	} else if (type == NFT_MSG_DELOBJ) {
+		struct nftnl_obj *ob = nftnl_obj_alloc();
+
+		nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, table);
+		nftnl_obj_set_str(ob, NFTNL_OBJ_NAME, name);
+		nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, obj_type);
+		nftnl_obj_nlmsg_build_payload(nlh, ob);
+		nftnl_obj_free(ob);
+	} else {
+		struct nftnl_set *st = nftnl_set_alloc();
+
+		nftnl_set_set_str(st, NFTNL_SET_TABLE, table);
+		nftnl_set_set_str(st, NFTNL_SET_NAME, name);
+		nftnl_set_nlmsg_build_payload(nlh, st);
+		nftnl_set_free(st);
+	}
+	batch_done(b, nlh);
+}
+
+static uint64_t set_u64(const struct nl_set *ns, uint16_t attr)
+{
+	return nftnl_set_is_set(ns->s, attr) ? nftnl_set_get_u64(ns->s, attr) : 0;
+}
+
+static uint32_t set_u32(const struct nl_set *ns, uint16_t attr)
+{
+	return nftnl_set_is_set(ns->s, attr) ? nftnl_set_get_u32(ns->s, attr) : 0;
+}
+
+/* A live set that the new contents keep as it is: a dynamic set of the
+ * same name, kind and timeout (its elements stay). */
+static bool set_kept(const struct pc_nl_objs *o, const struct nl_set *live)
+{
+	const uint32_t kind = NFT_SET_INTERVAL | NFT_SET_TIMEOUT | NFT_SET_EVAL |
+			      NFT_SET_MAP | NFT_SET_CONCAT;
+
+	if (live->anon)
+		return false;
+	for (size_t i = 0; i < o->n_sets; i++) {
+		const struct nl_set *ns = &o->sets[i];
+
+		if (!set_is_dynamic(ns) || strcmp(ns->name, live->name) != 0)
+			continue;
+		return (set_u32(ns, NFTNL_SET_FLAGS) & kind) == (set_u32(live, NFTNL_SET_FLAGS) & kind) &&
+		       set_u32(ns, NFTNL_SET_KEY_TYPE) == set_u32(live, NFTNL_SET_KEY_TYPE) &&
+		       set_u32(ns, NFTNL_SET_KEY_LEN) == set_u32(live, NFTNL_SET_KEY_LEN) &&
+		       set_u64(ns, NFTNL_SET_TIMEOUT) == set_u64(live, NFTNL_SET_TIMEOUT);
+	}
+	return false;
+}
+
+/*
+ * sets (issue 14): replace the table's contents but keep the table and its
+ * dynamic sets, elements and all (what fail2ban added a second ago
+ * included: nothing is read and written back). The live table is read
+ * for the names of what it holds: every rule of the table goes, then
+ * every chain, named object, flowtable and set, except the dynamic sets
+ * the new contents have in the same form; the caller then adds the new
+ * contents (a kept set's declaration is accepted as it stands). A dynamic
+ * set whose kind or timeout changed is replaced, empty.
+ */
+static void batch_keep_dynamic(struct pc_nl_batch *b, const char *table,
+			       const struct pc_nl_objs *o)
+{
+	struct pc_nl_objs *live = NULL;
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+
+	batch_table(b, table, NFT_MSG_NEWTABLE, o);
+	/* no table yet, or unreadable: the adds below create everything, and
+	 * a read error shows when the batch is sent */
+	if (pc_nl_objs_read(table, &live) < 0 || !live)
+		return;
+	r = nftnl_rule_alloc();
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nlh = batch_msg(b, NFT_MSG_DELRULE, 0, NULL, xasprintf("rules of table inet %s", table));
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	batch_done(b, nlh);
+	for (size_t i = 0; i < live->n_chains; i++)
+		batch_named(b, table, NFT_MSG_DELCHAIN,
+			    nftnl_chain_get_str(live->chains[i], NFTNL_CHAIN_NAME), 0);
+	for (size_t i = 0; i < live->n_sets; i++)
+		if (!live->sets[i].anon && !set_kept(o, &live->sets[i]))
+			batch_named(b, table, NFT_MSG_DELSET, live->sets[i].name, 0);
+	for (size_t i = 0; i < live->n_objs; i++)
+		batch_named(b, table, NFT_MSG_DELOBJ,
+			    nftnl_obj_get_str(live->objs[i], NFTNL_OBJ_NAME),
+			    nftnl_obj_get_u32(live->objs[i], NFTNL_OBJ_TYPE));
+	for (size_t i = 0; i < live->n_fts; i++) {
+		/* by name only: with its hook the kernel would delete devices */
+		struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+		const char *name = nftnl_flowtable_get_str(live->fts[i], NFTNL_FLOWTABLE_NAME);
+
+		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, table);
+		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, name);
+		nlh = batch_msg(b, NFT_MSG_DELFLOWTABLE, 0, NULL, xasprintf("flowtable %s", name));
+		nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+		nftnl_flowtable_free(ft);
+		batch_done(b, nlh);
+	}
+	pc_nl_objs_destroy(live);
+}
+
 struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 				       bool commit)
 {
@@ -412,8 +549,12 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
 	batch_done(b, nlh);
 
-	batch_table(b, table, NFT_MSG_NEWTABLE, NULL);
-	batch_table(b, table, NFT_MSG_DELTABLE, NULL);
+	if (o && !o->from_kernel && objs_have_dynamic(o)) {
+		batch_keep_dynamic(b, table, o);
+	} else {
+		batch_table(b, table, NFT_MSG_NEWTABLE, NULL);
+		batch_table(b, table, NFT_MSG_DELTABLE, NULL);
+	}
 	if (o && o->from_kernel) {
 		batch_table(b, table, NFT_MSG_NEWTABLE, o);
 		batch_saved(b, o);

@@ -268,6 +268,11 @@ static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	if (ps->dynamic) {
+		flags |= NFT_SET_TIMEOUT | NFT_SET_EVAL;
+		if (ps->timeout)
+			nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)ps->timeout * 1000);
+	}
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type(ps->key));
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, pc_nft_key_len(ps->key));
@@ -400,6 +405,14 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
 	nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fields, sizeof(fields));
 	vmap_udata(s);
+	/* counters (issue 14): the kernel gives each element a copy */
+	if (m->counter) {
+		struct nftnl_expr *c = nftnl_expr_alloc("counter");
+
+		if (!c)
+			PC_BUG("out of memory");
+		nftnl_set_add_expr(s, c);
+	}
 	for (size_t i = 0; i < m->n; i++) {
 		uint8_t lo[KEY_MAX], hi[KEY_MAX];
 		struct nl_elem *e;
@@ -467,10 +480,11 @@ static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 }
 
 static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
-		       const struct pc_nft_match *m, bool v6, bool src)
+		       const struct pc_nft_match *m, bool v6, bool src, bool neg)
 {
 	uint32_t off = v6 ? (src ? 8 : 24) : (src ? 12 : 16);
 	uint32_t full = v6 ? 16 : 4;
+	const enum nft_cmp_ops op = neg ? NFT_CMP_NEQ : NFT_CMP_EQ;
 
 	switch (m->kind) {
 	case PC_NFT_MATCH_NONE:
@@ -479,16 +493,19 @@ static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 	case PC_NFT_MATCH_SET:
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
 		add_lookup(o, nr, set_index(o, m->set));
+		if (neg)   /* issue 14: `!= @set` */
+			nftnl_expr_set_u32(nr->lk[nr->n_lk - 1].expr, NFTNL_EXPR_LOOKUP_FLAGS,
+					   NFT_LOOKUP_F_INV);
 		return;
 	case PC_NFT_MATCH_VALUE:
 		break;
 	}
 	if (m->addr->plen == full * 8) {
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
-		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, full);
+		add_cmp(nr->r, op, m->addr->a, full);
 	} else if (m->addr->plen % 8 == 0 && m->addr->plen) {
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, m->addr->plen / 8u);
-		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, m->addr->plen / 8u);
+		add_cmp(nr->r, op, m->addr->a, m->addr->plen / 8u);
 	} else {
 		uint8_t mask[16] = { 0 };
 
@@ -496,7 +513,7 @@ static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 			mask[b / 8] |= (uint8_t)(0x80u >> (b % 8));
 		add_payload(nr->r, NFT_PAYLOAD_NETWORK_HEADER, off, full);
 		add_bitwise(nr->r, mask, full);
-		add_cmp(nr->r, NFT_CMP_EQ, m->addr->a, full);
+		add_cmp(nr->r, op, m->addr->a, full);
 	}
 }
 
@@ -556,7 +573,8 @@ static struct nftnl_obj *limit_obj_new(const char *table, const struct pc_nft_li
 	nftnl_obj_set_u32(obj, NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
 	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_RATE, l->limit.rate);
 	nftnl_obj_set_u64(obj, NFTNL_OBJ_LIMIT_UNIT, limit_secs[l->limit.unit]);
-	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_BURST, NFT_LIMIT_BURST);
+	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_BURST,
+			  l->src->limit_burst ? l->src->limit_burst : NFT_LIMIT_BURST);
 	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
 	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_FLAGS, 0);
 	return obj;
@@ -619,7 +637,8 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 
 		strncpy(name, pr->ifname, sizeof(name) - 1);
 		add_meta(r, pr->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME);
-		add_cmp(r, NFT_CMP_EQ, name, ifname_cmp_len(pr->ifname));
+		add_cmp(r, pr->ifname_not ? NFT_CMP_NEQ : NFT_CMP_EQ, name,
+			ifname_cmp_len(pr->ifname));
 	}
 	if (pr->oifname) {
 		char name[16] = { 0 };
@@ -638,8 +657,8 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		rule_vmap(r, pr->vmap);
 		goto comment;
 	}
-	match_addr(o, nr, &pr->saddr, pr->family == PC_FAM_IPV6, true);
-	match_addr(o, nr, &pr->daddr, pr->family == PC_FAM_IPV6, false);
+	match_addr(o, nr, &pr->saddr, pr->family == PC_FAM_IPV6, true, pr->saddr_not);
+	match_addr(o, nr, &pr->daddr, pr->family == PC_FAM_IPV6, false, pr->daddr_not);
 	if (pr->proto >= 0)
 		match_l4(o, nr, pr);
 	if (pr->ct_state) {
@@ -664,13 +683,18 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_LIMIT);
 		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, pr->limit->name);
 	}
+	if (pr->counter)
+		expr_new(r, "counter");
 	if (pr->log) {
 		e = expr_new(r, "log");
 		/*
 		 * nft sends no level and the kernel then stores and reports
 		 * its default, warning: say it, so that diff compares equal.
 		 */
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, NFT_LOG_LEVEL_WARNING);
+		if (pr->log_nflog)   /* a group has no level: the kernel refuses both */
+			nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, pr->log_group);
+		else
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, NFT_LOG_LEVEL_WARNING);
 		if (pr->log_prefix)
 			nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, pr->log_prefix);
 	}

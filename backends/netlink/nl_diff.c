@@ -211,8 +211,20 @@ static char *set_canon(const struct nl_set *ns)
 	uint32_t flags = nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) ?
 			 nftnl_set_get_u32(ns->s, NFTNL_SET_FLAGS) : 0;
 	size_t n;
-	char **v = set_values(ns, &n);
+	char **v;
 
+	/* sets (issue 14): a dynamic set's elements are other tools' business;
+	 * its kind and default timeout are the policy's */
+	if (flags & NFT_SET_EVAL) {
+		pc_buf_init(&out);
+		pc_buf_printf(&out, "dynamic (type %u, flags 0x%x, timeout %llu ms)",
+			      nftnl_set_get_u32(ns->s, NFTNL_SET_KEY_TYPE),
+			      flags & (NFT_SET_INTERVAL | NFT_SET_TIMEOUT | NFT_SET_EVAL),
+			      nftnl_set_is_set(ns->s, NFTNL_SET_TIMEOUT) ?
+			      (unsigned long long)nftnl_set_get_u64(ns->s, NFTNL_SET_TIMEOUT) : 0ull);
+		return out.data;
+	}
+	v = set_values(ns, &n);
 	pc_buf_init(&out);
 	pc_buf_printf(&out, "{ ");
 	for (size_t i = 0; i < n; i++)
@@ -268,6 +280,11 @@ static int expr_canon(struct nftnl_expr *e, void *data)
 		pc_buf_printf(cc->out, " flags 0x%x ] ",
 			      nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS) ?
 			      nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS) : 0);
+		return 0;
+	}
+	/* counters (issue 14): what a counter has counted is no drift */
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0) {
+		pc_buf_puts(cc->out, "[ counter ] ");
 		return 0;
 	}
 	nftnl_expr_snprintf(buf, sizeof(buf), e, NFTNL_OUTPUT_DEFAULT, 0);

@@ -24,6 +24,7 @@ static int nft_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	char *body = NULL;
 	size_t len = 0;
 	FILE *mem;
+	bool dynamic;
 	int ret = -1;
 
 	plan = pc_nft_plan_create(ir, diag);
@@ -34,12 +35,18 @@ static int nft_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		pc_diag_error(diag, NULL, "nft: out of memory");
 		goto out;
 	}
-	pc_nft_plan_format_body(plan, mem);
+	/* dynamic sets: a reload must keep their elements (nft_reload.c) */
+	dynamic = ir->n_dynsets && !opts->template_text;
+	if (dynamic)
+		pc_nft_plan_format_reload(plan, mem);
+	else
+		pc_nft_plan_format_body(plan, mem);
 	if (fclose(mem) != 0) {
 		pc_diag_error(diag, NULL, "nft: out of memory");
 		goto out;
 	}
-	tmpl = opts->template_text ? opts->template_text : pc_template_builtin("nft");
+	tmpl = opts->template_text ? opts->template_text :
+	       pc_template_builtin(dynamic ? "nft-dynamic" : "nft");
 	if (!tmpl) {
 		pc_diag_error(diag, NULL, "nft: no built-in template");
 		goto out;
@@ -57,7 +64,8 @@ const struct pc_backend pc_backend_nft = {
 	.name = "nft",
 	.summary = "nftables: one `table inet NAME` for nft -f (also what apply installs)",
 	.caps = PC_CAP_ALL | PC_CAP_VMAP | PC_CAP_VMAP_DADDR | PC_CAP_IFACE_LIST |
-		PC_CAP_OIFACE | PC_CAP_NAT,
+		PC_CAP_OIFACE | PC_CAP_NAT | PC_CAP_DYNSET | PC_CAP_LOG_GROUP |
+		PC_CAP_NEGATION | PC_CAP_LIMIT_BURST,
 	.families = PC_FAM_ALL,
 	.check = nft_check,
 	.emit = nft_emit,

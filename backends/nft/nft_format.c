@@ -222,6 +222,8 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 	}
 	if (r->ifname) {
 		put(out, r->oif ? "oifname " : "iifname ");
+		if (r->ifname_not)
+			put(out, "!= ");
 		put_quoted(out, r->ifname);
 		fputc_unlocked(' ', out);
 	}
@@ -236,12 +238,16 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 	if (r->saddr.kind != PC_NFT_MATCH_NONE) {
 		put(out, ip);
 		put(out, " saddr ");
+		if (r->saddr_not)
+			put(out, "!= ");
 		match_print(out, &r->saddr);
 		fputc_unlocked(' ', out);
 	}
 	if (r->daddr.kind != PC_NFT_MATCH_NONE) {
 		put(out, ip);
 		put(out, " daddr ");
+		if (r->daddr_not)
+			put(out, "!= ");
 		match_print(out, &r->daddr);
 		fputc_unlocked(' ', out);
 	}
@@ -284,6 +290,8 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		put_quoted(out, r->limit->name);
 		fputc_unlocked(' ', out);
 	}
+	if (r->counter)
+		put(out, "counter ");
 	if (r->log) {
 		put(out, "log ");
 		if (r->log_prefix) {
@@ -291,6 +299,8 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 			put_quoted(out, r->log_prefix);
 			fputc_unlocked(' ', out);
 		}
+		if (r->log_nflog)
+			fprintf(out, "group %u ", (unsigned)r->log_group);
 	}
 	switch (r->verdict) {
 	case PC_NFT_ACCEPT:
@@ -378,6 +388,8 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 		fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
 			v6 ? "ipv6_addr" : "ipv4_addr");
 	fputs("\t\tflags interval\n", out);
+	if (m->counter)
+		fputs("\t\tcounter\n", out);
 	fputs("\t\telements = {\n", out);
 	for (size_t i = 0; i < m->n; i++) {
 		fputs("\t\t\t", out);
@@ -392,8 +404,11 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 	for (size_t i = 0; i < plan->n_limits; i++) {
 		const struct pc_nft_limit *l = plan->limits[i];
 
-		fprintf(out, "\tlimit %s {\n\t\trate %u/%s\n\t}\n\n", l->name,
+		fprintf(out, "\tlimit %s {\n\t\trate %u/%s", l->name,
 			l->limit.rate, limit_units[l->limit.unit]);
+		if (l->src->limit_burst)
+			fprintf(out, " burst %u packets", (unsigned)l->src->limit_burst);
+		fputs("\n\t}\n\n", out);
 	}
 	for (size_t i = 0; i < plan->n_sets; i++) {
 		const struct pc_nft_set *s = plan->sets[i];
@@ -404,8 +419,14 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 			s->key == PC_NFT_KEY_IPV6 ? "ipv6_addr" :
 			s->key == PC_NFT_KEY_PORT ? "inet_service" :
 			s->key == PC_NFT_KEY_ICMP ? "icmp_type" : "icmpv6_type");
-		if (s->interval)
+		if (s->dynamic) {
+			/* filled at run time; a reload keeps what it holds */
+			fputs("\t\tflags dynamic,timeout\n", out);
+			if (s->timeout)
+				fprintf(out, "\t\ttimeout %us\n", (unsigned)s->timeout);
+		} else if (s->interval) {
 			fputs("\t\tflags interval\n", out);
+		}
 		if (s->n) {
 			fputs("\t\telements = {\n\t\t\t", out);
 			set_elems_print(out, s, ",\n\t\t\t");

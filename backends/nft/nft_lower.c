@@ -347,6 +347,7 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 				       dir == PC_DIR_OUT ? "output" : "forward",
 			    r->families == PC_FAM_IPV4 ? "v4" : "v6", ++lw->chain_maps);
 	m->family = r->families;
+	m->counter = (lw->ir->options & PC_OPT_COUNTERS) != 0;
 	m->n = r->n_map;
 	m->v = r->map;
 	m->daddr = r->map_daddr;
@@ -362,12 +363,12 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	nr->comment = xstrdup(comment);
 }
 
-static const struct pc_nft_set *named_set_get(struct lower *lw,
-					      const struct pc_addr_set *as,
+/* The named set GROUP_v4 / GROUP_v6, made on first use; @loc: its definition or NULL. */
+static const struct pc_nft_set *named_set_get(struct lower *lw, const char *group,
+					      const struct pc_location *loc,
 					      unsigned family,
 					      const struct pc_addr *v, size_t n)
 {
-	const char *group = as->name;
 	char name[PC_NFT_NAME_MAX + 1];
 	struct pc_nft_plan *plan = lw->plan;
 	struct pc_nft_set *s;
@@ -388,7 +389,7 @@ static const struct pc_nft_set *named_set_get(struct lower *lw,
 			hi = mid;
 	}
 	s = addr_set_create(name, family, v, n);
-	s->loc = as->loc.line ? &as->loc : NULL;
+	s->loc = loc;
 	plan->sets = xgrow(plan->sets, &lw->sets_cap, plan->n_sets + 1,
 			   sizeof(*plan->sets));
 	memmove(&plan->sets[lo + 1], &plan->sets[lo],
@@ -421,13 +422,23 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 	const struct pc_addr *v;
 
 	memset(m, 0, sizeof(*m));
+	if (pc_addr_set_is_dynamic(as)) {
+		/* declared by dynsets_declare(), found by name */
+		m->kind = PC_NFT_MATCH_SET;
+		m->set = named_set_get(lw, as->name, NULL, family, NULL, 0);
+		return;
+	}
 	if (as->n == 0)
 		return;
 	v = addrs_of(as, family, &n);
+	/* a negated list with no prefix of this family: no match (issue 14) */
+	if (n == 0)
+		return;
 	if (as->name && nft_identifier_ok(as->name) &&
 	    strlen(as->name) + 3 <= PC_NFT_NAME_MAX) {
 		m->kind = PC_NFT_MATCH_SET;
-		m->set = named_set_get(lw, as, family, v, n);
+		m->set = named_set_get(lw, as->name, as->loc.line ? &as->loc : NULL,
+				       family, v, n);
 		return;
 	}
 	if (n == 1) {
@@ -571,6 +582,13 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	nr->limit = lw->limit;
 	nr->log = r->log;
 	nr->log_prefix = r->log_prefix;
+	nr->log_nflog = r->log_nflog;
+	nr->log_group = r->log_group;
+	nr->ifname_not = r->iface_not;
+	/* a negated list without a prefix of this family matches every
+	 * packet of it: no match at all (addr_match() left it NONE) */
+	nr->saddr_not = r->saddr_not && nr->saddr.kind != PC_NFT_MATCH_NONE;
+	nr->daddr_not = r->daddr_not && nr->daddr.kind != PC_NFT_MATCH_NONE;
 	nr->verdict = verdict;
 	nr->comment = xstrdup(comment);
 	if (lw->nat) {
@@ -599,6 +617,7 @@ static size_t rule_families(const struct pc_rule *r, const struct pc_l4 *l4,
 	else if (l4 && l4->proto == PC_PROTO_ICMPV6)
 		fams &= PC_FAM_IPV6;
 	if (r->saddr.n || r->daddr.n || fams != PC_FAM_ALL ||
+	    pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr) ||
 	    (l4 && (l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6))) {
 		static const unsigned each[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
 
@@ -607,9 +626,11 @@ static size_t rule_families(const struct pc_rule *r, const struct pc_l4 *l4,
 
 			if (!(fams & each[i]))
 				continue;
-			if (r->saddr.n && (addrs_of(&r->saddr, each[i], &k), k == 0))
+			if (r->saddr.n && !r->saddr_not &&
+			    (addrs_of(&r->saddr, each[i], &k), k == 0))
 				continue;
-			if (r->daddr.n && (addrs_of(&r->daddr, each[i], &k), k == 0))
+			if (r->daddr.n && !r->daddr_not &&
+			    (addrs_of(&r->daddr, each[i], &k), k == 0))
 				continue;
 			out[n++] = each[i];
 		}
@@ -769,6 +790,39 @@ int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag)
 }
 
 /*
+ * sets (issue 14): every dynamic set, used or not, as NAME_v4 and
+ * NAME_v6 (one key type per nft set), so that the tools meant to fill
+ * them find them. Single addresses, no intervals: the kernel updates only
+ * such sets from the packet path (flags dynamic).
+ */
+static bool dynsets_declare(struct lower *lw)
+{
+	static const unsigned fams[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
+	bool ok = true;
+
+	for (size_t i = 0; i < lw->ir->n_dynsets; i++) {
+		const struct pc_dynset *d = &lw->ir->dynsets[i];
+
+		if (!nft_identifier_ok(d->name) || strlen(d->name) + 3 > PC_NFT_NAME_MAX) {
+			pc_diag_error(lw->diag, &d->loc,
+				      "backend 'nft' cannot name a set '%s_v4' (a letter, then letters, digits, '_' and '.')",
+				      d->name);
+			ok = false;
+			continue;
+		}
+		for (size_t f = 0; f < 2; f++) {
+			struct pc_nft_set *s = (struct pc_nft_set *)
+				named_set_get(lw, d->name, &d->loc, fams[f], NULL, 0);
+
+			s->dynamic = true;
+			s->interval = false;
+			s->timeout = d->timeout;
+		}
+	}
+	return ok;
+}
+
+/*
  * NAT (routers): the statements in two `type nat` chains of the same
  * table, prerouting (dnat) and postrouting (masquerade, snat), so that
  * replacing the table replaces them too. A NAT statement is lowered as a
@@ -855,6 +909,8 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 	lw.plan->table = ir->table;
 	if (!check_table(ir, diag))
 		ok = false;
+	if (!dynsets_declare(&lw))
+		ok = false;
 	for (size_t c = 0; c < 3; c++) {
 		enum pc_direction dir = chain_order[c];
 		const struct pc_chain *ch = &ir->chains[dir];
@@ -879,6 +935,10 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 			else
 				ok = false;
 		}
+		/* counters (issue 14): every rule, and every element of a map */
+		if (ir->options & PC_OPT_COUNTERS)
+			for (size_t i = 0; i < rv.n; i++)
+				rv.v[i].counter = !rv.v[i].vmap;
 		nc->rules = rv.v;
 		nc->n = rv.n;
 	}

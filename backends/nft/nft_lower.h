@@ -89,6 +89,10 @@ struct pc_nft_set {
 	struct pc_nft_elem *v;
 	const struct pc_addr *addrs;
 	size_t n_addrs;
+	/* sets (issue 14): a dynamic set (no elements here; flags dynamic,
+	 * timeout) and its default timeout in seconds, 0 for none */
+	bool dynamic;
+	uint32_t timeout;
 	/* a group's named set: the group's definition (issue 10), else NULL */
 	const struct pc_location *loc;
 };
@@ -133,6 +137,7 @@ struct pc_nft_map {
 	size_t n;
 	const struct pc_map_elem *v;
 	char **comments;
+	bool counter;        /* counters (issue 14): a counter per element */
 	/* Verdict maps over destinations (the compiler, issue 15) */
 	const struct pc_addr_range *daddr; /* NULL, or per element its destination:
 				      * the key is then `ip[6] saddr . ip[6] daddr .
@@ -201,6 +206,11 @@ struct pc_nft_rule {
 	struct pc_nft_set *sets[3];
 	size_t n_sets;
 	const struct pc_nft_map *vmap;
+	bool counter;        /* counters (issue 14): `counter` before log */
+	bool log_nflog;      /* matches (issue 14): log group @log_group */
+	uint16_t log_group;
+	/* matches (issue 14): != for the interface, source, destination */
+	bool ifname_not, saddr_not, daddr_not;
 	/* Routers and gateways (routers) */
 	const char *oifname;
 	const struct pc_addr *nat_addr;   /* PC_NFT_SNAT, PC_NFT_DNAT */
@@ -311,5 +321,12 @@ unsigned pc_nft_key_len(enum pc_nft_key key);
 
 /* The port a plan element holds: 2 bytes in network order. */
 unsigned pc_nft_be16_get(const uint8_t *p);
+
+/*
+ * sets (issue 14): the whole table for a plan with dynamic sets, as
+ * nft_reload.c explains: declarations, flush, deletes, then the table
+ * (pc_nft_plan_format_body()) without wiping the dynamic sets.
+ */
+void pc_nft_plan_format_reload(const struct pc_nft_plan *plan, FILE *out);
 
 #endif

@@ -116,13 +116,19 @@ bool pc_prefix_contains(const struct pc_addr *outer, const struct pc_addr *inner
 static int addr_cmp(const void *pa, const void *pb)
 {
 	const struct pc_addr *a = pa, *b = pb;
-	int c;
+
+	uint64_t x, y;
 
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
-	c = memcmp(a->a, b->a, 16);
-	if (c)
-		return c;
+	/* as memcmp() of the 16 bytes, in two loads: sorting a million-entry
+	 * address list spent a third of its time in memcmp() calls */
+	for (unsigned w = 0; w < 2; w++) {
+		x = be64_load(a->a + 8 * w);
+		y = be64_load(b->a + 8 * w);
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
 	return (int)a->plen - (int)b->plen;
 }
 
@@ -132,6 +138,15 @@ void pc_addr_set_normalize(struct pc_addr_set *s)
 
 	if (s->n < 2)
 		return;
+	/* a set built from a group is normal already: a million-entry address
+	 * list used by a rule must not be sorted again for every use */
+	for (k = 1; k < s->n; k++)
+		if (addr_cmp(&s->v[k - 1], &s->v[k]) >= 0 ||
+		    pc_prefix_contains(&s->v[k - 1], &s->v[k]))
+			break;
+	if (k == s->n)
+		return;
+	k = 0;
 	qsort(s->v, s->n, sizeof(*s->v), addr_cmp);
 	for (size_t i = 0; i < s->n; i++) {
 		if (k && pc_prefix_contains(&s->v[k - 1], &s->v[i]))
@@ -205,8 +220,9 @@ bool pc_addr_set_contains(const struct pc_addr_set *s, unsigned family,
 {
 	size_t lo = 0, hi = s->n, n = addr_bytes(family), v4end, base;
 
+	/* a dynamic set's elements exist only in the kernel: empty here */
 	if (s->n == 0)
-		return true;
+		return !pc_addr_set_is_dynamic(s);
 	/* IPv4 entries come first: find where they end. */
 	while (lo < hi) {
 		size_t m = lo + (hi - lo) / 2;

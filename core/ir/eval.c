@@ -96,7 +96,8 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		return pc_map_lookup(r, p) != NULL;
 	if (!(r->families & p->family))
 		return false;
-	if (r->iface && !iface_list_match(r, p->iface))
+	/* no interface, or one that is (not, with @iface_not) in the list */
+	if (r->iface && (!p->iface || iface_list_match(r, p->iface) == r->iface_not))
 		return false;
 	if (r->n_oifaces && !oiface_match(r, p))
 		return false;
@@ -112,19 +113,25 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		if (i == r->n_l4)
 			return false;
 	}
-	return pc_addr_set_contains(&r->saddr, p->family, p->saddr) &&
-	       pc_addr_set_contains(&r->daddr, p->family, p->daddr);
+	return pc_addr_set_contains(&r->saddr, p->family, p->saddr) != r->saddr_not &&
+	       pc_addr_set_contains(&r->daddr, p->family, p->daddr) != r->daddr_not;
 }
 
 long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,
 		enum pc_verdict *verdict)
+{
+	return pc_ir_eval_from(ir, p, 0, verdict);
+}
+
+long pc_ir_eval_from(const struct pc_ir *ir, const struct pc_packet *p,
+		     size_t start, enum pc_verdict *verdict)
 {
 	const struct pc_chain *c;
 
 	if ((unsigned)p->dir >= __PC_DIR_MAX)
 		PC_BUG("packet direction %d", (int)p->dir);
 	c = &ir->chains[p->dir];
-	for (size_t i = 0; i < c->n; i++) {
+	for (size_t i = start; i < c->n; i++) {
 		const struct pc_rule *r = &c->rules[i];
 
 		if (r->n_map) {

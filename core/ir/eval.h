@@ -106,6 +106,14 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p);
 long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,
 		enum pc_verdict *verdict);
 
+/*
+ * matches (issue 14): pc_ir_eval() from the rule @start of the chain on:
+ * what decides a packet that a rate-limited rule lets fall through (over
+ * its rate), with @start the index after that rule.
+ */
+long pc_ir_eval_from(const struct pc_ir *ir, const struct pc_packet *p,
+		     size_t start, enum pc_verdict *verdict);
+
 /**
  * struct pc_packet_error - where pc_packet_parse() gave up
  * @msg: what is wrong, naming the bad word

@@ -104,6 +104,10 @@ static void dump_addrs(FILE *out, const char *what, const struct pc_addr_set *s)
 {
 	char buf[INET6_ADDRSTRLEN];
 
+	if (pc_addr_set_is_dynamic(s)) {
+		fprintf(out, " %s $%s (dynamic)", what, s->name);
+		return;
+	}
 	if (s->n == 0)
 		return;
 	fprintf(out, " %s", what);
@@ -218,9 +222,10 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 				snprintf(where, sizeof(where), "built-in: %s", pc_origin_name(r->origin));
 			fprintf(out, "  %-7s %-8s", pc_verdict_name(r->verdict), fam_name(r->families));
 			if (r->n_ifaces > 1)
-				dump_ifaces(out, "on", r->n_ifaces, r->ifaces);
+				dump_ifaces(out, r->iface_not ? "on not" : "on", r->n_ifaces,
+					    r->ifaces);
 			else if (r->iface)
-				fprintf(out, " on %s", r->iface);
+				fprintf(out, " on %s%s", r->iface_not ? "not " : "", r->iface);
 			if (r->n_oifaces)
 				dump_ifaces(out, "out on", r->n_oifaces, r->oifaces);
 			if (r->ct_state) {
@@ -234,19 +239,24 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 						first = false;
 					}
 			}
-			dump_addrs(out, "from", &r->saddr);
-			dump_addrs(out, "to", &r->daddr);
+			dump_addrs(out, r->saddr_not ? "from not" : "from", &r->saddr);
+			dump_addrs(out, r->daddr_not ? "to not" : "to", &r->daddr);
 			for (size_t k = 0; k < r->n_l4; k++)
 				dump_l4(out, &r->l4[k]);
 			if (!r->n_l4 && !r->ct_state && !r->iface && !r->n_oifaces &&
+			    !r->saddr.name && !r->daddr.name &&
 			    !r->saddr.n && !r->daddr.n)
 				fputs(" everything", out);
 			if (r->limit.rate)
 				fprintf(out, " limit %u/%s", r->limit.rate,
 					pc_limit_unit_name(r->limit.unit));
+			if (r->limit.rate && r->limit_burst)
+				fprintf(out, " burst %u", (unsigned)r->limit_burst);
 			if (r->log)
 				fprintf(out, " log%s%s%s", r->log_prefix ? " \"" : "",
 					r->log_prefix ? r->log_prefix : "", r->log_prefix ? "\"" : "");
+			if (r->log && r->log_nflog)
+				fprintf(out, " group %u", (unsigned)r->log_group);
 			if (r->comment)
 				fprintf(out, " comment \"%s\"", r->comment);
 			fprintf(out, "   # %s\n", where);

@@ -93,6 +93,9 @@ static const struct icmp_name icmp6[] = {
 	{ "ind-neighbor-solicit", 141 },
 	{ "ind-neighbor-advert", 142 },
 	{ "mld2-listener-report", 143 },
+	/* nft's other name of 132 (issue 14: every name nft knows); after
+	 * mld-listener-done, which stays the name written out */
+	{ "mld-listener-reduction", 132 },
 };
 
 int pc_icmp_type_parse(const char *s, bool v6)

@@ -89,16 +89,42 @@ static bool l4_disjoint(const struct pc_rule *a, const struct pc_rule *b)
 	return true;
 }
 
+/* The interface list of @r: @iface alone when n_ifaces <= 1. */
+static const char *iface_at(const struct pc_rule *r, size_t i)
+{
+	return r->n_ifaces > 1 ? r->ifaces[i] : r->iface;
+}
+
+/*
+ * Do the `on` lists provably name no interface in common? Only lists of
+ * exact names (a wildcard may meet anything) and no `on not`, whose
+ * packets are every other interface.
+ */
+static bool ifaces_disjoint(const struct pc_rule *a, const struct pc_rule *b)
+{
+	size_t na = a->n_ifaces > 1 ? a->n_ifaces : 1;
+	size_t nb = b->n_ifaces > 1 ? b->n_ifaces : 1;
+
+	if (!a->iface || !b->iface || a->iface_not || b->iface_not)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			if (strchr(iface_at(a, i), '*') || strchr(iface_at(b, j), '*') ||
+			    strcmp(iface_at(a, i), iface_at(b, j)) == 0)
+				return false;
+	return true;
+}
+
 bool pc_rules_disjoint(const struct pc_rule *a, const struct pc_rule *b)
 {
 	if (!(a->families & b->families))
 		return true;
-	/* two interfaces named exactly (no wildcard) and different */
-	if (a->iface && b->iface && !strchr(a->iface, '*') && !strchr(b->iface, '*') &&
-	    strcmp(a->iface, b->iface) != 0)
+	if (ifaces_disjoint(a, b))
 		return true;
 	if (a->ct_state && b->ct_state && !(a->ct_state & b->ct_state))
 		return true;
-	return l4_disjoint(a, b) || addrs_disjoint(&a->saddr, &b->saddr) ||
-	       addrs_disjoint(&a->daddr, &b->daddr);
+	/* a negated list matches what lies outside it: not proven here */
+	return l4_disjoint(a, b) ||
+	       (!a->saddr_not && !b->saddr_not && addrs_disjoint(&a->saddr, &b->saddr)) ||
+	       (!a->daddr_not && !b->daddr_not && addrs_disjoint(&a->daddr, &b->daddr));
 }

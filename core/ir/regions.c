@@ -230,6 +230,14 @@ const char *pc_regions_unmodelled(const struct pc_rule *r)
 {
 	if (r->n_map)
 		return "verdict maps (compare reads the unoptimised policy)";
+	if (r->n_oifaces)
+		return "the leaving interface of a forward rule (out on)";
+	if (r->saddr_not || r->daddr_not)
+		return "negation (from not, to not)";
+	if (pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr))
+		return "dynamic sets (hosts NAME = dynamic)";
+	if (r->limit.rate && r->limit_burst)
+		return "a rate limit's burst (limit ... burst M)";
 	return NULL;
 }
 
@@ -247,11 +255,21 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 	c->verdict = r->verdict;
 	/* interface classes */
 	if (r->iface) {
+		size_t m = r->n_ifaces > 1 ? r->n_ifaces : 1;
+
 		cap = 0;
-		for (size_t i = 0; i < ifs->n; i++)
-			if (iface_class_match(ifs, i, r->iface))
+		/* the classes any name of the list matches, or with `on not`
+		 * every other one (the class of unnamed interfaces, ifs->n, too) */
+		for (size_t i = 0; i <= ifs->n; i++) {
+			bool in = false;
+
+			for (size_t k = 0; k < m && !in; k++)
+				in = iface_class_match(ifs, i, r->n_ifaces > 1 ? r->ifaces[k] :
+										 r->iface);
+			if (in != r->iface_not)
 				ivlist_add(&c->d[PC_RG_IFACE], &cap,
 					   (struct pc_rg_iv){ u128(i), u128(i) });
+		}
 		ivlist_normalize(&c->d[PC_RG_IFACE]);
 	} else {
 		ivlist_full(&c->d[PC_RG_IFACE], PC_RG_IFACE, fam);
@@ -570,12 +588,16 @@ static void ifaces_collect(const struct pc_ir *ir, char ***v, size_t *n, size_t 
 {
 	for (int d = 0; d < __PC_DIR_MAX; d++)
 		for (size_t i = 0; i < ir->chains[d].n; i++) {
-			const char *f = ir->chains[d].rules[i].iface;
+			const struct pc_rule *r = &ir->chains[d].rules[i];
+			size_t m = r->n_ifaces > 1 ? r->n_ifaces : 1;
 
-			if (!f)
+			if (!r->iface)
 				continue;
-			*v = xgrow(*v, cap, *n + 1, sizeof(**v));
-			(*v)[(*n)++] = xstrdup(f);
+			/* every name of a list makes its classes */
+			for (size_t k = 0; k < m; k++) {
+				*v = xgrow(*v, cap, *n + 1, sizeof(**v));
+				(*v)[(*n)++] = xstrdup(r->n_ifaces > 1 ? r->ifaces[k] : r->iface);
+			}
 		}
 }
 
@@ -804,6 +826,12 @@ static void merge_all(struct pc_rg_result *r)
 static int check_modelled(const struct pc_ir *ir, const char *which,
 			  char *err, size_t errlen)
 {
+	/* the filter judges the translated packet (explain: dnat first) */
+	if (ir->n_nat) {
+		snprintf(err, errlen, "%s %s:%u: compare does not model NAT (masquerade, snat, dnat) yet",
+			 which, ir->nat[0].loc.file ? ir->nat[0].loc.file : "?", ir->nat[0].loc.line);
+		return -1;
+	}
 	for (int d = 0; d < __PC_DIR_MAX; d++)
 		for (size_t i = 0; i < ir->chains[d].n; i++) {
 			const struct pc_rule *r = &ir->chains[d].rules[i];

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <portcullis/diag.h>
 #include <portcullis/ir.h>
@@ -64,6 +65,7 @@ enum pc_ast_match_kind {
 	PC_AST_MATCH_TO,
 	PC_AST_MATCH_ICMP,
 	PC_AST_MATCH_ICMPV6,
+	PC_AST_MATCH_FAMILY,     /* matches (issue 14): family ipv4|ipv6 */
 	__PC_AST_MATCH_MAX
 };
 
@@ -71,6 +73,7 @@ struct pc_ast_match {
 	enum pc_ast_match_kind kind;
 	struct pc_location loc;   /* the keyword */
 	struct pc_ast_list list;
+	bool negated;             /* matches (issue 14): from not / to not */
 };
 
 struct pc_ast_rule {
@@ -87,6 +90,11 @@ struct pc_ast_rule {
 	struct pc_location limit_loc;
 	const char *comment;
 	struct pc_location comment_loc;
+	/* matches (issue 14): log group N */
+	bool log_nflog;
+	uint16_t log_group;
+	bool iface_not;               /* on not IFACE */
+	uint32_t limit_burst;         /* limit ... burst M; 0: not given */
 	/* Routers and gateways (routers): `on` and `out on` as written; @iface
 	 * above is the first of @ifaces */
 	struct pc_ast_list ifaces;    /* n == 0: no `on` */
@@ -125,6 +133,13 @@ struct pc_ast_stmt {
 	enum pc_direction dir;
 	enum pc_verdict verdict;
 	struct pc_ast_rule rule;
+	/* sets: `hosts NAME = file "PATH"` */
+	const char *hosts_file;        /* PATH made relative to the working
+					* directory (as includes are); NULL: none */
+	struct pc_location hosts_file_loc;
+	/* sets: `hosts NAME = dynamic [timeout DURATION]` */
+	bool hosts_dynamic;
+	uint32_t hosts_timeout;        /* seconds, 0: none */
 	/* NAT (routers): @rule is the match, @nat_to the text after '->'
 	 * (NULL for masquerade) */
 	enum pc_nat_kind nat;
@@ -162,6 +177,9 @@ struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
 				   struct pc_diag *diag);
 void pc_ast_destroy(struct pc_ast *ast);
 
+/* sets: seconds of "3600", "90s", "10m", "1h30m", "7d" (at most
+ * PC_MAX_TIMEOUT); 0 when @text is none of these. */
+uint32_t pc_ast_duration_parse(const char *text);
 /*
  * Included files parsed once for many policies (`generate POLICY...`): a
  * file included again under the same name is not read or parsed again,
@@ -192,5 +210,6 @@ struct pc_ast *pc_ast_parse_buffer_cached(const char *name, const char *text,
 #define PC_MAX_INCLUDE_BYTES (64u << 20) /* bytes of all included files */
 #define PC_MAX_GROUP_DEPTH 64    /* $a in $b in $c ... */
 #define PC_MAX_LIST 1000000      /* items in one list */
+#define PC_MAX_TIMEOUT (365u * 86400u) /* seconds, of a dynamic set */
 
 #endif

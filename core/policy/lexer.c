@@ -363,6 +363,10 @@ again:
 		if (c == '*')
 			pc_diag_error(lx->diag, &loc,
 				      "unexpected character '*' (quote names that hold it: \"sql*net\")");
+		else if (c == '!')
+			/* habits (issue 14): iptables' and pf's negation */
+			pc_diag_error(lx->diag, &loc,
+				      "unexpected character '!': negation is written 'not' (from not 10.0.0.0/8, to not $group, on not eth0)");
 		else if (c >= 0x20 && c < 0x7f)
 			pc_diag_error(lx->diag, &loc, "unexpected character '%c'", c);
 		else

@@ -227,12 +227,17 @@ static void set_bits(uint64_t *b, unsigned lo, unsigned hi)
 
 static bool is_wildcard(const struct pc_rule *r)
 {
-	return !r->iface && !r->n_oifaces && r->saddr.n == 0 && r->daddr.n == 0;
+	return !r->iface && !r->n_oifaces && r->saddr.n == 0 && r->daddr.n == 0 &&
+	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr) &&
+	       !r->saddr_not && !r->daddr_not;
 }
 
 static bool can_cover(const struct pc_rule *r)
 {
-	return r->limit.rate == 0 && r->ct_state == 0;
+	/* what a dynamic set holds is known only at run time */
+	return r->limit.rate == 0 && r->ct_state == 0 &&
+	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr) &&
+	       !r->saddr_not && !r->daddr_not && !r->iface_not;
 }
 
 static unsigned fam_bit(int f)
@@ -373,6 +378,11 @@ static bool covers_outside_l4(const struct pc_rule *e, const struct pc_rule *r, 
 	unsigned fam = fam_bit(f);
 
 	if (!(e->families & fam))
+		return false;
+	/* a negated match of @r covers what lies outside its list: only an
+	 * earlier rule without that match holds all of it */
+	if ((r->saddr_not && e->saddr.n) || (r->daddr_not && e->daddr.n) ||
+	    (r->iface_not && e->iface))
 		return false;
 	if (!ifaces_cover(e->iface, e->n_ifaces, e->ifaces,
 			  r->iface, r->n_ifaces, r->ifaces) ||
@@ -594,11 +604,43 @@ static bool same_addr_set(const struct pc_addr_set *a, const struct pc_addr_set 
 	}
 }
 
-/* Do @a and @b match the same packets of family @f outside their protocols? */
+/* The same interface list, as written (@one alone when @n <= 1)? */
+static bool same_ifaces(const char *a1, size_t an, const char *const *av,
+			const char *b1, size_t bn, const char *const *bv)
+{
+	size_t ac = an > 1 ? an : (a1 || an) ? 1 : 0;
+	size_t bc = bn > 1 ? bn : (b1 || bn) ? 1 : 0;
+
+	if (ac != bc)
+		return false;
+	for (size_t i = 0; i < ac; i++)
+		if (strcmp(iface_at(a1, an, av, i), iface_at(b1, bn, bv, i)) != 0)
+			return false;
+	return true;
+}
+
+/* Is dynamic set membership the same: no dynamic set, or the same one? */
+static bool same_dynamic(const struct pc_addr_set *a, const struct pc_addr_set *b)
+{
+	bool da = pc_addr_set_is_dynamic(a), db = pc_addr_set_is_dynamic(b);
+
+	return da == db && (!da || strcmp(a->name, b->name) == 0);
+}
+
+/*
+ * Do @a and @b match the same packets of family @f outside their
+ * protocols? Every match field but the protocols must be equal: the class
+ * stands for all its rules with the first one's fields (whole interface
+ * lists, `out on`, negation and dynamic sets included).
+ */
 static bool same_class(const struct pc_rule *a, const struct pc_rule *b, int f)
 {
-	if ((a->iface == NULL) != (b->iface == NULL) ||
-	    (a->iface && strcmp(a->iface, b->iface) != 0))
+	if (!same_ifaces(a->iface, a->n_ifaces, a->ifaces, b->iface, b->n_ifaces, b->ifaces) ||
+	    !same_ifaces(NULL, a->n_oifaces, a->oifaces, NULL, b->n_oifaces, b->oifaces))
+		return false;
+	if (a->iface_not != b->iface_not || a->saddr_not != b->saddr_not ||
+	    a->daddr_not != b->daddr_not ||
+	    !same_dynamic(&a->saddr, &b->saddr) || !same_dynamic(&a->daddr, &b->daddr))
 		return false;
 	return same_addr_set(&a->saddr, &b->saddr, fam_bit(f)) &&
 	       same_addr_set(&a->daddr, &b->daddr, fam_bit(f));
@@ -607,9 +649,17 @@ static bool same_class(const struct pc_rule *a, const struct pc_rule *b, int f)
 static unsigned class_hash(const struct cover *c, const struct pc_rule *r, int f)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)f ^ (r->saddr.n ? 2u : 0u) ^ (r->daddr.n ? 4u : 0u);
+	size_t ni = r->n_ifaces > 1 ? r->n_ifaces : r->iface ? 1 : 0;
 
-	if (r->iface)
-		h = hash_bytes(h, r->iface, strlen(r->iface));
+	/* every field same_class() compares that is cheap to hash */
+	for (size_t i = 0; i < ni; i++) {
+		const char *name = iface_at(r->iface, r->n_ifaces, r->ifaces, i);
+
+		h = hash_bytes(h, name, strlen(name) + 1);
+	}
+	h ^= 0x9e3779b9u;
+	for (size_t i = 0; i < r->n_oifaces; i++)
+		h = hash_bytes(h, r->oifaces[i], strlen(r->oifaces[i]) + 1);
 	h = addr_set_hash(h, &r->saddr, fam_bit(f));
 	h = addr_set_hash(h ^ 0x5bd1e995u, &r->daddr, fam_bit(f));
 	return h & c->kmask;

@@ -27,6 +27,7 @@ struct parser {
 	struct pc_lexer lx;
 	struct pc_token tok;
 	bool bad_line;            /* an error was reported on this statement */
+	size_t reported;          /* errors perror_at() reported, in all */
 	size_t errors_before;     /* error count when the statement started */
 	struct include_frame *stack;
 	size_t depth;
@@ -106,6 +107,7 @@ static void perror_at(struct parser *ps, const struct pc_location *loc,
 	if (ps->bad_line || pc_diag_count(ps->diag, PC_SEV_ERROR) > ps->errors_before)
 		return;
 	ps->bad_line = true;
+	ps->reported++;
 	va_start(ap, fmt);
 	pc_diag_vreport(ps->diag, PC_SEV_ERROR, loc, fmt, ap);
 	va_end(ap);
@@ -294,6 +296,7 @@ static const struct {
 	enum pc_ast_match_kind kind;
 } match_words[] = {
 	{ "class", PC_AST_MATCH_CLASS },
+	{ "family", PC_AST_MATCH_FAMILY },
 	{ "from", PC_AST_MATCH_FROM },
 	{ "icmp", PC_AST_MATCH_ICMP },
 	{ "icmpv6", PC_AST_MATCH_ICMPV6 },
@@ -304,9 +307,44 @@ static const struct {
 };
 
 
+/* matches (issue 14): [burst M] after a rate; `per source` is refused. */
+static bool parse_limit_tail(struct parser *ps, struct pc_ast_rule *r)
+{
+	if (at_word(ps, "burst")) {
+		char *end;
+		unsigned long burst;
+
+		next(ps);
+		errno = 0;
+		burst = at(ps, PC_TOK_WORD) ? strtoul(ps->tok.text, &end, 10) : 0;
+		if (!at(ps, PC_TOK_WORD) || !pc_all_digits(ps->tok.text) || *end || errno ||
+		    burst == 0 || burst > 1000000) {
+			expected(ps, "a burst of 1 to 1000000 packets after 'burst'");
+			return false;
+		}
+		r->limit_burst = (uint32_t)burst;
+		next(ps);
+	}
+	if (at_word(ps, "per")) {
+		perror_at(ps, &ps->tok.loc,
+			  "'limit ... per source' (a bucket per source address) is not available yet: one bucket per rule only");
+		return false;
+	}
+	return true;
+}
+
 static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 {
-	static const char *const units[] = { "second", "minute", "hour", "day" };
+	/* nft's and iptables' short units too (issue 14): 5/min, 10/s, 1/h */
+	static const struct {
+		const char *word;
+		enum pc_limit_unit unit;
+	} units[] = {
+		{ "second", PC_LIMIT_SECOND }, { "s", PC_LIMIT_SECOND }, { "sec", PC_LIMIT_SECOND },
+		{ "minute", PC_LIMIT_MINUTE }, { "min", PC_LIMIT_MINUTE }, { "m", PC_LIMIT_MINUTE },
+		{ "hour", PC_LIMIT_HOUR }, { "h", PC_LIMIT_HOUR },
+		{ "day", PC_LIMIT_DAY }, { "d", PC_LIMIT_DAY },
+	};
 	char *end;
 	unsigned long rate;
 	struct pc_location loc = ps->tok.loc;
@@ -331,15 +369,74 @@ static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 	}
 	next(ps);
 	for (unsigned i = 0; i < PC_ARRAY_SIZE(units); i++)
-		if (at_word(ps, units[i])) {
+		if (at_word(ps, units[i].word)) {
 			r->limit.rate = (uint32_t)rate;
-			r->limit.unit = (enum pc_limit_unit)i;
+			r->limit.unit = units[i].unit;
 			r->limit_loc.len = ps->tok.loc.col + ps->tok.loc.len - r->limit_loc.col;
 			next(ps);
-			return true;
+			return parse_limit_tail(ps, r);
 		}
 	expected(ps, "a unit (second, minute, hour, day)");
 	return false;
+}
+
+/* The current token follows the previous one with no blank between: the
+ * rest of a word the lexer cut at a bad character (sql*net). */
+static bool glued(const struct parser *ps)
+{
+	unsigned col = ps->tok.loc.col;
+
+	if (ps->tok.loc.line != ps->lx.line || col < 2)
+		return false;
+	return ps->lx.line_start[col - 2] != ' ' && ps->lx.line_start[col - 2] != '\t';
+}
+
+/* A word that starts a clause of a rule: where parsing resumes after an error. */
+static bool at_clause(const struct parser *ps)
+{
+	static const char *const words[] = { "on", "out", "log", "limit", "comment" };
+
+	if (!at(ps, PC_TOK_WORD))
+		return false;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++)
+		if (strcmp(ps->tok.text, match_words[i].word) == 0)
+			return true;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(words); i++)
+		if (strcmp(ps->tok.text, words[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *match_word_of(enum pc_ast_match_kind kind)
+{
+	for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++)
+		if (match_words[i].kind == kind)
+			return match_words[i].word;
+	return "match";
+}
+
+/* habits (issue 14): an iptables option pasted into a rule, e.g. -j ACCEPT. */
+static void iptables_hint(struct parser *ps, const struct pc_location *kw)
+{
+	const char *opt = ps->tok.text, *verdict = NULL;
+
+	if (strcmp(opt, "-j") == 0 || strcmp(opt, "--jump") == 0) {
+		next(ps);
+		if (at(ps, PC_TOK_WORD)) {
+			if (strcmp(ps->tok.text, "ACCEPT") == 0)
+				verdict = "allow";
+			else if (strcmp(ps->tok.text, "DROP") == 0)
+				verdict = "deny";
+			else if (strcmp(ps->tok.text, "REJECT") == 0)
+				verdict = "reject";
+		}
+	}
+	if (verdict)
+		perror_at(ps, kw, "'-j %s' is iptables' syntax: in portcullis the verdict starts the rule (%s DIRECTION [MATCH ...])",
+			  ps->tok.text, verdict);
+	else
+		perror_at(ps, kw, "'%s' is an iptables option, not portcullis syntax: a rule is VERDICT DIRECTION [on IFACE] [service|port|class|proto|from|to|icmp|icmpv6 ...] [log] [limit] [comment]",
+			  opt);
 }
 
 /*
@@ -375,6 +472,14 @@ static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
 		return false;
 	}
 	next(ps);
+	if (!out && at_word(ps, "not")) {   /* matches (issue 14): on not IFACES */
+		if (r->nat) {
+			perror_at(ps, &ps->tok.loc, "'on not' is not for NAT: name the interfaces it is for");
+			return false;
+		}
+		r->iface_not = true;
+		next(ps);
+	}
 	if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING) && !at(ps, PC_TOK_LBRACE)) {
 		expected(ps, "an interface name or a { list } of them");
 		return false;
@@ -402,11 +507,13 @@ static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 	struct pc_ast_match *m = NULL;
 	size_t n = 0, cap = 0;
 	bool seen_log = false, seen_limit = false, seen_comment = false;
+	size_t errors0;   /* lexer errors before the rule */
 	const char *nat_to = NULL;
 	struct pc_location nat_to_loc = { 0 };
 
 	memset(&r, 0, sizeof(r));
 	r.verdict = verdict;
+	errors0 = pc_diag_count(ps->diag, PC_SEV_ERROR) - ps->reported;
 	next(ps);
 	if (nat) {
 		r.nat = true;
@@ -440,9 +547,25 @@ static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 		struct pc_location kw = ps->tok.loc;
 		bool done = false;
 
+		/* what a lexer error left of a word is no clause: skip it
+		 * silently; a lexer error silences nothing after that */
+		if (pc_diag_count(ps->diag, PC_SEV_ERROR) > ps->errors_before && !at_clause(ps) &&
+		    glued(ps)) {
+			while (!at_end(ps) && !at_clause(ps))
+				next(ps);
+			continue;
+		}
+		ps->errors_before = pc_diag_count(ps->diag, PC_SEV_ERROR);
+		if (at(ps, PC_TOK_COMMA) && n && !m[n - 1].list.braced) {
+			/* habits (issue 14): `port 80,443/tcp` */
+			perror_at(ps, &ps->tok.loc,
+				  "several items of one match go in braces: %s { %s, ... }",
+				  match_word_of(m[n - 1].kind), m[n - 1].list.n ? m[n - 1].list.v[0].text : "A");
+			goto resync;
+		}
 		if (!at(ps, PC_TOK_WORD)) {
 			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, out on, log, limit or comment");
-			goto fail;
+			goto resync;
 		}
 		for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++) {
 			if (strcmp(ps->tok.text, match_words[i].word) != 0)
@@ -451,14 +574,21 @@ static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 				if (m[j].kind == match_words[i].kind) {
 					perror_at(ps, &kw, "'%s' given twice in one rule: use a list { … }",
 						  match_words[i].word);
-					goto fail;
+					goto resync;
 				}
 			next(ps);
 			m = xgrow(m, &cap, n + 1, sizeof(*m));
 			m[n].kind = match_words[i].kind;
 			m[n].loc = kw;
+			m[n].negated = false;
+			/* matches (issue 14): from not ADDRS, to not ADDRS */
+			if ((m[n].kind == PC_AST_MATCH_FROM || m[n].kind == PC_AST_MATCH_TO) &&
+			    at_word(ps, "not")) {
+				m[n].negated = true;
+				next(ps);
+			}
 			if (!parse_list(ps, &m[n].list, false, false))
-				goto fail;
+				goto resync;
 			n++;
 			done = true;
 			break;
@@ -467,11 +597,11 @@ static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 			continue;
 		if (at_word(ps, "on") || at_word(ps, "out")) {
 			if (!parse_rule_iface(ps, &r))
-				goto fail;
+				goto resync;
 		} else if (at_word(ps, "log")) {
 			if (seen_log) {
 				perror_at(ps, &kw, "'log' given twice in one rule");
-				goto fail;
+				goto resync;
 			}
 			seen_log = true;
 			r.log = true;
@@ -482,34 +612,76 @@ static void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 				r.log_loc = ps->tok.loc;
 				next(ps);
 			}
+			/* matches (issue 14): log [PREFIX] group N, to NFLOG */
+			if (at_word(ps, "group")) {
+				char *end;
+				unsigned long g;
+
+				next(ps);
+				errno = 0;
+				g = at(ps, PC_TOK_WORD) ? strtoul(ps->tok.text, &end, 10) : 70000;
+				if (!at(ps, PC_TOK_WORD) || *end || errno || g > 65535 ||
+				    !pc_all_digits(ps->tok.text)) {
+					expected(ps, "a netlink log group number 0-65535 after 'group'");
+					goto resync;
+				}
+				r.log_nflog = true;
+				r.log_group = (uint16_t)g;
+				next(ps);
+			}
 		} else if (at_word(ps, "limit")) {
 			if (seen_limit) {
 				perror_at(ps, &kw, "'limit' given twice in one rule");
-				goto fail;
+				goto resync;
 			}
 			seen_limit = true;
 			if (!parse_limit(ps, &r))
-				goto fail;
+				goto resync;
 		} else if (at_word(ps, "comment")) {
 			if (seen_comment) {
 				perror_at(ps, &kw, "'comment' given twice in one rule");
-				goto fail;
+				goto resync;
 			}
 			seen_comment = true;
 			next(ps);
 			if (!at(ps, PC_TOK_STRING)) {
 				expected(ps, "a quoted comment");
-				goto fail;
+				goto resync;
 			}
 			r.comment = ps->tok.text;
 			r.comment_loc = ps->tok.loc;
 			next(ps);
+		} else if (ps->tok.text[0] == '-') {
+			iptables_hint(ps, &kw);
+			goto resync;
 		} else {
 			perror_at(ps, &kw, "unknown keyword '%s' in rule (expected one of: %s)",
 				  ps->tok.text,
 				  "service, port, class, proto, from, to, icmp, icmpv6, on, log, limit, comment");
-			goto fail;
+			goto resync;
 		}
+		continue;
+resync:
+		/*
+		 * habits (issue 14): every error of a line is reported. Skip to
+		 * the next clause keyword (past the bad token) and go on; the
+		 * rule itself is dropped.
+		 */
+		ps->bad_line = false;
+		ps->errors_before = pc_diag_count(ps->diag, PC_SEV_ERROR);
+		if (!at_end(ps))
+			next(ps);
+		while (!at_end(ps) && !at_clause(ps))
+			next(ps);
+	}
+	/*
+	 * A rule with parse errors is still resolved, for the errors of the
+	 * clauses that parsed (the errors keep it out of any output); one the
+	 * lexer cut into pieces is not: its words are not what was written.
+	 */
+	if (pc_diag_count(ps->diag, PC_SEV_ERROR) - ps->reported > errors0) {
+		free(m);
+		return;
 	}
 	if (nat && *nat != PC_NAT_MASQUERADE && !nat_to) {
 		expected(ps, *nat == PC_NAT_DNAT ? "'-> ADDR[:PORT]' (the translated destination)" :
@@ -780,6 +952,115 @@ out:
 	free(path);
 }
 
+/* Relative to the directory of the file being parsed, as include is. */
+static char *relative_path(const struct parser *ps, const char *given)
+{
+	char *tmp, *dir, *path;
+
+	if (given[0] == '/')
+		return xstrdup(given);
+	tmp = xstrdup(ps->lx.file);
+	dir = dirname(tmp);
+	path = strcmp(dir, ".") == 0 ? xstrdup(given) : xasprintf("%s/%s", dir, given);
+	free(tmp);
+	return path;
+}
+
+/* `hosts NAME = file "PATH"`: the resolver reads the list. */
+static void parse_hosts_file(struct parser *ps, const struct pc_location *loc,
+			     const char *name, const struct pc_location *name_loc)
+{
+	struct pc_ast_stmt *s;
+	struct pc_location file_loc;
+	char *path;
+
+	next(ps);
+	if (!at(ps, PC_TOK_STRING)) {
+		expected(ps, "a quoted file name after 'file'");
+		skip_line(ps);
+		return;
+	}
+	file_loc = ps->tok.loc;
+	path = relative_path(ps, ps->tok.text);
+	next(ps);
+	if (!at_end(ps)) {
+		expected(ps, "end of line");
+		skip_line(ps);
+		free(path);
+		return;
+	}
+	s = add_stmt(ps, PC_AST_HOSTS, loc);
+	s->name = name;
+	s->name_loc = *name_loc;
+	s->hosts_file = pc_arena_strdup(ps->arena, path);
+	s->hosts_file_loc = file_loc;
+	free(path);
+}
+
+/*
+ * A duration: "3600", "90s", "10m", "1h30m", "7d" (s, m, h, d, as nft
+ * writes them). 0 on error.
+ */
+uint32_t pc_ast_duration_parse(const char *text)
+{
+	uint64_t total = 0;
+	const char *p = text;
+
+	if (pc_all_digits(text)) {
+		unsigned long v = strlen(text) <= 8 ? strtoul(text, NULL, 10) : 0;
+
+		return (uint32_t)v;
+	}
+	while (*p) {
+		uint64_t v = 0, mult;
+		const char *start = p;
+
+		while (*p >= '0' && *p <= '9' && p - start < 8)
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		if (p == start)
+			return 0;
+		switch (*p++) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		default: return 0;
+		}
+		total += v * mult;
+	}
+	return total > PC_MAX_TIMEOUT ? 0 : (uint32_t)total;
+}
+
+/* `hosts NAME = dynamic [timeout DURATION]`: filled at run time. */
+static void parse_hosts_dynamic(struct parser *ps, const struct pc_location *loc,
+				const char *name, const struct pc_location *name_loc)
+{
+	struct pc_ast_stmt *s;
+	uint32_t timeout = 0;
+
+	next(ps);
+	if (at_word(ps, "timeout")) {
+		next(ps);
+		if (!at(ps, PC_TOK_WORD) || !(timeout = pc_ast_duration_parse(ps->tok.text))) {
+			perror_at(ps, &ps->tok.loc,
+				  "expected a duration after 'timeout' (such as 3600, 90s, 10m, 1h30m or 7d; at most 365d)");
+			skip_line(ps);
+			return;
+		}
+		next(ps);
+	}
+	if (!at_end(ps)) {
+		expected(ps, "end of line (or 'timeout DURATION')");
+		skip_line(ps);
+		return;
+	}
+	s = add_stmt(ps, PC_AST_HOSTS, loc);
+	s->name = name;
+	s->name_loc = *name_loc;
+	s->hosts_dynamic = true;
+	s->hosts_timeout = timeout;
+}
+
 static void parse_group(struct parser *ps, enum pc_ast_stmt_kind kind)
 {
 	struct pc_location loc = ps->tok.loc;
@@ -801,6 +1082,14 @@ static void parse_group(struct parser *ps, enum pc_ast_stmt_kind kind)
 		goto fail;
 	}
 	next(ps);
+	if (kind == PC_AST_HOSTS && at_word(ps, "file")) {
+		parse_hosts_file(ps, &loc, name, &name_loc);
+		return;
+	}
+	if (kind == PC_AST_HOSTS && at_word(ps, "dynamic")) {
+		parse_hosts_dynamic(ps, &loc, name, &name_loc);
+		return;
+	}
 	if (!parse_list(ps, &list, kind == PC_AST_SERVICES, true))
 		goto fail;
 	if (!at_end(ps)) {
@@ -905,6 +1194,12 @@ static void parse_statement(struct parser *ps)
 		s->dir = dir;
 		s->verdict = verdict;
 		next(ps);
+	} else if (ps->tok.text[0] == '-') {
+		/* habits (issue 14): an iptables-save line pasted into a policy */
+		perror_at(ps, &loc,
+			  "'%s' starts an iptables command, not a portcullis statement: write the rule as VERDICT DIRECTION [MATCH ...], e.g. allow in service ssh (-j ACCEPT is allow, -j DROP deny, -j REJECT reject)",
+			  ps->tok.text);
+		goto fail;
 	} else {
 		perror_at(ps, &loc,
 			  "unknown keyword '%s' (expected allow, deny, reject, default, hosts, services, transports, table, include or option)",

@@ -79,6 +79,27 @@ static void warn_traps(struct resolver *rs, bool anyone)
 	}
 }
 
+/* matches (issue 14): what `from not` / `to not` can take. */
+static bool negation_ok(struct resolver *rs, const struct pc_ast_match *m,
+			const struct addracc *aa)
+{
+	if (aa->dynamic) {
+		pc_diag_error(rs->diag, &m->loc, "a dynamic set cannot be negated");
+		return false;
+	}
+	bool everything = aa->any || aa->n == 0;
+
+	for (size_t i = 0; i < aa->n; i++)
+		if (aa->v[i].plen == 0)
+			everything = true;
+	if (everything) {
+		pc_diag_error(rs->diag, &m->loc,
+			      "'%s not' of every address never matches", m->kind == PC_AST_MATCH_FROM ? "from" : "to");
+		return false;
+	}
+	return true;
+}
+
 void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 		  struct rulebuf *out)
 {
@@ -101,12 +122,23 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.verdict = ar->verdict;
 	r.log = ar->log;
 	r.log_prefix = ar->log_prefix;
+	r.log_nflog = ar->log_nflog;
+	r.log_group = ar->log_group;
 	r.limit = ar->limit;
+	r.limit_burst = ar->limit_burst;
 	r.comment = ar->comment;
 	if (!resolve_ifaces(rs, &ar->ifaces, &r.n_ifaces, &r.ifaces) ||
 	    !resolve_ifaces(rs, &ar->oifaces, &r.n_oifaces, &r.oifaces))
 		ok = false;
 	r.iface = r.n_ifaces ? r.ifaces[0] : NULL;
+	r.iface_not = r.iface && ar->iface_not;
+	/* the backends spell a list as one kernel rule per interface, and
+	 * "not a" or "not b" is every interface: one name only */
+	if (r.iface_not && r.n_ifaces > 1) {
+		pc_diag_error(rs->diag, &ar->iface_loc,
+			      "'on not' takes one interface (or a prefix and '*'), not a list");
+		ok = false;
+	}
 	bool have_from = false, have_to = false;
 
 	rs->n_traps = 0;
@@ -133,16 +165,48 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 			if (!resolve_icmp(rs, &m->list, m->kind == PC_AST_MATCH_ICMPV6, acc))
 				ok = false;
 			break;
+		case PC_AST_MATCH_FAMILY: {
+			/* matches (issue 14): restricts the rule to one family */
+			unsigned f = 0;
+
+			for (size_t k = 0; k < m->list.n; k++) {
+				const struct pc_ast_item *it = &m->list.v[k];
+
+				if (it->kind == PC_AST_WORD && !it->suffix && strcmp(it->text, "ipv4") == 0)
+					f |= PC_FAM_IPV4;
+				else if (it->kind == PC_AST_WORD && !it->suffix && strcmp(it->text, "ipv6") == 0)
+					f |= PC_FAM_IPV6;
+				else {
+					pc_diag_error(rs->diag, &it->loc,
+						      "unknown family '%s' (expected ipv4 or ipv6)", it->text);
+					ok = false;
+				}
+			}
+			if (m->list.suffix) {
+				pc_diag_error(rs->diag, &m->list.suffix_loc, "unexpected '/%s' after family",
+					      m->list.suffix);
+				ok = false;
+			}
+			families &= f ? f : PC_FAM_ALL;
+			fam_loc = &m->loc;
+			break;
+		}
 		case PC_AST_MATCH_FROM:
 			have_from = true;
 			if (!resolve_addr_list(rs, &m->list, &src, 0))
 				ok = false;
+			else if (m->negated && !negation_ok(rs, m, &src))
+				ok = false;
+			r.saddr_not = m->negated;
 			fam_loc = &m->loc;
 			break;
 		case PC_AST_MATCH_TO:
 			have_to = true;
 			if (!resolve_addr_list(rs, &m->list, &dst, 0))
 				ok = false;
+			else if (m->negated && !negation_ok(rs, m, &dst))
+				ok = false;
+			r.daddr_not = m->negated;
 			break;
 		default:
 			PC_BUG("match kind %d", m->kind);
@@ -151,7 +215,7 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	if (!ok)
 		goto out;
 	if (ar->verdict == PC_VERDICT_ALLOW && ar->dir != PC_DIR_OUT && s->kind == PC_AST_RULE)
-		warn_traps(rs, any_source(have_from, &src));
+		warn_traps(rs, r.saddr_not || any_source(have_from, &src));
 
 	/* protocol alternatives */
 	have_icmp = acc->icmp_given[0] || acc->icmp_given[1];
@@ -222,8 +286,10 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 			     l4[i].proto == PC_PROTO_ICMPV6 ? PC_FAM_IPV6 : PC_FAM_ALL;
 		families &= f;
 	}
-	sf = have_from ? addr_families(&src) : PC_FAM_ALL;
-	df = have_to ? addr_families(&dst) : PC_FAM_ALL;
+	/* a negated list pins no family: a packet of the other family is
+	 * outside it (issue 14) */
+	sf = have_from && !r.saddr_not ? addr_families(&src) : PC_FAM_ALL;
+	df = have_to && !r.daddr_not ? addr_families(&dst) : PC_FAM_ALL;
 	if ((families & sf & df) == 0) {
 		pc_diag_error(rs->diag, fam_loc,
 			      "rule can never match: its matches are %s, its source addresses %s, its destination addresses %s",
@@ -441,6 +507,38 @@ static void define_group(struct resolver *rs, const struct pc_ast_stmt *s)
 	g->used = false;
 }
 
+static int dynset_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pc_dynset *)a)->name, ((const struct pc_dynset *)b)->name);
+}
+
+/* sets: the dynamic groups, for the backends to declare */
+static void ir_dynsets(struct resolver *rs, struct pc_ir *ir)
+{
+	struct pc_dynset *v;
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->n_groups; i++)
+		n += rs->groups[i].dynamic;
+	if (!n)
+		return;
+	v = pc_arena_alloc(rs->arena, n * sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < rs->n_groups; i++) {
+		const struct group *g = &rs->groups[i];
+
+		if (!g->dynamic)
+			continue;
+		v[n].name = pc_arena_strdup(rs->arena, g->name);
+		v[n].timeout = g->stmt->hosts_timeout;
+		v[n].loc = g->stmt->loc;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), dynset_cmp);
+	ir->dynsets = v;
+	ir->n_dynsets = n;
+}
+
 struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			 const struct pc_registry *reg, bool lint,
 			 struct pc_diag *diag)
@@ -552,9 +650,11 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 				options |= PC_OPT_FILTER_LOOPBACK;
 			else if (strcmp(s->name, "no-essential-icmp") == 0)
 				options |= PC_OPT_NO_ESSENTIAL_ICMP;
+			else if (strcmp(s->name, "counters") == 0)
+				options |= PC_OPT_COUNTERS;
 			else
 				pc_diag_error(diag, &s->name_loc,
-					      "unknown option '%s' (expected stateless, filter-loopback or no-essential-icmp)",
+					      "unknown option '%s' (expected stateless, filter-loopback, no-essential-icmp or counters)",
 					      s->name);
 			break;
 		case PC_AST_NAT:
@@ -603,6 +703,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		ir->registry_name = pc_arena_strdup(arena, slash ? slash + 1 : src);
 	}
 	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(reg));
+	ir_dynsets(&rs, ir);
 	ir->n_nat = nat.n;
 	ir->nat = pc_arena_memdup(arena, nat.v, nat.n * sizeof(*nat.v));
 	ir->n_expects = n_expects;

@@ -5,10 +5,17 @@
  */
 #include "policy/resolve_internal.h"
 
+#include "ir/addrrange.h"
+
 static void addr_push(struct addracc *aa, const struct pc_addr *a)
 {
 	aa->v = xgrow(aa->v, &aa->cap, aa->n + 1, sizeof(*aa->v));
 	aa->v[aa->n++] = *a;
+}
+
+static void range_push(void *ctx, const struct pc_addr *a)
+{
+	addr_push(ctx, a);
 }
 
 bool resolve_hosts_group(struct resolver *rs, struct group *g,
@@ -30,9 +37,17 @@ bool resolve_hosts_group(struct resolver *rs, struct group *g,
 			      PC_MAX_GROUP_DEPTH);
 		return false;
 	}
+	if (g->stmt->hosts_dynamic) {
+		g->dynamic = true;
+		g->resolved = true;
+		return true;
+	}
 	memset(&sub, 0, sizeof(sub));
 	g->resolving = true;
-	ok = resolve_addr_list(rs, &g->stmt->list, &sub, depth + 1);
+	if (g->stmt->hosts_file)
+		ok = resolve_hosts_file(rs, g->stmt, &sub);
+	else
+		ok = resolve_addr_list(rs, &g->stmt->list, &sub, depth + 1);
 	g->resolving = false;
 	if (!ok) {
 		free(sub.v);
@@ -123,6 +138,20 @@ bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 				ok = false;
 				continue;
 			}
+			if (g->dynamic) {
+				/* one kernel set per match: its elements cannot
+				 * be merged with others at load time */
+				if (l->n != 1 || depth > 0) {
+					pc_diag_error(rs->diag, &it->loc,
+						      "dynamic set '$%s' cannot be listed with other addresses or inside a group: match it on its own (from $%s)",
+						      it->text, it->text);
+					ok = false;
+					continue;
+				}
+				aa->name = g->name;
+				aa->dynamic = true;
+				continue;
+			}
 			if (!aa->id)
 				aa->id = ++rs->next_id;
 			if (l->n == 1) {
@@ -148,6 +177,28 @@ bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 			aa->any = true;
 			continue;
 		}
+		if (!it->suffix && strchr(it->text, '-')) {
+			struct pc_addr hi;
+			bool is_range;
+
+			/* sets: 192.0.2.10-192.0.2.20, as the prefixes covering it */
+			if (pc_addr_range_parse(it->text, &a, &hi, &is_range, err, sizeof(err))) {
+				if (v4_mapped(&a) || v4_mapped(&hi)) {
+					pc_diag_error(rs->diag, &it->loc,
+						      "'%s' holds IPv4-mapped IPv6 addresses, which no IPv4 packet carries: write IPv4 addresses",
+						      it->text);
+					ok = false;
+					continue;
+				}
+				pc_addr_range_cover(&a, &hi, range_push, aa);
+				continue;
+			}
+			if (is_range) {
+				pc_diag_error(rs->diag, &it->loc, "%s", err);
+				ok = false;
+				continue;
+			}
+		}
 		if (!pc_addr_parse(it->text, it->suffix, &a, err, sizeof(err))) {
 			pc_diag_error(rs->diag, &it->loc, "%s", err);
 			ok = false;
@@ -167,7 +218,7 @@ unsigned addr_families(const struct addracc *aa)
 {
 	unsigned f = 0;
 
-	if (aa->any)
+	if (aa->any || aa->dynamic)
 		return PC_FAM_ALL;
 	for (size_t i = 0; i < aa->n; i++)
 		f |= aa->v[i].family;
@@ -180,6 +231,11 @@ void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
 	size_t k = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (aa->dynamic) {
+		out->name = pc_arena_strdup(rs->arena, aa->name);
+		free(aa->v);
+		return;
+	}
 	if (aa->any || aa->n == 0) {
 		free(aa->v);
 		return;

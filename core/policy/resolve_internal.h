@@ -81,6 +81,8 @@ struct group {
 	/* services groups: one expansion per context they are used in */
 	struct svc_expansion *exp;
 	size_t n_exp, cap_exp;
+	/* sets: a dynamic hosts group (no addresses here) */
+	bool dynamic;
 };
 
 struct resolver {
@@ -126,6 +128,7 @@ struct addracc {
 	const struct pc_location *name_loc; /* where that group is defined */
 	size_t items;
 	unsigned id;             /* set on first group reference */
+	bool dynamic;            /* sets: @name is a dynamic group, alone */
 };
 
 /* The layer-4 matches of one rule: ports, ICMP types, protocols. */
@@ -176,6 +179,10 @@ bool resolve_icmp(struct resolver *rs, const struct pc_ast_list *l, bool v6,
 bool resolve_proto(struct resolver *rs, const struct pc_ast_list *l,
 		   struct l4acc *acc);
 
+/* hostsfile.c: the prefixes of `hosts NAME = file "PATH"` onto @aa;
+ * false when the list could not be read or held errors (reported). */
+bool resolve_hosts_file(struct resolver *rs, const struct pc_ast_stmt *s,
+			struct addracc *aa);
 void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 		  struct rulebuf *out);
 

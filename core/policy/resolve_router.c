@@ -191,6 +191,16 @@ void resolve_nat(struct resolver *rs, const struct pc_ast_stmt *s,
 	if (!ok || rb.n != 1)
 		goto out;
 	r = &rb.v[0];
+	/* struct pc_nat_rule holds neither negation nor a dynamic set:
+	 * dropping them would translate more packets than written */
+	if (r->saddr_not || r->daddr_not || pc_addr_set_is_dynamic(&r->saddr) ||
+	    pc_addr_set_is_dynamic(&r->daddr)) {
+		pc_diag_error(rs->diag, &s->loc, "%s cannot match %s",
+			      pc_nat_kind_name(s->nat),
+			      r->saddr_not || r->daddr_not ? "'from not' or 'to not'" :
+							     "a dynamic set");
+		goto out;
+	}
 	n.families = r->families;
 	if (n.kind != PC_NAT_MASQUERADE) {
 		if (!(n.families & n.to.family)) {

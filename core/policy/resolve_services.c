@@ -91,6 +91,16 @@ static int parse_port_range(struct resolver *rs, const struct pc_ast_item *it,
 	unsigned long x, y;
 
 	if (!dash) {
+		const char *colon = strchr(s, ':');
+
+		/* habits (issue 14): iptables writes a range 1714:1764 */
+		if (colon && colon > s && colon[1] && !strchr(colon + 1, ':') &&
+		    strspn(s, "0123456789") == (size_t)(colon - s) && pc_all_digits(colon + 1)) {
+			pc_diag_error(rs->diag, &it->loc,
+				      "'%s' is iptables' spelling of a port range: write %.*s-%s",
+				      s, (int)(colon - s), s, colon + 1);
+			return -1;
+		}
 		if (!pc_all_digits(s))
 			return 0;
 		if (strlen(s) > 5 || (x = strtoul(s, NULL, 10)) > 65535) {

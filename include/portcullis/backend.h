@@ -105,6 +105,16 @@ enum pc_cap {
 	/* Verdict maps whose key holds the destination too (pc_rule.map_daddr):
 	 * opt-in as well; a PC_CAP_VMAP backend without it gets maps without */
 	PC_CAP_VMAP_DADDR = 1u << 22,
+	/* sets (issue 14): rules matching a dynamic set (pc_addr_set_is_dynamic()):
+	 * opt-in, not in PC_CAP_ALL, so that a plugin of this ABI that does not
+	 * know them is refused such a rule instead of reading "any address" */
+	PC_CAP_DYNSET = 1u << 23,
+	/* matches (issue 14): `log group N` (NFLOG), opt-in like the above */
+	PC_CAP_LOG_GROUP = 1u << 24,
+	/* matches (issue 14): from not / to not / on not, opt-in */
+	PC_CAP_NEGATION = 1u << 25,
+	/* matches (issue 14): limit ... burst M, opt-in */
+	PC_CAP_LIMIT_BURST = 1u << 26,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

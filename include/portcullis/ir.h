@@ -117,7 +117,10 @@ struct pc_addr {
  * struct pc_addr_set - a set of prefixes
  * @name: the policy's `hosts` group name when the set is exactly one group
  *        (backends may emit it as a named set / pf table), else NULL
- * @n:    number of prefixes; 0 means any address
+ * @n:    number of prefixes; 0 means any address, except when @name is
+ *        set: then the set is the dynamic set @name (see &struct
+ *        pc_dynset, pc_addr_set_is_dynamic()), whose addresses are known
+ *        only at run time
  * @v:    IPv4 first, then IPv6; each family sorted by address; no prefix
  *        contains another and adjacent prefixes are not merged on purpose
  *        (what the policy wrote stays recognisable)
@@ -237,6 +240,8 @@ struct pc_addr_range {
  *            element's verdict; any other packet goes on to the next rule.
  *            Only backends with PC_CAP_VMAP are given such rules.
  * @map:      the elements
+ * @log_nflog: log to netlink group @log_group instead (backends with
+ *            PC_CAP_LOG_GROUP only)
  */
 struct pc_rule {
 	enum pc_rule_origin origin;
@@ -278,6 +283,18 @@ struct pc_rule {
 	 * PC_CAP_VMAP_DADDR are given such maps.
 	 */
 	const struct pc_addr_range *map_daddr;
+	/* matches (issue 14): with @log, log to netlink group @log_group
+	 * (NFLOG: ulogd, tcpdump -i nflog:N) instead of the kernel log */
+	bool log_nflog;
+	uint16_t log_group;
+	/* matches (issue 14): negation. @saddr_not: the packet's source is NOT
+	 * in @saddr (which is then never empty; a packet of a family @saddr
+	 * has no prefix of matches); likewise @daddr_not; @iface_not: the
+	 * interface is not @iface. Backends with PC_CAP_NEGATION only. */
+	bool saddr_not, daddr_not, iface_not;
+	/* matches (issue 14): packets the @limit bucket holds, 0: the
+	 * backend's default (5 on nft and iptables) */
+	uint32_t limit_burst;
 };
 
 /**
@@ -300,6 +317,9 @@ enum pc_option {
 	PC_OPT_STATELESS = 1u << 0,
 	PC_OPT_FILTER_LOOPBACK = 1u << 1,
 	PC_OPT_NO_ESSENTIAL_ICMP = 1u << 2,
+	/* counters (issue 14): every rule counts packets and bytes; a high
+	 * bit, clear of the options other work adds */
+	PC_OPT_COUNTERS = 1u << 16,
 };
 
 /* ---- NAT (routers) ----------------------------------------------------- */
@@ -401,6 +421,9 @@ struct pc_ir {
 	/* Assertions (review, issue 16): the policy's `expect` statements */
 	size_t n_expects;
 	const struct pc_expect *expects;
+	/* sets (issue 14): the dynamic sets, sorted by name */
+	size_t n_dynsets;
+	const struct pc_dynset *dynsets;
 };
 
 /* Element @i of an array whose elements are @size bytes apart (0: @fallback). */
@@ -447,6 +470,33 @@ static inline const struct pc_map_elem *pc_ir_map_elem(const struct pc_ir *ir,
 #define PC_IR_HAS(ir, type, field) \
 	(PC_IR_SIZE_##type(ir) >= offsetof(struct pc_##type, field) + \
 				  sizeof(((const struct pc_##type *)0)->field))
+
+
+/* ---- sets (issue 14): dynamic sets ---------------------------------- */
+
+/**
+ * struct pc_dynset - `hosts NAME = dynamic [timeout DURATION]`: a set the
+ *                    policy matches on and other tools (fail2ban, crowdsec,
+ *                    `portcullis set add`) fill at run time
+ * @name:     the group name
+ * @timeout:  seconds an element stays by default, 0 for no timeout
+ * @loc:      the `hosts` statement
+ *
+ * A rule's &struct pc_addr_set refers to one with @name set and no
+ * prefixes. Its elements survive a reload on every backend that can
+ * express it (PC_CAP_DYNSET); the reference evaluator treats it as empty.
+ */
+struct pc_dynset {
+	const char *name;
+	uint32_t timeout;
+	struct pc_location loc;
+};
+
+/* True when @s is a dynamic set (see &struct pc_addr_set). */
+static inline bool pc_addr_set_is_dynamic(const struct pc_addr_set *s)
+{
+	return s->name && s->n == 0;
+}
 
 const char *pc_direction_name(enum pc_direction dir);
 const char *pc_verdict_name(enum pc_verdict v);

@@ -81,6 +81,17 @@ static void rand_prefix(struct pc_buf *b, bool v6)
 	}
 }
 
+/* issue 14: an address range, as the prefixes that cover it, in the same
+ * small space as rand_prefix() so that it overlaps them */
+static void rand_range(struct pc_buf *b)
+{
+	unsigned lo = rnd() & 0xffff, hi = lo + pick(700);
+
+	if (hi > 0xffff)
+		hi = 0xffff;
+	pc_buf_printf(b, "192.0.%u.%u-192.0.%u.%u", lo >> 8, lo & 255, hi >> 8, hi & 255);
+}
+
 /* A destination prefix, in another small space (198.51.100.x, 2001:db8:1::x). */
 static void rand_dst(struct pc_buf *b, bool v6)
 {
@@ -122,7 +133,7 @@ static char *rand_policy(unsigned n_rules)
 	struct pc_buf b;
 
 	pc_buf_init(&b);
-	pc_buf_puts(&b, "transports tcp, udp, sctp\n");
+	pc_buf_puts(&b, "transports tcp, udp, sctp\nhosts dyn = dynamic\n");
 	for (unsigned i = 0; i < n_rules; i++) {
 		unsigned kind = pick(20);
 		const char *verdict = pick(2) ? "allow" : "deny";
@@ -137,7 +148,30 @@ static char *rand_policy(unsigned n_rules)
 			continue;
 		}
 		if (kind == 2) {
-			pc_buf_printf(&b, "deny in on eth%u port %u\n", pick(2), 1000 + pick(200));
+			/* one interface, a list, or (issue 14) every other one */
+			static const char *const on[] = { "eth0", "eth1", "{ eth0, eth1 }",
+							  "not eth0", "not eth1", "{ eth1, eth0 }" };
+
+			pc_buf_printf(&b, "%s in on %s port %u\n", verdict, on[pick(6)],
+				      1000 + pick(200));
+			continue;
+		}
+		if (kind == 3) {
+			/* issue 14: a dynamic set (empty to the evaluator), a
+			 * netlink log group, a burst: each breaks a run */
+			switch (pick(3)) {
+			case 0:
+				pc_buf_printf(&b, "deny in port %u from $dyn\n", 1000 + pick(200));
+				break;
+			case 1:
+				pc_buf_printf(&b, "allow in port %u log group %u\n", 1000 + pick(200),
+					      pick(3));
+				break;
+			default:
+				pc_buf_printf(&b, "allow in port %u limit 5/second burst %u\n",
+					      1000 + pick(200), 1 + pick(9));
+				break;
+			}
 			continue;
 		}
 		pc_buf_printf(&b, "%s in ", verdict);
@@ -163,13 +197,21 @@ static char *rand_policy(unsigned n_rules)
 		if (pick(4)) {
 			unsigned k = 1 + pick(2);
 
-			pc_buf_puts(&b, " from { ");
+			/* issue 14: negated sources stay unfolded, exactly */
+			pc_buf_puts(&b, pick(6) == 0 ? " from not { " : " from { ");
 			for (unsigned j = 0; j < k; j++) {
 				if (j)
 					pc_buf_puts(&b, ", ");
-				rand_prefix(&b, pick(3) == 0);
+				if (pick(5) == 0)
+					rand_range(&b);
+				else
+					rand_prefix(&b, pick(3) == 0);
 			}
 			pc_buf_puts(&b, " }");
+		} else if (pick(3) == 0) {
+			/* issue 14: a rule of one family, which the optimiser
+			 * folds only into that family's map */
+			pc_buf_puts(&b, pick(2) ? " family ipv4" : " family ipv6");
 		}
 		if (pick(3) == 0) {
 			/* destinations of both families: folded into maps whose key

@@ -91,8 +91,13 @@ static void rand_rule(struct pc_buf *b)
 	bool icmp = false;
 
 	pc_buf_printf(b, "%s %s", verdicts[pick(3)], dirs[pick(4)]);
-	if (pick(5) == 0)
-		pc_buf_printf(b, " on %s", pick(2) ? "eth0" : "eth*");
+	if (pick(5) == 0) {
+		/* names, prefixes, lists and (issue 14) negations */
+		static const char *const on[] = { "eth0", "eth*", "{ eth0, wlan0 }",
+						  "not eth0", "not eth*", "{ \"wlan*\", eth1 }" };
+
+		pc_buf_printf(b, " on %s", on[pick(6)]);
+	}
 	switch (pick(6)) {
 	case 0:
 		pc_buf_printf(b, " proto %s", protos[pick(3)]);

@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# counters (issue 14): `portcullis stats` counts what the probes sent, per
+# policy line, for a line folded into a verdict map as for a plain rule.
+#
+#   stats.sh PORTCULLIS PROBE
+#
+# A client (192.0.2.2) and a firewall (192.0.2.1) joined by a veth pair;
+# the firewall applies a policy with `option counters` whose nine port
+# rules become one verdict map. The client opens 3 connections to port 81
+# (a map element, line 4), 2 to port 22 (line 12, a plain rule: logged,
+# not folded) and one to port 99 (line 11, dropped by a map element); each connection's first
+# packet is the one a policy line decides (the rest are established).
+# Exit: 0 as expected, 1 a mismatch, 77 skipped, 99 setup failure.
+set -u
+pc=$1 probe=$2
+: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
+export PORTCULLIS_DATADIR
+skip() { echo "SKIP: $*" >&2; exit 77; }
+[ "$(id -u)" = 0 ] || skip "the namespace tests need root (they create network namespaces)"
+command -v ip >/dev/null || skip "iproute2's ip is not installed"
+
+fw=pc-st-fw-$$ cl=pc-st-cl-$$ tmp=$(mktemp -d) server=
+cleanup() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null
+	ip netns del "$fw" 2>/dev/null
+	ip netns del "$cl" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+ip netns add "$fw" 2>"$tmp/err" || skip "cannot create network namespaces: $(cat "$tmp/err")"
+ip netns add "$cl" || exit 99
+ip link add pcs0 netns "$cl" type veth peer name pcs1 netns "$fw" || exit 99
+ip -n "$cl" addr add 192.0.2.2/24 dev pcs0
+ip -n "$fw" addr add 192.0.2.1/24 dev pcs1
+ip -n "$cl" link set lo up
+ip -n "$fw" link set lo up
+ip -n "$cl" link set pcs0 up
+ip -n "$fw" link set pcs1 up
+
+cat >"$tmp/st.policy" <<'POL'
+table st
+option counters
+allow in port 80/tcp
+allow in port 81/tcp
+allow in port 82/tcp
+allow in port 83/tcp
+allow in port 84/tcp
+allow in port 85/tcp
+allow in port 86/tcp
+allow in port 87/tcp
+deny in port 99/tcp
+allow in port 22/tcp log "ssh "
+POL
+ip netns exec "$fw" "$probe" serve -r "$tmp/ready" tcp 22 81 &
+server=$!
+for _ in $(seq 50); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
+[ -e "$tmp/ready" ] || { echo "server did not start" >&2; exit 99; }
+ip netns exec "$fw" "$pc" apply "$tmp/st.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
+grep -q "vmap" <(ip netns exec "$fw" nft list table inet st) || { echo "FAIL: no verdict map"; exit 1; }
+for _ in 1 2 3; do ip netns exec "$cl" "$probe" tcp 192.0.2.1 81 1000 >/dev/null; done
+for _ in 1 2; do ip netns exec "$cl" "$probe" tcp 192.0.2.1 22 1000 >/dev/null; done
+ip netns exec "$cl" "$probe" tcp 192.0.2.1 99 200 >/dev/null
+
+fail=0
+ip netns exec "$fw" "$pc" stats "$tmp/st.policy" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; exit 1; }
+cat "$tmp/out"
+packets() { awk -v l="$tmp/st.policy:$1" '$1 == l { print $2 }' "$tmp/out"; }
+[ "$(packets 4)" = 3 ] || { echo "FAIL: line 4 (a map element) counted $(packets 4), want 3"; fail=1; }
+[ "$(packets 12)" = 2 ] || { echo "FAIL: line 12 (a rule) counted $(packets 12), want 2"; fail=1; }
+[ "$(packets 11)" -ge 1 ] 2>/dev/null || { echo "FAIL: line 11 (a drop element) counted $(packets 11)"; fail=1; }
+[ "$(packets 3)" = 0 ] || { echo "FAIL: line 3 counted $(packets 3), want 0"; fail=1; }
+ip netns exec "$fw" "$pc" stats --unused "$tmp/st.policy" >"$tmp/unused" 2>/dev/null || fail=1
+want=$(for l in 3 5 6 7 8 9 10; do echo "$tmp/st.policy:$l"; done)
+[ "$(cat "$tmp/unused")" = "$want" ] || { echo "FAIL: --unused:"; cat "$tmp/unused"; fail=1; }
+ip netns exec "$fw" "$pc" stats --json "$tmp/st.policy" >"$tmp/json" 2>/dev/null || fail=1
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); l={x["line"].rsplit(":",1)[1]: x["packets"] for x in d["lines"]}; sys.exit(0 if l["4"]==3 and l["12"]==2 else 1)' "$tmp/json" ||
+	{ echo "FAIL: --json:"; cat "$tmp/json"; fail=1; }
+ip netns exec "$fw" "$pc" diff "$tmp/st.policy" >"$tmp/diff" ||
+	{ echo "FAIL: diff sees the counters as drift:"; cat "$tmp/diff"; fail=1; }
+[ $fail = 0 ] && echo "ok   stats per line, --unused, --json, diff"
+exit $fail
