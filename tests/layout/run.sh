@@ -27,6 +27,8 @@ breach() {
 	fi
 }
 breach core/policy/parser.c '#include "registry/registry.h"' "the parser including the registry"
+breach core/policy/parse_rule.c '#include "registry/registry.h"' "the parser's rules including the registry"
+breach core/policy/parser_internal.h '#include "registry/catalog.h"' "the parser's internal header including the registry"
 breach core/policy/lexer.h '#include "registry/catalog.h"' "the lexer including the registry"
 breach backends/pf.c '#include "policy/ast.h"' "a backend including the AST"
 breach backends/nft/nft.c '#include "policy/policy.h"' "a backend including the policy loader"
