@@ -19,66 +19,11 @@
 #include <string.h>
 
 #include "backends/builtin.h"
+#include "backends/iptables.h"
 #include "backends/text.h"
 #include "common/template.h"
 #include "common/util.h"
 #include "ir/names.h"
-
-/* XT_EXTENSION_MAXNAMELEN - 1 */
-#define IPT_CHAIN_MAX 28
-/* XT_MAX_COMMENT_LEN - 1 */
-#define IPT_COMMENT_MAX 255
-/* sizeof(struct xt_log_info.prefix) - 1 */
-#define IPT_LOG_PREFIX_MAX 29
-/* XT_MULTI_PORTS; a range takes two slots */
-#define IPT_MULTIPORT_MAX 15
-/* XT_LIMIT_SCALE: the fastest rate is 10000/second */
-#define IPT_LIMIT_SCALE 10000u
-/* the limit match's default burst (as nft's), which the output relies on */
-#define IPT_LIMIT_BURST 5u
-/* iptables-restore takes parameters (an address list) of 1023 bytes at most */
-#define IPT_PARAM_MAX 1000
-
-/* Address lists cut to fit a parameter: " -s a,b,c" each. */
-struct addr_chunks {
-	struct pc_buf *v;
-	size_t n, cap;
-};
-
-/*
- * The parts of a rule's kernel rules that do not depend on the protocol
- * alternative, made once per rule: interface, address lists, conntrack
- * state, and the comment. @s and @d are the current chunks of saddr and
- * daddr (a long list takes several rules, as iptables would make anyway).
- */
-struct rule_text {
-	struct addr_chunks ifc;     /* " -i A -o B": one per pair of interfaces */
-	size_t i;
-	struct addr_chunks src, dst;
-	size_t s, d;
-	struct pc_buf state;
-	struct pc_buf comment;
-};
-
-struct ipt {
-	const struct pc_ir *ir;
-	unsigned family;            /* PC_FAM_IPV4 or PC_FAM_IPV6 */
-	const char *name;           /* backend name */
-	struct pc_buf decl;         /* chain declarations and flushes */
-	struct pc_buf rules;        /* -A lines */
-	struct pc_diag *diag;
-	int errors;
-	/* scratch space reused from rule to rule */
-	struct rule_text text, bare_text;
-	struct pc_buf scratch;
-};
-
-/* Empties @b, keeping its memory; its data is "" afterwards. */
-static void buf_reset(struct pc_buf *b)
-{
-	b->len = 0;
-	pc_buf_add(b, "", 0);
-}
 
 static const char *const dir_suffix[__PC_DIR_MAX] = {
 	[PC_DIR_IN] = "in",
@@ -95,198 +40,6 @@ static const char *const builtin_chain[__PC_DIR_MAX] = {
 	[PC_DIR_OUT] = "OUTPUT",
 	[PC_DIR_FORWARD] = "FORWARD",
 };
-
-static bool fam_v6(const struct ipt *t)
-{
-	return t->family == PC_FAM_IPV6;
-}
-
-/* The prefixes of @set in the backend's family; false when @set is not
- * empty but has none (the rule cannot match in this family). */
-static bool addr_range(const struct ipt *t, const struct pc_addr_set *set,
-		       size_t *first, size_t *count)
-{
-	size_t i = 0, n = 0;
-
-	*first = 0;
-	*count = 0;
-	if (set->n == 0)
-		return true;
-	while (i < set->n && set->v[i].family != t->family)
-		i++;
-	*first = i;
-	while (i + n < set->n && set->v[i + n].family == t->family)
-		n++;
-	*count = n;
-	return n > 0;
-}
-
-/* Whether an l4 alternative can match in the backend's family. */
-static bool l4_in_family(const struct ipt *t, const struct pc_l4 *l4)
-{
-	if (l4->proto == PC_PROTO_ICMP)
-		return !fam_v6(t);
-	if (l4->proto == PC_PROTO_ICMPV6)
-		return fam_v6(t);
-	return true;
-}
-
-/* Number of kernel rules one match alternative of @l4 takes (ports split
- * into multiport groups, ICMP types one rule each). */
-static size_t l4_rules(const struct pc_l4 *l4)
-{
-	size_t n = 0, slots = 0;
-
-	if (pc_proto_has_ports(l4->proto) && l4->dports.n > 1) {
-		for (size_t i = 0; i < l4->dports.n; i++) {
-			unsigned w = l4->dports.v[i].lo == l4->dports.v[i].hi ? 1 : 2;
-
-			if (slots == 0 || slots + w > IPT_MULTIPORT_MAX) {
-				n++;
-				slots = 0;
-			}
-			slots += w;
-		}
-		return n;
-	}
-	if ((l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6) && l4->n_types)
-		return l4->n_types;
-	return 1;
-}
-
-static bool rule_in_scope(const struct ipt *t, const struct pc_rule *r,
-			  size_t *kernel_rules)
-{
-	size_t s0, sn, d0, dn, l4n = 0;
-
-	if (!(r->families & t->family))
-		return false;
-	if (!addr_range(t, &r->saddr, &s0, &sn) || !addr_range(t, &r->daddr, &d0, &dn))
-		return false;
-	if (r->n_l4) {
-		for (size_t i = 0; i < r->n_l4; i++)
-			if (l4_in_family(t, &r->l4[i]))
-				l4n += l4_rules(&r->l4[i]);
-		if (!l4n)
-			return false;
-	} else {
-		l4n = 1;
-	}
-	if (kernel_rules)
-		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n *
-				(r->n_ifaces > 1 ? r->n_ifaces : 1) *
-				(r->n_oifaces ? r->n_oifaces : 1);
-	return true;
-}
-
-/* An error at @loc, counted in t->errors (what the backend cannot express). */
-#define report(t, loc, ...) pc_text_error((t)->diag, &(t)->errors, loc, __VA_ARGS__)
-
-/* The text of -m comment for a rule: "FILE:LINE[ built-in what][ comment]". */
-static void rule_comment(struct pc_buf *b, enum pc_direction dir,
-			 const struct pc_rule *r)
-{
-	pc_text_rule_origin(b, dir, r);
-	if (r->comment) {
-		pc_buf_puts(b, " ");
-		pc_buf_puts(b, r->comment);
-	}
-}
-
-/* Checks the strings and names one rule puts into the output. */
-static void check_rule(struct ipt *t, enum pc_direction dir,
-		       const struct pc_rule *r)
-{
-	struct pc_buf *c = &t->scratch;
-
-	buf_reset(c);
-	rule_comment(c, dir, r);
-	if (!pc_text_printable(c->data))
-		report(t, &r->loc, "backend '%s': the comment has control characters", t->name);
-	else if (c->len > IPT_COMMENT_MAX)
-		report(t, &r->loc,
-		       "backend '%s': the rule's comment with its location is %zu bytes, iptables allows %d",
-		       t->name, c->len, IPT_COMMENT_MAX);
-	if (r->log && r->log_prefix) {
-		if (!pc_text_printable(r->log_prefix))
-			report(t, &r->loc, "backend '%s': the log prefix has control characters", t->name);
-		else if (strlen(r->log_prefix) > IPT_LOG_PREFIX_MAX)
-			report(t, &r->loc,
-			       "backend '%s': log prefix \"%s\" is %zu bytes, iptables allows %d",
-			       t->name, r->log_prefix, strlen(r->log_prefix), IPT_LOG_PREFIX_MAX);
-	}
-	if (r->iface && !pc_iface_name_valid(r->iface))
-		report(t, &r->loc, "backend '%s': invalid interface name '%s'", t->name, r->iface);
-	for (size_t i = 0; i < r->n_ifaces; i++)
-		if (!pc_iface_name_valid(r->ifaces[i]))
-			report(t, &r->loc, "backend '%s': invalid interface name '%s'",
-			       t->name, r->ifaces[i]);
-	for (size_t i = 0; i < r->n_oifaces; i++)
-		if (!pc_iface_name_valid(r->oifaces[i]))
-			report(t, &r->loc, "backend '%s': invalid interface name '%s'",
-			       t->name, r->oifaces[i]);
-	if (r->limit.rate) {
-		static const unsigned mult[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
-
-		uint64_t avg = (uint64_t)IPT_LIMIT_SCALE * mult[r->limit.unit] / r->limit.rate;
-
-		if ((uint64_t)r->limit.rate > (uint64_t)IPT_LIMIT_SCALE * mult[r->limit.unit])
-			report(t, &r->loc,
-			       "backend '%s': rate %u/%s is faster than iptables' limit match allows (10000/second)",
-			       t->name, r->limit.rate, pc_limit_unit_name(r->limit.unit));
-		/*
-		 * xt_limit (legacy iptables) keeps avg * burst as 32-bit
-		 * credits of HZ * CREDITS_PER_JIFFY (at most 38400) per
-		 * 1/XT_LIMIT_SCALE second: slower rates overflow and let one
-		 * packet through instead of the burst.
-		 */
-		else if (avg * IPT_LIMIT_BURST / IPT_LIMIT_SCALE * 38400u > UINT32_MAX)
-			report(t, &r->loc,
-			       "backend '%s': rate %u/%s is slower than the kernel's limit match handles (at least 4/day)",
-			       t->name, r->limit.rate, pc_limit_unit_name(r->limit.unit));
-	}
-}
-
-static void check_table(struct ipt *t)
-{
-	struct pc_location loc = { .file = t->ir->policy_file };
-	const char *table = t->ir->table;
-	size_t need = strlen(table) + strlen("-fwd");
-
-	/* helper chains (rules with a limit) are named TABLE-d<index>v */
-	for (int d = 0; d < __PC_DIR_MAX; d++) {
-		const struct pc_chain *c = &t->ir->chains[d];
-
-		for (size_t i = 0; i < c->n; i++) {
-			size_t len;
-
-			if (!c->rules[i].limit.rate)
-				continue;
-			len = strlen(table) + 3 + (size_t)snprintf(NULL, 0, "%zu", i + 1);
-			if (len > need)
-				need = len;
-		}
-	}
-	if (!pc_text_valid_name(table))
-		report(t, &loc, "backend '%s': table name '%s' is not a valid chain name",
-		       t->name, table);
-	else if (need > IPT_CHAIN_MAX)
-		report(t, &loc,
-		       "backend '%s': table name '%s' is too long for iptables chain names (chain names of this policy reach %zu bytes, at most %d)",
-		       t->name, table, need, IPT_CHAIN_MAX);
-}
-
-static void run_checks(struct ipt *t)
-{
-	check_table(t);
-	for (int d = 0; d < __PC_DIR_MAX; d++) {
-		const struct pc_chain *c = &t->ir->chains[d];
-
-		for (size_t i = 0; i < c->n; i++)
-			if (rule_in_scope(t, &c->rules[i], NULL))
-				check_rule(t, (enum pc_direction)d, &c->rules[i]);
-	}
-}
 
 static void put_quoted(struct pc_buf *b, const char *s)
 {
@@ -342,7 +95,7 @@ static struct pc_buf *chunk_add(struct addr_chunks *c)
 		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
 		memset(c->v + old, 0, (c->cap - old) * sizeof(*c->v));
 	}
-	buf_reset(&c->v[c->n]);
+	ipt_buf_reset(&c->v[c->n]);
 	return &c->v[c->n++];
 }
 
@@ -383,7 +136,7 @@ static void set_chunk(const struct ipt *t, struct addr_chunks *c, const char *na
 
 	c->n = 0;
 	b = chunk_add(c);
-	pc_buf_printf(b, " -m set --match-set %s_%s %s", name, fam_v6(t) ? "v6" : "v4", dir);
+	pc_buf_printf(b, " -m set --match-set %s_%s %s", name, ipt_fam_v6(t) ? "v6" : "v4", dir);
 }
 
 /* How the ipsets of the dynamic sets are made: before the first load. */
@@ -397,7 +150,7 @@ static void dynsets_comment(const struct ipt *t, struct pc_buf *body)
 		const struct pc_dynset *d = &t->ir->dynsets[i];
 
 		pc_buf_printf(body, "#   ipset create -exist %s_%s hash:ip family %s timeout %u\n",
-			      d->name, fam_v6(t) ? "v6" : "v4", fam_v6(t) ? "inet6" : "inet",
+			      d->name, ipt_fam_v6(t) ? "v6" : "v4", ipt_fam_v6(t) ? "inet6" : "inet",
 			      (unsigned)d->timeout);
 	}
 	pc_buf_puts(body, "# and fill them with `ipset add NAME ADDR`; reloading this file keeps them.\n");
@@ -447,11 +200,11 @@ static void rule_text_fill(struct ipt *t, struct rule_text *x,
 {
 	size_t s0, sn, d0, dn;
 
-	buf_reset(&x->state);
-	buf_reset(&x->comment);
+	ipt_buf_reset(&x->state);
+	ipt_buf_reset(&x->comment);
 	x->s = x->d = 0;
-	addr_range(t, &r->saddr, &s0, &sn);
-	addr_range(t, &r->daddr, &d0, &dn);
+	ipt_addr_range(t, &r->saddr, &s0, &sn);
+	ipt_addr_range(t, &r->daddr, &d0, &dn);
 	x->i = 0;
 	fill_ifaces(x, dir, r);
 	if (pc_addr_set_is_dynamic(&r->saddr))
@@ -479,8 +232,8 @@ static void rule_text_fill(struct ipt *t, struct rule_text *x,
 			sep = ",";
 		}
 	}
-	buf_reset(&t->scratch);
-	rule_comment(&t->scratch, dir, r);
+	ipt_buf_reset(&t->scratch);
+	ipt_rule_comment(&t->scratch, dir, r);
 	pc_buf_puts(&x->comment, " -m comment --comment ");
 	put_quoted(&x->comment, t->scratch.data);
 }
@@ -564,7 +317,7 @@ static void put_verdict(const struct ipt *t, struct pc_buf *b,
 	case PC_VERDICT_REJECT:
 		if (tcp)
 			pc_buf_puts(b, " -j REJECT --reject-with tcp-reset");
-		else if (fam_v6(t))
+		else if (ipt_fam_v6(t))
 			pc_buf_puts(b, " -j REJECT --reject-with icmp6-port-unreachable");
 		else
 			pc_buf_puts(b, " -j REJECT --reject-with icmp-port-unreachable");
@@ -672,7 +425,7 @@ static void emit_alternatives(struct ipt *t, const char *chain,
 		const struct pc_l4 *l4 = &r->l4[i];
 		struct alt a = { .l4 = l4, .icmp_type = -1 };
 
-		if (!l4_in_family(t, l4))
+		if (!ipt_l4_in_family(t, l4))
 			continue;
 		if (pc_proto_has_ports(l4->proto) && l4->dports.n) {
 			size_t k = 0;
@@ -746,7 +499,7 @@ static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
 	size_t kernel_rules;
 	char *limit_chain = NULL, *verdict_chain = NULL;
 
-	if (!rule_in_scope(t, r, &kernel_rules))
+	if (!ipt_rule_in_scope(t, r, &kernel_rules))
 		return;
 	if (!r->n_l4 && r->verdict == PC_VERDICT_REJECT)
 		kernel_rules++;
@@ -826,7 +579,7 @@ static void emit_nat(struct ipt *t, struct pc_buf *body)
 	char *pre = xasprintf("%s-pre", ir->table), *post = xasprintf("%s-post", ir->table);
 	bool any = false;
 
-	buf_reset(&t->rules);
+	ipt_buf_reset(&t->rules);
 	for (size_t i = 0; i < ir->n_nat; i++) {
 		const struct pc_nat_rule *n = &ir->nat[i];
 		bool dnat = n->kind == PC_NAT_DNAT;
@@ -846,17 +599,17 @@ static void emit_nat(struct ipt *t, struct pc_buf *body)
 		r.n_l4 = n->n_l4;
 		r.l4 = (struct pc_l4 *)n->l4;
 		r.comment = n->comment;
-		if (!rule_in_scope(t, &r, NULL))
+		if (!ipt_rule_in_scope(t, &r, NULL))
 			continue;
 		any = true;
-		buf_reset(&t->scratch);
+		ipt_buf_reset(&t->scratch);
 		if (n->kind == PC_NAT_MASQUERADE) {
 			pc_buf_puts(&t->scratch, " -j MASQUERADE");
 		} else {
-			inet_ntop(fam_v6(t) ? AF_INET6 : AF_INET, n->to.a, addr, sizeof(addr));
+			inet_ntop(ipt_fam_v6(t) ? AF_INET6 : AF_INET, n->to.a, addr, sizeof(addr));
 			pc_buf_puts(&t->scratch, dnat ? " -j DNAT --to-destination " :
 							" -j SNAT --to-source ");
-			if (n->to_port && fam_v6(t))
+			if (n->to_port && ipt_fam_v6(t))
 				pc_buf_printf(&t->scratch, "[%s]:%u", addr, n->to_port);
 			else if (n->to_port)
 				pc_buf_printf(&t->scratch, "%s:%u", addr, n->to_port);
@@ -893,7 +646,7 @@ static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	pc_buf_init(&t.decl);
 	pc_buf_init(&t.rules);
 	pc_buf_init(&body);
-	run_checks(&t);
+	ipt_run_checks(&t);
 	if (t.errors)
 		goto out;
 	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
@@ -930,7 +683,7 @@ static int ipt_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	struct ipt t = { .ir = ir, .family = family, .name = name, .diag = diag };
 	int ret;
 
-	run_checks(&t);
+	ipt_run_checks(&t);
 	ret = t.errors ? -1 : 0;
 	ipt_finish(&t);
 	return ret;

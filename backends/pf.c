@@ -16,9 +16,9 @@
  *    incoming and the out rules of its outgoing interface. The in rules
  *    pass it (tagged), and the forward rules decide it where it leaves,
  *    as out rules `on` the leaving interface and `received-on` the
- *    arriving one (emit_forward_chain());
+ *    arriving one (pf_emit_forward_chain());
  *  - NAT: OpenBSD match rules with nat-to / rdr-to, FreeBSD nat / rdr
- *    rules, before every filter rule (emit_nat());
+ *    rules, before every filter rule (pf_emit_nat());
  *  - rate limits: `max-pkt-rate N/SECONDS` (the rule stops matching over
  *    the rate), OpenBSD only: FreeBSD added it after 14;
  *  - log prefixes: pflog has none; the prefix becomes the rule's label;
@@ -27,38 +27,11 @@
 #include <string.h>
 
 #include "backends/builtin.h"
+#include "backends/pf.h"
 #include "backends/text.h"
 #include "common/template.h"
 #include "common/util.h"
 #include "ir/names.h"
-
-/* PF_RULE_LABEL_SIZE - 1 */
-#define PF_LABEL_MAX 63
-/* PF_TABLE_NAME_SIZE - 1 */
-#define PF_TABLE_NAME_MAX 31
-
-struct named_set {
-	const struct pc_addr_set *set;
-	bool table;
-};
-
-struct pf {
-	const struct pc_ir *ir;
-	const struct pc_emit_options *opts;
-	bool openbsd;
-	struct pc_buf tables;
-	struct pc_buf rules;
-	struct pc_diag *diag;
-	int errors;
-	/* named address sets seen, and whether each became a table */
-	struct named_set *named;
-	size_t n_named, cap_named;
-	/* what the routed packets are tagged with where they come in */
-	char *forward_tag;
-};
-
-/* An error at @loc, counted in p->errors (what the backend cannot express). */
-#define report(p, loc, ...) pc_text_error((p)->diag, &(p)->errors, loc, __VA_ARGS__)
 
 static const char *dialect(const struct pf *p)
 {
@@ -66,8 +39,8 @@ static const char *dialect(const struct pf *p)
 }
 
 /* Whether pf evaluates this chain's rule at all (see the top comment). */
-static bool rule_written(const struct pf *p, enum pc_direction dir,
-			 const struct pc_rule *r)
+bool pf_rule_written(const struct pf *p, enum pc_direction dir,
+		     const struct pc_rule *r)
 {
 	(void)dir;
 	if (r->origin == PC_ORIGIN_CONNTRACK)
@@ -143,7 +116,7 @@ static void run_checks(struct pf *p)
 		const struct pc_chain *c = &p->ir->chains[d];
 
 		for (size_t i = 0; i < c->n; i++)
-			if (rule_written(p, (enum pc_direction)d, &c->rules[i]))
+			if (pf_rule_written(p, (enum pc_direction)d, &c->rules[i]))
 				check_rule(p, (enum pc_direction)d, &c->rules[i]);
 	}
 }
@@ -226,7 +199,7 @@ static const char *table_for(struct pf *p, const struct pc_addr_set *set)
 }
 
 /* Whether @set (empty: any) has an address of the families @fam. */
-static bool set_in_families(const struct pc_addr_set *set, unsigned fam)
+bool pf_set_in_families(const struct pc_addr_set *set, unsigned fam)
 {
 	if (set->n == 0)
 		return true;
@@ -243,8 +216,8 @@ static bool set_in_families(const struct pc_addr_set *set, unsigned fam)
  * Returns the number of pf rules pfctl makes of it (a list is expanded
  * into one rule per entry).
  */
-static size_t put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *set,
-		      unsigned fam)
+size_t pf_put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *set,
+		    unsigned fam)
 {
 	const char *table;
 	size_t n = 0, last = 0;
@@ -285,7 +258,7 @@ static size_t put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set
 	return n;
 }
 
-static void put_ports(struct pc_buf *b, const struct pc_port_set *ports)
+void pf_put_ports(struct pc_buf *b, const struct pc_port_set *ports)
 {
 	pc_buf_puts(b, " port ");
 	if (ports->n > 1)
@@ -303,7 +276,7 @@ static void put_ports(struct pc_buf *b, const struct pc_port_set *ports)
 		pc_buf_puts(b, " }");
 }
 
-static void put_proto(struct pc_buf *b, unsigned proto)
+void pf_put_proto(struct pc_buf *b, unsigned proto)
 {
 	const char *name = pc_proto_name(proto);
 
@@ -320,8 +293,8 @@ static bool same_ports(const struct pc_port_set *a, const struct pc_port_set *b)
 	return a->n == b->n && memcmp(a->v, b->v, a->n * sizeof(*a->v)) == 0;
 }
 
-static void put_comment_line_to(struct pc_buf *b, enum pc_direction dir,
-				const struct pc_rule *r)
+void pf_put_comment_line_to(struct pc_buf *b, enum pc_direction dir,
+			    const struct pc_rule *r)
 {
 	pc_buf_puts(b, "# ");
 	pc_text_rule_origin(b, dir, r);
@@ -337,7 +310,7 @@ static void put_comment_line_to(struct pc_buf *b, enum pc_direction dir,
 static void put_comment_line(struct pf *p, enum pc_direction dir,
 			     const struct pc_rule *r)
 {
-	put_comment_line_to(&p->rules, dir, r);
+	pf_put_comment_line_to(&p->rules, dir, r);
 }
 
 /*
@@ -428,12 +401,12 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		pc_buf_puts(b, " inet6");
 	if (n == 1) {
 		pc_buf_puts(b, " proto ");
-		put_proto(b, l4[0]->proto);
+		pf_put_proto(b, l4[0]->proto);
 	} else if (n > 1) {
 		pc_buf_puts(b, " proto {");
 		for (size_t i = 0; i < n; i++) {
 			pc_buf_putc(b, ' ');
-			put_proto(b, l4[i]->proto);
+			pf_put_proto(b, l4[i]->proto);
 		}
 		pc_buf_puts(b, " }");
 	}
@@ -442,11 +415,11 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		pc_buf_puts(b, " all");
 	} else {
 		pc_buf_puts(b, " from ");
-		expanded *= put_hosts(p, b, &r->saddr, families);
+		expanded *= pf_put_hosts(p, b, &r->saddr, families);
 		pc_buf_puts(b, " to ");
-		expanded *= put_hosts(p, b, &r->daddr, families);
+		expanded *= pf_put_hosts(p, b, &r->daddr, families);
 		if (n && pc_proto_has_ports(l4[0]->proto) && l4[0]->dports.n) {
-			put_ports(b, &l4[0]->dports);
+			pf_put_ports(b, &l4[0]->dports);
 			expanded *= l4[0]->dports.n;
 		}
 	}
@@ -489,7 +462,7 @@ static unsigned rule_families(const struct pc_rule *r)
 	return r->families & PC_FAM_ALL;
 }
 
-static void emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r)
+void pf_emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r)
 {
 	const struct pc_l4 **alts;
 	bool *done;
@@ -526,7 +499,7 @@ static void emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule 
 		else if (l4->proto == PC_PROTO_ICMPV6)
 			f = PC_FAM_IPV6;
 		/* ICMP of a rule whose addresses are all IPv6 never matches */
-		if (set_in_families(&r->saddr, f) && set_in_families(&r->daddr, f))
+		if (pf_set_in_families(&r->saddr, f) && pf_set_in_families(&r->daddr, f))
 			expanded += put_rule(p, dir, r, alts, n, f);
 	}
 	free(alts);
@@ -558,7 +531,7 @@ static void emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule 
  * its chain instead), written as a quick rule of direction @dir matching
  * every packet.
  */
-static void put_default(struct pf *p, enum pc_direction dir, enum pc_direction as)
+void pf_put_default(struct pf *p, enum pc_direction dir, enum pc_direction as)
 {
 	const struct pc_chain *c = &p->ir->chains[as];
 	struct pc_rule def = {
@@ -619,10 +592,10 @@ static void emit_chain(struct pf *p, enum pc_direction dir)
 			    "anchor \"in\" in to " PF_FOR_THIS_HOST " {\n");
 	start = p->rules.len;
 	for (size_t i = 0; i < c->n; i++)
-		if (rule_written(p, dir, &c->rules[i]))
-			emit_rule(p, dir, &c->rules[i]);
+		if (pf_rule_written(p, dir, &c->rules[i]))
+			pf_emit_rule(p, dir, &c->rules[i]);
 	if (!pc_text_chain_closed(c))
-		put_default(p, dir, dir);
+		pf_put_default(p, dir, dir);
 	if (dir != PC_DIR_IN)
 		return;
 	indent_from(p, start);
@@ -633,183 +606,6 @@ static void emit_chain(struct pf *p, enum pc_direction dir)
 		      p->ir->options & PC_OPT_STATELESS ? "no state" : "keep state");
 }
 
-/*
- * A forward rule as out rules of the routed packets (see emit_chain()):
- * pf's received-on takes one interface, so an `on` list is a rule each.
- */
-static void emit_forward(struct pf *p, const struct pc_rule *r)
-{
-	if (r->n_ifaces <= 1) {
-		emit_rule(p, PC_DIR_FORWARD, r);
-		return;
-	}
-	if (r->limit.rate)
-		report(p, &r->loc,
-		       "backend 'pf' cannot express one rate limit for this rule: it becomes one rule per interface of its 'on' list (received-on takes one) and max-pkt-rate counts per rule");
-	for (size_t i = 0; i < r->n_ifaces; i++) {
-		struct pc_rule one = *r;
-
-		one.iface = r->ifaces[i];
-		one.n_ifaces = 0;
-		one.ifaces = NULL;
-		emit_rule(p, PC_DIR_FORWARD, &one);
-	}
-}
-
-/*
- * The routed packets, in the out section: pf knows both interfaces only
- * where a packet leaves (`on` the leaving one, `received-on` the one it
- * came in by), so the forward rules are out rules of the packets the in
- * section tagged, ending with the forward default; the out rules after
- * them decide only this host's own packets.
- */
-static void emit_forward_chain(struct pf *p)
-{
-	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
-
-	pc_buf_printf(&p->rules, "\n# forward: default %s\n"
-		      "# routed packets, decided where they leave (received-on: where they came in)\n",
-		      pc_verdict_name(c->policy));
-	for (size_t i = 0; i < c->n; i++)
-		if (rule_written(p, PC_DIR_FORWARD, &c->rules[i]))
-			emit_forward(p, &c->rules[i]);
-	if (!pc_text_chain_closed(c))
-		put_default(p, PC_DIR_FORWARD, PC_DIR_FORWARD);
-}
-
-/*
- * One pf translation rule of NAT statement @n for interface @iface (NULL:
- * any), family @fam and protocol @l4 (NULL: any). OpenBSD: a `match` rule
- * with nat-to / rdr-to (it translates and decides nothing; the filter
- * rules after it see the translated packet); FreeBSD: the translation
- * rules `nat on ... ->` and `rdr on ... ->`, which pf applies before the
- * filter rules.
- */
-static void put_nat(struct pf *p, struct pc_buf *b, const struct pc_nat_rule *n,
-		    const char *iface, unsigned fam, const struct pc_l4 *l4)
-{
-	bool dnat = n->kind == PC_NAT_DNAT;
-
-	if (p->openbsd)
-		pc_buf_printf(b, "match %s", dnat ? "in" : "out");
-	else
-		pc_buf_puts(b, dnat ? "rdr" : "nat");
-	if (iface)
-		pc_buf_printf(b, " on %s", iface);
-	pc_buf_puts(b, fam == PC_FAM_IPV4 ? " inet" : " inet6");
-	if (l4) {
-		pc_buf_puts(b, " proto ");
-		put_proto(b, l4->proto);
-	}
-	pc_buf_puts(b, " from ");
-	put_hosts(p, b, &n->saddr, fam);
-	pc_buf_puts(b, " to ");
-	put_hosts(p, b, &n->daddr, fam);
-	if (l4 && pc_proto_has_ports(l4->proto) && l4->dports.n)
-		put_ports(b, &l4->dports);
-	pc_buf_puts(b, p->openbsd ? (dnat ? " rdr-to " : " nat-to ") : " -> ");
-	/* masquerade: the interface's address, followed when it changes */
-	if (n->kind == PC_NAT_MASQUERADE)
-		pc_buf_printf(b, "(%s)", iface);
-	else
-		pc_text_addr(b, &n->to, true);
-	if (n->to_port)
-		pc_buf_printf(b, " port %u", n->to_port);
-	pc_buf_putc(b, '\n');
-}
-
-/* Could NAT statement @n and forward rule @r name the same leaving interface? */
-static bool same_way_out(const struct pc_nat_rule *n, const struct pc_rule *r)
-{
-	size_t nn = n->n_ifaces > 1 ? n->n_ifaces : n->iface ? 1 : 0;
-
-	if (!nn || !r->n_oifaces)
-		return true;
-	for (size_t i = 0; i < nn; i++)
-		for (size_t k = 0; k < r->n_oifaces; k++)
-			if (strcmp(nn > 1 ? n->ifaces[i] : n->iface, r->oifaces[k]) == 0)
-				return true;
-	return false;
-}
-
-/*
- * pf filters a leaving packet after its source translation (the forward
- * rules here are out rules), where nft and iptables filter before it: a
- * forward rule that matches source addresses would no longer see them.
- */
-static void check_nat_sources(struct pf *p)
-{
-	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
-
-	for (size_t i = 0; i < c->n; i++) {
-		const struct pc_rule *r = &c->rules[i];
-
-		if (r->origin != PC_ORIGIN_POLICY || !r->saddr.n)
-			continue;
-		for (size_t k = 0; k < p->ir->n_nat; k++) {
-			const struct pc_nat_rule *n = &p->ir->nat[k];
-
-			if (n->kind == PC_NAT_DNAT || !same_way_out(n, r))
-				continue;
-			report(p, &r->loc,
-			       "backend 'pf' cannot express a forward rule matching source addresses where %s at %s:%u translates them: pf filters a leaving packet after its source translation",
-			       pc_nat_kind_name(n->kind), n->loc.file, n->loc.line);
-			break;
-		}
-	}
-}
-
-/* The NAT statements, before every filter rule (see put_nat()). */
-static void emit_nat(struct pf *p, struct pc_buf *b)
-{
-	static const unsigned fams[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
-
-	if (!p->ir->n_nat)
-		return;
-	check_nat_sources(p);
-	pc_buf_printf(b, "\n# NAT: translations only, the filter rules below decide (%s)\n",
-		      p->openbsd ? "match rules with nat-to and rdr-to" :
-				   "nat and rdr rules, applied before the filter rules");
-	for (size_t i = 0; i < p->ir->n_nat; i++) {
-		const struct pc_nat_rule *n = &p->ir->nat[i];
-		size_t ni = n->n_ifaces > 1 ? n->n_ifaces : 1;
-		struct pc_rule loc = { .origin = PC_ORIGIN_POLICY, .loc = n->loc, .comment = n->comment };
-
-		if (n->kind == PC_NAT_MASQUERADE && !n->iface) {
-			report(p, &n->loc,
-			       "backend 'pf' cannot express a masquerade without 'on IFACE': nat-to takes the address of a named interface");
-			continue;
-		}
-		for (size_t k = 0; k < ni; k++) {
-			const char *iface = n->n_ifaces > 1 ? n->ifaces[k] : n->iface;
-
-			if (iface && iface[strlen(iface) - 1] == '*') {
-				report(p, &n->loc,
-				       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
-				       iface);
-				continue;
-			}
-			put_comment_line_to(b, PC_DIR_IN, &loc);
-			for (size_t f = 0; f < 2; f++) {
-				if (!(n->families & fams[f]))
-					continue;
-				if ((n->saddr.n && !set_in_families(&n->saddr, fams[f])) ||
-				    (n->daddr.n && !set_in_families(&n->daddr, fams[f])))
-					continue;
-				if (!n->n_l4)
-					put_nat(p, b, n, iface, fams[f], NULL);
-				for (size_t a = 0; a < n->n_l4; a++) {
-					unsigned proto = n->l4[a].proto;
-
-					if ((proto == PC_PROTO_ICMP && fams[f] != PC_FAM_IPV4) ||
-					    (proto == PC_PROTO_ICMPV6 && fams[f] != PC_FAM_IPV6))
-						continue;
-					put_nat(p, b, n, iface, fams[f], &n->l4[a]);
-				}
-			}
-		}
-	}
-}
 
 static void pf_init(struct pf *p, const struct pc_ir *ir,
 		    const struct pc_emit_options *opts, struct pc_diag *diag)
@@ -846,10 +642,10 @@ static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		struct pc_buf nat;
 
 		pc_buf_init(&nat);
-		emit_nat(&p, &nat);
+		pf_emit_nat(&p, &nat);
 		pc_buf_finish(&nat);
 		emit_chain(&p, PC_DIR_IN);
-		emit_forward_chain(&p);
+		pf_emit_forward_chain(&p);
 		emit_chain(&p, PC_DIR_OUT);
 	}
 	ret = p.errors ? -1 : 0;
@@ -895,7 +691,7 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	if (p.errors)
 		goto out;
 	emit_chain(&p, PC_DIR_IN);
-	emit_forward_chain(&p);
+	pf_emit_forward_chain(&p);
 	emit_chain(&p, PC_DIR_OUT);
 	if (p.errors)
 		goto out;
@@ -906,7 +702,7 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		if (p.errors)
 			goto out;
 	}
-	emit_nat(&p, &nat);
+	pf_emit_nat(&p, &nat);
 	if (p.errors)
 		goto out;
 	if (p.tables.len) {

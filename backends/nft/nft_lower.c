@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "backends/nft/nft_lower.h"
+#include "backends/nft/nft_check.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -96,122 +97,6 @@ size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan)
 	for (size_t c = 0; c < plan->n_chains; c++)
 		n += plan->chains[c].n;
 	return n;
-}
-
-/* nft's identifier syntax, which set and table names must follow. */
-static bool nft_identifier_ok(const char *s)
-{
-	if (!s || !*s || strlen(s) > PC_NFT_NAME_MAX)
-		return false;
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (const char *p = s + 1; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
-		      *p == '-'))
-			return false;
-	return true;
-}
-
-/*
- * nft's quoted strings have no escapes: a '"' ends them and nft reads
- * control characters literally into the ruleset. Such strings are refused.
- */
-static bool check_string(const char *s, size_t max, const char *what,
-			 const struct pc_location *loc, struct pc_diag *diag)
-{
-	size_t len = strlen(s);
-
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p < 0x20 || *p == 0x7f) {
-			pc_diag_error(diag, loc,
-				      "nft: a %s cannot contain %s",
-				      what, *p == '"' ? "a double quote" :
-				      "a control character");
-			return false;
-		}
-	}
-	if (len > max) {
-		pc_diag_error(diag, loc,
-			      "nft: the %s \"%.20s...\" is %zu bytes long, nftables allows at most %zu",
-			      what, s, len, max);
-		return false;
-	}
-	return true;
-}
-
-/*
- * Where a built-in rule comes from, spelled as the iptables and pf comments
- * spell it (pc_origin_name(); "default in deny" for a chain's default), into
- * @out; "" for a policy rule.
- */
-static void origin_label(const struct pc_rule *r, enum pc_direction dir,
-			 char *out, size_t size)
-{
-	const char *name = pc_origin_name(r->origin);
-
-	if (r->origin == PC_ORIGIN_DEFAULT)
-		snprintf(out, size, "default %s %s", pc_direction_name(dir),
-			 pc_verdict_name(r->verdict));
-	else
-		snprintf(out, size, "%s", name ? name : "");
-}
-
-/* Room for any comment: a long file name is an error, reported in full. */
-#define COMMENT_BUF (PATH_MAX + 2 * PC_NFT_COMMENT_MAX)
-
-/* Appends @s to @buf (of @size bytes) at *len, truncating; keeps it terminated. */
-static void cat(char *buf, size_t size, size_t *len, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (*len + n >= size)
-		n = *len < size - 1 ? size - 1 - *len : 0;
-	memcpy(buf + *len, s, n);
-	*len += n;
-	buf[*len] = '\0';
-}
-
-/* "FILE:LINE[ LABEL][ COMMENT]" into @buf, for rule @r of chain @dir. */
-static void rule_comment(const struct pc_rule *r, enum pc_direction dir,
-			 char *buf, size_t size)
-{
-	char label[64];
-	size_t len = 0;
-
-	origin_label(r, dir, label, sizeof(label));
-
-	buf[0] = '\0';
-	/* a built-in rule of an IR made without a file, as iptables says it */
-	if (!r->loc.file && r->origin != PC_ORIGIN_POLICY)
-		cat(buf, size, &len, "built-in");
-	if (r->loc.file) {
-		cat(buf, size, &len, r->loc.file);
-		if (r->loc.line) {
-			char num[16];
-			char *p = num + sizeof(num) - 1;
-			unsigned v = r->loc.line;
-
-			*p = '\0';
-			do
-				*--p = (char)('0' + v % 10);
-			while ((v /= 10) != 0);
-			*--p = ':';
-			cat(buf, size, &len, p);
-		}
-	}
-	if (r->n_map)
-		snprintf(label, sizeof(label), "verdict map");
-	if (*label) {
-		if (len)
-			cat(buf, size, &len, " ");
-		cat(buf, size, &len, label);
-	}
-	if (r->comment && *r->comment) {
-		if (len)
-			cat(buf, size, &len, " ");
-		cat(buf, size, &len, r->comment);
-	}
 }
 
 static void addr_range(const struct pc_addr *a, struct pc_nft_elem *e)
@@ -320,22 +205,6 @@ struct lower {
 	const struct pc_nat_rule *nat;
 };
 
-/* "FILE:LINE[ COMMENT]" of a map element's rule. */
-static void rule_comment(const struct pc_rule *r, enum pc_direction dir,
-			 char *buf, size_t size);
-
-static char *elem_comment(const struct pc_map_elem *e)
-{
-	struct pc_rule r;
-	char buf[PATH_MAX + 2 * PC_NFT_COMMENT_MAX];
-
-	memset(&r, 0, sizeof(r));
-	r.loc = e->loc;
-	r.comment = e->comment;
-	rule_comment(&r, PC_DIR_IN, buf, sizeof(buf));	/* a policy rule: no chain in it */
-	return xstrdup(buf);
-}
-
 /* A verdict-map rule of the optimiser: one named map and one rule. */
 static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_direction dir,
 		      const struct pc_rule *r, const char *comment)
@@ -353,7 +222,7 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->daddr = r->map_daddr;
 	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
 	for (size_t i = 0; i < r->n_map; i++)
-		m->comments[i] = elem_comment(&r->map[i]);
+		m->comments[i] = pc_nft_elem_comment(&r->map[i]);
 	plan->maps = xgrow(plan->maps, &lw->maps_cap, plan->n_maps + 1, sizeof(*plan->maps));
 	plan->maps[plan->n_maps++] = m;
 	nr->src = r;
@@ -434,7 +303,7 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 	/* a negated list with no prefix of this family: no match (issue 14) */
 	if (n == 0)
 		return;
-	if (as->name && nft_identifier_ok(as->name) &&
+	if (as->name && pc_nft_identifier_ok(as->name) &&
 	    strlen(as->name) + 3 <= PC_NFT_NAME_MAX) {
 		m->kind = PC_NFT_MATCH_SET;
 		m->set = named_set_get(lw, as->name, as->loc.line ? &as->loc : NULL,
@@ -714,81 +583,6 @@ static void lower_rule(struct lower *lw, struct rule_vec *rv,
 		}
 }
 
-static bool check_ifname(const char *name, const struct pc_rule *r,
-			 struct pc_diag *diag)
-{
-	if (!check_string(name, PC_NFT_IFNAME_MAX, "interface name", &r->loc, diag))
-		return false;
-	if (!name[0] || strcmp(name, "*") == 0) {
-		pc_diag_error(diag, &r->loc,
-			      "nft: interface name '%s' names no interface (leave out `on` for any)",
-			      name);
-		return false;
-	}
-	return true;
-}
-
-static bool check_rule(const struct pc_rule *r, const char *comment,
-		       struct pc_diag *diag)
-{
-	bool ok = true;
-
-	for (size_t i = 0; i < r->n_map; i++) {
-		char *c = elem_comment(&r->map[i]);
-
-		if (!check_string(c, PC_NFT_COMMENT_MAX, "rule comment (location and comment text)",
-				  &r->map[i].loc, diag))
-			ok = false;
-		free(c);
-	}
-	if (r->iface && !check_ifname(r->iface, r, diag))
-		ok = false;
-	for (size_t i = 0; i < r->n_ifaces; i++)
-		if (!check_ifname(r->ifaces[i], r, diag))
-			ok = false;
-	for (size_t i = 0; i < r->n_oifaces; i++)
-		if (!check_ifname(r->oifaces[i], r, diag))
-			ok = false;
-	if (r->log_prefix &&
-	    !check_string(r->log_prefix, PC_NFT_LOG_PREFIX_MAX, "log prefix",
-			  &r->loc, diag))
-		ok = false;
-	if (!check_string(comment, PC_NFT_COMMENT_MAX, "rule comment (location and comment text)",
-			  &r->loc, diag))
-		ok = false;
-	return ok;
-}
-
-static bool check_table(const struct pc_ir *ir, struct pc_diag *diag)
-{
-	struct pc_location loc = { .file = ir->policy_file };
-
-	if (nft_identifier_ok(ir->table))
-		return true;
-	pc_diag_error(diag, &loc,
-		      "nft: table name '%s' is not an nft identifier (a letter or '_', then letters, digits, '_', '.', '-'; at most %d bytes)",
-		      ir->table ? ir->table : "", PC_NFT_NAME_MAX);
-	return false;
-}
-
-int pc_nft_check(const struct pc_ir *ir, struct pc_diag *diag)
-{
-	bool ok = check_table(ir, diag);
-
-	for (size_t d = 0; d < __PC_DIR_MAX; d++) {
-		const struct pc_chain *ch = &ir->chains[d];
-
-		for (size_t i = 0; i < ch->n; i++) {
-			char comment[COMMENT_BUF];
-
-			rule_comment(&ch->rules[i], (enum pc_direction)d, comment, sizeof(comment));
-			if (!check_rule(&ch->rules[i], comment, diag))
-				ok = false;
-		}
-	}
-	return ok ? 0 : -1;
-}
-
 /*
  * sets (issue 14): every dynamic set, used or not, as NAME_v4 and
  * NAME_v6 (one key type per nft set), so that the tools meant to fill
@@ -803,7 +597,7 @@ static bool dynsets_declare(struct lower *lw)
 	for (size_t i = 0; i < lw->ir->n_dynsets; i++) {
 		const struct pc_dynset *d = &lw->ir->dynsets[i];
 
-		if (!nft_identifier_ok(d->name) || strlen(d->name) + 3 > PC_NFT_NAME_MAX) {
+		if (!pc_nft_identifier_ok(d->name) || strlen(d->name) + 3 > PC_NFT_NAME_MAX) {
 			pc_diag_error(lw->diag, &d->loc,
 				      "backend 'nft' cannot name a set '%s_v4' (a letter, then letters, digits, '_' and '.')",
 				      d->name);
@@ -856,7 +650,7 @@ static bool lower_nat(struct lower *lw)
 			size_t ni = n->n_ifaces > 1 ? n->n_ifaces : 1;
 			/* the nft rules point at it: kept by the plan */
 			struct pc_rule *r = &lw->plan->nat_rules[i];
-			char comment[COMMENT_BUF];
+			char comment[PC_NFT_COMMENT_BUF];
 
 			if ((n->kind == PC_NAT_DNAT) != (c == 0))
 				continue;
@@ -872,8 +666,8 @@ static bool lower_nat(struct lower *lw)
 			r->n_l4 = n->n_l4;
 			r->l4 = (struct pc_l4 *)n->l4;
 			r->comment = n->comment;
-			rule_comment(r, PC_DIR_IN, comment, sizeof(comment));
-			if (!check_rule(r, comment, lw->diag)) {
+			pc_nft_rule_comment(r, PC_DIR_IN, comment, sizeof(comment));
+			if (!pc_nft_check_rule(r, comment, lw->diag)) {
 				ok = false;
 				continue;
 			}
@@ -907,7 +701,7 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 
 	lw.plan = xzalloc(sizeof(*lw.plan));
 	lw.plan->table = ir->table;
-	if (!check_table(ir, diag))
+	if (!pc_nft_check_table(ir, diag))
 		ok = false;
 	if (!dynsets_declare(&lw))
 		ok = false;
@@ -927,10 +721,10 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		lw.chain_limits = 0;
 		for (size_t i = 0; i < ch->n; i++) {
 			const struct pc_rule *r = &ch->rules[i];
-			char comment[COMMENT_BUF];
+			char comment[PC_NFT_COMMENT_BUF];
 
-			rule_comment(r, dir, comment, sizeof(comment));
-			if (check_rule(r, comment, diag))
+			pc_nft_rule_comment(r, dir, comment, sizeof(comment));
+			if (pc_nft_check_rule(r, comment, diag))
 				lower_rule(&lw, &rv, dir, r, comment);
 			else
 				ok = false;

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pf backend's routed packets: the forward rules, written as out rules
+ * where a packet leaves, and the NAT statements (see pf.c's top comment).
+ */
+#include <string.h>
+
+#include "backends/pf.h"
+#include "backends/text.h"
+#include "common/util.h"
+#include "ir/names.h"
+
+/*
+ * A forward rule as out rules of the routed packets (see emit_chain()):
+ * pf's received-on takes one interface, so an `on` list is a rule each.
+ */
+static void emit_forward(struct pf *p, const struct pc_rule *r)
+{
+	if (r->n_ifaces <= 1) {
+		pf_emit_rule(p, PC_DIR_FORWARD, r);
+		return;
+	}
+	if (r->limit.rate)
+		report(p, &r->loc,
+		       "backend 'pf' cannot express one rate limit for this rule: it becomes one rule per interface of its 'on' list (received-on takes one) and max-pkt-rate counts per rule");
+	for (size_t i = 0; i < r->n_ifaces; i++) {
+		struct pc_rule one = *r;
+
+		one.iface = r->ifaces[i];
+		one.n_ifaces = 0;
+		one.ifaces = NULL;
+		pf_emit_rule(p, PC_DIR_FORWARD, &one);
+	}
+}
+
+/*
+ * The routed packets, in the out section: pf knows both interfaces only
+ * where a packet leaves (`on` the leaving one, `received-on` the one it
+ * came in by), so the forward rules are out rules of the packets the in
+ * section tagged, ending with the forward default; the out rules after
+ * them decide only this host's own packets.
+ */
+void pf_emit_forward_chain(struct pf *p)
+{
+	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
+
+	pc_buf_printf(&p->rules, "\n# forward: default %s\n"
+		      "# routed packets, decided where they leave (received-on: where they came in)\n",
+		      pc_verdict_name(c->policy));
+	for (size_t i = 0; i < c->n; i++)
+		if (pf_rule_written(p, PC_DIR_FORWARD, &c->rules[i]))
+			emit_forward(p, &c->rules[i]);
+	if (!pc_text_chain_closed(c))
+		pf_put_default(p, PC_DIR_FORWARD, PC_DIR_FORWARD);
+}
+
+/*
+ * One pf translation rule of NAT statement @n for interface @iface (NULL:
+ * any), family @fam and protocol @l4 (NULL: any). OpenBSD: a `match` rule
+ * with nat-to / rdr-to (it translates and decides nothing; the filter
+ * rules after it see the translated packet); FreeBSD: the translation
+ * rules `nat on ... ->` and `rdr on ... ->`, which pf applies before the
+ * filter rules.
+ */
+static void put_nat(struct pf *p, struct pc_buf *b, const struct pc_nat_rule *n,
+		    const char *iface, unsigned fam, const struct pc_l4 *l4)
+{
+	bool dnat = n->kind == PC_NAT_DNAT;
+
+	if (p->openbsd)
+		pc_buf_printf(b, "match %s", dnat ? "in" : "out");
+	else
+		pc_buf_puts(b, dnat ? "rdr" : "nat");
+	if (iface)
+		pc_buf_printf(b, " on %s", iface);
+	pc_buf_puts(b, fam == PC_FAM_IPV4 ? " inet" : " inet6");
+	if (l4) {
+		pc_buf_puts(b, " proto ");
+		pf_put_proto(b, l4->proto);
+	}
+	pc_buf_puts(b, " from ");
+	pf_put_hosts(p, b, &n->saddr, fam);
+	pc_buf_puts(b, " to ");
+	pf_put_hosts(p, b, &n->daddr, fam);
+	if (l4 && pc_proto_has_ports(l4->proto) && l4->dports.n)
+		pf_put_ports(b, &l4->dports);
+	pc_buf_puts(b, p->openbsd ? (dnat ? " rdr-to " : " nat-to ") : " -> ");
+	/* masquerade: the interface's address, followed when it changes */
+	if (n->kind == PC_NAT_MASQUERADE)
+		pc_buf_printf(b, "(%s)", iface);
+	else
+		pc_text_addr(b, &n->to, true);
+	if (n->to_port)
+		pc_buf_printf(b, " port %u", n->to_port);
+	pc_buf_putc(b, '\n');
+}
+
+/* Could NAT statement @n and forward rule @r name the same leaving interface? */
+static bool same_way_out(const struct pc_nat_rule *n, const struct pc_rule *r)
+{
+	size_t nn = n->n_ifaces > 1 ? n->n_ifaces : n->iface ? 1 : 0;
+
+	if (!nn || !r->n_oifaces)
+		return true;
+	for (size_t i = 0; i < nn; i++)
+		for (size_t k = 0; k < r->n_oifaces; k++)
+			if (strcmp(nn > 1 ? n->ifaces[i] : n->iface, r->oifaces[k]) == 0)
+				return true;
+	return false;
+}
+
+/*
+ * pf filters a leaving packet after its source translation (the forward
+ * rules here are out rules), where nft and iptables filter before it: a
+ * forward rule that matches source addresses would no longer see them.
+ */
+static void check_nat_sources(struct pf *p)
+{
+	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pc_rule *r = &c->rules[i];
+
+		if (r->origin != PC_ORIGIN_POLICY || !r->saddr.n)
+			continue;
+		for (size_t k = 0; k < p->ir->n_nat; k++) {
+			const struct pc_nat_rule *n = &p->ir->nat[k];
+
+			if (n->kind == PC_NAT_DNAT || !same_way_out(n, r))
+				continue;
+			report(p, &r->loc,
+			       "backend 'pf' cannot express a forward rule matching source addresses where %s at %s:%u translates them: pf filters a leaving packet after its source translation",
+			       pc_nat_kind_name(n->kind), n->loc.file, n->loc.line);
+			break;
+		}
+	}
+}
+
+/* The NAT statements, before every filter rule (see put_nat()). */
+void pf_emit_nat(struct pf *p, struct pc_buf *b)
+{
+	static const unsigned fams[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
+
+	if (!p->ir->n_nat)
+		return;
+	check_nat_sources(p);
+	pc_buf_printf(b, "\n# NAT: translations only, the filter rules below decide (%s)\n",
+		      p->openbsd ? "match rules with nat-to and rdr-to" :
+				   "nat and rdr rules, applied before the filter rules");
+	for (size_t i = 0; i < p->ir->n_nat; i++) {
+		const struct pc_nat_rule *n = &p->ir->nat[i];
+		size_t ni = n->n_ifaces > 1 ? n->n_ifaces : 1;
+		struct pc_rule loc = { .origin = PC_ORIGIN_POLICY, .loc = n->loc, .comment = n->comment };
+
+		if (n->kind == PC_NAT_MASQUERADE && !n->iface) {
+			report(p, &n->loc,
+			       "backend 'pf' cannot express a masquerade without 'on IFACE': nat-to takes the address of a named interface");
+			continue;
+		}
+		for (size_t k = 0; k < ni; k++) {
+			const char *iface = n->n_ifaces > 1 ? n->ifaces[k] : n->iface;
+
+			if (iface && iface[strlen(iface) - 1] == '*') {
+				report(p, &n->loc,
+				       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
+				       iface);
+				continue;
+			}
+			pf_put_comment_line_to(b, PC_DIR_IN, &loc);
+			for (size_t f = 0; f < 2; f++) {
+				if (!(n->families & fams[f]))
+					continue;
+				if ((n->saddr.n && !pf_set_in_families(&n->saddr, fams[f])) ||
+				    (n->daddr.n && !pf_set_in_families(&n->daddr, fams[f])))
+					continue;
+				if (!n->n_l4)
+					put_nat(p, b, n, iface, fams[f], NULL);
+				for (size_t a = 0; a < n->n_l4; a++) {
+					unsigned proto = n->l4[a].proto;
+
+					if ((proto == PC_PROTO_ICMP && fams[f] != PC_FAM_IPV4) ||
+					    (proto == PC_PROTO_ICMPV6 && fams[f] != PC_FAM_IPV6))
+						continue;
+					put_nat(p, b, n, iface, fams[f], &n->l4[a]);
+				}
+			}
+		}
+	}
+}
