@@ -21,33 +21,9 @@
 # 99 setup failure.
 set -u
 pc=$1 probe=$2
-: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
-export PORTCULLIS_DATADIR
-skip() { echo "SKIP: $*" >&2; exit 77; }
-[ "$(id -u)" = 0 ] || skip "the namespace tests need root (they create network namespaces)"
-command -v ip >/dev/null || skip "iproute2's ip is not installed"
+. "$(dirname "$0")/pair.sh"
 command -v nft >/dev/null || skip "nft is not installed"
-
-fw=pc-dyn-fw-$$ cl=pc-dyn-cl-$$ tmp=$(mktemp -d) server=
-cleanup() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null
-	ip netns del "$fw" 2>/dev/null
-	ip netns del "$cl" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-ip netns add "$fw" 2>"$tmp/err" || skip "cannot create network namespaces: $(cat "$tmp/err")"
-ip netns add "$cl" || exit 99
-ip link add pcd0 netns "$cl" type veth peer name pcd1 netns "$fw" || exit 99
-ip -n "$cl" addr add 192.0.2.2/24 dev pcd0
-ip -n "$cl" addr add 2001:db8::2/64 dev pcd0 nodad
-ip -n "$fw" addr add 192.0.2.1/24 dev pcd1
-ip -n "$fw" addr add 2001:db8::1/64 dev pcd1 nodad
-for ns in "$cl" "$fw"; do
-	ip -n "$ns" link set lo up
-done
-ip -n "$cl" link set pcd0 up
-ip -n "$fw" link set pcd1 up
+pair_setup d v6
 
 cat >"$tmp/p1.policy" <<'POL'
 table dyn

@@ -16,31 +16,9 @@
 # Exit: 0 as expected, 1 a mismatch, 77 skipped, 99 setup failure.
 set -u
 pc=$1 probe=$2
-: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
-export PORTCULLIS_DATADIR
-skip() { echo "SKIP: $*" >&2; exit 77; }
-[ "$(id -u)" = 0 ] || skip "the namespace tests need root (they create network namespaces)"
-command -v ip >/dev/null || skip "iproute2's ip is not installed"
+. "$(dirname "$0")/pair.sh"
 command -v nft >/dev/null || skip "nft is not installed"
-
-fw=pc-hf-fw-$$ cl=pc-hf-cl-$$ tmp=$(mktemp -d) server=
-cleanup() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null
-	ip netns del "$fw" 2>/dev/null
-	ip netns del "$cl" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-ip netns add "$fw" 2>"$tmp/err" || skip "cannot create network namespaces: $(cat "$tmp/err")"
-ip netns add "$cl" || exit 99
-ip link add pch0 netns "$cl" type veth peer name pch1 netns "$fw" || exit 99
-ip -n "$cl" addr add 192.0.2.2/24 dev pch0
-ip -n "$cl" addr add 2001:db8::2/64 dev pch0 nodad
-ip -n "$fw" addr add 192.0.2.1/24 dev pch1
-ip -n "$fw" addr add 2001:db8::1/64 dev pch1 nodad
-for ns in "$cl" "$fw"; do ip -n "$ns" link set lo up; done
-ip -n "$cl" link set pch0 up
-ip -n "$fw" link set pch1 up
+pair_setup h v6
 
 {
 	echo "# 100,000 entries"

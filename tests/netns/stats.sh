@@ -15,29 +15,8 @@
 # Exit: 0 as expected, 1 a mismatch, 77 skipped, 99 setup failure.
 set -u
 pc=$1 probe=$2
-: "${PORTCULLIS_DATADIR:=$(cd "$(dirname "$0")/../../data" && pwd)}"
-export PORTCULLIS_DATADIR
-skip() { echo "SKIP: $*" >&2; exit 77; }
-[ "$(id -u)" = 0 ] || skip "the namespace tests need root (they create network namespaces)"
-command -v ip >/dev/null || skip "iproute2's ip is not installed"
-
-fw=pc-st-fw-$$ cl=pc-st-cl-$$ tmp=$(mktemp -d) server=
-cleanup() {
-	[ -n "$server" ] && kill "$server" 2>/dev/null
-	ip netns del "$fw" 2>/dev/null
-	ip netns del "$cl" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-ip netns add "$fw" 2>"$tmp/err" || skip "cannot create network namespaces: $(cat "$tmp/err")"
-ip netns add "$cl" || exit 99
-ip link add pcs0 netns "$cl" type veth peer name pcs1 netns "$fw" || exit 99
-ip -n "$cl" addr add 192.0.2.2/24 dev pcs0
-ip -n "$fw" addr add 192.0.2.1/24 dev pcs1
-ip -n "$cl" link set lo up
-ip -n "$fw" link set lo up
-ip -n "$cl" link set pcs0 up
-ip -n "$fw" link set pcs1 up
+. "$(dirname "$0")/pair.sh"
+pair_setup s
 
 cat >"$tmp/st.policy" <<'POL'
 table st
