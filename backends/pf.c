@@ -24,6 +24,7 @@
  *  - log prefixes: pflog has none; the prefix becomes the rule's label;
  *  - ports: tcp and udp, and sctp on FreeBSD; dccp ports nowhere.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "backends/builtin.h"
@@ -66,18 +67,14 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 
 		if (!pc_iface_name_valid(name))
 			report(p, &r->loc, "backend 'pf': invalid interface name '%s'", name);
-		else if (name[strlen(name) - 1] == '*')
-			report(p, &r->loc,
-			       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
-			       name);
+		else
+			pf_iface(p, &r->loc, name);
 	}
 	for (size_t i = 0; i < r->n_oifaces; i++) {
 		if (!pc_iface_name_valid(r->oifaces[i]))
 			report(p, &r->loc, "backend 'pf': invalid interface name '%s'", r->oifaces[i]);
-		else if (r->oifaces[i][strlen(r->oifaces[i]) - 1] == '*')
-			report(p, &r->loc,
-			       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
-			       r->oifaces[i]);
+		else
+			pf_iface(p, &r->loc, r->oifaces[i]);
 	}
 	if (r->log && r->log_prefix) {
 		if (!pc_text_printable(r->log_prefix) || strpbrk(r->log_prefix, "\"\\$"))
@@ -89,6 +86,14 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 			       "backend 'pf': log prefix \"%s\" is %zu bytes, a pf label holds %d",
 			       r->log_prefix, strlen(r->log_prefix), PF_LABEL_MAX);
 	}
+	/*
+	 * pf knows where a routed packet came in only by received-on, which
+	 * FreeBSD's pf.conf(5) (14.x, January 2025) does not have
+	 */
+	if (dir == PC_DIR_FORWARD && r->iface && !p->openbsd)
+		report(p, &r->loc,
+		       "backend 'pf' (freebsd dialect) cannot express 'forward on %s': the interface a routed packet came in by is received-on, which is OpenBSD's (FreeBSD has it from 15.0 only)",
+		       r->iface);
 	if (r->limit.rate && !p->openbsd)
 		report(p, &r->loc,
 		       "backend 'pf' (freebsd dialect) cannot express rate limits (max-pkt-rate is OpenBSD's, FreeBSD has it from 15.0 only)");
@@ -102,7 +107,6 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 			report(p, &r->loc,
 			       "backend 'pf' (%s dialect) cannot express DCCP ports", dialect(p));
 	}
-	(void)dir;
 }
 
 static void run_checks(struct pf *p)
@@ -159,14 +163,153 @@ static const char *const pf_keywords[] = {
 	"tos", "ttl", "upperlimit", "urpf-failed", "user", "weight",
 };
 
-static bool valid_table_name(const char *s)
+static bool is_keyword(const char *s)
 {
-	if (strlen(s) > PF_TABLE_NAME_MAX || !pc_text_valid_name(s))
-		return false;
 	for (size_t i = 0; i < PC_ARRAY_SIZE(pf_keywords); i++)
 		if (strcmp(s, pf_keywords[i]) == 0)
-			return false;
-	return true;
+			return true;
+	return false;
+}
+
+static bool valid_table_name(const char *s)
+{
+	return strlen(s) <= PF_TABLE_NAME_MAX && pc_text_valid_name(s) && !is_keyword(s);
+}
+
+/*
+ * Interface wildcards (issue 13). pf has no name prefixes, but interface
+ * groups: `on GROUP` matches every interface in it, and OpenBSD and
+ * FreeBSD put every interface into the group named after its driver
+ * (wg0 in wg, vlan5 in vlan). A BSD interface name is always driver and
+ * unit number, so a wildcard of letters (`wg*`) names exactly the driver
+ * group; any other is written as the group -O ifgroup=WILDCARD:GROUP
+ * names, which the admin keeps (ifconfig IF group GROUP).
+ */
+
+/*
+ * A name ifconfig takes as a group (IFNAMSIZ, and no digit at the end,
+ * which would read as a unit number) that pfctl does not read as a
+ * keyword.
+ */
+static bool valid_group_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && pc_iface_name_valid(s) && !strchr(s, '*') &&
+	       !isdigit((unsigned char)s[n - 1]) && !is_keyword(s);
+}
+
+static void add_ifgroup(struct pf_ifgroup **v, size_t *n, size_t *cap,
+			const char *wildcard, size_t wlen, const char *group,
+			size_t glen, bool mapped)
+{
+	*v = xgrow(*v, cap, *n + 1, sizeof(**v));
+	(*v)[*n].wildcard = xstrndup(wildcard, wlen);
+	(*v)[*n].group = xstrndup(group, glen);
+	(*v)[*n].mapped = mapped;
+	(*n)++;
+}
+
+/* -O ifgroup=WILDCARD:GROUP[,WILDCARD:GROUP...], repeatable; a later one wins. */
+static void parse_ifgroup_options(struct pf *p)
+{
+	for (size_t i = 0; i < p->opts->n_options; i++) {
+		const char *item = p->opts->options[i].value;
+
+		if (strcmp(p->opts->options[i].name, "ifgroup") != 0)
+			continue;
+		for (;;) {
+			size_t len = strcspn(item, ","), wlen = strcspn(item, ":");
+			char *wildcard, *group;
+
+			wildcard = xstrndup(item, wlen < len ? wlen : len);
+			group = xstrndup(item + (wlen < len ? wlen + 1 : len),
+					 wlen < len ? len - wlen - 1 : 0);
+			if (wlen >= len || !pc_iface_name_valid(wildcard) ||
+			    wildcard[strlen(wildcard) - 1] != '*') {
+				pc_diag_error(p->diag, NULL,
+					      "backend 'pf': option ifgroup=%.*s is not WILDCARD:GROUP (an interface wildcard such as br-* and an interface group)",
+					      (int)len, item);
+				p->errors++;
+			} else if (!valid_group_name(group)) {
+				pc_diag_error(p->diag, NULL,
+					      "backend 'pf': option ifgroup=%.*s: '%s' cannot be an interface group (1-15 letters, digits or ._-@, not ending in a digit, not a pf keyword)",
+					      (int)len, item, group);
+				p->errors++;
+			} else {
+				add_ifgroup(&p->maps, &p->n_maps, &p->cap_maps, wildcard,
+					    strlen(wildcard), group, strlen(group), true);
+			}
+			free(wildcard);
+			free(group);
+			if (!item[len])
+				break;
+			item += len + 1;
+		}
+	}
+}
+
+const char *pf_iface(struct pf *p, const struct pc_location *loc, const char *name)
+{
+	size_t n = strlen(name);
+	const struct pf_ifgroup *map = NULL;
+
+	if (!n || name[n - 1] != '*')
+		return name;
+	for (size_t i = 0; i < p->n_used; i++)
+		if (strcmp(p->used[i].wildcard, name) == 0)
+			return p->used[i].group;
+	for (size_t i = 0; i < p->n_maps; i++)
+		if (strcmp(p->maps[i].wildcard, name) == 0)
+			map = &p->maps[i];
+	if (map) {
+		add_ifgroup(&p->used, &p->n_used, &p->cap_used, name, n,
+			    map->group, strlen(map->group), true);
+		return p->used[p->n_used - 1].group;
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (!isalpha((unsigned char)name[i])) {
+			report(p, loc,
+			       "backend 'pf': interface wildcard '%s' needs an interface group: use -O ifgroup=%s:GROUP",
+			       name, name);
+			return NULL;
+		}
+	}
+	{
+		char *group = xstrndup(name, n - 1);
+		/* egress: OpenBSD's group of the interfaces with a default route */
+		bool ok = valid_group_name(group) && strcmp(group, "egress") != 0;
+
+		free(group);
+		if (!ok) {
+			report(p, loc,
+			       "backend 'pf': interface wildcard '%s' needs an interface group: '%.*s' is a pf keyword or a group pf fills itself; use -O ifgroup=%s:GROUP",
+			       name, (int)(n - 1), name, name);
+			return NULL;
+		}
+	}
+	add_ifgroup(&p->used, &p->n_used, &p->cap_used, name, n, name, n - 1, false);
+	return p->used[p->n_used - 1].group;
+}
+
+/* The header lines naming each interface group the anchor relies on. */
+static void put_ifgroups(const struct pf *p, struct pc_buf *b)
+{
+	if (!p->n_used)
+		return;
+	pc_buf_puts(b, "# Interface groups (`on GROUP` matches every interface in the group):\n");
+	for (size_t i = 0; i < p->n_used; i++) {
+		const struct pf_ifgroup *g = &p->used[i];
+
+		if (g->mapped)
+			pc_buf_printf(b, "#   %s for \"%s\" (-O ifgroup): add each such interface with\n"
+				      "#     ifconfig IF group %s\n", g->group, g->wildcard, g->group);
+		else
+			pc_buf_printf(b, "#   %s for \"%s\": the group of the driver %s (every %sN is in it);\n"
+				      "#     if %s is no driver on this system, add each interface with\n"
+				      "#     ifconfig IF group %s\n", g->group, g->wildcard, g->group,
+				      g->group, g->group, g->group);
+	}
 }
 
 /* The table a named set is written as, or NULL to write it inline. */
@@ -375,25 +518,25 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 			pc_buf_puts(b, " on {");
 			for (size_t i = 0; i < r->n_oifaces; i++) {
 				pc_buf_putc(b, ' ');
-				pc_buf_puts(b, r->oifaces[i]);
+				pc_buf_puts(b, pf_iface(p, &r->loc, r->oifaces[i]));
 			}
 			pc_buf_puts(b, " }");
 			expanded *= r->n_oifaces;
 		} else if (r->n_oifaces) {
 			pc_buf_puts(b, " on ");
-			pc_buf_puts(b, r->oifaces[0]);
+			pc_buf_puts(b, pf_iface(p, &r->loc, r->oifaces[0]));
 		}
 	} else if (r->n_ifaces > 1) {
 		/* pfctl expands { a b } into one rule per interface */
 		pc_buf_puts(b, " on {");
 		for (size_t i = 0; i < r->n_ifaces; i++) {
 			pc_buf_putc(b, ' ');
-			pc_buf_puts(b, r->ifaces[i]);
+			pc_buf_puts(b, pf_iface(p, &r->loc, r->ifaces[i]));
 		}
 		pc_buf_puts(b, " }");
 	} else if (r->iface) {
 		pc_buf_puts(b, " on ");
-		pc_buf_puts(b, r->iface);
+		pc_buf_puts(b, pf_iface(p, &r->loc, r->iface));
 	}
 	if (families == PC_FAM_IPV4)
 		pc_buf_puts(b, " inet");
@@ -440,7 +583,7 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 	if (dir == PC_DIR_FORWARD) {
 		/* one interface: emit_forward() writes a rule per listed one */
 		if (r->iface)
-			pc_buf_printf(b, " received-on %s", r->iface);
+			pc_buf_printf(b, " received-on %s", pf_iface(p, &r->loc, r->iface));
 		pc_buf_printf(b, " tagged \"%s\"", p->forward_tag);
 	}
 	if (p->ir->options & PC_OPT_COUNTERS)
@@ -619,6 +762,7 @@ static void pf_init(struct pf *p, const struct pc_ir *ir,
 	pc_buf_init(&p->tables);
 	pc_buf_init(&p->rules);
 	p->forward_tag = xasprintf("%s-forward", ir->table ? ir->table : "");
+	parse_ifgroup_options(p);
 }
 
 static void pf_finish(struct pf *p)
@@ -627,6 +771,16 @@ static void pf_finish(struct pf *p)
 	pc_buf_finish(&p->rules);
 	free(p->named);
 	free(p->forward_tag);
+	for (size_t i = 0; i < p->n_maps; i++) {
+		free(p->maps[i].wildcard);
+		free(p->maps[i].group);
+	}
+	for (size_t i = 0; i < p->n_used; i++) {
+		free(p->used[i].wildcard);
+		free(p->used[i].group);
+	}
+	free(p->maps);
+	free(p->used);
 }
 
 static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
@@ -695,16 +849,18 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	emit_chain(&p, PC_DIR_OUT);
 	if (p.errors)
 		goto out;
+	/* written before the header, which lists the groups it uses */
+	pf_emit_nat(&p, &nat);
+	if (p.errors)
+		goto out;
 	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&p));
+	put_ifgroups(&p, &body);
 	if (ir->n_dynsets) {
 		pc_buf_puts(&body, "\n");
 		dynsets_declare(&p, &body);
 		if (p.errors)
 			goto out;
 	}
-	pf_emit_nat(&p, &nat);
-	if (p.errors)
-		goto out;
 	if (p.tables.len) {
 		pc_buf_puts(&body, "\n");
 		pc_buf_add(&body, p.tables.data, p.tables.len);
@@ -724,6 +880,8 @@ out:
 
 static const struct pc_backend_option pf_options[] = {
 	{ "pf-dialect", "openbsd|freebsd", "the pf of OpenBSD (default) or of FreeBSD" },
+	{ "ifgroup", NULL,
+	  "WILDCARD:GROUP[,...]: write interface wildcard WILDCARD (br-*) as the interface group GROUP" },
 	{ NULL, NULL, NULL },
 };
 

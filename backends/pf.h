@@ -22,6 +22,17 @@ struct named_set {
 	bool table;
 };
 
+/*
+ * An interface wildcard and the pf interface group written for it:
+ * from `-O ifgroup=WILDCARD:GROUP` (@mapped) or the wildcard's prefix
+ * of letters (the driver group on OpenBSD and FreeBSD).
+ */
+struct pf_ifgroup {
+	char *wildcard;
+	char *group;
+	bool mapped;
+};
+
 struct pf {
 	const struct pc_ir *ir;
 	const struct pc_emit_options *opts;
@@ -35,6 +46,9 @@ struct pf {
 	size_t n_named, cap_named;
 	/* what the routed packets are tagged with where they come in */
 	char *forward_tag;
+	/* -O ifgroup mappings, and the groups the output relies on */
+	struct pf_ifgroup *maps, *used;
+	size_t n_maps, n_used, cap_maps, cap_used;
 };
 
 /* An error at @loc, counted in p->errors (what the backend cannot express). */
@@ -43,6 +57,13 @@ struct pf {
 /* Whether pf evaluates this chain's rule at all (see pf.c's top comment). */
 bool pf_rule_written(const struct pf *p, enum pc_direction dir,
 		     const struct pc_rule *r);
+
+/*
+ * The pf spelling of interface @name: the name itself, or for a wildcard
+ * its interface group (recorded for the header). NULL, with an error at
+ * @loc, when a wildcard has no group.
+ */
+const char *pf_iface(struct pf *p, const struct pc_location *loc, const char *name);
 
 /* Whether @set (empty: any) has an address of the families @fam. */
 bool pf_set_in_families(const struct pc_addr_set *set, unsigned fam);

@@ -20,9 +20,11 @@ static void emit_forward(struct pf *p, const struct pc_rule *r)
 		pf_emit_rule(p, PC_DIR_FORWARD, r);
 		return;
 	}
-	if (r->limit.rate)
+	if (r->limit.rate) {
 		report(p, &r->loc,
 		       "backend 'pf' cannot express one rate limit for this rule: it becomes one rule per interface of its 'on' list (received-on takes one) and max-pkt-rate counts per rule");
+		return;
+	}
 	for (size_t i = 0; i < r->n_ifaces; i++) {
 		struct pc_rule one = *r;
 
@@ -160,11 +162,21 @@ void pf_emit_nat(struct pf *p, struct pc_buf *b)
 		for (size_t k = 0; k < ni; k++) {
 			const char *iface = n->n_ifaces > 1 ? n->ifaces[k] : n->iface;
 
-			if (iface && iface[strlen(iface) - 1] == '*') {
+			/*
+			 * nat-to (GROUP) takes the addresses of every interface
+			 * in the group, in turn: not the leaving one's
+			 */
+			if (iface && n->kind == PC_NAT_MASQUERADE &&
+			    iface[strlen(iface) - 1] == '*') {
 				report(p, &n->loc,
-				       "backend 'pf': interface wildcard '%s' cannot be expressed (pf interface groups are not name prefixes)",
+				       "backend 'pf' cannot express a masquerade on interface wildcard '%s': the address of an interface group is every member's address, not the leaving interface's",
 				       iface);
 				continue;
+			}
+			if (iface) {
+				iface = pf_iface(p, &n->loc, iface);
+				if (!iface)
+					continue;
 			}
 			pf_put_comment_line_to(b, PC_DIR_IN, &loc);
 			for (size_t f = 0; f < 2; f++) {

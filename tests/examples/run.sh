@@ -2,7 +2,10 @@
 # Drift check of examples/: every examples/DIR/NAME.policy has its generated
 # outputs committed beside it (NAME.nft, NAME.v4, NAME.v6, NAME.pf), or,
 # where a backend cannot express the policy, the expected error
-# (NAME.EXT.err). The check uses the program's own `generate --check`.
+# (NAME.EXT.err); NAME.pf-freebsd is pf in the FreeBSD dialect, and
+# NAME.pf.args, if present, holds more options for both pf outputs (the
+# example's recipe: -O ifgroup=WILDCARD:GROUP). The check uses the
+# program's own `generate --check`.
 #
 #   run.sh PORTCULLIS                 fail on any difference
 #   run.sh PORTCULLIS --regenerate    rewrite the outputs (review the diff!)
@@ -32,7 +35,8 @@ backend() {
 	nft) echo "-b nft" ;;
 	v4) echo "-b iptables" ;;
 	v6) echo "-b ip6tables" ;;
-	pf) echo "-b pf" ;;
+	pf) echo "-b pf $pfargs" ;;
+	pf-freebsd) echo "-b pf --pf-dialect freebsd $pfargs" ;;
 	esac
 }
 
@@ -40,7 +44,9 @@ for policy in "$top"/examples/*/*.policy; do
 	dir=$(dirname "$policy")
 	name=$(basename "$policy" .policy)
 	cd "$dir" || exit 1
-	for ext in nft v4 v6 pf; do
+	pfargs=
+	[ -f "$name.pf.args" ] && pfargs=$(cat "$name.pf.args")
+	for ext in nft v4 v6 pf pf-freebsd; do
 		out="$name.$ext"
 		# shellcheck disable=SC2046
 		if [ "$regen" = "--regenerate" ]; then

@@ -4,6 +4,8 @@
 #
 #   NAME.nft  nft            NAME.v4  iptables     NAME.v6  ip6tables
 #   NAME.pf   pf (openbsd)   NAME.pf-freebsd  pf --pf-dialect freebsd
+# NAME.pf.args, if present, holds more options for both pf runs
+# (-O ifgroup=WILDCARD:GROUP).
 #
 # NAME.EXT holds the expected standard output of a successful run;
 # NAME.EXT.err instead holds the expected standard error of a run that must
@@ -52,6 +54,10 @@ run_one() { # EXT POLICY -> sets rc, writes $tmp/out $tmp/err
 	v6) opts="-b ip6tables" ;;
 	pf) opts="-b pf -O pf-dialect=openbsd" ;;
 	pf-freebsd) opts="-b pf -O pf-dialect=freebsd" ;;
+	esac
+	# NAME.pf.args: more options of the pf backend (-O ifgroup=...)
+	case $1 in
+	pf*) [ -f "${2%.policy}.pf.args" ] && opts="$opts $(cat "${2%.policy}.pf.args")" ;;
 	esac
 	# shellcheck disable=SC2086
 	NO_COLOR=1 "$prog" generate $opts "$2" >"$tmp/out" 2>"$tmp/err" </dev/null
