@@ -86,14 +86,6 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 			       "backend 'pf': log prefix \"%s\" is %zu bytes, a pf label holds %d",
 			       r->log_prefix, strlen(r->log_prefix), PF_LABEL_MAX);
 	}
-	/*
-	 * pf knows where a routed packet came in only by received-on, which
-	 * FreeBSD's pf.conf(5) (14.x, January 2025) does not have
-	 */
-	if (dir == PC_DIR_FORWARD && r->iface && !p->openbsd)
-		report(p, &r->loc,
-		       "backend 'pf' (freebsd dialect) cannot express 'forward on %s': the interface a routed packet came in by is received-on, which is OpenBSD's (FreeBSD has it from 15.0 only)",
-		       r->iface);
 	if (r->limit.rate && !p->openbsd)
 		report(p, &r->loc,
 		       "backend 'pf' (freebsd dialect) cannot express rate limits (max-pkt-rate is OpenBSD's, FreeBSD has it from 15.0 only)");
@@ -123,6 +115,8 @@ static void run_checks(struct pf *p)
 			if (pf_rule_written(p, (enum pc_direction)d, &c->rules[i]))
 				check_rule(p, (enum pc_direction)d, &c->rules[i]);
 	}
+	if (!p->openbsd)
+		pf_check_forward_tags(p);
 }
 
 static bool same_set(const struct pc_addr_set *a, const struct pc_addr_set *b)
@@ -582,9 +576,9 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 	}
 	if (dir == PC_DIR_FORWARD) {
 		/* one interface: emit_forward() writes a rule per listed one */
-		if (r->iface)
+		if (r->iface && p->openbsd)
 			pc_buf_printf(b, " received-on %s", pf_iface(p, &r->loc, r->iface));
-		pc_buf_printf(b, " tagged \"%s\"", p->forward_tag);
+		pc_buf_printf(b, " tagged \"%s\"", p->cur_tag);
 	}
 	if (p->ir->options & PC_OPT_COUNTERS)
 		put_counter_label(p, b, r);
@@ -742,10 +736,12 @@ static void emit_chain(struct pf *p, enum pc_direction dir)
 	if (dir != PC_DIR_IN)
 		return;
 	indent_from(p, start);
-	pc_buf_printf(&p->rules,
-		      "}\n# packets for other hosts, routed through this one: tagged here,\n"
-		      "# decided by the forward rules where they leave\n"
-		      "pass in quick tag \"%s\" %s\n", p->forward_tag,
+	pc_buf_puts(&p->rules,
+		    "}\n# packets for other hosts, routed through this one: tagged here,\n"
+		    "# decided by the forward rules where they leave\n");
+	if (!p->openbsd)
+		pf_emit_forward_tags(p);
+	pc_buf_printf(&p->rules, "pass in quick tag \"%s\" %s\n", p->forward_tag,
 		      p->ir->options & PC_OPT_STATELESS ? "no state" : "keep state");
 }
 
@@ -762,6 +758,7 @@ static void pf_init(struct pf *p, const struct pc_ir *ir,
 	pc_buf_init(&p->tables);
 	pc_buf_init(&p->rules);
 	p->forward_tag = xasprintf("%s-forward", ir->table ? ir->table : "");
+	p->cur_tag = p->forward_tag;
 	parse_ifgroup_options(p);
 }
 
@@ -771,6 +768,7 @@ static void pf_finish(struct pf *p)
 	pc_buf_finish(&p->rules);
 	free(p->named);
 	free(p->forward_tag);
+	free(p->fwd_in);
 	for (size_t i = 0; i < p->n_maps; i++) {
 		free(p->maps[i].wildcard);
 		free(p->maps[i].group);

@@ -46,6 +46,16 @@ struct pf {
 	size_t n_named, cap_named;
 	/* what the routed packets are tagged with where they come in */
 	char *forward_tag;
+	/*
+	 * FreeBSD (no received-on): the interfaces the forward rules name
+	 * with `on`, as the policy spells them; a routed packet is tagged
+	 * "TABLE-forward-IFACE" by the first it came in by
+	 * (pf_emit_forward_tags()), and @cur_tag is the tag a forward rule
+	 * being written matches
+	 */
+	const char **fwd_in;
+	size_t n_fwd_in, cap_fwd_in;
+	const char *cur_tag;
 	/* -O ifgroup mappings, and the groups the output relies on */
 	struct pf_ifgroup *maps, *used;
 	size_t n_maps, n_used, cap_maps, cap_used;
@@ -90,6 +100,15 @@ void pf_emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r);
 
 /* Writes the default of direction @as as a quick rule of direction @dir. */
 void pf_put_default(struct pf *p, enum pc_direction dir, enum pc_direction as);
+
+/*
+ * FreeBSD: collects the interfaces forward rules name with `on` and
+ * reports those that overlap (pf_route.c).
+ */
+void pf_check_forward_tags(struct pf *p);
+
+/* FreeBSD: writes the rules tagging routed packets by where they came in. */
+void pf_emit_forward_tags(struct pf *p);
 
 /* Writes the forward rules and the forward default to p->rules (pf_route.c). */
 void pf_emit_forward_chain(struct pf *p);

@@ -11,13 +11,125 @@
 #include "ir/names.h"
 
 /*
+ * FreeBSD's pf.conf(5) has no received-on (FreeBSD 15.0 adds it): there,
+ * a routed packet is tagged where it comes in by the interface it came in
+ * by, "TABLE-forward-IFACE" for each interface (or group) a forward rule
+ * names with `on`, "TABLE-forward" for any other, and a forward rule
+ * matches the tag of its `on`, or every tag when it has none. A packet
+ * gets one tag, from the first tagging rule that matches it, so the
+ * interfaces must not overlap (a name and a wildcard it starts with, two
+ * wildcards one of which starts with the other): that is an error.
+ */
+static size_t fwd_in_index(const struct pf *p, const char *iface)
+{
+	for (size_t i = 0; i < p->n_fwd_in; i++)
+		if (strcmp(p->fwd_in[i], iface) == 0)
+			return i;
+	return p->n_fwd_in;
+}
+
+/* Whether interfaces @a and @b (names or prefix wildcards) can be one. */
+static bool ifaces_overlap(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	bool wa = a[la - 1] == '*', wb = b[lb - 1] == '*';
+
+	if (!wa && !wb)
+		return strcmp(a, b) == 0;
+	/* a wildcard whose prefix starts the other's name or prefix */
+	if (wa && la - 1 <= lb && strncmp(a, b, la - 1) == 0)
+		return true;
+	return wb && lb - 1 <= la && strncmp(a, b, lb - 1) == 0;
+}
+
+void pf_check_forward_tags(struct pf *p)
+{
+	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
+
+	p->n_fwd_in = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pc_rule *r = &c->rules[i];
+		size_t n = r->n_ifaces > 1 ? r->n_ifaces : r->iface ? 1 : 0;
+
+		for (size_t k = 0; k < n; k++) {
+			const char *iface = r->n_ifaces > 1 ? r->ifaces[k] : r->iface;
+
+			if (fwd_in_index(p, iface) < p->n_fwd_in)
+				continue;
+			for (size_t j = 0; j < p->n_fwd_in; j++)
+				if (ifaces_overlap(iface, p->fwd_in[j]))
+					report(p, &r->loc,
+					       "backend 'pf' (freebsd dialect) cannot express forward on '%s' beside forward on '%s': FreeBSD's pf has no received-on, routed packets are tagged by the interface they came in by, one tag each, and the two overlap",
+					       iface, p->fwd_in[j]);
+			/* PF_TAG_NAME_SIZE - 1 */
+			if (strlen(p->forward_tag) + 1 + strlen(iface) > 63)
+				report(p, &r->loc,
+				       "backend 'pf' (freebsd dialect): the tag \"%s-%s\" of the packets that came in by '%s' is longer than pf's 63 bytes",
+				       p->forward_tag, iface, iface);
+			p->fwd_in = xgrow(p->fwd_in, &p->cap_fwd_in, p->n_fwd_in + 1,
+					  sizeof(*p->fwd_in));
+			p->fwd_in[p->n_fwd_in++] = iface;
+		}
+	}
+}
+
+/* The tag of the packets that came in by @iface (a forward rule's `on`). */
+static char *tag_of(struct pf *p, const char *iface)
+{
+	return xasprintf("%s-%s", p->forward_tag, pf_iface(p, NULL, iface));
+}
+
+void pf_emit_forward_tags(struct pf *p)
+{
+	for (size_t i = 0; i < p->n_fwd_in; i++) {
+		char *tag = tag_of(p, p->fwd_in[i]);
+
+		pc_buf_printf(&p->rules, "pass in quick on %s tag \"%s\" %s\n",
+			      pf_iface(p, NULL, p->fwd_in[i]), tag,
+			      p->ir->options & PC_OPT_STATELESS ? "no state" : "keep state");
+		free(tag);
+	}
+}
+
+/*
+ * Rule @r (one `on` interface at most) for the tags of the packets it
+ * matches: OpenBSD, the one tag and received-on; FreeBSD, the tag of its
+ * `on`, or each tag when it has none.
+ */
+static void emit_tagged(struct pf *p, const struct pc_rule *r)
+{
+	char *tag;
+
+	if (p->openbsd || (r->iface && fwd_in_index(p, r->iface) == p->n_fwd_in)) {
+		pf_emit_rule(p, PC_DIR_FORWARD, r);
+		return;
+	}
+	if (r->iface) {
+		tag = tag_of(p, r->iface);
+		p->cur_tag = tag;
+		pf_emit_rule(p, PC_DIR_FORWARD, r);
+		p->cur_tag = p->forward_tag;
+		free(tag);
+		return;
+	}
+	for (size_t i = 0; i < p->n_fwd_in; i++) {
+		tag = tag_of(p, p->fwd_in[i]);
+		p->cur_tag = tag;
+		pf_emit_rule(p, PC_DIR_FORWARD, r);
+		free(tag);
+	}
+	p->cur_tag = p->forward_tag;
+	pf_emit_rule(p, PC_DIR_FORWARD, r);
+}
+
+/*
  * A forward rule as out rules of the routed packets (see emit_chain()):
  * pf's received-on takes one interface, so an `on` list is a rule each.
  */
 static void emit_forward(struct pf *p, const struct pc_rule *r)
 {
 	if (r->n_ifaces <= 1) {
-		pf_emit_rule(p, PC_DIR_FORWARD, r);
+		emit_tagged(p, r);
 		return;
 	}
 	if (r->limit.rate) {
@@ -31,7 +143,7 @@ static void emit_forward(struct pf *p, const struct pc_rule *r)
 		one.iface = r->ifaces[i];
 		one.n_ifaces = 0;
 		one.ifaces = NULL;
-		pf_emit_rule(p, PC_DIR_FORWARD, &one);
+		emit_tagged(p, &one);
 	}
 }
 
@@ -47,13 +159,22 @@ void pf_emit_forward_chain(struct pf *p)
 	const struct pc_chain *c = &p->ir->chains[PC_DIR_FORWARD];
 
 	pc_buf_printf(&p->rules, "\n# forward: default %s\n"
-		      "# routed packets, decided where they leave (received-on: where they came in)\n",
-		      pc_verdict_name(c->policy));
+		      "# routed packets, decided where they leave (%s: where they came in)\n",
+		      pc_verdict_name(c->policy), p->openbsd ? "received-on" : "tagged");
 	for (size_t i = 0; i < c->n; i++)
 		if (pf_rule_written(p, PC_DIR_FORWARD, &c->rules[i]))
 			emit_forward(p, &c->rules[i]);
-	if (!pc_text_chain_closed(c))
+	if (pc_text_chain_closed(c))
+		return;
+	for (size_t i = 0; !p->openbsd && i < p->n_fwd_in; i++) {
+		char *tag = tag_of(p, p->fwd_in[i]);
+
+		p->cur_tag = tag;
 		pf_put_default(p, PC_DIR_FORWARD, PC_DIR_FORWARD);
+		free(tag);
+	}
+	p->cur_tag = p->forward_tag;
+	pf_put_default(p, PC_DIR_FORWARD, PC_DIR_FORWARD);
 }
 
 /*

@@ -212,6 +212,25 @@ cmp -s "$tmp/alias" "$tmp/out" && fail "the pf dialect option changed nothing"
 expect 2 "$prog" generate -b nft -O pf-dialect=freebsd options.policy
 grep -q "unknown option 'pf-dialect' for backend 'nft'" "$tmp/err" || fail "no unknown-option message"
 [ -s "$tmp/out" ] && fail "output despite an unknown option"
+# -O ifgroup=WILDCARD:GROUP (issue 13): repeatable or a comma list, the
+# group written for the wildcard; a value that is not WILDCARD:GROUP, or a
+# group ifconfig or pfctl would not take, is an error naming the option.
+expect 0 "$prog" generate -b pf -O 'ifgroup=br-*:dockerbr' routers-ifgroup.policy
+cmp -s "$tmp/out" routers-ifgroup.pf || fail "-O ifgroup=br-*:dockerbr differs from routers-ifgroup.pf"
+expect 0 "$prog" generate -b pf -O 'ifgroup=veth*:x,br-*:dockerbr' routers-ifgroup.policy
+cmp -s "$tmp/out" routers-ifgroup.pf || fail "-O ifgroup with a comma list differs from routers-ifgroup.pf"
+expect 0 "$prog" generate -b pf -O 'ifgroup=br-*:other' -O 'ifgroup=wg*:vpn' -O 'ifgroup=br-*:dockerbr' routers-ifgroup.policy
+grep -q '^match in on vpn ' "$tmp/out" || fail "-O ifgroup=wg*:vpn not used for wg*"
+grep -q 'on { docker0 dockerbr }' "$tmp/out" || fail "the last -O ifgroup for br-* does not win"
+grep -q '^#   vpn for "wg\*" (-O ifgroup)' "$tmp/out" || fail "the header does not name the group vpn"
+expect 1 "$prog" generate -b pf routers-ifgroup.policy
+grep -q "error: backend 'pf': interface wildcard 'br-\*' needs an interface group: use -O ifgroup=br-\*:GROUP" "$tmp/err" ||
+	fail "no error for a wildcard without a group"
+for bad in 'br-' 'br-*' 'br:x' 'br-*:' 'br-*:grp0' 'br-*:all' 'br-*:a*'; do
+	expect 1 "$prog" generate -b pf -O "ifgroup=$bad" routers-ifgroup.policy
+	grep -qF "backend 'pf': option ifgroup=$bad" "$tmp/err" || fail "no error for -O ifgroup=$bad"
+	[ -s "$tmp/out" ] && fail "output despite -O ifgroup=$bad"
+done
 expect 2 "$prog" generate -b iptables -O no-such=1 options.policy
 grep -q "unknown option 'no-such' for backend 'iptables'" "$tmp/err" || fail "no unknown-option message"
 expect 2 "$prog" generate -b pf -O =freebsd options.policy
