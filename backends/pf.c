@@ -286,6 +286,39 @@ const char *pf_iface(struct pf *p, const struct pc_location *loc, const char *na
 	return p->used[p->n_used - 1].group;
 }
 
+/*
+ * The header lines saying what the main ruleset (pf.conf) needs for this
+ * anchor. FreeBSD evaluates the nat and rdr rules of an anchor only
+ * through a nat-anchor / rdr-anchor of that name, and its pfctl wants
+ * translation rules before filter rules.
+ */
+static void put_main_ruleset(const struct pf *p, struct pc_buf *b)
+{
+	const char *t = p->ir->table;
+	bool nat = false, rdr = false;
+
+	for (size_t i = 0; i < p->ir->n_nat; i++) {
+		if (p->ir->nat[i].kind == PC_NAT_DNAT)
+			rdr = true;
+		else
+			nat = true;
+	}
+	pc_buf_puts(b, "# In pf.conf (the main ruleset)");
+	if (!p->openbsd && (nat || rdr)) {
+		pc_buf_puts(b, ", among the translation rules (before any\n"
+			    "# filter rule):\n");
+		if (nat)
+			pc_buf_printf(b, "#   nat-anchor \"%s\"\n", t);
+		if (rdr)
+			pc_buf_printf(b, "#   rdr-anchor \"%s\"\n", t);
+		pc_buf_puts(b, "# and among the filter rules:\n");
+	} else {
+		pc_buf_puts(b, ", among the filter rules:\n");
+	}
+	pc_buf_printf(b, "#   anchor \"%s\"\n"
+		      "#   load anchor \"%s\" from \"/etc/pf.anchors/%s\"\n", t, t, t);
+}
+
 /* The header lines naming each interface group the anchor relies on. */
 static void put_ifgroups(const struct pf *p, struct pc_buf *b)
 {
@@ -852,6 +885,7 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	if (p.errors)
 		goto out;
 	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&p));
+	put_main_ruleset(&p, &body);
 	put_ifgroups(&p, &body);
 	if (ir->n_dynsets) {
 		pc_buf_puts(&body, "\n");
