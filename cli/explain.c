@@ -60,8 +60,15 @@ static const char explain_usage[] =
 	"  --overlay FILE   site services that take precedence (repeatable)\n"
 	"  -h, --help       this text\n"
 	"\n"
+	"A packet a dnat translates is judged as the translated, forwarded packet.\n"
+	"Where the verdict then depends on an interface the packet does not name\n"
+	"(the dnat's 'on IFACE', or where the translated packet leaves: the policy\n"
+	"does not state routes), explain prints no verdict for it but, on\n"
+	"standard error, what each interface would give, and asks for it:\n"
+	"  'in on wan0 out on lan0 tcp 203.0.113.9 -> 192.0.2.1:8080'\n"
+	"\n"
 	"Exit status: 0 every packet evaluated; 1 policy errors; 2 usage error\n"
-	"(a malformed PACKET); 3 system error.\n";
+	"(a malformed PACKET, or one that must name its interface); 3 system error.\n";
 
 /* One packet to explain, with what parsing it needs to keep. */
 struct explain_item {
@@ -133,8 +140,8 @@ static int read_packets(struct explain_item **items, size_t *n, size_t *cap)
 }
 
 /* The "decided by" column. */
-static void print_decider(const struct pc_ir *ir, const struct pc_packet *p,
-			  long idx)
+static void print_decider_to(FILE *out, const struct pc_ir *ir,
+			     const struct pc_packet *p, long idx)
 {
 	const struct pc_chain *c = &ir->chains[p->dir];
 	const struct pc_location *loc;
@@ -142,9 +149,9 @@ static void print_decider(const struct pc_ir *ir, const struct pc_packet *p,
 	if (idx < 0) {
 		loc = &c->policy_loc;
 		if (loc->file && loc->line)
-			printf("default (%s:%u)", loc->file, loc->line);
+			fprintf(out, "default (%s:%u)", loc->file, loc->line);
 		else
-			fputs("default", stdout);
+			fputs("default", out);
 		return;
 	}
 	loc = &c->rules[idx].loc;
@@ -158,24 +165,119 @@ static void print_decider(const struct pc_ir *ir, const struct pc_packet *p,
 	switch (c->rules[idx].origin) {
 	case PC_ORIGIN_POLICY:
 		if (loc->file && loc->line)
-			printf("%s:%u", loc->file, loc->line);
+			fprintf(out, "%s:%u", loc->file, loc->line);
 		else
-			fputs("policy rule", stdout);
+			fputs("policy rule", out);
 		break;
 	case PC_ORIGIN_DEFAULT:
 		if (loc->file && loc->line)
-			printf("default (%s:%u)", loc->file, loc->line);
+			fprintf(out, "default (%s:%u)", loc->file, loc->line);
 		else
-			fputs("default", stdout);
+			fputs("default", out);
 		break;
 	case PC_ORIGIN_CONNTRACK:
 	case PC_ORIGIN_LOOPBACK:
 	case PC_ORIGIN_ESSENTIAL_ICMP:
-		printf("built-in: %s", pc_origin_name(c->rules[idx].origin));
+		fprintf(out, "built-in: %s", pc_origin_name(c->rules[idx].origin));
 		break;
 	default:
 		PC_BUG("rule origin %d", (int)c->rules[idx].origin);
 	}
+}
+
+static void print_decider(const struct pc_ir *ir, const struct pc_packet *p, long idx)
+{
+	print_decider_to(stdout, ir, p, idx);
+}
+
+/*
+ * A dnat (issue 13) can hinge on an interface the packet does not name:
+ * the dnat's own `on`, and, for the forwarded packet it makes, the
+ * interface it leaves by, which the policy does not state (routing
+ * does). explain does not pick one then: it says what each would give
+ * and asks for the interface; the caller prints no verdict line.
+ */
+
+/* Whether @p, naming no interface, would be translated if it named a dnat's. */
+static bool ask_in_iface(const struct pc_ir *ir, const char *text, const struct pc_packet *p)
+{
+	struct pc_packet q, t;
+	bool asked = false;
+
+	if (p->iface)
+		return false;
+	for (size_t i = 0; i < ir->n_nat; i++) {
+		const struct pc_nat_rule *n = &ir->nat[i];
+		size_t ni = n->n_ifaces > 1 ? n->n_ifaces : n->iface ? 1 : 0;
+
+		if (n->kind != PC_NAT_DNAT)
+			continue;
+		for (size_t k = 0; k < ni; k++) {
+			q = *p;
+			q.iface = ni > 1 ? n->ifaces[k] : n->iface;
+			if (pc_ir_dnat(ir, &q, &t) != (long)i)
+				continue;
+			if (!asked)
+				fprintf(stderr, "portcullis: explain: '%s': it names no interface, and a dnat translates it when it comes in by one; name it with 'on IFACE':\n",
+					text);
+			asked = true;
+			fprintf(stderr, "  on %s: dnat %s:%u translates it\n", q.iface,
+				n->loc.file, n->loc.line);
+		}
+	}
+	return asked;
+}
+
+/* Whether forwarded packet @p (naming no out interface) is decided by where it leaves. */
+static bool ask_out_iface(const struct pc_ir *ir, const char *text, const struct pc_packet *p,
+			  long dnat)
+{
+	const struct pc_chain *c = &ir->chains[PC_DIR_FORWARD];
+	const struct pc_nat_rule *n = &ir->nat[dnat];
+	enum pc_verdict v0, v;
+	long i0, i;
+	struct pc_packet q;
+	bool differs = false;
+
+	if (p->oiface[0])
+		return false;
+	i0 = pc_ir_eval(ir, p, &v0);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t r = 0; r < c->n; r++) {
+			for (size_t k = 0; k < c->rules[r].n_oifaces; k++) {
+				const char *o = c->rules[r].oifaces[k];
+				bool seen = false;
+
+				/* each interface once, in the order the policy names them */
+				for (size_t r2 = 0; r2 <= r && !seen; r2++)
+					for (size_t k2 = 0; k2 < c->rules[r2].n_oifaces &&
+					     (r2 < r || k2 < k); k2++)
+						if (strcmp(c->rules[r2].oifaces[k2], o) == 0)
+							seen = true;
+				if (seen)
+					continue;
+				q = *p;
+				snprintf(q.oiface, sizeof(q.oiface), "%s", o);
+				i = pc_ir_eval(ir, &q, &v);
+				if (pass == 0) {
+					differs |= i != i0 || v != v0;
+					continue;
+				}
+				fprintf(stderr, "  out on %s: %s by ", o, pc_verdict_name(v));
+				print_decider_to(stderr, ir, &q, i);
+				fputc('\n', stderr);
+			}
+		}
+		if (!differs)
+			return false;
+		if (pass == 0)
+			fprintf(stderr, "portcullis: explain: '%s': dnat %s:%u makes it a forwarded packet, whose verdict depends on the interface it leaves by, which the policy does not state (routing does); name it with 'out on IFACE':\n",
+				text, n->loc.file, n->loc.line);
+	}
+	fprintf(stderr, "  out on another interface: %s by ", pc_verdict_name(v0));
+	print_decider_to(stderr, ir, p, i0);
+	fputc('\n', stderr);
+	return true;
 }
 
 /* "\tKIND FILE:LINE" of the NAT rule @i: a further column (routers). */
@@ -223,7 +325,7 @@ int cmd_explain(int argc, char **argv)
 	struct pc_ir *ir = NULL;
 	const char *policy;
 	bool stdin_used = false;
-	int c, status = PC_EXIT_USAGE, bad = 0;
+	int c, status = PC_EXIT_USAGE, bad = 0, asked = 0;
 
 	optind = 0;
 	opterr = 0;
@@ -301,13 +403,18 @@ int cmd_explain(int argc, char **argv)
 
 		if (items[i].own_iface)
 			p->iface = items[i].iface;
+		pc_packet_format(p, text, sizeof(text));
 		/* dnat first: the filter decides on the translated packet */
 		dnat = pc_ir_dnat(ir, p, &translated);
 		if (dnat >= 0)
 			judged = &translated;
+		if ((dnat < 0 && ask_in_iface(ir, text, p)) ||
+		    (dnat >= 0 && ask_out_iface(ir, text, judged, dnat))) {
+			asked++;
+			continue;
+		}
 		idx = pc_ir_eval(ir, judged, &v);
 
-		pc_packet_format(p, text, sizeof(text));
 		printf("%s\t", pc_verdict_name(v));
 		print_decider(ir, judged, idx);
 		/* a rate-limited rule decides only under its rate: say what
@@ -337,7 +444,7 @@ int cmd_explain(int argc, char **argv)
 		status = PC_EXIT_SYSTEM;
 		goto out;
 	}
-	status = PC_EXIT_OK;
+	status = asked ? PC_EXIT_USAGE : PC_EXIT_OK;
 out:
 	pc_ir_destroy(ir);
 	pc_registry_destroy(reg);

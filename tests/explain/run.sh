@@ -84,6 +84,24 @@ printf 'in tcp 192.0.2.1 -> 192.0.2.2:22\n\n# comment\nin udp 192.0.2.1 -> 192.0
 "$pc" explain --registry "$reg" edge.policy - <"$tmp/packets" >"$tmp/out" 2>"$tmp/err"
 [ $? = 2 ] && grep -q '<stdin>:4: bad packet' "$tmp/err" && [ ! -s "$tmp/out" ] && ok ||
 	{ bad "bad packet on standard input"; cat "$tmp/err"; }
+# routers (issue 13): a dnat'ed packet whose verdict depends on an
+# interface it does not name is not judged: explain says what each would
+# give and asks for it (exit 2, no verdict line), whatever else it prints
+expect_status 2 "it names no interface, and a dnat translates it when it comes in by one; name it with 'on IFACE'" \
+	--registry "$reg" home.policy 'in tcp 203.0.113.9 -> 192.0.2.1:8080'
+expect_status 2 "  on wan0: dnat ../../policies/home-router.policy:28 translates it" \
+	--registry "$reg" home.policy 'in tcp 203.0.113.9 -> 192.0.2.1:8080'
+expect_status 2 "dnat ../../policies/home-router.policy:28 makes it a forwarded packet, whose verdict depends on the interface it leaves by" \
+	--registry "$reg" home.policy 'in on wan0 tcp 203.0.113.9 -> 192.0.2.1:8080'
+"$pc" explain --registry "$reg" home.policy 'in on wan0 tcp 203.0.113.9 -> 192.0.2.1:8080' 2>&1 >/dev/null |
+	sed 1d >"$tmp/out"
+printf '  out on wan0: deny by default (home.policy:7)\n  out on lan0: allow by ../../policies/home-router.policy:29\n  out on another interface: deny by default (home.policy:7)\n' >"$tmp/want"
+cmp -s "$tmp/out" "$tmp/want" && ok || { bad "the verdict per leaving interface"; diff -u "$tmp/want" "$tmp/out"; }
+"$pc" explain --registry "$reg" home.policy 'in on wan0 tcp 203.0.113.9 -> 192.0.2.1:8080' \
+	'in on wan0 tcp 203.0.113.9 -> 192.0.2.1:8081' >"$tmp/out" 2>/dev/null
+[ $? = 2 ] && [ "$(cut -f3 "$tmp/out")" = "in on wan0 tcp 203.0.113.9 -> 192.0.2.1:8081" ] && ok ||
+	bad "the other packets are judged beside one that must name its interface"
+# a forward rule with out on that cannot match the translated packet: no question (nat.packets)
 # usage
 expect_status 2 "expected a POLICY and at least one PACKET" --registry "$reg" edge.policy
 expect_status 2 "expected a POLICY and at least one PACKET"
