@@ -16,7 +16,11 @@
  *    incoming and the out rules of its outgoing interface. The in rules
  *    pass it (tagged), and the forward rules decide it where it leaves,
  *    as out rules `on` the leaving interface and `received-on` the
- *    arriving one (pf_emit_forward_chain());
+ *    arriving one (pf_emit_forward_chain()); FreeBSD has no received-on
+ *    (before 15.0): the tag names the arriving interface instead
+ *    (pf_emit_forward_tags());
+ *  - interface wildcards: interface groups (pf_iface()), the driver
+ *    group for a prefix of letters, else -O ifgroup=WILDCARD:GROUP;
  *  - NAT: OpenBSD match rules with nat-to / rdr-to, FreeBSD nat / rdr
  *    rules, before every filter rule (pf_emit_nat());
  *  - rate limits: `max-pkt-rate N/SECONDS` (the rule stops matching over
