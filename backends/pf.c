@@ -103,6 +103,7 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 			report(p, &r->loc,
 			       "backend 'pf' (%s dialect) cannot express DCCP ports", dialect(p));
 	}
+	(void)dir;
 }
 
 static void run_checks(struct pf *p)
@@ -273,20 +274,18 @@ const char *pf_iface(struct pf *p, const struct pc_location *loc, const char *na
 			return NULL;
 		}
 	}
-	{
-		char *group = xstrndup(name, n - 1);
-		/* egress: OpenBSD's group of the interfaces with a default route */
-		bool ok = valid_group_name(group) && strcmp(group, "egress") != 0;
-
-		free(group);
-		if (!ok) {
-			report(p, loc,
-			       "backend 'pf': interface wildcard '%s' needs an interface group: '%.*s' is a pf keyword or a group pf fills itself; use -O ifgroup=%s:GROUP",
-			       name, (int)(n - 1), name, name);
-			return NULL;
-		}
-	}
 	add_ifgroup(&p->used, &p->n_used, &p->cap_used, name, n, name, n - 1, false);
+	/* egress: OpenBSD's group of the interfaces with a default route */
+	if (!valid_group_name(p->used[p->n_used - 1].group) ||
+	    strcmp(p->used[p->n_used - 1].group, "egress") == 0) {
+		report(p, loc,
+		       "backend 'pf': interface wildcard '%s' needs an interface group: '%.*s' is a pf keyword or a group pf fills itself; use -O ifgroup=%s:GROUP",
+		       name, (int)(n - 1), name, name);
+		p->n_used--;
+		free(p->used[p->n_used].wildcard);
+		free(p->used[p->n_used].group);
+		return NULL;
+	}
 	return p->used[p->n_used - 1].group;
 }
 
