@@ -5,9 +5,10 @@ are checked against the grammar of the manual instead.
 
 Written from the GRAMMAR (BNF) section of pf.conf(5), for the statements
 portcullis writes and a little around them:
-  - OpenBSD: pf.conf(5) of OpenBSD 7.x (match rules with nat-to/rdr-to,
-    received-on, max-pkt-rate; no nat/rdr rules since OpenBSD 4.7, no
-    nat-anchor/rdr-anchor);
+  - OpenBSD: pf.conf(5) $OpenBSD: pf.conf.5,v 1.609 2026/01/18 (match
+    rules with nat-to/rdr-to, received-on, max-pkt-rate, scrub only as a
+    rule option; no nat/rdr/scrub rules since OpenBSD 4.7, no
+    nat-anchor/rdr-anchor, no statement order);
   - FreeBSD: pf.conf(5) of FreeBSD 14, .Dd January 10, 2025 ($OpenBSD
     base revision 1.406): nat/rdr rules with "->", nat-anchor/rdr-anchor,
     no nat-to/rdr-to, no received-on, no max-pkt-rate, and the statement
@@ -492,7 +493,10 @@ def statement(ln, depth):
         while not ln.done():
             ln.next()
         return "option", False
-    if first in ("scrub",):
+    if first == "scrub" or (first == "no" and ln.peek(1) == "scrub"):
+        if ln.openbsd:
+            raise Reject("'scrub' rules are FreeBSD's: OpenBSD writes match ... scrub (...)")
+        ln.accept("no")
         pf_rule(ln)
         return "normalization", False
     if first in ("pass", "block", "match"):
