@@ -359,8 +359,12 @@ def filteropts(ln, anchor=False):
             ln.accept("static-port")
         elif tok == "flags":
             ln.next("TCP flags")
-        elif tok in ("allow-opts", "once", "fragment"):
+        elif tok == "fragment":
+            ln.accept("reassemble", "crop", "drop-ovl")
+        elif tok in ("allow-opts", "once", "no-df", "random-id"):
             pass
+        elif tok in ("min-ttl", "max-mss"):
+            number(ln)
         elif tok in ("rtable", "prio", "ridentifier"):
             number(ln)
         elif tok == "queue":
