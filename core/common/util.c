@@ -468,8 +468,15 @@ FILE *pc_replace_open(struct pc_replace *r)
 	if (fd < 0)
 		return NULL;
 	f = fdopen(fd, "w");
-	if (f)
+	if (f) {
+		/*
+		 * A stdio buffer of the file system's block (4 KB on tmpfs)
+		 * makes 900 write()s of a 3.6 MB output, 64 KB 60 of them
+		 * (a hint: the default buffer works too).
+		 */
+		setvbuf(f, NULL, _IOFBF, 65536);
 		return f;
+	}
 	e = errno;
 	close(fd);
 	unlink(r->tmp);
