@@ -409,7 +409,6 @@ out:
 	return status;
 }
 
-
 /*
  * generate -b BACKEND -o FILE [...] POLICY: each output is written straight
  * into a temporary file beside its FILE instead of being made in memory
@@ -417,7 +416,7 @@ out:
  * files are renamed over their targets only when every backend worked:
  * all or nothing, as write_outputs(). Every backend's check runs before
  * any file is touched, so a policy a backend cannot express is reported
- * as before; a file that is already what it would be written left alone.
+ * as before; a file that already holds its output is left alone.
  */
 static int stream_outputs(struct target *t, size_t n, const struct pc_ir *ir,
 			  const struct pc_emit_options *opts, bool no_optimize,
