@@ -639,13 +639,16 @@ static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 {
 	static const enum pc_direction order[] = { PC_DIR_IN, PC_DIR_FORWARD, PC_DIR_OUT };
 	struct ipt t = { .ir = ir, .family = family, .name = name, .diag = diag };
-	struct pc_buf body;
+	struct pc_buf body, rules, tail;
+	struct pc_template_part parts[3];
 	const char *tmpl;
 	int ret = -1;
 
 	pc_buf_init(&t.decl);
 	pc_buf_init(&t.rules);
 	pc_buf_init(&body);
+	pc_buf_init(&rules);
+	pc_buf_init(&tail);
 	ipt_run_checks(&t);
 	if (t.errors)
 		goto out;
@@ -661,19 +664,28 @@ static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 
 		pc_buf_printf(&body, "-F %.*s\n", (int)(sp - p - 1), p + 1);
 	}
-	pc_buf_add(&body, t.rules.data, t.rules.len);
-	pc_buf_puts(&body, "# jumps into the chains above (see the header before reloading)\n");
+	/* taken out of @t: emit_nat() reuses t.rules */
+	rules = t.rules;
+	pc_buf_init(&t.rules);
+	pc_buf_puts(&tail, "# jumps into the chains above (see the header before reloading)\n");
 	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
-		pc_buf_printf(&body, "-A %s -j %s-%s\n", builtin_chain[order[i]],
+		pc_buf_printf(&tail, "-A %s -j %s-%s\n", builtin_chain[order[i]],
 			      ir->table, dir_suffix[order[i]]);
-	emit_nat(&t, &body);
+	emit_nat(&t, &tail);
 	tmpl = opts->template_text ? opts->template_text : pc_template_builtin(name);
 	if (!tmpl)
 		PC_BUG("no built-in template for %s", name);
-	ret = pc_template_render(tmpl, ir, opts, name, body.data, out, diag);
+	/* the rules are written where they are, not copied into one body first */
+	parts[0] = (struct pc_template_part){ body.data, body.len };
+	parts[1] = (struct pc_template_part){ rules.data, rules.len };
+	parts[2] = (struct pc_template_part){ tail.data, tail.len };
+	ret = pc_template_render_parts(tmpl, ir, opts, name, parts, PC_ARRAY_SIZE(parts),
+				       out, diag);
 out:
 	ipt_finish(&t);
 	pc_buf_finish(&body);
+	pc_buf_finish(&rules);
+	pc_buf_finish(&tail);
 	return ret;
 }
 

@@ -869,6 +869,7 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 {
 	struct pf p;
 	struct pc_buf body, nat;
+	struct pc_template_part parts[3];
 	const char *tmpl;
 	int ret = -1;
 
@@ -900,12 +901,15 @@ static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		pc_buf_puts(&body, "\n");
 		pc_buf_add(&body, p.tables.data, p.tables.len);
 	}
-	pc_buf_add(&body, nat.data, nat.len);
-	pc_buf_add(&body, p.rules.data, p.rules.len);
 	tmpl = opts->template_text ? opts->template_text : pc_template_builtin("pf");
 	if (!tmpl)
 		PC_BUG("no built-in template for pf");
-	ret = pc_template_render(tmpl, ir, opts, "pf", body.data, out, diag);
+	/* the rules are written where they are, not copied into one body first */
+	parts[0] = (struct pc_template_part){ body.data, body.len };
+	parts[1] = (struct pc_template_part){ nat.data, nat.len };
+	parts[2] = (struct pc_template_part){ p.rules.data, p.rules.len };
+	ret = pc_template_render_parts(tmpl, ir, opts, "pf", parts, PC_ARRAY_SIZE(parts),
+				       out, diag);
 out:
 	pc_buf_finish(&body);
 	pc_buf_finish(&nat);

@@ -295,14 +295,15 @@ static int sync_many(const struct pc_replace *r, const bool *skip, size_t n, boo
 	return ret;
 }
 
-static int write_outputs(struct target *targets, size_t n, bool check, bool many)
+/*
+ * Resolves the -o FILE of each target into @r (pc_replace_finish() each
+ * whatever this returns): an error when one cannot be written or two are
+ * the same file.
+ */
+static int prepare_outputs(struct pc_replace *r, const struct target *targets, size_t n,
+			   bool many)
 {
-	struct pc_replace *r = xcalloc(n, sizeof(*r));
-	bool *same = xcalloc(n, sizeof(*same));
-	int status = PC_EXIT_OK;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (pc_replace_prepare(&r[i], targets[i].output, true) == 0) {
 			r[i].caller_syncs = many;
 			continue;
@@ -313,10 +314,9 @@ static int write_outputs(struct target *targets, size_t n, bool check, bool many
 		else
 			fprintf(stderr, "portcullis: cannot write %s: %s\n",
 				targets[i].output, strerror(errno));
-		status = PC_EXIT_SYSTEM;
-		goto out;
+		return PC_EXIT_SYSTEM;
 	}
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < i; k++) {
 			if (strcmp(r[k].target, r[i].target) != 0 &&
 			    !(r[k].exists && r[i].exists && r[k].st.st_dev == r[i].st.st_dev &&
@@ -324,10 +324,51 @@ static int write_outputs(struct target *targets, size_t n, bool check, bool many
 				continue;
 			fprintf(stderr, "portcullis generate: -o %s and -o %s are the same file\n",
 				targets[k].output, targets[i].output);
-			status = PC_EXIT_USAGE;
-			goto out;
+			return PC_EXIT_USAGE;
 		}
 	}
+	return PC_EXIT_OK;
+}
+
+/*
+ * The temporary files of @r, written and synced, renamed over their
+ * targets (except the @same ones, left alone): the last step, where only
+ * renames can fail.
+ */
+static int commit_outputs(struct pc_replace *r, const bool *same,
+			  const struct target *targets, size_t n, bool many)
+{
+	if (many && sync_many(r, same, n, true) < 0) {
+		fprintf(stderr, "portcullis: cannot sync the new files: %s; no file was changed\n",
+			strerror(errno));
+		return PC_EXIT_SYSTEM;
+	}
+	/* Only renames are left: they fail only if the directory changes under us. */
+	for (size_t i = 0; i < n; i++) {
+		if (same[i] || pc_replace_commit(&r[i]) == 0)
+			continue;
+		fprintf(stderr, "portcullis: cannot replace %s: %s", targets[i].output,
+			strerror(errno));
+		if (i > 0)
+			fputs("; the files before it on the command line were replaced", stderr);
+		fputc('\n', stderr);
+		return PC_EXIT_SYSTEM;
+	}
+	if (many)
+		sync_many(r, same, n, false);
+	return PC_EXIT_OK;
+}
+
+static int write_outputs(struct target *targets, size_t n, bool check, bool many)
+{
+	struct pc_replace *r = xcalloc(n, sizeof(*r));
+	bool *same = xcalloc(n, sizeof(*same));
+	int status;
+	size_t i;
+
+	status = prepare_outputs(r, targets, n, many);
+	if (status != PC_EXIT_OK)
+		goto out;
 	for (i = 0; i < n; i++) {
 		size_t old_len;
 		char *old = r[i].exists ? pc_read_file(r[i].target, &old_len) : NULL;
@@ -359,26 +400,86 @@ static int write_outputs(struct target *targets, size_t n, bool check, bool many
 		status = PC_EXIT_SYSTEM;
 		goto out;
 	}
-	if (many && sync_many(r, same, n, true) < 0) {
-		fprintf(stderr, "portcullis: cannot sync the new files: %s; no file was changed\n",
-			strerror(errno));
-		status = PC_EXIT_SYSTEM;
-		goto out;
-	}
-	/* Only renames are left: they fail only if the directory changes under us. */
+	status = commit_outputs(r, same, targets, n, many);
+out:
+	for (i = 0; i < n; i++)
+		pc_replace_finish(&r[i]);
+	free(same);
+	free(r);
+	return status;
+}
+
+/*
+ * generate -b BACKEND -o FILE [...] POLICY: each output is written straight
+ * into a temporary file beside its FILE instead of being made in memory
+ * first (the outputs of a 100,000-rule policy are some 200 MB), and the
+ * files are renamed over their targets only when every backend worked:
+ * all or nothing, as write_outputs(). Every backend's check runs before
+ * any file is touched, so a policy a backend cannot express is reported
+ * as before; a file that already holds its output is left alone.
+ */
+static int stream_outputs(struct target *t, size_t n, const struct pc_ir *ir,
+			  const struct pc_emit_options *opts, bool no_optimize,
+			  struct pc_diag *diag)
+{
+	struct pc_replace *r = xcalloc(n, sizeof(*r));
+	bool *same = xcalloc(n, sizeof(*same));
+	int status = PC_EXIT_OK;
+	size_t i;
+
 	for (i = 0; i < n; i++) {
-		if (same[i] || pc_replace_commit(&r[i]) == 0)
-			continue;
-		fprintf(stderr, "portcullis: cannot replace %s: %s", targets[i].output,
-			strerror(errno));
-		if (i > 0)
-			fputs("; the files before it on the command line were replaced", stderr);
-		fputc('\n', stderr);
-		status = PC_EXIT_SYSTEM;
-		goto out;
+		struct pc_emit_options o = *opts;
+
+		o.n_options = t[i].n_opts;
+		o.options = t[i].opts;
+		if (pc_backend_check(t[i].backend, ir, &o, diag) != 0)
+			status = PC_EXIT_POLICY;
 	}
-	if (many)
-		sync_many(r, same, n, false);
+	if (status != PC_EXIT_OK)
+		goto out;
+	status = prepare_outputs(r, t, n, false);
+	if (status != PC_EXIT_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct pc_emit_options o = *opts;
+		struct pc_ir *view = NULL;
+		FILE *f;
+		int ret;
+
+		o.n_options = t[i].n_opts;
+		o.options = t[i].opts;
+		f = pc_replace_open(&r[i]);
+		if (!f) {
+			fprintf(stderr, "portcullis: cannot write %s: %s; no file was changed\n",
+				t[i].output, strerror(errno));
+			status = PC_EXIT_SYSTEM;
+			goto out;
+		}
+		if ((t[i].backend->caps & PC_CAP_VMAP) && !no_optimize)
+			view = pc_ir_optimize_view_for(ir, t[i].backend->caps & PC_CAP_VMAP_DADDR,
+						       NULL);
+		ret = t[i].backend->emit(view ? view : ir, &o, f, diag);
+		pc_ir_destroy(view);
+		if (ret != 0 || pc_diag_has_errors(diag)) {
+			fclose(f);
+			if (!pc_diag_has_errors(diag))
+				pc_diag_error(diag, NULL, "backend '%s' failed without saying why",
+					      t[i].backend->name);
+			status = PC_EXIT_POLICY;
+			goto out;
+		}
+		if (pc_replace_close(&r[i], f) < 0) {
+			fprintf(stderr, "portcullis: cannot write %s: %s; no file was changed\n",
+				t[i].output, strerror(errno));
+			status = PC_EXIT_SYSTEM;
+			goto out;
+		}
+		/* an identical file is left alone (its time stamp too) */
+		same[i] = pc_replace_same(&r[i]);
+	}
+	pc_cli_phase("generate", "render");
+	pc_diag_print(diag, stderr, pc_cli_color());
+	status = commit_outputs(r, same, t, n, false);
 out:
 	for (i = 0; i < n; i++)
 		pc_replace_finish(&r[i]);
@@ -636,6 +737,11 @@ int cmd_generate(int argc, char **argv)
 	opts.policy_path = argv[optind];
 	opts.registry_name = ir->registry_name;
 	opts.registry_date = ir->registry_date;
+	if (targets[0].output && !check) {
+		status = stream_outputs(targets, n_targets, ir, &opts, no_optimize, diag);
+		pc_cli_phase("generate", "write");
+		goto out;
+	}
 	/* every output is made before any is written: all or nothing */
 	render_targets(targets, n_targets, ir, &opts, no_optimize, diag, &status);
 	pc_cli_phase("generate", "render");

@@ -16,44 +16,44 @@ static int nft_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	return pc_nft_check(ir, diag);
 }
 
+static bool write_body(void *ctx, FILE *out)
+{
+	pc_nft_plan_format_body(ctx, out);
+	/* empty, or its chains' closing "\t}\n" */
+	return true;
+}
+
+static bool write_reload(void *ctx, FILE *out)
+{
+	pc_nft_plan_format_reload(ctx, out);
+	/* ends with the table's closing brace, no newline */
+	return false;
+}
+
 static int nft_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		    FILE *out, struct pc_diag *diag)
 {
 	struct pc_nft_plan *plan;
 	const char *tmpl;
-	char *body = NULL;
-	size_t len = 0;
-	FILE *mem;
 	bool dynamic;
 	int ret = -1;
 
 	plan = pc_nft_plan_create(ir, diag);
 	if (!plan)
 		return -1;
-	mem = open_memstream(&body, &len);
-	if (!mem) {
-		pc_diag_error(diag, NULL, "nft: out of memory");
-		goto out;
-	}
 	/* dynamic sets: a reload must keep their elements (nft_reload.c) */
 	dynamic = ir->n_dynsets && !opts->template_text;
-	if (dynamic)
-		pc_nft_plan_format_reload(plan, mem);
-	else
-		pc_nft_plan_format_body(plan, mem);
-	if (fclose(mem) != 0) {
-		pc_diag_error(diag, NULL, "nft: out of memory");
-		goto out;
-	}
 	tmpl = opts->template_text ? opts->template_text :
 	       pc_template_builtin(dynamic ? "nft-dynamic" : "nft");
 	if (!tmpl) {
 		pc_diag_error(diag, NULL, "nft: no built-in template");
 		goto out;
 	}
-	ret = pc_template_render(tmpl, ir, opts, "nft", body, out, diag) ? -1 : 0;
+	/* the body goes straight to @out: it is the bulk of the output */
+	ret = pc_template_render_with(tmpl, ir, opts, "nft",
+				      dynamic ? write_reload : write_body, plan,
+				      out, diag) ? -1 : 0;
 out:
-	free(body);
 	pc_nft_plan_destroy(plan);
 	return ret;
 }

@@ -126,6 +126,18 @@ void pc_nft_rule_comment(const struct pc_rule *r, enum pc_direction dir,
 	}
 }
 
+static bool same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool pc_nft_elem_same_comment(const struct pc_map_elem *a, const struct pc_map_elem *b)
+{
+	/* what pc_nft_elem_comment() reads */
+	return a->loc.line == b->loc.line && same_string(a->loc.file, b->loc.file) &&
+	       same_string(a->comment, b->comment);
+}
+
 /* "FILE:LINE[ COMMENT]" of a map element's rule. */
 char *pc_nft_elem_comment(const struct pc_map_elem *e)
 {

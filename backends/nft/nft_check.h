@@ -25,6 +25,9 @@ void pc_nft_rule_comment(const struct pc_rule *r, enum pc_direction dir,
 /* The comment of a map element's rule; the caller frees it. */
 char *pc_nft_elem_comment(const struct pc_map_elem *e);
 
+/* @a and @b get the same pc_nft_elem_comment() (the same rule's elements). */
+bool pc_nft_elem_same_comment(const struct pc_map_elem *a, const struct pc_map_elem *b);
+
 /* Checks the strings rule @r puts into the ruleset, and @comment; errors to @diag. */
 bool pc_nft_check_rule(const struct pc_rule *r, const char *comment,
 		       struct pc_diag *diag);

@@ -120,13 +120,17 @@ static bool is_repeat(const struct pc_diag *d, enum pc_severity sev,
 	for (size_t i = 0; i < d->n_msg; i++) {
 		const struct message *m = &d->msg[i];
 
-		if (m->sev != sev || m->has_loc != (loc != NULL) || strcmp(m->text, text) != 0)
+		/* the place before the text: 2,000 warnings of one kind ("port
+		 * N/tcp is Unassigned") each compared their text with the 200
+		 * kept, a third of `apply`'s own time on such a policy */
+		if (m->sev != sev || m->has_loc != (loc != NULL))
 			continue;
-		if (!loc)
-			return true;
-		if (m->loc.line == loc->line && m->loc.col == loc->col &&
-		    (m->file == loc->file ||
-		     (m->file && loc->file && strcmp(m->file, loc->file) == 0)))
+		if (loc && (m->loc.line != loc->line || m->loc.col != loc->col))
+			continue;
+		if (strcmp(m->text, text) != 0)
+			continue;
+		if (!loc || m->file == loc->file ||
+		    (m->file && loc->file && strcmp(m->file, loc->file) == 0))
 			return true;
 	}
 	return false;
@@ -169,12 +173,37 @@ bool pc_diag_silenced(const struct pc_diag *d, const struct pc_location *loc,
 	return false;
 }
 
+/* A message kept has @sev and the line and column of @loc (or no place, as @loc). */
+static bool place_kept(const struct pc_diag *d, enum pc_severity sev,
+		       const struct pc_location *loc)
+{
+	for (size_t i = 0; i < d->n_msg; i++) {
+		const struct message *m = &d->msg[i];
+
+		if (m->sev == sev && m->has_loc == (loc != NULL) &&
+		    (!loc || (m->loc.line == loc->line && m->loc.col == loc->col)))
+			return true;
+	}
+	return false;
+}
+
 void pc_diag_vreport(struct pc_diag *d, enum pc_severity sev,
 		     const struct pc_location *loc, const char *fmt, va_list ap)
 {
 	struct message *m;
 	char *text;
 
+	/*
+	 * A warning past the ones kept that repeats none of them (none at its
+	 * place) is only counted: not formatted first (2,000 "port N/tcp is
+	 * Unassigned" warnings of a policy, 14 % of its `generate`).
+	 */
+	if (sev != PC_SEV_ERROR && d->n_msg > 4 * PC_DIAG_MAX_ERRORS &&
+	    !place_kept(d, sev, loc)) {
+		d->count[sev]++;
+		d->dropped++;
+		return;
+	}
 	if (vasprintf(&text, fmt, ap) < 0)
 		PC_BUG("vasprintf");
 	if (sev != PC_SEV_ERROR && is_repeat(d, sev, loc, text)) {

@@ -69,12 +69,18 @@ static int placeholder_lookup(const char *name, size_t len)
 	return -1;
 }
 
+/* What fills {{body}}: written by @fn, which says whether it ended a line. */
+struct body_writer {
+	pc_template_body_fn fn;
+	void *ctx;
+};
+
 /*
  * Walks @tmpl; for each unknown placeholder reports an error at
  * @file:line:col. With @out, also writes the rendering.
  */
 static int walk(const char *tmpl, const char *file, const char *const *values,
-		FILE *out, struct pc_diag *diag)
+		const struct body_writer *bw, FILE *out, struct pc_diag *diag)
 {
 	unsigned line = 1;
 	const char *line_start = tmpl;
@@ -119,10 +125,9 @@ static int walk(const char *tmpl, const char *file, const char *const *values,
 		if (!out)
 			continue;
 		if (ph == PH_BODY) {
-			size_t blen = strlen(values[PH_BODY]);
+			bool ends_line = bw->fn(bw->ctx, out);
 
-			fputs(values[PH_BODY], out);
-			if (*p == '\n' && (blen == 0 || values[PH_BODY][blen - 1] == '\n')) {
+			if (*p == '\n' && ends_line) {
 				/* the placeholder's own line end is the body's */
 				line++;
 				p++;
@@ -148,7 +153,7 @@ static int walk(const char *tmpl, const char *file, const char *const *values,
 
 int pc_template_check(const char *tmpl, const char *file, struct pc_diag *diag)
 {
-	return walk(tmpl, file, NULL, NULL, diag);
+	return walk(tmpl, file, NULL, NULL, NULL, diag);
 }
 
 static const char *nonnull(const char *s)
@@ -156,9 +161,10 @@ static const char *nonnull(const char *s)
 	return s ? s : "";
 }
 
-int pc_template_render(const char *tmpl, const struct pc_ir *ir,
-		       const struct pc_emit_options *opts, const char *backend,
-		       const char *body, FILE *out, struct pc_diag *diag)
+int pc_template_render_with(const char *tmpl, const struct pc_ir *ir,
+			    const struct pc_emit_options *opts, const char *backend,
+			    pc_template_body_fn body, void *ctx, FILE *out,
+			    struct pc_diag *diag)
 {
 	const char *values[__PH_MAX] = {
 		[PH_VERSION] = nonnull(opts->version),
@@ -167,11 +173,50 @@ int pc_template_render(const char *tmpl, const struct pc_ir *ir,
 		[PH_REGISTRY_DATE] = nonnull(opts->registry_date ? opts->registry_date : ir->registry_date),
 		[PH_TABLE] = nonnull(ir->table),
 		[PH_BACKEND] = nonnull(backend),
-		[PH_BODY] = nonnull(body),
+		[PH_BODY] = "",
 	};
 	const char *file = opts->template_text ? "template" : "built-in template";
+	struct body_writer bw = { body, ctx };
 
-	if (walk(tmpl, file, values, NULL, diag) < 0)
+	if (walk(tmpl, file, values, NULL, NULL, diag) < 0)
 		return -1;
-	return walk(tmpl, file, values, out, diag);
+	return walk(tmpl, file, values, &bw, out, diag);
+}
+
+struct parts {
+	const struct pc_template_part *part;
+	size_t n;
+};
+
+static bool write_parts(void *ctx, FILE *out)
+{
+	const struct parts *ps = ctx;
+	bool ends_line = true;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		if (!ps->part[i].len)
+			continue;
+		fwrite(ps->part[i].text, 1, ps->part[i].len, out);
+		ends_line = ps->part[i].text[ps->part[i].len - 1] == '\n';
+	}
+	return ends_line;
+}
+
+int pc_template_render_parts(const char *tmpl, const struct pc_ir *ir,
+			     const struct pc_emit_options *opts, const char *backend,
+			     const struct pc_template_part *part, size_t n, FILE *out,
+			     struct pc_diag *diag)
+{
+	struct parts ps = { part, n };
+
+	return pc_template_render_with(tmpl, ir, opts, backend, write_parts, &ps, out, diag);
+}
+
+int pc_template_render(const char *tmpl, const struct pc_ir *ir,
+		       const struct pc_emit_options *opts, const char *backend,
+		       const char *body, FILE *out, struct pc_diag *diag)
+{
+	struct pc_template_part part = { nonnull(body), strlen(nonnull(body)) };
+
+	return pc_template_render_parts(tmpl, ir, opts, backend, &part, 1, out, diag);
 }

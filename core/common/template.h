@@ -26,6 +26,7 @@
 #ifndef PORTCULLIS_TEMPLATE_H
 #define PORTCULLIS_TEMPLATE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <portcullis/backend.h>
@@ -53,6 +54,43 @@
 int pc_template_render(const char *tmpl, const struct pc_ir *ir,
 		       const struct pc_emit_options *opts, const char *backend,
 		       const char *body, FILE *out, struct pc_diag *diag);
+
+/**
+ * typedef pc_template_body_fn - writes {{body}} straight to the output
+ * @ctx: what pc_template_render_with() was given
+ * @out: the output
+ *
+ * Return: true when what it wrote is empty or ends with a newline (the
+ * template's newline after {{body}} is then not doubled).
+ */
+typedef bool (*pc_template_body_fn)(void *ctx, FILE *out);
+
+/**
+ * pc_template_render_with() - pc_template_render() with a body written by @body
+ *
+ * The body goes straight to @out instead of being held whole in memory
+ * first (the nft output of a 100,000-rule policy is over 100 MB).
+ */
+int pc_template_render_with(const char *tmpl, const struct pc_ir *ir,
+			    const struct pc_emit_options *opts, const char *backend,
+			    pc_template_body_fn body, void *ctx, FILE *out,
+			    struct pc_diag *diag);
+
+/* One piece of a body that a backend holds in several buffers. */
+struct pc_template_part {
+	const char *text;
+	size_t len;
+};
+
+/**
+ * pc_template_render_parts() - pc_template_render() with the body the
+ * concatenation of @n pieces, written one after the other (not copied
+ * into one buffer first)
+ */
+int pc_template_render_parts(const char *tmpl, const struct pc_ir *ir,
+			     const struct pc_emit_options *opts, const char *backend,
+			     const struct pc_template_part *part, size_t n, FILE *out,
+			     struct pc_diag *diag);
 
 /**
  * pc_template_check() - report every unknown placeholder of a template

@@ -116,6 +116,24 @@ int pc_replace_prepare(struct pc_replace *r, const char *path, bool follow);
  */
 int pc_replace_write(struct pc_replace *r, const void *data, size_t len);
 
+/**
+ * pc_replace_open() - pc_replace_write() in steps, for output too big to
+ * hold in memory first: the temporary file as a stream to write to
+ *
+ * Return: the stream, or NULL with errno set (nothing left behind). Close
+ * it with pc_replace_close(), which reports write errors and syncs.
+ */
+FILE *pc_replace_open(struct pc_replace *r);
+
+/* Flushes, syncs and closes @f of pc_replace_open(); 0, or -1 with errno (the temporary file removed). */
+int pc_replace_close(struct pc_replace *r, FILE *f);
+
+/*
+ * The temporary file written holds what @r->target already holds, byte
+ * for byte (read back in pieces, not whole). False on any error.
+ */
+bool pc_replace_same(const struct pc_replace *r);
+
 /* Renames the temporary file over @r->target and syncs the directory. 0 or -1 with errno. */
 int pc_replace_commit(struct pc_replace *r);
 

@@ -133,7 +133,7 @@ static void bound_of(const struct pc_addr_set *set, unsigned fam, struct pc_addr
 	out->family = (uint8_t)fam;
 	for (size_t i = 0; i < set->n; i++) {
 		const struct pc_addr *a = &set->v[i];
-		unsigned common = 0;
+		unsigned common = 0, max;
 
 		if (a->family != fam)
 			continue;
@@ -142,7 +142,11 @@ static void bound_of(const struct pc_addr_set *set, unsigned fam, struct pc_addr
 			first = false;
 			continue;
 		}
-		while (common < out->plen && common < a->plen &&
+		max = out->plen < a->plen ? out->plen : a->plen;
+		/* whole equal bytes first: a group of 64 sites under one /24 */
+		while (common + 8 <= max && out->a[common / 8] == a->a[common / 8])
+			common += 8;
+		while (common < max &&
 		       ((out->a[common / 8] ^ a->a[common / 8]) >> (7 - common % 8) & 1) == 0)
 			common++;
 		out->plen = (uint8_t)common;

@@ -34,6 +34,16 @@ struct slot {
 	uint32_t idx;   /* index + 1, 0 = empty */
 };
 
+/* One port range of a record, for pc_catalog_find_port(). */
+struct port_ref {
+	uint16_t lo, hi;
+	uint8_t transport;
+	uint32_t rec;
+};
+
+/* Ranges narrower than this are in the sorted index; wider ones are few. */
+#define NARROW_SPAN 64
+
 struct pc_catalog {
 	struct pc_arena *arena;
 	struct pc_cat_record *rec;
@@ -42,6 +52,14 @@ struct pc_catalog {
 	size_t n_prac, cap_prac;
 	struct slot *rec_slots, *prac_slots;
 	uint32_t rec_mask, prac_mask;
+	/*
+	 * The records' port ranges: the narrow ones sorted by transport and
+	 * first port, the wide ones (30000-32767, ...) in record order. A
+	 * policy with 2,000 port literals looked each up in a scan of every
+	 * record (4 % of `generate`, issue 15).
+	 */
+	struct port_ref *narrow, *wide;
+	size_t n_narrow, n_wide;
 };
 
 struct pc_catalog *pc_catalog_create(void)
@@ -60,6 +78,8 @@ void pc_catalog_destroy(struct pc_catalog *cat)
 	free(cat->prac);
 	free(cat->rec_slots);
 	free(cat->prac_slots);
+	free(cat->narrow);
+	free(cat->wide);
 	pc_arena_destroy(cat->arena);
 	free(cat);
 }
@@ -487,6 +507,42 @@ static int load_file(struct pc_catalog *cat, const char *path, bool practice,
 	return l.errors ? 1 : 0;
 }
 
+static int port_ref_cmp(const void *a, const void *b)
+{
+	const struct port_ref *x = a, *y = b;
+
+	if (x->transport != y->transport)
+		return x->transport < y->transport ? -1 : 1;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+/* The port index of pc_catalog_find_port(), made again after each load. */
+static void ports_build(struct pc_catalog *cat)
+{
+	size_t n = 0;
+
+	free(cat->narrow);
+	free(cat->wide);
+	cat->n_narrow = cat->n_wide = 0;
+	for (size_t i = 0; i < cat->n_rec; i++)
+		n += cat->rec[i].n_entries;
+	cat->narrow = xcalloc(n ? n : 1, sizeof(*cat->narrow));
+	cat->wide = xcalloc(n ? n : 1, sizeof(*cat->wide));
+	for (size_t i = 0; i < cat->n_rec; i++)
+		for (size_t j = 0; j < cat->rec[i].n_entries; j++) {
+			const struct pc_reg_entry *e = cat->rec[i].entries[j];
+			struct port_ref ref = { e->port_lo, e->port_hi, e->transport, (uint32_t)i };
+
+			if (e->port_hi >= e->port_lo && e->port_hi - e->port_lo < NARROW_SPAN)
+				cat->narrow[cat->n_narrow++] = ref;
+			else
+				cat->wide[cat->n_wide++] = ref;
+		}
+	qsort(cat->narrow, cat->n_narrow, sizeof(*cat->narrow), port_ref_cmp);
+}
+
 int pc_catalog_load(struct pc_catalog *cat, const char *catalog,
 		    const char *practice, struct pc_diag *diag)
 {
@@ -496,6 +552,7 @@ int pc_catalog_load(struct pc_catalog *cat, const char *catalog,
 		st = s;
 	if (practice && (s = load_file(cat, practice, true, diag)) > st)
 		st = s;
+	ports_build(cat);
 	return st;
 }
 
@@ -550,14 +607,40 @@ const char *pc_catalog_practice_name(const struct pc_catalog *cat, size_t i)
 const struct pc_cat_record *pc_catalog_find_port(const struct pc_catalog *cat,
 						 uint16_t port, unsigned transport)
 {
-	for (size_t i = 0; cat && i < cat->n_rec; i++)
-		for (size_t j = 0; j < cat->rec[i].n_entries; j++) {
-			const struct pc_reg_entry *e = cat->rec[i].entries[j];
+	/* the first record (in catalog order) with a range holding @port */
+	size_t best = SIZE_MAX, lo = 0, hi;
+	unsigned from = port >= NARROW_SPAN - 1 ? port - (NARROW_SPAN - 1) : 0;
 
-			if (e->transport == transport && e->port_lo <= port && port <= e->port_hi)
-				return &cat->rec[i];
+	if (!cat)
+		return NULL;
+	for (size_t i = 0; i < cat->n_wide; i++) {
+		const struct port_ref *w = &cat->wide[i];
+
+		if (w->transport == transport && w->lo <= port && port <= w->hi) {
+			best = w->rec;
+			break;
 		}
-	return NULL;
+	}
+	/* a narrow range holding @port starts at most NARROW_SPAN - 1 below it */
+	hi = cat->n_narrow;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct port_ref *m = &cat->narrow[mid];
+
+		if (m->transport < transport || (m->transport == transport && m->lo < from))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < cat->n_narrow; lo++) {
+		const struct port_ref *m = &cat->narrow[lo];
+
+		if (m->transport != transport || m->lo > port)
+			break;
+		if (port <= m->hi && m->rec < best)
+			best = m->rec;
+	}
+	return best == SIZE_MAX ? NULL : &cat->rec[best];
 }
 
 /* @s lower-cased without '-', '_' and '.' into @buf (@n bytes). */

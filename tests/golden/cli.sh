@@ -51,6 +51,30 @@ expect 1 "$prog" generate -b iptables -o "$tmp/missing.v4" --check web.policy
 [ -e "$tmp/missing.v4" ] && fail "--check created the file"
 expect 2 "$prog" generate --check web.policy
 
+# -o writes each output straight into a temporary file beside FILE (issue
+# 15): a FILE that already holds it is left alone (same inode and time
+# stamp), one that differs (longer, shorter) is replaced, and no temporary
+# file stays either way. dynamic.policy: a body without a final newline.
+mkdir "$tmp/same"
+expect 0 "$prog" generate -b nft -o "$tmp/same/d.nft" -b pf -o "$tmp/same/d.pf" dynamic.policy
+cmp -s "$tmp/same/d.nft" dynamic.nft || fail "-o nft of dynamic.policy differs from the golden"
+cmp -s "$tmp/same/d.pf" dynamic.pf || fail "-o pf of dynamic.policy differs from the golden"
+three() {
+	expect 0 "$prog" generate -b nft -o "$tmp/same/r.nft" -b iptables -o "$tmp/same/r.v4" \
+		-b pf -o "$tmp/same/r.pf" web.policy
+}
+three
+touch -d '2000-01-01 00:00:00' "$tmp/same/r.nft"
+before=$(stat -c '%i %Y' "$tmp/same/r.nft")
+echo "# edited" >>"$tmp/same/r.v4"
+truncate -s 100 "$tmp/same/r.pf"
+three
+[ "$(stat -c '%i %Y' "$tmp/same/r.nft")" = "$before" ] || fail "an identical -o FILE was rewritten"
+cmp -s "$tmp/same/r.nft" web.nft || fail "-o nft differs from the golden"
+cmp -s "$tmp/same/r.v4" web.v4 || fail "a longer -o FILE was not replaced"
+cmp -s "$tmp/same/r.pf" web.pf || fail "a shorter -o FILE was not replaced"
+[ "$(ls "$tmp/same" | wc -l)" = 5 ] || fail "temporary files left beside -o FILE: $(ls "$tmp/same")"
+
 # A failed run leaves -o FILE as it was: a policy error ...
 printf 'table t\nallow in service no-such-service-name\n' >"$tmp/bad.policy"
 expect 1 "$prog" generate -b iptables -o "$tmp/rules.v4" "$tmp/bad.policy"

@@ -162,6 +162,63 @@ static void test_practice_is_registered(void **state)
 	}
 }
 
+/* ---- the port index -------------------------------------------------- */
+
+/* pc_catalog_find_port() as a scan of every record, the first that has it. */
+static const struct pc_cat_record *scan_port(const struct pc_catalog *c, uint16_t port,
+					      unsigned transport)
+{
+	for (size_t i = 0; i < pc_catalog_count(c); i++) {
+		const struct pc_cat_record *r = pc_catalog_record(c, i);
+
+		for (size_t j = 0; j < r->n_entries; j++)
+			if (r->entries[j]->transport == transport &&
+			    r->entries[j]->port_lo <= port && port <= r->entries[j]->port_hi)
+				return r;
+	}
+	return NULL;
+}
+
+static void find_port_matches_scan(const struct pc_catalog *c)
+{
+	for (unsigned t = 0; t <= PC_REG_NO_TRANSPORT; t++)
+		for (unsigned port = 0; port <= 65535; port++)
+			if (pc_catalog_find_port(c, (uint16_t)port, t) != scan_port(c, (uint16_t)port, t))
+				fail_msg("port %u, transport %u: the index and the records disagree",
+					 port, t);
+}
+
+static void test_find_port_index(void **state)
+{
+	static const char text[] =
+		"name,ports,alias_of,description,source,trap,safer\n"
+		"wide,1000-20000/tcp,,a wide range first,https://x,,\n"
+		"inside,1500/tcp 1510-1520/udp,,a port in it,https://x,,\n"
+		"edge,63-126/tcp 0/udp 65535/udp,,ranges at the edges,https://x,,\n"
+		"late,1000/tcp 1490-1560/udp 30000-32767/udp,,overlaps the others,https://x,,\n";
+	char path[] = "/tmp/pc-catalog-XXXXXX";
+	int fd = mkstemp(path);
+	struct pc_diag *d = pc_diag_create();
+	struct pc_catalog *c = pc_catalog_create();
+
+	/* the shipped catalog, every port on every transport */
+	find_port_matches_scan(cat);
+	/* overlapping narrow and wide ranges: the first record in file order wins */
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(pc_catalog_load(c, path, NULL, d), 0);
+	unlink(path);
+	find_port_matches_scan(c);
+	assert_string_equal(pc_catalog_find_port(c, 1500, PC_TRANSPORT_TCP)->name, "wide");
+	assert_string_equal(pc_catalog_find_port(c, 1515, PC_TRANSPORT_UDP)->name, "inside");
+	assert_string_equal(pc_catalog_find_port(c, 1530, PC_TRANSPORT_UDP)->name, "late");
+	assert_null(pc_catalog_find_port(c, 999, PC_TRANSPORT_TCP));
+	assert_null(pc_catalog_find_port(NULL, 22, PC_TRANSPORT_TCP));
+	pc_catalog_destroy(c);
+	pc_diag_destroy(d);
+}
+
 /* ---- crafted files: the loader refuses what the tests above assume --- */
 
 static int load_text(const char *text, bool practice)
@@ -527,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_aliases_resolve),
 		cmocka_unit_test(test_practice_is_registered),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_find_port_index),
 		cmocka_unit_test(test_real_names),
 		cmocka_unit_test(test_transports_statement_keeps_meaning),
 		cmocka_unit_test(test_lookup_order),

@@ -526,6 +526,48 @@ static void test_deassigned_and_overlay(void **state)
 	reg = saved;
 }
 
+/*
+ * Warnings past the ones kept: a repeat of a kept one (same text and place)
+ * is left out, any other is counted in "N more messages not shown"; a
+ * different text at a kept place, or a kept text at another place, is no
+ * repeat (issue 15 made the place decide first, and skips formatting what
+ * is only counted).
+ */
+static void test_diag_repeats_and_drops(void **state)
+{
+	struct pc_diag *d = pc_diag_create();
+	struct pc_location loc = { .file = "p.policy", .col = 3 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	for (unsigned i = 1; i <= 300; i++) {
+		loc.line = i;
+		pc_diag_report(d, PC_SEV_WARNING, &loc, "port %u is Unassigned", i);
+	}
+	/* repeats of kept warnings (line 5), past the cap: not counted */
+	loc.line = 5;
+	pc_diag_report(d, PC_SEV_WARNING, &loc, "port %u is Unassigned", 5u);
+	pc_diag_report(d, PC_SEV_WARNING, &loc, "port %u is Unassigned", 5u);
+	/* the same place, another text; another place, a kept text: counted */
+	pc_diag_report(d, PC_SEV_WARNING, &loc, "port %u is Reserved", 5u);
+	loc.line = 6;
+	loc.col = 4;
+	pc_diag_report(d, PC_SEV_WARNING, &loc, "port %u is Unassigned", 6u);
+	/* no place at all: kept while under the cap, then counted */
+	pc_diag_report(d, PC_SEV_WARNING, NULL, "no place");
+	assert_int_equal(pc_diag_count(d, PC_SEV_WARNING), 303);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	pc_diag_print(d, f, false);
+	fclose(f);
+	assert_non_null(strstr(text, "p.policy:201:3: warning: port 201 is Unassigned"));
+	assert_null(strstr(text, "p.policy:202:3:"));
+	assert_non_null(strstr(text, "note: 102 more messages not shown"));
+	free(text);
+	pc_diag_destroy(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_shadowing),
 		cmocka_unit_test(test_hostile_input),
 		cmocka_unit_test(test_deassigned_and_overlay),
+		cmocka_unit_test(test_diag_repeats_and_drops),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
