@@ -54,7 +54,7 @@ enum format { FMT_TEXT, FMT_JSON, FMT_MARKDOWN };
 struct side {
 	const char *arg;
 	const char *tag;       /* OLD / NEW */
-	char tmpdir[64];
+	char tmpdir[512];
 	struct pc_ir *ir;
 };
 
@@ -139,7 +139,17 @@ static int load_git(struct side *s, const struct pc_registry *reg,
 		*rel = xmalloc(n);
 		snprintf(*rel, n, "%s%s", prefix ? prefix : "", path);
 	}
-	snprintf(s->tmpdir, sizeof(s->tmpdir), "/tmp/portcullis-compare.XXXXXX");
+	{
+		/* TMPDIR as mktemp(1) takes it, so that parallel runs (and tests)
+		 * can each keep their own. */
+		const char *t = getenv("TMPDIR");
+
+		if (!t || t[0] != '/')
+			t = "/tmp";
+		if ((size_t)snprintf(s->tmpdir, sizeof(s->tmpdir), "%s/portcullis-compare.XXXXXX",
+				     t) >= sizeof(s->tmpdir))
+			snprintf(s->tmpdir, sizeof(s->tmpdir), "/tmp/portcullis-compare.XXXXXX");
+	}
 	if (!mkdtemp(s->tmpdir)) {
 		s->tmpdir[0] = 0;
 		fprintf(stderr, "portcullis: compare: temporary directory: %s\n", strerror(errno));

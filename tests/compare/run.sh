@@ -19,6 +19,11 @@ case $pc in /*) ;; */*) pc=$PWD/$pc ;; esac
 cd "$(dirname "$0")" || exit 99
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-compare.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
+# compare's own temporary trees go here, so that the check below that none
+# is left over sees only this run's
+mkdir "$tmp/t" || exit 99
+TMPDIR=$tmp/t
+export TMPDIR
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
@@ -122,7 +127,7 @@ if command -v git >/dev/null 2>&1; then
 		bad "a revision against itself changed"
 	"$pc" compare HEAD:fw/nosuch.policy fw/fw.policy >/dev/null 2>"$tmp/err"; rc=$?
 	[ $rc = 3 ] && grep -q 'no such file in git' "$tmp/err" && ok || bad "missing REV:PATH is not exit 3 ($rc)"
-	ls /tmp/portcullis-compare.* >/dev/null 2>&1 && bad "temporary trees left in /tmp" || ok
+	ls "$TMPDIR"/portcullis-compare.* >/dev/null 2>&1 && bad "temporary trees left in TMPDIR" || ok
 	cd "$OLDPWD" || exit 99
 
 	# the shipped examples against each of their previous revisions
