@@ -48,6 +48,10 @@ struct rule_text {
 	size_t s, d;
 	struct pc_buf state;
 	struct pc_buf comment;
+	/* matches (issue 14): " -m multiport --sports ...", one chunk per
+	 * IPT_MULTIPORT_MAX slots, one empty chunk without source-port */
+	struct addr_chunks spt;
+	size_t p;
 };
 
 struct ipt {

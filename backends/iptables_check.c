@@ -73,6 +73,24 @@ static size_t l4_rules(const struct pc_l4 *l4)
 	return 1;
 }
 
+/* The multiport rules the source ports of a rule take (issue 14). */
+static size_t ipt_sport_chunks(const struct pc_port_set *ps)
+{
+	size_t n = ps->n ? 1 : 0;
+	unsigned slots = 0;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		unsigned w = ps->v[i].lo == ps->v[i].hi ? 1 : 2;
+
+		if (slots + w > IPT_MULTIPORT_MAX) {
+			n++;
+			slots = 0;
+		}
+		slots += w;
+	}
+	return n ? n : 1;
+}
+
 bool ipt_rule_in_scope(const struct ipt *t, const struct pc_rule *r,
 		       size_t *kernel_rules)
 {
@@ -80,8 +98,16 @@ bool ipt_rule_in_scope(const struct ipt *t, const struct pc_rule *r,
 
 	if (!(r->families & t->family))
 		return false;
-	if (!ipt_addr_range(t, &r->saddr, &s0, &sn) || !ipt_addr_range(t, &r->daddr, &d0, &dn))
+	/* a negated list without a prefix of this family holds none of its
+	 * packets: the rule matches them all (issue 14) */
+	if ((!ipt_addr_range(t, &r->saddr, &s0, &sn) && !r->saddr_not) ||
+	    (!ipt_addr_range(t, &r->daddr, &d0, &dn) && !r->daddr_not))
 		return false;
+	/* a negation is one `! -s` or a sub-chain of its own (iptables.c) */
+	if (r->saddr_not)
+		sn = 1;
+	if (r->daddr_not)
+		dn = 1;
 	if (r->n_l4) {
 		for (size_t i = 0; i < r->n_l4; i++)
 			if (ipt_l4_in_family(t, &r->l4[i]))
@@ -92,7 +118,7 @@ bool ipt_rule_in_scope(const struct ipt *t, const struct pc_rule *r,
 		l4n = 1;
 	}
 	if (kernel_rules)
-		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n *
+		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n * ipt_sport_chunks(&r->sports) *
 				(r->n_ifaces > 1 ? r->n_ifaces : 1) *
 				(r->n_oifaces ? r->n_oifaces : 1);
 	return true;

@@ -35,6 +35,12 @@ struct pf {
 	size_t n_named, cap_named;
 	/* what the routed packets are tagged with where they come in */
 	char *forward_tag;
+	/* matches (issue 14): the const tables of `from not` / `to not`
+	 * groups: the rule they were written for, their names (source,
+	 * destination; "" for none yet), and how many so far */
+	const struct pc_rule *neg_rule;
+	char neg_name[2][32];
+	unsigned n_neg;
 };
 
 /* An error at @loc, counted in p->errors (what the backend cannot express). */

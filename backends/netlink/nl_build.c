@@ -517,6 +517,24 @@ static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 	}
 }
 
+/* A port match at @off in the transport header (0: source, 2: destination). */
+static void match_port(struct pc_nl_objs *o, struct nl_rule *nr,
+		       const struct pc_nft_match *m, uint32_t off)
+{
+	uint8_t lo[2] = { (uint8_t)(m->lo >> 8), (uint8_t)m->lo };
+	uint8_t hi[2] = { (uint8_t)(m->hi >> 8), (uint8_t)m->hi };
+
+	add_payload(nr->r, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2);
+	if (m->kind == PC_NFT_MATCH_VALUE) {
+		add_cmp(nr->r, NFT_CMP_EQ, lo, 2);
+	} else if (m->kind == PC_NFT_MATCH_RANGE) {
+		add_cmp(nr->r, NFT_CMP_GTE, lo, 2);
+		add_cmp(nr->r, NFT_CMP_LTE, hi, 2);
+	} else {
+		add_lookup(o, nr, set_index(o, m->set));
+	}
+}
+
 static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 		     const struct pc_nft_rule *pr)
 {
@@ -524,20 +542,12 @@ static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 
 	add_meta(nr->r, NFT_META_L4PROTO);
 	add_cmp(nr->r, NFT_CMP_EQ, &proto, 1);
+	/* matches (issue 14): source-port, before the destination port as
+	 * in the text */
+	if (pr->sport.kind != PC_NFT_MATCH_NONE)
+		match_port(o, nr, &pr->sport, 0);
 	if (pr->dport.kind != PC_NFT_MATCH_NONE) {
-		const struct pc_nft_match *m = &pr->dport;
-		uint8_t lo[2] = { (uint8_t)(m->lo >> 8), (uint8_t)m->lo };
-		uint8_t hi[2] = { (uint8_t)(m->hi >> 8), (uint8_t)m->hi };
-
-		add_payload(nr->r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-		if (m->kind == PC_NFT_MATCH_VALUE) {
-			add_cmp(nr->r, NFT_CMP_EQ, lo, 2);
-		} else if (m->kind == PC_NFT_MATCH_RANGE) {
-			add_cmp(nr->r, NFT_CMP_GTE, lo, 2);
-			add_cmp(nr->r, NFT_CMP_LTE, hi, 2);
-		} else {
-			add_lookup(o, nr, set_index(o, m->set));
-		}
+		match_port(o, nr, &pr->dport, 2);
 	} else if (pr->icmp_type.kind != PC_NFT_MATCH_NONE) {
 		const struct pc_nft_match *m = &pr->icmp_type;
 		uint8_t t = (uint8_t)m->lo;

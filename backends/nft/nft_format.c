@@ -251,7 +251,15 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		match_print(out, &r->daddr);
 		fputc_unlocked(' ', out);
 	}
-	if (r->proto >= 0) {
+	if (r->proto >= 0 && r->sport.kind != PC_NFT_MATCH_NONE) {
+		/* matches (issue 14): `tcp sport` also says the protocol */
+		put(out, l4proto_name(r->proto));
+		put(out, " sport ");
+		match_print(out, &r->sport);
+		fputc_unlocked(' ', out);
+	}
+	if (r->proto >= 0 && !(r->sport.kind != PC_NFT_MATCH_NONE &&
+			       r->dport.kind == PC_NFT_MATCH_NONE)) {
 		if (r->dport.kind != PC_NFT_MATCH_NONE) {
 			put(out, l4proto_name(r->proto));
 			put(out, " dport ");

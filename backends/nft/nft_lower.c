@@ -319,10 +319,9 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 	m->set = nr->sets[nr->n_sets++] = addr_set_create(NULL, family, v, n);
 }
 
-static void port_match(struct pc_nft_rule *nr, const struct pc_port_set *ps,
-		       uint8_t proto)
+static void port_match(struct pc_nft_rule *nr, struct pc_nft_match *m,
+		       const struct pc_port_set *ps, uint8_t proto)
 {
-	struct pc_nft_match *m = &nr->dport;
 	struct pc_nft_set *s;
 
 	memset(m, 0, sizeof(*m));
@@ -437,8 +436,10 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	nr->proto = -1;
 	if (l4) {
 		nr->proto = l4->proto;
-		if (pc_proto_has_ports(l4->proto))
-			port_match(nr, &l4->dports, l4->proto);
+		if (pc_proto_has_ports(l4->proto)) {
+			port_match(nr, &nr->dport, &l4->dports, l4->proto);
+			port_match(nr, &nr->sport, &r->sports, l4->proto);
+		}
 		else if (l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6)
 			type_match(nr, l4);
 		if (nr->icmp_type.kind != PC_NFT_MATCH_NONE)

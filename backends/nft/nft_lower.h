@@ -203,7 +203,7 @@ struct pc_nft_rule {
 	const char *log_prefix;
 	enum pc_nft_verdict verdict;
 	char *comment;
-	struct pc_nft_set *sets[3];
+	struct pc_nft_set *sets[4];
 	size_t n_sets;
 	const struct pc_nft_map *vmap;
 	bool counter;        /* counters (issue 14): `counter` before log */
@@ -215,6 +215,8 @@ struct pc_nft_rule {
 	const char *oifname;
 	const struct pc_addr *nat_addr;   /* PC_NFT_SNAT, PC_NFT_DNAT */
 	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
+	/* matches (issue 14): source ports (`tcp sport ...`) */
+	struct pc_nft_match sport;
 };
 
 /**

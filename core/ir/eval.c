@@ -113,6 +113,8 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		if (i == r->n_l4)
 			return false;
 	}
+	if (r->sports.n && (!p->has_sport || !pc_port_set_contains(&r->sports, p->sport)))
+		return false;
 	return pc_addr_set_contains(&r->saddr, p->family, p->saddr) != r->saddr_not &&
 	       pc_addr_set_contains(&r->daddr, p->family, p->daddr) != r->daddr_not;
 }

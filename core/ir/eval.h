@@ -53,6 +53,11 @@ struct pc_packet {
 	unsigned ct_state;
 	/* Routers and gateways (routers) */
 	char oiface[16];
+	/* matches (issue 14): the source port (SRC:PORT), for
+	 * pc_proto_has_ports() only; without @has_sport, rules with a
+	 * source-port never match */
+	bool has_sport;
+	uint16_t sport;
 };
 
 /**
