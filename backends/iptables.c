@@ -355,7 +355,23 @@ static void put_match(struct ipt *t, const char *chain, const struct rule_text *
 		}
 	}
 	pc_buf_add(b, x->state.data, x->state.len);
-	if (with_limit && r->limit.rate) {
+	if (with_limit && r->limit.rate && r->limit_per_source) {
+		/* matches (issue 14): a bucket per source address; entries
+		 * live as long as nft's (nft_lower.c), at most 65535 */
+		uint64_t expire = ipt_refill_seconds(r);
+
+		pc_buf_puts(b, " -m hashlimit --hashlimit-upto ");
+		pc_text_uint(b, r->limit.rate);
+		pc_buf_putc(b, '/');
+		pc_buf_puts(b, pc_limit_unit_name(r->limit.unit));
+		if (r->limit_burst) {
+			pc_buf_puts(b, " --hashlimit-burst ");
+			pc_text_uint(b, r->limit_burst);
+		}
+		pc_buf_printf(b, " --hashlimit-mode srcip --hashlimit-name %s"
+			      " --hashlimit-htable-max 65535 --hashlimit-htable-expire %llu",
+			      t->hashlimit, (unsigned long long)(expire < 60 ? 60 : expire) * 1000);
+	} else if (with_limit && r->limit.rate) {
 		pc_buf_puts(b, " -m limit --limit ");
 		pc_text_uint(b, r->limit.rate);
 		pc_buf_putc(b, '/');
@@ -635,6 +651,8 @@ static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
 
 	if (!ipt_rule_in_scope(t, r, &kernel_rules))
 		return;
+	if (!ipt_hashlimit_name(t, dir, idx, t->hashlimit, sizeof(t->hashlimit)))
+		PC_BUG("hashlimit name");
 	if (not_group(t, &r->saddr, r->saddr_not) || not_group(t, &r->daddr, r->daddr_not)) {
 		emit_negated(t, chain, dir, idx, r);
 		return;
@@ -864,7 +882,7 @@ const struct pc_backend pc_backend_iptables = {
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
 	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT |
 		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST | PC_CAP_SPORT |
-		PC_CAP_NEGATION,
+		PC_CAP_NEGATION | PC_CAP_LIMIT_PER_SOURCE,
 	.families = PC_FAM_IPV4,
 	.check = ipt4_check,
 	.emit = ipt4_emit,
@@ -877,7 +895,7 @@ const struct pc_backend pc_backend_ip6tables = {
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
 	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT |
 		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST | PC_CAP_SPORT |
-		PC_CAP_NEGATION,
+		PC_CAP_NEGATION | PC_CAP_LIMIT_PER_SOURCE,
 	.families = PC_FAM_IPV6,
 	.check = ipt6_check,
 	.emit = ipt6_emit,

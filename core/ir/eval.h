@@ -58,6 +58,11 @@ struct pc_packet {
 	 * source-port never match */
 	bool has_sport;
 	uint16_t sport;
+	/* sets (issue 14): the dynamic set the source (destination) address
+	 * is taken to be in, NULL: in none (what the kernel's sets hold is
+	 * not known here; explain asks each set in turn). Not owned. */
+	const char *src_member;
+	const char *dst_member;
 };
 
 /**
