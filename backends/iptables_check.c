@@ -250,14 +250,16 @@ static void check_table(struct ipt *t)
 	const char *table = t->ir->table;
 	size_t need = strlen(table) + strlen("-fwd");
 
-	/* helper chains (rules with a limit) are named TABLE-d<index>v */
+	/* helper chains (rules with a limit) are named TABLE-d<index>v, those
+	 * of a negated group (issue 14) TABLE-d<index>n */
 	for (int d = 0; d < __PC_DIR_MAX; d++) {
 		const struct pc_chain *c = &t->ir->chains[d];
 
 		for (size_t i = 0; i < c->n; i++) {
 			size_t len;
 
-			if (!c->rules[i].limit.rate)
+			if (!c->rules[i].limit.rate && !c->rules[i].saddr_not &&
+			    !c->rules[i].daddr_not)
 				continue;
 			len = strlen(table) + 3 + (size_t)snprintf(NULL, 0, "%zu", i + 1);
 			if (len > need)
