@@ -128,6 +128,59 @@ static void fill_chunks(struct addr_chunks *c, const char *opt,
 	}
 }
 
+/*
+ * matches (issue 14): the source ports as multiport chunks of at most
+ * IPT_MULTIPORT_MAX slots (a range takes two); no source port gives one
+ * empty chunk. multiport takes every protocol with ports, so one text
+ * serves all of a rule's protocols.
+ */
+static void fill_sports(struct addr_chunks *c, const struct pc_port_set *ps)
+{
+	struct pc_buf *b = NULL;
+	unsigned slots = 0;
+
+	c->n = 0;
+	if (ps->n == 0) {
+		chunk_add(c);
+		return;
+	}
+	for (size_t i = 0; i < ps->n; i++) {
+		unsigned w = ps->v[i].lo == ps->v[i].hi ? 1 : 2;
+
+		if (!b || slots + w > IPT_MULTIPORT_MAX) {
+			b = chunk_add(c);
+			pc_buf_puts(b, " -m multiport --sports ");
+			slots = 0;
+		} else {
+			pc_buf_putc(b, ',');
+		}
+		put_port(b, &ps->v[i]);
+		slots += w;
+	}
+}
+
+/*
+ * matches (issue 14): a negated list: " ! -s P" for its one prefix of this
+ * family; nothing when it has none (every packet of the family is outside
+ * it) or several (emit_negated() returns them in a sub-chain: `! -s a,b`
+ * is not "neither a nor b" to iptables, which expands the list into one
+ * rule per prefix).
+ */
+static void fill_not_chunk(struct addr_chunks *c, const char *opt,
+			   const struct pc_addr_set *set, size_t first, size_t count)
+{
+	struct pc_buf *b;
+
+	c->n = 0;
+	b = chunk_add(c);
+	if (count != 1)
+		return;
+	pc_buf_putc(b, ' ');
+	pc_buf_puts(b, opt);
+	pc_buf_putc(b, ' ');
+	pc_text_addr(b, &set->v[first], true);
+}
+
 /* sets (issue 14): a dynamic set is the ipset NAME_v4 / NAME_v6. */
 static void set_chunk(const struct ipt *t, struct addr_chunks *c, const char *name,
 		      const char *dir)
@@ -187,7 +240,10 @@ static void fill_ifaces(struct rule_text *x, enum pc_direction dir,
 			struct pc_buf *b = chunk_add(&x->ifc);
 			const char *in = r->n_ifaces > 1 ? r->ifaces[i] : r->iface;
 
-			if (in)
+			/* matches (issue 14): on not IF, one interface */
+			if (in && r->iface_not)
+				put_iface(b, dir == PC_DIR_OUT ? " ! -o " : " ! -i ", in);
+			else if (in)
 				put_iface(b, dir == PC_DIR_OUT ? " -o " : " -i ", in);
 			if (r->n_oifaces)
 				put_iface(b, " -o ", r->oifaces[o]);
@@ -206,13 +262,19 @@ static void rule_text_fill(struct ipt *t, struct rule_text *x,
 	ipt_addr_range(t, &r->saddr, &s0, &sn);
 	ipt_addr_range(t, &r->daddr, &d0, &dn);
 	x->i = 0;
+	x->p = 0;
 	fill_ifaces(x, dir, r);
+	fill_sports(&x->spt, &r->sports);
 	if (pc_addr_set_is_dynamic(&r->saddr))
 		set_chunk(t, &x->src, r->saddr.name, "src");
+	else if (r->saddr_not)
+		fill_not_chunk(&x->src, "! -s", &r->saddr, s0, sn);
 	else
 		fill_chunks(&x->src, "-s", &r->saddr, s0, sn);
 	if (pc_addr_set_is_dynamic(&r->daddr))
 		set_chunk(t, &x->dst, r->daddr.name, "dst");
+	else if (r->daddr_not)
+		fill_not_chunk(&x->dst, "! -d", &r->daddr, d0, dn);
 	else
 		fill_chunks(&x->dst, "-d", &r->daddr, d0, dn);
 	if (r->ct_state) {
@@ -250,6 +312,7 @@ static void rule_text_finish(struct rule_text *x)
 	chunks_finish(&x->ifc);
 	chunks_finish(&x->src);
 	chunks_finish(&x->dst);
+	chunks_finish(&x->spt);
 	pc_buf_finish(&x->state);
 	pc_buf_finish(&x->comment);
 }
@@ -269,6 +332,8 @@ static void put_match(struct ipt *t, const char *chain, const struct rule_text *
 		unsigned proto = a->l4->proto;
 
 		put_proto(t, b, proto);
+		if (pc_proto_has_ports(proto))
+			pc_buf_add(b, x->spt.v[x->p].data, x->spt.v[x->p].len);
 		if (pc_proto_has_ports(proto) && a->port_count == 1) {
 			pc_buf_puts(b, " -m ");
 			pc_buf_puts(b, pc_proto_name(proto));
@@ -290,7 +355,23 @@ static void put_match(struct ipt *t, const char *chain, const struct rule_text *
 		}
 	}
 	pc_buf_add(b, x->state.data, x->state.len);
-	if (with_limit && r->limit.rate) {
+	if (with_limit && r->limit.rate && r->limit_per_source) {
+		/* matches (issue 14): a bucket per source address; entries
+		 * live as long as nft's (nft_lower.c), at most 65535 */
+		uint64_t expire = ipt_refill_seconds(r);
+
+		pc_buf_puts(b, " -m hashlimit --hashlimit-upto ");
+		pc_text_uint(b, r->limit.rate);
+		pc_buf_putc(b, '/');
+		pc_buf_puts(b, pc_limit_unit_name(r->limit.unit));
+		if (r->limit_burst) {
+			pc_buf_puts(b, " --hashlimit-burst ");
+			pc_text_uint(b, r->limit_burst);
+		}
+		pc_buf_printf(b, " --hashlimit-mode srcip --hashlimit-name %s"
+			      " --hashlimit-htable-max 65535 --hashlimit-htable-expire %llu",
+			      t->hashlimit, (unsigned long long)(expire < 60 ? 60 : expire) * 1000);
+	} else if (with_limit && r->limit.rate) {
 		pc_buf_puts(b, " -m limit --limit ");
 		pc_text_uint(b, r->limit.rate);
 		pc_buf_putc(b, '/');
@@ -407,7 +488,8 @@ static void emit_kernel_rule(struct ipt *t, const char *chain,
 	for (x->i = 0; x->i < x->ifc.n; x->i++)
 		for (x->s = 0; x->s < x->src.n; x->s++)
 			for (x->d = 0; x->d < x->dst.n; x->d++)
-				emit_one(t, chain, x, r, a, act);
+				for (x->p = 0; x->p < x->spt.n; x->p++)
+					emit_one(t, chain, x, r, a, act);
 }
 
 /* Every kernel rule of the rule's match, in order. */
@@ -474,6 +556,8 @@ static struct pc_rule bare_rule(const struct pc_rule *r)
 	b.ct_state = 0;
 	b.n_l4 = 0;
 	b.l4 = NULL;
+	memset(&b.sports, 0, sizeof(b.sports));
+	b.saddr_not = b.daddr_not = b.iface_not = false;
 	return b;
 }
 
@@ -489,6 +573,72 @@ static struct pc_rule bare_rule(const struct pc_rule *r)
  *    REJECT (which needs a TCP and a non-TCP rule).
  * Packets over the limit return to the next rule of the main chain.
  */
+/* Whether @set is negated with several prefixes of this family (issue 14). */
+static bool not_group(const struct ipt *t, const struct pc_addr_set *set, bool neg)
+{
+	size_t first, count;
+
+	if (!neg)
+		return false;
+	ipt_addr_range(t, set, &first, &count);
+	return count > 1;
+}
+
+static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
+		      size_t idx, const struct pc_rule *r);
+
+/* `-A CHAIN [-s|-d PREFIX] -m comment --comment "..." -j TARGET`. */
+static void put_plain(struct ipt *t, const char *chain, const char *opt,
+		      const struct pc_addr *a, const char *comment, const char *target)
+{
+	pc_buf_printf(&t->rules, "-A %s", chain);
+	if (opt) {
+		pc_buf_printf(&t->rules, " %s ", opt);
+		pc_text_addr(&t->rules, a, true);
+	}
+	pc_buf_puts(&t->rules, " -m comment --comment ");
+	put_quoted(&t->rules, comment);
+	pc_buf_printf(&t->rules, " -j %s\n", target);
+}
+
+/*
+ * matches (issue 14): `from not { a, b }` (or `to not`) with several
+ * prefixes of this family. The rule jumps to TABLE-dNn, where a packet
+ * from a or b returns to the next rule and any other meets the rest of
+ * the rule, written there as if the negated list were not; a packet
+ * that matches nothing there falls off its end and returns as well.
+ */
+static void emit_negated(struct ipt *t, const char *chain, enum pc_direction dir,
+			 size_t idx, const struct pc_rule *r)
+{
+	char *sub = xasprintf("%s-%s%zun", t->ir->table, dir_letter[dir], idx + 1);
+	struct pc_rule rest = *r;
+	struct pc_buf cm;
+	size_t first, count;
+
+	pc_buf_init(&cm);
+	ipt_rule_comment(&cm, dir, r);
+	declare_chain(t, sub);
+	put_plain(t, chain, NULL, NULL, cm.data, sub);
+	if (not_group(t, &r->saddr, r->saddr_not)) {
+		ipt_addr_range(t, &r->saddr, &first, &count);
+		for (size_t i = 0; i < count; i++)
+			put_plain(t, sub, "-s", &r->saddr.v[first + i], cm.data, "RETURN");
+		memset(&rest.saddr, 0, sizeof(rest.saddr));
+		rest.saddr_not = false;
+	}
+	if (not_group(t, &r->daddr, r->daddr_not)) {
+		ipt_addr_range(t, &r->daddr, &first, &count);
+		for (size_t i = 0; i < count; i++)
+			put_plain(t, sub, "-d", &r->daddr.v[first + i], cm.data, "RETURN");
+		memset(&rest.daddr, 0, sizeof(rest.daddr));
+		rest.daddr_not = false;
+	}
+	emit_rule(t, sub, dir, idx, &rest);
+	pc_buf_finish(&cm);
+	free(sub);
+}
+
 static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
 		      size_t idx, const struct pc_rule *r)
 {
@@ -501,6 +651,12 @@ static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
 
 	if (!ipt_rule_in_scope(t, r, &kernel_rules))
 		return;
+	if (!ipt_hashlimit_name(t, dir, idx, t->hashlimit, sizeof(t->hashlimit)))
+		PC_BUG("hashlimit name");
+	if (not_group(t, &r->saddr, r->saddr_not) || not_group(t, &r->daddr, r->daddr_not)) {
+		emit_negated(t, chain, dir, idx, r);
+		return;
+	}
 	if (!r->n_l4 && r->verdict == PC_VERDICT_REJECT)
 		kernel_rules++;
 	rule_text_fill(t, x, dir, r);
@@ -737,7 +893,8 @@ const struct pc_backend pc_backend_iptables = {
 	.name = "iptables",
 	.summary = "iptables-restore input (IPv4): own chains, one jump each from INPUT/FORWARD/OUTPUT",
 	.caps = IPT_CAPS | PC_CAP_IPV4 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT |
-		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
+		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST | PC_CAP_SPORT |
+		PC_CAP_NEGATION | PC_CAP_LIMIT_PER_SOURCE,
 	.families = PC_FAM_IPV4,
 	.check = ipt4_check,
 	.emit = ipt4_emit,
@@ -749,7 +906,8 @@ const struct pc_backend pc_backend_ip6tables = {
 	.name = "ip6tables",
 	.summary = "ip6tables-restore input (IPv6): own chains, one jump each from INPUT/FORWARD/OUTPUT",
 	.caps = IPT_CAPS | PC_CAP_IPV6 | PC_CAP_IFACE_LIST | PC_CAP_OIFACE | PC_CAP_NAT |
-		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST,
+		PC_CAP_DYNSET | PC_CAP_LOG_GROUP | PC_CAP_LIMIT_BURST | PC_CAP_SPORT |
+		PC_CAP_NEGATION | PC_CAP_LIMIT_PER_SOURCE,
 	.families = PC_FAM_IPV6,
 	.check = ipt6_check,
 	.emit = ipt6_emit,

@@ -22,6 +22,8 @@
 #define IPT_LOG_PREFIX_MAX 29
 /* XT_MULTI_PORTS; a range takes two slots */
 #define IPT_MULTIPORT_MAX 15
+/* bytes of a hashlimit's name, without the NUL (issue 14) */
+#define IPT_HASHLIMIT_NAME_MAX 15
 /* XT_LIMIT_SCALE: the fastest rate is 10000/second */
 #define IPT_LIMIT_SCALE 10000u
 /* the limit match's default burst (as nft's), which the output relies on */
@@ -48,6 +50,10 @@ struct rule_text {
 	size_t s, d;
 	struct pc_buf state;
 	struct pc_buf comment;
+	/* matches (issue 14): " -m multiport --sports ...", one chunk per
+	 * IPT_MULTIPORT_MAX slots, one empty chunk without source-port */
+	struct addr_chunks spt;
+	size_t p;
 };
 
 struct ipt {
@@ -61,6 +67,8 @@ struct ipt {
 	/* scratch space reused from rule to rule */
 	struct rule_text text, bare_text;
 	struct pc_buf scratch;
+	/* matches (issue 14): --hashlimit-name of the rule being written */
+	char hashlimit[IPT_HASHLIMIT_NAME_MAX + 1];
 };
 
 
@@ -97,5 +105,14 @@ void ipt_rule_comment(struct pc_buf *b, enum pc_direction dir,
 
 /* Checks the table name and every rule in scope; counts errors in t->errors. */
 void ipt_run_checks(struct ipt *t);
+
+/*
+ * matches (issue 14): the --hashlimit-name of the per-source limit of rule
+ * @idx of chain @dir in @buf (iptables_check.c says how it is made).
+ */
+bool ipt_hashlimit_name(const struct ipt *t, enum pc_direction dir, size_t idx,
+			char *buf, size_t len);
+/* Seconds a per-source bucket takes to refill: burst / rate. */
+uint64_t ipt_refill_seconds(const struct pc_rule *r);
 
 #endif

@@ -73,6 +73,24 @@ static size_t l4_rules(const struct pc_l4 *l4)
 	return 1;
 }
 
+/* The multiport rules the source ports of a rule take (issue 14). */
+static size_t ipt_sport_chunks(const struct pc_port_set *ps)
+{
+	size_t n = ps->n ? 1 : 0;
+	unsigned slots = 0;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		unsigned w = ps->v[i].lo == ps->v[i].hi ? 1 : 2;
+
+		if (slots + w > IPT_MULTIPORT_MAX) {
+			n++;
+			slots = 0;
+		}
+		slots += w;
+	}
+	return n ? n : 1;
+}
+
 bool ipt_rule_in_scope(const struct ipt *t, const struct pc_rule *r,
 		       size_t *kernel_rules)
 {
@@ -80,8 +98,16 @@ bool ipt_rule_in_scope(const struct ipt *t, const struct pc_rule *r,
 
 	if (!(r->families & t->family))
 		return false;
-	if (!ipt_addr_range(t, &r->saddr, &s0, &sn) || !ipt_addr_range(t, &r->daddr, &d0, &dn))
+	/* a negated list without a prefix of this family holds none of its
+	 * packets: the rule matches them all (issue 14) */
+	if ((!ipt_addr_range(t, &r->saddr, &s0, &sn) && !r->saddr_not) ||
+	    (!ipt_addr_range(t, &r->daddr, &d0, &dn) && !r->daddr_not))
 		return false;
+	/* a negation is one `! -s` or a sub-chain of its own (iptables.c) */
+	if (r->saddr_not)
+		sn = 1;
+	if (r->daddr_not)
+		dn = 1;
 	if (r->n_l4) {
 		for (size_t i = 0; i < r->n_l4; i++)
 			if (ipt_l4_in_family(t, &r->l4[i]))
@@ -92,7 +118,7 @@ bool ipt_rule_in_scope(const struct ipt *t, const struct pc_rule *r,
 		l4n = 1;
 	}
 	if (kernel_rules)
-		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n *
+		*kernel_rules = (sn ? sn : 1) * (dn ? dn : 1) * l4n * ipt_sport_chunks(&r->sports) *
 				(r->n_ifaces > 1 ? r->n_ifaces : 1) *
 				(r->n_oifaces ? r->n_oifaces : 1);
 	return true;
@@ -144,7 +170,9 @@ static void check_rule(struct ipt *t, enum pc_direction dir,
 		if (!pc_iface_name_valid(r->oifaces[i]))
 			report(t, &r->loc, "backend '%s': invalid interface name '%s'",
 			       t->name, r->oifaces[i]);
-	if (r->limit.rate) {
+	if (r->limit.rate && r->limit_per_source) {
+		/* checked by check_hashlimit() */
+	} else if (r->limit.rate) {
 		static const unsigned mult[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
 
 		uint64_t avg = (uint64_t)IPT_LIMIT_SCALE * mult[r->limit.unit] / r->limit.rate;
@@ -166,20 +194,72 @@ static void check_rule(struct ipt *t, enum pc_direction dir,
 	}
 }
 
+/*
+ * The kernel shares a hashlimit's table between the rules that name it
+ * and keeps the rate it was made with: a reload that changed the rate
+ * would go on with the old one. So the name is "pc" and 13 hex digits of
+ * a hash of everything that shapes the table (table, chain, rule, rate,
+ * burst): a changed rule gets a table of its own.
+ */
+bool ipt_hashlimit_name(const struct ipt *t, enum pc_direction dir, size_t idx,
+			char *buf, size_t len)
+{
+	uint64_t h = 14695981039346656037ull;   /* FNV-1a */
+	char key[512];
+	int n = snprintf(key, sizeof(key), "%s %d %zu %u %d %u", t->ir->table, (int)dir, idx,
+			 t->ir->chains[dir].rules[idx].limit.rate,
+			 (int)t->ir->chains[dir].rules[idx].limit.unit,
+			 (unsigned)t->ir->chains[dir].rules[idx].limit_burst);
+
+	for (int i = 0; i < n && i < (int)sizeof(key); i++) {
+		h ^= (unsigned char)key[i];
+		h *= 1099511628211ull;
+	}
+	n = snprintf(buf, len, "pc%013llx", (unsigned long long)(h & 0xfffffffffffffull));
+	return n > 0 && (size_t)n < len && n <= IPT_HASHLIMIT_NAME_MAX;
+}
+
+uint64_t ipt_refill_seconds(const struct pc_rule *r)
+{
+	static const uint64_t mult[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
+	uint64_t burst = r->limit_burst ? r->limit_burst : IPT_LIMIT_BURST;
+
+	return (burst * mult[r->limit.unit] + r->limit.rate - 1) / r->limit.rate;
+}
+
+/*
+ * matches (issue 14): what a per-source limit (-m hashlimit) cannot be.
+ * xt_hashlimit keeps a bucket as avg * burst credits of about 2^64 / one
+ * day in microseconds each: a bucket that takes longer than a day to
+ * refill overflows, and the kernel refuses the rule (or, past the wrap,
+ * takes a wrong one).
+ */
+static void check_hashlimit(struct ipt *t, const struct pc_rule *r)
+{
+	if (ipt_refill_seconds(r) > 86400)
+		report(t, &r->loc,
+		       "backend '%s' cannot express this per-source limit: a bucket of %u packets at %u/%s takes %llu seconds to refill, hashlimit's at most a day",
+		       t->name, r->limit_burst ? r->limit_burst : IPT_LIMIT_BURST,
+		       r->limit.rate, pc_limit_unit_name(r->limit.unit),
+		       (unsigned long long)ipt_refill_seconds(r));
+}
+
 static void check_table(struct ipt *t)
 {
 	struct pc_location loc = { .file = t->ir->policy_file };
 	const char *table = t->ir->table;
 	size_t need = strlen(table) + strlen("-fwd");
 
-	/* helper chains (rules with a limit) are named TABLE-d<index>v */
+	/* helper chains (rules with a limit) are named TABLE-d<index>v, those
+	 * of a negated group (issue 14) TABLE-d<index>n */
 	for (int d = 0; d < __PC_DIR_MAX; d++) {
 		const struct pc_chain *c = &t->ir->chains[d];
 
 		for (size_t i = 0; i < c->n; i++) {
 			size_t len;
 
-			if (!c->rules[i].limit.rate)
+			if (!c->rules[i].limit.rate && !c->rules[i].saddr_not &&
+			    !c->rules[i].daddr_not)
 				continue;
 			len = strlen(table) + 3 + (size_t)snprintf(NULL, 0, "%zu", i + 1);
 			if (len > need)
@@ -201,8 +281,14 @@ void ipt_run_checks(struct ipt *t)
 	for (int d = 0; d < __PC_DIR_MAX; d++) {
 		const struct pc_chain *c = &t->ir->chains[d];
 
-		for (size_t i = 0; i < c->n; i++)
-			if (ipt_rule_in_scope(t, &c->rules[i], NULL))
-				check_rule(t, (enum pc_direction)d, &c->rules[i]);
+		for (size_t i = 0; i < c->n; i++) {
+			const struct pc_rule *r = &c->rules[i];
+
+			if (!ipt_rule_in_scope(t, r, NULL))
+				continue;
+			check_rule(t, (enum pc_direction)d, r);
+			if (r->limit.rate && r->limit_per_source)
+				check_hashlimit(t, r);
+		}
 	}
 }

@@ -96,14 +96,17 @@ static void check_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 	for (size_t i = 0; i < r->n_l4; i++) {
 		const struct pc_l4 *l4 = &r->l4[i];
 
-		if (l4->proto == PC_PROTO_SCTP && l4->dports.n && p->openbsd)
+		if (l4->proto == PC_PROTO_SCTP && (l4->dports.n || r->sports.n) && p->openbsd)
 			report(p, &r->loc,
 			       "backend 'pf' (openbsd dialect) cannot express SCTP ports (OpenBSD pf matches ports of tcp and udp only; FreeBSD 14+ also sctp: --pf-dialect freebsd)");
-		if (l4->proto == PC_PROTO_DCCP && l4->dports.n)
+		if (l4->proto == PC_PROTO_DCCP && (l4->dports.n || r->sports.n))
 			report(p, &r->loc,
 			       "backend 'pf' (%s dialect) cannot express DCCP ports", dialect(p));
 	}
-	(void)dir;
+	/* received-on takes an interface, not its negation */
+	if (dir == PC_DIR_FORWARD && r->iface_not)
+		report(p, &r->loc,
+		       "backend 'pf' cannot express 'on not' in a forward rule (received-on takes one interface, not its negation)");
 }
 
 static void run_checks(struct pf *p)
@@ -431,6 +434,51 @@ size_t pf_put_hosts(struct pf *p, struct pc_buf *b, const struct pc_addr_set *se
 	return n;
 }
 
+/*
+ * matches (issue 14): the hosts of `from not` / `to not` (@which: 0
+ * source, 1 destination). pf expands a negated inline list { a b } into
+ * one rule per entry, each `! a`, which together match everything: a
+ * group is a const table instead (`! <name>`), one address is `! a`, and
+ * a list with no address of @fam (never empty for a negation) is
+ * everything of that family: `any`.
+ */
+static void put_hosts_not(struct pf *p, struct pc_buf *b, const struct pc_rule *r,
+			  const struct pc_addr_set *set, unsigned fam, int which)
+{
+	size_t n = 0, last = 0;
+
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].family & fam) {
+			n++;
+			last = i;
+		}
+	if (n == 0) {
+		pc_buf_puts(b, "any");
+		return;
+	}
+	if (n == 1) {
+		pc_buf_puts(b, "! ");
+		pc_text_addr(b, &set->v[last], true);
+		return;
+	}
+	if (p->neg_rule != r) {
+		p->neg_rule = r;
+		p->neg_name[0][0] = p->neg_name[1][0] = 0;
+	}
+	if (!p->neg_name[which][0]) {
+		/* '_' cannot start a policy's group name: no clash with them */
+		snprintf(p->neg_name[which], sizeof(p->neg_name[which]), "_not%u", ++p->n_neg);
+		pc_buf_printf(&p->tables, "table <%s> const {", p->neg_name[which]);
+		for (size_t i = 0; i < set->n; i++) {
+			pc_buf_puts(&p->tables, i ? ", " : " ");
+			pc_text_addr(&p->tables, &set->v[i], true);
+		}
+		pc_buf_printf(&p->tables, " }   # %s:%u %s not\n", r->loc.file ? r->loc.file : "",
+			      r->loc.line, which ? "to" : "from");
+	}
+	pc_buf_printf(b, "! <%s>", p->neg_name[which]);
+}
+
 void pf_put_ports(struct pc_buf *b, const struct pc_port_set *ports)
 {
 	pc_buf_puts(b, " port ");
@@ -565,7 +613,7 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		}
 		pc_buf_puts(b, " }");
 	} else if (r->iface) {
-		pc_buf_puts(b, " on ");
+		pc_buf_puts(b, r->iface_not ? " on ! " : " on ");
 		pc_buf_puts(b, pf_iface(p, &r->loc, r->iface));
 	}
 	if (families == PC_FAM_IPV4)
@@ -583,14 +631,25 @@ static size_t put_rule(struct pf *p, enum pc_direction dir, const struct pc_rule
 		}
 		pc_buf_puts(b, " }");
 	}
-	if (!r->saddr.n && !r->daddr.n && !(n && l4[0]->dports.n) &&
+	if (!r->saddr.n && !r->daddr.n && !(n && l4[0]->dports.n) && !r->sports.n &&
 	    !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr)) {
 		pc_buf_puts(b, " all");
 	} else {
 		pc_buf_puts(b, " from ");
-		expanded *= pf_put_hosts(p, b, &r->saddr, families);
+		if (r->saddr_not)
+			put_hosts_not(p, b, r, &r->saddr, families, 0);
+		else
+			expanded *= pf_put_hosts(p, b, &r->saddr, families);
+		if (r->sports.n) {
+			/* matches (issue 14): from ... port */
+			pf_put_ports(b, &r->sports);
+			expanded *= r->sports.n;
+		}
 		pc_buf_puts(b, " to ");
-		expanded *= pf_put_hosts(p, b, &r->daddr, families);
+		if (r->daddr_not)
+			put_hosts_not(p, b, r, &r->daddr, families, 1);
+		else
+			expanded *= pf_put_hosts(p, b, &r->daddr, families);
 		if (n && pc_proto_has_ports(l4[0]->proto) && l4[0]->dports.n) {
 			pf_put_ports(b, &l4[0]->dports);
 			expanded *= l4[0]->dports.n;
@@ -934,7 +993,8 @@ const struct pc_backend pc_backend_pf = {
 		PC_CAP_REJECT | PC_CAP_CONNTRACK | PC_CAP_ICMP_TYPE |
 		PC_CAP_ICMPV6_TYPE | PC_CAP_TCP_UDP | PC_CAP_SCTP |
 		PC_CAP_PROTO | PC_CAP_COMMENT | PC_CAP_IFACE_LIST |
-		PC_CAP_DIR_FORWARD | PC_CAP_OIFACE | PC_CAP_NAT | PC_CAP_DYNSET,
+		PC_CAP_DIR_FORWARD | PC_CAP_OIFACE | PC_CAP_NAT | PC_CAP_DYNSET |
+		PC_CAP_SPORT | PC_CAP_NEGATION,
 	.families = PC_FAM_ALL,
 	.check = pf_check,
 	.emit = pf_emit,

@@ -59,6 +59,12 @@ struct pf {
 	/* -O ifgroup mappings, and the groups the output relies on */
 	struct pf_ifgroup *maps, *used;
 	size_t n_maps, n_used, cap_maps, cap_used;
+	/* matches (issue 14): the const tables of `from not` / `to not`
+	 * groups: the rule they were written for, their names (source,
+	 * destination; "" for none yet), and how many so far */
+	const struct pc_rule *neg_rule;
+	char neg_name[2][32];
+	unsigned n_neg;
 };
 
 /* An error at @loc, counted in p->errors (what the backend cannot express). */

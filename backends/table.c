@@ -111,6 +111,8 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_LOG_GROUP: return "logging to a netlink group (log group N)";
 	case PC_CAP_NEGATION: return "negation (from not, to not, on not)";
 	case PC_CAP_LIMIT_BURST: return "a rate limit's burst (limit ... burst M)";
+	case PC_CAP_SPORT: return "source ports (source-port)";
+	case PC_CAP_LIMIT_PER_SOURCE: return "a rate limit per source address (limit ... per source)";
 	}
 	return "an unknown feature";
 }
@@ -369,6 +371,10 @@ uint32_t pc_backend_rule_caps(const struct pc_rule *rule, enum pc_direction dir)
 		caps |= PC_CAP_LIMIT_BURST;
 	if (rule->limit.rate)
 		caps |= PC_CAP_LIMIT;
+	if (rule->limit.rate && rule->limit_per_source)
+		caps |= PC_CAP_LIMIT_PER_SOURCE;
+	if (rule->sports.n)
+		caps |= PC_CAP_SPORT;
 	if (rule->verdict == PC_VERDICT_REJECT)
 		caps |= PC_CAP_REJECT;
 	if (rule->ct_state)

@@ -294,7 +294,18 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 		pc_buf_printf(b, " proto %u-%u", (unsigned)p0, (unsigned)p1);
 	pc_rg_addr_text(&x->d[PC_RG_SADDR], fam, s, sizeof(s));
 	pc_rg_addr_text(&x->d[PC_RG_DADDR], fam, t, sizeof(t));
-	pc_buf_printf(b, " %s -> %s", s, t);
+	pc_buf_printf(b, " %s", s);
+	/* issue 14: the source port, when the region has not all of them */
+	if (p0 == p1 && pc_proto_has_ports((unsigned)p0) &&
+	    !(ival(&x->d[PC_RG_SPORT].lo) == 0 && ival(&x->d[PC_RG_SPORT].hi) == 65535)) {
+		const struct pc_rg_iv *sp = &x->d[PC_RG_SPORT];
+
+		if (sp->lo.lo == sp->hi.lo)
+			pc_buf_printf(b, ":%u", (unsigned)sp->lo.lo);
+		else
+			pc_buf_printf(b, ":%u-%u", (unsigned)sp->lo.lo, (unsigned)sp->hi.lo);
+	}
+	pc_buf_printf(b, " -> %s", t);
 	if (p0 == p1 && pc_proto_has_ports((unsigned)p0) &&
 	    !(ival(&pt->lo) == 0 && ival(&pt->hi) == 65535)) {
 		if (pt->lo.lo == pt->hi.lo)
@@ -405,6 +416,14 @@ static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces
 							  (json_int_t)pt->hi.lo));
 	else
 		json_object_set_new(j, "ports", json_null());
+	/* issue 14: [lo, hi] of the source ports, only when the region has
+	 * not all of them (no key otherwise: the form of every other region
+	 * stays as it was) */
+	if (pr->lo.lo == pr->hi.lo && pc_proto_has_ports((unsigned)pr->lo.lo) &&
+	    !(x->d[PC_RG_SPORT].lo.lo == 0 && x->d[PC_RG_SPORT].hi.lo == 65535))
+		json_object_set_new(j, "source_ports",
+				    json_pack("[I, I]", (json_int_t)x->d[PC_RG_SPORT].lo.lo,
+					      (json_int_t)x->d[PC_RG_SPORT].hi.lo));
 	if (pr->lo.lo == pr->hi.lo && (pr->lo.lo == PC_PROTO_ICMP || pr->lo.lo == PC_PROTO_ICMPV6))
 		json_object_set_new(j, "icmp_types",
 				    json_pack("[I, I]", (json_int_t)pt->lo.lo,

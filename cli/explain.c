@@ -27,7 +27,7 @@ static const char explain_usage[] =
 	"PACKET (one argument, quoted; '-' reads packets from standard input,\n"
 	"one per line, '#' comments and blank lines skipped):\n"
 	"\n"
-	"  DIRECTION [on IFACE] PROTO SRC -> DST[:PORT] [type ICMPTYPE]\n"
+	"  DIRECTION [on IFACE] PROTO SRC[:PORT] -> DST[:PORT] [type ICMPTYPE]\n"
 	"            [on IFACE] [state new|established|related|invalid]\n"
 	"\n"
 	"  DIRECTION  in, out or forward\n"
@@ -36,7 +36,9 @@ static const char explain_usage[] =
 	"             that loopback addresses (127.0.0.0/8, ::1) imply 'on lo'\n"
 	"  PROTO      tcp, udp, sctp, dccp, icmp (IPv4), icmpv6 (IPv6), another\n"
 	"             protocol name (esp, gre, ...) or a number 0-255\n"
-	"  SRC        an IPv4 or IPv6 address (IPv6 may be in brackets)\n"
+	"  SRC        an IPv4 or IPv6 address (IPv6 may be in brackets); for\n"
+	"             tcp, udp, sctp and dccp also SRC:PORT ([IPv6]:PORT), the\n"
+	"             source port: without it, rules with source-port do not match\n"
 	"  DST:PORT   for tcp, udp, sctp and dccp: 198.51.100.1:22 or\n"
 	"             [2001:db8::1]:443; other protocols take no port\n"
 	"  ICMPTYPE   icmp/icmpv6 only: a name as nftables spells it\n"
@@ -52,7 +54,13 @@ static const char explain_usage[] =
 	"  portcullis explain web.policy 'out tcp 198.51.100.1 -> 192.0.2.5:40000 state established'\n"
 	"\n"
 	"Rate limits count as not exceeded; when a rate-limited rule decides, the\n"
-	"decider column adds what decides over its rate.\n"
+	"decider column adds what decides over its rate (per source address for\n"
+	"'limit ... per source').\n"
+	"\n"
+	"Dynamic sets (hosts NAME = dynamic) are filled at run time: the verdict\n"
+	"is for addresses in none of them, and for each set an earlier rule uses\n"
+	"that would change it, the decider column adds\n"
+	"'(if ADDR is in @NAME: VERDICT by DECIDER)', one set at a time.\n"
 	"\n"
 	"Options:\n"
 	"  --registry FILE  registry to resolve service names with (IANA CSV or\n"
@@ -69,6 +77,59 @@ static const char explain_usage[] =
 	"\n"
 	"Exit status: 0 every packet evaluated; 1 policy errors; 2 usage error\n"
 	"(a malformed PACKET, or one that must name its interface); 3 system error.\n";
+
+static void print_decider(const struct pc_ir *ir, const struct pc_packet *p,
+			  long idx);
+
+/*
+ * sets (issue 14): what a dynamic set's members would get. The verdict
+ * printed is for a packet whose addresses are in no dynamic set (what the
+ * sets hold is known only to the kernel); for each set an earlier rule
+ * than the decider matches on, the source or destination address taken
+ * to be in it may change the decision: " (if ADDR is in @SET: VERDICT by
+ * DECIDER)" says so, one set at a time, in the order of the rules.
+ */
+static void print_members(const struct pc_ir *ir, const struct pc_packet *p,
+			  long idx, enum pc_verdict v)
+{
+	const struct pc_chain *c = &ir->chains[p->dir];
+	size_t end = idx >= 0 ? (size_t)idx : c->n;
+
+	for (size_t i = 0; i < end; i++) {
+		for (int side = 0; side < 2; side++) {
+			const struct pc_addr_set *s = side ? &c->rules[i].daddr : &c->rules[i].saddr;
+			struct pc_packet q = *p;
+			enum pc_verdict w;
+			long k;
+			bool seen = false;
+			char addr[INET6_ADDRSTRLEN];
+
+			if (!pc_addr_set_is_dynamic(s))
+				continue;
+			/* each (set, side) once: its first rule asks it */
+			for (size_t j = 0; j < i && !seen; j++) {
+				const struct pc_addr_set *e = side ? &c->rules[j].daddr :
+								     &c->rules[j].saddr;
+
+				seen = pc_addr_set_is_dynamic(e) && strcmp(e->name, s->name) == 0;
+			}
+			if (seen)
+				continue;
+			if (side)
+				q.dst_member = s->name;
+			else
+				q.src_member = s->name;
+			k = pc_ir_eval(ir, &q, &w);
+			if (k == idx && w == v)
+				continue;
+			inet_ntop(p->family == PC_FAM_IPV4 ? AF_INET : AF_INET6,
+				  side ? p->daddr : p->saddr, addr, sizeof(addr));
+			printf(" (if %s is in @%s: %s by ", addr, s->name, pc_verdict_name(w));
+			print_decider(ir, &q, k);
+			putchar(')');
+		}
+	}
+}
 
 /* One packet to explain, with what parsing it needs to keep. */
 struct explain_item {
@@ -424,11 +485,13 @@ int cmd_explain(int argc, char **argv)
 			enum pc_verdict over;
 			long next = pc_ir_eval_from(ir, judged, (size_t)idx + 1, &over);
 
-			printf(" (under %u/%s; over it: %s by ", r->limit.rate,
-			       pc_limit_unit_name(r->limit.unit), pc_verdict_name(over));
+			printf(" (under %u/%s%s; over it: %s by ", r->limit.rate,
+			       pc_limit_unit_name(r->limit.unit),
+			       r->limit_per_source ? " per source" : "", pc_verdict_name(over));
 			print_decider(ir, judged, next);
 			putchar(')');
 		}
+		print_members(ir, judged, idx, v);
 		printf("\t%s", text);
 		if (dnat >= 0) {
 			pc_packet_format(judged, text, sizeof(text));

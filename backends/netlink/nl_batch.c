@@ -404,7 +404,9 @@ static void batch_saved(struct pc_nl_batch *b, struct pc_nl_objs *o)
 /* sets (issue 14): a set the kernel updates from outside (flags dynamic). */
 static bool set_is_dynamic(const struct nl_set *ns)
 {
-	return !ns->anon && nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) &&
+	/* a per-source limit's set is made anew: its elements hold the
+	 * rate they were made with (issue 14) */
+	return !ns->anon && !ns->meter && nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) &&
 	       (nftnl_set_get_u32(ns->s, NFTNL_SET_FLAGS) & NFT_SET_EVAL);
 }
 

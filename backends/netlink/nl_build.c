@@ -268,11 +268,12 @@ static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	if (ps->dynamic) {
+	if (ps->dynamic || ps->meter) {
 		flags |= NFT_SET_TIMEOUT | NFT_SET_EVAL;
 		if (ps->timeout)
 			nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)ps->timeout * 1000);
 	}
+	ns->meter = ps->meter;
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type(ps->key));
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, pc_nft_key_len(ps->key));
@@ -283,6 +284,8 @@ static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
 	set_fill_elems(ns, ps);
 	if (ns->anon)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)ns->n);
+	else if (ps->meter)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, ps->size);
 	return (size_t)(ns - o->sets);
 }
 
@@ -517,6 +520,24 @@ static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 	}
 }
 
+/* A port match at @off in the transport header (0: source, 2: destination). */
+static void match_port(struct pc_nl_objs *o, struct nl_rule *nr,
+		       const struct pc_nft_match *m, uint32_t off)
+{
+	uint8_t lo[2] = { (uint8_t)(m->lo >> 8), (uint8_t)m->lo };
+	uint8_t hi[2] = { (uint8_t)(m->hi >> 8), (uint8_t)m->hi };
+
+	add_payload(nr->r, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2);
+	if (m->kind == PC_NFT_MATCH_VALUE) {
+		add_cmp(nr->r, NFT_CMP_EQ, lo, 2);
+	} else if (m->kind == PC_NFT_MATCH_RANGE) {
+		add_cmp(nr->r, NFT_CMP_GTE, lo, 2);
+		add_cmp(nr->r, NFT_CMP_LTE, hi, 2);
+	} else {
+		add_lookup(o, nr, set_index(o, m->set));
+	}
+}
+
 static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 		     const struct pc_nft_rule *pr)
 {
@@ -524,20 +545,12 @@ static void match_l4(struct pc_nl_objs *o, struct nl_rule *nr,
 
 	add_meta(nr->r, NFT_META_L4PROTO);
 	add_cmp(nr->r, NFT_CMP_EQ, &proto, 1);
+	/* matches (issue 14): source-port, before the destination port as
+	 * in the text */
+	if (pr->sport.kind != PC_NFT_MATCH_NONE)
+		match_port(o, nr, &pr->sport, 0);
 	if (pr->dport.kind != PC_NFT_MATCH_NONE) {
-		const struct pc_nft_match *m = &pr->dport;
-		uint8_t lo[2] = { (uint8_t)(m->lo >> 8), (uint8_t)m->lo };
-		uint8_t hi[2] = { (uint8_t)(m->hi >> 8), (uint8_t)m->hi };
-
-		add_payload(nr->r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-		if (m->kind == PC_NFT_MATCH_VALUE) {
-			add_cmp(nr->r, NFT_CMP_EQ, lo, 2);
-		} else if (m->kind == PC_NFT_MATCH_RANGE) {
-			add_cmp(nr->r, NFT_CMP_GTE, lo, 2);
-			add_cmp(nr->r, NFT_CMP_LTE, hi, 2);
-		} else {
-			add_lookup(o, nr, set_index(o, m->set));
-		}
+		match_port(o, nr, &pr->dport, 2);
 	} else if (pr->icmp_type.kind != PC_NFT_MATCH_NONE) {
 		const struct pc_nft_match *m = &pr->icmp_type;
 		uint8_t t = (uint8_t)m->lo;
@@ -578,6 +591,36 @@ static struct nftnl_obj *limit_obj_new(const char *table, const struct pc_nft_li
 	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_TYPE, NFT_LIMIT_PKTS);
 	nftnl_obj_set_u32(obj, NFTNL_OBJ_LIMIT_FLAGS, 0);
 	return obj;
+}
+
+/*
+ * matches (issue 14): `update @METER { ip[6] saddr limit rate N/UNIT
+ * burst M packets }` as nft sends it: the source address in register 1,
+ * a dynset update with the limit as the element's expression (over the
+ * rate, the limit breaks the rule). The timeout and flags the kernel
+ * reports back are set too, so that diff compares equal.
+ */
+static void rule_meter(struct nftnl_rule *r, const struct pc_nft_rule *pr)
+{
+	const struct pc_rule *src = pr->src;
+	bool v6 = pr->family == PC_FAM_IPV6;
+	struct nftnl_expr *lim = nftnl_expr_alloc("limit"), *e;
+
+	if (!lim)
+		PC_BUG("out of memory");
+	nftnl_expr_set_u64(lim, NFTNL_EXPR_LIMIT_RATE, src->limit.rate);
+	nftnl_expr_set_u64(lim, NFTNL_EXPR_LIMIT_UNIT, limit_secs[src->limit.unit]);
+	nftnl_expr_set_u32(lim, NFTNL_EXPR_LIMIT_BURST,
+			   src->limit_burst ? src->limit_burst : NFT_LIMIT_BURST);
+	nftnl_expr_set_u32(lim, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_expr_set_u32(lim, NFTNL_EXPR_LIMIT_FLAGS, 0);
+	add_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4);
+	e = expr_new(r, "dynset");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, pr->meter->name);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, 0);
+	nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, lim, 0);
 }
 
 /*
@@ -683,6 +726,8 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_LIMIT);
 		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, pr->limit->name);
 	}
+	if (pr->meter)
+		rule_meter(r, pr);
 	if (pr->counter)
 		expr_new(r, "counter");
 	if (pr->log) {

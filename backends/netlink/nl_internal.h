@@ -122,6 +122,9 @@ struct nl_set {
 	 * none); an anonymous set: its rule.
 	 */
 	const struct pc_location *loc;
+	/* matches (issue 14): a plan's per-source limit set; not kept
+	 * across apply as other dynamic sets are (its elements hold the rate) */
+	bool meter;
 };
 
 struct nl_lookup {

@@ -251,7 +251,15 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		match_print(out, &r->daddr);
 		fputc_unlocked(' ', out);
 	}
-	if (r->proto >= 0) {
+	if (r->proto >= 0 && r->sport.kind != PC_NFT_MATCH_NONE) {
+		/* matches (issue 14): `tcp sport` also says the protocol */
+		put(out, l4proto_name(r->proto));
+		put(out, " sport ");
+		match_print(out, &r->sport);
+		fputc_unlocked(' ', out);
+	}
+	if (r->proto >= 0 && !(r->sport.kind != PC_NFT_MATCH_NONE &&
+			       r->dport.kind == PC_NFT_MATCH_NONE)) {
 		if (r->dport.kind != PC_NFT_MATCH_NONE) {
 			put(out, l4proto_name(r->proto));
 			put(out, " dport ");
@@ -289,6 +297,16 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 		put(out, "limit name ");
 		put_quoted(out, r->limit->name);
 		fputc_unlocked(' ', out);
+	}
+	if (r->meter) {
+		/* matches (issue 14): the source's own bucket; over its rate
+		 * the rule does not match */
+		fprintf(out, "update @%s { %s saddr limit rate %u/%s", r->meter->name,
+			r->family == PC_FAM_IPV6 ? "ip6" : "ip", r->src->limit.rate,
+			limit_units[r->src->limit.unit]);
+		if (r->src->limit_burst)
+			fprintf(out, " burst %u packets", (unsigned)r->src->limit_burst);
+		put(out, " } ");
 	}
 	if (r->counter)
 		put(out, "counter ");
@@ -419,7 +437,12 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 			s->key == PC_NFT_KEY_IPV6 ? "ipv6_addr" :
 			s->key == PC_NFT_KEY_PORT ? "inet_service" :
 			s->key == PC_NFT_KEY_ICMP ? "icmp_type" : "icmpv6_type");
-		if (s->dynamic) {
+		if (s->meter) {
+			/* filled by the rule that updates it (issue 14) */
+			fprintf(out, "\t\tsize %u\n", (unsigned)s->size);
+			fputs("\t\tflags dynamic,timeout\n", out);
+			fprintf(out, "\t\ttimeout %us\n", (unsigned)s->timeout);
+		} else if (s->dynamic) {
 			/* filled at run time; a reload keeps what it holds */
 			fputs("\t\tflags dynamic,timeout\n", out);
 			if (s->timeout)

@@ -197,7 +197,11 @@ struct lower {
 	size_t limits_cap;
 	unsigned chain_maps;      /* maps made in the current chain */
 	unsigned chain_limits;    /* limit objects made in the current chain */
+	unsigned chain_meters;    /* per-source limits in the current chain */
 	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
+	/* matches (issue 14): the current rule's per-source buckets, IPv4
+	 * and IPv6, or NULL */
+	const struct pc_nft_set *meter[2];
 	/* the interfaces of the nft rules being made (routers): one copy of
 	 * the rule per pair of its `on` and `out on` lists */
 	const char *ifname;
@@ -326,10 +330,9 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 	m->set = nr->sets[nr->n_sets++] = addr_set_create(NULL, family, v, n);
 }
 
-static void port_match(struct pc_nft_rule *nr, const struct pc_port_set *ps,
-		       uint8_t proto)
+static void port_match(struct pc_nft_rule *nr, struct pc_nft_match *m,
+		       const struct pc_port_set *ps, uint8_t proto)
 {
-	struct pc_nft_match *m = &nr->dport;
 	struct pc_nft_set *s;
 
 	memset(m, 0, sizeof(*m));
@@ -444,8 +447,10 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	nr->proto = -1;
 	if (l4) {
 		nr->proto = l4->proto;
-		if (pc_proto_has_ports(l4->proto))
-			port_match(nr, &l4->dports, l4->proto);
+		if (pc_proto_has_ports(l4->proto)) {
+			port_match(nr, &nr->dport, &l4->dports, l4->proto);
+			port_match(nr, &nr->sport, &r->sports, l4->proto);
+		}
 		else if (l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6)
 			type_match(nr, l4);
 		if (nr->icmp_type.kind != PC_NFT_MATCH_NONE)
@@ -456,6 +461,8 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	nr->nfproto = family != 0 && !implied;
 	nr->ct_state = r->ct_state;
 	nr->limit = lw->limit;
+	if (r->limit.rate && r->limit_per_source)
+		nr->meter = lw->meter[family == PC_FAM_IPV6];
 	nr->log = r->log;
 	nr->log_prefix = r->log_prefix;
 	nr->log_nflog = r->log_nflog;
@@ -492,7 +499,10 @@ static size_t rule_families(const struct pc_rule *r, const struct pc_l4 *l4,
 		fams &= PC_FAM_IPV4;
 	else if (l4 && l4->proto == PC_PROTO_ICMPV6)
 		fams &= PC_FAM_IPV6;
+	/* a per-source limit keys on `ip saddr` or `ip6 saddr`: one rule
+	 * per family (issue 14) */
 	if (r->saddr.n || r->daddr.n || fams != PC_FAM_ALL ||
+	    (r->limit.rate && r->limit_per_source) ||
 	    pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr) ||
 	    (l4 && (l4->proto == PC_PROTO_ICMP || l4->proto == PC_PROTO_ICMPV6))) {
 		static const unsigned each[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
@@ -560,6 +570,48 @@ static void lower_alternatives(struct lower *lw, struct rule_vec *rv,
 	}
 }
 
+/* Seconds a bucket takes to fill up from empty: burst / rate. */
+static uint32_t refill_seconds(const struct pc_rule *r)
+{
+	static const uint64_t unit[__PC_LIMIT_MAX] = { 1, 60, 3600, 86400 };
+	uint64_t burst = r->limit_burst ? r->limit_burst : 5;
+
+	return (uint32_t)((burst * unit[r->limit.unit] + r->limit.rate - 1) / r->limit.rate);
+}
+
+/*
+ * matches (issue 14): the sets of a `limit ... per source`, one per
+ * family the rule has: _meter_CHAIN_N_v4 / _v6 (no policy group name
+ * starts with '_'). A source's element lives until it has sent nothing
+ * for the timeout: at least a minute, and never less than its bucket
+ * takes to fill up, so that forgetting a source never lets it send more
+ * than its bucket would have. At most PC_NFT_METER_SIZE sources at once:
+ * when the set is full, a new source is treated as over the rate (the
+ * kernel cannot add its element and the rule does not match).
+ */
+static void meters_make(struct lower *lw, enum pc_direction dir, const struct pc_rule *r)
+{
+	static const unsigned fams[2] = { PC_FAM_IPV4, PC_FAM_IPV6 };
+	uint32_t timeout = refill_seconds(r);
+	char *base = xasprintf("_meter_%s_%u", chain_names[dir], ++lw->chain_meters);
+
+	if (timeout < 60)
+		timeout = 60;
+	for (size_t f = 0; f < 2; f++) {
+		struct pc_nft_set *s;
+
+		if (!(r->families & fams[f]))
+			continue;
+		s = (struct pc_nft_set *)named_set_get(lw, base, NULL, fams[f], NULL, 0);
+		s->meter = true;
+		s->interval = false;
+		s->timeout = timeout;
+		s->size = PC_NFT_METER_SIZE;
+		lw->meter[f] = s;
+	}
+	free(base);
+}
+
 static void lower_rule(struct lower *lw, struct rule_vec *rv,
 		       enum pc_direction dir, const struct pc_rule *r,
 		       const char *comment)
@@ -569,7 +621,10 @@ static void lower_rule(struct lower *lw, struct rule_vec *rv,
 		return;
 	}
 	lw->limit = NULL;
-	if (r->limit.rate) {
+	lw->meter[0] = lw->meter[1] = NULL;
+	if (r->limit.rate && r->limit_per_source) {
+		meters_make(lw, dir, r);
+	} else if (r->limit.rate) {
 		struct pc_nft_limit *l = xzalloc(sizeof(*l));
 		struct pc_nft_plan *plan = lw->plan;
 
@@ -726,6 +781,7 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 							      PC_VERDICT_DENY;
 		lw.chain_maps = 0;
 		lw.chain_limits = 0;
+		lw.chain_meters = 0;
 		for (size_t i = 0; i < ch->n; i++) {
 			const struct pc_rule *r = &ch->rules[i];
 			char comment[PC_NFT_COMMENT_BUF];

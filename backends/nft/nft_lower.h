@@ -30,6 +30,8 @@
 #define PC_NFT_LOG_PREFIX_MAX 127
 #define PC_NFT_IFNAME_MAX 15
 #define PC_NFT_NAME_MAX 255
+/* sources one `limit ... per source` tracks at once (issue 14) */
+#define PC_NFT_METER_SIZE 65535
 
 enum pc_nft_verdict {
 	PC_NFT_ACCEPT,
@@ -95,6 +97,11 @@ struct pc_nft_set {
 	uint32_t timeout;
 	/* a group's named set: the group's definition (issue 10), else NULL */
 	const struct pc_location *loc;
+	/* matches (issue 14): the buckets of a `limit ... per source`, one
+	 * element per source address (flags dynamic,timeout, at most @size
+	 * elements). Not kept across reloads: an element holds its rate. */
+	bool meter;
+	uint32_t size;
 };
 
 /* How one address / port / type match is expressed. */
@@ -203,7 +210,7 @@ struct pc_nft_rule {
 	const char *log_prefix;
 	enum pc_nft_verdict verdict;
 	char *comment;
-	struct pc_nft_set *sets[3];
+	struct pc_nft_set *sets[4];
 	size_t n_sets;
 	const struct pc_nft_map *vmap;
 	bool counter;        /* counters (issue 14): `counter` before log */
@@ -215,6 +222,11 @@ struct pc_nft_rule {
 	const char *oifname;
 	const struct pc_addr *nat_addr;   /* PC_NFT_SNAT, PC_NFT_DNAT */
 	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
+	/* matches (issue 14): source ports (`tcp sport ...`) */
+	struct pc_nft_match sport;
+	/* matches (issue 14): `limit ... per source`: `update @METER { ip
+	 * saddr limit rate ... }` instead of @limit */
+	const struct pc_nft_set *meter;
 };
 
 /**

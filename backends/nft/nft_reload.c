@@ -41,7 +41,9 @@ void pc_nft_plan_format_reload(const struct pc_nft_plan *plan, FILE *out)
 	for (size_t i = 0; i < plan->n_sets; i++) {
 		const struct pc_nft_set *s = plan->sets[i];
 
-		if (s->dynamic)
+		/* a meter (issue 14) is declared as its body does, and
+		 * deleted below: its elements hold the old rate */
+		if (s->dynamic || s->meter)
 			dynset_decl(out, s);
 		else
 			fprintf(out, "\tset %s { type %s;%s }\n", s->name, set_type(s),

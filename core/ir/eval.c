@@ -90,6 +90,15 @@ const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 	return NULL;
 }
 
+/* Is @addr in @s? A dynamic set holds it when the packet says so. */
+static bool addr_in(const struct pc_addr_set *s, const struct pc_packet *p,
+		    const uint8_t *addr, const char *member)
+{
+	if (pc_addr_set_is_dynamic(s))
+		return member && strcmp(member, s->name) == 0;
+	return pc_addr_set_contains(s, p->family, addr);
+}
+
 bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 {
 	if (r->n_map)
@@ -113,8 +122,10 @@ bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 		if (i == r->n_l4)
 			return false;
 	}
-	return pc_addr_set_contains(&r->saddr, p->family, p->saddr) != r->saddr_not &&
-	       pc_addr_set_contains(&r->daddr, p->family, p->daddr) != r->daddr_not;
+	if (r->sports.n && (!p->has_sport || !pc_port_set_contains(&r->sports, p->sport)))
+		return false;
+	return addr_in(&r->saddr, p, p->saddr, p->src_member) != r->saddr_not &&
+	       addr_in(&r->daddr, p, p->daddr, p->dst_member) != r->daddr_not;
 }
 
 long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,

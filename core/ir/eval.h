@@ -53,6 +53,16 @@ struct pc_packet {
 	unsigned ct_state;
 	/* Routers and gateways (routers) */
 	char oiface[16];
+	/* matches (issue 14): the source port (SRC:PORT), for
+	 * pc_proto_has_ports() only; without @has_sport, rules with a
+	 * source-port never match */
+	bool has_sport;
+	uint16_t sport;
+	/* sets (issue 14): the dynamic set the source (destination) address
+	 * is taken to be in, NULL: in none (what the kernel's sets hold is
+	 * not known here; explain asks each set in turn). Not owned. */
+	const char *src_member;
+	const char *dst_member;
 };
 
 /**

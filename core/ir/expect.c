@@ -43,8 +43,11 @@ static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces 
 			}
 		}
 	}
-	if (pc_proto_has_ports(p->proto))
+	if (pc_proto_has_ports(p->proto)) {
 		p->dport = (uint16_t)b->d[PC_RG_DPORT].lo.lo;
+		p->has_sport = true;
+		p->sport = (uint16_t)b->d[PC_RG_SPORT].lo.lo;
+	}
 	else if (p->proto == PC_PROTO_ICMP || p->proto == PC_PROTO_ICMPV6)
 		p->icmp_type = (int)(b->d[PC_RG_DPORT].lo.lo & 0xff);
 	/* an interface no policy names, when the region holds one, reads best */
@@ -126,7 +129,16 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 			continue;
 		region_packet(d, &res.ifaces, &p, ifbuf, sizeof(ifbuf));
 		idx = pc_ir_eval(ir, &p, &v);
-		pc_packet_format(&p, text, sizeof(text));
+		/* a source port is said only where the region has not all of
+		 * them (every one of them then gets the same) */
+		{
+			struct pc_packet shown = p;
+			const struct pc_rg_iv *sp = &d->box.d[PC_RG_SPORT];
+
+			if (sp->lo.lo == 0 && sp->hi.lo == 65535)
+				shown.has_sport = false;
+			pc_packet_format(&shown, text, sizeof(text));
+		}
 		decider(ir, &p, idx, by, sizeof(by));
 		pc_diag_error(diag, &e->rule.loc,
 			      "expectation broken: '%s' gets %s from %s, not %s",

@@ -243,6 +243,16 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 			dump_addrs(out, r->daddr_not ? "to not" : "to", &r->daddr);
 			for (size_t k = 0; k < r->n_l4; k++)
 				dump_l4(out, &r->l4[k]);
+			if (r->sports.n) {
+				fputs(" source-port", out);
+				fputs(r->sports.n > 1 ? " {" : "", out);
+				for (size_t k = 0; k < r->sports.n; k++) {
+					fprintf(out, "%s%u", k ? ", " : " ", r->sports.v[k].lo);
+					if (r->sports.v[k].hi != r->sports.v[k].lo)
+						fprintf(out, "-%u", r->sports.v[k].hi);
+				}
+				fputs(r->sports.n > 1 ? " }" : "", out);
+			}
 			if (!r->n_l4 && !r->ct_state && !r->iface && !r->n_oifaces &&
 			    !r->saddr.name && !r->daddr.name &&
 			    !r->saddr.n && !r->daddr.n)
@@ -252,6 +262,8 @@ void pc_ir_dump(const struct pc_ir *ir, FILE *out)
 					pc_limit_unit_name(r->limit.unit));
 			if (r->limit.rate && r->limit_burst)
 				fprintf(out, " burst %u", (unsigned)r->limit_burst);
+			if (r->limit.rate && r->limit_per_source)
+				fputs(" per source", out);
 			if (r->log)
 				fprintf(out, " log%s%s%s", r->log_prefix ? " \"" : "",
 					r->log_prefix ? r->log_prefix : "", r->log_prefix ? "\"" : "");

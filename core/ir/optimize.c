@@ -89,7 +89,9 @@ static bool foldable(const struct pc_rule *r, bool daddr)
 	if (r->log || r->limit.rate || r->iface || r->n_oifaces || (r->daddr.n && !daddr) ||
 	    r->ct_state || !r->n_l4 ||
 	    pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr) ||
-	    r->saddr_not || r->daddr_not || r->iface_not)
+	    r->saddr_not || r->daddr_not || r->iface_not ||
+	    /* a map key has no source port (issue 14) */
+	    r->sports.n)
 		return false;
 	for (size_t i = 0; i < r->n_l4; i++)
 		if (!pc_proto_has_ports(r->l4[i].proto))

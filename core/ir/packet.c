@@ -199,11 +199,15 @@ static bool is_loopback(unsigned family, const uint8_t *a)
 	return memcmp(a, v6lo, 16) == 0;
 }
 
-/* DST[:PORT] according to the protocol. */
-static int parse_dst(struct parser *ps, const struct word *w, struct pc_packet *p,
-		     unsigned *family)
+/*
+ * DST[:PORT] according to the protocol; with @src, the source: SRC or
+ * SRC:PORT ([IPv6]:PORT), its port optional.
+ */
+static int parse_endpoint(struct parser *ps, const struct word *w, struct pc_packet *p,
+			  unsigned *family, bool src)
 {
 	bool ports = pc_proto_has_ports(p->proto);
+	uint8_t *addr = src ? p->saddr : p->daddr;
 	const char *s = w->s, *colon = NULL;
 	size_t len = w->len;
 
@@ -223,12 +227,12 @@ static int parse_dst(struct parser *ps, const struct word *w, struct pc_packet *
 
 		if (c1 && !memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - s)))
 			colon = c1; /* IPv4:PORT */
-		else if (c1 && ports) {
+		else if (c1 && ports && !src) {
 			/* Bare IPv6: a port would be ambiguous. */
 			return fail(ps, w, "write the IPv6 destination as [ADDRESS]:PORT");
 		}
 	}
-	if (parse_addr(s, colon ? (size_t)(colon - s) : len, family, p->daddr) < 0) {
+	if (parse_addr(s, colon ? (size_t)(colon - s) : len, family, addr) < 0) {
 		struct word a = { s, colon ? (size_t)(colon - s) : len };
 
 		return fail(ps, &a, "'%.*s' is not an IPv4 or IPv6 address",
@@ -239,6 +243,8 @@ static int parse_dst(struct parser *ps, const struct word *w, struct pc_packet *
 		struct word pw;
 		int port;
 
+		if (!colon && src)
+			return 0;
 		if (!colon)
 			return fail(ps, w, "%s needs a destination port: %s",
 				    pc_proto_name(p->proto),
@@ -254,7 +260,12 @@ static int parse_dst(struct parser *ps, const struct word *w, struct pc_packet *
 		if (port < 0)
 			return fail(ps, &pw, "'%.*s' is not a port (0-65535)",
 				    (int)pw.len, pw.s);
-		p->dport = (uint16_t)port;
+		if (src) {
+			p->sport = (uint16_t)port;
+			p->has_sport = true;
+		} else {
+			p->dport = (uint16_t)port;
+		}
 	} else if (colon) {
 		struct word pw = { colon, len - (size_t)(colon - s) };
 
@@ -317,11 +328,8 @@ int pc_packet_parse(const char *text, struct pc_packet *p, char *iface_buf,
 	w = next(&ps);
 	if (!w)
 		return fail(&ps, NULL, "expected the source address");
-	if (parse_addr(w->s, w->len, &sfam, p->saddr) < 0)
-		return fail(&ps, w, "'%.*s' is not an IPv4 or IPv6 address%s",
-			    (int)w->len, w->s,
-			    memchr(w->s, ':', w->len) && memchr(w->s, '.', w->len) ?
-			    " (the source has no port)" : "");
+	if (parse_endpoint(&ps, w, p, &sfam, true) < 0)
+		return -1;
 	w = next(&ps);
 	if (!w || !word_is(w, "->"))
 		return w ? fail(&ps, w, "expected '->' after the source address") :
@@ -329,7 +337,7 @@ int pc_packet_parse(const char *text, struct pc_packet *p, char *iface_buf,
 	w = next(&ps);
 	if (!w)
 		return fail(&ps, NULL, "expected the destination address");
-	if (parse_dst(&ps, w, p, &dfam) < 0)
+	if (parse_endpoint(&ps, w, p, &dfam, false) < 0)
 		return -1;
 	if (sfam != dfam)
 		return fail(&ps, w, "source and destination are of different families");
@@ -422,7 +430,10 @@ void pc_packet_format(const struct pc_packet *p, char *buf, size_t len)
 		ADD(" on %s", p->iface);
 	if (p->oiface[0])
 		ADD(" out on %s", p->oiface);
-	ADD(" %s %s -> ", pn, s);
+	if (p->has_sport && pc_proto_has_ports(p->proto))
+		ADD(p->family == PC_FAM_IPV6 ? " %s [%s]:%u -> " : " %s %s:%u -> ", pn, s, p->sport);
+	else
+		ADD(" %s %s -> ", pn, s);
 	if (pc_proto_has_ports(p->proto))
 		ADD(p->family == PC_FAM_IPV6 ? "[%s]:%u" : "%s:%u", d, p->dport);
 	else

@@ -40,6 +40,9 @@ enum pc_rg_dim {
 	PC_RG_DADDR,
 	PC_RG_PROTO,   /* IANA protocol number */
 	PC_RG_DPORT,   /* destination port; ICMP type for ICMP/ICMPv6; 0 otherwise */
+	PC_RG_SPORT,   /* source port (issue 14); all of 0-65535 and no
+			* meaning for protocols without ports, so that their
+			* regions merge as before */
 	__PC_RG_DIM_MAX
 };
 

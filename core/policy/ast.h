@@ -66,6 +66,7 @@ enum pc_ast_match_kind {
 	PC_AST_MATCH_ICMP,
 	PC_AST_MATCH_ICMPV6,
 	PC_AST_MATCH_FAMILY,     /* matches (issue 14): family ipv4|ipv6 */
+	PC_AST_MATCH_SPORT,      /* matches (issue 14): source-port PORTS */
 	__PC_AST_MATCH_MAX
 };
 
@@ -95,6 +96,7 @@ struct pc_ast_rule {
 	uint16_t log_group;
 	bool iface_not;               /* on not IFACE */
 	uint32_t limit_burst;         /* limit ... burst M; 0: not given */
+	bool limit_per_source;        /* limit ... per source */
 	/* Routers and gateways (routers): `on` and `out on` as written; @iface
 	 * above is the first of @ifaces */
 	struct pc_ast_list ifaces;    /* n == 0: no `on` */

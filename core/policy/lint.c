@@ -48,7 +48,7 @@ static bool is_wildcard(const struct pc_rule *r)
 {
 	return !r->iface && !r->n_oifaces && r->saddr.n == 0 && r->daddr.n == 0 &&
 	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr) &&
-	       !r->saddr_not && !r->daddr_not;
+	       !r->saddr_not && !r->daddr_not && !r->sports.n;
 }
 
 static bool can_cover(const struct pc_rule *r)
@@ -56,7 +56,10 @@ static bool can_cover(const struct pc_rule *r)
 	/* what a dynamic set holds is known only at run time */
 	return r->limit.rate == 0 && r->ct_state == 0 &&
 	       !pc_addr_set_is_dynamic(&r->saddr) && !pc_addr_set_is_dynamic(&r->daddr) &&
-	       !r->saddr_not && !r->daddr_not && !r->iface_not;
+	       !r->saddr_not && !r->daddr_not && !r->iface_not &&
+	       /* a source port narrows the rule: it covers less than its
+		* other matches say (issue 14) */
+	       !r->sports.n;
 }
 
 unsigned fam_bit(int f)

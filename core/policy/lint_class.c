@@ -281,6 +281,8 @@ static bool same_class(const struct pc_rule *a, const struct pc_rule *b, int f)
 		return false;
 	if (a->iface_not != b->iface_not || a->saddr_not != b->saddr_not ||
 	    a->daddr_not != b->daddr_not ||
+	    a->sports.n != b->sports.n ||
+	    (a->sports.n && memcmp(a->sports.v, b->sports.v, a->sports.n * sizeof(*a->sports.v))) ||
 	    !same_dynamic(&a->saddr, &b->saddr) || !same_dynamic(&a->daddr, &b->daddr))
 		return false;
 	return same_addr_set(&a->saddr, &b->saddr, fam_bit(f)) &&

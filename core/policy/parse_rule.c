@@ -171,11 +171,12 @@ static const struct {
 	{ "port", PC_AST_MATCH_PORT },
 	{ "proto", PC_AST_MATCH_PROTO },
 	{ "service", PC_AST_MATCH_SERVICE },
+	{ "source-port", PC_AST_MATCH_SPORT },
 	{ "to", PC_AST_MATCH_TO },
 };
 
 
-/* matches (issue 14): [burst M] after a rate; `per source` is refused. */
+/* matches (issue 14): [burst M] [per source] after a rate. */
 static bool parse_limit_tail(struct parser *ps, struct pc_ast_rule *r)
 {
 	if (at_word(ps, "burst")) {
@@ -194,9 +195,13 @@ static bool parse_limit_tail(struct parser *ps, struct pc_ast_rule *r)
 		next(ps);
 	}
 	if (at_word(ps, "per")) {
-		perror_at(ps, &ps->tok.loc,
-			  "'limit ... per source' (a bucket per source address) is not available yet: one bucket per rule only");
-		return false;
+		next(ps);
+		if (!at_word(ps, "source")) {
+			expected(ps, "'source' after 'per' (a bucket per source address)");
+			return false;
+		}
+		r->limit_per_source = true;
+		next(ps);
 	}
 	return true;
 }

@@ -100,6 +100,87 @@ static bool negation_ok(struct resolver *rs, const struct pc_ast_match *m,
 	return true;
 }
 
+/* Whether two merged port lists are equal. */
+static bool same_ports(const struct pc_port_range *a, size_t na,
+		       const struct pc_port_range *b, size_t nb)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
+}
+
+/*
+ * matches (issue 14): `source-port PORTS` (@sp) narrows the rule's
+ * transports to those its ports are on, and gives the one source port set
+ * (@out) that the IR applies to every protocol of the rule. A rule without
+ * ports of its own matches any destination port of those transports.
+ */
+static bool source_ports(struct resolver *rs, const struct pc_ast_stmt *s,
+			 const struct pc_location *loc, struct l4acc *acc,
+			 struct portacc *sp, struct pc_port_set *out)
+{
+	const struct pc_port_range *first = NULL;
+	size_t n_first = 0;
+	bool have = false, any_port = false;
+
+	if (acc->icmp_given[0] || acc->icmp_given[1]) {
+		pc_diag_error(rs->diag, loc, "'source-port' cannot be combined with icmp or icmpv6");
+		return false;
+	}
+	if (acc->proto_given)
+		for (unsigned p = 0; p < 256; p++)
+			if (acc->protos[p] && !pc_proto_has_ports(p)) {
+				pc_diag_error(rs->diag, loc, "'source-port' cannot be combined with 'proto %s'",
+					      pc_proto_name(p) ? pc_proto_name(p) : "?");
+				return false;
+			}
+	for (unsigned t = 0; t < N_TRANSPORTS; t++) {
+		unsigned proto = pc_transport_proto(t);
+		bool in_rule = acc->have_ports ? acc->ports.n[t] > 0 :
+			       acc->proto_given ? acc->protos[proto] != 0 : true;
+
+		if (!(sp->n[t] || sp->any[t]) || !in_rule) {
+			/* a transport the source ports are not on leaves the rule */
+			if (acc->have_ports) {
+				acc->ports.n[t] = 0;
+				acc->ports.any[t] = false;
+			}
+			if (acc->proto_given)
+				acc->protos[proto] = 0;
+			continue;
+		}
+		{
+			struct pc_port_set ps = { sp->n[t], sp->v[t] };
+
+			pc_port_set_normalize(&ps);
+			sp->n[t] = ps.n;
+		}
+		if (have && !same_ports(first, n_first, sp->v[t], sp->n[t])) {
+			pc_diag_error(rs->diag, loc,
+				      "'source-port' with different ports per transport: write one rule per transport");
+			return false;
+		}
+		if (!acc->have_ports && !acc->proto_given) {
+			/* any destination port of this transport */
+			acc->protos[proto] = 1;
+		}
+		first = sp->v[t];
+		n_first = sp->n[t];
+		any_port = sp->any[t];
+		have = true;
+	}
+	if (!have) {
+		pc_diag_error(rs->diag, &s->loc,
+			      "rule can never match: its source ports are on none of its transports");
+		return false;
+	}
+	if (!acc->have_ports)
+		acc->proto_given = true;
+	if (any_port || (n_first == 1 && first[0].lo == 0 && first[0].hi == 65535))
+		return true;
+	out->v = pc_arena_memdup(rs->arena, first, n_first * sizeof(*first));
+	out->n = n_first;
+	return true;
+}
+
 void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 		  struct rulebuf *out)
 {
@@ -126,6 +207,7 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.log_group = ar->log_group;
 	r.limit = ar->limit;
 	r.limit_burst = ar->limit_burst;
+	r.limit_per_source = ar->limit_per_source;
 	r.comment = ar->comment;
 	if (!resolve_ifaces(rs, &ar->ifaces, &r.n_ifaces, &r.ifaces) ||
 	    !resolve_ifaces(rs, &ar->oifaces, &r.n_oifaces, &r.oifaces))
@@ -140,6 +222,8 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 		ok = false;
 	}
 	bool have_from = false, have_to = false;
+	struct portacc *sp = NULL;           /* source-port, when given */
+	const struct pc_location *sp_loc = NULL;
 
 	rs->n_traps = 0;
 	for (size_t i = 0; i < ar->n_matches; i++) {
@@ -156,6 +240,26 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 					       PC_AST_HINT_CLASS, 0, &acc->ports, 0))
 				ok = false;
 			break;
+		case PC_AST_MATCH_SPORT:
+		{
+			/* matches (issue 14): ports as `port` takes them,
+			 * and service names meaning their ports; what a
+			 * source port is, is no exposed service: its traps
+			 * are not this rule's */
+			size_t traps = rs->n_traps;
+			bool quiet = rs->quiet;
+
+			sp = xzalloc(sizeof(*sp));
+			sp_loc = &m->loc;
+			/* nor are the registry's notes on a port
+			 * (Unassigned, several ports) about a source */
+			rs->quiet = true;
+			if (!resolve_svc_items(rs, &m->list, PC_AST_HINT_SERVICE, 0, sp, 0))
+				ok = false;
+			rs->quiet = quiet;
+			rs->n_traps = traps;
+			break;
+		}
 		case PC_AST_MATCH_PROTO:
 			if (!resolve_proto(rs, &m->list, acc))
 				ok = false;
@@ -260,6 +364,10 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 		if (!ok)
 			goto out;
 	}
+	if (sp && !source_ports(rs, s, sp_loc, acc, sp, &r.sports)) {
+		ok = false;
+		goto out;
+	}
 	if (acc->have_ports) {
 		for (unsigned t = 0; t < N_TRANSPORTS; t++)
 			if (acc->ports.n[t])
@@ -330,6 +438,10 @@ out:
 	free(dst.v);
 	portacc_finish(&acc->ports);
 	free(acc);
+	if (sp) {
+		portacc_finish(sp);
+		free(sp);
+	}
 }
 
 /* ---- built-in behaviour --------------------------------------------- */

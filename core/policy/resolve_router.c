@@ -201,6 +201,12 @@ void resolve_nat(struct resolver *rs, const struct pc_ast_stmt *s,
 							     "a dynamic set");
 		goto out;
 	}
+	/* nor a source port (issue 14) */
+	if (r->sports.n) {
+		pc_diag_error(rs->diag, &s->loc, "%s cannot match 'source-port'",
+			      pc_nat_kind_name(s->nat));
+		goto out;
+	}
 	n.families = r->families;
 	if (n.kind != PC_NAT_MASQUERADE) {
 		if (!(n.families & n.to.family)) {

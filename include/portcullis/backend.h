@@ -115,6 +115,10 @@ enum pc_cap {
 	PC_CAP_NEGATION = 1u << 25,
 	/* matches (issue 14): limit ... burst M, opt-in */
 	PC_CAP_LIMIT_BURST = 1u << 26,
+	/* matches (issue 14): source-port PORTS (pc_rule.sports), opt-in */
+	PC_CAP_SPORT = 1u << 27,
+	/* matches (issue 14): limit ... per source (pc_rule.limit_per_source), opt-in */
+	PC_CAP_LIMIT_PER_SOURCE = 1u << 28,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

@@ -16,7 +16,8 @@
  *  - @saddr is empty or contains the source address (likewise @daddr),
  *  - @n_l4 is 0, or the packet matches ONE of @l4 (same protocol, and the
  *    destination port is in the port set / the ICMP type is in the type list,
- *    an empty set meaning any),
+ *    an empty set meaning any), and its source port is in @sports (empty:
+ *    any),
  *  - @ct_state is 0 or the packet's conntrack state is in it,
  *  - @limit.rate is 0 or the rate limit is not exceeded;
  * the first matching rule of a chain decides; when none matches, the
@@ -295,6 +296,15 @@ struct pc_rule {
 	/* matches (issue 14): packets the @limit bucket holds, 0: the
 	 * backend's default (5 on nft and iptables) */
 	uint32_t limit_burst;
+	/* matches (issue 14): `source-port PORTS`: the packet's source port
+	 * is in @sports too (n == 0: any source port). Only with @n_l4 > 0
+	 * and every @l4 a pc_proto_has_ports() protocol; the one set applies
+	 * to each of them. Backends with PC_CAP_SPORT only. */
+	struct pc_port_set sports;
+	/* matches (issue 14): `limit ... per source`: @limit is a bucket per
+	 * source address, not one for the rule. Backends with
+	 * PC_CAP_LIMIT_PER_SOURCE only. */
+	bool limit_per_source;
 };
 
 /**

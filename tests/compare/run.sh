@@ -66,6 +66,23 @@ printf 'table t\nallow in on not { eth0 } port 22/tcp\nallow in on eth0 port 22/
 [ $rc = 1 ] && grep -q '^+ in on eth0 tcp' "$tmp/out" && ! grep -q 'eth1\|wlan0\|ens3' "$tmp/out" && ok ||
 	{ bad "on not: the named interface is not the only change (exit $rc)"; cat "$tmp/out"; }
 
+# source ports are modelled (issue 14): narrowing a range is a change of
+# exactly the ports dropped, shown on the source; the same rule means the same
+printf 'table t\nallow in source-port 1024-2047 port 22/tcp\n' >"$tmp/s.old.policy"
+printf 'table t\nallow in source-port 1024-2000 port 22/tcp\n' >"$tmp/s.new.policy"
+"$pc" compare "$tmp/s.old.policy" "$tmp/s.new.policy" >"$tmp/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q '^- in tcp any:2001-2047 -> any:22 ' "$tmp/out" && [ "$(grep -c '^[-+~]' "$tmp/out")" = 1 ] && ok ||
+	{ bad "a source-port range narrowed is not exactly that change (exit $rc)"; cat "$tmp/out"; }
+"$pc" compare --json "$tmp/s.old.policy" "$tmp/s.new.policy" >"$tmp/out" 2>&1
+tr -d ' \n' <"$tmp/out" | grep -q '"source_ports":\[2001,2047\]' && ok ||
+	{ bad "compare --json lacks the source ports"; cat "$tmp/out"; }
+"$pc" compare "$tmp/s.old.policy" "$tmp/s.old.policy" >/dev/null 2>&1 && ok ||
+	bad "a source-port rule against itself changed"
+printf 'table t\nexpect deny in port 22/tcp from 192.0.2.9\ndeny in source-port 1024-65535 from 192.0.2.9\nallow in port 22/tcp\n' >"$tmp/e.policy"
+"$pc" check "$tmp/e.policy" >"$tmp/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q 'expect' "$tmp/out" && ok ||
+	{ bad "an expect broken below source port 1024 holds (exit $rc)"; cat "$tmp/out"; }
+
 # each rule feature compare does not model is refused by name (exit 1),
 # never read as something else
 while IFS='|' read -r feat rule; do
@@ -79,6 +96,7 @@ negation (from not, to not)|allow in port 22/tcp from not 192.0.2.0/24
 negation (from not, to not)|allow in port 22/tcp to not 192.0.2.0/24
 dynamic sets (hosts NAME = dynamic)|deny in from $dyn
 a rate limit's burst (limit ... burst M)|allow in port 22/tcp limit 5/second burst 10
+a rate limit per source address (limit ... per source)|allow in port 22/tcp limit 5/second per source
 NAT (masquerade, snat, dnat)|masquerade on eth0 from 192.0.2.0/24
 EOF_FEATURES
 

@@ -108,7 +108,7 @@ expect_status 2 "expected a POLICY and at least one PACKET"
 expect_status 2 "unknown option" --frobnicate edge.policy 'in tcp 192.0.2.1 -> 192.0.2.2:22'
 expect_status 2 "" --registry
 expect_status 0 "" --help
-"$pc" explain --help | grep -q 'DIRECTION \[on IFACE\] PROTO SRC -> DST\[:PORT\]' && ok || bad "--help lacks the packet syntax"
+"$pc" explain --help | grep -q 'DIRECTION \[on IFACE\] PROTO SRC\[:PORT\] -> DST\[:PORT\]' && ok || bad "--help lacks the packet syntax"
 # policy errors: status 1 with the policy's diagnostics; unreadable: 3
 printf 'allow in service no-such-service-name\n' >"$tmp/broken.policy"
 expect_status 1 "broken.policy:1:" --registry "$reg" "$tmp/broken.policy" 'in tcp 192.0.2.1 -> 192.0.2.2:22'

@@ -38,9 +38,10 @@ while read -r name policy opt; do
 	fi
 done <<'LIST'
 web web.policy
+matches matches.policy
 maps maps.policy
 maps-no-optimize maps.policy --no-optimize
 LIST
 [ $regen = 1 ] && echo "regenerated the dumps in $dir/decode; review them with git diff"
-echo "$((3 - fails)) passed, $fails failed"
+echo "$((4 - fails)) passed, $fails failed"
 [ $fails = 0 ]

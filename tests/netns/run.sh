@@ -20,7 +20,7 @@
 # programs it with `portcullis apply` (netlink; backend "apply"), starts
 # responders everywhere and runs every probe of the PROBES table:
 #
-#   DIRECTION PROTO FAMILY PORT EXPECTED      # comment
+#   DIRECTION PROTO FAMILY PORT EXPECTED [SPORT]      # comment
 #
 #   DIRECTION  in   client -> firewall
 #              out  firewall -> client (the answer must come back in)
@@ -32,6 +32,8 @@
 #              PORT is then written '-')
 #   FAMILY     4 | 6
 #   EXPECTED   accepted | rejected | dropped
+#   SPORT      tcp and udp: the source port to send from (default: one of
+#              47000-48999 per probe; source-port rules, issue 14)
 #
 # Each observed result must equal EXPECTED and what `portcullis explain`
 # predicts for the flow: its first packet's verdict (allow -> accepted,
@@ -163,7 +165,7 @@ in_sv() { ip netns exec "$sv" "$@"; }
 } || setup_fail "network setup"
 
 # ---- the probe table ------------------------------------------------------
-declare -a P_DIR P_PROTO P_FAM P_PORT P_EXP P_LINE
+declare -a P_DIR P_PROTO P_FAM P_PORT P_EXP P_LINE P_SPORT
 fw_tcp=() fw_udp=() cl_tcp=() cl_udp=() sv_tcp=() sv_udp=()
 lineno=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -181,10 +183,12 @@ while IFS= read -r line || [ -n "$line" ]; do
 	if [ "$proto" = icmp ]; then
 		[ "$port" = - ] && [ -z "${extra:-}" ] || setup_fail "$probes:$lineno: bad probe '$line' (icmp takes '-' for PORT)"
 	else
-		[[ $port =~ ^[0-9]+$ ]] && [ "$port" -le 65535 ] && [ -z "${extra:-}" ] ||
+		[[ $port =~ ^[0-9]+$ ]] && [ "$port" -le 65535 ] &&
+			{ [ -z "${extra:-}" ] || { [[ $extra =~ ^[0-9]+$ ]] && [ "$extra" -ge 1 ] && [ "$extra" -le 65535 ]; }; } ||
 			setup_fail "$probes:$lineno: bad probe '$line'"
 	fi
 	P_DIR+=("$dir") P_PROTO+=("$proto") P_FAM+=("$fam") P_PORT+=("$port") P_EXP+=("$exp") P_LINE+=("$lineno")
+	P_SPORT+=("${extra:-}")
 	case $dir/$proto in
 	*/icmp) ;; # the kernel answers echo requests
 	out/tcp | rfwd/tcp) cl_tcp+=("$port") ;;
@@ -205,6 +209,16 @@ for p in "${fw_tcp[@]}" "${fw_udp[@]}" "${cl_tcp[@]}" "${cl_udp[@]}" "${sv_tcp[@
 	{ [ "$p" -ge $sport_base ] && [ "$p" -lt $((sport_base + 2 * retry_offset)) ]; } || [ "$p" = 46999 ] &&
 		setup_fail "$probes: port $p collides with the probes' source ports (47000-48999) or 46999"
 done
+
+# The source port of probe I (and of its second try with RETRY=1): the
+# table's SPORT when it gives one, the same both times.
+probe_sport() { # I RETRY
+	if [ -n "${P_SPORT[$1]}" ]; then
+		echo "${P_SPORT[$1]}"
+	else
+		echo $((sport_base + $1 + $2 * retry_offset))
+	fi
+}
 
 uniq_words() { printf '%s\n' "$@" | sort -un | tr '\n' ' '; }
 
@@ -310,7 +324,7 @@ flow_packets() { # DIR PROTO FAM PORT SPORT
 			printf 'nd\tin on pcfw0 icmpv6 %s -> ff02::1:ff00:1 type nd-neighbor-solicit\n' "$c"
 			printf 'nd\tout on pcfw0 icmpv6 %s -> %s type nd-neighbor-advert\n' "$f" "$c"
 		fi
-		printf 'first\tin on pcfw0 %s %s -> %s%s\n' "$proto" "$c" "$fp" "$ask"
+		printf 'first\tin on pcfw0 %s %s -> %s%s\n' "$proto" "$cs" "$fp" "$ask"
 		printf 'answer\tout on pcfw0 %s %s -> %s%s state established\n' "$proto" "$f" "$cs" "$ans"
 		;;
 	out)
@@ -318,7 +332,7 @@ flow_packets() { # DIR PROTO FAM PORT SPORT
 			printf 'nd\tout on pcfw0 icmpv6 %s -> ff02::1:ff00:2 type nd-neighbor-solicit\n' "$f"
 			printf 'nd\tin on pcfw0 icmpv6 %s -> %s type nd-neighbor-advert\n' "$c" "$f"
 		fi
-		printf 'first\tout on pcfw0 %s %s -> %s%s\n' "$proto" "$f" "$cp" "$ask"
+		printf 'first\tout on pcfw0 %s %s -> %s%s\n' "$proto" "$fs" "$cp" "$ask"
 		printf 'answer\tin on pcfw0 %s %s -> %s%s state established\n' "$proto" "$c" "$fs" "$ans"
 		;;
 	fwd)
@@ -331,7 +345,7 @@ flow_packets() { # DIR PROTO FAM PORT SPORT
 			printf 'nd\tin on pcfw1 icmpv6 %s -> ff02::1:ff00:1 type nd-neighbor-solicit\n' "$s"
 			printf 'nd\tout on pcfw1 icmpv6 %s -> %s type nd-neighbor-advert\n' "$f1" "$s"
 		fi
-		printf 'first\tforward on pcfw0 out on pcfw1 %s %s -> %s%s\n' "$proto" "$c" "$sp" "$ask"
+		printf 'first\tforward on pcfw0 out on pcfw1 %s %s -> %s%s\n' "$proto" "$cs" "$sp" "$ask"
 		printf 'answer\tforward on pcfw1 out on pcfw0 %s %s -> %s%s state established\n' "$proto" "$s" "$cs" "$ans"
 		;;
 	rfwd)
@@ -351,12 +365,12 @@ flow_packets() { # DIR PROTO FAM PORT SPORT
 		else
 			ss=[$s]:$sport
 		fi
-		printf 'first\tforward on pcfw1 out on pcfw0 %s %s -> %s%s\n' "$proto" "$s" "$cp" "$ask"
+		printf 'first\tforward on pcfw1 out on pcfw0 %s %s -> %s%s\n' "$proto" "$ss" "$cp" "$ask"
 		printf 'answer\tforward on pcfw0 out on pcfw1 %s %s -> %s%s state established\n' "$proto" "$c" "$ss" "$ans"
 		;;
 	lo)
-		printf 'first\tout on lo %s %s -> %s%s\n' "$proto" "$l" "$lp" "$ask"
-		printf 'first\tin on lo %s %s -> %s%s\n' "$proto" "$l" "$lp" "$ask"
+		printf 'first\tout on lo %s %s -> %s%s\n' "$proto" "$ls" "$lp" "$ask"
+		printf 'first\tin on lo %s %s -> %s%s\n' "$proto" "$ls" "$lp" "$ask"
 		printf 'answer\tout on lo %s %s -> %s%s state established\n' "$proto" "$l" "$ls" "$ans"
 		printf 'answer\tin on lo %s %s -> %s%s state established\n' "$proto" "$l" "$ls" "$ans"
 		;;
@@ -407,7 +421,7 @@ if [ $oracle = 1 ]; then
 	: >"$tmp/flows"
 	for ((i = 0; i < ${#P_DIR[@]}; i++)); do
 		flow_packets "${P_DIR[$i]}" "${P_PROTO[$i]}" "${P_FAM[$i]}" "${P_PORT[$i]}" \
-			$((sport_base + i)) | sed "s/^/$i\t/" >>"$tmp/flows"
+			"$(probe_sport $i 0)" | sed "s/^/$i\t/" >>"$tmp/flows"
 	done
 	cut -f3 "$tmp/flows" | "$portcullis" explain "${regopt[@]}" "$policy" - >"$tmp/verdicts" ||
 		setup_fail "portcullis explain $policy failed"
@@ -447,7 +461,7 @@ flush_neighbours() {
 fails=0
 for ((i = 0; i < ${#P_DIR[@]}; i++)); do
 	dir=${P_DIR[$i]} proto=${P_PROTO[$i]} fam=${P_FAM[$i]} port=${P_PORT[$i]}
-	exp=${P_EXP[$i]} sport=$((sport_base + i))
+	exp=${P_EXP[$i]} sport=$(probe_sport $i 0)
 	[ "$fam" = 6 ] && flush_neighbours
 	case $dir/$fam in
 	in/4) ns=in_cl dst=192.0.2.1 ;;
@@ -474,10 +488,10 @@ for ((i = 0; i < ${#P_DIR[@]}; i++)); do
 	# drop stays dropped.
 	if [ "$got" = dropped ] && { [ "$exp" != dropped ] || [ "${pred:-dropped}" != dropped ]; }; then
 		flush_neighbours
-		got=$($ns "$probe" "$proto" "$dst" "$pport" 3000 $((sport + retry_offset)) 2>"$tmp/probe.err") ||
+		got=$($ns "$probe" "$proto" "$dst" "$pport" 3000 "$(probe_sport $i 1)" 2>"$tmp/probe.err") ||
 			got="error ($(cat "$tmp/probe.err"))"
 		if [ $oracle = 1 ]; then
-			mapfile -t pl < <(predict "$dir" "$proto" "$fam" "$port" $((sport + retry_offset)))
+			mapfile -t pl < <(predict "$dir" "$proto" "$fam" "$port" "$(probe_sport $i 1)")
 			pred=${pl[0]} why=${pl[1]//$'\t'/ | }
 		fi
 	fi

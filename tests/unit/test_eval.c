@@ -493,6 +493,48 @@ static void test_map_rule(void **state)
 	assert_false(pc_rule_match(&r[0], &p));
 }
 
+/* issue 14: source ports, and a dynamic set's members as the packet says */
+static void test_source_port_and_members(void **state)
+{
+	struct pc_port_range sp = { 1024, 2047 };
+	struct pc_l4 l4 = { .proto = PC_PROTO_TCP };
+	struct pc_rule r[2];
+	struct pc_ir *ir;
+	struct pc_packet p;
+	char ifbuf[16], text[160];
+	enum pc_verdict v;
+
+	(void)state;
+	r[0] = rule(PC_VERDICT_ALLOW, 1);
+	r[0].n_l4 = 1;
+	r[0].l4 = &l4;
+	r[0].sports.n = 1;
+	r[0].sports.v = &sp;
+	r[1] = rule(PC_VERDICT_DENY, 2);
+	r[1].saddr.name = "blocklist";   /* dynamic: a name and no prefix */
+	ir = ir_new(r, 2, PC_VERDICT_ALLOW);
+	assert_int_equal(eval_text(ir, "in tcp 192.0.2.5:1023 -> 198.51.100.1:22", &v), -1);
+	assert_int_equal(eval_text(ir, "in tcp 192.0.2.5:1024 -> 198.51.100.1:22", &v), 0);
+	assert_int_equal(eval_text(ir, "in tcp [2001:db8::5]:2047 -> [2001:db8::1]:22", &v), 0);
+	assert_int_equal(eval_text(ir, "in tcp 192.0.2.5:2048 -> 198.51.100.1:22", &v), -1);
+	/* no source port given: a rule with source ports does not match */
+	assert_int_equal(eval_text(ir, "in tcp 192.0.2.5 -> 198.51.100.1:22", &v), -1);
+	assert_int_equal(pc_packet_parse("in tcp 192.0.2.5:9 -> 198.51.100.1:22", &p, ifbuf, NULL), 0);
+	assert_true(p.has_sport);
+	assert_int_equal(p.sport, 9);
+	pc_packet_format(&p, text, sizeof(text));
+	assert_string_equal(text, "in tcp 192.0.2.5:9 -> 198.51.100.1:22");
+	assert_int_equal(pc_packet_parse("in udp [2001:db8::5]:53 -> [2001:db8::1]:53", &p, ifbuf, NULL), 0);
+	pc_packet_format(&p, text, sizeof(text));
+	assert_string_equal(text, "in udp [2001:db8::5]:53 -> [2001:db8::1]:53");
+	/* the dynamic set holds the source only when the packet says so */
+	assert_int_equal(pc_ir_eval(ir, &p, &v), -1);
+	p.src_member = "blocklist";
+	assert_int_equal(pc_ir_eval(ir, &p, &v), 1);
+	p.src_member = "other";
+	assert_int_equal(pc_ir_eval(ir, &p, &v), -1);
+}
+
 /* ---- the packet syntax ------------------------------------------------- */
 
 static void test_parse_fields(void **state)
@@ -559,7 +601,8 @@ static void test_parse_errors(void **state)
 		{ "in tpc 192.0.2.5 -> 198.51.100.1:22", "tpc", "protocol" },
 		{ "in 256 192.0.2.5 -> 198.51.100.1:22", "256", "protocol" },
 		{ "in tcp 192.0.2.x -> 198.51.100.1:22", "192.0.2.x", "not an IPv4 or IPv6 address" },
-		{ "in tcp 192.0.2.5:99 -> 198.51.100.1:22", "192.0.2.5:99", "source has no port" },
+		{ "in tcp 192.0.2.5:99999 -> 198.51.100.1:22", "99999", "not a port" },
+		{ "in icmp 192.0.2.5:99 -> 198.51.100.1", ":99", "has no ports" },
 		{ "in tcp 192.0.2.5 198.51.100.1:22", "198.51.100.1:22", "'->'" },
 		{ "in tcp 192.0.2.5 ->", "", "destination" },
 		{ "in tcp 192.0.2.5 -> 198.51.100.1", "198.51.100.1", "destination port" },
@@ -676,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_first_match_and_all_fields),
 		cmocka_unit_test(test_reject_default_rule),
 		cmocka_unit_test(test_map_rule),
+		cmocka_unit_test(test_source_port_and_members),
 		cmocka_unit_test(test_parse_fields),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_format_round_trip),

@@ -213,6 +213,13 @@ static char *rand_policy(unsigned n_rules)
 			 * folds only into that family's map */
 			pc_buf_puts(&b, pick(2) ? " family ipv4" : " family ipv6");
 		}
+		if (pick(8) == 0) {
+			/* issue 14: source ports: never folded, and a rule
+			 * with them proves nothing disjoint */
+			unsigned lo = 2000 + pick(10);
+
+			pc_buf_printf(&b, " source-port %u-%u", lo, lo + pick(4));
+		}
 		if (pick(3) == 0) {
 			/* destinations of both families: folded into maps whose key
 			 * holds the destination */
@@ -400,6 +407,26 @@ static char *capirca_policy(unsigned n_rules)
 	return b.data;
 }
 
+/*
+ * issue 14: a source port near the edges of @r's source ports (or of the
+ * space rand_policy() draws them from), sometimes none; and sometimes a
+ * source in the dynamic set (which the evaluator is told).
+ */
+static void rand_sport(struct pc_packet *p, const struct pc_rule *r)
+{
+	p->has_sport = pick(6) != 0;
+	if (r && r->sports.n) {
+		const struct pc_port_range *v = &r->sports.v[pick((unsigned)r->sports.n)];
+		const int edge[] = { v->lo - 1, v->lo, v->hi, v->hi + 1 };
+
+		p->sport = (uint16_t)edge[pick(4)];
+	} else {
+		p->sport = (uint16_t)(1998 + pick(18));
+	}
+	if (pick(4) == 0)
+		p->src_member = "dyn";
+}
+
 static void run_text(char *text, unsigned n_random);
 
 static void run_one(unsigned n_rules, unsigned n_random)
@@ -440,6 +467,7 @@ static void run_text(char *text, unsigned n_random)
 					pc_packet_init(&p);
 					p.proto = l->proto;
 					p.dport = (uint16_t)ports[q];
+					rand_sport(&p, r);
 					for (size_t s = 0; s < (r->saddr.n ? r->saddr.n : 1); s++)
 						for (int delta = -1; delta <= 1; delta++)
 							for (int last = 0; last < 2; last++) {
@@ -471,6 +499,7 @@ static void run_text(char *text, unsigned n_random)
 		p.proto = l4[pick(4)];
 		p.dport = (uint16_t)(990 + pick(280));
 		p.iface = ifaces[pick(3)];
+		rand_sport(&p, NULL);
 		if (pick(3) == 0) {
 			p.family = PC_FAM_IPV6;
 			p.saddr[0] = 0x20;

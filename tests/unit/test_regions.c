@@ -113,6 +113,12 @@ static void rand_rule(struct pc_buf *b)
 		pc_buf_printf(b, " port %u/%s", 1000 + pick(30), protos[pick(3)]);
 		break;
 	}
+	/* issue 14: source ports, next to the points' (rand_point()) */
+	if (!icmp && pick(5) == 0) {
+		unsigned lo = 2000 + pick(16);
+
+		pc_buf_printf(b, " source-port %u-%u", lo, lo + pick(6));
+	}
 	switch (pick(4)) {
 	case 0:
 		pc_buf_puts(b, icmp ? "" : " from $g");
@@ -281,8 +287,11 @@ static void to_packet(const struct point *pt, const struct pc_rg_ifaces *ifs,
 			}
 		}
 	}
-	if (pc_proto_has_ports(p->proto))
+	if (pc_proto_has_ports(p->proto)) {
 		p->dport = (uint16_t)pt->v[PC_RG_DPORT];
+		p->has_sport = true;
+		p->sport = (uint16_t)pt->v[PC_RG_SPORT];
+	}
 	else if (p->proto == PC_PROTO_ICMP || p->proto == PC_PROTO_ICMPV6)
 		p->icmp_type = (int)(pt->v[PC_RG_DPORT] & 0xff);
 	p->iface = pc_rg_iface_example(ifs, (size_t)pt->v[PC_RG_IFACE], ifbuf, iflen);
@@ -348,6 +357,8 @@ static uint64_t dim_max(int k, const struct point *pt)
 		return 255;
 	case PC_RG_DPORT:
 		return pc_proto_has_ports((unsigned)pt->v[PC_RG_PROTO]) ? 65535 : 255;
+	case PC_RG_SPORT:
+		return 65535;
 	default:
 		return pt->fam == PC_FAM_IPV4 ? UINT32_MAX : UINT64_MAX;
 	}
@@ -366,6 +377,8 @@ static void rand_point(struct point *pt, size_t n_ifaces)
 	pt->v[PC_RG_PROTO] = protos[pick(8)];
 	pt->v[PC_RG_DPORT] = pc_proto_has_ports((unsigned)pt->v[PC_RG_PROTO]) ?
 		995 + pick(50) : pick(20);
+	pt->v[PC_RG_SPORT] = pc_proto_has_ports((unsigned)pt->v[PC_RG_PROTO]) ?
+		1995 + pick(30) : 0;
 	for (int k = 0; k < 2; k++) {
 		if (pt->fam == PC_FAM_IPV4) {
 			pt->v[PC_RG_SADDR + k] = 0xc0000200u | pick(256);
