@@ -244,6 +244,12 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	uint64_t p0 = ival(&pr->lo), p1 = ival(&pr->hi);
 
 	pc_buf_printf(b, "%s", pc_direction_name(d->dir));
+	if (d->rest) {
+		/* thousands of pieces otherwise: the complement of every rule */
+		pc_buf_printf(b, " every %spacket no rule decides",
+			      x->fam == PC_FAM_IPV4 ? "ipv4 " : x->fam == PC_FAM_IPV6 ? "ipv6 " : "");
+		return;
+	}
 	/*
 	 * Every interface but lo is left unsaid: lo is accepted by the
 	 * built-in rule of both (else it would be in the region).
@@ -370,6 +376,8 @@ static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces
 	if (x->fam & PC_FAM_IPV6)
 		json_array_append_new(a, json_string("ipv6"));
 	json_object_set_new(j, "families", a);
+	/* the other fields are then the bounds of the region: every packet */
+	json_object_set_new(j, "no_rule_matches", json_boolean(d->rest));
 	if (ifc->lo.lo == 0 && ifc->hi.lo == ifs->n) {
 		json_object_set_new(j, "interfaces", json_null());
 	} else {

@@ -158,16 +158,27 @@ static void cube_hash(struct cube *c)
 			hash_bytes(&h, w, sizeof(w));
 		}
 	}
-	hash_bytes(&h, &c->verdict, sizeof(c->verdict));
+	/*
+	 * The defaults of the two IRs count as one cube whatever their
+	 * verdicts: where both decide, pc_regions_compare() reports one
+	 * region for the whole rest instead of its thousands of pieces.
+	 */
+	if (c->rule >= 0)
+		hash_bytes(&h, &c->verdict, sizeof(c->verdict));
 	c->hash = h;
 }
 
-/* Same packets, same verdict (the rule's place may differ). */
+/*
+ * Same packets, same verdict (the rule's place may differ); the defaults
+ * of the two IRs are the same cube (see cube_hash()).
+ */
 static bool cube_same(const struct cube *a, const struct cube *b)
 {
 	if (a == b)
 		return true;
-	if (a->hash != b->hash || a->verdict != b->verdict)
+	if ((a->rule < 0) != (b->rule < 0))
+		return false;
+	if (a->hash != b->hash || (a->rule >= 0 && a->verdict != b->verdict))
 		return false;
 	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
 		if (a->d[d].n != b->d[d].n)
@@ -304,12 +315,12 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 			cube_free(c);
 			return false;
 		}
-	cube_hash(c);
 	return true;
 }
 
 static void cubes_push(struct cubes *cs, struct cube *c)
 {
+	cube_hash(c);
 	cs->v = xgrow(cs->v, &cs->cap, cs->n + 1, sizeof(cs->v[0]));
 	cs->v[cs->n++] = *c;
 }
@@ -342,7 +353,6 @@ static void chain_cubes(const struct pc_chain *ch, unsigned fam,
 		ivlist_full(&c.d[d], d, fam);
 	c.rule = -1;
 	c.verdict = ch->policy;
-	cube_hash(&c);
 	cubes_push(cs, &c);
 }
 
@@ -530,7 +540,9 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	if (same_verdict)
 		goto out;
 	if (co && cn) {
-		emit(w, b, fo[0], fn[0]);
+		/* both defaults: the rest region (find_rest()) holds it */
+		if (fo[0]->rule >= 0 || fn[0]->rule >= 0)
+			emit(w, b, fo[0], fn[0]);
 		goto out;
 	}
 	/* split on the first rule that differs, else on the shared rule before it */
@@ -554,6 +566,58 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	walk(w, &right, fo, ko, fn, kn);
 out:
 	free(fo);
+}
+
+/*
+ * Is some packet of @b matched by none of the rule cubes of @in (defaults
+ * skipped)? The walk above leaves out the packets both defaults decide;
+ * when the defaults differ, they are one region if there is any.
+ */
+static bool find_rest(const struct pc_rg_box *b, const struct cube *const *in, size_t n)
+{
+	const struct cube **f = xmalloc((n ? n : 1) * sizeof(*f)), *pick = NULL;
+	struct pc_rg_box left, right;
+	size_t k = 0;
+	bool found;
+
+	for (size_t i = 0; i < n; i++) {
+		enum rel r;
+
+		if (in[i]->rule < 0)
+			continue;
+		r = cube_rel(in[i], b);
+		if (r == REL_COVERS) {
+			free(f);
+			return false;
+		}
+		if (r == REL_PARTIAL) {
+			f[k++] = in[i];
+			if (!pick)
+				pick = in[i];
+		}
+	}
+	if (!pick) {
+		free(f);
+		return true;
+	}
+	split(b, pick, &left, &right);
+	found = find_rest(&left, f, k) || find_rest(&right, f, k);
+	free(f);
+	return found;
+}
+
+/* The rest region of @w: every packet of the family no rule of either IR matches. */
+static void emit_rest(struct walk *w, const struct pc_rg_box *root,
+		      const struct pc_chain *o, const struct pc_chain *n)
+{
+	struct pc_rg_box b = *root;
+	struct cube co = { .rule = -1, .verdict = o->policy };
+	struct cube cn = { .rule = -1, .verdict = n->policy };
+
+	b.d[PC_RG_PROTO] = pc_rg_full(PC_RG_PROTO, w->fam);
+	b.d[PC_RG_DPORT] = pc_rg_full(PC_RG_DPORT, w->fam);
+	emit(w, &b, &co, &cn);
+	w->out->v[w->out->n - 1].rest = true;
 }
 
 /* ---- interface classes ---- */
@@ -726,6 +790,7 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 			struct pc_u128 port_hi[16];
 			size_t nseg;
 			struct walk w = { dir, fams[f], out, 0 };
+			bool rest = false;
 
 			chain_cubes(&old->chains[dir], fams[f], &out->ifaces, &co);
 			chain_cubes(&new->chains[dir], fams[f], &out->ifaces, &cn);
@@ -747,6 +812,17 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 				b.d[PC_RG_PROTO] = seg[s];
 				b.d[PC_RG_DPORT].hi = port_hi[s];
 				walk(&w, &b, lo, co.n, ln, cn.n);
+				if (!rest && old->chains[dir].policy != new->chains[dir].policy) {
+					const struct cube **all = xmalloc((co.n + cn.n) * sizeof(*all));
+
+					memcpy(all, lo, co.n * sizeof(*all));
+					memcpy(all + co.n, ln, cn.n * sizeof(*all));
+					if (find_rest(&b, all, co.n + cn.n)) {
+						emit_rest(&w, &b, &old->chains[dir], &new->chains[dir]);
+						rest = true;
+					}
+					free(all);
+				}
 			}
 			free(lo);
 			free(ln);

@@ -69,11 +69,18 @@ struct pc_rg_side {
 	enum pc_verdict verdict;
 };
 
-/* One region whose meaning differs. */
+/*
+ * One region whose meaning differs. @rest: the region is every packet of
+ * @dir and @box.fam that no rule of either IR matches (both defaults
+ * decide, with different verdicts); @box is then the whole space (the
+ * region is its part no rule matches) and @old.rule, @new.rule are -1.
+ * Other regions never have -1 on both sides.
+ */
 struct pc_rg_diff {
 	enum pc_direction dir;
 	struct pc_rg_box box;
 	struct pc_rg_side old, new;
+	bool rest;
 };
 
 /* Interface classes: @names[i] (a prefix when @wild[i]); class @n is "any other". */

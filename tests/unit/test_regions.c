@@ -190,7 +190,11 @@ static void pol_edit(struct pol *p)
 	size_t i, j;
 	char *r;
 
-	switch (pick(5)) {
+	switch (pick(6)) {
+	case 5:
+		/* the default: one region for the packets no rule matches */
+		p->dflt = p->dflt[0] == 'a' ? (pick(2) ? "deny" : "reject") : "allow";
+		return;
 	case 0:
 		if (p->n < 24) {
 			i = pick((unsigned)p->n + 1);
@@ -296,9 +300,12 @@ static bool in_iv(const struct pc_rg_iv *iv, uint64_t hi, uint64_t lo)
 	return pc_u128_cmp(iv->lo, x) <= 0 && pc_u128_cmp(x, iv->hi) <= 0;
 }
 
-static bool in_region(const struct pc_rg_diff *d, const struct point *pt)
+/* @p_rest: no rule of OLD or NEW matches the point's packet */
+static bool in_region(const struct pc_rg_diff *d, const struct point *pt, bool p_rest)
 {
 	if (d->dir != pt->dir || !(d->box.fam & pt->fam))
+		return false;
+	if (d->rest && !p_rest)
 		return false;
 	for (int k = 0; k < __PC_RG_DIM_MAX; k++) {
 		uint64_t hi = 0;
@@ -324,14 +331,14 @@ static bool check_point(const struct pc_ir *o, const struct pc_ir *n,
 	struct pc_packet p;
 	char ifbuf[32];
 	enum pc_verdict vo, vn;
-	bool differs, inside = false;
+	bool differs, inside = false, p_rest;
 
 	to_packet(pt, &r->ifaces, &p, ifbuf, sizeof(ifbuf));
-	pc_ir_eval(o, &p, &vo);
-	pc_ir_eval(n, &p, &vn);
+	p_rest = pc_ir_eval(o, &p, &vo) < 0;
+	p_rest &= pc_ir_eval(n, &p, &vn) < 0;
 	differs = vo != vn;
 	for (size_t i = 0; i < r->n && !inside; i++)
-		inside = in_region(&r->v[i], pt);
+		inside = in_region(&r->v[i], pt, p_rest);
 	checked++;
 	return differs == inside;
 }
@@ -457,7 +464,8 @@ static void mutate(struct pc_rg_result *r)
 	size_t i;
 
 	i = pick((unsigned)r->n);
-	if (pick(3) == 0) {
+	/* the rest region's box is the whole space: no edge to move */
+	if (pick(3) == 0 || r->v[i].rest) {
 		r->v[i] = r->v[--r->n];
 		return;
 	}
@@ -485,7 +493,8 @@ static size_t pairs, changed_pairs, regions_seen, mutants, mutants_caught;
 
 static void run_pair(void)
 {
-	struct pol a = { .dflt = pick(2) ? "deny" : "reject" }, b;
+	static const char *const dflts[] = { "deny", "reject", "allow" };
+	struct pol a = { .dflt = dflts[pick(3)] }, b;
 	char *ta, *tb, err[256];
 	struct pc_ir *o, *n;
 	struct pc_rg_result r;
@@ -579,6 +588,61 @@ static void test_refactoring(void **state)
 	pc_rg_result_free(&r);
 	pc_ir_destroy(o);
 	pc_ir_destroy(n);
+}
+
+/*
+ * A changed default on many rules that cut the space into thousands of
+ * pieces is one region (the packets no rule matches), found without
+ * walking those pieces.
+ */
+static void test_default_change(void **state)
+{
+	struct pc_buf a, b;
+	struct pc_ir *o, *n;
+	struct pc_rg_result r;
+	char err[256];
+
+	(void)state;
+	pc_buf_init(&a);
+	pc_buf_init(&b);
+	pc_buf_puts(&a, "table t\ndefault in deny\n");
+	pc_buf_puts(&b, "table t\ndefault in allow\n");
+	for (int i = 0; i < 200; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "%s in port %d/%s from 192.0.2.%d to 198.51.100.%d\n",
+			 i % 3 ? "allow" : "reject", 1000 + 7 * i, i % 2 ? "tcp" : "udp",
+			 i % 251, (i * 37) % 251);
+		pc_buf_puts(&a, line);
+		pc_buf_puts(&b, line);
+	}
+	o = load("old.policy", a.data);
+	n = load("new.policy", b.data);
+	assert_non_null(o);
+	assert_non_null(n);
+	assert_int_equal(pc_regions_compare(o, n, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 1);
+	assert_true(r.v[0].rest);
+	assert_int_equal(r.v[0].box.fam, PC_FAM_ALL);
+	assert_int_equal(r.v[0].old.verdict, PC_VERDICT_DENY);
+	assert_int_equal(r.v[0].new.verdict, PC_VERDICT_ALLOW);
+	/* nothing walked but the rest */
+	assert_true(r.leaves <= 2);
+	pc_rg_result_free(&r);
+	/* a rule that matches every packet leaves no rest */
+	pc_buf_puts(&a, "allow in\n");
+	pc_buf_puts(&b, "allow in\n");
+	pc_ir_destroy(o);
+	pc_ir_destroy(n);
+	o = load("old.policy", a.data);
+	n = load("new.policy", b.data);
+	assert_int_equal(pc_regions_compare(o, n, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 0);
+	pc_rg_result_free(&r);
+	pc_ir_destroy(o);
+	pc_ir_destroy(n);
+	free(a.data);
+	free(b.data);
 }
 
 /*
@@ -752,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_random_pairs),
 		cmocka_unit_test(test_random_expects),
 		cmocka_unit_test(test_refactoring),
+		cmocka_unit_test(test_default_change),
 		cmocka_unit_test(test_unmodelled),
 	};
 
