@@ -244,9 +244,9 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	uint64_t p0 = ival(&pr->lo), p1 = ival(&pr->hi);
 
 	pc_buf_printf(b, "%s", pc_direction_name(d->dir));
-	if (d->rest) {
-		/* thousands of pieces otherwise: the complement of every rule */
-		pc_buf_printf(b, " every %spacket no rule decides",
+	if (d->rest && d->old.rule < 0 && d->new.rule < 0) {
+		/* the defaults changed: thousands of pieces otherwise */
+		pc_buf_printf(b, " every %spacket no rule matches",
 			      x->fam == PC_FAM_IPV4 ? "ipv4 " : x->fam == PC_FAM_IPV6 ? "ipv6 " : "");
 		return;
 	}
@@ -320,6 +320,19 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	if (x->fam != PC_FAM_ALL &&
 	    strcmp(s, "any") == 0 && strcmp(t, "any") == 0)
 		pc_buf_printf(tb, " %s", x->fam == PC_FAM_IPV4 ? "ipv4" : "ipv6");
+	/* the box only bounds the packets that side's default decides */
+	if (d->rest)
+		pc_buf_printf(tb, " where no %s rule matches", d->old.rule < 0 ? "OLD" : "NEW");
+}
+
+/* Which side's default the region is left to: "old", "new", "both" or NULL. */
+static const char *rest_side(const struct pc_rg_diff *d)
+{
+	if (!d->rest)
+		return NULL;
+	if (d->old.rule < 0 && d->new.rule < 0)
+		return "both";
+	return d->old.rule < 0 ? "old" : "new";
 }
 
 static void region_text(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
@@ -376,8 +389,12 @@ static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces
 	if (x->fam & PC_FAM_IPV6)
 		json_array_append_new(a, json_string("ipv6"));
 	json_object_set_new(j, "families", a);
-	/* the other fields are then the bounds of the region: every packet */
-	json_object_set_new(j, "no_rule_matches", json_boolean(d->rest));
+	/*
+	 * "old": the region is the packets of the other fields that no rule
+	 * of OLD matches; "new", "both" likewise; null: all those packets
+	 */
+	json_object_set_new(j, "where_no_rule_matches", rest_side(d) ?
+			    json_string(rest_side(d)) : json_null());
 	if (ifc->lo.lo == 0 && ifc->hi.lo == ifs->n) {
 		json_object_set_new(j, "interfaces", json_null());
 	} else {

@@ -10,11 +10,15 @@
 #include "ir/regions.h"
 #include "common/util.h"
 
-/* A concrete packet of a region: its first value in each dimension, a documentation address for "any". */
+/*
+ * A concrete packet of a region: its first value in each dimension, a
+ * documentation address for "any". A region that its box only bounds
+ * (@rest) has a witness box inside it.
+ */
 static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
 			  struct pc_packet *p, char *ifbuf, size_t iflen)
 {
-	const struct pc_rg_box *b = &d->box;
+	const struct pc_rg_box *b = d->rest ? &d->witness : &d->box;
 
 	pc_packet_init(p);
 	p->dir = d->dir;
@@ -23,8 +27,9 @@ static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces 
 	for (int k = 0; k < 2; k++) {
 		const struct pc_rg_iv *iv = &b->d[PC_RG_SADDR + k];
 		uint8_t *a = k ? p->daddr : p->saddr;
-		bool any = iv->lo.hi == 0 && iv->lo.lo == 0 && iv->hi.hi == UINT64_MAX &&
-			   iv->hi.lo == UINT64_MAX;
+		bool any = iv->lo.hi == 0 && iv->lo.lo == 0 &&
+			   ((iv->hi.hi == UINT64_MAX && iv->hi.lo == UINT64_MAX) ||
+			    (p->family == PC_FAM_IPV4 && iv->hi.hi == 0 && iv->hi.lo == UINT32_MAX));
 
 		if (p->family == PC_FAM_IPV4) {
 			uint32_t x = any ? 0xc0000201u + (unsigned)k : (uint32_t)iv->lo.lo;

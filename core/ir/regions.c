@@ -409,6 +409,8 @@ static enum rel cube_rel(const struct cube *c, const struct pc_rg_box *b)
 	return all;
 }
 
+unsigned pc_rg_rest_rules = 16;
+
 struct walk {
 	enum pc_direction dir;
 	unsigned fam;
@@ -514,6 +516,67 @@ static void emit(struct walk *w, const struct pc_rg_box *b,
 	w->out->leaves++;
 }
 
+/*
+ * Is some packet of @b matched by none of the rule cubes of @in (defaults
+ * skipped)? Then *@witness is a box of such packets. A default decides
+ * those packets: they are one region whatever their shape (see walk()).
+ */
+static bool find_rest(const struct pc_rg_box *b, const struct cube *const *in,
+		      size_t n, struct pc_rg_box *witness)
+{
+	const struct cube **f = xmalloc((n ? n : 1) * sizeof(*f)), *pick = NULL;
+	struct pc_rg_box left, right;
+	size_t k = 0;
+	bool found;
+
+	for (size_t i = 0; i < n; i++) {
+		enum rel r;
+
+		if (in[i]->rule < 0)
+			continue;
+		r = cube_rel(in[i], b);
+		if (r == REL_COVERS) {
+			free(f);
+			return false;
+		}
+		if (r == REL_PARTIAL) {
+			f[k++] = in[i];
+			if (!pick)
+				pick = in[i];
+		}
+	}
+	if (!pick) {
+		*witness = *b;
+		free(f);
+		return true;
+	}
+	split(b, pick, &left, &right);
+	found = find_rest(&left, f, k, witness) || find_rest(&right, f, k, witness);
+	free(f);
+	return found;
+}
+
+/*
+ * The packets of @b that the rule cubes of @rules (a side's partial rules
+ * before its default) leave to that default, as one region bounded by @b,
+ * when there are any: @o and @n decide it.
+ */
+static void emit_rest(struct walk *w, const struct pc_rg_box *b,
+		      const struct cube *const *rules, size_t n_rules,
+		      const struct cube *o, const struct cube *n)
+{
+	struct pc_rg_box witness;
+
+	if (!find_rest(b, rules, n_rules, &witness))
+		return;
+	emit(w, b, o, n);
+	/* no rule met @b at all: then the region is all of it */
+	if (memcmp(&witness, b, sizeof(witness)) != 0) {
+		w->out->v[w->out->n - 1].rest = true;
+		w->out->v[w->out->n - 1].witness = witness;
+	}
+}
+
 static void walk(struct walk *w, const struct pc_rg_box *b,
 		 const struct cube *const *lo, size_t no,
 		 const struct cube *const *ln, size_t nn)
@@ -527,11 +590,17 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	fn = fo + no;
 	ko = filter(lo, no, b, fo, &co);
 	kn = filter(ln, nn, b, fn, &cn);
+	/* a side without its default (above) has no packets left here */
+	if (ko == 0 || kn == 0)
+		goto out;
 	/* the same rules in the same order decide alike */
 	for (d = 0; d < ko && d < kn; d++)
 		if (!cube_same(fo[d], fn[d]))
 			break;
 	if (d == ko && d == kn)
+		goto out;
+	/* a side without its default with only shared rules left: alike too */
+	if ((d == ko && fo[ko - 1]->rule >= 0) || (d == kn && fn[kn - 1]->rule >= 0))
 		goto out;
 	for (size_t i = 0; i < ko; i++)
 		same_verdict &= fo[i]->verdict == fo[0]->verdict;
@@ -539,8 +608,31 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 		same_verdict &= fn[i]->verdict == fo[0]->verdict;
 	if (same_verdict)
 		goto out;
+	/*
+	 * Past the shared rules, one side has a rule that covers @b and the
+	 * other its default: the packets of @b no rule of the other side
+	 * matches are one region ("tcp any -> any where no OLD rule
+	 * matches"), however many boxes they would be; the shared rules
+	 * match none of them, so the covering rule decides them all. Then
+	 * that side's rules are left to compare, without the default. A few
+	 * rules cut the region into few boxes: those read better.
+	 */
+	if (d < kn && fn[d]->rule >= 0 && cube_rel(fn[d], b) == REL_COVERS &&
+	    fo[ko - 1]->rule < 0 && ko - 1 > pc_rg_rest_rules) {
+		if (fo[ko - 1]->verdict != fn[d]->verdict)
+			emit_rest(w, b, fo, ko - 1, fo[ko - 1], fn[d]);
+		walk(w, b, fo, ko - 1, fn, kn);
+		goto out;
+	}
+	if (d < ko && fo[d]->rule >= 0 && cube_rel(fo[d], b) == REL_COVERS &&
+	    fn[kn - 1]->rule < 0 && kn - 1 > pc_rg_rest_rules) {
+		if (fn[kn - 1]->verdict != fo[d]->verdict)
+			emit_rest(w, b, fn, kn - 1, fo[d], fn[kn - 1]);
+		walk(w, b, fo, ko, fn, kn - 1);
+		goto out;
+	}
 	if (co && cn) {
-		/* both defaults: the rest region (find_rest()) holds it */
+		/* both defaults: the rest region (pc_regions_compare()) holds it */
 		if (fo[0]->rule >= 0 || fn[0]->rule >= 0)
 			emit(w, b, fo[0], fn[0]);
 		goto out;
@@ -566,58 +658,6 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	walk(w, &right, fo, ko, fn, kn);
 out:
 	free(fo);
-}
-
-/*
- * Is some packet of @b matched by none of the rule cubes of @in (defaults
- * skipped)? The walk above leaves out the packets both defaults decide;
- * when the defaults differ, they are one region if there is any.
- */
-static bool find_rest(const struct pc_rg_box *b, const struct cube *const *in, size_t n)
-{
-	const struct cube **f = xmalloc((n ? n : 1) * sizeof(*f)), *pick = NULL;
-	struct pc_rg_box left, right;
-	size_t k = 0;
-	bool found;
-
-	for (size_t i = 0; i < n; i++) {
-		enum rel r;
-
-		if (in[i]->rule < 0)
-			continue;
-		r = cube_rel(in[i], b);
-		if (r == REL_COVERS) {
-			free(f);
-			return false;
-		}
-		if (r == REL_PARTIAL) {
-			f[k++] = in[i];
-			if (!pick)
-				pick = in[i];
-		}
-	}
-	if (!pick) {
-		free(f);
-		return true;
-	}
-	split(b, pick, &left, &right);
-	found = find_rest(&left, f, k) || find_rest(&right, f, k);
-	free(f);
-	return found;
-}
-
-/* The rest region of @w: every packet of the family no rule of either IR matches. */
-static void emit_rest(struct walk *w, const struct pc_rg_box *root,
-		      const struct pc_chain *o, const struct pc_chain *n)
-{
-	struct pc_rg_box b = *root;
-	struct cube co = { .rule = -1, .verdict = o->policy };
-	struct cube cn = { .rule = -1, .verdict = n->policy };
-
-	b.d[PC_RG_PROTO] = pc_rg_full(PC_RG_PROTO, w->fam);
-	b.d[PC_RG_DPORT] = pc_rg_full(PC_RG_DPORT, w->fam);
-	emit(w, &b, &co, &cn);
-	w->out->v[w->out->n - 1].rest = true;
 }
 
 /* ---- interface classes ---- */
@@ -817,8 +857,18 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 
 					memcpy(all, lo, co.n * sizeof(*all));
 					memcpy(all + co.n, ln, cn.n * sizeof(*all));
-					if (find_rest(&b, all, co.n + cn.n)) {
-						emit_rest(&w, &b, &old->chains[dir], &new->chains[dir]);
+					struct pc_rg_box witness;
+
+					/*
+					 * The packets both defaults decide: one region
+					 * of the family, found in this segment or not
+					 */
+					if (find_rest(&b, all, co.n + cn.n, &witness)) {
+						b.d[PC_RG_PROTO] = pc_rg_full(PC_RG_PROTO, fams[f]);
+						b.d[PC_RG_DPORT] = pc_rg_full(PC_RG_DPORT, fams[f]);
+						emit(&w, &b, &co.v[co.n - 1], &cn.v[cn.n - 1]);
+						out->v[out->n - 1].rest = true;
+						out->v[out->n - 1].witness = witness;
 						rest = true;
 					}
 					free(all);

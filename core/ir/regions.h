@@ -70,17 +70,20 @@ struct pc_rg_side {
 };
 
 /*
- * One region whose meaning differs. @rest: the region is every packet of
- * @dir and @box.fam that no rule of either IR matches (both defaults
- * decide, with different verdicts); @box is then the whole space (the
- * region is its part no rule matches) and @old.rule, @new.rule are -1.
- * Other regions never have -1 on both sides.
+ * One region whose meaning differs: the packets of @box that @old.rule
+ * decides in OLD and @new.rule in NEW. Without @rest every packet of @box
+ * is such a packet. With @rest, @box only bounds the region: a side whose
+ * rule is -1 (its default) decides just the packets of @box no rule of
+ * that side matches, e.g. "tcp any -> any where no OLD rule matches";
+ * @witness is then a box of packets inside the region (one family).
+ * A region with both sides -1 is always @rest: the defaults differ.
  */
 struct pc_rg_diff {
 	enum pc_direction dir;
 	struct pc_rg_box box;
 	struct pc_rg_side old, new;
 	bool rest;
+	struct pc_rg_box witness;
 };
 
 /* Interface classes: @names[i] (a prefix when @wild[i]); class @n is "any other". */
@@ -112,6 +115,13 @@ const char *pc_regions_unmodelled(const struct pc_rule *r);
 int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 		       struct pc_rg_result *out, char *err, size_t errlen);
 void pc_rg_result_free(struct pc_rg_result *r);
+
+/*
+ * The rules of one side meeting a box above which the packets its default
+ * decides there are one region bounded by the box (@rest) rather than its
+ * pieces: a few rules cut few pieces, and those read better. Tests lower it.
+ */
+extern unsigned pc_rg_rest_rules;
 
 /* The full interval of @dim for one family (PC_RG_DPORT: 0-65535). */
 struct pc_rg_iv pc_rg_full(enum pc_rg_dim dim, unsigned fam);

@@ -300,12 +300,15 @@ static bool in_iv(const struct pc_rg_iv *iv, uint64_t hi, uint64_t lo)
 	return pc_u128_cmp(iv->lo, x) <= 0 && pc_u128_cmp(x, iv->hi) <= 0;
 }
 
-/* @p_rest: no rule of OLD or NEW matches the point's packet */
-static bool in_region(const struct pc_rg_diff *d, const struct point *pt, bool p_rest)
+/*
+ * @io, @in: the rules that decide the point's packet in OLD and NEW (-1 the
+ * default): a region with @rest holds the packets of its box with its deciders.
+ */
+static bool in_region(const struct pc_rg_diff *d, const struct point *pt, long io, long in)
 {
 	if (d->dir != pt->dir || !(d->box.fam & pt->fam))
 		return false;
-	if (d->rest && !p_rest)
+	if (d->rest && (io != d->old.rule || in != d->new.rule))
 		return false;
 	for (int k = 0; k < __PC_RG_DIM_MAX; k++) {
 		uint64_t hi = 0;
@@ -331,14 +334,15 @@ static bool check_point(const struct pc_ir *o, const struct pc_ir *n,
 	struct pc_packet p;
 	char ifbuf[32];
 	enum pc_verdict vo, vn;
-	bool differs, inside = false, p_rest;
+	bool differs, inside = false;
+	long io, in;
 
 	to_packet(pt, &r->ifaces, &p, ifbuf, sizeof(ifbuf));
-	p_rest = pc_ir_eval(o, &p, &vo) < 0;
-	p_rest &= pc_ir_eval(n, &p, &vn) < 0;
+	io = pc_ir_eval(o, &p, &vo);
+	in = pc_ir_eval(n, &p, &vn);
 	differs = vo != vn;
 	for (size_t i = 0; i < r->n && !inside; i++)
-		inside = in_region(&r->v[i], pt, p_rest);
+		inside = in_region(&r->v[i], pt, io, in);
 	checked++;
 	return differs == inside;
 }
@@ -447,6 +451,25 @@ static size_t check_all(const struct pc_ir *o, const struct pc_ir *n,
 					bad++;
 			}
 	}
+	/* the corners of each bounded region's witness, which lie inside it */
+	for (size_t i = 0; i < r->n; i++)
+		for (int e = 0; r->v[i].rest && e < 2; e++) {
+			const struct pc_rg_box *wb = &r->v[i].witness;
+			struct point pt;
+
+			memset(&pt, 0, sizeof(pt));
+			pt.dir = r->v[i].dir;
+			pt.fam = wb->fam;
+			for (int k = 0; k < __PC_RG_DIM_MAX; k++) {
+				const struct pc_u128 *x = e ? &wb->d[k].hi : &wb->d[k].lo;
+
+				pt.v[k] = x->lo;
+				if (k == PC_RG_SADDR || k == PC_RG_DADDR)
+					pt.addr_hi[k - PC_RG_SADDR] = x->hi;
+			}
+			if (!check_point(o, n, claim, &pt))
+				bad++;
+		}
 	for (unsigned i = 0; i < n_random; i++) {
 		struct point pt;
 
@@ -464,7 +487,7 @@ static void mutate(struct pc_rg_result *r)
 	size_t i;
 
 	i = pick((unsigned)r->n);
-	/* the rest region's box is the whole space: no edge to move */
+	/* a rest region's box only bounds it: its edges need not be in it */
 	if (pick(3) == 0 || r->v[i].rest) {
 		r->v[i] = r->v[--r->n];
 		return;
@@ -489,7 +512,7 @@ static void mutate(struct pc_rg_result *r)
 	r->v[i] = r->v[--r->n];
 }
 
-static size_t pairs, changed_pairs, regions_seen, mutants, mutants_caught;
+static size_t pairs, changed_pairs, regions_seen, rests_seen, mutants, mutants_caught;
 
 static void run_pair(void)
 {
@@ -522,6 +545,8 @@ static void run_pair(void)
 	pairs++;
 	changed_pairs += r.n != 0;
 	regions_seen += r.n;
+	for (size_t i = 0; i < r.n; i++)
+		rests_seen += r.v[i].rest;
 	/* the test must see a mutated comparison */
 	if (r.n) {
 		struct pc_rg_result m = r;
@@ -547,11 +572,16 @@ static void test_random_pairs(void **state)
 {
 	(void)state;
 	rng_state = 0x9e3779b97f4a7c15ull;
-	for (int i = 0; i < 600; i++)
+	for (int i = 0; i < 600; i++) {
+		/* every other pair with the rest of a default as one region */
+		pc_rg_rest_rules = i % 2 ? 16 : 0;
 		run_pair();
-	fprintf(stderr, "regions: %zu pairs (%zu changed), %zu regions, %zu packets checked, "
+	}
+	pc_rg_rest_rules = 16;
+	fprintf(stderr, "regions: %zu pairs (%zu changed), %zu regions (%zu bounded), %zu packets checked, "
 		"%zu of %zu mutated comparisons caught\n", pairs, changed_pairs, regions_seen,
-		checked, mutants_caught, mutants);
+		rests_seen, checked, mutants_caught, mutants);
+	assert_true(rests_seen > pairs / 10);
 	assert_true(changed_pairs > pairs / 3);
 	assert_int_equal(mutants_caught, mutants);
 }
