@@ -320,19 +320,18 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	if (x->fam != PC_FAM_ALL &&
 	    strcmp(s, "any") == 0 && strcmp(t, "any") == 0)
 		pc_buf_printf(tb, " %s", x->fam == PC_FAM_IPV4 ? "ipv4" : "ipv6");
-	/* the box only bounds the packets that side's default decides */
-	if (d->rest)
-		pc_buf_printf(tb, " where no %s rule matches", d->old.rule < 0 ? "OLD" : "NEW");
-}
+	/* the box only bounds the packets that side's decider decides */
+	for (int k = 0; k < 2; k++) {
+		const struct pc_rg_side *sd = k ? &d->new : &d->old;
+		const char *tag = k ? "NEW" : "OLD";
 
-/* Which side's default the region is left to: "old", "new", "both" or NULL. */
-static const char *rest_side(const struct pc_rg_diff *d)
-{
-	if (!d->rest)
-		return NULL;
-	if (d->old.rule < 0 && d->new.rule < 0)
-		return "both";
-	return d->old.rule < 0 ? "old" : "new";
+		if (!(d->rest & (k ? PC_RG_REST_NEW : PC_RG_REST_OLD)))
+			continue;
+		if (sd->rule < 0)
+			pc_buf_printf(tb, " where no %s rule matches", tag);
+		else
+			pc_buf_printf(tb, " where %s's line decides", tag);
+	}
 }
 
 static void region_text(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
@@ -390,11 +389,16 @@ static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces
 		json_array_append_new(a, json_string("ipv6"));
 	json_object_set_new(j, "families", a);
 	/*
-	 * "old": the region is the packets of the other fields that no rule
-	 * of OLD matches; "new", "both" likewise; null: all those packets
+	 * ["old"]: the region is the packets of the other fields that OLD's
+	 * decider decides (another rule takes the others); ["new"], both
+	 * likewise; empty: every packet the other fields name
 	 */
-	json_object_set_new(j, "where_no_rule_matches", rest_side(d) ?
-			    json_string(rest_side(d)) : json_null());
+	a = json_array();
+	if (d->rest & PC_RG_REST_OLD)
+		json_array_append_new(a, json_string("old"));
+	if (d->rest & PC_RG_REST_NEW)
+		json_array_append_new(a, json_string("new"));
+	json_object_set_new(j, "only_where_decided_by", a);
 	if (ifc->lo.lo == 0 && ifc->hi.lo == ifs->n) {
 		json_object_set_new(j, "interfaces", json_null());
 	} else {

@@ -517,18 +517,21 @@ static void emit(struct walk *w, const struct pc_rg_box *b,
 }
 
 /*
- * Is some packet of @b matched by none of the rule cubes of @in (defaults
- * skipped)? Then *@witness is a box of such packets. A default decides
- * those packets: they are one region whatever their shape (see walk()).
+ * Is some packet of @b in @target (NULL: anywhere) and in none of the rule
+ * cubes of @in (defaults skipped)? Then *@witness is a box of such packets.
  */
-static bool find_rest(const struct pc_rg_box *b, const struct cube *const *in,
-		      size_t n, struct pc_rg_box *witness)
+static bool find_rest(const struct pc_rg_box *b, const struct cube *target,
+		      const struct cube *const *in, size_t n, struct pc_rg_box *witness)
 {
-	const struct cube **f = xmalloc((n ? n : 1) * sizeof(*f)), *pick = NULL;
+	const struct cube **f, *pick = NULL;
+	enum rel rt = target ? cube_rel(target, b) : REL_COVERS;
 	struct pc_rg_box left, right;
 	size_t k = 0;
 	bool found;
 
+	if (rt == REL_DISJOINT)
+		return false;
+	f = xmalloc((n ? n : 1) * sizeof(*f));
 	for (size_t i = 0; i < n; i++) {
 		enum rel r;
 
@@ -545,35 +548,121 @@ static bool find_rest(const struct pc_rg_box *b, const struct cube *const *in,
 				pick = in[i];
 		}
 	}
+	if (rt == REL_PARTIAL)
+		pick = target;
 	if (!pick) {
 		*witness = *b;
 		free(f);
 		return true;
 	}
 	split(b, pick, &left, &right);
-	found = find_rest(&left, f, k, witness) || find_rest(&right, f, k, witness);
+	found = find_rest(&left, target, f, k, witness) ||
+		find_rest(&right, target, f, k, witness);
 	free(f);
 	return found;
 }
 
 /*
- * The packets of @b that the rule cubes of @rules (a side's partial rules
- * before its default) leave to that default, as one region bounded by @b,
- * when there are any: @o and @n decide it.
+ * The intervals of @c meeting @b in dimension @d: [*first, *last].
  */
-static void emit_rest(struct walk *w, const struct pc_rg_box *b,
-		      const struct cube *const *rules, size_t n_rules,
-		      const struct cube *o, const struct cube *n)
+static void clip_range(const struct cube *c, const struct pc_rg_box *b, int d,
+		       size_t *first, size_t *last)
+{
+	const struct ivlist *l = &c->d[d];
+
+	*first = ivlist_find(l, b->d[d].lo);
+	*last = ivlist_find(l, b->d[d].hi);
+	/* the last interval starting at or before the box's end */
+	if (*last == l->n || pc_u128_cmp(l->v[*last].lo, b->d[d].hi) > 0)
+		(*last)--;
+}
+
+/* Interval @i of @c in dimension @d clipped to @b. */
+static struct pc_rg_iv clip(const struct cube *c, const struct pc_rg_box *b, int d, size_t i)
+{
+	struct pc_rg_iv iv = c->d[d].v[i];
+
+	if (pc_u128_cmp(iv.lo, b->d[d].lo) < 0)
+		iv.lo = b->d[d].lo;
+	if (pc_u128_cmp(iv.hi, b->d[d].hi) > 0)
+		iv.hi = b->d[d].hi;
+	return iv;
+}
+
+/* The boxes of packets of @b in @c above which one box (their hull) bounds them all. */
+#define BOUNDED_PIECES 64
+
+/*
+ * The region of @c's rule (a cube of @part, @n_earlier cubes before it)
+ * in the box @h against @whole, when it has packets: bounded unless every
+ * packet of @h is the rule's.
+ */
+static void emit_piece(struct walk *w, const struct pc_rg_box *h, const struct cube *c,
+		       const struct cube *const *part, size_t n_earlier,
+		       const struct cube *whole, bool part_is_old)
 {
 	struct pc_rg_box witness;
+	struct pc_rg_diff *df;
 
-	if (!find_rest(b, rules, n_rules, &witness))
+	if (!find_rest(h, c, part, n_earlier, &witness))
 		return;
-	emit(w, b, o, n);
-	/* no rule met @b at all: then the region is all of it */
-	if (memcmp(&witness, b, sizeof(witness)) != 0) {
-		w->out->v[w->out->n - 1].rest = true;
-		w->out->v[w->out->n - 1].witness = witness;
+	emit(w, h, part_is_old ? c : whole, part_is_old ? whole : c);
+	df = &w->out->v[w->out->n - 1];
+	if (memcmp(&witness, h, sizeof(*h)) != 0) {
+		df->rest = part_is_old ? PC_RG_REST_OLD : PC_RG_REST_NEW;
+		df->witness = witness;
+	}
+}
+
+/*
+ * @b is decided on the side of @part (the cubes meeting @b, in order) by
+ * many rules, on the other side by the one cube @whole. Each cube of
+ * @part whose verdict differs from @whole's gives regions: the packets of
+ * its part of @b that its rule decides (its earlier cubes take the rest),
+ * per box of that part (their hull when there are many), however many
+ * pieces they would be as exact boxes. The cubes both sides share before
+ * (@shared of them) match none of those packets, so @whole decides them.
+ */
+static void emit_bounded(struct walk *w, const struct pc_rg_box *b,
+			 const struct cube *const *part, size_t n_part, size_t shared,
+			 const struct cube *whole, bool part_is_old)
+{
+	for (size_t i = shared; i < n_part; i++) {
+		const struct cube *c = part[i];
+		size_t first[__PC_RG_DIM_MAX], last[__PC_RG_DIM_MAX], at[__PC_RG_DIM_MAX];
+		size_t pieces = 1;
+		struct pc_rg_box h = *b;
+
+		/* the packets both defaults decide are one region already */
+		if (c->verdict == whole->verdict || (c->rule < 0 && whole->rule < 0))
+			continue;
+		for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+			clip_range(c, b, d, &first[d], &last[d]);
+			at[d] = first[d];
+			if (pieces <= BOUNDED_PIECES)
+				pieces *= last[d] - first[d] + 1;
+		}
+		if (pieces > BOUNDED_PIECES) {
+			for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+				h.d[d].lo = clip(c, b, d, first[d]).lo;
+				h.d[d].hi = clip(c, b, d, last[d]).hi;
+			}
+			emit_piece(w, &h, c, part, i, whole, part_is_old);
+			continue;
+		}
+		/* every combination of the cube's intervals, as an odometer */
+		for (;;) {
+			int d;
+
+			for (d = 0; d < __PC_RG_DIM_MAX; d++)
+				h.d[d] = clip(c, b, d, at[d]);
+			emit_piece(w, &h, c, part, i, whole, part_is_old);
+			for (d = 0; d < __PC_RG_DIM_MAX && at[d] == last[d]; d++)
+				at[d] = first[d];
+			if (d == __PC_RG_DIM_MAX)
+				break;
+			at[d]++;
+		}
 	}
 }
 
@@ -609,26 +698,29 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	if (same_verdict)
 		goto out;
 	/*
-	 * Past the shared rules, one side has a rule that covers @b and the
-	 * other its default: the packets of @b no rule of the other side
-	 * matches are one region ("tcp any -> any where no OLD rule
-	 * matches"), however many boxes they would be; the shared rules
-	 * match none of them, so the covering rule decides them all. Then
-	 * that side's rules are left to compare, without the default. A few
-	 * rules cut the region into few boxes: those read better.
+	 * Past the shared rules, one side is decided by one cube and the
+	 * other by many: those many rules would cut @b into many boxes; one
+	 * bounded region per rule reads better and costs less. A few rules
+	 * cut few boxes: those are exact and read best.
 	 */
-	if (d < kn && fn[d]->rule >= 0 && cube_rel(fn[d], b) == REL_COVERS &&
-	    fo[ko - 1]->rule < 0 && ko - 1 > pc_rg_rest_rules) {
-		if (fo[ko - 1]->verdict != fn[d]->verdict)
-			emit_rest(w, b, fo, ko - 1, fo[ko - 1], fn[d]);
-		walk(w, b, fo, ko - 1, fn, kn);
-		goto out;
-	}
-	if (d < ko && fo[d]->rule >= 0 && cube_rel(fo[d], b) == REL_COVERS &&
-	    fn[kn - 1]->rule < 0 && kn - 1 > pc_rg_rest_rules) {
-		if (fn[kn - 1]->verdict != fo[d]->verdict)
-			emit_rest(w, b, fn, kn - 1, fo[d], fn[kn - 1]);
-		walk(w, b, fo, ko, fn, kn - 1);
+	if ((d < kn && cube_rel(fn[d], b) == REL_COVERS && ko - d > pc_rg_rest_rules) ||
+	    (d < ko && cube_rel(fo[d], b) == REL_COVERS && kn - d > pc_rg_rest_rules)) {
+		/*
+		 * A few shared rules first (connection tracking, loopback):
+		 * without their packets the bounds are exact more often
+		 */
+		for (size_t i = 0; d <= pc_rg_rest_rules && i < d && !pick; i++)
+			if (cube_rel(fo[i], b) == REL_PARTIAL)
+				pick = fo[i];
+		if (!pick && cube_rel(fn[d], b) == REL_COVERS)
+			emit_bounded(w, b, fo, ko, d, fn[d], true);
+		else if (!pick)
+			emit_bounded(w, b, fn, kn, d, fo[d], false);
+		if (!pick)
+			goto out;
+		split(b, pick, &left, &right);
+		walk(w, &left, fo, ko, fn, kn);
+		walk(w, &right, fo, ko, fn, kn);
 		goto out;
 	}
 	if (co && cn) {
@@ -863,11 +955,11 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 					 * The packets both defaults decide: one region
 					 * of the family, found in this segment or not
 					 */
-					if (find_rest(&b, all, co.n + cn.n, &witness)) {
+					if (find_rest(&b, NULL, all, co.n + cn.n, &witness)) {
 						b.d[PC_RG_PROTO] = pc_rg_full(PC_RG_PROTO, fams[f]);
 						b.d[PC_RG_DPORT] = pc_rg_full(PC_RG_DPORT, fams[f]);
 						emit(&w, &b, &co.v[co.n - 1], &cn.v[cn.n - 1]);
-						out->v[out->n - 1].rest = true;
+						out->v[out->n - 1].rest = PC_RG_REST_OLD | PC_RG_REST_NEW;
 						out->v[out->n - 1].witness = witness;
 						rest = true;
 					}

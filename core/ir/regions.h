@@ -69,20 +69,27 @@ struct pc_rg_side {
 	enum pc_verdict verdict;
 };
 
+/* Which side's decider decides only part of a region's box (@rest). */
+enum {
+	PC_RG_REST_OLD = 1,
+	PC_RG_REST_NEW = 2,
+};
+
 /*
  * One region whose meaning differs: the packets of @box that @old.rule
- * decides in OLD and @new.rule in NEW. Without @rest every packet of @box
- * is such a packet. With @rest, @box only bounds the region: a side whose
- * rule is -1 (its default) decides just the packets of @box no rule of
- * that side matches, e.g. "tcp any -> any where no OLD rule matches";
- * @witness is then a box of packets inside the region (one family).
- * A region with both sides -1 is always @rest: the defaults differ.
+ * decides in OLD and @new.rule in NEW. With @rest 0 that is every packet
+ * of @box. Otherwise @box only bounds the region: with PC_RG_REST_OLD,
+ * OLD's decider decides some of its packets only (earlier rules, or with
+ * the default every rule, take the others), e.g. "tcp any -> any where no
+ * OLD rule matches"; PC_RG_REST_NEW likewise. @witness is then a box of
+ * packets inside the region (one family). A region with both sides -1 is
+ * the packets no rule matches, when the defaults differ.
  */
 struct pc_rg_diff {
 	enum pc_direction dir;
 	struct pc_rg_box box;
 	struct pc_rg_side old, new;
-	bool rest;
+	unsigned rest;
 	struct pc_rg_box witness;
 };
 

@@ -70,10 +70,9 @@ static bool same_but(const struct pc_rg_diff *a, const struct pc_rg_diff *b)
  */
 static void merge_rest(struct pc_rg_diff *a, const struct pc_rg_diff *b)
 {
-	if (b->rest && !a->rest) {
-		a->rest = true;
+	if (b->rest && !a->rest)
 		a->witness = b->witness;
-	}
+	a->rest |= b->rest;
 }
 
 /*

@@ -676,6 +676,55 @@ static void test_default_change(void **state)
 }
 
 /*
+ * A broad rule inserted before many: per OLD rule it overrides, its
+ * packets as one region (bounded by a box where earlier rules take some),
+ * and the packets OLD's default decided as one more, not the thousands of
+ * boxes that rules with holes cut the space into.
+ */
+static void test_broad_insert(void **state)
+{
+	struct pc_buf a, b;
+	struct pc_ir *o, *n;
+	struct pc_rg_result r;
+	char err[256];
+	size_t overridden = 0, rest = 0;
+
+	(void)state;
+	pc_buf_init(&a);
+	pc_buf_init(&b);
+	pc_buf_puts(&a, "table t\ndefault in deny\n");
+	pc_buf_puts(&b, "table t\ndefault in deny\nallow in proto tcp\n");
+	for (int i = 0; i < 200; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "%s in port { %d, %d }/%s from 192.0.2.%d/%d\n",
+			 i % 3 ? "allow" : "reject", 1000 + 7 * i, 3000 + 11 * i,
+			 i % 2 ? "tcp" : "udp", (i * 4) % 256, i % 5 ? 30 : 31);
+		overridden += i % 3 == 0 && i % 2;
+		pc_buf_puts(&a, line);
+		pc_buf_puts(&b, line);
+	}
+	o = load("old.policy", a.data);
+	n = load("new.policy", b.data);
+	assert_non_null(o);
+	assert_non_null(n);
+	assert_int_equal(pc_regions_compare(o, n, &r, err, sizeof(err)), 0);
+	for (size_t i = 0; i < r.n; i++) {
+		assert_int_equal(r.v[i].new.rule, n->chains[PC_DIR_IN].n - 201);
+		rest += r.v[i].old.rule < 0;
+	}
+	/* the default's packets: one region per family at most */
+	assert_true(rest >= 1 && rest <= 2);
+	/* each reject rule's two ports, in each family */
+	assert_true(r.n <= rest + 4 * overridden);
+	pc_rg_result_free(&r);
+	pc_ir_destroy(o);
+	pc_ir_destroy(n);
+	free(a.data);
+	free(b.data);
+}
+
+/*
  * `expect` against the evaluator: random policies, each with one random
  * expectation. When the loader accepts it, no packet of the expectation's
  * space (new, not on lo unless it names an interface) among the edges and
@@ -847,6 +896,7 @@ int main(void)
 		cmocka_unit_test(test_random_expects),
 		cmocka_unit_test(test_refactoring),
 		cmocka_unit_test(test_default_change),
+		cmocka_unit_test(test_broad_insert),
 		cmocka_unit_test(test_unmodelled),
 	};
 
