@@ -112,6 +112,28 @@ static void ivlist_add(struct ivlist *l, size_t *cap, struct pc_rg_iv iv)
 	l->v[l->n++] = iv;
 }
 
+/* Replaces normalized @l by the rest of @full. */
+static void ivlist_complement(struct ivlist *l, struct pc_rg_iv full)
+{
+	struct ivlist c = { 0, NULL };
+	size_t cap = 0;
+	struct pc_u128 next = full.lo;
+	bool done = false;
+
+	for (size_t i = 0; i < l->n && !done; i++) {
+		if (pc_u128_cmp(l->v[i].lo, next) > 0)
+			ivlist_add(&c, &cap, (struct pc_rg_iv){ next, u128_dec(l->v[i].lo) });
+		if (pc_u128_cmp(l->v[i].hi, full.hi) >= 0)
+			done = true;
+		else
+			next = u128_inc(l->v[i].hi);
+	}
+	if (!done)
+		ivlist_add(&c, &cap, (struct pc_rg_iv){ next, full.hi });
+	free(l->v);
+	*l = c;
+}
+
 static void ivlist_full(struct ivlist *l, enum pc_rg_dim dim, unsigned fam)
 {
 	l->n = 1;
@@ -222,8 +244,6 @@ const char *pc_regions_unmodelled(const struct pc_rule *r)
 		return "verdict maps (compare reads the unoptimised policy)";
 	if (r->n_oifaces)
 		return "the leaving interface of a forward rule (out on)";
-	if (r->saddr_not || r->daddr_not)
-		return "negation (from not, to not)";
 	if (pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr))
 		return "dynamic sets (hosts NAME = dynamic)";
 	if (r->limit.rate && r->limit_burst)
@@ -286,6 +306,9 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 			if (s->v[i].family == fam)
 				ivlist_add(&c->d[d], &cap, prefix_iv(&s->v[i]));
 		ivlist_normalize(&c->d[d]);
+		/* `from not`: the rest of the family (all of it without a prefix there) */
+		if (d == PC_RG_SADDR ? r->saddr_not : r->daddr_not)
+			ivlist_complement(&c->d[d], pc_rg_full(d, fam));
 	}
 	if (!l4) {
 		ivlist_full(&c->d[PC_RG_PROTO], PC_RG_PROTO, fam);

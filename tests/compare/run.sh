@@ -61,6 +61,13 @@ printf 'table t\nallow in on not { eth0 } port 22/tcp\nallow in on eth0 port 22/
 [ $rc = 1 ] && grep -q '^+ in on eth0 tcp' "$tmp/out" && ! grep -q 'eth1\|wlan0\|ens3' "$tmp/out" && ok ||
 	{ bad "on not: the named interface is not the only change (exit $rc)"; cat "$tmp/out"; }
 
+# `from not`: the rest of the family; dropping it opens just the named prefix
+printf 'table t\nallow in port 22/tcp from not 192.0.2.0/24\n' >"$tmp/f.old.policy"
+printf 'table t\nallow in port 22/tcp\n' >"$tmp/f.new.policy"
+"$pc" compare "$tmp/f.old.policy" "$tmp/f.new.policy" >"$tmp/out" 2>&1; rc=$?
+[ $rc = 1 ] && [ "$(grep -c . "$tmp/out")" = 1 ] && grep -q '^+ in tcp 192.0.2.0/24 -> any:22 ' "$tmp/out" && ok ||
+	{ bad "from not: not exactly the named prefix (exit $rc)"; cat "$tmp/out"; }
+
 # each rule feature compare does not model is refused by name (exit 1),
 # never read as something else
 while IFS='|' read -r feat rule; do
@@ -70,8 +77,6 @@ while IFS='|' read -r feat rule; do
 		{ bad "compare does not refuse $feat (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
 done <<'EOF_FEATURES'
 the leaving interface of a forward rule (out on)|allow forward on eth0 out on eth1 port 22/tcp
-negation (from not, to not)|allow in port 22/tcp from not 192.0.2.0/24
-negation (from not, to not)|allow in port 22/tcp to not 192.0.2.0/24
 dynamic sets (hosts NAME = dynamic)|deny in from $dyn
 a rate limit's burst (limit ... burst M)|allow in port 22/tcp limit 5/second burst 10
 NAT (masquerade, snat, dnat)|masquerade on eth0 from 192.0.2.0/24

@@ -113,7 +113,15 @@ static void rand_rule(struct pc_buf *b)
 		pc_buf_printf(b, " port %u/%s", 1000 + pick(30), protos[pick(3)]);
 		break;
 	}
-	switch (pick(4)) {
+	switch (pick(6)) {
+	case 4:
+		/* negation: the rest of the family */
+		pc_buf_puts(b, icmp ? "" : " from not $g");
+		break;
+	case 5:
+		pc_buf_puts(b, " to not ");
+		rand_prefix(b, icmp);
+		break;
 	case 0:
 		pc_buf_puts(b, icmp ? "" : " from $g");
 		break;
