@@ -227,7 +227,34 @@ static uint64_t ival(const struct pc_u128 *x)
 	return x->lo;
 }
 
-/* "tcp any -> 198.51.100.0/24:80-90 type echo-request" and so on. */
+/* " on eth0,wlan*": the interface classes @ifc, after @lead. */
+static void iface_text(const struct pc_rg_iv *ifc, const struct pc_rg_ifaces *ifs,
+		       const char *lead, struct pc_buf *b)
+{
+	bool first = true;
+
+	pc_buf_printf(b, "%s", lead);
+	for (uint64_t c = ival(&ifc->lo); c <= ival(&ifc->hi); c++) {
+		bool inside = false;
+
+		/* eth0 goes without saying beside eth* */
+		for (uint64_t k = ival(&ifc->lo); c < ifs->n && k <= ival(&ifc->hi); k++)
+			if (k != c && k < ifs->n && ifs->wild[k] &&
+			    strncmp(ifs->names[c], ifs->names[k], strlen(ifs->names[k])) == 0 &&
+			    (strlen(ifs->names[c]) > strlen(ifs->names[k]) || !ifs->wild[c]))
+				inside = true;
+		if (inside)
+			continue;
+		if (!first)
+			pc_buf_printf(b, ",");
+		first = false;
+		if (c == ifs->n)
+			pc_buf_printf(b, "(other)");
+		else
+			pc_buf_printf(b, "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
+	}
+}
+
 /*
  * The region as text in three parts: @b the head (direction, interfaces,
  * protocol, addresses), @pb the ports (":80-90") or ICMP types
@@ -238,6 +265,7 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 {
 	const struct pc_rg_box *x = &d->box;
 	const struct pc_rg_iv *ifc = &x->d[PC_RG_IFACE], *pr = &x->d[PC_RG_PROTO];
+	const struct pc_rg_iv *oifc = &x->d[PC_RG_OIFACE];
 	const struct pc_rg_iv *pt = &x->d[PC_RG_DPORT], *stt = &x->d[PC_RG_STATE];
 	unsigned fam = x->fam == PC_FAM_IPV6 ? PC_FAM_IPV6 : PC_FAM_IPV4;
 	char s[96], t[96];
@@ -256,30 +284,10 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	 */
 	if ((ival(&ifc->lo) != 0 || ival(&ifc->hi) != ifs->n) &&
 	    !(ival(&ifc->lo) == 1 && ival(&ifc->hi) == ifs->n && ifs->n &&
-	      !ifs->wild[0] && strcmp(ifs->names[0], "lo") == 0)) {
-		bool first = true;
-
-		pc_buf_printf(b, " on ");
-		for (uint64_t c = ival(&ifc->lo); c <= ival(&ifc->hi); c++) {
-			bool inside = false;
-
-			/* eth0 goes without saying beside eth* */
-			for (uint64_t k = ival(&ifc->lo); c < ifs->n && k <= ival(&ifc->hi); k++)
-				if (k != c && k < ifs->n && ifs->wild[k] &&
-				    strncmp(ifs->names[c], ifs->names[k], strlen(ifs->names[k])) == 0 &&
-				    (strlen(ifs->names[c]) > strlen(ifs->names[k]) || !ifs->wild[c]))
-					inside = true;
-			if (inside)
-				continue;
-			if (!first)
-				pc_buf_printf(b, ",");
-			first = false;
-			if (c == ifs->n)
-				pc_buf_printf(b, "(other)");
-			else
-				pc_buf_printf(b, "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
-		}
-	}
+	      !ifs->wild[0] && strcmp(ifs->names[0], "lo") == 0))
+		iface_text(ifc, ifs, " on ", b);
+	if (ival(&oifc->lo) != 0 || ival(&oifc->hi) != ifs->n)
+		iface_text(oifc, ifs, " out on ", b);
 	if (p0 == p1 && pc_proto_name((unsigned)p0))
 		pc_buf_printf(b, " %s", pc_proto_name((unsigned)p0));
 	else if (p0 == p1)
@@ -371,6 +379,26 @@ static void decider_text(const struct pc_ir *ir, enum pc_direction dir,
 		pc_buf_printf(b, "%s policy rule", tag);
 }
 
+/* Interface classes as JSON: null for all of them. */
+static json_t *ifaces_json(const struct pc_rg_iv *ifc, const struct pc_rg_ifaces *ifs)
+{
+	json_t *a;
+	char buf[96];
+
+	if (ifc->lo.lo == 0 && ifc->hi.lo == ifs->n)
+		return json_null();
+	/* classes: a prefix* is its names no other listed name claims */
+	a = json_array();
+	for (uint64_t c = ifc->lo.lo; c <= ifc->hi.lo; c++) {
+		if (c == ifs->n)
+			snprintf(buf, sizeof(buf), "(other)");
+		else
+			snprintf(buf, sizeof(buf), "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
+		json_array_append_new(a, json_string(buf));
+	}
+	return a;
+}
+
 /* The region's dimensions for scripts (the text form is "packets"). */
 static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs)
 {
@@ -399,20 +427,9 @@ static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces
 	if (d->rest & PC_RG_REST_NEW)
 		json_array_append_new(a, json_string("new"));
 	json_object_set_new(j, "only_where_decided_by", a);
-	if (ifc->lo.lo == 0 && ifc->hi.lo == ifs->n) {
-		json_object_set_new(j, "interfaces", json_null());
-	} else {
-		/* classes: a prefix* is its names no other listed name claims */
-		a = json_array();
-		for (uint64_t c = ifc->lo.lo; c <= ifc->hi.lo; c++) {
-			if (c == ifs->n)
-				snprintf(buf, sizeof(buf), "(other)");
-			else
-				snprintf(buf, sizeof(buf), "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
-			json_array_append_new(a, json_string(buf));
-		}
-		json_object_set_new(j, "interfaces", a);
-	}
+	json_object_set_new(j, "interfaces", ifaces_json(ifc, ifs));
+	/* forward: the leaving interface (`out on`); null: any */
+	json_object_set_new(j, "out_interfaces", ifaces_json(&x->d[PC_RG_OIFACE], ifs));
 	json_object_set_new(j, "protocols", json_pack("[I, I]", (json_int_t)pr->lo.lo,
 						      (json_int_t)pr->hi.lo));
 	pc_rg_addr_text(&x->d[PC_RG_SADDR], fam, buf, sizeof(buf));

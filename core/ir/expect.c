@@ -56,6 +56,14 @@ static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces 
 	p->iface = pc_rg_iface_example(ifs, b->d[PC_RG_IFACE].hi.lo == ifs->n ? ifs->n :
 				       (size_t)b->d[PC_RG_IFACE].lo.lo, ifbuf, iflen);
 	p->ct_state = 1u << b->d[PC_RG_STATE].lo.lo;
+	/* a forwarded packet leaves on some interface */
+	if (p->dir == PC_DIR_FORWARD) {
+		char obuf[32];
+		const char *o = pc_rg_iface_example(ifs, b->d[PC_RG_OIFACE].hi.lo == ifs->n ? ifs->n :
+						    (size_t)b->d[PC_RG_OIFACE].lo.lo, obuf, sizeof(obuf));
+
+		snprintf(p->oiface, sizeof(p->oiface), "%s", o);
+	}
 }
 
 /* What decided @p in @ir: FILE:LINE, the default or a built-in rule. */
@@ -105,6 +113,11 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 	/* new packets: established ones belong to connection tracking */
 	if (!first.ct_state)
 		first.ct_state = PC_CT_NEW;
+	/* nor does it speak of lo where no built-in rule takes it (forward) */
+	if (!first.iface) {
+		first.iface = "lo";
+		first.iface_not = true;
+	}
 	rules[n++] = first;
 	/* then the chain as it is: outside the expectation, nothing changes */
 	if (c->n)

@@ -27,6 +27,7 @@ struct pc_rg_iv pc_rg_full(enum pc_rg_dim dim, unsigned fam)
 
 	switch (dim) {
 	case PC_RG_IFACE:
+	case PC_RG_OIFACE:
 		iv.hi = u128(UINT32_MAX);  /* clipped to the classes by the root box */
 		break;
 	case PC_RG_STATE:
@@ -242,8 +243,6 @@ const char *pc_regions_unmodelled(const struct pc_rule *r)
 {
 	if (r->n_map)
 		return "verdict maps (compare reads the unoptimised policy)";
-	if (r->n_oifaces)
-		return "the leaving interface of a forward rule (out on)";
 	if (pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr))
 		return "dynamic sets (hosts NAME = dynamic)";
 	if (r->limit.rate && r->limit_burst)
@@ -283,6 +282,22 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 		ivlist_normalize(&c->d[PC_RG_IFACE]);
 	} else {
 		ivlist_full(&c->d[PC_RG_IFACE], PC_RG_IFACE, fam);
+	}
+	/* `out on`: the classes any name of the list matches */
+	if (r->n_oifaces) {
+		cap = 0;
+		for (size_t i = 0; i <= ifs->n; i++) {
+			bool in = false;
+
+			for (size_t k = 0; k < r->n_oifaces && !in; k++)
+				in = iface_class_match(ifs, i, r->oifaces[k]);
+			if (in)
+				ivlist_add(&c->d[PC_RG_OIFACE], &cap,
+					   (struct pc_rg_iv){ u128(i), u128(i) });
+		}
+		ivlist_normalize(&c->d[PC_RG_OIFACE]);
+	} else {
+		ivlist_full(&c->d[PC_RG_OIFACE], PC_RG_OIFACE, fam);
 	}
 	if (r->ct_state) {
 		cap = 0;
@@ -789,6 +804,11 @@ static void ifaces_collect(const struct pc_ir *ir, char ***v, size_t *n, size_t 
 			const struct pc_rule *r = &ir->chains[d].rules[i];
 			size_t m = r->n_ifaces > 1 ? r->n_ifaces : 1;
 
+			/* `out on` names make classes of the same kind */
+			for (size_t k = 0; k < r->n_oifaces; k++) {
+				*v = xgrow(*v, cap, *n + 1, sizeof(**v));
+				(*v)[(*n)++] = xstrdup(r->oifaces[k]);
+			}
 			if (!r->iface)
 				continue;
 			/* every name of a list makes its classes */
@@ -964,6 +984,7 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 				for (int d = 0; d < __PC_RG_DIM_MAX; d++)
 					b.d[d] = pc_rg_full(d, fams[f]);
 				b.d[PC_RG_IFACE].hi = u128(out->ifaces.n);
+				b.d[PC_RG_OIFACE].hi = u128(out->ifaces.n);
 				b.d[PC_RG_PROTO] = seg[s];
 				b.d[PC_RG_DPORT].hi = port_hi[s];
 				walk(&w, &b, lo, co.n, ln, cn.n);

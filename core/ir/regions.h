@@ -35,6 +35,7 @@
 /* The dimensions of a box. */
 enum pc_rg_dim {
 	PC_RG_IFACE,   /* interface class index (struct pc_rg_ifaces) */
+	PC_RG_OIFACE,  /* forward: the leaving interface's class (`out on`); else unused */
 	PC_RG_STATE,   /* conntrack state: 0 new, 1 established, 2 related, 3 invalid */
 	PC_RG_SADDR,   /* source address as a number (IPv4 in the low 32 bits) */
 	PC_RG_DADDR,

@@ -68,6 +68,13 @@ printf 'table t\nallow in port 22/tcp\n' >"$tmp/f.new.policy"
 [ $rc = 1 ] && [ "$(grep -c . "$tmp/out")" = 1 ] && grep -q '^+ in tcp 192.0.2.0/24 -> any:22 ' "$tmp/out" && ok ||
 	{ bad "from not: not exactly the named prefix (exit $rc)"; cat "$tmp/out"; }
 
+# `out on`: the leaving interface is a dimension of forwarded packets
+printf 'table t\ndefault forward deny\nallow forward on eth0 out on { eth1, wg* } port 22/tcp\n' >"$tmp/f.old.policy"
+printf 'table t\ndefault forward deny\nallow forward on eth0 out on eth1 port 22/tcp\n' >"$tmp/f.new.policy"
+"$pc" compare "$tmp/f.old.policy" "$tmp/f.new.policy" >"$tmp/out" 2>&1; rc=$?
+[ $rc = 1 ] && [ "$(grep -c . "$tmp/out")" = 1 ] && grep -q '^- forward on eth0 out on wg\* tcp any -> any:22 ' "$tmp/out" && ok ||
+	{ bad "out on: not exactly the dropped leaving interface (exit $rc)"; cat "$tmp/out"; }
+
 # each rule feature compare does not model is refused by name (exit 1),
 # never read as something else
 while IFS='|' read -r feat rule; do
@@ -76,7 +83,6 @@ while IFS='|' read -r feat rule; do
 	[ $rc = 1 ] && grep -q "f.policy:3: compare does not model $feat" "$tmp/err" && ok ||
 		{ bad "compare does not refuse $feat (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
 done <<'EOF_FEATURES'
-the leaving interface of a forward rule (out on)|allow forward on eth0 out on eth1 port 22/tcp
 dynamic sets (hosts NAME = dynamic)|deny in from $dyn
 a rate limit's burst (limit ... burst M)|allow in port 22/tcp limit 5/second burst 10
 NAT (masquerade, snat, dnat)|masquerade on eth0 from 192.0.2.0/24

@@ -85,18 +85,25 @@ static void rand_prefix(struct pc_buf *b, bool v4)
 static void rand_rule(struct pc_buf *b)
 {
 	static const char *const verdicts[] = { "allow", "deny", "reject" };
-	static const char *const dirs[] = { "in", "in", "in", "out" };
+	static const char *const dirs[] = { "in", "in", "in", "out", "forward" };
 	static const char *const protos[] = { "tcp", "udp", "sctp" };
 
+	const char *dir = dirs[pick(5)];
 	bool icmp = false;
 
-	pc_buf_printf(b, "%s %s", verdicts[pick(3)], dirs[pick(4)]);
+	pc_buf_printf(b, "%s %s", verdicts[pick(3)], dir);
 	if (pick(5) == 0) {
 		/* names, prefixes, lists and (issue 14) negations */
 		static const char *const on[] = { "eth0", "eth*", "{ eth0, wlan0 }",
 						  "not eth0", "not eth*", "{ \"wlan*\", eth1 }" };
 
 		pc_buf_printf(b, " on %s", on[pick(6)]);
+	}
+	if (dir[0] == 'f' && pick(2) == 0) {
+		/* the leaving interface: names, prefixes, lists */
+		static const char *const out[] = { "eth0", "eth*", "{ eth1, wg0 }", "wg*" };
+
+		pc_buf_printf(b, " out on %s", out[pick(4)]);
 	}
 	switch (pick(6)) {
 	case 0:
@@ -298,6 +305,12 @@ static void to_packet(const struct point *pt, const struct pc_rg_ifaces *ifs,
 	else if (p->proto == PC_PROTO_ICMP || p->proto == PC_PROTO_ICMPV6)
 		p->icmp_type = (int)(pt->v[PC_RG_DPORT] & 0xff);
 	p->iface = pc_rg_iface_example(ifs, (size_t)pt->v[PC_RG_IFACE], ifbuf, iflen);
+	if (p->dir == PC_DIR_FORWARD) {
+		char obuf[32];
+
+		snprintf(p->oiface, sizeof(p->oiface), "%s",
+			 pc_rg_iface_example(ifs, (size_t)pt->v[PC_RG_OIFACE], obuf, sizeof(obuf)));
+	}
 	p->ct_state = 1u << pt->v[PC_RG_STATE];
 }
 
@@ -360,6 +373,7 @@ static uint64_t dim_max(int k, const struct point *pt)
 {
 	switch (k) {
 	case PC_RG_IFACE:
+	case PC_RG_OIFACE:
 		return UINT64_MAX;   /* clipped by the caller */
 	case PC_RG_STATE:
 		return 3;
@@ -378,9 +392,10 @@ static void rand_point(struct point *pt, size_t n_ifaces)
 	static const unsigned protos[] = { 6, 17, 132, 1, 58, 47, 6, 17 };
 
 	memset(pt, 0, sizeof(*pt));
-	pt->dir = pick(3) ? PC_DIR_IN : PC_DIR_OUT;
+	pt->dir = pick(3) ? PC_DIR_IN : pick(2) ? PC_DIR_OUT : PC_DIR_FORWARD;
 	pt->fam = pick(3) ? PC_FAM_IPV4 : PC_FAM_IPV6;
 	pt->v[PC_RG_IFACE] = pick((unsigned)n_ifaces + 1);
+	pt->v[PC_RG_OIFACE] = pick((unsigned)n_ifaces + 1);
 	pt->v[PC_RG_STATE] = pick(6) ? 0 : pick(4);
 	pt->v[PC_RG_PROTO] = protos[pick(8)];
 	pt->v[PC_RG_DPORT] = pc_proto_has_ports((unsigned)pt->v[PC_RG_PROTO]) ?
@@ -442,7 +457,7 @@ static size_t check_all(const struct pc_ir *o, const struct pc_ir *n,
 				iv = &d->box.d[k];
 				x = e == 0 || e == 2 ? iv->lo.lo : iv->hi.lo;
 				max = dim_max(k, &pt);
-				if (k == PC_RG_IFACE)
+				if (k == PC_RG_IFACE || k == PC_RG_OIFACE)
 					max = r->ifaces.n;
 				if (e == 2 && x == 0)
 					continue;
@@ -779,7 +794,8 @@ static void run_expect(void)
 	free(eb.data);
 	assert_non_null(as_rule);
 	/* rand_rule() writes "VERDICT DIRECTION ..." */
-	edir = strncmp(strchr(rule_text, ' ') + 1, "out", 3) == 0 ? PC_DIR_OUT : PC_DIR_IN;
+	edir = strncmp(strchr(rule_text, ' ') + 1, "out", 3) == 0 ? PC_DIR_OUT :
+	       strncmp(strchr(rule_text, ' ') + 1, "forward", 7) == 0 ? PC_DIR_FORWARD : PC_DIR_IN;
 	er = &as_rule->chains[edir].rules[as_rule->chains[edir].n - 1];
 	assert_int_equal(er->origin, PC_ORIGIN_POLICY);
 
