@@ -260,9 +260,11 @@ static void iface_text(const struct pc_rg_iv *ifc, const struct pc_rg_ifaces *if
  * protocol, addresses), @pb the ports (":80-90") or ICMP types
  * (" type echo-request"), empty when all, @tb the tail (state, family).
  */
-static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
+static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_result *r,
+			 const struct side *o, const struct side *n,
 			 struct pc_buf *b, struct pc_buf *pb, struct pc_buf *tb)
 {
+	const struct pc_rg_ifaces *ifs = &r->ifaces;
 	const struct pc_rg_box *x = &d->box;
 	const struct pc_rg_iv *ifc = &x->d[PC_RG_IFACE], *pr = &x->d[PC_RG_PROTO];
 	const struct pc_rg_iv *oifc = &x->d[PC_RG_OIFACE];
@@ -308,10 +310,10 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	} else if (p0 == p1 && (p0 == PC_PROTO_ICMP || p0 == PC_PROTO_ICMPV6) &&
 		   !(ival(&pt->lo) == 0 && ival(&pt->hi) >= 255)) {
 		bool v6 = p0 == PC_PROTO_ICMPV6;
-		const char *n = pc_icmp_type_name((unsigned)pt->lo.lo, v6);
+		const char *tn = pc_icmp_type_name((unsigned)pt->lo.lo, v6);
 
-		if (pt->lo.lo == pt->hi.lo && n)
-			pc_buf_printf(pb, " type %s", n);
+		if (pt->lo.lo == pt->hi.lo && tn)
+			pc_buf_printf(pb, " type %s", tn);
 		else if (pt->lo.lo == pt->hi.lo)
 			pc_buf_printf(pb, " type %u", (unsigned)pt->lo.lo);
 		else
@@ -328,6 +330,27 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	if (x->fam != PC_FAM_ALL &&
 	    strcmp(s, "any") == 0 && strcmp(t, "any") == 0)
 		pc_buf_printf(tb, " %s", x->fam == PC_FAM_IPV4 ? "ipv4" : "ipv6");
+	/* what the packet alone does not tell: set membership, the rate */
+	for (size_t k = 0; k < r->n_conds; k++) {
+		const struct pc_rg_iv *cv = &x->d[r->conds[k].dim];
+		const struct pc_rg_cond *c = &r->conds[k];
+		bool holds = cv->lo.lo == 1;
+
+		if (cv->lo.lo != cv->hi.lo || !pc_rg_cond_in(c, d->dir))
+			continue;
+		if (c->kind == PC_RG_COND_OVER) {
+			bool in_old = c->old_rule >= 0;
+			const struct pc_rule *lr = &(in_old ? o : n)->ir->chains[c->dir].rules[
+				in_old ? c->old_rule : c->new_rule];
+
+			pc_buf_printf(tb, " %s the rate of %s %s:%u", holds ? "over" : "under",
+				      in_old ? "OLD" : "NEW", lr->loc.file ? lr->loc.file : "?",
+				      lr->loc.line);
+		} else {
+			pc_buf_printf(tb, " %s %sin @%s", c->kind == PC_RG_COND_SRC_IN ? "src" : "dst",
+				      holds ? "" : "not ", c->set);
+		}
+	}
 	/* the box only bounds the packets that side's decider decides */
 	for (int k = 0; k < 2; k++) {
 		const struct pc_rg_side *sd = k ? &d->new : &d->old;
@@ -342,14 +365,14 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	}
 }
 
-static void region_text(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
-			struct pc_buf *b)
+static void region_text(const struct pc_rg_diff *d, const struct pc_rg_result *r,
+			const struct side *o, const struct side *n, struct pc_buf *b)
 {
 	struct pc_buf pb, tb;
 
 	pc_buf_init(&pb);
 	pc_buf_init(&tb);
-	region_text3(d, ifs, b, &pb, &tb);
+	region_text3(d, r, o, n, b, &pb, &tb);
 	pc_buf_printf(b, "%s%s", pb.data ? pb.data : "", tb.data ? tb.data : "");
 	pc_buf_finish(&pb);
 	pc_buf_finish(&tb);
@@ -400,8 +423,10 @@ static json_t *ifaces_json(const struct pc_rg_iv *ifc, const struct pc_rg_ifaces
 }
 
 /* The region's dimensions for scripts (the text form is "packets"). */
-static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs)
+static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_result *r,
+			   const struct side *o, const struct side *n)
 {
+	const struct pc_rg_ifaces *ifs = &r->ifaces;
 	static const char *const states[] = { "new", "established", "related", "invalid" };
 	const struct pc_rg_box *x = &d->box;
 	const struct pc_rg_iv *ifc = &x->d[PC_RG_IFACE], *pr = &x->d[PC_RG_PROTO];
@@ -451,6 +476,31 @@ static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces
 	for (uint64_t v = st->lo.lo; v <= st->hi.lo; v++)
 		json_array_append_new(a, json_string(states[v]));
 	json_object_set_new(j, "states", a);
+	/* dynamic set membership and rates: only those the region depends on */
+	a = json_array();
+	for (size_t k = 0; k < r->n_conds; k++) {
+		const struct pc_rg_iv *cv = &x->d[r->conds[k].dim];
+		const struct pc_rg_cond *c = &r->conds[k];
+		json_t *cj;
+
+		if (cv->lo.lo != cv->hi.lo || !pc_rg_cond_in(c, d->dir))
+			continue;
+		if (c->kind == PC_RG_COND_OVER) {
+			bool in_old = c->old_rule >= 0;
+			const struct pc_rule *lr = &(in_old ? o : n)->ir->chains[c->dir].rules[
+				in_old ? c->old_rule : c->new_rule];
+
+			cj = json_pack("{s:s, s:s, s:s, s:i}", "condition", "over the rate",
+				       "of", in_old ? "OLD" : "NEW", "file",
+				       lr->loc.file ? lr->loc.file : "", "line", (int)lr->loc.line);
+		} else {
+			cj = json_pack("{s:s, s:s}", "condition", c->kind == PC_RG_COND_SRC_IN ?
+				       "source in set" : "destination in set", "set", c->set);
+		}
+		json_object_set_new(cj, "holds", json_boolean(cv->lo.lo == 1));
+		json_array_append_new(a, cj);
+	}
+	json_object_set_new(j, "conditions", a);
 	return j;
 }
 
@@ -507,7 +557,7 @@ static void line_of(const struct pc_rg_result *r, size_t i, const struct side *o
 	memset(l, 0, sizeof(*l));
 	l->sign = sign_of(d);
 	l->d = d;
-	region_text3(d, &r->ifaces, &l->head, &l->ports, &l->tail);
+	region_text3(d, r, o, n, &l->head, &l->ports, &l->tail);
 	decider_text(n->ir, d->dir, &d->new, "NEW", &l->now);
 	decider_text(o->ir, d->dir, &d->old, "OLD", &l->was);
 }
@@ -590,10 +640,10 @@ static int print_result(const struct pc_rg_result *r, const struct side *o,
 			struct pc_buf reg = { 0 };
 			char sg[2] = { sign_of(d), 0 };
 
-			region_text(d, &r->ifaces, &reg);
+			region_text(d, r, o, n, &reg);
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
 				"change", sg, "direction", pc_direction_name(d->dir),
-				"packets", reg.data, "region", region_json(d, &r->ifaces),
+				"packets", reg.data, "region", region_json(d, r, o, n),
 				"new", side_json(n->ir, d->dir, &d->new, "NEW"),
 				"old", side_json(o->ir, d->dir, &d->old, "OLD")));
 			free(reg.data);

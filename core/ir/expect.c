@@ -66,6 +66,44 @@ static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces 
 	}
 }
 
+/*
+ * " (source in @dyn, over the rate of p.policy:7)": what the witness of
+ * @d depends on beyond the packet (regions.h, struct pc_rg_cond).
+ */
+static void conds_text(const struct pc_ir *ir, const struct pc_rg_result *res,
+		       const struct pc_rg_diff *d, char *buf, size_t len)
+{
+	const struct pc_rg_box *b = d->rest ? &d->witness : &d->box;
+	struct pc_buf out;
+
+	pc_buf_init(&out);
+	for (size_t k = 0; k < res->n_conds; k++) {
+		const struct pc_rg_iv *cv = &b->d[res->conds[k].dim];
+		const struct pc_rg_cond *c = &res->conds[k];
+		bool holds = cv->lo.lo == 1;
+
+		if (cv->lo.lo != cv->hi.lo || !pc_rg_cond_in(c, d->dir))
+			continue;
+		pc_buf_puts(&out, out.len ? ", " : " (");
+		if (c->kind == PC_RG_COND_OVER && c->old_rule >= 0) {
+			const struct pc_location *l = &ir->chains[c->dir].rules[c->old_rule].loc;
+
+			pc_buf_printf(&out, "%s the rate of %s:%u", holds ? "over" : "under",
+				      l->file ? l->file : "?", l->line);
+		} else if (c->kind == PC_RG_COND_OVER) {
+			pc_buf_printf(&out, "%s the rate", holds ? "over" : "under");
+		} else {
+			pc_buf_printf(&out, "%s %sin @%s",
+				      c->kind == PC_RG_COND_SRC_IN ? "source" : "destination",
+				      holds ? "" : "not ", c->set);
+		}
+	}
+	if (out.len)
+		pc_buf_puts(&out, ")");
+	snprintf(buf, len, "%s", out.data ? out.data : "");
+	pc_buf_finish(&out);
+}
+
 /* What decided @p in @ir: FILE:LINE, the default or a built-in rule. */
 static void decider(const struct pc_ir *ir, const struct pc_packet *p, long idx,
 		    char *buf, size_t len)
@@ -133,7 +171,7 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 	for (size_t i = 0; i < res.n && ok; i++) {
 		const struct pc_rg_diff *d = &res.v[i];
 		struct pc_packet p;
-		char ifbuf[32], text[200], by[200];
+		char ifbuf[32], text[200], by[200], cond[200];
 		enum pc_verdict v;
 		long idx;
 
@@ -143,12 +181,19 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 		if (d->dir != e->dir)
 			continue;
 		region_packet(d, &res.ifaces, &p, ifbuf, sizeof(ifbuf));
-		idx = pc_ir_eval(ir, &p, &v);
+		/*
+		 * The region's OLD side is what decides the witness: the
+		 * evaluator, with no dynamic set members and no rate
+		 * exceeded, would not see a region that depends on those
+		 */
+		idx = d->old.rule;
+		v = d->old.verdict;
 		pc_packet_format(&p, text, sizeof(text));
 		decider(ir, &p, idx, by, sizeof(by));
+		conds_text(ir, &res, d, cond, sizeof(cond));
 		pc_diag_error(diag, &e->rule.loc,
-			      "expectation broken: '%s' gets %s from %s, not %s",
-			      text, pc_verdict_name(v), by, pc_verdict_name(e->rule.verdict));
+			      "expectation broken: '%s'%s gets %s from %s, not %s",
+			      text, cond, pc_verdict_name(v), by, pc_verdict_name(e->rule.verdict));
 		ok = false;
 	}
 	pc_rg_result_free(&res);

@@ -44,6 +44,10 @@ struct pc_rg_iv pc_rg_full(enum pc_rg_dim dim, unsigned fam)
 		iv.hi = u128(65535);
 		break;
 	default:
+		if (dim >= PC_RG_COND0 && dim < __PC_RG_DIM_MAX) {
+			iv.hi = u128(1);
+			break;
+		}
 		PC_BUG("dimension %d", (int)dim);
 	}
 	return iv;
@@ -243,10 +247,6 @@ const char *pc_regions_unmodelled(const struct pc_rule *r)
 {
 	if (r->n_map)
 		return "verdict maps (compare reads the unoptimised policy)";
-	if (pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr))
-		return "dynamic sets (hosts NAME = dynamic)";
-	if (r->limit.rate && r->limit_burst)
-		return "a rate limit's burst (limit ... burst M)";
 	return NULL;
 }
 
@@ -255,7 +255,7 @@ const char *pc_regions_unmodelled(const struct pc_rule *r)
  * @fam, or false when the rule cannot match that family.
  */
 static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
-		    unsigned fam, const struct pc_rg_ifaces *ifs,
+		    unsigned fam, const struct pc_rg_ifaces *ifs, const int *conds,
 		    struct cube *c)
 {
 	size_t cap;
@@ -348,6 +348,18 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 		}
 		ivlist_normalize(&c->d[PC_RG_DPORT]);
 	}
+	/* the conditions: membership (or not, with `not`), under the rate */
+	for (int k = 0; k < PC_RG_COND_DIMS; k++) {
+		struct ivlist *l = &c->d[PC_RG_COND0 + k];
+
+		if (conds[k] < 0) {
+			ivlist_full(l, PC_RG_COND0 + k, fam);
+			continue;
+		}
+		l->n = 1;
+		l->v = xmalloc(sizeof(l->v[0]));
+		l->v[0] = (struct pc_rg_iv){ u128((uint64_t)conds[k]), u128((uint64_t)conds[k]) };
+	}
 	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
 		if (c->d[d].n == 0) {
 			cube_free(c);
@@ -363,25 +375,205 @@ static void cubes_push(struct cubes *cs, struct cube *c)
 	cs->v[cs->n++] = *c;
 }
 
-static void chain_cubes(const struct pc_chain *ch, unsigned fam,
-			const struct pc_rg_ifaces *ifs, struct cubes *cs)
+/* ---- conditions ---- */
+
+static void hash_str(uint64_t *h, const char *s)
 {
+	if (s)
+		hash_bytes(h, s, strlen(s) + 1);
+	else
+		hash_bytes(h, "", 1);
+}
+
+static void hash_addrs(uint64_t *h, const struct pc_addr_set *s, bool not)
+{
+	hash_bytes(h, &s->n, sizeof(s->n));
+	for (size_t i = 0; i < s->n; i++)
+		hash_bytes(h, &s->v[i], sizeof(s->v[i]));
+	hash_str(h, pc_addr_set_is_dynamic(s) ? s->name : NULL);
+	hash_bytes(h, &not, sizeof(not));
+}
+
+/*
+ * The bucket of a limited rule: what it matches, its verdict and its
+ * limit. Rules equal in all of these are the same bucket in OLD and NEW
+ * (the how-many-th such rule of the chain goes in by the caller).
+ */
+static uint64_t limit_key(const struct pc_rule *r, enum pc_direction dir)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t m = r->n_ifaces > 1 ? r->n_ifaces : r->iface ? 1 : 0;
+
+	hash_bytes(&h, &dir, sizeof(dir));
+	hash_bytes(&h, &r->verdict, sizeof(r->verdict));
+	hash_bytes(&h, &r->families, sizeof(r->families));
+	for (size_t k = 0; k < m; k++)
+		hash_str(&h, r->n_ifaces > 1 ? r->ifaces[k] : r->iface);
+	hash_bytes(&h, &r->iface_not, sizeof(r->iface_not));
+	for (size_t k = 0; k < r->n_oifaces; k++)
+		hash_str(&h, r->oifaces[k]);
+	hash_bytes(&h, &r->ct_state, sizeof(r->ct_state));
+	hash_addrs(&h, &r->saddr, r->saddr_not);
+	hash_addrs(&h, &r->daddr, r->daddr_not);
+	for (size_t k = 0; k < r->n_l4; k++) {
+		const struct pc_l4 *l = &r->l4[k];
+
+		hash_bytes(&h, &l->proto, sizeof(l->proto));
+		for (size_t i = 0; i < l->dports.n; i++)
+			hash_bytes(&h, &l->dports.v[i], sizeof(l->dports.v[i]));
+		if (l->n_types)
+			hash_bytes(&h, l->types, l->n_types);
+	}
+	hash_bytes(&h, &r->limit, sizeof(r->limit));
+	hash_bytes(&h, &r->limit_burst, sizeof(r->limit_burst));
+	return h;
+}
+
+/* The condition of @kind and @key, added when new; -1 when there are too many. */
+static int cond_index(struct pc_rg_result *res, enum pc_rg_cond_kind kind,
+		      const char *set, uint64_t key)
+{
+	for (size_t i = 0; i < res->n_conds; i++)
+		if (res->conds[i].kind == kind && res->conds[i].key == key &&
+		    (!set || strcmp(res->conds[i].set, set) == 0))
+			return (int)i;
+	if (res->n_conds == PC_RG_MAX_CONDS)
+		return -1;
+	res->conds[res->n_conds] = (struct pc_rg_cond){ kind, set, 0, -1, -1, key, -1 };
+	return (int)res->n_conds++;
+}
+
+static int conds_of(const struct pc_ir *ir, bool is_new, struct pc_rg_result *res,
+		    char *err, size_t errlen)
+{
+	for (int d = 0; d < __PC_DIR_MAX; d++) {
+		const struct pc_chain *ch = &ir->chains[d];
+
+		for (size_t i = 0; i < ch->n; i++) {
+			const struct pc_rule *r = &ch->rules[i];
+			bool full = false;
+
+			if (pc_addr_set_is_dynamic(&r->saddr))
+				full |= cond_index(res, PC_RG_COND_SRC_IN, r->saddr.name, 0) < 0;
+			if (pc_addr_set_is_dynamic(&r->daddr))
+				full |= cond_index(res, PC_RG_COND_DST_IN, r->daddr.name, 0) < 0;
+			if (r->limit.rate) {
+				uint64_t key = limit_key(r, (enum pc_direction)d);
+				size_t nth = 0;
+				int c;
+
+				/* the same rule twice in a chain: two buckets */
+				for (size_t j = 0; j < i; j++)
+					nth += ch->rules[j].limit.rate &&
+					       limit_key(&ch->rules[j], (enum pc_direction)d) == key;
+				key += nth;
+				c = cond_index(res, PC_RG_COND_OVER, NULL, key);
+				if (c >= 0) {
+					res->conds[c].dir = (enum pc_direction)d;
+					*(is_new ? &res->conds[c].new_rule : &res->conds[c].old_rule) = (long)i;
+				}
+				full |= c < 0;
+			}
+			if (full) {
+				snprintf(err, errlen, "%s %s:%u: compare models at most %d dynamic "
+					 "sets and rate limits at once",
+					 is_new ? "NEW" : "OLD", r->loc.file ? r->loc.file : "?",
+					 r->loc.line, PC_RG_MAX_CONDS);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int conds_build(const struct pc_ir *old, const struct pc_ir *new,
+		       struct pc_rg_result *res, char *err, size_t errlen)
+{
+	int used[__PC_DIR_MAX] = { 0 }, sets = 0;
+
+	if (conds_of(old, false, res, err, errlen) < 0 ||
+	    conds_of(new, true, res, err, errlen) < 0)
+		return -1;
+	/* the sets' dimensions in every direction, then each direction's limits */
+	for (size_t i = 0; i < res->n_conds; i++)
+		if (res->conds[i].kind != PC_RG_COND_OVER)
+			res->conds[i].dim = PC_RG_COND0 + sets++;
+	for (size_t i = 0; i < res->n_conds; i++) {
+		struct pc_rg_cond *c = &res->conds[i];
+		int k;
+
+		if (c->kind != PC_RG_COND_OVER)
+			continue;
+		k = sets + used[c->dir]++;
+		if (k >= PC_RG_COND_DIMS) {
+			const struct pc_ir *ir = c->old_rule >= 0 ? old : new;
+			const struct pc_rule *r = &ir->chains[c->dir].rules[c->old_rule >= 0 ?
+									    c->old_rule : c->new_rule];
+
+			snprintf(err, errlen, "%s %s:%u: compare models at most %d dynamic sets "
+				 "and rate limits of one direction at once",
+				 ir == old ? "OLD" : "NEW", r->loc.file ? r->loc.file : "?",
+				 r->loc.line, PC_RG_COND_DIMS);
+			return -1;
+		}
+		c->dim = PC_RG_COND0 + k;
+	}
+	if (sets > PC_RG_COND_DIMS) {
+		snprintf(err, errlen, "compare models at most %d dynamic sets at once",
+			 PC_RG_COND_DIMS);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The value each condition needs for rule @i of chain @dir to match: 1
+ * (member), 0 (not a member, or under the rate), -1 (any).
+ */
+static void rule_conds(const struct pc_rg_result *res, enum pc_direction dir, bool is_new,
+		       long i, const struct pc_rule *r, int *conds)
+{
+	for (size_t k = 0; k < PC_RG_COND_DIMS; k++)
+		conds[k] = -1;
+	for (size_t k = 0; k < res->n_conds; k++) {
+		const struct pc_rg_cond *c = &res->conds[k];
+		int *v = &conds[c->dim - PC_RG_COND0];
+
+		if (!pc_rg_cond_in(c, dir))
+			continue;
+		if (c->kind == PC_RG_COND_SRC_IN && pc_addr_set_is_dynamic(&r->saddr) &&
+		    strcmp(c->set, r->saddr.name) == 0)
+			*v = !r->saddr_not;
+		if (c->kind == PC_RG_COND_DST_IN && pc_addr_set_is_dynamic(&r->daddr) &&
+		    strcmp(c->set, r->daddr.name) == 0)
+			*v = !r->daddr_not;
+		if (c->kind == PC_RG_COND_OVER && (is_new ? c->new_rule : c->old_rule) == i)
+			*v = 0;
+	}
+}
+
+static void chain_cubes(const struct pc_chain *ch, enum pc_direction dir, bool is_new,
+			unsigned fam, const struct pc_rg_result *res, struct cubes *cs)
+{
+	const struct pc_rg_ifaces *ifs = &res->ifaces;
 	struct cube c;
 
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct pc_rule *r = &ch->rules[i];
+		int conds[PC_RG_COND_DIMS];
 
 		if (!(r->families & fam))
 			continue;
+		rule_conds(res, dir, is_new, (long)i, r, conds);
 		if (r->n_l4 == 0) {
-			if (cube_of(r, NULL, fam, ifs, &c)) {
+			if (cube_of(r, NULL, fam, ifs, conds, &c)) {
 				c.rule = (long)i;
 				cubes_push(cs, &c);
 			}
 			continue;
 		}
 		for (size_t k = 0; k < r->n_l4; k++)
-			if (cube_of(r, &r->l4[k], fam, ifs, &c)) {
+			if (cube_of(r, &r->l4[k], fam, ifs, conds, &c)) {
 				c.rule = (long)i;
 				cubes_push(cs, &c);
 			}
@@ -957,6 +1149,8 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 	    check_modelled(new, "NEW", err, errlen) < 0)
 		return -1;
 	ifaces_build(old, new, &out->ifaces);
+	if (conds_build(old, new, out, err, errlen) < 0)
+		return -1;
 	for (int dir = 0; dir < __PC_DIR_MAX; dir++)
 		for (size_t f = 0; f < 2; f++) {
 			struct cubes co = { 0 }, cn = { 0 };
@@ -967,8 +1161,8 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 			struct walk w = { dir, fams[f], out, 0 };
 			bool rest = false;
 
-			chain_cubes(&old->chains[dir], fams[f], &out->ifaces, &co);
-			chain_cubes(&new->chains[dir], fams[f], &out->ifaces, &cn);
+			chain_cubes(&old->chains[dir], dir, false, fams[f], out, &co);
+			chain_cubes(&new->chains[dir], dir, true, fams[f], out, &cn);
 			lo = xmalloc(co.n * sizeof(*lo));
 			ln = xmalloc(cn.n * sizeof(*ln));
 			for (size_t i = 0; i < co.n; i++)

@@ -21,7 +21,7 @@
  * Interfaces: every name and prefix (eth*) either policy writes is a class;
  * a prefix's class holds the names starting with it that no exact name or
  * longer prefix claims; the last class is every other name. Rate limits
- * count as not exceeded, as in the reference evaluator.
+ * are conditions (below), as are dynamic sets.
  */
 #ifndef PORTCULLIS_REGIONS_H
 #define PORTCULLIS_REGIONS_H
@@ -41,6 +41,8 @@ enum pc_rg_dim {
 	PC_RG_DADDR,
 	PC_RG_PROTO,   /* IANA protocol number */
 	PC_RG_DPORT,   /* destination port; ICMP type for ICMP/ICMPv6; 0 otherwise */
+	PC_RG_COND0,   /* 0 or 1: whether a condition (struct pc_rg_cond) holds */
+	PC_RG_COND7 = PC_RG_COND0 + 7,
 	__PC_RG_DIM_MAX
 };
 
@@ -94,6 +96,44 @@ struct pc_rg_diff {
 	struct pc_rg_box witness;
 };
 
+/*
+ * What the packet alone does not tell: whether its source (destination)
+ * is in a dynamic set, whose elements only the kernel knows, or whether
+ * it comes over the rate of a `limit`. Each is a dimension of two values,
+ * so that a change that matters only for members (or over the rate) says
+ * so. A limit is one bucket per rule: the same rule (same matches, same
+ * limit, same direction, the same how-many-th such rule) in OLD and NEW
+ * is the same bucket; a changed limit is another bucket.
+ */
+enum pc_rg_cond_kind {
+	PC_RG_COND_SRC_IN,    /* the source is in dynamic set @set */
+	PC_RG_COND_DST_IN,    /* the destination is */
+	PC_RG_COND_OVER,      /* over the rate of the limited rule @old_rule / @new_rule */
+};
+
+/* Condition dimensions per direction; conditions in all (a limit is in one). */
+#define PC_RG_COND_DIMS 8
+#define PC_RG_MAX_CONDS 64
+
+/*
+ * @dim: its dimension (PC_RG_COND0 + k); a set's in every direction, a
+ * limit's in its direction only, where no other condition has it.
+ */
+struct pc_rg_cond {
+	enum pc_rg_cond_kind kind;
+	const char *set;              /* dynamic set name (in an IR) */
+	enum pc_direction dir;        /* PC_RG_COND_OVER: the rule's chain */
+	long old_rule, new_rule;      /* PC_RG_COND_OVER: its index in each, -1 if none */
+	uint64_t key;
+	int dim;
+};
+
+/* Whether condition @c is a dimension of direction @dir. */
+static inline bool pc_rg_cond_in(const struct pc_rg_cond *c, enum pc_direction dir)
+{
+	return c->kind != PC_RG_COND_OVER || c->dir == dir;
+}
+
 /* Interface classes: @names[i] (a prefix when @wild[i]); class @n is "any other". */
 struct pc_rg_ifaces {
 	size_t n;
@@ -105,6 +145,8 @@ struct pc_rg_result {
 	size_t n;
 	struct pc_rg_diff *v;
 	struct pc_rg_ifaces ifaces;
+	size_t n_conds;
+	struct pc_rg_cond conds[PC_RG_MAX_CONDS];
 	size_t leaves;    /* boxes decided before merging (for the curious) */
 };
 

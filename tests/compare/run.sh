@@ -75,6 +75,15 @@ printf 'table t\ndefault forward deny\nallow forward on eth0 out on eth1 port 22
 [ $rc = 1 ] && [ "$(grep -c . "$tmp/out")" = 1 ] && grep -q '^- forward on eth0 out on wg\* tcp any -> any:22 ' "$tmp/out" && ok ||
 	{ bad "out on: not exactly the dropped leaving interface (exit $rc)"; cat "$tmp/out"; }
 
+# dynamic sets and limits: a change that matters only for members of the
+# set, or over the rate, says so
+printf 'table t\nhosts bl = dynamic\ndeny in from $bl\nallow in port 22/tcp limit 5/second burst 10\n' >"$tmp/f.old.policy"
+printf 'table t\nhosts bl = dynamic\nallow in port 22/tcp limit 5/second burst 10\ndeny in from $bl\n' >"$tmp/f.new.policy"
+"$pc" compare "$tmp/f.old.policy" "$tmp/f.new.policy" >"$tmp/out" 2>&1; rc=$?
+[ $rc = 1 ] && [ "$(grep -c . "$tmp/out")" = 1 ] &&
+	grep -q '^+ in tcp any -> any:22 src in @bl under the rate of OLD .*f.old.policy:4  allow' "$tmp/out" && ok ||
+	{ bad "dynamic set and limit: not exactly members under the rate (exit $rc)"; cat "$tmp/out"; }
+
 # each rule feature compare does not model is refused by name (exit 1),
 # never read as something else
 while IFS='|' read -r feat rule; do
@@ -83,8 +92,6 @@ while IFS='|' read -r feat rule; do
 	[ $rc = 1 ] && grep -q "f.policy:3: compare does not model $feat" "$tmp/err" && ok ||
 		{ bad "compare does not refuse $feat (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
 done <<'EOF_FEATURES'
-dynamic sets (hosts NAME = dynamic)|deny in from $dyn
-a rate limit's burst (limit ... burst M)|allow in port 22/tcp limit 5/second burst 10
 NAT (masquerade, snat, dnat)|masquerade on eth0 from 192.0.2.0/24
 EOF_FEATURES
 
