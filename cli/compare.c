@@ -31,7 +31,10 @@ static const char compare_usage[] =
 	"A region is a direction, interfaces, protocol, source and destination\n"
 	"(prefixes or ranges), destination ports or ICMP types, conntrack state\n"
 	"(shown only when not just 'new') and family. The line that decides it in\n"
-	"NEW and in OLD follows. Rate limits count as not exceeded.\n"
+	"NEW and in OLD follows. A region may depend on what the packet alone\n"
+	"does not tell: 'src in @SET' (a dynamic set's members), 'over the rate\n"
+	"of OLD FILE:LINE'. 'where OLD's line decides': the packets of those\n"
+	"bounds that the line shown decides.\n"
 	"\n"
 	"OLD and NEW are policy files or REV:PATH, a file of a git revision in\n"
 	"the current repository as `git show` names it (HEAD~1:fw.policy); its\n"
@@ -760,6 +763,11 @@ int cmd_compare(int argc, char **argv)
 		goto print;
 	}
 	pc_cli_phase("compare", "regions");
+	for (int d = 0; d < __PC_DIR_MAX; d++)
+		if (res.limits_not_exceeded[d])
+			fprintf(stderr, "portcullis: compare: note: %s: %zu rate limits count as never "
+				"exceeded, as explain takes them (more than compare models at once)\n",
+				pc_direction_name((enum pc_direction)d), res.limits_not_exceeded[d]);
 	pc_diag_print(diag, stderr, pc_cli_color());
 	status = print_result(&res, &sides[0], &sides[1], fmt);
 	goto out;

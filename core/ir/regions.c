@@ -471,8 +471,10 @@ static int conds_of(const struct pc_ir *ir, bool is_new, struct pc_rg_result *re
 				if (c >= 0) {
 					res->conds[c].dir = (enum pc_direction)d;
 					*(is_new ? &res->conds[c].new_rule : &res->conds[c].old_rule) = (long)i;
+				} else {
+					/* the direction's limits will not be modelled */
+					res->limits_not_exceeded[d]++;
 				}
-				full |= c < 0;
 			}
 			if (full) {
 				snprintf(err, errlen, "%s %s:%u: compare models at most %d dynamic "
@@ -498,25 +500,24 @@ static int conds_build(const struct pc_ir *old, const struct pc_ir *new,
 	for (size_t i = 0; i < res->n_conds; i++)
 		if (res->conds[i].kind != PC_RG_COND_OVER)
 			res->conds[i].dim = PC_RG_COND0 + sets++;
-	for (size_t i = 0; i < res->n_conds; i++) {
+	for (size_t i = 0; i < res->n_conds; i++)
+		if (res->conds[i].kind == PC_RG_COND_OVER)
+			used[res->conds[i].dir]++;
+	for (size_t i = 0, k[__PC_DIR_MAX] = { 0 }; i < res->n_conds; i++) {
 		struct pc_rg_cond *c = &res->conds[i];
-		int k;
 
 		if (c->kind != PC_RG_COND_OVER)
 			continue;
-		k = sets + used[c->dir]++;
-		if (k >= PC_RG_COND_DIMS) {
-			const struct pc_ir *ir = c->old_rule >= 0 ? old : new;
-			const struct pc_rule *r = &ir->chains[c->dir].rules[c->old_rule >= 0 ?
-									    c->old_rule : c->new_rule];
-
-			snprintf(err, errlen, "%s %s:%u: compare models at most %d dynamic sets "
-				 "and rate limits of one direction at once",
-				 ir == old ? "OLD" : "NEW", r->loc.file ? r->loc.file : "?",
-				 r->loc.line, PC_RG_COND_DIMS);
-			return -1;
+		/*
+		 * More limits in a direction than dimensions left: all of them
+		 * count as never exceeded there, as explain takes them (said
+		 * on stderr by the caller, res->limits_not_exceeded)
+		 */
+		if (sets + used[c->dir] > PC_RG_COND_DIMS || res->limits_not_exceeded[c->dir]) {
+			res->limits_not_exceeded[c->dir]++;
+			continue;
 		}
-		c->dim = PC_RG_COND0 + k;
+		c->dim = PC_RG_COND0 + sets + (int)k[c->dir]++;
 	}
 	if (sets > PC_RG_COND_DIMS) {
 		snprintf(err, errlen, "compare models at most %d dynamic sets at once",
@@ -539,7 +540,7 @@ static void rule_conds(const struct pc_rg_result *res, enum pc_direction dir, bo
 		const struct pc_rg_cond *c = &res->conds[k];
 		int *v = &conds[c->dim - PC_RG_COND0];
 
-		if (!pc_rg_cond_in(c, dir))
+		if (!pc_rg_cond_in(c, dir) || c->dim < 0)
 			continue;
 		if (c->kind == PC_RG_COND_SRC_IN && pc_addr_set_is_dynamic(&r->saddr) &&
 		    strcmp(c->set, r->saddr.name) == 0)

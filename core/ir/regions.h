@@ -103,7 +103,10 @@ struct pc_rg_diff {
  * so that a change that matters only for members (or over the rate) says
  * so. A limit is one bucket per rule: the same rule (same matches, same
  * limit, same direction, the same how-many-th such rule) in OLD and NEW
- * is the same bucket; a changed limit is another bucket.
+ * is the same bucket; a changed limit is another bucket. A direction with
+ * more limits than PC_RG_COND_DIMS (less the sets) counts all its limits
+ * as never exceeded, as the reference evaluator does, and says so
+ * (limits_not_exceeded).
  */
 enum pc_rg_cond_kind {
 	PC_RG_COND_SRC_IN,    /* the source is in dynamic set @set */
@@ -131,7 +134,7 @@ struct pc_rg_cond {
 /* Whether condition @c is a dimension of direction @dir. */
 static inline bool pc_rg_cond_in(const struct pc_rg_cond *c, enum pc_direction dir)
 {
-	return c->kind != PC_RG_COND_OVER || c->dir == dir;
+	return c->dim >= 0 && (c->kind != PC_RG_COND_OVER || c->dir == dir);
 }
 
 /* Interface classes: @names[i] (a prefix when @wild[i]); class @n is "any other". */
@@ -147,6 +150,11 @@ struct pc_rg_result {
 	struct pc_rg_ifaces ifaces;
 	size_t n_conds;
 	struct pc_rg_cond conds[PC_RG_MAX_CONDS];
+	/*
+	 * Per direction: limited rules that all count as never exceeded (as
+	 * explain takes them) because more than the dimensions left use one
+	 */
+	size_t limits_not_exceeded[__PC_DIR_MAX];
 	size_t leaves;    /* boxes decided before merging (for the curious) */
 };
 
