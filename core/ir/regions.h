@@ -3,16 +3,22 @@
  * DOC: regions of packet space (`portcullis compare`)
  *
  * Packet space is, per direction, a product of interval dimensions: the
- * interface (as classes, below), the conntrack state, the source and the
- * destination address, the protocol and the destination port (the ICMP
- * type for ICMP and ICMPv6), each family apart. A rule of the IR is a
+ * interface and (forward) the leaving interface (as classes, below), the
+ * conntrack state, the source and the destination address, the protocol
+ * and the destination port (the ICMP type for ICMP and ICMPv6), and what
+ * the packet does not tell (dynamic set membership, over a rate: struct
+ * pc_rg_cond), each family apart. A rule of the IR is a
  * union of "cubes", one per protocol alternative: in each dimension a set
  * of intervals. pc_regions_compare() splits the space of two IRs into
  * boxes until, in each box, both first-match chains are decided by one
  * rule each; the boxes where the two verdicts differ are the difference in
  * meaning, exactly (no sampling). Boxes where the two chains hold the same
  * rules in the same order are never split: a one-line change costs about
- * the rules its box touches.
+ * the rules its box touches. The two defaults count as the same rule, so
+ * that the packets both decide are one region when they differ; and where
+ * one side is decided by one rule and the other by many, each of those
+ * many gives one region bounded by a box (struct pc_rg_diff, @rest)
+ * instead of the thousands of boxes the many would cut.
  *
  * A new match of the IR is one more enum pc_rg_dim value, its interval in
  * cube_of() and its text in the printer; until then pc_regions_compare()
