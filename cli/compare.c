@@ -57,7 +57,7 @@ enum format { FMT_TEXT, FMT_JSON, FMT_MARKDOWN };
 struct side {
 	const char *arg;
 	const char *tag;       /* OLD / NEW */
-	char tmpdir[64];
+	char tmpdir[4096];
 	struct pc_ir *ir;
 };
 
@@ -83,14 +83,24 @@ static int run(const char *const *argv, const char *dir, int out_fd)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Where temporary files go: $TMPDIR, else /tmp. */
+static const char *tmp_dir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && t[0] == '/' ? t : "/tmp";
+}
+
 /* The first line `git ARGS` prints, or NULL. */
 static char *git_line(const char *const *argv)
 {
-	char path[] = "/tmp/portcullis-git.XXXXXX", buf[4096];
-	int fd = mkstemp(path);
+	char path[4096], buf[4096];
+	int fd;
 	ssize_t n;
 	char *nl;
 
+	snprintf(path, sizeof(path), "%s/portcullis-git.XXXXXX", tmp_dir());
+	fd = mkstemp(path);
 	if (fd < 0)
 		return NULL;
 	unlink(path);
@@ -142,7 +152,7 @@ static int load_git(struct side *s, const struct pc_registry *reg,
 		*rel = xmalloc(n);
 		snprintf(*rel, n, "%s%s", prefix ? prefix : "", path);
 	}
-	snprintf(s->tmpdir, sizeof(s->tmpdir), "/tmp/portcullis-compare.XXXXXX");
+	snprintf(s->tmpdir, sizeof(s->tmpdir), "%s/portcullis-compare.XXXXXX", tmp_dir());
 	if (!mkdtemp(s->tmpdir)) {
 		s->tmpdir[0] = 0;
 		fprintf(stderr, "portcullis: compare: temporary directory: %s\n", strerror(errno));

@@ -18,6 +18,9 @@ pc=$1 src=$(cd "$2" && pwd) regen=${3:-}
 case $pc in /*) ;; */*) pc=$PWD/$pc ;; esac
 cd "$(dirname "$0")" || exit 99
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-compare.XXXXXX") || exit 99
+# compare's temporary trees go here too, apart from other runs' in /tmp
+mkdir "$tmp/t" || exit 99
+export TMPDIR="$tmp/t"
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -140,7 +143,7 @@ if command -v git >/dev/null 2>&1; then
 		bad "a revision against itself changed"
 	"$pc" compare HEAD:fw/nosuch.policy fw/fw.policy >/dev/null 2>"$tmp/err"; rc=$?
 	[ $rc = 3 ] && grep -q 'no such file in git' "$tmp/err" && ok || bad "missing REV:PATH is not exit 3 ($rc)"
-	ls /tmp/portcullis-compare.* >/dev/null 2>&1 && bad "temporary trees left in /tmp" || ok
+	ls "$TMPDIR"/portcullis-* >/dev/null 2>&1 && bad "temporary trees left in \$TMPDIR" || ok
 	cd "$OLDPWD" || exit 99
 
 	# the shipped examples against each of their previous revisions
