@@ -154,6 +154,7 @@ struct cube {
 	long rule;
 	enum pc_verdict verdict;
 	uint64_t hash;        /* of the intervals and the verdict: identity across IRs */
+	int ndims;            /* the dimensions past these are whole in every cube */
 };
 
 /* The cubes of one chain in one family, in order, the default last. */
@@ -368,8 +369,9 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 	return true;
 }
 
-static void cubes_push(struct cubes *cs, struct cube *c)
+static void cubes_push(struct cubes *cs, struct cube *c, int ndims)
 {
+	c->ndims = ndims;
 	cube_hash(c);
 	cs->v = xgrow(cs->v, &cs->cap, cs->n + 1, sizeof(cs->v[0]));
 	cs->v[cs->n++] = *c;
@@ -557,7 +559,13 @@ static void chain_cubes(const struct pc_chain *ch, enum pc_direction dir, bool i
 			unsigned fam, const struct pc_rg_result *res, struct cubes *cs)
 {
 	const struct pc_rg_ifaces *ifs = &res->ifaces;
+	int ndims = PC_RG_COND0;
 	struct cube c;
+
+	/* the condition dimensions in use; the others are whole everywhere */
+	for (size_t k = 0; k < res->n_conds; k++)
+		if (res->conds[k].dim >= ndims)
+			ndims = res->conds[k].dim + 1;
 
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct pc_rule *r = &ch->rules[i];
@@ -569,14 +577,14 @@ static void chain_cubes(const struct pc_chain *ch, enum pc_direction dir, bool i
 		if (r->n_l4 == 0) {
 			if (cube_of(r, NULL, fam, ifs, conds, &c)) {
 				c.rule = (long)i;
-				cubes_push(cs, &c);
+				cubes_push(cs, &c, ndims);
 			}
 			continue;
 		}
 		for (size_t k = 0; k < r->n_l4; k++)
 			if (cube_of(r, &r->l4[k], fam, ifs, conds, &c)) {
 				c.rule = (long)i;
-				cubes_push(cs, &c);
+				cubes_push(cs, &c, ndims);
 			}
 	}
 	memset(&c, 0, sizeof(c));
@@ -584,7 +592,7 @@ static void chain_cubes(const struct pc_chain *ch, enum pc_direction dir, bool i
 		ivlist_full(&c.d[d], d, fam);
 	c.rule = -1;
 	c.verdict = ch->policy;
-	cubes_push(cs, &c);
+	cubes_push(cs, &c, ndims);
 }
 
 static void cubes_free(struct cubes *cs)
@@ -625,11 +633,25 @@ static enum rel dim_rel(const struct ivlist *l, const struct pc_rg_iv *b)
 	return REL_PARTIAL;
 }
 
+/*
+ * The dimensions in the order cube_rel() tries them: those that most often
+ * tell a rule apart first (the answer does not depend on the order).
+ */
+static const int rel_order[__PC_RG_DIM_MAX] = {
+	PC_RG_DPORT, PC_RG_SADDR, PC_RG_PROTO, PC_RG_DADDR, PC_RG_IFACE, PC_RG_STATE,
+	PC_RG_OIFACE, PC_RG_COND0, PC_RG_COND0 + 1, PC_RG_COND0 + 2, PC_RG_COND0 + 3,
+	PC_RG_COND0 + 4, PC_RG_COND0 + 5, PC_RG_COND0 + 6, PC_RG_COND0 + 7,
+};
+
+_Static_assert(PC_RG_COND0 == 7 && __PC_RG_DIM_MAX == PC_RG_COND0 + PC_RG_COND_DIMS,
+	       "rel_order lists every dimension, the conditions last");
+
 static enum rel cube_rel(const struct cube *c, const struct pc_rg_box *b)
 {
 	enum rel all = REL_COVERS;
 
-	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+	for (int k = 0; k < c->ndims; k++) {
+		int d = rel_order[k];
 		enum rel r = dim_rel(&c->d[d], &b->d[d]);
 
 		if (r == REL_DISJOINT)
