@@ -932,17 +932,11 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	fn = fo + no;
 	ko = filter(lo, no, b, fo, &co);
 	kn = filter(ln, nn, b, fn, &cn);
-	/* a side without its default (above) has no packets left here */
-	if (ko == 0 || kn == 0)
-		goto out;
 	/* the same rules in the same order decide alike */
 	for (d = 0; d < ko && d < kn; d++)
 		if (!cube_same(fo[d], fn[d]))
 			break;
 	if (d == ko && d == kn)
-		goto out;
-	/* a side without its default with only shared rules left: alike too */
-	if ((d == ko && fo[ko - 1]->rule >= 0) || (d == kn && fn[kn - 1]->rule >= 0))
 		goto out;
 	for (size_t i = 0; i < ko; i++)
 		same_verdict &= fo[i]->verdict == fo[0]->verdict;
@@ -965,27 +959,24 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 		for (size_t i = 0; d <= pc_rg_rest_rules && i < d && !pick; i++)
 			if (cube_rel(fo[i], b) == REL_PARTIAL)
 				pick = fo[i];
-		if (!pick && cube_rel(fn[d], b) == REL_COVERS)
-			emit_bounded(w, b, fo, ko, d, fn[d], true);
-		else if (!pick)
-			emit_bounded(w, b, fn, kn, d, fo[d], false);
-		if (!pick)
+		if (!pick) {
+			if (d < kn && cube_rel(fn[d], b) == REL_COVERS)
+				emit_bounded(w, b, fo, ko, d, fn[d], true);
+			else
+				emit_bounded(w, b, fn, kn, d, fo[d], false);
 			goto out;
-		split(b, pick, &left, &right);
-		walk(w, &left, fo, ko, fn, kn);
-		walk(w, &right, fo, ko, fn, kn);
-		goto out;
+		}
 	}
-	if (co && cn) {
+	if (!pick && co && cn) {
 		/* both defaults: the rest region (pc_regions_compare()) holds it */
 		if (fo[0]->rule >= 0 || fn[0]->rule >= 0)
 			emit(w, b, fo[0], fn[0]);
 		goto out;
 	}
 	/* split on the first rule that differs, else on the shared rule before it */
-	if (d < ko && cube_rel(fo[d], b) == REL_PARTIAL)
+	if (!pick && d < ko && cube_rel(fo[d], b) == REL_PARTIAL)
 		pick = fo[d];
-	else if (d < kn && cube_rel(fn[d], b) == REL_PARTIAL)
+	else if (!pick && d < kn && cube_rel(fn[d], b) == REL_PARTIAL)
 		pick = fn[d];
 	for (size_t i = d; !pick && i-- > 0;)
 		if (cube_rel(fo[i], b) == REL_PARTIAL)

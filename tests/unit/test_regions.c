@@ -422,6 +422,22 @@ static bool check_point(const struct pc_ir *o, const struct pc_ir *n,
 	return differs == inside;
 }
 
+/* Is @pt, a witness of @d, a packet of @d (deciders included)? */
+static bool witness_inside(const struct pc_ir *o, const struct pc_ir *n,
+			  const struct pc_rg_result *r, const struct pc_rg_diff *d,
+			  const struct point *pt)
+{
+	struct pc_packet p;
+	char ifbuf[32];
+	enum pc_verdict vo, vn;
+	long io, in;
+
+	to_packet(pt, &r->ifaces, &p, ifbuf, sizeof(ifbuf));
+	io = eval_cond(o, false, r, pt, &p, &vo);
+	in = eval_cond(n, true, r, pt, &p, &vn);
+	return vo != vn && in_region(d, pt, io, in);
+}
+
 /* Clamps @x into the dimension's values for the point's family and protocol. */
 static uint64_t dim_max(int k, const struct point *pt)
 {
@@ -550,6 +566,9 @@ static size_t check_all(const struct pc_ir *o, const struct pc_ir *n,
 					pt.addr_hi[k - PC_RG_SADDR] = x->hi;
 			}
 			if (!check_point(o, n, claim, &pt))
+				bad++;
+			/* and it is in its region: no bounded region is empty */
+			if (!witness_inside(o, n, r, &r->v[i], &pt))
 				bad++;
 		}
 	for (unsigned i = 0; i < n_random; i++) {
