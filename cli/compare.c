@@ -31,7 +31,10 @@ static const char compare_usage[] =
 	"A region is a direction, interfaces, protocol, source and destination\n"
 	"(prefixes or ranges), destination ports or ICMP types, conntrack state\n"
 	"(shown only when not just 'new') and family. The line that decides it in\n"
-	"NEW and in OLD follows. Rate limits count as not exceeded.\n"
+	"NEW and in OLD follows. A region may depend on what the packet alone\n"
+	"does not tell: 'src in @SET' (a dynamic set's members), 'over the rate\n"
+	"of OLD FILE:LINE'. 'where OLD's line decides': the packets of those\n"
+	"bounds that the line shown decides.\n"
 	"\n"
 	"OLD and NEW are policy files or REV:PATH, a file of a git revision in\n"
 	"the current repository as `git show` names it (HEAD~1:fw.policy); its\n"
@@ -54,7 +57,7 @@ enum format { FMT_TEXT, FMT_JSON, FMT_MARKDOWN };
 struct side {
 	const char *arg;
 	const char *tag;       /* OLD / NEW */
-	char tmpdir[512];
+	char tmpdir[4096];
 	struct pc_ir *ir;
 };
 
@@ -80,14 +83,24 @@ static int run(const char *const *argv, const char *dir, int out_fd)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Where temporary files go: $TMPDIR, else /tmp. */
+static const char *tmp_dir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && t[0] == '/' ? t : "/tmp";
+}
+
 /* The first line `git ARGS` prints, or NULL. */
 static char *git_line(const char *const *argv)
 {
-	char path[] = "/tmp/portcullis-git.XXXXXX", buf[4096];
-	int fd = mkstemp(path);
+	char path[4096], buf[4096];
+	int fd;
 	ssize_t n;
 	char *nl;
 
+	snprintf(path, sizeof(path), "%s/portcullis-git.XXXXXX", tmp_dir());
+	fd = mkstemp(path);
 	if (fd < 0)
 		return NULL;
 	unlink(path);
@@ -139,17 +152,7 @@ static int load_git(struct side *s, const struct pc_registry *reg,
 		*rel = xmalloc(n);
 		snprintf(*rel, n, "%s%s", prefix ? prefix : "", path);
 	}
-	{
-		/* TMPDIR as mktemp(1) takes it, so that parallel runs (and tests)
-		 * can each keep their own. */
-		const char *t = getenv("TMPDIR");
-
-		if (!t || t[0] != '/')
-			t = "/tmp";
-		if ((size_t)snprintf(s->tmpdir, sizeof(s->tmpdir), "%s/portcullis-compare.XXXXXX",
-				     t) >= sizeof(s->tmpdir))
-			snprintf(s->tmpdir, sizeof(s->tmpdir), "/tmp/portcullis-compare.XXXXXX");
-	}
+	snprintf(s->tmpdir, sizeof(s->tmpdir), "%s/portcullis-compare.XXXXXX", tmp_dir());
 	if (!mkdtemp(s->tmpdir)) {
 		s->tmpdir[0] = 0;
 		fprintf(stderr, "portcullis: compare: temporary directory: %s\n", strerror(errno));
@@ -237,53 +240,69 @@ static uint64_t ival(const struct pc_u128 *x)
 	return x->lo;
 }
 
-/* "tcp any -> 198.51.100.0/24:80-90 type echo-request" and so on. */
+/* " on eth0,wlan*": the interface classes @ifc, after @lead. */
+static void iface_text(const struct pc_rg_iv *ifc, const struct pc_rg_ifaces *ifs,
+		       const char *lead, struct pc_buf *b)
+{
+	bool first = true;
+
+	pc_buf_printf(b, "%s", lead);
+	for (uint64_t c = ival(&ifc->lo); c <= ival(&ifc->hi); c++) {
+		bool inside = false;
+
+		/* eth0 goes without saying beside eth* */
+		for (uint64_t k = ival(&ifc->lo); c < ifs->n && k <= ival(&ifc->hi); k++)
+			if (k != c && k < ifs->n && ifs->wild[k] &&
+			    strncmp(ifs->names[c], ifs->names[k], strlen(ifs->names[k])) == 0 &&
+			    (strlen(ifs->names[c]) > strlen(ifs->names[k]) || !ifs->wild[c]))
+				inside = true;
+		if (inside)
+			continue;
+		if (!first)
+			pc_buf_printf(b, ",");
+		first = false;
+		if (c == ifs->n)
+			pc_buf_printf(b, "(other)");
+		else
+			pc_buf_printf(b, "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
+	}
+}
+
 /*
  * The region as text in three parts: @b the head (direction, interfaces,
  * protocol, addresses), @pb the ports (":80-90") or ICMP types
  * (" type echo-request"), empty when all, @tb the tail (state, family).
  */
-static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
+static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_result *r,
+			 const struct side *o, const struct side *n,
 			 struct pc_buf *b, struct pc_buf *pb, struct pc_buf *tb)
 {
+	const struct pc_rg_ifaces *ifs = &r->ifaces;
 	const struct pc_rg_box *x = &d->box;
 	const struct pc_rg_iv *ifc = &x->d[PC_RG_IFACE], *pr = &x->d[PC_RG_PROTO];
+	const struct pc_rg_iv *oifc = &x->d[PC_RG_OIFACE];
 	const struct pc_rg_iv *pt = &x->d[PC_RG_DPORT], *stt = &x->d[PC_RG_STATE];
 	unsigned fam = x->fam == PC_FAM_IPV6 ? PC_FAM_IPV6 : PC_FAM_IPV4;
 	char s[96], t[96];
 	uint64_t p0 = ival(&pr->lo), p1 = ival(&pr->hi);
 
 	pc_buf_printf(b, "%s", pc_direction_name(d->dir));
+	if (d->rest && d->old.rule < 0 && d->new.rule < 0) {
+		/* the defaults changed: thousands of pieces otherwise */
+		pc_buf_printf(b, " every %spacket no rule matches",
+			      x->fam == PC_FAM_IPV4 ? "ipv4 " : x->fam == PC_FAM_IPV6 ? "ipv6 " : "");
+		return;
+	}
 	/*
 	 * Every interface but lo is left unsaid: lo is accepted by the
 	 * built-in rule of both (else it would be in the region).
 	 */
 	if ((ival(&ifc->lo) != 0 || ival(&ifc->hi) != ifs->n) &&
 	    !(ival(&ifc->lo) == 1 && ival(&ifc->hi) == ifs->n && ifs->n &&
-	      !ifs->wild[0] && strcmp(ifs->names[0], "lo") == 0)) {
-		bool first = true;
-
-		pc_buf_printf(b, " on ");
-		for (uint64_t c = ival(&ifc->lo); c <= ival(&ifc->hi); c++) {
-			bool inside = false;
-
-			/* eth0 goes without saying beside eth* */
-			for (uint64_t k = ival(&ifc->lo); c < ifs->n && k <= ival(&ifc->hi); k++)
-				if (k != c && k < ifs->n && ifs->wild[k] &&
-				    strncmp(ifs->names[c], ifs->names[k], strlen(ifs->names[k])) == 0 &&
-				    (strlen(ifs->names[c]) > strlen(ifs->names[k]) || !ifs->wild[c]))
-					inside = true;
-			if (inside)
-				continue;
-			if (!first)
-				pc_buf_printf(b, ",");
-			first = false;
-			if (c == ifs->n)
-				pc_buf_printf(b, "(other)");
-			else
-				pc_buf_printf(b, "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
-		}
-	}
+	      !ifs->wild[0] && strcmp(ifs->names[0], "lo") == 0))
+		iface_text(ifc, ifs, " on ", b);
+	if (ival(&oifc->lo) != 0 || ival(&oifc->hi) != ifs->n)
+		iface_text(oifc, ifs, " out on ", b);
 	if (p0 == p1 && pc_proto_name((unsigned)p0))
 		pc_buf_printf(b, " %s", pc_proto_name((unsigned)p0));
 	else if (p0 == p1)
@@ -315,10 +334,10 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	} else if (p0 == p1 && (p0 == PC_PROTO_ICMP || p0 == PC_PROTO_ICMPV6) &&
 		   !(ival(&pt->lo) == 0 && ival(&pt->hi) >= 255)) {
 		bool v6 = p0 == PC_PROTO_ICMPV6;
-		const char *n = pc_icmp_type_name((unsigned)pt->lo.lo, v6);
+		const char *tn = pc_icmp_type_name((unsigned)pt->lo.lo, v6);
 
-		if (pt->lo.lo == pt->hi.lo && n)
-			pc_buf_printf(pb, " type %s", n);
+		if (pt->lo.lo == pt->hi.lo && tn)
+			pc_buf_printf(pb, " type %s", tn);
 		else if (pt->lo.lo == pt->hi.lo)
 			pc_buf_printf(pb, " type %u", (unsigned)pt->lo.lo);
 		else
@@ -335,16 +354,49 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_ifaces *
 	if (x->fam != PC_FAM_ALL &&
 	    strcmp(s, "any") == 0 && strcmp(t, "any") == 0)
 		pc_buf_printf(tb, " %s", x->fam == PC_FAM_IPV4 ? "ipv4" : "ipv6");
+	/* what the packet alone does not tell: set membership, the rate */
+	for (size_t k = 0; k < r->n_conds; k++) {
+		const struct pc_rg_iv *cv = &x->d[r->conds[k].dim];
+		const struct pc_rg_cond *c = &r->conds[k];
+		bool holds = cv->lo.lo == 1;
+
+		if (cv->lo.lo != cv->hi.lo || !pc_rg_cond_in(c, d->dir))
+			continue;
+		if (c->kind == PC_RG_COND_OVER) {
+			bool in_old = c->old_rule >= 0;
+			const struct pc_rule *lr = &(in_old ? o : n)->ir->chains[c->dir].rules[
+				in_old ? c->old_rule : c->new_rule];
+
+			pc_buf_printf(tb, " %s the rate of %s %s:%u", holds ? "over" : "under",
+				      in_old ? "OLD" : "NEW", lr->loc.file ? lr->loc.file : "?",
+				      lr->loc.line);
+		} else {
+			pc_buf_printf(tb, " %s %sin @%s", c->kind == PC_RG_COND_SRC_IN ? "src" : "dst",
+				      holds ? "" : "not ", c->set);
+		}
+	}
+	/* the box only bounds the packets that side's decider decides */
+	for (int k = 0; k < 2; k++) {
+		const struct pc_rg_side *sd = k ? &d->new : &d->old;
+		const char *tag = k ? "NEW" : "OLD";
+
+		if (!(d->rest & (k ? PC_RG_REST_NEW : PC_RG_REST_OLD)))
+			continue;
+		if (sd->rule < 0)
+			pc_buf_printf(tb, " where no %s rule matches", tag);
+		else
+			pc_buf_printf(tb, " where %s's line decides", tag);
+	}
 }
 
-static void region_text(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
-			struct pc_buf *b)
+static void region_text(const struct pc_rg_diff *d, const struct pc_rg_result *r,
+			const struct side *o, const struct side *n, struct pc_buf *b)
 {
 	struct pc_buf pb, tb;
 
 	pc_buf_init(&pb);
 	pc_buf_init(&tb);
-	region_text3(d, ifs, b, &pb, &tb);
+	region_text3(d, r, o, n, b, &pb, &tb);
 	pc_buf_printf(b, "%s%s", pb.data ? pb.data : "", tb.data ? tb.data : "");
 	pc_buf_finish(&pb);
 	pc_buf_finish(&tb);
@@ -374,9 +426,31 @@ static void decider_text(const struct pc_ir *ir, enum pc_direction dir,
 		pc_buf_printf(b, "%s policy rule", tag);
 }
 
-/* The region's dimensions for scripts (the text form is "packets"). */
-static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs)
+/* Interface classes as JSON: null for all of them. */
+static json_t *ifaces_json(const struct pc_rg_iv *ifc, const struct pc_rg_ifaces *ifs)
 {
+	json_t *a;
+	char buf[96];
+
+	if (ifc->lo.lo == 0 && ifc->hi.lo == ifs->n)
+		return json_null();
+	/* classes: a prefix* is its names no other listed name claims */
+	a = json_array();
+	for (uint64_t c = ifc->lo.lo; c <= ifc->hi.lo; c++) {
+		if (c == ifs->n)
+			snprintf(buf, sizeof(buf), "(other)");
+		else
+			snprintf(buf, sizeof(buf), "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
+		json_array_append_new(a, json_string(buf));
+	}
+	return a;
+}
+
+/* The region's dimensions for scripts (the text form is "packets"). */
+static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_result *r,
+			   const struct side *o, const struct side *n)
+{
+	const struct pc_rg_ifaces *ifs = &r->ifaces;
 	static const char *const states[] = { "new", "established", "related", "invalid" };
 	const struct pc_rg_box *x = &d->box;
 	const struct pc_rg_iv *ifc = &x->d[PC_RG_IFACE], *pr = &x->d[PC_RG_PROTO];
@@ -391,20 +465,20 @@ static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces
 	if (x->fam & PC_FAM_IPV6)
 		json_array_append_new(a, json_string("ipv6"));
 	json_object_set_new(j, "families", a);
-	if (ifc->lo.lo == 0 && ifc->hi.lo == ifs->n) {
-		json_object_set_new(j, "interfaces", json_null());
-	} else {
-		/* classes: a prefix* is its names no other listed name claims */
-		a = json_array();
-		for (uint64_t c = ifc->lo.lo; c <= ifc->hi.lo; c++) {
-			if (c == ifs->n)
-				snprintf(buf, sizeof(buf), "(other)");
-			else
-				snprintf(buf, sizeof(buf), "%s%s", ifs->names[c], ifs->wild[c] ? "*" : "");
-			json_array_append_new(a, json_string(buf));
-		}
-		json_object_set_new(j, "interfaces", a);
-	}
+	/*
+	 * ["old"]: the region is the packets of the other fields that OLD's
+	 * decider decides (another rule takes the others); ["new"], both
+	 * likewise; empty: every packet the other fields name
+	 */
+	a = json_array();
+	if (d->rest & PC_RG_REST_OLD)
+		json_array_append_new(a, json_string("old"));
+	if (d->rest & PC_RG_REST_NEW)
+		json_array_append_new(a, json_string("new"));
+	json_object_set_new(j, "only_where_decided_by", a);
+	json_object_set_new(j, "interfaces", ifaces_json(ifc, ifs));
+	/* forward: the leaving interface (`out on`); null: any */
+	json_object_set_new(j, "out_interfaces", ifaces_json(&x->d[PC_RG_OIFACE], ifs));
 	json_object_set_new(j, "protocols", json_pack("[I, I]", (json_int_t)pr->lo.lo,
 						      (json_int_t)pr->hi.lo));
 	pc_rg_addr_text(&x->d[PC_RG_SADDR], fam, buf, sizeof(buf));
@@ -434,6 +508,31 @@ static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_ifaces
 	for (uint64_t v = st->lo.lo; v <= st->hi.lo; v++)
 		json_array_append_new(a, json_string(states[v]));
 	json_object_set_new(j, "states", a);
+	/* dynamic set membership and rates: only those the region depends on */
+	a = json_array();
+	for (size_t k = 0; k < r->n_conds; k++) {
+		const struct pc_rg_iv *cv = &x->d[r->conds[k].dim];
+		const struct pc_rg_cond *c = &r->conds[k];
+		json_t *cj;
+
+		if (cv->lo.lo != cv->hi.lo || !pc_rg_cond_in(c, d->dir))
+			continue;
+		if (c->kind == PC_RG_COND_OVER) {
+			bool in_old = c->old_rule >= 0;
+			const struct pc_rule *lr = &(in_old ? o : n)->ir->chains[c->dir].rules[
+				in_old ? c->old_rule : c->new_rule];
+
+			cj = json_pack("{s:s, s:s, s:s, s:i}", "condition", "over the rate",
+				       "of", in_old ? "OLD" : "NEW", "file",
+				       lr->loc.file ? lr->loc.file : "", "line", (int)lr->loc.line);
+		} else {
+			cj = json_pack("{s:s, s:s}", "condition", c->kind == PC_RG_COND_SRC_IN ?
+				       "source in set" : "destination in set", "set", c->set);
+		}
+		json_object_set_new(cj, "holds", json_boolean(cv->lo.lo == 1));
+		json_array_append_new(a, cj);
+	}
+	json_object_set_new(j, "conditions", a);
 	return j;
 }
 
@@ -490,7 +589,7 @@ static void line_of(const struct pc_rg_result *r, size_t i, const struct side *o
 	memset(l, 0, sizeof(*l));
 	l->sign = sign_of(d);
 	l->d = d;
-	region_text3(d, &r->ifaces, &l->head, &l->ports, &l->tail);
+	region_text3(d, r, o, n, &l->head, &l->ports, &l->tail);
 	decider_text(n->ir, d->dir, &d->new, "NEW", &l->now);
 	decider_text(o->ir, d->dir, &d->old, "OLD", &l->was);
 }
@@ -573,10 +672,10 @@ static int print_result(const struct pc_rg_result *r, const struct side *o,
 			struct pc_buf reg = { 0 };
 			char sg[2] = { sign_of(d), 0 };
 
-			region_text(d, &r->ifaces, &reg);
+			region_text(d, r, o, n, &reg);
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
 				"change", sg, "direction", pc_direction_name(d->dir),
-				"packets", reg.data, "region", region_json(d, &r->ifaces),
+				"packets", reg.data, "region", region_json(d, r, o, n),
 				"new", side_json(n->ir, d->dir, &d->new, "NEW"),
 				"old", side_json(o->ir, d->dir, &d->old, "OLD")));
 			free(reg.data);
@@ -693,6 +792,11 @@ int cmd_compare(int argc, char **argv)
 		goto print;
 	}
 	pc_cli_phase("compare", "regions");
+	for (int d = 0; d < __PC_DIR_MAX; d++)
+		if (res.limits_not_exceeded[d])
+			fprintf(stderr, "portcullis: compare: note: %s: %zu rate limits count as never "
+				"exceeded, as explain takes them (more than compare models at once)\n",
+				pc_direction_name((enum pc_direction)d), res.limits_not_exceeded[d]);
 	pc_diag_print(diag, stderr, pc_cli_color());
 	status = print_result(&res, &sides[0], &sides[1], fmt);
 	goto out;

@@ -10,11 +10,15 @@
 #include "ir/regions.h"
 #include "common/util.h"
 
-/* A concrete packet of a region: its first value in each dimension, a documentation address for "any". */
+/*
+ * A concrete packet of a region: its first value in each dimension, a
+ * documentation address for "any". A region that its box only bounds
+ * (@rest) has a witness box inside it.
+ */
 static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces *ifs,
 			  struct pc_packet *p, char *ifbuf, size_t iflen)
 {
-	const struct pc_rg_box *b = &d->box;
+	const struct pc_rg_box *b = d->rest ? &d->witness : &d->box;
 
 	pc_packet_init(p);
 	p->dir = d->dir;
@@ -23,8 +27,9 @@ static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces 
 	for (int k = 0; k < 2; k++) {
 		const struct pc_rg_iv *iv = &b->d[PC_RG_SADDR + k];
 		uint8_t *a = k ? p->daddr : p->saddr;
-		bool any = iv->lo.hi == 0 && iv->lo.lo == 0 && iv->hi.hi == UINT64_MAX &&
-			   iv->hi.lo == UINT64_MAX;
+		bool any = iv->lo.hi == 0 && iv->lo.lo == 0 &&
+			   ((iv->hi.hi == UINT64_MAX && iv->hi.lo == UINT64_MAX) ||
+			    (p->family == PC_FAM_IPV4 && iv->hi.hi == 0 && iv->hi.lo == UINT32_MAX));
 
 		if (p->family == PC_FAM_IPV4) {
 			uint32_t x = any ? 0xc0000201u + (unsigned)k : (uint32_t)iv->lo.lo;
@@ -54,6 +59,52 @@ static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces 
 	p->iface = pc_rg_iface_example(ifs, b->d[PC_RG_IFACE].hi.lo == ifs->n ? ifs->n :
 				       (size_t)b->d[PC_RG_IFACE].lo.lo, ifbuf, iflen);
 	p->ct_state = 1u << b->d[PC_RG_STATE].lo.lo;
+	/* a forwarded packet leaves on some interface */
+	if (p->dir == PC_DIR_FORWARD) {
+		char obuf[32];
+		const char *o = pc_rg_iface_example(ifs, b->d[PC_RG_OIFACE].hi.lo == ifs->n ? ifs->n :
+						    (size_t)b->d[PC_RG_OIFACE].lo.lo, obuf, sizeof(obuf));
+
+		snprintf(p->oiface, sizeof(p->oiface), "%s", o);
+	}
+}
+
+/*
+ * " (source in @dyn, over the rate of p.policy:7)": what the witness of
+ * @d depends on beyond the packet (regions.h, struct pc_rg_cond).
+ */
+static void conds_text(const struct pc_ir *ir, const struct pc_rg_result *res,
+		       const struct pc_rg_diff *d, char *buf, size_t len)
+{
+	const struct pc_rg_box *b = d->rest ? &d->witness : &d->box;
+	struct pc_buf out;
+
+	pc_buf_init(&out);
+	for (size_t k = 0; k < res->n_conds; k++) {
+		const struct pc_rg_iv *cv = &b->d[res->conds[k].dim];
+		const struct pc_rg_cond *c = &res->conds[k];
+		bool holds = cv->lo.lo == 1;
+
+		if (cv->lo.lo != cv->hi.lo || !pc_rg_cond_in(c, d->dir))
+			continue;
+		pc_buf_puts(&out, out.len ? ", " : " (");
+		if (c->kind == PC_RG_COND_OVER && c->old_rule >= 0) {
+			const struct pc_location *l = &ir->chains[c->dir].rules[c->old_rule].loc;
+
+			pc_buf_printf(&out, "%s the rate of %s:%u", holds ? "over" : "under",
+				      l->file ? l->file : "?", l->line);
+		} else if (c->kind == PC_RG_COND_OVER) {
+			pc_buf_printf(&out, "%s the rate", holds ? "over" : "under");
+		} else {
+			pc_buf_printf(&out, "%s %sin @%s",
+				      c->kind == PC_RG_COND_SRC_IN ? "source" : "destination",
+				      holds ? "" : "not ", c->set);
+		}
+	}
+	if (out.len)
+		pc_buf_puts(&out, ")");
+	snprintf(buf, len, "%s", out.data ? out.data : "");
+	pc_buf_finish(&out);
 }
 
 /* What decided @p in @ir: FILE:LINE, the default or a built-in rule. */
@@ -103,6 +154,11 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 	/* new packets: established ones belong to connection tracking */
 	if (!first.ct_state)
 		first.ct_state = PC_CT_NEW;
+	/* nor does it speak of lo where no built-in rule takes it (forward) */
+	if (!first.iface) {
+		first.iface = "lo";
+		first.iface_not = true;
+	}
 	rules[n++] = first;
 	/* then the chain as it is: outside the expectation, nothing changes */
 	if (c->n)
@@ -118,7 +174,7 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 	for (size_t i = 0; i < res.n && ok; i++) {
 		const struct pc_rg_diff *d = &res.v[i];
 		struct pc_packet p;
-		char ifbuf[32], text[200], by[200];
+		char ifbuf[32], text[200], by[200], cond[200];
 		enum pc_verdict v;
 		long idx;
 
@@ -128,7 +184,13 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 		if (d->dir != e->dir)
 			continue;
 		region_packet(d, &res.ifaces, &p, ifbuf, sizeof(ifbuf));
-		idx = pc_ir_eval(ir, &p, &v);
+		/*
+		 * The region's OLD side is what decides the witness: the
+		 * evaluator, with no dynamic set members and no rate
+		 * exceeded, would not see a region that depends on those
+		 */
+		idx = d->old.rule;
+		v = d->old.verdict;
 		/* a source port is said only where the region has not all of
 		 * them (every one of them then gets the same) */
 		{
@@ -140,9 +202,10 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 			pc_packet_format(&shown, text, sizeof(text));
 		}
 		decider(ir, &p, idx, by, sizeof(by));
+		conds_text(ir, &res, d, cond, sizeof(cond));
 		pc_diag_error(diag, &e->rule.loc,
-			      "expectation broken: '%s' gets %s from %s, not %s",
-			      text, pc_verdict_name(v), by, pc_verdict_name(e->rule.verdict));
+			      "expectation broken: '%s'%s gets %s from %s, not %s",
+			      text, cond, pc_verdict_name(v), by, pc_verdict_name(e->rule.verdict));
 		ok = false;
 	}
 	pc_rg_result_free(&res);

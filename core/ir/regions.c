@@ -27,6 +27,7 @@ struct pc_rg_iv pc_rg_full(enum pc_rg_dim dim, unsigned fam)
 
 	switch (dim) {
 	case PC_RG_IFACE:
+	case PC_RG_OIFACE:
 		iv.hi = u128(UINT32_MAX);  /* clipped to the classes by the root box */
 		break;
 	case PC_RG_STATE:
@@ -44,6 +45,10 @@ struct pc_rg_iv pc_rg_full(enum pc_rg_dim dim, unsigned fam)
 		iv.hi = u128(65535);
 		break;
 	default:
+		if (dim >= PC_RG_COND0 && dim < __PC_RG_DIM_MAX) {
+			iv.hi = u128(1);
+			break;
+		}
 		PC_BUG("dimension %d", (int)dim);
 	}
 	return iv;
@@ -113,6 +118,28 @@ static void ivlist_add(struct ivlist *l, size_t *cap, struct pc_rg_iv iv)
 	l->v[l->n++] = iv;
 }
 
+/* Replaces normalized @l by the rest of @full. */
+static void ivlist_complement(struct ivlist *l, struct pc_rg_iv full)
+{
+	struct ivlist c = { 0, NULL };
+	size_t cap = 0;
+	struct pc_u128 next = full.lo;
+	bool done = false;
+
+	for (size_t i = 0; i < l->n && !done; i++) {
+		if (pc_u128_cmp(l->v[i].lo, next) > 0)
+			ivlist_add(&c, &cap, (struct pc_rg_iv){ next, u128_dec(l->v[i].lo) });
+		if (pc_u128_cmp(l->v[i].hi, full.hi) >= 0)
+			done = true;
+		else
+			next = u128_inc(l->v[i].hi);
+	}
+	if (!done)
+		ivlist_add(&c, &cap, (struct pc_rg_iv){ next, full.hi });
+	free(l->v);
+	*l = c;
+}
+
 static void ivlist_full(struct ivlist *l, enum pc_rg_dim dim, unsigned fam)
 {
 	l->n = 1;
@@ -128,6 +155,7 @@ struct cube {
 	long rule;
 	enum pc_verdict verdict;
 	uint64_t hash;        /* of the intervals and the verdict: identity across IRs */
+	int ndims;            /* the dimensions past these are whole in every cube */
 };
 
 /* The cubes of one chain in one family, in order, the default last. */
@@ -159,16 +187,27 @@ static void cube_hash(struct cube *c)
 			hash_bytes(&h, w, sizeof(w));
 		}
 	}
-	hash_bytes(&h, &c->verdict, sizeof(c->verdict));
+	/*
+	 * The defaults of the two IRs count as one cube whatever their
+	 * verdicts: where both decide, pc_regions_compare() reports one
+	 * region for the whole rest instead of its thousands of pieces.
+	 */
+	if (c->rule >= 0)
+		hash_bytes(&h, &c->verdict, sizeof(c->verdict));
 	c->hash = h;
 }
 
-/* Same packets, same verdict (the rule's place may differ). */
+/*
+ * Same packets, same verdict (the rule's place may differ); the defaults
+ * of the two IRs are the same cube (see cube_hash()).
+ */
 static bool cube_same(const struct cube *a, const struct cube *b)
 {
 	if (a == b)
 		return true;
-	if (a->hash != b->hash || a->verdict != b->verdict)
+	if ((a->rule < 0) != (b->rule < 0))
+		return false;
+	if (a->hash != b->hash || (a->rule >= 0 && a->verdict != b->verdict))
 		return false;
 	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
 		if (a->d[d].n != b->d[d].n)
@@ -210,14 +249,6 @@ const char *pc_regions_unmodelled(const struct pc_rule *r)
 {
 	if (r->n_map)
 		return "verdict maps (compare reads the unoptimised policy)";
-	if (r->n_oifaces)
-		return "the leaving interface of a forward rule (out on)";
-	if (r->saddr_not || r->daddr_not)
-		return "negation (from not, to not)";
-	if (pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr))
-		return "dynamic sets (hosts NAME = dynamic)";
-	if (r->limit.rate && r->limit_burst)
-		return "a rate limit's burst (limit ... burst M)";
 	/* issue 14: one bucket per source differs from one per rule in ways
 	 * the regions do not see; refused by name rather than read as
 	 * something wider */
@@ -231,7 +262,7 @@ const char *pc_regions_unmodelled(const struct pc_rule *r)
  * @fam, or false when the rule cannot match that family.
  */
 static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
-		    unsigned fam, const struct pc_rg_ifaces *ifs,
+		    unsigned fam, const struct pc_rg_ifaces *ifs, const int *conds,
 		    struct cube *c)
 {
 	size_t cap;
@@ -259,6 +290,22 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 	} else {
 		ivlist_full(&c->d[PC_RG_IFACE], PC_RG_IFACE, fam);
 	}
+	/* `out on`: the classes any name of the list matches */
+	if (r->n_oifaces) {
+		cap = 0;
+		for (size_t i = 0; i <= ifs->n; i++) {
+			bool in = false;
+
+			for (size_t k = 0; k < r->n_oifaces && !in; k++)
+				in = iface_class_match(ifs, i, r->oifaces[k]);
+			if (in)
+				ivlist_add(&c->d[PC_RG_OIFACE], &cap,
+					   (struct pc_rg_iv){ u128(i), u128(i) });
+		}
+		ivlist_normalize(&c->d[PC_RG_OIFACE]);
+	} else {
+		ivlist_full(&c->d[PC_RG_OIFACE], PC_RG_OIFACE, fam);
+	}
 	if (r->ct_state) {
 		cap = 0;
 		for (unsigned b = 0; b < 4; b++)
@@ -281,6 +328,9 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 			if (s->v[i].family == fam)
 				ivlist_add(&c->d[d], &cap, prefix_iv(&s->v[i]));
 		ivlist_normalize(&c->d[d]);
+		/* `from not`: the rest of the family (all of it without a prefix there) */
+		if (d == PC_RG_SADDR ? r->saddr_not : r->daddr_not)
+			ivlist_complement(&c->d[d], pc_rg_full(d, fam));
 	}
 	if (!l4) {
 		ivlist_full(&c->d[PC_RG_PROTO], PC_RG_PROTO, fam);
@@ -317,42 +367,242 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 	} else {
 		ivlist_full(&c->d[PC_RG_SPORT], PC_RG_SPORT, fam);
 	}
+	/* the conditions: membership (or not, with `not`), under the rate */
+	for (int k = 0; k < PC_RG_COND_DIMS; k++) {
+		struct ivlist *l = &c->d[PC_RG_COND0 + k];
+
+		if (conds[k] < 0) {
+			ivlist_full(l, PC_RG_COND0 + k, fam);
+			continue;
+		}
+		l->n = 1;
+		l->v = xmalloc(sizeof(l->v[0]));
+		l->v[0] = (struct pc_rg_iv){ u128((uint64_t)conds[k]), u128((uint64_t)conds[k]) };
+	}
 	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
 		if (c->d[d].n == 0) {
 			cube_free(c);
 			return false;
 		}
-	cube_hash(c);
 	return true;
 }
 
-static void cubes_push(struct cubes *cs, struct cube *c)
+static void cubes_push(struct cubes *cs, struct cube *c, int ndims)
 {
+	c->ndims = ndims;
+	cube_hash(c);
 	cs->v = xgrow(cs->v, &cs->cap, cs->n + 1, sizeof(cs->v[0]));
 	cs->v[cs->n++] = *c;
 }
 
-static void chain_cubes(const struct pc_chain *ch, unsigned fam,
-			const struct pc_rg_ifaces *ifs, struct cubes *cs)
+/* ---- conditions ---- */
+
+static void hash_str(uint64_t *h, const char *s)
 {
+	if (s)
+		hash_bytes(h, s, strlen(s) + 1);
+	else
+		hash_bytes(h, "", 1);
+}
+
+static void hash_addrs(uint64_t *h, const struct pc_addr_set *s, bool not)
+{
+	hash_bytes(h, &s->n, sizeof(s->n));
+	for (size_t i = 0; i < s->n; i++)
+		hash_bytes(h, &s->v[i], sizeof(s->v[i]));
+	hash_str(h, pc_addr_set_is_dynamic(s) ? s->name : NULL);
+	hash_bytes(h, &not, sizeof(not));
+}
+
+/*
+ * The bucket of a limited rule: what it matches, its verdict and its
+ * limit. Rules equal in all of these are the same bucket in OLD and NEW
+ * (the how-many-th such rule of the chain goes in by the caller).
+ */
+static uint64_t limit_key(const struct pc_rule *r, enum pc_direction dir)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t m = r->n_ifaces > 1 ? r->n_ifaces : r->iface ? 1 : 0;
+
+	hash_bytes(&h, &dir, sizeof(dir));
+	hash_bytes(&h, &r->verdict, sizeof(r->verdict));
+	hash_bytes(&h, &r->families, sizeof(r->families));
+	for (size_t k = 0; k < m; k++)
+		hash_str(&h, r->n_ifaces > 1 ? r->ifaces[k] : r->iface);
+	hash_bytes(&h, &r->iface_not, sizeof(r->iface_not));
+	for (size_t k = 0; k < r->n_oifaces; k++)
+		hash_str(&h, r->oifaces[k]);
+	hash_bytes(&h, &r->ct_state, sizeof(r->ct_state));
+	hash_addrs(&h, &r->saddr, r->saddr_not);
+	hash_addrs(&h, &r->daddr, r->daddr_not);
+	for (size_t k = 0; k < r->n_l4; k++) {
+		const struct pc_l4 *l = &r->l4[k];
+
+		hash_bytes(&h, &l->proto, sizeof(l->proto));
+		for (size_t i = 0; i < l->dports.n; i++)
+			hash_bytes(&h, &l->dports.v[i], sizeof(l->dports.v[i]));
+		if (l->n_types)
+			hash_bytes(&h, l->types, l->n_types);
+	}
+	hash_bytes(&h, &r->limit, sizeof(r->limit));
+	hash_bytes(&h, &r->limit_burst, sizeof(r->limit_burst));
+	return h;
+}
+
+/* The condition of @kind and @key, added when new; -1 when there are too many. */
+static int cond_index(struct pc_rg_result *res, enum pc_rg_cond_kind kind,
+		      const char *set, uint64_t key)
+{
+	for (size_t i = 0; i < res->n_conds; i++)
+		if (res->conds[i].kind == kind && res->conds[i].key == key &&
+		    (!set || strcmp(res->conds[i].set, set) == 0))
+			return (int)i;
+	if (res->n_conds == PC_RG_MAX_CONDS)
+		return -1;
+	res->conds[res->n_conds] = (struct pc_rg_cond){ kind, set, 0, -1, -1, key, -1 };
+	return (int)res->n_conds++;
+}
+
+static int conds_of(const struct pc_ir *ir, bool is_new, struct pc_rg_result *res,
+		    char *err, size_t errlen)
+{
+	for (int d = 0; d < __PC_DIR_MAX; d++) {
+		const struct pc_chain *ch = &ir->chains[d];
+
+		for (size_t i = 0; i < ch->n; i++) {
+			const struct pc_rule *r = &ch->rules[i];
+			bool full = false;
+
+			if (pc_addr_set_is_dynamic(&r->saddr))
+				full |= cond_index(res, PC_RG_COND_SRC_IN, r->saddr.name, 0) < 0;
+			if (pc_addr_set_is_dynamic(&r->daddr))
+				full |= cond_index(res, PC_RG_COND_DST_IN, r->daddr.name, 0) < 0;
+			if (r->limit.rate) {
+				uint64_t key = limit_key(r, (enum pc_direction)d);
+				size_t nth = 0;
+				int c;
+
+				/* the same rule twice in a chain: two buckets */
+				for (size_t j = 0; j < i; j++)
+					nth += ch->rules[j].limit.rate &&
+					       limit_key(&ch->rules[j], (enum pc_direction)d) == key;
+				key += nth;
+				c = cond_index(res, PC_RG_COND_OVER, NULL, key);
+				if (c >= 0) {
+					res->conds[c].dir = (enum pc_direction)d;
+					*(is_new ? &res->conds[c].new_rule : &res->conds[c].old_rule) = (long)i;
+				} else {
+					/* the direction's limits will not be modelled */
+					res->limits_not_exceeded[d]++;
+				}
+			}
+			if (full) {
+				snprintf(err, errlen, "%s %s:%u: compare models at most %d dynamic "
+					 "sets and rate limits at once",
+					 is_new ? "NEW" : "OLD", r->loc.file ? r->loc.file : "?",
+					 r->loc.line, PC_RG_MAX_CONDS);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int conds_build(const struct pc_ir *old, const struct pc_ir *new,
+		       struct pc_rg_result *res, char *err, size_t errlen)
+{
+	int used[__PC_DIR_MAX] = { 0 }, sets = 0;
+
+	if (conds_of(old, false, res, err, errlen) < 0 ||
+	    conds_of(new, true, res, err, errlen) < 0)
+		return -1;
+	/* the sets' dimensions in every direction, then each direction's limits */
+	for (size_t i = 0; i < res->n_conds; i++)
+		if (res->conds[i].kind != PC_RG_COND_OVER)
+			res->conds[i].dim = PC_RG_COND0 + sets++;
+	for (size_t i = 0; i < res->n_conds; i++)
+		if (res->conds[i].kind == PC_RG_COND_OVER)
+			used[res->conds[i].dir]++;
+	for (size_t i = 0, k[__PC_DIR_MAX] = { 0 }; i < res->n_conds; i++) {
+		struct pc_rg_cond *c = &res->conds[i];
+
+		if (c->kind != PC_RG_COND_OVER)
+			continue;
+		/*
+		 * More limits in a direction than dimensions left: all of them
+		 * count as never exceeded there, as explain takes them (said
+		 * on stderr by the caller, res->limits_not_exceeded)
+		 */
+		if (sets + used[c->dir] > PC_RG_COND_DIMS || res->limits_not_exceeded[c->dir]) {
+			res->limits_not_exceeded[c->dir]++;
+			continue;
+		}
+		c->dim = PC_RG_COND0 + sets + (int)k[c->dir]++;
+	}
+	if (sets > PC_RG_COND_DIMS) {
+		snprintf(err, errlen, "compare models at most %d dynamic sets at once",
+			 PC_RG_COND_DIMS);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The value each condition needs for rule @i of chain @dir to match: 1
+ * (member), 0 (not a member, or under the rate), -1 (any).
+ */
+static void rule_conds(const struct pc_rg_result *res, enum pc_direction dir, bool is_new,
+		       long i, const struct pc_rule *r, int *conds)
+{
+	for (size_t k = 0; k < PC_RG_COND_DIMS; k++)
+		conds[k] = -1;
+	for (size_t k = 0; k < res->n_conds; k++) {
+		const struct pc_rg_cond *c = &res->conds[k];
+		int *v = &conds[c->dim - PC_RG_COND0];
+
+		if (!pc_rg_cond_in(c, dir) || c->dim < 0)
+			continue;
+		if (c->kind == PC_RG_COND_SRC_IN && pc_addr_set_is_dynamic(&r->saddr) &&
+		    strcmp(c->set, r->saddr.name) == 0)
+			*v = !r->saddr_not;
+		if (c->kind == PC_RG_COND_DST_IN && pc_addr_set_is_dynamic(&r->daddr) &&
+		    strcmp(c->set, r->daddr.name) == 0)
+			*v = !r->daddr_not;
+		if (c->kind == PC_RG_COND_OVER && (is_new ? c->new_rule : c->old_rule) == i)
+			*v = 0;
+	}
+}
+
+static void chain_cubes(const struct pc_chain *ch, enum pc_direction dir, bool is_new,
+			unsigned fam, const struct pc_rg_result *res, struct cubes *cs)
+{
+	const struct pc_rg_ifaces *ifs = &res->ifaces;
+	int ndims = PC_RG_COND0;
 	struct cube c;
+
+	/* the condition dimensions in use; the others are whole everywhere */
+	for (size_t k = 0; k < res->n_conds; k++)
+		if (res->conds[k].dim >= ndims)
+			ndims = res->conds[k].dim + 1;
 
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct pc_rule *r = &ch->rules[i];
+		int conds[PC_RG_COND_DIMS];
 
 		if (!(r->families & fam))
 			continue;
+		rule_conds(res, dir, is_new, (long)i, r, conds);
 		if (r->n_l4 == 0) {
-			if (cube_of(r, NULL, fam, ifs, &c)) {
+			if (cube_of(r, NULL, fam, ifs, conds, &c)) {
 				c.rule = (long)i;
-				cubes_push(cs, &c);
+				cubes_push(cs, &c, ndims);
 			}
 			continue;
 		}
 		for (size_t k = 0; k < r->n_l4; k++)
-			if (cube_of(r, &r->l4[k], fam, ifs, &c)) {
+			if (cube_of(r, &r->l4[k], fam, ifs, conds, &c)) {
 				c.rule = (long)i;
-				cubes_push(cs, &c);
+				cubes_push(cs, &c, ndims);
 			}
 	}
 	memset(&c, 0, sizeof(c));
@@ -360,8 +610,7 @@ static void chain_cubes(const struct pc_chain *ch, unsigned fam,
 		ivlist_full(&c.d[d], d, fam);
 	c.rule = -1;
 	c.verdict = ch->policy;
-	cube_hash(&c);
-	cubes_push(cs, &c);
+	cubes_push(cs, &c, ndims);
 }
 
 static void cubes_free(struct cubes *cs)
@@ -402,11 +651,25 @@ static enum rel dim_rel(const struct ivlist *l, const struct pc_rg_iv *b)
 	return REL_PARTIAL;
 }
 
+/*
+ * The dimensions in the order cube_rel() tries them: those that most often
+ * tell a rule apart first (the answer does not depend on the order).
+ */
+static const int rel_order[__PC_RG_DIM_MAX] = {
+	PC_RG_DPORT, PC_RG_SADDR, PC_RG_PROTO, PC_RG_DADDR, PC_RG_IFACE, PC_RG_STATE,
+	PC_RG_OIFACE, PC_RG_SPORT, PC_RG_COND0, PC_RG_COND0 + 1, PC_RG_COND0 + 2, PC_RG_COND0 + 3,
+	PC_RG_COND0 + 4, PC_RG_COND0 + 5, PC_RG_COND0 + 6, PC_RG_COND0 + 7,
+};
+
+_Static_assert(PC_RG_COND0 == 8 && __PC_RG_DIM_MAX == PC_RG_COND0 + PC_RG_COND_DIMS,
+	       "rel_order lists every dimension, the conditions last");
+
 static enum rel cube_rel(const struct cube *c, const struct pc_rg_box *b)
 {
 	enum rel all = REL_COVERS;
 
-	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+	for (int k = 0; k < c->ndims; k++) {
+		int d = rel_order[k];
 		enum rel r = dim_rel(&c->d[d], &b->d[d]);
 
 		if (r == REL_DISJOINT)
@@ -416,6 +679,8 @@ static enum rel cube_rel(const struct cube *c, const struct pc_rg_box *b)
 	}
 	return all;
 }
+
+unsigned pc_rg_rest_rules = 16;
 
 struct walk {
 	enum pc_direction dir;
@@ -522,6 +787,156 @@ static void emit(struct walk *w, const struct pc_rg_box *b,
 	w->out->leaves++;
 }
 
+/*
+ * Is some packet of @b in @target (NULL: anywhere) and in none of the rule
+ * cubes of @in (defaults skipped)? Then *@witness is a box of such packets.
+ */
+static bool find_rest(const struct pc_rg_box *b, const struct cube *target,
+		      const struct cube *const *in, size_t n, struct pc_rg_box *witness)
+{
+	const struct cube **f, *pick = NULL;
+	enum rel rt = target ? cube_rel(target, b) : REL_COVERS;
+	struct pc_rg_box left, right;
+	size_t k = 0;
+	bool found;
+
+	if (rt == REL_DISJOINT)
+		return false;
+	f = xmalloc((n ? n : 1) * sizeof(*f));
+	for (size_t i = 0; i < n; i++) {
+		enum rel r;
+
+		if (in[i]->rule < 0)
+			continue;
+		r = cube_rel(in[i], b);
+		if (r == REL_COVERS) {
+			free(f);
+			return false;
+		}
+		if (r == REL_PARTIAL) {
+			f[k++] = in[i];
+			if (!pick)
+				pick = in[i];
+		}
+	}
+	if (rt == REL_PARTIAL)
+		pick = target;
+	if (!pick) {
+		*witness = *b;
+		free(f);
+		return true;
+	}
+	split(b, pick, &left, &right);
+	found = find_rest(&left, target, f, k, witness) ||
+		find_rest(&right, target, f, k, witness);
+	free(f);
+	return found;
+}
+
+/*
+ * The intervals of @c meeting @b in dimension @d: [*first, *last].
+ */
+static void clip_range(const struct cube *c, const struct pc_rg_box *b, int d,
+		       size_t *first, size_t *last)
+{
+	const struct ivlist *l = &c->d[d];
+
+	*first = ivlist_find(l, b->d[d].lo);
+	*last = ivlist_find(l, b->d[d].hi);
+	/* the last interval starting at or before the box's end */
+	if (*last == l->n || pc_u128_cmp(l->v[*last].lo, b->d[d].hi) > 0)
+		(*last)--;
+}
+
+/* Interval @i of @c in dimension @d clipped to @b. */
+static struct pc_rg_iv clip(const struct cube *c, const struct pc_rg_box *b, int d, size_t i)
+{
+	struct pc_rg_iv iv = c->d[d].v[i];
+
+	if (pc_u128_cmp(iv.lo, b->d[d].lo) < 0)
+		iv.lo = b->d[d].lo;
+	if (pc_u128_cmp(iv.hi, b->d[d].hi) > 0)
+		iv.hi = b->d[d].hi;
+	return iv;
+}
+
+/* The boxes of packets of @b in @c above which one box (their hull) bounds them all. */
+#define BOUNDED_PIECES 64
+
+/*
+ * The region of @c's rule (a cube of @part, @n_earlier cubes before it)
+ * in the box @h against @whole, when it has packets: bounded unless every
+ * packet of @h is the rule's.
+ */
+static void emit_piece(struct walk *w, const struct pc_rg_box *h, const struct cube *c,
+		       const struct cube *const *part, size_t n_earlier,
+		       const struct cube *whole, bool part_is_old)
+{
+	struct pc_rg_box witness;
+	struct pc_rg_diff *df;
+
+	if (!find_rest(h, c, part, n_earlier, &witness))
+		return;
+	emit(w, h, part_is_old ? c : whole, part_is_old ? whole : c);
+	df = &w->out->v[w->out->n - 1];
+	if (memcmp(&witness, h, sizeof(*h)) != 0) {
+		df->rest = part_is_old ? PC_RG_REST_OLD : PC_RG_REST_NEW;
+		df->witness = witness;
+	}
+}
+
+/*
+ * @b is decided on the side of @part (the cubes meeting @b, in order) by
+ * many rules, on the other side by the one cube @whole. Each cube of
+ * @part whose verdict differs from @whole's gives regions: the packets of
+ * its part of @b that its rule decides (its earlier cubes take the rest),
+ * per box of that part (their hull when there are many), however many
+ * pieces they would be as exact boxes. The cubes both sides share before
+ * (@shared of them) match none of those packets, so @whole decides them.
+ */
+static void emit_bounded(struct walk *w, const struct pc_rg_box *b,
+			 const struct cube *const *part, size_t n_part, size_t shared,
+			 const struct cube *whole, bool part_is_old)
+{
+	for (size_t i = shared; i < n_part; i++) {
+		const struct cube *c = part[i];
+		size_t first[__PC_RG_DIM_MAX], last[__PC_RG_DIM_MAX], at[__PC_RG_DIM_MAX];
+		size_t pieces = 1;
+		struct pc_rg_box h = *b;
+
+		/* the packets both defaults decide are one region already */
+		if (c->verdict == whole->verdict || (c->rule < 0 && whole->rule < 0))
+			continue;
+		for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+			clip_range(c, b, d, &first[d], &last[d]);
+			at[d] = first[d];
+			if (pieces <= BOUNDED_PIECES)
+				pieces *= last[d] - first[d] + 1;
+		}
+		if (pieces > BOUNDED_PIECES) {
+			for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
+				h.d[d].lo = clip(c, b, d, first[d]).lo;
+				h.d[d].hi = clip(c, b, d, last[d]).hi;
+			}
+			emit_piece(w, &h, c, part, i, whole, part_is_old);
+			continue;
+		}
+		/* every combination of the cube's intervals, as an odometer */
+		for (;;) {
+			int d;
+
+			for (d = 0; d < __PC_RG_DIM_MAX; d++)
+				h.d[d] = clip(c, b, d, at[d]);
+			emit_piece(w, &h, c, part, i, whole, part_is_old);
+			for (d = 0; d < __PC_RG_DIM_MAX && at[d] == last[d]; d++)
+				at[d] = first[d];
+			if (d == __PC_RG_DIM_MAX)
+				break;
+			at[d]++;
+		}
+	}
+}
+
 static void walk(struct walk *w, const struct pc_rg_box *b,
 		 const struct cube *const *lo, size_t no,
 		 const struct cube *const *ln, size_t nn)
@@ -547,14 +962,39 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 		same_verdict &= fn[i]->verdict == fo[0]->verdict;
 	if (same_verdict)
 		goto out;
-	if (co && cn) {
-		emit(w, b, fo[0], fn[0]);
+	/*
+	 * Past the shared rules, one side is decided by one cube and the
+	 * other by many: those many rules would cut @b into many boxes; one
+	 * bounded region per rule reads better and costs less. A few rules
+	 * cut few boxes: those are exact and read best.
+	 */
+	if ((d < kn && cube_rel(fn[d], b) == REL_COVERS && ko - d > pc_rg_rest_rules) ||
+	    (d < ko && cube_rel(fo[d], b) == REL_COVERS && kn - d > pc_rg_rest_rules)) {
+		/*
+		 * A few shared rules first (connection tracking, loopback):
+		 * without their packets the bounds are exact more often
+		 */
+		for (size_t i = 0; d <= pc_rg_rest_rules && i < d && !pick; i++)
+			if (cube_rel(fo[i], b) == REL_PARTIAL)
+				pick = fo[i];
+		if (!pick) {
+			if (d < kn && cube_rel(fn[d], b) == REL_COVERS)
+				emit_bounded(w, b, fo, ko, d, fn[d], true);
+			else
+				emit_bounded(w, b, fn, kn, d, fo[d], false);
+			goto out;
+		}
+	}
+	if (!pick && co && cn) {
+		/* both defaults: the rest region (pc_regions_compare()) holds it */
+		if (fo[0]->rule >= 0 || fn[0]->rule >= 0)
+			emit(w, b, fo[0], fn[0]);
 		goto out;
 	}
 	/* split on the first rule that differs, else on the shared rule before it */
-	if (d < ko && cube_rel(fo[d], b) == REL_PARTIAL)
+	if (!pick && d < ko && cube_rel(fo[d], b) == REL_PARTIAL)
 		pick = fo[d];
-	else if (d < kn && cube_rel(fn[d], b) == REL_PARTIAL)
+	else if (!pick && d < kn && cube_rel(fn[d], b) == REL_PARTIAL)
 		pick = fn[d];
 	for (size_t i = d; !pick && i-- > 0;)
 		if (cube_rel(fo[i], b) == REL_PARTIAL)
@@ -588,6 +1028,11 @@ static void ifaces_collect(const struct pc_ir *ir, char ***v, size_t *n, size_t 
 			const struct pc_rule *r = &ir->chains[d].rules[i];
 			size_t m = r->n_ifaces > 1 ? r->n_ifaces : 1;
 
+			/* `out on` names make classes of the same kind */
+			for (size_t k = 0; k < r->n_oifaces; k++) {
+				*v = xgrow(*v, cap, *n + 1, sizeof(**v));
+				(*v)[(*n)++] = xstrdup(r->oifaces[k]);
+			}
 			if (!r->iface)
 				continue;
 			/* every name of a list makes its classes */
@@ -736,6 +1181,8 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 	    check_modelled(new, "NEW", err, errlen) < 0)
 		return -1;
 	ifaces_build(old, new, &out->ifaces);
+	if (conds_build(old, new, out, err, errlen) < 0)
+		return -1;
 	for (int dir = 0; dir < __PC_DIR_MAX; dir++)
 		for (size_t f = 0; f < 2; f++) {
 			struct cubes co = { 0 }, cn = { 0 };
@@ -744,9 +1191,10 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 			struct pc_u128 port_hi[16];
 			size_t nseg;
 			struct walk w = { dir, fams[f], out, 0 };
+			bool rest = false;
 
-			chain_cubes(&old->chains[dir], fams[f], &out->ifaces, &co);
-			chain_cubes(&new->chains[dir], fams[f], &out->ifaces, &cn);
+			chain_cubes(&old->chains[dir], dir, false, fams[f], out, &co);
+			chain_cubes(&new->chains[dir], dir, true, fams[f], out, &cn);
 			lo = xmalloc(co.n * sizeof(*lo));
 			ln = xmalloc(cn.n * sizeof(*ln));
 			for (size_t i = 0; i < co.n; i++)
@@ -762,9 +1210,31 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 				for (int d = 0; d < __PC_RG_DIM_MAX; d++)
 					b.d[d] = pc_rg_full(d, fams[f]);
 				b.d[PC_RG_IFACE].hi = u128(out->ifaces.n);
+				b.d[PC_RG_OIFACE].hi = u128(out->ifaces.n);
 				b.d[PC_RG_PROTO] = seg[s];
 				b.d[PC_RG_DPORT].hi = port_hi[s];
 				walk(&w, &b, lo, co.n, ln, cn.n);
+				if (!rest && old->chains[dir].policy != new->chains[dir].policy) {
+					const struct cube **all = xmalloc((co.n + cn.n) * sizeof(*all));
+
+					memcpy(all, lo, co.n * sizeof(*all));
+					memcpy(all + co.n, ln, cn.n * sizeof(*all));
+					struct pc_rg_box witness;
+
+					/*
+					 * The packets both defaults decide: one region
+					 * of the family, found in this segment or not
+					 */
+					if (find_rest(&b, NULL, all, co.n + cn.n, &witness)) {
+						b.d[PC_RG_PROTO] = pc_rg_full(PC_RG_PROTO, fams[f]);
+						b.d[PC_RG_DPORT] = pc_rg_full(PC_RG_DPORT, fams[f]);
+						emit(&w, &b, &co.v[co.n - 1], &cn.v[cn.n - 1]);
+						out->v[out->n - 1].rest = PC_RG_REST_OLD | PC_RG_REST_NEW;
+						out->v[out->n - 1].witness = witness;
+						rest = true;
+					}
+					free(all);
+				}
 			}
 			free(lo);
 			free(ln);

@@ -65,6 +65,17 @@ static bool same_but(const struct pc_rg_diff *a, const struct pc_rg_diff *b)
 }
 
 /*
+ * The region of @a and @b (same deciders) is the union of their boxes with
+ * the same condition on who decides (regions.h): a bound if either is.
+ */
+static void merge_rest(struct pc_rg_diff *a, const struct pc_rg_diff *b)
+{
+	if (b->rest && !a->rest)
+		a->witness = b->witness;
+	a->rest |= b->rest;
+}
+
+/*
  * One sweep along merge_dim: boxes equal elsewhere that touch become one.
  * Sorting first makes the neighbours consecutive: n log n per sweep.
  */
@@ -82,6 +93,7 @@ static bool merge_pass(struct pc_rg_result *r)
 
 		if (same_but(a, b)) {
 			if (merge_dim == __PC_RG_DIM_MAX) {
+				merge_rest(a, b);
 				a->box.fam |= b->box.fam;
 				changed = true;
 				continue;
@@ -90,6 +102,7 @@ static bool merge_pass(struct pc_rg_result *r)
 			const struct pc_rg_iv *y = &b->box.d[merge_dim];
 
 			if (pc_u128_cmp(x->hi, U128_MAX) && !pc_u128_cmp(u128_inc(x->hi), y->lo)) {
+				merge_rest(a, b);
 				x->hi = y->hi;
 				/* every IPv4 address again: the form both families share */
 				if ((merge_dim == PC_RG_SADDR || merge_dim == PC_RG_DADDR) &&

@@ -18,12 +18,10 @@ pc=$1 src=$(cd "$2" && pwd) regen=${3:-}
 case $pc in /*) ;; */*) pc=$PWD/$pc ;; esac
 cd "$(dirname "$0")" || exit 99
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-compare.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT
-# compare's own temporary trees go here, so that the check below that none
-# is left over sees only this run's
+# compare's temporary trees go here too, apart from other runs' in /tmp
 mkdir "$tmp/t" || exit 99
-TMPDIR=$tmp/t
-export TMPDIR
+export TMPDIR="$tmp/t"
+trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
@@ -83,6 +81,29 @@ printf 'table t\nexpect deny in port 22/tcp from 192.0.2.9\ndeny in source-port 
 [ $rc = 1 ] && grep -q 'expect' "$tmp/out" && ok ||
 	{ bad "an expect broken below source port 1024 holds (exit $rc)"; cat "$tmp/out"; }
 
+# `from not`: the rest of the family; dropping it opens just the named prefix
+printf 'table t\nallow in port 22/tcp from not 192.0.2.0/24\n' >"$tmp/f.old.policy"
+printf 'table t\nallow in port 22/tcp\n' >"$tmp/f.new.policy"
+"$pc" compare "$tmp/f.old.policy" "$tmp/f.new.policy" >"$tmp/out" 2>&1; rc=$?
+[ $rc = 1 ] && [ "$(grep -c . "$tmp/out")" = 1 ] && grep -q '^+ in tcp 192.0.2.0/24 -> any:22 ' "$tmp/out" && ok ||
+	{ bad "from not: not exactly the named prefix (exit $rc)"; cat "$tmp/out"; }
+
+# `out on`: the leaving interface is a dimension of forwarded packets
+printf 'table t\ndefault forward deny\nallow forward on eth0 out on { eth1, wg* } port 22/tcp\n' >"$tmp/f.old.policy"
+printf 'table t\ndefault forward deny\nallow forward on eth0 out on eth1 port 22/tcp\n' >"$tmp/f.new.policy"
+"$pc" compare "$tmp/f.old.policy" "$tmp/f.new.policy" >"$tmp/out" 2>&1; rc=$?
+[ $rc = 1 ] && [ "$(grep -c . "$tmp/out")" = 1 ] && grep -q '^- forward on eth0 out on wg\* tcp any -> any:22 ' "$tmp/out" && ok ||
+	{ bad "out on: not exactly the dropped leaving interface (exit $rc)"; cat "$tmp/out"; }
+
+# dynamic sets and limits: a change that matters only for members of the
+# set, or over the rate, says so
+printf 'table t\nhosts bl = dynamic\ndeny in from $bl\nallow in port 22/tcp limit 5/second burst 10\n' >"$tmp/f.old.policy"
+printf 'table t\nhosts bl = dynamic\nallow in port 22/tcp limit 5/second burst 10\ndeny in from $bl\n' >"$tmp/f.new.policy"
+"$pc" compare "$tmp/f.old.policy" "$tmp/f.new.policy" >"$tmp/out" 2>&1; rc=$?
+[ $rc = 1 ] && [ "$(grep -c . "$tmp/out")" = 1 ] &&
+	grep -q '^+ in tcp any -> any:22 src in @bl under the rate of OLD .*f.old.policy:4  allow' "$tmp/out" && ok ||
+	{ bad "dynamic set and limit: not exactly members under the rate (exit $rc)"; cat "$tmp/out"; }
+
 # each rule feature compare does not model is refused by name (exit 1),
 # never read as something else
 while IFS='|' read -r feat rule; do
@@ -91,11 +112,6 @@ while IFS='|' read -r feat rule; do
 	[ $rc = 1 ] && grep -q "f.policy:3: compare does not model $feat" "$tmp/err" && ok ||
 		{ bad "compare does not refuse $feat (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
 done <<'EOF_FEATURES'
-the leaving interface of a forward rule (out on)|allow forward on eth0 out on eth1 port 22/tcp
-negation (from not, to not)|allow in port 22/tcp from not 192.0.2.0/24
-negation (from not, to not)|allow in port 22/tcp to not 192.0.2.0/24
-dynamic sets (hosts NAME = dynamic)|deny in from $dyn
-a rate limit's burst (limit ... burst M)|allow in port 22/tcp limit 5/second burst 10
 a rate limit per source address (limit ... per source)|allow in port 22/tcp limit 5/second per source
 NAT (masquerade, snat, dnat)|masquerade on eth0 from 192.0.2.0/24
 EOF_FEATURES
@@ -145,7 +161,7 @@ if command -v git >/dev/null 2>&1; then
 		bad "a revision against itself changed"
 	"$pc" compare HEAD:fw/nosuch.policy fw/fw.policy >/dev/null 2>"$tmp/err"; rc=$?
 	[ $rc = 3 ] && grep -q 'no such file in git' "$tmp/err" && ok || bad "missing REV:PATH is not exit 3 ($rc)"
-	ls "$TMPDIR"/portcullis-compare.* >/dev/null 2>&1 && bad "temporary trees left in TMPDIR" || ok
+	ls "$TMPDIR"/portcullis-* >/dev/null 2>&1 && bad "temporary trees left in \$TMPDIR" || ok
 	cd "$OLDPWD" || exit 99
 
 	# the shipped examples against each of their previous revisions
