@@ -283,6 +283,8 @@ static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
 	set_fill_elems(ns, ps);
 	if (ns->anon)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)ns->n);
+	else if (pc_nft_set_size(ps))
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, pc_nft_set_size(ps));
 	return (size_t)(ns - o->sets);
 }
 

@@ -177,7 +177,9 @@ static struct pc_addr addr_of(const char *text, unsigned plen)
 /*
  * A group of neighbouring addresses and prefixes is one set of merged
  * intervals, read by the text and by netlink alike: the kernel refuses
- * neighbouring intervals in a named set as apply sends them.
+ * neighbouring intervals in a named set as apply sends them. A group of
+ * single addresses (here its IPv6 half) is a hash set of them, unmerged,
+ * declared with its size (issue 14).
  */
 static void test_adjacent_merged(void **state)
 {
@@ -222,9 +224,14 @@ static void test_adjacent_merged(void **state)
 	assert_memory_equal(v4->v[1].lo, v4->v[1].hi, 4);
 	assert_memory_equal(v4->v[2].lo, v4_lo2, 4);
 	assert_memory_equal(v4->v[2].hi, v4_hi2, 4);
-	assert_int_equal(v6->n, 1);
+	assert_true(v4->interval);
+	assert_int_equal(pc_nft_set_size(v4), 0);
+	assert_false(v6->interval);
+	assert_int_equal(v6->n, 2);
+	assert_int_equal(pc_nft_set_size(v6), 2);
 	assert_int_equal(v6->v[0].lo[15], 1);
-	assert_int_equal(v6->v[0].hi[15], 2);
+	assert_int_equal(v6->v[0].hi[15], 1);
+	assert_int_equal(v6->v[1].lo[15], 2);
 	/* the port set: 22-24 and 26 */
 	pset = p->chains[0].rules[0].dport.set;
 	assert_non_null(pset);
@@ -235,7 +242,7 @@ static void test_adjacent_merged(void **state)
 	out = emit(&ir, NULL);
 	assert_non_null(out);
 	if (!strstr(out, "\t\t\t198.51.100.1-198.51.100.2,\n\t\t\t198.51.100.4,\n\t\t\t203.0.113.0/24\n") ||
-	    !strstr(out, "\t\t\t2001:db8::1-2001:db8::2\n") ||
+	    !strstr(out, "\t\ttype ipv6_addr\n\t\tsize 2\n\t\telements = {\n\t\t\t2001:db8::1,\n\t\t\t2001:db8::2\n") ||
 	    !strstr(out, "tcp dport @shared_1_tcp_ports") ||
 	    !strstr(out, "\t\t\t22-24,\n\t\t\t26\n"))
 		fail_msg("merged elements missing in:\n%s", out);
