@@ -96,6 +96,11 @@ struct pc_nft_set {
 	uint32_t timeout;
 	/* a group's named set: the group's definition (issue 10), else NULL */
 	const struct pc_location *loc;
+	/* a large group of single addresses and some prefixes (issue 14):
+	 * this set holds its addresses (a hash set), @nets its prefixes and
+	 * ranges (NAME_v4_nets, an interval set, also in the plan's sets);
+	 * a rule matching the group is one nft rule per set. NULL otherwise. */
+	struct pc_nft_set *nets;
 };
 
 /* How one address / port / type match is expressed. */

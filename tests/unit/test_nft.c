@@ -250,6 +250,83 @@ static void test_adjacent_merged(void **state)
 	pc_diag_destroy(d);
 }
 
+/*
+ * A large group of single addresses with a prefix is split (issue 14):
+ * its addresses in the hash set NAME_v6, its prefix in the interval set
+ * NAME_v6_nets, one nft rule per set with the line's comment. A group
+ * that a rule negates stays whole: `not` of two sets is not two rules.
+ */
+static void split_case(bool negate)
+{
+	enum { HOSTS = 1024 };
+	struct pc_addr *v = calloc(HOSTS + 1, sizeof(*v));
+	struct pc_rule rule = { .loc = { "split.pcl", 3, 1, 0 }, .verdict = PC_VERDICT_DENY,
+		.families = PC_FAM_ALL };
+	struct pc_ir ir = { .table = "split", .policy_file = "split.pcl",
+		.registry_name = "test-registry.csv", .registry_date = "" };
+	struct pc_diag *d = pc_diag_create();
+	struct pc_nft_plan *p;
+	char *out;
+
+	assert_non_null(v);
+	for (int i = 0; i < HOSTS; i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "2001:db8:1::%x", 2 * i + 1);
+		v[i] = addr_of(text, 128);
+	}
+	v[HOSTS] = addr_of("2001:db8:2::", 48);
+	rule.saddr = (struct pc_addr_set){ "feed", HOSTS + 1, v };
+	rule.saddr_not = negate;
+	ir.chains[PC_DIR_IN] = (struct pc_chain){ .dir = PC_DIR_IN,
+		.policy = PC_VERDICT_ALLOW, .n = 1, .rules = &rule };
+	ir.chains[PC_DIR_FORWARD] = (struct pc_chain){ .dir = PC_DIR_FORWARD,
+		.policy = PC_VERDICT_DENY };
+	ir.chains[PC_DIR_OUT] = (struct pc_chain){ .dir = PC_DIR_OUT,
+		.policy = PC_VERDICT_ALLOW };
+	p = pc_nft_plan_create(&ir, d);
+	assert_non_null(p);
+	if (negate) {
+		assert_int_equal(p->n_sets, 1);
+		assert_true(p->sets[0]->interval);
+		/* the IPv4 rule (no IPv4 address: every IPv4 packet) and the IPv6 one */
+		assert_int_equal(p->chains[0].n, 2);
+	} else {
+		assert_int_equal(p->n_sets, 2);
+		assert_string_equal(p->sets[0]->name, "feed_v6");
+		assert_false(p->sets[0]->interval);
+		assert_int_equal(p->sets[0]->n, HOSTS);
+		assert_int_equal(pc_nft_set_size(p->sets[0]), HOSTS);
+		assert_string_equal(p->sets[1]->name, "feed_v6_nets");
+		assert_true(p->sets[1]->interval);
+		assert_int_equal(p->sets[1]->n, 1);
+		assert_ptr_equal(p->sets[0]->nets, p->sets[1]);
+		assert_int_equal(p->chains[0].n, 2);
+		assert_ptr_equal(p->chains[0].rules[0].saddr.set, p->sets[0]);
+		assert_ptr_equal(p->chains[0].rules[1].saddr.set, p->sets[1]);
+	}
+	pc_nft_plan_destroy(p);
+	out = emit(&ir, NULL);
+	assert_non_null(out);
+	if (!negate && (!strstr(out, "\t\tip6 saddr @feed_v6 drop comment \"split.pcl:3\"\n"
+				   "\t\tip6 saddr @feed_v6_nets drop comment \"split.pcl:3\"\n") ||
+			!strstr(out, "\tset feed_v6_nets {\n\t\ttype ipv6_addr\n\t\tflags interval\n"
+				   "\t\telements = {\n\t\t\t2001:db8:2::/48\n")))
+		fail_msg("split sets or rules missing in:\n%s", out);
+	if (negate && !strstr(out, "\t\tip6 saddr != @feed_v6 drop comment \"split.pcl:3\"\n"))
+		fail_msg("negated rule missing in:\n%s", out);
+	free(out);
+	free(v);
+	pc_diag_destroy(d);
+}
+
+static void test_split_group(void **state)
+{
+	(void)state;
+	split_case(false);
+	split_case(true);
+}
+
 static void expect_error(struct pc_ir *ir, const char *msg)
 {
 	char *errors = NULL;
@@ -337,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_comment_limit),
 		cmocka_unit_test(test_small),
 		cmocka_unit_test(test_adjacent_merged),
+		cmocka_unit_test(test_split_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
