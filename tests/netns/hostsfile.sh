@@ -52,6 +52,7 @@ v6hosts() {   # N: IPv6 hosts of 2001:db8:1::/48, every other address
 for list in mixed hosts; do
 	cat >"$tmp/$list.policy" <<POL
 table hf
+option counters
 hosts blocklist = file "$list.txt"
 deny in from \$blocklist
 allow in service ssh/tcp
@@ -110,6 +111,21 @@ for list in mixed hosts; do
 	ip netns exec "$fw" "$pc" apply "$tmp/$list.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 1; }
 	echo "apply of the $list list: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 	check "$list, apply" "$list"
+	# the deny line counts the dropped IPv4 probe (in the interval part
+	# of the mixed list), whichever of its nft rules dropped it, and diff
+	# finds the live sets and rules as the policy makes them
+	ip netns exec "$fw" "$pc" stats "$tmp/$list.policy" >"$tmp/stats" 2>"$tmp/err" || { cat "$tmp/err"; exit 1; }
+	got=$(awk -v l="$tmp/$list.policy:4" '$1 == l { print $2 }' "$tmp/stats")
+	if [ "${got:-0}" -ge 1 ] 2>/dev/null; then
+		echo "ok   $list, stats: the deny line counted $got packets"
+	else
+		echo "FAIL $list, stats: the deny line counted '${got}'"; cat "$tmp/stats"; fail=1
+	fi
+	if ip netns exec "$fw" "$pc" diff "$tmp/$list.policy" >"$tmp/diff" 2>&1; then
+		echo "ok   $list, diff: no drift"
+	else
+		echo "FAIL $list, diff:"; cat "$tmp/diff"; fail=1
+	fi
 	ip netns exec "$fw" nft delete table inet hf
 	"$pc" generate -o "$tmp/hf.nft" "$tmp/$list.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 1; }
 	ip netns exec "$fw" nft -f "$tmp/hf.nft" || { echo "FAIL nft -f"; exit 1; }
