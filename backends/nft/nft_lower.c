@@ -246,7 +246,6 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	nr->comment = xstrdup(comment);
 }
 
-/* The named set GROUP_v4 / GROUP_v6, made on first use; @loc: its definition or NULL. */
 /* The index of the named set @name in the plan's sorted sets, or where it goes. */
 static size_t named_set_find(const struct pc_nft_plan *plan, const char *name, bool *found)
 {
@@ -310,6 +309,7 @@ static bool group_negated(const struct lower *lw, const char *group)
  */
 #define SPLIT_MIN_HOSTS 1024
 
+/* The named set GROUP_v4 / GROUP_v6, made on first use; @loc: its definition or NULL. */
 static const struct pc_nft_set *named_set_get(struct lower *lw, const char *group,
 					      const struct pc_location *loc,
 					      unsigned family,
@@ -477,7 +477,16 @@ static struct pc_nft_rule *rule_push(struct rule_vec *rv)
 	return &rv->v[rv->n++];
 }
 
-/* At most: one per protocol alternative, per family, twice for a reject. */
+/* Copies of a rule for its groups that may be split (SPLIT_MIN_HOSTS): 1, 2 or 4. */
+static size_t split_factor(const struct pc_rule *r)
+{
+	return (r->saddr.n > SPLIT_MIN_HOSTS ? 2 : 1) * (r->daddr.n > SPLIT_MIN_HOSTS ? 2 : 1);
+}
+
+/*
+ * At most: one per protocol alternative, per family, twice for a reject,
+ * times split_factor().
+ */
 static size_t chain_rules_max(const struct pc_chain *ch)
 {
 	size_t n = 0;
@@ -488,7 +497,7 @@ static size_t chain_rules_max(const struct pc_chain *ch)
 		n += (r->n_l4 ? r->n_l4 : 1) * 2 *
 		     (r->verdict == PC_VERDICT_REJECT ? 2 : 1) *
 		     (r->n_ifaces > 1 ? r->n_ifaces : 1) *
-		     (r->n_oifaces ? r->n_oifaces : 1);
+		     (r->n_oifaces ? r->n_oifaces : 1) * split_factor(r);
 	}
 	return n;
 }
@@ -787,8 +796,8 @@ static bool lower_nat(struct lower *lw)
 				ok = false;
 				continue;
 			}
-			/* room for every copy: interfaces x protocols x families */
-			rv.cap += ni * (n->n_l4 ? n->n_l4 : 1) * 2;
+			/* room for every copy: interfaces x protocols x families x split sets */
+			rv.cap += ni * (n->n_l4 ? n->n_l4 : 1) * 2 * split_factor(r);
 			rv.v = xrealloc(rv.v, rv.cap * sizeof(*rv.v));
 			memset(rv.v + rv.n, 0, (rv.cap - rv.n) * sizeof(*rv.v));
 			lw->nat = n;

@@ -327,6 +327,51 @@ static void test_split_group(void **state)
 	split_case(true);
 }
 
+/*
+ * Split groups on both sides: four nft rules of one line, which the rule
+ * vector, sized up front, must have room for (it had room for two).
+ */
+static void test_split_both_sides(void **state)
+{
+	enum { HOSTS = 1024 };
+	struct pc_addr *v = calloc(HOSTS + 1, sizeof(*v));
+	struct pc_rule rule = { .loc = { "split.pcl", 4, 1, 0 }, .verdict = PC_VERDICT_DENY,
+		.families = PC_FAM_ALL };
+	struct pc_ir ir = { .table = "split", .policy_file = "split.pcl",
+		.registry_name = "test-registry.csv", .registry_date = "" };
+	struct pc_diag *d = pc_diag_create();
+	struct pc_nft_plan *p;
+
+	(void)state;
+	assert_non_null(v);
+	for (int i = 0; i < HOSTS; i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "2001:db8:1::%x", 2 * i + 1);
+		v[i] = addr_of(text, 128);
+	}
+	v[HOSTS] = addr_of("2001:db8:2::", 48);
+	rule.saddr = (struct pc_addr_set){ "src", HOSTS + 1, v };
+	rule.daddr = (struct pc_addr_set){ "dst", HOSTS + 1, v };
+	ir.chains[PC_DIR_IN] = (struct pc_chain){ .dir = PC_DIR_IN,
+		.policy = PC_VERDICT_ALLOW, .n = 1, .rules = &rule };
+	ir.chains[PC_DIR_FORWARD] = (struct pc_chain){ .dir = PC_DIR_FORWARD,
+		.policy = PC_VERDICT_DENY };
+	ir.chains[PC_DIR_OUT] = (struct pc_chain){ .dir = PC_DIR_OUT,
+		.policy = PC_VERDICT_ALLOW };
+	p = pc_nft_plan_create(&ir, d);
+	assert_non_null(p);
+	assert_int_equal(p->n_sets, 4);
+	assert_int_equal(p->chains[0].n, 4);
+	assert_string_equal(p->chains[0].rules[0].saddr.set->name, "src_v6");
+	assert_string_equal(p->chains[0].rules[0].daddr.set->name, "dst_v6");
+	assert_string_equal(p->chains[0].rules[3].saddr.set->name, "src_v6_nets");
+	assert_string_equal(p->chains[0].rules[3].daddr.set->name, "dst_v6_nets");
+	pc_nft_plan_destroy(p);
+	free(v);
+	pc_diag_destroy(d);
+}
+
 static void expect_error(struct pc_ir *ir, const char *msg)
 {
 	char *errors = NULL;
@@ -415,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_small),
 		cmocka_unit_test(test_adjacent_merged),
 		cmocka_unit_test(test_split_group),
+		cmocka_unit_test(test_split_both_sides),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
