@@ -10,7 +10,8 @@
                                               (inet6), nftables, packetfilter
 
   gen_shapes.py realworld [--blocklist N] [--seed S] [--bench-traffic]
-                          [--blocklist-file] OUT
+                          [--blocklist-file] [--blocklist-mix doc|threat|hosts]
+                          OUT
       OUT/realworld.policy                    a few dozen rules by service
                                               name and one blocklist group
       OUT/blocklist.txt                       (--blocklist-file only)
@@ -35,8 +36,13 @@ no `hosts NAME = file "PATH"` yet, so the group is written inline;
 --blocklist-file writes it to OUT/blocklist.txt and the group as
 `hosts blocklist = file "blocklist.txt"` instead, for when it exists.
 
+--blocklist-mix threat|hosts: a blocklist shaped like a threat feed
+(mostly single IPv4 hosts, some prefixes, a few IPv6) or of single
+hosts only, with IPv4 addresses from 240.0.0.0/4 (see blocklist_feed);
+the default, doc, is the list described above.
+
 Only documentation addresses are used (192.0.2.0/24, 198.51.100.0/24,
-203.0.113.0/24, 2001:db8::/32). The IPv4 documentation space holds just
+203.0.113.0/24, 2001:db8::/32), but see --blocklist-mix. The IPv4 documentation space holds just
 768 addresses, so the blocklist has 48 IPv4 entries at most (host
 addresses and small prefixes of 198.51.100.64-255 and 203.0.113.64-255, none
 adjacent, so no two merge) and the rest are IPv6: /64 prefixes and /128
@@ -448,9 +454,57 @@ deny out service smtp log "out-smtp " comment "no direct mail"
 '''
 
 
+def blocklist_feed(n, rng, hosts_only):
+    """n distinct entries shaped like a threat feed (--blocklist-mix).
+
+    threat: 92 % single IPv4 hosts, 6 % IPv4 prefixes (/24 to /29), 2 %
+    IPv6 (/128 hosts and /64s); hosts: single addresses only (98 % IPv4,
+    2 % IPv6 /128). A feed of a million IPv4 hosts does not fit in the
+    768 addresses of the IPv4 documentation space, so these lists take
+    their IPv4 addresses from 240.0.0.0/4 (reserved, "future use": no
+    packet from a real host carries one) and their IPv6 ones from
+    2001:db8::/32. They are for the benchmarks only, where nothing sends
+    from them: hosts in 240.0.0.0/5, prefixes in 248.0.0.0/5, so hosts
+    and prefixes never merge; hosts are odd addresses, so no two hosts
+    merge either and the count of kernel elements is the count of
+    lines."""
+    out = []
+    seen = set()
+    while len(out) < n:
+        r = rng.random()
+        if r < 0.02:
+            hi, mid = rng.randrange(0x8000, 0x10000), rng.randrange(0, 0x10000)
+            host = rng.randrange(0, 1 << 31) * 2 + 1
+            if not hosts_only and rng.random() < 0.5:
+                key = (6, hi, mid)
+                text = '2001:db8:%x:%x::/64' % (hi & 0x7fff, mid | 1)
+            else:
+                key = (6, hi, mid, host)
+                text = str(ipaddress.IPv6Address('2001:db8:%x:%x::' % (hi, mid)) + host)
+        elif hosts_only or r < 0.94:
+            a = (240 << 24) + rng.randrange(0, 1 << 26) * 2 + 1
+            key = (4, a)
+            text = str(ipaddress.IPv4Address(a))
+        else:
+            plen = rng.randint(24, 29)
+            # a prefix in a block of 512 addresses of its own, so that
+            # prefixes do not nest or touch
+            a = (248 << 24) + rng.randrange(0, 1 << 18) * 512
+            key = (4, a, 'net')
+            text = '%s/%d' % (ipaddress.IPv4Address(a), plen)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(text)
+    return out
+
+
 def write_realworld(args):
     rng = random.Random(args.seed)
-    entries = blocklist(args.blocklist, rng)
+    if args.blocklist_mix == 'doc':
+        entries = blocklist(args.blocklist, rng)
+    else:
+        entries = blocklist_feed(args.blocklist, rng, args.blocklist_mix == 'hosts')
     out = args.out
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, 'realworld.policy'), 'w') as f:
@@ -486,6 +540,7 @@ def main():
     r = sub.add_parser('realworld')
     r.add_argument('--blocklist', type=int, default=100000)
     r.add_argument('--blocklist-file', action='store_true')
+    r.add_argument('--blocklist-mix', choices=('doc', 'threat', 'hosts'), default='doc')
     for p in (c, r):
         p.add_argument('--seed', type=int, default=1)
         p.add_argument('--bench-traffic', action='store_true')

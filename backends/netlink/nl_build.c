@@ -51,6 +51,13 @@ struct nl_elem *set_add_elem(struct nl_set *s, const uint8_t *key,
 	return e;
 }
 
+void elem_set_end(struct nl_elem *e, const uint8_t *end)
+{
+	e->key_end = xmalloc(e->len);
+	memcpy(e->key_end, end, e->len);
+	e->has_end = true;
+}
+
 /* "map" for a map (verdict maps), else "set". */
 const char *set_kind(const struct nl_set *ns)
 {
@@ -60,8 +67,10 @@ const char *set_kind(const struct nl_set *ns)
 
 static void set_free_elems(struct nl_set *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->e[i].comment);
+		free(s->e[i].key_end);
+	}
 	free(s->e);
 	for (size_t i = 0; i < s->n_raw; i++)
 		nftnl_set_free(s->raw[i]);
@@ -286,6 +295,8 @@ static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)ns->n);
 	else if (ps->meter)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, ps->size);
+	else if (pc_nft_set_size(ps))
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, pc_nft_set_size(ps));
 	return (size_t)(ns - o->sets);
 }
 
@@ -422,8 +433,7 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 
 		vmap_elem_keys(m, i, lo, hi);
 		e = set_add_elem(ns, lo, klen, 0, false);
-		memcpy(e->key_end, hi, klen);
-		e->has_end = true;
+		elem_set_end(e, hi);
 		e->has_verdict = true;
 		e->verdict = m->v[i].verdict == PC_VERDICT_ALLOW ? NF_ACCEPT : NF_DROP;
 		if (m->comments[i][0])

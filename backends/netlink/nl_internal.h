@@ -81,18 +81,22 @@ enum {
 enum { NFT_BYTEORDER_BIG = 2 };
 
 /*
- * Elements per NEWSETELEM message: a message must stay below 64 KiB. A map
- * element (two keys, a verdict, a comment) takes up to some 240 bytes.
+ * The bytes of elements a NEWSETELEM message takes before the next goes
+ * to a new message: the element list is one attribute, whose length must
+ * stay below 64 KiB, and the largest element (two 64-byte keys, a
+ * verdict, a comment of up to 256 bytes) takes well under 1 KiB.
  */
-#define ELEMS_PER_MSG 512
-#define MAP_ELEMS_PER_MSG 128
+#define ELEM_LIST_BYTES 60000
 
 /* The longest key: a verdict map's ipv6_addr . inet_proto . inet_service. */
 #define KEY_MAX 64
 
 struct nl_elem {
 	uint8_t key[KEY_MAX];
-	uint8_t key_end[KEY_MAX]; /* when @has_end: a concatenation's range */
+	/* when @has_end: a concatenation's range end (owned; out of line:
+	 * the elements of a million-address set have none, and 64 bytes
+	 * each would be 64 MB of them) */
+	uint8_t *key_end;
 	uint32_t len;
 	uint32_t flags;      /* NFT_SET_ELEM_INTERVAL_END */
 	bool open;           /* interval open to the end of the key space */
@@ -170,6 +174,8 @@ void objs_add_chain(struct pc_nl_objs *o, struct nftnl_chain *c);
 
 struct nl_elem *set_add_elem(struct nl_set *s, const uint8_t *key,
 				     uint32_t len, uint32_t flags, bool open);
+/* Gives @e the range end @end of its key's length. */
+void elem_set_end(struct nl_elem *e, const uint8_t *end);
 
 const char *set_kind(const struct nl_set *ns);
 

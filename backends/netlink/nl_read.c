@@ -196,10 +196,8 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 		}
 		ne = set_add_elem(rc->set, key, len, flags, eu.open);
 		ne->comment = eu.comment;
-		if (end) {
-			memcpy(ne->key_end, end, len);
-			ne->has_end = true;
-		}
+		if (end)
+			elem_set_end(ne, end);
 		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
 			ne->has_verdict = true;
 			ne->verdict = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT);

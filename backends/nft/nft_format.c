@@ -449,6 +449,8 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 				fprintf(out, "\t\ttimeout %us\n", (unsigned)s->timeout);
 		} else if (s->interval) {
 			fputs("\t\tflags interval\n", out);
+		} else if (pc_nft_set_size(s)) {
+			fprintf(out, "\t\tsize %u\n", (unsigned)pc_nft_set_size(s));
 		}
 		if (s->n) {
 			fputs("\t\telements = {\n\t\t\t", out);

@@ -166,8 +166,12 @@ static void set_merge(struct pc_nft_set *s)
 	s->n = out;
 }
 
+/* Which prefixes of a group a set takes: all, or one part of a split group. */
+enum addr_part { PART_ALL, PART_HOSTS, PART_NETS };
+
 static struct pc_nft_set *addr_set_create(const char *name, unsigned family,
-					  const struct pc_addr *v, size_t n)
+					  const struct pc_addr *v, size_t n,
+					  enum addr_part part, size_t count)
 {
 	struct pc_nft_set *s = xzalloc(sizeof(*s));
 	unsigned full = family == PC_FAM_IPV4 ? 32 : 128;
@@ -176,11 +180,21 @@ static struct pc_nft_set *addr_set_create(const char *name, unsigned family,
 	s->key = family == PC_FAM_IPV4 ? PC_NFT_KEY_IPV4 : PC_NFT_KEY_IPV6;
 	s->addrs = v;
 	s->n_addrs = n;
-	s->n = n;
-	s->v = xcalloc(n, sizeof(*s->v));
-	s->interval = name != NULL;
+	s->v = xcalloc(count, sizeof(*s->v));
+	/*
+	 * A set of single addresses is a hash set, with or without a name
+	 * (issue 14): the kernel inserts into a hash several times faster
+	 * than into an interval set (rbtree), which is what makes a
+	 * blocklist of a million hosts apply in well under a second (bench/
+	 * README.md). One prefix or range makes the whole set an interval
+	 * set: a hash cannot hold a prefix.
+	 */
+	s->interval = false;
 	for (size_t i = 0; i < n; i++) {
-		addr_range(&v[i], &s->v[i]);
+		if ((part == PART_HOSTS && v[i].plen != full) ||
+		    (part == PART_NETS && v[i].plen == full))
+			continue;
+		addr_range(&v[i], &s->v[s->n++]);
 		if (v[i].plen != full)
 			s->interval = true;
 	}
@@ -243,6 +257,69 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	nr->comment = xstrdup(comment);
 }
 
+/* The index of the named set @name in the plan's sorted sets, or where it goes. */
+static size_t named_set_find(const struct pc_nft_plan *plan, const char *name, bool *found)
+{
+	size_t lo = 0, hi = plan->n_sets;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(plan->sets[mid]->name, name);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void named_set_insert(struct lower *lw, struct pc_nft_set *s)
+{
+	struct pc_nft_plan *plan = lw->plan;
+	bool found;
+	size_t at = named_set_find(plan, s->name, &found);
+
+	plan->sets = xgrow(plan->sets, &lw->sets_cap, plan->n_sets + 1,
+			   sizeof(*plan->sets));
+	memmove(&plan->sets[at + 1], &plan->sets[at],
+		(plan->n_sets - at) * sizeof(*plan->sets));
+	plan->sets[at] = s;
+	plan->n_sets++;
+}
+
+/* True when a rule matches on `not $group` (negation, issue 14). */
+static bool group_negated(const struct lower *lw, const char *group)
+{
+	for (size_t c = 0; c < PC_ARRAY_SIZE(lw->ir->chains); c++)
+		for (size_t i = 0; i < lw->ir->chains[c].n; i++) {
+			const struct pc_rule *r = &lw->ir->chains[c].rules[i];
+
+			if ((r->saddr_not && r->saddr.name && strcmp(r->saddr.name, group) == 0) ||
+			    (r->daddr_not && r->daddr.name && strcmp(r->daddr.name, group) == 0))
+				return true;
+		}
+	return false;
+}
+
+/*
+ * A group of at least this many single addresses that also holds a
+ * prefix or range is split in two sets (issue 14): the addresses in the
+ * hash set NAME_v4 and the prefixes and ranges in the interval set
+ * NAME_v4_nets, and every rule matching the group becomes one nft rule per
+ * set. A threat feed is mostly single addresses with some prefixes; as one
+ * interval set its million entries take the kernel about 3.3 s to insert,
+ * split about 0.8 s (bench/README.md). Below this size the kernel inserts
+ * either form in well under a millisecond, and one rule and one set are
+ * simpler to read.
+ */
+#define SPLIT_MIN_HOSTS 1024
+
 /* The named set GROUP_v4 / GROUP_v6, made on first use; @loc: its definition or NULL. */
 static const struct pc_nft_set *named_set_get(struct lower *lw, const char *group,
 					      const struct pc_location *loc,
@@ -250,32 +327,32 @@ static const struct pc_nft_set *named_set_get(struct lower *lw, const char *grou
 					      const struct pc_addr *v, size_t n)
 {
 	char name[PC_NFT_NAME_MAX + 1];
-	struct pc_nft_plan *plan = lw->plan;
+	unsigned full = family == PC_FAM_IPV4 ? 32 : 128;
 	struct pc_nft_set *s;
-	size_t lo = 0, hi = plan->n_sets, len = strlen(group);
+	size_t at, len = strlen(group), hosts = 0;
+	bool found;
 
 	/* the caller checked that the name fits */
 	memcpy(name, group, len);
 	memcpy(name + len, family == PC_FAM_IPV4 ? "_v4" : "_v6", 4);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(plan->sets[mid]->name, name);
-
-		if (c == 0)
-			return plan->sets[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	at = named_set_find(lw->plan, name, &found);
+	if (found)
+		return lw->plan->sets[at];
+	for (size_t i = 0; i < n; i++)
+		hosts += v[i].plen == full;
+	/* the interval part's name: no group's set ends in _nets */
+	if (hosts >= SPLIT_MIN_HOSTS && hosts < n && len + 8 <= PC_NFT_NAME_MAX &&
+	    !group_negated(lw, group)) {
+		s = addr_set_create(name, family, v, n, PART_HOSTS, hosts);
+		memcpy(name + len + 3, "_nets", 6);
+		s->nets = addr_set_create(name, family, v, n, PART_NETS, n - hosts);
+		s->nets->loc = loc;
+		named_set_insert(lw, s->nets);
+	} else {
+		s = addr_set_create(name, family, v, n, PART_ALL, n);
 	}
-	s = addr_set_create(name, family, v, n);
 	s->loc = loc;
-	plan->sets = xgrow(plan->sets, &lw->sets_cap, plan->n_sets + 1,
-			   sizeof(*plan->sets));
-	memmove(&plan->sets[lo + 1], &plan->sets[lo],
-		(plan->n_sets - lo) * sizeof(*plan->sets));
-	plan->sets[lo] = s;
-	plan->n_sets++;
+	named_set_insert(lw, s);
 	return s;
 }
 
@@ -294,9 +371,10 @@ static const struct pc_addr *addrs_of(const struct pc_addr_set *as,
 	return i < as->n ? &as->v[i] : NULL;
 }
 
+/* @part: 1 for the interval part of a split group (see SPLIT_MIN_HOSTS). */
 static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 		       const struct pc_addr_set *as, unsigned family,
-		       struct pc_nft_match *m)
+		       struct pc_nft_match *m, size_t part)
 {
 	size_t n;
 	const struct pc_addr *v;
@@ -319,6 +397,8 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 		m->kind = PC_NFT_MATCH_SET;
 		m->set = named_set_get(lw, as->name, as->loc.line ? &as->loc : NULL,
 				       family, v, n);
+		if (part == 1)
+			m->set = m->set->nets;
 		return;
 	}
 	if (n == 1) {
@@ -327,7 +407,7 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 		return;
 	}
 	m->kind = PC_NFT_MATCH_SET;
-	m->set = nr->sets[nr->n_sets++] = addr_set_create(NULL, family, v, n);
+	m->set = nr->sets[nr->n_sets++] = addr_set_create(NULL, family, v, n, PART_ALL, n);
 }
 
 static void port_match(struct pc_nft_rule *nr, struct pc_nft_match *m,
@@ -407,7 +487,16 @@ static struct pc_nft_rule *rule_push(struct rule_vec *rv)
 	return &rv->v[rv->n++];
 }
 
-/* At most: one per protocol alternative, per family, twice for a reject. */
+/* Copies of a rule for its groups that may be split (SPLIT_MIN_HOSTS): 1, 2 or 4. */
+static size_t split_factor(const struct pc_rule *r)
+{
+	return (r->saddr.n > SPLIT_MIN_HOSTS ? 2 : 1) * (r->daddr.n > SPLIT_MIN_HOSTS ? 2 : 1);
+}
+
+/*
+ * At most: one per protocol alternative, per family, twice for a reject,
+ * times split_factor().
+ */
 static size_t chain_rules_max(const struct pc_chain *ch)
 {
 	size_t n = 0;
@@ -418,19 +507,35 @@ static size_t chain_rules_max(const struct pc_chain *ch)
 		n += (r->n_l4 ? r->n_l4 : 1) * 2 *
 		     (r->verdict == PC_VERDICT_REJECT ? 2 : 1) *
 		     (r->n_ifaces > 1 ? r->n_ifaces : 1) *
-		     (r->n_oifaces ? r->n_oifaces : 1);
+		     (r->n_oifaces ? r->n_oifaces : 1) * split_factor(r);
 	}
 	return n;
 }
 
+/* How many sets match @as for @family: 2 for a split group, else 1. */
+static size_t addr_parts(struct lower *lw, const struct pc_addr_set *as, unsigned family)
+{
+	struct pc_nft_rule probe = { 0 };
+	struct pc_nft_match m;
+
+	if (!as->name || pc_addr_set_is_dynamic(as) || family == 0 || as->n == 0 ||
+	    !pc_nft_identifier_ok(as->name) || strlen(as->name) + 3 > PC_NFT_NAME_MAX)
+		return 1;
+	/* a named group's set, made here if first used; never anonymous */
+	addr_match(lw, &probe, as, family, &m, 0);
+	return m.kind == PC_NFT_MATCH_SET && m.set->name && m.set->nets ? 2 : 1;
+}
+
 /*
  * One nft rule for family @family (0: both) and protocol alternative @l4
- * (NULL: any protocol, or @force_proto when >= 0).
+ * (NULL: any protocol, or @force_proto when >= 0), for the set parts
+ * @sp and @dp of split source and destination groups.
  */
-static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction dir,
-		      const struct pc_rule *r, unsigned family,
-		      const struct pc_l4 *l4, int force_proto,
-		      enum pc_nft_verdict verdict, const char *comment)
+static void lower_one_part(struct lower *lw, struct rule_vec *rv, enum pc_direction dir,
+			   const struct pc_rule *r, unsigned family,
+			   const struct pc_l4 *l4, int force_proto,
+			   enum pc_nft_verdict verdict, const char *comment,
+			   size_t sp, size_t dp)
 {
 	struct pc_nft_rule *nr = rule_push(rv);
 	bool implied = false;
@@ -440,8 +545,8 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 	nr->ifname = lw->ifname;
 	nr->oifname = lw->oifname;
 	nr->oif = dir == PC_DIR_OUT;
-	addr_match(lw, nr, &r->saddr, family, &nr->saddr);
-	addr_match(lw, nr, &r->daddr, family, &nr->daddr);
+	addr_match(lw, nr, &r->saddr, family, &nr->saddr, sp);
+	addr_match(lw, nr, &r->daddr, family, &nr->daddr, dp);
 	if (nr->saddr.kind != PC_NFT_MATCH_NONE || nr->daddr.kind != PC_NFT_MATCH_NONE)
 		implied = true;
 	nr->proto = -1;
@@ -486,6 +591,26 @@ static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction d
 			nr->nat_addr = &lw->nat->to;
 		nr->nat_port = lw->nat->to_port;
 	}
+}
+
+/*
+ * The nft rules of one alternative: one, or one per set of a split group
+ * (two, four with split groups on both sides). The sets of a split group
+ * are disjoint (its addresses and its prefixes; a group holds no address
+ * inside one of its prefixes), so a packet meets at most one of these
+ * rules, and the rules keep the line's meaning, verdict, log and limit.
+ */
+static void lower_one(struct lower *lw, struct rule_vec *rv, enum pc_direction dir,
+		      const struct pc_rule *r, unsigned family,
+		      const struct pc_l4 *l4, int force_proto,
+		      enum pc_nft_verdict verdict, const char *comment)
+{
+	size_t ns = addr_parts(lw, &r->saddr, family), nd = addr_parts(lw, &r->daddr, family);
+
+	for (size_t sp = 0; sp < ns; sp++)
+		for (size_t dp = 0; dp < nd; dp++)
+			lower_one_part(lw, rv, dir, r, family, l4, force_proto, verdict,
+				       comment, sp, dp);
 }
 
 /* The families the rule needs one nft rule each for (0 = one for both). */
@@ -733,8 +858,8 @@ static bool lower_nat(struct lower *lw)
 				ok = false;
 				continue;
 			}
-			/* room for every copy: interfaces x protocols x families */
-			rv.cap += ni * (n->n_l4 ? n->n_l4 : 1) * 2;
+			/* room for every copy: interfaces x protocols x families x split sets */
+			rv.cap += ni * (n->n_l4 ? n->n_l4 : 1) * 2 * split_factor(r);
 			rv.v = xrealloc(rv.v, rv.cap * sizeof(*rv.v));
 			memset(rv.v + rv.n, 0, (rv.cap - rv.n) * sizeof(*rv.v));
 			lw->nat = n;
@@ -808,6 +933,22 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 	}
 	pc_nft_share_sets(lw.plan);
 	return lw.plan;
+}
+
+/*
+ * Given a size, the kernel picks its fixed-size hash for a set of single
+ * addresses instead of the resizable one: a million inserts then take
+ * about 0.7 s instead of 1.7 s (bench/README.md). The size is also the
+ * most the set may hold, which costs nothing here: apply and nft -f
+ * replace a group's set whole, and the sets other tools add to are the
+ * dynamic ones, which have none.
+ */
+uint32_t pc_nft_set_size(const struct pc_nft_set *s)
+{
+	if (!s->name || s->interval || s->dynamic || s->n == 0 || s->n > UINT32_MAX ||
+	    (s->key != PC_NFT_KEY_IPV4 && s->key != PC_NFT_KEY_IPV6))
+		return 0;
+	return (uint32_t)s->n;
 }
 
 void pc_nft_set_merge(struct pc_nft_set *s)

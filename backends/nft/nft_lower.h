@@ -70,7 +70,8 @@ struct pc_nft_elem {
  * @key:      what it holds
  * @l4proto:  for port and ICMP sets: the protocol of the match (nft
  *            records it in the set's user data)
- * @interval: an interval set (prefixes or port ranges present)
+ * @interval: an interval set (prefixes, ranges or port ranges present);
+ *            a set of single addresses is a hash set, named or not
  * @n:        number of elements
  * @v:        elements, ascending; in interval sets adjacent and
  *            overlapping intervals are merged (the kernel refuses
@@ -102,6 +103,11 @@ struct pc_nft_set {
 	 * elements). Not kept across reloads: an element holds its rate. */
 	bool meter;
 	uint32_t size;
+	/* a large group of single addresses and some prefixes (issue 14):
+	 * this set holds its addresses (a hash set), @nets its prefixes and
+	 * ranges (NAME_v4_nets, an interval set, also in the plan's sets);
+	 * a rule matching the group is one nft rule per set. NULL otherwise. */
+	struct pc_nft_set *nets;
 };
 
 /* How one address / port / type match is expressed. */
@@ -308,6 +314,13 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan);
 void pc_nft_share_sets(struct pc_nft_plan *plan);
 /* Merges the touching and overlapping intervals of an interval set. */
 void pc_nft_set_merge(struct pc_nft_set *s);
+
+/*
+ * The size a named set is declared with (issue 14): its number of
+ * elements for a group's hash set (single addresses, not dynamic), else
+ * 0 (none declared). Text and netlink both declare it.
+ */
+uint32_t pc_nft_set_size(const struct pc_nft_set *s);
 
 /* Number of nft rules of the plan (all chains). */
 size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan);

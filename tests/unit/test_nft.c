@@ -177,7 +177,9 @@ static struct pc_addr addr_of(const char *text, unsigned plen)
 /*
  * A group of neighbouring addresses and prefixes is one set of merged
  * intervals, read by the text and by netlink alike: the kernel refuses
- * neighbouring intervals in a named set as apply sends them.
+ * neighbouring intervals in a named set as apply sends them. A group of
+ * single addresses (here its IPv6 half) is a hash set of them, unmerged,
+ * declared with its size (issue 14).
  */
 static void test_adjacent_merged(void **state)
 {
@@ -222,9 +224,14 @@ static void test_adjacent_merged(void **state)
 	assert_memory_equal(v4->v[1].lo, v4->v[1].hi, 4);
 	assert_memory_equal(v4->v[2].lo, v4_lo2, 4);
 	assert_memory_equal(v4->v[2].hi, v4_hi2, 4);
-	assert_int_equal(v6->n, 1);
+	assert_true(v4->interval);
+	assert_int_equal(pc_nft_set_size(v4), 0);
+	assert_false(v6->interval);
+	assert_int_equal(v6->n, 2);
+	assert_int_equal(pc_nft_set_size(v6), 2);
 	assert_int_equal(v6->v[0].lo[15], 1);
-	assert_int_equal(v6->v[0].hi[15], 2);
+	assert_int_equal(v6->v[0].hi[15], 1);
+	assert_int_equal(v6->v[1].lo[15], 2);
 	/* the port set: 22-24 and 26 */
 	pset = p->chains[0].rules[0].dport.set;
 	assert_non_null(pset);
@@ -235,11 +242,133 @@ static void test_adjacent_merged(void **state)
 	out = emit(&ir, NULL);
 	assert_non_null(out);
 	if (!strstr(out, "\t\t\t198.51.100.1-198.51.100.2,\n\t\t\t198.51.100.4,\n\t\t\t203.0.113.0/24\n") ||
-	    !strstr(out, "\t\t\t2001:db8::1-2001:db8::2\n") ||
+	    !strstr(out, "\t\ttype ipv6_addr\n\t\tsize 2\n\t\telements = {\n\t\t\t2001:db8::1,\n\t\t\t2001:db8::2\n") ||
 	    !strstr(out, "tcp dport @shared_1_tcp_ports") ||
 	    !strstr(out, "\t\t\t22-24,\n\t\t\t26\n"))
 		fail_msg("merged elements missing in:\n%s", out);
 	free(out);
+	pc_diag_destroy(d);
+}
+
+/*
+ * A large group of single addresses with a prefix is split (issue 14):
+ * its addresses in the hash set NAME_v6, its prefix in the interval set
+ * NAME_v6_nets, one nft rule per set with the line's comment. A group
+ * that a rule negates stays whole: `not` of two sets is not two rules.
+ */
+static void split_case(bool negate)
+{
+	enum { HOSTS = 1024 };
+	struct pc_addr *v = calloc(HOSTS + 1, sizeof(*v));
+	struct pc_rule rule = { .loc = { "split.pcl", 3, 1, 0 }, .verdict = PC_VERDICT_DENY,
+		.families = PC_FAM_ALL };
+	struct pc_ir ir = { .table = "split", .policy_file = "split.pcl",
+		.registry_name = "test-registry.csv", .registry_date = "" };
+	struct pc_diag *d = pc_diag_create();
+	struct pc_nft_plan *p;
+	char *out;
+
+	assert_non_null(v);
+	for (int i = 0; i < HOSTS; i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "2001:db8:1::%x", 2 * i + 1);
+		v[i] = addr_of(text, 128);
+	}
+	v[HOSTS] = addr_of("2001:db8:2::", 48);
+	rule.saddr = (struct pc_addr_set){ "feed", HOSTS + 1, v };
+	rule.saddr_not = negate;
+	ir.chains[PC_DIR_IN] = (struct pc_chain){ .dir = PC_DIR_IN,
+		.policy = PC_VERDICT_ALLOW, .n = 1, .rules = &rule };
+	ir.chains[PC_DIR_FORWARD] = (struct pc_chain){ .dir = PC_DIR_FORWARD,
+		.policy = PC_VERDICT_DENY };
+	ir.chains[PC_DIR_OUT] = (struct pc_chain){ .dir = PC_DIR_OUT,
+		.policy = PC_VERDICT_ALLOW };
+	p = pc_nft_plan_create(&ir, d);
+	assert_non_null(p);
+	if (negate) {
+		assert_int_equal(p->n_sets, 1);
+		assert_true(p->sets[0]->interval);
+		/* the IPv4 rule (no IPv4 address: every IPv4 packet) and the IPv6 one */
+		assert_int_equal(p->chains[0].n, 2);
+	} else {
+		assert_int_equal(p->n_sets, 2);
+		assert_string_equal(p->sets[0]->name, "feed_v6");
+		assert_false(p->sets[0]->interval);
+		assert_int_equal(p->sets[0]->n, HOSTS);
+		assert_int_equal(pc_nft_set_size(p->sets[0]), HOSTS);
+		assert_string_equal(p->sets[1]->name, "feed_v6_nets");
+		assert_true(p->sets[1]->interval);
+		assert_int_equal(p->sets[1]->n, 1);
+		assert_ptr_equal(p->sets[0]->nets, p->sets[1]);
+		assert_int_equal(p->chains[0].n, 2);
+		assert_ptr_equal(p->chains[0].rules[0].saddr.set, p->sets[0]);
+		assert_ptr_equal(p->chains[0].rules[1].saddr.set, p->sets[1]);
+	}
+	pc_nft_plan_destroy(p);
+	out = emit(&ir, NULL);
+	assert_non_null(out);
+	if (!negate && (!strstr(out, "\t\tip6 saddr @feed_v6 drop comment \"split.pcl:3\"\n"
+				   "\t\tip6 saddr @feed_v6_nets drop comment \"split.pcl:3\"\n") ||
+			!strstr(out, "\tset feed_v6_nets {\n\t\ttype ipv6_addr\n\t\tflags interval\n"
+				   "\t\telements = {\n\t\t\t2001:db8:2::/48\n")))
+		fail_msg("split sets or rules missing in:\n%s", out);
+	if (negate && !strstr(out, "\t\tip6 saddr != @feed_v6 drop comment \"split.pcl:3\"\n"))
+		fail_msg("negated rule missing in:\n%s", out);
+	free(out);
+	free(v);
+	pc_diag_destroy(d);
+}
+
+static void test_split_group(void **state)
+{
+	(void)state;
+	split_case(false);
+	split_case(true);
+}
+
+/*
+ * Split groups on both sides: four nft rules of one line, which the rule
+ * vector, sized up front, must have room for (it had room for two).
+ */
+static void test_split_both_sides(void **state)
+{
+	enum { HOSTS = 1024 };
+	struct pc_addr *v = calloc(HOSTS + 1, sizeof(*v));
+	struct pc_rule rule = { .loc = { "split.pcl", 4, 1, 0 }, .verdict = PC_VERDICT_DENY,
+		.families = PC_FAM_ALL };
+	struct pc_ir ir = { .table = "split", .policy_file = "split.pcl",
+		.registry_name = "test-registry.csv", .registry_date = "" };
+	struct pc_diag *d = pc_diag_create();
+	struct pc_nft_plan *p;
+
+	(void)state;
+	assert_non_null(v);
+	for (int i = 0; i < HOSTS; i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "2001:db8:1::%x", 2 * i + 1);
+		v[i] = addr_of(text, 128);
+	}
+	v[HOSTS] = addr_of("2001:db8:2::", 48);
+	rule.saddr = (struct pc_addr_set){ "src", HOSTS + 1, v };
+	rule.daddr = (struct pc_addr_set){ "dst", HOSTS + 1, v };
+	ir.chains[PC_DIR_IN] = (struct pc_chain){ .dir = PC_DIR_IN,
+		.policy = PC_VERDICT_ALLOW, .n = 1, .rules = &rule };
+	ir.chains[PC_DIR_FORWARD] = (struct pc_chain){ .dir = PC_DIR_FORWARD,
+		.policy = PC_VERDICT_DENY };
+	ir.chains[PC_DIR_OUT] = (struct pc_chain){ .dir = PC_DIR_OUT,
+		.policy = PC_VERDICT_ALLOW };
+	p = pc_nft_plan_create(&ir, d);
+	assert_non_null(p);
+	assert_int_equal(p->n_sets, 4);
+	assert_int_equal(p->chains[0].n, 4);
+	assert_string_equal(p->chains[0].rules[0].saddr.set->name, "src_v6");
+	assert_string_equal(p->chains[0].rules[0].daddr.set->name, "dst_v6");
+	assert_string_equal(p->chains[0].rules[3].saddr.set->name, "src_v6_nets");
+	assert_string_equal(p->chains[0].rules[3].daddr.set->name, "dst_v6_nets");
+	pc_nft_plan_destroy(p);
+	free(v);
 	pc_diag_destroy(d);
 }
 
@@ -330,6 +459,8 @@ int main(void)
 		cmocka_unit_test(test_comment_limit),
 		cmocka_unit_test(test_small),
 		cmocka_unit_test(test_adjacent_merged),
+		cmocka_unit_test(test_split_group),
+		cmocka_unit_test(test_split_both_sides),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
