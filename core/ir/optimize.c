@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ir/optimize.h"
+#include "ir/optimize_internal.h"
 #include "ir/addrset.h"
 #include "ir/ir_owned.h"
 #include "common/util.h"
@@ -82,7 +83,7 @@ static void box_push(struct boxes *b, const struct box *x)
 
 static bool foldable(const struct pc_rule *r, bool daddr)
 {
-	if (r->origin != PC_ORIGIN_POLICY || r->n_map)
+	if (r->origin != PC_ORIGIN_POLICY || r->n_map || r->dispatch)
 		return false;
 	if (r->verdict != PC_VERDICT_ALLOW && r->verdict != PC_VERDICT_DENY)
 		return false;
@@ -652,8 +653,8 @@ static void emit(struct pc_rule **out, size_t *n, size_t *cap, const struct pc_r
 	(*out)[(*n)++] = *r;
 }
 
-static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
-			   struct pc_optimize_stats *st)
+void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
+		       struct pc_optimize_stats *st)
 {
 	struct pc_rule *out = NULL, *run = xcalloc(c->n + 1, sizeof(*run));
 	size_t n = 0, cap = 0, *idx = xcalloc(c->n + 1, sizeof(*idx));
@@ -679,7 +680,8 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool dadd
 					break;
 				run[n_run] = *r;
 				idx[n_run++] = k++;
-			} else if (n_run && r->origin == PC_ORIGIN_POLICY && n_def < MAX_DEFER) {
+			} else if (n_run && r->origin == PC_ORIGIN_POLICY && !r->dispatch &&
+				   n_def < MAX_DEFER) {
 				deferred[n_def++] = k++;
 			} else {
 				break;
@@ -720,7 +722,7 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool dadd
 	free(idx);
 }
 
-static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr,
+static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr, bool dispatch,
 		     struct pc_optimize_stats *st)
 {
 	if (st)
@@ -728,7 +730,9 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr,
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		if (st)
 			st->rules_before += ir->chains[d].n;
-		optimize_chain(arena, &ir->chains[d], daddr, st);
+		if (dispatch)
+			pc_optimize_dispatch_chain(arena, &ir->chains[d], daddr, st);
+		pc_optimize_chain(arena, &ir->chains[d], daddr, st);
 		if (st)
 			st->rules_after += ir->chains[d].n;
 	}
@@ -736,17 +740,28 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr,
 
 void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
 {
-	optimize(ir, pc_ir_arena(ir), true, st);
+	optimize(ir, pc_ir_arena(ir), true, false, st);
+}
+
+void pc_ir_optimize_dispatch(struct pc_ir *ir, struct pc_optimize_stats *st)
+{
+	optimize(ir, pc_ir_arena(ir), true, true, st);
+}
+
+struct pc_ir *pc_ir_optimize_view_opts(const struct pc_ir *ir, bool daddr, bool dispatch,
+				       struct pc_optimize_stats *st)
+{
+	struct pc_ir *view = pc_ir_create(pc_arena_create());
+
+	*view = *ir;
+	optimize(view, pc_ir_arena(view), daddr, dispatch, st);
+	return view;
 }
 
 struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
 				      struct pc_optimize_stats *st)
 {
-	struct pc_ir *view = pc_ir_create(pc_arena_create());
-
-	*view = *ir;
-	optimize(view, pc_ir_arena(view), daddr, st);
-	return view;
+	return pc_ir_optimize_view_opts(ir, daddr, false, st);
 }
 
 struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st)
