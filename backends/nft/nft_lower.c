@@ -63,11 +63,24 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 
 		for (size_t i = 0; i < ch->n; i++) {
 			free(ch->rules[i].comment);
+			free(ch->rules[i].dispatch_chains);
 			for (size_t k = 0; k < ch->rules[i].n_sets; k++)
 				set_destroy(ch->rules[i].sets[k]);
 		}
 		free(ch->rules);
 	}
+	for (size_t c = 0; c < plan->n_sub; c++) {
+		struct pc_nft_chain *ch = &plan->sub[c];
+
+		for (size_t i = 0; i < ch->n; i++) {
+			free(ch->rules[i].comment);
+			for (size_t k = 0; k < ch->rules[i].n_sets; k++)
+				set_destroy(ch->rules[i].sets[k]);
+		}
+		free(ch->rules);
+		free((char *)ch->name);
+	}
+	free(plan->sub);
 	for (size_t i = 0; i < plan->n_sets; i++)
 		set_destroy(plan->sets[i]);
 	free(plan->sets);
@@ -96,6 +109,8 @@ size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan)
 
 	for (size_t c = 0; c < plan->n_chains; c++)
 		n += plan->chains[c].n;
+	for (size_t c = 0; c < plan->n_sub; c++)
+		n += plan->sub[c].n;
 	return n;
 }
 
@@ -196,6 +211,9 @@ struct lower {
 	size_t limits_cap;
 	unsigned chain_maps;      /* maps made in the current chain */
 	unsigned chain_limits;    /* limit objects made in the current chain */
+	unsigned chain_subs;      /* class chains made for the current chain */
+	size_t sub_cap;
+	bool in_class;            /* lowering a class chain of a dispatch */
 	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
 	/* the interfaces of the nft rules being made (routers): one copy of
 	 * the rule per pair of its `on` and `out on` lists */
@@ -555,14 +573,84 @@ static void lower_alternatives(struct lower *lw, struct rule_vec *rv,
 
 static void lower_rule(struct lower *lw, struct rule_vec *rv,
 		       enum pc_direction dir, const struct pc_rule *r,
+		       const char *comment);
+
+/* The @n @rules of one chain into @nc; false after reporting errors. */
+static bool lower_rules(struct lower *lw, struct pc_nft_chain *nc, enum pc_direction dir,
+			const struct pc_chain *ch)
+{
+	struct rule_vec rv = { 0 };
+	bool ok = true;
+
+	rv.cap = chain_rules_max(ch);
+	rv.v = xcalloc(rv.cap + 1, sizeof(*rv.v));
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct pc_rule *r = &ch->rules[i];
+		char comment[PC_NFT_COMMENT_BUF];
+
+		pc_nft_rule_comment(r, dir, comment, sizeof(comment));
+		if (pc_nft_check_rule(r, comment, lw->diag))
+			lower_rule(lw, &rv, dir, r, comment);
+		else
+			ok = false;
+	}
+	/* counters (issue 14): every rule, and every element of a map */
+	if (lw->ir->options & PC_OPT_COUNTERS)
+		for (size_t i = 0; i < rv.n; i++)
+			rv.v[i].counter = !rv.v[i].vmap && !rv.v[i].dispatch;
+	nc->rules = rv.v;
+	nc->n = rv.n;
+	return ok;
+}
+
+/* A dispatch: one rule, and a chain per class ("input_c1", ...). */
+static void lower_dispatch(struct lower *lw, struct pc_nft_rule *nr, enum pc_direction dir,
+			   const struct pc_rule *r, const char *comment)
+{
+	const struct pc_dispatch *d = r->dispatch;
+	struct pc_nft_plan *plan = lw->plan;
+
+	nr->src = r;
+	nr->proto = -1;
+	nr->dispatch = d;
+	nr->dispatch_chains = xcalloc(d->n_classes + 1, sizeof(*nr->dispatch_chains));
+	nr->comment = xstrdup(comment);
+	for (size_t c = 0; c < d->n_classes; c++) {
+		struct pc_nft_chain nc = { 0 };
+
+		nc.name = xasprintf("%s_c%u", chain_names[dir], ++lw->chain_subs);
+		nc.hook = chain_hooks[dir];
+		/* the errors are reported; the plan is dropped at the end */
+		lw->in_class = true;
+		lower_rules(lw, &nc, dir, &d->classes[c]);
+		lw->in_class = false;
+		nr->dispatch_chains[c] = nc.name;
+		plan->sub = xgrow(plan->sub, &lw->sub_cap, plan->n_sub + 1, sizeof(*plan->sub));
+		plan->sub[plan->n_sub++] = nc;
+	}
+}
+
+static void lower_rule(struct lower *lw, struct rule_vec *rv,
+		       enum pc_direction dir, const struct pc_rule *r,
 		       const char *comment)
 {
 	if (r->n_map) {
 		lower_map(lw, rule_push(rv), dir, r, comment);
 		return;
 	}
+	if (r->dispatch) {
+		lower_dispatch(lw, rule_push(rv), dir, r, comment);
+		return;
+	}
 	lw->limit = NULL;
-	if (r->limit.rate) {
+	/* a rule copied into several class chains of a dispatch keeps one
+	 * bucket: the limit object of the policy line */
+	for (size_t i = 0; lw->in_class && r->limit.rate && i < lw->plan->n_limits; i++)
+		if (lw->plan->limits[i]->src->loc.file == r->loc.file &&
+		    lw->plan->limits[i]->src->loc.line == r->loc.line &&
+		    lw->plan->limits[i]->src->loc.col == r->loc.col)
+			lw->limit = lw->plan->limits[i];
+	if (r->limit.rate && !lw->limit) {
 		struct pc_nft_limit *l = xzalloc(sizeof(*l));
 		struct pc_nft_plan *plan = lw->plan;
 
@@ -709,32 +797,16 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		enum pc_direction dir = chain_order[c];
 		const struct pc_chain *ch = &ir->chains[dir];
 		struct pc_nft_chain *nc = &lw.plan->chains[c];
-		struct rule_vec rv = { 0 };
 
-		rv.cap = chain_rules_max(ch);
-		rv.v = xcalloc(rv.cap, sizeof(*rv.v));
 		nc->name = chain_names[dir];
 		nc->hook = chain_hooks[dir];
 		nc->policy = ch->policy == PC_VERDICT_ALLOW ? PC_VERDICT_ALLOW :
 							      PC_VERDICT_DENY;
 		lw.chain_maps = 0;
 		lw.chain_limits = 0;
-		for (size_t i = 0; i < ch->n; i++) {
-			const struct pc_rule *r = &ch->rules[i];
-			char comment[PC_NFT_COMMENT_BUF];
-
-			pc_nft_rule_comment(r, dir, comment, sizeof(comment));
-			if (pc_nft_check_rule(r, comment, diag))
-				lower_rule(&lw, &rv, dir, r, comment);
-			else
-				ok = false;
-		}
-		/* counters (issue 14): every rule, and every element of a map */
-		if (ir->options & PC_OPT_COUNTERS)
-			for (size_t i = 0; i < rv.n; i++)
-				rv.v[i].counter = !rv.v[i].vmap;
-		nc->rules = rv.v;
-		nc->n = rv.n;
+		lw.chain_subs = 0;
+		if (!lower_rules(&lw, nc, dir, ch))
+			ok = false;
 	}
 	lw.plan->n_chains = 3;
 	if (ir->n_nat && !lower_nat(&lw))

@@ -215,6 +215,11 @@ struct pc_nft_rule {
 	const char *oifname;
 	const struct pc_addr *nat_addr;   /* PC_NFT_SNAT, PC_NFT_DNAT */
 	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
+	/* Dispatch (issue 15): `meta l4proto . th dport vmap { ELEMENT :
+	 * jump CHAIN, ... }` and nothing else; @dispatch_chains: per class,
+	 * the name of its chain (owned array, names owned by the chains) */
+	const struct pc_dispatch *dispatch;
+	const char **dispatch_chains;
 };
 
 /**
@@ -261,7 +266,17 @@ struct pc_nft_plan {
 	struct pc_nft_chain chains[5];
 	size_t n_chains;
 	struct pc_rule *nat_rules;   /* NAT: the match of each statement (owned) */
+	/* Dispatch (issue 15): the class chains (no hook), "input_c1", ...,
+	 * in the order their dispatches come (owned, names too) */
+	size_t n_sub;
+	struct pc_nft_chain *sub;
 };
+
+/* Chain @c of @plan: the base chains, then the class chains. */
+static inline struct pc_nft_chain *pc_nft_plan_chain(const struct pc_nft_plan *plan, size_t c)
+{
+	return c < plan->n_chains ? (struct pc_nft_chain *)&plan->chains[c] : &plan->sub[c - plan->n_chains];
+}
 
 /**
  * pc_nft_plan_create() - lower an IR
