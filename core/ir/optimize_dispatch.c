@@ -340,6 +340,41 @@ out:
 	return ok;
 }
 
+/*
+ * Builds the dispatch of a region into *@d when it makes the path shorter:
+ * a packet meets the dispatch and at most the longest class chain, where
+ * without it meets every rule of the folded region (the benchmark's shape,
+ * whose runs fold whole into two maps, keeps them).
+ */
+static bool worth_it(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
+		     bool daddr, struct pc_dispatch *d, struct pc_optimize_stats *st)
+{
+	struct pc_optimize_stats mine;
+	struct pc_chain folded;
+
+	memset(&folded, 0, sizeof(folded));
+	folded.rules = pc_arena_memdup(arena, rules, n * sizeof(*rules));
+	folded.n = n;
+	pc_optimize_chain(arena, &folded, daddr, NULL);
+	memset(&mine, 0, sizeof(mine));
+	if (!build_dispatch(arena, rules, n, daddr, d, &mine) ||
+	    1 + mine.longest_class >= folded.n)
+		return false;
+	if (st) {
+		st->dispatches += mine.dispatches;
+		st->dispatched_rules += mine.dispatched_rules;
+		st->classes += mine.classes;
+		st->class_rules += mine.class_rules;
+		st->dispatch_elements += mine.dispatch_elements;
+		st->folded_rules += mine.folded_rules;
+		st->maps += mine.maps;
+		st->elements += mine.elements;
+		if (mine.longest_class > st->longest_class)
+			st->longest_class = mine.longest_class;
+	}
+	return true;
+}
+
 void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 				struct pc_optimize_stats *st)
 {
@@ -357,7 +392,7 @@ void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, bool
 			continue;
 		}
 		d = pc_arena_alloc(arena, sizeof(*d));
-		if (!build_dispatch(arena, &c->rules[i], j - i, daddr, d, st)) {
+		if (!worth_it(arena, &c->rules[i], j - i, daddr, d, st)) {
 			/* today's lowering for this region */
 			while (i < j)
 				out[n++] = c->rules[i++];
