@@ -603,7 +603,8 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
  * a rule's boxes would explode), or 0 when none could be folded.
  */
 static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
-		       struct pc_rule maps[2], size_t *n_maps, struct pc_optimize_stats *st)
+		       size_t min_run, struct pc_rule maps[2], size_t *n_maps,
+		       struct pc_optimize_stats *st)
 {
 	struct boxes b[2] = { { 0 }, { 0 } };
 	size_t cut = n;
@@ -626,7 +627,7 @@ static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size
 	}
 	if (!ok)
 		cut = 0;
-	if (cut >= MIN_RUN) {
+	if (cut >= min_run) {
 		for (unsigned f = 0; f < 2; f++) {
 			if (b[f].n)
 				maps[(*n_maps)++] = map_rule(arena, &b[f],
@@ -655,6 +656,12 @@ static void emit(struct pc_rule **out, size_t *n, size_t *cap, const struct pc_r
 
 void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 		       struct pc_optimize_stats *st)
+{
+	pc_optimize_chain_runs(arena, c, daddr, MIN_RUN, st);
+}
+
+void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool daddr,
+			    size_t min_run, struct pc_optimize_stats *st)
 {
 	struct pc_rule *out = NULL, *run = xcalloc(c->n + 1, sizeof(*run));
 	size_t n = 0, cap = 0, *idx = xcalloc(c->n + 1, sizeof(*idx));
@@ -689,9 +696,9 @@ void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 		}
 		while (j < c->n && foldable(&c->rules[j], daddr))
 			j++;
-		if (n_run >= MIN_RUN)
-			cut = fold_run(arena, run, n_run, maps, &n_maps, st);
-		if (cut >= MIN_RUN) {
+		if (n_run >= min_run)
+			cut = fold_run(arena, run, n_run, min_run, maps, &n_maps, st);
+		if (cut >= min_run) {
 			/* the maps, then the rules of [i, end) that are not in them,
 			 * in their order */
 			end = idx[n_run - 1] + 1;
@@ -708,7 +715,7 @@ void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 			continue;
 		}
 		/* no run here: the plain rules stay as they are */
-		if (n_run >= MIN_RUN && cut && cut < j - i)
+		if (n_run >= min_run && cut && cut < j - i)
 			j = i + cut + 1; /* too short before the cut: keep these plain */
 		if (j == i)
 			j = i + 1;

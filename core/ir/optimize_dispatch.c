@@ -57,6 +57,12 @@
  */
 #define MAX_DUP 4
 #define MAX_DUP_SLACK 256
+/*
+ * Inside a class chain a run folds from this many rules on (8 outside):
+ * the class chains are read through the dispatch anyway, and their runs
+ * are short, cut by the logs, limits and rejects of the class.
+ */
+#define MIN_CLASS_RUN 4
 
 static const uint8_t protos[] = { PC_PROTO_TCP, PC_PROTO_UDP, PC_PROTO_SCTP, PC_PROTO_DCCP };
 #define N_PROTOS (sizeof(protos) / sizeof(protos[0]))
@@ -203,7 +209,7 @@ static void class_chain(struct pc_arena *arena, const struct pc_rule *region,
 	out->dir = PC_DIR_IN;
 	out->rules = rules;
 	out->n = n;
-	pc_optimize_chain(arena, out, daddr, st);
+	pc_optimize_chain_runs(arena, out, daddr, MIN_CLASS_RUN, st);
 	if (st) {
 		st->class_rules += out->n;
 		if (out->n > st->longest_class)
