@@ -206,12 +206,13 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 
 	if (r->dispatch) {
 		/* Dispatch (issue 15): the class chain of the packet's port */
-		put(out, "meta l4proto . th dport vmap { ");
+		put(out, "meta nfproto . meta l4proto . th dport vmap { ");
 		for (size_t i = 0; i < r->dispatch->n; i++) {
 			const struct pc_dispatch_elem *e = &r->dispatch->v[i];
 
 			if (i)
 				put(out, ", ");
+			put(out, e->family == PC_FAM_IPV6 ? "ipv6 . " : "ipv4 . ");
 			put(out, l4proto_name(e->proto));
 			put(out, " . ");
 			put_uint(out, e->dport.lo);

@@ -97,7 +97,8 @@ static const struct pc_dispatch_elem *dispatch_lookup(const struct pc_dispatch *
 	if (!pc_proto_has_ports(p->proto))
 		return NULL;
 	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].proto == p->proto && d->v[i].dport.lo <= p->dport &&
+		if (d->v[i].family == p->family && d->v[i].proto == p->proto &&
+		    d->v[i].dport.lo <= p->dport &&
 		    p->dport <= d->v[i].dport.hi)
 			return &d->v[i];
 	return NULL;

@@ -32,7 +32,8 @@
  *
  * Rules without ports land in every class of their protocol. The
  * duplication is bounded: a region whose classes would hold more than
- * MAX_DUP times its rules (plus MAX_DUP_SLACK) keeps today's lowering.
+ * MAX_DUP times its rules (plus MAX_DUP_SLACK), in either family, keeps
+ * today's lowering.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,17 @@
 
 static const uint8_t protos[] = { PC_PROTO_TCP, PC_PROTO_UDP, PC_PROTO_SCTP, PC_PROTO_DCCP };
 #define N_PROTOS (sizeof(protos) / sizeof(protos[0]))
+/*
+ * The dispatch also decides the family: a slot is (family, protocol),
+ * IPv4 slots first, and a class chain holds one family's rules, so that
+ * an IPv4 packet does not walk the IPv6 half of every rule.
+ */
+#define N_SLOTS (2 * N_PROTOS)
+
+static unsigned slot_family(unsigned slot)
+{
+	return slot < N_PROTOS ? PC_FAM_IPV4 : PC_FAM_IPV6;
+}
 
 static bool dispatchable(const struct pc_rule *r)
 {
@@ -78,7 +90,7 @@ static bool dispatchable(const struct pc_rule *r)
 }
 
 struct ivl {
-	unsigned proto;         /* index into protos[] */
+	unsigned slot;          /* family and index into protos[] */
 	uint16_t lo, hi;
 	uint32_t *rules;        /* region rule indices, ascending */
 	size_t n, cap;
@@ -92,10 +104,11 @@ static int u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The interval list of one protocol from the region's port boundaries. */
-static size_t cut_intervals(const struct pc_rule *rules, size_t n, unsigned pi,
+/* The interval list of one slot from the region's port boundaries. */
+static size_t cut_intervals(const struct pc_rule *rules, size_t n, unsigned slot,
 			    struct ivl **out, size_t *n_out, size_t *cap_out)
 {
+	unsigned pi = slot % N_PROTOS;
 	uint32_t *b = NULL;
 	size_t nb = 0, cap = 0, first = *n_out;
 	bool used = false;
@@ -104,7 +117,7 @@ static size_t cut_intervals(const struct pc_rule *rules, size_t n, unsigned pi,
 		for (size_t k = 0; k < rules[r].n_l4; k++) {
 			const struct pc_l4 *l = &rules[r].l4[k];
 
-			if (l->proto != protos[pi])
+			if (l->proto != protos[pi] || !(rules[r].families & slot_family(slot)))
 				continue;
 			used = true;
 			for (size_t j = 0; j < l->dports.n; j++) {
@@ -129,7 +142,7 @@ static size_t cut_intervals(const struct pc_rule *rules, size_t n, unsigned pi,
 		*out = xgrow(*out, cap_out, *n_out + 1, sizeof(**out));
 		v = &(*out)[(*n_out)++];
 		memset(v, 0, sizeof(*v));
-		v->proto = pi;
+		v->slot = slot;
 		v->lo = (uint16_t)b[i];
 		v->hi = (uint16_t)(b[i + 1] - 1);
 	}
@@ -164,7 +177,10 @@ static void ivl_add(struct ivl *v, uint32_t r)
 static int ivl_rules_cmp(const void *pa, const void *pb)
 {
 	const struct ivl *a = *(const struct ivl *const *)pa, *b = *(const struct ivl *const *)pb;
+	unsigned fa = slot_family(a->slot), fb = slot_family(b->slot);
 
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
 	if (a->n != b->n)
 		return a->n < b->n ? -1 : 1;
 	return a->n ? memcmp(a->rules, b->rules, a->n * sizeof(*a->rules)) : 0;
@@ -172,12 +188,12 @@ static int ivl_rules_cmp(const void *pa, const void *pb)
 
 /*
  * The class chain of rules @list of the region (@n of them), for packets
- * of the protocols @proto_mask (bits of protos[]): the rules without their
- * ports, then folded.
+ * of family @fam and the protocols @proto_mask (bits of protos[]): the
+ * rules of that family without their ports, then folded.
  */
 static void class_chain(struct pc_arena *arena, const struct pc_rule *region,
-			const uint32_t *list, size_t n, unsigned proto_mask, bool daddr,
-			struct pc_chain *out, struct pc_optimize_stats *st)
+			const uint32_t *list, size_t n, unsigned fam, unsigned proto_mask,
+			bool daddr, struct pc_chain *out, struct pc_optimize_stats *st)
 {
 	struct pc_rule *rules = pc_arena_alloc(arena, n * sizeof(*rules));
 
@@ -188,6 +204,7 @@ static void class_chain(struct pc_arena *arena, const struct pc_rule *region,
 		size_t k = 0;
 
 		rules[i] = *r;
+		rules[i].families = fam;
 		/* the protocols of the class that the rule names (all of them,
 		 * as it holds the class's every port), any port */
 		for (size_t j = 0; j < r->n_l4; j++) {
@@ -225,30 +242,33 @@ static bool build_dispatch(struct pc_arena *arena, const struct pc_rule *rules, 
 			   bool daddr, struct pc_dispatch *d, struct pc_optimize_stats *st)
 {
 	struct ivl *v = NULL, **order = NULL;
-	size_t nv = 0, cap = 0, start[N_PROTOS + 1], total = 0, n_cls = 0;
+	size_t nv = 0, cap = 0, start[N_SLOTS + 1], total[2] = { 0, 0 }, n_cls = 0;
+	size_t n_fam[2] = { 0, 0 };
 	struct pc_dispatch_elem *elems;
 	struct pc_chain *classes;
-	unsigned *masks;
+	unsigned *masks, *fams;
 	size_t n_elems = 0;
 	bool ok = true;
 
-	for (unsigned pi = 0; pi < N_PROTOS; pi++) {
-		start[pi] = nv;
-		cut_intervals(rules, n, pi, &v, &nv, &cap);
+	for (unsigned slot = 0; slot < N_SLOTS; slot++) {
+		start[slot] = nv;
+		cut_intervals(rules, n, slot, &v, &nv, &cap);
 	}
-	start[N_PROTOS] = nv;
+	start[N_SLOTS] = nv;
 	/* each rule into the intervals its ports hold, in policy order */
 	for (size_t r = 0; r < n; r++)
-		for (size_t k = 0; k < rules[r].n_l4; k++) {
-			const struct pc_l4 *l = &rules[r].l4[k];
-			unsigned pi = 0;
+		for (size_t k = 0; k < 2 * rules[r].n_l4; k++) {
+			const struct pc_l4 *l = &rules[r].l4[k / 2];
+			unsigned slot = k % 2 ? N_PROTOS : 0;
 			struct ivl *pv;
 			size_t pn;
 
-			while (protos[pi] != l->proto)
-				pi++;
-			pv = v + start[pi];
-			pn = start[pi + 1] - start[pi];
+			if (!(rules[r].families & slot_family(slot)))
+				continue;
+			while (protos[slot % N_PROTOS] != l->proto)
+				slot++;
+			pv = v + start[slot];
+			pn = start[slot + 1] - start[slot];
 			if (!l->dports.n) {
 				for (size_t i = 0; i < pn; i++)
 					ivl_add(&pv[i], (uint32_t)r);
@@ -274,9 +294,16 @@ static bool build_dispatch(struct pc_arena *arena, const struct pc_rule *rules, 
 			continue;
 		}
 		order[i]->cls = n_cls++;
-		total += order[i]->n;
+		total[order[i]->slot >= N_PROTOS] += order[i]->n;
 	}
-	if (total > MAX_DUP * n + MAX_DUP_SLACK) {
+	/* per family: a rule of both families is in the classes of each,
+	 * which is one nft rule per family already, not a copy */
+	for (size_t r = 0; r < n; r++) {
+		n_fam[0] += (rules[r].families & PC_FAM_IPV4) != 0;
+		n_fam[1] += (rules[r].families & PC_FAM_IPV6) != 0;
+	}
+	if (total[0] > MAX_DUP * n_fam[0] + MAX_DUP_SLACK ||
+	    total[1] > MAX_DUP * n_fam[1] + MAX_DUP_SLACK) {
 		ok = false;
 		goto out;
 	}
@@ -295,19 +322,23 @@ static bool build_dispatch(struct pc_arena *arena, const struct pc_rule *rules, 
 		free(renum);
 	}
 	masks = xcalloc(n_cls + 1, sizeof(*masks));
+	fams = xcalloc(n_cls + 1, sizeof(*fams));
 	elems = pc_arena_alloc(arena, (nv + 1) * sizeof(*elems));
 	for (size_t i = 0; i < nv; i++) {
 		struct pc_dispatch_elem *prev = n_elems ? &elems[n_elems - 1] : NULL;
 
 		if (v[i].cls == (size_t)-1)
 			continue;
-		masks[v[i].cls] |= 1u << v[i].proto;
-		if (prev && prev->proto == protos[v[i].proto] && prev->cls == v[i].cls &&
+		masks[v[i].cls] |= 1u << v[i].slot % N_PROTOS;
+		fams[v[i].cls] = slot_family(v[i].slot);
+		if (prev && prev->family == slot_family(v[i].slot) &&
+		    prev->proto == protos[v[i].slot % N_PROTOS] && prev->cls == v[i].cls &&
 		    (uint32_t)prev->dport.hi + 1 == v[i].lo) {
 			prev->dport.hi = v[i].hi;
 			continue;
 		}
-		elems[n_elems].proto = protos[v[i].proto];
+		elems[n_elems].family = (uint8_t)slot_family(v[i].slot);
+		elems[n_elems].proto = protos[v[i].slot % N_PROTOS];
 		elems[n_elems].dport.lo = v[i].lo;
 		elems[n_elems].dport.hi = v[i].hi;
 		elems[n_elems++].cls = v[i].cls;
@@ -322,12 +353,13 @@ static bool build_dispatch(struct pc_arena *arena, const struct pc_rule *rules, 
 			if (c == (size_t)-1 || done[c])
 				continue;
 			done[c] = true;
-			class_chain(arena, rules, v[i].rules, v[i].n, masks[c], daddr,
+			class_chain(arena, rules, v[i].rules, v[i].n, fams[c], masks[c], daddr,
 				    &classes[c], st);
 		}
 		free(done);
 	}
 	free(masks);
+	free(fams);
 	d->n = n_elems;
 	d->v = elems;
 	d->n_classes = n_cls;

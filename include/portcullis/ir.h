@@ -207,11 +207,13 @@ struct pc_chain;
 
 /**
  * struct pc_dispatch_elem - one element of a dispatch (optimiser output)
+ * @family: PC_FAM_IPV4 or PC_FAM_IPV6, the packet's
  * @proto: a pc_proto_has_ports() protocol
  * @dport: destination port interval
  * @cls:   index of the class chain (struct pc_dispatch) it leads to
  */
 struct pc_dispatch_elem {
+	uint8_t family;
 	uint8_t proto;
 	struct pc_port_range dport;
 	size_t cls;
@@ -220,8 +222,8 @@ struct pc_dispatch_elem {
 /**
  * struct pc_dispatch - a jump on (protocol, destination port) to one of
  *                      several class chains (optimiser output)
- * @n:         number of elements; per protocol of @v they cover every port
- *             and are disjoint, sorted by (proto, dport)
+ * @n:         number of elements; per family and protocol of @v they are
+ *             disjoint, sorted by (family, proto, dport)
  * @v:         the elements
  * @n_classes: number of class chains
  * @classes:   the class chains: their rules (no dispatch among them), no

@@ -386,7 +386,8 @@ static void check_dispatch(const struct pc_ir *ir)
 				assert_true(pc_proto_has_ports(e->proto));
 				assert_true(e->dport.lo <= e->dport.hi);
 				assert_true(e->cls < d->n_classes);
-				if (k && d->v[k - 1].proto == e->proto)
+				assert_true(e->family == PC_FAM_IPV4 || e->family == PC_FAM_IPV6);
+				if (k && d->v[k - 1].family == e->family && d->v[k - 1].proto == e->proto)
 					assert_true(d->v[k - 1].dport.hi < e->dport.lo);
 			}
 			for (size_t c = 0; c < d->n_classes; c++) {
