@@ -7,10 +7,11 @@
  * (log, limit, reject) on the path of every packet, and such rules break
  * the runs between them. A region of consecutive policy rules that all
  * name port protocols (tcp, udp, sctp, dccp, with or without ports) is
- * replaced by one dispatch on (protocol, destination port):
+ * replaced by one dispatch on (family, protocol, destination port):
  *
- * - per protocol, the ports the region's rules name cut 0-65535 into
- *   elementary intervals: every rule holds all or none of each;
+ * - per family and protocol, the ports the region's rules name cut
+ *   0-65535 into elementary intervals: every rule holds all or none of
+ *   each;
  * - the rules that hold an interval, in policy order, are its class; two
  *   intervals with the same rules share one class chain;
  * - in a class chain a rule keeps all its matches but the ports, which the
@@ -21,14 +22,20 @@
  *   destination.
  *
  * Why it is exact: a packet of a protocol with ports lies in exactly one
- * elementary interval of its protocol, and the rules of the region that
- * can match it are exactly those of that interval's class, in the same
- * order; the first of them that matches decides, as in the region. A
+ * elementary interval of its family and protocol, and the rules of the
+ * region that can match it are exactly those of that interval's class, in
+ * the same order (restricted to its family, which is all they can match
+ * of it); the first of them that matches decides, as in the region. A
  * packet that no rule of its class decides (or of a protocol no rule of
  * the region names, which no rule of the region can match) goes on to the
  * rule after the region, as it did. The differential test
  * (tests/unit/test_optimize.c) checks verdict and deciding line against
  * the unoptimised IR.
+ *
+ * Like the verdict maps, the dispatch reads the port (`th dport`), which
+ * a non-first IP fragment does not carry: such a fragment meets no class,
+ * where a rule without ports (`proto tcp`) would have matched it. The
+ * evaluator has no fragments; the folding has always had this edge.
  *
  * Rules without ports land in every class of their protocol. The
  * duplication is bounded: a region whose classes would hold more than
