@@ -204,17 +204,42 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 	};
 	const char *ip = r->family == PC_FAM_IPV6 ? "ip6" : "ip";
 
-	if (r->dispatch) {
-		/* Dispatch (issue 15): the class chain of the packet's port */
-		put(out, "meta nfproto . meta l4proto . th dport vmap { ");
+	if (r->dispatch && !r->dispatch_proto) {
+		/* Dispatch (issue 15): the port-level chain of the packet's
+		 * family and protocol */
+		size_t level = 0;
+
+		put(out, "meta nfproto . meta l4proto vmap { ");
 		for (size_t i = 0; i < r->dispatch->n; i++) {
 			const struct pc_dispatch_elem *e = &r->dispatch->v[i];
 
-			if (i)
+			if (i && e->family == r->dispatch->v[i - 1].family &&
+			    e->proto == r->dispatch->v[i - 1].proto)
+				continue;
+			if (level)
 				put(out, ", ");
 			put(out, e->family == PC_FAM_IPV6 ? "ipv6 . " : "ipv4 . ");
 			put(out, l4proto_name(e->proto));
-			put(out, " . ");
+			put(out, " : jump ");
+			put(out, r->dispatch_chains[level++]);
+		}
+		put(out, " }");
+		goto comment;
+	}
+	if (r->dispatch) {
+		/* the class chain of the packet's port */
+		bool first = true;
+
+		put(out, l4proto_name(r->dispatch_proto));
+		put(out, " dport vmap { ");
+		for (size_t i = 0; i < r->dispatch->n; i++) {
+			const struct pc_dispatch_elem *e = &r->dispatch->v[i];
+
+			if (e->family != r->dispatch_family || e->proto != r->dispatch_proto)
+				continue;
+			if (!first)
+				put(out, ", ");
+			first = false;
 			put_uint(out, e->dport.lo);
 			if (e->dport.hi != e->dport.lo) {
 				fputc('-', out);
@@ -224,6 +249,7 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 			put(out, r->dispatch_chains[e->cls]);
 		}
 		put(out, " }");
+comment:
 		if (r->comment[0]) {
 			put(out, " comment ");
 			put_quoted(out, r->comment);

@@ -74,6 +74,7 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 
 		for (size_t i = 0; i < ch->n; i++) {
 			free(ch->rules[i].comment);
+			free(ch->rules[i].dispatch_chains);
 			for (size_t k = 0; k < ch->rules[i].n_sets; k++)
 				set_destroy(ch->rules[i].sets[k]);
 		}
@@ -212,6 +213,7 @@ struct lower {
 	unsigned chain_maps;      /* maps made in the current chain */
 	unsigned chain_limits;    /* limit objects made in the current chain */
 	unsigned chain_subs;      /* class chains made for the current chain */
+	unsigned chain_dispatches; /* dispatches made in the current chain */
 	size_t sub_cap;
 	bool in_class;            /* lowering a class chain of a dispatch */
 	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
@@ -603,17 +605,34 @@ static bool lower_rules(struct lower *lw, struct pc_nft_chain *nc, enum pc_direc
 	return ok;
 }
 
-/* A dispatch: one rule, and a chain per class ("input_c1", ...). */
+static void sub_push(struct lower *lw, const struct pc_nft_chain *nc)
+{
+	struct pc_nft_plan *plan = lw->plan;
+
+	plan->sub = xgrow(plan->sub, &lw->sub_cap, plan->n_sub + 1, sizeof(*plan->sub));
+	plan->sub[plan->n_sub++] = *nc;
+}
+
+/*
+ * A dispatch, in two levels: `meta nfproto . meta l4proto vmap { ipv4 .
+ * tcp : jump input_d1_ipv4_tcp, ... }` (a few elements), then in that
+ * chain `tcp dport vmap { 22 : jump input_c1, ... }`, then the class
+ * chains. One lookup in a concatenation with thousands of port intervals
+ * (the kernel's pipapo set, whose lookup grows with its elements) cost
+ * the packet path more than these two small or single-field lookups
+ * (bench/README.md, the dispatch).
+ */
 static void lower_dispatch(struct lower *lw, struct pc_nft_rule *nr, enum pc_direction dir,
 			   const struct pc_rule *r, const char *comment)
 {
 	const struct pc_dispatch *d = r->dispatch;
-	struct pc_nft_plan *plan = lw->plan;
+	const char **classes = xcalloc(d->n_classes + 1, sizeof(*classes));
+	size_t n_levels = 0;
+	unsigned number = ++lw->chain_dispatches;
 
 	nr->src = r;
 	nr->proto = -1;
 	nr->dispatch = d;
-	nr->dispatch_chains = xcalloc(d->n_classes + 1, sizeof(*nr->dispatch_chains));
 	nr->comment = xstrdup(comment);
 	for (size_t c = 0; c < d->n_classes; c++) {
 		struct pc_nft_chain nc = { 0 };
@@ -624,10 +643,37 @@ static void lower_dispatch(struct lower *lw, struct pc_nft_rule *nr, enum pc_dir
 		lw->in_class = true;
 		lower_rules(lw, &nc, dir, &d->classes[c]);
 		lw->in_class = false;
-		nr->dispatch_chains[c] = nc.name;
-		plan->sub = xgrow(plan->sub, &lw->sub_cap, plan->n_sub + 1, sizeof(*plan->sub));
-		plan->sub[plan->n_sub++] = nc;
+		classes[c] = nc.name;
+		sub_push(lw, &nc);
 	}
+	/* one port-level chain per (family, protocol), in element order */
+	nr->dispatch_chains = xcalloc(d->n + 1, sizeof(*nr->dispatch_chains));
+	for (size_t i = 0; i < d->n; i++) {
+		const struct pc_dispatch_elem *e = &d->v[i];
+		struct pc_nft_chain nc = { 0 };
+		struct pc_nft_rule *lr;
+
+		if (i && e->family == d->v[i - 1].family && e->proto == d->v[i - 1].proto)
+			continue;
+		nc.name = xasprintf("%s_d%u_%s_%s", chain_names[dir], number,
+				    e->family == PC_FAM_IPV6 ? "ipv6" : "ipv4",
+				    pc_proto_name(e->proto));
+		nc.hook = chain_hooks[dir];
+		nc.n = 1;
+		nc.rules = xcalloc(1, sizeof(*nc.rules));
+		lr = &nc.rules[0];
+		lr->src = r;
+		lr->proto = -1;
+		lr->dispatch = d;
+		lr->dispatch_family = e->family;
+		lr->dispatch_proto = e->proto;
+		lr->dispatch_chains = xcalloc(d->n_classes + 1, sizeof(*classes));
+		memcpy(lr->dispatch_chains, classes, d->n_classes * sizeof(*classes));
+		lr->comment = xstrdup(comment);
+		nr->dispatch_chains[n_levels++] = nc.name;
+		sub_push(lw, &nc);
+	}
+	free(classes);
 }
 
 static void lower_rule(struct lower *lw, struct rule_vec *rv,
@@ -805,6 +851,7 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		lw.chain_maps = 0;
 		lw.chain_limits = 0;
 		lw.chain_subs = 0;
+		lw.chain_dispatches = 0;
 		if (!lower_rules(&lw, nc, dir, ch))
 			ok = false;
 	}

@@ -215,11 +215,17 @@ struct pc_nft_rule {
 	const char *oifname;
 	const struct pc_addr *nat_addr;   /* PC_NFT_SNAT, PC_NFT_DNAT */
 	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
-	/* Dispatch (issue 15): `meta l4proto . th dport vmap { ELEMENT :
-	 * jump CHAIN, ... }` and nothing else; @dispatch_chains: per class,
-	 * the name of its chain (owned array, names owned by the chains) */
+	/* Dispatch (issue 15), and nothing else in the rule. With
+	 * @dispatch_proto 0: `meta nfproto . meta l4proto vmap { FAMILY .
+	 * PROTO : jump CHAIN, ... }`, @dispatch_chains the port-level chain
+	 * of each (family, protocol) of @dispatch in element order; else
+	 * `PROTO dport vmap { PORTS : jump CLASS, ... }` for the elements of
+	 * @dispatch_family and @dispatch_proto, @dispatch_chains the class
+	 * chains. The arrays are owned, the names belong to the chains. */
 	const struct pc_dispatch *dispatch;
 	const char **dispatch_chains;
+	uint8_t dispatch_family;
+	uint8_t dispatch_proto;
 };
 
 /**
