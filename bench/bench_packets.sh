@@ -48,7 +48,9 @@ else
 fi
 
 "$pc" generate --no-optimize -o "$tmp/plain.nft" "$policy" 2>/dev/null
-"$pc" generate -o "$tmp/opt.nft" "$policy" 2>/dev/null
+# OPT_FLAGS: e.g. --dispatch (issue 15); PORT: the probe's UDP port (and iperf3's TCP control)
+"$pc" generate $OPT_FLAGS -o "$tmp/opt.nft" "$policy" 2>/dev/null
+port=${PORT:-5201}
 
 # Runs inside a fresh namespace: loads the ruleset (if any), measures.
 measure() {
@@ -57,11 +59,11 @@ measure() {
 		[ -n "$1" ] && nft -f "$1"
 		# in the background rather than -D: daemon() fails (ENODEV)
 		# when /dev/null is not the character device
-		iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+		iperf3 -s -1 -p "$3" >/dev/null 2>&1 &
 		sleep 0.3
-		iperf3 -c 127.0.0.1 -p 5201 -u -l 64 -b 0 -t "$2" -J 2>/dev/null
+		iperf3 -c 127.0.0.1 -p "$3" -u -l 64 -b 0 -t "$2" -J 2>/dev/null
 		wait
-	' sh "$1" "$secs" >"$tmp/out.json"
+	' sh "$1" "$secs" "$port" >"$tmp/out.json"
 	python3 - "$tmp/out.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))

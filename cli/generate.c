@@ -46,6 +46,9 @@ static void generate_usage(FILE *out)
 	      "                      (a pre-commit hook or CI gate for generated files)\n"
 	      "  --no-lint           skip the shadowing and registry warnings (`check` has them)\n"
 	      "  --no-optimize       one kernel rule per policy line: no verdict maps\n"
+	      "  --dispatch          nft only, experimental: a jump on protocol and port to\n"
+	      "                      chains holding only the rules of that port (issue 15;\n"
+	      "                      `apply` and `diff` do not use it yet)\n"
 	      "                      (for backends that fold rules, such as nft)\n"
 	      "  --registry FILE     IANA CSV or /etc/services file instead of the shipped one\n"
 	      "  --overlay FILE      site names that take precedence (repeatable)\n"
@@ -147,6 +150,9 @@ static bool assign_options(struct target *targets, size_t n_targets,
 	return true;
 }
 
+/* --dispatch (issue 15, experimental) */
+static bool dispatch;
+
 /*
  * Every target's output for @ir, made before any is written (all or
  * nothing). Worsens *status on failure.
@@ -166,8 +172,10 @@ static void render_targets(struct target *t, size_t n, const struct pc_ir *ir,
 			continue;
 		}
 		if ((t[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
-			struct pc_ir *view = pc_ir_optimize_view_for(
-				ir, t[i].backend->caps & PC_CAP_VMAP_DADDR, NULL);
+			/* the dispatch: the nft text only, until apply has it */
+			struct pc_ir *view = pc_ir_optimize_view_opts(
+				ir, t[i].backend->caps & PC_CAP_VMAP_DADDR,
+				dispatch && strcmp(t[i].backend->name, "nft") == 0, NULL);
 
 			t[i].text = render(t[i].backend, view, &o, diag, &t[i].len, status);
 			pc_ir_destroy(view);
@@ -562,6 +570,7 @@ int cmd_generate(int argc, char **argv)
 		{ "pf-dialect", required_argument, NULL, 'p' },
 		{ "no-lint", no_argument, NULL, 'n' },
 		{ "no-optimize", no_argument, NULL, 'N' },
+		{ "dispatch", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -646,6 +655,9 @@ int cmd_generate(int argc, char **argv)
 			break;
 		case 'N':
 			no_optimize = true;
+			break;
+		case 'D':
+			dispatch = true;
 			break;
 		case 'h':
 			generate_usage(stdout);

@@ -204,6 +204,58 @@ void pc_nft_rule_format(const struct pc_nft_rule *r, FILE *out)
 	};
 	const char *ip = r->family == PC_FAM_IPV6 ? "ip6" : "ip";
 
+	if (r->dispatch && !r->dispatch_proto) {
+		/* Dispatch (issue 15): the port-level chain of the packet's
+		 * family and protocol */
+		size_t level = 0;
+
+		put(out, "meta nfproto . meta l4proto vmap { ");
+		for (size_t i = 0; i < r->dispatch->n; i++) {
+			const struct pc_dispatch_elem *e = &r->dispatch->v[i];
+
+			if (i && e->family == r->dispatch->v[i - 1].family &&
+			    e->proto == r->dispatch->v[i - 1].proto)
+				continue;
+			if (level)
+				put(out, ", ");
+			put(out, e->family == PC_FAM_IPV6 ? "ipv6 . " : "ipv4 . ");
+			put(out, l4proto_name(e->proto));
+			put(out, " : jump ");
+			put(out, r->dispatch_chains[level++]);
+		}
+		put(out, " }");
+		goto comment;
+	}
+	if (r->dispatch) {
+		/* the class chain of the packet's port */
+		bool first = true;
+
+		put(out, l4proto_name(r->dispatch_proto));
+		put(out, " dport vmap { ");
+		for (size_t i = 0; i < r->dispatch->n; i++) {
+			const struct pc_dispatch_elem *e = &r->dispatch->v[i];
+
+			if (e->family != r->dispatch_family || e->proto != r->dispatch_proto)
+				continue;
+			if (!first)
+				put(out, ", ");
+			first = false;
+			put_uint(out, e->dport.lo);
+			if (e->dport.hi != e->dport.lo) {
+				fputc('-', out);
+				put_uint(out, e->dport.hi);
+			}
+			put(out, " : jump ");
+			put(out, r->dispatch_chains[e->cls]);
+		}
+		put(out, " }");
+comment:
+		if (r->comment[0]) {
+			put(out, " comment ");
+			put_quoted(out, r->comment);
+		}
+		return;
+	}
 	if (r->vmap) {
 		put(out, ip);
 		if (r->vmap->daddr) {
@@ -461,6 +513,18 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 	}
 	for (size_t i = 0; i < plan->n_maps; i++)
 		map_print(out, plan->maps[i]);
+	/* Dispatch (issue 15): the class chains, before the rules that jump to them */
+	for (size_t c = 0; c < plan->n_sub; c++) {
+		const struct pc_nft_chain *ch = &plan->sub[c];
+
+		fprintf(out, "\tchain %s {\n", ch->name);
+		for (size_t i = 0; i < ch->n; i++) {
+			put(out, "\t\t");
+			pc_nft_rule_format(&ch->rules[i], out);
+			fputc_unlocked('\n', out);
+		}
+		fputs("\t}\n\n", out);
+	}
 	for (size_t c = 0; c < plan->n_chains; c++) {
 		const struct pc_nft_chain *ch = &plan->chains[c];
 

@@ -63,11 +63,25 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 
 		for (size_t i = 0; i < ch->n; i++) {
 			free(ch->rules[i].comment);
+			free(ch->rules[i].dispatch_chains);
 			for (size_t k = 0; k < ch->rules[i].n_sets; k++)
 				set_destroy(ch->rules[i].sets[k]);
 		}
 		free(ch->rules);
 	}
+	for (size_t c = 0; c < plan->n_sub; c++) {
+		struct pc_nft_chain *ch = &plan->sub[c];
+
+		for (size_t i = 0; i < ch->n; i++) {
+			free(ch->rules[i].comment);
+			free(ch->rules[i].dispatch_chains);
+			for (size_t k = 0; k < ch->rules[i].n_sets; k++)
+				set_destroy(ch->rules[i].sets[k]);
+		}
+		free(ch->rules);
+		free((char *)ch->name);
+	}
+	free(plan->sub);
 	for (size_t i = 0; i < plan->n_sets; i++)
 		set_destroy(plan->sets[i]);
 	free(plan->sets);
@@ -97,6 +111,8 @@ size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan)
 
 	for (size_t c = 0; c < plan->n_chains; c++)
 		n += plan->chains[c].n;
+	for (size_t c = 0; c < plan->n_sub; c++)
+		n += plan->sub[c].n;
 	return n;
 }
 
@@ -212,6 +228,10 @@ struct lower {
 	unsigned chain_maps;      /* maps made in the current chain */
 	unsigned chain_limits;    /* limit objects made in the current chain */
 	unsigned chain_meters;    /* per-source limits in the current chain */
+	unsigned chain_subs;      /* class chains made for the current chain */
+	unsigned chain_dispatches; /* dispatches made in the current chain */
+	size_t sub_cap;
+	bool in_class;            /* lowering a class chain of a dispatch */
 	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
 	/* matches (issue 14): the current rule's per-source buckets, IPv4
 	 * and IPv6, or NULL */
@@ -739,17 +759,131 @@ static void meters_make(struct lower *lw, enum pc_direction dir, const struct pc
 
 static void lower_rule(struct lower *lw, struct rule_vec *rv,
 		       enum pc_direction dir, const struct pc_rule *r,
+		       const char *comment);
+
+/* The @n @rules of one chain into @nc; false after reporting errors. */
+static bool lower_rules(struct lower *lw, struct pc_nft_chain *nc, enum pc_direction dir,
+			const struct pc_chain *ch)
+{
+	struct rule_vec rv = { 0 };
+	bool ok = true;
+
+	rv.cap = chain_rules_max(ch);
+	rv.v = xcalloc(rv.cap + 1, sizeof(*rv.v));
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct pc_rule *r = &ch->rules[i];
+		char comment[PC_NFT_COMMENT_BUF];
+
+		pc_nft_rule_comment(r, dir, comment, sizeof(comment));
+		if (pc_nft_check_rule(r, comment, lw->diag))
+			lower_rule(lw, &rv, dir, r, comment);
+		else
+			ok = false;
+	}
+	/* counters (issue 14): every rule, and every element of a map */
+	if (lw->ir->options & PC_OPT_COUNTERS)
+		for (size_t i = 0; i < rv.n; i++)
+			rv.v[i].counter = !rv.v[i].vmap && !rv.v[i].dispatch;
+	nc->rules = rv.v;
+	nc->n = rv.n;
+	return ok;
+}
+
+static void sub_push(struct lower *lw, const struct pc_nft_chain *nc)
+{
+	struct pc_nft_plan *plan = lw->plan;
+
+	plan->sub = xgrow(plan->sub, &lw->sub_cap, plan->n_sub + 1, sizeof(*plan->sub));
+	plan->sub[plan->n_sub++] = *nc;
+}
+
+/*
+ * A dispatch, in two levels: `meta nfproto . meta l4proto vmap { ipv4 .
+ * tcp : jump input_d1_ipv4_tcp, ... }` (a few elements), then in that
+ * chain `tcp dport vmap { 22 : jump input_c1, ... }`, then the class
+ * chains. One lookup in a concatenation with thousands of port intervals
+ * (the kernel's pipapo set, whose lookup grows with its elements) cost
+ * the packet path more than these two small or single-field lookups
+ * (bench/README.md, the dispatch).
+ */
+static void lower_dispatch(struct lower *lw, struct pc_nft_rule *nr, enum pc_direction dir,
+			   const struct pc_rule *r, const char *comment)
+{
+	const struct pc_dispatch *d = r->dispatch;
+	const char **classes = xcalloc(d->n_classes + 1, sizeof(*classes));
+	size_t n_levels = 0;
+	unsigned number = ++lw->chain_dispatches;
+
+	nr->src = r;
+	nr->proto = -1;
+	nr->dispatch = d;
+	nr->comment = xstrdup(comment);
+	for (size_t c = 0; c < d->n_classes; c++) {
+		struct pc_nft_chain nc = { 0 };
+
+		nc.name = xasprintf("%s_c%u", chain_names[dir], ++lw->chain_subs);
+		nc.hook = chain_hooks[dir];
+		/* the errors are reported; the plan is dropped at the end */
+		lw->in_class = true;
+		lower_rules(lw, &nc, dir, &d->classes[c]);
+		lw->in_class = false;
+		classes[c] = nc.name;
+		sub_push(lw, &nc);
+	}
+	/* one port-level chain per (family, protocol), in element order */
+	nr->dispatch_chains = xcalloc(d->n + 1, sizeof(*nr->dispatch_chains));
+	for (size_t i = 0; i < d->n; i++) {
+		const struct pc_dispatch_elem *e = &d->v[i];
+		struct pc_nft_chain nc = { 0 };
+		struct pc_nft_rule *lr;
+
+		if (i && e->family == d->v[i - 1].family && e->proto == d->v[i - 1].proto)
+			continue;
+		nc.name = xasprintf("%s_d%u_%s_%s", chain_names[dir], number,
+				    e->family == PC_FAM_IPV6 ? "ipv6" : "ipv4",
+				    pc_proto_name(e->proto));
+		nc.hook = chain_hooks[dir];
+		nc.n = 1;
+		nc.rules = xcalloc(1, sizeof(*nc.rules));
+		lr = &nc.rules[0];
+		lr->src = r;
+		lr->proto = -1;
+		lr->dispatch = d;
+		lr->dispatch_family = e->family;
+		lr->dispatch_proto = e->proto;
+		lr->dispatch_chains = xcalloc(d->n_classes + 1, sizeof(*classes));
+		memcpy(lr->dispatch_chains, classes, d->n_classes * sizeof(*classes));
+		lr->comment = xstrdup(comment);
+		nr->dispatch_chains[n_levels++] = nc.name;
+		sub_push(lw, &nc);
+	}
+	free(classes);
+}
+
+static void lower_rule(struct lower *lw, struct rule_vec *rv,
+		       enum pc_direction dir, const struct pc_rule *r,
 		       const char *comment)
 {
 	if (r->n_map) {
 		lower_map(lw, rule_push(rv), dir, r, comment);
 		return;
 	}
+	if (r->dispatch) {
+		lower_dispatch(lw, rule_push(rv), dir, r, comment);
+		return;
+	}
 	lw->limit = NULL;
+	/* a rule copied into several class chains of a dispatch keeps one
+	 * bucket: the limit object of the policy line */
+	for (size_t i = 0; lw->in_class && r->limit.rate && i < lw->plan->n_limits; i++)
+		if (lw->plan->limits[i]->src->loc.file == r->loc.file &&
+		    lw->plan->limits[i]->src->loc.line == r->loc.line &&
+		    lw->plan->limits[i]->src->loc.col == r->loc.col)
+			lw->limit = lw->plan->limits[i];
 	lw->meter[0] = lw->meter[1] = NULL;
 	if (r->limit.rate && r->limit_per_source) {
 		meters_make(lw, dir, r);
-	} else if (r->limit.rate) {
+	} else if (r->limit.rate && !lw->limit) {
 		struct pc_nft_limit *l = xzalloc(sizeof(*l));
 		struct pc_nft_plan *plan = lw->plan;
 
@@ -896,10 +1030,7 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		enum pc_direction dir = chain_order[c];
 		const struct pc_chain *ch = &ir->chains[dir];
 		struct pc_nft_chain *nc = &lw.plan->chains[c];
-		struct rule_vec rv = { 0 };
 
-		rv.cap = chain_rules_max(ch);
-		rv.v = xcalloc(rv.cap, sizeof(*rv.v));
 		nc->name = chain_names[dir];
 		nc->hook = chain_hooks[dir];
 		nc->policy = ch->policy == PC_VERDICT_ALLOW ? PC_VERDICT_ALLOW :
@@ -907,22 +1038,10 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 		lw.chain_maps = 0;
 		lw.chain_limits = 0;
 		lw.chain_meters = 0;
-		for (size_t i = 0; i < ch->n; i++) {
-			const struct pc_rule *r = &ch->rules[i];
-			char comment[PC_NFT_COMMENT_BUF];
-
-			pc_nft_rule_comment(r, dir, comment, sizeof(comment));
-			if (pc_nft_check_rule(r, comment, diag))
-				lower_rule(&lw, &rv, dir, r, comment);
-			else
-				ok = false;
-		}
-		/* counters (issue 14): every rule, and every element of a map */
-		if (ir->options & PC_OPT_COUNTERS)
-			for (size_t i = 0; i < rv.n; i++)
-				rv.v[i].counter = !rv.v[i].vmap;
-		nc->rules = rv.v;
-		nc->n = rv.n;
+		lw.chain_subs = 0;
+		lw.chain_dispatches = 0;
+		if (!lower_rules(&lw, nc, dir, ch))
+			ok = false;
 	}
 	lw.plan->n_chains = 3;
 	if (ir->n_nat && !lower_nat(&lw))

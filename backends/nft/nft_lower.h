@@ -233,6 +233,17 @@ struct pc_nft_rule {
 	/* matches (issue 14): `limit ... per source`: `update @METER { ip
 	 * saddr limit rate ... }` instead of @limit */
 	const struct pc_nft_set *meter;
+	/* Dispatch (issue 15), and nothing else in the rule. With
+	 * @dispatch_proto 0: `meta nfproto . meta l4proto vmap { FAMILY .
+	 * PROTO : jump CHAIN, ... }`, @dispatch_chains the port-level chain
+	 * of each (family, protocol) of @dispatch in element order; else
+	 * `PROTO dport vmap { PORTS : jump CLASS, ... }` for the elements of
+	 * @dispatch_family and @dispatch_proto, @dispatch_chains the class
+	 * chains. The arrays are owned, the names belong to the chains. */
+	const struct pc_dispatch *dispatch;
+	const char **dispatch_chains;
+	uint8_t dispatch_family;
+	uint8_t dispatch_proto;
 };
 
 /**
@@ -279,7 +290,17 @@ struct pc_nft_plan {
 	struct pc_nft_chain chains[5];
 	size_t n_chains;
 	struct pc_rule *nat_rules;   /* NAT: the match of each statement (owned) */
+	/* Dispatch (issue 15): the class chains (no hook), "input_c1", ...,
+	 * in the order their dispatches come (owned, names too) */
+	size_t n_sub;
+	struct pc_nft_chain *sub;
 };
+
+/* Chain @c of @plan: the base chains, then the class chains. */
+static inline struct pc_nft_chain *pc_nft_plan_chain(const struct pc_nft_plan *plan, size_t c)
+{
+	return c < plan->n_chains ? (struct pc_nft_chain *)&plan->chains[c] : &plan->sub[c - plan->n_chains];
+}
 
 /**
  * pc_nft_plan_create() - lower an IR

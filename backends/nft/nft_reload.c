@@ -58,11 +58,12 @@ void pc_nft_plan_format_reload(const struct pc_nft_plan *plan, FILE *out)
 			m->name, a, m->daddr ? " . " : "", m->daddr ? a : "");
 	}
 	/* the NAT chains too (issue 13): plan->n_chains is 5 with NAT */
-	for (size_t c = 0; c < plan->n_chains; c++)
-		fprintf(out, "\tchain %s { }\n", plan->chains[c].name);
+	/* and the class chains of a dispatch (issue 15) */
+	for (size_t c = 0; c < plan->n_chains + plan->n_sub; c++)
+		fprintf(out, "\tchain %s { }\n", pc_nft_plan_chain(plan, c)->name);
 	fprintf(out, "}\nflush table inet %s\n", t);
-	for (size_t c = 0; c < plan->n_chains; c++)
-		fprintf(out, "delete chain inet %s %s\n", t, plan->chains[c].name);
+	for (size_t c = 0; c < plan->n_chains + plan->n_sub; c++)
+		fprintf(out, "delete chain inet %s %s\n", t, pc_nft_plan_chain(plan, c)->name);
 	for (size_t i = 0; i < plan->n_maps; i++)
 		fprintf(out, "delete map inet %s %s\n", t, plan->maps[i]->name);
 	for (size_t i = 0; i < plan->n_sets; i++)

@@ -142,24 +142,30 @@ static void set_free(struct pc_nft_set *s)
 	free(s);
 }
 
+/* The filter chains (input, forward, output), then the class chains. */
+static struct pc_nft_chain *chain_at(struct pc_nft_plan *plan, size_t c)
+{
+	return c < 3 ? &plan->chains[c] : &plan->sub[c - 3];
+}
+
 void pc_nft_share_sets(struct pc_nft_plan *plan)
 {
 	struct shares sh = { 0 };
 	struct share **of;          /* the entry of each anonymous set, in rule order */
 	size_t total = 0, numbered = 0, cap, at = 0;
 
-	for (size_t c = 0; c < 3; c++)
-		for (size_t i = 0; i < plan->chains[c].n; i++)
-			total += plan->chains[c].rules[i].n_sets;
+	for (size_t c = 0; c < 3 + plan->n_sub; c++)
+		for (size_t i = 0; i < chain_at(plan, c)->n; i++)
+			total += chain_at(plan, c)->rules[i].n_sets;
 	sh.mask = 63;
 	while (sh.mask + 1 < 2 * total)
 		sh.mask = sh.mask * 2 + 1;
 	sh.hash = xcalloc(sh.mask + 1, sizeof(*sh.hash));
 	of = xcalloc(total + 1, sizeof(*of));
 
-	for (size_t c = 0; c < 3; c++)
-		for (size_t i = 0; i < plan->chains[c].n; i++) {
-			struct pc_nft_rule *nr = &plan->chains[c].rules[i];
+	for (size_t c = 0; c < 3 + plan->n_sub; c++)
+		for (size_t i = 0; i < chain_at(plan, c)->n; i++) {
+			struct pc_nft_rule *nr = &chain_at(plan, c)->rules[i];
 
 			for (size_t k = 0; k < nr->n_sets; k++) {
 				of[at] = share_find(&sh, nr->sets[k]);
@@ -175,9 +181,9 @@ void pc_nft_share_sets(struct pc_nft_plan *plan)
 		plan->sets[plan->n_sets++] = sh.all[i]->named;
 	}
 	at = 0;
-	for (size_t c = 0; c < 3 && numbered; c++)
-		for (size_t i = 0; i < plan->chains[c].n; i++) {
-			struct pc_nft_rule *nr = &plan->chains[c].rules[i];
+	for (size_t c = 0; c < 3 + plan->n_sub && numbered; c++)
+		for (size_t i = 0; i < chain_at(plan, c)->n; i++) {
+			struct pc_nft_rule *nr = &chain_at(plan, c)->rules[i];
 			size_t kept = 0;
 
 			for (size_t k = 0; k < nr->n_sets; k++) {

@@ -99,8 +99,71 @@ static bool addr_in(const struct pc_addr_set *s, const struct pc_packet *p,
 	return pc_addr_set_contains(s, p->family, addr);
 }
 
+/* The element of dispatch @d that @p lies in, or NULL. */
+static const struct pc_dispatch_elem *dispatch_lookup(const struct pc_dispatch *d,
+						      const struct pc_packet *p)
+{
+	if (!pc_proto_has_ports(p->proto))
+		return NULL;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].family == p->family && d->v[i].proto == p->proto &&
+		    d->v[i].dport.lo <= p->dport &&
+		    p->dport <= d->v[i].dport.hi)
+			return &d->v[i];
+	return NULL;
+}
+
+/*
+ * The first of @n @rules from @start that decides @p (inside a dispatch:
+ * the class chain's rule), with its map element in *@elem (NULL for a
+ * plain rule) and the index in @rules of the rule that led to it in *@at.
+ */
+static const struct pc_rule *rules_decide(const struct pc_rule *rules, size_t n, size_t start,
+					  const struct pc_packet *p,
+					  const struct pc_map_elem **elem,
+					  enum pc_verdict *verdict, size_t *at)
+{
+	for (size_t i = start; i < n; i++) {
+		const struct pc_rule *r = &rules[i], *got = NULL;
+
+		*elem = NULL;
+		if (r->dispatch) {
+			const struct pc_dispatch_elem *d = dispatch_lookup(r->dispatch, p);
+			size_t ignored;
+
+			if (d && (r->families & p->family)) {
+				const struct pc_chain *cls = &r->dispatch->classes[d->cls];
+
+				got = rules_decide(cls->rules, cls->n, 0, p, elem, verdict, &ignored);
+			}
+		} else if (r->n_map) {
+			*elem = pc_map_lookup(r, p);
+			if (*elem) {
+				*verdict = (*elem)->verdict;
+				got = r;
+			}
+		} else if (pc_rule_match(r, p)) {
+			*verdict = r->verdict;
+			got = r;
+		}
+		if (got) {
+			*at = i;
+			return got;
+		}
+	}
+	*elem = NULL;
+	return NULL;
+}
+
 bool pc_rule_match(const struct pc_rule *r, const struct pc_packet *p)
 {
+	if (r->dispatch) {
+		const struct pc_map_elem *e;
+		enum pc_verdict v;
+		size_t at;
+
+		return rules_decide(r, 1, 0, p, &e, &v, &at) != NULL;
+	}
 	if (r->n_map)
 		return pc_map_lookup(r, p) != NULL;
 	if (!(r->families & p->family))
@@ -137,26 +200,26 @@ long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,
 long pc_ir_eval_from(const struct pc_ir *ir, const struct pc_packet *p,
 		     size_t start, enum pc_verdict *verdict)
 {
+	const struct pc_map_elem *e;
+	size_t at;
+
+	if (!pc_ir_decide(ir, p, start, verdict, &e, &at))
+		return -1;
+	return (long)at;
+}
+
+const struct pc_rule *pc_ir_decide(const struct pc_ir *ir, const struct pc_packet *p,
+				   size_t start, enum pc_verdict *verdict,
+				   const struct pc_map_elem **elem, size_t *at)
+{
 	const struct pc_chain *c;
+	const struct pc_rule *r;
 
 	if ((unsigned)p->dir >= __PC_DIR_MAX)
 		PC_BUG("packet direction %d", (int)p->dir);
 	c = &ir->chains[p->dir];
-	for (size_t i = start; i < c->n; i++) {
-		const struct pc_rule *r = &c->rules[i];
-
-		if (r->n_map) {
-			const struct pc_map_elem *e = pc_map_lookup(r, p);
-
-			if (e) {
-				*verdict = e->verdict;
-				return (long)i;
-			}
-		} else if (pc_rule_match(r, p)) {
-			*verdict = r->verdict;
-			return (long)i;
-		}
-	}
-	*verdict = c->policy;
-	return -1;
+	r = rules_decide(c->rules, c->n, start, p, elem, verdict, at);
+	if (!r)
+		*verdict = c->policy;
+	return r;
 }

@@ -124,6 +124,17 @@ long pc_ir_eval(const struct pc_ir *ir, const struct pc_packet *p,
 long pc_ir_eval_from(const struct pc_ir *ir, const struct pc_packet *p,
 		     size_t start, enum pc_verdict *verdict);
 
+/*
+ * Dispatch (the compiler, issue 15): the rule that decides @p from rule
+ * @start of its chain on, which may lie in a class chain of a dispatch;
+ * *@elem is its verdict map element (NULL for a plain rule) and *@at the
+ * index in the chain of the rule that led to it. NULL: the chain policy
+ * (*@verdict) decides.
+ */
+const struct pc_rule *pc_ir_decide(const struct pc_ir *ir, const struct pc_packet *p,
+				   size_t start, enum pc_verdict *verdict,
+				   const struct pc_map_elem **elem, size_t *at);
+
 /**
  * struct pc_packet_error - where pc_packet_parse() gave up
  * @msg: what is wrong, naming the bad word

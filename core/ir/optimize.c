@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ir/optimize.h"
+#include "ir/optimize_internal.h"
 #include "ir/addrset.h"
 #include "ir/ir_owned.h"
 #include "common/util.h"
@@ -82,7 +83,7 @@ static void box_push(struct boxes *b, const struct box *x)
 
 static bool foldable(const struct pc_rule *r, bool daddr)
 {
-	if (r->origin != PC_ORIGIN_POLICY || r->n_map)
+	if (r->origin != PC_ORIGIN_POLICY || r->n_map || r->dispatch)
 		return false;
 	if (r->verdict != PC_VERDICT_ALLOW && r->verdict != PC_VERDICT_DENY)
 		return false;
@@ -604,7 +605,8 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
  * a rule's boxes would explode), or 0 when none could be folded.
  */
 static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
-		       struct pc_rule maps[2], size_t *n_maps, struct pc_optimize_stats *st)
+		       size_t min_run, struct pc_rule maps[2], size_t *n_maps,
+		       struct pc_optimize_stats *st)
 {
 	struct boxes b[2] = { { 0 }, { 0 } };
 	size_t cut = n;
@@ -627,7 +629,7 @@ static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size
 	}
 	if (!ok)
 		cut = 0;
-	if (cut >= MIN_RUN) {
+	if (cut >= min_run) {
 		for (unsigned f = 0; f < 2; f++) {
 			if (b[f].n)
 				maps[(*n_maps)++] = map_rule(arena, &b[f],
@@ -654,8 +656,14 @@ static void emit(struct pc_rule **out, size_t *n, size_t *cap, const struct pc_r
 	(*out)[(*n)++] = *r;
 }
 
-static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
-			   struct pc_optimize_stats *st)
+void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
+		       struct pc_optimize_stats *st)
+{
+	pc_optimize_chain_runs(arena, c, daddr, MIN_RUN, st);
+}
+
+void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool daddr,
+			    size_t min_run, struct pc_optimize_stats *st)
 {
 	struct pc_rule *out = NULL, *run = xcalloc(c->n + 1, sizeof(*run));
 	size_t n = 0, cap = 0, *idx = xcalloc(c->n + 1, sizeof(*idx));
@@ -681,7 +689,8 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool dadd
 					break;
 				run[n_run] = *r;
 				idx[n_run++] = k++;
-			} else if (n_run && r->origin == PC_ORIGIN_POLICY && n_def < MAX_DEFER) {
+			} else if (n_run && r->origin == PC_ORIGIN_POLICY && !r->dispatch &&
+				   n_def < MAX_DEFER) {
 				deferred[n_def++] = k++;
 			} else {
 				break;
@@ -689,9 +698,9 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool dadd
 		}
 		while (j < c->n && foldable(&c->rules[j], daddr))
 			j++;
-		if (n_run >= MIN_RUN)
-			cut = fold_run(arena, run, n_run, maps, &n_maps, st);
-		if (cut >= MIN_RUN) {
+		if (n_run >= min_run)
+			cut = fold_run(arena, run, n_run, min_run, maps, &n_maps, st);
+		if (cut >= min_run) {
 			/* the maps, then the rules of [i, end) that are not in them,
 			 * in their order */
 			end = idx[n_run - 1] + 1;
@@ -708,7 +717,7 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool dadd
 			continue;
 		}
 		/* no run here: the plain rules stay as they are */
-		if (n_run >= MIN_RUN && cut && cut < j - i)
+		if (n_run >= min_run && cut && cut < j - i)
 			j = i + cut + 1; /* too short before the cut: keep these plain */
 		if (j == i)
 			j = i + 1;
@@ -722,7 +731,7 @@ static void optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool dadd
 	free(idx);
 }
 
-static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr,
+static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr, bool dispatch,
 		     struct pc_optimize_stats *st)
 {
 	if (st)
@@ -730,7 +739,9 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr,
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		if (st)
 			st->rules_before += ir->chains[d].n;
-		optimize_chain(arena, &ir->chains[d], daddr, st);
+		if (dispatch)
+			pc_optimize_dispatch_chain(arena, &ir->chains[d], daddr, st);
+		pc_optimize_chain(arena, &ir->chains[d], daddr, st);
 		if (st)
 			st->rules_after += ir->chains[d].n;
 	}
@@ -738,17 +749,28 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr,
 
 void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
 {
-	optimize(ir, pc_ir_arena(ir), true, st);
+	optimize(ir, pc_ir_arena(ir), true, false, st);
+}
+
+void pc_ir_optimize_dispatch(struct pc_ir *ir, struct pc_optimize_stats *st)
+{
+	optimize(ir, pc_ir_arena(ir), true, true, st);
+}
+
+struct pc_ir *pc_ir_optimize_view_opts(const struct pc_ir *ir, bool daddr, bool dispatch,
+				       struct pc_optimize_stats *st)
+{
+	struct pc_ir *view = pc_ir_create(pc_arena_create());
+
+	*view = *ir;
+	optimize(view, pc_ir_arena(view), daddr, dispatch, st);
+	return view;
 }
 
 struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
 				      struct pc_optimize_stats *st)
 {
-	struct pc_ir *view = pc_ir_create(pc_arena_create());
-
-	*view = *ir;
-	optimize(view, pc_ir_arena(view), daddr, st);
-	return view;
+	return pc_ir_optimize_view_opts(ir, daddr, false, st);
 }
 
 struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st)

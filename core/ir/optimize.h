@@ -23,6 +23,13 @@ struct pc_optimize_stats {
 	size_t folded_rules;   /* policy rules that went into maps */
 	size_t maps;           /* verdict-map rules made */
 	size_t elements;       /* their elements */
+	/* Dispatch (issue 15) */
+	size_t dispatches;        /* dispatch rules made */
+	size_t dispatched_rules;  /* policy rules in their regions */
+	size_t classes;           /* class chains */
+	size_t class_rules;       /* rules in the class chains, after folding */
+	size_t longest_class;     /* the most rules in one class chain */
+	size_t dispatch_elements; /* elements of the dispatches */
 };
 
 /* Optimises @ir in place (new arrays live in the IR's arena). @st may be NULL. */
@@ -38,6 +45,15 @@ struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_sta
  * backend without PC_CAP_VMAP_DADDR). */
 struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
 				      struct pc_optimize_stats *st);
+
+/*
+ * Dispatch (issue 15): the same, with regions of rules over port
+ * protocols replaced by a dispatch on (protocol, destination port) to
+ * class chains (optimize_dispatch.c); for a backend with PC_CAP_DISPATCH.
+ */
+void pc_ir_optimize_dispatch(struct pc_ir *ir, struct pc_optimize_stats *st);
+struct pc_ir *pc_ir_optimize_view_opts(const struct pc_ir *ir, bool daddr, bool dispatch,
+				       struct pc_optimize_stats *st);
 
 /*
  * Do @a and @b provably match no packet in common (optimize_reorder.c)?

@@ -203,6 +203,44 @@ struct pc_map_elem {
 	const char *comment;
 };
 
+/* Dispatch (the compiler, issue 15) */
+struct pc_chain;
+
+/**
+ * struct pc_dispatch_elem - one element of a dispatch (optimiser output)
+ * @family: PC_FAM_IPV4 or PC_FAM_IPV6, the packet's
+ * @proto: a pc_proto_has_ports() protocol
+ * @dport: destination port interval
+ * @cls:   index of the class chain (struct pc_dispatch) it leads to
+ */
+struct pc_dispatch_elem {
+	uint8_t family;
+	uint8_t proto;
+	struct pc_port_range dport;
+	size_t cls;
+};
+
+/**
+ * struct pc_dispatch - a jump on (protocol, destination port) to one of
+ *                      several class chains (optimiser output)
+ * @n:         number of elements; per family and protocol of @v they are
+ *             disjoint, sorted by (family, proto, dport)
+ * @v:         the elements
+ * @n_classes: number of class chains
+ * @classes:   the class chains: their rules (no dispatch among them), no
+ *             policy; a packet that none of them decides goes on to the
+ *             rule after the dispatch, as does a packet of no element
+ *
+ * A rule with a dispatch matches nothing else (its other fields are unused
+ * but @origin, @loc and @families).
+ */
+struct pc_dispatch {
+	size_t n;
+	const struct pc_dispatch_elem *v;
+	size_t n_classes;
+	const struct pc_chain *classes;
+};
+
 /* Verdict maps over destinations (the compiler, issue 15) */
 /**
  * struct pc_addr_range - an inclusive interval of addresses of one family
@@ -305,6 +343,8 @@ struct pc_rule {
 	 * source address, not one for the rule. Backends with
 	 * PC_CAP_LIMIT_PER_SOURCE only. */
 	bool limit_per_source;
+	/* Dispatch (the compiler, issue 15): NULL, or this rule is a dispatch */
+	const struct pc_dispatch *dispatch;
 };
 
 /**

@@ -252,24 +252,39 @@ static struct pc_ir *load(const char *text)
 	return ir;
 }
 
-/* The line that decided, 0 for the chain policy. */
+/* The line that decided, 0 for the chain policy (inside a dispatch too). */
 static unsigned decide(const struct pc_ir *ir, const struct pc_packet *p, enum pc_verdict *v)
 {
-	long i = pc_ir_eval(ir, p, v);
+	const struct pc_map_elem *e;
 	const struct pc_rule *r;
+	size_t at;
 
-	if (i < 0)
+	r = pc_ir_decide(ir, p, 0, v, &e, &at);
+	if (!r)
 		return 0;
-	r = &ir->chains[p->dir].rules[i];
-	if (r->n_map)
-		return pc_map_lookup(r, p)->loc.line;
+	if (e)
+		return e->loc.line;
 	return r->origin == PC_ORIGIN_POLICY ? r->loc.line : 100000 + r->origin;
 }
 
-static size_t compared, maps_made, overlaps_checked, daddr_maps;
+static size_t compared, maps_made, overlaps_checked, daddr_maps, dispatches, classes;
+
+static void compare1(const struct pc_ir *plain, const struct pc_ir *opt,
+		     const struct pc_packet *p, const char *text);
+
+/* The optimised IR, then the dispatched one (issue 15). */
+static const struct pc_ir *dispatched;
 
 static void compare(const struct pc_ir *plain, const struct pc_ir *opt,
 		    const struct pc_packet *p, const char *text)
+{
+	compare1(plain, opt, p, text);
+	if (dispatched)
+		compare1(plain, dispatched, p, text);
+}
+
+static void compare1(const struct pc_ir *plain, const struct pc_ir *opt,
+		     const struct pc_packet *p, const char *text)
 {
 	enum pc_verdict v1, v2;
 	unsigned l1 = decide(plain, p, &v1), l2 = decide(opt, p, &v2);
@@ -358,6 +373,42 @@ static void check_disjoint(const struct pc_ir *ir)
 }
 
 /*
+ * Every dispatch: per protocol its elements are sorted, disjoint and
+ * cover every port; no class chain holds a dispatch; the class chains'
+ * maps are disjoint too.
+ */
+static void check_dispatch(const struct pc_ir *ir)
+{
+	for (unsigned dir = 0; dir < __PC_DIR_MAX; dir++)
+		for (size_t i = 0; i < ir->chains[dir].n; i++) {
+			const struct pc_dispatch *d = ir->chains[dir].rules[i].dispatch;
+
+			if (!d)
+				continue;
+			dispatches++;
+			classes += d->n_classes;
+			for (size_t k = 0; k < d->n; k++) {
+				const struct pc_dispatch_elem *e = &d->v[k];
+
+				assert_true(pc_proto_has_ports(e->proto));
+				assert_true(e->dport.lo <= e->dport.hi);
+				assert_true(e->cls < d->n_classes);
+				assert_true(e->family == PC_FAM_IPV4 || e->family == PC_FAM_IPV6);
+				if (k && d->v[k - 1].family == e->family && d->v[k - 1].proto == e->proto)
+					assert_true(d->v[k - 1].dport.hi < e->dport.lo);
+			}
+			for (size_t c = 0; c < d->n_classes; c++) {
+				struct pc_ir one = *ir;
+
+				for (size_t r = 0; r < d->classes[c].n; r++)
+					assert_null(d->classes[c].rules[r].dispatch);
+				one.chains[PC_DIR_IN] = d->classes[c];
+				check_disjoint(&one);
+			}
+		}
+}
+
+/*
  * A small policy shaped as bench/gen_shapes.py capirca writes them: sites
  * (IPv4 /30 and IPv6 /124) nested in regions, server groups of two or
  * three hosts of both families, terms from a site, a region or an inline
@@ -437,7 +488,7 @@ static void run_one(unsigned n_rules, unsigned n_random)
 /* Frees @text. */
 static void run_text(char *text, unsigned n_random)
 {
-	struct pc_ir *plain = load(text), *opt = load(text);
+	struct pc_ir *plain = load(text), *opt = load(text), *dis = load(text);
 	struct pc_optimize_stats st;
 	const struct pc_chain *c;
 	struct pc_packet p;
@@ -446,6 +497,10 @@ static void run_text(char *text, unsigned n_random)
 
 	assert_non_null(plain);
 	assert_non_null(opt);
+	assert_non_null(dis);
+	pc_ir_optimize_dispatch(dis, NULL);
+	check_dispatch(dis);
+	dispatched = dis;
 	pc_ir_optimize(opt, &st);
 	maps_made += st.maps;
 	for (size_t i = 0; i < opt->chains[PC_DIR_IN].n; i++)
@@ -518,14 +573,16 @@ static void run_text(char *text, unsigned n_random)
 		rand_daddr(&p);
 		compare(plain, opt, &p, text);
 	}
+	dispatched = NULL;
 	pc_ir_destroy(plain);
 	pc_ir_destroy(opt);
+	pc_ir_destroy(dis);
 	free(text);
 }
 
 static void test_random_policies(void **state)
 {
-	compared = maps_made = overlaps_checked = daddr_maps = 0;
+	compared = maps_made = overlaps_checked = daddr_maps = dispatches = classes = 0;
 	for (unsigned seed = 1; seed <= 60; seed++) {
 		rng_state = 0x9e3779b97f4a7c15ull * seed;
 		run_one(5 + pick(60), 3000);
@@ -540,12 +597,14 @@ static void test_random_policies(void **state)
 	assert_true(daddr_maps > 10);
 	/* and check_disjoint() met elements whose ports overlap (else it checks nothing) */
 	assert_true(overlaps_checked > 0);
+	print_message("%zu dispatches, %zu classes\n", dispatches, classes);
+	assert_true(dispatches > 10);
 }
 
 /* Random Capirca-shaped policies (issue 15): groups, destinations, reordering. */
 static void test_capirca_shaped(void **state)
 {
-	compared = maps_made = overlaps_checked = daddr_maps = 0;
+	compared = maps_made = overlaps_checked = daddr_maps = dispatches = classes = 0;
 	for (unsigned seed = 1; seed <= 30; seed++) {
 		rng_state = 0x2545f4914f6cdd1dull * seed;
 		run_text(capirca_policy(20 + pick(60)), 3000);
@@ -555,6 +614,8 @@ static void test_capirca_shaped(void **state)
 	assert_true(compared > 50000);
 	assert_true(maps_made > 10);
 	assert_true(daddr_maps > 5);
+	print_message("%zu dispatches, %zu classes\n", dispatches, classes);
+	assert_true(dispatches > 15);
 }
 
 /* The benchmark's shape: distinct prefix/port pairs, verdicts interleaved. */

@@ -15,6 +15,9 @@
 #include <cmocka.h>
 
 #include "backends/nft/nft_lower.h"
+#include "ir/optimize.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
 #include "common/util.h"
 
 #define N_RULES 200
@@ -91,10 +94,60 @@ static void test_one_set_for_many_lines(void **state)
 	pc_diag_destroy(d);
 }
 
+/*
+ * Dispatch (issue 15): a rule with a limit that lands in several class
+ * chains is several nft rules, and they must share the one bucket of its
+ * policy line, as the rules of one line always do.
+ */
+static void test_dispatch_limit_one_bucket(void **state)
+{
+	struct pc_registry *reg = pc_registry_create();
+	struct pc_diag *d = pc_diag_create();
+	struct pc_buf b;
+	struct pc_ir *ir, *view;
+	struct pc_nft_plan *p;
+	size_t uses = 0;
+
+	(void)state;
+	pc_registry_finish(reg);
+	pc_buf_init(&b);
+	/* 22 and 80 fall in different classes (line 4 names only 22), and
+	 * the limited rule (line 3) names both; the logs keep the rules out
+	 * of maps, and half of them in each class: the dispatch is worth it */
+	pc_buf_puts(&b, "allow in port 22/tcp from 192.0.2.1\n"
+			"allow in port 80/tcp from 192.0.2.2\n"
+			"allow in port { 22, 80 }/tcp from 192.0.2.3 limit 10/second\n"
+			"deny in port 22/tcp from 192.0.2.4\n");
+	for (unsigned i = 0; i < 20; i++)
+		pc_buf_printf(&b, "allow in port %u/tcp from 198.51.100.%u log\n", i % 2 ? 22 : 80, i);
+	ir = pc_policy_load_buffer("l.policy", b.data, b.len, reg, PC_POLICY_NO_LINT, d);
+	assert_non_null(ir);
+	view = pc_ir_optimize_view_opts(ir, true, true, NULL);
+	p = pc_nft_plan_create(view, d);
+	assert_non_null(p);
+	assert_true(p->n_sub >= 2);
+	assert_int_equal(p->n_limits, 1);
+	for (size_t c = 0; c < p->n_sub; c++)
+		for (size_t i = 0; i < p->sub[c].n; i++)
+			if (p->sub[c].rules[i].limit) {
+				assert_ptr_equal(p->sub[c].rules[i].limit, p->limits[0]);
+				uses++;
+			}
+	/* in two classes, one nft rule per family each (the addresses are IPv4 only) */
+	assert_int_equal(uses, 2);
+	pc_nft_plan_destroy(p);
+	pc_ir_destroy(view);
+	pc_ir_destroy(ir);
+	pc_buf_finish(&b);
+	pc_diag_destroy(d);
+	pc_registry_destroy(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_set_for_many_lines),
+		cmocka_unit_test(test_dispatch_limit_one_bucket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

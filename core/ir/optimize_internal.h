@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Between the parts of the compiler (optimize*.c); not for backends. */
+#ifndef PORTCULLIS_OPTIMIZE_INTERNAL_H
+#define PORTCULLIS_OPTIMIZE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <portcullis/ir.h>
+
+#include "ir/optimize.h"
+#include "common/util.h"
+
+/* Folds the runs of @c into verdict maps (optimize.c). */
+void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
+		       struct pc_optimize_stats *st);
+
+/* The same, folding runs from @min_run rules on. */
+void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool daddr,
+			    size_t min_run, struct pc_optimize_stats *st);
+
+/* Replaces the regions of @c by dispatches whose classes are folded
+ * (optimize_dispatch.c). */
+void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
+				struct pc_optimize_stats *st);
+
+#endif
