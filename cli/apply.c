@@ -160,6 +160,8 @@ int cmd_apply(int argc, char **argv)
 		{ "registry", required_argument, NULL, 'r' },
 		{ "overlay", required_argument, NULL, 'O' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "dispatch", no_argument, NULL, 'D' },
+		{ "no-dispatch", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -204,6 +206,12 @@ int cmd_apply(int argc, char **argv)
 			break;
 		case 'S':
 			state_dir = optarg;
+			break;
+		case 'D':
+			pc_cli_dispatch = true;
+			break;
+		case 'X':
+			pc_cli_dispatch = false;
 			break;
 		case 'h':
 			apply_usage(stdout);

@@ -181,6 +181,8 @@ int cmd_boot(int argc, char **argv)
 		{ "no-optimize", no_argument, NULL, 'N' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "overlay", required_argument, NULL, 'O' },
+		{ "dispatch", no_argument, NULL, 'D' },
+		{ "no-dispatch", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -206,6 +208,12 @@ int cmd_boot(int argc, char **argv)
 		case 'O':
 			if (!pc_cli_add_overlay(&ro, optarg, "boot"))
 				return PC_EXIT_USAGE;
+			break;
+		case 'D':
+			pc_cli_dispatch = true;
+			break;
+		case 'X':
+			pc_cli_dispatch = false;
 			break;
 		case 'h':
 			boot_usage(stdout);

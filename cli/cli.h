@@ -88,6 +88,13 @@ struct pc_ir *pc_cli_load(const char *command, const char *path,
  * with pc_ir_destroy(), then the IR), or the exit status with all
  * of them NULL.
  */
+/*
+ * The dispatch (issue 15): pc_cli_load_plan() and `generate -b nft` lower
+ * regions of rules over port protocols to a jump on (protocol, port) to
+ * class chains; --dispatch / --no-dispatch.
+ */
+extern bool pc_cli_dispatch;
+
 int pc_cli_load_plan(const char *command, const char *path,
 		     const struct pc_registry_opts *ro, bool optimize,
 		     struct pc_diag *diag, struct pc_ir **ir,

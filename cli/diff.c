@@ -42,6 +42,8 @@ int cmd_diff(int argc, char **argv)
 		{ "registry", required_argument, NULL, 'r' },
 		{ "overlay", required_argument, NULL, 'O' },
 		{ "no-optimize", no_argument, NULL, 'N' },
+		{ "dispatch", no_argument, NULL, 'D' },
+		{ "no-dispatch", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -67,6 +69,12 @@ int cmd_diff(int argc, char **argv)
 			break;
 		case 'N':
 			optimize = false;
+			break;
+		case 'D':
+			pc_cli_dispatch = true;
+			break;
+		case 'X':
+			pc_cli_dispatch = false;
 			break;
 		case 'h':
 			diff_usage(stdout);

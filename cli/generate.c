@@ -150,8 +150,6 @@ static bool assign_options(struct target *targets, size_t n_targets,
 	return true;
 }
 
-/* --dispatch (issue 15, experimental) */
-static bool dispatch;
 
 /*
  * Every target's output for @ir, made before any is written (all or
@@ -175,7 +173,7 @@ static void render_targets(struct target *t, size_t n, const struct pc_ir *ir,
 			/* the dispatch: the nft text only, until apply has it */
 			struct pc_ir *view = pc_ir_optimize_view_opts(
 				ir, t[i].backend->caps & PC_CAP_VMAP_DADDR,
-				dispatch && strcmp(t[i].backend->name, "nft") == 0, NULL);
+				pc_cli_dispatch && strcmp(t[i].backend->name, "nft") == 0, NULL);
 
 			t[i].text = render(t[i].backend, view, &o, diag, &t[i].len, status);
 			pc_ir_destroy(view);
@@ -571,6 +569,7 @@ int cmd_generate(int argc, char **argv)
 		{ "no-lint", no_argument, NULL, 'n' },
 		{ "no-optimize", no_argument, NULL, 'N' },
 		{ "dispatch", no_argument, NULL, 'D' },
+		{ "no-dispatch", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -657,7 +656,10 @@ int cmd_generate(int argc, char **argv)
 			no_optimize = true;
 			break;
 		case 'D':
-			dispatch = true;
+			pc_cli_dispatch = true;
+			break;
+		case 'X':
+			pc_cli_dispatch = false;
 			break;
 		case 'h':
 			generate_usage(stdout);

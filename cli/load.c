@@ -38,6 +38,8 @@ struct pc_ir *pc_cli_load(const char *command, const char *path,
 	return ir;
 }
 
+bool pc_cli_dispatch = false;
+
 int pc_cli_load_plan(const char *command, const char *path,
 		     const struct pc_registry_opts *ro, bool optimize,
 		     struct pc_diag *diag, struct pc_ir **ir,
@@ -53,7 +55,7 @@ int pc_cli_load_plan(const char *command, const char *path,
 		goto fail;
 	/* the same view as `generate` gives the nft backend: the same maps */
 	if (optimize) {
-		*view = pc_ir_optimize_view(*ir, NULL);
+		*view = pc_ir_optimize_view_opts(*ir, true, pc_cli_dispatch, NULL);
 		pc_cli_phase(command, "optimise");
 	}
 	*plan = pc_nft_plan_create(*view ? *view : *ir, diag);

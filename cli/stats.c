@@ -75,6 +75,8 @@ int cmd_stats(int argc, char **argv)
 		{ "overlay", required_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "unused", no_argument, NULL, 'u' },
+		{ "dispatch", no_argument, NULL, 'D' },
+		{ "no-dispatch", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -107,6 +109,12 @@ int cmd_stats(int argc, char **argv)
 			break;
 		case 'u':
 			unused = true;
+			break;
+		case 'D':
+			pc_cli_dispatch = true;
+			break;
+		case 'X':
+			pc_cli_dispatch = false;
 			break;
 		case 'h':
 			stats_usage(stdout);

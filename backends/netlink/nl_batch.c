@@ -137,6 +137,8 @@ static void batch_elem_full(struct nlmsghdr *nlh, const struct nl_elem *ne)
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, ne->flags);
 	if (ne->has_verdict)
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, ne->verdict);
+	if (ne->chain)
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, ne->chain);
 	if (ne->open || ne->comment) {
 		struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
 

@@ -70,6 +70,7 @@ static void set_free_elems(struct nl_set *s)
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->e[i].comment);
 		free(s->e[i].key_end);
+		free(s->e[i].chain);
 	}
 	free(s->e);
 	for (size_t i = 0; i < s->n_raw; i++)
@@ -492,6 +493,122 @@ static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m->name);
 }
 
+/*
+ * The dispatch (issue 15): its anonymous verdict maps, as nft sends
+ * `meta nfproto . meta l4proto vmap { ipv4 . tcp : jump CHAIN, ... }` and
+ * `tcp dport vmap { 22 : jump CLASS, 80-90 : jump CLASS, ... }`.
+ */
+static size_t dispatch_map_new(struct pc_nl_objs *o, uint32_t flags, uint32_t key_type,
+			       uint32_t key_len)
+{
+	struct nl_set *ns = objs_add_set(o);
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		PC_BUG("out of memory");
+	ns->s = s;
+	ns->name = xstrdup("__map%d");
+	ns->anon = true;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, ns->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS,
+			  flags | NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+	return (size_t)(ns - o->sets);
+}
+
+static void elem_jump(struct nl_elem *e, const char *chain)
+{
+	e->has_verdict = true;
+	e->verdict = NFT_JUMP;
+	e->chain = xstrdup(chain);
+}
+
+/* The lookup of a dispatch map: its verdict is the rule's. */
+static void add_vmap_lookup(struct pc_nl_objs *o, struct nl_rule *nr, size_t set)
+{
+	struct nftnl_expr *e = expr_new(nr->r, "lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, o->sets[set].name);
+	nr->lk = xrealloc(nr->lk, (nr->n_lk + 1) * sizeof(*nr->lk));
+	nr->lk[nr->n_lk].expr = e;
+	nr->lk[nr->n_lk].set = set;
+	nr->n_lk++;
+	nftnl_set_set_u32(o->sets[set].s, NFTNL_SET_DESC_SIZE, (uint32_t)o->sets[set].n);
+}
+
+/* The top level: the port-level chain of the packet's family and protocol. */
+static void rule_dispatch_top(struct pc_nl_objs *o, struct nl_rule *nr,
+			      const struct pc_nft_rule *pr)
+{
+	const struct pc_dispatch *d = pr->dispatch;
+	size_t set = dispatch_map_new(o, 0, NFT_TYPE_DISPATCH, 8), level = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct pc_dispatch_elem *e = &d->v[i];
+		/* two fields, each in a 32-bit register of its own */
+		uint8_t key[8] = { 0 };
+
+		if (i && e->family == d->v[i - 1].family && e->proto == d->v[i - 1].proto)
+			continue;
+		key[0] = e->family == PC_FAM_IPV6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+		key[4] = e->proto;
+		elem_jump(set_add_elem(&o->sets[set], key, sizeof(key), 0, false),
+			  pr->dispatch_chains[level++]);
+	}
+	add_meta_reg(nr->r, NFT_META_NFPROTO, NFT_REG_1);
+	add_meta_reg(nr->r, NFT_META_L4PROTO, nft_reg32(1));
+	add_vmap_lookup(o, nr, set);
+}
+
+/*
+ * The port level: the class chain of the packet's port. The map is an
+ * interval map as nft sends one: each interval a start element with the
+ * verdict, then an end mark at its end + 1 unless the next interval
+ * starts there or it reaches 65535; an end mark at 0 first when the first
+ * interval starts later.
+ */
+static void rule_dispatch_ports(struct pc_nl_objs *o, struct nl_rule *nr,
+				const struct pc_nft_rule *pr)
+{
+	const struct pc_dispatch *d = pr->dispatch;
+	size_t set = dispatch_map_new(o, NFT_SET_INTERVAL, NFT_TYPE_INET_SERVICE, 2);
+	uint8_t proto = pr->dispatch_proto;
+	bool first = true;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct pc_dispatch_elem *e = &d->v[i];
+		const struct pc_dispatch_elem *next = i + 1 < d->n ? &d->v[i + 1] : NULL;
+		uint8_t key[2] = { (uint8_t)(e->dport.lo >> 8), (uint8_t)e->dport.lo };
+		uint8_t end[2] = { (uint8_t)((e->dport.hi + 1) >> 8), (uint8_t)(e->dport.hi + 1) };
+		bool open = e->dport.hi == 65535;
+
+		if (e->family != pr->dispatch_family || e->proto != proto)
+			continue;
+		if (first && e->dport.lo != 0) {
+			uint8_t zero[2] = { 0, 0 };
+
+			set_add_elem(&o->sets[set], zero, 2, NFT_SET_ELEM_INTERVAL_END, false);
+		}
+		first = false;
+		elem_jump(set_add_elem(&o->sets[set], key, 2, 0, open), pr->dispatch_chains[e->cls]);
+		if (open || (next && next->family == e->family && next->proto == proto &&
+			     next->dport.lo == e->dport.hi + 1))
+			continue;
+		set_add_elem(&o->sets[set], end, 2, NFT_SET_ELEM_INTERVAL_END, false);
+	}
+	add_meta(nr->r, NFT_META_L4PROTO);
+	add_cmp(nr->r, NFT_CMP_EQ, &proto, 1);
+	add_payload(nr->r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	add_vmap_lookup(o, nr, set);
+}
+
 static void match_addr(struct pc_nl_objs *o, struct nl_rule *nr,
 		       const struct pc_nft_match *m, bool v6, bool src, bool neg)
 {
@@ -710,6 +827,13 @@ static void rule_from_plan(struct pc_nl_objs *o, const char *chain,
 		rule_vmap(r, pr->vmap);
 		goto comment;
 	}
+	if (pr->dispatch) {
+		if (pr->dispatch_proto)
+			rule_dispatch_ports(o, nr, pr);
+		else
+			rule_dispatch_top(o, nr, pr);
+		goto comment;
+	}
 	match_addr(o, nr, &pr->saddr, pr->family == PC_FAM_IPV6, true, pr->saddr_not);
 	match_addr(o, nr, &pr->daddr, pr->family == PC_FAM_IPV6, false, pr->daddr_not);
 	if (pr->proto >= 0)
@@ -799,7 +923,8 @@ comment:
 	}
 }
 
-static struct nftnl_chain *chain_new(const char *table, const struct pc_nft_chain *ch)
+static struct nftnl_chain *chain_new(const char *table, const struct pc_nft_chain *ch,
+				     bool base)
 {
 	uint32_t policy = ch->policy == PC_VERDICT_ALLOW ? NF_ACCEPT : NF_DROP;
 	struct nftnl_chain *c = nftnl_chain_alloc();
@@ -809,6 +934,9 @@ static struct nftnl_chain *chain_new(const char *table, const struct pc_nft_chai
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, ch->name);
+	/* the chains of a dispatch (issue 15): regular, reached by jumps */
+	if (!base)
+		return c;
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, ch->hook);
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, ch->nat ? ch->prio : 0);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
@@ -819,10 +947,13 @@ static struct nftnl_chain *chain_new(const char *table, const struct pc_nft_chai
 /* Where a map's elements come from: its rule (the first rule folded into it). */
 static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t i)
 {
-	for (size_t c = 0; c < plan->n_chains; c++)
-		for (size_t k = 0; k < plan->chains[c].n; k++)
-			if (plan->chains[c].rules[k].vmap == plan->maps[i])
-				return &plan->chains[c].rules[k].src->loc;
+	for (size_t c = 0; c < plan->n_chains + plan->n_sub; c++) {
+		const struct pc_nft_chain *ch = pc_nft_plan_chain(plan, c);
+
+		for (size_t k = 0; k < ch->n; k++)
+			if (ch->rules[k].vmap == plan->maps[i])
+				return &ch->rules[k].src->loc;
+	}
 	return NULL;
 }
 
@@ -838,10 +969,11 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 	for (size_t i = 0; i < plan->n_maps; i++)
 		map_from_plan(o, plan->maps[i]);
-	for (size_t c = 0; c < plan->n_chains; c++)
-		objs_add_chain(o, chain_new(o->table, &plan->chains[c]));
-	for (size_t c = 0; c < plan->n_chains; c++) {
-		const struct pc_nft_chain *ch = &plan->chains[c];
+	for (size_t c = 0; c < plan->n_chains + plan->n_sub; c++)
+		objs_add_chain(o, chain_new(o->table, pc_nft_plan_chain(plan, c),
+					    c < plan->n_chains));
+	for (size_t c = 0; c < plan->n_chains + plan->n_sub; c++) {
+		const struct pc_nft_chain *ch = pc_nft_plan_chain(plan, c);
 
 		for (size_t i = 0; i < ch->n; i++)
 			rule_from_plan(o, ch->name, &ch->rules[i]);

@@ -97,6 +97,18 @@ static size_t concat_fields(uint32_t type, uint32_t ftype[4], uint32_t flen[4])
 	return 3;
 }
 
+/* A map element's verdict and comment: " : accept comment "..."". */
+static void verdict_print(struct pc_buf *out, const struct nl_elem *e)
+{
+	if (e->has_verdict && e->verdict == (uint32_t)NFT_JUMP)
+		pc_buf_printf(out, " : jump %s", e->chain ? e->chain : "?");
+	else if (e->has_verdict)
+		pc_buf_puts(out, e->verdict == NF_ACCEPT ? " : accept" :
+				 e->verdict == NF_DROP ? " : drop" : " : (verdict)");
+	if (e->comment)
+		pc_buf_printf(out, " comment \"%s\"", e->comment);
+}
+
 /*
  * A map element or an element with an end key (a concatenation's box):
  * "192.0.2.0/24 . tcp . 80-90 : accept comment "..."", each field as its
@@ -129,11 +141,7 @@ static void elem_print_box(struct pc_buf *out, uint32_t type, const struct nl_el
 			off += (flen[f] + 3) / 4 * 4;
 		}
 	}
-	if (e->has_verdict)
-		pc_buf_puts(out, e->verdict == NF_ACCEPT ? " : accept" :
-				 e->verdict == NF_DROP ? " : drop" : " : (verdict)");
-	if (e->comment)
-		pc_buf_printf(out, " comment \"%s\"", e->comment);
+	verdict_print(out, e);
 }
 
 /* The elements of a set as nft would list them, one string each. */
@@ -156,7 +164,7 @@ static char **set_values(const struct nl_set *ns, size_t *n)
 		if (interval && (e[i].flags & NFT_SET_ELEM_INTERVAL_END))
 			continue;
 		pc_buf_init(&b);
-		if (e[i].has_end || e[i].has_verdict || e[i].len > 16) {
+		if (e[i].has_end || (e[i].has_verdict && !interval) || e[i].len > 16) {
 			elem_print_box(&b, type, &e[i]);
 		} else if (!interval) {
 			key_print(&b, type, e[i].key, e[i].len);
@@ -170,6 +178,8 @@ static char **set_values(const struct nl_set *ns, size_t *n)
 				memset(hi, 0xff, e[i].len);
 			}
 			range_print(&b, type, e[i].key, hi, e[i].len);
+			/* a port map of a dispatch (issue 15) */
+			verdict_print(&b, &e[i]);
 		}
 		v[(*n)++] = b.data;
 	}

@@ -57,6 +57,10 @@ enum {
 #define NFT_TYPE_BITS 6
 #define NFT_TYPE_CONCAT3(a, b, c) \
 	((((uint32_t)(a) << NFT_TYPE_BITS | (b)) << NFT_TYPE_BITS) | (c))
+/* the dispatch (issue 15): `meta nfproto . meta l4proto` */
+#define NFT_TYPE_NFPROTO 2
+#define NFT_TYPE_DISPATCH \
+	((uint32_t)NFT_TYPE_NFPROTO << NFT_TYPE_BITS | NFT_TYPE_INET_PROTOCOL)
 #define NFT_TYPE_VMAP_V4 \
 	NFT_TYPE_CONCAT3(NFT_TYPE_IPADDR, NFT_TYPE_INET_PROTOCOL, NFT_TYPE_INET_SERVICE)
 #define NFT_TYPE_VMAP_V6 \
@@ -102,7 +106,8 @@ struct nl_elem {
 	bool open;           /* interval open to the end of the key space */
 	bool has_end;
 	bool has_verdict;
-	uint32_t verdict;    /* NF_ACCEPT, NF_DROP (a verdict map's data) */
+	uint32_t verdict;    /* NF_ACCEPT, NF_DROP, NFT_JUMP (a verdict map's data) */
+	char *chain;         /* NFT_JUMP: the chain (owned; the dispatch, issue 15) */
 	char *comment;       /* owned, may be NULL */
 };
 

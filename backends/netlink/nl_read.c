@@ -202,6 +202,9 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 			ne->has_verdict = true;
 			ne->verdict = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT);
 		}
+		/* a jump of a dispatch (issue 15) */
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
+			ne->chain = xstrdup(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
 	}
 	if (it)
 		nftnl_set_elems_iter_destroy(it);
