@@ -7,7 +7,7 @@
  * a kernel refusal of that message is reported at (the batch's map of
  * sequence numbers to policy locations).
  *
- *   nl_decode [--no-optimize] POLICY
+ *   nl_decode [--no-optimize | --dispatch] POLICY
  */
 #include <errno.h>
 #include <stdio.h>
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	struct pc_nft_plan *plan = NULL;
 	struct pc_diag *diag = pc_diag_create();
 	struct pc_nl_batch *b;
-	bool optimize = true, sys_error = false;
+	bool optimize = true, dispatch = false, sys_error = false;
 	const char *path;
 	const uint8_t *data;
 	size_t len, off = 0;
@@ -190,10 +190,13 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--no-optimize") == 0) {
 		optimize = false;
 		path = argv[2];
+	} else if (argc == 3 && strcmp(argv[1], "--dispatch") == 0) {
+		dispatch = true;
+		path = argv[2];
 	} else if (argc == 2) {
 		path = argv[1];
 	} else {
-		fprintf(stderr, "usage: nl_decode [--no-optimize] POLICY\n");
+		fprintf(stderr, "usage: nl_decode [--no-optimize | --dispatch] POLICY\n");
 		return 2;
 	}
 	/* as apply does it (pc_cli_load_plan(), which is the program's) */
@@ -204,7 +207,7 @@ int main(int argc, char **argv)
 	if (!ir)
 		goto fail;
 	if (optimize)
-		view = pc_ir_optimize_view(ir, NULL);
+		view = pc_ir_optimize_view_opts(ir, true, dispatch, NULL);
 	plan = pc_nft_plan_create(optimize ? view : ir, diag);
 	if (!plan)
 		goto fail;

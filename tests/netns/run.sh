@@ -516,6 +516,18 @@ if [ -n "$other" ]; then
 			{ echo "FAIL the other tool's table $fam $name changed after loading the policy"; fails=$((fails + 1)); }
 	done
 fi
+# The dispatch (issue 15): the table read back compares equal to what
+# apply builds, after apply and after nft -f of the --dispatch text alike.
+if [ -z "$ruleset" ] && [ "$backend" != iptables ] && [[ " ${genopts[*]} " == *" --dispatch "* ]]; then
+	grep -q 'meta nfproto . meta l4proto vmap' <(in_fw nft list table inet "$(awk '$1 == "table" {print $2; exit}' "$policy")") ||
+		{ echo "FAIL no dispatch in the kernel ($backend)"; fails=$((fails + 1)); }
+	if in_fw "$portcullis" diff "${regopt[@]}" --dispatch "$policy" >"$tmp/diff.out" 2>"$tmp/diff.err"; then
+		echo "ok   diff --dispatch after $backend: no drift"
+	else
+		echo "FAIL diff --dispatch after $backend shows drift:"; cat "$tmp/diff.out" "$tmp/diff.err"
+		fails=$((fails + 1))
+	fi
+fi
 total=${#P_DIR[@]}
 if [ $fails -gt 0 ]; then
 	echo "# $fails of $total probes failed ($backend, $policy)"

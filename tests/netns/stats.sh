@@ -59,4 +59,41 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); l={x["line"].rsplit
 ip netns exec "$fw" "$pc" diff "$tmp/st.policy" >"$tmp/diff" ||
 	{ echo "FAIL: diff sees the counters as drift:"; cat "$tmp/diff"; fail=1; }
 [ $fail = 0 ] && echo "ok   stats per line, --unused, --json, diff"
+
+# The dispatch (issue 15): a line's counters are summed over the class
+# chains its rule was copied into (line 8, no port, is in every class:
+# ports 200, 92, 95 and 20000 from the client)
+# and the map elements it produced there.
+cat >"$tmp/sd.policy" <<'POL'
+table sd
+option counters
+allow in port 80/tcp
+deny in port 81/tcp log
+allow in port 81-90/tcp
+reject in port 91/tcp
+allow in port 92/tcp from 192.0.2.3
+allow in proto tcp from 192.0.2.2
+allow in port 93/tcp
+allow in port 94/udp
+deny in port 95/tcp log
+allow in port 96/tcp
+POL
+ip netns exec "$fw" "$pc" apply --dispatch "$tmp/sd.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
+grep -q "meta nfproto . meta l4proto vmap" <(ip netns exec "$fw" nft list table inet sd) ||
+	{ echo "FAIL: no dispatch"; exit 1; }
+for _ in 1 2; do ip netns exec "$cl" "$probe" tcp 192.0.2.1 85 200 >/dev/null; done
+for p in 200 92 95 20000; do ip netns exec "$cl" "$probe" tcp 192.0.2.1 $p 200 >/dev/null; done
+ip netns exec "$cl" "$probe" tcp 192.0.2.1 81 200 >/dev/null
+ip netns exec "$fw" "$pc" stats --dispatch "$tmp/sd.policy" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; exit 1; }
+cat "$tmp/out"
+packets() { awk -v l="$tmp/sd.policy:$1" '$1 == l { print $2 }' "$tmp/out"; }
+[ "$(packets 5)" = 2 ] || { echo "FAIL: dispatch: line 5 counted $(packets 5), want 2"; fail=1; }
+[ "$(packets 8)" = 4 ] || { echo "FAIL: dispatch: line 8 (every class) counted $(packets 8), want 4"; fail=1; }
+[ "$(packets 4)" = 1 ] || { echo "FAIL: dispatch: line 4 counted $(packets 4), want 1"; fail=1; }
+ip netns exec "$fw" "$pc" stats --dispatch --unused "$tmp/sd.policy" >"$tmp/unused" 2>/dev/null || fail=1
+want=$(for l in 3 6 7 9 10 11 12; do echo "$tmp/sd.policy:$l"; done)
+[ "$(cat "$tmp/unused")" = "$want" ] || { echo "FAIL: dispatch: --unused:"; cat "$tmp/unused"; fail=1; }
+ip netns exec "$fw" "$pc" diff --dispatch "$tmp/sd.policy" >"$tmp/diff" ||
+	{ echo "FAIL: dispatch: diff after apply:"; cat "$tmp/diff"; fail=1; }
+[ $fail = 0 ] && echo "ok   stats through a dispatch: class chains and their maps summed per line"
 exit $fail
