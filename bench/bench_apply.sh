@@ -6,12 +6,13 @@
 # in a throwaway network namespace (`unshare -n`: an empty ruleset). Not a
 # test: it asserts nothing, it prints the numbers.
 #
-#   bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize]
+#   bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize | --dispatch | --no-dispatch]
 #                                                 (defaults 2000, 21)
 #
 # Both sides optimise by default (runs of plain rules become verdict maps,
 # `generate` and `apply` alike); --no-optimize gives both that option (one
-# kernel rule per policy line).
+# kernel rule per policy line), --dispatch / --no-dispatch the dispatch
+# (issue 15) or not.
 #
 # Each round times (bash `time`: wall clock, and the user + system CPU time
 # of the command, which other load on the machine disturbs less), inside a
@@ -30,13 +31,13 @@
 #   bench/gen_shapes.py capirca /tmp/c && POLICY=/tmp/c/capirca.policy \
 #       bench/bench_apply.sh build/portcullis 0 5
 set -u
-prog=${1:?usage: bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize]}
+prog=${1:?usage: bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize | --dispatch | --no-dispatch]}
 rules=${2:-2000}
 rounds=${3:-21}
 opt=${4:-}
 case $opt in
-''|--no-optimize) ;;
-*) echo "usage: bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize]" >&2; exit 2 ;;
+''|--no-optimize|--dispatch|--no-dispatch) ;;
+*) echo "usage: bench_apply.sh PORTCULLIS [RULES] [ROUNDS] [--no-optimize | --dispatch | --no-dispatch]" >&2; exit 2 ;;
 esac
 
 if [ "$(id -u)" != 0 ]; then

@@ -181,6 +181,45 @@ case_maps() {
 	expect_status 0 $P diff "$pol"
 }
 
+# The dispatch (issue 15): diff after apply and after nft -f finds
+# nothing, finds a jump changed by hand, tells a dispatched table from one
+# without; dry run and rollback keep the class chains and their jumps.
+case_dispatch() {
+	pol=$W/dispatch.policy
+	$P generate --dispatch "$pol" >"$W/gen.nft" 2>/dev/null || fail "generate"
+	grep -q 'meta nfproto . meta l4proto vmap' "$W/gen.nft" || fail "no dispatch in the text"
+	expect_status 0 $P apply --dispatch "$pol"
+	nft list chain inet pcnldisp input_d1_ipv4_tcp >/dev/null || fail "no port-level chain"
+	expect_status 0 $P diff --dispatch "$pol"
+	grep_out "matches"
+	expect_status 1 $P diff --no-dispatch "$pol"
+	grep_out "+ chain input_c1 (not in the policy)"
+	nft -f "$W/gen.nft" || fail "nft -f"
+	expect_status 0 $P diff --dispatch "$pol"
+	# one jump of the port level changed by hand: udp 53 to another class
+	nft flush chain inet pcnldisp input_d1_ipv4_udp || fail "flush"
+	nft add rule inet pcnldisp input_d1_ipv4_udp 'udp dport vmap { 53 : jump input_c12 }' || fail "add rule"
+	expect_status 1 $P diff --dispatch "$pol"
+	grep_out "input_d1_ipv4_udp"
+	expect_status 0 $P apply --dispatch "$pol"
+	nft list ruleset >"$W/before"
+	expect_status 0 $P apply --dry-run --no-dispatch "$pol"
+	nft list ruleset >"$W/after"
+	cmp -s "$W/before" "$W/after" || fail "dry run changed the ruleset"
+	# rolled back to the dispatch, and from the dispatch to its absence
+	expect_status 1 $P apply --confirm 1 --no-dispatch "$pol" </dev/null
+	grep_err "not confirmed: rolled back"
+	nft list ruleset >"$W/after"
+	cmp -s "$W/before" "$W/after" || { diff -u "$W/before" "$W/after" >&2; fail "dispatch not rolled back"; }
+	expect_status 0 $P diff --dispatch "$pol"
+	expect_status 0 $P apply --no-dispatch "$pol"
+	nft list ruleset >"$W/before"
+	expect_status 1 $P apply --confirm 1 --dispatch "$pol" </dev/null
+	nft list ruleset >"$W/after"
+	cmp -s "$W/before" "$W/after" || fail "rules without dispatch not rolled back"
+	expect_status 0 $P diff --no-dispatch "$pol"
+}
+
 case_other_tables() {
 	nft add table ip keep || fail "add table"
 	nft add chain ip keep c '{ type filter hook input priority 10; }' || fail "add chain"
@@ -637,7 +676,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-all="apply_equals_nft maps other_tables ownership dry_run warnings diff kernel_refuses permission confirm_timeout exact_rollback confirm_ok confirm_clock_step confirm_signal lockout lockout_proc packets"
+all="apply_equals_nft maps dispatch other_tables ownership dry_run warnings diff kernel_refuses permission confirm_timeout exact_rollback confirm_ok confirm_clock_step confirm_signal lockout lockout_proc packets"
 [ $# -gt 0 ] && all="$*"
 failed=0
 for c in $all; do
