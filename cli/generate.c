@@ -152,6 +152,20 @@ static bool assign_options(struct target *targets, size_t n_targets,
 
 
 /*
+ * The IR a backend is given: the optimised view for a backend that folds
+ * rules (NULL: @ir itself), with the dispatch for the nft text (issue 15;
+ * the other backends with verdict maps have no jump to class chains).
+ */
+static struct pc_ir *backend_view(const struct pc_backend *b, const struct pc_ir *ir,
+				  bool no_optimize)
+{
+	if (!(b->caps & PC_CAP_VMAP) || no_optimize)
+		return NULL;
+	return pc_ir_optimize_view_opts(ir, b->caps & PC_CAP_VMAP_DADDR,
+					pc_cli_dispatch && strcmp(b->name, "nft") == 0, NULL);
+}
+
+/*
  * Every target's output for @ir, made before any is written (all or
  * nothing). Worsens *status on failure.
  */
@@ -161,6 +175,7 @@ static void render_targets(struct target *t, size_t n, const struct pc_ir *ir,
 {
 	for (size_t i = 0; i < n; i++) {
 		struct pc_emit_options o = *opts;
+		struct pc_ir *view;
 
 		o.n_options = t[i].n_opts;
 		o.options = t[i].opts;
@@ -169,17 +184,9 @@ static void render_targets(struct target *t, size_t n, const struct pc_ir *ir,
 				*status = PC_EXIT_POLICY;
 			continue;
 		}
-		if ((t[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
-			/* the dispatch: the nft text only, until apply has it */
-			struct pc_ir *view = pc_ir_optimize_view_opts(
-				ir, t[i].backend->caps & PC_CAP_VMAP_DADDR,
-				pc_cli_dispatch && strcmp(t[i].backend->name, "nft") == 0, NULL);
-
-			t[i].text = render(t[i].backend, view, &o, diag, &t[i].len, status);
-			pc_ir_destroy(view);
-		} else {
-			t[i].text = render(t[i].backend, ir, &o, diag, &t[i].len, status);
-		}
+		view = backend_view(t[i].backend, ir, no_optimize);
+		t[i].text = render(t[i].backend, view ? view : ir, &o, diag, &t[i].len, status);
+		pc_ir_destroy(view);
 	}
 }
 
@@ -461,9 +468,7 @@ static int stream_outputs(struct target *t, size_t n, const struct pc_ir *ir,
 			status = PC_EXIT_SYSTEM;
 			goto out;
 		}
-		if ((t[i].backend->caps & PC_CAP_VMAP) && !no_optimize)
-			view = pc_ir_optimize_view_for(ir, t[i].backend->caps & PC_CAP_VMAP_DADDR,
-						       NULL);
+		view = backend_view(t[i].backend, ir, no_optimize);
 		ret = t[i].backend->emit(view ? view : ir, &o, f, diag);
 		pc_ir_destroy(view);
 		if (ret != 0 || pc_diag_has_errors(diag)) {

@@ -94,5 +94,15 @@ cp "$T/hosts/alpha.policy" "$T/other/alpha.policy"
 expect 2 "$P" generate -b nft -o "$T/out/%n.nft" "$T/hosts/alpha.policy" "$T/other/alpha.policy"
 grep -q 'same file' "$T/err" || fail "two policies of one name: not said"
 
+# The dispatch (issue 15) in files as on stdout: -o writes its outputs
+# straight into the file, by another path than stdout's.
+for d in --dispatch --no-dispatch; do
+	expect 0 "$P" generate $d -o "$T/out/disp.nft" "$(dirname "$0")/../netns/dispatch.policy"
+	"$P" generate $d "$(dirname "$0")/../netns/dispatch.policy" 2>/dev/null | cmp -s - "$T/out/disp.nft" ||
+		fail "generate $d -o differs from generate $d"
+done
+grep -q "meta nfproto . meta l4proto vmap" <("$P" generate --dispatch "$(dirname "$0")/../netns/dispatch.policy" 2>/dev/null) ||
+	fail "generate --dispatch: no dispatch"
+
 [ $fails = 0 ] && echo "generate many: ok"
 exit $((fails > 0))
