@@ -48,8 +48,15 @@ else
 fi
 
 "$pc" generate --no-optimize -o "$tmp/plain.nft" "$policy" 2>/dev/null
-# OPT_FLAGS: e.g. --dispatch (issue 15); PORT: the probe's UDP port (and iperf3's TCP control)
-"$pc" generate $OPT_FLAGS -o "$tmp/opt.nft" "$policy" 2>/dev/null
+# OPT_FLAGS: e.g. --no-dispatch (issue 15); PORT: the probe's UDP port (and iperf3's TCP control);
+# ALT_FLAGS: a third ruleset ("alt") measured in the same rounds, e.g.
+# OPT_FLAGS=--no-dispatch ALT_FLAGS=--dispatch for the two side by side
+"$pc" generate ${OPT_FLAGS:-} -o "$tmp/opt.nft" "$policy" 2>/dev/null
+rulesets="none plain opt"
+if [ -n "${ALT_FLAGS:-}" ]; then
+	"$pc" generate $ALT_FLAGS -o "$tmp/alt.nft" "$policy" 2>/dev/null
+	rulesets="none plain opt alt"
+fi
 port=${PORT:-5201}
 
 # Runs inside a fresh namespace: loads the ruleset (if any), measures.
@@ -81,20 +88,19 @@ echo "portcullis $("$pc" --version | cut -d' ' -f2), $(nproc) cores, ${secs}s pe
 printf '%-12s %8s %14s %8s\n' ruleset rules "packets/s" "of none"
 base=0
 for round in 1 2; do
-	for what in none plain opt; do
+	for what in $rulesets; do
 		case $what in
 		none) f="" ; n=0 ;;
-		plain) f="$tmp/plain.nft"; n=$(count_rules "$f") ;;
-		opt) f="$tmp/opt.nft"; n=$(count_rules "$f") ;;
+		*) f="$tmp/$what.nft"; n=$(count_rules "$f") ;;
 		esac
 		pps=$(measure "$f")
 		[ "$what" = none ] && base=$pps
 		printf '%-12s %8s %14s %7s%%\n' "$what" "$n" "$pps" "$(awk "BEGIN{printf \"%.1f\", 100*$pps/$base}")"
 	done
 done
-for what in plain opt; do
+for what in ${rulesets#none }; do
 	f="$tmp/$what.nft"
-	[ "$what" = plain ] && flag=--no-optimize || flag=
+	case $what in plain) flag=--no-optimize ;; opt) flag=${OPT_FLAGS:-} ;; *) flag=$ALT_FLAGS ;; esac
 	t0=$(date +%s%N); "$pc" generate $flag -o "$tmp/x.nft" "$policy" 2>/dev/null; t1=$(date +%s%N)
 	printf 'generate (%s): %d ms\n' "$what" $(((t1 - t0) / 1000000))
 	t0=$(date +%s%N); unshare -n nft -f "$f"; t1=$(date +%s%N)

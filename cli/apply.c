@@ -5,7 +5,7 @@
 static void apply_usage(FILE *out)
 {
 	fputs("usage: portcullis apply [--dry-run] [--confirm SECONDS] [--force]\n"
-	      "                        [--no-optimize] [--registry FILE] [--overlay FILE]\n"
+	      "                        [--no-optimize] [--no-dispatch] [--registry FILE] [--overlay FILE]\n"
 	      "                        [--state-dir DIR] POLICY\n"
 	      "\n"
 	      "Programs the policy's nftables table (`table inet NAME`) over netlink in\n"
@@ -28,6 +28,10 @@ static void apply_usage(FILE *out)
 	      "                     latter is also allowed with --confirm), or when a\n"
 	      "                     table of that name exists that portcullis did not\n"
 	      "                     create (no comment \"" PC_NL_OWNER_COMMENT "\")\n"
+	      "  --no-dispatch      no jump on protocol and port to class chains (as\n"
+	      "                     `generate --no-dispatch`); by default a stretch of\n"
+	      "                     rules over tcp/udp/sctp/dccp becomes one where it\n"
+	      "                     shortens the packet path (--dispatch, accepted)\n"
 	      "  --no-optimize      one kernel rule per policy line, no verdict maps (as\n"
 	      "                     `generate --no-optimize`); by default runs of plain\n"
 	      "                     rules become verdict maps, as `generate` makes them\n"

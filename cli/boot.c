@@ -31,8 +31,8 @@ extern char **environ;
 
 static void boot_usage(FILE *out)
 {
-	fputs("usage: portcullis boot [--state-dir DIR] [--no-optimize] [--registry FILE]\n"
-	      "                       [--overlay FILE] [POLICY]\n"
+	fputs("usage: portcullis boot [--state-dir DIR] [--no-optimize] [--no-dispatch]\n"
+	      "                       [--registry FILE] [--overlay FILE] [POLICY]\n"
 	      "\n"
 	      "Applies POLICY (default " BOOT_POLICY ") as `apply --force`\n"
 	      "does, for portcullis.service at boot and on reload. Never leaves the\n"
@@ -48,6 +48,7 @@ static void boot_usage(FILE *out)
 	      "  --state-dir DIR  the last-known-good's directory (default\n"
 	      "                   $PORTCULLIS_STATE_DIR, else " PC_STATE_DIR_DEFAULT ")\n"
 	      "  --no-optimize    one kernel rule per policy line (as apply)\n"
+	      "  --no-dispatch    no jump on protocol and port to class chains (as apply)\n"
 	      "  --registry FILE  IANA CSV or /etc/services file instead of the shipped one\n"
 	      "  --overlay FILE   site names that take precedence (repeatable)\n"
 	      "\n"

@@ -13,8 +13,8 @@
 
 static void diff_usage(FILE *out)
 {
-	fputs("usage: portcullis diff [--no-optimize] [--registry FILE] [--overlay FILE]\n"
-	      "                       POLICY\n"
+	fputs("usage: portcullis diff [--no-optimize] [--no-dispatch] [--registry FILE]\n"
+	      "                       [--overlay FILE] POLICY\n"
 	      "\n"
 	      "Reads the policy's table (`table inet NAME`) back from the kernel over\n"
 	      "netlink and compares it with what `portcullis apply POLICY` would install\n"
@@ -28,6 +28,8 @@ static void diff_usage(FILE *out)
 	      "\n"
 	      "  --no-optimize    compare with what `apply --no-optimize` installs (one\n"
 	      "                   rule per policy line, no verdict maps)\n"
+	      "  --no-dispatch    compare with what `apply --no-dispatch` installs (no\n"
+	      "                   jump on protocol and port to class chains)\n"
 	      "  --registry FILE  IANA CSV or /etc/services file instead of the shipped one\n"
 	      "  --overlay FILE   site names that take precedence (repeatable)\n"
 	      "\n"

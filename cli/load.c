@@ -38,7 +38,7 @@ struct pc_ir *pc_cli_load(const char *command, const char *path,
 	return ir;
 }
 
-bool pc_cli_dispatch = false;
+bool pc_cli_dispatch = true;
 
 int pc_cli_load_plan(const char *command, const char *path,
 		     const struct pc_registry_opts *ro, bool optimize,

@@ -32,6 +32,8 @@ static void stats_usage(FILE *out)
 	      "`apply` (the rules carry that path).\n"
 	      "\n"
 	      "  --unused         only the policy lines that never matched a packet\n"
+	      "  --no-dispatch    as the table was applied (counters of class chains are\n"
+	      "                   summed per line either way)\n"
 	      "  --json           one JSON object: {\"table\", \"lines\": [{\"line\", \"packets\",\n"
 	      "                   \"bytes\"}], \"builtin\": [...]}\n"
 	      "  --registry FILE  IANA CSV or /etc/services file instead of the shipped one\n"

@@ -21,7 +21,7 @@ out=$(mktemp -d /tmp/pc-decode-XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
 fails=0
-# NAME POLICY [--no-optimize | --dispatch]: policies named relative to tests/netlink, so
+# NAME POLICY [--no-optimize | --no-dispatch]: policies named relative to tests/netlink, so
 # that the locations in the dumps do not depend on where the tree is.
 while read -r name policy opt; do
 	[ -n "$name" ] || continue
@@ -41,8 +41,9 @@ web web.policy
 matches matches.policy
 maps maps.policy
 maps-no-optimize maps.policy --no-optimize
-dispatch dispatch.policy --dispatch
+dispatch dispatch.policy
+dispatch-no-dispatch dispatch.policy --no-dispatch
 LIST
 [ $regen = 1 ] && echo "regenerated the dumps in $dir/decode; review them with git diff"
-echo "$((5 - fails)) passed, $fails failed"
+echo "$((6 - fails)) passed, $fails failed"
 [ $fails = 0 ]

@@ -7,7 +7,9 @@
  * a kernel refusal of that message is reported at (the batch's map of
  * sequence numbers to policy locations).
  *
- *   nl_decode [--no-optimize | --dispatch] POLICY
+ *   nl_decode [--no-optimize | --no-dispatch | --dispatch] POLICY
+ *
+ * As apply: the dispatch (issue 15) unless --no-dispatch.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -181,7 +183,7 @@ int main(int argc, char **argv)
 	struct pc_nft_plan *plan = NULL;
 	struct pc_diag *diag = pc_diag_create();
 	struct pc_nl_batch *b;
-	bool optimize = true, dispatch = false, sys_error = false;
+	bool optimize = true, dispatch = true, sys_error = false;
 	const char *path;
 	const uint8_t *data;
 	size_t len, off = 0;
@@ -191,12 +193,14 @@ int main(int argc, char **argv)
 		optimize = false;
 		path = argv[2];
 	} else if (argc == 3 && strcmp(argv[1], "--dispatch") == 0) {
-		dispatch = true;
+		path = argv[2];
+	} else if (argc == 3 && strcmp(argv[1], "--no-dispatch") == 0) {
+		dispatch = false;
 		path = argv[2];
 	} else if (argc == 2) {
 		path = argv[1];
 	} else {
-		fprintf(stderr, "usage: nl_decode [--no-optimize | --dispatch] POLICY\n");
+		fprintf(stderr, "usage: nl_decode [--no-optimize | --no-dispatch | --dispatch] POLICY\n");
 		return 2;
 	}
 	/* as apply does it (pc_cli_load_plan(), which is the program's) */
