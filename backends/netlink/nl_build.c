@@ -568,21 +568,26 @@ static void rule_dispatch_top(struct pc_nl_objs *o, struct nl_rule *nr,
 }
 
 /*
- * The port level: the class chain of the packet's port. The map is an
- * interval map as nft sends one: each interval a start element with the
- * verdict, then an end mark at its end + 1 unless the next interval
- * starts there or it reaches 65535; an end mark at 0 first when the first
- * interval starts later.
+ * The port level: the class chain of the packet's port. As nft sends it:
+ * when every element is one port, a hash map of ports; else an interval
+ * map, each interval a start element with the verdict, then an end mark
+ * at its end + 1 unless the next interval starts there or it reaches
+ * 65535, and an end mark at 0 first when the first interval starts later.
  */
 static void rule_dispatch_ports(struct pc_nl_objs *o, struct nl_rule *nr,
 				const struct pc_nft_rule *pr)
 {
 	const struct pc_dispatch *d = pr->dispatch;
-	size_t set = dispatch_map_new(o, NFT_SET_INTERVAL, NFT_TYPE_INET_SERVICE, 2);
 	uint8_t proto = pr->dispatch_proto;
-	bool first = true;
+	bool first = true, ranges = false;
+	size_t set;
 
-	for (size_t i = 0; i < d->n; i++) {
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].family == pr->dispatch_family && d->v[i].proto == proto &&
+		    d->v[i].dport.lo != d->v[i].dport.hi)
+			ranges = true;
+	set = dispatch_map_new(o, ranges ? NFT_SET_INTERVAL : 0, NFT_TYPE_INET_SERVICE, 2);
+	for (size_t i = 0; ranges && i < d->n; i++) {
 		const struct pc_dispatch_elem *e = &d->v[i];
 		const struct pc_dispatch_elem *next = i + 1 < d->n ? &d->v[i + 1] : NULL;
 		uint8_t key[2] = { (uint8_t)(e->dport.lo >> 8), (uint8_t)e->dport.lo };
@@ -602,6 +607,14 @@ static void rule_dispatch_ports(struct pc_nl_objs *o, struct nl_rule *nr,
 			     next->dport.lo == e->dport.hi + 1))
 			continue;
 		set_add_elem(&o->sets[set], end, 2, NFT_SET_ELEM_INTERVAL_END, false);
+	}
+	for (size_t i = 0; !ranges && i < d->n; i++) {
+		const struct pc_dispatch_elem *e = &d->v[i];
+		uint8_t key[2] = { (uint8_t)(e->dport.lo >> 8), (uint8_t)e->dport.lo };
+
+		if (e->family == pr->dispatch_family && e->proto == proto)
+			elem_jump(set_add_elem(&o->sets[set], key, 2, 0, false),
+				  pr->dispatch_chains[e->cls]);
 	}
 	add_meta(nr->r, NFT_META_L4PROTO);
 	add_cmp(nr->r, NFT_CMP_EQ, &proto, 1);
@@ -957,6 +970,12 @@ static const struct pc_location *map_loc(const struct pc_nft_plan *plan, size_t 
 	return NULL;
 }
 
+/* Chain @c of @plan in the order of the nft text: class chains, then base chains. */
+static const struct pc_nft_chain *text_chain(const struct pc_nft_plan *plan, size_t c)
+{
+	return c < plan->n_sub ? &plan->sub[c] : &plan->chains[c - plan->n_sub];
+}
+
 struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 {
 	struct pc_nl_objs *o = xzalloc(sizeof(*o));
@@ -969,11 +988,12 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan)
 		set_from_plan(o, plan->sets[i], plan->sets[i]->name);
 	for (size_t i = 0; i < plan->n_maps; i++)
 		map_from_plan(o, plan->maps[i]);
+	/* the chains of a dispatch first, as the nft text declares them:
+	 * `nft list` then shows the same order after apply as after nft -f */
 	for (size_t c = 0; c < plan->n_chains + plan->n_sub; c++)
-		objs_add_chain(o, chain_new(o->table, pc_nft_plan_chain(plan, c),
-					    c < plan->n_chains));
+		objs_add_chain(o, chain_new(o->table, text_chain(plan, c), c >= plan->n_sub));
 	for (size_t c = 0; c < plan->n_chains + plan->n_sub; c++) {
-		const struct pc_nft_chain *ch = pc_nft_plan_chain(plan, c);
+		const struct pc_nft_chain *ch = text_chain(plan, c);
 
 		for (size_t i = 0; i < ch->n; i++)
 			rule_from_plan(o, ch->name, &ch->rules[i]);

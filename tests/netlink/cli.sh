@@ -86,12 +86,12 @@ EOF
 
 case_apply_equals_nft() {
 	# The same with one rule per policy line: apply --no-optimize and
-	# generate --no-optimize agree too.
+	# generate --no-optimize agree too; and without the dispatch (=).
 	for pol in "$W"/web.policy "$W"/maps.policy "$SRC"/tests/netns/fold.policy \
-		   "$W"/big.policy "$SRC"/policies/*.policy \
-		   -"$W"/maps.policy -"$W"/big.policy; do
+		   "$W"/big.policy "$W"/dispatch.policy "$SRC"/policies/*.policy \
+		   -"$W"/maps.policy -"$W"/big.policy ="$W"/maps.policy ="$W"/dispatch.policy; do
 		opt=
-		case $pol in -*) pol=${pol#-}; opt=--no-optimize ;; esac
+		case $pol in -*) pol=${pol#-}; opt=--no-optimize ;; =*) pol=${pol#=}; opt=--no-dispatch ;; esac
 		nft flush ruleset
 		$P generate $opt "$pol" >"$W/gen.nft" 2>/dev/null || fail "generate $opt $pol"
 		nft -f "$W/gen.nft" || fail "nft -f $pol"
@@ -113,48 +113,53 @@ case_apply_equals_nft() {
 		cmp -s "$W/by-nft" "$W/again" || fail "re-apply changed $opt $pol"
 		[ "$(nft list tables | wc -l)" = 1 ] || fail "more than one table"
 	done
-	# The policies that must fold do: apply installed verdict maps.
+	# The policies that must fold do: apply installed verdict maps, or a
+	# dispatch (maps.policy: a port level of single ports, a hash map, as
+	# nft makes it, and one with ranges, an interval map).
 	for pol in maps big; do
-		$P generate "$W/$pol.policy" 2>/dev/null | grep -q "vmap @input_v4_" ||
+		$P generate --no-dispatch "$W/$pol.policy" 2>/dev/null | grep -q "vmap @input_v4_" ||
 			fail "$pol.policy has no verdict map"
 	done
+	$P generate "$W/maps.policy" 2>/dev/null | grep -q "meta nfproto . meta l4proto vmap" ||
+		fail "maps.policy has no dispatch"
 }
 
-# Verdict maps: diff after apply and after nft -f finds nothing, finds an
+# Verdict maps (without the dispatch, which would take their rules into
+# class chains): diff after apply and after nft -f finds nothing, finds an
 # element added or removed by hand, and tells an optimised table from a
 # plain one; dry run and confirm / rollback keep maps as they were.
 case_maps() {
 	pol=$W/maps.policy
-	$P generate "$pol" >"$W/gen.nft" 2>/dev/null || fail "generate"
+	$P generate --no-dispatch "$pol" >"$W/gen.nft" 2>/dev/null || fail "generate"
 	map=$(awk '$1 == "map" && $2 ~ /^input_v4_/ { print $2; exit }' "$W/gen.nft")
 	[ -n "$map" ] || fail "maps.policy has no input_v4 map"
 	# The first element of the map, as a key: "ADDR . PROTO . PORT".
 	key=$(awk -v m="$map" '$1 == "map" { inmap = ($2 == m) }
 		inmap && / : (accept|drop),?$/ { sub(/^[ \t]+/, ""); sub(/ comment .*/, ""); print; exit }' "$W/gen.nft")
 	[ -n "$key" ] || fail "no element in $map"
-	expect_status 0 $P apply "$pol"
-	expect_status 0 $P diff "$pol"
+	expect_status 0 $P apply --no-dispatch "$pol"
+	expect_status 0 $P diff --no-dispatch "$pol"
 	grep_out "matches"
 	nft add element inet pcmaps "$map" '{ 192.0.2.250 . tcp . 65000 : accept }' || fail "add element"
-	expect_status 1 $P diff "$pol"
+	expect_status 1 $P diff --no-dispatch "$pol"
 	grep_out "~ map $map differs"
 	grep_out "+ elements not in the policy: 192.0.2.250 . tcp . 65000 : accept"
 	nft -f "$W/gen.nft" || fail "nft -f"
-	expect_status 0 $P diff "$pol"
+	expect_status 0 $P diff --no-dispatch "$pol"
 	nft delete element inet pcmaps "$map" "{ $key }" || fail "delete element $key"
-	expect_status 1 $P diff "$pol"
+	expect_status 1 $P diff --no-dispatch "$pol"
 	grep_out "- elements missing from the kernel: $key : "
-	expect_status 0 $P apply "$pol"
-	expect_status 0 $P diff "$pol"
+	expect_status 0 $P apply --no-dispatch "$pol"
+	expect_status 0 $P diff --no-dispatch "$pol"
 	# The optimised table is not the one-rule-per-line one, and back.
 	expect_status 1 $P diff --no-optimize "$pol"
 	grep_out "+ map $map (not in the policy)"
 	expect_status 0 $P apply --no-optimize "$pol"
 	expect_status 0 $P diff --no-optimize "$pol"
-	expect_status 1 $P diff "$pol"
+	expect_status 1 $P diff --no-dispatch "$pol"
 	grep_out "- map $map (missing from the kernel)"
 	# Dry run over a table with maps changes nothing.
-	expect_status 0 $P apply "$pol"
+	expect_status 0 $P apply --no-dispatch "$pol"
 	nft list ruleset >"$W/before"
 	expect_status 0 $P apply --dry-run --no-optimize "$pol"
 	grep_err "dry run"
@@ -165,20 +170,20 @@ case_maps() {
 	grep_err "not confirmed: rolled back"
 	nft list ruleset >"$W/after"
 	cmp -s "$W/before" "$W/after" || { diff -u "$W/before" "$W/after" >&2; fail "maps not rolled back"; }
-	expect_status 0 $P diff "$pol"
+	expect_status 0 $P diff --no-dispatch "$pol"
 	expect_status 0 $P apply --no-optimize "$pol"
 	nft list ruleset >"$W/before"
-	expect_status 1 $P apply --confirm 1 "$pol" </dev/null
+	expect_status 1 $P apply --confirm 1 --no-dispatch "$pol" </dev/null
 	nft list ruleset >"$W/after"
 	cmp -s "$W/before" "$W/after" || fail "plain rules not rolled back"
 	# Confirmed: the maps stay.
-	$P apply --confirm 60 "$pol" </dev/null >"$W/apply.out" 2>&1 &
+	$P apply --confirm 60 --no-dispatch "$pol" </dev/null >"$W/apply.out" 2>&1 &
 	pid=$!
 	wait_pending
 	expect_status 0 $P confirm
 	wait $pid || { cat "$W/apply.out" >&2; fail "apply --confirm exited $?"; }
 	wait_settled
-	expect_status 0 $P diff "$pol"
+	expect_status 0 $P diff --no-dispatch "$pol"
 }
 
 # The dispatch (issue 15): diff after apply and after nft -f finds
