@@ -173,8 +173,8 @@ static void render_targets(struct target *t, size_t n, const struct pc_ir *ir,
 		}
 		if ((t[i].backend->caps & PC_CAP_VMAP) && !no_optimize) {
 			/* the dispatch: the nft text only, until apply has it */
-			struct pc_ir *view = pc_ir_optimize_view_opts(
-				ir, t[i].backend->caps & PC_CAP_VMAP_DADDR,
+			struct pc_ir *view = pc_ir_optimize_view_keys(
+				ir, pc_optimize_keys(t[i].backend->caps),
 				dispatch && strcmp(t[i].backend->name, "nft") == 0, NULL);
 
 			t[i].text = render(t[i].backend, view, &o, diag, &t[i].len, status);
@@ -464,8 +464,8 @@ static int stream_outputs(struct target *t, size_t n, const struct pc_ir *ir,
 			goto out;
 		}
 		if ((t[i].backend->caps & PC_CAP_VMAP) && !no_optimize)
-			view = pc_ir_optimize_view_for(ir, t[i].backend->caps & PC_CAP_VMAP_DADDR,
-						       NULL);
+			view = pc_ir_optimize_view_keys(ir, pc_optimize_keys(t[i].backend->caps),
+							false, NULL);
 		ret = t[i].backend->emit(view ? view : ir, &o, f, diag);
 		pc_ir_destroy(view);
 		if (ret != 0 || pc_diag_has_errors(diag)) {

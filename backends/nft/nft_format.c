@@ -257,6 +257,8 @@ comment:
 		return;
 	}
 	if (r->vmap) {
+		if (r->vmap->iface)
+			put(out, r->vmap->oif ? "oifname . " : "iifname . ");
 		put(out, ip);
 		if (r->vmap->daddr) {
 			put(out, " saddr . ");
@@ -422,6 +424,10 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 {
 	const struct pc_map_elem *e = &m->v[i];
 
+	if (m->iface) {
+		put_quoted(out, m->iface[i]);
+		put(out, " . ");
+	}
 	addr_print(out, &e->saddr);
 	put(out, " . ");
 	if (m->daddr) {
@@ -451,11 +457,12 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 	bool v6 = m->family == PC_FAM_IPV6;
 
 	fprintf(out, "\tmap %s {\n", m->name);
+	fprintf(out, "\t\ttype %s", m->iface ? "ifname . " : "");
 	if (m->daddr)
-		fprintf(out, "\t\ttype %s . %s . inet_proto . inet_service : verdict\n",
+		fprintf(out, "%s . %s . inet_proto . inet_service : verdict\n",
 			v6 ? "ipv6_addr" : "ipv4_addr", v6 ? "ipv6_addr" : "ipv4_addr");
 	else
-		fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
+		fprintf(out, "%s . inet_proto . inet_service : verdict\n",
 			v6 ? "ipv6_addr" : "ipv4_addr");
 	fputs("\t\tflags interval\n", out);
 	if (m->counter)

@@ -259,6 +259,8 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->n = r->n_map;
 	m->v = r->map;
 	m->daddr = r->map_daddr;
+	m->iface = r->map_iface;
+	m->oif = dir == PC_DIR_OUT;
 	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
 	/*
 	 * The elements of one policy rule follow each other and share one

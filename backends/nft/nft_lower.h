@@ -155,6 +155,11 @@ struct pc_nft_map {
 	const struct pc_addr_range *daddr; /* NULL, or per element its destination:
 				      * the key is then `ip[6] saddr . ip[6] daddr .
 				      * meta l4proto . th dport` */
+	/* Map keys over interfaces (issue 15): NULL, or per element its
+	 * interface name: the key then begins with `iifname` (`oifname` when
+	 * @oif, the output chain) */
+	const char *const *iface;
+	bool oif;
 };
 
 /**

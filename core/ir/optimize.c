@@ -7,10 +7,27 @@
  *
  * Meaning is kept exactly. A run is a maximal sequence of consecutive
  * "plain" rules: allow or deny, matching only source and destination
- * addresses, protocols with ports and destination ports (no log, limit,
- * interface, state). The destination is in a map's key only when a rule of
- * the run names one (issue 15); then the others' elements hold any
- * destination of the family. Inside a run the first match decides; the map
+ * addresses, interfaces, protocols with ports and destination ports. The
+ * destination is in a map's key only when a rule of the run names one
+ * (issue 15); then the others' elements hold any destination of the
+ * family. The interface is in the key when the rules of the run name one
+ * (`on IF`, exact names): a rule with an interface and one without are not
+ * in the same run, since an element cannot say "any interface" (see
+ * same_key()).
+ *
+ * What ends a run, and why it cannot be keyed exactly:
+ *  - log, limit, reject: the action is not a verdict of a map element;
+ *  - connection state: not a field the key can hold next to the others
+ *    (ct state is a bit mask, a rule matches any of several bits);
+ *  - an interface wildcard (eth*) or `on not`: not one key value; an
+ *    output interface of a forward rule (out on IF): not keyed yet;
+ *  - `from not` / `to not` and dynamic sets: the complement of a set, or a
+ *    set the kernel changes at run time, is no fixed list of elements;
+ *  - a source port: not in the key (issue 14);
+ *  - ICMP types and protocols without ports: not keyed yet (the key's last
+ *    field is a port).
+ * Such a rule is moved past when every later rule of the run is disjoint
+ * from it (optimize_reorder.c), else the run ends there. Inside a run the first match decides; the map
  * makes the elements disjoint by subtracting, from each rule's boxes, every
  * box of the rules before it, so that a lookup finds at most one element and that
  * element carries the verdict of the first rule that matched. A packet in
@@ -22,6 +39,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <portcullis/backend.h>
 
 #include "ir/optimize.h"
 #include "ir/optimize_internal.h"
@@ -44,6 +63,28 @@
  */
 #define MAX_DST_BOXES 32
 
+/* The interfaces @r names: @iface alone, or the list. */
+static size_t n_iface(const struct pc_rule *r)
+{
+	return r->n_ifaces > 1 ? r->n_ifaces : 1;
+}
+
+static const char *iface_at(const struct pc_rule *r, size_t i)
+{
+	return r->n_ifaces > 1 ? r->ifaces[i] : r->iface;
+}
+
+/*
+ * Whether @a and @b can be in one map: both name interfaces (the key holds
+ * one) or neither does. A map element holds one exact interface name; "any
+ * interface" would be the interval of all 16-byte names, which nft's text
+ * has no way to write, so a run keeps one key form.
+ */
+static bool same_key(const struct pc_rule *a, const struct pc_rule *b)
+{
+	return (a->iface != NULL) == (b->iface != NULL);
+}
+
 /* The boxes of @r in family @fam (source prefixes x destinations x ports). */
 static size_t fam_boxes(const struct pc_rule *r, unsigned fam)
 {
@@ -64,6 +105,7 @@ struct box {
 	 * another is cut out is two intervals, where it would be one prefix
 	 * per level between the two */
 	struct pc_addr_range dst;
+	const char *iface;   /* NULL: the key has no interface */
 	uint8_t proto;
 	uint16_t lo, hi;
 	enum pc_verdict verdict;
@@ -81,13 +123,21 @@ static void box_push(struct boxes *b, const struct box *x)
 	b->v[b->n++] = *x;
 }
 
-static bool foldable(const struct pc_rule *r, bool daddr)
+static bool foldable(const struct pc_rule *r, unsigned keys)
 {
 	if (r->origin != PC_ORIGIN_POLICY || r->n_map || r->dispatch)
 		return false;
 	if (r->verdict != PC_VERDICT_ALLOW && r->verdict != PC_VERDICT_DENY)
 		return false;
-	if (r->log || r->limit.rate || r->iface || r->n_oifaces || (r->daddr.n && !daddr) ||
+	if (r->iface) {
+		if (!(keys & PC_OPT_KEY_IFACE) || r->iface_not)
+			return false;
+		for (size_t i = 0; i < n_iface(r); i++)
+			if (strchr(iface_at(r, i), '*'))
+				return false;
+	}
+	if (r->log || r->limit.rate || r->n_oifaces ||
+	    (r->daddr.n && !(keys & PC_OPT_KEY_DADDR)) ||
 	    r->ct_state || !r->n_l4 ||
 	    pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr) ||
 	    r->saddr_not || r->daddr_not || r->iface_not ||
@@ -157,6 +207,9 @@ static bool range_is_all(const struct pc_addr_range *r)
 
 static bool boxes_overlap(const struct box *a, const struct box *b)
 {
+	if ((a->iface == NULL) != (b->iface == NULL) ||
+	    (a->iface && strcmp(a->iface, b->iface) != 0))
+		return false;
 	return a->proto == b->proto && a->lo <= b->hi && b->lo <= a->hi &&
 	       prefixes_overlap(&a->src, &b->src) && ranges_overlap(&a->dst, &b->dst);
 }
@@ -230,11 +283,23 @@ static void subtract(const struct box *b, const struct box *a, struct boxes *out
 	}
 }
 
+/* Interfaces in order: none first, then by name. */
+static int box_cmp_iface(const struct box *a, const struct box *b)
+{
+	if (a->iface == b->iface)
+		return 0;
+	if (!a->iface || !b->iface)
+		return a->iface ? 1 : -1;
+	return strcmp(a->iface, b->iface);
+}
+
 static int box_cmp(const void *pa, const void *pb)
 {
 	const struct box *a = pa, *b = pb;
-	int c;
+	int c = box_cmp_iface(a, b);
 
+	if (c)
+		return c;
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
 	c = memcmp(a->src.a, b->src.a, 16);
@@ -478,6 +543,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 			size_t n_ports = l->dports.n ? l->dports.n : 1;
 
 			for (size_t p = 0; p < n_ports && ok; p++) {
+				for (size_t f = 0; f < n_iface(rule) && ok; f++)
 				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok; s++)
 				for (size_t di = 0; di < (n_dst ? rule->daddr.n : 1) && ok; di++) {
 					struct box b;
@@ -488,6 +554,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 						continue;
 					b.src = n_src ? rule->saddr.v[s] : any;
 					range_of(n_dst ? &rule->daddr.v[di] : &any, &b.dst);
+					b.iface = iface_at(rule, f);
 					b.proto = l->proto;
 					b.lo = l->dports.n ? l->dports.v[p].lo : 0;
 					b.hi = l->dports.n ? l->dports.v[p].hi : 65535;
@@ -550,6 +617,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 			struct box *prev = k ? &out->v[k - 1] : NULL;
 
 			if (prev && prev->proto == out->v[i].proto &&
+			    box_cmp_iface(prev, &out->v[i]) == 0 &&
 			    prev->verdict == out->v[i].verdict &&
 			    prev->from == out->v[i].from &&
 			    prev->src.plen == out->v[i].src.plen &&
@@ -571,15 +639,21 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 {
 	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
 	struct pc_addr_range *dst = NULL;
+	const char **iface = NULL;
 	struct pc_rule r;
 
 	/* the destination is in the key only when a rule of the run names one */
 	for (size_t i = 0; i < b->n && !dst; i++)
 		if (!range_is_all(&b->v[i].dst))
 			dst = pc_arena_alloc(arena, b->n * sizeof(*dst));
+	/* the interface is in the key when the run's rules name one (all do) */
+	if (b->n && b->v[0].iface)
+		iface = pc_arena_alloc(arena, b->n * sizeof(*iface));
 	for (size_t i = 0; i < b->n; i++) {
 		if (dst)
 			dst[i] = b->v[i].dst;
+		if (iface)
+			iface[i] = b->v[i].iface;
 		m[i].saddr = b->v[i].src;
 		m[i].proto = b->v[i].proto;
 		m[i].dport.lo = b->v[i].lo;
@@ -596,6 +670,7 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	r.n_map = b->n;
 	r.map = m;
 	r.map_daddr = dst;
+	r.map_iface = iface;
 	return r;
 }
 
@@ -665,6 +740,12 @@ void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 			    size_t min_run, struct pc_optimize_stats *st)
 {
+	pc_optimize_chain_keys(arena, c, daddr ? PC_OPT_KEY_DADDR : 0, min_run, st);
+}
+
+void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned keys,
+			    size_t min_run, struct pc_optimize_stats *st)
+{
 	struct pc_rule *out = NULL, *run = xcalloc(c->n + 1, sizeof(*run));
 	size_t n = 0, cap = 0, *idx = xcalloc(c->n + 1, sizeof(*idx));
 	size_t deferred[MAX_DEFER];
@@ -682,7 +763,7 @@ void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool dad
 			const struct pc_rule *r = &c->rules[k];
 			bool moves = true;
 
-			if (foldable(r, daddr)) {
+			if (foldable(r, keys) && same_key(r, &c->rules[i])) {
 				for (size_t d = 0; d < n_def && moves; d++)
 					moves = pc_rules_disjoint(&c->rules[deferred[d]], r);
 				if (!moves)
@@ -696,7 +777,8 @@ void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool dad
 				break;
 			}
 		}
-		while (j < c->n && foldable(&c->rules[j], daddr))
+		while (j < c->n && foldable(&c->rules[j], keys) &&
+		       same_key(&c->rules[j], &c->rules[i]))
 			j++;
 		if (n_run >= min_run)
 			cut = fold_run(arena, run, n_run, min_run, maps, &n_maps, st);
@@ -731,7 +813,7 @@ void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool dad
 	free(idx);
 }
 
-static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr, bool dispatch,
+static void optimize(struct pc_ir *ir, struct pc_arena *arena, unsigned keys, bool dispatch,
 		     struct pc_optimize_stats *st)
 {
 	if (st)
@@ -740,8 +822,9 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr, bool 
 		if (st)
 			st->rules_before += ir->chains[d].n;
 		if (dispatch)
-			pc_optimize_dispatch_chain(arena, &ir->chains[d], daddr, st);
-		pc_optimize_chain(arena, &ir->chains[d], daddr, st);
+			pc_optimize_dispatch_chain(arena, &ir->chains[d],
+						   keys & PC_OPT_KEY_DADDR, st);
+		pc_optimize_chain_keys(arena, &ir->chains[d], keys, MIN_RUN, st);
 		if (st)
 			st->rules_after += ir->chains[d].n;
 	}
@@ -749,22 +832,34 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, bool daddr, bool 
 
 void pc_ir_optimize(struct pc_ir *ir, struct pc_optimize_stats *st)
 {
-	optimize(ir, pc_ir_arena(ir), true, false, st);
+	optimize(ir, pc_ir_arena(ir), PC_OPT_KEYS_ALL, false, st);
 }
 
 void pc_ir_optimize_dispatch(struct pc_ir *ir, struct pc_optimize_stats *st)
 {
-	optimize(ir, pc_ir_arena(ir), true, true, st);
+	optimize(ir, pc_ir_arena(ir), PC_OPT_KEYS_ALL, true, st);
 }
 
-struct pc_ir *pc_ir_optimize_view_opts(const struct pc_ir *ir, bool daddr, bool dispatch,
+unsigned pc_optimize_keys(uint32_t caps)
+{
+	return (caps & PC_CAP_VMAP_DADDR ? PC_OPT_KEY_DADDR : 0) |
+	       (caps & PC_CAP_VMAP_IFACE ? PC_OPT_KEY_IFACE : 0);
+}
+
+struct pc_ir *pc_ir_optimize_view_keys(const struct pc_ir *ir, unsigned keys, bool dispatch,
 				       struct pc_optimize_stats *st)
 {
 	struct pc_ir *view = pc_ir_create(pc_arena_create());
 
 	*view = *ir;
-	optimize(view, pc_ir_arena(view), daddr, dispatch, st);
+	optimize(view, pc_ir_arena(view), keys, dispatch, st);
 	return view;
+}
+
+struct pc_ir *pc_ir_optimize_view_opts(const struct pc_ir *ir, bool daddr, bool dispatch,
+				       struct pc_optimize_stats *st)
+{
+	return pc_ir_optimize_view_keys(ir, daddr ? PC_OPT_KEY_DADDR : 0, dispatch, st);
 }
 
 struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
@@ -775,5 +870,5 @@ struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
 
 struct pc_ir *pc_ir_optimize_view(const struct pc_ir *ir, struct pc_optimize_stats *st)
 {
-	return pc_ir_optimize_view_for(ir, true, st);
+	return pc_ir_optimize_view_keys(ir, PC_OPT_KEYS_ALL, false, st);
 }

@@ -345,6 +345,16 @@ struct pc_rule {
 	bool limit_per_source;
 	/* Dispatch (the compiler, issue 15): NULL, or this rule is a dispatch */
 	const struct pc_dispatch *dispatch;
+	/* Map keys over interfaces (issue 15) */
+	/*
+	 * @map_iface: NULL, or for a verdict map whose key begins with the
+	 * interface: per element of @map (same index), the exact interface
+	 * name (never a wildcard) the packet's interface must equal: the
+	 * input interface in the in and forward chains, the output one in
+	 * the out chain (as @iface). Only backends with PC_CAP_VMAP_IFACE are
+	 * given such maps.
+	 */
+	const char *const *map_iface;
 };
 
 /**
