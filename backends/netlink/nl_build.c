@@ -331,9 +331,15 @@ static unsigned vmap_addrs(const struct pc_nft_map *m)
 	return m->daddr ? 2 : 1;
 }
 
+/* The bytes of the interface name at the start of the key (issue 15). */
+static unsigned vmap_iface_len(const struct pc_nft_map *m)
+{
+	return m->iface ? NFT_IFNAME_LEN : 0;
+}
+
 static uint32_t vmap_key_len(const struct pc_nft_map *m)
 {
-	return vmap_addrs(m) * vmap_addr_len(m) + 4 + 4;
+	return vmap_iface_len(m) + vmap_addrs(m) * vmap_addr_len(m) + 4 + 4;
 }
 
 /* The start and end keys of element @e (vmap_key_len() bytes each). */
@@ -344,6 +350,15 @@ static void vmap_elem_keys(const struct pc_nft_map *m, size_t i, uint8_t *lo, ui
 
 	memset(lo, 0, vmap_key_len(m));
 	memset(hi, 0, vmap_key_len(m));
+	if (m->iface) {
+		/* one exact name, padded with NULs as the kernel loads it */
+		size_t n = strlen(m->iface[i]);
+
+		memcpy(lo, m->iface[i], n < NFT_IFNAME_LEN ? n : NFT_IFNAME_LEN);
+		memcpy(hi, lo, NFT_IFNAME_LEN);
+		lo += NFT_IFNAME_LEN;
+		hi += NFT_IFNAME_LEN;
+	}
 	memcpy(lo, e->saddr.a, alen);
 	memcpy(hi, e->saddr.a, alen);
 	for (unsigned b = e->saddr.plen; b < alen * 8; b++)
@@ -399,16 +414,28 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 	ns->s = s;
 	ns->name = xstrdup(m->name);
 	ns->anon = false;
-	fields[0] = (uint8_t)vmap_addr_len(m);
-	if (m->daddr)
-		fields[1] = (uint8_t)vmap_addr_len(m);
-	fields[vmap_addrs(m)] = 1;       /* inet_proto */
-	fields[vmap_addrs(m) + 1] = 2;   /* inet_service */
+	{
+		/* the interface name (issue 15), then the addresses */
+		unsigned f0 = m->iface ? 1 : 0;
+
+		fields[0] = NFT_IFNAME_LEN;
+		fields[f0] = (uint8_t)vmap_addr_len(m);
+		if (m->daddr)
+			fields[f0 + 1] = (uint8_t)vmap_addr_len(m);
+		fields[f0 + vmap_addrs(m)] = 1;       /* inet_proto */
+		fields[f0 + vmap_addrs(m) + 1] = 2;   /* inet_service */
+	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT);
-	if (m->daddr)
+	if (m->iface && m->daddr)
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
+				  NFT_TYPE_VMAP_IF_DST_V6 : NFT_TYPE_VMAP_IF_DST_V4);
+	else if (m->iface)
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
+				  NFT_TYPE_VMAP_IF_V6 : NFT_TYPE_VMAP_IF_V4);
+	else if (m->daddr)
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
 				  NFT_TYPE_VMAP_DST_V6 : NFT_TYPE_VMAP_DST_V4);
 	else
@@ -455,23 +482,27 @@ static uint32_t nft_reg32(unsigned k)
  * The registers of the key fields of a verdict map lookup: source,
  * protocol, port, and the destination after the source when the key has it.
  */
-static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[4])
+static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[5])
 {
+	unsigned at = vmap_iface_len(m) / 4;   /* the interface name first */
 	unsigned words = vmap_addrs(m) * vmap_addr_len(m) / 4;
 
-	reg[0] = nft_reg32(0);
-	reg[1] = nft_reg32(words);
-	reg[2] = nft_reg32(words + 1);
-	reg[3] = nft_reg32(vmap_addr_len(m) / 4);
+	reg[0] = nft_reg32(at);
+	reg[1] = nft_reg32(at + words);
+	reg[2] = nft_reg32(at + words + 1);
+	reg[3] = nft_reg32(at + vmap_addr_len(m) / 4);
+	reg[4] = nft_reg32(0);
 }
 
 /* `ip[6] saddr . meta l4proto . th dport vmap @NAME` (after meta nfproto). */
 static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 {
-	uint32_t reg[4];
+	uint32_t reg[5];
 	struct nftnl_expr *e;
 
 	vmap_regs(m, reg);
+	if (m->iface)
+		add_meta_reg(r, m->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME, reg[4]);
 	add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
 			m->family == PC_FAM_IPV6 ? 8 : 12, vmap_addr_len(m), reg[0]);
 	if (m->daddr)
@@ -487,7 +518,7 @@ static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
 	add_payload_reg(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg[2]);
 	e = expr_new(r, "lookup");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, reg[0]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, m->iface ? reg[4] : reg[0]);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m->name);
 }

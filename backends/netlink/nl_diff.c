@@ -29,7 +29,13 @@ static void key_print(struct pc_buf *out, uint32_t type, const uint8_t *k,
 {
 	char buf[INET6_ADDRSTRLEN];
 
-	if (type == NFT_TYPE_IPADDR && len == 4)
+	if (type == NFT_TYPE_IFNAME) {
+		/* a name padded with NULs: "eth0" */
+		pc_buf_putc(out, '"');
+		for (uint32_t i = 0; i < len && k[i]; i++)
+			pc_buf_putc(out, (char)k[i]);
+		pc_buf_putc(out, '"');
+	} else if (type == NFT_TYPE_IPADDR && len == 4)
 		pc_buf_puts(out, inet_ntop(AF_INET, k, buf, sizeof(buf)));
 	else if (type == NFT_TYPE_IP6ADDR && len == 16)
 		pc_buf_puts(out, inet_ntop(AF_INET6, k, buf, sizeof(buf)));
@@ -74,8 +80,19 @@ static void range_print(struct pc_buf *out, uint32_t type, const uint8_t *lo,
  * The fields of the concatenated key types portcullis makes (verdict maps):
  * their types and lengths, each padded to 4 bytes. 0 for another type.
  */
-static size_t concat_fields(uint32_t type, uint32_t ftype[4], uint32_t flen[4])
+static size_t concat_fields(uint32_t type, uint32_t *ftype, uint32_t *flen)
 {
+	/* @ftype and @flen have room for 5 fields */
+	/* map keys over interfaces (issue 15): the name, then a key below */
+	if (type == NFT_TYPE_VMAP_IF_V4 || type == NFT_TYPE_VMAP_IF_V6 ||
+	    type == NFT_TYPE_VMAP_IF_DST_V4 || type == NFT_TYPE_VMAP_IF_DST_V6) {
+		bool dst = type == NFT_TYPE_VMAP_IF_DST_V4 || type == NFT_TYPE_VMAP_IF_DST_V6;
+
+		ftype[0] = NFT_TYPE_IFNAME;
+		flen[0] = NFT_IFNAME_LEN;
+		return 1 + concat_fields(type & ((1u << NFT_TYPE_BITS * (dst ? 4 : 3)) - 1),
+					 ftype + 1, flen + 1);
+	}
 	if (type == NFT_TYPE_VMAP_DST_V4 || type == NFT_TYPE_VMAP_DST_V6) {
 		ftype[0] = ftype[1] = type == NFT_TYPE_VMAP_DST_V6 ? NFT_TYPE_IP6ADDR :
 								      NFT_TYPE_IPADDR;
@@ -104,7 +121,7 @@ static size_t concat_fields(uint32_t type, uint32_t ftype[4], uint32_t flen[4])
  */
 static void elem_print_box(struct pc_buf *out, uint32_t type, const struct nl_elem *e)
 {
-	uint32_t ftype[4], flen[4], off = 0;
+	uint32_t ftype[5], flen[5], off = 0;
 	size_t nf = concat_fields(type, ftype, flen);
 	const uint8_t *hi = e->has_end ? e->key_end : e->key;
 
