@@ -131,12 +131,18 @@ static void rand_ports(struct pc_buf *b)
 static char *rand_policy(unsigned n_rules)
 {
 	struct pc_buf b;
+	/* map keys over interfaces (issue 15): stretches of rules that name
+	 * an interface, which fold into maps keyed by it */
+	bool with_iface = pick(2) == 0, on_iface = with_iface;
 
 	pc_buf_init(&b);
 	pc_buf_puts(&b, "transports tcp, udp, sctp\nhosts dyn = dynamic\n");
 	for (unsigned i = 0; i < n_rules; i++) {
 		unsigned kind = pick(20);
 		const char *verdict = pick(2) ? "allow" : "deny";
+
+		if (with_iface && pick(24) == 0)
+			on_iface = !on_iface;
 
 		if (kind == 0) {
 			/* breaks a run: logged */
@@ -175,6 +181,14 @@ static char *rand_policy(unsigned n_rules)
 			continue;
 		}
 		pc_buf_printf(&b, "%s in ", verdict);
+		if (on_iface) {
+			/* exact names fold; a wildcard ends the run */
+			static const char *const on[] = { "eth0", "eth1", "{ eth0, eth1 }",
+							  "eth1", "eth0", "{ eth1, eth0 }",
+							  "eth0", "eth1", "eth0", "eth*" };
+
+			pc_buf_printf(&b, "on %s ", on[pick(10)]);
+		}
 		switch (pick(4)) {
 		case 0:
 			pc_buf_puts(&b, "port ");
@@ -268,6 +282,7 @@ static unsigned decide(const struct pc_ir *ir, const struct pc_packet *p, enum p
 }
 
 static size_t compared, maps_made, overlaps_checked, daddr_maps, dispatches, classes;
+static size_t iface_maps;   /* maps keyed by the interface (issue 15) */
 
 static void compare1(const struct pc_ir *plain, const struct pc_ir *opt,
 		     const struct pc_packet *p, const char *text);
@@ -359,6 +374,10 @@ static void check_disjoint(const struct pc_ir *ir)
 						    memcmp(dy->hi, dx->lo, 16) < 0)
 							continue;
 					}
+					/* other interfaces: no packet in both */
+					if (r->map_iface &&
+					    strcmp(r->map_iface[a], r->map_iface[b]) != 0)
+						continue;
 					overlaps_checked++;
 					pc_packet_init(&p);
 					p.family = x->saddr.family;
@@ -492,7 +511,8 @@ static void run_text(char *text, unsigned n_random)
 	struct pc_optimize_stats st;
 	const struct pc_chain *c;
 	struct pc_packet p;
-	static const char *const ifaces[] = { NULL, "eth0", "eth1" };
+	/* eth2: a name no rule has, which only eth* matches */
+	static const char *const ifaces[] = { NULL, "eth0", "eth1", "eth2" };
 	static const uint8_t l4[] = { PC_PROTO_TCP, PC_PROTO_UDP, PC_PROTO_SCTP, PC_PROTO_DCCP };
 
 	assert_non_null(plain);
@@ -503,8 +523,10 @@ static void run_text(char *text, unsigned n_random)
 	dispatched = dis;
 	pc_ir_optimize(opt, &st);
 	maps_made += st.maps;
-	for (size_t i = 0; i < opt->chains[PC_DIR_IN].n; i++)
+	for (size_t i = 0; i < opt->chains[PC_DIR_IN].n; i++) {
 		daddr_maps += opt->chains[PC_DIR_IN].rules[i].map_daddr != NULL;
+		iface_maps += opt->chains[PC_DIR_IN].rules[i].map_iface != NULL;
+	}
 	check_disjoint(opt);
 	c = &plain->chains[PC_DIR_IN];
 	/* interval edges of every rule */
@@ -529,7 +551,7 @@ static void run_text(char *text, unsigned n_random)
 								if (r->saddr.n)
 									set_addr(&p, &r->saddr.v[s], delta, last);
 								rand_daddr(&p);
-								for (size_t f = 0; f < 3; f++) {
+								for (size_t f = 0; f < 4; f++) {
 									p.iface = ifaces[f];
 									compare(plain, opt, &p, text);
 								}
@@ -553,7 +575,7 @@ static void run_text(char *text, unsigned n_random)
 		pc_packet_init(&p);
 		p.proto = l4[pick(4)];
 		p.dport = (uint16_t)(990 + pick(280));
-		p.iface = ifaces[pick(3)];
+		p.iface = ifaces[pick(4)];
 		rand_sport(&p, NULL);
 		if (pick(3) == 0) {
 			p.family = PC_FAM_IPV6;
@@ -583,18 +605,21 @@ static void run_text(char *text, unsigned n_random)
 static void test_random_policies(void **state)
 {
 	compared = maps_made = overlaps_checked = daddr_maps = dispatches = classes = 0;
-	for (unsigned seed = 1; seed <= 60; seed++) {
+	iface_maps = 0;
+	for (unsigned seed = 1; seed <= 120; seed++) {
 		rng_state = 0x9e3779b97f4a7c15ull * seed;
 		run_one(5 + pick(60), 3000);
 	}
 	/* thousands of packets per policy, hundreds of thousands in all */
+	print_message("%zu packets, %zu maps, %zu with destinations, %zu keyed by the interface\n",
+		      compared, maps_made, daddr_maps, iface_maps);
 	assert_true(compared > 100000);
 	/* and the optimiser really folded: many maps over the seeds */
 	assert_true(maps_made > 30);
 	/* maps whose key holds the destination among them */
-	print_message("%zu packets, %zu maps, %zu with destinations\n", compared, maps_made,
-		      daddr_maps);
 	assert_true(daddr_maps > 10);
+	/* and maps keyed by the interface */
+	assert_true(iface_maps > 10);
 	/* and check_disjoint() met elements whose ports overlap (else it checks nothing) */
 	assert_true(overlaps_checked > 0);
 	print_message("%zu dispatches, %zu classes\n", dispatches, classes);
