@@ -72,14 +72,6 @@ enum {
 	NFT_TYPE_CONCAT4(NFT_TYPE_IP6ADDR, NFT_TYPE_IP6ADDR, NFT_TYPE_INET_PROTOCOL, \
 			 NFT_TYPE_INET_SERVICE)
 
-/* Map keys over interfaces (issue 15): `ifname . ` before a key type
- * @t of @n fields */
-#define NFT_TYPE_IFNAME_CONCAT(t, n) \
-	((uint32_t)NFT_TYPE_IFNAME << (NFT_TYPE_BITS * (n)) | (t))
-#define NFT_TYPE_VMAP_IF_V4 NFT_TYPE_IFNAME_CONCAT(NFT_TYPE_VMAP_V4, 3)
-#define NFT_TYPE_VMAP_IF_V6 NFT_TYPE_IFNAME_CONCAT(NFT_TYPE_VMAP_V6, 3)
-#define NFT_TYPE_VMAP_IF_DST_V4 NFT_TYPE_IFNAME_CONCAT(NFT_TYPE_VMAP_DST_V4, 4)
-#define NFT_TYPE_VMAP_IF_DST_V6 NFT_TYPE_IFNAME_CONCAT(NFT_TYPE_VMAP_DST_V6, 4)
 /* the length of an interface name in a key (IFNAMSIZ) */
 #define NFT_IFNAME_LEN 16
 

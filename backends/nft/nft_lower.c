@@ -261,6 +261,7 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->daddr = r->map_daddr;
 	m->iface = r->map_iface;
 	m->oif = dir == PC_DIR_OUT;
+	m->icmp = r->n_map && !pc_proto_has_ports(r->map[0].proto);
 	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
 	/*
 	 * The elements of one policy rule follow each other and share one

@@ -160,6 +160,10 @@ struct pc_nft_map {
 	 * @oif, the output chain) */
 	const char *const *iface;
 	bool oif;
+	/* ICMP types in map keys (issue 15): the elements are ICMP (ICMPv6
+	 * in an IPv6 map) and the key ends in `icmp type` instead of
+	 * `meta l4proto . th dport` */
+	bool icmp;
 };
 
 /**

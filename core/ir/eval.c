@@ -76,13 +76,20 @@ static bool range_has(const struct pc_addr_range *d, const struct pc_packet *p)
 const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 					const struct pc_packet *p)
 {
-	if (!(r->families & p->family) || !pc_proto_has_ports(p->proto))
+	bool icmp = p->proto == PC_PROTO_ICMP || p->proto == PC_PROTO_ICMPV6;
+	/* the last field of the key: the port, or the ICMP type (issue 15);
+	 * a packet whose type is not known is in an element of every type
+	 * only, as it matches a rule of no type only */
+	long v = icmp ? p->icmp_type : p->dport;
+
+	if (!(r->families & p->family) || (!pc_proto_has_ports(p->proto) && !icmp))
 		return NULL;
 	for (size_t i = 0; i < r->n_map; i++) {
 		const struct pc_map_elem *e = &r->map[i];
+		bool in = v >= 0 ? e->dport.lo <= v && v <= e->dport.hi :
+				   e->dport.lo == 0 && e->dport.hi == 255;
 
-		if (e->proto == p->proto && e->dport.lo <= p->dport &&
-		    p->dport <= e->dport.hi &&
+		if (e->proto == p->proto && in &&
 		    pc_addr_contains(&e->saddr, p->family, p->saddr) &&
 		    (!r->map_daddr || range_has(&r->map_daddr[i], p)) &&
 		    (!r->map_iface || (p->iface && strcmp(r->map_iface[i], p->iface) == 0)))

@@ -24,8 +24,12 @@
  *  - `from not` / `to not` and dynamic sets: the complement of a set, or a
  *    set the kernel changes at run time, is no fixed list of elements;
  *  - a source port: not in the key (issue 14);
- *  - ICMP types and protocols without ports: not keyed yet (the key's last
- *    field is a port).
+ *  - protocols without ports other than ICMP: no field to key.
+ * ICMP and ICMPv6 rules fold (issue 15): their types are the last field of
+ * a map of their own per family (`ip saddr . icmp type`), since a packet
+ * has either a port or an ICMP type; an ICMP element never meets a port
+ * element, so the two maps of a run may come in either order. ICMP is
+ * IPv4's and ICMPv6 IPv6's, as for explain and the nft rules.
  * Such a rule is moved past when every later rule of the run is disjoint
  * from it (optimize_reorder.c), else the run ends there. Inside a run the first match decides; the map
  * makes the elements disjoint by subtracting, from each rule's boxes, every
@@ -85,6 +89,37 @@ static bool same_key(const struct pc_rule *a, const struct pc_rule *b)
 	return (a->iface != NULL) == (b->iface != NULL);
 }
 
+static bool is_icmp(uint8_t proto)
+{
+	return proto == PC_PROTO_ICMP || proto == PC_PROTO_ICMPV6;
+}
+
+/* The family whose packets can be of ICMP protocol @proto. */
+static unsigned icmp_family(uint8_t proto)
+{
+	return proto == PC_PROTO_ICMP ? PC_FAM_IPV4 : PC_FAM_IPV6;
+}
+
+/* The intervals of the last key field of @l: its ports or ICMP types. */
+static size_t l4_values(const struct pc_l4 *l)
+{
+	if (is_icmp(l->proto))
+		return l->n_types ? l->n_types : 1;
+	return l->dports.n ? l->dports.n : 1;
+}
+
+/* Interval @k of l4_values(): ports, or one ICMP type (all: 0-255). */
+static void l4_value(const struct pc_l4 *l, size_t k, uint16_t *lo, uint16_t *hi)
+{
+	if (is_icmp(l->proto)) {
+		*lo = l->n_types ? l->types[k] : 0;
+		*hi = l->n_types ? l->types[k] : 255;
+	} else {
+		*lo = l->dports.n ? l->dports.v[k].lo : 0;
+		*hi = l->dports.n ? l->dports.v[k].hi : 65535;
+	}
+}
+
 /* The boxes of @r in family @fam (source prefixes x destinations x ports). */
 static size_t fam_boxes(const struct pc_rule *r, unsigned fam)
 {
@@ -95,7 +130,7 @@ static size_t fam_boxes(const struct pc_rule *r, unsigned fam)
 	for (size_t i = 0; i < r->daddr.n; i++)
 		d += r->daddr.v[i].family == fam;
 	for (size_t i = 0; i < r->n_l4; i++)
-		p += r->l4[i].dports.n ? r->l4[i].dports.n : 1;
+		p += l4_values(&r->l4[i]);
 	return (s ? s : 1) * (d ? d : 1) * p;
 }
 
@@ -145,7 +180,8 @@ static bool foldable(const struct pc_rule *r, unsigned keys)
 	    r->sports.n)
 		return false;
 	for (size_t i = 0; i < r->n_l4; i++)
-		if (!pc_proto_has_ports(r->l4[i].proto))
+		if (!pc_proto_has_ports(r->l4[i].proto) &&
+		    !(is_icmp(r->l4[i].proto) && (keys & PC_OPT_KEY_ICMP)))
 			return false;
 	if (r->daddr.n && (fam_boxes(r, PC_FAM_IPV4) > MAX_DST_BOXES ||
 			   fam_boxes(r, PC_FAM_IPV6) > MAX_DST_BOXES))
@@ -408,7 +444,7 @@ static int proto_slot(uint8_t proto)
 	case PC_PROTO_TCP: return 0;
 	case PC_PROTO_UDP: return 1;
 	case PC_PROTO_SCTP: return 2;
-	default: return 3; /* dccp */
+	default: return 3; /* dccp, and ICMP (types 0-255; boxes_overlap() tells them apart) */
 	}
 }
 
@@ -540,7 +576,10 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 			n_dst += rule->daddr.v[s].family == fam;
 		for (size_t k = 0; k < rule->n_l4 && ok; k++) {
 			const struct pc_l4 *l = &rule->l4[k];
-			size_t n_ports = l->dports.n ? l->dports.n : 1;
+			size_t n_ports = l4_values(l);
+
+			if (is_icmp(l->proto) && icmp_family(l->proto) != fam)
+				continue;   /* no packet of @fam has it */
 
 			for (size_t p = 0; p < n_ports && ok; p++) {
 				for (size_t f = 0; f < n_iface(rule) && ok; f++)
@@ -556,8 +595,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 					range_of(n_dst ? &rule->daddr.v[di] : &any, &b.dst);
 					b.iface = iface_at(rule, f);
 					b.proto = l->proto;
-					b.lo = l->dports.n ? l->dports.v[p].lo : 0;
-					b.hi = l->dports.n ? l->dports.v[p].hi : 65535;
+					l4_value(l, p, &b.lo, &b.hi);
 					b.verdict = rule->verdict;
 					b.from = rule;
 					/* subtract what earlier rules of the run decide already */
@@ -679,8 +717,11 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
  * in @maps. Returns how many rules of the run went in (the run ends where
  * a rule's boxes would explode), or 0 when none could be folded.
  */
+/* Per family, a map of port protocols and one of ICMP (issue 15). */
+#define MAX_MAPS 4
+
 static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
-		       size_t min_run, struct pc_rule maps[2], size_t *n_maps,
+		       size_t min_run, struct pc_rule maps[MAX_MAPS], size_t *n_maps,
 		       struct pc_optimize_stats *st)
 {
 	struct boxes b[2] = { { 0 }, { 0 } };
@@ -706,9 +747,22 @@ static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size
 		cut = 0;
 	if (cut >= min_run) {
 		for (unsigned f = 0; f < 2; f++) {
-			if (b[f].n)
-				maps[(*n_maps)++] = map_rule(arena, &b[f],
-							     f ? PC_FAM_IPV6 : PC_FAM_IPV4, &rules[0]);
+			/* the ports' map, then the ICMP types' (the key's last
+			 * field is one or the other) */
+			struct boxes part = { 0 };
+
+			part.v = xmalloc((b[f].n ? b[f].n : 1) * sizeof(*part.v));
+			for (int icmp = 0; icmp < 2; icmp++) {
+				part.n = 0;
+				for (size_t i = 0; i < b[f].n; i++)
+					if (is_icmp(b[f].v[i].proto) == icmp)
+						part.v[part.n++] = b[f].v[i];
+				if (part.n)
+					maps[(*n_maps)++] = map_rule(arena, &part,
+								     f ? PC_FAM_IPV6 : PC_FAM_IPV4,
+								     &rules[0]);
+			}
+			free(part.v);
 			if (st)
 				st->elements += b[f].n;
 		}
@@ -752,7 +806,7 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 
 	for (size_t i = 0; i < c->n;) {
 		size_t n_run = 0, n_def = 0, k = i, end, j = i, cut = 0, n_maps = 0;
-		struct pc_rule maps[2];
+		struct pc_rule maps[MAX_MAPS];
 
 		/*
 		 * The run from @i: its plain rules, and the rules that are not
@@ -843,7 +897,8 @@ void pc_ir_optimize_dispatch(struct pc_ir *ir, struct pc_optimize_stats *st)
 unsigned pc_optimize_keys(uint32_t caps)
 {
 	return (caps & PC_CAP_VMAP_DADDR ? PC_OPT_KEY_DADDR : 0) |
-	       (caps & PC_CAP_VMAP_IFACE ? PC_OPT_KEY_IFACE : 0);
+	       (caps & PC_CAP_VMAP_IFACE ? PC_OPT_KEY_IFACE : 0) |
+	       (caps & PC_CAP_VMAP_ICMP ? PC_OPT_KEY_ICMP : 0);
 }
 
 struct pc_ir *pc_ir_optimize_view_keys(const struct pc_ir *ir, unsigned keys, bool dispatch,

@@ -63,7 +63,8 @@ struct pc_ir *pc_ir_optimize_view_opts(const struct pc_ir *ir, bool daddr, bool 
 enum {
 	PC_OPT_KEY_DADDR = 1u << 0,   /* the destination: PC_CAP_VMAP_DADDR */
 	PC_OPT_KEY_IFACE = 1u << 1,   /* the interface: PC_CAP_VMAP_IFACE */
-	PC_OPT_KEYS_ALL = PC_OPT_KEY_DADDR | PC_OPT_KEY_IFACE,
+	PC_OPT_KEY_ICMP = 1u << 2,    /* ICMP types: PC_CAP_VMAP_ICMP */
+	PC_OPT_KEYS_ALL = PC_OPT_KEY_DADDR | PC_OPT_KEY_IFACE | PC_OPT_KEY_ICMP,
 };
 
 /* The PC_OPT_KEY_* a backend with @caps (PC_CAP_*) can take. */

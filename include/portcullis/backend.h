@@ -122,6 +122,9 @@ enum pc_cap {
 	/* Map keys over interfaces (issue 15): verdict maps whose key begins
 	 * with the interface name (pc_rule.map_iface), opt-in */
 	PC_CAP_VMAP_IFACE = 1u << 29,
+	/* ICMP types in map keys (issue 15): maps whose elements are of
+	 * PC_PROTO_ICMP / PC_PROTO_ICMPV6 (struct pc_map_elem), opt-in */
+	PC_CAP_VMAP_ICMP = 1u << 30,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

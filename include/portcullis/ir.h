@@ -185,7 +185,7 @@ enum pc_rule_origin {
 /**
  * struct pc_map_elem - one element of a verdict map (optimiser output)
  * @saddr:   source prefix (plen 0: any source of the family)
- * @proto:   a pc_proto_has_ports() protocol
+ * @proto:   a pc_proto_has_ports() protocol (or ICMP, see below)
  * @dport:   destination port interval
  * @verdict: PC_VERDICT_ALLOW or PC_VERDICT_DENY
  * @loc:     the policy rule the element comes from
@@ -193,6 +193,11 @@ enum pc_rule_origin {
  *
  * The elements of one map are pairwise disjoint (no packet matches two), so
  * their order does not matter; they are sorted by (proto, saddr, dport).
+ *
+ * ICMP types in map keys (issue 15): in a map whose elements are all of
+ * PC_PROTO_ICMP (an IPv4 map) or PC_PROTO_ICMPV6 (an IPv6 map), @dport is
+ * the interval of ICMP types (0-255: any type) instead; only backends with
+ * PC_CAP_VMAP_ICMP are given such maps. A map never mixes the two kinds.
  */
 struct pc_map_elem {
 	struct pc_addr saddr;
