@@ -78,16 +78,15 @@ const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 {
 	bool icmp = p->proto == PC_PROTO_ICMP || p->proto == PC_PROTO_ICMPV6;
 	/* the last field of the key: the port, or the ICMP type (issue 15);
-	 * a packet whose type is not known is in an element of every type
-	 * only, as it matches a rule of no type only */
+	 * a packet whose type is not known is in no element, as it matches
+	 * no rule that names types (the only ICMP rules folded) */
 	long v = icmp ? p->icmp_type : p->dport;
 
 	if (!(r->families & p->family) || (!pc_proto_has_ports(p->proto) && !icmp))
 		return NULL;
 	for (size_t i = 0; i < r->n_map; i++) {
 		const struct pc_map_elem *e = &r->map[i];
-		bool in = v >= 0 ? e->dport.lo <= v && v <= e->dport.hi :
-				   e->dport.lo == 0 && e->dport.hi == 255;
+		bool in = v >= 0 && e->dport.lo <= v && v <= e->dport.hi;
 
 		if (e->proto == p->proto && in &&
 		    pc_addr_contains(&e->saddr, p->family, p->saddr) &&

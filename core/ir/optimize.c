@@ -24,7 +24,9 @@
  *  - `from not` / `to not` and dynamic sets: the complement of a set, or a
  *    set the kernel changes at run time, is no fixed list of elements;
  *  - a source port: not in the key (issue 14);
- *  - protocols without ports other than ICMP: no field to key.
+ *  - protocols without ports other than ICMP: no field to key;
+ *  - ICMP of any type (`proto icmp`): it matches a packet whose type is
+ *    not known (explain without `type`), which no element of types can.
  * ICMP and ICMPv6 rules fold (issue 15): their types are the last field of
  * a map of their own per family (`ip saddr . icmp type`), since a packet
  * has either a port or an ICMP type; an ICMP element never meets a port
@@ -104,16 +106,16 @@ static unsigned icmp_family(uint8_t proto)
 static size_t l4_values(const struct pc_l4 *l)
 {
 	if (is_icmp(l->proto))
-		return l->n_types ? l->n_types : 1;
+		return l->n_types;
 	return l->dports.n ? l->dports.n : 1;
 }
 
-/* Interval @k of l4_values(): ports, or one ICMP type (all: 0-255). */
+/* Interval @k of l4_values(): ports, or one ICMP type (foldable() takes
+ * ICMP rules with types only). */
 static void l4_value(const struct pc_l4 *l, size_t k, uint16_t *lo, uint16_t *hi)
 {
 	if (is_icmp(l->proto)) {
-		*lo = l->n_types ? l->types[k] : 0;
-		*hi = l->n_types ? l->types[k] : 255;
+		*lo = *hi = l->types[k];
 	} else {
 		*lo = l->dports.n ? l->dports.v[k].lo : 0;
 		*hi = l->dports.n ? l->dports.v[k].hi : 65535;
@@ -181,7 +183,7 @@ static bool foldable(const struct pc_rule *r, unsigned keys)
 		return false;
 	for (size_t i = 0; i < r->n_l4; i++)
 		if (!pc_proto_has_ports(r->l4[i].proto) &&
-		    !(is_icmp(r->l4[i].proto) && (keys & PC_OPT_KEY_ICMP)))
+		    !(is_icmp(r->l4[i].proto) && r->l4[i].n_types && (keys & PC_OPT_KEY_ICMP)))
 			return false;
 	if (r->daddr.n && (fam_boxes(r, PC_FAM_IPV4) > MAX_DST_BOXES ||
 			   fam_boxes(r, PC_FAM_IPV6) > MAX_DST_BOXES))

@@ -196,7 +196,8 @@ enum pc_rule_origin {
  *
  * ICMP types in map keys (issue 15): in a map whose elements are all of
  * PC_PROTO_ICMP (an IPv4 map) or PC_PROTO_ICMPV6 (an IPv6 map), @dport is
- * the interval of ICMP types (0-255: any type) instead; only backends with
+ * the interval of ICMP types instead (a packet of no known type is in
+ * none); only backends with
  * PC_CAP_VMAP_ICMP are given such maps. A map never mixes the two kinds.
  */
 struct pc_map_elem {
