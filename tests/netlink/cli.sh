@@ -88,6 +88,7 @@ case_apply_equals_nft() {
 	# The same with one rule per policy line: apply --no-optimize and
 	# generate --no-optimize agree too.
 	for pol in "$W"/web.policy "$W"/maps.policy "$SRC"/tests/netns/fold.policy \
+		   "$SRC"/tests/netns/foldkeys.policy \
 		   "$W"/big.policy "$SRC"/policies/*.policy \
 		   -"$W"/maps.policy -"$W"/big.policy; do
 		opt=
@@ -117,6 +118,15 @@ case_apply_equals_nft() {
 	for pol in maps big; do
 		$P generate "$W/$pol.policy" 2>/dev/null | grep -q "vmap @input_v4_" ||
 			fail "$pol.policy has no verdict map"
+	done
+	# Map keys over interfaces and ICMP types (issue 15): every key form
+	$P generate "$SRC"/tests/netns/foldkeys.policy >"$W/keys.nft" 2>/dev/null ||
+		fail "generate foldkeys.policy"
+	for key in "iifname . ip saddr . meta l4proto . th dport vmap" \
+		   "iifname . ip saddr . icmp type vmap" \
+		   "iifname . ip6 saddr . ip6 daddr . icmpv6 type vmap" \
+		   "oifname . ip saddr . ip daddr . meta l4proto . th dport vmap"; do
+		grep -qF "$key" "$W/keys.nft" || fail "foldkeys.policy has no map keyed $key"
 	done
 }
 

@@ -41,7 +41,8 @@ web web.policy
 matches matches.policy
 maps maps.policy
 maps-no-optimize maps.policy --no-optimize
+keys ../netns/foldkeys.policy
 LIST
 [ $regen = 1 ] && echo "regenerated the dumps in $dir/decode; review them with git diff"
-echo "$((4 - fails)) passed, $fails failed"
+echo "$((5 - fails)) passed, $fails failed"
 [ $fails = 0 ]
