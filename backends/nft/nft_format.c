@@ -257,6 +257,11 @@ comment:
 		return;
 	}
 	if (r->vmap) {
+		if (r->ifname) {
+			put(out, r->oif ? "oifname " : "iifname ");
+			put_quoted(out, r->ifname);
+			fputc_unlocked(' ', out);
+		}
 		if (r->vmap->iface)
 			put(out, r->vmap->oif ? "oifname . " : "iifname . ");
 		put(out, ip);

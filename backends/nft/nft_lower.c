@@ -277,6 +277,9 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	nr->family = r->families;
 	nr->proto = -1;
 	nr->vmap = m;
+	/* one interface for the whole map (issue 15): a match before it */
+	nr->ifname = r->iface;
+	nr->oif = dir == PC_DIR_OUT;
 	nr->comment = xstrdup(comment);
 }
 

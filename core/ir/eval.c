@@ -84,6 +84,9 @@ const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 
 	if (!(r->families & p->family) || (!pc_proto_has_ports(p->proto) && !icmp))
 		return NULL;
+	/* one interface for all elements (issue 15): an exact name */
+	if (r->iface && (!p->iface || strcmp(r->iface, p->iface) != 0))
+		return NULL;
 	for (size_t i = 0; i < r->n_map; i++) {
 		const struct pc_map_elem *e = &r->map[i];
 		bool in = v >= 0 && e->dport.lo <= v && v <= e->dport.hi;

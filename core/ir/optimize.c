@@ -686,8 +686,19 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	for (size_t i = 0; i < b->n && !dst; i++)
 		if (!range_is_all(&b->v[i].dst))
 			dst = pc_arena_alloc(arena, b->n * sizeof(*dst));
-	/* the interface is in the key when the run's rules name one (all do) */
-	if (b->n && b->v[0].iface)
+	/*
+	 * The interface is in the key when the run's rules name one (all do)
+	 * and they name more than one: when every element would hold the same
+	 * name, one comparison before the lookup says it, and the key stays
+	 * 16 bytes shorter (the kernel's interval lookup costs by the key's
+	 * width: 2.3 times the packets per second, bench/README.md).
+	 */
+	const char *one = b->n ? b->v[0].iface : NULL;
+
+	for (size_t i = 1; i < b->n && one; i++)
+		if (strcmp(b->v[i].iface, one) != 0)
+			one = NULL;
+	if (b->n && b->v[0].iface && !one)
 		iface = pc_arena_alloc(arena, b->n * sizeof(*iface));
 	for (size_t i = 0; i < b->n; i++) {
 		if (dst)
@@ -711,6 +722,7 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	r.map = m;
 	r.map_daddr = dst;
 	r.map_iface = iface;
+	r.iface = one;
 	return r;
 }
 

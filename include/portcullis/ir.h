@@ -357,8 +357,10 @@ struct pc_rule {
 	 * interface: per element of @map (same index), the exact interface
 	 * name (never a wildcard) the packet's interface must equal: the
 	 * input interface in the in and forward chains, the output one in
-	 * the out chain (as @iface). Only backends with PC_CAP_VMAP_IFACE are
-	 * given such maps.
+	 * the out chain (as @iface). When all elements would name the same
+	 * interface, @map_iface is NULL and the map rule's @iface holds that
+	 * exact name instead (the packet's interface must equal it before the
+	 * lookup). Only backends with PC_CAP_VMAP_IFACE are given either.
 	 */
 	const char *const *map_iface;
 };

@@ -309,6 +309,7 @@ static unsigned decide(const struct pc_ir *ir, const struct pc_packet *p, enum p
 static size_t compared, maps_made, overlaps_checked, daddr_maps, dispatches, classes;
 static size_t iface_maps;   /* maps keyed by the interface (issue 15) */
 static size_t icmp_maps;    /* maps keyed by the ICMP type (issue 15) */
+static size_t on_iface_maps;   /* maps behind a match on one interface */
 
 static void compare1(const struct pc_ir *plain, const struct pc_ir *opt,
 		     const struct pc_packet *p, const char *text);
@@ -602,6 +603,8 @@ static void run_text(char *text, unsigned n_random)
 	for (size_t i = 0; i < opt->chains[PC_DIR_IN].n; i++) {
 		daddr_maps += opt->chains[PC_DIR_IN].rules[i].map_daddr != NULL;
 		iface_maps += opt->chains[PC_DIR_IN].rules[i].map_iface != NULL;
+		on_iface_maps += opt->chains[PC_DIR_IN].rules[i].n_map &&
+				 opt->chains[PC_DIR_IN].rules[i].iface;
 		icmp_maps += opt->chains[PC_DIR_IN].rules[i].n_map &&
 			     !pc_proto_has_ports(opt->chains[PC_DIR_IN].rules[i].map[0].proto);
 	}
@@ -693,14 +696,15 @@ static void run_text(char *text, unsigned n_random)
 static void test_random_policies(void **state)
 {
 	compared = maps_made = overlaps_checked = daddr_maps = dispatches = classes = 0;
-	iface_maps = icmp_maps = 0;
+	iface_maps = icmp_maps = on_iface_maps = 0;
 	for (unsigned seed = 1; seed <= 120; seed++) {
 		rng_state = 0x9e3779b97f4a7c15ull * seed;
 		run_one(5 + pick(60), 3000);
 	}
 	/* thousands of packets per policy, hundreds of thousands in all */
 	print_message("%zu packets, %zu maps, %zu with destinations, %zu keyed by the interface, "
-		      "%zu by the ICMP type\n", compared, maps_made, daddr_maps, iface_maps, icmp_maps);
+		      "%zu by the ICMP type, %zu on one interface\n", compared, maps_made, daddr_maps,
+		      iface_maps, icmp_maps, on_iface_maps);
 	assert_true(compared > 100000);
 	/* and the optimiser really folded: many maps over the seeds */
 	assert_true(maps_made > 30);
@@ -708,6 +712,8 @@ static void test_random_policies(void **state)
 	assert_true(daddr_maps > 10);
 	/* and maps keyed by the interface */
 	assert_true(iface_maps > 10);
+	/* or behind a match on the one interface of the run */
+	assert_true(on_iface_maps > 10);
 	/* and by the ICMP type */
 	assert_true(icmp_maps > 10);
 	/* and check_disjoint() met elements whose ports overlap (else it checks nothing) */
