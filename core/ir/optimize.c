@@ -122,7 +122,8 @@ static void l4_value(const struct pc_l4 *l, size_t k, uint16_t *lo, uint16_t *hi
 	}
 }
 
-/* The boxes of @r in family @fam (source prefixes x destinations x ports). */
+/* The boxes of @r in family @fam (interfaces x source prefixes x
+ * destinations x ports or ICMP types). */
 static size_t fam_boxes(const struct pc_rule *r, unsigned fam)
 {
 	size_t s = 0, d = 0, p = 0;
@@ -133,7 +134,8 @@ static size_t fam_boxes(const struct pc_rule *r, unsigned fam)
 		d += r->daddr.v[i].family == fam;
 	for (size_t i = 0; i < r->n_l4; i++)
 		p += l4_values(&r->l4[i]);
-	return (s ? s : 1) * (d ? d : 1) * p;
+	/* each interface of a list is an element of its own (issue 15) */
+	return (s ? s : 1) * (d ? d : 1) * p * (r->iface ? n_iface(r) : 1);
 }
 
 struct box {
