@@ -113,6 +113,8 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_LIMIT_BURST: return "a rate limit's burst (limit ... burst M)";
 	case PC_CAP_SPORT: return "source ports (source-port)";
 	case PC_CAP_LIMIT_PER_SOURCE: return "a rate limit per source address (limit ... per source)";
+	case PC_CAP_VMAP_IFACE: return "verdict maps keyed by interface";
+	case PC_CAP_VMAP_ICMP: return "verdict maps keyed by ICMP type";
 	}
 	return "an unknown feature";
 }

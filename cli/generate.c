@@ -163,7 +163,7 @@ static struct pc_ir *backend_view(const struct pc_backend *b, const struct pc_ir
 {
 	if (!(b->caps & PC_CAP_VMAP) || no_optimize)
 		return NULL;
-	return pc_ir_optimize_view_opts(ir, b->caps & PC_CAP_VMAP_DADDR,
+	return pc_ir_optimize_view_keys(ir, pc_optimize_keys(b->caps),
 					pc_cli_dispatch && strcmp(b->name, "nft") == 0, NULL);
 }
 

@@ -55,7 +55,7 @@ int pc_cli_load_plan(const char *command, const char *path,
 		goto fail;
 	/* the same view as `generate` gives the nft backend: the same maps */
 	if (optimize) {
-		*view = pc_ir_optimize_view_opts(*ir, true, pc_cli_dispatch, NULL);
+		*view = pc_ir_optimize_view_keys(*ir, PC_OPT_KEYS_ALL, pc_cli_dispatch, NULL);
 		pc_cli_phase(command, "optimise");
 	}
 	*plan = pc_nft_plan_create(*view ? *view : *ir, diag);

@@ -332,9 +332,37 @@ static unsigned vmap_addrs(const struct pc_nft_map *m)
 	return m->daddr ? 2 : 1;
 }
 
+/* The bytes of the interface name at the start of the key (issue 15). */
+static unsigned vmap_iface_len(const struct pc_nft_map *m)
+{
+	return m->iface ? NFT_IFNAME_LEN : 0;
+}
+
+/* The key's last fields: protocol and port, or the ICMP type (issue 15). */
+static uint32_t vmap_tail_len(const struct pc_nft_map *m)
+{
+	return m->icmp ? 4 : 4 + 4;
+}
+
 static uint32_t vmap_key_len(const struct pc_nft_map *m)
 {
-	return vmap_addrs(m) * vmap_addr_len(m) + 4 + 4;
+	return vmap_iface_len(m) + vmap_addrs(m) * vmap_addr_len(m) + vmap_tail_len(m);
+}
+
+/* nft's type of the key: its fields' types, 6 bits each (nl_internal.h). */
+static uint32_t vmap_key_type(const struct pc_nft_map *m)
+{
+	uint32_t addr = m->family == PC_FAM_IPV6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
+	uint32_t t = m->iface ? NFT_TYPE_IFNAME : 0;
+
+	t = t << NFT_TYPE_BITS | addr;
+	if (m->daddr)
+		t = t << NFT_TYPE_BITS | addr;
+	if (m->icmp)
+		return t << NFT_TYPE_BITS | (m->family == PC_FAM_IPV6 ? NFT_TYPE_ICMP6_TYPE :
+									 NFT_TYPE_ICMP_TYPE);
+	t = t << NFT_TYPE_BITS | NFT_TYPE_INET_PROTOCOL;
+	return t << NFT_TYPE_BITS | NFT_TYPE_INET_SERVICE;
 }
 
 /* The start and end keys of element @e (vmap_key_len() bytes each). */
@@ -345,6 +373,15 @@ static void vmap_elem_keys(const struct pc_nft_map *m, size_t i, uint8_t *lo, ui
 
 	memset(lo, 0, vmap_key_len(m));
 	memset(hi, 0, vmap_key_len(m));
+	if (m->iface) {
+		/* one exact name, padded with NULs as the kernel loads it */
+		size_t n = strlen(m->iface[i]);
+
+		memcpy(lo, m->iface[i], n < NFT_IFNAME_LEN ? n : NFT_IFNAME_LEN);
+		memcpy(hi, lo, NFT_IFNAME_LEN);
+		lo += NFT_IFNAME_LEN;
+		hi += NFT_IFNAME_LEN;
+	}
 	memcpy(lo, e->saddr.a, alen);
 	memcpy(hi, e->saddr.a, alen);
 	for (unsigned b = e->saddr.plen; b < alen * 8; b++)
@@ -354,6 +391,12 @@ static void vmap_elem_keys(const struct pc_nft_map *m, size_t i, uint8_t *lo, ui
 		memcpy(hi + alen, m->daddr[i].hi, alen);
 		lo += alen;
 		hi += alen;
+	}
+	if (m->icmp) {
+		/* the ICMP types, one byte */
+		lo[alen] = (uint8_t)e->dport.lo;
+		hi[alen] = (uint8_t)e->dport.hi;
+		return;
 	}
 	lo[alen] = hi[alen] = e->proto;
 	lo[alen + 4] = (uint8_t)(e->dport.lo >> 8);
@@ -400,21 +443,26 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 	ns->s = s;
 	ns->name = xstrdup(m->name);
 	ns->anon = false;
-	fields[0] = (uint8_t)vmap_addr_len(m);
-	if (m->daddr)
-		fields[1] = (uint8_t)vmap_addr_len(m);
-	fields[vmap_addrs(m)] = 1;       /* inet_proto */
-	fields[vmap_addrs(m) + 1] = 2;   /* inet_service */
+	{
+		/* the interface name (issue 15), then the addresses */
+		unsigned f0 = m->iface ? 1 : 0;
+
+		fields[0] = NFT_IFNAME_LEN;
+		fields[f0] = (uint8_t)vmap_addr_len(m);
+		if (m->daddr)
+			fields[f0 + 1] = (uint8_t)vmap_addr_len(m);
+		if (m->icmp) {
+			fields[f0 + vmap_addrs(m)] = 1;       /* icmp_type */
+		} else {
+			fields[f0 + vmap_addrs(m)] = 1;       /* inet_proto */
+			fields[f0 + vmap_addrs(m) + 1] = 2;   /* inet_service */
+		}
+	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT);
-	if (m->daddr)
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
-				  NFT_TYPE_VMAP_DST_V6 : NFT_TYPE_VMAP_DST_V4);
-	else
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, m->family == PC_FAM_IPV6 ?
-				  NFT_TYPE_VMAP_V6 : NFT_TYPE_VMAP_V4);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, vmap_key_type(m));
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, klen);
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
@@ -456,28 +504,44 @@ static uint32_t nft_reg32(unsigned k)
  * The registers of the key fields of a verdict map lookup: source,
  * protocol, port, and the destination after the source when the key has it.
  */
-static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[4])
+static void vmap_regs(const struct pc_nft_map *m, uint32_t reg[5])
 {
+	unsigned at = vmap_iface_len(m) / 4;   /* the interface name first */
 	unsigned words = vmap_addrs(m) * vmap_addr_len(m) / 4;
 
-	reg[0] = nft_reg32(0);
-	reg[1] = nft_reg32(words);
-	reg[2] = nft_reg32(words + 1);
-	reg[3] = nft_reg32(vmap_addr_len(m) / 4);
+	reg[0] = nft_reg32(at);
+	reg[1] = nft_reg32(at + words);
+	reg[2] = nft_reg32(at + words + 1);
+	reg[3] = nft_reg32(at + vmap_addr_len(m) / 4);
+	reg[4] = nft_reg32(0);
 }
 
 /* `ip[6] saddr . meta l4proto . th dport vmap @NAME` (after meta nfproto). */
 static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 {
-	uint32_t reg[4];
+	uint32_t reg[5];
 	struct nftnl_expr *e;
 
 	vmap_regs(m, reg);
+	if (m->icmp) {
+		/* the dependency nft puts before `icmp type` */
+		uint8_t proto = m->family == PC_FAM_IPV6 ? PC_PROTO_ICMPV6 : PC_PROTO_ICMP;
+
+		add_meta(r, NFT_META_L4PROTO);
+		add_cmp(r, NFT_CMP_EQ, &proto, 1);
+	}
+	if (m->iface)
+		add_meta_reg(r, m->oif ? NFT_META_OIFNAME : NFT_META_IIFNAME, reg[4]);
 	add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
 			m->family == PC_FAM_IPV6 ? 8 : 12, vmap_addr_len(m), reg[0]);
 	if (m->daddr)
 		add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
 				m->family == PC_FAM_IPV6 ? 24 : 16, vmap_addr_len(m), reg[3]);
+	if (m->icmp) {
+		/* the type: the first byte of the ICMP header */
+		add_payload_reg(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, reg[1]);
+		goto lookup;
+	}
 	add_meta_reg(r, NFT_META_L4PROTO, reg[1]);
 	/* nft's conversion of the 1-byte protocol in its 4-byte field */
 	e = expr_new(r, "byteorder");
@@ -487,8 +551,9 @@ static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
 	add_payload_reg(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg[2]);
+lookup:
 	e = expr_new(r, "lookup");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, reg[0]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, m->iface ? reg[4] : reg[0]);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m->name);
 }

@@ -29,7 +29,13 @@ static void key_print(struct pc_buf *out, uint32_t type, const uint8_t *k,
 {
 	char buf[INET6_ADDRSTRLEN];
 
-	if (type == NFT_TYPE_IPADDR && len == 4)
+	if (type == NFT_TYPE_IFNAME) {
+		/* a name padded with NULs: "eth0" */
+		pc_buf_putc(out, '"');
+		for (uint32_t i = 0; i < len && k[i]; i++)
+			pc_buf_putc(out, (char)k[i]);
+		pc_buf_putc(out, '"');
+	} else if (type == NFT_TYPE_IPADDR && len == 4)
 		pc_buf_puts(out, inet_ntop(AF_INET, k, buf, sizeof(buf)));
 	else if (type == NFT_TYPE_IP6ADDR && len == 16)
 		pc_buf_puts(out, inet_ntop(AF_INET6, k, buf, sizeof(buf)));
@@ -70,31 +76,47 @@ static void range_print(struct pc_buf *out, uint32_t type, const uint8_t *lo,
 	}
 }
 
-/*
- * The fields of the concatenated key types portcullis makes (verdict maps):
- * their types and lengths, each padded to 4 bytes. 0 for another type.
- */
-static size_t concat_fields(uint32_t type, uint32_t ftype[4], uint32_t flen[4])
+/* The length of a field of nft type @t in a concatenated key; 0: not one
+ * of the types portcullis puts in a concatenation. */
+static uint32_t field_len(uint32_t t)
 {
-	if (type == NFT_TYPE_VMAP_DST_V4 || type == NFT_TYPE_VMAP_DST_V6) {
-		ftype[0] = ftype[1] = type == NFT_TYPE_VMAP_DST_V6 ? NFT_TYPE_IP6ADDR :
-								      NFT_TYPE_IPADDR;
-		flen[0] = flen[1] = type == NFT_TYPE_VMAP_DST_V6 ? 16 : 4;
-		ftype[2] = NFT_TYPE_INET_PROTOCOL;
-		flen[2] = 1;
-		ftype[3] = NFT_TYPE_INET_SERVICE;
-		flen[3] = 2;
-		return 4;
+	switch (t) {
+	case NFT_TYPE_IFNAME: return NFT_IFNAME_LEN;
+	case NFT_TYPE_IPADDR: return 4;
+	case NFT_TYPE_IP6ADDR: return 16;
+	case NFT_TYPE_INET_PROTOCOL: return 1;
+	case NFT_TYPE_INET_SERVICE: return 2;
+	case NFT_TYPE_ICMP_TYPE: return 1;
+	case NFT_TYPE_ICMP6_TYPE: return 1;
+	default: return 0;
 	}
-	if (type != NFT_TYPE_VMAP_V4 && type != NFT_TYPE_VMAP_V6)
-		return 0;
-	ftype[0] = type == NFT_TYPE_VMAP_V6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
-	flen[0] = type == NFT_TYPE_VMAP_V6 ? 16 : 4;
-	ftype[1] = NFT_TYPE_INET_PROTOCOL;
-	flen[1] = 1;
-	ftype[2] = NFT_TYPE_INET_SERVICE;
-	flen[2] = 2;
-	return 3;
+}
+
+/*
+ * The fields of the concatenated key types portcullis makes (verdict maps:
+ * [ifname .] address [. address] . (inet_proto . inet_service | icmp
+ * type)): their types and lengths, each padded to 4 bytes in the key. 0
+ * for another type (one field, or a field not of these).
+ */
+#define MAX_FIELDS 5
+static size_t concat_fields(uint32_t type, uint32_t ftype[MAX_FIELDS],
+			    uint32_t flen[MAX_FIELDS])
+{
+	uint32_t rev[MAX_FIELDS];
+	size_t n = 0;
+
+	if (type >> NFT_TYPE_BITS == 0)
+		return 0;   /* one field: no concatenation */
+	for (; type; type >>= NFT_TYPE_BITS) {
+		if (n == MAX_FIELDS || !field_len(type & ((1u << NFT_TYPE_BITS) - 1)))
+			return 0;
+		rev[n++] = type & ((1u << NFT_TYPE_BITS) - 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		ftype[i] = rev[n - 1 - i];
+		flen[i] = field_len(ftype[i]);
+	}
+	return n;
 }
 
 /* A map element's verdict and comment: " : accept comment "..."". */
@@ -116,7 +138,7 @@ static void verdict_print(struct pc_buf *out, const struct nl_elem *e)
  */
 static void elem_print_box(struct pc_buf *out, uint32_t type, const struct nl_elem *e)
 {
-	uint32_t ftype[4], flen[4], off = 0;
+	uint32_t ftype[MAX_FIELDS], flen[MAX_FIELDS], off = 0;
 	size_t nf = concat_fields(type, ftype, flen);
 	const uint8_t *hi = e->has_end ? e->key_end : e->key;
 

@@ -51,6 +51,7 @@ enum {
 	NFT_TYPE_INET_PROTOCOL = 12,
 	NFT_TYPE_ICMP_TYPE = 14,
 	NFT_TYPE_ICMP6_TYPE = 29,
+	NFT_TYPE_IFNAME = 41,
 };
 
 /* nft's type of a concatenation: the field types, 6 bits each. */
@@ -74,6 +75,9 @@ enum {
 #define NFT_TYPE_VMAP_DST_V6 \
 	NFT_TYPE_CONCAT4(NFT_TYPE_IP6ADDR, NFT_TYPE_IP6ADDR, NFT_TYPE_INET_PROTOCOL, \
 			 NFT_TYPE_INET_SERVICE)
+
+/* the length of an interface name in a key (IFNAMSIZ) */
+#define NFT_IFNAME_LEN 16
 
 /* nft's expression type number of a concatenation (set key "typeof" udata). */
 #define NFT_EXPR_CONCAT 13

@@ -66,7 +66,8 @@ const struct pc_backend pc_backend_nft = {
 	.caps = PC_CAP_ALL | PC_CAP_VMAP | PC_CAP_VMAP_DADDR | PC_CAP_IFACE_LIST |
 		PC_CAP_OIFACE | PC_CAP_NAT | PC_CAP_DYNSET | PC_CAP_LOG_GROUP |
 		PC_CAP_NEGATION | PC_CAP_LIMIT_BURST | PC_CAP_SPORT |
-		PC_CAP_LIMIT_PER_SOURCE,
+		PC_CAP_LIMIT_PER_SOURCE | PC_CAP_VMAP_IFACE |
+		PC_CAP_VMAP_ICMP,
 	.families = PC_FAM_ALL,
 	.check = nft_check,
 	.emit = nft_emit,

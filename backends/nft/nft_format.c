@@ -257,14 +257,24 @@ comment:
 		return;
 	}
 	if (r->vmap) {
-		put(out, ip);
-		if (r->vmap->daddr) {
-			put(out, " saddr . ");
-			put(out, ip);
-			put(out, " daddr . meta l4proto . th dport vmap @");
-		} else {
-			put(out, " saddr . meta l4proto . th dport vmap @");
+		if (r->ifname) {
+			put(out, r->oif ? "oifname " : "iifname ");
+			put_quoted(out, r->ifname);
+			fputc_unlocked(' ', out);
 		}
+		if (r->vmap->iface)
+			put(out, r->vmap->oif ? "oifname . " : "iifname . ");
+		put(out, ip);
+		put(out, " saddr . ");
+		if (r->vmap->daddr) {
+			put(out, ip);
+			put(out, " daddr . ");
+		}
+		if (r->vmap->icmp)
+			put(out, r->vmap->family == PC_FAM_IPV6 ? "icmpv6 type vmap @" :
+								  "icmp type vmap @");
+		else
+			put(out, "meta l4proto . th dport vmap @");
 		put(out, r->vmap->name);
 		if (r->comment[0]) {
 			put(out, " comment ");
@@ -422,6 +432,10 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 {
 	const struct pc_map_elem *e = &m->v[i];
 
+	if (m->iface) {
+		put_quoted(out, m->iface[i]);
+		put(out, " . ");
+	}
 	addr_print(out, &e->saddr);
 	put(out, " . ");
 	if (m->daddr) {
@@ -432,8 +446,10 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 		addr_elem_print(out, &d, m->family == PC_FAM_IPV6);
 		put(out, " . ");
 	}
-	put(out, l4proto_name(e->proto));
-	put(out, " . ");
+	if (!m->icmp) {
+		put(out, l4proto_name(e->proto));
+		put(out, " . ");
+	}
 	put_uint(out, e->dport.lo);
 	if (e->dport.hi != e->dport.lo) {
 		fputc_unlocked('-', out);
@@ -451,12 +467,14 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 	bool v6 = m->family == PC_FAM_IPV6;
 
 	fprintf(out, "\tmap %s {\n", m->name);
+	fprintf(out, "\t\ttype %s%s . ", m->iface ? "ifname . " : "",
+		v6 ? "ipv6_addr" : "ipv4_addr");
 	if (m->daddr)
-		fprintf(out, "\t\ttype %s . %s . inet_proto . inet_service : verdict\n",
-			v6 ? "ipv6_addr" : "ipv4_addr", v6 ? "ipv6_addr" : "ipv4_addr");
+		fprintf(out, "%s . ", v6 ? "ipv6_addr" : "ipv4_addr");
+	if (m->icmp)
+		fprintf(out, "%s : verdict\n", v6 ? "icmpv6_type" : "icmp_type");
 	else
-		fprintf(out, "\t\ttype %s . inet_proto . inet_service : verdict\n",
-			v6 ? "ipv6_addr" : "ipv4_addr");
+		fputs("inet_proto . inet_service : verdict\n", out);
 	fputs("\t\tflags interval\n", out);
 	if (m->counter)
 		fputs("\t\tcounter\n", out);

@@ -259,6 +259,9 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->n = r->n_map;
 	m->v = r->map;
 	m->daddr = r->map_daddr;
+	m->iface = r->map_iface;
+	m->oif = dir == PC_DIR_OUT;
+	m->icmp = r->n_map && !pc_proto_has_ports(r->map[0].proto);
 	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
 	/*
 	 * The elements of one policy rule follow each other and share one
@@ -274,6 +277,9 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	nr->family = r->families;
 	nr->proto = -1;
 	nr->vmap = m;
+	/* one interface for the whole map (issue 15): a match before it */
+	nr->ifname = r->iface;
+	nr->oif = dir == PC_DIR_OUT;
 	nr->comment = xstrdup(comment);
 }
 

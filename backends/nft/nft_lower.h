@@ -155,6 +155,15 @@ struct pc_nft_map {
 	const struct pc_addr_range *daddr; /* NULL, or per element its destination:
 				      * the key is then `ip[6] saddr . ip[6] daddr .
 				      * meta l4proto . th dport` */
+	/* Map keys over interfaces (issue 15): NULL, or per element its
+	 * interface name: the key then begins with `iifname` (`oifname` when
+	 * @oif, the output chain) */
+	const char *const *iface;
+	bool oif;
+	/* ICMP types in map keys (issue 15): the elements are ICMP (ICMPv6
+	 * in an IPv6 map) and the key ends in `icmp type` instead of
+	 * `meta l4proto . th dport` */
+	bool icmp;
 };
 
 /**

@@ -76,15 +76,25 @@ static bool range_has(const struct pc_addr_range *d, const struct pc_packet *p)
 const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 					const struct pc_packet *p)
 {
-	if (!(r->families & p->family) || !pc_proto_has_ports(p->proto))
+	bool icmp = p->proto == PC_PROTO_ICMP || p->proto == PC_PROTO_ICMPV6;
+	/* the last field of the key: the port, or the ICMP type (issue 15);
+	 * a packet whose type is not known is in no element, as it matches
+	 * no rule that names types (the only ICMP rules folded) */
+	long v = icmp ? p->icmp_type : p->dport;
+
+	if (!(r->families & p->family) || (!pc_proto_has_ports(p->proto) && !icmp))
+		return NULL;
+	/* one interface for all elements (issue 15): an exact name */
+	if (r->iface && (!p->iface || strcmp(r->iface, p->iface) != 0))
 		return NULL;
 	for (size_t i = 0; i < r->n_map; i++) {
 		const struct pc_map_elem *e = &r->map[i];
+		bool in = v >= 0 && e->dport.lo <= v && v <= e->dport.hi;
 
-		if (e->proto == p->proto && e->dport.lo <= p->dport &&
-		    p->dport <= e->dport.hi &&
+		if (e->proto == p->proto && in &&
 		    pc_addr_contains(&e->saddr, p->family, p->saddr) &&
-		    (!r->map_daddr || range_has(&r->map_daddr[i], p)))
+		    (!r->map_daddr || range_has(&r->map_daddr[i], p)) &&
+		    (!r->map_iface || (p->iface && strcmp(r->map_iface[i], p->iface) == 0)))
 			return e;
 	}
 	return NULL;

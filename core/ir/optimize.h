@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <portcullis/ir.h>
 
@@ -53,6 +54,24 @@ struct pc_ir *pc_ir_optimize_view_for(const struct pc_ir *ir, bool daddr,
  */
 void pc_ir_optimize_dispatch(struct pc_ir *ir, struct pc_optimize_stats *st);
 struct pc_ir *pc_ir_optimize_view_opts(const struct pc_ir *ir, bool daddr, bool dispatch,
+				       struct pc_optimize_stats *st);
+
+/*
+ * Map keys over interfaces (issue 15): which fields a map's key may hold
+ * besides source, protocol and port, by what the backend can express.
+ */
+enum {
+	PC_OPT_KEY_DADDR = 1u << 0,   /* the destination: PC_CAP_VMAP_DADDR */
+	PC_OPT_KEY_IFACE = 1u << 1,   /* the interface: PC_CAP_VMAP_IFACE */
+	PC_OPT_KEY_ICMP = 1u << 2,    /* ICMP types: PC_CAP_VMAP_ICMP */
+	PC_OPT_KEYS_ALL = PC_OPT_KEY_DADDR | PC_OPT_KEY_IFACE | PC_OPT_KEY_ICMP,
+};
+
+/* The PC_OPT_KEY_* a backend with @caps (PC_CAP_*) can take. */
+unsigned pc_optimize_keys(uint32_t caps);
+
+/* An optimised view whose maps' keys hold at most @keys (PC_OPT_KEY_*). */
+struct pc_ir *pc_ir_optimize_view_keys(const struct pc_ir *ir, unsigned keys, bool dispatch,
 				       struct pc_optimize_stats *st);
 
 /*

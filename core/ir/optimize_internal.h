@@ -18,6 +18,10 @@ void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 			    size_t min_run, struct pc_optimize_stats *st);
 
+/* The same, with map keys of at most @keys (PC_OPT_KEY_*). */
+void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned keys,
+			    size_t min_run, struct pc_optimize_stats *st);
+
 /* Replaces the regions of @c by dispatches whose classes are folded
  * (optimize_dispatch.c). */
 void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,

@@ -119,6 +119,12 @@ enum pc_cap {
 	PC_CAP_SPORT = 1u << 27,
 	/* matches (issue 14): limit ... per source (pc_rule.limit_per_source), opt-in */
 	PC_CAP_LIMIT_PER_SOURCE = 1u << 28,
+	/* Map keys over interfaces (issue 15): verdict maps whose key begins
+	 * with the interface name (pc_rule.map_iface), opt-in */
+	PC_CAP_VMAP_IFACE = 1u << 29,
+	/* ICMP types in map keys (issue 15): maps whose elements are of
+	 * PC_PROTO_ICMP / PC_PROTO_ICMPV6 (struct pc_map_elem), opt-in */
+	PC_CAP_VMAP_ICMP = 1u << 30,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

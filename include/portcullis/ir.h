@@ -185,7 +185,7 @@ enum pc_rule_origin {
 /**
  * struct pc_map_elem - one element of a verdict map (optimiser output)
  * @saddr:   source prefix (plen 0: any source of the family)
- * @proto:   a pc_proto_has_ports() protocol
+ * @proto:   a pc_proto_has_ports() protocol (or ICMP, see below)
  * @dport:   destination port interval
  * @verdict: PC_VERDICT_ALLOW or PC_VERDICT_DENY
  * @loc:     the policy rule the element comes from
@@ -193,6 +193,12 @@ enum pc_rule_origin {
  *
  * The elements of one map are pairwise disjoint (no packet matches two), so
  * their order does not matter; they are sorted by (proto, saddr, dport).
+ *
+ * ICMP types in map keys (issue 15): in a map whose elements are all of
+ * PC_PROTO_ICMP (an IPv4 map) or PC_PROTO_ICMPV6 (an IPv6 map), @dport is
+ * the interval of ICMP types instead (a packet of no known type is in
+ * none); only backends with
+ * PC_CAP_VMAP_ICMP are given such maps. A map never mixes the two kinds.
  */
 struct pc_map_elem {
 	struct pc_addr saddr;
@@ -345,6 +351,18 @@ struct pc_rule {
 	bool limit_per_source;
 	/* Dispatch (the compiler, issue 15): NULL, or this rule is a dispatch */
 	const struct pc_dispatch *dispatch;
+	/* Map keys over interfaces (issue 15) */
+	/*
+	 * @map_iface: NULL, or for a verdict map whose key begins with the
+	 * interface: per element of @map (same index), the exact interface
+	 * name (never a wildcard) the packet's interface must equal: the
+	 * input interface in the in and forward chains, the output one in
+	 * the out chain (as @iface). When all elements would name the same
+	 * interface, @map_iface is NULL and the map rule's @iface holds that
+	 * exact name instead (the packet's interface must equal it before the
+	 * lookup). Only backends with PC_CAP_VMAP_IFACE are given either.
+	 */
+	const char *const *map_iface;
 };
 
 /**

@@ -88,6 +88,7 @@ case_apply_equals_nft() {
 	# The same with one rule per policy line: apply --no-optimize and
 	# generate --no-optimize agree too; and without the dispatch (=).
 	for pol in "$W"/web.policy "$W"/maps.policy "$SRC"/tests/netns/fold.policy \
+		   "$SRC"/tests/netns/foldkeys.policy \
 		   "$W"/big.policy "$W"/dispatch.policy "$SRC"/policies/*.policy \
 		   -"$W"/maps.policy -"$W"/big.policy ="$W"/maps.policy ="$W"/dispatch.policy; do
 		opt=
@@ -122,6 +123,18 @@ case_apply_equals_nft() {
 	done
 	$P generate "$W/maps.policy" 2>/dev/null | grep -q "meta nfproto . meta l4proto vmap" ||
 		fail "maps.policy has no dispatch"
+	# Map keys over interfaces and ICMP types (issue 15): every key form
+	# (without the dispatch, which takes the port rules of a long stretch)
+	$P generate --no-dispatch "$SRC"/tests/netns/foldkeys.policy >"$W/keys.nft" 2>/dev/null ||
+		fail "generate foldkeys.policy"
+	# (a map of one interface is matched on it before the lookup)
+	for key in "iifname . ip saddr . meta l4proto . th dport vmap" \
+		   "iifname \"pcfw0\" ip saddr . icmp type vmap" \
+		   "iifname . ip6 saddr . ip6 daddr . icmpv6 type vmap" \
+		   "oifname \"pcfw0\" ip6 saddr . ip6 daddr . icmpv6 type vmap" \
+		   "oifname . ip saddr . ip daddr . meta l4proto . th dport vmap"; do
+		grep -qF "$key" "$W/keys.nft" || fail "foldkeys.policy has no map keyed $key"
+	done
 }
 
 # Verdict maps (without the dispatch, which would take their rules into

@@ -43,7 +43,8 @@ maps maps.policy
 maps-no-optimize maps.policy --no-optimize
 dispatch dispatch.policy
 dispatch-no-dispatch dispatch.policy --no-dispatch
+keys ../netns/foldkeys.policy --no-dispatch
 LIST
 [ $regen = 1 ] && echo "regenerated the dumps in $dir/decode; review them with git diff"
-echo "$((6 - fails)) passed, $fails failed"
+echo "$((7 - fails)) passed, $fails failed"
 [ $fails = 0 ]

@@ -211,7 +211,7 @@ int main(int argc, char **argv)
 	if (!ir)
 		goto fail;
 	if (optimize)
-		view = pc_ir_optimize_view_opts(ir, true, dispatch, NULL);
+		view = pc_ir_optimize_view_keys(ir, PC_OPT_KEYS_ALL, dispatch, NULL);
 	plan = pc_nft_plan_create(optimize ? view : ir, diag);
 	if (!plan)
 		goto fail;

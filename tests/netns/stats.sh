@@ -12,6 +12,8 @@
 # (a map element, line 4), 2 to port 22 (line 12, a plain rule: logged,
 # not folded) and one to port 99 (line 11, dropped by a map element); each connection's first
 # packet is the one a policy line decides (the rest are established).
+# Then the same with every folded line on the firewall's interface: a map
+# keyed by it (issue 15).
 # Exit: 0 as expected, 1 a mismatch, 77 skipped, 99 setup failure.
 set -u
 pc=$1 probe=$2
@@ -36,29 +38,43 @@ ip netns exec "$fw" "$probe" serve -r "$tmp/ready" tcp 22 81 &
 server=$!
 for _ in $(seq 50); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
 [ -e "$tmp/ready" ] || { echo "server did not start" >&2; exit 99; }
-ip netns exec "$fw" "$pc" apply "$tmp/st.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
-grep -q "vmap" <(ip netns exec "$fw" nft list table inet st) || { echo "FAIL: no verdict map"; exit 1; }
-for _ in 1 2 3; do ip netns exec "$cl" "$probe" tcp 192.0.2.1 81 1000 >/dev/null; done
-for _ in 1 2; do ip netns exec "$cl" "$probe" tcp 192.0.2.1 22 1000 >/dev/null; done
-ip netns exec "$cl" "$probe" tcp 192.0.2.1 99 200 >/dev/null
-
+# Map keys over interfaces (issue 15): the same lines, each on the
+# firewall's interface, fold into a map behind a match on it and count
+# alike (without the dispatch, which would take these lines first).
+sed -e 's/^table st$/table st2/' \
+    -e '3,11s/^\(allow\|deny\) in port/\1 in on pcs1 port/' "$tmp/st.policy" >"$tmp/st2.policy"
 fail=0
-ip netns exec "$fw" "$pc" stats "$tmp/st.policy" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; exit 1; }
-cat "$tmp/out"
-packets() { awk -v l="$tmp/st.policy:$1" '$1 == l { print $2 }' "$tmp/out"; }
-[ "$(packets 4)" = 3 ] || { echo "FAIL: line 4 (a map element) counted $(packets 4), want 3"; fail=1; }
-[ "$(packets 12)" = 2 ] || { echo "FAIL: line 12 (a rule) counted $(packets 12), want 2"; fail=1; }
-[ "$(packets 11)" -ge 1 ] 2>/dev/null || { echo "FAIL: line 11 (a drop element) counted $(packets 11)"; fail=1; }
-[ "$(packets 3)" = 0 ] || { echo "FAIL: line 3 counted $(packets 3), want 0"; fail=1; }
-ip netns exec "$fw" "$pc" stats --unused "$tmp/st.policy" >"$tmp/unused" 2>/dev/null || fail=1
-want=$(for l in 3 5 6 7 8 9 10; do echo "$tmp/st.policy:$l"; done)
-[ "$(cat "$tmp/unused")" = "$want" ] || { echo "FAIL: --unused:"; cat "$tmp/unused"; fail=1; }
-ip netns exec "$fw" "$pc" stats --json "$tmp/st.policy" >"$tmp/json" 2>/dev/null || fail=1
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); l={x["line"].rsplit(":",1)[1]: x["packets"] for x in d["lines"]}; sys.exit(0 if l["4"]==3 and l["12"]==2 else 1)' "$tmp/json" ||
-	{ echo "FAIL: --json:"; cat "$tmp/json"; fail=1; }
-ip netns exec "$fw" "$pc" diff "$tmp/st.policy" >"$tmp/diff" ||
-	{ echo "FAIL: diff sees the counters as drift:"; cat "$tmp/diff"; fail=1; }
+check() {
+	local pol=$1 table=$2
+	shift 2   # then the options of apply, stats and diff
+	ip netns exec "$fw" "$pc" apply "$@" "$pol" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
+	grep -q "vmap" <(ip netns exec "$fw" nft list table inet "$table") || { echo "FAIL: no verdict map"; exit 1; }
+	for _ in 1 2 3; do ip netns exec "$cl" "$probe" tcp 192.0.2.1 81 1000 >/dev/null; done
+	for _ in 1 2; do ip netns exec "$cl" "$probe" tcp 192.0.2.1 22 1000 >/dev/null; done
+	ip netns exec "$cl" "$probe" tcp 192.0.2.1 99 200 >/dev/null
+	ip netns exec "$fw" "$pc" stats "$@" "$pol" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; exit 1; }
+	cat "$tmp/out"
+	packets() { awk -v l="$pol:$1" '$1 == l { print $2 }' "$tmp/out"; }
+	[ "$(packets 4)" = 3 ] || { echo "FAIL: line 4 (a map element) counted $(packets 4), want 3"; fail=1; }
+	[ "$(packets 12)" = 2 ] || { echo "FAIL: line 12 (a rule) counted $(packets 12), want 2"; fail=1; }
+	[ "$(packets 11)" -ge 1 ] 2>/dev/null || { echo "FAIL: line 11 (a drop element) counted $(packets 11)"; fail=1; }
+	[ "$(packets 3)" = 0 ] || { echo "FAIL: line 3 counted $(packets 3), want 0"; fail=1; }
+	ip netns exec "$fw" "$pc" stats "$@" --unused "$pol" >"$tmp/unused" 2>/dev/null || fail=1
+	want=$(for l in 3 5 6 7 8 9 10; do echo "$pol:$l"; done)
+	[ "$(cat "$tmp/unused")" = "$want" ] || { echo "FAIL: --unused:"; cat "$tmp/unused"; fail=1; }
+	ip netns exec "$fw" "$pc" stats "$@" --json "$pol" >"$tmp/json" 2>/dev/null || fail=1
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); l={x["line"].rsplit(":",1)[1]: x["packets"] for x in d["lines"]}; sys.exit(0 if l["4"]==3 and l["12"]==2 else 1)' "$tmp/json" ||
+		{ echo "FAIL: --json:"; cat "$tmp/json"; fail=1; }
+	ip netns exec "$fw" "$pc" diff "$@" "$pol" >"$tmp/diff" ||
+		{ echo "FAIL: diff sees the counters as drift:"; cat "$tmp/diff"; fail=1; }
+}
+check "$tmp/st.policy" st
 [ $fail = 0 ] && echo "ok   stats per line, --unused, --json, diff"
+ip netns exec "$fw" nft delete table inet st || exit 99
+grep -q 'iifname "pcs1" ip saddr . meta l4proto . th dport vmap' <("$pc" generate --no-dispatch "$tmp/st2.policy" 2>/dev/null) ||
+	{ echo "FAIL: st2.policy has no map on the interface"; exit 1; }
+check "$tmp/st2.policy" st2 --no-dispatch
+[ $fail = 0 ] && echo "ok   the same through a map on the interface"
 
 # The dispatch (issue 15): a line's counters are summed over the class
 # chains its rule was copied into (line 8, no port, is in every class:

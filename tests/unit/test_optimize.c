@@ -131,12 +131,18 @@ static void rand_ports(struct pc_buf *b)
 static char *rand_policy(unsigned n_rules)
 {
 	struct pc_buf b;
+	/* map keys over interfaces (issue 15): stretches of rules that name
+	 * an interface, which fold into maps keyed by it */
+	bool with_iface = pick(2) == 0, on_iface = with_iface;
 
 	pc_buf_init(&b);
 	pc_buf_puts(&b, "transports tcp, udp, sctp\nhosts dyn = dynamic\n");
 	for (unsigned i = 0; i < n_rules; i++) {
 		unsigned kind = pick(20);
 		const char *verdict = pick(2) ? "allow" : "deny";
+
+		if (with_iface && pick(24) == 0)
+			on_iface = !on_iface;
 
 		if (kind == 0) {
 			/* breaks a run: logged */
@@ -175,6 +181,39 @@ static char *rand_policy(unsigned n_rules)
 			continue;
 		}
 		pc_buf_printf(&b, "%s in ", verdict);
+		if (pick(5) == 0) {
+			/* ICMP types in map keys (issue 15): ICMP rules with
+			 * addresses, in the runs of the others */
+			static const char *const t4[] = { "icmp echo-request", "icmp echo-reply",
+							  "icmp { echo-request, timestamp-request }",
+							  "proto icmp" };
+			static const char *const t6[] = { "icmpv6 echo-request",
+							  "icmpv6 { echo-request, echo-reply }",
+							  "icmpv6 nd-router-solicit", "proto icmpv6" };
+			bool v6 = pick(3) == 0;
+
+			if (on_iface)
+				pc_buf_printf(&b, "on %s ", pick(2) ? "eth0" : "eth1");
+			pc_buf_puts(&b, v6 ? t6[pick(4)] : t4[pick(4)]);
+			if (pick(4)) {
+				pc_buf_puts(&b, " from ");
+				rand_prefix(&b, v6);
+			}
+			if (pick(3) == 0) {
+				pc_buf_puts(&b, " to ");
+				rand_dst(&b, v6);
+			}
+			pc_buf_putc(&b, '\n');
+			continue;
+		}
+		if (on_iface) {
+			/* exact names fold; a wildcard ends the run */
+			static const char *const on[] = { "eth0", "eth1", "{ eth0, eth1 }",
+							  "eth1", "eth0", "{ eth1, eth0 }",
+							  "eth0", "eth1", "eth0", "eth*" };
+
+			pc_buf_printf(&b, "on %s ", on[pick(10)]);
+		}
 		switch (pick(4)) {
 		case 0:
 			pc_buf_puts(&b, "port ");
@@ -268,6 +307,9 @@ static unsigned decide(const struct pc_ir *ir, const struct pc_packet *p, enum p
 }
 
 static size_t compared, maps_made, overlaps_checked, daddr_maps, dispatches, classes;
+static size_t iface_maps;   /* maps keyed by the interface (issue 15) */
+static size_t icmp_maps;    /* maps keyed by the ICMP type (issue 15) */
+static size_t on_iface_maps;   /* maps behind a match on one interface */
 
 static void compare1(const struct pc_ir *plain, const struct pc_ir *opt,
 		     const struct pc_packet *p, const char *text);
@@ -359,6 +401,10 @@ static void check_disjoint(const struct pc_ir *ir)
 						    memcmp(dy->hi, dx->lo, 16) < 0)
 							continue;
 					}
+					/* other interfaces: no packet in both */
+					if (r->map_iface &&
+					    strcmp(r->map_iface[a], r->map_iface[b]) != 0)
+						continue;
 					overlaps_checked++;
 					pc_packet_init(&p);
 					p.family = x->saddr.family;
@@ -480,6 +526,56 @@ static void rand_sport(struct pc_packet *p, const struct pc_rule *r)
 
 static void run_text(char *text, unsigned n_random);
 
+/*
+ * ICMP types in map keys (issue 15): packets of @l's protocol with each of
+ * its types and the ones beside them, and of no known type, from the edges
+ * of @r's sources of the family.
+ */
+static void icmp_edges(const struct pc_ir *plain, const struct pc_ir *opt,
+		       const struct pc_rule *r, const struct pc_l4 *l, const char *text)
+{
+	static const char *const ifaces[] = { NULL, "eth0", "eth1", "eth2" };
+	unsigned fam = l->proto == PC_PROTO_ICMP ? PC_FAM_IPV4 : PC_FAM_IPV6;
+	int types[64];
+	size_t n = 0;
+
+	types[n++] = -1;
+	types[n++] = 8;
+	for (size_t j = 0; j < l->n_types && n + 3 <= 64; j++) {
+		types[n++] = l->types[j] - 1;
+		types[n++] = l->types[j];
+		types[n++] = l->types[j] + 1;
+	}
+	for (size_t t = 0; t < n; t++)
+		for (size_t s = 0; s < (r->saddr.n ? r->saddr.n : 1); s++)
+			for (int delta = -1; delta <= 1; delta++)
+				for (int last = 0; last < 2; last++) {
+					struct pc_packet p;
+
+					if (r->saddr.n && r->saddr.v[s].family != fam)
+						continue;
+					pc_packet_init(&p);
+					p.family = fam;
+					p.proto = l->proto;
+					p.icmp_type = types[t] > 255 ? -1 : types[t];
+					if (r->saddr.n)
+						set_addr(&p, &r->saddr.v[s], delta, last);
+					rand_daddr(&p);
+					for (size_t f = 0; f < 4; f++) {
+						p.iface = ifaces[f];
+						compare(plain, opt, &p, text);
+					}
+					for (size_t d = 0; d < r->daddr.n; d++) {
+						if (r->daddr.v[d].family != fam)
+							continue;
+						for (int dd = -1; dd <= 1; dd++) {
+							edge_addr(p.daddr, &r->daddr.v[d], dd, dd > 0);
+							compare(plain, opt, &p, text);
+						}
+					}
+				}
+}
+
 static void run_one(unsigned n_rules, unsigned n_random)
 {
 	run_text(rand_policy(n_rules), n_random);
@@ -492,7 +588,8 @@ static void run_text(char *text, unsigned n_random)
 	struct pc_optimize_stats st;
 	const struct pc_chain *c;
 	struct pc_packet p;
-	static const char *const ifaces[] = { NULL, "eth0", "eth1" };
+	/* eth2: a name no rule has, which only eth* matches */
+	static const char *const ifaces[] = { NULL, "eth0", "eth1", "eth2" };
 	static const uint8_t l4[] = { PC_PROTO_TCP, PC_PROTO_UDP, PC_PROTO_SCTP, PC_PROTO_DCCP };
 
 	assert_non_null(plain);
@@ -503,8 +600,14 @@ static void run_text(char *text, unsigned n_random)
 	dispatched = dis;
 	pc_ir_optimize(opt, &st);
 	maps_made += st.maps;
-	for (size_t i = 0; i < opt->chains[PC_DIR_IN].n; i++)
+	for (size_t i = 0; i < opt->chains[PC_DIR_IN].n; i++) {
 		daddr_maps += opt->chains[PC_DIR_IN].rules[i].map_daddr != NULL;
+		iface_maps += opt->chains[PC_DIR_IN].rules[i].map_iface != NULL;
+		on_iface_maps += opt->chains[PC_DIR_IN].rules[i].n_map &&
+				 opt->chains[PC_DIR_IN].rules[i].iface;
+		icmp_maps += opt->chains[PC_DIR_IN].rules[i].n_map &&
+			     !pc_proto_has_ports(opt->chains[PC_DIR_IN].rules[i].map[0].proto);
+	}
 	check_disjoint(opt);
 	c = &plain->chains[PC_DIR_IN];
 	/* interval edges of every rule */
@@ -514,6 +617,8 @@ static void run_text(char *text, unsigned n_random)
 		for (size_t k = 0; k < r->n_l4; k++) {
 			const struct pc_l4 *l = &r->l4[k];
 
+			if (l->proto == PC_PROTO_ICMP || l->proto == PC_PROTO_ICMPV6)
+				icmp_edges(plain, opt, r, l, text);
 			for (size_t j = 0; j < l->dports.n; j++) {
 				const int ports[] = { l->dports.v[j].lo - 1, l->dports.v[j].lo,
 						      l->dports.v[j].hi, l->dports.v[j].hi + 1 };
@@ -529,7 +634,7 @@ static void run_text(char *text, unsigned n_random)
 								if (r->saddr.n)
 									set_addr(&p, &r->saddr.v[s], delta, last);
 								rand_daddr(&p);
-								for (size_t f = 0; f < 3; f++) {
+								for (size_t f = 0; f < 4; f++) {
 									p.iface = ifaces[f];
 									compare(plain, opt, &p, text);
 								}
@@ -553,7 +658,7 @@ static void run_text(char *text, unsigned n_random)
 		pc_packet_init(&p);
 		p.proto = l4[pick(4)];
 		p.dport = (uint16_t)(990 + pick(280));
-		p.iface = ifaces[pick(3)];
+		p.iface = ifaces[pick(4)];
 		rand_sport(&p, NULL);
 		if (pick(3) == 0) {
 			p.family = PC_FAM_IPV6;
@@ -570,6 +675,14 @@ static void run_text(char *text, unsigned n_random)
 			p.saddr[2] = (uint8_t)pick(256);
 			p.saddr[3] = (uint8_t)pick(256);
 		}
+		if (pick(5) == 0) {
+			/* ICMP of the family, a type some rules name, or none */
+			static const int t[] = { -1, 0, 8, 13, 128, 129, 133, 3 };
+
+			p.proto = p.family == PC_FAM_IPV6 ? PC_PROTO_ICMPV6 : PC_PROTO_ICMP;
+			p.icmp_type = t[pick(8)];
+			p.dport = 0;
+		}
 		rand_daddr(&p);
 		compare(plain, opt, &p, text);
 	}
@@ -583,18 +696,26 @@ static void run_text(char *text, unsigned n_random)
 static void test_random_policies(void **state)
 {
 	compared = maps_made = overlaps_checked = daddr_maps = dispatches = classes = 0;
-	for (unsigned seed = 1; seed <= 60; seed++) {
+	iface_maps = icmp_maps = on_iface_maps = 0;
+	for (unsigned seed = 1; seed <= 120; seed++) {
 		rng_state = 0x9e3779b97f4a7c15ull * seed;
 		run_one(5 + pick(60), 3000);
 	}
 	/* thousands of packets per policy, hundreds of thousands in all */
+	print_message("%zu packets, %zu maps, %zu with destinations, %zu keyed by the interface, "
+		      "%zu by the ICMP type, %zu on one interface\n", compared, maps_made, daddr_maps,
+		      iface_maps, icmp_maps, on_iface_maps);
 	assert_true(compared > 100000);
 	/* and the optimiser really folded: many maps over the seeds */
 	assert_true(maps_made > 30);
 	/* maps whose key holds the destination among them */
-	print_message("%zu packets, %zu maps, %zu with destinations\n", compared, maps_made,
-		      daddr_maps);
 	assert_true(daddr_maps > 10);
+	/* and maps keyed by the interface */
+	assert_true(iface_maps > 10);
+	/* or behind a match on the one interface of the run */
+	assert_true(on_iface_maps > 10);
+	/* and by the ICMP type */
+	assert_true(icmp_maps > 10);
 	/* and check_disjoint() met elements whose ports overlap (else it checks nothing) */
 	assert_true(overlaps_checked > 0);
 	print_message("%zu dispatches, %zu classes\n", dispatches, classes);
