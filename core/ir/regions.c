@@ -1111,8 +1111,11 @@ static void ivlist_copy(const struct ivlist *a, struct ivlist *out)
 	memcpy(out->v, a->v, a->n * sizeof(a->v[0]));
 }
 
-/* What a NAT rule translates into: equal for equal translations. */
-static uint64_t nat_xlat(const struct pc_nat_rule *n)
+/*
+ * What a NAT rule translates into: equal for equal translations. @port:
+ * the dnat's new port, or 0 where it keeps the packet's (see nat_cubes()).
+ */
+static uint64_t nat_xlat(const struct pc_nat_rule *n, uint16_t port)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
@@ -1120,9 +1123,38 @@ static uint64_t nat_xlat(const struct pc_nat_rule *n)
 	if (n->kind != PC_NAT_MASQUERADE) {
 		hash_bytes(&h, &n->to.family, sizeof(n->to.family));
 		hash_bytes(&h, n->to.a, n->to.family == PC_FAM_IPV4 ? 4 : 16);
-		hash_bytes(&h, &n->to_port, sizeof(n->to_port));
+		hash_bytes(&h, &port, sizeof(port));
 	}
 	return h | 1;
+}
+
+static bool same_to(const struct pc_nat_rule *a, const struct pc_nat_rule *b)
+{
+	return a->to.family == b->to.family &&
+	       memcmp(a->to.a, b->to.a, a->to.family == PC_FAM_IPV4 ? 4 : 16) == 0;
+}
+
+/*
+ * The ports P of the dnats of @ir and @other to @n's address and a port:
+ * at P, `-> X` (keeping the port) and `-> X:P` translate alike.
+ */
+static struct ivlist dnat_ports(const struct pc_ir *ir, const struct pc_ir *other,
+				const struct pc_nat_rule *n)
+{
+	struct ivlist l = { 0, NULL };
+	size_t cap = 0;
+
+	for (int k = 0; k < 2; k++) {
+		const struct pc_ir *x = k ? other : ir;
+
+		for (size_t i = 0; x && i < x->n_nat; i++)
+			if (x->nat[i].kind == PC_NAT_DNAT && x->nat[i].to_port &&
+			    same_to(&x->nat[i], n))
+				ivlist_add(&l, &cap, (struct pc_rg_iv){ u128(x->nat[i].to_port),
+									u128(x->nat[i].to_port) });
+	}
+	ivlist_normalize(&l);
+	return l;
 }
 
 /* The NAT rule's match as a filter rule's, for cube_of(); new packets only. */
@@ -1144,6 +1176,44 @@ static struct pc_rule nat_as_rule(const struct pc_nat_rule *n)
 	return r;
 }
 
+/*
+ * Pushes the cube @c of dnat @n, which keeps the port, as its pieces: at
+ * each port of @ports (dnat_ports()) the translation of `-> X:P`, the rest
+ * as it is. Frees @ports.
+ */
+static void push_kept_port(struct cubes *cs, struct cube *c, const struct pc_nat_rule *n,
+			   struct ivlist ports, int ndims)
+{
+	struct ivlist rest, mid;
+
+	for (size_t i = 0; i < ports.n; i++) {
+		struct cube piece = *c;
+		struct ivlist one = { 1, &ports.v[i] };
+
+		if (!ivlist_meet(&c->d[PC_RG_DPORT], &one, &mid))
+			continue;
+		for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+			if (d != PC_RG_DPORT)
+				ivlist_copy(&c->d[d], &piece.d[d]);
+		piece.d[PC_RG_DPORT] = mid;
+		piece.xlat = nat_xlat(n, (uint16_t)ports.v[i].lo.lo);
+		cubes_push(cs, &piece, ndims);
+	}
+	/* the other ports: the packet's port kept */
+	ivlist_copy(&ports, &rest);
+	ivlist_complement(&rest, pc_rg_full(PC_RG_DPORT, PC_FAM_IPV4));
+	if (ivlist_meet(&c->d[PC_RG_DPORT], &rest, &mid)) {
+		free(c->d[PC_RG_DPORT].v);
+		c->d[PC_RG_DPORT] = mid;
+		cubes_push(cs, c, ndims);
+	} else {
+		free(mid.v);
+		cube_free(c);
+	}
+	free(rest.v);
+	free(ports.v);
+}
+
 static bool has_nat(const struct pc_ir *ir, bool dnat, unsigned fam)
 {
 	for (size_t i = 0; i < ir->n_nat; i++)
@@ -1157,8 +1227,9 @@ static bool has_nat(const struct pc_ir *ir, bool dnat, unsigned fam)
  * of @ir in family @fam, in order, appended to @cs. Postrouting's `on` is
  * the leaving interface: a forwarded packet's `out on` dimension.
  */
-static void nat_cubes(const struct pc_ir *ir, bool dnat, enum pc_direction dir, unsigned fam,
-		      const struct pc_rg_result *res, struct cubes *cs)
+static void nat_cubes(const struct pc_ir *ir, const struct pc_ir *other, bool dnat,
+		      enum pc_direction dir, unsigned fam, const struct pc_rg_result *res,
+		      struct cubes *cs)
 {
 	int conds[PC_RG_COND_DIMS];
 	int ndims = cond_ndims(res);
@@ -1185,8 +1256,11 @@ static void nat_cubes(const struct pc_ir *ir, bool dnat, enum pc_direction dir, 
 			}
 			c.rule = -1;
 			c.nat = (long)i;
-			c.xlat = nat_xlat(n);
-			cubes_push(cs, &c, ndims);
+			c.xlat = nat_xlat(n, n->to_port);
+			if (dnat && !n->to_port)
+				push_kept_port(cs, &c, n, dnat_ports(ir, other, n), ndims);
+			else
+				cubes_push(cs, &c, ndims);
 		}
 	}
 }
@@ -1279,12 +1353,14 @@ static int compose(const struct pc_ir *ir, const struct cubes *dn, const struct 
 }
 
 /*
- * The cubes deciding direction @dir of @ir in family @fam, in order, as
+ * The cubes deciding direction @dir of @ir (compared with @other) in
+ * family @fam, in order, as
  * @what: the filter's verdict (after any dnat; with @first rules of the
  * chain before the dnats, for expect), or the translation of the dnat or
  * of the snat rules.
  */
-static int meaning_cubes(const struct pc_ir *ir, enum pc_direction dir, bool is_new,
+static int meaning_cubes(const struct pc_ir *ir, const struct pc_ir *other,
+			 enum pc_direction dir, bool is_new,
 			 unsigned fam, enum pc_rg_what what, size_t first,
 			 struct pc_rg_result *res, struct cubes *cs, char *err, size_t errlen)
 {
@@ -1297,7 +1373,7 @@ static int meaning_cubes(const struct pc_ir *ir, enum pc_direction dir, bool is_
 	memset(cs, 0, sizeof(*cs));
 	if (what == PC_RG_DNAT) {
 		if (dnat)
-			nat_cubes(ir, true, dir, fam, res, cs);
+			nat_cubes(ir, other, true, dir, fam, res, cs);
 		push_default(cs, PC_VERDICT_ALLOW, fam, ndims);
 		return 0;
 	}
@@ -1306,13 +1382,13 @@ static int meaning_cubes(const struct pc_ir *ir, enum pc_direction dir, bool is_
 	if (dnat) {
 		struct cubes dn = { 0 }, g = { 0 };
 
-		nat_cubes(ir, true, dir, fam, res, &dn);
+		nat_cubes(ir, other, true, dir, fam, res, &dn);
 		if (what == PC_RG_VERDICT) {
 			chain_cubes(&ir->chains[PC_DIR_FORWARD], PC_DIR_FORWARD, is_new, fam, res,
 				    0, SIZE_MAX, &g);
 			push_default(&g, ir->chains[PC_DIR_FORWARD].policy, fam, ndims);
 		} else {
-			nat_cubes(ir, false, PC_DIR_FORWARD, fam, res, &g);
+			nat_cubes(ir, other, false, PC_DIR_FORWARD, fam, res, &g);
 			push_default(&g, PC_VERDICT_ALLOW, fam, ndims);
 		}
 		rc = compose(ir, &dn, &g, dir, what == PC_RG_VERDICT, res, cs, which,
@@ -1326,7 +1402,7 @@ static int meaning_cubes(const struct pc_ir *ir, enum pc_direction dir, bool is_
 	} else {
 		/* packets coming in leave by postrouting only when a dnat forwards them */
 		if (dir != PC_DIR_IN)
-			nat_cubes(ir, false, dir, fam, res, cs);
+			nat_cubes(ir, other, false, dir, fam, res, cs);
 		push_default(cs, PC_VERDICT_ALLOW, fam, ndims);
 	}
 	return rc;
@@ -1519,8 +1595,8 @@ static int compare_one(const struct pc_ir *old, const struct pc_ir *new, int dir
 	bool rest = what != PC_RG_VERDICT;
 	int rc = -1;
 
-	if (meaning_cubes(old, dir, false, fam, what, 0, out, &co, err, errlen) < 0 ||
-	    meaning_cubes(new, dir, true, fam, what, new_first, out, &cn, err, errlen) < 0)
+	if (meaning_cubes(old, new, dir, false, fam, what, 0, out, &co, err, errlen) < 0 ||
+	    meaning_cubes(new, old, dir, true, fam, what, new_first, out, &cn, err, errlen) < 0)
 		goto out;
 	lo = xmalloc(co.n * sizeof(*lo));
 	ln = xmalloc(cn.n * sizeof(*ln));

@@ -911,6 +911,58 @@ static void test_random_nat_pairs(void **state)
 	assert_int_equal(mutants_caught, mutants);
 }
 
+/*
+ * Issue 16: `-> X` keeps the port, so at port P it translates as `-> X:P`
+ * does: the region of a changed target leaves P out. And the port
+ * forward of a web server: the filter judges the translated packet.
+ */
+static void test_nat_ports(void **state)
+{
+	static const char old[] =
+		"table t\ndefault forward deny\n"
+		"allow forward to 192.0.2.5 port 1005/tcp\n"
+		"dnat on eth0 port 1000-1010/tcp -> 192.0.2.5\n";
+	static const char new[] =
+		"table t\ndefault forward deny\n"
+		"allow forward to 192.0.2.5 port 1005/tcp\n"
+		"dnat on eth0 port 1000-1010/tcp -> 192.0.2.5:1005\n";
+	struct pc_ir *o, *n;
+	struct pc_rg_result r;
+	char err[256];
+	size_t dnat = 0, opened = 0;
+
+	(void)state;
+	o = load("old.policy", old);
+	n = load("new.policy", new);
+	assert_non_null(o);
+	assert_non_null(n);
+	assert_int_equal(pc_regions_compare(o, n, &r, err, sizeof(err)), 0);
+	for (size_t i = 0; i < r.n; i++) {
+		const struct pc_rg_diff *d = &r.v[i];
+
+		assert_int_equal(d->box.d[PC_RG_PROTO].lo.lo, PC_PROTO_TCP);
+		assert_false(d->box.d[PC_RG_DPORT].lo.lo <= 1005 && d->box.d[PC_RG_DPORT].hi.lo >= 1005);
+		if (d->what == PC_RG_DNAT) {
+			dnat++;
+			assert_int_equal(d->old.nat, 0);
+			assert_int_equal(d->new.nat, 0);
+		} else {
+			/* NEW sends 1000-1004 and 1006-1010 to 1005, which forward allows */
+			assert_int_equal(d->what, PC_RG_VERDICT);
+			assert_int_equal(d->new.verdict, PC_VERDICT_ALLOW);
+			assert_int_equal(d->old.verdict, PC_VERDICT_DENY);
+			assert_int_equal(d->new.nat, 0);
+			opened++;
+		}
+	}
+	/* ports 1000-1004 and 1006-1010, in and forward */
+	assert_int_equal(dnat, 4);
+	assert_int_equal(opened, 4);
+	pc_rg_result_free(&r);
+	pc_ir_destroy(o);
+	pc_ir_destroy(n);
+}
+
 /* The same meaning written otherwise: no region. */
 static void test_refactoring(void **state)
 {
@@ -1235,6 +1287,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_pairs),
 		cmocka_unit_test(test_random_nat_pairs),
+		cmocka_unit_test(test_nat_ports),
 		cmocka_unit_test(test_random_expects),
 		cmocka_unit_test(test_refactoring),
 		cmocka_unit_test(test_default_change),
