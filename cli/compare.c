@@ -28,7 +28,10 @@ static const char compare_usage[] =
 	"\n"
 	"  + in tcp any -> any:8080  allow (NEW fw.policy:14) was deny (default)\n"
 	"\n"
-	"'+' now allowed, '-' now refused, '~' another change (deny <-> reject).\n"
+	"'+' now allowed, '-' now refused, '~' another change (deny <-> reject,\n"
+	"or a translation: 'dnat to 198.51.100.5:80 (NEW f:12) was no dnat').\n"
+	"A packet a dnat translates is judged as translated ('allow (NEW f:20\n"
+	"after dnat f:12)').\n"
 	"A region is a direction, interfaces, protocol, source and destination\n"
 	"(prefixes or ranges), destination ports or ICMP types, conntrack state\n"
 	"(shown only when not just 'new') and family. The line that decides it in\n"
@@ -879,7 +882,8 @@ int cmd_compare(int argc, char **argv)
 	for (int d = 0; d < __PC_DIR_MAX; d++)
 		if (res.limits_not_exceeded[d])
 			fprintf(stderr, "portcullis: compare: note: %s: %zu rate limits count as never "
-				"exceeded, as explain takes them (more than compare models at once)\n",
+				"exceeded, as explain takes them (more than compare models at once, "
+				"or forward's for packets a dnat forwards)\n",
 				pc_direction_name((enum pc_direction)d), res.limits_not_exceeded[d]);
 	pc_diag_print(diag, stderr, pc_cli_color());
 	status = print_result(&res, &sides[0], &sides[1], fmt);
