@@ -24,6 +24,11 @@
  * cube_of() and its text in the printer; until then pc_regions_compare()
  * refuses a rule using it (pc_regions_unmodelled()).
  *
+ * NAT (issue 16): the first-match NAT rules are compared as chains whose
+ * "verdict" is the translation (struct pc_rg_diff @what PC_RG_DNAT,
+ * PC_RG_SNAT), and the filter's verdict of a packet a dnat translates is
+ * that of forward's rules on its image (regions.c, compose()).
+ *
  * Interfaces: every name and prefix (eth*) either policy writes is a class;
  * a prefix's class holds the names starting with it that no exact name or
  * longer prefix claims; the last class is every other name. Rate limits
