@@ -1609,6 +1609,8 @@ static int compare_one(const struct pc_ir *old, const struct pc_ir *new, int dir
 	for (size_t s = 0; s < nseg; s++) {
 		struct pc_rg_box b;
 
+		/* its padding too: emit_piece() compares boxes as bytes */
+		memset(&b, 0, sizeof(b));
 		b.fam = fam;
 		for (int d = 0; d < __PC_RG_DIM_MAX; d++)
 			b.d[d] = pc_rg_full(d, fam);
