@@ -1266,6 +1266,28 @@ static void nat_cubes(const struct pc_ir *ir, const struct pc_ir *other, bool dn
 }
 
 /*
+ * Forward's limited rule @rule (of NEW or OLD) judges packets coming in
+ * that a dnat forwards: there its limit counts as never exceeded, once
+ * per rule for the note (limits_not_exceeded) whatever the families.
+ */
+static void count_after_dnat(struct pc_rg_result *res, bool is_new, long rule)
+{
+	for (size_t k = 0; k < res->n_conds; k++) {
+		const struct pc_rg_cond *c = &res->conds[k];
+
+		if (c->kind != PC_RG_COND_OVER || c->dir != PC_DIR_FORWARD ||
+		    (is_new ? c->new_rule : c->old_rule) != rule)
+			continue;
+		/* the same bucket in OLD and NEW is one limit */
+		if (!(res->over_after_dnat & (1ull << k))) {
+			res->over_after_dnat |= 1ull << k;
+			res->limits_not_exceeded[PC_DIR_IN]++;
+		}
+		return;
+	}
+}
+
+/*
  * Appends to @cs, for each dnat cube of @dn in order, the packets of it
  * whose image the cubes of @g (forward's filter chain, @filter, or its
  * postrouting NAT rules), in order, match: first match over the result is
@@ -1273,12 +1295,12 @@ static void nat_cubes(const struct pc_ir *ir, const struct pc_ir *other, bool dn
  * the packets before the translation. Returns -1 with @err when compare
  * cannot model it.
  */
-static int compose(const struct pc_ir *ir, const struct cubes *dn, const struct cubes *g,
-		   enum pc_direction dir, bool filter, struct pc_rg_result *res,
+static int compose(const struct pc_ir *ir, bool is_new, const struct cubes *dn,
+		   const struct cubes *g, enum pc_direction dir, bool filter,
+		   struct pc_rg_result *res,
 		   struct cubes *cs, const char *which, char *err, size_t errlen)
 {
 	const struct pc_chain *fw = &ir->chains[PC_DIR_FORWARD];
-	bool *counted = xcalloc(fw->n + 1, sizeof(bool));
 	size_t made = 0;
 	int rc = 0;
 
@@ -1323,10 +1345,8 @@ static int compose(const struct pc_ir *ir, const struct cubes *dn, const struct 
 				cube_free(&c);
 				continue;
 			}
-			if (fr && fr->limit.rate && dir != PC_DIR_FORWARD && !counted[gc->rule]) {
-				counted[gc->rule] = true;
-				res->limits_not_exceeded[dir]++;
-			}
+			if (fr && fr->limit.rate && dir != PC_DIR_FORWARD)
+				count_after_dnat(res, is_new, gc->rule);
 			c.verdict = gc->verdict;
 			c.xlat = gc->xlat;
 			if (filter) {
@@ -1348,7 +1368,6 @@ static int compose(const struct pc_ir *ir, const struct cubes *dn, const struct 
 			}
 		}
 	}
-	free(counted);
 	return rc;
 }
 
@@ -1391,7 +1410,7 @@ static int meaning_cubes(const struct pc_ir *ir, const struct pc_ir *other,
 			nat_cubes(ir, other, false, PC_DIR_FORWARD, fam, res, &g);
 			push_default(&g, PC_VERDICT_ALLOW, fam, ndims);
 		}
-		rc = compose(ir, &dn, &g, dir, what == PC_RG_VERDICT, res, cs, which,
+		rc = compose(ir, is_new, &dn, &g, dir, what == PC_RG_VERDICT, res, cs, which,
 			     err, errlen);
 		cubes_free(&dn);
 		cubes_free(&g);

@@ -146,7 +146,7 @@ enum pc_rg_cond_kind {
 
 /* Condition dimensions per direction; conditions in all (a limit is in one). */
 #define PC_RG_COND_DIMS 8
-#define PC_RG_MAX_CONDS 64
+#define PC_RG_MAX_CONDS 64   /* at most 64: over_after_dnat is a bit each */
 
 /*
  * @dim: its dimension (PC_RG_COND0 + k); a set's in every direction, a
@@ -185,6 +185,9 @@ struct pc_rg_result {
 	 * explain takes them) because more than the dimensions left use one
 	 */
 	size_t limits_not_exceeded[__PC_DIR_MAX];
+	/* issue 16: the conditions (bits) of forward's limits counted in
+	 * limits_not_exceeded[PC_DIR_IN] for the packets a dnat forwards */
+	uint64_t over_after_dnat;
 	size_t leaves;    /* boxes decided before merging (for the curious) */
 };
 

@@ -128,6 +128,15 @@ sed 's/^expect deny in port 2222.tcp/expect allow in on eth0 port 2222\/tcp fami
 "$pc" check "$tmp/y.policy" >"$tmp/out" 2>&1 && ok ||
 	{ bad "an expectation the translated packets keep is refused"; cat "$tmp/out"; }
 
+# forward's limit judges the packets a dnat forwards coming in: there it
+# counts as never exceeded, said once, however many families and sides
+printf 'table t\ndefault forward deny\nallow forward to 192.0.2.10 port 22/tcp limit 5/second\ndnat on eth0 port 2222/tcp -> 192.0.2.10:22\n' >"$tmp/l1.policy"
+sed 's/2222/2223/' "$tmp/l1.policy" >"$tmp/l2.policy"
+"$pc" compare "$tmp/l1.policy" "$tmp/l2.policy" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && grep -q '^+ in on eth0 tcp any -> any:2223 ipv4  allow (NEW .*l2.policy:3 after dnat .*l2.policy:4) was deny (default)$' "$tmp/out" &&
+	grep -q '^portcullis: compare: note: in: 1 rate limits count as never exceeded' "$tmp/err" && ok ||
+	{ bad "forward's limit after a dnat (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
+
 # usage errors exit 2, unreadable files 3, policy errors 1
 "$pc" compare web.old.policy >/dev/null 2>&1; [ $? = 2 ] && ok || bad "one argument is not a usage error"
 "$pc" compare --json --markdown web.old.policy web.new.policy >/dev/null 2>&1; [ $? = 2 ] && ok ||
