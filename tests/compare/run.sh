@@ -137,6 +137,26 @@ sed 's/2222/2223/' "$tmp/l1.policy" >"$tmp/l2.policy"
 	grep -q '^portcullis: compare: note: in: 1 rate limits count as never exceeded' "$tmp/err" && ok ||
 	{ bad "forward's limit after a dnat (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
 
+# more pieces of dnat'ed packets than compare models: an error naming the
+# dnat, never a partial answer
+{
+	printf 'table t\ndefault forward deny\n'
+	i=1
+	while [ $i -le 460 ]; do
+		echo "allow forward proto tcp from 198.51.100.$((i % 250))/32"
+		i=$((i + 1))
+	done
+	i=1
+	while [ $i -le 460 ]; do
+		echo "dnat on eth0 port $((20000 + i))/tcp -> 192.0.2.$((i % 250))"
+		i=$((i + 1))
+	done
+} >"$tmp/big.policy"
+"$pc" compare "$tmp/big.policy" "$tmp/big.policy" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && [ ! -s "$tmp/out" ] &&
+	grep -q 'OLD .*big.policy:[0-9]*: compare models at most 200000 pieces of the packets dnat rules translate' "$tmp/err" && ok ||
+	{ bad "too many dnat pieces are not refused by name (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
+
 # usage errors exit 2, unreadable files 3, policy errors 1
 "$pc" compare web.old.policy >/dev/null 2>&1; [ $? = 2 ] && ok || bad "one argument is not a usage error"
 "$pc" compare --json --markdown web.old.policy web.new.policy >/dev/null 2>&1; [ $? = 2 ] && ok ||
