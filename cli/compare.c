@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* portcullis compare: the regions of packet space whose verdict changed. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,7 +28,10 @@ static const char compare_usage[] =
 	"\n"
 	"  + in tcp any -> any:8080  allow (NEW fw.policy:14) was deny (default)\n"
 	"\n"
-	"'+' now allowed, '-' now refused, '~' another change (deny <-> reject).\n"
+	"'+' now allowed, '-' now refused, '~' another change (deny <-> reject,\n"
+	"or a translation: 'dnat to 198.51.100.5:80 (NEW f:12) was no dnat').\n"
+	"A packet a dnat translates is judged as translated ('allow (NEW f:20\n"
+	"after dnat f:12)').\n"
 	"A region is a direction, interfaces, protocol, source and destination\n"
 	"(prefixes or ranges), destination ports or ICMP types, conntrack state\n"
 	"(shown only when not just 'new') and family. The line that decides it in\n"
@@ -228,6 +232,9 @@ static char sign_of(const struct pc_rg_diff *d)
 {
 	bool was = d->old.verdict == PC_VERDICT_ALLOW, now = d->new.verdict == PC_VERDICT_ALLOW;
 
+	/* a translation changed: neither opens nor closes */
+	if (d->what != PC_RG_VERDICT)
+		return '~';
 	if (now && !was)
 		return '+';
 	if (was && !now)
@@ -287,7 +294,8 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_result *
 	uint64_t p0 = ival(&pr->lo), p1 = ival(&pr->hi);
 
 	pc_buf_printf(b, "%s", pc_direction_name(d->dir));
-	if (d->rest && d->old.rule < 0 && d->new.rule < 0) {
+	if (d->rest && d->what == PC_RG_VERDICT && d->old.rule < 0 && d->new.rule < 0 &&
+	    d->old.nat < 0 && d->new.nat < 0) {
 		/* the defaults changed: thousands of pieces otherwise */
 		pc_buf_printf(b, " every %spacket no rule matches",
 			      x->fam == PC_FAM_IPV4 ? "ipv4 " : x->fam == PC_FAM_IPV6 ? "ipv6 " : "");
@@ -382,7 +390,7 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_result *
 
 		if (!(d->rest & (k ? PC_RG_REST_NEW : PC_RG_REST_OLD)))
 			continue;
-		if (sd->rule < 0)
+		if (sd->rule < 0 && sd->nat < 0)
 			pc_buf_printf(tb, " where no %s rule matches", tag);
 		else
 			pc_buf_printf(tb, " where %s's line decides", tag);
@@ -403,8 +411,8 @@ static void region_text(const struct pc_rg_diff *d, const struct pc_rg_result *r
 }
 
 /* "NEW fw.policy:14", "default", "OLD built-in: loopback". */
-static void decider_text(const struct pc_ir *ir, enum pc_direction dir,
-			 const struct pc_rg_side *sd, const char *tag, struct pc_buf *b)
+static void rule_text(const struct pc_ir *ir, enum pc_direction dir,
+		      const struct pc_rg_side *sd, const char *tag, struct pc_buf *b)
 {
 	const struct pc_chain *c = &ir->chains[dir];
 	const struct pc_location *loc;
@@ -424,6 +432,63 @@ static void decider_text(const struct pc_ir *ir, enum pc_direction dir,
 		pc_buf_printf(b, "%s %s:%u", tag, loc->file, loc->line);
 	else
 		pc_buf_printf(b, "%s policy rule", tag);
+}
+
+/*
+ * What decided side @sd of @d: the filter rule (of forward, after a dnat:
+ * "NEW f:20 after dnat f:12"), or the NAT rule that translates ("NEW
+ * f:12", "no NEW rule").
+ */
+static void decider_text(const struct pc_ir *ir, const struct pc_rg_diff *d,
+			 const struct pc_rg_side *sd, const char *tag, struct pc_buf *b)
+{
+	const struct pc_location *loc;
+
+	if (d->what != PC_RG_VERDICT) {
+		if (sd->nat < 0) {
+			pc_buf_printf(b, "no %s rule", tag);
+			return;
+		}
+		loc = &ir->nat[sd->nat].loc;
+		pc_buf_printf(b, "%s %s:%u", tag, loc->file ? loc->file : "?", loc->line);
+		return;
+	}
+	if (sd->nat < 0) {
+		rule_text(ir, d->dir, sd, tag, b);
+		return;
+	}
+	rule_text(ir, PC_DIR_FORWARD, sd, tag, b);
+	loc = &ir->nat[sd->nat].loc;
+	pc_buf_printf(b, " after dnat %s:%u", loc->file ? loc->file : "?", loc->line);
+}
+
+/* "allow", or a translation: "dnat to 198.51.100.5:80", "masquerade", "no snat". */
+static void outcome_text(const struct pc_ir *ir, const struct pc_rg_diff *d,
+			 const struct pc_rg_side *sd, struct pc_buf *b)
+{
+	const struct pc_nat_rule *n;
+	char addr[INET6_ADDRSTRLEN];
+
+	if (d->what == PC_RG_VERDICT) {
+		pc_buf_printf(b, "%s", pc_verdict_name(sd->verdict));
+		return;
+	}
+	if (sd->nat < 0) {
+		pc_buf_printf(b, "no %s", d->what == PC_RG_DNAT ? "dnat" : "snat");
+		return;
+	}
+	n = &ir->nat[sd->nat];
+	if (n->kind == PC_NAT_MASQUERADE) {
+		pc_buf_printf(b, "masquerade");
+		return;
+	}
+	inet_ntop(n->to.family == PC_FAM_IPV4 ? AF_INET : AF_INET6, n->to.a, addr, sizeof(addr));
+	if (n->to_port && n->to.family == PC_FAM_IPV6)
+		pc_buf_printf(b, "%s to [%s]:%u", pc_nat_kind_name(n->kind), addr, n->to_port);
+	else if (n->to_port)
+		pc_buf_printf(b, "%s to %s:%u", pc_nat_kind_name(n->kind), addr, n->to_port);
+	else
+		pc_buf_printf(b, "%s to %s", pc_nat_kind_name(n->kind), addr);
 }
 
 /* Interface classes as JSON: null for all of them. */
@@ -536,22 +601,34 @@ static json_t *region_json(const struct pc_rg_diff *d, const struct pc_rg_result
 	return j;
 }
 
-static json_t *side_json(const struct pc_ir *ir, enum pc_direction dir,
+static json_t *side_json(const struct pc_ir *ir, const struct pc_rg_diff *d,
 			 const struct pc_rg_side *sd, const char *tag)
 {
-	const struct pc_chain *c = &ir->chains[dir];
+	const struct pc_chain *c = &ir->chains[sd->nat >= 0 ? PC_DIR_FORWARD : d->dir];
 	const struct pc_location *loc = sd->rule < 0 ? &c->policy_loc : &c->rules[sd->rule].loc;
-	struct pc_buf b = { 0 };
+	struct pc_buf b = { 0 }, v = { 0 };
 	json_t *j;
 
-	decider_text(ir, dir, sd, tag, &b);
-	j = json_pack("{s:s, s:s#}", "verdict", pc_verdict_name(sd->verdict),
-		      "decided_by", b.data ? b.data : "", b.len);
-	if (loc->file && loc->line) {
+	decider_text(ir, d, sd, tag, &b);
+	outcome_text(ir, d, sd, &v);
+	/* a translation: "translation" instead of "verdict", the NAT rule's line */
+	j = json_pack("{s:s#, s:s#}", d->what == PC_RG_VERDICT ? "verdict" : "translation",
+		      v.data ? v.data : "", v.len, "decided_by", b.data ? b.data : "", b.len);
+	if (d->what != PC_RG_VERDICT)
+		loc = sd->nat >= 0 ? &ir->nat[sd->nat].loc : NULL;
+	if (loc && loc->file && loc->line) {
 		json_object_set_new(j, "file", json_string(loc->file));
 		json_object_set_new(j, "line", json_integer(loc->line));
 	}
+	/* the verdict of a dnat'ed packet: the dnat's line too */
+	if (d->what == PC_RG_VERDICT && sd->nat >= 0) {
+		const struct pc_location *nl = &ir->nat[sd->nat].loc;
+
+		json_object_set_new(j, "dnat", json_pack("{s:s, s:i}", "file", nl->file ? nl->file : "",
+							 "line", (int)nl->line));
+	}
 	free(b.data);
+	free(v.data);
 	return j;
 }
 
@@ -569,7 +646,7 @@ static void md_cell(const char *s)
 struct line {
 	char sign;
 	const struct pc_rg_diff *d;
-	struct pc_buf head, ports, tail, now, was;
+	struct pc_buf head, ports, tail, now, was, nowv, wasv;
 };
 
 static void line_free(struct line *l)
@@ -579,6 +656,8 @@ static void line_free(struct line *l)
 	pc_buf_finish(&l->tail);
 	pc_buf_finish(&l->now);
 	pc_buf_finish(&l->was);
+	pc_buf_finish(&l->nowv);
+	pc_buf_finish(&l->wasv);
 }
 
 static void line_of(const struct pc_rg_result *r, size_t i, const struct side *o,
@@ -590,8 +669,10 @@ static void line_of(const struct pc_rg_result *r, size_t i, const struct side *o
 	l->sign = sign_of(d);
 	l->d = d;
 	region_text3(d, r, o, n, &l->head, &l->ports, &l->tail);
-	decider_text(n->ir, d->dir, &d->new, "NEW", &l->now);
-	decider_text(o->ir, d->dir, &d->old, "OLD", &l->was);
+	decider_text(n->ir, d, &d->new, "NEW", &l->now);
+	decider_text(o->ir, d, &d->old, "OLD", &l->was);
+	outcome_text(n->ir, d, &d->new, &l->nowv);
+	outcome_text(o->ir, d, &d->old, &l->wasv);
 }
 
 static bool buf_eq(const struct pc_buf *a, const struct pc_buf *b)
@@ -613,8 +694,8 @@ static void next_line(const struct pc_rg_result *r, size_t *i, const struct side
 		bool same;
 
 		line_of(r, *i, o, n, &m);
-		same = m.sign == l->sign && m.d->new.verdict == l->d->new.verdict &&
-		       m.d->old.verdict == l->d->old.verdict && buf_eq(&m.head, &l->head) &&
+		same = m.sign == l->sign && buf_eq(&m.nowv, &l->nowv) &&
+		       buf_eq(&m.wasv, &l->wasv) && buf_eq(&m.head, &l->head) &&
 		       buf_eq(&m.tail, &l->tail) && buf_eq(&m.now, &l->now) &&
 		       buf_eq(&m.was, &l->was) && m.ports.len &&
 		       m.ports.data[0] == l->ports.data[0];
@@ -673,11 +754,18 @@ static int print_result(const struct pc_rg_result *r, const struct side *o,
 			char sg[2] = { sign_of(d), 0 };
 
 			region_text(d, r, o, n, &reg);
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
+			json_t *e = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}",
 				"change", sg, "direction", pc_direction_name(d->dir),
 				"packets", reg.data, "region", region_json(d, r, o, n),
-				"new", side_json(n->ir, d->dir, &d->new, "NEW"),
-				"old", side_json(o->ir, d->dir, &d->old, "OLD")));
+				"new", side_json(n->ir, d, &d->new, "NEW"),
+				"old", side_json(o->ir, d, &d->old, "OLD"));
+
+			/* issue 16: what changed, only for translations (the
+			 * form of a verdict's entry stays as it was) */
+			if (d->what != PC_RG_VERDICT)
+				json_object_set_new(e, "translation",
+						    json_string(d->what == PC_RG_DNAT ? "dnat" : "snat"));
+			json_array_append_new(arr, e);
 			free(reg.data);
 			i++;
 			continue;
@@ -686,14 +774,13 @@ static int print_result(const struct pc_rg_result *r, const struct side *o,
 		if (fmt == FMT_TEXT) {
 			printf("%c %s%s%s  %s (%s) was %s (%s)\n", l.sign, l.head.data,
 			       l.ports.data ? l.ports.data : "", l.tail.data ? l.tail.data : "",
-			       pc_verdict_name(l.d->new.verdict), l.now.data,
-			       pc_verdict_name(l.d->old.verdict), l.was.data);
+			       l.nowv.data, l.now.data, l.wasv.data, l.was.data);
 		} else {
 			printf("| %c | `%s%s%s` | %s (", l.sign, l.head.data,
 			       l.ports.data ? l.ports.data : "", l.tail.data ? l.tail.data : "",
-			       pc_verdict_name(l.d->new.verdict));
+			       l.nowv.data);
 			md_cell(l.now.data);
-			printf(") | %s (", pc_verdict_name(l.d->old.verdict));
+			printf(") | %s (", l.wasv.data);
 			md_cell(l.was.data);
 			printf(") |\n");
 		}
@@ -795,7 +882,8 @@ int cmd_compare(int argc, char **argv)
 	for (int d = 0; d < __PC_DIR_MAX; d++)
 		if (res.limits_not_exceeded[d])
 			fprintf(stderr, "portcullis: compare: note: %s: %zu rate limits count as never "
-				"exceeded, as explain takes them (more than compare models at once)\n",
+				"exceeded, as explain takes them (more than compare models at once, "
+				"or forward's for packets a dnat forwards)\n",
 				pc_direction_name((enum pc_direction)d), res.limits_not_exceeded[d]);
 	pc_diag_print(diag, stderr, pc_cli_color());
 	status = print_result(&res, &sides[0], &sides[1], fmt);

@@ -59,8 +59,9 @@ static void region_packet(const struct pc_rg_diff *d, const struct pc_rg_ifaces 
 	p->iface = pc_rg_iface_example(ifs, b->d[PC_RG_IFACE].hi.lo == ifs->n ? ifs->n :
 				       (size_t)b->d[PC_RG_IFACE].lo.lo, ifbuf, iflen);
 	p->ct_state = 1u << b->d[PC_RG_STATE].lo.lo;
-	/* a forwarded packet leaves on some interface */
-	if (p->dir == PC_DIR_FORWARD) {
+	/* a forwarded packet leaves on some interface; so does one coming in
+	 * that a dnat sends on (issue 16) */
+	if (p->dir == PC_DIR_FORWARD || (p->dir == PC_DIR_IN && d->old.nat >= 0)) {
 		char obuf[32];
 		const char *o = pc_rg_iface_example(ifs, b->d[PC_RG_OIFACE].hi.lo == ifs->n ? ifs->n :
 						    (size_t)b->d[PC_RG_OIFACE].lo.lo, obuf, sizeof(obuf));
@@ -107,11 +108,11 @@ static void conds_text(const struct pc_ir *ir, const struct pc_rg_result *res,
 	pc_buf_finish(&out);
 }
 
-/* What decided @p in @ir: FILE:LINE, the default or a built-in rule. */
-static void decider(const struct pc_ir *ir, const struct pc_packet *p, long idx,
+/* What decided a packet in chain @dir of @ir: FILE:LINE, the default or a built-in rule. */
+static void decider(const struct pc_ir *ir, enum pc_direction dir, long idx,
 		    char *buf, size_t len)
 {
-	const struct pc_chain *c = &ir->chains[p->dir];
+	const struct pc_chain *c = &ir->chains[dir];
 	const struct pc_location *l;
 
 	if (idx < 0 || c->rules[idx].origin == PC_ORIGIN_DEFAULT) {
@@ -138,7 +139,7 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 	struct pc_rule *rules = xcalloc(2 * c->n + 1, sizeof(*rules)), first = e->rule;
 	struct pc_rg_result res;
 	char err[256];
-	size_t n = 0;
+	size_t n = 0, at;
 	bool ok = true;
 
 	/*
@@ -160,13 +161,18 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 		first.iface_not = true;
 	}
 	rules[n++] = first;
+	at = n - 1;
 	/* then the chain as it is: outside the expectation, nothing changes */
 	if (c->n)
 		memcpy(rules + n, c->rules, c->n * sizeof(*rules));
 	n += c->n;
 	mod.chains[e->dir].rules = rules;
 	mod.chains[e->dir].n = n;
-	if (pc_regions_compare(ir, &mod, &res, err, sizeof(err)) < 0) {
+	/*
+	 * The expectation speaks of packets as they arrive: before any dnat
+	 * (issue 16), whose packets the forward chain judges as translated
+	 */
+	if (pc_regions_compare_at(ir, &mod, e->dir, at + 1, &res, err, sizeof(err)) < 0) {
 		pc_diag_error(diag, &e->rule.loc, "expect cannot be proven: %s", err);
 		free(rules);
 		return false;
@@ -181,7 +187,13 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 		/* deny is kept by a reject too */
 		if (e->rule.verdict == PC_VERDICT_DENY && d->old.verdict != PC_VERDICT_ALLOW)
 			continue;
-		if (d->dir != e->dir)
+		/*
+		 * Only the packets the expectation decides in the modified
+		 * policy (its built-in rules, placed before the dnats there,
+		 * may decide others differently)
+		 */
+		if (d->dir != e->dir || d->what != PC_RG_VERDICT || d->new.nat >= 0 ||
+		    d->new.rule != (long)at)
 			continue;
 		region_packet(d, &res.ifaces, &p, ifbuf, sizeof(ifbuf));
 		/*
@@ -201,7 +213,14 @@ static bool prove_one(const struct pc_ir *ir, const struct pc_expect *e,
 				shown.has_sport = false;
 			pc_packet_format(&shown, text, sizeof(text));
 		}
-		decider(ir, &p, idx, by, sizeof(by));
+		decider(ir, d->old.nat >= 0 ? PC_DIR_FORWARD : p.dir, idx, by, sizeof(by));
+		if (d->old.nat >= 0) {
+			const struct pc_location *nl = &ir->nat[d->old.nat].loc;
+			size_t l = strlen(by);
+
+			snprintf(by + l, sizeof(by) - l, " after dnat %s:%u",
+				 nl->file ? nl->file : "?", nl->line);
+		}
 		conds_text(ir, &res, d, cond, sizeof(cond));
 		pc_diag_error(diag, &e->rule.loc,
 			      "expectation broken: '%s'%s gets %s from %s, not %s",

@@ -154,7 +154,10 @@ struct cube {
 	struct ivlist d[__PC_RG_DIM_MAX];
 	long rule;
 	enum pc_verdict verdict;
-	uint64_t hash;        /* of the intervals and the verdict: identity across IRs */
+	long nat;             /* struct pc_rg_side: the dnat before @rule, or the translating rule */
+	uint64_t xlat;        /* a translation's identity (nat_xlat()), 0 none or a filter */
+	bool deflt;           /* the chain's default, last */
+	uint64_t hash;        /* of the intervals, the verdict and xlat: identity across IRs */
 	int ndims;            /* the dimensions past these are whole in every cube */
 };
 
@@ -192,8 +195,9 @@ static void cube_hash(struct cube *c)
 	 * verdicts: where both decide, pc_regions_compare() reports one
 	 * region for the whole rest instead of its thousands of pieces.
 	 */
-	if (c->rule >= 0)
+	if (!c->deflt)
 		hash_bytes(&h, &c->verdict, sizeof(c->verdict));
+	hash_bytes(&h, &c->xlat, sizeof(c->xlat));
 	c->hash = h;
 }
 
@@ -205,9 +209,9 @@ static bool cube_same(const struct cube *a, const struct cube *b)
 {
 	if (a == b)
 		return true;
-	if ((a->rule < 0) != (b->rule < 0))
+	if (a->deflt != b->deflt)
 		return false;
-	if (a->hash != b->hash || (a->rule >= 0 && a->verdict != b->verdict))
+	if (a->hash != b->hash || (!a->deflt && a->verdict != b->verdict) || a->xlat != b->xlat)
 		return false;
 	for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
 		if (a->d[d].n != b->d[d].n)
@@ -269,6 +273,7 @@ static bool cube_of(const struct pc_rule *r, const struct pc_l4 *l4,
 
 	memset(c, 0, sizeof(*c));
 	c->verdict = r->verdict;
+	c->nat = -1;
 	/* interface classes */
 	if (r->iface) {
 		size_t m = r->n_ifaces > 1 ? r->n_ifaces : 1;
@@ -573,19 +578,42 @@ static void rule_conds(const struct pc_rg_result *res, enum pc_direction dir, bo
 	}
 }
 
-static void chain_cubes(const struct pc_chain *ch, enum pc_direction dir, bool is_new,
-			unsigned fam, const struct pc_rg_result *res, struct cubes *cs)
+/* The condition dimensions in use; the others are whole everywhere. */
+static int cond_ndims(const struct pc_rg_result *res)
 {
-	const struct pc_rg_ifaces *ifs = &res->ifaces;
 	int ndims = PC_RG_COND0;
-	struct cube c;
 
-	/* the condition dimensions in use; the others are whole everywhere */
 	for (size_t k = 0; k < res->n_conds; k++)
 		if (res->conds[k].dim >= ndims)
 			ndims = res->conds[k].dim + 1;
+	return ndims;
+}
 
-	for (size_t i = 0; i < ch->n; i++) {
+/* A chain's default (or "no translation"): every packet, last. */
+static void push_default(struct cubes *cs, enum pc_verdict verdict, unsigned fam, int ndims)
+{
+	struct cube c;
+
+	memset(&c, 0, sizeof(c));
+	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+		ivlist_full(&c.d[d], d, fam);
+	c.rule = -1;
+	c.nat = -1;
+	c.deflt = true;
+	c.verdict = verdict;
+	cubes_push(cs, &c, ndims);
+}
+
+/* The cubes of the rules [@from, @to) of @ch, appended to @cs. */
+static void chain_cubes(const struct pc_chain *ch, enum pc_direction dir, bool is_new,
+			unsigned fam, const struct pc_rg_result *res, size_t from, size_t to,
+			struct cubes *cs)
+{
+	const struct pc_rg_ifaces *ifs = &res->ifaces;
+	int ndims = cond_ndims(res);
+	struct cube c;
+
+	for (size_t i = from; i < to && i < ch->n; i++) {
 		const struct pc_rule *r = &ch->rules[i];
 		int conds[PC_RG_COND_DIMS];
 
@@ -605,12 +633,6 @@ static void chain_cubes(const struct pc_chain *ch, enum pc_direction dir, bool i
 				cubes_push(cs, &c, ndims);
 			}
 	}
-	memset(&c, 0, sizeof(c));
-	for (int d = 0; d < __PC_RG_DIM_MAX; d++)
-		ivlist_full(&c.d[d], d, fam);
-	c.rule = -1;
-	c.verdict = ch->policy;
-	cubes_push(cs, &c, ndims);
 }
 
 static void cubes_free(struct cubes *cs)
@@ -687,7 +709,14 @@ struct walk {
 	unsigned fam;
 	struct pc_rg_result *out;
 	size_t cap;
+	enum pc_rg_what what;
 };
+
+/* Same verdict and same translation. */
+static bool same_meaning(const struct cube *a, const struct cube *b)
+{
+	return a->verdict == b->verdict && a->xlat == b->xlat;
+}
 
 /*
  * Keeps the cubes of @in that meet @b, up to and including the first that
@@ -780,10 +809,13 @@ static void emit(struct walk *w, const struct pc_rg_box *b,
 		if (!ports && (!types || (pt->lo.lo == 0 && pt->hi.lo == 255)))
 			df->box.d[PC_RG_DPORT] = pc_rg_full(PC_RG_DPORT, w->fam);
 	}
+	df->what = w->what;
 	df->old.rule = o->rule;
 	df->old.verdict = o->verdict;
+	df->old.nat = o->nat;
 	df->new.rule = n->rule;
 	df->new.verdict = n->verdict;
+	df->new.nat = n->nat;
 	w->out->leaves++;
 }
 
@@ -806,7 +838,7 @@ static bool find_rest(const struct pc_rg_box *b, const struct cube *target,
 	for (size_t i = 0; i < n; i++) {
 		enum rel r;
 
-		if (in[i]->rule < 0)
+		if (in[i]->deflt)
 			continue;
 		r = cube_rel(in[i], b);
 		if (r == REL_COVERS) {
@@ -905,7 +937,7 @@ static void emit_bounded(struct walk *w, const struct pc_rg_box *b,
 		struct pc_rg_box h = *b;
 
 		/* the packets both defaults decide are one region already */
-		if (c->verdict == whole->verdict || (c->rule < 0 && whole->rule < 0))
+		if (same_meaning(c, whole) || (c->deflt && whole->deflt))
 			continue;
 		for (int d = 0; d < __PC_RG_DIM_MAX; d++) {
 			clip_range(c, b, d, &first[d], &last[d]);
@@ -957,9 +989,9 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	if (d == ko && d == kn)
 		goto out;
 	for (size_t i = 0; i < ko; i++)
-		same_verdict &= fo[i]->verdict == fo[0]->verdict;
+		same_verdict &= same_meaning(fo[i], fo[0]);
 	for (size_t i = 0; i < kn; i++)
-		same_verdict &= fn[i]->verdict == fo[0]->verdict;
+		same_verdict &= same_meaning(fn[i], fo[0]);
 	if (same_verdict)
 		goto out;
 	/*
@@ -968,8 +1000,14 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	 * bounded region per rule reads better and costs less. A few rules
 	 * cut few boxes: those are exact and read best.
 	 */
-	if ((d < kn && cube_rel(fn[d], b) == REL_COVERS && ko - d > pc_rg_rest_rules) ||
-	    (d < ko && cube_rel(fo[d], b) == REL_COVERS && kn - d > pc_rg_rest_rules)) {
+	/*
+	 * Translations are always exact: the NAT rules are few, and a
+	 * bounded region of "no translation" would not say which of the
+	 * untranslated packets it means.
+	 */
+	if (w->what == PC_RG_VERDICT &&
+	    ((d < kn && cube_rel(fn[d], b) == REL_COVERS && ko - d > pc_rg_rest_rules) ||
+	     (d < ko && cube_rel(fo[d], b) == REL_COVERS && kn - d > pc_rg_rest_rules))) {
 		/*
 		 * A few shared rules first (connection tracking, loopback):
 		 * without their packets the bounds are exact more often
@@ -987,7 +1025,7 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	}
 	if (!pick && co && cn) {
 		/* both defaults: the rest region (pc_regions_compare()) holds it */
-		if (fo[0]->rule >= 0 || fn[0]->rule >= 0)
+		if (!fo[0]->deflt || !fn[0]->deflt)
 			emit(w, b, fo[0], fn[0]);
 		goto out;
 	}
@@ -1012,6 +1050,381 @@ static void walk(struct walk *w, const struct pc_rg_box *b,
 	walk(w, &right, fo, ko, fn, kn);
 out:
 	free(fo);
+}
+
+/* ---- NAT (issue 16): translations, and the verdict of translated packets ---- */
+
+/*
+ * Which NAT rule translates a packet, and into what, is first-match over
+ * the NAT rules of one kind (core/ir/nat.c): dnat in prerouting on the
+ * first packet of a connection coming in or forwarded, masquerade and
+ * snat in postrouting on one leaving or forwarded. A translation is one
+ * more "verdict" (struct cube, @xlat), so the walk that compares filter
+ * chains compares NAT chains too.
+ *
+ * A dnat'ed packet is judged by the forward chain as its image: the
+ * destination (and port) replaced by the target. The image of a box is a
+ * box, so the packets of a dnat's cube whose image a forward cube matches
+ * are a box too: the dnat's cube with the forward cube's other dimensions,
+ * when the forward cube holds the target, else none. Those composed cubes,
+ * per dnat in order, each with the forward chain in order, come before
+ * the direction's own chain: first match over them is the meaning.
+ */
+
+/* Cubes that the compositions of one direction may make before compare gives up. */
+#define COMPOSED_MAX 200000
+
+/* Does @l hold @x? */
+static bool ivlist_has(const struct ivlist *l, struct pc_u128 x)
+{
+	size_t i = ivlist_find(l, x);
+
+	return i < l->n && pc_u128_cmp(l->v[i].lo, x) <= 0;
+}
+
+/* @a ∩ @b (both normalized) into @out; false when empty. */
+static bool ivlist_meet(const struct ivlist *a, const struct ivlist *b, struct ivlist *out)
+{
+	size_t i = 0, j = 0, cap = 0;
+
+	out->n = 0;
+	out->v = NULL;
+	while (i < a->n && j < b->n) {
+		struct pc_rg_iv x = a->v[i], y = b->v[j];
+		struct pc_u128 lo = pc_u128_cmp(x.lo, y.lo) > 0 ? x.lo : y.lo;
+		struct pc_u128 hi = pc_u128_cmp(x.hi, y.hi) < 0 ? x.hi : y.hi;
+
+		if (pc_u128_cmp(lo, hi) <= 0)
+			ivlist_add(out, &cap, (struct pc_rg_iv){ lo, hi });
+		if (pc_u128_cmp(x.hi, y.hi) < 0)
+			i++;
+		else
+			j++;
+	}
+	return out->n > 0;
+}
+
+static void ivlist_copy(const struct ivlist *a, struct ivlist *out)
+{
+	out->n = a->n;
+	out->v = xmalloc((a->n ? a->n : 1) * sizeof(a->v[0]));
+	memcpy(out->v, a->v, a->n * sizeof(a->v[0]));
+}
+
+/*
+ * What a NAT rule translates into: equal for equal translations. @port:
+ * the dnat's new port, or 0 where it keeps the packet's (see nat_cubes()).
+ */
+static uint64_t nat_xlat(const struct pc_nat_rule *n, uint16_t port)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	hash_bytes(&h, &n->kind, sizeof(n->kind));
+	if (n->kind != PC_NAT_MASQUERADE) {
+		hash_bytes(&h, &n->to.family, sizeof(n->to.family));
+		hash_bytes(&h, n->to.a, n->to.family == PC_FAM_IPV4 ? 4 : 16);
+		hash_bytes(&h, &port, sizeof(port));
+	}
+	return h | 1;
+}
+
+static bool same_to(const struct pc_nat_rule *a, const struct pc_nat_rule *b)
+{
+	return a->to.family == b->to.family &&
+	       memcmp(a->to.a, b->to.a, a->to.family == PC_FAM_IPV4 ? 4 : 16) == 0;
+}
+
+/*
+ * The ports P of the dnats of @ir and @other to @n's address and a port:
+ * at P, `-> X` (keeping the port) and `-> X:P` translate alike.
+ */
+static struct ivlist dnat_ports(const struct pc_ir *ir, const struct pc_ir *other,
+				const struct pc_nat_rule *n)
+{
+	struct ivlist l = { 0, NULL };
+	size_t cap = 0;
+
+	for (int k = 0; k < 2; k++) {
+		const struct pc_ir *x = k ? other : ir;
+
+		for (size_t i = 0; x && i < x->n_nat; i++)
+			if (x->nat[i].kind == PC_NAT_DNAT && x->nat[i].to_port &&
+			    same_to(&x->nat[i], n))
+				ivlist_add(&l, &cap, (struct pc_rg_iv){ u128(x->nat[i].to_port),
+									u128(x->nat[i].to_port) });
+	}
+	ivlist_normalize(&l);
+	return l;
+}
+
+/* The NAT rule's match as a filter rule's, for cube_of(); new packets only. */
+static struct pc_rule nat_as_rule(const struct pc_nat_rule *n)
+{
+	struct pc_rule r;
+
+	memset(&r, 0, sizeof(r));
+	r.families = n->families;
+	r.iface = n->iface;
+	r.n_ifaces = n->n_ifaces;
+	r.ifaces = n->ifaces;
+	r.saddr = n->saddr;
+	r.daddr = n->daddr;
+	r.n_l4 = n->n_l4;
+	r.l4 = (struct pc_l4 *)n->l4;
+	r.ct_state = PC_CT_NEW;
+	r.verdict = PC_VERDICT_ALLOW;
+	return r;
+}
+
+/*
+ * Pushes the cube @c of dnat @n, which keeps the port, as its pieces: at
+ * each port of @ports (dnat_ports()) the translation of `-> X:P`, the rest
+ * as it is. Frees @ports.
+ */
+static void push_kept_port(struct cubes *cs, struct cube *c, const struct pc_nat_rule *n,
+			   struct ivlist ports, int ndims)
+{
+	struct ivlist rest, mid;
+
+	for (size_t i = 0; i < ports.n; i++) {
+		struct cube piece = *c;
+		struct ivlist one = { 1, &ports.v[i] };
+
+		if (!ivlist_meet(&c->d[PC_RG_DPORT], &one, &mid))
+			continue;
+		for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+			if (d != PC_RG_DPORT)
+				ivlist_copy(&c->d[d], &piece.d[d]);
+		piece.d[PC_RG_DPORT] = mid;
+		piece.xlat = nat_xlat(n, (uint16_t)ports.v[i].lo.lo);
+		cubes_push(cs, &piece, ndims);
+	}
+	/* the other ports: the packet's port kept */
+	ivlist_copy(&ports, &rest);
+	ivlist_complement(&rest, pc_rg_full(PC_RG_DPORT, PC_FAM_IPV4));
+	if (ivlist_meet(&c->d[PC_RG_DPORT], &rest, &mid)) {
+		free(c->d[PC_RG_DPORT].v);
+		c->d[PC_RG_DPORT] = mid;
+		cubes_push(cs, c, ndims);
+	} else {
+		free(mid.v);
+		cube_free(c);
+	}
+	free(rest.v);
+	free(ports.v);
+}
+
+static bool has_nat(const struct pc_ir *ir, bool dnat, unsigned fam)
+{
+	for (size_t i = 0; i < ir->n_nat; i++)
+		if ((ir->nat[i].kind == PC_NAT_DNAT) == dnat && (ir->nat[i].families & fam))
+			return true;
+	return false;
+}
+
+/*
+ * The cubes of the dnat rules (@dnat) or of the masquerade and snat rules
+ * of @ir in family @fam, in order, appended to @cs. Postrouting's `on` is
+ * the leaving interface: a forwarded packet's `out on` dimension.
+ */
+static void nat_cubes(const struct pc_ir *ir, const struct pc_ir *other, bool dnat,
+		      enum pc_direction dir, unsigned fam, const struct pc_rg_result *res,
+		      struct cubes *cs)
+{
+	int conds[PC_RG_COND_DIMS];
+	int ndims = cond_ndims(res);
+
+	for (int k = 0; k < PC_RG_COND_DIMS; k++)
+		conds[k] = -1;
+	for (size_t i = 0; i < ir->n_nat; i++) {
+		const struct pc_nat_rule *n = &ir->nat[i];
+		struct pc_rule r = nat_as_rule(n);
+		size_t alts = n->n_l4 ? n->n_l4 : 1;
+
+		if ((n->kind == PC_NAT_DNAT) != dnat || !(n->families & fam))
+			continue;
+		for (size_t k = 0; k < alts; k++) {
+			struct cube c;
+
+			if (!cube_of(&r, n->n_l4 ? &n->l4[k] : NULL, fam, &res->ifaces, conds, &c))
+				continue;
+			if (!dnat && dir == PC_DIR_FORWARD) {
+				struct ivlist t = c.d[PC_RG_IFACE];
+
+				c.d[PC_RG_IFACE] = c.d[PC_RG_OIFACE];
+				c.d[PC_RG_OIFACE] = t;
+			}
+			c.rule = -1;
+			c.nat = (long)i;
+			c.xlat = nat_xlat(n, n->to_port);
+			if (dnat && !n->to_port)
+				push_kept_port(cs, &c, n, dnat_ports(ir, other, n), ndims);
+			else
+				cubes_push(cs, &c, ndims);
+		}
+	}
+}
+
+/*
+ * Forward's limited rule @rule (of NEW or OLD) judges packets coming in
+ * that a dnat forwards: there its limit counts as never exceeded, once
+ * per rule for the note (limits_not_exceeded) whatever the families.
+ */
+static void count_after_dnat(struct pc_rg_result *res, bool is_new, long rule)
+{
+	for (size_t k = 0; k < res->n_conds; k++) {
+		const struct pc_rg_cond *c = &res->conds[k];
+
+		if (c->kind != PC_RG_COND_OVER || c->dir != PC_DIR_FORWARD ||
+		    (is_new ? c->new_rule : c->old_rule) != rule)
+			continue;
+		/* the same bucket in OLD and NEW is one limit */
+		if (!(res->over_after_dnat & (1ull << k))) {
+			res->over_after_dnat |= 1ull << k;
+			res->limits_not_exceeded[PC_DIR_IN]++;
+		}
+		return;
+	}
+}
+
+/*
+ * Appends to @cs, for each dnat cube of @dn in order, the packets of it
+ * whose image the cubes of @g (forward's filter chain, @filter, or its
+ * postrouting NAT rules), in order, match: first match over the result is
+ * first match over @g of the translated packet. @dir is the direction of
+ * the packets before the translation. Returns -1 with @err when compare
+ * cannot model it.
+ */
+static int compose(const struct pc_ir *ir, bool is_new, const struct cubes *dn,
+		   const struct cubes *g, enum pc_direction dir, bool filter,
+		   struct pc_rg_result *res,
+		   struct cubes *cs, const char *which, char *err, size_t errlen)
+{
+	const struct pc_chain *fw = &ir->chains[PC_DIR_FORWARD];
+	size_t made = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < dn->n && rc == 0; i++) {
+		const struct cube *nc = &dn->v[i];
+		const struct pc_nat_rule *n;
+		struct pc_u128 to;
+
+		if (nc->deflt)
+			continue;
+		n = &ir->nat[nc->nat];
+		to = prefix_iv(&n->to).lo;
+		for (size_t j = 0; j < g->n; j++) {
+			const struct cube *gc = &g->v[j];
+			const struct pc_rule *fr = filter && !gc->deflt ? &fw->rules[gc->rule] : NULL;
+			struct cube c;
+			bool empty = false;
+
+			if (!ivlist_has(&gc->d[PC_RG_DADDR], to) ||
+			    (n->to_port && !ivlist_has(&gc->d[PC_RG_DPORT], u128(n->to_port))))
+				continue;
+			/*
+			 * A condition is of the packet the filter sees: a
+			 * forward rule's `to $set` holds when the translated
+			 * destination is a member, as it does in the kernel
+			 */
+			memset(&c, 0, sizeof(c));
+			for (int d = 0; d < __PC_RG_DIM_MAX && !empty; d++) {
+				bool over = false;
+
+				/* forward's rate limits are dimensions of forward only:
+				 * for packets coming in they count as never exceeded */
+				for (size_t k = 0; k < res->n_conds && dir != PC_DIR_FORWARD; k++)
+					over |= res->conds[k].kind == PC_RG_COND_OVER &&
+						res->conds[k].dim == d;
+				if (d == PC_RG_DADDR || (d == PC_RG_DPORT && n->to_port) || over)
+					ivlist_copy(&nc->d[d], &c.d[d]);
+				else
+					empty = !ivlist_meet(&nc->d[d], &gc->d[d], &c.d[d]);
+			}
+			if (empty) {
+				cube_free(&c);
+				continue;
+			}
+			if (fr && fr->limit.rate && dir != PC_DIR_FORWARD)
+				count_after_dnat(res, is_new, gc->rule);
+			c.verdict = gc->verdict;
+			c.xlat = gc->xlat;
+			if (filter) {
+				c.rule = gc->rule;
+				c.nat = nc->nat;
+			} else {
+				c.rule = -1;
+				c.nat = gc->nat;
+			}
+			cubes_push(cs, &c, nc->ndims);
+			if (++made > COMPOSED_MAX) {
+				snprintf(err, errlen, "%s %s:%u: compare models at most %d pieces of "
+					 "the packets dnat rules translate (the dnat rules times "
+					 "the forward rules they can reach)",
+					 which, n->loc.file ? n->loc.file : "?", n->loc.line,
+					 COMPOSED_MAX);
+				rc = -1;
+				break;
+			}
+		}
+	}
+	return rc;
+}
+
+/*
+ * The cubes deciding direction @dir of @ir (compared with @other) in
+ * family @fam, in order, as
+ * @what: the filter's verdict (after any dnat; with @first rules of the
+ * chain before the dnats, for expect), or the translation of the dnat or
+ * of the snat rules.
+ */
+static int meaning_cubes(const struct pc_ir *ir, const struct pc_ir *other,
+			 enum pc_direction dir, bool is_new,
+			 unsigned fam, enum pc_rg_what what, size_t first,
+			 struct pc_rg_result *res, struct cubes *cs, char *err, size_t errlen)
+{
+	const char *which = is_new ? "NEW" : "OLD";
+	bool arrives = dir == PC_DIR_IN || dir == PC_DIR_FORWARD;
+	bool dnat = arrives && has_nat(ir, true, fam);
+	int ndims = cond_ndims(res);
+	int rc = 0;
+
+	memset(cs, 0, sizeof(*cs));
+	if (what == PC_RG_DNAT) {
+		if (dnat)
+			nat_cubes(ir, other, true, dir, fam, res, cs);
+		push_default(cs, PC_VERDICT_ALLOW, fam, ndims);
+		return 0;
+	}
+	if (what == PC_RG_VERDICT)
+		chain_cubes(&ir->chains[dir], dir, is_new, fam, res, 0, first, cs);
+	if (dnat) {
+		struct cubes dn = { 0 }, g = { 0 };
+
+		nat_cubes(ir, other, true, dir, fam, res, &dn);
+		if (what == PC_RG_VERDICT) {
+			chain_cubes(&ir->chains[PC_DIR_FORWARD], PC_DIR_FORWARD, is_new, fam, res,
+				    0, SIZE_MAX, &g);
+			push_default(&g, ir->chains[PC_DIR_FORWARD].policy, fam, ndims);
+		} else {
+			nat_cubes(ir, other, false, PC_DIR_FORWARD, fam, res, &g);
+			push_default(&g, PC_VERDICT_ALLOW, fam, ndims);
+		}
+		rc = compose(ir, is_new, &dn, &g, dir, what == PC_RG_VERDICT, res, cs, which,
+			     err, errlen);
+		cubes_free(&dn);
+		cubes_free(&g);
+	}
+	if (what == PC_RG_VERDICT) {
+		chain_cubes(&ir->chains[dir], dir, is_new, fam, res, first, SIZE_MAX, cs);
+		push_default(cs, ir->chains[dir].policy, fam, ndims);
+	} else {
+		/* packets coming in leave by postrouting only when a dnat forwards them */
+		if (dir != PC_DIR_IN)
+			nat_cubes(ir, other, false, dir, fam, res, cs);
+		push_default(cs, PC_VERDICT_ALLOW, fam, ndims);
+	}
+	return rc;
 }
 
 /* ---- interface classes ---- */
@@ -1041,6 +1454,16 @@ static void ifaces_collect(const struct pc_ir *ir, char ***v, size_t *n, size_t 
 				(*v)[(*n)++] = xstrdup(r->n_ifaces > 1 ? r->ifaces[k] : r->iface);
 			}
 		}
+	/* the NAT rules' `on` too (issue 16) */
+	for (size_t i = 0; i < ir->n_nat; i++) {
+		const struct pc_nat_rule *nr = &ir->nat[i];
+		size_t m = nr->n_ifaces > 1 ? nr->n_ifaces : 1;
+
+		for (size_t k = 0; nr->iface && k < m; k++) {
+			*v = xgrow(*v, cap, *n + 1, sizeof(**v));
+			(*v)[(*n)++] = xstrdup(nr->n_ifaces > 1 ? nr->ifaces[k] : nr->iface);
+		}
+	}
 }
 
 static void ifaces_build(const struct pc_ir *a, const struct pc_ir *b,
@@ -1127,12 +1550,15 @@ const char *pc_rg_iface_example(const struct pc_rg_ifaces *ifs, size_t cls,
 static int check_modelled(const struct pc_ir *ir, const char *which,
 			  char *err, size_t errlen)
 {
-	/* the filter judges the translated packet (explain: dnat first) */
-	if (ir->n_nat) {
-		snprintf(err, errlen, "%s %s:%u: compare does not model NAT (masquerade, snat, dnat) yet",
-			 which, ir->nat[0].loc.file ? ir->nat[0].loc.file : "?", ir->nat[0].loc.line);
-		return -1;
-	}
+	/* NAT is modelled (meaning_cubes()), but not over dynamic sets */
+	for (size_t i = 0; i < ir->n_nat; i++)
+		if (pc_addr_set_is_dynamic(&ir->nat[i].saddr) ||
+		    pc_addr_set_is_dynamic(&ir->nat[i].daddr)) {
+			snprintf(err, errlen, "%s %s:%u: compare does not model a dynamic set in a NAT rule yet",
+				 which, ir->nat[i].loc.file ? ir->nat[i].loc.file : "?",
+				 ir->nat[i].loc.line);
+			return -1;
+		}
 	for (int d = 0; d < __PC_DIR_MAX; d++)
 		for (size_t i = 0; i < ir->chains[d].n; i++) {
 			const struct pc_rule *r = &ir->chains[d].rules[i];
@@ -1171,8 +1597,80 @@ static void proto_segments(unsigned fam, struct pc_rg_iv *seg, struct pc_u128 *p
 	port_hi[(*n)++] = u128(0);
 }
 
-int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
+/*
+ * Walks one direction and family of @what over every protocol segment;
+ * for the filter, with the region of the packets both defaults decide.
+ */
+static int compare_one(const struct pc_ir *old, const struct pc_ir *new, int dir,
+		       unsigned fam, enum pc_rg_what what, size_t new_first,
 		       struct pc_rg_result *out, char *err, size_t errlen)
+{
+	struct cubes co = { 0 }, cn = { 0 };
+	const struct cube **lo = NULL, **ln = NULL;
+	struct pc_rg_iv seg[16];
+	struct pc_u128 port_hi[16];
+	size_t nseg;
+	struct walk w = { (enum pc_direction)dir, fam, out, 0, what };
+	bool rest = what != PC_RG_VERDICT;
+	int rc = -1;
+
+	if (meaning_cubes(old, new, dir, false, fam, what, 0, out, &co, err, errlen) < 0 ||
+	    meaning_cubes(new, old, dir, true, fam, what, new_first, out, &cn, err, errlen) < 0)
+		goto out;
+	lo = xmalloc(co.n * sizeof(*lo));
+	ln = xmalloc(cn.n * sizeof(*ln));
+	for (size_t i = 0; i < co.n; i++)
+		lo[i] = &co.v[i];
+	for (size_t i = 0; i < cn.n; i++)
+		ln[i] = &cn.v[i];
+	w.cap = out->n;
+	proto_segments(fam, seg, port_hi, &nseg);
+	for (size_t s = 0; s < nseg; s++) {
+		struct pc_rg_box b;
+
+		/* its padding too: emit_piece() compares boxes as bytes */
+		memset(&b, 0, sizeof(b));
+		b.fam = fam;
+		for (int d = 0; d < __PC_RG_DIM_MAX; d++)
+			b.d[d] = pc_rg_full(d, fam);
+		b.d[PC_RG_IFACE].hi = u128(out->ifaces.n);
+		b.d[PC_RG_OIFACE].hi = u128(out->ifaces.n);
+		b.d[PC_RG_PROTO] = seg[s];
+		b.d[PC_RG_DPORT].hi = port_hi[s];
+		walk(&w, &b, lo, co.n, ln, cn.n);
+		if (!rest && old->chains[dir].policy != new->chains[dir].policy) {
+			const struct cube **all = xmalloc((co.n + cn.n) * sizeof(*all));
+			struct pc_rg_box witness;
+
+			memcpy(all, lo, co.n * sizeof(*all));
+			memcpy(all + co.n, ln, cn.n * sizeof(*all));
+			/*
+			 * The packets both defaults decide: one region
+			 * of the family, found in this segment or not
+			 */
+			if (find_rest(&b, NULL, all, co.n + cn.n, &witness)) {
+				b.d[PC_RG_PROTO] = pc_rg_full(PC_RG_PROTO, fam);
+				b.d[PC_RG_DPORT] = pc_rg_full(PC_RG_DPORT, fam);
+				emit(&w, &b, &co.v[co.n - 1], &cn.v[cn.n - 1]);
+				out->v[out->n - 1].rest = PC_RG_REST_OLD | PC_RG_REST_NEW;
+				out->v[out->n - 1].witness = witness;
+				rest = true;
+			}
+			free(all);
+		}
+	}
+	rc = 0;
+out:
+	free(lo);
+	free(ln);
+	cubes_free(&co);
+	cubes_free(&cn);
+	return rc;
+}
+
+int pc_regions_compare_at(const struct pc_ir *old, const struct pc_ir *new,
+			  enum pc_direction first_dir, size_t new_first,
+			  struct pc_rg_result *out, char *err, size_t errlen)
 {
 	static const unsigned fams[] = { PC_FAM_IPV4, PC_FAM_IPV6 };
 
@@ -1185,64 +1683,29 @@ int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 		return -1;
 	for (int dir = 0; dir < __PC_DIR_MAX; dir++)
 		for (size_t f = 0; f < 2; f++) {
-			struct cubes co = { 0 }, cn = { 0 };
-			const struct cube **lo, **ln;
-			struct pc_rg_iv seg[16];
-			struct pc_u128 port_hi[16];
-			size_t nseg;
-			struct walk w = { dir, fams[f], out, 0 };
-			bool rest = false;
+			unsigned fam = fams[f];
+			bool arrives = dir == PC_DIR_IN || dir == PC_DIR_FORWARD;
+			bool dnat = arrives && (has_nat(old, true, fam) || has_nat(new, true, fam));
+			bool snat = has_nat(old, false, fam) || has_nat(new, false, fam);
 
-			chain_cubes(&old->chains[dir], dir, false, fams[f], out, &co);
-			chain_cubes(&new->chains[dir], dir, true, fams[f], out, &cn);
-			lo = xmalloc(co.n * sizeof(*lo));
-			ln = xmalloc(cn.n * sizeof(*ln));
-			for (size_t i = 0; i < co.n; i++)
-				lo[i] = &co.v[i];
-			for (size_t i = 0; i < cn.n; i++)
-				ln[i] = &cn.v[i];
-			w.cap = out->n;
-			proto_segments(fams[f], seg, port_hi, &nseg);
-			for (size_t s = 0; s < nseg; s++) {
-				struct pc_rg_box b;
-
-				b.fam = fams[f];
-				for (int d = 0; d < __PC_RG_DIM_MAX; d++)
-					b.d[d] = pc_rg_full(d, fams[f]);
-				b.d[PC_RG_IFACE].hi = u128(out->ifaces.n);
-				b.d[PC_RG_OIFACE].hi = u128(out->ifaces.n);
-				b.d[PC_RG_PROTO] = seg[s];
-				b.d[PC_RG_DPORT].hi = port_hi[s];
-				walk(&w, &b, lo, co.n, ln, cn.n);
-				if (!rest && old->chains[dir].policy != new->chains[dir].policy) {
-					const struct cube **all = xmalloc((co.n + cn.n) * sizeof(*all));
-
-					memcpy(all, lo, co.n * sizeof(*all));
-					memcpy(all + co.n, ln, cn.n * sizeof(*all));
-					struct pc_rg_box witness;
-
-					/*
-					 * The packets both defaults decide: one region
-					 * of the family, found in this segment or not
-					 */
-					if (find_rest(&b, NULL, all, co.n + cn.n, &witness)) {
-						b.d[PC_RG_PROTO] = pc_rg_full(PC_RG_PROTO, fams[f]);
-						b.d[PC_RG_DPORT] = pc_rg_full(PC_RG_DPORT, fams[f]);
-						emit(&w, &b, &co.v[co.n - 1], &cn.v[cn.n - 1]);
-						out->v[out->n - 1].rest = PC_RG_REST_OLD | PC_RG_REST_NEW;
-						out->v[out->n - 1].witness = witness;
-						rest = true;
-					}
-					free(all);
-				}
+			if (compare_one(old, new, dir, fam, PC_RG_VERDICT,
+					dir == (int)first_dir ? new_first : 0, out, err, errlen) < 0 ||
+			    (dnat && compare_one(old, new, dir, fam, PC_RG_DNAT, 0, out,
+						 err, errlen) < 0) ||
+			    (snat && (dir != PC_DIR_IN || dnat) &&
+			     compare_one(old, new, dir, fam, PC_RG_SNAT, 0, out, err, errlen) < 0)) {
+				pc_rg_result_free(out);
+				return -1;
 			}
-			free(lo);
-			free(ln);
-			cubes_free(&co);
-			cubes_free(&cn);
 		}
 	pc_rg_merge_all(out);
 	return 0;
+}
+
+int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
+		       struct pc_rg_result *out, char *err, size_t errlen)
+{
+	return pc_regions_compare_at(old, new, PC_DIR_IN, 0, out, err, errlen);
 }
 
 void pc_rg_result_free(struct pc_rg_result *r)

@@ -24,6 +24,11 @@
  * cube_of() and its text in the printer; until then pc_regions_compare()
  * refuses a rule using it (pc_regions_unmodelled()).
  *
+ * NAT (issue 16): the first-match NAT rules are compared as chains whose
+ * "verdict" is the translation (struct pc_rg_diff @what PC_RG_DNAT,
+ * PC_RG_SNAT), and the filter's verdict of a packet a dnat translates is
+ * that of forward's rules on its image (regions.c, compose()).
+ *
  * Interfaces: every name and prefix (eth*) either policy writes is a class;
  * a prefix's class holds the names starting with it that no exact name or
  * longer prefix claims; the last class is every other name. Rate limits
@@ -75,10 +80,25 @@ struct pc_rg_box {
 	struct pc_rg_iv d[__PC_RG_DIM_MAX];
 };
 
-/* What decided a box in one IR: @rule the index in the chain, -1 the default. */
+/*
+ * What decided a box in one IR. For a verdict (PC_RG_VERDICT): @rule the
+ * index in the chain, -1 the default; when @nat >= 0 the packet was first
+ * translated by the dnat ir->nat[@nat] and @rule is then a rule of the
+ * forward chain (-1 its default), which judges the translated packet. For
+ * a translation (PC_RG_DNAT, PC_RG_SNAT): @nat the NAT rule that
+ * translates, -1 none; @rule is -1 and @verdict means nothing.
+ */
 struct pc_rg_side {
 	long rule;
 	enum pc_verdict verdict;
+	long nat;
+};
+
+/* What a region's two IRs do differently. */
+enum pc_rg_what {
+	PC_RG_VERDICT,   /* the filter's verdict (of the translated packet after a dnat) */
+	PC_RG_DNAT,      /* the destination translation (prerouting) */
+	PC_RG_SNAT,      /* the source translation, masquerade or snat (postrouting) */
 };
 
 /* Which side's decider decides only part of a region's box (@rest). */
@@ -99,6 +119,7 @@ enum {
  */
 struct pc_rg_diff {
 	enum pc_direction dir;
+	enum pc_rg_what what;
 	struct pc_rg_box box;
 	struct pc_rg_side old, new;
 	unsigned rest;
@@ -125,7 +146,7 @@ enum pc_rg_cond_kind {
 
 /* Condition dimensions per direction; conditions in all (a limit is in one). */
 #define PC_RG_COND_DIMS 8
-#define PC_RG_MAX_CONDS 64
+#define PC_RG_MAX_CONDS 64   /* at most 64: over_after_dnat is a bit each */
 
 /*
  * @dim: its dimension (PC_RG_COND0 + k); a set's in every direction, a
@@ -164,6 +185,9 @@ struct pc_rg_result {
 	 * explain takes them) because more than the dimensions left use one
 	 */
 	size_t limits_not_exceeded[__PC_DIR_MAX];
+	/* issue 16: the conditions (bits) of forward's limits counted in
+	 * limits_not_exceeded[PC_DIR_IN] for the packets a dnat forwards */
+	uint64_t over_after_dnat;
 	size_t leaves;    /* boxes decided before merging (for the curious) */
 };
 
@@ -181,6 +205,14 @@ const char *pc_regions_unmodelled(const struct pc_rule *r);
  */
 int pc_regions_compare(const struct pc_ir *old, const struct pc_ir *new,
 		       struct pc_rg_result *out, char *err, size_t errlen);
+/*
+ * Same, but in direction @first_dir the first @new_first rules of @new's
+ * chain come before its dnat rules (expect: the expectation speaks of the
+ * packets as they arrive, before any translation).
+ */
+int pc_regions_compare_at(const struct pc_ir *old, const struct pc_ir *new,
+			  enum pc_direction first_dir, size_t new_first,
+			  struct pc_rg_result *out, char *err, size_t errlen);
 void pc_rg_result_free(struct pc_rg_result *r);
 
 /*

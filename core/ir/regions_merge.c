@@ -12,7 +12,7 @@
 
 static bool side_eq(const struct pc_rg_side *a, const struct pc_rg_side *b)
 {
-	return a->rule == b->rule && a->verdict == b->verdict;
+	return a->rule == b->rule && a->verdict == b->verdict && a->nat == b->nat;
 }
 
 static int iv_cmp2(const struct pc_rg_iv *a, const struct pc_rg_iv *b)
@@ -36,7 +36,9 @@ static int merge_cmp(const void *pa, const void *pb)
 	const struct pc_rg_diff *a = pa, *b = pb;
 	int c;
 
-	if ((c = long_cmp(a->dir, b->dir)) || (c = long_cmp(a->new.rule, b->new.rule)) ||
+	if ((c = long_cmp(a->dir, b->dir)) || (c = long_cmp(a->what, b->what)) ||
+	    (c = long_cmp(a->new.nat, b->new.nat)) || (c = long_cmp(a->old.nat, b->old.nat)) ||
+	    (c = long_cmp(a->new.rule, b->new.rule)) ||
 	    (c = long_cmp(a->old.rule, b->old.rule)) ||
 	    (c = long_cmp(a->new.verdict, b->new.verdict)) ||
 	    (c = long_cmp(a->old.verdict, b->old.verdict)))
@@ -54,7 +56,8 @@ static int merge_cmp(const void *pa, const void *pb)
 /* Same but for merge_dim (and the family when merging in another dimension). */
 static bool same_but(const struct pc_rg_diff *a, const struct pc_rg_diff *b)
 {
-	if (a->dir != b->dir || !side_eq(&a->old, &b->old) || !side_eq(&a->new, &b->new))
+	if (a->dir != b->dir || a->what != b->what || !side_eq(&a->old, &b->old) ||
+	    !side_eq(&a->new, &b->new))
 		return false;
 	if (merge_dim != __PC_RG_DIM_MAX && a->box.fam != b->box.fam)
 		return false;
@@ -125,6 +128,12 @@ static int diff_cmp(const void *pa, const void *pb)
 
 	if (a->dir != b->dir)
 		return a->dir < b->dir ? -1 : 1;
+	if (a->what != b->what)
+		return a->what < b->what ? -1 : 1;
+	if (a->new.nat != b->new.nat)
+		return a->new.nat < b->new.nat ? -1 : 1;
+	if (a->old.nat != b->old.nat)
+		return a->old.nat < b->old.nat ? -1 : 1;
 	if (a->new.rule != b->new.rule)
 		return a->new.rule < b->new.rule ? -1 : 1;
 	if (a->old.rule != b->old.rule)

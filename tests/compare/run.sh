@@ -113,8 +113,49 @@ while IFS='|' read -r feat rule; do
 		{ bad "compare does not refuse $feat (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
 done <<'EOF_FEATURES'
 a rate limit per source address (limit ... per source)|allow in port 22/tcp limit 5/second per source
-NAT (masquerade, snat, dnat)|masquerade on eth0 from 192.0.2.0/24
 EOF_FEATURES
+
+# issue 16: NAT is modelled: a policy with NAT against itself is no change;
+# a port forward's target is judged by forward, and so is an expectation
+# over the packets the dnat translates (its witness names the dnat)
+"$pc" compare portfwd.new.policy portfwd.new.policy >"$tmp/out" 2>&1 && ok ||
+	{ bad "NAT against itself is a change"; cat "$tmp/out"; }
+printf 'table t\ndefault in deny\ndefault forward deny\nallow forward to 192.0.2.10 port 22/tcp\ndnat on eth0 port 2222/tcp -> 192.0.2.10:22\nexpect deny in port 2222/tcp\n' >"$tmp/x.policy"
+"$pc" check "$tmp/x.policy" >"$tmp/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "x.policy:6:1: error: expectation broken: 'in on eth0 out on [a-z0-9]* tcp .*:2222' gets allow from .*x.policy:4 after dnat .*x.policy:5, not deny" "$tmp/out" && ok ||
+	{ bad "an expectation over a dnat's packets is not judged on the translated packet (exit $rc)"; cat "$tmp/out"; }
+sed 's/^expect deny in port 2222.tcp/expect allow in on eth0 port 2222\/tcp family ipv4/' "$tmp/x.policy" >"$tmp/y.policy"
+"$pc" check "$tmp/y.policy" >"$tmp/out" 2>&1 && ok ||
+	{ bad "an expectation the translated packets keep is refused"; cat "$tmp/out"; }
+
+# forward's limit judges the packets a dnat forwards coming in: there it
+# counts as never exceeded, said once, however many families and sides
+printf 'table t\ndefault forward deny\nallow forward to 192.0.2.10 port 22/tcp limit 5/second\ndnat on eth0 port 2222/tcp -> 192.0.2.10:22\n' >"$tmp/l1.policy"
+sed 's/2222/2223/' "$tmp/l1.policy" >"$tmp/l2.policy"
+"$pc" compare "$tmp/l1.policy" "$tmp/l2.policy" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && grep -q '^+ in on eth0 tcp any -> any:2223 ipv4  allow (NEW .*l2.policy:3 after dnat .*l2.policy:4) was deny (default)$' "$tmp/out" &&
+	grep -q '^portcullis: compare: note: in: 1 rate limits count as never exceeded' "$tmp/err" && ok ||
+	{ bad "forward's limit after a dnat (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
+
+# more pieces of dnat'ed packets than compare models: an error naming the
+# dnat, never a partial answer
+{
+	printf 'table t\ndefault forward deny\n'
+	i=1
+	while [ $i -le 460 ]; do
+		echo "allow forward proto tcp from 198.51.100.$((i % 250))/32"
+		i=$((i + 1))
+	done
+	i=1
+	while [ $i -le 460 ]; do
+		echo "dnat on eth0 port $((20000 + i))/tcp -> 192.0.2.$((i % 250))"
+		i=$((i + 1))
+	done
+} >"$tmp/big.policy"
+"$pc" compare "$tmp/big.policy" "$tmp/big.policy" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && [ ! -s "$tmp/out" ] &&
+	grep -q 'OLD .*big.policy:[0-9]*: compare models at most 200000 pieces of the packets dnat rules translate' "$tmp/err" && ok ||
+	{ bad "too many dnat pieces are not refused by name (exit $rc)"; cat "$tmp/out" "$tmp/err"; }
 
 # usage errors exit 2, unreadable files 3, policy errors 1
 "$pc" compare web.old.policy >/dev/null 2>&1; [ $? = 2 ] && ok || bad "one argument is not a usage error"
