@@ -375,7 +375,8 @@ static void region_text3(const struct pc_rg_diff *d, const struct pc_rg_result *
 			const struct pc_rule *lr = &(in_old ? o : n)->ir->chains[c->dir].rules[
 				in_old ? c->old_rule : c->new_rule];
 
-			pc_buf_printf(tb, " %s the rate of %s %s:%u", holds ? "over" : "under",
+			pc_buf_printf(tb, " %s the %srate of %s %s:%u", holds ? "over" : "under",
+				      lr->limit_per_source ? "per-source " : "",
 				      in_old ? "OLD" : "NEW", lr->loc.file ? lr->loc.file : "?",
 				      lr->loc.line);
 		} else {

@@ -90,9 +90,11 @@ static void conds_text(const struct pc_ir *ir, const struct pc_rg_result *res,
 			continue;
 		pc_buf_puts(&out, out.len ? ", " : " (");
 		if (c->kind == PC_RG_COND_OVER && c->old_rule >= 0) {
-			const struct pc_location *l = &ir->chains[c->dir].rules[c->old_rule].loc;
+			const struct pc_rule *lr = &ir->chains[c->dir].rules[c->old_rule];
+			const struct pc_location *l = &lr->loc;
 
-			pc_buf_printf(&out, "%s the rate of %s:%u", holds ? "over" : "under",
+			pc_buf_printf(&out, "%s the %srate of %s:%u", holds ? "over" : "under",
+				      lr->limit_per_source ? "per-source " : "",
 				      l->file ? l->file : "?", l->line);
 		} else if (c->kind == PC_RG_COND_OVER) {
 			pc_buf_printf(&out, "%s the rate", holds ? "over" : "under");

@@ -253,11 +253,6 @@ const char *pc_regions_unmodelled(const struct pc_rule *r)
 {
 	if (r->n_map)
 		return "verdict maps (compare reads the unoptimised policy)";
-	/* issue 14: one bucket per source differs from one per rule in ways
-	 * the regions do not see; refused by name rather than read as
-	 * something wider */
-	if (r->limit.rate && r->limit_per_source)
-		return "a rate limit per source address (limit ... per source)";
 	return NULL;
 }
 
@@ -450,6 +445,14 @@ static uint64_t limit_key(const struct pc_rule *r, enum pc_direction dir)
 			hash_bytes(&h, l->types, l->n_types);
 	}
 	hash_bytes(&h, &r->limit, sizeof(r->limit));
+	/*
+	 * A bucket per source (`per source`) is a condition of the packet
+	 * just as one bucket per rule is: whether the packet's own source is
+	 * over the rate. Which of a region's sources are over it is not known,
+	 * as which of its packets come when a rule's one bucket is empty is
+	 * not; the region says "over the per-source rate of LINE" alike.
+	 */
+	hash_bytes(&h, &r->limit_per_source, sizeof(r->limit_per_source));
 	hash_bytes(&h, &r->limit_burst, sizeof(r->limit_burst));
 	return h;
 }
