@@ -211,11 +211,9 @@ int cmd_apply(int argc, char **argv)
 		case 'S':
 			state_dir = optarg;
 			break;
-		case 'D':
-			pc_cli_dispatch = true;
-			break;
-		case 'X':
-			pc_cli_dispatch = false;
+		case 'D': /* --dispatch */
+		case 'X': /* --no-dispatch */
+			pc_cli_dispatch = c == 'D';
 			break;
 		case 'h':
 			apply_usage(stdout);

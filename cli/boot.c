@@ -210,11 +210,9 @@ int cmd_boot(int argc, char **argv)
 			if (!pc_cli_add_overlay(&ro, optarg, "boot"))
 				return PC_EXIT_USAGE;
 			break;
-		case 'D':
-			pc_cli_dispatch = true;
-			break;
-		case 'X':
-			pc_cli_dispatch = false;
+		case 'D': /* --dispatch */
+		case 'X': /* --no-dispatch */
+			pc_cli_dispatch = c == 'D';
 			break;
 		case 'h':
 			boot_usage(stdout);

@@ -72,11 +72,9 @@ int cmd_diff(int argc, char **argv)
 		case 'N':
 			optimize = false;
 			break;
-		case 'D':
-			pc_cli_dispatch = true;
-			break;
-		case 'X':
-			pc_cli_dispatch = false;
+		case 'D': /* --dispatch */
+		case 'X': /* --no-dispatch */
+			pc_cli_dispatch = c == 'D';
 			break;
 		case 'h':
 			diff_usage(stdout);

@@ -662,11 +662,9 @@ int cmd_generate(int argc, char **argv)
 		case 'N':
 			no_optimize = true;
 			break;
-		case 'D':
-			pc_cli_dispatch = true;
-			break;
-		case 'X':
-			pc_cli_dispatch = false;
+		case 'D': /* --dispatch */
+		case 'X': /* --no-dispatch */
+			pc_cli_dispatch = c == 'D';
 			break;
 		case 'h':
 			generate_usage(stdout);

@@ -112,11 +112,9 @@ int cmd_stats(int argc, char **argv)
 		case 'u':
 			unused = true;
 			break;
-		case 'D':
-			pc_cli_dispatch = true;
-			break;
-		case 'X':
-			pc_cli_dispatch = false;
+		case 'D': /* --dispatch */
+		case 'X': /* --no-dispatch */
+			pc_cli_dispatch = c == 'D';
 			break;
 		case 'h':
 			stats_usage(stdout);

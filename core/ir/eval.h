@@ -189,6 +189,12 @@ void pc_packet_format(const struct pc_packet *p, char *buf, size_t len);
 /* ---- NAT (routers), core/ir/nat.c ---- */
 
 /*
+ * pc_nat_as_rule() - the match of NAT rule @n as a filter rule's (any
+ * connection state, no verdict), for pc_rule_match() and the regions.
+ */
+struct pc_rule pc_nat_as_rule(const struct pc_nat_rule *n);
+
+/*
  * pc_ir_dnat() - the dnat rule that translates the first packet @p of a
  * connection arriving (in, forward), or -1. On a match, @out is the
  * translated packet: new destination (and port), direction forward (the

@@ -8,8 +8,7 @@
 
 #include <string.h>
 
-/* The NAT rule's match as a filter rule, for pc_rule_match(). */
-static struct pc_rule as_rule(const struct pc_nat_rule *n)
+struct pc_rule pc_nat_as_rule(const struct pc_nat_rule *n)
 {
 	struct pc_rule r;
 
@@ -37,7 +36,7 @@ long pc_ir_dnat(const struct pc_ir *ir, const struct pc_packet *p,
 
 		if (n->kind != PC_NAT_DNAT)
 			continue;
-		r = as_rule(n);
+		r = pc_nat_as_rule(n);
 		if (!pc_rule_match(&r, p))
 			continue;
 		*out = *p;
@@ -66,7 +65,7 @@ long pc_ir_snat(const struct pc_ir *ir, const struct pc_packet *p)
 
 		if (n->kind == PC_NAT_DNAT)
 			continue;
-		r = as_rule(n);
+		r = pc_nat_as_rule(n);
 		if (pc_rule_match(&r, &q))
 			return (long)i;
 	}

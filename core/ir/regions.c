@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "ir/eval.h"
 #include "ir/regions_internal.h"
 
 /* ---- 128-bit numbers ---- */
@@ -1163,17 +1164,8 @@ static struct ivlist dnat_ports(const struct pc_ir *ir, const struct pc_ir *othe
 /* The NAT rule's match as a filter rule's, for cube_of(); new packets only. */
 static struct pc_rule nat_as_rule(const struct pc_nat_rule *n)
 {
-	struct pc_rule r;
+	struct pc_rule r = pc_nat_as_rule(n);
 
-	memset(&r, 0, sizeof(r));
-	r.families = n->families;
-	r.iface = n->iface;
-	r.n_ifaces = n->n_ifaces;
-	r.ifaces = n->ifaces;
-	r.saddr = n->saddr;
-	r.daddr = n->daddr;
-	r.n_l4 = n->n_l4;
-	r.l4 = (struct pc_l4 *)n->l4;
 	r.ct_state = PC_CT_NEW;
 	r.verdict = PC_VERDICT_ALLOW;
 	return r;
