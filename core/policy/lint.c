@@ -153,8 +153,14 @@ static void bound_of(const struct pc_addr_set *set, unsigned fam, struct pc_addr
 		       ((out->a[common / 8] ^ a->a[common / 8]) >> (7 - common % 8) & 1) == 0)
 			common++;
 		out->plen = (uint8_t)common;
-		pc_prefix_mask(out);
+		/* a /0 bound takes no more from the rest of a million-entry
+		 * list */
+		if (common == 0)
+			break;
 	}
+	/* once, not per prefix: the compares above read only the bits below
+	 * out->plen, which never change */
+	pc_prefix_mask(out);
 }
 
 void bounds_of(const struct pc_rule *r, struct bounds *b)
