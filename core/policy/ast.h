@@ -156,7 +156,13 @@ struct pc_ast_included {
 };
 
 struct pc_ast {
-	struct pc_arena *arena;   /* owns everything, file names included */
+	struct pc_arena *arena;   /* owns the strings, file names included:
+				   * the IR made from the tree points at them */
+	/* Owns the statements, their matches and lists (not those of a cached
+	 * include, which the cache owns). Nothing made from the tree points
+	 * into them, so pc_ast_destroy() frees them: at a million rules they
+	 * are about a gigabyte the backends need not carry. */
+	struct pc_arena *tree;
 	/* every file included so far (not the top-level one), and their bytes */
 	size_t n_included, cap_included;
 	struct pc_ast_included *included;

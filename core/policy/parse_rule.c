@@ -127,7 +127,7 @@ bool parse_list(struct parser *ps, struct pc_ast_list *l, bool hints,
 		} while (bare_commas && at(ps, PC_TOK_COMMA));
 	}
 	l->n = n;
-	l->v = pc_arena_memdup(ps->arena, v, n * sizeof(*v));
+	l->v = pc_arena_memdup(ps->tree, v, n * sizeof(*v));
 	free(v);
 	return ok;
 }
@@ -568,7 +568,7 @@ resync:
 	}
 	s = add_stmt(ps, nat ? PC_AST_NAT : kind, &loc);
 	r.n_matches = n;
-	r.matches = pc_arena_memdup(ps->arena, m, n * sizeof(*m));
+	r.matches = pc_arena_memdup(ps->tree, m, n * sizeof(*m));
 	s->rule = r;
 	if (nat) {
 		s->nat = *nat;
