@@ -790,6 +790,9 @@ static bool lower_rules(struct lower *lw, struct pc_nft_chain *nc, enum pc_direc
 	if (lw->ir->options & PC_OPT_COUNTERS)
 		for (size_t i = 0; i < rv.n; i++)
 			rv.v[i].counter = !rv.v[i].vmap && !rv.v[i].dispatch;
+	/* the worst case is far above what the optimiser's folds leave (a
+	 * 1,000,000-rule policy): the plan keeps only the rules made */
+	rv.v = xrealloc(rv.v, (rv.n + 1) * sizeof(*rv.v));
 	nc->rules = rv.v;
 	nc->n = rv.n;
 	return ok;

@@ -14,6 +14,12 @@
 
 /* Sorts and merges a port set in place. */
 void pc_port_set_normalize(struct pc_port_set *s);
+/**
+ * pc_addr_sort() - sorts prefixes: by family, address bytes, prefix length
+ * @v: prefixes, sorted in place
+ * @n: number of prefixes
+ */
+void pc_addr_sort(struct pc_addr *v, size_t n);
 /* Sorts a prefix set and drops prefixes contained in others, in place. */
 void pc_addr_set_normalize(struct pc_addr_set *s);
 /* Clears the host bits of @a (the bits past its prefix length). */

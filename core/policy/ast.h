@@ -99,8 +99,10 @@ struct pc_ast_rule {
 	bool limit_per_source;        /* limit ... per source */
 	/* Routers and gateways (routers): `on` and `out on` as written; @iface
 	 * above is the first of @ifaces */
-	struct pc_ast_list ifaces;    /* n == 0: no `on` */
-	struct pc_ast_list oifaces;   /* forward rules: `out on`, n == 0: none */
+	/* NULL or n == 0: no `on` (pointers: most rules name no interface,
+	 * and a list inline is 80 bytes of each of a million rules) */
+	struct pc_ast_list *ifaces;
+	struct pc_ast_list *oifaces;  /* forward rules: `out on`, NULL or n == 0: none */
 	bool nat;                     /* a NAT statement's match (no direction) */
 };
 
@@ -129,24 +131,34 @@ enum pc_ast_stmt_kind {
 struct pc_ast_stmt {
 	enum pc_ast_stmt_kind kind;
 	struct pc_location loc;
-	const char *name;
-	struct pc_location name_loc;
-	struct pc_ast_list list;
 	enum pc_direction dir;
 	enum pc_verdict verdict;
-	struct pc_ast_rule rule;
-	/* sets: `hosts NAME = file "PATH"` */
-	const char *hosts_file;        /* PATH made relative to the working
-					* directory (as includes are); NULL: none */
-	struct pc_location hosts_file_loc;
-	/* sets: `hosts NAME = dynamic [timeout DURATION]` */
-	bool hosts_dynamic;
-	uint32_t hosts_timeout;        /* seconds, 0: none */
-	/* NAT (routers): @rule is the match, @nat_to the text after '->'
-	 * (NULL for masquerade) */
-	enum pc_nat_kind nat;
-	const char *nat_to;
-	struct pc_location nat_to_loc;
+	/* A statement is a definition or a rule, never both: their fields
+	 * share the memory (a million-rule policy has a million statements). */
+	union {
+		/* PC_AST_TABLE, _TRANSPORTS, _HOSTS, _SERVICES, _OPTION */
+		struct {
+			const char *name;
+			struct pc_location name_loc;
+			struct pc_ast_list list;
+			/* sets: `hosts NAME = file "PATH"` */
+			const char *hosts_file;        /* PATH made relative to the working
+							* directory (as includes are); NULL: none */
+			struct pc_location hosts_file_loc;
+			/* sets: `hosts NAME = dynamic [timeout DURATION]` */
+			bool hosts_dynamic;
+			uint32_t hosts_timeout;        /* seconds, 0: none */
+		};
+		/* PC_AST_RULE, _NAT, _EXPECT */
+		struct {
+			struct pc_ast_rule rule;
+			/* NAT (routers): @rule is the match, @nat_to the text
+			 * after '->' (NULL for masquerade) */
+			enum pc_nat_kind nat;
+			const char *nat_to;
+			struct pc_location nat_to_loc;
+		};
+	};
 };
 
 /* A file read by `include`: each may be included once. */
@@ -156,7 +168,13 @@ struct pc_ast_included {
 };
 
 struct pc_ast {
-	struct pc_arena *arena;   /* owns everything, file names included */
+	struct pc_arena *arena;   /* owns the strings, file names included:
+				   * the IR made from the tree points at them */
+	/* Owns the statements, their matches and lists (not those of a cached
+	 * include, which the cache owns). Nothing made from the tree points
+	 * into them, so pc_ast_destroy() frees them: at a million rules they
+	 * are about a gigabyte the backends need not carry. */
+	struct pc_arena *tree;
 	/* every file included so far (not the top-level one), and their bytes */
 	size_t n_included, cap_included;
 	struct pc_ast_included *included;

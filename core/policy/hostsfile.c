@@ -58,6 +58,57 @@ static bool v4_mapped(const struct pc_addr *a)
 	       memcmp(a->a, prefix, sizeof(prefix)) == 0;
 }
 
+/*
+ * The common entry of a feed, "192.0.2.1" or "192.0.2.0/24", written the
+ * plain way (no leading zeros, host bits clear), parsed without
+ * inet_pton() and the string scans of the general path: a quarter of
+ * reading a million-entry list went there. Anything else, valid or not,
+ * returns false and takes the general path, which also words the errors;
+ * what this accepts, that path accepts with the same result.
+ */
+static bool parse_plain_v4(const char *w, struct pc_addr *a)
+{
+	unsigned plen = 32;
+
+	memset(a, 0, sizeof(*a));
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned v = 0, digits = 0;
+
+		while (*w >= '0' && *w <= '9' && digits < 4) {
+			v = v * 10 + (unsigned)(*w++ - '0');
+			digits++;
+		}
+		if (digits == 0 || digits > 3 || v > 255 ||
+		    (digits > 1 && w[-(int)digits] == '0'))
+			return false;
+		a->a[i] = (uint8_t)v;
+		if (i < 3 && *w++ != '.')
+			return false;
+	}
+	if (*w == '/') {
+		w++;
+		if (w[0] < '1' || w[0] > '9')
+			return false;
+		plen = (unsigned)(*w++ - '0');
+		if (*w >= '0' && *w <= '9')
+			plen = plen * 10 + (unsigned)(*w++ - '0');
+		if (plen > 32)
+			return false;
+	}
+	if (*w)
+		return false;
+	a->family = PC_FAM_IPV4;
+	a->plen = (uint8_t)plen;
+	if (plen < 32) {
+		uint32_t addr = (uint32_t)a->a[0] << 24 | (uint32_t)a->a[1] << 16 |
+				(uint32_t)a->a[2] << 8 | a->a[3];
+
+		if (addr & (0xffffffffu >> plen))
+			return false;
+	}
+	return true;
+}
+
 /* One entry of the list; @word is NUL-terminated. */
 static void parse_entry(struct file_ctx *fc, char *word, unsigned line,
 			unsigned col, unsigned wlen)
@@ -67,6 +118,10 @@ static void parse_entry(struct file_ctx *fc, char *word, unsigned line,
 	bool is_range;
 	char *slash;
 
+	if (parse_plain_v4(word, &a)) {
+		push(fc, &a);
+		return;
+	}
 	if (pc_addr_range_parse(word, &a, &hi, &is_range, err, sizeof(err))) {
 		if (v4_mapped(&a) || v4_mapped(&hi)) {
 			file_error(fc, line, col, wlen,

@@ -128,41 +128,61 @@ static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_se
 	return true;
 }
 
-static void bound_of(const struct pc_addr_set *set, unsigned fam, struct pc_addr *out)
+/*
+ * The narrowest prefix holding every prefix of @set, per family (out[0]
+ * IPv4, out[1] IPv6; the family's /0 when it has none). One walk for both
+ * families: a rule's million-entry list is walked once, not once each.
+ */
+static void bound_of(const struct pc_addr_set *set, struct pc_addr out[2])
 {
-	bool first = true;
+	bool seen[2] = { false, false };
 
-	memset(out, 0, sizeof(*out));
-	out->family = (uint8_t)fam;
+	for (int f = 0; f < 2; f++) {
+		memset(&out[f], 0, sizeof(out[f]));
+		out[f].family = (uint8_t)fam_bit(f);
+	}
 	for (size_t i = 0; i < set->n; i++) {
 		const struct pc_addr *a = &set->v[i];
+		struct pc_addr *o;
 		unsigned common = 0, max;
+		int f;
 
-		if (a->family != fam)
+		if (a->family == PC_FAM_IPV4)
+			f = 0;
+		else if (a->family == PC_FAM_IPV6)
+			f = 1;
+		else
 			continue;
-		if (first) {
-			*out = *a;
-			first = false;
+		o = &out[f];
+		if (!seen[f]) {
+			*o = *a;
+			seen[f] = true;
 			continue;
 		}
-		max = out->plen < a->plen ? out->plen : a->plen;
+		/* a /0 bound takes nothing more from the rest of the list, and
+		 * once the bound has settled most prefixes are inside it: two
+		 * compares instead of a walk bit by bit */
+		if (o->plen == 0 || pc_prefix_contains(o, a))
+			continue;
+		max = o->plen < a->plen ? o->plen : a->plen;
 		/* whole equal bytes first: a group of 64 sites under one /24 */
-		while (common + 8 <= max && out->a[common / 8] == a->a[common / 8])
+		while (common + 8 <= max && o->a[common / 8] == a->a[common / 8])
 			common += 8;
 		while (common < max &&
-		       ((out->a[common / 8] ^ a->a[common / 8]) >> (7 - common % 8) & 1) == 0)
+		       ((o->a[common / 8] ^ a->a[common / 8]) >> (7 - common % 8) & 1) == 0)
 			common++;
-		out->plen = (uint8_t)common;
-		pc_prefix_mask(out);
+		o->plen = (uint8_t)common;
 	}
+	/* once, not per prefix: the compares above read only the bits below
+	 * the bound's length, which never change */
+	pc_prefix_mask(&out[0]);
+	pc_prefix_mask(&out[1]);
 }
 
 void bounds_of(const struct pc_rule *r, struct bounds *b)
 {
-	for (int f = 0; f < 2; f++) {
-		bound_of(&r->saddr, fam_bit(f), &b->s[f]);
-		bound_of(&r->daddr, fam_bit(f), &b->d[f]);
-	}
+	bound_of(&r->saddr, b->s);
+	bound_of(&r->daddr, b->d);
 }
 
 /* The interface list of a rule: @one alone when @n <= 1, else @v. */

@@ -127,7 +127,7 @@ bool parse_list(struct parser *ps, struct pc_ast_list *l, bool hints,
 		} while (bare_commas && at(ps, PC_TOK_COMMA));
 	}
 	l->n = n;
-	l->v = pc_arena_memdup(ps->arena, v, n * sizeof(*v));
+	l->v = pc_arena_memdup(ps->tree, v, n * sizeof(*v));
 	free(v);
 	return ok;
 }
@@ -320,7 +320,8 @@ static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
 {
 	struct pc_location kw = ps->tok.loc;
 	bool out = at_word(ps, "out");
-	struct pc_ast_list *l = out ? &r->oifaces : &r->ifaces;
+	struct pc_ast_list **lp = out ? &r->oifaces : &r->ifaces;
+	struct pc_ast_list *l;
 
 	if (out) {
 		next(ps);
@@ -339,7 +340,7 @@ static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
 			return false;
 		}
 	}
-	if (l->n) {
+	if (*lp && (*lp)->n) {
 		perror_at(ps, &kw, "'%s' given twice in one rule: use a list { … }",
 			  out ? "out on" : "on");
 		return false;
@@ -357,6 +358,7 @@ static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
 		expected(ps, "an interface name or a { list } of them");
 		return false;
 	}
+	l = *lp = pc_arena_alloc(ps->tree, sizeof(*l));
 	if (!parse_list(ps, l, false, false))
 		return false;
 	if (!out) {
@@ -568,7 +570,7 @@ resync:
 	}
 	s = add_stmt(ps, nat ? PC_AST_NAT : kind, &loc);
 	r.n_matches = n;
-	r.matches = pc_arena_memdup(ps->arena, m, n * sizeof(*m));
+	r.matches = pc_arena_memdup(ps->tree, m, n * sizeof(*m));
 	s->rule = r;
 	if (nat) {
 		s->nat = *nat;

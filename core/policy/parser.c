@@ -80,7 +80,7 @@ struct pc_ast_stmt *add_stmt(struct parser *ps, enum pc_ast_stmt_kind kind,
 	struct pc_ast *ast = ps->ast;
 	struct pc_ast_stmt *s;
 
-	s = pc_arena_alloc(ps->arena, sizeof(*s));
+	s = pc_arena_alloc(ps->tree, sizeof(*s));
 	ast->stmts = xgrow(ast->stmts, &ast->cap, ast->n + 1, sizeof(*ast->stmts));
 	ast->stmts[ast->n++] = s;
 	s->kind = kind;
@@ -361,6 +361,8 @@ void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 	memset(&ps, 0, sizeof(ps));
 	ps.ast = ast;
 	ps.arena = arena;
+	/* a cached include keeps its tree with the cache, to share it */
+	ps.tree = arena == ast->arena ? ast->tree : arena;
 	ps.diag = diag;
 	ps.stack = stack;
 	ps.depth = depth;
@@ -384,6 +386,7 @@ static struct pc_ast *ast_create(struct pc_arena *arena, const char *name)
 	struct pc_ast *ast = xzalloc(sizeof(*ast));
 
 	ast->arena = arena;
+	ast->tree = pc_arena_create();
 	ast->top_file = name;
 	return ast;
 }
@@ -461,6 +464,7 @@ void pc_ast_destroy(struct pc_ast *ast)
 {
 	if (!ast)
 		return;
+	pc_arena_destroy(ast->tree);
 	free(ast->stmts);
 	free(ast->included);
 	free(ast);

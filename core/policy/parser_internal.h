@@ -19,7 +19,8 @@ struct include_frame {
 
 struct parser {
 	struct pc_ast *ast;
-	struct pc_arena *arena;
+	struct pc_arena *arena;   /* strings */
+	struct pc_arena *tree;    /* statements, matches, lists (ast.h) */
 	struct pc_diag *diag;
 	struct pc_lexer lx;
 	struct pc_token tok;

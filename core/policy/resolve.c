@@ -209,8 +209,8 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.limit_burst = ar->limit_burst;
 	r.limit_per_source = ar->limit_per_source;
 	r.comment = ar->comment;
-	if (!resolve_ifaces(rs, &ar->ifaces, &r.n_ifaces, &r.ifaces) ||
-	    !resolve_ifaces(rs, &ar->oifaces, &r.n_oifaces, &r.oifaces))
+	if (!resolve_ifaces(rs, ar->ifaces, &r.n_ifaces, &r.ifaces) ||
+	    !resolve_ifaces(rs, ar->oifaces, &r.n_oifaces, &r.oifaces))
 		ok = false;
 	r.iface = r.n_ifaces ? r.ifaces[0] : NULL;
 	r.iface_not = r.iface && ar->iface_not;

@@ -197,6 +197,7 @@ void resolve_nat(struct resolver *rs, const struct pc_ast_stmt *s,
 /* Warns of NAT the filter never lets through (dnat target, masquerade). */
 void lint_nat(struct resolver *rs, const struct pc_ir *ir);
 
+/* @l: `on` or `out on` as written, NULL when absent. */
 bool resolve_ifaces(struct resolver *rs, const struct pc_ast_list *l,
 		    size_t *n_out, const char *const **out);
 

@@ -55,7 +55,7 @@ bool resolve_ifaces(struct resolver *rs, const struct pc_ast_list *l,
 
 	*n_out = 0;
 	*out = NULL;
-	if (l->n == 0)
+	if (!l || l->n == 0)
 		return true;
 	if (l->suffix) {
 		pc_diag_error(rs->diag, &l->suffix_loc,
