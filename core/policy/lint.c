@@ -26,12 +26,12 @@ int tidx(unsigned proto)
 	}
 }
 
-bool bit(const uint64_t *b, unsigned i)
+bool lint_bit(const uint64_t *b, unsigned i)
 {
 	return b[i / 64] >> (i % 64) & 1;
 }
 
-void set_bits(uint64_t *b, unsigned lo, unsigned hi)
+void lint_set_bits(uint64_t *b, unsigned lo, unsigned hi)
 {
 	for (unsigned i = lo; i <= hi;) {
 		if (i % 64 == 0 && hi - i >= 63) {
@@ -90,10 +90,10 @@ static void add_wildcard(struct cover *c, const struct pc_rule *r)
 			}
 			if (t >= 0)
 				for (size_t j = 0; j < l->dports.n; j++)
-					set_bits(fc->ports[t], l->dports.v[j].lo, l->dports.v[j].hi);
+					lint_set_bits(fc->ports[t], l->dports.v[j].lo, l->dports.v[j].hi);
 			else
 				for (size_t j = 0; j < l->n_types; j++)
-					set_bits(fc->types, l->types[j], l->types[j]);
+					lint_set_bits(fc->types, l->types[j], l->types[j]);
 		}
 	}
 }

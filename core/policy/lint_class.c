@@ -79,7 +79,7 @@ static bool class_has(const struct klass *k, unsigned proto, int v)
 		return pc_port_set_contains(&(struct pc_port_set){ k->n_ports[t], k->ports[t] },
 					    (uint16_t)v);
 	if (proto == PC_PROTO_ICMP || proto == PC_PROTO_ICMPV6)
-		return bit(k->types[proto == PC_PROTO_ICMPV6], (unsigned)v);
+		return lint_bit(k->types[proto == PC_PROTO_ICMPV6], (unsigned)v);
 	return false;
 }
 
@@ -95,10 +95,10 @@ bool value_covered(const struct famcov *fc, struct klass **ps, size_t np,
 	if (fc->all || fc->proto_all[proto])
 		return true;
 	if (v >= 0) {
-		if (t >= 0 && bit(fc->ports[t], (unsigned)v))
+		if (t >= 0 && lint_bit(fc->ports[t], (unsigned)v))
 			return true;
 		if (t < 0 && proto == (f ? PC_PROTO_ICMPV6 : PC_PROTO_ICMP) &&
-		    bit(fc->types, (unsigned)v))
+		    lint_bit(fc->types, (unsigned)v))
 			return true;
 	}
 	for (size_t i = 0; i < np; i++)
@@ -362,7 +362,7 @@ static void class_add_l4(struct klass *k, const struct pc_rule *r)
 				class_add_ports(k, t, l->dports.v[j].lo, l->dports.v[j].hi);
 		else
 			for (size_t j = 0; j < l->n_types; j++)
-				set_bits(k->types[icmp], l->types[j], l->types[j]);
+				lint_set_bits(k->types[icmp], l->types[j], l->types[j]);
 	}
 }
 

@@ -135,8 +135,8 @@ struct cover {
 
 /* lint.c */
 int tidx(unsigned proto);
-bool bit(const uint64_t *b, unsigned i);
-void set_bits(uint64_t *b, unsigned lo, unsigned hi);
+bool lint_bit(const uint64_t *b, unsigned i);
+void lint_set_bits(uint64_t *b, unsigned lo, unsigned hi);
 unsigned fam_bit(int f);
 void bounds_of(const struct pc_rule *r, struct bounds *b);
 const char *iface_at(const char *one, size_t n, const char *const *v, size_t i);

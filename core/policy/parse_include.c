@@ -136,10 +136,10 @@ void parse_include(struct parser *ps)
 	const char *name;
 	size_t len, first_stmt, first_nested, bytes_before, diags_before = 0, deepest = 0;
 
-	next(ps);
-	if (!at(ps, PC_TOK_STRING)) {
-		expected(ps, "a quoted file name");
-		skip_line(ps);
+	ps_next(ps);
+	if (!ps_at(ps, PC_TOK_STRING)) {
+		ps_expected(ps, "a quoted file name");
+		ps_skip_line(ps);
 		return;
 	}
 	loc = ps->tok.loc;
@@ -153,10 +153,10 @@ void parse_include(struct parser *ps)
 					     : xasprintf("%s/%s", dir, ps->tok.text);
 		free(tmp);
 	}
-	next(ps);
-	if (!at_end(ps)) {
-		expected(ps, "end of line after include");
-		skip_line(ps);
+	ps_next(ps);
+	if (!ps_at_end(ps)) {
+		ps_expected(ps, "end of line after include");
+		ps_skip_line(ps);
 		free(path);
 		return;
 	}

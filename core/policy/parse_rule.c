@@ -13,16 +13,16 @@
 static bool parse_suffix(struct parser *ps, const char **suffix,
 			 struct pc_location *loc)
 {
-	if (!at(ps, PC_TOK_SLASH))
+	if (!ps_at(ps, PC_TOK_SLASH))
 		return true;
-	next(ps);
-	if (!at(ps, PC_TOK_WORD)) {
-		expected(ps, "a protocol, prefix length or unit after '/'");
+	ps_next(ps);
+	if (!ps_at(ps, PC_TOK_WORD)) {
+		ps_expected(ps, "a protocol, prefix length or unit after '/'");
 		return false;
 	}
 	*suffix = ps->tok.text;
 	*loc = ps->tok.loc;
-	next(ps);
+	ps_next(ps);
 	return true;
 }
 
@@ -40,9 +40,9 @@ static enum pc_ast_item_hint hint_of(const char *w)
 static bool parse_item(struct parser *ps, struct pc_ast_item *it, bool hints)
 {
 	memset(it, 0, sizeof(*it));
-	if (hints && at(ps, PC_TOK_WORD) && hint_of(ps->tok.text) != PC_AST_HINT_NONE) {
+	if (hints && ps_at(ps, PC_TOK_WORD) && hint_of(ps->tok.text) != PC_AST_HINT_NONE) {
 		it->hint = hint_of(ps->tok.text);
-		next(ps);
+		ps_next(ps);
 	}
 	switch (ps->tok.kind) {
 	case PC_TOK_WORD:
@@ -55,12 +55,12 @@ static bool parse_item(struct parser *ps, struct pc_ast_item *it, bool hints)
 		it->kind = PC_AST_VAR;
 		break;
 	default:
-		expected(ps, "a name, number, address, string or $group");
+		ps_expected(ps, "a name, number, address, string or $group");
 		return false;
 	}
 	it->loc = ps->tok.loc;
 	it->text = ps->tok.text;
-	next(ps);
+	ps_next(ps);
 	return parse_suffix(ps, &it->suffix, &it->suffix_loc);
 }
 
@@ -77,16 +77,16 @@ bool parse_list(struct parser *ps, struct pc_ast_list *l, bool hints,
 
 	memset(l, 0, sizeof(*l));
 	l->loc = ps->tok.loc;
-	if (at(ps, PC_TOK_LBRACE)) {
+	if (ps_at(ps, PC_TOK_LBRACE)) {
 		l->braced = true;
-		next(ps);
-		while (!at(ps, PC_TOK_RBRACE)) {
-			if (at_end(ps)) {
-				expected(ps, "'}'");
+		ps_next(ps);
+		while (!ps_at(ps, PC_TOK_RBRACE)) {
+			if (ps_at_end(ps)) {
+				ps_expected(ps, "'}'");
 				ok = false;
 				break;
 			}
-			if (at(ps, PC_TOK_LBRACE)) {
+			if (ps_at(ps, PC_TOK_LBRACE)) {
 				perror_at(ps, &ps->tok.loc, "lists do not nest: use a $group");
 				ok = false;
 				break;
@@ -102,11 +102,11 @@ bool parse_list(struct parser *ps, struct pc_ast_list *l, bool hints,
 				break;
 			}
 			n++;
-			if (at(ps, PC_TOK_COMMA))
-				next(ps);
+			if (ps_at(ps, PC_TOK_COMMA))
+				ps_next(ps);
 		}
 		if (ok) {
-			next(ps); /* '}' */
+			ps_next(ps); /* '}' */
 			if (n == 0) {
 				perror_at(ps, &l->loc, "empty list");
 				ok = false;
@@ -117,14 +117,14 @@ bool parse_list(struct parser *ps, struct pc_ast_list *l, bool hints,
 	} else {
 		do {
 			if (n)
-				next(ps); /* ',' */
+				ps_next(ps); /* ',' */
 			v = xgrow(v, &cap, n + 1, sizeof(*v));
 			if (!parse_item(ps, &v[n], hints)) {
 				ok = false;
 				break;
 			}
 			n++;
-		} while (bare_commas && at(ps, PC_TOK_COMMA));
+		} while (bare_commas && ps_at(ps, PC_TOK_COMMA));
 	}
 	l->n = n;
 	l->v = pc_arena_memdup(ps->tree, v, n * sizeof(*v));
@@ -137,12 +137,12 @@ bool parse_direction(struct parser *ps, enum pc_direction *dir)
 	static const char *const names[] = { "in", "out", "forward" };
 
 	for (unsigned i = 0; i < PC_ARRAY_SIZE(names); i++)
-		if (at_word(ps, names[i])) {
+		if (ps_at_word(ps, names[i])) {
 			*dir = (enum pc_direction)i;
-			next(ps);
+			ps_next(ps);
 			return true;
 		}
-	expected(ps, "a direction (in, out, forward)");
+	ps_expected(ps, "a direction (in, out, forward)");
 	return false;
 }
 
@@ -179,29 +179,29 @@ static const struct {
 /* matches (issue 14): [burst M] [per source] after a rate. */
 static bool parse_limit_tail(struct parser *ps, struct pc_ast_rule *r)
 {
-	if (at_word(ps, "burst")) {
+	if (ps_at_word(ps, "burst")) {
 		char *end;
 		unsigned long burst;
 
-		next(ps);
+		ps_next(ps);
 		errno = 0;
-		burst = at(ps, PC_TOK_WORD) ? strtoul(ps->tok.text, &end, 10) : 0;
-		if (!at(ps, PC_TOK_WORD) || !pc_all_digits(ps->tok.text) || *end || errno ||
+		burst = ps_at(ps, PC_TOK_WORD) ? strtoul(ps->tok.text, &end, 10) : 0;
+		if (!ps_at(ps, PC_TOK_WORD) || !pc_all_digits(ps->tok.text) || *end || errno ||
 		    burst == 0 || burst > 1000000) {
-			expected(ps, "a burst of 1 to 1000000 packets after 'burst'");
+			ps_expected(ps, "a burst of 1 to 1000000 packets after 'burst'");
 			return false;
 		}
 		r->limit_burst = (uint32_t)burst;
-		next(ps);
+		ps_next(ps);
 	}
-	if (at_word(ps, "per")) {
-		next(ps);
-		if (!at_word(ps, "source")) {
-			expected(ps, "'source' after 'per' (a bucket per source address)");
+	if (ps_at_word(ps, "per")) {
+		ps_next(ps);
+		if (!ps_at_word(ps, "source")) {
+			ps_expected(ps, "'source' after 'per' (a bucket per source address)");
 			return false;
 		}
 		r->limit_per_source = true;
-		next(ps);
+		ps_next(ps);
 	}
 	return true;
 }
@@ -223,9 +223,9 @@ static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 	struct pc_location loc = ps->tok.loc;
 
 	r->limit_loc = loc;
-	next(ps);
-	if (!at(ps, PC_TOK_WORD)) {
-		expected(ps, "a rate such as 10/minute");
+	ps_next(ps);
+	if (!ps_at(ps, PC_TOK_WORD)) {
+		ps_expected(ps, "a rate such as 10/minute");
 		return false;
 	}
 	errno = 0;
@@ -235,21 +235,21 @@ static bool parse_limit(struct parser *ps, struct pc_ast_rule *r)
 		return false;
 	}
 	r->limit_loc = ps->tok.loc;
-	next(ps);
-	if (!at(ps, PC_TOK_SLASH)) {
-		expected(ps, "'/' and a unit (second, minute, hour, day)");
+	ps_next(ps);
+	if (!ps_at(ps, PC_TOK_SLASH)) {
+		ps_expected(ps, "'/' and a unit (second, minute, hour, day)");
 		return false;
 	}
-	next(ps);
+	ps_next(ps);
 	for (unsigned i = 0; i < PC_ARRAY_SIZE(units); i++)
-		if (at_word(ps, units[i].word)) {
+		if (ps_at_word(ps, units[i].word)) {
 			r->limit.rate = (uint32_t)rate;
 			r->limit.unit = units[i].unit;
 			r->limit_loc.len = ps->tok.loc.col + ps->tok.loc.len - r->limit_loc.col;
-			next(ps);
+			ps_next(ps);
 			return parse_limit_tail(ps, r);
 		}
-	expected(ps, "a unit (second, minute, hour, day)");
+	ps_expected(ps, "a unit (second, minute, hour, day)");
 	return false;
 }
 
@@ -269,7 +269,7 @@ static bool at_clause(const struct parser *ps)
 {
 	static const char *const words[] = { "on", "out", "log", "limit", "comment" };
 
-	if (!at(ps, PC_TOK_WORD))
+	if (!ps_at(ps, PC_TOK_WORD))
 		return false;
 	for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++)
 		if (strcmp(ps->tok.text, match_words[i].word) == 0)
@@ -294,8 +294,8 @@ static void iptables_hint(struct parser *ps, const struct pc_location *kw)
 	const char *opt = ps->tok.text, *verdict = NULL;
 
 	if (strcmp(opt, "-j") == 0 || strcmp(opt, "--jump") == 0) {
-		next(ps);
-		if (at(ps, PC_TOK_WORD)) {
+		ps_next(ps);
+		if (ps_at(ps, PC_TOK_WORD)) {
 			if (strcmp(ps->tok.text, "ACCEPT") == 0)
 				verdict = "allow";
 			else if (strcmp(ps->tok.text, "DROP") == 0)
@@ -319,14 +319,14 @@ static void iptables_hint(struct parser *ps, const struct pc_location *kw)
 static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
 {
 	struct pc_location kw = ps->tok.loc;
-	bool out = at_word(ps, "out");
+	bool out = ps_at_word(ps, "out");
 	struct pc_ast_list **lp = out ? &r->oifaces : &r->ifaces;
 	struct pc_ast_list *l;
 
 	if (out) {
-		next(ps);
-		if (!at_word(ps, "on")) {
-			expected(ps, "'on' after 'out' (out on IFACE: the interface a forwarded packet leaves on)");
+		ps_next(ps);
+		if (!ps_at_word(ps, "on")) {
+			ps_expected(ps, "'on' after 'out' (out on IFACE: the interface a forwarded packet leaves on)");
 			return false;
 		}
 		if (r->nat) {
@@ -345,17 +345,17 @@ static bool parse_rule_iface(struct parser *ps, struct pc_ast_rule *r)
 			  out ? "out on" : "on");
 		return false;
 	}
-	next(ps);
-	if (!out && at_word(ps, "not")) {   /* matches (issue 14): on not IFACES */
+	ps_next(ps);
+	if (!out && ps_at_word(ps, "not")) {   /* matches (issue 14): on not IFACES */
 		if (r->nat) {
 			perror_at(ps, &ps->tok.loc, "'on not' is not for NAT: name the interfaces it is for");
 			return false;
 		}
 		r->iface_not = true;
-		next(ps);
+		ps_next(ps);
 	}
-	if (!at(ps, PC_TOK_WORD) && !at(ps, PC_TOK_STRING) && !at(ps, PC_TOK_LBRACE)) {
-		expected(ps, "an interface name or a { list } of them");
+	if (!ps_at(ps, PC_TOK_WORD) && !ps_at(ps, PC_TOK_STRING) && !ps_at(ps, PC_TOK_LBRACE)) {
+		ps_expected(ps, "an interface name or a { list } of them");
 		return false;
 	}
 	l = *lp = pc_arena_alloc(ps->tree, sizeof(*l));
@@ -389,7 +389,7 @@ void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 	memset(&r, 0, sizeof(r));
 	r.verdict = verdict;
 	errors0 = pc_diag_count(ps->diag, PC_SEV_ERROR) - ps->reported;
-	next(ps);
+	ps_next(ps);
 	if (nat) {
 		r.nat = true;
 		/* the `on` of masquerade and snat is the leaving interface */
@@ -397,26 +397,26 @@ void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 	} else if (!parse_direction(ps, &r.dir)) {
 		goto fail;
 	}
-	while (!at_end(ps)) {
-		if (nat && at(ps, PC_TOK_ARROW)) {
+	while (!ps_at_end(ps)) {
+		if (nat && ps_at(ps, PC_TOK_ARROW)) {
 			if (*nat == PC_NAT_MASQUERADE) {
 				perror_at(ps, &ps->tok.loc,
 					  "masquerade takes no '->': it translates to the address of the leaving interface (snat ... -> ADDR for a fixed one)");
 				goto fail;
 			}
-			next(ps);
-			if (!at(ps, PC_TOK_WORD)) {
-				expected(ps, *nat == PC_NAT_DNAT ? "an address: ADDR, ADDR:PORT or [IPv6]:PORT" :
+			ps_next(ps);
+			if (!ps_at(ps, PC_TOK_WORD)) {
+				ps_expected(ps, *nat == PC_NAT_DNAT ? "an address: ADDR, ADDR:PORT or [IPv6]:PORT" :
 								   "an address");
 				goto fail;
 			}
 			nat_to = ps->tok.text;
 			nat_to_loc = ps->tok.loc;
-			next(ps);
+			ps_next(ps);
 			continue;
 		}
-		if (nat_to && !at_word(ps, "comment")) {
-			expected(ps, "end of line or a comment after the NAT target");
+		if (nat_to && !ps_at_word(ps, "comment")) {
+			ps_expected(ps, "end of line or a comment after the NAT target");
 			goto fail;
 		}
 		struct pc_location kw = ps->tok.loc;
@@ -426,20 +426,20 @@ void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 		 * silently; a lexer error silences nothing after that */
 		if (pc_diag_count(ps->diag, PC_SEV_ERROR) > ps->errors_before && !at_clause(ps) &&
 		    glued(ps)) {
-			while (!at_end(ps) && !at_clause(ps))
-				next(ps);
+			while (!ps_at_end(ps) && !at_clause(ps))
+				ps_next(ps);
 			continue;
 		}
 		ps->errors_before = pc_diag_count(ps->diag, PC_SEV_ERROR);
-		if (at(ps, PC_TOK_COMMA) && n && !m[n - 1].list.braced) {
+		if (ps_at(ps, PC_TOK_COMMA) && n && !m[n - 1].list.braced) {
 			/* habits (issue 14): `port 80,443/tcp` */
 			perror_at(ps, &ps->tok.loc,
 				  "several items of one match go in braces: %s { %s, ... }",
 				  match_word_of(m[n - 1].kind), m[n - 1].list.n ? m[n - 1].list.v[0].text : "A");
 			goto resync;
 		}
-		if (!at(ps, PC_TOK_WORD)) {
-			expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, out on, log, limit or comment");
+		if (!ps_at(ps, PC_TOK_WORD)) {
+			ps_expected(ps, "a match (service, port, class, proto, from, to, icmp, icmpv6), on, out on, log, limit or comment");
 			goto resync;
 		}
 		for (size_t i = 0; i < PC_ARRAY_SIZE(match_words); i++) {
@@ -451,16 +451,16 @@ void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 						  match_words[i].word);
 					goto resync;
 				}
-			next(ps);
+			ps_next(ps);
 			m = xgrow(m, &cap, n + 1, sizeof(*m));
 			m[n].kind = match_words[i].kind;
 			m[n].loc = kw;
 			m[n].negated = false;
 			/* matches (issue 14): from not ADDRS, to not ADDRS */
 			if ((m[n].kind == PC_AST_MATCH_FROM || m[n].kind == PC_AST_MATCH_TO) &&
-			    at_word(ps, "not")) {
+			    ps_at_word(ps, "not")) {
 				m[n].negated = true;
-				next(ps);
+				ps_next(ps);
 			}
 			if (!parse_list(ps, &m[n].list, false, false))
 				goto resync;
@@ -470,10 +470,10 @@ void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 		}
 		if (done)
 			continue;
-		if (at_word(ps, "on") || at_word(ps, "out")) {
+		if (ps_at_word(ps, "on") || ps_at_word(ps, "out")) {
 			if (!parse_rule_iface(ps, &r))
 				goto resync;
-		} else if (at_word(ps, "log")) {
+		} else if (ps_at_word(ps, "log")) {
 			if (seen_log) {
 				perror_at(ps, &kw, "'log' given twice in one rule");
 				goto resync;
@@ -481,30 +481,30 @@ void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 			seen_log = true;
 			r.log = true;
 			r.log_loc = kw;
-			next(ps);
-			if (at(ps, PC_TOK_STRING)) {
+			ps_next(ps);
+			if (ps_at(ps, PC_TOK_STRING)) {
 				r.log_prefix = ps->tok.text;
 				r.log_loc = ps->tok.loc;
-				next(ps);
+				ps_next(ps);
 			}
 			/* matches (issue 14): log [PREFIX] group N, to NFLOG */
-			if (at_word(ps, "group")) {
+			if (ps_at_word(ps, "group")) {
 				char *end;
 				unsigned long g;
 
-				next(ps);
+				ps_next(ps);
 				errno = 0;
-				g = at(ps, PC_TOK_WORD) ? strtoul(ps->tok.text, &end, 10) : 70000;
-				if (!at(ps, PC_TOK_WORD) || *end || errno || g > 65535 ||
+				g = ps_at(ps, PC_TOK_WORD) ? strtoul(ps->tok.text, &end, 10) : 70000;
+				if (!ps_at(ps, PC_TOK_WORD) || *end || errno || g > 65535 ||
 				    !pc_all_digits(ps->tok.text)) {
-					expected(ps, "a netlink log group number 0-65535 after 'group'");
+					ps_expected(ps, "a netlink log group number 0-65535 after 'group'");
 					goto resync;
 				}
 				r.log_nflog = true;
 				r.log_group = (uint16_t)g;
-				next(ps);
+				ps_next(ps);
 			}
-		} else if (at_word(ps, "limit")) {
+		} else if (ps_at_word(ps, "limit")) {
 			if (seen_limit) {
 				perror_at(ps, &kw, "'limit' given twice in one rule");
 				goto resync;
@@ -512,20 +512,20 @@ void parse_rule_or_nat(struct parser *ps, enum pc_verdict verdict,
 			seen_limit = true;
 			if (!parse_limit(ps, &r))
 				goto resync;
-		} else if (at_word(ps, "comment")) {
+		} else if (ps_at_word(ps, "comment")) {
 			if (seen_comment) {
 				perror_at(ps, &kw, "'comment' given twice in one rule");
 				goto resync;
 			}
 			seen_comment = true;
-			next(ps);
-			if (!at(ps, PC_TOK_STRING)) {
-				expected(ps, "a quoted comment");
+			ps_next(ps);
+			if (!ps_at(ps, PC_TOK_STRING)) {
+				ps_expected(ps, "a quoted comment");
 				goto resync;
 			}
 			r.comment = ps->tok.text;
 			r.comment_loc = ps->tok.loc;
-			next(ps);
+			ps_next(ps);
 		} else if (ps->tok.text[0] == '-') {
 			iptables_hint(ps, &kw);
 			goto resync;
@@ -544,10 +544,10 @@ resync:
 		 */
 		ps->bad_line = false;
 		ps->errors_before = pc_diag_count(ps->diag, PC_SEV_ERROR);
-		if (!at_end(ps))
-			next(ps);
-		while (!at_end(ps) && !at_clause(ps))
-			next(ps);
+		if (!ps_at_end(ps))
+			ps_next(ps);
+		while (!ps_at_end(ps) && !at_clause(ps))
+			ps_next(ps);
 	}
 	/*
 	 * A rule with parse errors is still resolved, for the errors of the
@@ -559,7 +559,7 @@ resync:
 		return;
 	}
 	if (nat && *nat != PC_NAT_MASQUERADE && !nat_to) {
-		expected(ps, *nat == PC_NAT_DNAT ? "'-> ADDR[:PORT]' (the translated destination)" :
+		ps_expected(ps, *nat == PC_NAT_DNAT ? "'-> ADDR[:PORT]' (the translated destination)" :
 						   "'-> ADDR' (the translated source)");
 		goto fail;
 	}
@@ -581,7 +581,7 @@ resync:
 	return;
 fail:
 	free(m);
-	skip_line(ps);
+	ps_skip_line(ps);
 }
 
 void parse_rule(struct parser *ps, enum pc_verdict verdict,

@@ -11,27 +11,27 @@
 
 #include "policy/parser_internal.h"
 
-void next(struct parser *ps)
+void ps_next(struct parser *ps)
 {
 	pc_lexer_next(&ps->lx, &ps->tok);
 }
 
-bool at(const struct parser *ps, enum pc_tok kind)
+bool ps_at(const struct parser *ps, enum pc_tok kind)
 {
 	return ps->tok.kind == kind;
 }
 
-bool at_word(const struct parser *ps, const char *w)
+bool ps_at_word(const struct parser *ps, const char *w)
 {
 	return ps->tok.kind == PC_TOK_WORD && strcmp(ps->tok.text, w) == 0;
 }
 
-bool at_end(const struct parser *ps)
+bool ps_at_end(const struct parser *ps)
 {
-	return at(ps, PC_TOK_NEWLINE) || at(ps, PC_TOK_EOF);
+	return ps_at(ps, PC_TOK_NEWLINE) || ps_at(ps, PC_TOK_EOF);
 }
 
-void describe(const struct pc_token *t, char *buf, size_t n)
+void ps_describe(const struct pc_token *t, char *buf, size_t n)
 {
 	if (t->kind == PC_TOK_WORD)
 		snprintf(buf, n, "'%s'", t->text);
@@ -60,18 +60,18 @@ void perror_at(struct parser *ps, const struct pc_location *loc,
 	va_end(ap);
 }
 
-void expected(struct parser *ps, const char *what)
+void ps_expected(struct parser *ps, const char *what)
 {
 	char got[96];
 
-	describe(&ps->tok, got, sizeof(got));
+	ps_describe(&ps->tok, got, sizeof(got));
 	perror_at(ps, &ps->tok.loc, "expected %s, got %s", what, got);
 }
 
-void skip_line(struct parser *ps)
+void ps_skip_line(struct parser *ps)
 {
-	while (!at_end(ps))
-		next(ps);
+	while (!ps_at_end(ps))
+		ps_next(ps);
 }
 
 struct pc_ast_stmt *add_stmt(struct parser *ps, enum pc_ast_stmt_kind kind,
@@ -110,18 +110,18 @@ static void parse_hosts_file(struct parser *ps, const struct pc_location *loc,
 	struct pc_location file_loc;
 	char *path;
 
-	next(ps);
-	if (!at(ps, PC_TOK_STRING)) {
-		expected(ps, "a quoted file name after 'file'");
-		skip_line(ps);
+	ps_next(ps);
+	if (!ps_at(ps, PC_TOK_STRING)) {
+		ps_expected(ps, "a quoted file name after 'file'");
+		ps_skip_line(ps);
 		return;
 	}
 	file_loc = ps->tok.loc;
 	path = relative_path(ps, ps->tok.text);
-	next(ps);
-	if (!at_end(ps)) {
-		expected(ps, "end of line");
-		skip_line(ps);
+	ps_next(ps);
+	if (!ps_at_end(ps)) {
+		ps_expected(ps, "end of line");
+		ps_skip_line(ps);
 		free(path);
 		return;
 	}
@@ -174,20 +174,20 @@ static void parse_hosts_dynamic(struct parser *ps, const struct pc_location *loc
 	struct pc_ast_stmt *s;
 	uint32_t timeout = 0;
 
-	next(ps);
-	if (at_word(ps, "timeout")) {
-		next(ps);
-		if (!at(ps, PC_TOK_WORD) || !(timeout = pc_ast_duration_parse(ps->tok.text))) {
+	ps_next(ps);
+	if (ps_at_word(ps, "timeout")) {
+		ps_next(ps);
+		if (!ps_at(ps, PC_TOK_WORD) || !(timeout = pc_ast_duration_parse(ps->tok.text))) {
 			perror_at(ps, &ps->tok.loc,
 				  "expected a duration after 'timeout' (such as 3600, 90s, 10m, 1h30m or 7d; at most 365d)");
-			skip_line(ps);
+			ps_skip_line(ps);
 			return;
 		}
-		next(ps);
+		ps_next(ps);
 	}
-	if (!at_end(ps)) {
-		expected(ps, "end of line (or 'timeout DURATION')");
-		skip_line(ps);
+	if (!ps_at_end(ps)) {
+		ps_expected(ps, "end of line (or 'timeout DURATION')");
+		ps_skip_line(ps);
 		return;
 	}
 	s = add_stmt(ps, PC_AST_HOSTS, loc);
@@ -205,31 +205,31 @@ static void parse_group(struct parser *ps, enum pc_ast_stmt_kind kind)
 	const char *name;
 	struct pc_location name_loc;
 
-	next(ps);
-	if (!at(ps, PC_TOK_WORD)) {
-		expected(ps, "a group name");
+	ps_next(ps);
+	if (!ps_at(ps, PC_TOK_WORD)) {
+		ps_expected(ps, "a group name");
 		goto fail;
 	}
 	name = ps->tok.text;
 	name_loc = ps->tok.loc;
-	next(ps);
-	if (!at(ps, PC_TOK_EQUALS)) {
-		expected(ps, "'='");
+	ps_next(ps);
+	if (!ps_at(ps, PC_TOK_EQUALS)) {
+		ps_expected(ps, "'='");
 		goto fail;
 	}
-	next(ps);
-	if (kind == PC_AST_HOSTS && at_word(ps, "file")) {
+	ps_next(ps);
+	if (kind == PC_AST_HOSTS && ps_at_word(ps, "file")) {
 		parse_hosts_file(ps, &loc, name, &name_loc);
 		return;
 	}
-	if (kind == PC_AST_HOSTS && at_word(ps, "dynamic")) {
+	if (kind == PC_AST_HOSTS && ps_at_word(ps, "dynamic")) {
 		parse_hosts_dynamic(ps, &loc, name, &name_loc);
 		return;
 	}
 	if (!parse_list(ps, &list, kind == PC_AST_SERVICES, true))
 		goto fail;
-	if (!at_end(ps)) {
-		expected(ps, "end of line");
+	if (!ps_at_end(ps)) {
+		ps_expected(ps, "end of line");
 		goto fail;
 	}
 	s = add_stmt(ps, kind, &loc);
@@ -238,7 +238,7 @@ static void parse_group(struct parser *ps, enum pc_ast_stmt_kind kind)
 	s->list = list;
 	return;
 fail:
-	skip_line(ps);
+	ps_skip_line(ps);
 }
 
 static void parse_statement(struct parser *ps)
@@ -249,21 +249,21 @@ static void parse_statement(struct parser *ps)
 
 	ps->bad_line = false;
 	ps->errors_before = pc_diag_count(ps->diag, PC_SEV_ERROR);
-	if (!at(ps, PC_TOK_WORD)) {
-		expected(ps, "a statement");
-		skip_line(ps);
+	if (!ps_at(ps, PC_TOK_WORD)) {
+		ps_expected(ps, "a statement");
+		ps_skip_line(ps);
 		return;
 	}
 	if (parse_verdict_word(ps->tok.text, &verdict)) {
 		parse_rule(ps, verdict, PC_AST_RULE);
 		return;
 	}
-	if (at_word(ps, "expect")) {
+	if (ps_at_word(ps, "expect")) {
 		/* expect VERDICT DIRECTION ...: the rule syntax after the word */
-		next(ps);
-		if (!at(ps, PC_TOK_WORD) || !parse_verdict_word(ps->tok.text, &verdict)) {
-			expected(ps, "a verdict (allow, deny, reject) after expect");
-			skip_line(ps);
+		ps_next(ps);
+		if (!ps_at(ps, PC_TOK_WORD) || !parse_verdict_word(ps->tok.text, &verdict)) {
+			ps_expected(ps, "a verdict (allow, deny, reject) after expect");
+			ps_skip_line(ps);
 			return;
 		}
 		{
@@ -278,58 +278,58 @@ static void parse_statement(struct parser *ps)
 		return;
 	}
 	for (unsigned k = 0; k < __PC_NAT_MAX; k++)
-		if (at_word(ps, pc_nat_kind_name((enum pc_nat_kind)k))) {
+		if (ps_at_word(ps, pc_nat_kind_name((enum pc_nat_kind)k))) {
 			enum pc_nat_kind kind = (enum pc_nat_kind)k;
 
 			parse_rule_or_nat(ps, PC_VERDICT_DENY, PC_AST_NAT, &kind);
 			return;
 		}
-	if (at_word(ps, "include")) {
+	if (ps_at_word(ps, "include")) {
 		parse_include(ps);
 		return;
 	}
-	if (at_word(ps, "hosts")) {
+	if (ps_at_word(ps, "hosts")) {
 		parse_group(ps, PC_AST_HOSTS);
 		return;
 	}
-	if (at_word(ps, "services")) {
+	if (ps_at_word(ps, "services")) {
 		parse_group(ps, PC_AST_SERVICES);
 		return;
 	}
-	if (at_word(ps, "table") || at_word(ps, "option")) {
-		enum pc_ast_stmt_kind kind = at_word(ps, "table") ? PC_AST_TABLE : PC_AST_OPTION;
+	if (ps_at_word(ps, "table") || ps_at_word(ps, "option")) {
+		enum pc_ast_stmt_kind kind = ps_at_word(ps, "table") ? PC_AST_TABLE : PC_AST_OPTION;
 
-		next(ps);
-		if (!at(ps, PC_TOK_WORD)) {
-			expected(ps, kind == PC_AST_TABLE ? "a table name" : "an option name");
+		ps_next(ps);
+		if (!ps_at(ps, PC_TOK_WORD)) {
+			ps_expected(ps, kind == PC_AST_TABLE ? "a table name" : "an option name");
 			goto fail;
 		}
 		s = add_stmt(ps, kind, &loc);
 		s->name = ps->tok.text;
 		s->name_loc = ps->tok.loc;
-		next(ps);
-	} else if (at_word(ps, "transports")) {
+		ps_next(ps);
+	} else if (ps_at_word(ps, "transports")) {
 		struct pc_ast_list list;
 
-		next(ps);
+		ps_next(ps);
 		if (!parse_list(ps, &list, false, true))
 			goto fail;
 		s = add_stmt(ps, PC_AST_TRANSPORTS, &loc);
 		s->list = list;
-	} else if (at_word(ps, "default")) {
+	} else if (ps_at_word(ps, "default")) {
 		enum pc_direction dir;
 
-		next(ps);
+		ps_next(ps);
 		if (!parse_direction(ps, &dir))
 			goto fail;
-		if (!at(ps, PC_TOK_WORD) || !parse_verdict_word(ps->tok.text, &verdict)) {
-			expected(ps, "allow, deny or reject");
+		if (!ps_at(ps, PC_TOK_WORD) || !parse_verdict_word(ps->tok.text, &verdict)) {
+			ps_expected(ps, "allow, deny or reject");
 			goto fail;
 		}
 		s = add_stmt(ps, PC_AST_DEFAULT, &loc);
 		s->dir = dir;
 		s->verdict = verdict;
-		next(ps);
+		ps_next(ps);
 	} else if (ps->tok.text[0] == '-') {
 		/* habits (issue 14): an iptables-save line pasted into a policy */
 		perror_at(ps, &loc,
@@ -342,13 +342,13 @@ static void parse_statement(struct parser *ps)
 			  ps->tok.text);
 		goto fail;
 	}
-	if (!at_end(ps)) {
-		expected(ps, "end of line");
+	if (!ps_at_end(ps)) {
+		ps_expected(ps, "end of line");
 		goto fail;
 	}
 	return;
 fail:
-	skip_line(ps);
+	ps_skip_line(ps);
 }
 
 void parse_text(struct pc_ast *ast, struct pc_diag *diag,
@@ -369,12 +369,12 @@ void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 	ps.cache = cache;
 	pc_diag_add_source(diag, name, text, len);
 	pc_lexer_init(&ps.lx, name, text, len, arena, diag);
-	next(&ps);
-	while (!at(&ps, PC_TOK_EOF)) {
+	ps_next(&ps);
+	while (!ps_at(&ps, PC_TOK_EOF)) {
 		if (pc_diag_full(diag))
 			break;
-		if (at(&ps, PC_TOK_NEWLINE)) {
-			next(&ps);
+		if (ps_at(&ps, PC_TOK_NEWLINE)) {
+			ps_next(&ps);
 			continue;
 		}
 		parse_statement(&ps);

@@ -62,16 +62,16 @@ void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 		struct include_frame *stack, size_t depth,
 		const char *name, const char *text, size_t len,
 		struct pc_arena *arena, struct pc_include_cache *cache);
-void next(struct parser *ps);
-bool at(const struct parser *ps, enum pc_tok kind);
-bool at_word(const struct parser *ps, const char *w);
-bool at_end(const struct parser *ps);
-void describe(const struct pc_token *t, char *buf, size_t n);
+void ps_next(struct parser *ps);
+bool ps_at(const struct parser *ps, enum pc_tok kind);
+bool ps_at_word(const struct parser *ps, const char *w);
+bool ps_at_end(const struct parser *ps);
+void ps_describe(const struct pc_token *t, char *buf, size_t n);
 __attribute__((format(printf, 3, 4)))
 void perror_at(struct parser *ps, const struct pc_location *loc,
 	       const char *fmt, ...);
-void expected(struct parser *ps, const char *what);
-void skip_line(struct parser *ps);
+void ps_expected(struct parser *ps, const char *what);
+void ps_skip_line(struct parser *ps);
 struct pc_ast_stmt *add_stmt(struct parser *ps, enum pc_ast_stmt_kind kind,
 			     const struct pc_location *loc);
 
