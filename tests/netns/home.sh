@@ -21,6 +21,8 @@
 #   - VPN to LAN is allowed, not masqueraded;
 #   - WAN to LAN, LAN to VPN and VPN to WAN are dropped.
 # Exit: 0 as expected, 1 a mismatch, 77 skipped, 99 setup failure.
+# router_setup names the namespaces by indirection (printf -v):
+# shellcheck source=tests/netns/router.sh disable=SC2154
 . "$(dirname "$0")/router.sh"
 
 router_setup h cl sv vp

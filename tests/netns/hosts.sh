@@ -37,6 +37,8 @@
 #     interfaces, the outside to a pod; not masqueraded;
 #   - between the admin and the node network (no pod) dropped both ways.
 # Exit: 0 as expected, 1 a mismatch, 77 skipped, 99 setup failure.
+# router_setup names the namespaces by indirection (printf -v):
+# shellcheck source=tests/netns/router.sh disable=SC2154
 . "$(dirname "$0")/router.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 T=3000

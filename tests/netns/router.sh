@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 #
 # Sourced by the router namespace tests (home.sh, hosts.sh): the options,
 # the skip rules, a router namespace $fw with one namespace per peer
