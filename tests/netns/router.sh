@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 #
-# Sourced by the router namespace tests (home.sh, hosts.sh): the options,
+# Sourced by the router namespace tests (home.sh, hosts.sh, nat.sh): the options,
 # the skip rules, a router namespace $fw with one namespace per peer
 # joined by veth pairs, responders, loading the policy on the router with
 # each backend, and check(), which compares a probe's result with the
