@@ -136,7 +136,8 @@ static void rand_rule(struct pc_buf *b)
 		break;
 	case 7:
 		/* an expectation states what packets get: no limit */
-		pc_buf_puts(b, no_limits ? " from $dyn" : " from $dyn limit 5/second");
+		pc_buf_puts(b, no_limits ? " from $dyn" :
+			       pick(2) ? " from $dyn limit 5/second" : " from $dyn limit 5/second per source");
 		break;
 	case 4:
 		/* negation: the rest of the family */
