@@ -56,7 +56,7 @@
 
 /* A run shorter than this stays as it is: a few rules cost the kernel little
  * and read better one per line in a review. */
-#define MIN_RUN 8
+#define MIN_RUN PC_OPT_MIN_RUN
 /* Give up on a run whose splitting explodes (pathological overlaps). */
 #define MAX_ELEMS 200000
 /* A rule split into more pieces than this per box (plus this) ends a run. */
@@ -892,8 +892,7 @@ static void optimize(struct pc_ir *ir, struct pc_arena *arena, unsigned keys, bo
 		if (st)
 			st->rules_before += ir->chains[d].n;
 		if (dispatch)
-			pc_optimize_dispatch_chain(arena, &ir->chains[d],
-						   keys & PC_OPT_KEY_DADDR, st);
+			pc_optimize_dispatch_chain(arena, &ir->chains[d], keys, st);
 		pc_optimize_chain_keys(arena, &ir->chains[d], keys, MIN_RUN, st);
 		if (st)
 			st->rules_after += ir->chains[d].n;

@@ -203,7 +203,7 @@ static int ivl_rules_cmp(const void *pa, const void *pb)
  */
 static void class_chain(struct pc_arena *arena, const struct pc_rule *region,
 			const uint32_t *list, size_t n, unsigned fam, unsigned proto_mask,
-			bool daddr, struct pc_chain *out, struct pc_optimize_stats *st)
+			unsigned keys, struct pc_chain *out, struct pc_optimize_stats *st)
 {
 	struct pc_rule *rules = pc_arena_alloc(arena, n * sizeof(*rules));
 
@@ -236,7 +236,7 @@ static void class_chain(struct pc_arena *arena, const struct pc_rule *region,
 	out->dir = PC_DIR_IN;
 	out->rules = rules;
 	out->n = n;
-	pc_optimize_chain_runs(arena, out, daddr, MIN_CLASS_RUN, st);
+	pc_optimize_chain_keys(arena, out, keys, MIN_CLASS_RUN, st);
 	if (st) {
 		st->class_rules += out->n;
 		if (out->n > st->longest_class)
@@ -249,7 +249,7 @@ static void class_chain(struct pc_arena *arena, const struct pc_rule *region,
  * would break the bound on duplication.
  */
 static bool build_dispatch(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
-			   bool daddr, struct pc_dispatch *d, struct pc_optimize_stats *st)
+			   unsigned keys, struct pc_dispatch *d, struct pc_optimize_stats *st)
 {
 	struct ivl *v = NULL, **order = NULL;
 	size_t nv = 0, cap = 0, start[N_SLOTS + 1], total[2] = { 0, 0 }, n_cls = 0;
@@ -363,7 +363,7 @@ static bool build_dispatch(struct pc_arena *arena, const struct pc_rule *rules, 
 			if (c == (size_t)-1 || done[c])
 				continue;
 			done[c] = true;
-			class_chain(arena, rules, v[i].rules, v[i].n, fams[c], masks[c], daddr,
+			class_chain(arena, rules, v[i].rules, v[i].n, fams[c], masks[c], keys,
 				    &classes[c], st);
 		}
 		free(done);
@@ -395,7 +395,7 @@ out:
  * whose runs fold whole into two maps, keeps them).
  */
 static bool worth_it(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
-		     bool daddr, struct pc_dispatch *d, struct pc_optimize_stats *st)
+		     unsigned keys, struct pc_dispatch *d, struct pc_optimize_stats *st)
 {
 	struct pc_optimize_stats mine;
 	struct pc_chain folded;
@@ -408,11 +408,11 @@ static bool worth_it(struct pc_arena *arena, const struct pc_rule *rules, size_t
 	memset(&folded, 0, sizeof(folded));
 	folded.rules = pc_arena_memdup(scratch, rules, n * sizeof(*rules));
 	folded.n = n;
-	pc_optimize_chain(scratch, &folded, daddr, NULL);
+	pc_optimize_chain_keys(scratch, &folded, keys, PC_OPT_MIN_RUN, NULL);
 	folded_n = folded.n;
 	pc_arena_destroy(scratch);
 	memset(&mine, 0, sizeof(mine));
-	if (!build_dispatch(arena, rules, n, daddr, d, &mine) ||
+	if (!build_dispatch(arena, rules, n, keys, d, &mine) ||
 	    1 + mine.longest_class >= folded_n)
 		return false;
 	if (st) {
@@ -430,7 +430,7 @@ static bool worth_it(struct pc_arena *arena, const struct pc_rule *rules, size_t
 	return true;
 }
 
-void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
+void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, unsigned keys,
 				struct pc_optimize_stats *st)
 {
 	struct pc_rule *out = xcalloc(c->n + 1, sizeof(*out));
@@ -447,7 +447,7 @@ void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, bool
 			continue;
 		}
 		d = pc_arena_alloc(arena, sizeof(*d));
-		if (!worth_it(arena, &c->rules[i], j - i, daddr, d, st)) {
+		if (!worth_it(arena, &c->rules[i], j - i, keys, d, st)) {
 			/* today's lowering for this region */
 			while (i < j)
 				out[n++] = c->rules[i++];

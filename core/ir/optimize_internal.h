@@ -10,6 +10,9 @@
 #include "ir/optimize.h"
 #include "common/util.h"
 
+/* The shortest run folded into a map outside class chains (optimize.c). */
+#define PC_OPT_MIN_RUN 8
+
 /* Folds the runs of @c into verdict maps (optimize.c). */
 void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 		       struct pc_optimize_stats *st);
@@ -24,7 +27,7 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 
 /* Replaces the regions of @c by dispatches whose classes are folded
  * (optimize_dispatch.c). */
-void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
+void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, unsigned keys,
 				struct pc_optimize_stats *st);
 
 #endif
