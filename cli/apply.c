@@ -157,15 +157,12 @@ static int owner_check(const char *table, bool force)
 int cmd_apply(int argc, char **argv)
 {
 	static const struct option lopts[] = {
+		PC_CLI_PLAN_LOPTS,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "confirm", required_argument, NULL, 'c' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "no-optimize", no_argument, NULL, 'N' },
-		{ "registry", required_argument, NULL, 'r' },
-		{ "overlay", required_argument, NULL, 'O' },
 		{ "state-dir", required_argument, NULL, 'S' },
-		{ "dispatch", no_argument, NULL, 'D' },
-		{ "no-dispatch", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -179,6 +176,12 @@ int cmd_apply(int argc, char **argv)
 	memset(&ro, 0, sizeof(ro));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		int taken = pc_cli_plan_opt(c, optarg, &ro, "apply");
+
+		if (taken < 0)
+			return PC_EXIT_USAGE;
+		if (taken)
+			continue;
 		switch (c) {
 		case 'n':
 			dry_run = true;
@@ -201,19 +204,8 @@ int cmd_apply(int argc, char **argv)
 		case 'N':
 			optimize = false;
 			break;
-		case 'r':
-			ro.registry = optarg;
-			break;
-		case 'O':
-			if (!pc_cli_add_overlay(&ro, optarg, "apply"))
-				return PC_EXIT_USAGE;
-			break;
 		case 'S':
 			state_dir = optarg;
-			break;
-		case 'D': /* --dispatch */
-		case 'X': /* --no-dispatch */
-			pc_cli_dispatch = c == 'D';
 			break;
 		case 'h':
 			apply_usage(stdout);

@@ -178,12 +178,9 @@ static int apply_lockdown(const struct pc_registry_opts *ro)
 int cmd_boot(int argc, char **argv)
 {
 	static const struct option lopts[] = {
+		PC_CLI_PLAN_LOPTS,
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "no-optimize", no_argument, NULL, 'N' },
-		{ "registry", required_argument, NULL, 'r' },
-		{ "overlay", required_argument, NULL, 'O' },
-		{ "dispatch", no_argument, NULL, 'D' },
-		{ "no-dispatch", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -196,23 +193,18 @@ int cmd_boot(int argc, char **argv)
 	memset(&ro, 0, sizeof(ro));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		int taken = pc_cli_plan_opt(c, optarg, &ro, "boot");
+
+		if (taken < 0)
+			return PC_EXIT_USAGE;
+		if (taken)
+			continue;
 		switch (c) {
 		case 'S':
 			state_dir = optarg;
 			break;
 		case 'N':
 			optimize = false;
-			break;
-		case 'r':
-			ro.registry = optarg;
-			break;
-		case 'O':
-			if (!pc_cli_add_overlay(&ro, optarg, "boot"))
-				return PC_EXIT_USAGE;
-			break;
-		case 'D': /* --dispatch */
-		case 'X': /* --no-dispatch */
-			pc_cli_dispatch = c == 'D';
 			break;
 		case 'h':
 			boot_usage(stdout);

@@ -79,6 +79,27 @@ struct pc_ir *pc_cli_load(const char *command, const char *path,
 			  struct pc_diag *diag, struct pc_registry **reg,
 			  int *status);
 /*
+ * The dispatch (issue 15): pc_cli_load_plan() and `generate -b nft` lower
+ * regions of rules over port protocols to a jump on (protocol, port) to
+ * class chains; --dispatch / --no-dispatch.
+ */
+extern bool pc_cli_dispatch;
+
+/*
+ * The options of the commands that load a plan (apply, boot, diff,
+ * stats): --registry, --overlay, --dispatch and --no-dispatch, for their
+ * long option tables; pc_cli_plan_opt() takes them from getopt_long().
+ */
+#define PC_CLI_PLAN_LOPTS \
+	{ "registry", required_argument, NULL, 'r' }, \
+	{ "overlay", required_argument, NULL, 'O' }, \
+	{ "dispatch", no_argument, NULL, 'D' }, \
+	{ "no-dispatch", no_argument, NULL, 'X' }
+/* 1: @c was one of them (and is taken), 0: it was not, -1: usage error. */
+int pc_cli_plan_opt(int c, const char *arg, struct pc_registry_opts *ro,
+		    const char *command);
+
+/*
  * apply / diff: pc_cli_load() with the lint on, then the nft plan
  * (backends/nft/nft_lower.h). With @optimize the plan is lowered from
  * the optimised view of the IR (pc_ir_optimize_view(), verdict maps), as
@@ -88,12 +109,6 @@ struct pc_ir *pc_cli_load(const char *command, const char *path,
  * with pc_ir_destroy(), then the IR), or the exit status with all
  * of them NULL.
  */
-/*
- * The dispatch (issue 15): pc_cli_load_plan() and `generate -b nft` lower
- * regions of rules over port protocols to a jump on (protocol, port) to
- * class chains; --dispatch / --no-dispatch.
- */
-extern bool pc_cli_dispatch;
 
 int pc_cli_load_plan(const char *command, const char *path,
 		     const struct pc_registry_opts *ro, bool optimize,

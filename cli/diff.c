@@ -41,11 +41,8 @@ static void diff_usage(FILE *out)
 int cmd_diff(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "registry", required_argument, NULL, 'r' },
-		{ "overlay", required_argument, NULL, 'O' },
+		PC_CLI_PLAN_LOPTS,
 		{ "no-optimize", no_argument, NULL, 'N' },
-		{ "dispatch", no_argument, NULL, 'D' },
-		{ "no-dispatch", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -61,20 +58,15 @@ int cmd_diff(int argc, char **argv)
 	memset(&ro, 0, sizeof(ro));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		int taken = pc_cli_plan_opt(c, optarg, &ro, "diff");
+
+		if (taken < 0)
+			return PC_EXIT_USAGE;
+		if (taken)
+			continue;
 		switch (c) {
-		case 'r':
-			ro.registry = optarg;
-			break;
-		case 'O':
-			if (!pc_cli_add_overlay(&ro, optarg, "diff"))
-				return PC_EXIT_USAGE;
-			break;
 		case 'N':
 			optimize = false;
-			break;
-		case 'D': /* --dispatch */
-		case 'X': /* --no-dispatch */
-			pc_cli_dispatch = c == 'D';
 			break;
 		case 'h':
 			diff_usage(stdout);

@@ -40,6 +40,24 @@ struct pc_ir *pc_cli_load(const char *command, const char *path,
 
 bool pc_cli_dispatch = true;
 
+int pc_cli_plan_opt(int c, const char *arg, struct pc_registry_opts *ro,
+		    const char *command)
+{
+	switch (c) {
+	case 'r':
+		ro->registry = arg;
+		return 1;
+	case 'O':
+		return pc_cli_add_overlay(ro, arg, command) ? 1 : -1;
+	case 'D': /* --dispatch */
+	case 'X': /* --no-dispatch */
+		pc_cli_dispatch = c == 'D';
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int pc_cli_load_plan(const char *command, const char *path,
 		     const struct pc_registry_opts *ro, bool optimize,
 		     struct pc_diag *diag, struct pc_ir **ir,

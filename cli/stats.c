@@ -73,12 +73,9 @@ static int line_cmp_loc(const void *a, const void *b)
 int cmd_stats(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "registry", required_argument, NULL, 'r' },
-		{ "overlay", required_argument, NULL, 'O' },
+		PC_CLI_PLAN_LOPTS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "unused", no_argument, NULL, 'u' },
-		{ "dispatch", no_argument, NULL, 'D' },
-		{ "no-dispatch", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -98,23 +95,18 @@ int cmd_stats(int argc, char **argv)
 	memset(&ro, 0, sizeof(ro));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		int taken = pc_cli_plan_opt(c, optarg, &ro, "stats");
+
+		if (taken < 0)
+			return PC_EXIT_USAGE;
+		if (taken)
+			continue;
 		switch (c) {
-		case 'r':
-			ro.registry = optarg;
-			break;
-		case 'O':
-			if (!pc_cli_add_overlay(&ro, optarg, "stats"))
-				return PC_EXIT_USAGE;
-			break;
 		case 'j':
 			json = true;
 			break;
 		case 'u':
 			unused = true;
-			break;
-		case 'D': /* --dispatch */
-		case 'X': /* --no-dispatch */
-			pc_cli_dispatch = c == 'D';
 			break;
 		case 'h':
 			stats_usage(stdout);
