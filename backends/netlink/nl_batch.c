@@ -159,65 +159,113 @@ static void batch_elem_full(struct nlmsghdr *nlh, const struct nl_elem *ne)
 }
 
 /*
- * A set and its elements. Elements go as many to a NEWSETELEM message
- * as its element list attribute holds (below 64 KiB: ELEM_LIST_BYTES plus
- * one element at most): a million addresses are some 400 messages, not
- * 2,000. A plain element (a key, maybe flags: every element of an
- * address set) is written straight into the batch, as libnftnl would
- * write it, instead of through an nftnl_set_elem allocated, filled and
- * freed per element, a third of the batch's time for a million of them.
+ * Writing a set's elements: as many to a NEWSETELEM message as its element
+ * list attribute holds (below 64 KiB: ELEM_LIST_BYTES plus one element at
+ * most): a million addresses are some 400 messages, not 2,000.
+ */
+struct elem_writer {
+	struct pc_nl_batch *b;
+	const struct nl_set *ns;
+	const char *name;
+	uint32_t id;
+	const struct pc_location *loc;
+	struct nlmsghdr *nlh;   /* the message being filled, or NULL */
+	struct nlattr *list;
+	uint16_t k;
+};
+
+/* Opens the next element (and a message for it when none is open). */
+static struct nlattr *writer_open(struct elem_writer *w)
+{
+	const struct nl_set *ns = w->ns;
+
+	if (!w->nlh) {
+		w->nlh = batch_msg(w->b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, w->loc,
+				   xasprintf("elements of %s %s", set_kind(ns),
+					     ns->anon ? "(anonymous)" : ns->name));
+		mnl_attr_put_strz(w->nlh, NFTA_SET_ELEM_LIST_SET, w->name);
+		mnl_attr_put_u32(w->nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(w->id));
+		mnl_attr_put_strz(w->nlh, NFTA_SET_ELEM_LIST_TABLE,
+				  nftnl_set_get_str(ns->s, NFTNL_SET_TABLE));
+		w->list = mnl_attr_nest_start(w->nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		w->k = 0;
+	}
+	return mnl_attr_nest_start(w->nlh, ++w->k);
+}
+
+static void writer_flush(struct elem_writer *w)
+{
+	if (!w->nlh)
+		return;
+	mnl_attr_nest_end(w->nlh, w->list);
+	batch_done(w->b, w->nlh);
+	w->nlh = NULL;
+}
+
+static void writer_close(struct elem_writer *w, struct nlattr *elem)
+{
+	mnl_attr_nest_end(w->nlh, elem);
+	if ((char *)mnl_nlmsg_get_payload_tail(w->nlh) - (char *)w->list > ELEM_LIST_BYTES)
+		writer_flush(w);
+}
+
+/*
+ * A plain element (a key, maybe flags: every element of an address set),
+ * written straight into the batch as libnftnl would write it, not through
+ * an nftnl_set_elem allocated, filled and freed per element (a third of
+ * the batch's time for a million of them).
+ */
+static void writer_plain(void *ctx, const uint8_t *key, uint32_t len, uint32_t flags,
+			 bool open)
+{
+	struct elem_writer *w = ctx;
+	struct nlattr *elem = writer_open(w), *k;
+
+	if (open) {
+		struct nl_elem ne = { .len = len, .flags = flags, .open = true };
+
+		memcpy(ne.key, key, len);
+		batch_elem_full(w->nlh, &ne);
+	} else {
+		if (flags)
+			mnl_attr_put_u32(w->nlh, NFTA_SET_ELEM_FLAGS, htonl(flags));
+		k = mnl_attr_nest_start(w->nlh, NFTA_SET_ELEM_KEY);
+		mnl_attr_put(w->nlh, NFTA_DATA_VALUE, len, key);
+		mnl_attr_nest_end(w->nlh, k);
+	}
+	writer_close(w, elem);
+}
+
+/*
+ * A set and its elements: a plan's set walked from the plan (no copy of
+ * its elements), a map's from @ns->e.
  */
 static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name,
 		      uint32_t id, const struct pc_location *loc)
 {
-	struct nlmsghdr *nlh = NULL;
-	struct nlattr *list = NULL;
-	uint16_t k = 0;
+	struct elem_writer w = { b, ns, name, id, loc, NULL, NULL, 0 };
+	struct nlmsghdr *nlh;
 
 	nftnl_set_set_u32(ns->s, NFTNL_SET_ID, id);
 	nlh = batch_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE, loc,
 			xasprintf("%s %s", set_kind(ns), ns->anon ? "(anonymous)" : ns->name));
 	nftnl_set_nlmsg_build_payload(nlh, ns->s);
 	batch_done(b, nlh);
-	nlh = NULL;
+	if (ns->plan)
+		plan_set_elems(ns->plan, writer_plain, &w);
 	for (size_t i = 0; i < ns->n; i++) {
 		const struct nl_elem *ne = &ns->e[i];
-		struct nlattr *elem;
 
-		if (!nlh) {
-			nlh = batch_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, loc,
-					xasprintf("elements of %s %s", set_kind(ns),
-						  ns->anon ? "(anonymous)" : ns->name));
-			mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
-			mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(id));
-			mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE,
-					  nftnl_set_get_str(ns->s, NFTNL_SET_TABLE));
-			list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
-			k = 0;
-		}
-		elem = mnl_attr_nest_start(nlh, ++k);
 		if (ne->has_end || ne->has_verdict || ne->open || ne->comment) {
-			batch_elem_full(nlh, ne);
-		} else {
-			struct nlattr *key;
+			struct nlattr *elem = writer_open(&w);
 
-			if (ne->flags)
-				mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(ne->flags));
-			key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
-			mnl_attr_put(nlh, NFTA_DATA_VALUE, ne->len, ne->key);
-			mnl_attr_nest_end(nlh, key);
-		}
-		mnl_attr_nest_end(nlh, elem);
-		if ((char *)mnl_nlmsg_get_payload_tail(nlh) - (char *)list > ELEM_LIST_BYTES) {
-			mnl_attr_nest_end(nlh, list);
-			batch_done(b, nlh);
-			nlh = NULL;
+			batch_elem_full(w.nlh, ne);
+			writer_close(&w, elem);
+		} else {
+			writer_plain(&w, ne->key, ne->len, ne->flags, false);
 		}
 	}
-	if (nlh) {
-		mnl_attr_nest_end(nlh, list);
-		batch_done(b, nlh);
-	}
+	writer_flush(&w);
 }
 
 static void batch_obj(struct pc_nl_batch *b, struct nftnl_obj *obj,

@@ -230,19 +230,33 @@ static uint32_t key_type(enum pc_nft_key k)
 	PC_BUG("bad key %d", (int)k);
 }
 
-/* The element list nft sends for a set: interval sets as start/end marks. */
-static void set_fill_elems(struct nl_set *ns, const struct pc_nft_set *ps)
+static void elem_none(void *ctx, const uint8_t *key, uint32_t len, uint32_t flags,
+		      bool open)
+{
+	(void)ctx;
+	(void)key;
+	(void)len;
+	(void)flags;
+	(void)open;
+}
+
+size_t plan_set_elems(const struct pc_nft_set *ps, nl_elem_fn *fn, void *ctx)
 {
 	unsigned len = pc_nft_key_len(ps->key);
 	uint8_t zero[16] = { 0 };
+	size_t n = 0;
 
+	if (!fn)
+		fn = elem_none;
 	if (!ps->interval) {
 		for (size_t i = 0; i < ps->n; i++)
-			set_add_elem(ns, ps->v[i].lo, len, 0, false);
-		return;
+			fn(ctx, ps->v[i].lo, len, 0, false);
+		return ps->n;
 	}
-	if (ps->n && memcmp(ps->v[0].lo, zero, len) != 0)
-		set_add_elem(ns, zero, len, NFT_SET_ELEM_INTERVAL_END, false);
+	if (ps->n && memcmp(ps->v[0].lo, zero, len) != 0) {
+		fn(ctx, zero, len, NFT_SET_ELEM_INTERVAL_END, false);
+		n++;
+	}
 	for (size_t i = 0; i < ps->n; i++) {
 		uint8_t end[16];
 		int b;
@@ -251,13 +265,16 @@ static void set_fill_elems(struct nl_set *ns, const struct pc_nft_set *ps)
 		for (b = (int)len - 1; b >= 0; b--)
 			if (++end[b] != 0)
 				break;
-		set_add_elem(ns, ps->v[i].lo, len, 0, b < 0);
+		fn(ctx, ps->v[i].lo, len, 0, b < 0);
+		n++;
 		if (b < 0)
 			continue;
 		if (i + 1 < ps->n && memcmp(ps->v[i + 1].lo, end, len) == 0)
 			continue;
-		set_add_elem(ns, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+		fn(ctx, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+		n++;
 	}
+	return n;
 }
 
 static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
@@ -273,6 +290,7 @@ static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
 	ns->s = s;
 	ns->name = xstrdup(name);
 	ns->anon = ps->name == NULL;
+	ns->plan = ps;
 	if (ns->anon)
 		flags |= NFT_SET_ANONYMOUS | NFT_SET_CONSTANT;
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
@@ -291,9 +309,9 @@ static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
 	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
 			   nftnl_udata_buf_len(ud));
 	nftnl_udata_buf_free(ud);
-	set_fill_elems(ns, ps);
 	if (ns->anon)
-		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)ns->n);
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE,
+				  (uint32_t)plan_set_elems(ps, NULL, NULL));
 	else if (ps->meter)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, ps->size);
 	else if (pc_nft_set_size(ps))

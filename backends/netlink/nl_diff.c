@@ -167,18 +167,41 @@ static void elem_print_box(struct pc_buf *out, uint32_t type, const struct nl_el
 }
 
 /* The elements of a set as nft would list them, one string each. */
+struct elem_copy {
+	struct nl_elem *e;
+	size_t n;
+};
+
+static void elem_copy(void *ctx, const uint8_t *key, uint32_t len, uint32_t flags,
+		      bool open)
+{
+	struct elem_copy *c = ctx;
+	struct nl_elem *e = &c->e[c->n++];
+
+	memcpy(e->key, key, len);
+	e->len = len;
+	e->flags = flags;
+	e->open = open;
+}
+
 static char **set_values(const struct nl_set *ns, size_t *n)
 {
-	struct nl_elem *e = xcalloc(ns->n, sizeof(*e));
+	size_t count = ns->plan ? plan_set_elems(ns->plan, NULL, NULL) : ns->n;
+	struct elem_copy c = { xcalloc(count, sizeof(*c.e)), 0 };
+	struct nl_elem *e = c.e;
 	uint32_t type = nftnl_set_get_u32(ns->s, NFTNL_SET_KEY_TYPE);
 	bool interval = nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) &&
 			(nftnl_set_get_u32(ns->s, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL);
-	char **v = xcalloc(ns->n + 1, sizeof(*v));
+	char **v = xcalloc(count + 1, sizeof(*v));
 
 	*n = 0;
-	memcpy(e, ns->e, ns->n * sizeof(*e));
-	qsort(e, ns->n, sizeof(*e), nl_elem_cmp);
-	for (size_t i = 0; i < ns->n; i++) {
+	/* a plan's set is walked from the plan (nl_internal.h) */
+	if (ns->plan)
+		plan_set_elems(ns->plan, elem_copy, &c);
+	else
+		memcpy(e, ns->e, ns->n * sizeof(*e));
+	qsort(e, count, sizeof(*e), nl_elem_cmp);
+	for (size_t i = 0; i < count; i++) {
 		struct pc_buf b;
 		uint8_t hi[16];
 		int k;
@@ -191,7 +214,7 @@ static char **set_values(const struct nl_set *ns, size_t *n)
 		} else if (!interval) {
 			key_print(&b, type, e[i].key, e[i].len);
 		} else {
-			if (i + 1 < ns->n) {
+			if (i + 1 < count) {
 				memcpy(hi, e[i + 1].key, e[i].len);
 				for (k = (int)e[i].len - 1; k >= 0; k--)
 					if (hi[k]-- != 0)

@@ -116,11 +116,18 @@ struct nl_elem {
 };
 
 struct nl_set {
-	struct nftnl_set *s; /* attributes only; elements are in @e */
+	struct nftnl_set *s; /* attributes only; elements are in @e or @plan */
 	char *name;          /* as the objects know it (kernel name when read) */
 	bool anon;
 	struct nl_elem *e;
 	size_t n, cap;
+	/*
+	 * Built from a plan's set (not a map): its elements are walked from
+	 * the plan with plan_set_elems() when the batch is written or the
+	 * set compared, never copied into @e (96 bytes each: 96 MB for a
+	 * million-address list). @e is then empty.
+	 */
+	const struct pc_nft_set *plan;
 	/*
 	 * Read from the kernel: the elements as libnftnl parsed them, one
 	 * holder per dump message, every attribute kept (data, timeouts,
@@ -187,6 +194,17 @@ struct nl_elem *set_add_elem(struct nl_set *s, const uint8_t *key,
 void elem_set_end(struct nl_elem *e, const uint8_t *end);
 
 const char *set_kind(const struct nl_set *ns);
+
+/* One element of a set as nft sends it: a key, flags, open to the end. */
+typedef void nl_elem_fn(void *ctx, const uint8_t *key, uint32_t len, uint32_t flags,
+			bool open);
+
+/*
+ * Calls @fn for each element nft sends for the plan set @ps, in order:
+ * the values of a hash set; an interval set as start and end marks
+ * (NFT_SET_ELEM_INTERVAL_END). Return: how many.
+ */
+size_t plan_set_elems(const struct pc_nft_set *ps, nl_elem_fn *fn, void *ctx);
 
 struct mnl_socket *nl_open(int *err);
 
