@@ -282,7 +282,12 @@ int cmd_apply(int argc, char **argv)
 	else {
 		fprintf(stderr, "portcullis apply: applied table inet %s (%zu rules)\n",
 			st.plan->table, pc_nft_plan_rule_count(st.plan));
+		/* sent: its memory (30 MB for a million addresses) is not kept
+		 * while the last-good copy is written */
+		pc_nl_batch_destroy(st.batch);
+		st.batch = NULL;
 		pc_state_save_report("portcullis apply", st.state_dir, st.policy, st.plan);
+		phase("save the last-good copy");
 	}
 out:
 	if (lock_fd >= 0)

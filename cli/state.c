@@ -30,35 +30,31 @@ char *pc_state_last_good_path(const char *dir)
 	return xasprintf("%s/last-good.nft", dir);
 }
 
+/*
+ * Written as it is made, to the temporary file that then replaces the old
+ * one: a million-address list is some 20 MB of text, which is not held in
+ * memory once (nor twice) on top of the plan.
+ */
 int pc_state_save(const char *dir, const char *policy, const struct pc_nft_plan *plan)
 {
-	char *body = NULL, *text = NULL, *path;
-	size_t body_len = 0, len = 0;
-	char when[32];
+	struct pc_replace r;
+	char when[32], *path;
 	time_t now = time(NULL);
 	struct tm tm;
-	FILE *mem;
+	FILE *f = NULL;
 	int ret = 0;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	mem = open_memstream(&body, &body_len);
-	if (!mem)
-		return -ENOMEM;
-	pc_nft_plan_format_body(plan, mem);
-	if (fclose(mem) != 0) {
-		free(body);
-		return -ENOMEM;
-	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	mem = open_memstream(&text, &len);
-	if (!mem) {
-		free(body);
-		return -ENOMEM;
+	path = pc_state_last_good_path(dir);
+	if (pc_replace_prepare(&r, path, false) != 0 || !(f = pc_replace_open(&r))) {
+		ret = errno ? -errno : -EIO;
+		goto out;
 	}
 	/* the same shape as the nft backend's output: replaces the table whole */
-	fprintf(mem,
+	fprintf(f,
 		"#!/usr/sbin/nft -f\n"
 		"# portcullis last-known-good: what `portcullis %s` last applied,\n"
 		"# put back by `portcullis boot` when the policy does not load.\n"
@@ -67,21 +63,16 @@ int pc_state_save(const char *dir, const char *policy, const struct pc_nft_plan 
 		"table inet %s\n"
 		"delete table inet %s\n"
 		"table inet %s {\n"
-		"\tcomment \"%s\"\n"
-		"%s"
-		"}\n",
+		"\tcomment \"%s\"\n",
 		"apply", policy, plan->table, when, pc_program_version, plan->table,
-		plan->table, plan->table, PC_NL_OWNER_COMMENT, body);
-	free(body);
-	if (fclose(mem) != 0) {
-		free(text);
-		return -ENOMEM;
-	}
-	path = pc_state_last_good_path(dir);
-	if (pc_write_file_atomic(path, text, len) != 0)
+		plan->table, plan->table, PC_NL_OWNER_COMMENT);
+	pc_nft_plan_format_body(plan, f);
+	fputs("}\n", f);
+	if (pc_replace_close(&r, f) != 0 || pc_replace_commit(&r) != 0)
 		ret = errno ? -errno : -EIO;
+out:
+	pc_replace_finish(&r);
 	free(path);
-	free(text);
 	return ret;
 }
 

@@ -428,14 +428,13 @@ void resolve_rule(struct resolver *rs, const struct pc_ast_stmt *s,
 	r.families = families;
 	addr_finish(rs, &src, families, &r.saddr);
 	addr_finish(rs, &dst, families, &r.daddr);
-	src.v = dst.v = NULL;
 	r.n_l4 = n_l4;
 	r.l4 = pc_arena_memdup(rs->arena, l4, n_l4 * sizeof(l4[0]));
 	out->v = xgrow(out->v, &out->cap, out->n + 1, sizeof(*out->v));
 	out->v[out->n++] = r;
 out:
-	free(src.v);
-	free(dst.v);
+	addracc_free(&src);
+	addracc_free(&dst);
 	portacc_finish(&acc->ports);
 	free(acc);
 	if (sp) {

@@ -7,8 +7,32 @@
 
 #include "ir/addrrange.h"
 
+void addracc_free(struct addracc *aa)
+{
+	if (!aa->borrowed)
+		free(aa->v);
+	aa->v = NULL;
+	aa->n = aa->cap = 0;
+	aa->borrowed = false;
+}
+
+/* A borrowed group's prefixes become a copy of @aa's own, to add to. */
+static void addr_own(struct addracc *aa)
+{
+	struct pc_addr *v = aa->v;
+
+	if (!aa->borrowed)
+		return;
+	aa->v = NULL;
+	aa->cap = 0;
+	aa->borrowed = false;
+	aa->v = xgrow(aa->v, &aa->cap, aa->n, sizeof(*aa->v));
+	memcpy(aa->v, v, aa->n * sizeof(*aa->v));
+}
+
 static void addr_push(struct addracc *aa, const struct pc_addr *a)
 {
+	addr_own(aa);
 	aa->v = xgrow(aa->v, &aa->cap, aa->n + 1, sizeof(*aa->v));
 	aa->v[aa->n++] = *a;
 }
@@ -50,12 +74,18 @@ bool resolve_hosts_group(struct resolver *rs, struct group *g,
 		ok = resolve_addr_list(rs, &g->stmt->list, &sub, depth + 1);
 	g->resolving = false;
 	if (!ok) {
-		free(sub.v);
+		addracc_free(&sub);
 		g->bad = true;
 		return false;
 	}
 	g->resolved = true;
 	g->any = sub.any;
+	/* a group that is another group (`hosts b = { $a }`) shares its prefixes */
+	if (sub.borrowed) {
+		g->addrs = sub.v;
+		g->n_addrs = sub.n;
+		return true;
+	}
 	/* kept merged: a group made of other groups holds each address once,
 	 * so nesting costs what the text costs, not what it would expand to */
 	{
@@ -65,7 +95,7 @@ bool resolve_hosts_group(struct resolver *rs, struct group *g,
 		g->n_addrs = set.n;
 	}
 	g->addrs = pc_arena_memdup(rs->arena, sub.v, g->n_addrs * sizeof(*sub.v));
-	free(sub.v);
+	addracc_free(&sub);
 	return true;
 }
 
@@ -163,6 +193,17 @@ bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 				continue;
 			g->last_id = aa->id;
 			aa->any |= g->any;
+			/* the group alone so far: its prefixes, not a copy */
+			if (g->n_addrs == 0)
+				continue;
+			if (aa->n == 0 && !aa->borrowed) {
+				free(aa->v);
+				aa->v = g->addrs;
+				aa->n = g->n_addrs;
+				aa->cap = 0;
+				aa->borrowed = true;
+				continue;
+			}
 			for (size_t j = 0; j < g->n_addrs; j++)
 				addr_push(aa, &g->addrs[j]);
 			continue;
@@ -233,23 +274,33 @@ void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
 	memset(out, 0, sizeof(*out));
 	if (aa->dynamic) {
 		out->name = pc_arena_strdup(rs->arena, aa->name);
-		free(aa->v);
+		addracc_free(aa);
 		return;
 	}
 	if (aa->any || aa->n == 0) {
-		free(aa->v);
+		addracc_free(aa);
 		return;
 	}
 	for (size_t i = 0; i < aa->n; i++)
 		if (families & aa->v[i].family)
-			aa->v[k++] = aa->v[i];
+			k++;
+	if (k < aa->n) {
+		addr_own(aa);
+		k = 0;
+		for (size_t i = 0; i < aa->n; i++)
+			if (families & aa->v[i].family)
+				aa->v[k++] = aa->v[i];
+	}
 	out->n = k;
-	out->v = pc_arena_memdup(rs->arena, aa->v, k * sizeof(*aa->v));
+	/* a group's prefixes, whole, are normal already and live in the
+	 * arena as long as the rule: shared, not copied */
+	out->v = aa->borrowed ? aa->v :
+		 pc_arena_memdup(rs->arena, aa->v, k * sizeof(*aa->v));
 	out->name = aa->name && k == aa->n ? pc_arena_strdup(rs->arena, aa->name) : NULL;
 	if (out->name)
 		out->loc = *aa->name_loc;
 	pc_addr_set_normalize(out);
-	free(aa->v);
+	addracc_free(aa);
 }
 
 /* ---- rules ---------------------------------------------------------- */

@@ -121,8 +121,12 @@ struct rulebuf {
 
 
 struct addracc {
+	/* owned, or with @borrowed a group's prefixes (the IR's arena):
+	 * a rule that names one group, as `from $blocklist`, holds the
+	 * group's million prefixes without a copy of its own */
 	struct pc_addr *v;
 	size_t n, cap;
+	bool borrowed;
 	bool any;
 	const char *name;        /* the single group this came from, if any */
 	const struct pc_location *name_loc; /* where that group is defined */
@@ -169,6 +173,9 @@ bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 		       struct addracc *aa, unsigned depth);
 
 unsigned addr_families(const struct addracc *aa);
+
+/* Frees what @aa owns (not a borrowed group's prefixes). */
+void addracc_free(struct addracc *aa);
 
 void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
 		 struct pc_addr_set *out);
