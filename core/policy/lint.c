@@ -98,85 +98,102 @@ static void add_wildcard(struct cover *c, const struct pc_rule *r)
 	}
 }
 
-/* Does every prefix of @inner (of family @fam) lie in some prefix of @outer? */
+void fam_range(const struct pc_addr_set *set, unsigned fam, size_t *lo, size_t *hi)
+{
+	size_t a = 0, b = set->n;
+
+	/* the first IPv6 prefix: the IPv4 ones come first (ir.h) */
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (set->v[mid].family == PC_FAM_IPV4)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*lo = fam == PC_FAM_IPV4 ? 0 : a;
+	*hi = fam == PC_FAM_IPV4 ? a : set->n;
+}
+
+/* @a's address before or at @b's (same family), as the sort orders them. */
+static bool addr_le(const struct pc_addr *a, const struct pc_addr *b)
+{
+	return memcmp(a->a, b->a, sizeof(a->a)) <= 0;
+}
+
+/*
+ * Does every prefix of @inner (of family @fam) lie in some prefix of @outer?
+ * Both are sorted and no prefix of either holds another (ir.h), so their
+ * prefixes are disjoint, and the only one of @outer that can hold a
+ * prefix is the last one starting at or before it: a binary search each,
+ * not a walk of @outer (a list of a million addresses is the outer set of
+ * every later rule compared with it).
+ */
 static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_set *inner,
 			unsigned fam)
 {
-	bool any_inner = true;
+	size_t olo, ohi, ilo, ihi;
 
 	if (outer->n == 0)
 		return true;
-	for (size_t i = 0; i < inner->n; i++) {
-		bool found = false;
+	fam_range(outer, fam, &olo, &ohi);
+	fam_range(inner, fam, &ilo, &ihi);
+	/* inner is "any" for this family: only the family's /0 holds it, and
+	 * it would be the family's only prefix */
+	if (ilo == ihi)
+		return olo < ohi && outer->v[olo].plen == 0;
+	for (size_t i = ilo; i < ihi; i++) {
+		const struct pc_addr *in = &inner->v[i];
+		size_t a = olo, b = ohi;
 
-		if (inner->v[i].family != fam)
-			continue;
-		any_inner = false;
-		for (size_t j = 0; j < outer->n && !found; j++)
-			found = pc_prefix_contains(&outer->v[j], &inner->v[i]);
-		if (!found)
+		while (a < b) {
+			size_t mid = a + (b - a) / 2;
+
+			if (addr_le(&outer->v[mid], in))
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		if (a == olo || !pc_prefix_contains(&outer->v[a - 1], in))
 			return false;
-	}
-	if (any_inner) {
-		/* inner is "any" for this family: only an outer without this family's
-		 * prefixes... which cannot be, as outer->n > 0 restricts. */
-		for (size_t j = 0; j < outer->n; j++)
-			if (outer->v[j].family == fam && outer->v[j].plen == 0)
-				return true;
-		return false;
 	}
 	return true;
 }
 
 /*
  * The narrowest prefix holding every prefix of @set, per family (out[0]
- * IPv4, out[1] IPv6; the family's /0 when it has none). One walk for both
- * families: a rule's million-entry list is walked once, not once each.
+ * IPv4, out[1] IPv6; the family's /0 when it has none). The prefixes of a
+ * family are sorted and disjoint (ir.h): what they all share is what the
+ * first and the last share, as no prefix between them can be shorter
+ * than that without holding one of them. Two prefixes per family, not a
+ * walk of a million-entry list for every rule and class that uses it.
  */
 static void bound_of(const struct pc_addr_set *set, struct pc_addr out[2])
 {
-	bool seen[2] = { false, false };
-
 	for (int f = 0; f < 2; f++) {
-		memset(&out[f], 0, sizeof(out[f]));
-		out[f].family = (uint8_t)fam_bit(f);
-	}
-	for (size_t i = 0; i < set->n; i++) {
-		const struct pc_addr *a = &set->v[i];
-		struct pc_addr *o;
+		struct pc_addr *o = &out[f];
+		const struct pc_addr *first, *last;
 		unsigned common = 0, max;
-		int f;
+		size_t lo, hi;
 
-		if (a->family == PC_FAM_IPV4)
-			f = 0;
-		else if (a->family == PC_FAM_IPV6)
-			f = 1;
-		else
+		memset(o, 0, sizeof(*o));
+		o->family = (uint8_t)fam_bit(f);
+		fam_range(set, fam_bit(f), &lo, &hi);
+		if (lo == hi)
 			continue;
-		o = &out[f];
-		if (!seen[f]) {
-			*o = *a;
-			seen[f] = true;
-			continue;
-		}
-		/* a /0 bound takes nothing more from the rest of the list, and
-		 * once the bound has settled most prefixes are inside it: two
-		 * compares instead of a walk bit by bit */
-		if (o->plen == 0 || pc_prefix_contains(o, a))
-			continue;
-		max = o->plen < a->plen ? o->plen : a->plen;
-		/* whole equal bytes first: a group of 64 sites under one /24 */
-		while (common + 8 <= max && o->a[common / 8] == a->a[common / 8])
+		first = &set->v[lo];
+		last = &set->v[hi - 1];
+		max = first->plen < last->plen ? first->plen : last->plen;
+		/* whole equal bytes first */
+		while (common + 8 <= max && first->a[common / 8] == last->a[common / 8])
 			common += 8;
 		while (common < max &&
-		       ((o->a[common / 8] ^ a->a[common / 8]) >> (7 - common % 8) & 1) == 0)
+		       ((first->a[common / 8] ^ last->a[common / 8]) >> (7 - common % 8) & 1) == 0)
 			common++;
+		*o = *first;
 		o->plen = (uint8_t)common;
+		pc_prefix_mask(o);
 	}
-	/* once, not per prefix: the compares above read only the bits below
-	 * the bound's length, which never change */
-	pc_prefix_mask(&out[0]);
-	pc_prefix_mask(&out[1]);
 }
 
 void bounds_of(const struct pc_rule *r, struct bounds *b)

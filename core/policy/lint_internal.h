@@ -139,6 +139,8 @@ bool lint_bit(const uint64_t *b, unsigned i);
 void lint_set_bits(uint64_t *b, unsigned lo, unsigned hi);
 unsigned fam_bit(int f);
 void bounds_of(const struct pc_rule *r, struct bounds *b);
+/* The prefixes [*lo, *hi) of @set of family @fam (IPv4 first: ir.h). */
+void fam_range(const struct pc_addr_set *set, unsigned fam, size_t *lo, size_t *hi);
 const char *iface_at(const char *one, size_t n, const char *const *v, size_t i);
 
 /* lint_class.c */
