@@ -299,7 +299,8 @@ void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
 	out->name = aa->name && k == aa->n ? pc_arena_strdup(rs->arena, aa->name) : NULL;
 	if (out->name)
 		out->loc = *aa->name_loc;
-	pc_addr_set_normalize(out);
+	if (!aa->borrowed)
+		pc_addr_set_normalize(out);
 	addracc_free(aa);
 }
 
