@@ -168,6 +168,7 @@ int cmd_apply(int argc, char **argv)
 	};
 	struct pc_registry_opts ro;
 	struct apply_state st = { 0 };
+	struct pc_state_saver *saver = NULL;
 	const char *state_dir = NULL;
 	bool dry_run = false, force = false, optimize = true;
 	long confirm = 0;
@@ -262,6 +263,8 @@ int cmd_apply(int argc, char **argv)
 		lock_fd = -1;
 		goto out;
 	}
+	if (!dry_run)
+		saver = pc_state_save_start(st.state_dir, st.policy, st.plan);
 	ret = pc_nl_batch_send(st.batch, st.diag);
 	phase("kernel transaction (send)");
 	if (ret < 0) {
@@ -282,14 +285,13 @@ int cmd_apply(int argc, char **argv)
 	else {
 		fprintf(stderr, "portcullis apply: applied table inet %s (%zu rules)\n",
 			st.plan->table, pc_nft_plan_rule_count(st.plan));
-		/* sent: its memory (30 MB for a million addresses) is not kept
-		 * while the last-good copy is written */
-		pc_nl_batch_destroy(st.batch);
-		st.batch = NULL;
-		pc_state_save_report("portcullis apply", st.state_dir, st.policy, st.plan);
-		phase("save the last-good copy");
+		pc_state_save_finish_report("portcullis apply", st.state_dir, saver);
+		saver = NULL;
+		phase("save the last-good copy (the rest)");
 	}
 out:
+	/* not applied: the copy is dropped */
+	pc_state_save_finish(saver, false);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	if (st.diag)

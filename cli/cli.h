@@ -150,5 +150,19 @@ int pc_state_save(const char *dir, const char *policy, const struct pc_nft_plan 
 /* pc_state_save(), with a warning under @prog's name when it fails. */
 void pc_state_save_report(const char *prog, const char *dir, const char *policy,
 			  const struct pc_nft_plan *plan);
+/*
+ * pc_state_save() in two steps, so that the text is written while the
+ * kernel works: _start() writes it to a temporary file beside its place
+ * (in a thread; @plan and @policy must stay until _finish()), _finish()
+ * waits for that and, with @keep, puts it in place (else removes it).
+ * _finish() returns 0 or -errno (always 0 without @keep); NULL is a no-op.
+ */
+struct pc_state_saver;
+struct pc_state_saver *pc_state_save_start(const char *dir, const char *policy,
+					   const struct pc_nft_plan *plan);
+int pc_state_save_finish(struct pc_state_saver *s, bool keep);
+/* pc_state_save_finish(@s, true), with the warning of pc_state_save_report(). */
+void pc_state_save_finish_report(const char *prog, const char *dir,
+				 struct pc_state_saver *s);
 
 #endif

@@ -93,6 +93,27 @@ case_apply_saves() {
 	true
 }
 
+# apply writes the last-good copy while the kernel works (cli/state.c):
+# a transaction the kernel refuses leaves the saved one as it was, and no
+# temporary file beside it
+case_apply_refused_keeps() {
+	expect_status 0 $P apply "$W/other.policy"
+	cp "$W/state/last-good.nft" "$W/saved.nft"
+	rm -f "$W/hold"; mkfifo "$W/hold"
+	"$OWNER" pcgood <"$W/hold" >"$W/owner.out" &
+	exec 9>"$W/hold"
+	while ! grep -q ready "$W/owner.out"; do sleep 0.05; done
+	expect_nonzero $P apply --force "$W/good.policy"
+	grep_err "kernel refused"
+	exec 9>&-
+	wait
+	cmp -s "$W/state/last-good.nft" "$W/saved.nft" ||
+		fail "a refused apply changed last-good.nft"
+	[ "$(ls -A "$W/state")" = last-good.nft ] ||
+		fail "a refused apply left files in the state directory: $(ls -A "$W/state")"
+	true
+}
+
 case_boot_good() {
 	expect_status 0 $P boot "$W/good.policy"
 	has_table pcgood
@@ -176,7 +197,7 @@ case_pending_confirm() {
 }
 
 failed=0
-cases=${*:-apply_saves boot_good broken_policy kernel_refusal no_state last_good_refused pending_confirm}
+cases=${*:-apply_saves apply_refused_keeps boot_good broken_policy kernel_refusal no_state last_good_refused pending_confirm}
 for c in $cases; do
 	run_case "$c"
 done
