@@ -58,15 +58,24 @@ static bool v4_mapped(const struct pc_addr *a)
 	       memcmp(a->a, prefix, sizeof(prefix)) == 0;
 }
 
+/* A character that ends a list entry: a blank, or a comment's '#'. */
+static bool is_sep(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '#';
+}
+
 /*
  * The common entry of a feed, "192.0.2.1" or "192.0.2.0/24", written the
  * plain way (no leading zeros, host bits clear), parsed without
  * inet_pton() and the string scans of the general path: a quarter of
  * reading a million-entry list went there. Anything else, valid or not,
  * returns false and takes the general path, which also words the errors;
- * what this accepts, that path accepts with the same result.
+ * what this accepts, that path accepts with the same result. It is tried
+ * where the entry stands in the text, before the line is cut into words:
+ * @w up to @end (or a blank, or '#'); *@stop: where the address ended.
  */
-static bool parse_plain_v4(const char *w, struct pc_addr *a)
+static bool parse_plain_v4(const char *w, const char *end, struct pc_addr *a,
+			   const char **stop)
 {
 	unsigned plen = 32;
 
@@ -74,7 +83,7 @@ static bool parse_plain_v4(const char *w, struct pc_addr *a)
 	for (unsigned i = 0; i < 4; i++) {
 		unsigned v = 0, digits = 0;
 
-		while (*w >= '0' && *w <= '9' && digits < 4) {
+		while (w < end && *w >= '0' && *w <= '9' && digits < 4) {
 			v = v * 10 + (unsigned)(*w++ - '0');
 			digits++;
 		}
@@ -82,21 +91,22 @@ static bool parse_plain_v4(const char *w, struct pc_addr *a)
 		    (digits > 1 && w[-(int)digits] == '0'))
 			return false;
 		a->a[i] = (uint8_t)v;
-		if (i < 3 && *w++ != '.')
+		if (i < 3 && (w == end || *w++ != '.'))
 			return false;
 	}
-	if (*w == '/') {
+	if (w < end && *w == '/') {
 		w++;
-		if (w[0] < '1' || w[0] > '9')
+		if (w == end || w[0] < '1' || w[0] > '9')
 			return false;
 		plen = (unsigned)(*w++ - '0');
-		if (*w >= '0' && *w <= '9')
+		if (w < end && *w >= '0' && *w <= '9')
 			plen = plen * 10 + (unsigned)(*w++ - '0');
 		if (plen > 32)
 			return false;
 	}
-	if (*w)
+	if (w < end && !is_sep(*w))
 		return false;
+	*stop = w;
 	a->family = PC_FAM_IPV4;
 	a->plen = (uint8_t)plen;
 	if (plen < 32) {
@@ -118,10 +128,6 @@ static void parse_entry(struct file_ctx *fc, char *word, unsigned line,
 	bool is_range;
 	char *slash;
 
-	if (parse_plain_v4(word, &a)) {
-		push(fc, &a);
-		return;
-	}
 	if (pc_addr_range_parse(word, &a, &hi, &is_range, err, sizeof(err))) {
 		if (v4_mapped(&a) || v4_mapped(&hi)) {
 			file_error(fc, line, col, wlen,
@@ -183,6 +189,22 @@ bool resolve_hosts_file(struct resolver *rs, const struct pc_ast_stmt *s,
 		line++;
 		while (p < end && (text[p] == ' ' || text[p] == '\t' || text[p] == '\r'))
 			p++;
+		/* the common line, an address and nothing after it: parsed
+		 * where it stands, without finding its end first and copying it */
+		if (p < end && text[p] != '#') {
+			struct pc_addr a;
+			const char *stop;
+
+			if (parse_plain_v4(text + p, text + end, &a, &stop)) {
+				while (stop < text + end && *stop != '#' && is_sep(*stop))
+					stop++;
+				if (stop == text + end || *stop == '#') {
+					push(&fc, &a);
+					pos = end + 1;
+					continue;
+				}
+			}
+		}
 		w = p;
 		while (w < end && text[w] != '#' && text[w] != ' ' && text[w] != '\t' &&
 		       text[w] != '\r')
