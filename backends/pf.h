@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "backends/text.h"
 #include "common/util.h"
@@ -38,7 +39,17 @@ struct pf {
 	const struct pc_emit_options *opts;
 	bool openbsd;
 	struct pc_buf tables;
+	/*
+	 * The rules made and not yet written: pf_flush() sends them to @out
+	 * (NULL: a pass that only finds errors and what the header says drops
+	 * them), tab-indented while @indent (inside the anchor of the in
+	 * rules). With @tables_written the header, tables included, is
+	 * already out: the tables met again are not written again.
+	 */
 	struct pc_buf rules;
+	FILE *out;
+	bool indent;
+	bool tables_written;
 	struct pc_diag *diag;
 	int errors;
 	/* named address sets seen, and whether each became a table */
@@ -100,6 +111,12 @@ void pf_put_proto(struct pc_buf *b, unsigned proto);
 /* Appends the "# FILE:LINE" line of rule @r of chain @dir to @b. */
 void pf_put_comment_line_to(struct pc_buf *b, enum pc_direction dir,
 			    const struct pc_rule *r);
+
+/*
+ * Hands the rules made so far to p->out (or drops them) once there are
+ * 64 KB of them, or with @all whatever there is; called between rules.
+ */
+void pf_flush(struct pf *p, bool all);
 
 /* Writes rule @r of chain @dir to p->rules. */
 void pf_emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r);
