@@ -108,6 +108,12 @@ struct pc_nft_set {
 	 * ranges (NAME_v4_nets, an interval set, also in the plan's sets);
 	 * a rule matching the group is one nft rule per set. NULL otherwise. */
 	struct pc_nft_set *nets;
+	/* the text's plan (pc_nft_plan_create_text()): a group's set keeps
+	 * no @v (32 bytes an element, twice the list itself); its @n merged
+	 * elements are made from @addrs as they are written
+	 * (pc_nft_set_each()), those of @part: 0 all, 1 the single
+	 * addresses, 2 the prefixes and ranges of a split group */
+	uint8_t part;
 };
 
 /* How one address / port / type match is expressed. */
@@ -323,6 +329,22 @@ static inline struct pc_nft_chain *pc_nft_plan_chain(const struct pc_nft_plan *p
  */
 struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 				       struct pc_diag *diag);
+
+/*
+ * pc_nft_plan_create() for the text only: the named sets of groups hold
+ * no elements (@v), which the text makes as it writes them; netlink
+ * needs pc_nft_plan_create().
+ */
+struct pc_nft_plan *pc_nft_plan_create_text(const struct pc_ir *ir,
+					    struct pc_diag *diag);
+
+/*
+ * Calls @fn with each element of @s in order: its @v, or for a set of the
+ * text's plan without them, each made from its prefixes (merged as
+ * pc_nft_set_merge() merges).
+ */
+void pc_nft_set_each(const struct pc_nft_set *s,
+		     void (*fn)(const struct pc_nft_elem *e, void *ctx), void *ctx);
 
 /**
  * pc_nft_check() - what pc_nft_plan_create() would report, without lowering
