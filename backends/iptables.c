@@ -79,6 +79,15 @@ static void put_proto(const struct ipt *t, struct pc_buf *b, unsigned proto)
 		pc_text_uint(b, proto);
 }
 
+/* Writes the rules made so far to t->out once they fill a stdio buffer or two. */
+static void ipt_flush(struct ipt *t, bool all)
+{
+	if (!t->out || (!all && t->rules.len < 65536))
+		return;
+	fwrite(t->rules.data, 1, t->rules.len, t->out);
+	ipt_buf_reset(&t->rules);
+}
+
 /* The match of one kernel rule, without the target. */
 struct alt {
 	const struct pc_l4 *l4;     /* NULL: any protocol */
@@ -488,8 +497,11 @@ static void emit_kernel_rule(struct ipt *t, const char *chain,
 	for (x->i = 0; x->i < x->ifc.n; x->i++)
 		for (x->s = 0; x->s < x->src.n; x->s++)
 			for (x->d = 0; x->d < x->dst.n; x->d++)
-				for (x->p = 0; x->p < x->spt.n; x->p++)
+				for (x->p = 0; x->p < x->spt.n; x->p++) {
 					emit_one(t, chain, x, r, a, act);
+					/* one policy rule may make millions of these */
+					ipt_flush(t, false);
+				}
 }
 
 /* Every kernel rule of the rule's match, in order. */
@@ -545,14 +557,6 @@ static void declare_chain(struct ipt *t, const char *chain)
 	pc_buf_printf(&t->decl, ":%s - [0:0]\n", chain);
 }
 
-/* Writes the rules made so far to t->out once they fill a stdio buffer or two. */
-static void ipt_flush(struct ipt *t, bool all)
-{
-	if (!t->out || (!all && t->rules.len < 65536))
-		return;
-	fwrite(t->rules.data, 1, t->rules.len, t->out);
-	ipt_buf_reset(&t->rules);
-}
 
 /* A copy of @r without its match: for the rules of helper chains. */
 static struct pc_rule bare_rule(const struct pc_rule *r)
