@@ -345,6 +345,48 @@ static void put_ifgroups(const struct pf *p, struct pc_buf *b)
 	}
 }
 
+static void table_add(struct pf *p, const struct pc_addr_set *set, const char *name,
+		      const struct pc_rule *neg, int which)
+{
+	struct pf_table *t;
+
+	p->tables = xgrow(p->tables, &p->cap_tables, p->n_tables + 1, sizeof(*p->tables));
+	t = &p->tables[p->n_tables++];
+	t->set = set;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->neg = neg;
+	t->which = which;
+}
+
+/* Writes the tables to @out, a piece at a time (a group can hold millions). */
+static void put_tables(const struct pf *p, FILE *out)
+{
+	struct pc_buf b;
+
+	pc_buf_init(&b);
+	for (size_t k = 0; k < p->n_tables; k++) {
+		const struct pf_table *t = &p->tables[k];
+		const struct pc_rule *r = t->neg;
+
+		pc_buf_printf(&b, "table <%s> %s{", t->name, r ? "const " : "");
+		for (size_t i = 0; i < t->set->n; i++) {
+			pc_buf_puts(&b, i ? ", " : " ");
+			pc_text_addr(&b, &t->set->v[i], true);
+			if (b.len >= 65536) {
+				fwrite(b.data, 1, b.len, out);
+				b.len = 0;
+			}
+		}
+		if (r)
+			pc_buf_printf(&b, " }   # %s:%u %s not\n", r->loc.file ? r->loc.file : "",
+				      r->loc.line, t->which ? "to" : "from");
+		else
+			pc_buf_puts(&b, " }\n");
+	}
+	fwrite(b.data, 1, b.len, out);
+	pc_buf_finish(&b);
+}
+
 /* The table a named set is written as, or NULL to write it inline. */
 static const char *table_for(struct pf *p, const struct pc_addr_set *set)
 {
@@ -365,14 +407,7 @@ static const char *table_for(struct pf *p, const struct pc_addr_set *set)
 	e->table = valid_table_name(set->name);
 	if (!e->table)
 		return NULL;
-	if (p->tables_written)
-		return set->name;
-	pc_buf_printf(&p->tables, "table <%s> {", set->name);
-	for (size_t i = 0; i < set->n; i++) {
-		pc_buf_puts(&p->tables, i ? ", " : " ");
-		pc_text_addr(&p->tables, &set->v[i], true);
-	}
-	pc_buf_puts(&p->tables, " }\n");
+	table_add(p, set, set->name, NULL, 0);
 	return set->name;
 }
 
@@ -470,17 +505,8 @@ static void put_hosts_not(struct pf *p, struct pc_buf *b, const struct pc_rule *
 	if (!p->neg_name[which][0]) {
 		/* '_' cannot start a policy's group name: no clash with them */
 		snprintf(p->neg_name[which], sizeof(p->neg_name[which]), "_not%u", ++p->n_neg);
-		if (p->tables_written)
-			goto written;
-		pc_buf_printf(&p->tables, "table <%s> const {", p->neg_name[which]);
-		for (size_t i = 0; i < set->n; i++) {
-			pc_buf_puts(&p->tables, i ? ", " : " ");
-			pc_text_addr(&p->tables, &set->v[i], true);
-		}
-		pc_buf_printf(&p->tables, " }   # %s:%u %s not\n", r->loc.file ? r->loc.file : "",
-			      r->loc.line, which ? "to" : "from");
+		table_add(p, set, p->neg_name[which], r, which);
 	}
-written:
 	pc_buf_printf(b, "! <%s>", p->neg_name[which]);
 }
 
@@ -862,7 +888,6 @@ static void pf_init(struct pf *p, const struct pc_ir *ir,
 	p->diag = diag;
 	p->openbsd = !pc_emit_option(opts, "pf-dialect") ||
 		     strcmp(pc_emit_option(opts, "pf-dialect"), "freebsd") != 0;
-	pc_buf_init(&p->tables);
 	pc_buf_init(&p->rules);
 	p->forward_tag = xasprintf("%s-forward", ir->table ? ir->table : "");
 	p->cur_tag = p->forward_tag;
@@ -871,7 +896,7 @@ static void pf_init(struct pf *p, const struct pc_ir *ir,
 
 static void pf_finish(struct pf *p)
 {
-	pc_buf_finish(&p->tables);
+	free(p->tables);
 	pc_buf_finish(&p->rules);
 	free(p->named);
 	free(p->forward_tag);
@@ -945,9 +970,9 @@ static void dynsets_declare(struct pf *p, struct pc_buf *body)
 	}
 }
 
-/* What {{body}} holds before the rules: header, tables, NAT. */
+/* What {{body}} holds before the rules: header, tables (of @first), NAT. */
 struct pf_body {
-	struct pf *p;
+	struct pf *p, *first;
 	const struct pc_buf *head;
 	const struct pc_buf *nat;
 };
@@ -957,6 +982,10 @@ static bool write_body(void *ctx, FILE *out)
 	struct pf_body *pb = ctx;
 
 	fwrite(pb->head->data, 1, pb->head->len, out);
+	if (pb->first->n_tables) {
+		fputc('\n', out);
+		put_tables(pb->first, out);
+	}
 	fwrite(pb->nat->data, 1, pb->nat->len, out);
 	pb->p->out = out;
 	emit_rules(pb->p);
@@ -974,55 +1003,50 @@ static bool write_body(void *ctx, FILE *out)
 static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		   FILE *out, struct pc_diag *diag)
 {
-	struct pf p;
+	struct pf first, p;
 	struct pc_buf body, nat;
-	struct pf_body pb = { &p, &body, &nat };
+	struct pf_body pb = { &p, &first, &body, &nat };
 	const char *tmpl;
 	int ret = -1;
 
-	pf_init(&p, ir, opts, diag);
+	pf_init(&first, ir, opts, diag);
 	pc_buf_init(&body);
 	pc_buf_init(&nat);
-	run_checks(&p);
-	if (p.errors)
+	run_checks(&first);
+	if (first.errors)
 		goto out;
-	emit_rules(&p);
-	if (p.errors)
+	emit_rules(&first);
+	if (first.errors)
 		goto out;
 	/* written before the header, which lists the groups it uses */
-	pf_emit_nat(&p, &nat);
-	if (p.errors)
+	pf_emit_nat(&first, &nat);
+	if (first.errors)
 		goto out;
-	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&p));
-	put_main_ruleset(&p, &body);
-	put_ifgroups(&p, &body);
+	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&first));
+	put_main_ruleset(&first, &body);
+	put_ifgroups(&first, &body);
 	if (ir->n_dynsets) {
 		pc_buf_puts(&body, "\n");
-		dynsets_declare(&p, &body);
-		if (p.errors)
+		dynsets_declare(&first, &body);
+		if (first.errors)
 			goto out;
-	}
-	if (p.tables.len) {
-		pc_buf_puts(&body, "\n");
-		pc_buf_add(&body, p.tables.data, p.tables.len);
 	}
 	tmpl = opts->template_text ? opts->template_text : pc_template_builtin("pf");
 	if (!tmpl)
 		PC_BUG("no built-in template for pf");
 	/* the second pass: the same rules from the same state, and no errors */
-	pf_finish(&p);
 	pf_init(&p, ir, opts, diag);
-	p.tables_written = true;
 	run_checks(&p);
 	if (p.errors)
 		PC_BUG("pf: the second pass found %d errors the first did not", p.errors);
 	ret = pc_template_render_with(tmpl, ir, opts, "pf", write_body, &pb, out, diag);
 	if (p.errors)
 		PC_BUG("pf: the second pass found %d errors the first did not", p.errors);
+	pf_finish(&p);
 out:
 	pc_buf_finish(&body);
 	pc_buf_finish(&nat);
-	pf_finish(&p);
+	pf_finish(&first);
 	return ret;
 }
 

@@ -24,6 +24,19 @@ struct named_set {
 };
 
 /*
+ * A table the header declares, in the order the rules first use them:
+ * a group's (@neg NULL), or the const table of a `from not` / `to not`
+ * list of rule @neg (@which: 0 from, 1 to). The header writes them from
+ * the IR's prefixes, not from a copy of their text.
+ */
+struct pf_table {
+	const struct pc_addr_set *set;
+	char name[32];
+	const struct pc_rule *neg;
+	int which;
+};
+
+/*
  * An interface wildcard and the pf interface group written for it:
  * from `-O ifgroup=WILDCARD:GROUP` (@mapped) or the wildcard's prefix
  * of letters (the driver group on OpenBSD and FreeBSD).
@@ -38,18 +51,17 @@ struct pf {
 	const struct pc_ir *ir;
 	const struct pc_emit_options *opts;
 	bool openbsd;
-	struct pc_buf tables;
+	struct pf_table *tables;
+	size_t n_tables, cap_tables;
 	/*
 	 * The rules made and not yet written: pf_flush() sends them to @out
 	 * (NULL: a pass that only finds errors and what the header says drops
 	 * them), tab-indented while @indent (inside the anchor of the in
-	 * rules). With @tables_written the header, tables included, is
-	 * already out: the tables met again are not written again.
+	 * rules).
 	 */
 	struct pc_buf rules;
 	FILE *out;
 	bool indent;
-	bool tables_written;
 	struct pc_diag *diag;
 	int errors;
 	/* named address sets seen, and whether each became a table */
