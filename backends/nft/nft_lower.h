@@ -134,11 +134,13 @@ enum pc_nft_match_kind {
  *         anonymous one)
  */
 struct pc_nft_match {
-	enum pc_nft_match_kind kind;
+	/* pointers first: no padding (24 bytes, not 32; a plan holds five
+	 * per rule, and a 1,000,000-rule policy millions of rules) */
 	const struct pc_addr *addr;
+	const struct pc_nft_set *set;
+	enum pc_nft_match_kind kind;
 	uint16_t lo;
 	uint16_t hi;
-	const struct pc_nft_set *set;
 };
 
 /**
@@ -215,36 +217,22 @@ struct pc_nft_limit {
  *              th dport vmap @NAME` and nothing else (@verdict unused)
  */
 struct pc_nft_rule {
+	/*
+	 * The fields by size, largest first, so that none is padded (288
+	 * bytes, not 360: the plan of a big policy holds millions of rules).
+	 * Pointers:
+	 */
 	const struct pc_rule *src;
-	unsigned family;
-	bool nfproto;
 	const char *ifname;
-	bool oif;
-	struct pc_nft_match saddr;
-	struct pc_nft_match daddr;
-	int proto;
-	struct pc_nft_match dport;
-	struct pc_nft_match icmp_type;
-	unsigned ct_state;
 	const struct pc_nft_limit *limit;
-	bool log;
 	const char *log_prefix;
-	enum pc_nft_verdict verdict;
 	char *comment;
 	struct pc_nft_set *sets[4];
 	size_t n_sets;
 	const struct pc_nft_map *vmap;
-	bool counter;        /* counters (issue 14): `counter` before log */
-	bool log_nflog;      /* matches (issue 14): log group @log_group */
-	uint16_t log_group;
-	/* matches (issue 14): != for the interface, source, destination */
-	bool ifname_not, saddr_not, daddr_not;
 	/* Routers and gateways (routers) */
 	const char *oifname;
 	const struct pc_addr *nat_addr;   /* PC_NFT_SNAT, PC_NFT_DNAT */
-	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
-	/* matches (issue 14): source ports (`tcp sport ...`) */
-	struct pc_nft_match sport;
 	/* matches (issue 14): `limit ... per source`: `update @METER { ip
 	 * saddr limit rate ... }` instead of @limit */
 	const struct pc_nft_set *meter;
@@ -257,8 +245,28 @@ struct pc_nft_rule {
 	 * chains. The arrays are owned, the names belong to the chains. */
 	const struct pc_dispatch *dispatch;
 	const char **dispatch_chains;
+	/* the matches */
+	struct pc_nft_match saddr;
+	struct pc_nft_match daddr;
+	struct pc_nft_match dport;
+	struct pc_nft_match icmp_type;
+	/* matches (issue 14): source ports (`tcp sport ...`) */
+	struct pc_nft_match sport;
+	unsigned family;
+	int proto;
+	unsigned ct_state;
+	enum pc_nft_verdict verdict;
+	uint16_t log_group;
+	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
 	uint8_t dispatch_family;
 	uint8_t dispatch_proto;
+	bool nfproto;
+	bool oif;
+	bool log;
+	bool counter;        /* counters (issue 14): `counter` before log */
+	bool log_nflog;      /* matches (issue 14): log group @log_group */
+	/* matches (issue 14): != for the interface, source, destination */
+	bool ifname_not, saddr_not, daddr_not;
 };
 
 /**
