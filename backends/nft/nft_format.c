@@ -4,6 +4,7 @@
  * nft backend writes it; diff prints kernel rules the same way).
  */
 #include "backends/nft/nft_lower.h"
+#include "backends/nft/nft_check.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -453,6 +454,8 @@ comment:
 void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 {
 	const struct pc_map_elem *e = &m->v[i];
+	const char *comment;
+	char buf[PC_NFT_COMMENT_BUF];
 
 	if (m->iface) {
 		put_quoted(out, m->iface[i]);
@@ -477,9 +480,15 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 		fputc_unlocked('-', out);
 		put_uint(out, e->dport.hi);
 	}
-	if (m->comments[i][0]) {
+	if (m->comments) {
+		comment = m->comments[i];
+	} else {
+		pc_nft_elem_comment_buf(e, buf, sizeof(buf));
+		comment = buf;
+	}
+	if (comment[0]) {
 		put(out, " comment ");
-		put_quoted(out, m->comments[i]);
+		put_quoted(out, comment);
 	}
 	put(out, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
 }

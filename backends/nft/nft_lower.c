@@ -88,7 +88,7 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 	for (size_t i = 0; i < plan->n_maps; i++) {
 		struct pc_nft_map *m = plan->maps[i];
 
-		for (size_t k = 0; k < m->n; k++)
+		for (size_t k = 0; m->comments && k < m->n; k++)
 			if (k == 0 || m->comments[k] != m->comments[k - 1])
 				free(m->comments[k]);
 		free(m->comments);
@@ -322,13 +322,15 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->iface = r->map_iface;
 	m->oif = dir == PC_DIR_OUT;
 	m->icmp = r->n_map && !pc_proto_has_ports(r->map[0].proto);
-	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
+	/* the text makes each comment as it writes it (19 MB at 100,000 terms) */
+	if (!lw->text)
+		m->comments = xcalloc(r->n_map, sizeof(*m->comments));
 	/*
 	 * The elements of one policy rule follow each other and share one
 	 * comment string (freed once): a rule of a group of 20 sources to 5
 	 * servers has 100 elements (issue 15: 46 MB of copies at 100,000 terms).
 	 */
-	for (size_t i = 0; i < r->n_map; i++)
+	for (size_t i = 0; m->comments && i < r->n_map; i++)
 		m->comments[i] = i && pc_nft_elem_same_comment(&r->map[i - 1], &r->map[i]) ?
 				 m->comments[i - 1] : pc_nft_elem_comment(&r->map[i]);
 	plan->maps = xgrow(plan->maps, &lw->maps_cap, plan->n_maps + 1, sizeof(*plan->maps));

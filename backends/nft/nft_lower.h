@@ -150,7 +150,9 @@ struct pc_nft_match {
  *            `ip[6] saddr . meta l4proto . th dport` (interval)
  * @n:        number of elements
  * @v:        the elements (disjoint, sorted; point into the IR)
- * @comments: per element "FILE:LINE[ TEXT]" of the rule it comes from (owned)
+ * @comments: per element "FILE:LINE[ TEXT]" of the rule it comes from (owned);
+ *            NULL in the text's plan (pc_nft_plan_create_text()), which
+ *            makes each as it writes it
  */
 struct pc_nft_map {
 	char *name;
