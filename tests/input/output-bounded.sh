@@ -61,4 +61,31 @@ run ip6tables-one-rule 49152 40000000 ip6tables "$tmp/wide6.policy"
 } >"$tmp/inline.policy"
 run pf-inline-lists 81920 25000000 pf "$tmp/inline.policy"
 
+# A file system that fills up half-way through the stream: exit 3, the old
+# file as it was, no temporary file left (root: a tmpfs of 1 MB in a mount
+# namespace of its own).
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	mkdir "$tmp/full"
+	unshare -m sh -c '
+		mount -t tmpfs -o size=1m tmpfs "$1" || exit 77
+		echo old >"$1/out.v6"
+		"$2" generate --no-lint -b ip6tables -o "$1/out.v6" "$3" 2>"$4/err"
+		echo "exit $?" >"$4/status"
+		cat "$1/out.v6" >"$4/kept"
+		ls -A "$1" >"$4/left"' sh "$tmp/full" "$pc" "$tmp/wide6.policy" "$tmp"
+	if [ "$?" = 77 ]; then
+		echo "SKIP: full file system (no tmpfs mount)"
+	elif [ "$(cat "$tmp/status")" != "exit 3" ] ||
+	     ! grep -q "cannot write .*out.v6: No space left on device; no file was changed" "$tmp/err" ||
+	     [ "$(cat "$tmp/kept")" != old ] || [ "$(cat "$tmp/left")" != out.v6 ]; then
+		echo "FAIL full-file-system: $(cat "$tmp/status"), file now '$(head -c 40 "$tmp/kept")', left: $(cat "$tmp/left"), stderr:"
+		head -c 2000 "$tmp/err"
+		fail=1
+	else
+		echo "ok full-file-system"
+	fi
+else
+	echo "SKIP: full file system (needs root and unshare)"
+fi
+
 exit $fail
