@@ -79,6 +79,15 @@ static void put_proto(const struct ipt *t, struct pc_buf *b, unsigned proto)
 		pc_text_uint(b, proto);
 }
 
+/* Writes the rules made so far to t->out once they fill a stdio buffer or two. */
+static void ipt_flush(struct ipt *t, bool all)
+{
+	if (!t->out || (!all && t->rules.len < 65536))
+		return;
+	fwrite(t->rules.data, 1, t->rules.len, t->out);
+	ipt_buf_reset(&t->rules);
+}
+
 /* The match of one kernel rule, without the target. */
 struct alt {
 	const struct pc_l4 *l4;     /* NULL: any protocol */
@@ -488,8 +497,11 @@ static void emit_kernel_rule(struct ipt *t, const char *chain,
 	for (x->i = 0; x->i < x->ifc.n; x->i++)
 		for (x->s = 0; x->s < x->src.n; x->s++)
 			for (x->d = 0; x->d < x->dst.n; x->d++)
-				for (x->p = 0; x->p < x->spt.n; x->p++)
+				for (x->p = 0; x->p < x->spt.n; x->p++) {
 					emit_one(t, chain, x, r, a, act);
+					/* one policy rule may make millions of these */
+					ipt_flush(t, false);
+				}
 }
 
 /* Every kernel rule of the rule's match, in order. */
@@ -539,10 +551,12 @@ static void emit_alternatives(struct ipt *t, const char *chain,
 	}
 }
 
+/* Only in the declaring pass: the declarations come before every rule. */
 static void declare_chain(struct ipt *t, const char *chain)
 {
 	pc_buf_printf(&t->decl, ":%s - [0:0]\n", chain);
 }
+
 
 /* A copy of @r without its match: for the rules of helper chains. */
 static struct pc_rule bare_rule(const struct pc_rule *r)
@@ -615,21 +629,24 @@ static void emit_negated(struct ipt *t, const char *chain, enum pc_direction dir
 	struct pc_rule rest = *r;
 	struct pc_buf cm;
 	size_t first, count;
+	bool write = !t->declaring;
 
 	pc_buf_init(&cm);
 	ipt_rule_comment(&cm, dir, r);
-	declare_chain(t, sub);
-	put_plain(t, chain, NULL, NULL, cm.data, sub);
+	if (t->declaring)
+		declare_chain(t, sub);
+	else
+		put_plain(t, chain, NULL, NULL, cm.data, sub);
 	if (not_group(t, &r->saddr, r->saddr_not)) {
 		ipt_addr_range(t, &r->saddr, &first, &count);
-		for (size_t i = 0; i < count; i++)
+		for (size_t i = 0; i < count && write; i++)
 			put_plain(t, sub, "-s", &r->saddr.v[first + i], cm.data, "RETURN");
 		memset(&rest.saddr, 0, sizeof(rest.saddr));
 		rest.saddr_not = false;
 	}
 	if (not_group(t, &r->daddr, r->daddr_not)) {
 		ipt_addr_range(t, &r->daddr, &first, &count);
-		for (size_t i = 0; i < count; i++)
+		for (size_t i = 0; i < count && write; i++)
 			put_plain(t, sub, "-d", &r->daddr.v[first + i], cm.data, "RETURN");
 		memset(&rest.daddr, 0, sizeof(rest.daddr));
 		rest.daddr_not = false;
@@ -659,17 +676,28 @@ static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
 	}
 	if (!r->n_l4 && r->verdict == PC_VERDICT_REJECT)
 		kernel_rules++;
-	rule_text_fill(t, x, dir, r);
 	if (!r->limit.rate || (kernel_rules == 1 && !r->log)) {
+		if (t->declaring)
+			return;
+		rule_text_fill(t, x, dir, r);
 		emit_alternatives(t, chain, x, r, &act);
 		return;
 	}
-	rule_text_fill(t, bx, dir, &bare);
 	if (r->log || r->verdict == PC_VERDICT_REJECT)
 		verdict_chain = xasprintf("%s-%s%zuv", t->ir->table, dir_letter[dir], idx + 1);
-	if (kernel_rules > 1) {
+	if (kernel_rules > 1)
 		limit_chain = xasprintf("%s-%s%zu", t->ir->table, dir_letter[dir], idx + 1);
-		declare_chain(t, limit_chain);
+	if (t->declaring) {
+		/* in this order: the file declared them so before the rules were streamed */
+		if (limit_chain)
+			declare_chain(t, limit_chain);
+		if (verdict_chain)
+			declare_chain(t, verdict_chain);
+		goto out;
+	}
+	rule_text_fill(t, x, dir, r);
+	rule_text_fill(t, bx, dir, &bare);
+	if (limit_chain) {
 		act = (struct action){ .jump = limit_chain };
 		emit_alternatives(t, chain, x, r, &act);
 		act = (struct action){ .jump = verdict_chain, .limit = true };
@@ -681,9 +709,9 @@ static void emit_rule(struct ipt *t, const char *chain, enum pc_direction dir,
 	if (verdict_chain) {
 		bare.limit.rate = 0;
 		act = (struct action){ .log = r->log };
-		declare_chain(t, verdict_chain);
 		emit_kernel_rule(t, verdict_chain, bx, &bare, &any, &act);
 	}
+out:
 	free(limit_chain);
 	free(verdict_chain);
 }
@@ -694,11 +722,14 @@ static void emit_chain(struct ipt *t, enum pc_direction dir)
 	char *chain = xasprintf("%s-%s", t->ir->table, dir_suffix[dir]);
 	struct pc_buf cm;
 
-	pc_buf_printf(&t->rules, "# %s: default %s\n", dir_suffix[dir],
-		      pc_verdict_name(c->policy));
-	for (size_t i = 0; i < c->n; i++)
+	if (!t->declaring)
+		pc_buf_printf(&t->rules, "# %s: default %s\n", dir_suffix[dir],
+			      pc_verdict_name(c->policy));
+	for (size_t i = 0; i < c->n; i++) {
 		emit_rule(t, chain, (enum pc_direction)dir, i, &c->rules[i]);
-	if (pc_text_chain_closed(c))
+		ipt_flush(t, false);
+	}
+	if (pc_text_chain_closed(c) || t->declaring)
 		goto out;
 	pc_buf_init(&cm);
 	pc_text_location(&cm, &c->policy_loc);
@@ -789,59 +820,78 @@ static void emit_nat(struct ipt *t, struct pc_buf *body)
 	free(post);
 }
 
+static const enum pc_direction chain_order[] = { PC_DIR_IN, PC_DIR_FORWARD, PC_DIR_OUT };
+
+/*
+ * {{body}}: the declarations, then the rules written to @out as they are
+ * made (the bulk of the file: 50 MB for a 1,000,000-rule policy, never
+ * held whole), then the jumps and NAT.
+ */
+static bool write_body(void *ctx, FILE *out)
+{
+	struct ipt *t = ctx;
+	const struct pc_ir *ir = t->ir;
+	struct pc_buf head, tail;
+
+	pc_buf_init(&head);
+	pc_buf_init(&tail);
+	dynsets_comment(t, &head);
+	pc_buf_add(&head, t->decl.data, t->decl.len);
+	/* the declarations above already empty existing chains; say it */
+	for (const char *p = t->decl.data; *p; p = strchr(p, '\n') + 1) {
+		const char *sp = strchr(p, ' ');
+
+		pc_buf_printf(&head, "-F %.*s\n", (int)(sp - p - 1), p + 1);
+	}
+	fwrite(head.data, 1, head.len, out);
+	t->out = out;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(chain_order); i++)
+		emit_chain(t, chain_order[i]);
+	ipt_flush(t, true);
+	/* emit_nat() keeps its rules in t->rules to wrap them */
+	t->out = NULL;
+	pc_buf_puts(&tail, "# jumps into the chains above (see the header before reloading)\n");
+	for (size_t i = 0; i < PC_ARRAY_SIZE(chain_order); i++)
+		pc_buf_printf(&tail, "-A %s -j %s-%s\n", builtin_chain[chain_order[i]],
+			      ir->table, dir_suffix[chain_order[i]]);
+	emit_nat(t, &tail);
+	fwrite(tail.data, 1, tail.len, out);
+	pc_buf_finish(&head);
+	pc_buf_finish(&tail);
+	/* the jumps end the body with a newline */
+	return true;
+}
+
 static int ipt_run(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		   FILE *out, struct pc_diag *diag, unsigned family,
 		   const char *name)
 {
-	static const enum pc_direction order[] = { PC_DIR_IN, PC_DIR_FORWARD, PC_DIR_OUT };
 	struct ipt t = { .ir = ir, .family = family, .name = name, .diag = diag };
-	struct pc_buf body, rules, tail;
-	struct pc_template_part parts[3];
 	const char *tmpl;
 	int ret = -1;
 
 	pc_buf_init(&t.decl);
 	pc_buf_init(&t.rules);
-	pc_buf_init(&body);
-	pc_buf_init(&rules);
-	pc_buf_init(&tail);
 	ipt_run_checks(&t);
 	if (t.errors)
 		goto out;
-	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
-		pc_buf_printf(&t.decl, ":%s-%s - [0:0]\n", ir->table, dir_suffix[order[i]]);
-	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
-		emit_chain(&t, order[i]);
-	dynsets_comment(&t, &body);
-	pc_buf_add(&body, t.decl.data, t.decl.len);
-	/* the declarations above already empty existing chains; say it */
-	for (const char *p = t.decl.data; *p; p = strchr(p, '\n') + 1) {
-		const char *sp = strchr(p, ' ');
-
-		pc_buf_printf(&body, "-F %.*s\n", (int)(sp - p - 1), p + 1);
-	}
-	/* taken out of @t: emit_nat() reuses t.rules */
-	rules = t.rules;
-	pc_buf_init(&t.rules);
-	pc_buf_puts(&tail, "# jumps into the chains above (see the header before reloading)\n");
-	for (size_t i = 0; i < PC_ARRAY_SIZE(order); i++)
-		pc_buf_printf(&tail, "-A %s -j %s-%s\n", builtin_chain[order[i]],
-			      ir->table, dir_suffix[order[i]]);
-	emit_nat(&t, &tail);
+	for (size_t i = 0; i < PC_ARRAY_SIZE(chain_order); i++)
+		pc_buf_printf(&t.decl, ":%s-%s - [0:0]\n", ir->table, dir_suffix[chain_order[i]]);
+	/*
+	 * The helper chains a rule needs are declared at the top of the
+	 * file, before any rule: a first pass over the rules, writing none,
+	 * collects them, so that the rules can then go straight to @out.
+	 */
+	t.declaring = true;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(chain_order); i++)
+		emit_chain(&t, chain_order[i]);
+	t.declaring = false;
 	tmpl = opts->template_text ? opts->template_text : pc_template_builtin(name);
 	if (!tmpl)
 		PC_BUG("no built-in template for %s", name);
-	/* the rules are written where they are, not copied into one body first */
-	parts[0] = (struct pc_template_part){ body.data, body.len };
-	parts[1] = (struct pc_template_part){ rules.data, rules.len };
-	parts[2] = (struct pc_template_part){ tail.data, tail.len };
-	ret = pc_template_render_parts(tmpl, ir, opts, name, parts, PC_ARRAY_SIZE(parts),
-				       out, diag);
+	ret = pc_template_render_with(tmpl, ir, opts, name, write_body, &t, out, diag);
 out:
 	ipt_finish(&t);
-	pc_buf_finish(&body);
-	pc_buf_finish(&rules);
-	pc_buf_finish(&tail);
 	return ret;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "backends/text.h"
 #include "common/util.h"
@@ -61,7 +62,14 @@ struct ipt {
 	unsigned family;            /* PC_FAM_IPV4 or PC_FAM_IPV6 */
 	const char *name;           /* backend name */
 	struct pc_buf decl;         /* chain declarations and flushes */
-	struct pc_buf rules;        /* -A lines */
+	struct pc_buf rules;        /* -A lines not yet written to @out */
+	/*
+	 * Where the rules go as they are made (NULL: kept in @rules), and
+	 * whether this is the pass before them that only collects the helper
+	 * chains' declarations into @decl: those come first in the file.
+	 */
+	FILE *out;
+	bool declaring;
 	struct pc_diag *diag;
 	int errors;
 	/* scratch space reused from rule to rule */

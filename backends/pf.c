@@ -345,6 +345,48 @@ static void put_ifgroups(const struct pf *p, struct pc_buf *b)
 	}
 }
 
+static void table_add(struct pf *p, const struct pc_addr_set *set, const char *name,
+		      const struct pc_rule *neg, int which)
+{
+	struct pf_table *t;
+
+	p->tables = xgrow(p->tables, &p->cap_tables, p->n_tables + 1, sizeof(*p->tables));
+	t = &p->tables[p->n_tables++];
+	t->set = set;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->neg = neg;
+	t->which = which;
+}
+
+/* Writes the tables to @out, a piece at a time (a group can hold millions). */
+static void put_tables(const struct pf *p, FILE *out)
+{
+	struct pc_buf b;
+
+	pc_buf_init(&b);
+	for (size_t k = 0; k < p->n_tables; k++) {
+		const struct pf_table *t = &p->tables[k];
+		const struct pc_rule *r = t->neg;
+
+		pc_buf_printf(&b, "table <%s> %s{", t->name, r ? "const " : "");
+		for (size_t i = 0; i < t->set->n; i++) {
+			pc_buf_puts(&b, i ? ", " : " ");
+			pc_text_addr(&b, &t->set->v[i], true);
+			if (b.len >= 65536) {
+				fwrite(b.data, 1, b.len, out);
+				b.len = 0;
+			}
+		}
+		if (r)
+			pc_buf_printf(&b, " }   # %s:%u %s not\n", r->loc.file ? r->loc.file : "",
+				      r->loc.line, t->which ? "to" : "from");
+		else
+			pc_buf_puts(&b, " }\n");
+	}
+	fwrite(b.data, 1, b.len, out);
+	pc_buf_finish(&b);
+}
+
 /* The table a named set is written as, or NULL to write it inline. */
 static const char *table_for(struct pf *p, const struct pc_addr_set *set)
 {
@@ -365,12 +407,7 @@ static const char *table_for(struct pf *p, const struct pc_addr_set *set)
 	e->table = valid_table_name(set->name);
 	if (!e->table)
 		return NULL;
-	pc_buf_printf(&p->tables, "table <%s> {", set->name);
-	for (size_t i = 0; i < set->n; i++) {
-		pc_buf_puts(&p->tables, i ? ", " : " ");
-		pc_text_addr(&p->tables, &set->v[i], true);
-	}
-	pc_buf_puts(&p->tables, " }\n");
+	table_add(p, set, set->name, NULL, 0);
 	return set->name;
 }
 
@@ -468,13 +505,7 @@ static void put_hosts_not(struct pf *p, struct pc_buf *b, const struct pc_rule *
 	if (!p->neg_name[which][0]) {
 		/* '_' cannot start a policy's group name: no clash with them */
 		snprintf(p->neg_name[which], sizeof(p->neg_name[which]), "_not%u", ++p->n_neg);
-		pc_buf_printf(&p->tables, "table <%s> const {", p->neg_name[which]);
-		for (size_t i = 0; i < set->n; i++) {
-			pc_buf_puts(&p->tables, i ? ", " : " ");
-			pc_text_addr(&p->tables, &set->v[i], true);
-		}
-		pc_buf_printf(&p->tables, " }   # %s:%u %s not\n", r->loc.file ? r->loc.file : "",
-			      r->loc.line, which ? "to" : "from");
+		table_add(p, set, p->neg_name[which], r, which);
 	}
 	pc_buf_printf(b, "! <%s>", p->neg_name[which]);
 }
@@ -780,22 +811,24 @@ void pf_put_default(struct pf *p, enum pc_direction dir, enum pc_direction as)
 	put_rule(p, dir, &def, NULL, 0, PC_FAM_ALL);
 }
 
-/* Indents the lines of p->rules from byte @start on by one tab. */
-static void indent_from(struct pf *p, size_t start)
+void pf_flush(struct pf *p, bool all)
 {
-	size_t len = p->rules.len - start;
-	char *copy = xmalloc(len + 1);
-	bool bol = true;
+	const char *s = p->rules.data, *end = s + p->rules.len;
 
-	memcpy(copy, p->rules.data + start, len);
-	p->rules.len = start;
-	for (size_t i = 0; i < len; i++) {
-		if (bol && copy[i] != '\n')
-			pc_buf_putc(&p->rules, '\t');
-		pc_buf_putc(&p->rules, copy[i]);
-		bol = copy[i] == '\n';
+	if (!all && p->rules.len < 65536)
+		return;
+	/* the buffer starts at a line: flushes come between rules */
+	while (p->out && s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
+
+		if (p->indent && *s != '\n')
+			fputc('\t', p->out);
+		fwrite(s, 1, n, p->out);
+		s += n;
 	}
-	free(copy);
+	p->rules.len = 0;
+	pc_buf_add(&p->rules, "", 0);
 }
 
 /*
@@ -815,22 +848,27 @@ static void indent_from(struct pf *p, size_t start)
 static void emit_chain(struct pf *p, enum pc_direction dir)
 {
 	const struct pc_chain *c = &p->ir->chains[dir];
-	size_t start;
 
 	pc_buf_printf(&p->rules, "\n# %s: default %s\n", pc_direction_name(dir),
 		      pc_verdict_name(c->policy));
-	if (dir == PC_DIR_IN)
+	if (dir == PC_DIR_IN) {
 		pc_buf_puts(&p->rules, "# packets for this host\n"
 			    "anchor \"in\" in to " PF_FOR_THIS_HOST " {\n");
-	start = p->rules.len;
-	for (size_t i = 0; i < c->n; i++)
+		/* what follows, up to the closing brace, is indented */
+		pf_flush(p, true);
+		p->indent = true;
+	}
+	for (size_t i = 0; i < c->n; i++) {
 		if (pf_rule_written(p, dir, &c->rules[i]))
 			pf_emit_rule(p, dir, &c->rules[i]);
+		pf_flush(p, false);
+	}
 	if (!pc_text_chain_closed(c))
 		pf_put_default(p, dir, dir);
 	if (dir != PC_DIR_IN)
 		return;
-	indent_from(p, start);
+	pf_flush(p, true);
+	p->indent = false;
 	pc_buf_puts(&p->rules,
 		    "}\n# packets for other hosts, routed through this one: tagged here,\n"
 		    "# decided by the forward rules where they leave\n");
@@ -850,7 +888,6 @@ static void pf_init(struct pf *p, const struct pc_ir *ir,
 	p->diag = diag;
 	p->openbsd = !pc_emit_option(opts, "pf-dialect") ||
 		     strcmp(pc_emit_option(opts, "pf-dialect"), "freebsd") != 0;
-	pc_buf_init(&p->tables);
 	pc_buf_init(&p->rules);
 	p->forward_tag = xasprintf("%s-forward", ir->table ? ir->table : "");
 	p->cur_tag = p->forward_tag;
@@ -859,7 +896,7 @@ static void pf_init(struct pf *p, const struct pc_ir *ir,
 
 static void pf_finish(struct pf *p)
 {
-	pc_buf_finish(&p->tables);
+	free(p->tables);
 	pc_buf_finish(&p->rules);
 	free(p->named);
 	free(p->forward_tag);
@@ -876,6 +913,19 @@ static void pf_finish(struct pf *p)
 	free(p->used);
 }
 
+/*
+ * Every rule, as pf_emit() would write it, to p->out (NULL: dropped as
+ * made, for what only writing the rules finds: a rate limit over several
+ * pf rules, the tables and interface groups the header names).
+ */
+static void emit_rules(struct pf *p)
+{
+	emit_chain(p, PC_DIR_IN);
+	pf_emit_forward_chain(p);
+	emit_chain(p, PC_DIR_OUT);
+	pf_flush(p, true);
+}
+
 static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		    struct pc_diag *diag)
 {
@@ -884,16 +934,13 @@ static int pf_check(const struct pc_ir *ir, const struct pc_emit_options *opts,
 
 	pf_init(&p, ir, opts, diag);
 	run_checks(&p);
-	/* what only writing the rules finds (a rate limit over several pf rules) */
 	if (!p.errors) {
 		struct pc_buf nat;
 
 		pc_buf_init(&nat);
 		pf_emit_nat(&p, &nat);
 		pc_buf_finish(&nat);
-		emit_chain(&p, PC_DIR_IN);
-		pf_emit_forward_chain(&p);
-		emit_chain(&p, PC_DIR_OUT);
+		emit_rules(&p);
 	}
 	ret = p.errors ? -1 : 0;
 	pf_finish(&p);
@@ -923,56 +970,83 @@ static void dynsets_declare(struct pf *p, struct pc_buf *body)
 	}
 }
 
+/* What {{body}} holds before the rules: header, tables (of @first), NAT. */
+struct pf_body {
+	struct pf *p, *first;
+	const struct pc_buf *head;
+	const struct pc_buf *nat;
+};
+
+static bool write_body(void *ctx, FILE *out)
+{
+	struct pf_body *pb = ctx;
+
+	fwrite(pb->head->data, 1, pb->head->len, out);
+	if (pb->first->n_tables) {
+		fputc('\n', out);
+		put_tables(pb->first, out);
+	}
+	fwrite(pb->nat->data, 1, pb->nat->len, out);
+	pb->p->out = out;
+	emit_rules(pb->p);
+	pb->p->out = NULL;
+	/* the out rules end with their default, a line */
+	return true;
+}
+
+/*
+ * The header names the tables and interface groups the rules use, which
+ * only writing the rules finds: a first pass writes them nowhere and
+ * makes the header; the second, from a fresh state, writes them to @out
+ * as they are made (never the whole ruleset in memory).
+ */
 static int pf_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 		   FILE *out, struct pc_diag *diag)
 {
-	struct pf p;
+	struct pf first, p;
 	struct pc_buf body, nat;
-	struct pc_template_part parts[3];
+	struct pf_body pb = { &p, &first, &body, &nat };
 	const char *tmpl;
 	int ret = -1;
 
-	pf_init(&p, ir, opts, diag);
+	pf_init(&first, ir, opts, diag);
 	pc_buf_init(&body);
 	pc_buf_init(&nat);
-	run_checks(&p);
-	if (p.errors)
+	run_checks(&first);
+	if (first.errors)
 		goto out;
-	emit_chain(&p, PC_DIR_IN);
-	pf_emit_forward_chain(&p);
-	emit_chain(&p, PC_DIR_OUT);
-	if (p.errors)
+	emit_rules(&first);
+	if (first.errors)
 		goto out;
 	/* written before the header, which lists the groups it uses */
-	pf_emit_nat(&p, &nat);
-	if (p.errors)
+	pf_emit_nat(&first, &nat);
+	if (first.errors)
 		goto out;
-	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&p));
-	put_main_ruleset(&p, &body);
-	put_ifgroups(&p, &body);
+	pc_buf_printf(&body, "# pf dialect: %s\n", dialect(&first));
+	put_main_ruleset(&first, &body);
+	put_ifgroups(&first, &body);
 	if (ir->n_dynsets) {
 		pc_buf_puts(&body, "\n");
-		dynsets_declare(&p, &body);
-		if (p.errors)
+		dynsets_declare(&first, &body);
+		if (first.errors)
 			goto out;
-	}
-	if (p.tables.len) {
-		pc_buf_puts(&body, "\n");
-		pc_buf_add(&body, p.tables.data, p.tables.len);
 	}
 	tmpl = opts->template_text ? opts->template_text : pc_template_builtin("pf");
 	if (!tmpl)
 		PC_BUG("no built-in template for pf");
-	/* the rules are written where they are, not copied into one body first */
-	parts[0] = (struct pc_template_part){ body.data, body.len };
-	parts[1] = (struct pc_template_part){ nat.data, nat.len };
-	parts[2] = (struct pc_template_part){ p.rules.data, p.rules.len };
-	ret = pc_template_render_parts(tmpl, ir, opts, "pf", parts, PC_ARRAY_SIZE(parts),
-				       out, diag);
+	/* the second pass: the same rules from the same state, and no errors */
+	pf_init(&p, ir, opts, diag);
+	run_checks(&p);
+	if (p.errors)
+		PC_BUG("pf: the second pass found %d errors the first did not", p.errors);
+	ret = pc_template_render_with(tmpl, ir, opts, "pf", write_body, &pb, out, diag);
+	if (p.errors)
+		PC_BUG("pf: the second pass found %d errors the first did not", p.errors);
+	pf_finish(&p);
 out:
 	pc_buf_finish(&body);
 	pc_buf_finish(&nat);
-	pf_finish(&p);
+	pf_finish(&first);
 	return ret;
 }
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "backends/text.h"
 #include "common/util.h"
@@ -20,6 +21,19 @@
 struct named_set {
 	const struct pc_addr_set *set;
 	bool table;
+};
+
+/*
+ * A table the header declares, in the order the rules first use them:
+ * a group's (@neg NULL), or the const table of a `from not` / `to not`
+ * list of rule @neg (@which: 0 from, 1 to). The header writes them from
+ * the IR's prefixes, not from a copy of their text.
+ */
+struct pf_table {
+	const struct pc_addr_set *set;
+	char name[32];
+	const struct pc_rule *neg;
+	int which;
 };
 
 /*
@@ -37,8 +51,17 @@ struct pf {
 	const struct pc_ir *ir;
 	const struct pc_emit_options *opts;
 	bool openbsd;
-	struct pc_buf tables;
+	struct pf_table *tables;
+	size_t n_tables, cap_tables;
+	/*
+	 * The rules made and not yet written: pf_flush() sends them to @out
+	 * (NULL: a pass that only finds errors and what the header says drops
+	 * them), tab-indented while @indent (inside the anchor of the in
+	 * rules).
+	 */
 	struct pc_buf rules;
+	FILE *out;
+	bool indent;
 	struct pc_diag *diag;
 	int errors;
 	/* named address sets seen, and whether each became a table */
@@ -100,6 +123,12 @@ void pf_put_proto(struct pc_buf *b, unsigned proto);
 /* Appends the "# FILE:LINE" line of rule @r of chain @dir to @b. */
 void pf_put_comment_line_to(struct pc_buf *b, enum pc_direction dir,
 			    const struct pc_rule *r);
+
+/*
+ * Hands the rules made so far to p->out (or drops them) once there are
+ * 64 KB of them, or with @all whatever there is; called between rules.
+ */
+void pf_flush(struct pf *p, bool all);
 
 /* Writes rule @r of chain @dir to p->rules. */
 void pf_emit_rule(struct pf *p, enum pc_direction dir, const struct pc_rule *r);

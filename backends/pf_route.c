@@ -161,9 +161,11 @@ void pf_emit_forward_chain(struct pf *p)
 	pc_buf_printf(&p->rules, "\n# forward: default %s\n"
 		      "# routed packets, decided where they leave (%s: where they came in)\n",
 		      pc_verdict_name(c->policy), p->openbsd ? "received-on" : "tagged");
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		if (pf_rule_written(p, PC_DIR_FORWARD, &c->rules[i]))
 			emit_forward(p, &c->rules[i]);
+		pf_flush(p, false);
+	}
 	if (pc_text_chain_closed(c))
 		return;
 	for (size_t i = 0; !p->openbsd && i < p->n_fwd_in; i++) {

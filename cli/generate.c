@@ -67,7 +67,13 @@ static void generate_usage(FILE *out)
 	      out);
 }
 
-/* The output as it would be written; NULL with *status set on failure. */
+/*
+ * The output as it would be written; NULL with *status set on failure.
+ * Whole in memory, for standard output (a backend that fails half-way
+ * must not have handed half a ruleset to a pipe: `generate | nft -f -`),
+ * --check (compared with the file) and many policies (all written or
+ * none). -o FILE streams instead (stream_outputs()).
+ */
 static char *render(const struct pc_backend *backend, const struct pc_ir *ir,
 		    const struct pc_emit_options *opts, struct pc_diag *diag,
 		    size_t *len, int *status)

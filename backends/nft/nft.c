@@ -38,7 +38,8 @@ static int nft_emit(const struct pc_ir *ir, const struct pc_emit_options *opts,
 	bool dynamic;
 	int ret = -1;
 
-	plan = pc_nft_plan_create(ir, diag);
+	/* the groups' sets hold no elements: they are made as written */
+	plan = pc_nft_plan_create_text(ir, diag);
 	if (!plan)
 		return -1;
 	/* dynamic sets: a reload must keep their elements (nft_reload.c) */

@@ -138,16 +138,22 @@ bool pc_nft_elem_same_comment(const struct pc_map_elem *a, const struct pc_map_e
 	       same_string(a->comment, b->comment);
 }
 
-/* "FILE:LINE[ COMMENT]" of a map element's rule. */
-char *pc_nft_elem_comment(const struct pc_map_elem *e)
+void pc_nft_elem_comment_buf(const struct pc_map_elem *e, char *buf, size_t size)
 {
 	struct pc_rule r;
-	char buf[PATH_MAX + 2 * PC_NFT_COMMENT_MAX];
 
 	memset(&r, 0, sizeof(r));
 	r.loc = e->loc;
 	r.comment = e->comment;
-	pc_nft_rule_comment(&r, PC_DIR_IN, buf, sizeof(buf));	/* a policy rule: no chain in it */
+	pc_nft_rule_comment(&r, PC_DIR_IN, buf, size);	/* a policy rule: no chain in it */
+}
+
+/* "FILE:LINE[ COMMENT]" of a map element's rule. */
+char *pc_nft_elem_comment(const struct pc_map_elem *e)
+{
+	char buf[PC_NFT_COMMENT_BUF];
+
+	pc_nft_elem_comment_buf(e, buf, sizeof(buf));
 	return xstrdup(buf);
 }
 

@@ -25,6 +25,9 @@ void pc_nft_rule_comment(const struct pc_rule *r, enum pc_direction dir,
 /* The comment of a map element's rule; the caller frees it. */
 char *pc_nft_elem_comment(const struct pc_map_elem *e);
 
+/* pc_nft_elem_comment() into @buf (PC_NFT_COMMENT_BUF bytes are room for any). */
+void pc_nft_elem_comment_buf(const struct pc_map_elem *e, char *buf, size_t size);
+
 /* @a and @b get the same pc_nft_elem_comment() (the same rule's elements). */
 bool pc_nft_elem_same_comment(const struct pc_map_elem *a, const struct pc_map_elem *b);
 

@@ -4,6 +4,7 @@
  * nft backend writes it; diff prints kernel rules the same way).
  */
 #include "backends/nft/nft_lower.h"
+#include "backends/nft/nft_check.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -106,6 +107,23 @@ static void addr_elem_print(FILE *out, const struct pc_nft_elem *e, bool v6)
 	}
 }
 
+struct elem_print {
+	FILE *out;
+	const char *sep;
+	bool v6;
+	bool first;
+};
+
+static void addr_elem_each(const struct pc_nft_elem *e, void *ctx)
+{
+	struct elem_print *ep = ctx;
+
+	if (!ep->first)
+		fputs(ep->sep, ep->out);
+	ep->first = false;
+	addr_elem_print(ep->out, e, ep->v6);
+}
+
 /* Prints set elements separated by @sep. */
 static void set_elems_print(FILE *out, const struct pc_nft_set *s, const char *sep)
 {
@@ -117,12 +135,17 @@ static void set_elems_print(FILE *out, const struct pc_nft_set *s, const char *s
 		}
 		return;
 	}
+	if (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6) {
+		/* a group's set of the text's plan has its elements made here */
+		struct elem_print ep = { out, sep, s->key == PC_NFT_KEY_IPV6, true };
+
+		pc_nft_set_each(s, addr_elem_each, &ep);
+		return;
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (i)
 			fputs(sep, out);
-		if (s->key == PC_NFT_KEY_IPV4 || s->key == PC_NFT_KEY_IPV6) {
-			addr_elem_print(out, &s->v[i], s->key == PC_NFT_KEY_IPV6);
-		} else if (s->key == PC_NFT_KEY_PORT) {
+		if (s->key == PC_NFT_KEY_PORT) {
 			unsigned lo = pc_nft_be16_get(s->v[i].lo), hi = pc_nft_be16_get(s->v[i].hi);
 
 			put_uint(out, lo);
@@ -431,6 +454,8 @@ comment:
 void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 {
 	const struct pc_map_elem *e = &m->v[i];
+	const char *comment;
+	char buf[PC_NFT_COMMENT_BUF];
 
 	if (m->iface) {
 		put_quoted(out, m->iface[i]);
@@ -455,9 +480,15 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 		fputc_unlocked('-', out);
 		put_uint(out, e->dport.hi);
 	}
-	if (m->comments[i][0]) {
+	if (m->comments) {
+		comment = m->comments[i];
+	} else {
+		pc_nft_elem_comment_buf(e, buf, sizeof(buf));
+		comment = buf;
+	}
+	if (comment[0]) {
 		put(out, " comment ");
-		put_quoted(out, m->comments[i]);
+		put_quoted(out, comment);
 	}
 	put(out, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
 }

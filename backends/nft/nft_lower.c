@@ -88,7 +88,7 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 	for (size_t i = 0; i < plan->n_maps; i++) {
 		struct pc_nft_map *m = plan->maps[i];
 
-		for (size_t k = 0; k < m->n; k++)
+		for (size_t k = 0; m->comments && k < m->n; k++)
 			if (k == 0 || m->comments[k] != m->comments[k - 1])
 				free(m->comments[k]);
 		free(m->comments);
@@ -161,6 +161,16 @@ static bool elem_adjacent(const uint8_t *a_hi, const uint8_t *b_lo, unsigned len
  * plan is merged here, once, and the text and netlink both write the
  * merged elements. The elements are sorted by their first key.
  */
+/* Whether @e, the next element, joins @last (then extended); keys of @len bytes. */
+static bool merge_into(struct pc_nft_elem *last, const struct pc_nft_elem *e, unsigned len)
+{
+	if (memcmp(e->lo, last->hi, len) > 0 && !elem_adjacent(last->hi, e->lo, len))
+		return false;
+	if (memcmp(e->hi, last->hi, len) > 0)
+		memcpy(last->hi, e->hi, len);
+	return true;
+}
+
 static void set_merge(struct pc_nft_set *s)
 {
 	unsigned len = pc_nft_key_len(s->key);
@@ -169,14 +179,8 @@ static void set_merge(struct pc_nft_set *s)
 	if (!s->interval)
 		return;
 	for (size_t i = 0; i < s->n; i++) {
-		struct pc_nft_elem *last = out ? &s->v[out - 1] : NULL;
-
-		if (last && (memcmp(s->v[i].lo, last->hi, len) <= 0 ||
-			     elem_adjacent(last->hi, s->v[i].lo, len))) {
-			if (memcmp(s->v[i].hi, last->hi, len) > 0)
-				memcpy(last->hi, s->v[i].hi, len);
+		if (out && merge_into(&s->v[out - 1], &s->v[i], len))
 			continue;
-		}
 		s->v[out++] = s->v[i];
 	}
 	s->n = out;
@@ -185,9 +189,55 @@ static void set_merge(struct pc_nft_set *s)
 /* Which prefixes of a group a set takes: all, or one part of a split group. */
 enum addr_part { PART_ALL, PART_HOSTS, PART_NETS };
 
+/* Whether prefix @a belongs to the part @part of its group. */
+static bool in_part(const struct pc_addr *a, unsigned part)
+{
+	unsigned full = a->family == PC_FAM_IPV4 ? 32 : 128;
+
+	return !((part == PART_HOSTS && a->plen != full) || (part == PART_NETS && a->plen == full));
+}
+
+void pc_nft_set_each(const struct pc_nft_set *s,
+		     void (*fn)(const struct pc_nft_elem *e, void *ctx), void *ctx)
+{
+	unsigned len = pc_nft_key_len(s->key);
+	struct pc_nft_elem last, e;
+	bool any = false;
+
+	if (s->v || !s->name || (s->key != PC_NFT_KEY_IPV4 && s->key != PC_NFT_KEY_IPV6)) {
+		for (size_t i = 0; i < s->n; i++)
+			fn(&s->v[i], ctx);
+		return;
+	}
+	/* what addr_set_create() and set_merge() would have made */
+	for (size_t i = 0; i < s->n_addrs; i++) {
+		if (!in_part(&s->addrs[i], s->part))
+			continue;
+		addr_range(&s->addrs[i], &e);
+		if (any && s->interval && merge_into(&last, &e, len))
+			continue;
+		if (any)
+			fn(&last, ctx);
+		last = e;
+		any = true;
+	}
+	if (any)
+		fn(&last, ctx);
+}
+
+static void count_elem(const struct pc_nft_elem *e, void *ctx)
+{
+	(void)e;
+	(*(size_t *)ctx)++;
+}
+
+/*
+ * The set of the prefixes @v[0..n) of @part (@count of them); @lazy: a
+ * named set of the text's plan, without elements (pc_nft_set_each()).
+ */
 static struct pc_nft_set *addr_set_create(const char *name, unsigned family,
 					  const struct pc_addr *v, size_t n,
-					  enum addr_part part, size_t count)
+					  enum addr_part part, size_t count, bool lazy)
 {
 	struct pc_nft_set *s = xzalloc(sizeof(*s));
 	unsigned full = family == PC_FAM_IPV4 ? 32 : 128;
@@ -196,6 +246,14 @@ static struct pc_nft_set *addr_set_create(const char *name, unsigned family,
 	s->key = family == PC_FAM_IPV4 ? PC_NFT_KEY_IPV4 : PC_NFT_KEY_IPV6;
 	s->addrs = v;
 	s->n_addrs = n;
+	s->part = (uint8_t)part;
+	if (lazy && name) {
+		for (size_t i = 0; i < n; i++)
+			if (in_part(&v[i], part) && v[i].plen != full)
+				s->interval = true;
+		pc_nft_set_each(s, count_elem, &s->n);
+		return s;
+	}
 	s->v = xcalloc(count, sizeof(*s->v));
 	/*
 	 * A set of single addresses is a hash set, with or without a name
@@ -242,6 +300,8 @@ struct lower {
 	const char *oifname;
 	/* NAT (routers): the NAT statement being lowered, or NULL */
 	const struct pc_nat_rule *nat;
+	/* pc_nft_plan_create_text(): groups' sets without elements */
+	bool text;
 };
 
 /* A verdict-map rule of the optimiser: one named map and one rule. */
@@ -262,13 +322,15 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->iface = r->map_iface;
 	m->oif = dir == PC_DIR_OUT;
 	m->icmp = r->n_map && !pc_proto_has_ports(r->map[0].proto);
-	m->comments = xcalloc(r->n_map, sizeof(*m->comments));
+	/* the text makes each comment as it writes it (19 MB at 100,000 terms) */
+	if (!lw->text)
+		m->comments = xcalloc(r->n_map, sizeof(*m->comments));
 	/*
 	 * The elements of one policy rule follow each other and share one
 	 * comment string (freed once): a rule of a group of 20 sources to 5
 	 * servers has 100 elements (issue 15: 46 MB of copies at 100,000 terms).
 	 */
-	for (size_t i = 0; i < r->n_map; i++)
+	for (size_t i = 0; m->comments && i < r->n_map; i++)
 		m->comments[i] = i && pc_nft_elem_same_comment(&r->map[i - 1], &r->map[i]) ?
 				 m->comments[i - 1] : pc_nft_elem_comment(&r->map[i]);
 	plan->maps = xgrow(plan->maps, &lw->maps_cap, plan->n_maps + 1, sizeof(*plan->maps));
@@ -369,13 +431,13 @@ static const struct pc_nft_set *named_set_get(struct lower *lw, const char *grou
 	/* the interval part's name: no group's set ends in _nets */
 	if (hosts >= SPLIT_MIN_HOSTS && hosts < n && len + 8 <= PC_NFT_NAME_MAX &&
 	    !group_negated(lw, group)) {
-		s = addr_set_create(name, family, v, n, PART_HOSTS, hosts);
+		s = addr_set_create(name, family, v, n, PART_HOSTS, hosts, lw->text);
 		memcpy(name + len + 3, "_nets", 6);
-		s->nets = addr_set_create(name, family, v, n, PART_NETS, n - hosts);
+		s->nets = addr_set_create(name, family, v, n, PART_NETS, n - hosts, lw->text);
 		s->nets->loc = loc;
 		named_set_insert(lw, s->nets);
 	} else {
-		s = addr_set_create(name, family, v, n, PART_ALL, n);
+		s = addr_set_create(name, family, v, n, PART_ALL, n, lw->text);
 	}
 	s->loc = loc;
 	named_set_insert(lw, s);
@@ -433,7 +495,7 @@ static void addr_match(struct lower *lw, struct pc_nft_rule *nr,
 		return;
 	}
 	m->kind = PC_NFT_MATCH_SET;
-	m->set = nr->sets[nr->n_sets++] = addr_set_create(NULL, family, v, n, PART_ALL, n);
+	m->set = nr->sets[nr->n_sets++] = addr_set_create(NULL, family, v, n, PART_ALL, n, false);
 }
 
 static void port_match(struct pc_nft_rule *nr, struct pc_nft_match *m,
@@ -1023,10 +1085,10 @@ static bool lower_nat(struct lower *lw)
 	return ok;
 }
 
-struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
-				       struct pc_diag *diag)
+static struct pc_nft_plan *plan_create(const struct pc_ir *ir, struct pc_diag *diag,
+				       bool text)
 {
-	struct lower lw = { .ir = ir, .diag = diag };
+	struct lower lw = { .ir = ir, .diag = diag, .text = text };
 	bool ok = true;
 
 	lw.plan = xzalloc(sizeof(*lw.plan));
@@ -1061,6 +1123,16 @@ struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 	}
 	pc_nft_share_sets(lw.plan);
 	return lw.plan;
+}
+
+struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir, struct pc_diag *diag)
+{
+	return plan_create(ir, diag, false);
+}
+
+struct pc_nft_plan *pc_nft_plan_create_text(const struct pc_ir *ir, struct pc_diag *diag)
+{
+	return plan_create(ir, diag, true);
 }
 
 /*

@@ -108,6 +108,12 @@ struct pc_nft_set {
 	 * ranges (NAME_v4_nets, an interval set, also in the plan's sets);
 	 * a rule matching the group is one nft rule per set. NULL otherwise. */
 	struct pc_nft_set *nets;
+	/* the text's plan (pc_nft_plan_create_text()): a group's set keeps
+	 * no @v (32 bytes an element, twice the list itself); its @n merged
+	 * elements are made from @addrs as they are written
+	 * (pc_nft_set_each()), those of @part: 0 all, 1 the single
+	 * addresses, 2 the prefixes and ranges of a split group */
+	uint8_t part;
 };
 
 /* How one address / port / type match is expressed. */
@@ -128,11 +134,13 @@ enum pc_nft_match_kind {
  *         anonymous one)
  */
 struct pc_nft_match {
-	enum pc_nft_match_kind kind;
+	/* pointers first: no padding (24 bytes, not 32; a plan holds five
+	 * per rule, and a 1,000,000-rule policy millions of rules) */
 	const struct pc_addr *addr;
+	const struct pc_nft_set *set;
+	enum pc_nft_match_kind kind;
 	uint16_t lo;
 	uint16_t hi;
-	const struct pc_nft_set *set;
 };
 
 /**
@@ -142,7 +150,9 @@ struct pc_nft_match {
  *            `ip[6] saddr . meta l4proto . th dport` (interval)
  * @n:        number of elements
  * @v:        the elements (disjoint, sorted; point into the IR)
- * @comments: per element "FILE:LINE[ TEXT]" of the rule it comes from (owned)
+ * @comments: per element "FILE:LINE[ TEXT]" of the rule it comes from (owned);
+ *            NULL in the text's plan (pc_nft_plan_create_text()), which
+ *            makes each as it writes it
  */
 struct pc_nft_map {
 	char *name;
@@ -209,36 +219,22 @@ struct pc_nft_limit {
  *              th dport vmap @NAME` and nothing else (@verdict unused)
  */
 struct pc_nft_rule {
+	/*
+	 * The fields by size, largest first, so that none is padded (288
+	 * bytes, not 360: the plan of a big policy holds millions of rules).
+	 * Pointers:
+	 */
 	const struct pc_rule *src;
-	unsigned family;
-	bool nfproto;
 	const char *ifname;
-	bool oif;
-	struct pc_nft_match saddr;
-	struct pc_nft_match daddr;
-	int proto;
-	struct pc_nft_match dport;
-	struct pc_nft_match icmp_type;
-	unsigned ct_state;
 	const struct pc_nft_limit *limit;
-	bool log;
 	const char *log_prefix;
-	enum pc_nft_verdict verdict;
 	char *comment;
 	struct pc_nft_set *sets[4];
 	size_t n_sets;
 	const struct pc_nft_map *vmap;
-	bool counter;        /* counters (issue 14): `counter` before log */
-	bool log_nflog;      /* matches (issue 14): log group @log_group */
-	uint16_t log_group;
-	/* matches (issue 14): != for the interface, source, destination */
-	bool ifname_not, saddr_not, daddr_not;
 	/* Routers and gateways (routers) */
 	const char *oifname;
 	const struct pc_addr *nat_addr;   /* PC_NFT_SNAT, PC_NFT_DNAT */
-	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
-	/* matches (issue 14): source ports (`tcp sport ...`) */
-	struct pc_nft_match sport;
 	/* matches (issue 14): `limit ... per source`: `update @METER { ip
 	 * saddr limit rate ... }` instead of @limit */
 	const struct pc_nft_set *meter;
@@ -251,8 +247,28 @@ struct pc_nft_rule {
 	 * chains. The arrays are owned, the names belong to the chains. */
 	const struct pc_dispatch *dispatch;
 	const char **dispatch_chains;
+	/* the matches */
+	struct pc_nft_match saddr;
+	struct pc_nft_match daddr;
+	struct pc_nft_match dport;
+	struct pc_nft_match icmp_type;
+	/* matches (issue 14): source ports (`tcp sport ...`) */
+	struct pc_nft_match sport;
+	unsigned family;
+	int proto;
+	unsigned ct_state;
+	enum pc_nft_verdict verdict;
+	uint16_t log_group;
+	uint16_t nat_port;                /* PC_NFT_DNAT: 0 keeps the port */
 	uint8_t dispatch_family;
 	uint8_t dispatch_proto;
+	bool nfproto;
+	bool oif;
+	bool log;
+	bool counter;        /* counters (issue 14): `counter` before log */
+	bool log_nflog;      /* matches (issue 14): log group @log_group */
+	/* matches (issue 14): != for the interface, source, destination */
+	bool ifname_not, saddr_not, daddr_not;
 };
 
 /**
@@ -323,6 +339,22 @@ static inline struct pc_nft_chain *pc_nft_plan_chain(const struct pc_nft_plan *p
  */
 struct pc_nft_plan *pc_nft_plan_create(const struct pc_ir *ir,
 				       struct pc_diag *diag);
+
+/*
+ * pc_nft_plan_create() for the text only: the named sets of groups hold
+ * no elements (@v), which the text makes as it writes them; netlink
+ * needs pc_nft_plan_create().
+ */
+struct pc_nft_plan *pc_nft_plan_create_text(const struct pc_ir *ir,
+					    struct pc_diag *diag);
+
+/*
+ * Calls @fn with each element of @s in order: its @v, or for a set of the
+ * text's plan without them, each made from its prefixes (merged as
+ * pc_nft_set_merge() merges).
+ */
+void pc_nft_set_each(const struct pc_nft_set *s,
+		     void (*fn)(const struct pc_nft_elem *e, void *ctx), void *ctx);
 
 /**
  * pc_nft_check() - what pc_nft_plan_create() would report, without lowering

@@ -448,6 +448,96 @@ static void test_small(void **state)
 	pc_sample_ir_free(ir);
 }
 
+/* Collects the elements pc_nft_set_each() makes. */
+struct elems {
+	struct pc_nft_elem v[2048];
+	size_t n;
+};
+
+static void elem_collect(const struct pc_nft_elem *e, void *ctx)
+{
+	struct elems *es = ctx;
+
+	assert_true(es->n < PC_ARRAY_SIZE(es->v));
+	es->v[es->n++] = *e;
+}
+
+/*
+ * The text's plan keeps no elements for the sets of groups and makes them
+ * as it writes them: they are those of apply's plan, merged the same way
+ * (neighbours, a prefix after a smaller one, both parts of a split group).
+ */
+static void test_text_plan_elements(void **state)
+{
+	enum { HOSTS = 1024 };
+	struct pc_addr *v = calloc(HOSTS + 7, sizeof(*v));
+	struct pc_rule rules[2] = {
+		{ .loc = { "text.pcl", 3, 1, 0 }, .verdict = PC_VERDICT_DENY,
+		  .families = PC_FAM_ALL },
+		{ .loc = { "text.pcl", 4, 1, 0 }, .verdict = PC_VERDICT_ALLOW,
+		  .families = PC_FAM_ALL },
+	};
+	struct pc_ir ir = { .table = "text", .policy_file = "text.pcl",
+		.registry_name = "test-registry.csv", .registry_date = "" };
+	struct pc_diag *d = pc_diag_create();
+	struct pc_nft_plan *eager, *text;
+	struct elems *es = calloc(1, sizeof(*es));
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(es);
+	/* 198.51.100.1-2 and .4; .8/29 and .16/28 touch; 203.0.113.0/24 */
+	v[0] = addr_of("198.51.100.1", 32);
+	v[1] = addr_of("198.51.100.2", 32);
+	v[2] = addr_of("198.51.100.4", 32);
+	v[3] = addr_of("198.51.100.8", 29);
+	v[4] = addr_of("198.51.100.16", 28);
+	v[5] = addr_of("203.0.113.0", 24);
+	rules[0].saddr = (struct pc_addr_set){ "near", 6, v };
+	/* a feed: 1024 single addresses and a prefix, split in two sets */
+	for (int i = 0; i < HOSTS; i++) {
+		char t[64];
+
+		snprintf(t, sizeof(t), "2001:db8:1::%x", 2 * i + 1);
+		v[6 + i] = addr_of(t, 128);
+	}
+	v[6 + HOSTS] = addr_of("2001:db8:2::", 48);
+	rules[1].saddr = (struct pc_addr_set){ "feed", HOSTS + 1, v + 6 };
+	ir.chains[PC_DIR_IN] = (struct pc_chain){ .dir = PC_DIR_IN,
+		.policy = PC_VERDICT_ALLOW, .n = 2, .rules = rules };
+	ir.chains[PC_DIR_FORWARD] = (struct pc_chain){ .dir = PC_DIR_FORWARD,
+		.policy = PC_VERDICT_DENY };
+	ir.chains[PC_DIR_OUT] = (struct pc_chain){ .dir = PC_DIR_OUT,
+		.policy = PC_VERDICT_ALLOW };
+	eager = pc_nft_plan_create(&ir, d);
+	text = pc_nft_plan_create_text(&ir, d);
+	assert_non_null(eager);
+	assert_non_null(text);
+	assert_int_equal(text->n_sets, 3);
+	assert_int_equal(eager->n_sets, text->n_sets);
+	for (size_t i = 0; i < text->n_sets; i++) {
+		const struct pc_nft_set *a = eager->sets[i], *b = text->sets[i];
+
+		assert_string_equal(a->name, b->name);
+		assert_null(b->v);
+		assert_int_equal(a->n, b->n);
+		assert_int_equal(a->interval, b->interval);
+		assert_int_equal(pc_nft_set_size(a), pc_nft_set_size(b));
+		es->n = 0;
+		pc_nft_set_each(b, elem_collect, es);
+		assert_int_equal(es->n, a->n);
+		assert_memory_equal(es->v, a->v, a->n * sizeof(*a->v));
+	}
+	/* near_v4: four elements, 198.51.100.8-198.51.100.31 one of them */
+	assert_string_equal(text->sets[2]->name, "near_v4");
+	assert_int_equal(text->sets[2]->n, 4);
+	pc_nft_plan_destroy(eager);
+	pc_nft_plan_destroy(text);
+	pc_diag_destroy(d);
+	free(es);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_adjacent_merged),
 		cmocka_unit_test(test_split_group),
 		cmocka_unit_test(test_split_both_sides),
+		cmocka_unit_test(test_text_plan_elements),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
