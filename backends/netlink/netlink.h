@@ -109,6 +109,24 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
  */
 struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool commit);
 
+/**
+ * pc_nl_batch_update() - the transaction `apply` sends over a table read back
+ * @plan:   lowered policy; must outlive the batch (error locations)
+ * @live:   the table as pc_nl_objs_read() found it just before, or NULL
+ * @commit: false: end without the commit (validate only)
+ *
+ * When @live is ours (the owner comment, no flags) this sends only what
+ * differs from it (issue 15): chains with the same rules and sets with
+ * the same elements stay as they are, counters included; changed chains
+ * are flushed and filled, changed sets refilled or replaced; the result
+ * equals pc_nl_batch_from_plan()'s. The batch carries the generation
+ * @live was read at: if the ruleset changed since, the kernel refuses it
+ * and pc_nl_batch_send() returns -ERESTART. Otherwise (no table, another
+ * tool's, a dormant one) it is pc_nl_batch_from_plan().
+ */
+struct pc_nl_batch *pc_nl_batch_update(const struct pc_nft_plan *plan,
+				       const struct pc_nl_objs *live, bool commit);
+
 /* Frees a batch. NULL is a no-op. */
 void pc_nl_batch_destroy(struct pc_nl_batch *b);
 
@@ -139,7 +157,8 @@ void pc_nl_batch_report(const struct pc_nl_batch *b, const void *err_msg,
  * Return: 0 when the kernel accepted every message (and, with a commit,
  * committed), 1 when it refused the batch (nothing changed; reported on
  * @diag), or a negative errno for a system error (-EPERM: no permission;
- * nothing is reported on @diag).
+ * -ERESTART: a pc_nl_batch_update() batch whose table changed since it
+ * was read; nothing is reported on @diag).
  */
 int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag);
 

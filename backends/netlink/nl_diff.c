@@ -167,7 +167,7 @@ static void elem_print_box(struct pc_buf *out, uint32_t type, const struct nl_el
 }
 
 /* The elements of a set as nft would list them, one string each. */
-static char **set_values(const struct nl_set *ns, size_t *n)
+char **set_values(const struct nl_set *ns, size_t *n)
 {
 	struct nl_elem *e = xcalloc(ns->n, sizeof(*e));
 	uint32_t type = nftnl_set_get_u32(ns->s, NFTNL_SET_KEY_TYPE);
@@ -229,7 +229,7 @@ static char *values_minus(char **a, size_t na, char **b, size_t nb)
 	return out.data ? out.data : xstrdup("");
 }
 
-static void values_free(char **v, size_t n)
+void values_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
@@ -237,7 +237,7 @@ static void values_free(char **v, size_t n)
 }
 
 /* A set by content: key type, flags, elements as nft lists them. */
-static char *set_canon(const struct nl_set *ns)
+char *set_canon(const struct nl_set *ns)
 {
 	struct pc_buf out;
 	uint32_t flags = nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) ?
@@ -324,7 +324,7 @@ static int expr_canon(struct nftnl_expr *e, void *data)
 	return 0;
 }
 
-static char *rule_canon(const struct pc_nl_objs *o, const struct nl_rule *nr)
+char *rule_canon(const struct pc_nl_objs *o, const struct nl_rule *nr)
 {
 	struct pc_buf out;
 	struct canon_ctx cc = { o, nr, &out };
@@ -335,7 +335,7 @@ static char *rule_canon(const struct pc_nl_objs *o, const struct nl_rule *nr)
 	return out.data;
 }
 
-static char *chain_canon(const struct nftnl_chain *c)
+char *chain_canon(const struct nftnl_chain *c)
 {
 	const char *type = nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE) ?
 			   nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE) : "";

@@ -35,6 +35,7 @@
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/flowtable.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
@@ -173,6 +174,9 @@ struct pc_nl_objs {
 	size_t n_fts, fts_cap;
 	bool from_kernel;
 	struct timespec read_at;       /* CLOCK_MONOTONIC: ages element expiry */
+	/* read from the kernel: the ruleset's generation the read saw whole
+	 * (NFT_MSG_GETGEN before and after agree), 0 when unknown */
+	uint32_t genid;
 };
 
 struct nl_set *objs_add_set(struct pc_nl_objs *o);
@@ -189,6 +193,34 @@ void elem_set_end(struct nl_elem *e, const uint8_t *end);
 const char *set_kind(const struct nl_set *ns);
 
 struct mnl_socket *nl_open(int *err);
+
+/*
+ * Objects by name (nl_read.c): an index sorted by name, for finding one
+ * of thousands without comparing it with every other.
+ */
+struct nl_name {
+	const char *name;
+	size_t i;
+};
+
+/* The anonymous (@anon) or named sets of @o by name; free() the result. */
+struct nl_name *sets_by_name(const struct pc_nl_objs *o, bool anon, size_t *n);
+/* The chains of @o by name; free() the result. */
+struct nl_name *chains_by_name(const struct pc_nl_objs *o, size_t *n);
+/* The index of @name in @v (@n entries), or -1. */
+ssize_t name_find(const struct nl_name *v, size_t n, const char *name);
+
+/*
+ * Canonical text (nl_diff.c): what diff compares, and what a re-apply
+ * compares to tell an unchanged chain or set (nl_batch.c). Each returns
+ * a new string; set_values() a sorted array of them, freed with
+ * values_free().
+ */
+char *set_canon(const struct nl_set *ns);
+char **set_values(const struct nl_set *ns, size_t *n);
+void values_free(char **v, size_t n);
+char *rule_canon(const struct pc_nl_objs *o, const struct nl_rule *nr);
+char *chain_canon(const struct nftnl_chain *c);
 
 uint32_t seq_next(void);
 
