@@ -918,6 +918,8 @@ static bool set_decl_same(const struct nl_set *w, const struct nl_set *l)
 	    (set_u32(w, NFTNL_SET_DATA_TYPE) != NFT_DATA_VERDICT &&
 	     set_u32(w, NFTNL_SET_DATA_LEN) != set_u32(l, NFTNL_SET_DATA_LEN)) ||
 	    set_u64(w, NFTNL_SET_TIMEOUT) != set_u64(l, NFTNL_SET_TIMEOUT) ||
+	    /* a hash set's size bounds it (and nft lists it) */
+	    set_u32(w, NFTNL_SET_DESC_SIZE) != set_u32(l, NFTNL_SET_DESC_SIZE) ||
 	    wlen != llen || (wlen && memcmp(wu, lu, wlen) != 0))
 		return false;
 	we = set_expr_names(w);
@@ -928,17 +930,68 @@ static bool set_decl_same(const struct nl_set *w, const struct nl_set *l)
 	return same;
 }
 
-/* The same elements, as diff lists them (keys, ranges, verdicts, comments). */
+static int str_cmp_null(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
+}
+
+/* Elements in an order of all they hold: key, flags, end, verdict, jump, comment. */
+static int elem_cmp(const void *pa, const void *pb)
+{
+	const struct nl_elem *a = *(const struct nl_elem *const *)pa;
+	const struct nl_elem *b = *(const struct nl_elem *const *)pb;
+	int c;
+
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	if ((c = memcmp(a->key, b->key, a->len)) != 0)
+		return c;
+	if (a->flags != b->flags)
+		return a->flags < b->flags ? -1 : 1;
+	if (a->has_end != b->has_end)
+		return a->has_end ? 1 : -1;
+	if (a->has_end && (c = memcmp(a->key_end, b->key_end, a->len)) != 0)
+		return c;
+	if (a->open != b->open)
+		return a->open ? 1 : -1;
+	if (a->has_verdict != b->has_verdict)
+		return a->has_verdict ? 1 : -1;
+	if (a->has_verdict && a->verdict != b->verdict)
+		return a->verdict < b->verdict ? -1 : 1;
+	if ((c = str_cmp_null(a->chain, b->chain)) != 0)
+		return c;
+	return str_cmp_null(a->comment, b->comment);
+}
+
+static const struct nl_elem **elems_by_value(const struct nl_set *ns)
+{
+	const struct nl_elem **v = xcalloc(ns->n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < ns->n; i++)
+		v[i] = &ns->e[i];
+	qsort(v, ns->n, sizeof(*v), elem_cmp);
+	return v;
+}
+
+/*
+ * The same elements, byte for byte (keys, interval marks, verdicts,
+ * comments), in any order: the kernel keeps the elements a batch sends
+ * as they are, so a table applied from the same plan compares equal. (A
+ * difference of form only would make a set refilled, never kept wrongly.)
+ */
 static bool set_elems_same(const struct nl_set *w, const struct nl_set *l)
 {
-	size_t nw, nl;
-	char **vw = set_values(w, &nw), **vl = set_values(l, &nl);
-	bool same = nw == nl;
+	const struct nl_elem **vw, **vl;
+	bool same = w->n == l->n;
 
-	for (size_t i = 0; same && i < nw; i++)
-		same = strcmp(vw[i], vl[i]) == 0;
-	values_free(vw, nw);
-	values_free(vl, nl);
+	if (!same)
+		return false;
+	vw = elems_by_value(w);
+	vl = elems_by_value(l);
+	for (size_t i = 0; same && i < w->n; i++)
+		same = elem_cmp(&vw[i], &vl[i]) == 0;
+	free(vw);
+	free(vl);
 	return same;
 }
 
@@ -998,6 +1051,16 @@ static void upd_classify(struct upd *u)
 		} else if (set_is_dynamic(ws) || set_elems_same(ws, &live->sets[l])) {
 			/* a dynamic set keeps what other tools added */
 			u->set_fate[i] = UPD_KEEP;
+		} else if (set_u32(ws, NFTNL_SET_FLAGS) & NFT_SET_CONCAT) {
+			/*
+			 * A concatenation (a verdict map) is made anew: the
+			 * kernel's set (pipapo) removes each element in time
+			 * that grows with the set (a flush of thousands takes
+			 * seconds) and lists them in the order they came, so
+			 * that only a new set lists as a fresh apply's does.
+			 */
+			u->set_fate[i] = UPD_REPLACE;
+			u->live_set_goes[l] = true;
 		} else {
 			u->set_fate[i] = UPD_REFILL;
 		}
@@ -1194,6 +1257,138 @@ static void batch_flush(struct pc_nl_batch *b, const char *table, uint16_t type,
 	batch_done(b, nlh);
 }
 
+/* An element by all the kernel keeps of it: keys, flags, verdict, jump, comment. */
+static char *elem_ident(const struct nl_elem *e)
+{
+	struct pc_buf out;
+
+	pc_buf_init(&out);
+	for (uint32_t i = 0; i < e->len; i++)
+		pc_buf_printf(&out, "%02x", e->key[i]);
+	pc_buf_putc(&out, '-');
+	for (uint32_t i = 0; e->has_end && i < e->len; i++)
+		pc_buf_printf(&out, "%02x", e->key_end[i]);
+	pc_buf_printf(&out, " %x %d %d %u %s %s", e->flags, e->open, e->has_verdict,
+		      e->has_verdict ? e->verdict : 0, e->chain ? e->chain : "-",
+		      e->comment ? e->comment : "-");
+	return out.data;
+}
+
+struct elem_ref {
+	char *ident;
+	const struct nl_elem *e;
+};
+
+static int elem_ref_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct elem_ref *)a)->ident, ((const struct elem_ref *)b)->ident);
+}
+
+static struct elem_ref *elems_sorted(const struct nl_set *ns)
+{
+	struct elem_ref *v = xcalloc(ns->n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < ns->n; i++) {
+		v[i].ident = elem_ident(&ns->e[i]);
+		v[i].e = &ns->e[i];
+	}
+	qsort(v, ns->n, sizeof(*v), elem_ref_cmp);
+	return v;
+}
+
+static void elems_free(struct elem_ref *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].ident);
+	free(v);
+}
+
+/* Deletes elements @v (@n of them) from the set @name: by their keys and flags. */
+static void batch_del_elems(struct pc_nl_batch *b, const char *table, const char *name,
+			    const struct nl_elem *const *v, size_t n)
+{
+	struct nlmsghdr *nlh = NULL;
+	struct nlattr *list = NULL;
+	uint16_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct nlattr *elem, *key;
+
+		if (!nlh) {
+			nlh = batch_msg(b, NFT_MSG_DELSETELEM, 0, NULL,
+					xasprintf("elements of set %s", name));
+			mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+			mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
+			list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+			k = 0;
+		}
+		elem = mnl_attr_nest_start(nlh, ++k);
+		if (v[i]->flags)
+			mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(v[i]->flags));
+		key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+		mnl_attr_put(nlh, NFTA_DATA_VALUE, v[i]->len, v[i]->key);
+		mnl_attr_nest_end(nlh, key);
+		if (v[i]->has_end) {
+			key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY_END);
+			mnl_attr_put(nlh, NFTA_DATA_VALUE, v[i]->len, v[i]->key_end);
+			mnl_attr_nest_end(nlh, key);
+		}
+		mnl_attr_nest_end(nlh, elem);
+		if ((char *)mnl_nlmsg_get_payload_tail(nlh) - (char *)list > ELEM_LIST_BYTES) {
+			mnl_attr_nest_end(nlh, list);
+			batch_done(b, nlh);
+			nlh = NULL;
+		}
+	}
+	if (nlh) {
+		mnl_attr_nest_end(nlh, list);
+		batch_done(b, nlh);
+	}
+}
+
+/*
+ * The elements of @w that @l lacks are added, those of @l that @w lacks
+ * deleted; the others stay (with their counters): a one-line change
+ * touches a few elements of a group of thousands. For hash sets, whose
+ * elements stand alone (nft lists them sorted, so the order they came in
+ * does not show).
+ */
+static void batch_set_delta(struct pc_nl_batch *b, const char *table, struct nl_set *w,
+			    const struct nl_set *l)
+{
+	struct elem_ref *wv = elems_sorted(w), *lv = elems_sorted(l);
+	const struct nl_elem **gone = xcalloc(l->n + 1, sizeof(*gone));
+	struct nl_set add = *w;
+	size_t i = 0, j = 0, n_gone = 0;
+
+	add.e = xcalloc(w->n + 1, sizeof(*add.e));
+	add.n = 0;
+	while (i < w->n || j < l->n) {
+		int c = i == w->n ? 1 : j == l->n ? -1 : strcmp(wv[i].ident, lv[j].ident);
+
+		if (c == 0) {
+			i++;
+			j++;
+		} else if (c < 0) {
+			add.e[add.n++] = *wv[i++].e;   /* a shallow copy: the strings stay w's */
+		} else {
+			gone[n_gone++] = lv[j++].e;
+		}
+	}
+	batch_del_elems(b, table, w->name, gone, n_gone);
+	batch_set_elems(b, &add, w->name, 0, w->loc);
+	free(add.e);
+	free(gone);
+	elems_free(wv, w->n);
+	elems_free(lv, l->n);
+}
+
+/* Elements that stand alone: not the start and end marks of an interval set. */
+static bool set_elems_alone(const struct nl_set *ns)
+{
+	return !(set_u32(ns, NFTNL_SET_FLAGS) & (NFT_SET_INTERVAL | NFT_SET_CONCAT));
+}
+
 /* What becomes of each chain of the plan. */
 enum { CH_NEW, CH_KEEP, CH_FILL };
 
@@ -1254,7 +1449,8 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 		if (live_ch_goes[i])
 			batch_flush(b, table, NFT_MSG_DELRULE, chain_name(live->chains[i]));
 	for (size_t i = 0; i < o->n_sets; i++)
-		if (!o->sets[i].anon && u.set_fate[i] == UPD_REFILL)
+		if (!o->sets[i].anon && u.set_fate[i] == UPD_REFILL &&
+		    !set_elems_alone(&o->sets[i]))
 			batch_flush(b, table, NFT_MSG_DELSETELEM, o->sets[i].name);
 	for (size_t i = 0; i < live->n_sets; i++)
 		if (u.live_set_goes[i])
@@ -1291,7 +1487,11 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 
 		if (ns->anon || u.set_fate[i] == UPD_KEEP)
 			continue;
-		if (u.set_fate[i] == UPD_REFILL)
+		if (u.set_fate[i] == UPD_REFILL && set_elems_alone(ns))
+			batch_set_delta(b, table, ns, &live->sets[name_find(u.live_sets,
+									     u.n_live_sets,
+									     ns->name)]);
+		else if (u.set_fate[i] == UPD_REFILL)
 			batch_set_elems(b, ns, ns->name, 0, ns->loc);
 		else
 			batch_set(b, ns, ns->name, ++b->set_id, ns->loc);

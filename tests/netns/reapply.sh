@@ -9,10 +9,12 @@
 # The firewall's policy counts (option counters); the client's probes to
 # 22/tcp go through the input chain's rule of line 9. Then:
 #   1. apply of the same policy again: nothing changes, not even a handle;
-#   2. a one-line change in the output chain (a port) and a changed group
-#      (its named set): the input chain stays as it was, its rule keeps
+#   2. a one-line change in the output chain (a port), changed groups (a
+#      hash set, an interval set) and a changed rule of a verdict map in
+#      the forward chain: the input chain stays as it was, its rule keeps
 #      its handle and what it counted; the output chain's changed rule is
-#      new (another handle), the set holds the new address;
+#      new (another handle), the sets hold the new addresses, the map the
+#      new port;
 #   3. the table equals the one a fresh apply of the changed policy makes
 #      in a new namespace, and the one `nft -f` of its output makes
 #      (`nft list ruleset`, counters aside), and `diff` finds nothing;
@@ -36,15 +38,27 @@ table reap
 option counters
 default in deny
 default out allow
-
+default forward deny
 hosts client = { 192.0.2.2 }
 hosts blocked = { 198.51.100.1 }
-
+hosts nets = { 198.51.100.16/28 }
 allow in port 22/tcp from $client
 deny out to $blocked
 deny out port 9999/tcp
+deny out to $nets
+allow forward port 7000/tcp from 203.0.113.1
+allow forward port 7001/tcp from 203.0.113.2
+allow forward port 7002/tcp from 203.0.113.3
+allow forward port 7003/tcp from 203.0.113.4
+allow forward port 7004/tcp from 203.0.113.5
+allow forward port 7005/tcp from 203.0.113.6
+allow forward port 7006/tcp from 203.0.113.7
+allow forward port 7007/tcp from 203.0.113.8
 POL
-sed -e 's/198\.51\.100\.1/198.51.100.2/' -e 's/9999/9998/' "$tmp/p1" >"$tmp/p2"
+# a hash set's element, a rule, an interval set's element, a verdict
+# map's element
+sed -e 's/198\.51\.100\.1 /198.51.100.2 /' -e 's/9999/9998/' -e 's/\.16\/28/.32\/27/' \
+	-e 's/7003/7013/' "$tmp/p1" >"$tmp/p2"
 
 fail=0
 ok() { echo "ok   $*"; }
@@ -110,6 +124,15 @@ if fw_nft list set inet reap blocked_v4 | grep -q '198\.51\.100\.2' &&
 else
 	bad "changed group:"
 	fw_nft list set inet reap blocked_v4
+fi
+
+if fw_nft list set inet reap nets_v4 | grep -q '198\.51\.100\.32/27' &&
+   fw_nft list table inet reap | grep -q '203\.0\.113\.4 \. tcp \. 7013' &&
+   ! fw_nft list table inet reap | grep -q '7003'; then
+	ok "changed interval set and verdict map hold the new values only"
+else
+	bad "changed interval set or verdict map:"
+	fw_nft list table inet reap
 fi
 
 # 3. the same as a fresh apply and as nft -f of the output
