@@ -259,7 +259,9 @@ int cmd_apply(int argc, char **argv)
 		st.live = NULL;
 		pc_nl_batch_destroy(st.batch);
 		st.batch = NULL;
-		ret = pc_nl_objs_read(st.plan->table, &st.live);
+		/* --confirm restores the table read: every element of it */
+		ret = confirm ? pc_nl_objs_read(st.plan->table, &st.live) :
+				pc_nl_objs_read_for(st.plan, &st.live);
 		if (ret < 0) {
 			status = pc_cli_netlink_error("portcullis apply",
 						      "reading the current table", ret);

@@ -82,6 +82,20 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan);
  */
 int pc_nl_objs_read(const char *table, struct pc_nl_objs **out);
 
+/**
+ * pc_nl_objs_read_for() - read the table of @plan as a re-apply needs it
+ *
+ * As pc_nl_objs_read(), without the elements of the sets whose elements a
+ * re-apply (pc_nl_batch_update()) would not use: sets the plan does not
+ * have (they go), dynamic and per-source limit sets (kept or made anew by
+ * their declaration), and interval sets of which the plan has more than
+ * NL_READ_ELEMS_MAX elements (made anew: the kernel lists an interval set
+ * restarting its walk every 32 KiB, in time that grows with the square of
+ * its size, longer than it takes to build it). Not for a rollback, nor a
+ * diff.
+ */
+int pc_nl_objs_read_for(const struct pc_nft_plan *plan, struct pc_nl_objs **out);
+
 /* Frees objects. NULL is a no-op. */
 void pc_nl_objs_destroy(struct pc_nl_objs *o);
 

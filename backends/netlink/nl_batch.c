@@ -629,6 +629,9 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 		batch_table(b, table, NFT_MSG_DELTABLE, NULL);
 	}
 	if (o && o->from_kernel) {
+		for (size_t i = 0; i < o->n_sets; i++)
+			if (o->sets[i].unread)
+				PC_BUG("set %s was read without its elements", o->sets[i].name);
 		batch_table(b, table, NFT_MSG_NEWTABLE, o);
 		batch_saved(b, o);
 	} else if (o) {
@@ -1017,6 +1020,65 @@ static bool obj_same(struct nftnl_obj *w, struct nftnl_obj *l)
 	       obj_u32(w, NFTNL_OBJ_LIMIT_FLAGS) == obj_u32(l, NFTNL_OBJ_LIMIT_FLAGS);
 }
 
+/*
+ * The kernel lists a table's sets, objects and chains in the order they
+ * were made, and a new one comes last: for `nft list` to show what a
+ * fresh apply shows, what stays must come first in the plan's order, in
+ * the same order as in the table, and everything after the first object
+ * made (or the first out of order) is made anew too. (Dynamic sets keep
+ * their elements wherever they stand, as before.)
+ */
+static void upd_order_sets(struct upd *u)
+{
+	ssize_t last = -1;
+	bool forced = false;
+
+	for (size_t i = 0; i < u->o->n_sets; i++) {
+		const struct nl_set *ws = &u->o->sets[i];
+		ssize_t l;
+
+		if (ws->anon)
+			continue;
+		if (u->set_fate[i] == UPD_NEW || u->set_fate[i] == UPD_REPLACE) {
+			forced = true;
+			continue;
+		}
+		l = name_find(u->live_sets, u->n_live_sets, ws->name);
+		if (!forced && l > last) {
+			last = l;
+			continue;
+		}
+		if (set_is_dynamic(ws))
+			continue;
+		u->set_fate[i] = UPD_REPLACE;
+		u->live_set_goes[l] = true;
+		forced = true;
+	}
+}
+
+static void upd_order_objs(struct upd *u)
+{
+	ssize_t last = -1;
+	bool forced = false;
+
+	for (size_t i = 0; i < u->o->n_objs; i++) {
+		ssize_t l;
+
+		if (u->obj_fate[i] != UPD_KEEP) {
+			forced = true;
+			continue;
+		}
+		l = obj_find(u->live, u->o->objs[i]);
+		if (!forced && l > last) {
+			last = l;
+			continue;
+		}
+		u->obj_fate[i] = UPD_REPLACE;
+		u->live_obj_goes[l] = true;
+		forced = true;
+	}
+}
+
 /* Decides the fate of every named set and object, both sides. */
 static void upd_classify(struct upd *u)
 {
@@ -1046,6 +1108,10 @@ static void upd_classify(struct upd *u)
 		} else if (ws->meter || !set_decl_same(ws, &live->sets[l])) {
 			/* a per-source limit's set is made anew, as before (its
 			 * elements hold the rate they were made with) */
+			u->set_fate[i] = UPD_REPLACE;
+			u->live_set_goes[l] = true;
+		} else if (!set_is_dynamic(ws) && live->sets[l].unread) {
+			/* too large to have been read back: made anew */
 			u->set_fate[i] = UPD_REPLACE;
 			u->live_set_goes[l] = true;
 		} else if (set_is_dynamic(ws) || set_elems_same(ws, &live->sets[l])) {
@@ -1079,6 +1145,8 @@ static void upd_classify(struct upd *u)
 			u->live_obj_goes[l] = true;
 		}
 	}
+	upd_order_sets(u);
+	upd_order_objs(u);
 }
 
 static void upd_free(struct upd *u)
@@ -1130,6 +1198,50 @@ static int refers_cb(struct nftnl_expr *e, void *data)
 				rc->goes = true;
 	}
 	return 0;
+}
+
+struct jumps_ctx {
+	const struct upd *u;
+	const bool *chain_goes;   /* per live->chains */
+	const struct nl_rule *nr;
+	bool goes;
+};
+
+static bool live_chain_goes(const struct jumps_ctx *jc, const char *name)
+{
+	ssize_t i = name_find(jc->u->live_chains, jc->u->n_live_chains, name);
+
+	return i >= 0 && jc->chain_goes[i];
+}
+
+/* A live rule's jump or goto (a verdict, or an anonymous map's) to a chain that goes. */
+static int jumps_cb(struct nftnl_expr *e, void *data)
+{
+	struct jumps_ctx *jc = data;
+	const char *kind = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (strcmp(kind, "immediate") == 0 && nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN) &&
+	    live_chain_goes(jc, nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN)))
+		jc->goes = true;
+	for (size_t k = 0; k < jc->nr->n_lk; k++) {
+		const struct nl_set *ns = &jc->u->live->sets[jc->nr->lk[k].set];
+
+		if (jc->nr->lk[k].expr != e)
+			continue;
+		for (size_t i = 0; i < ns->n; i++)
+			if (ns->e[i].chain && live_chain_goes(jc, ns->e[i].chain))
+				jc->goes = true;
+	}
+	return 0;
+}
+
+static bool rule_jumps_gone(const struct upd *u, const bool *chain_goes,
+			    const struct nl_rule *nr)
+{
+	struct jumps_ctx jc = { u, chain_goes, nr, false };
+
+	nftnl_expr_foreach(nr->r, jumps_cb, &jc);
+	return jc.goes;
 }
 
 static bool rule_refers_gone(const struct upd *u, const struct nl_rule *nr)
@@ -1390,7 +1502,12 @@ static bool set_elems_alone(const struct nl_set *ns)
 }
 
 /* What becomes of each chain of the plan. */
-enum { CH_NEW, CH_KEEP, CH_FILL };
+enum {
+	CH_NEW,       /* not in the table: made */
+	CH_KEEP,      /* the same: nothing is sent */
+	CH_FILL,      /* flushed and filled again */
+	CH_RECREATE,  /* deleted and made again (after one made, see upd_order_sets()) */
+};
 
 /*
  * The messages of a re-apply, after the batch's begin: false (nothing
@@ -1439,6 +1556,39 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 		ln = chain_rules_at(lv, live->n_rules, name, &lf);
 		ch[i] = chain_rules_same(&u, wv + wf, wn, lv + lf, ln) ? CH_KEEP : CH_FILL;
 	}
+	/* the order of the chains, as that of the sets (upd_order_sets()) */
+	{
+		ssize_t last = -1;
+		bool forced = false;
+
+		for (size_t i = 0; i < o->n_chains; i++) {
+			ssize_t l;
+
+			if (ch[i] == CH_NEW) {
+				forced = true;
+				continue;
+			}
+			l = name_find(u.live_chains, u.n_live_chains, chain_name(o->chains[i]));
+			if (!forced && l > last) {
+				last = l;
+				continue;
+			}
+			ch[i] = CH_RECREATE;
+			live_ch_goes[l] = true;
+			forced = true;
+		}
+	}
+	/* a chain that stays must not jump to one that goes */
+	for (size_t i = 0; i < o->n_chains; i++) {
+		size_t lf, ln;
+
+		if (ch[i] != CH_KEEP)
+			continue;
+		ln = chain_rules_at(lv, live->n_rules, chain_name(o->chains[i]), &lf);
+		for (size_t k = 0; k < ln && ch[i] == CH_KEEP; k++)
+			if (rule_jumps_gone(&u, live_ch_goes, &live->rules[lv[lf + k].i]))
+				ch[i] = CH_FILL;
+	}
 
 	/* What goes: the rules of changed chains first (they hold the
 	 * references), then sets, objects, flowtables and chains. */
@@ -1446,7 +1596,7 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 		if (ch[i] == CH_FILL)
 			batch_flush(b, table, NFT_MSG_DELRULE, chain_name(o->chains[i]));
 	for (size_t i = 0; i < live->n_chains; i++)
-		if (live_ch_goes[i])
+		if (live_ch_goes[i])   /* not in the plan, or made again */
 			batch_flush(b, table, NFT_MSG_DELRULE, chain_name(live->chains[i]));
 	for (size_t i = 0; i < o->n_sets; i++)
 		if (!o->sets[i].anon && u.set_fate[i] == UPD_REFILL &&
@@ -1499,7 +1649,7 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 	for (size_t i = 0; i < o->n_chains; i++) {
 		struct nlmsghdr *nlh;
 
-		if (ch[i] != CH_NEW && policy[i] == 0)
+		if (ch[i] != CH_NEW && ch[i] != CH_RECREATE && policy[i] == 0)
 			continue;
 		nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
 				xasprintf("chain %s", chain_name(o->chains[i])));

@@ -139,6 +139,9 @@ struct nl_set {
 	/* matches (issue 14): a plan's per-source limit set; not kept
 	 * across apply as other dynamic sets are (its elements hold the rate) */
 	bool meter;
+	/* read back without its elements (pc_nl_objs_read_for()): a
+	 * re-apply makes it anew or keeps it by its declaration */
+	bool unread;
 };
 
 struct nl_lookup {

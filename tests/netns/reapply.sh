@@ -19,7 +19,9 @@
 #      in a new namespace, and the one `nft -f` of its output makes
 #      (`nft list ruleset`, counters aside), and `diff` finds nothing;
 #   4. `apply --confirm 1` of the first policy, not confirmed, rolls back
-#      to exactly that table, counters included.
+#      to exactly that table, counters included;
+#   5. a new group (its set comes between others in the listing) and a
+#      rule using it: the table still lists as a fresh apply's does.
 # Exit: 0 as expected, 1 a mismatch, 77 skipped (not root, no ip or nft),
 # 99 setup failure.
 set -u
@@ -54,6 +56,8 @@ allow forward port 7004/tcp from 203.0.113.5
 allow forward port 7005/tcp from 203.0.113.6
 allow forward port 7006/tcp from 203.0.113.7
 allow forward port 7007/tcp from 203.0.113.8
+# (a group in step 5)
+# (a rule in step 5)
 POL
 # a hash set's element, a rule, an interval set's element, a verdict
 # map's element
@@ -136,24 +140,30 @@ else
 fi
 
 # 3. the same as a fresh apply and as nft -f of the output
-ip netns add "$fresh" || exit 99
-ip netns add "$text" || exit 99
-ip netns exec "$fresh" "$pc" apply "$policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
-"$pc" generate "$policy" >"$tmp/p2.nft" 2>/dev/null || exit 99
-ip netns exec "$text" nft -f "$tmp/p2.nft" || exit 99
-if [ "$(listing "$fw")" = "$(listing "$fresh")" ] && [ "$(listing "$fw")" = "$(listing "$text")" ]; then
-	ok "the table equals a fresh apply's and nft -f's (counters aside)"
-else
-	bad "the table differs from a fresh apply's (<) or nft -f's:"
-	diff <(listing "$fresh") <(listing "$fw")
-	diff <(listing "$text") <(listing "$fw")
-fi
-if ip netns exec "$fw" "$pc" diff "$policy" >"$tmp/diff" 2>&1; then
-	ok "diff finds nothing after the re-apply"
-else
-	bad "diff after the re-apply:"
-	cat "$tmp/diff"
-fi
+same_as_fresh() {   # WHAT
+	ip netns del "$fresh" 2>/dev/null
+	ip netns del "$text" 2>/dev/null
+	ip netns add "$fresh" || exit 99
+	ip netns add "$text" || exit 99
+	ip netns exec "$fresh" "$pc" apply "$policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
+	"$pc" generate "$policy" >"$tmp/out.nft" 2>/dev/null || exit 99
+	ip netns exec "$text" nft -f "$tmp/out.nft" || exit 99
+	if [ "$(listing "$fw")" = "$(listing "$fresh")" ] &&
+	   [ "$(listing "$fw")" = "$(listing "$text")" ]; then
+		ok "$1: the table equals a fresh apply's and nft -f's (counters aside)"
+	else
+		bad "$1: the table differs from a fresh apply's (<) or nft -f's:"
+		diff <(listing "$fresh") <(listing "$fw")
+		diff <(listing "$text") <(listing "$fw")
+	fi
+	if ip netns exec "$fw" "$pc" diff "$policy" >"$tmp/diff" 2>&1; then
+		ok "$1: diff finds nothing"
+	else
+		bad "$1: diff:"
+		cat "$tmp/diff"
+	fi
+}
+same_as_fresh "one-line change"
 
 # 4. a re-apply not confirmed rolls back exactly
 before=$(fw_nft list ruleset)
@@ -168,4 +178,9 @@ else
 	cat "$tmp/err"
 	diff <(echo "$before") <(fw_nft list ruleset)
 fi
+# 5. a set made between others
+sed -e 's/^# (a group in step 5)$/hosts extra = { 203.0.113.77 }/' \
+	-e 's/^# (a rule in step 5)$/deny out to $extra/' "$tmp/p2" >"$policy"
+apply_fw
+same_as_fresh "a new group"
 exit $fail
