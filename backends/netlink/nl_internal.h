@@ -198,6 +198,39 @@ const char *set_kind(const struct nl_set *ns);
 struct mnl_socket *nl_open(int *err);
 
 /*
+ * Batches (nl_batch.c), for the re-apply (nl_update.c): a batch begun
+ * (with the generation it expects, 0 for any), a message started and
+ * closed, the messages of a plan's objects, the batch's commit.
+ */
+struct nlmsghdr *batch_msg(struct pc_nl_batch *b, uint16_t type, uint16_t flags,
+			   const struct pc_location *loc, char *what);
+void batch_done(struct pc_nl_batch *b, struct nlmsghdr *nlh);
+struct pc_nl_batch *batch_new(uint32_t genid);
+void batch_commit(struct pc_nl_batch *b);
+/* a new set's id, for its NEWSET and the lookups of it */
+uint32_t batch_set_id(struct pc_nl_batch *b);
+/* a set and its elements */
+void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name, uint32_t id,
+	       const struct pc_location *loc);
+/* the elements of a set, after its NEWSET (@id) or into the existing set @name (@id 0) */
+void batch_set_elems(struct pc_nl_batch *b, const struct nl_set *ns, const char *name,
+		     uint32_t id, const struct pc_location *loc);
+void batch_obj(struct pc_nl_batch *b, struct nftnl_obj *obj, const struct pc_location *loc);
+/* a delete (or a plain declaration) of a named object of @table */
+void batch_named(struct pc_nl_batch *b, const char *table, uint16_t type, const char *name,
+		 uint32_t obj_type);
+/*
+ * A rule of a plan, each of its anonymous sets just before it. Built sets
+ * are called "__set%d" (the kernel picks the number) and found by id.
+ * (Setting a lookup's set name twice leaks in libnftnl.)
+ */
+void batch_rule(struct pc_nl_batch *b, struct pc_nl_objs *o, struct nl_rule *nr);
+/* a set the kernel updates from outside (flags dynamic), not a per-source limit's */
+bool set_is_dynamic(const struct nl_set *ns);
+uint32_t set_u32(const struct nl_set *ns, uint16_t attr);
+uint64_t set_u64(const struct nl_set *ns, uint16_t attr);
+
+/*
  * Objects by name (nl_read.c): an index sorted by name, for finding one
  * of thousands without comparing it with every other.
  */
