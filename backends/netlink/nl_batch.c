@@ -581,7 +581,8 @@ static void batch_keep_dynamic(struct pc_nl_batch *b, const char *table,
 	pc_nl_objs_destroy(live);
 }
 
-void batch_rule(struct pc_nl_batch *b, struct pc_nl_objs *o, struct nl_rule *nr)
+void batch_rule(struct pc_nl_batch *b, struct pc_nl_objs *o, struct nl_rule *nr,
+		uint64_t before)
 {
 	struct nlmsghdr *nlh;
 
@@ -595,8 +596,10 @@ void batch_rule(struct pc_nl_batch *b, struct pc_nl_objs *o, struct nl_rule *nr)
 		batch_set(b, ns, ns->name, id, rule_loc(nr));
 		nftnl_expr_set_u32(nr->lk[k].expr, NFTNL_EXPR_LOOKUP_SET_ID, id);
 	}
-	nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, rule_loc(nr),
-			rule_what(nr));
+	if (before)   /* without NLM_F_APPEND: before that rule */
+		nftnl_rule_set_u64(nr->r, NFTNL_RULE_POSITION, before);
+	nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | (before ? 0 : NLM_F_APPEND),
+			rule_loc(nr), rule_what(nr));
 	nftnl_rule_nlmsg_build_payload(nlh, nr->r);
 	batch_done(b, nlh);
 }
@@ -656,7 +659,7 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 					  o->sets[i].loc);
 		batch_chains(b, o);
 		for (size_t i = 0; i < o->n_rules; i++)
-			batch_rule(b, o, &o->rules[i]);
+			batch_rule(b, o, &o->rules[i], 0);
 	}
 	if (commit)
 		batch_commit(b);

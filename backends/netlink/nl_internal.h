@@ -156,6 +156,7 @@ struct nl_rule {
 	const struct pc_nft_rule *plan; /* NULL when read from the kernel */
 	struct nl_lookup *lk;
 	size_t n_lk;
+	uint64_t handle;                /* read from the kernel: its handle, else 0 */
 };
 
 struct pc_nl_objs {
@@ -222,9 +223,11 @@ void batch_named(struct pc_nl_batch *b, const char *table, uint16_t type, const 
 /*
  * A rule of a plan, each of its anonymous sets just before it. Built sets
  * are called "__set%d" (the kernel picks the number) and found by id.
- * (Setting a lookup's set name twice leaks in libnftnl.)
+ * (Setting a lookup's set name twice leaks in libnftnl.) At the end of
+ * its chain, or (re-apply) just before the rule of handle @before.
  */
-void batch_rule(struct pc_nl_batch *b, struct pc_nl_objs *o, struct nl_rule *nr);
+void batch_rule(struct pc_nl_batch *b, struct pc_nl_objs *o, struct nl_rule *nr,
+		uint64_t before);
 /* a set the kernel updates from outside (flags dynamic), not a per-source limit's */
 bool set_is_dynamic(const struct nl_set *ns);
 uint32_t set_u32(const struct nl_set *ns, uint16_t attr);

@@ -382,9 +382,11 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 		nftnl_rule_free(r);
 		return MNL_CB_OK;
 	}
+	nr = objs_add_rule(rc->o);
+	if (nftnl_rule_is_set(r, NFTNL_RULE_HANDLE))
+		nr->handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
 	nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
 	nftnl_rule_unset(r, NFTNL_RULE_POSITION);
-	nr = objs_add_rule(rc->o);
 	nr->r = r;
 	nr->chain = xstrdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 	if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {

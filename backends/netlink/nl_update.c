@@ -677,11 +677,114 @@ static bool set_elems_alone(const struct nl_set *ns)
 	return !(set_u32(ns, NFTNL_SET_FLAGS) & (NFT_SET_INTERVAL | NFT_SET_CONCAT));
 }
 
+/*
+ * The rules of a changed chain, changed one by one: the longest common
+ * run of rules (as diff finds it) stays, with its handles and counters;
+ * the live rules outside it are deleted by handle, the plan's rules
+ * outside it inserted before the next rule that stays (or at the end).
+ * A live rule that refers to a set or object that goes, or jumps to a
+ * chain that goes, never stays.
+ */
+struct chain_edit {
+	bool edit;         /* false: the chain is flushed and filled */
+	size_t *del;       /* live rules to delete (indices into live->rules) */
+	size_t n_del;
+	size_t *ins;       /* plan rules to insert (indices into o->rules) */
+	uint64_t *before;  /* each one's place: before that handle, 0 at the end */
+	size_t n_ins;
+};
+
+/* The comparison table of a chain's rules takes at most this many cells. */
+#define EDIT_CELLS_MAX ((size_t)4 << 20)
+
+static void chain_edit_make(const struct upd *u, const bool *chain_goes,
+			    const struct rule_ref *wv, size_t wn,
+			    const struct rule_ref *lv, size_t ln, struct chain_edit *ed)
+{
+	char **wc, **lc;
+	uint32_t *t;
+	size_t i = 0, j = 0, pending = 0;
+
+	memset(ed, 0, sizeof(*ed));
+	if ((wn + 1) * (ln + 1) > EDIT_CELLS_MAX)
+		return;
+	for (size_t k = 0; k < ln; k++)
+		if (!u->live->rules[lv[k].i].handle)
+			return;
+	wc = xcalloc(wn + 1, sizeof(*wc));
+	lc = xcalloc(ln + 1, sizeof(*lc));
+	for (size_t k = 0; k < wn; k++)
+		wc[k] = rule_canon(u->o, &u->o->rules[wv[k].i]);
+	for (size_t k = 0; k < ln; k++) {
+		const struct nl_rule *lr = &u->live->rules[lv[k].i];
+
+		if (!rule_refers_gone(u, lr) && !rule_jumps_gone(u, chain_goes, lr))
+			lc[k] = rule_canon(u->live, lr);
+	}
+	t = xcalloc((wn + 1) * (ln + 1), sizeof(*t));
+#define T(a, b) t[(a) * (ln + 1) + (b)]
+	for (size_t a = wn; a-- > 0;)
+		for (size_t b = ln; b-- > 0;)
+			T(a, b) = lc[b] && strcmp(wc[a], lc[b]) == 0 ? T(a + 1, b + 1) + 1 :
+				  T(a + 1, b) > T(a, b + 1) ? T(a + 1, b) : T(a, b + 1);
+	ed->edit = true;
+	ed->del = xcalloc(ln + 1, sizeof(*ed->del));
+	ed->ins = xcalloc(wn + 1, sizeof(*ed->ins));
+	ed->before = xcalloc(wn + 1, sizeof(*ed->before));
+	while (i < wn || j < ln) {
+		if (i < wn && j < ln && lc[j] && strcmp(wc[i], lc[j]) == 0) {
+			/* it stays: the inserts waiting go before it */
+			for (; pending < ed->n_ins; pending++)
+				ed->before[pending] = u->live->rules[lv[j].i].handle;
+			i++;
+			j++;
+		} else if (j < ln && (i == wn || T(i, j + 1) >= T(i + 1, j))) {
+			ed->del[ed->n_del++] = lv[j++].i;
+		} else {
+			ed->ins[ed->n_ins++] = wv[i++].i;
+		}
+	}
+#undef T
+	free(t);
+	for (size_t k = 0; k < wn; k++)
+		free(wc[k]);
+	for (size_t k = 0; k < ln; k++)
+		free(lc[k]);
+	free(wc);
+	free(lc);
+}
+
+static void chain_edit_free(struct chain_edit *ed)
+{
+	free(ed->del);
+	free(ed->ins);
+	free(ed->before);
+}
+
+/* A live rule deleted by its handle. */
+static void batch_del_rule(struct pc_nl_batch *b, const struct nl_rule *lr)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!r)
+		PC_BUG("out of memory");
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, nftnl_rule_get_str(lr->r, NFTNL_RULE_TABLE));
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, lr->chain);
+	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, lr->handle);
+	nlh = batch_msg(b, NFT_MSG_DELRULE, 0, NULL,
+			xasprintf("rule %llu of chain %s", (unsigned long long)lr->handle,
+				  lr->chain));
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	batch_done(b, nlh);
+}
+
 /* What becomes of each chain of the plan. */
 enum {
 	CH_NEW,       /* not in the table: made */
 	CH_KEEP,      /* the same: nothing is sent */
-	CH_FILL,      /* flushed and filled again */
+	CH_FILL,      /* changed rule by rule (struct chain_edit), or flushed and filled */
 	CH_RECREATE,  /* deleted and made again (after one made, see upd_order_sets()) */
 };
 
@@ -696,6 +799,7 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 	struct rule_ref *wv, *lv;
 	int *ch, *policy;
 	bool *live_ch_goes;
+	struct chain_edit *ed;
 	const char *table = o->table;
 
 	memset(&u, 0, sizeof(u));
@@ -766,11 +870,28 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 				ch[i] = CH_FILL;
 	}
 
+	ed = xcalloc(o->n_chains + 1, sizeof(*ed));
+	for (size_t i = 0; i < o->n_chains; i++) {
+		const char *name = chain_name(o->chains[i]);
+		size_t wf, lf, wn, ln;
+
+		if (ch[i] != CH_FILL)
+			continue;
+		wn = chain_rules_at(wv, o->n_rules, name, &wf);
+		ln = chain_rules_at(lv, live->n_rules, name, &lf);
+		chain_edit_make(&u, live_ch_goes, wv + wf, wn, lv + lf, ln, &ed[i]);
+	}
+
 	/* What goes: the rules of changed chains first (they hold the
 	 * references), then sets, objects, flowtables and chains. */
-	for (size_t i = 0; i < o->n_chains; i++)
-		if (ch[i] == CH_FILL)
+	for (size_t i = 0; i < o->n_chains; i++) {
+		if (ch[i] != CH_FILL)
+			continue;
+		if (!ed[i].edit)
 			batch_flush(b, table, NFT_MSG_DELRULE, chain_name(o->chains[i]));
+		for (size_t k = 0; k < ed[i].n_del; k++)
+			batch_del_rule(b, &live->rules[ed[i].del[k]]);
+	}
 	for (size_t i = 0; i < live->n_chains; i++)
 		if (live_ch_goes[i])   /* not in the plan, or made again */
 			batch_flush(b, table, NFT_MSG_DELRULE, chain_name(live->chains[i]));
@@ -837,10 +958,18 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 
 		if (ch[i] == CH_KEEP)
 			continue;
+		if (ed[i].edit) {
+			for (size_t k = 0; k < ed[i].n_ins; k++)
+				batch_rule(b, o, &o->rules[ed[i].ins[k]], ed[i].before[k]);
+			continue;
+		}
 		n = chain_rules_at(wv, o->n_rules, chain_name(o->chains[i]), &first);
 		for (size_t k = 0; k < n; k++)
-			batch_rule(b, o, &o->rules[wv[first + k].i]);
+			batch_rule(b, o, &o->rules[wv[first + k].i], 0);
 	}
+	for (size_t i = 0; i < o->n_chains; i++)
+		chain_edit_free(&ed[i]);
+	free(ed);
 	free(ch);
 	free(policy);
 	free(live_ch_goes);

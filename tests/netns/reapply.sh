@@ -13,8 +13,8 @@
 #      hash set, an interval set) and a changed rule of a verdict map in
 #      the forward chain: the input chain stays as it was, its rule keeps
 #      its handle and what it counted; the output chain's changed rule is
-#      new (another handle), the sets hold the new addresses, the map the
-#      new port;
+#      new (another handle), the rule before it stays (same handle), the
+#      sets hold the new addresses, the map the new port;
 #   3. the table equals the one a fresh apply of the changed policy makes
 #      in a new namespace, and the one `nft -f` of its output makes
 #      (`nft list ruleset`, counters aside), and `diff` finds nothing;
@@ -92,6 +92,7 @@ for _ in 1 2 3; do
 done
 read -r h_in p_in <<<"$(rule_of 9)"
 read -r h_out _ <<<"$(rule_of 11)"
+read -r h_next _ <<<"$(rule_of 10)"
 [ -n "$h_in" ] && [ -n "$h_out" ] || { fw_nft -a list ruleset; echo "rules of lines 9 and 11 not found"; exit 99; }
 [ "${p_in:-0}" -gt 0 ] || { fw_nft list ruleset; echo "the probes were not counted"; exit 99; }
 
@@ -115,12 +116,18 @@ if [ "$h_in2" = "$h_in" ] && [ "${p_in2:-0}" -ge "$p_in" ]; then
 else
 	bad "unchanged input rule: handle $h_in -> $h_in2, packets $p_in -> $p_in2"
 fi
+read -r h_next2 _ <<<"$(rule_of 10)"
 if [ -n "$h_out2" ] && [ "$h_out2" != "$h_out" ] &&
    fw_nft list chain inet reap output | grep -q 'dport 9998'; then
 	ok "changed output rule replaced: handle $h_out -> $h_out2"
 else
 	bad "changed output rule: handle $h_out -> $h_out2"
 	fw_nft -a list chain inet reap output
+fi
+if [ -n "$h_next2" ] && [ "$h_next2" = "$h_next" ]; then
+	ok "unchanged rule of the changed output chain kept: handle $h_next"
+else
+	bad "unchanged rule of the changed output chain: handle $h_next -> $h_next2"
 fi
 if fw_nft list set inet reap blocked_v4 | grep -q '198\.51\.100\.2' &&
    ! fw_nft list set inet reap blocked_v4 | grep -q '198\.51\.100\.1'; then
