@@ -11,13 +11,14 @@
  *  - a chain whose rules are the same (the canonical text diff compares:
  *    every expression, the anonymous sets by their elements, the comment;
  *    counters aside) and that refers to nothing that goes stays as it
- *    is, handles and counters included; a chain that differs is flushed
- *    and filled again;
+ *    is, handles and counters included; in a chain that differs the
+ *    longest common run of rules stays and the others are deleted and
+ *    inserted (struct chain_edit);
  *  - a named set declared the same stays when its elements are the same;
  *    otherwise a hash set gets and loses the elements that changed, an
  *    interval set is flushed and filled, and a verdict map (a
  *    concatenation) is made anew, as is a set declared otherwise, after
- *    the rules that use it have gone (their chains are filled again);
+ *    the rules that use it have gone (they are made anew too);
  *  - the kernel lists sets, objects and chains in the order they were
  *    made: what follows, in the plan's order, something made anew is made
  *    anew too (upd_order_sets()), so that `nft list ruleset` shows what
