@@ -803,6 +803,12 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 	struct chain_edit *ed;
 	const char *table = o->table;
 
+	/* a bound (anonymous) chain goes with its rule, not by its name:
+	 * such a table (not one portcullis made) is replaced whole */
+	for (size_t i = 0; i < live->n_chains; i++)
+		if (nftnl_chain_is_set(live->chains[i], NFTNL_CHAIN_FLAGS) &&
+		    (nftnl_chain_get_u32(live->chains[i], NFTNL_CHAIN_FLAGS) & NFT_CHAIN_BINDING))
+			return false;
 	memset(&u, 0, sizeof(u));
 	u.o = o;
 	u.live = live;
