@@ -30,7 +30,7 @@
 enum upd_fate {
 	UPD_NEW,     /* not in the table: created */
 	UPD_KEEP,    /* the same in the table: nothing is sent, its state stays */
-	UPD_REFILL,  /* declared the same, other elements: flushed and filled */
+	UPD_REFILL,  /* declared the same, other elements: they change in place */
 	UPD_REPLACE, /* declared otherwise: deleted after its rules, then created */
 };
 
@@ -46,7 +46,6 @@ struct upd {
 	bool *live_obj_goes;       /* per live->objs */
 };
 
-
 static ssize_t obj_find(const struct pc_nl_objs *o, struct nftnl_obj *ob)
 {
 	for (size_t i = 0; i < o->n_objs; i++)
@@ -58,7 +57,7 @@ static ssize_t obj_find(const struct pc_nl_objs *o, struct nftnl_obj *ob)
 	return -1;
 }
 
-static int expr_count_cb(struct nftnl_expr *e, void *data)
+static int expr_name_cb(struct nftnl_expr *e, void *data)
 {
 	struct pc_buf *names = data;
 
@@ -72,7 +71,7 @@ static char *set_expr_names(const struct nl_set *ns)
 	struct pc_buf names;
 
 	pc_buf_init(&names);
-	nftnl_set_expr_foreach(ns->s, expr_count_cb, &names);
+	nftnl_set_expr_foreach(ns->s, expr_name_cb, &names);
 	return names.data ? names.data : xstrdup("");
 }
 
