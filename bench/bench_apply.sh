@@ -23,8 +23,12 @@
 #           build the batch, send it, kernel commit)
 # and the order of the two alternates from round to round; once in
 # namespaces primed by an unrelated table (nf_tables and conntrack set up),
-# once in cold ones. Prints per-run milliseconds, the medians and the
-# ratios. Needs root; exits 77 otherwise.
+# once in cold ones, and (issue 15) twice over the policy's own table
+# already there: a re-apply of the same policy, and of a one-line change
+# (the namespace holds the table of the policy with one rule's verdict
+# turned, applied untimed first; apply then sends only what differs,
+# nft -f replaces the table). Prints per-run milliseconds, the medians and
+# the ratios. Needs root; exits 77 otherwise.
 #
 # POLICY=FILE uses that policy instead of generating one (RULES is then
 # ignored), e.g. a shape of gen_shapes.py:
@@ -52,7 +56,12 @@ trap 'rm -rf "$work"' EXIT
 # One rule per line, each its own nft rule: a source address, a port.
 policy=$work/bench.policy
 if [ -n "${POLICY:-}" ]; then
-	policy=$POLICY
+	# a copy beside it (what it includes is found the same): the one-line
+	# change is written over the copy (below), so that its rules keep
+	# their FILE:LINE
+	policy=$(mktemp "$(dirname "$POLICY")/.bench-apply-XXXXXX.policy") || exit 1
+	trap 'rm -rf "$work" "$policy"' EXIT
+	cp "$POLICY" "$policy" || exit 1
 	rules="$(grep -c '^\(allow\|deny\|reject\) ' "$policy") ($POLICY)"
 else
 {
@@ -70,6 +79,13 @@ else
 } >"$work/bench.policy"
 fi
 "$prog" generate $opt "$policy" >"$work/bench.nft" 2>/dev/null || exit 1
+# The one-line change: the middle rule's verdict turned (allow <-> deny),
+# in place, so that no other line moves (rules carry FILE:LINE). The
+# namespace gets it applied from the policy's own path, which then gets
+# the policy back.
+cp "$policy" "$work/orig.policy"
+mid=$(grep -n '^\(allow\|deny\) ' "$policy" | awk -F: '{ l[NR] = $1 } END { print l[int((NR + 1) / 2)] }')
+sed "${mid}s/^allow /deny /;t;${mid}s/^deny /allow /" "$policy" >"$work/changed.policy"
 nrules=$(grep -c '^[[:space:]]*[^[:space:]].* comment "[^"]*"$' "$work/bench.nft")
 nelems=$(grep -c ' : \(accept\|drop\),\?$' "$work/bench.nft")
 
@@ -91,6 +107,14 @@ timed() {
 			}
 			EOT
 			nft delete table inet prime || exit 1
+		fi
+		# the policy'"'"'s own table first: the same policy, or the changed one
+		if [ "$PRIME" = 2 ]; then
+			"$PROG" apply $OPT "$POLICY" >/dev/null 2>&1 || exit 1
+		elif [ "$PRIME" = 3 ]; then
+			cp "$POLICY_CHANGED" "$POLICY" &&
+			"$PROG" apply $OPT "$POLICY" >/dev/null 2>&1 &&
+			cp "$POLICY_ORIG" "$POLICY" || exit 1
 		fi
 		TIMEFORMAT="%3R %3U %3S"
 		{ time "$@" >/dev/null 2>&1 || exit 1; } 2>&1' bash "$@"
@@ -132,10 +156,15 @@ run_rounds() { # LABEL
 	}' | tee -a "$work/summary"
 }
 
+export PROG=$prog OPT=$opt POLICY=$policy POLICY_CHANGED=$work/changed.policy POLICY_ORIG=$work/orig.policy
 export PRIME=1
 run_rounds "primed namespaces"
 export PRIME=0
 run_rounds "cold namespaces"
+export PRIME=2
+run_rounds "re-apply, same policy"
+export PRIME=3
+run_rounds "re-apply, one line changed"
 echo
 echo "policy rules: $rules, ${opt:-optimised}: nft rules (with the built-in ones): $nrules, verdict map elements: $nelems, rounds: $rounds"
 cat "$work/summary"

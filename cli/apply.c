@@ -136,13 +136,10 @@ int pc_cli_netlink_error(const char *prog, const char *what, int err)
  * (Checked before the transaction: a table created in between is
  * replaced, as `nft -f` would.)
  */
-static int owner_check(const char *table, bool force)
+static int owner_check(const char *table, const struct pc_nl_objs *live, bool force)
 {
-	enum pc_nl_owner owner;
-	int ret = pc_nl_table_owner(table, &owner);
+	enum pc_nl_owner owner = pc_nl_objs_owner(live);
 
-	if (ret < 0)
-		return pc_cli_netlink_error("portcullis apply", "reading the current table", ret);
 	if (owner != PC_NL_TABLE_FOREIGN)
 		return PC_EXIT_OK;
 	fprintf(stderr, "portcullis apply: %s table inet %s: it was not created by "
@@ -252,21 +249,46 @@ int cmd_apply(int argc, char **argv)
 			goto out;
 		}
 	}
-	status = owner_check(st.plan->table, force);
-	if (status != PC_EXIT_OK)
-		goto out;
-	phase(NULL);
-	st.batch = pc_nl_batch_from_plan(st.plan, !dry_run);
-	phase("build the netlink batch");
-	if (confirm) {
-		status = apply_confirmed(&st, (unsigned)confirm, lock_fd);
-		lock_fd = -1;
-		goto out;
+	/*
+	 * The table is read whole (issue 15): a re-apply sends only what
+	 * differs from it, and --confirm rolls back to it. Should another
+	 * process change the ruleset between the read and the send, the
+	 * kernel refuses the batch and it is built again from a new read.
+	 */
+	for (int tries = 0;; tries++) {
+		pc_nl_objs_destroy(st.live);
+		st.live = NULL;
+		pc_nl_batch_destroy(st.batch);
+		st.batch = NULL;
+		/* --confirm restores the table read: every element of it */
+		ret = confirm ? pc_nl_objs_read(st.plan->table, &st.live) :
+				pc_nl_objs_read_for(st.plan, &st.live);
+		if (ret < 0) {
+			status = pc_cli_netlink_error("portcullis apply",
+						      "reading the current table", ret);
+			goto out;
+		}
+		if (tries == 0) {
+			status = owner_check(st.plan->table, st.live, force);
+			if (status != PC_EXIT_OK)
+				goto out;
+		}
+		phase("read the table");
+		st.batch = pc_nl_batch_update(st.plan, st.live, !dry_run);
+		phase("build the netlink batch");
+		if (confirm) {
+			status = apply_confirmed(&st, (unsigned)confirm, lock_fd);
+			lock_fd = -1;
+			goto out;
+		}
+		/* the last-good copy is written while the kernel works */
+		if (!dry_run && !saver)
+			saver = pc_state_save_start(st.state_dir, st.policy, st.plan);
+		ret = pc_nl_batch_send(st.batch, st.diag);
+		phase("kernel transaction (send)");
+		if (ret != -ERESTART || tries == 4)
+			break;
 	}
-	if (!dry_run)
-		saver = pc_state_save_start(st.state_dir, st.policy, st.plan);
-	ret = pc_nl_batch_send(st.batch, st.diag);
-	phase("kernel transaction (send)");
 	if (ret < 0) {
 		status = pc_cli_netlink_error("portcullis apply",
 					      dry_run ? "validating" : "applying", ret);

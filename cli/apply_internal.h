@@ -58,6 +58,9 @@ struct apply_state {
 	struct pc_ir *view;   /* the optimised view the plan comes from, or NULL */
 	struct pc_nft_plan *plan;
 	struct pc_nl_batch *batch;
+	/* the table as it was read before the batch was built (NULL: none):
+	 * what a re-apply compares with, and what --confirm rolls back to */
+	struct pc_nl_objs *live;
 	const char *policy;      /* the policy's path, for the last-known-good */
 	const char *state_dir;   /* where the last-known-good goes */
 };

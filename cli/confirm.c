@@ -38,6 +38,7 @@ static void write_result(char what, const char *table)
 void apply_state_free(struct apply_state *st)
 {
 	pc_nl_batch_destroy(st->batch);
+	pc_nl_objs_destroy(st->live);
 	pc_nft_plan_destroy(st->plan);
 	pc_ir_destroy(st->view);
 	pc_ir_destroy(st->ir);
@@ -269,11 +270,9 @@ int apply_confirmed(struct apply_state *st, unsigned seconds, int lock_fd)
 	pid_t wd;
 	char what;
 
-	ret = pc_nl_objs_read(table, &saved);
-	if (ret < 0) {
-		close(lock_fd);
-		return pc_cli_netlink_error("portcullis apply", "reading the current table", ret);
-	}
+	/* what the batch was built against: the rollback restores it */
+	saved = st->live;
+	st->live = NULL;
 	/*
 	 * The kernel validates the rollback before anything changes: what it
 	 * would refuse to rebuild (an object kind read back incompletely)
@@ -313,6 +312,11 @@ int apply_confirmed(struct apply_state *st, unsigned seconds, int lock_fd)
 	if (ret != 0) {
 		/* Nothing changed: the watchdog has nothing to undo and exits. */
 		close(result_fd);
+		if (ret == -ERESTART) {
+			fprintf(stderr, "portcullis apply: the ruleset changed while this apply "
+				"read it; nothing changed: apply again\n");
+			return PC_EXIT_SYSTEM;
+		}
 		if (ret < 0)
 			return pc_cli_netlink_error("portcullis apply", "applying", ret);
 		pc_diag_print(st->diag, stderr, pc_cli_color());

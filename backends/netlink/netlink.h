@@ -82,6 +82,20 @@ struct pc_nl_objs *pc_nl_objs_from_plan(const struct pc_nft_plan *plan);
  */
 int pc_nl_objs_read(const char *table, struct pc_nl_objs **out);
 
+/**
+ * pc_nl_objs_read_for() - read the table of @plan as a re-apply needs it
+ *
+ * As pc_nl_objs_read(), without the elements of the sets whose elements a
+ * re-apply (pc_nl_batch_update()) would not use: sets the plan does not
+ * have (they go), dynamic and per-source limit sets (kept or made anew by
+ * their declaration), and interval sets of which the plan has more than
+ * NL_READ_ELEMS_MAX elements (made anew: the kernel lists an interval set
+ * restarting its walk every 32 KiB, in time that grows with the square of
+ * its size, longer than it takes to build it). Not for a rollback, nor a
+ * diff.
+ */
+int pc_nl_objs_read_for(const struct pc_nft_plan *plan, struct pc_nl_objs **out);
+
 /* Frees objects. NULL is a no-op. */
 void pc_nl_objs_destroy(struct pc_nl_objs *o);
 
@@ -108,6 +122,24 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
  * libnftnl's objects, for apply, diff and the rollback alike.
  */
 struct pc_nl_batch *pc_nl_batch_from_plan(const struct pc_nft_plan *plan, bool commit);
+
+/**
+ * pc_nl_batch_update() - the transaction `apply` sends over a table read back
+ * @plan:   lowered policy; must outlive the batch (error locations)
+ * @live:   the table as pc_nl_objs_read() found it just before, or NULL
+ * @commit: false: end without the commit (validate only)
+ *
+ * When @live is ours (the owner comment, no flags) this sends only what
+ * differs from it (issue 15): chains with the same rules and sets with
+ * the same elements stay as they are, counters included; changed chains
+ * are flushed and filled, changed sets refilled or replaced; the result
+ * equals pc_nl_batch_from_plan()'s. The batch carries the generation
+ * @live was read at: if the ruleset changed since, the kernel refuses it
+ * and pc_nl_batch_send() returns -ERESTART. Otherwise (no table, another
+ * tool's, a dormant one) it is pc_nl_batch_from_plan().
+ */
+struct pc_nl_batch *pc_nl_batch_update(const struct pc_nft_plan *plan,
+				       const struct pc_nl_objs *live, bool commit);
 
 /* Frees a batch. NULL is a no-op. */
 void pc_nl_batch_destroy(struct pc_nl_batch *b);
@@ -139,7 +171,8 @@ void pc_nl_batch_report(const struct pc_nl_batch *b, const void *err_msg,
  * Return: 0 when the kernel accepted every message (and, with a commit,
  * committed), 1 when it refused the batch (nothing changed; reported on
  * @diag), or a negative errno for a system error (-EPERM: no permission;
- * nothing is reported on @diag).
+ * -ERESTART: a pc_nl_batch_update() batch whose table changed since it
+ * was read; nothing is reported on @diag).
  */
 int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag);
 

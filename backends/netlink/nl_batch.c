@@ -50,7 +50,7 @@ static void batch_grow(struct pc_nl_batch *b, size_t need)
 	b->buf.cap = cap;
 }
 
-static struct nlmsghdr *batch_msg(struct pc_nl_batch *b, uint16_t type,
+struct nlmsghdr *batch_msg(struct pc_nl_batch *b, uint16_t type,
 				  uint16_t flags, const struct pc_location *loc,
 				  char *what)
 {
@@ -73,7 +73,7 @@ static struct nlmsghdr *batch_msg(struct pc_nl_batch *b, uint16_t type,
 	return nlh;
 }
 
-static void batch_done(struct pc_nl_batch *b, struct nlmsghdr *nlh)
+void batch_done(struct pc_nl_batch *b, struct nlmsghdr *nlh)
 {
 	b->buf.len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
@@ -184,7 +184,8 @@ static struct nlattr *writer_open(struct elem_writer *w)
 				   xasprintf("elements of %s %s", set_kind(ns),
 					     ns->anon ? "(anonymous)" : ns->name));
 		mnl_attr_put_strz(w->nlh, NFTA_SET_ELEM_LIST_SET, w->name);
-		mnl_attr_put_u32(w->nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(w->id));
+		if (w->id)
+			mnl_attr_put_u32(w->nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(w->id));
 		mnl_attr_put_strz(w->nlh, NFTA_SET_ELEM_LIST_TABLE,
 				  nftnl_set_get_str(ns->s, NFTNL_SET_TABLE));
 		w->list = mnl_attr_nest_start(w->nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -240,10 +241,9 @@ static void writer_plain(void *ctx, const uint8_t *key, uint32_t len, uint32_t f
  * A set and its elements: a plan's set walked from the plan (no copy of
  * its elements), a map's from @ns->e.
  */
-static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name,
+void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name,
 		      uint32_t id, const struct pc_location *loc)
 {
-	struct elem_writer w = { b, ns, name, id, loc, NULL, NULL, 0 };
 	struct nlmsghdr *nlh;
 
 	nftnl_set_set_u32(ns->s, NFTNL_SET_ID, id);
@@ -251,6 +251,15 @@ static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name
 			xasprintf("%s %s", set_kind(ns), ns->anon ? "(anonymous)" : ns->name));
 	nftnl_set_nlmsg_build_payload(nlh, ns->s);
 	batch_done(b, nlh);
+	batch_set_elems(b, ns, name, id, loc);
+}
+
+/* The elements of a set (@id 0: a set that exists, named by @name). */
+void batch_set_elems(struct pc_nl_batch *b, const struct nl_set *ns,
+			    const char *name, uint32_t id, const struct pc_location *loc)
+{
+	struct elem_writer w = { b, ns, name, id, loc, NULL, NULL, 0 };
+
 	if (ns->plan)
 		plan_set_elems(ns->plan, writer_plain, &w);
 	for (size_t i = 0; i < ns->n; i++) {
@@ -268,7 +277,7 @@ static void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name
 	writer_flush(&w);
 }
 
-static void batch_obj(struct pc_nl_batch *b, struct nftnl_obj *obj,
+void batch_obj(struct pc_nl_batch *b, struct nftnl_obj *obj,
 		      const struct pc_location *loc)
 {
 	struct nlmsghdr *nlh;
@@ -484,7 +493,7 @@ static void batch_saved(struct pc_nl_batch *b, struct pc_nl_objs *o)
 }
 
 /* sets (issue 14): a set the kernel updates from outside (flags dynamic). */
-static bool set_is_dynamic(const struct nl_set *ns)
+bool set_is_dynamic(const struct nl_set *ns)
 {
 	/* a per-source limit's set is made anew: its elements hold the
 	 * rate they were made with (issue 14) */
@@ -500,8 +509,7 @@ static bool objs_have_dynamic(const struct pc_nl_objs *o)
 	return false;
 }
 
-/* A delete (or a plain declaration) of a named object of @table. */
-static void batch_named(struct pc_nl_batch *b, const char *table, uint16_t type,
+void batch_named(struct pc_nl_batch *b, const char *table, uint16_t type,
 			const char *name, uint32_t obj_type)
 {
 	struct nlmsghdr *nlh;
@@ -537,12 +545,12 @@ static void batch_named(struct pc_nl_batch *b, const char *table, uint16_t type,
 	batch_done(b, nlh);
 }
 
-static uint64_t set_u64(const struct nl_set *ns, uint16_t attr)
+uint64_t set_u64(const struct nl_set *ns, uint16_t attr)
 {
 	return nftnl_set_is_set(ns->s, attr) ? nftnl_set_get_u64(ns->s, attr) : 0;
 }
 
-static uint32_t set_u32(const struct nl_set *ns, uint16_t attr)
+uint32_t set_u32(const struct nl_set *ns, uint16_t attr)
 {
 	return nftnl_set_is_set(ns->s, attr) ? nftnl_set_get_u32(ns->s, attr) : 0;
 }
@@ -622,16 +630,61 @@ static void batch_keep_dynamic(struct pc_nl_batch *b, const char *table,
 	pc_nl_objs_destroy(live);
 }
 
-struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
-				       bool commit)
+void batch_rule(struct pc_nl_batch *b, struct pc_nl_objs *o, struct nl_rule *nr,
+		uint64_t before)
+{
+	struct nlmsghdr *nlh;
+
+	for (size_t k = 0; k < nr->n_lk; k++) {
+		struct nl_set *ns = &o->sets[nr->lk[k].set];
+		uint32_t id;
+
+		if (!ns->anon)
+			continue;
+		id = ++b->set_id;
+		batch_set(b, ns, ns->name, id, rule_loc(nr));
+		nftnl_expr_set_u32(nr->lk[k].expr, NFTNL_EXPR_LOOKUP_SET_ID, id);
+	}
+	if (before)   /* without NLM_F_APPEND: before that rule */
+		nftnl_rule_set_u64(nr->r, NFTNL_RULE_POSITION, before);
+	nlh = batch_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | (before ? 0 : NLM_F_APPEND),
+			rule_loc(nr), rule_what(nr));
+	nftnl_rule_nlmsg_build_payload(nlh, nr->r);
+	batch_done(b, nlh);
+}
+
+uint32_t batch_set_id(struct pc_nl_batch *b)
+{
+	return ++b->set_id;
+}
+
+struct pc_nl_batch *batch_new(uint32_t genid)
 {
 	struct pc_nl_batch *b = xzalloc(sizeof(*b));
 	struct nlmsghdr *nlh;
 
-	memset(&b->buf, 0, sizeof(b->buf));
 	nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch"));
 	nftnl_batch_begin((char *)nlh, nlh->nlmsg_seq);
+	/* the kernel refuses the batch (ERESTART) when the ruleset's
+	 * generation is no longer @genid */
+	if (genid)
+		mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
 	batch_done(b, nlh);
+	return b;
+}
+
+void batch_commit(struct pc_nl_batch *b)
+{
+	struct nlmsghdr *nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch end"));
+
+	nftnl_batch_end((char *)nlh, nlh->nlmsg_seq);
+	batch_done(b, nlh);
+}
+
+struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
+				       bool commit)
+{
+	struct pc_nl_batch *b = batch_new(0);
 
 	if (o && !o->from_kernel && objs_have_dynamic(o)) {
 		batch_keep_dynamic(b, table, o);
@@ -640,6 +693,9 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 		batch_table(b, table, NFT_MSG_DELTABLE, NULL);
 	}
 	if (o && o->from_kernel) {
+		for (size_t i = 0; i < o->n_sets; i++)
+			if (o->sets[i].unread)
+				PC_BUG("set %s was read without its elements", o->sets[i].name);
 		batch_table(b, table, NFT_MSG_NEWTABLE, o);
 		batch_saved(b, o);
 	} else if (o) {
@@ -651,39 +707,11 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,
 					  o->sets[i].loc);
 		batch_chains(b, o);
-		for (size_t i = 0; i < o->n_rules; i++) {
-			struct nl_rule *nr = &o->rules[i];
-
-			/*
-			 * Each rule's anonymous sets just before it. Built sets
-			 * are called "__set%d" (the kernel picks the number) and
-			 * found by id; sets read back keep the name the kernel
-			 * gave them, which is free again once the table is gone.
-			 * (Setting a lookup's set name twice leaks in libnftnl.)
-			 */
-			for (size_t k = 0; k < nr->n_lk; k++) {
-				struct nl_set *ns = &o->sets[nr->lk[k].set];
-				uint32_t id;
-
-				if (!ns->anon)
-					continue;
-				id = ++b->set_id;
-				batch_set(b, ns, ns->name, id, rule_loc(nr));
-				nftnl_expr_set_u32(nr->lk[k].expr,
-						   NFTNL_EXPR_LOOKUP_SET_ID, id);
-			}
-			nlh = batch_msg(b, NFT_MSG_NEWRULE,
-					NLM_F_CREATE | NLM_F_APPEND, rule_loc(nr),
-					rule_what(nr));
-			nftnl_rule_nlmsg_build_payload(nlh, nr->r);
-			batch_done(b, nlh);
-		}
+		for (size_t i = 0; i < o->n_rules; i++)
+			batch_rule(b, o, &o->rules[i], 0);
 	}
-	if (commit) {
-		nlh = batch_msg(b, 0, 0, NULL, xstrdup("batch end"));
-		nftnl_batch_end((char *)nlh, nlh->nlmsg_seq);
-		batch_done(b, nlh);
-	}
+	if (commit)
+		batch_commit(b);
 	return b;
 }
 
@@ -774,7 +802,7 @@ int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag)
 	char *buf = NULL;
 	int ret = 0, fd, sz;
 	size_t more = 0;
-	bool refused = false, permission = false;
+	bool refused = false, permission = false, stale = false;
 
 	nl = nl_open(&ret);
 	if (!nl)
@@ -833,6 +861,12 @@ int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag)
 				permission = true;
 				continue;
 			}
+			/* a re-apply's generation is no longer the ruleset's */
+			if (err->error == -ERESTART && b->n_map &&
+			    err->msg.nlmsg_seq == b->map[0].seq) {
+				stale = true;
+				continue;
+			}
 			/*
 			 * Later messages usually fail because of the first
 			 * (the objects they refer to were refused): report the
@@ -847,6 +881,8 @@ int pc_nl_batch_send(struct pc_nl_batch *b, struct pc_diag *diag)
 	}
 	if (permission) {
 		ret = -EPERM;
+	} else if (stale) {
+		ret = -ERESTART;
 	} else if (refused) {
 		if (more)
 			pc_diag_note(diag, NULL,

@@ -277,6 +277,38 @@ size_t plan_set_elems(const struct pc_nft_set *ps, nl_elem_fn *fn, void *ctx)
 	return n;
 }
 
+static void elem_take(void *ctx, const uint8_t *key, uint32_t len, uint32_t flags, bool open)
+{
+	struct nl_set *ns = ctx;
+	struct nl_elem *e = &ns->e[ns->n++];
+
+	memcpy(e->key, key, len);
+	e->len = len;
+	e->flags = flags;
+	e->open = open;
+}
+
+/*
+ * A plan's set with its elements copied into @ns->e, as a set read from
+ * the kernel has them: for a re-apply, which compares them element by
+ * element with the live set's (only then: a first apply walks the plan).
+ */
+void nl_set_materialize(struct nl_set *ns)
+{
+	const struct pc_nft_set *ps = ns->plan;
+	size_t count;
+
+	if (!ps)
+		return;
+	count = plan_set_elems(ps, NULL, NULL);
+	free(ns->e);
+	ns->e = xcalloc(count + 1, sizeof(*ns->e));
+	ns->n = 0;
+	ns->cap = count;
+	ns->plan = NULL;
+	plan_set_elems(ps, elem_take, ns);
+}
+
 static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,
 			    const char *name)
 {

@@ -184,7 +184,7 @@ static void elem_copy(void *ctx, const uint8_t *key, uint32_t len, uint32_t flag
 	e->open = open;
 }
 
-static char **set_values(const struct nl_set *ns, size_t *n)
+char **set_values(const struct nl_set *ns, size_t *n)
 {
 	size_t count = ns->plan ? plan_set_elems(ns->plan, NULL, NULL) : ns->n;
 	struct elem_copy c = { xcalloc(count, sizeof(*c.e)), 0 };
@@ -252,7 +252,7 @@ static char *values_minus(char **a, size_t na, char **b, size_t nb)
 	return out.data ? out.data : xstrdup("");
 }
 
-static void values_free(char **v, size_t n)
+void values_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
@@ -260,7 +260,7 @@ static void values_free(char **v, size_t n)
 }
 
 /* A set by content: key type, flags, elements as nft lists them. */
-static char *set_canon(const struct nl_set *ns)
+char *set_canon(const struct nl_set *ns)
 {
 	struct pc_buf out;
 	uint32_t flags = nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) ?
@@ -347,7 +347,7 @@ static int expr_canon(struct nftnl_expr *e, void *data)
 	return 0;
 }
 
-static char *rule_canon(const struct pc_nl_objs *o, const struct nl_rule *nr)
+char *rule_canon(const struct pc_nl_objs *o, const struct nl_rule *nr)
 {
 	struct pc_buf out;
 	struct canon_ctx cc = { o, nr, &out };
@@ -358,7 +358,7 @@ static char *rule_canon(const struct pc_nl_objs *o, const struct nl_rule *nr)
 	return out.data;
 }
 
-static char *chain_canon(const struct nftnl_chain *c)
+char *chain_canon(const struct nftnl_chain *c)
 {
 	const char *type = nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE) ?
 			   nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE) : "";

@@ -35,6 +35,7 @@
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/flowtable.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
@@ -145,6 +146,9 @@ struct nl_set {
 	/* matches (issue 14): a plan's per-source limit set; not kept
 	 * across apply as other dynamic sets are (its elements hold the rate) */
 	bool meter;
+	/* read back without its elements (pc_nl_objs_read_for()): a
+	 * re-apply makes it anew or keeps it by its declaration */
+	bool unread;
 };
 
 struct nl_lookup {
@@ -159,6 +163,7 @@ struct nl_rule {
 	const struct pc_nft_rule *plan; /* NULL when read from the kernel */
 	struct nl_lookup *lk;
 	size_t n_lk;
+	uint64_t handle;                /* read from the kernel: its handle, else 0 */
 };
 
 struct pc_nl_objs {
@@ -180,6 +185,9 @@ struct pc_nl_objs {
 	size_t n_fts, fts_cap;
 	bool from_kernel;
 	struct timespec read_at;       /* CLOCK_MONOTONIC: ages element expiry */
+	/* read from the kernel: the ruleset's generation the read saw whole
+	 * (NFT_MSG_GETGEN before and after agree), 0 when unknown */
+	uint32_t genid;
 };
 
 struct nl_set *objs_add_set(struct pc_nl_objs *o);
@@ -205,8 +213,72 @@ typedef void nl_elem_fn(void *ctx, const uint8_t *key, uint32_t len, uint32_t fl
  * (NFT_SET_ELEM_INTERVAL_END). Return: how many.
  */
 size_t plan_set_elems(const struct pc_nft_set *ps, nl_elem_fn *fn, void *ctx);
+void nl_set_materialize(struct nl_set *ns);
 
 struct mnl_socket *nl_open(int *err);
+
+/*
+ * Batches (nl_batch.c), for the re-apply (nl_update.c): a batch begun
+ * (with the generation it expects, 0 for any), a message started and
+ * closed, the messages of a plan's objects, the batch's commit.
+ */
+struct nlmsghdr *batch_msg(struct pc_nl_batch *b, uint16_t type, uint16_t flags,
+			   const struct pc_location *loc, char *what);
+void batch_done(struct pc_nl_batch *b, struct nlmsghdr *nlh);
+struct pc_nl_batch *batch_new(uint32_t genid);
+void batch_commit(struct pc_nl_batch *b);
+/* a new set's id, for its NEWSET and the lookups of it */
+uint32_t batch_set_id(struct pc_nl_batch *b);
+/* a set and its elements */
+void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name, uint32_t id,
+	       const struct pc_location *loc);
+/* the elements of a set, after its NEWSET (@id) or into the existing set @name (@id 0) */
+void batch_set_elems(struct pc_nl_batch *b, const struct nl_set *ns, const char *name,
+		     uint32_t id, const struct pc_location *loc);
+void batch_obj(struct pc_nl_batch *b, struct nftnl_obj *obj, const struct pc_location *loc);
+/* a delete (or a plain declaration) of a named object of @table */
+void batch_named(struct pc_nl_batch *b, const char *table, uint16_t type, const char *name,
+		 uint32_t obj_type);
+/*
+ * A rule of a plan, each of its anonymous sets just before it. Built sets
+ * are called "__set%d" (the kernel picks the number) and found by id.
+ * (Setting a lookup's set name twice leaks in libnftnl.) At the end of
+ * its chain, or (re-apply) just before the rule of handle @before.
+ */
+void batch_rule(struct pc_nl_batch *b, struct pc_nl_objs *o, struct nl_rule *nr,
+		uint64_t before);
+/* a set the kernel updates from outside (flags dynamic), not a per-source limit's */
+bool set_is_dynamic(const struct nl_set *ns);
+uint32_t set_u32(const struct nl_set *ns, uint16_t attr);
+uint64_t set_u64(const struct nl_set *ns, uint16_t attr);
+
+/*
+ * Objects by name (nl_read.c): an index sorted by name, for finding one
+ * of thousands without comparing it with every other.
+ */
+struct nl_name {
+	const char *name;
+	size_t i;
+};
+
+/* The anonymous (@anon) or named sets of @o by name; free() the result. */
+struct nl_name *sets_by_name(const struct pc_nl_objs *o, bool anon, size_t *n);
+/* The chains of @o by name; free() the result. */
+struct nl_name *chains_by_name(const struct pc_nl_objs *o, size_t *n);
+/* The index of @name in @v (@n entries), or -1. */
+ssize_t name_find(const struct nl_name *v, size_t n, const char *name);
+
+/*
+ * Canonical text (nl_diff.c): what diff compares, and what a re-apply
+ * compares to tell an unchanged chain or set (nl_batch.c). Each returns
+ * a new string; set_values() a sorted array of them, freed with
+ * values_free().
+ */
+char *set_canon(const struct nl_set *ns);
+char **set_values(const struct nl_set *ns, size_t *n);
+void values_free(char **v, size_t n);
+char *rule_canon(const struct pc_nl_objs *o, const struct nl_rule *nr);
+char *chain_canon(const struct nftnl_chain *c);
 
 uint32_t seq_next(void);
 
