@@ -437,10 +437,12 @@ uint32_t seq_next(void)
 }
 
 /*
- * The largest interval set whose elements pc_nl_objs_read_for() reads: the
- * kernel's interval set (rbtree) restarts its walk from the first element
- * for each 32 KiB of a dump, so that listing 120,000 elements (a 60,000-
- * prefix group) took 0.25 s of kernel time, more than creating them.
+ * The largest set whose elements pc_nl_objs_read_for() reads: the kernel's
+ * interval set (rbtree) restarts its walk from the first element for each
+ * 32 KiB of a dump, so that listing 120,000 elements (a 60,000-prefix
+ * group) took 0.25 s of kernel time, more than creating them; its hash
+ * sets skip from the first bucket the same way (a million addresses: 10 s
+ * of kernel time to read back, against 0.7 s to make).
  */
 #define NL_READ_ELEMS_MAX 10000
 
@@ -449,6 +451,9 @@ static bool elems_unneeded(const struct pc_nft_plan *plan, const struct nl_set *
 {
 	uint32_t flags = nftnl_set_is_set(ls->s, NFTNL_SET_FLAGS) ?
 			 nftnl_set_get_u32(ls->s, NFTNL_SET_FLAGS) : 0;
+	/* the size a hash set was declared with (portcullis declares it) */
+	uint32_t live_size = nftnl_set_is_set(ls->s, NFTNL_SET_DESC_SIZE) ?
+			     nftnl_set_get_u32(ls->s, NFTNL_SET_DESC_SIZE) : 0;
 
 	if (!plan || ls->anon)
 		return false;
@@ -461,8 +466,8 @@ static bool elems_unneeded(const struct pc_nft_plan *plan, const struct nl_set *
 		if (strcmp(ps->name, ls->name) != 0)
 			continue;
 		return ps->dynamic || ps->meter ||
-		       ((flags & NFT_SET_INTERVAL) && !(flags & NFT_SET_CONCAT) &&
-			ps->n > NL_READ_ELEMS_MAX);
+		       (!(flags & NFT_SET_CONCAT) &&
+			(ps->n > NL_READ_ELEMS_MAX || live_size > NL_READ_ELEMS_MAX));
 	}
 	return true;
 }
