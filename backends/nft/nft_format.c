@@ -459,6 +459,11 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 		put(out, " comment ");
 		put_quoted(out, m->comments[i]);
 	}
+	if (m->jump && m->jump[i]) {
+		put(out, " : jump ");
+		put(out, m->jump[i]);
+		return;
+	}
 	put(out, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
 }
 

@@ -60,14 +60,21 @@
 /* Give up on a run whose splitting explodes (pathological overlaps). */
 #define MAX_ELEMS 200000
 /* A rule split into more pieces than this per box (plus this) ends a run. */
-#define MAX_SPLIT 8
+#ifndef MAX_GROWTH
+#define MAX_GROWTH 4
+#endif
+#ifndef GROWTH_SLACK
+#define GROWTH_SLACK 256
+#endif
 /*
  * A rule with destinations joins a run only when its sources times its
  * destinations times its port intervals (of one family) are at most this:
  * an element holds one of each, and a group of 70 sources to a group of 5
  * servers would be 350 elements where the rule is one lookup of two sets.
  */
-#define MAX_DST_BOXES 32
+#ifndef MAX_DST_BOXES
+#define MAX_DST_BOXES 256
+#endif
 
 /* The interfaces @r names: @iface alone, or the list. */
 static size_t n_iface(const struct pc_rule *r)
@@ -166,7 +173,10 @@ static bool foldable(const struct pc_rule *r, unsigned keys)
 {
 	if (r->origin != PC_ORIGIN_POLICY || r->n_map || r->dispatch)
 		return false;
-	if (r->verdict != PC_VERDICT_ALLOW && r->verdict != PC_VERDICT_DENY)
+	/* a log or a reject is the action of an element (issue 15), where
+	 * the backend can express it; a limit is not: over its rate the
+	 * rule does not decide, and a map element always does */
+	if ((r->log || r->verdict == PC_VERDICT_REJECT) && !(keys & PC_OPT_KEY_ACTION))
 		return false;
 	if (r->iface) {
 		if (!(keys & PC_OPT_KEY_IFACE) || r->iface_not)
@@ -175,7 +185,7 @@ static bool foldable(const struct pc_rule *r, unsigned keys)
 			if (strchr(iface_at(r, i), '*'))
 				return false;
 	}
-	if (r->log || r->limit.rate || r->n_oifaces ||
+	if (r->limit.rate || r->n_oifaces ||
 	    (r->daddr.n && !(keys & PC_OPT_KEY_DADDR)) ||
 	    r->ct_state || !r->n_l4 ||
 	    pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr) ||
@@ -561,6 +571,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 {
 	struct boxes work = { 0 }, next = { 0 };
 	struct box_index *ix = xzalloc(sizeof(*ix));
+	size_t base_total = 0;
 	bool ok = true;
 
 	for (size_t r = first; r < *last && ok; r++) {
@@ -639,7 +650,8 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 				}
 			}
 		}
-		if (ok && r > first && out->n - before > MAX_SPLIT * base + MAX_SPLIT) {
+		base_total += base;
+		if (ok && r > first && out->n > MAX_GROWTH * base_total + GROWTH_SLACK) {
 			out->n = before;
 			*last = r;
 			break;
@@ -676,9 +688,15 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 	return true;
 }
 
+/*
+ * The map rule of boxes @b of family @fam, from the run @run (a copy of
+ * rules of the chain: run[k] is chain[idx[k]]).
+ */
 static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, unsigned fam,
-			       const struct pc_rule *first)
+			       const struct pc_rule *run, const struct pc_rule *chain,
+			       const size_t *idx)
 {
+	const struct pc_rule *first = &run[0];
 	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
 	struct pc_addr_range *dst = NULL;
 	const char **iface = NULL;
@@ -714,6 +732,9 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 		m[i].verdict = b->v[i].verdict;
 		m[i].loc = b->v[i].from->loc;
 		m[i].comment = b->v[i].from->comment;
+		/* the chain's rule, which outlives the run's copy */
+		m[i].action = b->v[i].from->log || b->v[i].verdict == PC_VERDICT_REJECT ?
+			      &chain[idx[b->v[i].from - run]] : NULL;
 	}
 	memset(&r, 0, sizeof(r));
 	r.origin = PC_ORIGIN_POLICY;
@@ -737,6 +758,7 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 #define MAX_MAPS 4
 
 static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
+		       const struct pc_rule *chain, const size_t *idx,
 		       size_t min_run, struct pc_rule maps[MAX_MAPS], size_t *n_maps,
 		       struct pc_optimize_stats *st)
 {
@@ -776,7 +798,7 @@ static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size
 				if (part.n)
 					maps[(*n_maps)++] = map_rule(arena, &part,
 								     f ? PC_FAM_IPV6 : PC_FAM_IPV4,
-								     &rules[0]);
+								     rules, chain, idx);
 			}
 			free(part.v);
 			if (st)
@@ -851,11 +873,13 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 		       same_key(&c->rules[j], &c->rules[i]))
 			j++;
 		if (n_run >= min_run)
-			cut = fold_run(arena, run, n_run, min_run, maps, &n_maps, st);
+			cut = fold_run(arena, run, n_run, c->rules, idx, min_run, maps, &n_maps,
+				       st);
 		if (cut >= min_run) {
 			/* the maps, then the rules of [i, end) that are not in them,
-			 * in their order */
-			end = idx[n_run - 1] + 1;
+			 * in their order; after a cut, the next run starts at the
+			 * rule that was cut */
+			end = cut < n_run ? idx[cut] : idx[n_run - 1] + 1;
 			for (size_t m = 0; m < n_maps; m++)
 				emit(&out, &n, &cap, &maps[m]);
 			for (size_t r = i, q = 0; r < end; r++) {
@@ -913,7 +937,8 @@ unsigned pc_optimize_keys(uint32_t caps)
 {
 	return (caps & PC_CAP_VMAP_DADDR ? PC_OPT_KEY_DADDR : 0) |
 	       (caps & PC_CAP_VMAP_IFACE ? PC_OPT_KEY_IFACE : 0) |
-	       (caps & PC_CAP_VMAP_ICMP ? PC_OPT_KEY_ICMP : 0);
+	       (caps & PC_CAP_VMAP_ICMP ? PC_OPT_KEY_ICMP : 0) |
+	       (caps & PC_CAP_VMAP_ACTION ? PC_OPT_KEY_ACTION : 0);
 }
 
 struct pc_ir *pc_ir_optimize_view_keys(const struct pc_ir *ir, unsigned keys, bool dispatch,
