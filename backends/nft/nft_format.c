@@ -262,6 +262,11 @@ comment:
 			put_quoted(out, r->ifname);
 			fputc_unlocked(' ', out);
 		}
+		if (r->oifname) {
+			put(out, "oifname ");
+			put_quoted(out, r->oifname);
+			fputc_unlocked(' ', out);
+		}
 		if (r->vmap->iface)
 			put(out, r->vmap->oif ? "oifname . " : "iifname . ");
 		put(out, ip);

@@ -365,6 +365,8 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	/* one interface for the whole map (issue 15): a match before it */
 	nr->ifname = r->iface;
 	nr->oif = dir == PC_DIR_OUT;
+	/* forward rules: the run's output interface (issue 15), likewise */
+	nr->oifname = r->n_oifaces ? r->oifaces[0] : NULL;
 	nr->comment = xstrdup(comment);
 }
 

@@ -64,8 +64,11 @@
  *  - a limit: over its rate the rule does not decide (above);
  *  - connection state: not a field the key can hold next to the others
  *    (ct state is a bit mask, a rule matches any of several bits);
- *  - an interface wildcard (eth*) or `on not`: not one key value; an
- *    output interface of a forward rule (out on IF): not keyed yet;
+ *  - an interface wildcard (eth*) or `on not`: not one key value;
+ *  - the output interface of a forward rule (out on IF) other than the
+ *    run's: it is one exact name, compared before the map's lookup, so a
+ *    run's rules all leave on the same interface or name none (a list
+ *    or a wildcard is no such name);
  *  - `from not` / `to not` and dynamic sets: the complement of a set, or a
  *    set the kernel changes at run time, is no fixed list of elements;
  *  - a source port: not in the key (issue 14);
@@ -135,6 +138,12 @@ static const char *iface_at(const struct pc_rule *r, size_t i)
  */
 static bool same_key(const struct pc_rule *a, const struct pc_rule *b)
 {
+	/* out on IF (forward rules, issue 15): one comparison before the
+	 * map, so the run's rules leave on the same one interface, or none
+	 * of them names one */
+	if (a->n_oifaces != b->n_oifaces ||
+	    (a->n_oifaces && strcmp(a->oifaces[0], b->oifaces[0]) != 0))
+		return false;
 	return (a->iface != NULL) == (b->iface != NULL);
 }
 
@@ -225,7 +234,11 @@ static bool foldable(const struct pc_rule *r, unsigned keys)
 			if (strchr(iface_at(r, i), '*'))
 				return false;
 	}
-	if (r->limit.rate || r->n_oifaces ||
+	/* one exact output interface: a comparison before the map */
+	if (r->n_oifaces > 1 || (r->n_oifaces && (!(keys & PC_OPT_KEY_IFACE) ||
+						 strchr(r->oifaces[0], '*'))))
+		return false;
+	if (r->limit.rate ||
 	    (r->daddr.n && !(keys & PC_OPT_KEY_DADDR)) ||
 	    r->ct_state || !r->n_l4 ||
 	    pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr) ||
@@ -786,6 +799,9 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	r.map_daddr = dst;
 	r.map_iface = iface;
 	r.iface = one;
+	/* the run's one output interface (same_key()), if any */
+	r.n_oifaces = first->n_oifaces;
+	r.oifaces = first->oifaces;
 	return r;
 }
 

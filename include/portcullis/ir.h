@@ -371,6 +371,8 @@ struct pc_rule {
 	 * interface, @map_iface is NULL and the map rule's @iface holds that
 	 * exact name instead (the packet's interface must equal it before the
 	 * lookup). Only backends with PC_CAP_VMAP_IFACE are given either.
+	 * Likewise a verdict map in the forward chain may have one exact
+	 * @oifaces name (@n_oifaces 1): the packet must leave on it too.
 	 */
 	const char *const *map_iface;
 };

@@ -791,6 +791,85 @@ static void test_capirca_shaped(void **state)
 	assert_true(mixed_maps > 10);
 }
 
+/*
+ * Forward rules that name the interface a packet leaves on (issue 15): a
+ * run whose rules leave on one exact interface folds behind a comparison
+ * of it; another name, a list or a wildcard ends the run. Packets of
+ * every pair of interfaces, at the edges of every rule.
+ */
+static void test_forward_out_on(void **state)
+{
+	static const char *const outs[] = { "eth2", "eth2", "eth2", "eth3", "eth3",
+					    "{ eth2, eth3 }", "eth*" };
+	static const char *const ins[] = { "", "", "on eth0 ", "on eth1 ", "on { eth0, eth1 } " };
+	static const char *const ifs[] = { "eth0", "eth1", "eth2", "eth3", "wlan0" };
+	size_t oif_maps = 0, n = 0;
+
+	(void)state;
+	for (unsigned seed = 1; seed <= 60; seed++) {
+		struct pc_buf b;
+		struct pc_ir *plain, *opt, *dis;
+		unsigned n_rules = 10 + pick(40), out = pick(7);
+
+		rng_state = 0x51afd7ed558ccd1dull * seed;
+		pc_buf_init(&b);
+		pc_buf_puts(&b, "default forward deny\n");
+		for (unsigned i = 0; i < n_rules; i++) {
+			unsigned v = pick(12);
+
+			if (pick(8) == 0)
+				out = pick(7);
+			pc_buf_printf(&b, "%s forward %sout on %s port %u/%s",
+				      v == 0 ? "reject" : v < 6 ? "deny" : "allow", ins[pick(5)],
+				      outs[out], 1000 + pick(12), pick(2) ? "tcp" : "udp");
+			if (pick(2)) {
+				pc_buf_puts(&b, " from ");
+				rand_prefix(&b, false);
+			}
+			if (pick(3) == 0) {
+				pc_buf_puts(&b, " to ");
+				rand_dst(&b, false);
+			}
+			if (pick(6) == 0)
+				pc_buf_puts(&b, " log");
+			pc_buf_putc(&b, '\n');
+		}
+		plain = load(b.data);
+		opt = load(b.data);
+		dis = load(b.data);
+		assert_non_null(plain);
+		pc_ir_optimize(opt, NULL);
+		pc_ir_optimize_dispatch(dis, NULL);
+		for (size_t i = 0; i < opt->chains[PC_DIR_FORWARD].n; i++)
+			oif_maps += opt->chains[PC_DIR_FORWARD].rules[i].n_map &&
+				    opt->chains[PC_DIR_FORWARD].rules[i].n_oifaces;
+		for (unsigned k = 0; k < 3000; k++) {
+			struct pc_packet p;
+
+			pc_packet_init(&p);
+			p.dir = PC_DIR_FORWARD;
+			p.family = PC_FAM_IPV4;
+			p.proto = pick(2) ? PC_PROTO_TCP : PC_PROTO_UDP;
+			p.dport = (uint16_t)(999 + pick(14));
+			p.saddr[0] = 192;
+			p.saddr[2] = (uint8_t)pick(256);
+			p.saddr[3] = (uint8_t)pick(256);
+			rand_daddr(&p);
+			p.iface = ifs[pick(5)];
+			strcpy(p.oiface, ifs[pick(5)]);
+			compare1(plain, opt, &p, b.data);
+			compare1(plain, dis, &p, b.data);
+			n++;
+		}
+		pc_ir_destroy(plain);
+		pc_ir_destroy(opt);
+		pc_ir_destroy(dis);
+		pc_buf_finish(&b);
+	}
+	print_message("%zu packets, %zu maps behind an output interface\n", n, oif_maps);
+	assert_true(oif_maps > 20);
+}
+
 /* The benchmark's shape: distinct prefix/port pairs, verdicts interleaved. */
 static void test_fold_counts(void **state)
 {
@@ -822,6 +901,7 @@ int main(void)
 		cmocka_unit_test(test_random_policies),
 		cmocka_unit_test(test_fold_counts),
 		cmocka_unit_test(test_capirca_shaped),
+		cmocka_unit_test(test_forward_out_on),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
