@@ -625,7 +625,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 	struct boxes work = { 0 }, next = { 0 };
 	struct box_index *ix = xzalloc(sizeof(*ix));
 	size_t base_total = 0;
-	bool ok = true;
+	bool ok = true, over = false;
 
 	for (size_t r = first; r < *last && ok; r++) {
 		const struct pc_rule *rule = &rules[r];
@@ -642,17 +642,17 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 		n_dst = 0;
 		for (size_t s = 0; s < rule->daddr.n; s++)
 			n_dst += rule->daddr.v[s].family == fam;
-		for (size_t k = 0; k < rule->n_l4 && ok; k++) {
+		for (size_t k = 0; k < rule->n_l4 && ok && !over; k++) {
 			const struct pc_l4 *l = &rule->l4[k];
 			size_t n_ports = l4_values(l);
 
 			if (is_icmp(l->proto) && icmp_family(l->proto) != fam)
 				continue;   /* no packet of @fam has it */
 
-			for (size_t p = 0; p < n_ports && ok; p++) {
-				for (size_t f = 0; f < n_iface(rule) && ok; f++)
-				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok; s++)
-				for (size_t di = 0; di < (n_dst ? rule->daddr.n : 1) && ok; di++) {
+			for (size_t p = 0; p < n_ports && ok && !over; p++) {
+				for (size_t f = 0; f < n_iface(rule) && ok && !over; f++)
+				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok && !over; s++)
+				for (size_t di = 0; di < (n_dst ? rule->daddr.n : 1) && ok && !over; di++) {
 					struct box b;
 
 					if (n_src && rule->saddr.v[s].family != fam)
@@ -692,7 +692,16 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 							work = next;
 							next = t;
 						}
+						/* this rule breaks the bound already: stop
+						 * cutting it (the run is cut before it) */
+						if (r > first && out->n + work.n >
+						    MAX_GROWTH * (base_total + base + 1) + GROWTH_SLACK) {
+							over = true;
+							break;
+						}
 					}
+					if (over)
+						continue;
 					for (size_t w = 0; w < work.n; w++) {
 						box_push(out, &work.v[w]);
 						index_add(ix, &work.v[w], (uint32_t)(out->n - 1));
@@ -704,7 +713,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 			}
 		}
 		base_total += base;
-		if (ok && r > first && out->n > MAX_GROWTH * base_total + GROWTH_SLACK) {
+		if (ok && r > first && (over || out->n > MAX_GROWTH * base_total + GROWTH_SLACK)) {
 			out->n = before;
 			*last = r;
 			break;
