@@ -115,6 +115,7 @@ const char *pc_cap_name(unsigned cap)
 	case PC_CAP_LIMIT_PER_SOURCE: return "a rate limit per source address (limit ... per source)";
 	case PC_CAP_VMAP_IFACE: return "verdict maps keyed by interface";
 	case PC_CAP_VMAP_ICMP: return "verdict maps keyed by ICMP type";
+	case PC_CAP_VMAP_ACTION: return "verdict maps whose elements log or reject";
 	}
 	return "an unknown feature";
 }

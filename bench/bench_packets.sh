@@ -50,11 +50,13 @@ fi
 "$pc" generate --no-optimize -o "$tmp/plain.nft" "$policy" 2>/dev/null
 # OPT_FLAGS: e.g. --no-dispatch (issue 15); PORT: the probe's UDP port (and iperf3's TCP control);
 # ALT_FLAGS: a third ruleset ("alt") measured in the same rounds, e.g.
-# OPT_FLAGS=--no-dispatch ALT_FLAGS=--dispatch for the two side by side
+# OPT_FLAGS=--no-dispatch ALT_FLAGS=--dispatch for the two side by side;
+# ALT_PC: another portcullis (e.g. the branch point's) that generates "alt",
+# for before and after in the same rounds
 "$pc" generate ${OPT_FLAGS:-} -o "$tmp/opt.nft" "$policy" 2>/dev/null
 rulesets="none plain opt"
 if [ -n "${ALT_FLAGS:-}" ]; then
-	"$pc" generate $ALT_FLAGS -o "$tmp/alt.nft" "$policy" 2>/dev/null
+	"${ALT_PC:-$pc}" generate $ALT_FLAGS -o "$tmp/alt.nft" "$policy" 2>/dev/null
 	rulesets="none plain opt alt"
 fi
 port=${PORT:-5201}
@@ -101,7 +103,9 @@ done
 for what in ${rulesets#none }; do
 	f="$tmp/$what.nft"
 	case $what in plain) flag=--no-optimize ;; opt) flag=${OPT_FLAGS:-} ;; *) flag=$ALT_FLAGS ;; esac
-	t0=$(date +%s%N); "$pc" generate $flag -o "$tmp/x.nft" "$policy" 2>/dev/null; t1=$(date +%s%N)
+	gen=$pc
+	[ "$what" = alt ] && gen=${ALT_PC:-$pc}
+	t0=$(date +%s%N); "$gen" generate $flag -o "$tmp/x.nft" "$policy" 2>/dev/null; t1=$(date +%s%N)
 	printf 'generate (%s): %d ms\n' "$what" $(((t1 - t0) / 1000000))
 	t0=$(date +%s%N); unshare -n nft -f "$f"; t1=$(date +%s%N)
 	printf 'nft -f (%s): %d ms\n' "$what" $(((t1 - t0) / 1000000))

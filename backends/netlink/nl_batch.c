@@ -702,11 +702,13 @@ struct pc_nl_batch *pc_nl_batch_create(const char *table, struct pc_nl_objs *o,
 		batch_table(b, table, NFT_MSG_NEWTABLE, o);
 		for (size_t i = 0; i < o->n_objs; i++)
 			batch_obj(b, o->objs[i], NULL);
+		/* the chains before the named maps: an element that logs or
+		 * rejects jumps to one (issue 15) */
+		batch_chains(b, o);
 		for (size_t i = 0; i < o->n_sets; i++)
 			if (!o->sets[i].anon)
 				batch_set(b, &o->sets[i], o->sets[i].name, ++b->set_id,
 					  o->sets[i].loc);
-		batch_chains(b, o);
 		for (size_t i = 0; i < o->n_rules; i++)
 			batch_rule(b, o, &o->rules[i], 0);
 	}

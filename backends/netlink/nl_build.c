@@ -533,8 +533,15 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 		vmap_elem_keys(m, i, lo, hi);
 		e = set_add_elem(ns, lo, klen, 0, false);
 		elem_set_end(e, hi);
-		e->has_verdict = true;
-		e->verdict = m->v[i].verdict == PC_VERDICT_ALLOW ? NF_ACCEPT : NF_DROP;
+		if (m->jump && m->jump[i]) {
+			/* an element that logs or rejects (issue 15) */
+			e->has_verdict = true;
+			e->verdict = NFT_JUMP;
+			e->chain = xstrdup(m->jump[i]);
+		} else {
+			e->has_verdict = true;
+			e->verdict = m->v[i].verdict == PC_VERDICT_ALLOW ? NF_ACCEPT : NF_DROP;
+		}
 		if (m->comments[i][0])
 			e->comment = xstrdup(m->comments[i]);
 	}

@@ -866,6 +866,36 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 			forced = true;
 		}
 	}
+	/*
+	 * A named map that stays must not jump to a chain that goes (an
+	 * element that logs or rejects jumps to an action chain): the kernel
+	 * would refuse to delete the chain. Such a table is replaced whole.
+	 */
+	for (size_t i = 0; i < o->n_sets; i++) {
+		ssize_t l;
+		const struct nl_set *ls;
+
+		if (o->sets[i].anon || u.set_fate[i] != UPD_KEEP)
+			continue;
+		l = name_find(u.live_sets, u.n_live_sets, o->sets[i].name);
+		ls = l >= 0 ? &live->sets[l] : NULL;
+		for (size_t k = 0; ls && k < ls->n; k++) {
+			ssize_t c;
+
+			if (!ls->e[k].chain)
+				continue;
+			c = name_find(u.live_chains, u.n_live_chains, ls->e[k].chain);
+			if (c >= 0 && live_ch_goes[c]) {
+				free(ch);
+				free(policy);
+				free(live_ch_goes);
+				free(wv);
+				free(lv);
+				upd_free(&u);
+				return false;
+			}
+		}
+	}
 	/* a chain that stays must not jump to one that goes */
 	for (size_t i = 0; i < o->n_chains; i++) {
 		size_t lf, ln;
@@ -932,11 +962,22 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 		if (live_ch_goes[i])
 			batch_named(b, table, NFT_MSG_DELCHAIN, chain_name(live->chains[i]), 0);
 
-	/* What comes: objects, sets and elements, chains, then the rules of
-	 * new and changed chains in the plan's order. */
+	/* What comes: objects, chains (a map's element may jump to one),
+	 * sets and elements, then the rules of new and changed chains in
+	 * the plan's order. */
 	for (size_t i = 0; i < o->n_objs; i++)
 		if (u.obj_fate[i] != UPD_KEEP)
 			batch_obj(b, o->objs[i], NULL);
+	for (size_t i = 0; i < o->n_chains; i++) {
+		struct nlmsghdr *nlh;
+
+		if (ch[i] != CH_NEW && ch[i] != CH_RECREATE && policy[i] == 0)
+			continue;
+		nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
+				xasprintf("chain %s", chain_name(o->chains[i])));
+		nftnl_chain_nlmsg_build_payload(nlh, o->chains[i]);
+		batch_done(b, nlh);
+	}
 	for (size_t i = 0; i < o->n_sets; i++) {
 		struct nl_set *ns = &o->sets[i];
 
@@ -950,16 +991,6 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 			batch_set_elems(b, ns, ns->name, 0, ns->loc);
 		else
 			batch_set(b, ns, ns->name, batch_set_id(b), ns->loc);
-	}
-	for (size_t i = 0; i < o->n_chains; i++) {
-		struct nlmsghdr *nlh;
-
-		if (ch[i] != CH_NEW && ch[i] != CH_RECREATE && policy[i] == 0)
-			continue;
-		nlh = batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL,
-				xasprintf("chain %s", chain_name(o->chains[i])));
-		nftnl_chain_nlmsg_build_payload(nlh, o->chains[i]);
-		batch_done(b, nlh);
 	}
 	for (size_t i = 0; i < o->n_chains; i++) {
 		size_t first, n;

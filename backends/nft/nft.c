@@ -68,7 +68,7 @@ const struct pc_backend pc_backend_nft = {
 		PC_CAP_OIFACE | PC_CAP_NAT | PC_CAP_DYNSET | PC_CAP_LOG_GROUP |
 		PC_CAP_NEGATION | PC_CAP_LIMIT_BURST | PC_CAP_SPORT |
 		PC_CAP_LIMIT_PER_SOURCE | PC_CAP_VMAP_IFACE |
-		PC_CAP_VMAP_ICMP,
+		PC_CAP_VMAP_ICMP | PC_CAP_VMAP_ACTION,
 	.families = PC_FAM_ALL,
 	.check = nft_check,
 	.emit = nft_emit,

@@ -285,6 +285,11 @@ comment:
 			put_quoted(out, r->ifname);
 			fputc_unlocked(' ', out);
 		}
+		if (r->oifname) {
+			put(out, "oifname ");
+			put_quoted(out, r->oifname);
+			fputc_unlocked(' ', out);
+		}
 		if (r->vmap->iface)
 			put(out, r->vmap->oif ? "oifname . " : "iifname . ");
 		put(out, ip);
@@ -489,6 +494,11 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 	if (comment[0]) {
 		put(out, " comment ");
 		put_quoted(out, comment);
+	}
+	if (m->jump && m->jump[i]) {
+		put(out, " : jump ");
+		put(out, m->jump[i]);
+		return;
 	}
 	put(out, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
 }

@@ -92,6 +92,7 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 			if (k == 0 || m->comments[k] != m->comments[k - 1])
 				free(m->comments[k]);
 		free(m->comments);
+		free(m->jump);
 		free(m->name);
 		free(m);
 	}
@@ -302,7 +303,83 @@ struct lower {
 	const struct pc_nat_rule *nat;
 	/* pc_nft_plan_create_text(): groups' sets without elements */
 	bool text;
+	/* Actions in map elements (issue 15): the action chains of the
+	 * current base chain, one per policy rule, family and kind of reject */
+	struct action_chain *actions;
+	size_t n_actions, actions_cap;
+	unsigned chain_actions;
 };
+
+struct action_chain {
+	struct pc_location loc;
+	unsigned family;
+	bool tcp;
+	const char *name;     /* the chain's, in the plan */
+};
+
+static void sub_push(struct lower *lw, const struct pc_nft_chain *nc);
+
+/*
+ * The chain an element of policy rule @r (family @fam, protocol @proto)
+ * jumps to: one rule with @r's log and verdict, and no counter (the
+ * element has it: `stats` sums per line). A reject is a TCP reset for
+ * TCP, else ICMP port unreachable, as lower_alternatives() writes it; the
+ * ICMP reject names the family. The rule always decides, so the jump
+ * never returns: the element decides like an accept or drop. A rule
+ * copied into several class chains (or maps) shares one action chain.
+ */
+static const char *action_chain(struct lower *lw, enum pc_direction dir,
+				const struct pc_rule *r, unsigned fam, uint8_t proto)
+{
+	bool tcp = r->verdict == PC_VERDICT_REJECT && proto == PC_PROTO_TCP;
+	struct pc_nft_chain nc = { 0 };
+	struct pc_nft_rule *nr;
+	struct action_chain *a;
+	char comment[PC_NFT_COMMENT_BUF];
+
+	for (size_t i = 0; i < lw->n_actions; i++) {
+		a = &lw->actions[i];
+		if (a->family == fam && a->tcp == tcp && a->loc.file == r->loc.file &&
+		    a->loc.line == r->loc.line && a->loc.col == r->loc.col)
+			return a->name;
+	}
+	nc.name = xasprintf("%s_a%u", chain_names[dir], ++lw->chain_actions);
+	nc.hook = chain_hooks[dir];
+	nc.n = 1;
+	nc.rules = xcalloc(1, sizeof(*nc.rules));
+	nr = &nc.rules[0];
+	nr->src = r;
+	/* no family match but for the ICMP reject, which names the family */
+	nr->family = r->verdict == PC_VERDICT_REJECT && !tcp ? fam : 0;
+	nr->proto = tcp ? PC_PROTO_TCP : -1;
+	nr->log = r->log;
+	nr->log_prefix = r->log_prefix;
+	nr->log_nflog = r->log_nflog;
+	nr->log_group = r->log_group;
+	switch (r->verdict) {
+	case PC_VERDICT_ALLOW:
+		nr->verdict = PC_NFT_ACCEPT;
+		break;
+	case PC_VERDICT_DENY:
+		nr->verdict = PC_NFT_DROP;
+		break;
+	default:
+		nr->verdict = tcp ? PC_NFT_REJECT_TCP : PC_NFT_REJECT;
+		nr->nfproto = !tcp;
+		break;
+	}
+	pc_nft_rule_comment(r, dir, comment, sizeof(comment));
+	nr->comment = xstrdup(comment);
+	sub_push(lw, &nc);
+	lw->actions = xgrow(lw->actions, &lw->actions_cap, lw->n_actions + 1,
+			    sizeof(*lw->actions));
+	a = &lw->actions[lw->n_actions++];
+	a->loc = r->loc;
+	a->family = fam;
+	a->tcp = tcp;
+	a->name = nc.name;
+	return a->name;
+}
 
 /* A verdict-map rule of the optimiser: one named map and one rule. */
 static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_direction dir,
@@ -333,6 +410,14 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	for (size_t i = 0; m->comments && i < r->n_map; i++)
 		m->comments[i] = i && pc_nft_elem_same_comment(&r->map[i - 1], &r->map[i]) ?
 				 m->comments[i - 1] : pc_nft_elem_comment(&r->map[i]);
+	for (size_t i = 0; i < r->n_map; i++) {
+		if (!r->map[i].action)
+			continue;
+		if (!m->jump)
+			m->jump = xcalloc(r->n_map, sizeof(*m->jump));
+		m->jump[i] = action_chain(lw, dir, r->map[i].action, r->families,
+					  r->map[i].proto);
+	}
 	plan->maps = xgrow(plan->maps, &lw->maps_cap, plan->n_maps + 1, sizeof(*plan->maps));
 	plan->maps[plan->n_maps++] = m;
 	nr->src = r;
@@ -342,6 +427,8 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	/* one interface for the whole map (issue 15): a match before it */
 	nr->ifname = r->iface;
 	nr->oif = dir == PC_DIR_OUT;
+	/* forward rules: the run's output interface (issue 15), likewise */
+	nr->oifname = r->n_oifaces ? r->oifaces[0] : NULL;
 	nr->comment = xstrdup(comment);
 }
 
@@ -1111,10 +1198,13 @@ static struct pc_nft_plan *plan_create(const struct pc_ir *ir, struct pc_diag *d
 		lw.chain_meters = 0;
 		lw.chain_subs = 0;
 		lw.chain_dispatches = 0;
+		lw.chain_actions = 0;
+		lw.n_actions = 0;
 		if (!lower_rules(&lw, nc, dir, ch))
 			ok = false;
 	}
 	lw.plan->n_chains = 3;
+	free(lw.actions);
 	if (ir->n_nat && !lower_nat(&lw))
 		ok = false;
 	if (!ok) {

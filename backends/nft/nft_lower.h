@@ -174,6 +174,10 @@ struct pc_nft_map {
 	 * in an IPv6 map) and the key ends in `icmp type` instead of
 	 * `meta l4proto . th dport` */
 	bool icmp;
+	/* Actions in map elements (issue 15): NULL, or per element NULL (its
+	 * verdict) or the action chain it jumps to (`jump input_a1`), whose
+	 * one rule logs and decides as the policy rule did */
+	const char **jump;
 };
 
 /**

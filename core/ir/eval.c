@@ -87,6 +87,9 @@ const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 	/* one interface for all elements (issue 15): an exact name */
 	if (r->iface && (!p->iface || strcmp(r->iface, p->iface) != 0))
 		return NULL;
+	/* forward rules: the one output interface of the run (issue 15) */
+	if (r->n_oifaces && !oiface_match(r, p))
+		return NULL;
 	for (size_t i = 0; i < r->n_map; i++) {
 		const struct pc_map_elem *e = &r->map[i];
 		bool in = v >= 0 && e->dport.lo <= v && v <= e->dport.hi;

@@ -6,21 +6,69 @@
  * comparison per rule.
  *
  * Meaning is kept exactly. A run is a maximal sequence of consecutive
- * "plain" rules: allow or deny, matching only source and destination
- * addresses, interfaces, protocols with ports and destination ports. The
- * destination is in a map's key only when a rule of the run names one
- * (issue 15); then the others' elements hold any destination of the
- * family. The interface is in the key when the rules of the run name one
- * (`on IF`, exact names): a rule with an interface and one without are not
- * in the same run, since an element cannot say "any interface" (see
+ * "plain" rules: rules that always decide the packets they match (allow,
+ * deny, reject, with or without a log), matching only source and
+ * destination addresses, interfaces, protocols with ports and destination
+ * ports. The destination is in a map's key only when a rule of the run
+ * names one (issue 15); then the others' elements hold any destination of
+ * the family. The interface is in the key when the rules of the run name
+ * one (`on IF`, exact names): a rule with an interface and one without are
+ * not in the same run, since an element cannot say "any interface" (see
  * same_key()).
  *
+ * Rules of every shape in one map (issue 15). A rule is a union of boxes
+ * (interface x source prefix x destination interval x protocol x port or
+ * ICMP type interval); a rule without a source is the prefix /0 of the
+ * family, without a destination the whole interval of the family, without
+ * ports 0-65535. So rules with and without destinations, of either verdict,
+ * logged or not, fold into one map whose key is the widest the run needs.
+ * build_boxes() makes the elements of rules R1..Rn in order; for each box b
+ * of Rk it subtracts every element already made that overlaps b
+ * (subtract(): b minus a as disjoint boxes, cutting b's ports around a's,
+ * then its source prefix around a's, then its destination interval). By
+ * induction on the boxes added, with E the elements made so far:
+ *  (I1) the elements of E are pairwise disjoint;
+ *  (I2) the union of E is the union of the boxes added so far;
+ *  (I3) an element of E lies in a box of the rule it carries, and in no
+ *       box of an earlier rule of the run.
+ * Adding b: its pieces are b minus the union of E, which is (I2) the union
+ * of the earlier boxes; they are disjoint from E and from each other (I1),
+ * lie in b and in no earlier rule's box (I3; boxes of Rk itself that came
+ * first take the overlap, and carry Rk as well), and E with them covers
+ * the boxes so far (I2). Hence a packet lies in at most one element, and
+ * that element carries the first rule of the run that matches the packet:
+ * its verdict, its log and its line, as the rules in order would decide.
+ * A packet in no element is matched by no rule of the run and goes on to
+ * the rule after the run, as before. The kernel rejects overlapping
+ * intervals in one set ("File exists"); disjoint boxes never overlap.
+ *
+ * A rule that logs or rejects is an element whose action is that rule's
+ * (pc_map_elem.action): the backend jumps to a chain that logs and
+ * accepts, drops or rejects, and never returns, so the element decides
+ * the packet as an accept or a drop would. A limit does not always decide
+ * (over its rate the packet goes on to the next rule, which a map element
+ * cannot say): a limited rule splits the run where it sits, or is moved
+ * past as below.
+ *
+ * The bound on the elements: subtracting cuts a box into at most a few
+ * pieces per dimension, but many earlier rules can cut one box many
+ * times (a rule from any source after rules to many single
+ * destinations). A run's elements stay at most MAX_GROWTH times the boxes
+ * of its rules plus GROWTH_SLACK: the rule whose boxes would break that is
+ * cut off, and the run folded so far stands; the cut rule begins the next
+ * run, where it splits nothing before it. So every map holds at most
+ * MAX_GROWTH x its rules' boxes + GROWTH_SLACK elements, and a run too
+ * short to fold keeps one rule per line, as before.
+ *
  * What ends a run, and why it cannot be keyed exactly:
- *  - log, limit, reject: the action is not a verdict of a map element;
+ *  - a limit: over its rate the rule does not decide (above);
  *  - connection state: not a field the key can hold next to the others
  *    (ct state is a bit mask, a rule matches any of several bits);
- *  - an interface wildcard (eth*) or `on not`: not one key value; an
- *    output interface of a forward rule (out on IF): not keyed yet;
+ *  - an interface wildcard (eth*) or `on not`: not one key value;
+ *  - the output interface of a forward rule (out on IF) other than the
+ *    run's: it is one exact name, compared before the map's lookup, so a
+ *    run's rules all leave on the same interface or name none (a list
+ *    or a wildcard is no such name);
  *  - `from not` / `to not` and dynamic sets: the complement of a set, or a
  *    set the kernel changes at run time, is no fixed list of elements;
  *  - a source port: not in the key (issue 14);
@@ -33,13 +81,7 @@
  * element, so the two maps of a run may come in either order. ICMP is
  * IPv4's and ICMPv6 IPv6's, as for explain and the nft rules.
  * Such a rule is moved past when every later rule of the run is disjoint
- * from it (optimize_reorder.c), else the run ends there. Inside a run the first match decides; the map
- * makes the elements disjoint by subtracting, from each rule's boxes, every
- * box of the rules before it, so that a lookup finds at most one element and that
- * element carries the verdict of the first rule that matched. A packet in
- * no element goes on to the rule after the run, as before. The kernel
- * rejects overlapping intervals in one set ("File exists"); disjoint boxes
- * never overlap.
+ * from it (optimize_reorder.c), else the run ends there.
  *
  * Nothing is moved across a rule outside the run.
  */
@@ -59,15 +101,23 @@
 #define MIN_RUN PC_OPT_MIN_RUN
 /* Give up on a run whose splitting explodes (pathological overlaps). */
 #define MAX_ELEMS 200000
-/* A rule split into more pieces than this per box (plus this) ends a run. */
-#define MAX_SPLIT 8
+/*
+ * The elements of a run are at most MAX_GROWTH times its rules' boxes plus
+ * GROWTH_SLACK (the proof above). On the Capirca shape, 4 and 256 fold the
+ * IPv4 class chain of udp/443 (41 rules of every shape) into two maps of
+ * 363 and 576 elements where it was 13 rules (unbounded: one map of 1,329);
+ * the kernel's lookup in a concatenation grows with its elements, so the
+ * bound also bounds the lookup (bench/README.md, branch busy).
+ */
+#define MAX_GROWTH 4
+#define GROWTH_SLACK 256
 /*
  * A rule with destinations joins a run only when its sources times its
  * destinations times its port intervals (of one family) are at most this:
  * an element holds one of each, and a group of 70 sources to a group of 5
  * servers would be 350 elements where the rule is one lookup of two sets.
  */
-#define MAX_DST_BOXES 32
+#define MAX_DST_BOXES 256
 
 /* The interfaces @r names: @iface alone, or the list. */
 static size_t n_iface(const struct pc_rule *r)
@@ -88,6 +138,12 @@ static const char *iface_at(const struct pc_rule *r, size_t i)
  */
 static bool same_key(const struct pc_rule *a, const struct pc_rule *b)
 {
+	/* out on IF (forward rules, issue 15): one comparison before the
+	 * map, so the run's rules leave on the same one interface, or none
+	 * of them names one */
+	if (a->n_oifaces != b->n_oifaces ||
+	    (a->n_oifaces && strcmp(a->oifaces[0], b->oifaces[0]) != 0))
+		return false;
 	return (a->iface != NULL) == (b->iface != NULL);
 }
 
@@ -166,7 +222,10 @@ static bool foldable(const struct pc_rule *r, unsigned keys)
 {
 	if (r->origin != PC_ORIGIN_POLICY || r->n_map || r->dispatch)
 		return false;
-	if (r->verdict != PC_VERDICT_ALLOW && r->verdict != PC_VERDICT_DENY)
+	/* a log or a reject is the action of an element (issue 15), where
+	 * the backend can express it; a limit is not: over its rate the
+	 * rule does not decide, and a map element always does */
+	if ((r->log || r->verdict == PC_VERDICT_REJECT) && !(keys & PC_OPT_KEY_ACTION))
 		return false;
 	if (r->iface) {
 		if (!(keys & PC_OPT_KEY_IFACE) || r->iface_not)
@@ -175,7 +234,11 @@ static bool foldable(const struct pc_rule *r, unsigned keys)
 			if (strchr(iface_at(r, i), '*'))
 				return false;
 	}
-	if (r->log || r->limit.rate || r->n_oifaces ||
+	/* one exact output interface: a comparison before the map */
+	if (r->n_oifaces > 1 || (r->n_oifaces && (!(keys & PC_OPT_KEY_IFACE) ||
+						 strchr(r->oifaces[0], '*'))))
+		return false;
+	if (r->limit.rate ||
 	    (r->daddr.n && !(keys & PC_OPT_KEY_DADDR)) ||
 	    r->ct_state || !r->n_l4 ||
 	    pc_addr_set_is_dynamic(&r->saddr) || pc_addr_set_is_dynamic(&r->daddr) ||
@@ -561,7 +624,8 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 {
 	struct boxes work = { 0 }, next = { 0 };
 	struct box_index *ix = xzalloc(sizeof(*ix));
-	bool ok = true;
+	size_t base_total = 0;
+	bool ok = true, over = false;
 
 	for (size_t r = first; r < *last && ok; r++) {
 		const struct pc_rule *rule = &rules[r];
@@ -578,17 +642,17 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 		n_dst = 0;
 		for (size_t s = 0; s < rule->daddr.n; s++)
 			n_dst += rule->daddr.v[s].family == fam;
-		for (size_t k = 0; k < rule->n_l4 && ok; k++) {
+		for (size_t k = 0; k < rule->n_l4 && ok && !over; k++) {
 			const struct pc_l4 *l = &rule->l4[k];
 			size_t n_ports = l4_values(l);
 
 			if (is_icmp(l->proto) && icmp_family(l->proto) != fam)
 				continue;   /* no packet of @fam has it */
 
-			for (size_t p = 0; p < n_ports && ok; p++) {
-				for (size_t f = 0; f < n_iface(rule) && ok; f++)
-				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok; s++)
-				for (size_t di = 0; di < (n_dst ? rule->daddr.n : 1) && ok; di++) {
+			for (size_t p = 0; p < n_ports && ok && !over; p++) {
+				for (size_t f = 0; f < n_iface(rule) && ok && !over; f++)
+				for (size_t s = 0; s < (n_src ? rule->saddr.n : 1) && ok && !over; s++)
+				for (size_t di = 0; di < (n_dst ? rule->daddr.n : 1) && ok && !over; di++) {
 					struct box b;
 
 					if (n_src && rule->saddr.v[s].family != fam)
@@ -628,7 +692,16 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 							work = next;
 							next = t;
 						}
+						/* this rule breaks the bound already: stop
+						 * cutting it (the run is cut before it) */
+						if (r > first && out->n + work.n >
+						    MAX_GROWTH * (base_total + base + 1) + GROWTH_SLACK) {
+							over = true;
+							break;
+						}
 					}
+					if (over)
+						continue;
 					for (size_t w = 0; w < work.n; w++) {
 						box_push(out, &work.v[w]);
 						index_add(ix, &work.v[w], (uint32_t)(out->n - 1));
@@ -639,7 +712,8 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 				}
 			}
 		}
-		if (ok && r > first && out->n - before > MAX_SPLIT * base + MAX_SPLIT) {
+		base_total += base;
+		if (ok && r > first && (over || out->n > MAX_GROWTH * base_total + GROWTH_SLACK)) {
 			out->n = before;
 			*last = r;
 			break;
@@ -676,9 +750,15 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 	return true;
 }
 
+/*
+ * The map rule of boxes @b of family @fam, from the run @run (a copy of
+ * rules of the chain: run[k] is chain[idx[k]]).
+ */
 static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, unsigned fam,
-			       const struct pc_rule *first)
+			       const struct pc_rule *run, const struct pc_rule *chain,
+			       const size_t *idx)
 {
+	const struct pc_rule *first = &run[0];
 	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
 	struct pc_addr_range *dst = NULL;
 	const char **iface = NULL;
@@ -714,6 +794,9 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 		m[i].verdict = b->v[i].verdict;
 		m[i].loc = b->v[i].from->loc;
 		m[i].comment = b->v[i].from->comment;
+		/* the chain's rule, which outlives the run's copy */
+		m[i].action = b->v[i].from->log || b->v[i].verdict == PC_VERDICT_REJECT ?
+			      &chain[idx[b->v[i].from - run]] : NULL;
 	}
 	memset(&r, 0, sizeof(r));
 	r.origin = PC_ORIGIN_POLICY;
@@ -725,6 +808,9 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	r.map_daddr = dst;
 	r.map_iface = iface;
 	r.iface = one;
+	/* the run's one output interface (same_key()), if any */
+	r.n_oifaces = first->n_oifaces;
+	r.oifaces = first->oifaces;
 	return r;
 }
 
@@ -737,6 +823,7 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 #define MAX_MAPS 4
 
 static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
+		       const struct pc_rule *chain, const size_t *idx,
 		       size_t min_run, struct pc_rule maps[MAX_MAPS], size_t *n_maps,
 		       struct pc_optimize_stats *st)
 {
@@ -776,7 +863,7 @@ static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size
 				if (part.n)
 					maps[(*n_maps)++] = map_rule(arena, &part,
 								     f ? PC_FAM_IPV6 : PC_FAM_IPV4,
-								     &rules[0]);
+								     rules, chain, idx);
 			}
 			free(part.v);
 			if (st)
@@ -851,11 +938,13 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 		       same_key(&c->rules[j], &c->rules[i]))
 			j++;
 		if (n_run >= min_run)
-			cut = fold_run(arena, run, n_run, min_run, maps, &n_maps, st);
+			cut = fold_run(arena, run, n_run, c->rules, idx, min_run, maps, &n_maps,
+				       st);
 		if (cut >= min_run) {
 			/* the maps, then the rules of [i, end) that are not in them,
-			 * in their order */
-			end = idx[n_run - 1] + 1;
+			 * in their order; after a cut, the next run starts at the
+			 * rule that was cut */
+			end = cut < n_run ? idx[cut] : idx[n_run - 1] + 1;
 			for (size_t m = 0; m < n_maps; m++)
 				emit(&out, &n, &cap, &maps[m]);
 			for (size_t r = i, q = 0; r < end; r++) {
@@ -913,7 +1002,8 @@ unsigned pc_optimize_keys(uint32_t caps)
 {
 	return (caps & PC_CAP_VMAP_DADDR ? PC_OPT_KEY_DADDR : 0) |
 	       (caps & PC_CAP_VMAP_IFACE ? PC_OPT_KEY_IFACE : 0) |
-	       (caps & PC_CAP_VMAP_ICMP ? PC_OPT_KEY_ICMP : 0);
+	       (caps & PC_CAP_VMAP_ICMP ? PC_OPT_KEY_ICMP : 0) |
+	       (caps & PC_CAP_VMAP_ACTION ? PC_OPT_KEY_ACTION : 0);
 }
 
 struct pc_ir *pc_ir_optimize_view_keys(const struct pc_ir *ir, unsigned keys, bool dispatch,

@@ -64,7 +64,10 @@ enum {
 	PC_OPT_KEY_DADDR = 1u << 0,   /* the destination: PC_CAP_VMAP_DADDR */
 	PC_OPT_KEY_IFACE = 1u << 1,   /* the interface: PC_CAP_VMAP_IFACE */
 	PC_OPT_KEY_ICMP = 1u << 2,    /* ICMP types: PC_CAP_VMAP_ICMP */
-	PC_OPT_KEYS_ALL = PC_OPT_KEY_DADDR | PC_OPT_KEY_IFACE | PC_OPT_KEY_ICMP,
+	/* not a key: elements that log or reject (PC_CAP_VMAP_ACTION) */
+	PC_OPT_KEY_ACTION = 1u << 3,
+	PC_OPT_KEYS_ALL = PC_OPT_KEY_DADDR | PC_OPT_KEY_IFACE | PC_OPT_KEY_ICMP |
+			  PC_OPT_KEY_ACTION,
 };
 
 /* The PC_OPT_KEY_* a backend with @caps (PC_CAP_*) can take. */

@@ -125,6 +125,9 @@ enum pc_cap {
 	/* ICMP types in map keys (issue 15): maps whose elements are of
 	 * PC_PROTO_ICMP / PC_PROTO_ICMPV6 (struct pc_map_elem), opt-in */
 	PC_CAP_VMAP_ICMP = 1u << 30,
+	/* Actions in map elements (issue 15): elements that log or reject
+	 * (struct pc_map_elem, @action), opt-in */
+	PC_CAP_VMAP_ACTION = 1u << 31,
 };
 
 /* Human name of one PC_CAP_* bit, as used in error messages. */

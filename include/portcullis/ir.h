@@ -187,7 +187,8 @@ enum pc_rule_origin {
  * @saddr:   source prefix (plen 0: any source of the family)
  * @proto:   a pc_proto_has_ports() protocol (or ICMP, see below)
  * @dport:   destination port interval
- * @verdict: PC_VERDICT_ALLOW or PC_VERDICT_DENY
+ * @verdict: PC_VERDICT_ALLOW or PC_VERDICT_DENY (or PC_VERDICT_REJECT,
+ *           see @action)
  * @loc:     the policy rule the element comes from
  * @comment: that rule's comment, may be NULL
  *
@@ -207,6 +208,15 @@ struct pc_map_elem {
 	enum pc_verdict verdict;
 	struct pc_location loc;
 	const char *comment;
+	/*
+	 * Actions in map elements (issue 15): NULL, or the policy rule whose
+	 * action the element takes besides its verdict: its log (prefix,
+	 * group), and a @verdict that may then be PC_VERDICT_REJECT. Such a
+	 * rule always decides the packets it matches (it has no limit), so
+	 * as an element it keeps first-match order like an allow or a deny.
+	 * Only backends with PC_CAP_VMAP_ACTION are given such elements.
+	 */
+	const struct pc_rule *action;
 };
 
 /* Dispatch (the compiler, issue 15) */
@@ -361,6 +371,8 @@ struct pc_rule {
 	 * interface, @map_iface is NULL and the map rule's @iface holds that
 	 * exact name instead (the packet's interface must equal it before the
 	 * lookup). Only backends with PC_CAP_VMAP_IFACE are given either.
+	 * Likewise a verdict map in the forward chain may have one exact
+	 * @oifaces name (@n_oifaces 1): the packet must leave on it too.
 	 */
 	const char *const *map_iface;
 };

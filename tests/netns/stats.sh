@@ -93,6 +93,10 @@ allow in port 93/tcp
 allow in port 94/udp
 deny in port 95/tcp log
 allow in port 96/tcp
+allow in port 97/tcp limit 100/second
+deny in port 97-98/tcp from 192.0.2.3
+allow in port 99/udp limit 100/second
+reject in port 99-100/udp from 192.0.2.3
 POL
 ip netns exec "$fw" "$pc" apply --dispatch "$tmp/sd.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
 grep -q "meta nfproto . meta l4proto vmap" <(ip netns exec "$fw" nft list table inet sd) ||
@@ -107,7 +111,7 @@ packets() { awk -v l="$tmp/sd.policy:$1" '$1 == l { print $2 }' "$tmp/out"; }
 [ "$(packets 8)" = 4 ] || { echo "FAIL: dispatch: line 8 (every class) counted $(packets 8), want 4"; fail=1; }
 [ "$(packets 4)" = 1 ] || { echo "FAIL: dispatch: line 4 counted $(packets 4), want 1"; fail=1; }
 ip netns exec "$fw" "$pc" stats --dispatch --unused "$tmp/sd.policy" >"$tmp/unused" 2>/dev/null || fail=1
-want=$(for l in 3 6 7 9 10 11 12; do echo "$tmp/sd.policy:$l"; done)
+want=$(for l in 3 6 7 9 10 11 12 13 14 15 16; do echo "$tmp/sd.policy:$l"; done)
 [ "$(cat "$tmp/unused")" = "$want" ] || { echo "FAIL: dispatch: --unused:"; cat "$tmp/unused"; fail=1; }
 ip netns exec "$fw" "$pc" diff --dispatch "$tmp/sd.policy" >"$tmp/diff" ||
 	{ echo "FAIL: dispatch: diff after apply:"; cat "$tmp/diff"; fail=1; }

@@ -139,7 +139,8 @@ static char *rand_policy(unsigned n_rules)
 	pc_buf_puts(&b, "transports tcp, udp, sctp\nhosts dyn = dynamic\n");
 	for (unsigned i = 0; i < n_rules; i++) {
 		unsigned kind = pick(20);
-		const char *verdict = pick(2) ? "allow" : "deny";
+		/* actions in map elements (issue 15): rejects and logs fold too */
+		const char *verdict = pick(12) == 0 ? "reject" : pick(2) ? "allow" : "deny";
 
 		if (with_iface && pick(24) == 0)
 			on_iface = !on_iface;
@@ -272,6 +273,8 @@ static char *rand_policy(unsigned n_rules)
 			rand_dst(&b, true);
 			pc_buf_puts(&b, " }");
 		}
+		if (pick(10) == 0)
+			pc_buf_printf(&b, " log \"p%u \"", pick(3));
 		pc_buf_putc(&b, '\n');
 	}
 	return b.data;
@@ -291,18 +294,29 @@ static struct pc_ir *load(const char *text)
 	return ir;
 }
 
-/* The line that decided, 0 for the chain policy (inside a dispatch too). */
-static unsigned decide(const struct pc_ir *ir, const struct pc_packet *p, enum pc_verdict *v)
+/*
+ * The line that decided, 0 for the chain policy (inside a dispatch too);
+ * in *@log whether the packet is logged, and with what prefix (actions in
+ * map elements, issue 15: an element logs as its rule did).
+ */
+static unsigned decide(const struct pc_ir *ir, const struct pc_packet *p, enum pc_verdict *v,
+		       const char **log)
 {
 	const struct pc_map_elem *e;
 	const struct pc_rule *r;
 	size_t at;
 
+	*log = NULL;
 	r = pc_ir_decide(ir, p, 0, v, &e, &at);
 	if (!r)
 		return 0;
-	if (e)
+	if (e) {
+		if (e->action && e->action->log)
+			*log = e->action->log_prefix ? e->action->log_prefix : "";
 		return e->loc.line;
+	}
+	if (r->log)
+		*log = r->log_prefix ? r->log_prefix : "";
 	return r->origin == PC_ORIGIN_POLICY ? r->loc.line : 100000 + r->origin;
 }
 
@@ -310,6 +324,30 @@ static size_t compared, maps_made, overlaps_checked, daddr_maps, dispatches, cla
 static size_t iface_maps;   /* maps keyed by the interface (issue 15) */
 static size_t icmp_maps;    /* maps keyed by the ICMP type (issue 15) */
 static size_t on_iface_maps;   /* maps behind a match on one interface */
+/* actions in map elements (issue 15): elements that log or reject, and
+ * maps that hold rules with and without a destination */
+static size_t action_elems, mixed_maps;
+
+static void count_map(const struct pc_rule *r)
+{
+	bool all = false, some = false;
+
+	for (size_t i = 0; i < r->n_map; i++) {
+		action_elems += r->map[i].action != NULL;
+		if (r->map_daddr) {
+			static const uint8_t zero[16], ones[16] = {
+				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+			unsigned len = r->map_daddr[i].family == PC_FAM_IPV4 ? 4 : 16;
+			bool any = memcmp(r->map_daddr[i].lo, zero, len) == 0 &&
+				   memcmp(r->map_daddr[i].hi, ones, len) == 0;
+
+			all = all || any;
+			some = some || !any;
+		}
+	}
+	mixed_maps += all && some;
+}
 
 static void compare1(const struct pc_ir *plain, const struct pc_ir *opt,
 		     const struct pc_packet *p, const char *text);
@@ -329,17 +367,19 @@ static void compare1(const struct pc_ir *plain, const struct pc_ir *opt,
 		     const struct pc_packet *p, const char *text)
 {
 	enum pc_verdict v1, v2;
-	unsigned l1 = decide(plain, p, &v1), l2 = decide(opt, p, &v2);
+	const char *log1, *log2;
+	unsigned l1 = decide(plain, p, &v1, &log1), l2 = decide(opt, p, &v2, &log2);
 
 	compared++;
-	if (v1 != v2 || l1 != l2) {
+	if (v1 != v2 || l1 != l2 || (log1 == NULL) != (log2 == NULL) ||
+	    (log1 && strcmp(log1, log2) != 0)) {
 		fprintf(stderr, "%s\n", text);
 		fail_msg("packet proto %u port %u fam %u src %u.%u.%u.%u dst %u.%u.%u.%u "
-			 "iface %s: plain %s line %u, optimised %s line %u",
+			 "iface %s: plain %s line %u%s, optimised %s line %u%s",
 			 p->proto, p->dport, p->family, p->saddr[0], p->saddr[1], p->saddr[2],
 			 p->saddr[3], p->daddr[0], p->daddr[1], p->daddr[2], p->daddr[3],
-			 p->iface ? p->iface : "-", pc_verdict_name(v1), l1,
-			 pc_verdict_name(v2), l2);
+			 p->iface ? p->iface : "-", pc_verdict_name(v1), l1, log1 ? " log" : "",
+			 pc_verdict_name(v2), l2, log2 ? " log" : "");
 	}
 }
 
@@ -446,8 +486,10 @@ static void check_dispatch(const struct pc_ir *ir)
 			for (size_t c = 0; c < d->n_classes; c++) {
 				struct pc_ir one = *ir;
 
-				for (size_t r = 0; r < d->classes[c].n; r++)
+				for (size_t r = 0; r < d->classes[c].n; r++) {
 					assert_null(d->classes[c].rules[r].dispatch);
+					count_map(&d->classes[c].rules[r]);
+				}
 				one.chains[PC_DIR_IN] = d->classes[c];
 				check_disjoint(&one);
 			}
@@ -607,6 +649,7 @@ static void run_text(char *text, unsigned n_random)
 				 opt->chains[PC_DIR_IN].rules[i].iface;
 		icmp_maps += opt->chains[PC_DIR_IN].rules[i].n_map &&
 			     !pc_proto_has_ports(opt->chains[PC_DIR_IN].rules[i].map[0].proto);
+		count_map(&opt->chains[PC_DIR_IN].rules[i]);
 	}
 	check_disjoint(opt);
 	c = &plain->chains[PC_DIR_IN];
@@ -696,7 +739,7 @@ static void run_text(char *text, unsigned n_random)
 static void test_random_policies(void **state)
 {
 	compared = maps_made = overlaps_checked = daddr_maps = dispatches = classes = 0;
-	iface_maps = icmp_maps = on_iface_maps = 0;
+	iface_maps = icmp_maps = on_iface_maps = action_elems = mixed_maps = 0;
 	for (unsigned seed = 1; seed <= 120; seed++) {
 		rng_state = 0x9e3779b97f4a7c15ull * seed;
 		run_one(5 + pick(60), 3000);
@@ -720,12 +763,17 @@ static void test_random_policies(void **state)
 	assert_true(overlaps_checked > 0);
 	print_message("%zu dispatches, %zu classes\n", dispatches, classes);
 	assert_true(dispatches > 10);
+	print_message("%zu elements that log or reject, %zu maps of rules with and without "
+		      "destinations\n", action_elems, mixed_maps);
+	assert_true(action_elems > 100);
+	assert_true(mixed_maps > 10);
 }
 
 /* Random Capirca-shaped policies (issue 15): groups, destinations, reordering. */
 static void test_capirca_shaped(void **state)
 {
 	compared = maps_made = overlaps_checked = daddr_maps = dispatches = classes = 0;
+	action_elems = mixed_maps = 0;
 	for (unsigned seed = 1; seed <= 30; seed++) {
 		rng_state = 0x2545f4914f6cdd1dull * seed;
 		run_text(capirca_policy(20 + pick(60)), 3000);
@@ -737,6 +785,89 @@ static void test_capirca_shaped(void **state)
 	assert_true(daddr_maps > 5);
 	print_message("%zu dispatches, %zu classes\n", dispatches, classes);
 	assert_true(dispatches > 15);
+	print_message("%zu elements that log or reject, %zu maps of rules with and without "
+		      "destinations\n", action_elems, mixed_maps);
+	assert_true(action_elems > 100);
+	assert_true(mixed_maps > 10);
+}
+
+/*
+ * Forward rules that name the interface a packet leaves on (issue 15): a
+ * run whose rules leave on one exact interface folds behind a comparison
+ * of it; another name, a list or a wildcard ends the run. Packets of
+ * every pair of interfaces, at the edges of every rule.
+ */
+static void test_forward_out_on(void **state)
+{
+	static const char *const outs[] = { "eth2", "eth2", "eth2", "eth3", "eth3",
+					    "{ eth2, eth3 }", "eth*" };
+	static const char *const ins[] = { "", "", "on eth0 ", "on eth1 ", "on { eth0, eth1 } " };
+	static const char *const ifs[] = { "eth0", "eth1", "eth2", "eth3", "wlan0" };
+	size_t oif_maps = 0, n = 0;
+
+	(void)state;
+	for (unsigned seed = 1; seed <= 60; seed++) {
+		struct pc_buf b;
+		struct pc_ir *plain, *opt, *dis;
+		unsigned n_rules = 10 + pick(40), out = pick(7);
+
+		rng_state = 0x51afd7ed558ccd1dull * seed;
+		pc_buf_init(&b);
+		pc_buf_puts(&b, "default forward deny\n");
+		for (unsigned i = 0; i < n_rules; i++) {
+			unsigned v = pick(12);
+
+			if (pick(8) == 0)
+				out = pick(7);
+			pc_buf_printf(&b, "%s forward %sout on %s port %u/%s",
+				      v == 0 ? "reject" : v < 6 ? "deny" : "allow", ins[pick(5)],
+				      outs[out], 1000 + pick(12), pick(2) ? "tcp" : "udp");
+			if (pick(2)) {
+				pc_buf_puts(&b, " from ");
+				rand_prefix(&b, false);
+			}
+			if (pick(3) == 0) {
+				pc_buf_puts(&b, " to ");
+				rand_dst(&b, false);
+			}
+			if (pick(6) == 0)
+				pc_buf_puts(&b, " log");
+			pc_buf_putc(&b, '\n');
+		}
+		plain = load(b.data);
+		opt = load(b.data);
+		dis = load(b.data);
+		assert_non_null(plain);
+		pc_ir_optimize(opt, NULL);
+		pc_ir_optimize_dispatch(dis, NULL);
+		for (size_t i = 0; i < opt->chains[PC_DIR_FORWARD].n; i++)
+			oif_maps += opt->chains[PC_DIR_FORWARD].rules[i].n_map &&
+				    opt->chains[PC_DIR_FORWARD].rules[i].n_oifaces;
+		for (unsigned k = 0; k < 3000; k++) {
+			struct pc_packet p;
+
+			pc_packet_init(&p);
+			p.dir = PC_DIR_FORWARD;
+			p.family = PC_FAM_IPV4;
+			p.proto = pick(2) ? PC_PROTO_TCP : PC_PROTO_UDP;
+			p.dport = (uint16_t)(999 + pick(14));
+			p.saddr[0] = 192;
+			p.saddr[2] = (uint8_t)pick(256);
+			p.saddr[3] = (uint8_t)pick(256);
+			rand_daddr(&p);
+			p.iface = ifs[pick(5)];
+			strcpy(p.oiface, ifs[pick(5)]);
+			compare1(plain, opt, &p, b.data);
+			compare1(plain, dis, &p, b.data);
+			n++;
+		}
+		pc_ir_destroy(plain);
+		pc_ir_destroy(opt);
+		pc_ir_destroy(dis);
+		pc_buf_finish(&b);
+	}
+	print_message("%zu packets, %zu maps behind an output interface\n", n, oif_maps);
+	assert_true(oif_maps > 20);
 }
 
 /* The benchmark's shape: distinct prefix/port pairs, verdicts interleaved. */
@@ -770,6 +901,7 @@ int main(void)
 		cmocka_unit_test(test_random_policies),
 		cmocka_unit_test(test_fold_counts),
 		cmocka_unit_test(test_capirca_shaped),
+		cmocka_unit_test(test_forward_out_on),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
