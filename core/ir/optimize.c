@@ -110,7 +110,7 @@ static size_t l4_values(const struct pc_l4 *l)
 	return l->dports.n ? l->dports.n : 1;
 }
 
-/* Interval @k of l4_values(): ports, or one ICMP type (foldable() takes
+/* Interval @k of l4_values(): ports, or one ICMP type (pc_optimize_foldable() takes
  * ICMP rules with types only). */
 static void l4_value(const struct pc_l4 *l, size_t k, uint16_t *lo, uint16_t *hi)
 {
@@ -162,7 +162,7 @@ static void box_push(struct boxes *b, const struct box *x)
 	b->v[b->n++] = *x;
 }
 
-static bool foldable(const struct pc_rule *r, unsigned keys)
+bool pc_optimize_foldable(const struct pc_rule *r, unsigned keys)
 {
 	if (r->origin != PC_ORIGIN_POLICY || r->n_map || r->dispatch)
 		return false;
@@ -193,9 +193,15 @@ static bool foldable(const struct pc_rule *r, unsigned keys)
 	return true;
 }
 
+/* One contains the other: they agree on the bits of the shorter. */
 static bool prefixes_overlap(const struct pc_addr *a, const struct pc_addr *b)
 {
-	return pc_prefix_contains(a, b) || pc_prefix_contains(b, a);
+	unsigned plen = a->plen < b->plen ? a->plen : b->plen, full = plen / 8;
+
+	if (a->family != b->family || memcmp(a->a, b->a, full) != 0)
+		return false;
+	return plen % 8 == 0 ||
+	       ((a->a[full] ^ b->a[full]) & (uint8_t)(0xff00u >> plen % 8)) == 0;
 }
 
 static bool ranges_overlap(const struct pc_addr_range *a, const struct pc_addr_range *b)
@@ -247,11 +253,11 @@ static bool range_is_all(const struct pc_addr_range *r)
 
 static bool boxes_overlap(const struct box *a, const struct box *b)
 {
-	if ((a->iface == NULL) != (b->iface == NULL) ||
-	    (a->iface && strcmp(a->iface, b->iface) != 0))
+	if (a->proto != b->proto || a->lo > b->hi || b->lo > a->hi ||
+	    !prefixes_overlap(&a->src, &b->src) || !ranges_overlap(&a->dst, &b->dst))
 		return false;
-	return a->proto == b->proto && a->lo <= b->hi && b->lo <= a->hi &&
-	       prefixes_overlap(&a->src, &b->src) && ranges_overlap(&a->dst, &b->dst);
+	return (a->iface == NULL) == (b->iface == NULL) &&
+	       (!a->iface || strcmp(a->iface, b->iface) == 0);
 }
 
 /* The prefix @p with bit @i (0 = most significant) set to @v, length i+1. */
@@ -484,7 +490,10 @@ static void cand_add(struct box_index *ix, const struct box *b, uint32_t id)
 	const struct box *e = &ix->boxes[id];
 	uint64_t first;
 
-	if (ix->stamp[id] == ix->query || e->hi < b->lo || e->lo > b->hi)
+	/* a box that does not meet @b meets none of its pieces: leaving it
+	 * out changes nothing but the work (in a class chain every box has
+	 * every port, and only the addresses tell them apart) */
+	if (ix->stamp[id] == ix->query || !boxes_overlap(e, b))
 		return;
 	ix->stamp[id] = ix->query;
 	first = (e->lo > b->lo ? e->lo : b->lo) >> ORDER_SHIFT;
@@ -505,7 +514,16 @@ static int key_cmp(const void *pa, const void *pb)
 	return a < b ? -1 : a > b;
 }
 
-/* The boxes that may overlap @b (same protocol, ports meeting), in order. */
+/* The wide boxes alone come in order already. */
+static bool keys_sorted(const uint64_t *k, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (k[i - 1] > k[i])
+			return false;
+	return true;
+}
+
+/* The boxes that overlap @b, in order. */
 static void index_query(struct box_index *ix, const struct box *b)
 {
 	int p = proto_slot(b->proto);
@@ -519,7 +537,7 @@ static void index_query(struct box_index *ix, const struct box *b)
 		for (unsigned k = b->lo >> FINE_SHIFT; k <= (unsigned)(b->hi >> FINE_SHIFT); k++)
 			for (size_t i = 0; i < row[k].n; i++)
 				cand_add(ix, b, row[k].v[i]);
-	if (ix->n_cand > 1) {
+	if (ix->n_cand > 1 && !keys_sorted(ix->keys, ix->n_cand)) {
 		if (ix->n_cand <= 16) {
 			for (size_t i = 1; i < ix->n_cand; i++) {
 				uint64_t x = ix->keys[i];
@@ -833,7 +851,7 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 			const struct pc_rule *r = &c->rules[k];
 			bool moves = true;
 
-			if (foldable(r, keys) && same_key(r, &c->rules[i])) {
+			if (pc_optimize_foldable(r, keys) && same_key(r, &c->rules[i])) {
 				for (size_t d = 0; d < n_def && moves; d++)
 					moves = pc_rules_disjoint(&c->rules[deferred[d]], r);
 				if (!moves)
@@ -847,7 +865,7 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 				break;
 			}
 		}
-		while (j < c->n && foldable(&c->rules[j], keys) &&
+		while (j < c->n && pc_optimize_foldable(&c->rules[j], keys) &&
 		       same_key(&c->rules[j], &c->rules[i]))
 			j++;
 		if (n_run >= min_run)
