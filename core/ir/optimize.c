@@ -574,7 +574,7 @@ static void index_finish(struct box_index *ix)
  * starts the next run, where it splits nothing. Returns false when the run
  * is too large to fold.
  */
-static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
+static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t *last,
 			unsigned fam, struct boxes *out)
 {
 	struct boxes work = { 0 }, next = { 0 };
@@ -582,7 +582,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 	bool ok = true;
 
 	for (size_t r = first; r < *last && ok; r++) {
-		const struct pc_rule *rule = &rules[r];
+		const struct pc_rule *rule = rules[r];
 		struct pc_addr any;
 		size_t n_src, n_dst, before = out->n, base = 0;
 
@@ -754,7 +754,7 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 /* Per family, a map of port protocols and one of ICMP (issue 15). */
 #define MAX_MAPS 4
 
-static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
+static size_t fold_run(struct pc_arena *arena, const struct pc_rule *const *rules, size_t n,
 		       size_t min_run, struct pc_rule maps[MAX_MAPS], size_t *n_maps,
 		       struct pc_optimize_stats *st)
 {
@@ -794,7 +794,7 @@ static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size
 				if (part.n)
 					maps[(*n_maps)++] = map_rule(arena, &part,
 								     f ? PC_FAM_IPV6 : PC_FAM_IPV4,
-								     &rules[0]);
+								     rules[0]);
 			}
 			free(part.v);
 			if (st)
@@ -813,10 +813,19 @@ static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size
 /* Rules deferred past a run at most (bounds the disjointness tests). */
 #define MAX_DEFER 16
 
-static void emit(struct pc_rule **out, size_t *n, size_t *cap, const struct pc_rule *r)
+/*
+ * The folded chain as it is made: pointers to the rules it keeps (a rule
+ * is 304 bytes, and most of a chain is kept as it is) and to its maps.
+ */
+struct out_rules {
+	const struct pc_rule **v;
+	size_t n, cap;
+};
+
+static void emit(struct out_rules *o, const struct pc_rule *r)
 {
-	*out = xgrow(*out, cap, *n + 1, sizeof(**out));
-	(*out)[(*n)++] = *r;
+	o->v = xgrow(o->v, &o->cap, o->n + 1, sizeof(*o->v));
+	o->v[o->n++] = r;
 }
 
 void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
@@ -834,9 +843,11 @@ void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool dad
 void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned keys,
 			    size_t min_run, struct pc_optimize_stats *st)
 {
-	struct pc_rule *out = NULL, *run = xcalloc(c->n + 1, sizeof(*run));
-	size_t n = 0, cap = 0, *idx = xcalloc(c->n + 1, sizeof(*idx));
+	const struct pc_rule **run = xcalloc(c->n + 1, sizeof(*run));
+	size_t *idx = xcalloc(c->n + 1, sizeof(*idx));
 	size_t deferred[MAX_DEFER];
+	struct out_rules out = { 0 };
+	bool folded = false;
 
 	for (size_t i = 0; i < c->n;) {
 		size_t n_run = 0, n_def = 0, k = i, end, j = i, cut = 0, n_maps = 0;
@@ -856,7 +867,7 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 					moves = pc_rules_disjoint(&c->rules[deferred[d]], r);
 				if (!moves)
 					break;
-				run[n_run] = *r;
+				run[n_run] = r;
 				idx[n_run++] = k++;
 			} else if (n_run && r->origin == PC_ORIGIN_POLICY && !r->dispatch &&
 				   n_def < MAX_DEFER) {
@@ -875,14 +886,15 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 			 * in their order */
 			end = idx[n_run - 1] + 1;
 			for (size_t m = 0; m < n_maps; m++)
-				emit(&out, &n, &cap, &maps[m]);
+				emit(&out, pc_arena_memdup(arena, &maps[m], sizeof(maps[m])));
 			for (size_t r = i, q = 0; r < end; r++) {
 				if (q < cut && idx[q] == r) {
 					q++;
 					continue;
 				}
-				emit(&out, &n, &cap, &c->rules[r]);
+				emit(&out, &c->rules[r]);
 			}
+			folded = true;
 			i = end;
 			continue;
 		}
@@ -892,11 +904,18 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 		if (j == i)
 			j = i + 1;
 		for (; i < j; i++)
-			emit(&out, &n, &cap, &c->rules[i]);
+			emit(&out, &c->rules[i]);
 	}
-	c->rules = pc_arena_memdup(arena, out, n * sizeof(*out));
-	c->n = n;
-	free(out);
+	/* nothing folded: the chain is the same, and keeps its array */
+	if (folded) {
+		struct pc_rule *v = pc_arena_alloc(arena, (out.n ? out.n : 1) * sizeof(*v));
+
+		for (size_t i = 0; i < out.n; i++)
+			v[i] = *out.v[i];
+		c->rules = v;
+		c->n = out.n;
+	}
+	free(out.v);
 	free(run);
 	free(idx);
 }
