@@ -103,11 +103,14 @@ static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_se
 			unsigned fam)
 {
 	bool any_inner = true;
+	/* rules of the same group share its list (resolve interns them):
+	 * each of its prefixes is in it, without a search */
+	bool same = outer->v == inner->v && outer->n == inner->n;
 
 	if (outer->n == 0)
 		return true;
 	for (size_t i = 0; i < inner->n; i++) {
-		bool found = false;
+		bool found = same;
 
 		if (inner->v[i].family != fam)
 			continue;
