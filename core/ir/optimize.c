@@ -237,8 +237,11 @@ static void range_of(const struct pc_addr *p, struct pc_addr_range *r)
 	r->family = p->family;
 	memcpy(r->lo, p->a, len);
 	memcpy(r->hi, p->a, len);
-	for (unsigned b = p->plen; b < len * 8; b++)
-		r->hi[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+	/* the host bits: the rest of the prefix's last byte, then whole bytes */
+	if (p->plen % 8)
+		r->hi[p->plen / 8] |= (uint8_t)(0xffu >> p->plen % 8);
+	for (unsigned i = (p->plen + 7) / 8; i < len; i++)
+		r->hi[i] = 0xff;
 }
 
 static bool range_is_all(const struct pc_addr_range *r)
@@ -417,8 +420,12 @@ static void box_sort(struct box *v, size_t n)
  * Which earlier boxes can overlap a new one: per protocol, buckets of 16
  * ports list the boxes whose port interval meets them, so a new box is
  * compared with the few boxes near its ports instead of all of them. Boxes
- * wider than WIDE buckets go on a list of their own that every query reads
- * (filing them in hundreds of buckets would cost more).
+ * wider than WIDE buckets (filing them in hundreds of buckets would cost
+ * more) go on a list of their own, sorted by source prefix: a query reads
+ * the stretch of it inside its source and, per prefix length the list
+ * holds, the one prefix that could contain its source. In a class chain
+ * of the dispatch every box has every port: reading the whole list for
+ * each new box made the fold quadratic in the class's rules.
  *
  * The candidates come out in the order an index of 256-port buckets gave
  * (by the first such bucket both share, then by age): subtracting the same
@@ -437,7 +444,9 @@ struct bucket {
 
 struct box_index {
 	struct bucket *b[4];      /* N_FINE buckets per protocol, when used */
-	struct bucket wide[4];
+	struct bucket wide[4];    /* sorted by src_cmp() */
+	/* per protocol and family, the source prefix lengths on wide[] */
+	uint64_t wide_plens[4][2][3];
 	uint32_t *stamp;          /* per box: the query that saw it last */
 	size_t stamp_cap;
 	uint32_t query;
@@ -464,13 +473,61 @@ static void bucket_push(struct bucket *b, uint32_t id)
 	b->v[b->n++] = id;
 }
 
+/* Source prefixes by family, address, length. */
+static int src_cmp(const struct pc_addr *a, const struct pc_addr *b)
+{
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->a, b->a, 16);
+	if (c)
+		return c;
+	return (int)a->plen - (int)b->plen;
+}
+
+/* The first box of @w (ids into @boxes) whose source is not before @a. */
+static size_t wide_find(const struct bucket *w, const struct box *boxes,
+			const struct pc_addr *a)
+{
+	size_t lo = 0, hi = w->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (src_cmp(&boxes[w->v[mid]].src, a) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int fam_slot(uint8_t family)
+{
+	return family == PC_FAM_IPV6;
+}
+
+/* ix->boxes must be the boxes @id refers to. */
 static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 {
 	int p = proto_slot(b->proto);
 	unsigned lo = b->lo >> FINE_SHIFT, hi = b->hi >> FINE_SHIFT;
 
 	if (hi - lo + 1 > WIDE) {
-		bucket_push(&ix->wide[p], id);
+		struct bucket *w = &ix->wide[p];
+		struct pc_addr after = b->src;
+		size_t at;
+
+		/* after the boxes of the same source: the order of age */
+		after.plen = (uint8_t)(after.plen + 1);
+		at = wide_find(w, ix->boxes, &after);
+		w->v = xgrow(w->v, &w->cap, w->n + 1, sizeof(*w->v));
+		memmove(&w->v[at + 1], &w->v[at], (w->n - at) * sizeof(*w->v));
+		w->v[at] = id;
+		w->n++;
+		ix->wide_plens[p][fam_slot(b->src.family)][b->src.plen / 64] |=
+			1ull << b->src.plen % 64;
 	} else {
 		if (!ix->b[p])
 			ix->b[p] = xcalloc(N_FINE, sizeof(*ix->b[p]));
@@ -529,10 +586,37 @@ static void index_query(struct box_index *ix, const struct box *b)
 	int p = proto_slot(b->proto);
 	const struct bucket *row = ix->b[p];
 
+	const struct bucket *w = &ix->wide[p];
+	const uint64_t *plens = ix->wide_plens[p][fam_slot(b->src.family)];
+	struct pc_addr_range in;
+
 	ix->query++;
 	ix->n_cand = 0;
-	for (size_t i = 0; i < ix->wide[p].n; i++)
-		cand_add(ix, b, ix->wide[p].v[i]);
+	/* the wide boxes whose source lies in @b's (or starts where it does) */
+	range_of(&b->src, &in);
+	for (size_t i = wide_find(w, ix->boxes, &b->src); i < w->n; i++) {
+		const struct pc_addr *a = &ix->boxes[w->v[i]].src;
+
+		if (a->family != b->src.family || memcmp(a->a, in.hi, 16) > 0)
+			break;
+		cand_add(ix, b, w->v[i]);
+	}
+	/* and those whose source contains @b's: one prefix per length */
+	for (unsigned len = 0; len < b->src.plen; len++) {
+		struct pc_addr up = b->src;
+
+		if (len % 64 == 0 && !plens[len / 64]) {
+			len += 63;      /* none of these 64 lengths */
+			continue;
+		}
+		if (!(plens[len / 64] >> len % 64 & 1))
+			continue;
+		up.plen = (uint8_t)len;
+		pc_prefix_mask(&up);
+		for (size_t i = wide_find(w, ix->boxes, &up);
+		     i < w->n && src_cmp(&ix->boxes[w->v[i]].src, &up) == 0; i++)
+			cand_add(ix, b, w->v[i]);
+	}
 	if (row)
 		for (unsigned k = b->lo >> FINE_SHIFT; k <= (unsigned)(b->hi >> FINE_SHIFT); k++)
 			for (size_t i = 0; i < row[k].n; i++)
@@ -649,6 +733,7 @@ static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t
 					}
 					for (size_t w = 0; w < work.n; w++) {
 						box_push(out, &work.v[w]);
+						ix->boxes = out->v;
 						index_add(ix, &work.v[w], (uint32_t)(out->n - 1));
 					}
 					base++;
