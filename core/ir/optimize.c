@@ -196,22 +196,37 @@ bool pc_optimize_foldable(const struct pc_rule *r, unsigned keys)
 /* One contains the other: they agree on the bits of the shorter. */
 static bool prefixes_overlap(const struct pc_addr *a, const struct pc_addr *b)
 {
-	unsigned plen = a->plen < b->plen ? a->plen : b->plen, full = plen / 8;
+	unsigned plen = a->plen < b->plen ? a->plen : b->plen;
+	uint64_t hi = pc_be64_load(a->a) ^ pc_be64_load(b->a);
+	uint64_t lo = pc_be64_load(a->a + 8) ^ pc_be64_load(b->a + 8);
 
-	if (a->family != b->family || memcmp(a->a, b->a, full) != 0)
+	if (a->family != b->family)
 		return false;
-	return plen % 8 == 0 ||
-	       ((a->a[full] ^ b->a[full]) & (uint8_t)(0xff00u >> plen % 8)) == 0;
+	if (plen <= 64)
+		return plen == 0 || hi >> (64 - plen) == 0;
+	return hi == 0 && lo >> (128 - plen) == 0;
+}
+
+/* Addresses of 16 bytes in order: below 0, equal 0, above 0 (memcmp()). */
+static int addr16_cmp(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x = pc_be64_load(a), y = pc_be64_load(b);
+
+	if (x == y) {
+		x = pc_be64_load(a + 8);
+		y = pc_be64_load(b + 8);
+	}
+	return x < y ? -1 : x > y;
 }
 
 static bool ranges_overlap(const struct pc_addr_range *a, const struct pc_addr_range *b)
 {
-	return memcmp(a->lo, b->hi, 16) <= 0 && memcmp(b->lo, a->hi, 16) <= 0;
+	return addr16_cmp(a->lo, b->hi) <= 0 && addr16_cmp(b->lo, a->hi) <= 0;
 }
 
 static bool range_contains(const struct pc_addr_range *a, const struct pc_addr_range *b)
 {
-	return memcmp(a->lo, b->lo, 16) <= 0 && memcmp(b->hi, a->hi, 16) <= 0;
+	return addr16_cmp(a->lo, b->lo) <= 0 && addr16_cmp(b->hi, a->hi) <= 0;
 }
 
 static unsigned addr_len(unsigned family)
@@ -318,13 +333,13 @@ static void subtract(const struct box *b, const struct box *a, struct boxes *out
 	if (range_contains(&a->dst, &b->dst))
 		return; /* the rest (middle ports, sources in both) is a's */
 	/* the destinations of b below and above a's, with the sources in both */
-	if (memcmp(b->dst.lo, a->dst.lo, 16) < 0) {
+	if (addr16_cmp(b->dst.lo, a->dst.lo) < 0) {
 		piece.dst = b->dst;
 		memcpy(piece.dst.hi, a->dst.lo, 16);
 		addr_step(piece.dst.hi, addr_len(b->dst.family), -1);
 		box_push(out, &piece);
 	}
-	if (memcmp(a->dst.hi, b->dst.hi, 16) < 0) {
+	if (addr16_cmp(a->dst.hi, b->dst.hi) < 0) {
 		piece.dst = b->dst;
 		memcpy(piece.dst.lo, a->dst.hi, 16);
 		addr_step(piece.dst.lo, addr_len(b->dst.family), 1);
@@ -351,15 +366,15 @@ static int box_cmp(const void *pa, const void *pb)
 		return c;
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
-	c = memcmp(a->src.a, b->src.a, 16);
+	c = addr16_cmp(a->src.a, b->src.a);
 	if (c)
 		return c;
 	if (a->src.plen != b->src.plen)
 		return a->src.plen < b->src.plen ? -1 : 1;
-	c = memcmp(a->dst.lo, b->dst.lo, 16);
+	c = addr16_cmp(a->dst.lo, b->dst.lo);
 	if (c)
 		return c;
-	c = memcmp(a->dst.hi, b->dst.hi, 16);
+	c = addr16_cmp(a->dst.hi, b->dst.hi);
 	if (c)
 		return c;
 	return a->lo < b->lo ? -1 : a->lo > b->lo;
@@ -480,7 +495,7 @@ static int src_cmp(const struct pc_addr *a, const struct pc_addr *b)
 
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
-	c = memcmp(a->a, b->a, 16);
+	c = addr16_cmp(a->a, b->a);
 	if (c)
 		return c;
 	return (int)a->plen - (int)b->plen;
@@ -597,7 +612,7 @@ static void index_query(struct box_index *ix, const struct box *b)
 	for (size_t i = wide_find(w, ix->boxes, &b->src); i < w->n; i++) {
 		const struct pc_addr *a = &ix->boxes[w->v[i]].src;
 
-		if (a->family != b->src.family || memcmp(a->a, in.hi, 16) > 0)
+		if (a->family != b->src.family || addr16_cmp(a->a, in.hi) > 0)
 			break;
 		cand_add(ix, b, w->v[i]);
 	}
