@@ -145,7 +145,10 @@ const char *iface_at(const char *one, size_t n, const char *const *v, size_t i);
 struct bound_entry *bound_find(struct cover *c, const struct pc_addr *s,
 			       const struct pc_addr *d, bool add);
 void bound_clear(struct cover *c);
-bool plen_present(const struct cover *c, int f, int dst, unsigned plen);
+static inline bool plen_present(const struct cover *c, int f, int dst, unsigned plen)
+{
+	return c->plens[f][dst][plen / 64] >> (plen % 64) & 1;
+}
 bool ports_covered(struct cover *c, const struct famcov *fc, struct klass **ps,
 		   size_t np, unsigned proto, unsigned lo, unsigned hi);
 bool value_covered(const struct famcov *fc, struct klass **ps, size_t np,
