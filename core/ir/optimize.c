@@ -616,21 +616,23 @@ static void index_query(struct box_index *ix, const struct box *b)
 			break;
 		cand_add(ix, b, w->v[i]);
 	}
-	/* and those whose source contains @b's: one prefix per length */
-	for (unsigned len = 0; len < b->src.plen; len++) {
-		struct pc_addr up = b->src;
+	/* and those whose source contains @b's: one prefix per length the
+	 * list holds, shorter than @b's */
+	for (unsigned word = 0; word * 64 < b->src.plen; word++) {
+		uint64_t lens = plens[word];
 
-		if (len % 64 == 0 && !plens[len / 64]) {
-			len += 63;      /* none of these 64 lengths */
-			continue;
+		if (b->src.plen - word * 64 < 64)
+			lens &= (1ull << (b->src.plen - word * 64)) - 1;
+		while (lens) {
+			struct pc_addr up = b->src;
+
+			up.plen = (uint8_t)(word * 64 + (unsigned)__builtin_ctzll(lens));
+			lens &= lens - 1;
+			pc_prefix_mask(&up);
+			for (size_t i = wide_find(w, ix->boxes, &up);
+			     i < w->n && src_cmp(&ix->boxes[w->v[i]].src, &up) == 0; i++)
+				cand_add(ix, b, w->v[i]);
 		}
-		if (!(plens[len / 64] >> len % 64 & 1))
-			continue;
-		up.plen = (uint8_t)len;
-		pc_prefix_mask(&up);
-		for (size_t i = wide_find(w, ix->boxes, &up);
-		     i < w->n && src_cmp(&ix->boxes[w->v[i]].src, &up) == 0; i++)
-			cand_add(ix, b, w->v[i]);
 	}
 	if (row)
 		for (unsigned k = b->lo >> FINE_SHIFT; k <= (unsigned)(b->hi >> FINE_SHIFT); k++)
