@@ -586,7 +586,8 @@ static int key_cmp(const void *pa, const void *pb)
 	return a < b ? -1 : a > b;
 }
 
-/* The wide boxes alone come in order already. */
+/* Candidates often come in order already (from one bucket, or one
+ * source): no sort then. */
 static bool keys_sorted(const uint64_t *k, size_t n)
 {
 	for (size_t i = 1; i < n; i++)

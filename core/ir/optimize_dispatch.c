@@ -201,8 +201,8 @@ static int ivl_rules_cmp(const void *pa, const void *pb)
  * of protos[]) in the IR's order (by number), any port. Every rule of
  * every class of a dispatch with the same protocols shares one list.
  */
-static struct pc_l4 *class_l4(struct pc_arena *arena, struct pc_l4 **lists,
-				    unsigned mask, size_t *n)
+static struct pc_l4 *class_l4(struct pc_arena *arena, struct pc_l4 **lists, unsigned mask,
+			      size_t *n)
 {
 	static const uint8_t by_number[] = { PC_PROTO_TCP, PC_PROTO_UDP, PC_PROTO_DCCP,
 					     PC_PROTO_SCTP };
