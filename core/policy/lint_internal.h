@@ -107,6 +107,22 @@ struct run {
 	size_t n, at;
 };
 
+/*
+ * A remembered answer of addrs_cover() (lint.c): the IR's address lists do
+ * not change while the lint runs, so the same two lists (by address and
+ * length) give the same answer. Rules of one group share its list
+ * (resolve interns them), and the classes a rule is checked against
+ * mostly hold the same groups with other ports.
+ */
+struct cover_memo {
+	const struct pc_addr *outer, *inner;
+	size_t n_outer, n_inner;
+	unsigned fam;
+	bool valid, result;
+};
+
+#define COVER_MEMO 4096
+
 struct cover {
 	struct famcov fam[2];       /* [0] IPv4, [1] IPv6 */
 	struct klass **cls;
@@ -131,6 +147,7 @@ struct cover {
 	size_t n_used, cap_used;
 	struct bound_entry **hash;  /* mask + 1 buckets: twice the longest chain */
 	unsigned mask;
+	struct cover_memo memo[COVER_MEMO];
 };
 
 /* lint.c */
