@@ -82,18 +82,6 @@ void pc_prefix_mask(struct pc_addr *a)
 	memset(a->a + full, 0, 16 - full);
 }
 
-/* Bytes @p[0..7] as a number, the first byte highest. */
-static inline uint64_t be64_load(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
 /* Two 64-bit compares, no memcmp() call: the lint and the optimiser ask
  * this some 100,000 times for a 2,000-rule policy. */
 bool pc_prefix_contains(const struct pc_addr *outer, const struct pc_addr *inner)
@@ -104,7 +92,7 @@ bool pc_prefix_contains(const struct pc_addr *outer, const struct pc_addr *inner
 		return false;
 	for (unsigned w = 0; w < 2 && plen; w++) {
 		unsigned bits = plen > 64 ? 64 : plen;
-		uint64_t x = be64_load(outer->a + 8 * w) ^ be64_load(inner->a + 8 * w);
+		uint64_t x = pc_be64_load(outer->a + 8 * w) ^ pc_be64_load(inner->a + 8 * w);
 
 		if (x >> (64 - bits))
 			return false;
@@ -124,8 +112,8 @@ static int addr_cmp(const void *pa, const void *pb)
 	/* as memcmp() of the 16 bytes, in two loads: sorting a million-entry
 	 * address list spent a third of its time in memcmp() calls */
 	for (unsigned w = 0; w < 2; w++) {
-		x = be64_load(a->a + 8 * w);
-		y = be64_load(b->a + 8 * w);
+		x = pc_be64_load(a->a + 8 * w);
+		y = pc_be64_load(b->a + 8 * w);
 		if (x != y)
 			return x < y ? -1 : 1;
 	}

@@ -166,7 +166,7 @@ static size_t l4_values(const struct pc_l4 *l)
 	return l->dports.n ? l->dports.n : 1;
 }
 
-/* Interval @k of l4_values(): ports, or one ICMP type (foldable() takes
+/* Interval @k of l4_values(): ports, or one ICMP type (pc_optimize_foldable() takes
  * ICMP rules with types only). */
 static void l4_value(const struct pc_l4 *l, size_t k, uint16_t *lo, uint16_t *hi)
 {
@@ -218,7 +218,7 @@ static void box_push(struct boxes *b, const struct box *x)
 	b->v[b->n++] = *x;
 }
 
-static bool foldable(const struct pc_rule *r, unsigned keys)
+bool pc_optimize_foldable(const struct pc_rule *r, unsigned keys)
 {
 	if (r->origin != PC_ORIGIN_POLICY || r->n_map || r->dispatch)
 		return false;
@@ -256,19 +256,40 @@ static bool foldable(const struct pc_rule *r, unsigned keys)
 	return true;
 }
 
+/* One contains the other: they agree on the bits of the shorter. */
 static bool prefixes_overlap(const struct pc_addr *a, const struct pc_addr *b)
 {
-	return pc_prefix_contains(a, b) || pc_prefix_contains(b, a);
+	unsigned plen = a->plen < b->plen ? a->plen : b->plen;
+	uint64_t hi = pc_be64_load(a->a) ^ pc_be64_load(b->a);
+	uint64_t lo = pc_be64_load(a->a + 8) ^ pc_be64_load(b->a + 8);
+
+	if (a->family != b->family)
+		return false;
+	if (plen <= 64)
+		return plen == 0 || hi >> (64 - plen) == 0;
+	return hi == 0 && lo >> (128 - plen) == 0;
+}
+
+/* Addresses of 16 bytes in order: below 0, equal 0, above 0 (memcmp()). */
+static int addr16_cmp(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x = pc_be64_load(a), y = pc_be64_load(b);
+
+	if (x == y) {
+		x = pc_be64_load(a + 8);
+		y = pc_be64_load(b + 8);
+	}
+	return x < y ? -1 : x > y;
 }
 
 static bool ranges_overlap(const struct pc_addr_range *a, const struct pc_addr_range *b)
 {
-	return memcmp(a->lo, b->hi, 16) <= 0 && memcmp(b->lo, a->hi, 16) <= 0;
+	return addr16_cmp(a->lo, b->hi) <= 0 && addr16_cmp(b->lo, a->hi) <= 0;
 }
 
 static bool range_contains(const struct pc_addr_range *a, const struct pc_addr_range *b)
 {
-	return memcmp(a->lo, b->lo, 16) <= 0 && memcmp(b->hi, a->hi, 16) <= 0;
+	return addr16_cmp(a->lo, b->lo) <= 0 && addr16_cmp(b->hi, a->hi) <= 0;
 }
 
 static unsigned addr_len(unsigned family)
@@ -294,8 +315,11 @@ static void range_of(const struct pc_addr *p, struct pc_addr_range *r)
 	r->family = p->family;
 	memcpy(r->lo, p->a, len);
 	memcpy(r->hi, p->a, len);
-	for (unsigned b = p->plen; b < len * 8; b++)
-		r->hi[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+	/* the host bits: the rest of the prefix's last byte, then whole bytes */
+	if (p->plen % 8)
+		r->hi[p->plen / 8] |= (uint8_t)(0xffu >> p->plen % 8);
+	for (unsigned i = (p->plen + 7) / 8; i < len; i++)
+		r->hi[i] = 0xff;
 }
 
 static bool range_is_all(const struct pc_addr_range *r)
@@ -310,11 +334,11 @@ static bool range_is_all(const struct pc_addr_range *r)
 
 static bool boxes_overlap(const struct box *a, const struct box *b)
 {
-	if ((a->iface == NULL) != (b->iface == NULL) ||
-	    (a->iface && strcmp(a->iface, b->iface) != 0))
+	if (a->proto != b->proto || a->lo > b->hi || b->lo > a->hi ||
+	    !prefixes_overlap(&a->src, &b->src) || !ranges_overlap(&a->dst, &b->dst))
 		return false;
-	return a->proto == b->proto && a->lo <= b->hi && b->lo <= a->hi &&
-	       prefixes_overlap(&a->src, &b->src) && ranges_overlap(&a->dst, &b->dst);
+	return (a->iface == NULL) == (b->iface == NULL) &&
+	       (!a->iface || strcmp(a->iface, b->iface) == 0);
 }
 
 /* The prefix @p with bit @i (0 = most significant) set to @v, length i+1. */
@@ -372,13 +396,13 @@ static void subtract(const struct box *b, const struct box *a, struct boxes *out
 	if (range_contains(&a->dst, &b->dst))
 		return; /* the rest (middle ports, sources in both) is a's */
 	/* the destinations of b below and above a's, with the sources in both */
-	if (memcmp(b->dst.lo, a->dst.lo, 16) < 0) {
+	if (addr16_cmp(b->dst.lo, a->dst.lo) < 0) {
 		piece.dst = b->dst;
 		memcpy(piece.dst.hi, a->dst.lo, 16);
 		addr_step(piece.dst.hi, addr_len(b->dst.family), -1);
 		box_push(out, &piece);
 	}
-	if (memcmp(a->dst.hi, b->dst.hi, 16) < 0) {
+	if (addr16_cmp(a->dst.hi, b->dst.hi) < 0) {
 		piece.dst = b->dst;
 		memcpy(piece.dst.lo, a->dst.hi, 16);
 		addr_step(piece.dst.lo, addr_len(b->dst.family), 1);
@@ -405,15 +429,15 @@ static int box_cmp(const void *pa, const void *pb)
 		return c;
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
-	c = memcmp(a->src.a, b->src.a, 16);
+	c = addr16_cmp(a->src.a, b->src.a);
 	if (c)
 		return c;
 	if (a->src.plen != b->src.plen)
 		return a->src.plen < b->src.plen ? -1 : 1;
-	c = memcmp(a->dst.lo, b->dst.lo, 16);
+	c = addr16_cmp(a->dst.lo, b->dst.lo);
 	if (c)
 		return c;
-	c = memcmp(a->dst.hi, b->dst.hi, 16);
+	c = addr16_cmp(a->dst.hi, b->dst.hi);
 	if (c)
 		return c;
 	return a->lo < b->lo ? -1 : a->lo > b->lo;
@@ -474,8 +498,12 @@ static void box_sort(struct box *v, size_t n)
  * Which earlier boxes can overlap a new one: per protocol, buckets of 16
  * ports list the boxes whose port interval meets them, so a new box is
  * compared with the few boxes near its ports instead of all of them. Boxes
- * wider than WIDE buckets go on a list of their own that every query reads
- * (filing them in hundreds of buckets would cost more).
+ * wider than WIDE buckets (filing them in hundreds of buckets would cost
+ * more) go on a list of their own, sorted by source prefix: a query reads
+ * the stretch of it inside its source and, per prefix length the list
+ * holds, the one prefix that could contain its source. In a class chain
+ * of the dispatch every box has every port: reading the whole list for
+ * each new box made the fold quadratic in the class's rules.
  *
  * The candidates come out in the order an index of 256-port buckets gave
  * (by the first such bucket both share, then by age): subtracting the same
@@ -494,7 +522,9 @@ struct bucket {
 
 struct box_index {
 	struct bucket *b[4];      /* N_FINE buckets per protocol, when used */
-	struct bucket wide[4];
+	struct bucket wide[4];    /* sorted by src_cmp() */
+	/* per protocol and family, the source prefix lengths on wide[] */
+	uint64_t wide_plens[4][2][3];
 	uint32_t *stamp;          /* per box: the query that saw it last */
 	size_t stamp_cap;
 	uint32_t query;
@@ -521,13 +551,61 @@ static void bucket_push(struct bucket *b, uint32_t id)
 	b->v[b->n++] = id;
 }
 
+/* Source prefixes by family, address, length. */
+static int src_cmp(const struct pc_addr *a, const struct pc_addr *b)
+{
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = addr16_cmp(a->a, b->a);
+	if (c)
+		return c;
+	return (int)a->plen - (int)b->plen;
+}
+
+/* The first box of @w (ids into @boxes) whose source is not before @a. */
+static size_t wide_find(const struct bucket *w, const struct box *boxes,
+			const struct pc_addr *a)
+{
+	size_t lo = 0, hi = w->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (src_cmp(&boxes[w->v[mid]].src, a) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int fam_slot(uint8_t family)
+{
+	return family == PC_FAM_IPV6;
+}
+
+/* ix->boxes must be the boxes @id refers to. */
 static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 {
 	int p = proto_slot(b->proto);
 	unsigned lo = b->lo >> FINE_SHIFT, hi = b->hi >> FINE_SHIFT;
 
 	if (hi - lo + 1 > WIDE) {
-		bucket_push(&ix->wide[p], id);
+		struct bucket *w = &ix->wide[p];
+		struct pc_addr after = b->src;
+		size_t at;
+
+		/* after the boxes of the same source: the order of age */
+		after.plen = (uint8_t)(after.plen + 1);
+		at = wide_find(w, ix->boxes, &after);
+		w->v = xgrow(w->v, &w->cap, w->n + 1, sizeof(*w->v));
+		memmove(&w->v[at + 1], &w->v[at], (w->n - at) * sizeof(*w->v));
+		w->v[at] = id;
+		w->n++;
+		ix->wide_plens[p][fam_slot(b->src.family)][b->src.plen / 64] |=
+			1ull << b->src.plen % 64;
 	} else {
 		if (!ix->b[p])
 			ix->b[p] = xcalloc(N_FINE, sizeof(*ix->b[p]));
@@ -547,7 +625,10 @@ static void cand_add(struct box_index *ix, const struct box *b, uint32_t id)
 	const struct box *e = &ix->boxes[id];
 	uint64_t first;
 
-	if (ix->stamp[id] == ix->query || e->hi < b->lo || e->lo > b->hi)
+	/* a box that does not meet @b meets none of its pieces: leaving it
+	 * out changes nothing but the work (in a class chain every box has
+	 * every port, and only the addresses tell them apart) */
+	if (ix->stamp[id] == ix->query || !boxes_overlap(e, b))
 		return;
 	ix->stamp[id] = ix->query;
 	first = (e->lo > b->lo ? e->lo : b->lo) >> ORDER_SHIFT;
@@ -568,21 +649,60 @@ static int key_cmp(const void *pa, const void *pb)
 	return a < b ? -1 : a > b;
 }
 
-/* The boxes that may overlap @b (same protocol, ports meeting), in order. */
+/* Candidates often come in order already (from one bucket, or one
+ * source): no sort then. */
+static bool keys_sorted(const uint64_t *k, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (k[i - 1] > k[i])
+			return false;
+	return true;
+}
+
+/* The boxes that overlap @b, in order. */
 static void index_query(struct box_index *ix, const struct box *b)
 {
 	int p = proto_slot(b->proto);
 	const struct bucket *row = ix->b[p];
 
+	const struct bucket *w = &ix->wide[p];
+	const uint64_t *plens = ix->wide_plens[p][fam_slot(b->src.family)];
+	struct pc_addr_range in;
+
 	ix->query++;
 	ix->n_cand = 0;
-	for (size_t i = 0; i < ix->wide[p].n; i++)
-		cand_add(ix, b, ix->wide[p].v[i]);
+	/* the wide boxes whose source lies in @b's (or starts where it does) */
+	range_of(&b->src, &in);
+	for (size_t i = wide_find(w, ix->boxes, &b->src); i < w->n; i++) {
+		const struct pc_addr *a = &ix->boxes[w->v[i]].src;
+
+		if (a->family != b->src.family || addr16_cmp(a->a, in.hi) > 0)
+			break;
+		cand_add(ix, b, w->v[i]);
+	}
+	/* and those whose source contains @b's: one prefix per length the
+	 * list holds, shorter than @b's */
+	for (unsigned word = 0; word * 64 < b->src.plen; word++) {
+		uint64_t lens = plens[word];
+
+		if (b->src.plen - word * 64 < 64)
+			lens &= (1ull << (b->src.plen - word * 64)) - 1;
+		while (lens) {
+			struct pc_addr up = b->src;
+
+			up.plen = (uint8_t)(word * 64 + (unsigned)__builtin_ctzll(lens));
+			lens &= lens - 1;
+			pc_prefix_mask(&up);
+			for (size_t i = wide_find(w, ix->boxes, &up);
+			     i < w->n && src_cmp(&ix->boxes[w->v[i]].src, &up) == 0; i++)
+				cand_add(ix, b, w->v[i]);
+		}
+	}
 	if (row)
 		for (unsigned k = b->lo >> FINE_SHIFT; k <= (unsigned)(b->hi >> FINE_SHIFT); k++)
 			for (size_t i = 0; i < row[k].n; i++)
 				cand_add(ix, b, row[k].v[i]);
-	if (ix->n_cand > 1) {
+	if (ix->n_cand > 1 && !keys_sorted(ix->keys, ix->n_cand)) {
 		if (ix->n_cand <= 16) {
 			for (size_t i = 1; i < ix->n_cand; i++) {
 				uint64_t x = ix->keys[i];
@@ -619,7 +739,7 @@ static void index_finish(struct box_index *ix)
  * starts the next run, where it splits nothing. Returns false when the run
  * is too large to fold.
  */
-static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
+static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t *last,
 			unsigned fam, struct boxes *out)
 {
 	struct boxes work = { 0 }, next = { 0 };
@@ -628,7 +748,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 	bool ok = true, over = false;
 
 	for (size_t r = first; r < *last && ok; r++) {
-		const struct pc_rule *rule = &rules[r];
+		const struct pc_rule *rule = rules[r];
 		struct pc_addr any;
 		size_t n_src, n_dst, before = out->n, base = 0;
 
@@ -704,6 +824,7 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 						continue;
 					for (size_t w = 0; w < work.n; w++) {
 						box_push(out, &work.v[w]);
+						ix->boxes = out->v;
 						index_add(ix, &work.v[w], (uint32_t)(out->n - 1));
 					}
 					base++;
@@ -751,14 +872,12 @@ static bool build_boxes(const struct pc_rule *rules, size_t first, size_t *last,
 }
 
 /*
- * The map rule of boxes @b of family @fam, from the run @run (a copy of
- * rules of the chain: run[k] is chain[idx[k]]).
+ * The map rule of boxes @b of family @fam, at the place of the run's
+ * first rule @first.
  */
 static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, unsigned fam,
-			       const struct pc_rule *run, const struct pc_rule *chain,
-			       const size_t *idx)
+			       const struct pc_rule *first)
 {
-	const struct pc_rule *first = &run[0];
 	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
 	struct pc_addr_range *dst = NULL;
 	const char **iface = NULL;
@@ -794,9 +913,9 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 		m[i].verdict = b->v[i].verdict;
 		m[i].loc = b->v[i].from->loc;
 		m[i].comment = b->v[i].from->comment;
-		/* the chain's rule, which outlives the run's copy */
+		/* the chain's rule (the run points at the chain's rules) */
 		m[i].action = b->v[i].from->log || b->v[i].verdict == PC_VERDICT_REJECT ?
-			      &chain[idx[b->v[i].from - run]] : NULL;
+			      b->v[i].from : NULL;
 	}
 	memset(&r, 0, sizeof(r));
 	r.origin = PC_ORIGIN_POLICY;
@@ -822,8 +941,7 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 /* Per family, a map of port protocols and one of ICMP (issue 15). */
 #define MAX_MAPS 4
 
-static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
-		       const struct pc_rule *chain, const size_t *idx,
+static size_t fold_run(struct pc_arena *arena, const struct pc_rule *const *rules, size_t n,
 		       size_t min_run, struct pc_rule maps[MAX_MAPS], size_t *n_maps,
 		       struct pc_optimize_stats *st)
 {
@@ -863,7 +981,7 @@ static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size
 				if (part.n)
 					maps[(*n_maps)++] = map_rule(arena, &part,
 								     f ? PC_FAM_IPV6 : PC_FAM_IPV4,
-								     rules, chain, idx);
+								     rules[0]);
 			}
 			free(part.v);
 			if (st)
@@ -882,10 +1000,19 @@ static size_t fold_run(struct pc_arena *arena, const struct pc_rule *rules, size
 /* Rules deferred past a run at most (bounds the disjointness tests). */
 #define MAX_DEFER 16
 
-static void emit(struct pc_rule **out, size_t *n, size_t *cap, const struct pc_rule *r)
+/*
+ * The folded chain as it is made: pointers to the rules it keeps (a rule
+ * is 304 bytes, and most of a chain is kept as it is) and to its maps.
+ */
+struct out_rules {
+	const struct pc_rule **v;
+	size_t n, cap;
+};
+
+static void emit(struct out_rules *o, const struct pc_rule *r)
 {
-	*out = xgrow(*out, cap, *n + 1, sizeof(**out));
-	(*out)[(*n)++] = *r;
+	o->v = xgrow(o->v, &o->cap, o->n + 1, sizeof(*o->v));
+	o->v[o->n++] = r;
 }
 
 void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
@@ -903,9 +1030,11 @@ void pc_optimize_chain_runs(struct pc_arena *arena, struct pc_chain *c, bool dad
 void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned keys,
 			    size_t min_run, struct pc_optimize_stats *st)
 {
-	struct pc_rule *out = NULL, *run = xcalloc(c->n + 1, sizeof(*run));
-	size_t n = 0, cap = 0, *idx = xcalloc(c->n + 1, sizeof(*idx));
+	const struct pc_rule **run = xcalloc(c->n + 1, sizeof(*run));
+	size_t *idx = xcalloc(c->n + 1, sizeof(*idx));
 	size_t deferred[MAX_DEFER];
+	struct out_rules out = { 0 };
+	bool folded = false;
 
 	for (size_t i = 0; i < c->n;) {
 		size_t n_run = 0, n_def = 0, k = i, end, j = i, cut = 0, n_maps = 0;
@@ -920,12 +1049,12 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 			const struct pc_rule *r = &c->rules[k];
 			bool moves = true;
 
-			if (foldable(r, keys) && same_key(r, &c->rules[i])) {
+			if (pc_optimize_foldable(r, keys) && same_key(r, &c->rules[i])) {
 				for (size_t d = 0; d < n_def && moves; d++)
 					moves = pc_rules_disjoint(&c->rules[deferred[d]], r);
 				if (!moves)
 					break;
-				run[n_run] = *r;
+				run[n_run] = r;
 				idx[n_run++] = k++;
 			} else if (n_run && r->origin == PC_ORIGIN_POLICY && !r->dispatch &&
 				   n_def < MAX_DEFER) {
@@ -934,26 +1063,26 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 				break;
 			}
 		}
-		while (j < c->n && foldable(&c->rules[j], keys) &&
+		while (j < c->n && pc_optimize_foldable(&c->rules[j], keys) &&
 		       same_key(&c->rules[j], &c->rules[i]))
 			j++;
 		if (n_run >= min_run)
-			cut = fold_run(arena, run, n_run, c->rules, idx, min_run, maps, &n_maps,
-				       st);
+			cut = fold_run(arena, run, n_run, min_run, maps, &n_maps, st);
 		if (cut >= min_run) {
 			/* the maps, then the rules of [i, end) that are not in them,
 			 * in their order; after a cut, the next run starts at the
 			 * rule that was cut */
 			end = cut < n_run ? idx[cut] : idx[n_run - 1] + 1;
 			for (size_t m = 0; m < n_maps; m++)
-				emit(&out, &n, &cap, &maps[m]);
+				emit(&out, pc_arena_memdup(arena, &maps[m], sizeof(maps[m])));
 			for (size_t r = i, q = 0; r < end; r++) {
 				if (q < cut && idx[q] == r) {
 					q++;
 					continue;
 				}
-				emit(&out, &n, &cap, &c->rules[r]);
+				emit(&out, &c->rules[r]);
 			}
+			folded = true;
 			i = end;
 			continue;
 		}
@@ -963,11 +1092,18 @@ void pc_optimize_chain_keys(struct pc_arena *arena, struct pc_chain *c, unsigned
 		if (j == i)
 			j = i + 1;
 		for (; i < j; i++)
-			emit(&out, &n, &cap, &c->rules[i]);
+			emit(&out, &c->rules[i]);
 	}
-	c->rules = pc_arena_memdup(arena, out, n * sizeof(*out));
-	c->n = n;
-	free(out);
+	/* nothing folded: the chain is the same, and keeps its array */
+	if (folded) {
+		struct pc_rule *v = pc_arena_alloc(arena, (out.n ? out.n : 1) * sizeof(*v));
+
+		for (size_t i = 0; i < out.n; i++)
+			v[i] = *out.v[i];
+		c->rules = v;
+		c->n = out.n;
+	}
+	free(out.v);
 	free(run);
 	free(idx);
 }

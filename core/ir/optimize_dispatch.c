@@ -197,46 +197,81 @@ static int ivl_rules_cmp(const void *pa, const void *pb)
 }
 
 /*
+ * The protocol list of a class chain's rule: the protocols of @mask (bits
+ * of protos[]) in the IR's order (by number), any port. Every rule of
+ * every class of a dispatch with the same protocols shares one list.
+ */
+static struct pc_l4 *class_l4(struct pc_arena *arena, struct pc_l4 **lists, unsigned mask,
+			      size_t *n)
+{
+	static const uint8_t by_number[] = { PC_PROTO_TCP, PC_PROTO_UDP, PC_PROTO_DCCP,
+					     PC_PROTO_SCTP };
+	struct pc_l4 *l4;
+
+	*n = 0;
+	for (unsigned pi = 0; pi < N_PROTOS; pi++)
+		*n += (mask >> pi) & 1;
+	if (lists[mask])
+		return lists[mask];
+	l4 = pc_arena_alloc(arena, (*n ? *n : 1) * sizeof(*l4));
+	*n = 0;
+	for (unsigned b = 0; b < N_PROTOS; b++)
+		for (unsigned pi = 0; pi < N_PROTOS; pi++)
+			if (protos[pi] == by_number[b] && (mask >> pi & 1))
+				l4[(*n)++].proto = by_number[b];
+	lists[mask] = l4;
+	return l4;
+}
+
+/*
  * The class chain of rules @list of the region (@n of them), for packets
  * of family @fam and the protocols @proto_mask (bits of protos[]): the
- * rules of that family without their ports, then folded.
+ * rules of that family without their ports, then folded. Only the folded
+ * chain goes into @arena.
  */
 static void class_chain(struct pc_arena *arena, const struct pc_rule *region,
 			const uint32_t *list, size_t n, unsigned fam, unsigned proto_mask,
-			unsigned keys, struct pc_chain *out, struct pc_optimize_stats *st)
+			unsigned keys, struct pc_l4 **lists, struct pc_chain *out,
+			struct pc_optimize_stats *st)
 {
-	struct pc_rule *rules = pc_arena_alloc(arena, n * sizeof(*rules));
+	struct pc_rule *rules = xmalloc((n ? n : 1) * sizeof(*rules));
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < n; i++) {
 		const struct pc_rule *r = &region[list[i]];
-		struct pc_l4 *l4 = pc_arena_alloc(arena, r->n_l4 * sizeof(*l4));
-		size_t k = 0;
+		unsigned mask = 0;
 
 		rules[i] = *r;
 		rules[i].families = fam;
 		/* the protocols of the class that the rule names (all of them,
 		 * as it holds the class's every port), any port */
-		for (size_t j = 0; j < r->n_l4; j++) {
-			bool dup = false;
-
+		for (size_t j = 0; j < r->n_l4; j++)
 			for (unsigned pi = 0; pi < N_PROTOS; pi++)
-				if (protos[pi] == r->l4[j].proto && !(proto_mask & 1u << pi))
-					dup = true;
-			for (size_t q = 0; q < k; q++)
-				dup = dup || l4[q].proto == r->l4[j].proto;
-			if (dup)
-				continue;
-			memset(&l4[k], 0, sizeof(l4[k]));
-			l4[k++].proto = r->l4[j].proto;
-		}
-		rules[i].l4 = l4;
-		rules[i].n_l4 = k;
+				if (protos[pi] == r->l4[j].proto && (proto_mask & 1u << pi))
+					mask |= 1u << pi;
+		rules[i].l4 = class_l4(arena, lists, mask, &rules[i].n_l4);
 	}
 	out->dir = PC_DIR_IN;
 	out->rules = rules;
 	out->n = n;
 	pc_optimize_chain_keys(arena, out, keys, MIN_CLASS_RUN, st);
+	/*
+	 * A map element that logs or rejects names its rule (the action):
+	 * the region's own, as the copies in @rules are freed below.
+	 */
+	for (size_t k = 0; out->rules != rules && k < out->n; k++) {
+		struct pc_map_elem *m = (struct pc_map_elem *)out->rules[k].map;
+
+		for (size_t e = 0; e < out->rules[k].n_map; e++) {
+			uintptr_t a = (uintptr_t)m[e].action;
+
+			if (a >= (uintptr_t)rules && a < (uintptr_t)(rules + n))
+				m[e].action = &region[list[(a - (uintptr_t)rules) / sizeof(*rules)]];
+		}
+	}
+	if (out->rules == rules)
+		out->rules = pc_arena_memdup(arena, rules, (n ? n : 1) * sizeof(*rules));
+	free(rules);
 	if (st) {
 		st->class_rules += out->n;
 		if (out->n > st->longest_class)
@@ -356,6 +391,7 @@ static bool build_dispatch(struct pc_arena *arena, const struct pc_rule *rules, 
 	classes = pc_arena_alloc(arena, (n_cls + 1) * sizeof(*classes));
 	{
 		bool *done = xcalloc(n_cls + 1, sizeof(*done));
+		struct pc_l4 *lists[1u << N_PROTOS] = { 0 };
 
 		for (size_t i = 0; i < nv; i++) {
 			size_t c = v[i].cls;
@@ -364,7 +400,7 @@ static bool build_dispatch(struct pc_arena *arena, const struct pc_rule *rules, 
 				continue;
 			done[c] = true;
 			class_chain(arena, rules, v[i].rules, v[i].n, fams[c], masks[c], keys,
-				    &classes[c], st);
+				    lists, &classes[c], st);
 		}
 		free(done);
 	}
@@ -393,28 +429,42 @@ out:
  * a packet meets the dispatch and at most the longest class chain, where
  * without it meets every rule of the folded region (the benchmark's shape,
  * whose runs fold whole into two maps, keeps them).
+ *
+ * The folded region is at least as long as its rules that cannot fold
+ * (each stays one rule, whatever folds around it): when those alone are
+ * more than the dispatch's path, the dispatch is shorter, and the region
+ * is not folded a second time only to count its rules (on the Capirca
+ * shape, 2,000 terms, that fold was a fifth of generate's instructions).
  */
 static bool worth_it(struct pc_arena *arena, const struct pc_rule *rules, size_t n,
 		     unsigned keys, struct pc_dispatch *d, struct pc_optimize_stats *st)
 {
 	struct pc_optimize_stats mine;
-	struct pc_chain folded;
-	/* only the length of the folded region is wanted: its rules and maps
-	 * go with their own arena (a third of the peak memory of generate on
-	 * the Capirca shape otherwise, bench/README.md) */
-	struct pc_arena *scratch = pc_arena_create();
-	size_t folded_n;
+	size_t plain = 0;
 
-	memset(&folded, 0, sizeof(folded));
-	folded.rules = pc_arena_memdup(scratch, rules, n * sizeof(*rules));
-	folded.n = n;
-	pc_optimize_chain_keys(scratch, &folded, keys, PC_OPT_MIN_RUN, NULL);
-	folded_n = folded.n;
-	pc_arena_destroy(scratch);
 	memset(&mine, 0, sizeof(mine));
-	if (!build_dispatch(arena, rules, n, keys, d, &mine) ||
-	    1 + mine.longest_class >= folded_n)
+	if (!build_dispatch(arena, rules, n, keys, d, &mine))
 		return false;
+	for (size_t i = 0; i < n; i++)
+		plain += !pc_optimize_foldable(&rules[i], keys);
+	if (1 + mine.longest_class >= plain) {
+		/* too close to tell: fold the region as without the dispatch,
+		 * to count its rules; its rules and maps go with their own
+		 * arena (a third of the peak memory of generate on the Capirca
+		 * shape otherwise, bench/README.md) */
+		struct pc_arena *scratch = pc_arena_create();
+		struct pc_chain folded;
+		size_t folded_n;
+
+		memset(&folded, 0, sizeof(folded));
+		folded.rules = pc_arena_memdup(scratch, rules, n * sizeof(*rules));
+		folded.n = n;
+		pc_optimize_chain_keys(scratch, &folded, keys, PC_OPT_MIN_RUN, NULL);
+		folded_n = folded.n;
+		pc_arena_destroy(scratch);
+		if (1 + mine.longest_class >= folded_n)
+			return false;
+	}
 	if (st) {
 		st->dispatches += mine.dispatches;
 		st->dispatched_rules += mine.dispatched_rules;
@@ -433,37 +483,48 @@ static bool worth_it(struct pc_arena *arena, const struct pc_rule *rules, size_t
 void pc_optimize_dispatch_chain(struct pc_arena *arena, struct pc_chain *c, unsigned keys,
 				struct pc_optimize_stats *st)
 {
-	struct pc_rule *out = xcalloc(c->n + 1, sizeof(*out));
+	/* the new chain as pointers to its rules: most are @c's own, and a
+	 * chain without a dispatch keeps its array */
+	const struct pc_rule **out = xcalloc(c->n + 1, sizeof(*out));
 	size_t n = 0;
+	bool changed = false;
 
 	for (size_t i = 0; i < c->n;) {
 		size_t j = i;
 		struct pc_dispatch *d;
+		struct pc_rule *r;
 
 		while (j < c->n && dispatchable(&c->rules[j]))
 			j++;
 		if (j - i < MIN_REGION) {
-			out[n++] = c->rules[i++];
+			out[n++] = &c->rules[i++];
 			continue;
 		}
 		d = pc_arena_alloc(arena, sizeof(*d));
 		if (!worth_it(arena, &c->rules[i], j - i, keys, d, st)) {
 			/* today's lowering for this region */
 			while (i < j)
-				out[n++] = c->rules[i++];
+				out[n++] = &c->rules[i++];
 			continue;
 		}
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].origin = PC_ORIGIN_POLICY;
-		out[n].loc = c->rules[i].loc;
-		out[n].verdict = PC_VERDICT_ALLOW;
+		r = pc_arena_alloc(arena, sizeof(*r));
+		r->origin = PC_ORIGIN_POLICY;
+		r->loc = c->rules[i].loc;
+		r->verdict = PC_VERDICT_ALLOW;
 		for (size_t k = i; k < j; k++)
-			out[n].families |= c->rules[k].families;
-		out[n].dispatch = d;
-		n++;
+			r->families |= c->rules[k].families;
+		r->dispatch = d;
+		out[n++] = r;
+		changed = true;
 		i = j;
 	}
-	c->rules = pc_arena_memdup(arena, out, (n ? n : 1) * sizeof(*out));
-	c->n = n;
+	if (changed) {
+		struct pc_rule *v = pc_arena_alloc(arena, (n ? n : 1) * sizeof(*v));
+
+		for (size_t i = 0; i < n; i++)
+			v[i] = *out[i];
+		c->rules = v;
+		c->n = n;
+	}
 	free(out);
 }

@@ -13,6 +13,10 @@
 /* The shortest run folded into a map outside class chains (optimize.c). */
 #define PC_OPT_MIN_RUN 8
 
+/* Can @r be in a verdict map whose key holds at most @keys (optimize.c)?
+ * A rule that cannot stays one rule of the folded chain. */
+bool pc_optimize_foldable(const struct pc_rule *r, unsigned keys);
+
 /* Folds the runs of @c into verdict maps (optimize.c). */
 void pc_optimize_chain(struct pc_arena *arena, struct pc_chain *c, bool daddr,
 		       struct pc_optimize_stats *st);

@@ -129,8 +129,8 @@ static bool addr_le(const struct pc_addr *a, const struct pc_addr *b)
  * not a walk of @outer (a list of a million addresses is the outer set of
  * every later rule compared with it).
  */
-static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_set *inner,
-			unsigned fam)
+static bool addrs_cover_search(const struct pc_addr_set *outer,
+			       const struct pc_addr_set *inner, unsigned fam)
 {
 	size_t olo, ohi, ilo, ihi;
 
@@ -142,6 +142,10 @@ static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_se
 	 * it would be the family's only prefix */
 	if (ilo == ihi)
 		return olo < ohi && outer->v[olo].plen == 0;
+	/* rules of the same group share its list (resolve interns them):
+	 * each of its prefixes is in it, without a search */
+	if (outer->v == inner->v && outer->n == inner->n)
+		return true;
 	for (size_t i = ilo; i < ihi; i++) {
 		const struct pc_addr *in = &inner->v[i];
 		size_t a = olo, b = ohi;
@@ -158,6 +162,31 @@ static bool addrs_cover(const struct pc_addr_set *outer, const struct pc_addr_se
 			return false;
 	}
 	return true;
+}
+
+/* The same, remembered in @c (the answers of one policy's lists repeat). */
+static bool addrs_cover(struct cover *c, const struct pc_addr_set *outer,
+			const struct pc_addr_set *inner, unsigned fam)
+{
+	uint64_t h;
+	struct cover_memo *m;
+
+	if (outer->n == 0)
+		return true;
+	h = ((uint64_t)(uintptr_t)outer->v * 0x9e3779b97f4a7c15ull) ^
+	    ((uint64_t)(uintptr_t)inner->v * 0xc2b2ae3d27d4eb4full) ^ fam;
+	m = &c->memo[(h >> 32 ^ h) % COVER_MEMO];
+	if (m->valid && m->outer == outer->v && m->inner == inner->v &&
+	    m->n_outer == outer->n && m->n_inner == inner->n && m->fam == fam)
+		return m->result;
+	m->outer = outer->v;
+	m->inner = inner->v;
+	m->n_outer = outer->n;
+	m->n_inner = inner->n;
+	m->fam = fam;
+	m->valid = true;
+	m->result = addrs_cover_search(outer, inner, fam);
+	return m->result;
 }
 
 /*
@@ -236,7 +265,8 @@ static bool ifaces_cover(const char *e1, size_t en, const char *const *ev,
 }
 
 /* Does @e match every packet of family @f that @r matches, ignoring l4? */
-static bool covers_outside_l4(const struct pc_rule *e, const struct pc_rule *r, int f)
+static bool covers_outside_l4(struct cover *c, const struct pc_rule *e,
+			      const struct pc_rule *r, int f)
 {
 	unsigned fam = fam_bit(f);
 
@@ -251,7 +281,8 @@ static bool covers_outside_l4(const struct pc_rule *e, const struct pc_rule *r, 
 			  r->iface, r->n_ifaces, r->ifaces) ||
 	    !ifaces_cover(NULL, e->n_oifaces, e->oifaces, NULL, r->n_oifaces, r->oifaces))
 		return false;
-	return addrs_cover(&e->saddr, &r->saddr, fam) && addrs_cover(&e->daddr, &r->daddr, fam);
+	return addrs_cover(c, &e->saddr, &r->saddr, fam) &&
+	       addrs_cover(c, &e->daddr, &r->daddr, fam);
 }
 
 static const struct pc_l4 *find_l4(const struct pc_rule *e, unsigned proto)
@@ -383,7 +414,7 @@ static bool covered(struct cover *c, const struct pc_rule *r)
 				for (size_t j = 0; j < be->n; j++) {
 					struct klass *k = c->cls[be->v[j]];
 
-					if (!(k->sig & rsig) || !covers_outside_l4(k->rep, r, f))
+					if (!(k->sig & rsig) || !covers_outside_l4(c, k->rep, r, f))
 						continue;
 					ps = xgrow(ps, &cap, np + 1, sizeof(*ps));
 					ps[np++] = k;
@@ -536,7 +567,7 @@ static const struct pc_rule *single_cover(struct cover *c, const struct pc_chain
 		ok = l4_covers(e, r);
 		for (int g = 0; g < 2 && ok; g++)
 			if (r->families & fam_bit(g))
-				ok = covers_outside_l4(e, r, g);
+				ok = covers_outside_l4(c, e, r, g);
 		if (ok)
 			found = e;
 	}

@@ -107,6 +107,22 @@ struct run {
 	size_t n, at;
 };
 
+/*
+ * A remembered answer of addrs_cover() (lint.c): the IR's address lists do
+ * not change while the lint runs, so the same two lists (by address and
+ * length) give the same answer. Rules of one group share its list
+ * (resolve interns them), and the classes a rule is checked against
+ * mostly hold the same groups with other ports.
+ */
+struct cover_memo {
+	const struct pc_addr *outer, *inner;
+	size_t n_outer, n_inner;
+	unsigned fam;
+	bool valid, result;
+};
+
+#define COVER_MEMO 4096
+
 struct cover {
 	struct famcov fam[2];       /* [0] IPv4, [1] IPv6 */
 	struct klass **cls;
@@ -131,6 +147,7 @@ struct cover {
 	size_t n_used, cap_used;
 	struct bound_entry **hash;  /* mask + 1 buckets: twice the longest chain */
 	unsigned mask;
+	struct cover_memo memo[COVER_MEMO];
 };
 
 /* lint.c */
@@ -147,7 +164,10 @@ const char *iface_at(const char *one, size_t n, const char *const *v, size_t i);
 struct bound_entry *bound_find(struct cover *c, const struct pc_addr *s,
 			       const struct pc_addr *d, bool add);
 void bound_clear(struct cover *c);
-bool plen_present(const struct cover *c, int f, int dst, unsigned plen);
+static inline bool plen_present(const struct cover *c, int f, int dst, unsigned plen)
+{
+	return c->plens[f][dst][plen / 64] >> (plen % 64) & 1;
+}
 bool ports_covered(struct cover *c, const struct famcov *fc, struct klass **ps,
 		   size_t np, unsigned proto, unsigned lo, unsigned hi);
 bool value_covered(const struct famcov *fc, struct klass **ps, size_t np,

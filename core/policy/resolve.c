@@ -853,6 +853,7 @@ out:
 		free(rs.groups[i].exp);
 	free(rs.groups);
 	free(rs.index);
+	free(rs.addr_sets);
 	if (!ir)
 		pc_arena_destroy(arena);
 	else if (lint) {

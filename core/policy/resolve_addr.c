@@ -179,6 +179,7 @@ bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 					continue;
 				}
 				aa->name = g->name;
+				aa->group = g;
 				aa->dynamic = true;
 				continue;
 			}
@@ -186,6 +187,7 @@ bool resolve_addr_list(struct resolver *rs, const struct pc_ast_list *l,
 				aa->id = ++rs->next_id;
 			if (l->n == 1) {
 				aa->name = g->name;
+				aa->group = g;
 				aa->name_loc = &g->stmt->name_loc;
 			}
 			/* a group listed twice in one place adds nothing the second time */
@@ -266,6 +268,74 @@ unsigned addr_families(const struct addracc *aa)
 	return f;
 }
 
+static uint64_t addrs_hash(const struct pc_addr *v, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)v;
+	uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+
+	for (size_t i = 0; i < n * sizeof(*v); i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The IR's list equal to @v[0..n): an earlier rule's, or a new copy. */
+static struct pc_addr *addrs_intern(struct resolver *rs, struct pc_addr *v, size_t n,
+				    bool copy)
+{
+	uint64_t h = addrs_hash(v, n);
+	size_t mask, i;
+
+	if (2 * (rs->addr_sets_n + 1) > rs->addr_sets_cap) {
+		struct addr_shared *old = rs->addr_sets;
+		size_t old_cap = rs->addr_sets_cap;
+
+		rs->addr_sets_cap = old_cap ? 2 * old_cap : 256;
+		rs->addr_sets = xcalloc(rs->addr_sets_cap, sizeof(*rs->addr_sets));
+		for (size_t k = 0; k < old_cap; k++) {
+			if (!old[k].v)
+				continue;
+			for (i = old[k].hash & (rs->addr_sets_cap - 1); rs->addr_sets[i].v;
+			     i = (i + 1) & (rs->addr_sets_cap - 1))
+				;
+			rs->addr_sets[i] = old[k];
+		}
+		free(old);
+	}
+	mask = rs->addr_sets_cap - 1;
+	for (i = h & mask; rs->addr_sets[i].v; i = (i + 1) & mask) {
+		const struct addr_shared *e = &rs->addr_sets[i];
+
+		if (e->hash == h && e->n == n && memcmp(e->v, v, n * sizeof(*v)) == 0)
+			return e->v;
+	}
+	rs->addr_sets[i].hash = h;
+	rs->addr_sets[i].n = n;
+	rs->addr_sets[i].v = copy ? pc_arena_memdup(rs->arena, v, n * sizeof(*v)) : v;
+	rs->addr_sets_n++;
+	return rs->addr_sets[i].v;
+}
+
+/* @v's content, shared: a copy in the arena, or the list of equal content
+ * already there. */
+static struct pc_addr *addrs_shared(struct resolver *rs, struct pc_addr *v, size_t n)
+{
+	return addrs_intern(rs, v, n, true);
+}
+
+/* The IR's copy of the group name of @aa. */
+static const char *group_name(struct resolver *rs, const struct addracc *aa)
+{
+	if (!aa->group)
+		return pc_arena_strdup(rs->arena, aa->name);
+	if (!aa->group->ir_name)
+		aa->group->ir_name = pc_arena_strdup(rs->arena, aa->name);
+	return aa->group->ir_name;
+}
+
+/*
+ * The address set of a rule from @aa (which it frees). Rules with equal
+ * lists share one (backends and passes only read them).
+ */
 void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
 		 struct pc_addr_set *out)
 {
@@ -273,7 +343,7 @@ void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
 
 	memset(out, 0, sizeof(*out));
 	if (aa->dynamic) {
-		out->name = pc_arena_strdup(rs->arena, aa->name);
+		out->name = group_name(rs, aa);
 		addracc_free(aa);
 		return;
 	}
@@ -292,15 +362,19 @@ void addr_finish(struct resolver *rs, struct addracc *aa, unsigned families,
 				aa->v[k++] = aa->v[i];
 	}
 	out->n = k;
-	/* a group's prefixes, whole, are normal already and live in the
-	 * arena as long as the rule: shared, not copied */
-	out->v = aa->borrowed ? aa->v :
-		 pc_arena_memdup(rs->arena, aa->v, k * sizeof(*aa->v));
-	out->name = aa->name && k == aa->n ? pc_arena_strdup(rs->arena, aa->name) : NULL;
+	out->name = aa->name && k == aa->n ? group_name(rs, aa) : NULL;
 	if (out->name)
 		out->loc = *aa->name_loc;
-	if (!aa->borrowed)
+	out->v = aa->v;
+	if (!aa->borrowed) {
+		/* rules with equal lists share one copy in the arena */
 		pc_addr_set_normalize(out);
+		out->v = addrs_shared(rs, out->v, out->n);
+	} else {
+		/* a group's prefixes, whole, are normal already and live in
+		 * the arena as long as the rule: shared as they are */
+		out->v = addrs_intern(rs, out->v, out->n, false);
+	}
 	addracc_free(aa);
 }
 

@@ -83,6 +83,15 @@ struct group {
 	size_t n_exp, cap_exp;
 	/* sets: a dynamic hosts group (no addresses here) */
 	bool dynamic;
+	/* the IR's copy of @name, shared by every rule that names it alone */
+	const char *ir_name;
+};
+
+/* An address list of the IR, shared by the rules that have it (interned). */
+struct addr_shared {
+	uint64_t hash;
+	size_t n;
+	struct pc_addr *v;              /* NULL: a free slot */
 };
 
 struct resolver {
@@ -112,6 +121,11 @@ struct resolver {
 	 * policy full of unknown names gets it for the first ones only */
 	unsigned suggestions_left;
 	unsigned next_id;           /* of portacc / addracc, for duplicates */
+	/* the address lists of the rules made so far, hashed by content: a
+	 * group used by many rules is one list in the IR, not one per rule
+	 * (a million-term policy of a hundred groups: 170 MB of copies) */
+	struct addr_shared *addr_sets;
+	size_t addr_sets_cap, addr_sets_n;  /* a power of two; used slots */
 };
 
 struct rulebuf {
@@ -129,6 +143,7 @@ struct addracc {
 	bool borrowed;
 	bool any;
 	const char *name;        /* the single group this came from, if any */
+	struct group *group;     /* that group */
 	const struct pc_location *name_loc; /* where that group is defined */
 	size_t items;
 	unsigned id;             /* set on first group reference */

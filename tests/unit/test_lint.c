@@ -154,10 +154,47 @@ static void test_linear_work(void **state)
 	assert_true(per_rule[2] <= 1.5 * per_rule[0]);
 }
 
+/* Warnings of pc_lint_shadowing() on @text. */
+static size_t lint_warnings(const char *text)
+{
+	struct pc_diag *d = pc_diag_create();
+	struct pc_ir *ir = pc_policy_load_buffer("t.policy", text, strlen(text), reg,
+						 PC_POLICY_NO_LINT, d);
+	size_t n;
+
+	assert_non_null(ir);
+	pc_lint_shadowing(ir, d);
+	n = pc_diag_count(d, PC_SEV_WARNING);
+	pc_ir_destroy(ir);
+	pc_diag_destroy(d);
+	return n;
+}
+
+/*
+ * The lint remembers which address lists cover which (lists are shared by
+ * the rules of a group): the answer for one family is not the other's.
+ * Here $a covers the IPv4 half of $b but not its IPv6 half.
+ */
+static void test_families_apart(void **state)
+{
+	(void)state;
+	assert_int_equal(lint_warnings(
+		"hosts a = { 192.0.2.0/24, 2001:db8:1::/48, 2001:db8:3::/48 }\n"
+		"hosts b = { 192.0.2.0/25, 2001:db8:1::/48, 2001:db8:2::/48 }\n"
+		"allow in port 22/tcp from $a\n"
+		"allow in port 22/tcp from $b\n"), 0);
+	assert_int_equal(lint_warnings(
+		"hosts a = { 192.0.2.0/24, 2001:db8:1::/48, 2001:db8:3::/48 }\n"
+		"hosts b = { 192.0.2.0/25, 2001:db8:1::/48, 2001:db8:3::/48 }\n"
+		"allow in port 22/tcp from $a\n"
+		"allow in port 22/tcp from $b\n"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linear_work),
+		cmocka_unit_test(test_families_apart),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -895,6 +895,57 @@ static void test_fold_counts(void **state)
 	pc_buf_finish(&b);
 }
 
+/*
+ * Memory (issue 15): the view shares what it does not change. A chain
+ * with nothing to fold keeps the IR's array of rules (a million-rule
+ * policy's chain is 300 MB), and the rules of class chains with the same
+ * protocols share one protocol list instead of one each.
+ */
+static void test_view_shares(void **state)
+{
+	struct pc_buf b;
+	struct pc_ir *ir, *view;
+	const struct pc_dispatch *d = NULL;
+	const struct pc_l4 *tcp = NULL;
+	size_t seen = 0;
+
+	(void)state;
+	pc_buf_init(&b);
+	/* out: three rules, nothing to fold or dispatch; in: a region of
+	 * tcp rules, each with a limit (none folds), over shared ports */
+	pc_buf_puts(&b, "allow out port 22/tcp to 192.0.2.1\n"
+			"deny out port 23/tcp\n"
+			"allow out port 80/tcp to 192.0.2.2\n");
+	for (unsigned i = 0; i < 40; i++)
+		pc_buf_printf(&b, "allow in port %u/tcp from 192.0.2.%u limit %u/second\n",
+			      1000 + i % 5, i, 10 + i);
+	ir = load(b.data);
+	assert_non_null(ir);
+	view = pc_ir_optimize_view_keys(ir, PC_OPT_KEYS_ALL, true, NULL);
+	assert_int_equal(view->chains[PC_DIR_OUT].n, ir->chains[PC_DIR_OUT].n);
+	assert_ptr_equal(view->chains[PC_DIR_OUT].rules, ir->chains[PC_DIR_OUT].rules);
+	for (size_t i = 0; i < view->chains[PC_DIR_IN].n && !d; i++)
+		d = view->chains[PC_DIR_IN].rules[i].dispatch;
+	assert_non_null(d);
+	for (size_t c = 0; c < d->n_classes; c++)
+		for (size_t r = 0; r < d->classes[c].n; r++) {
+			const struct pc_rule *x = &d->classes[c].rules[r];
+
+			if (x->n_map)
+				continue;
+			assert_int_equal(x->n_l4, 1);
+			assert_int_equal(x->l4[0].proto, PC_PROTO_TCP);
+			if (!tcp)
+				tcp = x->l4;
+			assert_ptr_equal(x->l4, tcp);
+			seen++;
+		}
+	assert_true(seen >= 40);
+	pc_ir_destroy(view);
+	pc_ir_destroy(ir);
+	pc_buf_finish(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -902,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_fold_counts),
 		cmocka_unit_test(test_capirca_shaped),
 		cmocka_unit_test(test_forward_out_on),
+		cmocka_unit_test(test_view_shares),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -255,6 +255,44 @@ static void test_addresses_normalized_and_named(void **state)
 	pc_ir_destroy(ir);
 }
 
+/*
+ * Memory (issue 15): rules with the same addresses share one list, and
+ * rules naming the same group one copy of its name; a list of another
+ * content, or the group's list cut to one family, is a list of its own.
+ */
+static void test_addresses_shared(void **state)
+{
+	struct pc_ir *ir = load(
+		"hosts lan = { 192.0.2.0/24, 2001:db8::/32 }\n"
+		"allow in port 22/tcp from $lan\n"
+		"allow in port 80/tcp from { 2001:db8::/32, 192.0.2.0/24 } to $lan\n"
+		"allow in port 443/tcp from $lan\n"
+		"allow in icmp echo-request from $lan\n"
+		"allow in port 25/tcp from 198.51.100.0/24\n", NULL);
+	const struct pc_chain *c;
+	const struct pc_rule *r[5];
+	size_t k = 0;
+
+	(void)state;
+	assert_non_null(ir);
+	c = &ir->chains[PC_DIR_IN];
+	for (size_t i = 0; i < c->n; i++)
+		if (c->rules[i].origin == PC_ORIGIN_POLICY && k < 5)
+			r[k++] = &c->rules[i];
+	assert_int_equal(k, 5);
+	assert_ptr_equal(r[0]->saddr.v, r[2]->saddr.v);
+	assert_ptr_equal(r[0]->saddr.v, r[1]->saddr.v);  /* same content, written out */
+	assert_ptr_equal(r[0]->saddr.v, r[1]->daddr.v);
+	assert_ptr_equal(r[0]->saddr.name, r[2]->saddr.name);
+	assert_string_equal(r[2]->saddr.name, "lan");
+	assert_null(r[1]->saddr.name);
+	assert_int_equal(r[3]->saddr.n, 1);              /* IPv4 only: icmp */
+	assert_ptr_not_equal(r[3]->saddr.v, r[0]->saddr.v);
+	assert_ptr_not_equal(r[4]->saddr.v, r[0]->saddr.v);
+	assert_int_equal(r[4]->saddr.v[0].a[0], 198);
+	pc_ir_destroy(ir);
+}
+
 static void test_builtins_and_defaults(void **state)
 {
 	struct pc_ir *ir = load("default in reject\n", NULL);
@@ -580,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_family_inference),
 		cmocka_unit_test(test_addresses_normalized_and_named),
+		cmocka_unit_test(test_addresses_shared),
 		cmocka_unit_test(test_builtins_and_defaults),
 		cmocka_unit_test(test_options_switch_builtins_off),
 		cmocka_unit_test(test_rule_attributes),
