@@ -172,6 +172,7 @@ struct elem_writer {
 	struct nlmsghdr *nlh;   /* the message being filled, or NULL */
 	struct nlattr *list;
 	uint16_t k;
+	bool del;               /* DELSETELEM messages, not NEWSETELEM */
 };
 
 /* Opens the next element (and a message for it when none is open). */
@@ -180,7 +181,8 @@ static struct nlattr *writer_open(struct elem_writer *w)
 	const struct nl_set *ns = w->ns;
 
 	if (!w->nlh) {
-		w->nlh = batch_msg(w->b, NFT_MSG_NEWSETELEM, NLM_F_CREATE, w->loc,
+		w->nlh = batch_msg(w->b, w->del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
+				   w->del ? 0 : NLM_F_CREATE, w->loc,
 				   xasprintf("elements of %s %s", set_kind(ns),
 					     ns->anon ? "(anonymous)" : ns->name));
 		mnl_attr_put_strz(w->nlh, NFTA_SET_ELEM_LIST_SET, w->name);
@@ -235,6 +237,30 @@ static void writer_plain(void *ctx, const uint8_t *key, uint32_t len, uint32_t f
 		mnl_attr_nest_end(w->nlh, k);
 	}
 	writer_close(w, elem);
+}
+
+/* Deletes elements @v (@n of them) of set @ns, named @name: by their keys and flags. */
+void batch_del_elems(struct pc_nl_batch *b, const struct nl_set *ns, const char *name,
+		     const struct nl_elem *const *v, size_t n)
+{
+	struct elem_writer w = { b, ns, name, 0, NULL, NULL, NULL, 0, true };
+
+	for (size_t i = 0; i < n; i++) {
+		struct nlattr *elem = writer_open(&w), *key;
+
+		if (v[i]->flags)
+			mnl_attr_put_u32(w.nlh, NFTA_SET_ELEM_FLAGS, htonl(v[i]->flags));
+		key = mnl_attr_nest_start(w.nlh, NFTA_SET_ELEM_KEY);
+		mnl_attr_put(w.nlh, NFTA_DATA_VALUE, v[i]->len, v[i]->key);
+		mnl_attr_nest_end(w.nlh, key);
+		if (v[i]->has_end) {
+			key = mnl_attr_nest_start(w.nlh, NFTA_SET_ELEM_KEY_END);
+			mnl_attr_put(w.nlh, NFTA_DATA_VALUE, v[i]->len, v[i]->key_end);
+			mnl_attr_nest_end(w.nlh, key);
+		}
+		writer_close(&w, elem);
+	}
+	writer_flush(&w);
 }
 
 /*

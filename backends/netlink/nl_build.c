@@ -277,15 +277,30 @@ size_t plan_set_elems(const struct pc_nft_set *ps, nl_elem_fn *fn, void *ctx)
 	return n;
 }
 
-static void elem_take(void *ctx, const uint8_t *key, uint32_t len, uint32_t flags, bool open)
+struct elem_copy {
+	struct nl_elem *e;
+	size_t n;
+};
+
+static void elem_copy(void *ctx, const uint8_t *key, uint32_t len, uint32_t flags, bool open)
 {
-	struct nl_set *ns = ctx;
-	struct nl_elem *e = &ns->e[ns->n++];
+	struct elem_copy *c = ctx;
+	struct nl_elem *e = &c->e[c->n++];
 
 	memcpy(e->key, key, len);
 	e->len = len;
 	e->flags = flags;
 	e->open = open;
+}
+
+struct nl_elem *plan_set_elem_array(const struct pc_nft_set *ps, size_t *n)
+{
+	size_t count = plan_set_elems(ps, NULL, NULL);
+	struct elem_copy c = { xcalloc(count + 1, sizeof(*c.e)), 0 };
+
+	plan_set_elems(ps, elem_copy, &c);
+	*n = c.n;
+	return c.e;
 }
 
 /*
@@ -295,18 +310,12 @@ static void elem_take(void *ctx, const uint8_t *key, uint32_t len, uint32_t flag
  */
 void nl_set_materialize(struct nl_set *ns)
 {
-	const struct pc_nft_set *ps = ns->plan;
-	size_t count;
-
-	if (!ps)
+	if (!ns->plan)
 		return;
-	count = plan_set_elems(ps, NULL, NULL);
 	free(ns->e);
-	ns->e = xcalloc(count + 1, sizeof(*ns->e));
-	ns->n = 0;
-	ns->cap = count;
+	ns->e = plan_set_elem_array(ns->plan, &ns->n);
+	ns->cap = ns->n;
 	ns->plan = NULL;
-	plan_set_elems(ps, elem_take, ns);
 }
 
 static size_t set_from_plan(struct pc_nl_objs *o, const struct pc_nft_set *ps,

@@ -167,39 +167,24 @@ static void elem_print_box(struct pc_buf *out, uint32_t type, const struct nl_el
 }
 
 /* The elements of a set as nft would list them, one string each. */
-struct elem_copy {
-	struct nl_elem *e;
-	size_t n;
-};
-
-static void elem_copy(void *ctx, const uint8_t *key, uint32_t len, uint32_t flags,
-		      bool open)
-{
-	struct elem_copy *c = ctx;
-	struct nl_elem *e = &c->e[c->n++];
-
-	memcpy(e->key, key, len);
-	e->len = len;
-	e->flags = flags;
-	e->open = open;
-}
-
 char **set_values(const struct nl_set *ns, size_t *n)
 {
-	size_t count = ns->plan ? plan_set_elems(ns->plan, NULL, NULL) : ns->n;
-	struct elem_copy c = { xcalloc(count, sizeof(*c.e)), 0 };
-	struct nl_elem *e = c.e;
+	size_t count = ns->n;
+	struct nl_elem *e;
 	uint32_t type = nftnl_set_get_u32(ns->s, NFTNL_SET_KEY_TYPE);
 	bool interval = nftnl_set_is_set(ns->s, NFTNL_SET_FLAGS) &&
 			(nftnl_set_get_u32(ns->s, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL);
-	char **v = xcalloc(count + 1, sizeof(*v));
+	char **v;
 
 	*n = 0;
 	/* a plan's set is walked from the plan (nl_internal.h) */
-	if (ns->plan)
-		plan_set_elems(ns->plan, elem_copy, &c);
-	else
-		memcpy(e, ns->e, ns->n * sizeof(*e));
+	if (ns->plan) {
+		e = plan_set_elem_array(ns->plan, &count);
+	} else {
+		e = xcalloc(count + 1, sizeof(*e));
+		memcpy(e, ns->e, count * sizeof(*e));
+	}
+	v = xcalloc(count + 1, sizeof(*v));
 	qsort(e, count, sizeof(*e), nl_elem_cmp);
 	for (size_t i = 0; i < count; i++) {
 		struct pc_buf b;

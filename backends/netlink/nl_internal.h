@@ -213,6 +213,8 @@ typedef void nl_elem_fn(void *ctx, const uint8_t *key, uint32_t len, uint32_t fl
  * (NFT_SET_ELEM_INTERVAL_END). Return: how many.
  */
 size_t plan_set_elems(const struct pc_nft_set *ps, nl_elem_fn *fn, void *ctx);
+/* the elements of a plan's set as an array (@n of them), to be freed */
+struct nl_elem *plan_set_elem_array(const struct pc_nft_set *ps, size_t *n);
 void nl_set_materialize(struct nl_set *ns);
 
 struct mnl_socket *nl_open(int *err);
@@ -233,6 +235,8 @@ uint32_t batch_set_id(struct pc_nl_batch *b);
 void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name, uint32_t id,
 	       const struct pc_location *loc);
 /* the elements of a set, after its NEWSET (@id) or into the existing set @name (@id 0) */
+void batch_del_elems(struct pc_nl_batch *b, const struct nl_set *ns, const char *name,
+		     const struct nl_elem *const *v, size_t n);
 void batch_set_elems(struct pc_nl_batch *b, const struct nl_set *ns, const char *name,
 		     uint32_t id, const struct pc_location *loc);
 void batch_obj(struct pc_nl_batch *b, struct nftnl_obj *obj, const struct pc_location *loc);

@@ -593,49 +593,6 @@ static void elems_free(struct elem_ref *v, size_t n)
 	free(v);
 }
 
-/* Deletes elements @v (@n of them) from the set @name: by their keys and flags. */
-static void batch_del_elems(struct pc_nl_batch *b, const char *table, const char *name,
-			    const struct nl_elem *const *v, size_t n)
-{
-	struct nlmsghdr *nlh = NULL;
-	struct nlattr *list = NULL;
-	uint16_t k = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct nlattr *elem, *key;
-
-		if (!nlh) {
-			nlh = batch_msg(b, NFT_MSG_DELSETELEM, 0, NULL,
-					xasprintf("elements of set %s", name));
-			mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
-			mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
-			list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
-			k = 0;
-		}
-		elem = mnl_attr_nest_start(nlh, ++k);
-		if (v[i]->flags)
-			mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(v[i]->flags));
-		key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
-		mnl_attr_put(nlh, NFTA_DATA_VALUE, v[i]->len, v[i]->key);
-		mnl_attr_nest_end(nlh, key);
-		if (v[i]->has_end) {
-			key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY_END);
-			mnl_attr_put(nlh, NFTA_DATA_VALUE, v[i]->len, v[i]->key_end);
-			mnl_attr_nest_end(nlh, key);
-		}
-		mnl_attr_nest_end(nlh, elem);
-		if ((char *)mnl_nlmsg_get_payload_tail(nlh) - (char *)list > ELEM_LIST_BYTES) {
-			mnl_attr_nest_end(nlh, list);
-			batch_done(b, nlh);
-			nlh = NULL;
-		}
-	}
-	if (nlh) {
-		mnl_attr_nest_end(nlh, list);
-		batch_done(b, nlh);
-	}
-}
-
 /*
  * The elements of @w that @l lacks are added, those of @l that @w lacks
  * deleted; the others stay (with their counters): a one-line change
@@ -643,7 +600,7 @@ static void batch_del_elems(struct pc_nl_batch *b, const char *table, const char
  * elements stand alone (nft lists them sorted, so the order they came in
  * does not show).
  */
-static void batch_set_delta(struct pc_nl_batch *b, const char *table, struct nl_set *w,
+static void batch_set_delta(struct pc_nl_batch *b, struct nl_set *w,
 			    const struct nl_set *l)
 {
 	struct elem_ref *wv = elems_sorted(w), *lv = elems_sorted(l);
@@ -665,7 +622,7 @@ static void batch_set_delta(struct pc_nl_batch *b, const char *table, struct nl_
 			gone[n_gone++] = lv[j++].e;
 		}
 	}
-	batch_del_elems(b, table, w->name, gone, n_gone);
+	batch_del_elems(b, w, w->name, gone, n_gone);
 	batch_set_elems(b, &add, w->name, 0, w->loc);
 	free(add.e);
 	free(gone);
@@ -984,7 +941,7 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 		if (ns->anon || u.set_fate[i] == UPD_KEEP)
 			continue;
 		if (u.set_fate[i] == UPD_REFILL && set_elems_alone(ns))
-			batch_set_delta(b, table, ns, &live->sets[name_find(u.live_sets,
+			batch_set_delta(b, ns, &live->sets[name_find(u.live_sets,
 									     u.n_live_sets,
 									     ns->name)]);
 		else if (u.set_fate[i] == UPD_REFILL)
