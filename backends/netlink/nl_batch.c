@@ -603,6 +603,23 @@ static bool set_kept(const struct pc_nl_objs *o, const struct nl_set *live)
 	return false;
 }
 
+/* Deletes flowtable @live_ft of @table by its name only: with its hook the
+ * kernel would delete devices. */
+void batch_del_flowtable(struct pc_nl_batch *b, const char *table,
+			 const struct nftnl_flowtable *live_ft)
+{
+	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+	const char *name = nftnl_flowtable_get_str(live_ft, NFTNL_FLOWTABLE_NAME);
+	struct nlmsghdr *nlh;
+
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, table);
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, name);
+	nlh = batch_msg(b, NFT_MSG_DELFLOWTABLE, 0, NULL, xasprintf("flowtable %s", name));
+	nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+	nftnl_flowtable_free(ft);
+	batch_done(b, nlh);
+}
+
 /*
  * sets (issue 14): replace the table's contents but keep the table and its
  * dynamic sets, elements and all (what fail2ban added a second ago
@@ -641,18 +658,8 @@ static void batch_keep_dynamic(struct pc_nl_batch *b, const char *table,
 		batch_named(b, table, NFT_MSG_DELOBJ,
 			    nftnl_obj_get_str(live->objs[i], NFTNL_OBJ_NAME),
 			    nftnl_obj_get_u32(live->objs[i], NFTNL_OBJ_TYPE));
-	for (size_t i = 0; i < live->n_fts; i++) {
-		/* by name only: with its hook the kernel would delete devices */
-		struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
-		const char *name = nftnl_flowtable_get_str(live->fts[i], NFTNL_FLOWTABLE_NAME);
-
-		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, table);
-		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, name);
-		nlh = batch_msg(b, NFT_MSG_DELFLOWTABLE, 0, NULL, xasprintf("flowtable %s", name));
-		nftnl_flowtable_nlmsg_build_payload(nlh, ft);
-		nftnl_flowtable_free(ft);
-		batch_done(b, nlh);
-	}
+	for (size_t i = 0; i < live->n_fts; i++)
+		batch_del_flowtable(b, table, live->fts[i]);
 	pc_nl_objs_destroy(live);
 }
 

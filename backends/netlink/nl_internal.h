@@ -235,6 +235,8 @@ uint32_t batch_set_id(struct pc_nl_batch *b);
 void batch_set(struct pc_nl_batch *b, struct nl_set *ns, const char *name, uint32_t id,
 	       const struct pc_location *loc);
 /* the elements of a set, after its NEWSET (@id) or into the existing set @name (@id 0) */
+void batch_del_flowtable(struct pc_nl_batch *b, const char *table,
+			 const struct nftnl_flowtable *live_ft);
 void batch_del_elems(struct pc_nl_batch *b, const struct nl_set *ns, const char *name,
 		     const struct nl_elem *const *v, size_t n);
 void batch_set_elems(struct pc_nl_batch *b, const struct nl_set *ns, const char *name,

@@ -902,19 +902,8 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 			batch_named(b, table, NFT_MSG_DELOBJ,
 				    nftnl_obj_get_str(live->objs[i], NFTNL_OBJ_NAME),
 				    nftnl_obj_get_u32(live->objs[i], NFTNL_OBJ_TYPE));
-	for (size_t i = 0; i < live->n_fts; i++) {
-		/* by name only: with its hook the kernel would delete devices */
-		struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
-		const char *name = nftnl_flowtable_get_str(live->fts[i], NFTNL_FLOWTABLE_NAME);
-		struct nlmsghdr *nlh;
-
-		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, table);
-		nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, name);
-		nlh = batch_msg(b, NFT_MSG_DELFLOWTABLE, 0, NULL, xasprintf("flowtable %s", name));
-		nftnl_flowtable_nlmsg_build_payload(nlh, ft);
-		nftnl_flowtable_free(ft);
-		batch_done(b, nlh);
-	}
+	for (size_t i = 0; i < live->n_fts; i++)
+		batch_del_flowtable(b, table, live->fts[i]);
 	for (size_t i = 0; i < live->n_chains; i++)
 		if (live_ch_goes[i])
 			batch_named(b, table, NFT_MSG_DELCHAIN, chain_name(live->chains[i]), 0);
