@@ -65,46 +65,58 @@ static void addr_print(FILE *out, const struct pc_addr *a)
 }
 
 /*
- * The prefix length of the interval lo..hi of an address set, or -1 when
- * it is no prefix (a merged run of neighbours).
+ * The prefix length of the interval lo..hi of @len bytes, or -1 when it is
+ * no prefix (a merged run of neighbours). Byte by byte: the text asks this
+ * of every address element (issue 15).
  */
-static int elem_plen(const struct pc_nft_elem *e, unsigned len)
+static int range_plen(const unsigned char *lo, const unsigned char *hi, unsigned len)
 {
-	unsigned plen = len * 8;
+	unsigned i = 0, bits;
+	unsigned char diff;
 
-	while (plen > 0) {
-		unsigned bit = plen - 1;
-		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+	while (i < len && lo[i] == hi[i])
+		i++;
+	if (i == len)
+		return (int)(len * 8);
+	/* the first differing byte: its low bits 0 in lo and 1 in hi, the
+	 * bits above equal, and all later bytes 0x00 in lo and 0xff in hi */
+	diff = (unsigned char)(lo[i] ^ hi[i]);
+	bits = 0;
+	while (bits < 8 && (diff & (0x80u >> bits)) == 0)
+		bits++;
+	{
+		unsigned char low = (unsigned char)(0xffu >> bits);
 
-		if ((e->lo[bit / 8] & m) || !(e->hi[bit / 8] & m))
-			break;
-		plen--;
-	}
-	/* the bits before plen must be equal */
-	for (unsigned bit = 0; bit < plen; bit++) {
-		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
-
-		if ((e->lo[bit / 8] & m) != (e->hi[bit / 8] & m))
+		if ((lo[i] & low) != 0 || (hi[i] & low) != low)
 			return -1;
 	}
-	return (int)plen;
+	for (unsigned j = i + 1; j < len; j++)
+		if (lo[j] != 0x00 || hi[j] != 0xff)
+			return -1;
+	return (int)(i * 8 + bits);
 }
 
 /* An address interval: "A", "A/N" or "A-B". */
-static void addr_elem_print(FILE *out, const struct pc_nft_elem *e, bool v6)
+static void addr_range_print(FILE *out, const unsigned char *lo, const unsigned char *hi,
+			     bool v6)
 {
 	char buf[PC_ADDR_TEXT_MAX];
 	unsigned len = v6 ? 16 : 4;
-	int plen = elem_plen(e, len);
+	int plen = range_plen(lo, hi, len);
 
-	fwrite_unlocked(buf, 1, pc_addr_ntop(e->lo, v6, buf), out);
+	fwrite_unlocked(buf, 1, pc_addr_ntop(lo, v6, buf), out);
 	if (plen < 0) {
 		fputc_unlocked('-', out);
-		fwrite_unlocked(buf, 1, pc_addr_ntop(e->hi, v6, buf), out);
+		fwrite_unlocked(buf, 1, pc_addr_ntop(hi, v6, buf), out);
 	} else if ((unsigned)plen != len * 8) {
 		fputc_unlocked('/', out);
 		put_uint(out, (unsigned)plen);
 	}
+}
+
+static void addr_elem_print(FILE *out, const struct pc_nft_elem *e, bool v6)
+{
+	addr_range_print(out, e->lo, e->hi, v6);
 }
 
 struct elem_print {
@@ -456,11 +468,21 @@ comment:
 	}
 }
 
-void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
+/*
+ * The comment of the element a map's text wrote last: the elements of one
+ * policy rule follow each other and share it (issue 15: one comment made
+ * per rule, not per element).
+ */
+struct elem_comment {
+	const struct pc_map_elem *prev;	/* NULL: none made yet */
+	size_t len;
+	char text[PC_NFT_COMMENT_BUF];
+};
+
+static void map_elem_write(const struct pc_nft_map *m, size_t i, FILE *out,
+			   struct elem_comment *c)
 {
 	const struct pc_map_elem *e = &m->v[i];
-	const char *comment;
-	char buf[PC_NFT_COMMENT_BUF];
 
 	if (m->iface) {
 		put_quoted(out, m->iface[i]);
@@ -469,11 +491,8 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 	addr_print(out, &e->saddr);
 	put(out, " . ");
 	if (m->daddr) {
-		struct pc_nft_elem d;
-
-		memcpy(d.lo, m->daddr[i].lo, 16);
-		memcpy(d.hi, m->daddr[i].hi, 16);
-		addr_elem_print(out, &d, m->family == PC_FAM_IPV6);
+		addr_range_print(out, m->daddr[i].lo, m->daddr[i].hi,
+				 m->family == PC_FAM_IPV6);
 		put(out, " . ");
 	}
 	if (!m->icmp) {
@@ -486,14 +505,21 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 		put_uint(out, e->dport.hi);
 	}
 	if (m->comments) {
-		comment = m->comments[i];
+		if (m->comments[i][0]) {
+			put(out, " comment ");
+			put_quoted(out, m->comments[i]);
+		}
 	} else {
-		pc_nft_elem_comment_buf(e, buf, sizeof(buf));
-		comment = buf;
-	}
-	if (comment[0]) {
-		put(out, " comment ");
-		put_quoted(out, comment);
+		if (!c->prev || !pc_nft_elem_same_comment(c->prev, e)) {
+			pc_nft_elem_comment_buf(e, c->text, sizeof(c->text));
+			c->len = strlen(c->text);
+			c->prev = e;
+		}
+		if (c->len) {
+			put(out, " comment \"");
+			fwrite_unlocked(c->text, 1, c->len, out);
+			fputc_unlocked('"', out);
+		}
 	}
 	if (m->jump && m->jump[i]) {
 		put(out, " : jump ");
@@ -503,7 +529,14 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 	put(out, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
 }
 
-static void map_print(FILE *out, const struct pc_nft_map *m)
+void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
+{
+	struct elem_comment c = { NULL, 0, "" };
+
+	map_elem_write(m, i, out, &c);
+}
+
+static void map_print(FILE *out, const struct pc_nft_map *m, struct elem_comment *c)
 {
 	bool v6 = m->family == PC_FAM_IPV6;
 
@@ -522,7 +555,7 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 	fputs("\t\telements = {\n", out);
 	for (size_t i = 0; i < m->n; i++) {
 		fputs("\t\t\t", out);
-		pc_nft_map_elem_format(m, i, out);
+		map_elem_write(m, i, out, c);
 		fputs(i + 1 < m->n ? ",\n" : "\n", out);
 	}
 	fputs("\t\t}\n\t}\n\n", out);
@@ -570,8 +603,14 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 		}
 		fputs("\t}\n\n", out);
 	}
-	for (size_t i = 0; i < plan->n_maps; i++)
-		map_print(out, plan->maps[i]);
+	if (plan->n_maps) {
+		struct elem_comment *c = xmalloc(sizeof(*c));
+
+		c->prev = NULL;
+		for (size_t i = 0; i < plan->n_maps; i++)
+			map_print(out, plan->maps[i], c);
+		free(c);
+	}
 	/* Dispatch (issue 15): the class chains, before the rules that jump to them */
 	for (size_t c = 0; c < plan->n_sub; c++) {
 		const struct pc_nft_chain *ch = &plan->sub[c];
