@@ -23,16 +23,26 @@ static void put(FILE *out, const char *s)
 	fputs_unlocked(s, out);
 }
 
+/* The decimal digits of @v at @p; returns the end. */
+static char *uint_text(char *p, unsigned v)
+{
+	char num[16];
+	char *q = num + sizeof(num);
+	size_t n;
+
+	do
+		*--q = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	n = (size_t)(num + sizeof(num) - q);
+	memcpy(p, q, n);
+	return p + n;
+}
+
 static void put_uint(FILE *out, unsigned v)
 {
 	char buf[16];
-	char *p = buf + sizeof(buf) - 1;
 
-	*p = '\0';
-	do
-		*--p = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	fputs_unlocked(p, out);
+	fwrite_unlocked(buf, 1, (size_t)(uint_text(buf, v) - buf), out);
 }
 
 static void put_quoted(FILE *out, const char *s)
@@ -52,16 +62,27 @@ static void type_print(FILE *out, bool v6, unsigned t)
 		put_uint(out, t);
 }
 
+/* The most an address element's text takes: "A-B" or "A/N". */
+#define ADDR_ELEM_TEXT_MAX (2 * PC_ADDR_TEXT_MAX + 1)
+
+/* A prefix: "A" or "A/N", at @p (ADDR_ELEM_TEXT_MAX bytes); returns its length. */
+static size_t addr_text(char *p, const struct pc_addr *a)
+{
+	bool v4 = a->family == PC_FAM_IPV4;
+	char *q = p + pc_addr_ntop(a->a, !v4, p);
+
+	if (a->plen != (v4 ? 32 : 128)) {
+		*q++ = '/';
+		q = uint_text(q, a->plen);
+	}
+	return (size_t)(q - p);
+}
+
 static void addr_print(FILE *out, const struct pc_addr *a)
 {
-	char buf[PC_ADDR_TEXT_MAX];
-	bool v4 = a->family == PC_FAM_IPV4;
+	char buf[ADDR_ELEM_TEXT_MAX];
 
-	fwrite_unlocked(buf, 1, pc_addr_ntop(a->a, !v4, buf), out);
-	if (a->plen != (v4 ? 32 : 128)) {
-		fputc_unlocked('/', out);
-		put_uint(out, a->plen);
-	}
+	fwrite_unlocked(buf, 1, addr_text(buf, a), out);
 }
 
 /*
@@ -96,27 +117,29 @@ static int range_plen(const unsigned char *lo, const unsigned char *hi, unsigned
 	return (int)(i * 8 + bits);
 }
 
-/* An address interval: "A", "A/N" or "A-B". */
-static void addr_range_print(FILE *out, const unsigned char *lo, const unsigned char *hi,
-			     bool v6)
+/* An address interval: "A", "A/N" or "A-B", at @p; returns its length. */
+static size_t range_text(char *p, const unsigned char *lo, const unsigned char *hi,
+			 bool v6)
 {
-	char buf[PC_ADDR_TEXT_MAX];
 	unsigned len = v6 ? 16 : 4;
 	int plen = range_plen(lo, hi, len);
+	char *q = p + pc_addr_ntop(lo, v6, p);
 
-	fwrite_unlocked(buf, 1, pc_addr_ntop(lo, v6, buf), out);
 	if (plen < 0) {
-		fputc_unlocked('-', out);
-		fwrite_unlocked(buf, 1, pc_addr_ntop(hi, v6, buf), out);
+		*q++ = '-';
+		q += pc_addr_ntop(hi, v6, q);
 	} else if ((unsigned)plen != len * 8) {
-		fputc_unlocked('/', out);
-		put_uint(out, (unsigned)plen);
+		*q++ = '/';
+		q = uint_text(q, (unsigned)plen);
 	}
+	return (size_t)(q - p);
 }
 
 static void addr_elem_print(FILE *out, const struct pc_nft_elem *e, bool v6)
 {
-	addr_range_print(out, e->lo, e->hi, v6);
+	char buf[ADDR_ELEM_TEXT_MAX];
+
+	fwrite_unlocked(buf, 1, range_text(buf, e->lo, e->hi, v6), out);
 }
 
 struct elem_print {
@@ -469,45 +492,102 @@ comment:
 }
 
 /*
- * The comment of the element a map's text wrote last: the elements of one
- * policy rule follow each other and share it (issue 15: one comment made
- * per rule, not per element).
+ * What a map's text wrote last, for the next element to reuse (issue 15):
+ * the elements of one policy rule follow each other and share their
+ * comment, and neighbours often share the source or the destination.
  */
-struct elem_comment {
-	const struct pc_map_elem *prev;	/* NULL: none made yet */
+struct elem_cache {
+	const struct pc_map_elem *prev;	/* whose comment text holds; NULL: none */
 	size_t len;
 	char text[PC_NFT_COMMENT_BUF];
+	bool have_saddr, have_daddr;	/* of this map */
+	struct pc_addr saddr;
+	struct pc_addr_range daddr;
+	size_t saddr_len, daddr_len;
+	char saddr_text[ADDR_ELEM_TEXT_MAX], daddr_text[ADDR_ELEM_TEXT_MAX];
 };
 
+/*
+ * One element's text, gathered here and written with one fwrite (issue 15:
+ * a dozen stdio calls per element were 8 % of generate's instructions).
+ */
+struct line {
+	FILE *out;
+	size_t len;
+	char buf[512];
+};
+
+static void line_add(struct line *l, const char *s, size_t n)
+{
+	if (l->len + n > sizeof(l->buf)) {
+		fwrite_unlocked(l->buf, 1, l->len, l->out);
+		l->len = 0;
+		if (n > sizeof(l->buf)) {
+			fwrite_unlocked(s, 1, n, l->out);
+			return;
+		}
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void line_puts(struct line *l, const char *s)
+{
+	line_add(l, s, strlen(s));
+}
+
+static void line_uint(struct line *l, unsigned v)
+{
+	char buf[16];
+
+	line_add(l, buf, (size_t)(uint_text(buf, v) - buf));
+}
+
 static void map_elem_write(const struct pc_nft_map *m, size_t i, FILE *out,
-			   struct elem_comment *c)
+			   struct elem_cache *c)
 {
 	const struct pc_map_elem *e = &m->v[i];
+	struct line l;
 
+	l.out = out;
+	l.len = 0;
 	if (m->iface) {
-		put_quoted(out, m->iface[i]);
-		put(out, " . ");
+		line_add(&l, "\"", 1);
+		line_puts(&l, m->iface[i]);
+		line_add(&l, "\" . ", 4);
 	}
-	addr_print(out, &e->saddr);
-	put(out, " . ");
+	if (!c->have_saddr || memcmp(&c->saddr, &e->saddr, sizeof(e->saddr)) != 0) {
+		c->saddr = e->saddr;
+		c->saddr_len = addr_text(c->saddr_text, &e->saddr);
+		c->have_saddr = true;
+	}
+	line_add(&l, c->saddr_text, c->saddr_len);
+	line_add(&l, " . ", 3);
 	if (m->daddr) {
-		addr_range_print(out, m->daddr[i].lo, m->daddr[i].hi,
-				 m->family == PC_FAM_IPV6);
-		put(out, " . ");
+		if (!c->have_daddr ||
+		    memcmp(&c->daddr, &m->daddr[i], sizeof(m->daddr[i])) != 0) {
+			c->daddr = m->daddr[i];
+			c->daddr_len = range_text(c->daddr_text, m->daddr[i].lo,
+						  m->daddr[i].hi, m->family == PC_FAM_IPV6);
+			c->have_daddr = true;
+		}
+		line_add(&l, c->daddr_text, c->daddr_len);
+		line_add(&l, " . ", 3);
 	}
 	if (!m->icmp) {
-		put(out, l4proto_name(e->proto));
-		put(out, " . ");
+		line_puts(&l, l4proto_name(e->proto));
+		line_add(&l, " . ", 3);
 	}
-	put_uint(out, e->dport.lo);
+	line_uint(&l, e->dport.lo);
 	if (e->dport.hi != e->dport.lo) {
-		fputc_unlocked('-', out);
-		put_uint(out, e->dport.hi);
+		line_add(&l, "-", 1);
+		line_uint(&l, e->dport.hi);
 	}
 	if (m->comments) {
 		if (m->comments[i][0]) {
-			put(out, " comment ");
-			put_quoted(out, m->comments[i]);
+			line_add(&l, " comment \"", 10);
+			line_puts(&l, m->comments[i]);
+			line_add(&l, "\"", 1);
 		}
 	} else {
 		if (!c->prev || !pc_nft_elem_same_comment(c->prev, e)) {
@@ -516,30 +596,34 @@ static void map_elem_write(const struct pc_nft_map *m, size_t i, FILE *out,
 			c->prev = e;
 		}
 		if (c->len) {
-			put(out, " comment \"");
-			fwrite_unlocked(c->text, 1, c->len, out);
-			fputc_unlocked('"', out);
+			line_add(&l, " comment \"", 10);
+			line_add(&l, c->text, c->len);
+			line_add(&l, "\"", 1);
 		}
 	}
 	if (m->jump && m->jump[i]) {
-		put(out, " : jump ");
-		put(out, m->jump[i]);
-		return;
+		line_add(&l, " : jump ", 8);
+		line_puts(&l, m->jump[i]);
+	} else {
+		line_puts(&l, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
 	}
-	put(out, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
+	fwrite_unlocked(l.buf, 1, l.len, out);
 }
 
 void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 {
-	struct elem_comment c = { NULL, 0, "" };
+	struct elem_cache *c = xcalloc(1, sizeof(*c));
 
-	map_elem_write(m, i, out, &c);
+	map_elem_write(m, i, out, c);
+	free(c);
 }
 
-static void map_print(FILE *out, const struct pc_nft_map *m, struct elem_comment *c)
+static void map_print(FILE *out, const struct pc_nft_map *m, struct elem_cache *c)
 {
 	bool v6 = m->family == PC_FAM_IPV6;
 
+	/* a destination's text depends on the map's family */
+	c->have_saddr = c->have_daddr = false;
 	fprintf(out, "\tmap %s {\n", m->name);
 	fprintf(out, "\t\ttype %s%s . ", m->iface ? "ifname . " : "",
 		v6 ? "ipv6_addr" : "ipv4_addr");
@@ -604,9 +688,8 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 		fputs("\t}\n\n", out);
 	}
 	if (plan->n_maps) {
-		struct elem_comment *c = xmalloc(sizeof(*c));
+		struct elem_cache *c = xcalloc(1, sizeof(*c));
 
-		c->prev = NULL;
 		for (size_t i = 0; i < plan->n_maps; i++)
 			map_print(out, plan->maps[i], c);
 		free(c);
