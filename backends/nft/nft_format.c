@@ -517,15 +517,25 @@ struct line {
 	char buf[512];
 };
 
-static void line_add(struct line *l, const char *s, size_t n)
+/* What does not fit into the line: the line so far out, then @s. */
+static void line_spill(struct line *l, const char *s, size_t n)
+{
+	fwrite_unlocked(l->buf, 1, l->len, l->out);
+	l->len = 0;
+	if (n > sizeof(l->buf)) {
+		fwrite_unlocked(s, 1, n, l->out);
+		return;
+	}
+	memcpy(l->buf, s, n);
+	l->len = n;
+}
+
+/* Inline, so that the copy of a constant piece is a move or two. */
+static inline void line_add(struct line *l, const char *s, size_t n)
 {
 	if (l->len + n > sizeof(l->buf)) {
-		fwrite_unlocked(l->buf, 1, l->len, l->out);
-		l->len = 0;
-		if (n > sizeof(l->buf)) {
-			fwrite_unlocked(s, 1, n, l->out);
-			return;
-		}
+		line_spill(l, s, n);
+		return;
 	}
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
