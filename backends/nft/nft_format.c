@@ -553,14 +553,16 @@ static void line_uint(struct line *l, unsigned v)
 	line_add(l, buf, (size_t)(uint_text(buf, v) - buf));
 }
 
+/* Element @i of @m, between @lead and @end (the map's indent and separator). */
 static void map_elem_write(const struct pc_nft_map *m, size_t i, FILE *out,
-			   struct elem_cache *c)
+			   struct elem_cache *c, const char *lead, const char *end)
 {
 	const struct pc_map_elem *e = &m->v[i];
 	struct line l;
 
 	l.out = out;
 	l.len = 0;
+	line_puts(&l, lead);
 	if (m->iface) {
 		line_add(&l, "\"", 1);
 		line_puts(&l, m->iface[i]);
@@ -617,6 +619,7 @@ static void map_elem_write(const struct pc_nft_map *m, size_t i, FILE *out,
 	} else {
 		line_puts(&l, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
 	}
+	line_puts(&l, end);
 	fwrite_unlocked(l.buf, 1, l.len, out);
 }
 
@@ -624,7 +627,7 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 {
 	struct elem_cache *c = xcalloc(1, sizeof(*c));
 
-	map_elem_write(m, i, out, c);
+	map_elem_write(m, i, out, c, "", "");
 	free(c);
 }
 
@@ -647,11 +650,8 @@ static void map_print(FILE *out, const struct pc_nft_map *m, struct elem_cache *
 	if (m->counter)
 		fputs("\t\tcounter\n", out);
 	fputs("\t\telements = {\n", out);
-	for (size_t i = 0; i < m->n; i++) {
-		fputs("\t\t\t", out);
-		map_elem_write(m, i, out, c);
-		fputs(i + 1 < m->n ? ",\n" : "\n", out);
-	}
+	for (size_t i = 0; i < m->n; i++)
+		map_elem_write(m, i, out, c, "\t\t\t", i + 1 < m->n ? ",\n" : "\n");
 	fputs("\t\t}\n\t}\n\n", out);
 }
 
