@@ -394,6 +394,18 @@ static const char *table_for(struct pf *p, const struct pc_addr_set *set)
 
 	if (!set->name || set->n < 2)
 		return NULL;
+	/*
+	 * A name is entered once (the loop below returns on it), so an entry
+	 * holding this very name string is the one of its name: the rules of
+	 * a group share the string, and pointers are cheaper to compare than
+	 * the names of all the groups before it (issue 15: 2 % of generate
+	 * went to strcmp). The second loop finds a copy of the name.
+	 */
+	for (size_t i = 0; i < p->n_named; i++) {
+		e = &p->named[i];
+		if (e->set->name == set->name)
+			return e->table && same_set(e->set, set) ? set->name : NULL;
+	}
 	for (size_t i = 0; i < p->n_named; i++) {
 		e = &p->named[i];
 		if (strcmp(e->set->name, set->name) != 0)

@@ -23,16 +23,26 @@ static void put(FILE *out, const char *s)
 	fputs_unlocked(s, out);
 }
 
+/* The decimal digits of @v at @p; returns the end. */
+static char *uint_text(char *p, unsigned v)
+{
+	char num[16];
+	char *q = num + sizeof(num);
+	size_t n;
+
+	do
+		*--q = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	n = (size_t)(num + sizeof(num) - q);
+	memcpy(p, q, n);
+	return p + n;
+}
+
 static void put_uint(FILE *out, unsigned v)
 {
 	char buf[16];
-	char *p = buf + sizeof(buf) - 1;
 
-	*p = '\0';
-	do
-		*--p = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	fputs_unlocked(p, out);
+	fwrite_unlocked(buf, 1, (size_t)(uint_text(buf, v) - buf), out);
 }
 
 static void put_quoted(FILE *out, const char *s)
@@ -52,59 +62,84 @@ static void type_print(FILE *out, bool v6, unsigned t)
 		put_uint(out, t);
 }
 
+/* The most an address element's text takes: "A-B" or "A/N". */
+#define ADDR_ELEM_TEXT_MAX (2 * PC_ADDR_TEXT_MAX + 1)
+
+/* A prefix: "A" or "A/N", at @p (ADDR_ELEM_TEXT_MAX bytes); returns its length. */
+static size_t addr_text(char *p, const struct pc_addr *a)
+{
+	bool v4 = a->family == PC_FAM_IPV4;
+	char *q = p + pc_addr_ntop(a->a, !v4, p);
+
+	if (a->plen != (v4 ? 32 : 128)) {
+		*q++ = '/';
+		q = uint_text(q, a->plen);
+	}
+	return (size_t)(q - p);
+}
+
 static void addr_print(FILE *out, const struct pc_addr *a)
 {
-	char buf[PC_ADDR_TEXT_MAX];
-	bool v4 = a->family == PC_FAM_IPV4;
+	char buf[ADDR_ELEM_TEXT_MAX];
 
-	fwrite_unlocked(buf, 1, pc_addr_ntop(a->a, !v4, buf), out);
-	if (a->plen != (v4 ? 32 : 128)) {
-		fputc_unlocked('/', out);
-		put_uint(out, a->plen);
-	}
+	fwrite_unlocked(buf, 1, addr_text(buf, a), out);
 }
 
 /*
- * The prefix length of the interval lo..hi of an address set, or -1 when
- * it is no prefix (a merged run of neighbours).
+ * The prefix length of the interval lo..hi of @len bytes, or -1 when it is
+ * no prefix (a merged run of neighbours). Byte by byte: the text asks this
+ * of every address element (issue 15).
  */
-static int elem_plen(const struct pc_nft_elem *e, unsigned len)
+static int range_plen(const unsigned char *lo, const unsigned char *hi, unsigned len)
 {
-	unsigned plen = len * 8;
+	unsigned i = 0, bits;
+	unsigned char diff;
 
-	while (plen > 0) {
-		unsigned bit = plen - 1;
-		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+	while (i < len && lo[i] == hi[i])
+		i++;
+	if (i == len)
+		return (int)(len * 8);
+	/* the first differing byte: its low bits 0 in lo and 1 in hi, the
+	 * bits above equal, and all later bytes 0x00 in lo and 0xff in hi */
+	diff = (unsigned char)(lo[i] ^ hi[i]);
+	bits = 0;
+	while (bits < 8 && (diff & (0x80u >> bits)) == 0)
+		bits++;
+	{
+		unsigned char low = (unsigned char)(0xffu >> bits);
 
-		if ((e->lo[bit / 8] & m) || !(e->hi[bit / 8] & m))
-			break;
-		plen--;
-	}
-	/* the bits before plen must be equal */
-	for (unsigned bit = 0; bit < plen; bit++) {
-		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
-
-		if ((e->lo[bit / 8] & m) != (e->hi[bit / 8] & m))
+		if ((lo[i] & low) != 0 || (hi[i] & low) != low)
 			return -1;
 	}
-	return (int)plen;
+	for (unsigned j = i + 1; j < len; j++)
+		if (lo[j] != 0x00 || hi[j] != 0xff)
+			return -1;
+	return (int)(i * 8 + bits);
 }
 
-/* An address interval: "A", "A/N" or "A-B". */
+/* An address interval: "A", "A/N" or "A-B", at @p; returns its length. */
+static size_t range_text(char *p, const unsigned char *lo, const unsigned char *hi,
+			 bool v6)
+{
+	unsigned len = v6 ? 16 : 4;
+	int plen = range_plen(lo, hi, len);
+	char *q = p + pc_addr_ntop(lo, v6, p);
+
+	if (plen < 0) {
+		*q++ = '-';
+		q += pc_addr_ntop(hi, v6, q);
+	} else if ((unsigned)plen != len * 8) {
+		*q++ = '/';
+		q = uint_text(q, (unsigned)plen);
+	}
+	return (size_t)(q - p);
+}
+
 static void addr_elem_print(FILE *out, const struct pc_nft_elem *e, bool v6)
 {
-	char buf[PC_ADDR_TEXT_MAX];
-	unsigned len = v6 ? 16 : 4;
-	int plen = elem_plen(e, len);
+	char buf[ADDR_ELEM_TEXT_MAX];
 
-	fwrite_unlocked(buf, 1, pc_addr_ntop(e->lo, v6, buf), out);
-	if (plen < 0) {
-		fputc_unlocked('-', out);
-		fwrite_unlocked(buf, 1, pc_addr_ntop(e->hi, v6, buf), out);
-	} else if ((unsigned)plen != len * 8) {
-		fputc_unlocked('/', out);
-		put_uint(out, (unsigned)plen);
-	}
+	fwrite_unlocked(buf, 1, range_text(buf, e->lo, e->hi, v6), out);
 }
 
 struct elem_print {
@@ -456,57 +491,152 @@ comment:
 	}
 }
 
-void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
+/*
+ * What a map's text wrote last, for the next element to reuse (issue 15):
+ * the elements of one policy rule follow each other and share their
+ * comment, and neighbours often share the source or the destination.
+ */
+struct elem_cache {
+	const struct pc_map_elem *prev;	/* whose comment text holds; NULL: none */
+	size_t len;
+	char text[PC_NFT_COMMENT_BUF];
+	bool have_saddr, have_daddr;	/* of this map */
+	struct pc_addr saddr;
+	struct pc_addr_range daddr;
+	size_t saddr_len, daddr_len;
+	char saddr_text[ADDR_ELEM_TEXT_MAX], daddr_text[ADDR_ELEM_TEXT_MAX];
+};
+
+/*
+ * One element's text, gathered here and written with one fwrite (issue 15:
+ * a dozen stdio calls per element were 8 % of generate's instructions).
+ */
+struct line {
+	FILE *out;
+	size_t len;
+	char buf[512];
+};
+
+/* What does not fit into the line: the line so far out, then @s. */
+static void line_spill(struct line *l, const char *s, size_t n)
 {
-	const struct pc_map_elem *e = &m->v[i];
-	const char *comment;
-	char buf[PC_NFT_COMMENT_BUF];
-
-	if (m->iface) {
-		put_quoted(out, m->iface[i]);
-		put(out, " . ");
-	}
-	addr_print(out, &e->saddr);
-	put(out, " . ");
-	if (m->daddr) {
-		struct pc_nft_elem d;
-
-		memcpy(d.lo, m->daddr[i].lo, 16);
-		memcpy(d.hi, m->daddr[i].hi, 16);
-		addr_elem_print(out, &d, m->family == PC_FAM_IPV6);
-		put(out, " . ");
-	}
-	if (!m->icmp) {
-		put(out, l4proto_name(e->proto));
-		put(out, " . ");
-	}
-	put_uint(out, e->dport.lo);
-	if (e->dport.hi != e->dport.lo) {
-		fputc_unlocked('-', out);
-		put_uint(out, e->dport.hi);
-	}
-	if (m->comments) {
-		comment = m->comments[i];
-	} else {
-		pc_nft_elem_comment_buf(e, buf, sizeof(buf));
-		comment = buf;
-	}
-	if (comment[0]) {
-		put(out, " comment ");
-		put_quoted(out, comment);
-	}
-	if (m->jump && m->jump[i]) {
-		put(out, " : jump ");
-		put(out, m->jump[i]);
+	fwrite_unlocked(l->buf, 1, l->len, l->out);
+	l->len = 0;
+	if (n > sizeof(l->buf)) {
+		fwrite_unlocked(s, 1, n, l->out);
 		return;
 	}
-	put(out, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
+	memcpy(l->buf, s, n);
+	l->len = n;
 }
 
-static void map_print(FILE *out, const struct pc_nft_map *m)
+/* Inline, so that the copy of a constant piece is a move or two. */
+static inline void line_add(struct line *l, const char *s, size_t n)
+{
+	if (l->len + n > sizeof(l->buf)) {
+		line_spill(l, s, n);
+		return;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void line_puts(struct line *l, const char *s)
+{
+	line_add(l, s, strlen(s));
+}
+
+static void line_uint(struct line *l, unsigned v)
+{
+	char buf[16];
+
+	line_add(l, buf, (size_t)(uint_text(buf, v) - buf));
+}
+
+/* Element @i of @m, between @lead and @end (the map's indent and separator). */
+static void map_elem_write(const struct pc_nft_map *m, size_t i, FILE *out,
+			   struct elem_cache *c, const char *lead, const char *end)
+{
+	const struct pc_map_elem *e = &m->v[i];
+	struct line l;
+
+	l.out = out;
+	l.len = 0;
+	line_puts(&l, lead);
+	if (m->iface) {
+		line_add(&l, "\"", 1);
+		line_puts(&l, m->iface[i]);
+		line_add(&l, "\" . ", 4);
+	}
+	if (!c->have_saddr || memcmp(&c->saddr, &e->saddr, sizeof(e->saddr)) != 0) {
+		c->saddr = e->saddr;
+		c->saddr_len = addr_text(c->saddr_text, &e->saddr);
+		c->have_saddr = true;
+	}
+	line_add(&l, c->saddr_text, c->saddr_len);
+	line_add(&l, " . ", 3);
+	if (m->daddr) {
+		if (!c->have_daddr ||
+		    memcmp(&c->daddr, &m->daddr[i], sizeof(m->daddr[i])) != 0) {
+			c->daddr = m->daddr[i];
+			c->daddr_len = range_text(c->daddr_text, m->daddr[i].lo,
+						  m->daddr[i].hi, m->family == PC_FAM_IPV6);
+			c->have_daddr = true;
+		}
+		line_add(&l, c->daddr_text, c->daddr_len);
+		line_add(&l, " . ", 3);
+	}
+	if (!m->icmp) {
+		line_puts(&l, l4proto_name(e->proto));
+		line_add(&l, " . ", 3);
+	}
+	line_uint(&l, e->dport.lo);
+	if (e->dport.hi != e->dport.lo) {
+		line_add(&l, "-", 1);
+		line_uint(&l, e->dport.hi);
+	}
+	if (m->comments) {
+		if (m->comments[i][0]) {
+			line_add(&l, " comment \"", 10);
+			line_puts(&l, m->comments[i]);
+			line_add(&l, "\"", 1);
+		}
+	} else {
+		if (!c->prev || !pc_nft_elem_same_comment(c->prev, e)) {
+			pc_nft_elem_comment_buf(e, c->text, sizeof(c->text));
+			c->len = strlen(c->text);
+			c->prev = e;
+		}
+		if (c->len) {
+			line_add(&l, " comment \"", 10);
+			line_add(&l, c->text, c->len);
+			line_add(&l, "\"", 1);
+		}
+	}
+	if (m->jump && m->jump[i]) {
+		line_add(&l, " : jump ", 8);
+		line_puts(&l, m->jump[i]);
+	} else {
+		line_puts(&l, e->verdict == PC_VERDICT_ALLOW ? " : accept" : " : drop");
+	}
+	line_puts(&l, end);
+	fwrite_unlocked(l.buf, 1, l.len, out);
+}
+
+void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
+{
+	struct elem_cache *c = xcalloc(1, sizeof(*c));
+
+	map_elem_write(m, i, out, c, "", "");
+	free(c);
+}
+
+static void map_print(FILE *out, const struct pc_nft_map *m, struct elem_cache *c)
 {
 	bool v6 = m->family == PC_FAM_IPV6;
 
+	/* a destination's text depends on the map's family */
+	c->have_saddr = c->have_daddr = false;
 	fprintf(out, "\tmap %s {\n", m->name);
 	fprintf(out, "\t\ttype %s%s . ", m->iface ? "ifname . " : "",
 		v6 ? "ipv6_addr" : "ipv4_addr");
@@ -520,11 +650,8 @@ static void map_print(FILE *out, const struct pc_nft_map *m)
 	if (m->counter)
 		fputs("\t\tcounter\n", out);
 	fputs("\t\telements = {\n", out);
-	for (size_t i = 0; i < m->n; i++) {
-		fputs("\t\t\t", out);
-		pc_nft_map_elem_format(m, i, out);
-		fputs(i + 1 < m->n ? ",\n" : "\n", out);
-	}
+	for (size_t i = 0; i < m->n; i++)
+		map_elem_write(m, i, out, c, "\t\t\t", i + 1 < m->n ? ",\n" : "\n");
 	fputs("\t\t}\n\t}\n\n", out);
 }
 
@@ -570,8 +697,13 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 		}
 		fputs("\t}\n\n", out);
 	}
-	for (size_t i = 0; i < plan->n_maps; i++)
-		map_print(out, plan->maps[i]);
+	if (plan->n_maps) {
+		struct elem_cache *c = xcalloc(1, sizeof(*c));
+
+		for (size_t i = 0; i < plan->n_maps; i++)
+			map_print(out, plan->maps[i], c);
+		free(c);
+	}
 	/* Dispatch (issue 15): the class chains, before the rules that jump to them */
 	for (size_t c = 0; c < plan->n_sub; c++) {
 		const struct pc_nft_chain *ch = &plan->sub[c];

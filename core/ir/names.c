@@ -206,16 +206,14 @@ unsigned pc_addr_ntop(const unsigned char *a, bool v6, char *out)
 			break;
 		}
 		{
-			bool lead = true;
+			/* the group's digits without leading zeros: counted once,
+			 * not tested per digit (issue 15: the text of a 100,000
+			 * entry IPv6 blocklist is mostly this) */
+			unsigned v = w[i];
+			int digits = v >= 0x1000 ? 4 : v >= 0x100 ? 3 : v >= 0x10 ? 2 : 1;
 
-			for (int s = 12; s >= 0; s -= 4) {
-				unsigned d = w[i] >> s & 0xf;
-
-				if (lead && d == 0 && s)
-					continue;
-				lead = false;
-				*p++ = hex[d];
-			}
+			for (int s = 4 * (digits - 1); s >= 0; s -= 4)
+				*p++ = hex[v >> s & 0xf];
 		}
 	}
 	if (best >= 0 && best + best_len == 8)

@@ -538,6 +538,196 @@ static void test_text_plan_elements(void **state)
 	free(v);
 }
 
+/*
+ * The text of verdict-map elements (issue 15: written by hand, a comment
+ * and the addresses reused from the element before) is what inet_ntop(),
+ * snprintf() and a bit-by-bit prefix length make of each element alone:
+ * random prefixes, ranges and near-prefixes, /0 and full length, IPv6 zero
+ * runs and ::ffff:, ports 0 and 65535, runs of elements of one rule.
+ */
+static unsigned test_rand(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 8;
+}
+
+/* The prefix length of lo..hi, -1 for none, bit by bit (the old way). */
+static int ref_plen(const uint8_t *lo, const uint8_t *hi, unsigned len)
+{
+	unsigned plen = len * 8;
+
+	while (plen > 0) {
+		unsigned bit = plen - 1;
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((lo[bit / 8] & m) || !(hi[bit / 8] & m))
+			break;
+		plen--;
+	}
+	for (unsigned bit = 0; bit < plen; bit++) {
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((lo[bit / 8] & m) != (hi[bit / 8] & m))
+			return -1;
+	}
+	return (int)plen;
+}
+
+static void rand_addr(unsigned *seed, uint8_t *a, bool v6)
+{
+	unsigned len = v6 ? 16 : 4;
+
+	memset(a, 0, 16);
+	for (unsigned i = 0; i < len; i += 2) {
+		unsigned w;
+
+		switch (test_rand(seed) % 4) {
+		case 0: case 1: w = 0; break;   /* zero runs */
+		case 2: w = test_rand(seed) & 0xffff; break;
+		default: w = test_rand(seed) % 2 ? 0xffff : test_rand(seed) & 0xf; break;
+		}
+		a[i] = (uint8_t)(w >> 8);
+		a[i + 1] = (uint8_t)w;
+	}
+	if (v6 && test_rand(seed) % 8 == 0)   /* ::ffff:a.b.c.d */
+		memcpy(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+}
+
+static void ref_range(char *out, size_t size, const uint8_t *lo, const uint8_t *hi, bool v6)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	unsigned len = v6 ? 16 : 4;
+	int plen = ref_plen(lo, hi, len);
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, lo, a, sizeof(a));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, hi, b, sizeof(b));
+	if (plen < 0)
+		snprintf(out, size, "%s-%s", a, b);
+	else if ((unsigned)plen == len * 8)
+		snprintf(out, size, "%s", a);
+	else
+		snprintf(out, size, "%s/%d", a, plen);
+}
+
+static void test_map_elem_text(void **state)
+{
+	enum { N = 4000 };
+	static const char *const files[] = { "a.pcl", "dir/b.pcl" };
+	static const char *const comments[] = { NULL, "", "term-1", "term 2" };
+	struct pc_map_elem *v = xcalloc(N, sizeof(*v));
+	struct pc_addr_range *d = xcalloc(N, sizeof(*d));
+	char *file_copy = xstrdup(files[0]);
+	unsigned seed = 4242;
+
+	(void)state;
+	for (int fam = 0; fam < 2; fam++) {
+		bool v6 = fam == 1;
+		unsigned len = v6 ? 16 : 4;
+		struct pc_nft_map m = { .name = "input_v4_1", .family = v6 ? PC_FAM_IPV6 : PC_FAM_IPV4,
+					.n = N, .v = v, .daddr = d };
+		struct pc_nft_map *maps[1] = { &m };
+		struct pc_nft_plan plan = { .n_maps = 1, .maps = maps };
+		char *got, *want;
+		size_t got_len, want_len;
+		FILE *g = open_memstream(&got, &got_len), *w = open_memstream(&want, &want_len);
+
+		for (size_t i = 0; i < N; i++) {
+			struct pc_map_elem *e = &v[i];
+			unsigned kind = test_rand(&seed) % 5, plen;
+			char s[INET6_ADDRSTRLEN], dt[2 * INET6_ADDRSTRLEN + 8], cm[256];
+
+			/* runs of elements of one rule, the same source often */
+			if (i && test_rand(&seed) % 3) {
+				*e = v[i - 1];
+				/* the same file name, in another string */
+				if (e->loc.file == files[0] && test_rand(&seed) % 2)
+					e->loc.file = file_copy;
+			} else {
+				e->saddr.family = (uint8_t)m.family;
+				rand_addr(&seed, e->saddr.a, v6);
+				e->saddr.plen = (uint8_t)(test_rand(&seed) % 3 ? len * 8 :
+							  test_rand(&seed) % (len * 8 + 1));
+				e->loc.file = test_rand(&seed) % 6 ? files[test_rand(&seed) % 2] : NULL;
+				e->loc.line = test_rand(&seed) % 5 ? test_rand(&seed) % 100000 : 0;
+				e->comment = comments[test_rand(&seed) % 4];
+				e->verdict = test_rand(&seed) % 2 ? PC_VERDICT_ALLOW : PC_VERDICT_DENY;
+			}
+			e->proto = test_rand(&seed) % 2 ? PC_PROTO_TCP : PC_PROTO_UDP;
+			switch (test_rand(&seed) % 4) {
+			case 0: e->dport.lo = 0; e->dport.hi = 65535; break;
+			case 1: e->dport.lo = e->dport.hi = (uint16_t)(test_rand(&seed) % 2 ? 0 : 65535); break;
+			default:
+				e->dport.lo = (uint16_t)test_rand(&seed);
+				e->dport.hi = (uint16_t)(e->dport.lo + test_rand(&seed) % 3 * (test_rand(&seed) % 100));
+				if (e->dport.hi < e->dport.lo)
+					e->dport.hi = 65535;
+				break;
+			}
+			/* the destination: a prefix (/0 to full), a range, a near-prefix */
+			d[i].family = (uint8_t)m.family;
+			if (i && test_rand(&seed) % 4 == 0) {
+				d[i] = d[i - 1];
+			} else {
+				rand_addr(&seed, d[i].lo, v6);
+				memcpy(d[i].hi, d[i].lo, 16);
+				plen = kind == 0 ? 0 : kind == 1 ? len * 8 : test_rand(&seed) % (len * 8 + 1);
+				for (unsigned bit = plen; bit < len * 8; bit++) {
+					d[i].lo[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+					d[i].hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+				}
+				if (kind == 3) {   /* one bit off: no prefix, or a longer one */
+					unsigned bit = test_rand(&seed) % (len * 8);
+
+					d[i].hi[bit / 8] ^= (uint8_t)(0x80u >> (bit % 8));
+					if (memcmp(d[i].lo, d[i].hi, len) > 0)
+						memcpy(d[i].hi, d[i].lo, 16);
+				} else if (kind == 4) {
+					rand_addr(&seed, d[i].hi, v6);
+					if (memcmp(d[i].lo, d[i].hi, len) > 0)
+						memcpy(d[i].hi, d[i].lo, 16);
+				}
+			}
+			/* the reference: each element on its own */
+			inet_ntop(v6 ? AF_INET6 : AF_INET, e->saddr.a, s, sizeof(s));
+			fprintf(w, "\t\t\t%s", s);
+			if (e->saddr.plen != len * 8)
+				fprintf(w, "/%u", e->saddr.plen);
+			ref_range(dt, sizeof(dt), d[i].lo, d[i].hi, v6);
+			fprintf(w, " . %s . %s . %u", dt, e->proto == PC_PROTO_TCP ? "tcp" : "udp",
+				e->dport.lo);
+			if (e->dport.hi != e->dport.lo)
+				fprintf(w, "-%u", e->dport.hi);
+			cm[0] = '\0';
+			if (e->loc.file && e->loc.line)
+				snprintf(cm, sizeof(cm), "%s:%u", e->loc.file, e->loc.line);
+			else if (e->loc.file)
+				snprintf(cm, sizeof(cm), "%s", e->loc.file);
+			if (e->comment && *e->comment)
+				snprintf(cm + strlen(cm), sizeof(cm) - strlen(cm), "%s%s",
+					 cm[0] ? " " : "", e->comment);
+			if (cm[0])
+				fprintf(w, " comment \"%s\"", cm);
+			fprintf(w, " : %s%s", e->verdict == PC_VERDICT_ALLOW ? "accept" : "drop",
+				i + 1 < N ? ",\n" : "\n");
+		}
+		pc_nft_plan_format_body(&plan, g);
+		fclose(g);
+		fclose(w);
+		assert_non_null(strstr(got, want));
+		free(got);
+		/* an element alone, as diff prints it */
+		g = open_memstream(&got, &got_len);
+		pc_nft_map_elem_format(&m, N - 1, g);
+		fclose(g);
+		assert_non_null(strstr(want, got));
+		free(got);
+		free(want);
+	}
+	free(file_copy);
+	free(d);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_split_group),
 		cmocka_unit_test(test_split_both_sides),
 		cmocka_unit_test(test_text_plan_elements),
+		cmocka_unit_test(test_map_elem_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
