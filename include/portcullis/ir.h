@@ -202,10 +202,12 @@ enum pc_rule_origin {
  * PC_CAP_VMAP_ICMP are given such maps. A map never mixes the two kinds.
  */
 struct pc_map_elem {
-	struct pc_addr saddr;
-	uint8_t proto;
-	struct pc_port_range dport;
-	enum pc_verdict verdict;
+	/*
+	 * The fields by alignment, largest first, and the verdict in one
+	 * byte: 64 bytes, not 72 (issue 15, PC_BACKEND_ABI 3). A folded
+	 * 100,000-term Capirca policy holds millions of elements, and they
+	 * are the largest part of generate's peak memory.
+	 */
 	struct pc_location loc;
 	const char *comment;
 	/*
@@ -217,6 +219,10 @@ struct pc_map_elem {
 	 * Only backends with PC_CAP_VMAP_ACTION are given such elements.
 	 */
 	const struct pc_rule *action;
+	struct pc_addr saddr;
+	uint8_t proto;
+	uint8_t verdict; /* an enum pc_verdict */
+	struct pc_port_range dport;
 };
 
 /* Dispatch (the compiler, issue 15) */
