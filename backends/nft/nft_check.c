@@ -134,8 +134,11 @@ static bool same_string(const char *a, const char *b)
 bool pc_nft_elem_same_comment(const struct pc_map_elem *a, const struct pc_map_elem *b)
 {
 	/* what pc_nft_elem_comment() reads */
-	return a->loc.line == b->loc.line && same_string(a->loc.file, b->loc.file) &&
-	       same_string(a->comment, b->comment);
+	const struct pc_location *la = pc_map_elem_loc(a), *lb = pc_map_elem_loc(b);
+
+	return a->rule == b->rule ||
+	       (la->line == lb->line && same_string(la->file, lb->file) &&
+		same_string(pc_map_elem_comment(a), pc_map_elem_comment(b)));
 }
 
 void pc_nft_elem_comment_buf(const struct pc_map_elem *e, char *buf, size_t size)
@@ -143,8 +146,8 @@ void pc_nft_elem_comment_buf(const struct pc_map_elem *e, char *buf, size_t size
 	struct pc_rule r;
 
 	memset(&r, 0, sizeof(r));
-	r.loc = e->loc;
-	r.comment = e->comment;
+	r.loc = *pc_map_elem_loc(e);
+	r.comment = pc_map_elem_comment(e);
 	pc_nft_rule_comment(&r, PC_DIR_IN, buf, size);	/* a policy rule: no chain in it */
 }
 
@@ -180,7 +183,7 @@ bool pc_nft_check_rule(const struct pc_rule *r, const char *comment,
 		char *c = pc_nft_elem_comment(&r->map[i]);
 
 		if (!check_string(c, PC_NFT_COMMENT_MAX, "rule comment (location and comment text)",
-				  &r->map[i].loc, diag))
+				  pc_map_elem_loc(&r->map[i]), diag))
 			ok = false;
 		free(c);
 	}

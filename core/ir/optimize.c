@@ -911,11 +911,9 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 		m[i].dport.lo = b->v[i].lo;
 		m[i].dport.hi = b->v[i].hi;
 		m[i].verdict = b->v[i].verdict;
-		m[i].loc = b->v[i].from->loc;
-		m[i].comment = b->v[i].from->comment;
 		/* the chain's rule (the run points at the chain's rules) */
-		m[i].action = b->v[i].from->log || b->v[i].verdict == PC_VERDICT_REJECT ?
-			      b->v[i].from : NULL;
+		m[i].rule = b->v[i].from;
+		m[i].action = b->v[i].from->log || b->v[i].verdict == PC_VERDICT_REJECT;
 	}
 	memset(&r, 0, sizeof(r));
 	r.origin = PC_ORIGIN_POLICY;
