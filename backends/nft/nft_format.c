@@ -471,8 +471,8 @@ void pc_nft_map_elem_format(const struct pc_nft_map *m, size_t i, FILE *out)
 	if (m->daddr) {
 		struct pc_nft_elem d;
 
-		memcpy(d.lo, m->daddr[i].lo, 16);
-		memcpy(d.hi, m->daddr[i].hi, 16);
+		memcpy(d.lo, m->daddr[i]->lo, 16);
+		memcpy(d.hi, m->daddr[i]->hi, 16);
 		addr_elem_print(out, &d, m->family == PC_FAM_IPV6);
 		put(out, " . ");
 	}

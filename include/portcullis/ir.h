@@ -340,9 +340,10 @@ struct pc_rule {
 	 * destination address: per element of @map (same index), its
 	 * destination interval (the whole family's space: any destination);
 	 * the packet's destination must lie in it too. Only backends with
-	 * PC_CAP_VMAP_DADDR are given such maps.
+	 * PC_CAP_VMAP_DADDR are given such maps. Pointers (PC_BACKEND_ABI 3):
+	 * the elements of a map share one copy of each interval.
 	 */
-	const struct pc_addr_range *map_daddr;
+	const struct pc_addr_range *const *map_daddr;
 	/* matches (issue 14): with @log, log to netlink group @log_group
 	 * (NFLOG: ulogd, tcpdump -i nflog:N) instead of the kernel log */
 	bool log_nflog;
