@@ -886,12 +886,15 @@ struct dst_intern {
 static const struct pc_addr_range *dst_intern(struct pc_arena *arena, struct dst_intern *t,
 					      const struct pc_addr_range *d)
 {
-	const uint8_t *p = (const uint8_t *)d;
-	uint64_t h = 14695981039346656037u;	/* FNV-1a */
+	/* the interval as four 64-bit words and the family, mixed */
+	uint64_t h = d->family;
 	size_t i;
 
-	for (size_t k = 0; k < sizeof(*d); k++)
-		h = (h ^ p[k]) * 1099511628211u;
+	h = (h ^ pc_be64_load(d->lo)) * 0x9e3779b97f4a7c15u;
+	h = (h ^ pc_be64_load(d->lo + 8)) * 0x9e3779b97f4a7c15u;
+	h = (h ^ pc_be64_load(d->hi)) * 0x9e3779b97f4a7c15u;
+	h = (h ^ pc_be64_load(d->hi + 8)) * 0x9e3779b97f4a7c15u;
+	h ^= h >> 29;
 	for (i = (size_t)h & (t->cap - 1); t->slot[i]; i = (i + 1) & (t->cap - 1))
 		if (memcmp(t->slot[i], d, sizeof(*d)) == 0)
 			return t->slot[i];
@@ -937,8 +940,11 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	if (b->n && b->v[0].iface && !one)
 		iface = pc_arena_alloc(arena, b->n * sizeof(*iface));
 	for (size_t i = 0; i < b->n; i++) {
+		/* the elements of one rule follow each other, mostly with one
+		 * destination: the previous one's first */
 		if (dst)
-			dst[i] = dst_intern(arena, &dt, &b->v[i].dst);
+			dst[i] = i && memcmp(dst[i - 1], &b->v[i].dst, sizeof(b->v[i].dst)) == 0 ?
+				 dst[i - 1] : dst_intern(arena, &dt, &b->v[i].dst);
 		if (iface)
 			iface[i] = b->v[i].iface;
 		m[i].saddr = b->v[i].src;
