@@ -221,7 +221,7 @@ static void print_decider_to(FILE *out, const struct pc_ir *ir,
 		const struct pc_map_elem *e = pc_map_lookup(&c->rules[idx], p);
 
 		if (e)
-			loc = &e->loc;
+			loc = pc_map_elem_loc(e);
 	}
 	switch (c->rules[idx].origin) {
 	case PC_ORIGIN_POLICY:

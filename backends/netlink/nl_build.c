@@ -446,8 +446,8 @@ static void vmap_elem_keys(const struct pc_nft_map *m, size_t i, uint8_t *lo, ui
 	for (unsigned b = e->saddr.plen; b < alen * 8; b++)
 		hi[b / 8] |= (uint8_t)(0x80u >> (b % 8));
 	if (m->daddr) {
-		memcpy(lo + alen, m->daddr[i].lo, alen);
-		memcpy(hi + alen, m->daddr[i].hi, alen);
+		memcpy(lo + alen, m->daddr[i]->lo, alen);
+		memcpy(hi + alen, m->daddr[i]->hi, alen);
 		lo += alen;
 		hi += alen;
 	}

@@ -142,8 +142,11 @@ static bool same_string(const char *a, const char *b)
 bool pc_nft_elem_same_comment(const struct pc_map_elem *a, const struct pc_map_elem *b)
 {
 	/* what pc_nft_elem_comment() reads */
-	return a->loc.line == b->loc.line && same_string(a->loc.file, b->loc.file) &&
-	       same_string(a->comment, b->comment);
+	const struct pc_location *la = pc_map_elem_loc(a), *lb = pc_map_elem_loc(b);
+
+	return a->rule == b->rule ||
+	       (la->line == lb->line && same_string(la->file, lb->file) &&
+		same_string(pc_map_elem_comment(a), pc_map_elem_comment(b)));
 }
 
 /*
@@ -155,12 +158,14 @@ void pc_nft_elem_comment_buf(const struct pc_map_elem *e, char *buf, size_t size
 {
 	size_t len = 0;
 
+	const char *comment = pc_map_elem_comment(e);
+
 	buf[0] = '\0';
-	loc_cat(buf, size, &len, &e->loc);
-	if (e->comment && *e->comment) {
+	loc_cat(buf, size, &len, pc_map_elem_loc(e));
+	if (comment && *comment) {
 		if (len)
 			cat(buf, size, &len, " ");
-		cat(buf, size, &len, e->comment);
+		cat(buf, size, &len, comment);
 	}
 }
 
@@ -201,7 +206,7 @@ bool pc_nft_check_rule(const struct pc_rule *r, const char *comment,
 			continue;
 		pc_nft_elem_comment_buf(&r->map[i], c, sizeof(c));
 		if (!check_string(c, PC_NFT_COMMENT_MAX, "rule comment (location and comment text)",
-				  &r->map[i].loc, diag))
+				  pc_map_elem_loc(&r->map[i]), diag))
 			ok = false;
 	}
 	if (r->iface && !check_ifname(r->iface, r, diag))

@@ -577,10 +577,10 @@ static void map_elem_write(const struct pc_nft_map *m, size_t i, FILE *out,
 	line_add(&l, " . ", 3);
 	if (m->daddr) {
 		if (!c->have_daddr ||
-		    memcmp(&c->daddr, &m->daddr[i], sizeof(m->daddr[i])) != 0) {
-			c->daddr = m->daddr[i];
-			c->daddr_len = range_text(c->daddr_text, m->daddr[i].lo,
-						  m->daddr[i].hi, m->family == PC_FAM_IPV6);
+		    memcmp(&c->daddr, m->daddr[i], sizeof(*m->daddr[i])) != 0) {
+			c->daddr = *m->daddr[i];
+			c->daddr_len = range_text(c->daddr_text, m->daddr[i]->lo,
+						  m->daddr[i]->hi, m->family == PC_FAM_IPV6);
 			c->have_daddr = true;
 		}
 		line_add(&l, c->daddr_text, c->daddr_len);

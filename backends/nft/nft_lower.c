@@ -415,7 +415,7 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 			continue;
 		if (!m->jump)
 			m->jump = xcalloc(r->n_map, sizeof(*m->jump));
-		m->jump[i] = action_chain(lw, dir, r->map[i].action, r->families,
+		m->jump[i] = action_chain(lw, dir, pc_map_elem_action(&r->map[i]), r->families,
 					  r->map[i].proto);
 	}
 	plan->maps = xgrow(plan->maps, &lw->maps_cap, plan->n_maps + 1, sizeof(*plan->maps));

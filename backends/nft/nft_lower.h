@@ -162,7 +162,7 @@ struct pc_nft_map {
 	char **comments;
 	bool counter;        /* counters (issue 14): a counter per element */
 	/* Verdict maps over destinations (the compiler, issue 15) */
-	const struct pc_addr_range *daddr; /* NULL, or per element its destination:
+	const struct pc_addr_range *const *daddr; /* NULL, or per element its destination:
 				      * the key is then `ip[6] saddr . ip[6] daddr .
 				      * meta l4proto . th dport` */
 	/* Map keys over interfaces (issue 15): NULL, or per element its

@@ -96,7 +96,7 @@ const struct pc_map_elem *pc_map_lookup(const struct pc_rule *r,
 
 		if (e->proto == p->proto && in &&
 		    pc_addr_contains(&e->saddr, p->family, p->saddr) &&
-		    (!r->map_daddr || range_has(&r->map_daddr[i], p)) &&
+		    (!r->map_daddr || range_has(r->map_daddr[i], p)) &&
 		    (!r->map_iface || (p->iface && strcmp(r->map_iface[i], p->iface) == 0)))
 			return e;
 	}

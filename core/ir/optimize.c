@@ -872,6 +872,37 @@ static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t
 }
 
 /*
+ * The destinations of a map's elements, one copy of each distinct
+ * interval: a map holds few destinations (the groups of its rules) and
+ * many elements, and a 33-byte interval per element was a third of
+ * generate's peak memory on the Capirca shape (issue 15). @slot is an
+ * open-addressing hash table of @cap (a power of two) slots, scratch.
+ */
+struct dst_intern {
+	const struct pc_addr_range **slot;
+	size_t cap;
+};
+
+static const struct pc_addr_range *dst_intern(struct pc_arena *arena, struct dst_intern *t,
+					      const struct pc_addr_range *d)
+{
+	/* the interval as four 64-bit words and the family, mixed */
+	uint64_t h = d->family;
+	size_t i;
+
+	h = (h ^ pc_be64_load(d->lo)) * 0x9e3779b97f4a7c15u;
+	h = (h ^ pc_be64_load(d->lo + 8)) * 0x9e3779b97f4a7c15u;
+	h = (h ^ pc_be64_load(d->hi)) * 0x9e3779b97f4a7c15u;
+	h = (h ^ pc_be64_load(d->hi + 8)) * 0x9e3779b97f4a7c15u;
+	h ^= h >> 29;
+	for (i = (size_t)h & (t->cap - 1); t->slot[i]; i = (i + 1) & (t->cap - 1))
+		if (memcmp(t->slot[i], d, sizeof(*d)) == 0)
+			return t->slot[i];
+	t->slot[i] = pc_arena_memdup(arena, d, sizeof(*d));
+	return t->slot[i];
+}
+
+/*
  * The map rule of boxes @b of family @fam, at the place of the run's
  * first rule @first.
  */
@@ -879,7 +910,8 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 			       const struct pc_rule *first)
 {
 	struct pc_map_elem *m = pc_arena_alloc(arena, b->n * sizeof(*m));
-	struct pc_addr_range *dst = NULL;
+	const struct pc_addr_range **dst = NULL;
+	struct dst_intern dt = { NULL, 0 };
 	const char **iface = NULL;
 	struct pc_rule r;
 
@@ -887,6 +919,12 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	for (size_t i = 0; i < b->n && !dst; i++)
 		if (!range_is_all(&b->v[i].dst))
 			dst = pc_arena_alloc(arena, b->n * sizeof(*dst));
+	if (dst) {
+		/* at most half full: every element could have its own */
+		for (dt.cap = 16; dt.cap < 2 * b->n; dt.cap *= 2)
+			;
+		dt.slot = xcalloc(dt.cap, sizeof(*dt.slot));
+	}
 	/*
 	 * The interface is in the key when the run's rules name one (all do)
 	 * and they name more than one: when every element would hold the same
@@ -902,8 +940,11 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	if (b->n && b->v[0].iface && !one)
 		iface = pc_arena_alloc(arena, b->n * sizeof(*iface));
 	for (size_t i = 0; i < b->n; i++) {
+		/* the elements of one rule follow each other, mostly with one
+		 * destination: the previous one's first */
 		if (dst)
-			dst[i] = b->v[i].dst;
+			dst[i] = i && memcmp(dst[i - 1], &b->v[i].dst, sizeof(b->v[i].dst)) == 0 ?
+				 dst[i - 1] : dst_intern(arena, &dt, &b->v[i].dst);
 		if (iface)
 			iface[i] = b->v[i].iface;
 		m[i].saddr = b->v[i].src;
@@ -911,11 +952,9 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 		m[i].dport.lo = b->v[i].lo;
 		m[i].dport.hi = b->v[i].hi;
 		m[i].verdict = b->v[i].verdict;
-		m[i].loc = b->v[i].from->loc;
-		m[i].comment = b->v[i].from->comment;
 		/* the chain's rule (the run points at the chain's rules) */
-		m[i].action = b->v[i].from->log || b->v[i].verdict == PC_VERDICT_REJECT ?
-			      b->v[i].from : NULL;
+		m[i].rule = b->v[i].from;
+		m[i].action = b->v[i].from->log || b->v[i].verdict == PC_VERDICT_REJECT;
 	}
 	memset(&r, 0, sizeof(r));
 	r.origin = PC_ORIGIN_POLICY;
@@ -924,6 +963,7 @@ static struct pc_rule map_rule(struct pc_arena *arena, const struct boxes *b, un
 	r.families = fam;
 	r.n_map = b->n;
 	r.map = m;
+	free(dt.slot);
 	r.map_daddr = dst;
 	r.map_iface = iface;
 	r.iface = one;

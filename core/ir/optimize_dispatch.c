@@ -256,17 +256,17 @@ static void class_chain(struct pc_arena *arena, const struct pc_rule *region,
 	out->n = n;
 	pc_optimize_chain_keys(arena, out, keys, MIN_CLASS_RUN, st);
 	/*
-	 * A map element that logs or rejects names its rule (the action):
+	 * A map element names its rule (its location, comment and action):
 	 * the region's own, as the copies in @rules are freed below.
 	 */
 	for (size_t k = 0; out->rules != rules && k < out->n; k++) {
 		struct pc_map_elem *m = (struct pc_map_elem *)out->rules[k].map;
 
 		for (size_t e = 0; e < out->rules[k].n_map; e++) {
-			uintptr_t a = (uintptr_t)m[e].action;
+			uintptr_t a = (uintptr_t)m[e].rule;
 
 			if (a >= (uintptr_t)rules && a < (uintptr_t)(rules + n))
-				m[e].action = &region[list[(a - (uintptr_t)rules) / sizeof(*rules)]];
+				m[e].rule = &region[list[(a - (uintptr_t)rules) / sizeof(*rules)]];
 		}
 	}
 	if (out->rules == rules)

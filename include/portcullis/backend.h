@@ -67,8 +67,14 @@
  * ABI 1 had no sizes (a field appended to struct pc_rule moved every rule
  * after the first for an old plugin) and a pf-only field in the generic
  * emit options; struct pc_addr_set gained the group's location.
+ * ABI 3: struct pc_map_elem points at its rule for the location and
+ * comment (pc_map_elem_loc(), pc_map_elem_comment(), pc_map_elem_action())
+ * and its @verdict is one byte: 40 bytes an element, not 72; and
+ * pc_rule.map_daddr is an array of pointers, the elements of a map sharing
+ * one copy of each destination interval (issue 15, memory of big
+ * policies).
  */
-#define PC_BACKEND_ABI 2u
+#define PC_BACKEND_ABI 3u
 
 /* The symbol a plugin exports. */
 #define PC_BACKEND_SYMBOL "portcullis_backend"

@@ -184,13 +184,14 @@ enum pc_rule_origin {
 
 /**
  * struct pc_map_elem - one element of a verdict map (optimiser output)
+ * @rule:    the policy rule the element comes from: its location and
+ *           comment (pc_map_elem_loc(), pc_map_elem_comment())
  * @saddr:   source prefix (plen 0: any source of the family)
  * @proto:   a pc_proto_has_ports() protocol (or ICMP, see below)
- * @dport:   destination port interval
  * @verdict: PC_VERDICT_ALLOW or PC_VERDICT_DENY (or PC_VERDICT_REJECT,
- *           see @action)
- * @loc:     the policy rule the element comes from
- * @comment: that rule's comment, may be NULL
+ *           see @action), an enum pc_verdict in one byte
+ * @dport:   destination port interval
+ * @action:  see pc_map_elem_action()
  *
  * The elements of one map are pairwise disjoint (no packet matches two), so
  * their order does not matter; they are sorted by (proto, saddr, dport).
@@ -200,23 +201,27 @@ enum pc_rule_origin {
  * the interval of ICMP types instead (a packet of no known type is in
  * none); only backends with
  * PC_CAP_VMAP_ICMP are given such maps. A map never mixes the two kinds.
+ *
+ * 40 bytes (PC_BACKEND_ABI 3; 72 before): a folded 100,000-term Capirca
+ * policy holds millions of elements, the largest part of generate's peak
+ * memory (issue 15). The location and comment are the rule's, so the
+ * element points at the rule instead of holding copies of them.
  */
 struct pc_map_elem {
+	const struct pc_rule *rule;
 	struct pc_addr saddr;
 	uint8_t proto;
+	uint8_t verdict;
 	struct pc_port_range dport;
-	enum pc_verdict verdict;
-	struct pc_location loc;
-	const char *comment;
 	/*
-	 * Actions in map elements (issue 15): NULL, or the policy rule whose
-	 * action the element takes besides its verdict: its log (prefix,
-	 * group), and a @verdict that may then be PC_VERDICT_REJECT. Such a
-	 * rule always decides the packets it matches (it has no limit), so
-	 * as an element it keeps first-match order like an allow or a deny.
-	 * Only backends with PC_CAP_VMAP_ACTION are given such elements.
+	 * Actions in map elements (issue 15): true when the element takes
+	 * the action of @rule besides its verdict: its log (prefix, group),
+	 * and a @verdict that may then be PC_VERDICT_REJECT. Such a rule
+	 * always decides the packets it matches (it has no limit), so as an
+	 * element it keeps first-match order like an allow or a deny. Only
+	 * backends with PC_CAP_VMAP_ACTION are given such elements.
 	 */
-	const struct pc_rule *action;
+	bool action;
 };
 
 /* Dispatch (the compiler, issue 15) */
@@ -335,9 +340,10 @@ struct pc_rule {
 	 * destination address: per element of @map (same index), its
 	 * destination interval (the whole family's space: any destination);
 	 * the packet's destination must lie in it too. Only backends with
-	 * PC_CAP_VMAP_DADDR are given such maps.
+	 * PC_CAP_VMAP_DADDR are given such maps. Pointers (PC_BACKEND_ABI 3):
+	 * the elements of a map share one copy of each interval.
 	 */
-	const struct pc_addr_range *map_daddr;
+	const struct pc_addr_range *const *map_daddr;
 	/* matches (issue 14): with @log, log to netlink group @log_group
 	 * (NFLOG: ulogd, tcpdump -i nflog:N) instead of the kernel log */
 	bool log_nflog;
@@ -376,6 +382,24 @@ struct pc_rule {
 	 */
 	const char *const *map_iface;
 };
+
+/* The policy location of map element @e (its rule's). */
+static inline const struct pc_location *pc_map_elem_loc(const struct pc_map_elem *e)
+{
+	return &e->rule->loc;
+}
+
+/* The comment of map element @e's rule, may be NULL. */
+static inline const char *pc_map_elem_comment(const struct pc_map_elem *e)
+{
+	return e->rule->comment;
+}
+
+/* NULL, or the rule whose action (log, reject) map element @e takes. */
+static inline const struct pc_rule *pc_map_elem_action(const struct pc_map_elem *e)
+{
+	return e->action ? e->rule : NULL;
+}
 
 /**
  * struct pc_chain - the rules of one direction, in evaluation order

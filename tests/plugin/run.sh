@@ -75,9 +75,9 @@ echo "not an ELF file" >"$tmp/bad/broken.so"
 PORTCULLIS_PLUGIN_PATH=$good:$tmp/bad "$prog" backends >"$tmp/bad.out" 2>"$tmp/bad.err"
 rc=$?
 [ "$rc" = 1 ] || fail "backends with bad plugins exited $rc, want 1"
-grep -q "error: plugin $tmp/bad/bad_abi.so: rejected: built for backend ABI 1, this program has ABI 2" \
+grep -q "error: plugin $tmp/bad/bad_abi.so: rejected: built for backend ABI 1, this program has ABI 3" \
 	"$tmp/bad.err" || fail "wrong ABI not rejected"
-grep -q "error: plugin $tmp/bad/short_size.so: rejected: its struct pc_backend has 8 bytes, fewer than ABI 2's" \
+grep -q "error: plugin $tmp/bad/short_size.so: rejected: its struct pc_backend has 8 bytes, fewer than ABI 3's" \
 	"$tmp/bad.err" || fail "a too short struct pc_backend not rejected"
 grep -q '^short' "$tmp/bad.out" && fail "the too short plugin is listed"
 grep -q "error: plugin $tmp/bad/dup_review.so: rejected: duplicate backend name 'review' (already provided by $good/review.so)" \

@@ -446,13 +446,16 @@ static void test_reject_default_rule(void **state)
 /* A verdict map made by the optimiser: the element decides, else the next rule. */
 static void test_map_rule(void **state)
 {
+	/* the policy rules the elements come from */
+	struct pc_rule from[] = { rule(PC_VERDICT_DENY, 4), rule(PC_VERDICT_ALLOW, 3),
+				  rule(PC_VERDICT_DENY, 5) };
 	struct pc_map_elem el[] = {
 		{ .saddr = pfx("0.0.0.0/0"), .proto = PC_PROTO_UDP, .dport = { 53, 53 },
-		  .verdict = PC_VERDICT_DENY, .loc = { "test.policy", 4, 1, 0 } },
+		  .verdict = PC_VERDICT_DENY, .rule = &from[0] },
 		{ .saddr = pfx("10.0.0.0/8"), .proto = PC_PROTO_TCP, .dport = { 22, 22 },
-		  .verdict = PC_VERDICT_ALLOW, .loc = { "test.policy", 3, 1, 0 } },
+		  .verdict = PC_VERDICT_ALLOW, .rule = &from[1] },
 		{ .saddr = pfx("192.0.2.128/25"), .proto = PC_PROTO_TCP, .dport = { 1000, 2000 },
-		  .verdict = PC_VERDICT_DENY, .loc = { "test.policy", 5, 1, 0 } },
+		  .verdict = PC_VERDICT_DENY, .rule = &from[2] },
 	};
 	struct pc_rule r[] = { rule(PC_VERDICT_ALLOW, 0), rule(PC_VERDICT_REJECT, 9) };
 	struct pc_ir *ir = ir_new(r, 2, PC_VERDICT_DENY);
@@ -486,7 +489,7 @@ static void test_map_rule(void **state)
 	assert_int_equal(pc_packet_parse("in tcp 10.1.1.1 -> 192.0.2.1:22", &p, ifbuf, NULL), 0);
 	e = pc_map_lookup(&r[0], &p);
 	assert_non_null(e);
-	assert_int_equal(e->loc.line, 3);
+	assert_int_equal(pc_map_elem_loc(e)->line, 3);
 	assert_true(pc_rule_match(&r[0], &p));
 	p.dport = 21;
 	assert_null(pc_map_lookup(&r[0], &p));

@@ -616,6 +616,8 @@ static void test_map_elem_text(void **state)
 	static const char *const comments[] = { NULL, "", "term-1", "term 2" };
 	struct pc_map_elem *v = xcalloc(N, sizeof(*v));
 	struct pc_addr_range *d = xcalloc(N, sizeof(*d));
+	const struct pc_addr_range **dp = xcalloc(N, sizeof(*dp));
+	struct pc_rule *rules = xcalloc(N, sizeof(*rules));
 	char *file_copy = xstrdup(files[0]);
 	unsigned seed = 4242;
 
@@ -624,7 +626,7 @@ static void test_map_elem_text(void **state)
 		bool v6 = fam == 1;
 		unsigned len = v6 ? 16 : 4;
 		struct pc_nft_map m = { .name = "input_v4_1", .family = v6 ? PC_FAM_IPV6 : PC_FAM_IPV4,
-					.n = N, .v = v, .daddr = d };
+					.n = N, .v = v, .daddr = dp };
 		struct pc_nft_map *maps[1] = { &m };
 		struct pc_nft_plan plan = { .n_maps = 1, .maps = maps };
 		char *got, *want;
@@ -639,17 +641,21 @@ static void test_map_elem_text(void **state)
 			/* runs of elements of one rule, the same source often */
 			if (i && test_rand(&seed) % 3) {
 				*e = v[i - 1];
-				/* the same file name, in another string */
-				if (e->loc.file == files[0] && test_rand(&seed) % 2)
-					e->loc.file = file_copy;
+				/* the same file name, in another string (another rule) */
+				if (e->rule->loc.file == files[0] && test_rand(&seed) % 2) {
+					rules[i] = *e->rule;
+					rules[i].loc.file = file_copy;
+					e->rule = &rules[i];
+				}
 			} else {
 				e->saddr.family = (uint8_t)m.family;
 				rand_addr(&seed, e->saddr.a, v6);
 				e->saddr.plen = (uint8_t)(test_rand(&seed) % 3 ? len * 8 :
 							  test_rand(&seed) % (len * 8 + 1));
-				e->loc.file = test_rand(&seed) % 6 ? files[test_rand(&seed) % 2] : NULL;
-				e->loc.line = test_rand(&seed) % 5 ? test_rand(&seed) % 100000 : 0;
-				e->comment = comments[test_rand(&seed) % 4];
+				rules[i].loc.file = test_rand(&seed) % 6 ? files[test_rand(&seed) % 2] : NULL;
+				rules[i].loc.line = test_rand(&seed) % 5 ? test_rand(&seed) % 100000 : 0;
+				rules[i].comment = comments[test_rand(&seed) % 4];
+				e->rule = &rules[i];
 				e->verdict = test_rand(&seed) % 2 ? PC_VERDICT_ALLOW : PC_VERDICT_DENY;
 			}
 			e->proto = test_rand(&seed) % 2 ? PC_PROTO_TCP : PC_PROTO_UDP;
@@ -664,6 +670,7 @@ static void test_map_elem_text(void **state)
 				break;
 			}
 			/* the destination: a prefix (/0 to full), a range, a near-prefix */
+			dp[i] = &d[i];
 			d[i].family = (uint8_t)m.family;
 			if (i && test_rand(&seed) % 4 == 0) {
 				d[i] = d[i - 1];
@@ -698,13 +705,13 @@ static void test_map_elem_text(void **state)
 			if (e->dport.hi != e->dport.lo)
 				fprintf(w, "-%u", e->dport.hi);
 			cm[0] = '\0';
-			if (e->loc.file && e->loc.line)
-				snprintf(cm, sizeof(cm), "%s:%u", e->loc.file, e->loc.line);
-			else if (e->loc.file)
-				snprintf(cm, sizeof(cm), "%s", e->loc.file);
-			if (e->comment && *e->comment)
+			if (e->rule->loc.file && e->rule->loc.line)
+				snprintf(cm, sizeof(cm), "%s:%u", e->rule->loc.file, e->rule->loc.line);
+			else if (e->rule->loc.file)
+				snprintf(cm, sizeof(cm), "%s", e->rule->loc.file);
+			if (e->rule->comment && *e->rule->comment)
 				snprintf(cm + strlen(cm), sizeof(cm) - strlen(cm), "%s%s",
-					 cm[0] ? " " : "", e->comment);
+					 cm[0] ? " " : "", e->rule->comment);
 			if (cm[0])
 				fprintf(w, " comment \"%s\"", cm);
 			fprintf(w, " : %s%s", e->verdict == PC_VERDICT_ALLOW ? "accept" : "drop",
@@ -724,6 +731,8 @@ static void test_map_elem_text(void **state)
 		free(want);
 	}
 	free(file_copy);
+	free(rules);
+	free(dp);
 	free(d);
 	free(v);
 }
