@@ -748,6 +748,36 @@ enum {
 };
 
 /*
+ * Does a named map that stays jump to a chain that goes (an element that
+ * logs or rejects jumps to an action chain)? The kernel would refuse to
+ * delete the chain.
+ */
+static bool kept_map_jumps_gone(const struct upd *u, const bool *live_ch_goes)
+{
+	const struct pc_nl_objs *o = u->o, *live = u->live;
+
+	for (size_t i = 0; i < o->n_sets; i++) {
+		ssize_t l;
+		const struct nl_set *ls;
+
+		if (o->sets[i].anon || u->set_fate[i] != UPD_KEEP)
+			continue;
+		l = name_find(u->live_sets, u->n_live_sets, o->sets[i].name);
+		ls = l >= 0 ? &live->sets[l] : NULL;
+		for (size_t k = 0; ls && k < ls->n; k++) {
+			ssize_t c;
+
+			if (!ls->e[k].chain)
+				continue;
+			c = name_find(u->live_chains, u->n_live_chains, ls->e[k].chain);
+			if (c >= 0 && live_ch_goes[c])
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
  * The messages of a re-apply, after the batch's begin: false (nothing
  * added) when the live table cannot be updated in place.
  */
@@ -757,7 +787,7 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 	struct upd u;
 	struct rule_ref *wv, *lv;
 	int *ch, *policy;
-	bool *live_ch_goes;
+	bool *live_ch_goes, ok;
 	struct chain_edit *ed;
 	const char *table = o->table;
 
@@ -823,36 +853,10 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 			forced = true;
 		}
 	}
-	/*
-	 * A named map that stays must not jump to a chain that goes (an
-	 * element that logs or rejects jumps to an action chain): the kernel
-	 * would refuse to delete the chain. Such a table is replaced whole.
-	 */
-	for (size_t i = 0; i < o->n_sets; i++) {
-		ssize_t l;
-		const struct nl_set *ls;
-
-		if (o->sets[i].anon || u.set_fate[i] != UPD_KEEP)
-			continue;
-		l = name_find(u.live_sets, u.n_live_sets, o->sets[i].name);
-		ls = l >= 0 ? &live->sets[l] : NULL;
-		for (size_t k = 0; ls && k < ls->n; k++) {
-			ssize_t c;
-
-			if (!ls->e[k].chain)
-				continue;
-			c = name_find(u.live_chains, u.n_live_chains, ls->e[k].chain);
-			if (c >= 0 && live_ch_goes[c]) {
-				free(ch);
-				free(policy);
-				free(live_ch_goes);
-				free(wv);
-				free(lv);
-				upd_free(&u);
-				return false;
-			}
-		}
-	}
+	/* such a table is replaced whole (kept_map_jumps_gone()) */
+	ok = !kept_map_jumps_gone(&u, live_ch_goes);
+	if (!ok)
+		goto out;
 	/* a chain that stays must not jump to one that goes */
 	for (size_t i = 0; i < o->n_chains; i++) {
 		size_t lf, ln;
@@ -955,13 +959,14 @@ static bool batch_update(struct pc_nl_batch *b, struct pc_nl_objs *o,
 	for (size_t i = 0; i < o->n_chains; i++)
 		chain_edit_free(&ed[i]);
 	free(ed);
+out:
 	free(ch);
 	free(policy);
 	free(live_ch_goes);
 	free(wv);
 	free(lv);
 	upd_free(&u);
-	return true;
+	return ok;
 }
 
 struct pc_nl_batch *pc_nl_batch_update(const struct pc_nft_plan *plan,

@@ -242,6 +242,24 @@ static const char *l4proto_name(int proto)
 	return NULL;
 }
 
+/* The interface comparisons of @r: the one its chain's direction names,
+ * then the output interface of a forward rule. */
+static void put_ifnames(FILE *out, const struct pc_nft_rule *r)
+{
+	if (r->ifname) {
+		put(out, r->oif ? "oifname " : "iifname ");
+		if (r->ifname_not)
+			put(out, "!= ");
+		put_quoted(out, r->ifname);
+		fputc_unlocked(' ', out);
+	}
+	if (r->oifname) {
+		put(out, "oifname ");
+		put_quoted(out, r->oifname);
+		fputc_unlocked(' ', out);
+	}
+}
+
 static const char *const limit_units[__PC_LIMIT_MAX] = {
 	[PC_LIMIT_SECOND] = "second",
 	[PC_LIMIT_MINUTE] = "minute",
@@ -315,16 +333,7 @@ comment:
 		return;
 	}
 	if (r->vmap) {
-		if (r->ifname) {
-			put(out, r->oif ? "oifname " : "iifname ");
-			put_quoted(out, r->ifname);
-			fputc_unlocked(' ', out);
-		}
-		if (r->oifname) {
-			put(out, "oifname ");
-			put_quoted(out, r->oifname);
-			fputc_unlocked(' ', out);
-		}
+		put_ifnames(out, r);
 		if (r->vmap->iface)
 			put(out, r->vmap->oif ? "oifname . " : "iifname . ");
 		put(out, ip);
@@ -345,18 +354,7 @@ comment:
 		}
 		return;
 	}
-	if (r->ifname) {
-		put(out, r->oif ? "oifname " : "iifname ");
-		if (r->ifname_not)
-			put(out, "!= ");
-		put_quoted(out, r->ifname);
-		fputc_unlocked(' ', out);
-	}
-	if (r->oifname) {
-		put(out, "oifname ");
-		put_quoted(out, r->oifname);
-		fputc_unlocked(' ', out);
-	}
+	put_ifnames(out, r);
 	if (r->nfproto)
 		put(out, r->family == PC_FAM_IPV4 ? "meta nfproto ipv4 " :
 						    "meta nfproto ipv6 ");
