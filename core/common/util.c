@@ -459,6 +459,9 @@ int pc_replace_write(struct pc_replace *r, const void *data, size_t len)
 	return replace_close_fd(r, fd);
 }
 
+/* The stdio buffer of pc_replace_open()'s stream. */
+#define REPLACE_BUF 65536
+
 FILE *pc_replace_open(struct pc_replace *r)
 {
 	int fd = replace_open_fd(r);
@@ -471,10 +474,15 @@ FILE *pc_replace_open(struct pc_replace *r)
 	if (f) {
 		/*
 		 * A stdio buffer of the file system's block (4 KB on tmpfs)
-		 * makes 900 write()s of a 3.6 MB output, 64 KB 60 of them
-		 * (a hint: the default buffer works too).
+		 * makes 1,300 write()s of the 5.4 MB of a 2,000-term policy's
+		 * four outputs, 64 KB 90 of them. The buffer is given: glibc
+		 * ignores the size of setvbuf(f, NULL, ...) and takes the block.
 		 */
-		setvbuf(f, NULL, _IOFBF, 65536);
+		r->buf = xmalloc(REPLACE_BUF);
+		if (setvbuf(f, r->buf, _IOFBF, REPLACE_BUF) != 0) {
+			free(r->buf);
+			r->buf = NULL;
+		}
 		return f;
 	}
 	e = errno;
@@ -496,6 +504,9 @@ int pc_replace_close(struct pc_replace *r, FILE *f)
 		ok = false;
 		e = errno;
 	}
+	/* only after fclose(): the stream writes its buffer out until then */
+	free(r->buf);
+	r->buf = NULL;
 	if (ok)
 		return 0;
 	unlink(r->tmp);

@@ -91,6 +91,8 @@ struct pc_replace {
 	 * write and commit then leave the syncing to it.
 	 */
 	bool caller_syncs;
+	/* the stdio buffer of pc_replace_open()'s stream (freed by pc_replace_close()) */
+	char *buf;
 };
 
 /**
