@@ -469,6 +469,7 @@ static int stream_outputs(struct target *t, size_t n, const struct pc_ir *ir,
 
 		o.n_options = t[i].n_opts;
 		o.options = t[i].opts;
+		r[i].compare = true;
 		f = pc_replace_open(&r[i]);
 		if (!f) {
 			fprintf(stderr, "portcullis: cannot write %s: %s; no file was changed\n",

@@ -91,8 +91,15 @@ struct pc_replace {
 	 * write and commit then leave the syncing to it.
 	 */
 	bool caller_syncs;
-	/* the stdio buffer of pc_replace_open()'s stream (freed by pc_replace_close()) */
-	char *buf;
+	/*
+	 * Set before pc_replace_open() to have the output compared with what
+	 * the target holds as it is written (pc_replace_same()).
+	 */
+	bool compare;
+	/* pc_replace_close()'s finding: the output is what the target holds */
+	bool same;
+	/* pc_replace_open()'s stream: its buffer and descriptors (util.c) */
+	struct pc_replace_stream *stream;
 };
 
 /**
@@ -131,8 +138,11 @@ FILE *pc_replace_open(struct pc_replace *r);
 int pc_replace_close(struct pc_replace *r, FILE *f);
 
 /*
- * The temporary file written holds what @r->target already holds, byte
- * for byte (read back in pieces, not whole). False on any error.
+ * The temporary file written by pc_replace_open()'s stream, with
+ * @r->compare set, holds what @r->target already holds, byte for byte:
+ * pc_replace_close()'s finding (the target is read as the output is
+ * written; such a temporary file is not synced, it is not to be renamed).
+ * False on any error, and without @r->compare.
  */
 bool pc_replace_same(const struct pc_replace *r);
 

@@ -119,11 +119,105 @@ static void test_replace_stream_buffer(void **state)
 	free(path);
 }
 
+/* Writes @old (NULL: no file) to @path, then @new through pc_replace_open(): pc_replace_same(). */
+static bool replace_same(const char *path, const char *old, size_t old_len,
+			 const char *new, size_t new_len, size_t piece)
+{
+	struct pc_replace r;
+	bool same;
+	FILE *f;
+
+	unlink(path);
+	if (old) {
+		/* not pc_write_file_atomic(): no fsync() for each of 300 cases */
+		FILE *o = fopen(path, "wb");
+
+		assert_non_null(o);
+		assert_int_equal(fwrite(old, 1, old_len, o), old_len);
+		assert_int_equal(fclose(o), 0);
+	}
+	assert_int_equal(pc_replace_prepare(&r, path, true), 0);
+	r.compare = true;
+	f = pc_replace_open(&r);
+	assert_non_null(f);
+	/* in pieces of @piece bytes: the stream's writes fall anywhere */
+	for (size_t at = 0; at < new_len; at += piece) {
+		size_t k = new_len - at < piece ? new_len - at : piece;
+
+		assert_int_equal(fwrite(new + at, 1, k, f), k);
+	}
+	assert_int_equal(pc_replace_close(&r, f), 0);
+	same = pc_replace_same(&r);
+	if (!same) {
+		/* whatever the finding, the temporary file holds the output */
+		size_t len;
+		char *back = pc_read_file(r.tmp, &len);
+
+		assert_non_null(back);
+		assert_int_equal(len, new_len);
+		assert_memory_equal(back, new, len);
+		free(back);
+	}
+	pc_replace_finish(&r);
+	return same;
+}
+
+/*
+ * generate's -o FILE is compared with the output as it is written (not
+ * read back after): equal only when every byte and the length are.
+ */
+static void test_replace_compare(void **state)
+{
+	char dir[] = "/tmp/pc-test-output-XXXXXX";
+	static const size_t sizes[] = { 0, 1, 4095, 65535, 65536, 65537, 200000 };
+	static const size_t pieces[] = { 1, 7, 4096, 65536, 300000 };
+	size_t big = 200001;
+	char *a = xmalloc(big), *b = xmalloc(big), *path;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/out", dir);
+	srand(15);
+	for (size_t i = 0; i < big; i++)
+		a[i] = (char)(rand() % 256);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		size_t n = sizes[s];
+
+		for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
+			size_t piece = pieces[p];
+
+			if (n > 70000 && piece < 4096)
+				continue;   /* slow, and nothing new */
+			assert_true(replace_same(path, a, n, a, n, piece));
+			/* no file, a longer and a shorter one */
+			assert_false(replace_same(path, NULL, 0, a, n, piece));
+			assert_false(replace_same(path, a, n + 1, a, n, piece));
+			if (n > 0) {
+				assert_false(replace_same(path, a, n - 1, a, n, piece));
+				/* one byte changed: first, last, somewhere */
+				for (int k = 0; k < 3; k++) {
+					size_t at = k == 0 ? 0 : k == 1 ? n - 1 : (size_t)rand() % n;
+
+					memcpy(b, a, n);
+					b[at] ^= 0x20;
+					assert_false(replace_same(path, a, n, b, n, piece));
+				}
+			}
+		}
+	}
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diag_print_one_write),
 		cmocka_unit_test(test_replace_stream_buffer),
+		cmocka_unit_test(test_replace_compare),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
