@@ -35,9 +35,11 @@ bool pc_nft_identifier_ok(const char *s)
 static bool check_string(const char *s, size_t max, const char *what,
 			 const struct pc_location *loc, struct pc_diag *diag)
 {
-	size_t len = strlen(s);
+	const unsigned char *p;
+	size_t len;
 
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	/* one pass for the bytes and the length (each comment of a ruleset passes here) */
+	for (p = (const unsigned char *)s; *p; p++) {
 		if (*p == '"' || *p < 0x20 || *p == 0x7f) {
 			pc_diag_error(diag, loc,
 				      "nft: a %s cannot contain %s",
@@ -46,6 +48,7 @@ static bool check_string(const char *s, size_t max, const char *what,
 			return false;
 		}
 	}
+	len = (size_t)((const char *)p - s);
 	if (len > max) {
 		pc_diag_error(diag, loc,
 			      "nft: the %s \"%.20s...\" is %zu bytes long, nftables allows at most %zu",
