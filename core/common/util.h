@@ -130,7 +130,8 @@ int pc_replace_write(struct pc_replace *r, const void *data, size_t len);
  * hold in memory first: the temporary file as a stream to write to
  *
  * Return: the stream, or NULL with errno set (nothing left behind). Close
- * it with pc_replace_close(), which reports write errors and syncs.
+ * it with pc_replace_close(), which reports write errors and syncs. The
+ * stream is a fopencookie() one: fileno() on it is -1.
  */
 FILE *pc_replace_open(struct pc_replace *r);
 
