@@ -7,6 +7,7 @@
 #include <linux/netfilter.h>
 #include <string.h>
 
+#include "ir/ir_owned.h"
 #include "ir/names.h"
 #include "common/util.h"
 
@@ -934,6 +935,8 @@ static bool lower_rules(struct lower *lw, struct pc_nft_chain *nc, enum pc_direc
 			lower_rule(lw, &rv, dir, r, comment);
 		else
 			ok = false;
+		/* a spooled view's pages go back as they are read (issue 15) */
+		pc_arena_release(lw->plan->spool, sizeof(*r) + r->n_map * PC_NFT_ELEM_READ);
 	}
 	/* counters (issue 14): every rule, and every element of a map */
 	if (lw->ir->options & PC_OPT_COUNTERS)
@@ -1180,6 +1183,7 @@ static struct pc_nft_plan *plan_create(const struct pc_ir *ir, struct pc_diag *d
 
 	lw.plan = xzalloc(sizeof(*lw.plan));
 	lw.plan->table = ir->table;
+	lw.plan->spool = pc_ir_spool(ir);
 	if (!pc_nft_check_table(ir, diag))
 		ok = false;
 	if (!dynsets_declare(&lw))
