@@ -4,6 +4,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -766,6 +769,15 @@ int cmd_generate(int argc, char **argv)
 		goto out;
 	}
 	ir = pc_cli_load("generate", argv[optind], &ro, flags, diag, &reg, &status);
+#ifdef __GLIBC__
+	/*
+	 * The syntax tree and the lint's memory are free now, but glibc keeps
+	 * freed heap pages (the tree's chunks lie between the IR's): given
+	 * back, the peak is the larger of loading and writing, not their sum
+	 * (100,000 Capirca terms: 204 -> 165 MB, issue 15).
+	 */
+	malloc_trim(0);
+#endif
 	if (!ir)
 		goto out;
 	opts.policy_path = argv[optind];

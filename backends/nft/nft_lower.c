@@ -93,7 +93,8 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 			if (k == 0 || m->comments[k] != m->comments[k - 1])
 				free(m->comments[k]);
 		free(m->comments);
-		free(m->jump);
+		if (!plan->spool)
+			free(m->jump);
 		free(m->name);
 		free(m);
 	}
@@ -414,8 +415,12 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	for (size_t i = 0; i < r->n_map; i++) {
 		if (!r->map[i].action)
 			continue;
+		/* a pointer per element: in a spooled view's arena, which
+		 * the text gives back as it writes (issue 15) */
 		if (!m->jump)
-			m->jump = xcalloc(r->n_map, sizeof(*m->jump));
+			m->jump = plan->spool ?
+				  pc_arena_alloc(plan->spool, r->n_map * sizeof(*m->jump)) :
+				  xcalloc(r->n_map, sizeof(*m->jump));
 		m->jump[i] = action_chain(lw, dir, pc_map_elem_action(&r->map[i]), r->families,
 					  r->map[i].proto);
 	}
