@@ -116,9 +116,12 @@ struct pc_arena_chunk {
 struct pc_arena {
 	struct pc_arena_chunk *head;
 	size_t next_size;   /* chunks double up to ARENA_CHUNK_MAX */
-	/* a spooled arena (pc_arena_create_spool()): its file, or -1 */
+	/* a spooled arena (pc_arena_create_spool()): its file once it holds
+	 * SPOOL_AFTER bytes, else -1 */
+	bool spool;
 	int fd;
 	off_t file_size;
+	size_t total;       /* bytes in chunks */
 	size_t touched;     /* bytes written or read since the last release */
 	size_t resident_max; /* high-water mark of @touched (tests) */
 };
@@ -128,38 +131,44 @@ struct pc_arena {
 /*
  * A spooled arena's chunks are this big (a big request's own chunk is
  * rounded up to pages), and it gives its pages back to the kernel after
- * this many bytes were touched: what it holds in memory at any time.
+ * this many bytes were touched: what it holds in memory at any time. The
+ * first SPOOL_AFTER bytes are ordinary memory: a small policy's view
+ * costs no file, no fallocate and no faults of a shared mapping.
  */
 #define SPOOL_CHUNK (16u << 20)
 #define SPOOL_RELEASE_EVERY (16u << 20)
-
-static struct pc_arena *arena_new(int fd)
-{
-	struct pc_arena *a = xzalloc(sizeof(*a));
-
-	a->fd = fd;
-	return a;
-}
+#define SPOOL_AFTER (4u << 20)
 
 struct pc_arena *pc_arena_create(void)
 {
-	return arena_new(-1);
+	struct pc_arena *a = xzalloc(sizeof(*a));
+
+	a->fd = -1;
+	return a;
+}
+
+struct pc_arena *pc_arena_create_spool(void)
+{
+	struct pc_arena *a = pc_arena_create();
+
+	a->spool = true;
+	return a;
 }
 
 /*
  * The spool is a file without a name in $TMPDIR (or /tmp): nothing is
- * left behind whatever happens to the process. Without one the arena is
- * an ordinary one.
+ * left behind whatever happens to the process. Without one the arena
+ * stays an ordinary one.
  */
-struct pc_arena *pc_arena_create_spool(void)
+static void spool_open(struct pc_arena *a)
 {
 	const char *dir = getenv("TMPDIR");
-	int fd;
 
 	if (!dir || !*dir)
 		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	return arena_new(fd);
+	a->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (a->fd < 0)
+		a->spool = false;
 }
 
 void pc_arena_destroy(struct pc_arena *a)
@@ -207,6 +216,8 @@ static struct pc_arena_chunk *chunk_new(struct pc_arena *a, size_t n)
 	struct pc_arena_chunk *c = NULL;
 	size_t size;
 
+	if (a->spool && a->total >= SPOOL_AFTER && a->fd < 0)
+		spool_open(a);
 	if (a->fd >= 0) {
 		long page = sysconf(_SC_PAGESIZE);
 
@@ -217,6 +228,7 @@ static struct pc_arena_chunk *chunk_new(struct pc_arena *a, size_t n)
 			/* no room in the spool: memory from now on */
 			close(a->fd);
 			a->fd = -1;
+			a->spool = false;
 		}
 	}
 	if (!c) {
@@ -230,6 +242,7 @@ static struct pc_arena_chunk *chunk_new(struct pc_arena *a, size_t n)
 		c->size = size;
 	}
 	c->used = 0;
+	a->total += c->size;
 	return c;
 }
 

@@ -39,11 +39,12 @@ char *pc_arena_strdup(struct pc_arena *a, const char *s);
 char *pc_arena_strndup(struct pc_arena *a, const char *s, size_t n);
 void *pc_arena_memdup(struct pc_arena *a, const void *p, size_t n);
 /*
- * A spooled arena (issue 15): its chunks are pages of a file without a
- * name in $TMPDIR (or /tmp), mapped shared, and it gives the pages back
- * to the kernel after every 16 MB touched; a page read again is read
- * from the file. What the arena holds is then mostly on disk, not in
- * memory. Without a temporary file it is an ordinary arena.
+ * A spooled arena (issue 15): past its first 4 MB, its chunks are pages
+ * of a file without a name in $TMPDIR (or /tmp), mapped shared, and it
+ * gives those pages back to the kernel after every 16 MB touched; a page
+ * read again is read from the file. What a big arena holds is then mostly
+ * on disk, not in memory. Without a temporary file it is an ordinary
+ * arena.
  */
 struct pc_arena *pc_arena_create_spool(void);
 /*
@@ -52,7 +53,7 @@ struct pc_arena *pc_arena_create_spool(void);
  * no-op for other arenas and NULL.
  */
 void pc_arena_release(struct pc_arena *a, size_t touched);
-/* Whether @a is spooled; the most bytes it was told of between releases. */
+/* Whether @a has its file; the most bytes it was told of between releases. */
 bool pc_arena_spooled(const struct pc_arena *a);
 size_t pc_arena_resident_max(const struct pc_arena *a);
 
