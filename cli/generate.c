@@ -4,6 +4,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -163,14 +166,23 @@ static bool assign_options(struct target *targets, size_t n_targets,
  * The IR a backend is given: the optimised view for a backend that folds
  * rules (NULL: @ir itself), with the dispatch for the nft text (issue 15;
  * the other backends with verdict maps have no jump to class chains).
+ * With @spool, for an output written as it is made, the view's maps are
+ * in a spooled arena: the nft text reads them once, in order, and gives
+ * their pages back as it goes, so that the map elements of a big policy
+ * (most of its memory) are never all in memory at once (issue 15).
  */
 static struct pc_ir *backend_view(const struct pc_backend *b, const struct pc_ir *ir,
-				  bool no_optimize)
+				  bool no_optimize, bool spool)
 {
+	bool nft = strcmp(b->name, "nft") == 0;
+
 	if (!(b->caps & PC_CAP_VMAP) || no_optimize)
 		return NULL;
-	return pc_ir_optimize_view_keys(ir, pc_optimize_keys(b->caps),
-					pc_cli_dispatch && strcmp(b->name, "nft") == 0, NULL);
+	if (spool && nft)
+		return pc_ir_optimize_view_spool(ir, pc_optimize_keys(b->caps), pc_cli_dispatch,
+						 NULL);
+	return pc_ir_optimize_view_keys(ir, pc_optimize_keys(b->caps), pc_cli_dispatch && nft,
+					NULL);
 }
 
 /*
@@ -192,7 +204,7 @@ static void render_targets(struct target *t, size_t n, const struct pc_ir *ir,
 				*status = PC_EXIT_POLICY;
 			continue;
 		}
-		view = backend_view(t[i].backend, ir, no_optimize);
+		view = backend_view(t[i].backend, ir, no_optimize, false);
 		t[i].text = render(t[i].backend, view ? view : ir, &o, diag, &t[i].len, status);
 		pc_ir_destroy(view);
 	}
@@ -477,7 +489,7 @@ static int stream_outputs(struct target *t, size_t n, const struct pc_ir *ir,
 			status = PC_EXIT_SYSTEM;
 			goto out;
 		}
-		view = backend_view(t[i].backend, ir, no_optimize);
+		view = backend_view(t[i].backend, ir, no_optimize, true);
 		ret = t[i].backend->emit(view ? view : ir, &o, f, diag);
 		pc_ir_destroy(view);
 		if (ret != 0 || pc_diag_has_errors(diag)) {
@@ -758,6 +770,15 @@ int cmd_generate(int argc, char **argv)
 		goto out;
 	}
 	ir = pc_cli_load("generate", argv[optind], &ro, flags, diag, &reg, &status);
+#ifdef __GLIBC__
+	/*
+	 * The syntax tree and the lint's memory are free now, but glibc keeps
+	 * freed heap pages (the tree's chunks lie between the IR's): given
+	 * back, the peak is the larger of loading and writing, not their sum
+	 * (100,000 Capirca terms: 204 -> 165 MB, issue 15).
+	 */
+	malloc_trim(0);
+#endif
 	if (!ir)
 		goto out;
 	opts.policy_path = argv[optind];

@@ -698,8 +698,11 @@ void pc_nft_plan_format_body(const struct pc_nft_plan *plan, FILE *out)
 	if (plan->n_maps) {
 		struct elem_cache *c = xcalloc(1, sizeof(*c));
 
-		for (size_t i = 0; i < plan->n_maps; i++)
+		for (size_t i = 0; i < plan->n_maps; i++) {
 			map_print(out, plan->maps[i], c);
+			/* a spooled view's pages go back as they are read (issue 15) */
+			pc_arena_release(plan->spool, plan->maps[i]->n * PC_NFT_ELEM_READ);
+		}
 		free(c);
 	}
 	/* Dispatch (issue 15): the class chains, before the rules that jump to them */

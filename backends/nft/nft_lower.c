@@ -7,6 +7,7 @@
 #include <linux/netfilter.h>
 #include <string.h>
 
+#include "ir/ir_owned.h"
 #include "ir/names.h"
 #include "common/util.h"
 
@@ -92,7 +93,8 @@ void pc_nft_plan_destroy(struct pc_nft_plan *plan)
 			if (k == 0 || m->comments[k] != m->comments[k - 1])
 				free(m->comments[k]);
 		free(m->comments);
-		free(m->jump);
+		if (!plan->spool)
+			free(m->jump);
 		free(m->name);
 		free(m);
 	}
@@ -419,8 +421,12 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	for (size_t i = 0; i < r->n_map; i++) {
 		if (!r->map[i].action)
 			continue;
+		/* a pointer per element: in a spooled view's arena, which
+		 * the text gives back as it writes (issue 15) */
 		if (!m->jump)
-			m->jump = xcalloc(r->n_map, sizeof(*m->jump));
+			m->jump = plan->spool ?
+				  pc_arena_alloc(plan->spool, r->n_map * sizeof(*m->jump)) :
+				  xcalloc(r->n_map, sizeof(*m->jump));
 		m->jump[i] = action_chain(lw, dir, pc_map_elem_action(&r->map[i]), r->families,
 					  r->map[i].proto);
 	}
@@ -940,6 +946,8 @@ static bool lower_rules(struct lower *lw, struct pc_nft_chain *nc, enum pc_direc
 			lower_rule(lw, &rv, dir, r, comment);
 		else
 			ok = false;
+		/* a spooled view's pages go back as they are read (issue 15) */
+		pc_arena_release(lw->plan->spool, sizeof(*r) + r->n_map * PC_NFT_ELEM_READ);
 	}
 	/* counters (issue 14): every rule, and every element of a map */
 	if (lw->ir->options & PC_OPT_COUNTERS)
@@ -1186,6 +1194,7 @@ static struct pc_nft_plan *plan_create(const struct pc_ir *ir, struct pc_diag *d
 
 	lw.plan = xzalloc(sizeof(*lw.plan));
 	lw.plan->table = ir->table;
+	lw.plan->spool = pc_ir_spool(ir);
 	if (!pc_nft_check_table(ir, diag))
 		ok = false;
 	if (!dynsets_declare(&lw))

@@ -323,6 +323,10 @@ struct pc_nft_plan {
 	 * in the order their dispatches come (owned, names too) */
 	size_t n_sub;
 	struct pc_nft_chain *sub;
+	/* the arena of the IR lowered when it is a spooled view
+	 * (pc_ir_spool()), else NULL: told of what the text reads
+	 * (pc_arena_release(), issue 15); it holds the maps' @jump */
+	struct pc_arena *spool;
 };
 
 /* Chain @c of @plan: the base chains, then the class chains. */
@@ -387,6 +391,13 @@ void pc_nft_set_merge(struct pc_nft_set *s);
  * 0 (none declared). Text and netlink both declare it.
  */
 uint32_t pc_nft_set_size(const struct pc_nft_set *s);
+
+/*
+ * What the lowering and the text read of one map element in the IR: the
+ * element and its destination, interface and jump pointers (for
+ * pc_arena_release()).
+ */
+#define PC_NFT_ELEM_READ (sizeof(struct pc_map_elem) + 3 * sizeof(void *))
 
 /* Number of nft rules of the plan (all chains). */
 size_t pc_nft_plan_rule_count(const struct pc_nft_plan *plan);

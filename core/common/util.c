@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -109,20 +110,65 @@ struct pc_arena_chunk {
 	struct pc_arena_chunk *next;
 	size_t used;
 	size_t size;
-	_Alignas(16) unsigned char data[];
+	unsigned char *data;   /* after the header, or a mapping of the spool */
 };
 
 struct pc_arena {
 	struct pc_arena_chunk *head;
 	size_t next_size;   /* chunks double up to ARENA_CHUNK_MAX */
+	/* a spooled arena (pc_arena_create_spool()): its file once it holds
+	 * SPOOL_AFTER bytes, else -1 */
+	bool spool;
+	int fd;
+	off_t file_size;
+	size_t total;       /* bytes in chunks */
+	size_t touched;     /* bytes written or read since the last release */
+	size_t resident_max; /* high-water mark of @touched (tests) */
 };
 
 #define ARENA_CHUNK (64 * 1024)
 #define ARENA_CHUNK_MAX (4 * 1024 * 1024)
+/*
+ * A spooled arena's chunks are this big (a big request's own chunk is
+ * rounded up to pages), and it gives its pages back to the kernel after
+ * this many bytes were touched: what it holds in memory at any time. The
+ * first SPOOL_AFTER bytes are ordinary memory: a small policy's view
+ * costs no file, no fallocate and no faults of a shared mapping.
+ */
+#define SPOOL_CHUNK (16u << 20)
+#define SPOOL_RELEASE_EVERY (16u << 20)
+#define SPOOL_AFTER (4u << 20)
 
 struct pc_arena *pc_arena_create(void)
 {
-	return xzalloc(sizeof(struct pc_arena));
+	struct pc_arena *a = xzalloc(sizeof(*a));
+
+	a->fd = -1;
+	return a;
+}
+
+struct pc_arena *pc_arena_create_spool(void)
+{
+	struct pc_arena *a = pc_arena_create();
+
+	a->spool = true;
+	return a;
+}
+
+/*
+ * The spool is a file without a name in $TMPDIR (or /tmp): nothing is
+ * left behind whatever happens to the process. Without one the arena
+ * stays an ordinary one.
+ */
+static void spool_open(struct pc_arena *a)
+{
+	const char *dir = getenv("TMPDIR");
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	a->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (a->fd < 0)
+		a->spool = false;
 }
 
 void pc_arena_destroy(struct pc_arena *a)
@@ -133,9 +179,71 @@ void pc_arena_destroy(struct pc_arena *a)
 		return;
 	for (c = a->head; c; c = next) {
 		next = c->next;
+		if (c->data != (unsigned char *)(c + 1))
+			munmap(c->data, c->size);
 		free(c);
 	}
+	if (a->fd >= 0)
+		close(a->fd);
 	free(a);
+}
+
+/*
+ * A chunk of @size bytes in the spool file, mapped shared: its pages are
+ * the file's, so giving them back (pc_arena_release()) keeps what they
+ * hold. The blocks are allocated first, so that a full disk is an
+ * ordinary chunk in memory instead of a SIGBUS at the first write.
+ */
+static struct pc_arena_chunk *spool_chunk(struct pc_arena *a, size_t size)
+{
+	struct pc_arena_chunk *c;
+	void *p;
+
+	if (posix_fallocate(a->fd, a->file_size, (off_t)size) != 0)
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, a->file_size);
+	if (p == MAP_FAILED)
+		return NULL;
+	a->file_size += (off_t)size;
+	c = xmalloc(sizeof(*c));
+	c->data = p;
+	c->size = size;
+	return c;
+}
+
+static struct pc_arena_chunk *chunk_new(struct pc_arena *a, size_t n)
+{
+	struct pc_arena_chunk *c = NULL;
+	size_t size;
+
+	if (a->spool && a->total >= SPOOL_AFTER && a->fd < 0)
+		spool_open(a);
+	if (a->fd >= 0) {
+		long page = sysconf(_SC_PAGESIZE);
+
+		size = n > SPOOL_CHUNK / 4 ? (n + (size_t)page - 1) & ~((size_t)page - 1) :
+		       SPOOL_CHUNK;
+		c = spool_chunk(a, size);
+		if (!c) {
+			/* no room in the spool: memory from now on */
+			close(a->fd);
+			a->fd = -1;
+			a->spool = false;
+		}
+	}
+	if (!c) {
+		if (a->next_size < ARENA_CHUNK)
+			a->next_size = ARENA_CHUNK;
+		size = n > a->next_size / 4 ? n : a->next_size;
+		if (size == a->next_size && a->next_size < ARENA_CHUNK_MAX)
+			a->next_size *= 2;
+		c = xmalloc(sizeof(*c) + size);
+		c->data = (unsigned char *)(c + 1);
+		c->size = size;
+	}
+	c->used = 0;
+	a->total += c->size;
+	return c;
 }
 
 void *pc_arena_alloc(struct pc_arena *a, size_t n)
@@ -147,18 +255,11 @@ void *pc_arena_alloc(struct pc_arena *a, size_t n)
 	if (!n)
 		n = 16;
 	if (!c || c->size - c->used < n) {
-		size_t size;
+		bool own;
 
-		if (a->next_size < ARENA_CHUNK)
-			a->next_size = ARENA_CHUNK;
-		size = n > a->next_size / 4 ? n : a->next_size;
-		if (size == a->next_size && a->next_size < ARENA_CHUNK_MAX)
-			a->next_size *= 2;
-
-		c = xmalloc(sizeof(*c) + size);
-		c->size = size;
-		c->used = 0;
-		if (size == n && a->head) {
+		c = chunk_new(a, n);
+		own = c->size < 4 * n;
+		if (own && a->head) {
 			/* keep the current chunk in front: it still has room */
 			c->next = a->head->next;
 			a->head->next = c;
@@ -170,7 +271,34 @@ void *pc_arena_alloc(struct pc_arena *a, size_t n)
 	p = c->data + c->used;
 	c->used += n;
 	memset(p, 0, n);
+	pc_arena_release(a, n);
 	return p;
+}
+
+void pc_arena_release(struct pc_arena *a, size_t touched)
+{
+	if (!a || a->fd < 0)
+		return;
+	a->touched += touched;
+	if (a->touched > a->resident_max)
+		a->resident_max = a->touched;
+	if (a->touched < SPOOL_RELEASE_EVERY)
+		return;
+	/* the file keeps the data: a page read again comes back from it */
+	for (struct pc_arena_chunk *c = a->head; c; c = c->next)
+		if (c->data != (unsigned char *)(c + 1))
+			madvise(c->data, c->size, MADV_DONTNEED);
+	a->touched = 0;
+}
+
+size_t pc_arena_resident_max(const struct pc_arena *a)
+{
+	return a->resident_max;
+}
+
+bool pc_arena_spooled(const struct pc_arena *a)
+{
+	return a->fd >= 0;
 }
 
 char *pc_arena_strndup(struct pc_arena *a, const char *s, size_t n)

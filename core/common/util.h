@@ -38,6 +38,24 @@ void *pc_arena_alloc(struct pc_arena *a, size_t n);   /* zeroed, 16-aligned */
 char *pc_arena_strdup(struct pc_arena *a, const char *s);
 char *pc_arena_strndup(struct pc_arena *a, const char *s, size_t n);
 void *pc_arena_memdup(struct pc_arena *a, const void *p, size_t n);
+/*
+ * A spooled arena (issue 15): past its first 4 MB, its chunks are pages
+ * of a file without a name in $TMPDIR (or /tmp), mapped shared, and it
+ * gives those pages back to the kernel after every 16 MB touched; a page
+ * read again is read from the file. What a big arena holds is then mostly
+ * on disk, not in memory. Without a temporary file it is an ordinary
+ * arena.
+ */
+struct pc_arena *pc_arena_create_spool(void);
+/*
+ * Tells a spooled arena that @touched bytes of it were read (allocations
+ * count by themselves); it gives its pages back when enough were. A
+ * no-op for other arenas and NULL.
+ */
+void pc_arena_release(struct pc_arena *a, size_t touched);
+/* Whether @a has its file; the most bytes it was told of between releases. */
+bool pc_arena_spooled(const struct pc_arena *a);
+size_t pc_arena_resident_max(const struct pc_arena *a);
 
 /* A growable NUL-terminated byte buffer. */
 struct pc_buf {

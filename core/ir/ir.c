@@ -77,12 +77,40 @@ struct pc_arena *pc_ir_arena(const struct pc_ir *ir)
 	return ((const struct ir_owned *)ir)->arena;
 }
 
+/*
+ * The IRs whose arena is spooled, by address: a backend cannot tell an IR
+ * of pc_ir_create() from one a caller built itself (the unit tests, a
+ * plugin's), so it asks here. generate makes one such view at a time.
+ */
+static const struct pc_ir *spooled[4];
+
+void pc_ir_set_spooled(const struct pc_ir *ir)
+{
+	for (size_t i = 0; i < PC_ARRAY_SIZE(spooled); i++)
+		if (!spooled[i]) {
+			spooled[i] = ir;
+			return;
+		}
+	/* none free: the view stays in its arena, only read as it is */
+}
+
+struct pc_arena *pc_ir_spool(const struct pc_ir *ir)
+{
+	for (size_t i = 0; ir && i < PC_ARRAY_SIZE(spooled); i++)
+		if (spooled[i] == ir)
+			return pc_ir_arena(ir);
+	return NULL;
+}
+
 void pc_ir_destroy(struct pc_ir *ir)
 {
 	struct ir_owned *o = (struct ir_owned *)ir;
 
 	if (!o)
 		return;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(spooled); i++)
+		if (spooled[i] == ir)
+			spooled[i] = NULL;
 	pc_arena_destroy(o->arena);
 	free(o);
 }

@@ -17,4 +17,14 @@ struct pc_ir *pc_ir_create(struct pc_arena *arena);
 /* The arena of an IR made by pc_ir_create(). */
 struct pc_arena *pc_ir_arena(const struct pc_ir *ir);
 
+/*
+ * The spooled arena (pc_arena_create_spool()) of @ir, an optimised view
+ * made by pc_ir_optimize_view_spool(), or NULL for any other IR, whoever
+ * made it (a backend may be given an IR that pc_ir_create() did not
+ * make). Until pc_ir_destroy().
+ */
+struct pc_arena *pc_ir_spool(const struct pc_ir *ir);
+/* Marks @ir (made by pc_ir_create()) as one whose arena is spooled. */
+void pc_ir_set_spooled(const struct pc_ir *ir);
+
 #endif

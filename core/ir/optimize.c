@@ -1182,14 +1182,28 @@ unsigned pc_optimize_keys(uint32_t caps)
 	       (caps & PC_CAP_VMAP_ACTION ? PC_OPT_KEY_ACTION : 0);
 }
 
-struct pc_ir *pc_ir_optimize_view_keys(const struct pc_ir *ir, unsigned keys, bool dispatch,
-				       struct pc_optimize_stats *st)
+static struct pc_ir *view_in(struct pc_arena *arena, bool spooled, const struct pc_ir *ir,
+			     unsigned keys, bool dispatch, struct pc_optimize_stats *st)
 {
-	struct pc_ir *view = pc_ir_create(pc_arena_create());
+	struct pc_ir *view = pc_ir_create(arena);
 
+	if (spooled)
+		pc_ir_set_spooled(view);
 	*view = *ir;
 	optimize(view, pc_ir_arena(view), keys, dispatch, st);
 	return view;
+}
+
+struct pc_ir *pc_ir_optimize_view_keys(const struct pc_ir *ir, unsigned keys, bool dispatch,
+				       struct pc_optimize_stats *st)
+{
+	return view_in(pc_arena_create(), false, ir, keys, dispatch, st);
+}
+
+struct pc_ir *pc_ir_optimize_view_spool(const struct pc_ir *ir, unsigned keys, bool dispatch,
+					struct pc_optimize_stats *st)
+{
+	return view_in(pc_arena_create_spool(), true, ir, keys, dispatch, st);
 }
 
 struct pc_ir *pc_ir_optimize_view_opts(const struct pc_ir *ir, bool daddr, bool dispatch,

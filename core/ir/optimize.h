@@ -76,6 +76,14 @@ unsigned pc_optimize_keys(uint32_t caps);
 /* An optimised view whose maps' keys hold at most @keys (PC_OPT_KEY_*). */
 struct pc_ir *pc_ir_optimize_view_keys(const struct pc_ir *ir, unsigned keys, bool dispatch,
 				       struct pc_optimize_stats *st);
+/*
+ * pc_ir_optimize_view_keys() whose maps and class chains are in a spooled
+ * arena (pc_arena_create_spool()): for a writer that reads them once, in
+ * order, and tells the arena (pc_arena_release() on pc_ir_arena()), so that
+ * the elements of a big policy are not all in memory at once (issue 15).
+ */
+struct pc_ir *pc_ir_optimize_view_spool(const struct pc_ir *ir, unsigned keys, bool dispatch,
+					struct pc_optimize_stats *st);
 
 /*
  * Do @a and @b provably match no packet in common (optimize_reorder.c)?

@@ -15,7 +15,6 @@ static struct pc_ir *finish(struct pc_ast *ast, struct pc_arena *arena,
 	/* resolve even after syntax errors: the statements that parsed may hold
 	 * more errors, and every error is reported in one run */
 	ir = pc_resolve(ast, arena, reg, !(flags & PC_POLICY_NO_LINT), diag);
-	pc_ast_destroy(ast);
 	/* every command that reads a policy proves its `expect` statements */
 	if (ir && !pc_ir_prove_expects(ir, diag)) {
 		pc_ir_destroy(ir);

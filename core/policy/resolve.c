@@ -819,6 +819,10 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 	ir->nat = pc_arena_memdup(arena, nat.v, nat.n * sizeof(*nat.v));
 	ir->n_expects = n_expects;
 	ir->expects = n_expects ? pc_arena_memdup(arena, expects, n_expects * sizeof(*expects)) : NULL;
+	/* nothing below reads the tree (about 830 bytes a rule, issue 15):
+	 * it goes before the rules are copied into the IR and linted */
+	pc_ast_destroy(ast);
+	ast = NULL;
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++) {
 		struct pc_chain *c = &ir->chains[d];
 		struct rulebuf b;
@@ -854,6 +858,7 @@ out:
 	free(rs.groups);
 	free(rs.index);
 	free(rs.addr_sets);
+	pc_ast_destroy(ast);
 	if (!ir)
 		pc_arena_destroy(arena);
 	else if (lint) {

@@ -13,8 +13,10 @@ struct pc_registry;
 
 /*
  * Resolves @ast into a new IR that takes ownership of @arena (which holds
- * the tree and the file names). Returns NULL on errors (then @arena is
- * destroyed too). With @lint, also reports the registry warnings.
+ * the file names). Takes ownership of @ast too, and frees it as soon as
+ * it is read (the IR does not point into it). Returns NULL on errors (then
+ * @arena is destroyed too). With @lint, also reports the registry
+ * warnings.
  */
 struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			 const struct pc_registry *reg, bool lint,
