@@ -337,19 +337,18 @@ comment:
 		if (r->vmap->iface)
 			put(out, r->vmap->oif ? "oifname . " : "iifname . ");
 		put(out, ip);
-		put(out, " saddr . ");
+		put(out, " saddr");
 		if (r->vmap->daddr) {
+			put(out, " . ");
 			put(out, ip);
 			put(out, " daddr");
-			put(out, r->vmap->noport ? " vmap @" : " . ");
 		}
-		if (r->vmap->noport)
-			;       /* the dispatch decided protocol and port */
-		else if (r->vmap->icmp)
-			put(out, r->vmap->family == PC_FAM_IPV6 ? "icmpv6 type vmap @" :
-								  "icmp type vmap @");
-		else
-			put(out, "meta l4proto . th dport vmap @");
+		/* narrowed (noport): the dispatch decided protocol and port */
+		if (r->vmap->icmp)
+			put(out, r->vmap->family == PC_FAM_IPV6 ? " . icmpv6 type" : " . icmp type");
+		else if (!r->vmap->noport)
+			put(out, " . meta l4proto . th dport");
+		put(out, " vmap @");
 		put(out, r->vmap->name);
 		if (r->comment[0]) {
 			put(out, " comment ");
