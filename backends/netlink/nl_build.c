@@ -400,6 +400,8 @@ static unsigned vmap_iface_len(const struct pc_nft_map *m)
 /* The key's last fields: protocol and port, or the ICMP type (issue 15). */
 static uint32_t vmap_tail_len(const struct pc_nft_map *m)
 {
+	if (m->noport)
+		return 0;       /* narrowed: the dispatch decided them */
 	return m->icmp ? 4 : 4 + 4;
 }
 
@@ -417,6 +419,8 @@ static uint32_t vmap_key_type(const struct pc_nft_map *m)
 	t = t << NFT_TYPE_BITS | addr;
 	if (m->daddr)
 		t = t << NFT_TYPE_BITS | addr;
+	if (m->noport)
+		return t;
 	if (m->icmp)
 		return t << NFT_TYPE_BITS | (m->family == PC_FAM_IPV6 ? NFT_TYPE_ICMP6_TYPE :
 									 NFT_TYPE_ICMP_TYPE);
@@ -451,6 +455,8 @@ static void vmap_elem_keys(const struct pc_nft_map *m, size_t i, uint8_t *lo, ui
 		lo += alen;
 		hi += alen;
 	}
+	if (m->noport)
+		return;
 	if (m->icmp) {
 		/* the ICMP types, one byte */
 		lo[alen] = (uint8_t)e->dport.lo;
@@ -510,7 +516,9 @@ static size_t map_from_plan(struct pc_nl_objs *o, const struct pc_nft_map *m)
 		fields[f0] = (uint8_t)vmap_addr_len(m);
 		if (m->daddr)
 			fields[f0 + 1] = (uint8_t)vmap_addr_len(m);
-		if (m->icmp) {
+		if (m->noport) {
+			/* narrowed: the addresses only */
+		} else if (m->icmp) {
 			fields[f0 + vmap_addrs(m)] = 1;       /* icmp_type */
 		} else {
 			fields[f0 + vmap_addrs(m)] = 1;       /* inet_proto */
@@ -603,6 +611,8 @@ static void rule_vmap(struct nftnl_rule *r, const struct pc_nft_map *m)
 	if (m->daddr)
 		add_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER,
 				m->family == PC_FAM_IPV6 ? 24 : 16, vmap_addr_len(m), reg[3]);
+	if (m->noport)
+		goto lookup;
 	if (m->icmp) {
 		/* the type: the first byte of the ICMP header */
 		add_payload_reg(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, reg[1]);

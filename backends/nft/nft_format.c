@@ -337,16 +337,18 @@ comment:
 		if (r->vmap->iface)
 			put(out, r->vmap->oif ? "oifname . " : "iifname . ");
 		put(out, ip);
-		put(out, " saddr . ");
+		put(out, " saddr");
 		if (r->vmap->daddr) {
+			put(out, " . ");
 			put(out, ip);
-			put(out, " daddr . ");
+			put(out, " daddr");
 		}
+		/* narrowed (noport): the dispatch decided protocol and port */
 		if (r->vmap->icmp)
-			put(out, r->vmap->family == PC_FAM_IPV6 ? "icmpv6 type vmap @" :
-								  "icmp type vmap @");
-		else
-			put(out, "meta l4proto . th dport vmap @");
+			put(out, r->vmap->family == PC_FAM_IPV6 ? " . icmpv6 type" : " . icmp type");
+		else if (!r->vmap->noport)
+			put(out, " . meta l4proto . th dport");
+		put(out, " vmap @");
 		put(out, r->vmap->name);
 		if (r->comment[0]) {
 			put(out, " comment ");
@@ -572,7 +574,6 @@ static void map_elem_write(const struct pc_nft_map *m, size_t i, FILE *out,
 		c->have_saddr = true;
 	}
 	line_add(&l, c->saddr_text, c->saddr_len);
-	line_add(&l, " . ", 3);
 	if (m->daddr) {
 		if (!c->have_daddr ||
 		    memcmp(&c->daddr, m->daddr[i], sizeof(*m->daddr[i])) != 0) {
@@ -581,17 +582,20 @@ static void map_elem_write(const struct pc_nft_map *m, size_t i, FILE *out,
 						  m->daddr[i]->hi, m->family == PC_FAM_IPV6);
 			c->have_daddr = true;
 		}
+		line_add(&l, " . ", 3);
 		line_add(&l, c->daddr_text, c->daddr_len);
-		line_add(&l, " . ", 3);
 	}
-	if (!m->icmp) {
-		line_puts(&l, l4proto_name(e->proto));
+	if (!m->noport) {
 		line_add(&l, " . ", 3);
-	}
-	line_uint(&l, e->dport.lo);
-	if (e->dport.hi != e->dport.lo) {
-		line_add(&l, "-", 1);
-		line_uint(&l, e->dport.hi);
+		if (!m->icmp) {
+			line_puts(&l, l4proto_name(e->proto));
+			line_add(&l, " . ", 3);
+		}
+		line_uint(&l, e->dport.lo);
+		if (e->dport.hi != e->dport.lo) {
+			line_add(&l, "-", 1);
+			line_uint(&l, e->dport.hi);
+		}
 	}
 	if (m->comments) {
 		if (m->comments[i][0]) {
@@ -636,14 +640,16 @@ static void map_print(FILE *out, const struct pc_nft_map *m, struct elem_cache *
 	/* a destination's text depends on the map's family */
 	c->have_saddr = c->have_daddr = false;
 	fprintf(out, "\tmap %s {\n", m->name);
-	fprintf(out, "\t\ttype %s%s . ", m->iface ? "ifname . " : "",
+	fprintf(out, "\t\ttype %s%s", m->iface ? "ifname . " : "",
 		v6 ? "ipv6_addr" : "ipv4_addr");
 	if (m->daddr)
-		fprintf(out, "%s . ", v6 ? "ipv6_addr" : "ipv4_addr");
-	if (m->icmp)
-		fprintf(out, "%s : verdict\n", v6 ? "icmpv6_type" : "icmp_type");
+		fprintf(out, " . %s", v6 ? "ipv6_addr" : "ipv4_addr");
+	if (m->noport)
+		fputs(" : verdict\n", out);
+	else if (m->icmp)
+		fprintf(out, " . %s : verdict\n", v6 ? "icmpv6_type" : "icmp_type");
 	else
-		fputs("inet_proto . inet_service : verdict\n", out);
+		fputs(" . inet_proto . inet_service : verdict\n", out);
 	fputs("\t\tflags interval\n", out);
 	if (m->counter)
 		fputs("\t\tcounter\n", out);

@@ -299,6 +299,10 @@ struct lower {
 	unsigned chain_dispatches; /* dispatches made in the current chain */
 	size_t sub_cap;
 	bool in_class;            /* lowering a class chain of a dispatch */
+	/* in a class chain: the one protocol of every packet that enters it
+	 * (its dispatch's elements leading to it are all of that protocol),
+	 * else -1 */
+	int class_proto;
 	const struct pc_nft_limit *limit; /* the current rule's, or NULL */
 	/* matches (issue 14): the current rule's per-source buckets, IPv4
 	 * and IPv6, or NULL */
@@ -389,6 +393,35 @@ static const char *action_chain(struct lower *lw, enum pc_direction dir,
 	return a->name;
 }
 
+/*
+ * Narrow keys (issue 15, branch narrow). In a class chain the dispatch has
+ * decided the packet's protocol and port: a packet enters the chain only
+ * through `PROTO dport vmap { PORTS : jump CLASS }`, so its protocol is
+ * one of the protocols whose ports lead there and its port lies in the
+ * class's intervals. When that protocol is one (@class_proto) and every
+ * element of a map of the chain holds it and all ports 0-65535 (a rule of
+ * a class keeps no ports), `meta l4proto . th dport` matches every packet
+ * that reaches the map: the key without them gives each packet the same
+ * element, hence the same verdict. The lookup in a concatenation (the
+ * kernel's pipapo set) costs per byte of key (bench/README.md, branch
+ * narrow). A port-level chain shared by two protocols (tcp and udp 53)
+ * keeps the whole key.
+ *
+ * The key keeps at least two fields (a concatenation): a map of sources
+ * only stays as it is, since a one-field interval map is another kind of
+ * set in the kernel (rbtree), with other elements over netlink.
+ */
+static bool key_narrow(const struct lower *lw, const struct pc_nft_map *m)
+{
+	if (!lw->in_class || lw->class_proto < 0 || m->icmp || (!m->daddr && !m->iface))
+		return false;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].proto != lw->class_proto || m->v[i].dport.lo != 0 ||
+		    m->v[i].dport.hi != 65535)
+			return false;
+	return m->n > 0;
+}
+
 /* A verdict-map rule of the optimiser: one named map and one rule. */
 static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_direction dir,
 		      const struct pc_rule *r, const char *comment)
@@ -407,6 +440,7 @@ static void lower_map(struct lower *lw, struct pc_nft_rule *nr, enum pc_directio
 	m->iface = r->map_iface;
 	m->oif = dir == PC_DIR_OUT;
 	m->icmp = r->n_map && !pc_proto_has_ports(r->map[0].proto);
+	m->noport = key_narrow(lw, m);
 	/* the text makes each comment as it writes it (19 MB at 100,000 terms) */
 	if (!lw->text)
 		m->comments = xcalloc(r->n_map, sizeof(*m->comments));
@@ -978,6 +1012,21 @@ static void sub_push(struct lower *lw, const struct pc_nft_chain *nc)
  * the packet path more than these two small or single-field lookups
  * (bench/README.md, the dispatch).
  */
+/* The one protocol of the packets that enter class chain @c of @d, or -1. */
+static int class_proto(const struct pc_dispatch *d, size_t c)
+{
+	int proto = -1;
+
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].cls != c)
+			continue;
+		if (proto >= 0 && proto != d->v[i].proto)
+			return -1;
+		proto = d->v[i].proto;
+	}
+	return proto;
+}
+
 static void lower_dispatch(struct lower *lw, struct pc_nft_rule *nr, enum pc_direction dir,
 			   const struct pc_rule *r, const char *comment)
 {
@@ -997,8 +1046,10 @@ static void lower_dispatch(struct lower *lw, struct pc_nft_rule *nr, enum pc_dir
 		nc.hook = chain_hooks[dir];
 		/* the errors are reported; the plan is dropped at the end */
 		lw->in_class = true;
+		lw->class_proto = class_proto(d, c);
 		lower_rules(lw, &nc, dir, &d->classes[c]);
 		lw->in_class = false;
+		lw->class_proto = -1;
 		classes[c] = nc.name;
 		sub_push(lw, &nc);
 	}
@@ -1189,7 +1240,7 @@ static bool lower_nat(struct lower *lw)
 static struct pc_nft_plan *plan_create(const struct pc_ir *ir, struct pc_diag *diag,
 				       bool text)
 {
-	struct lower lw = { .ir = ir, .diag = diag, .text = text };
+	struct lower lw = { .ir = ir, .diag = diag, .text = text, .class_proto = -1 };
 	bool ok = true;
 
 	lw.plan = xzalloc(sizeof(*lw.plan));

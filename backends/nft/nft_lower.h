@@ -178,6 +178,14 @@ struct pc_nft_map {
 	 * verdict) or the action chain it jumps to (`jump input_a1`), whose
 	 * one rule logs and decides as the policy rule did */
 	const char **jump;
+	/* Narrow keys (issue 15, branch narrow): the key ends at the
+	 * destination (`ip[6] saddr . ip[6] daddr`, with the interface in
+	 * front when @iface), without `meta l4proto . th dport`. Only a map of
+	 * a class chain of a dispatch whose packets all have one protocol,
+	 * every element of that protocol and of ports 0-65535: the dispatch
+	 * has decided protocol and port already (nft_lower.c,
+	 * key_narrow()). */
+	bool noport;
 };
 
 /**

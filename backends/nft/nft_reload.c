@@ -53,9 +53,11 @@ void pc_nft_plan_format_reload(const struct pc_nft_plan *plan, FILE *out)
 		const struct pc_nft_map *m = plan->maps[i];
 		const char *a = m->family == PC_FAM_IPV6 ? "ipv6_addr" : "ipv4_addr";
 
-		/* the key as the body declares it: with the destination (issue 15) */
-		fprintf(out, "\tmap %s { type %s%s%s . inet_proto . inet_service : verdict; flags interval; }\n",
-			m->name, a, m->daddr ? " . " : "", m->daddr ? a : "");
+		/* the key as the body declares it: with the destination (issue 15),
+		 * without protocol and port when narrowed (branch narrow) */
+		fprintf(out, "\tmap %s { type %s%s%s%s : verdict; flags interval; }\n",
+			m->name, a, m->daddr ? " . " : "", m->daddr ? a : "",
+			m->noport ? "" : " . inet_proto . inet_service");
 	}
 	/* the NAT chains too (issue 13): plan->n_chains is 5 with NAT */
 	/* and the class chains of a dispatch (issue 15) */

@@ -89,6 +89,7 @@ case_apply_equals_nft() {
 	# generate --no-optimize agree too; and without the dispatch (=).
 	for pol in "$W"/web.policy "$W"/maps.policy "$SRC"/tests/netns/fold.policy \
 		   "$SRC"/tests/netns/foldkeys.policy "$SRC"/tests/netns/busy.policy \
+		   "$SRC"/tests/netns/narrow.policy \
 		   "$W"/big.policy "$W"/dispatch.policy "$SRC"/policies/*.policy \
 		   -"$W"/maps.policy -"$W"/big.policy ="$W"/maps.policy ="$W"/dispatch.policy; do
 		opt=

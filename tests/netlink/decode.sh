@@ -44,7 +44,8 @@ maps-no-optimize maps.policy --no-optimize
 dispatch dispatch.policy
 dispatch-no-dispatch dispatch.policy --no-dispatch
 keys ../netns/foldkeys.policy --no-dispatch
+narrow ../netns/narrow.policy
 LIST
 [ $regen = 1 ] && echo "regenerated the dumps in $dir/decode; review them with git diff"
-echo "$((7 - fails)) passed, $fails failed"
+echo "$((8 - fails)) passed, $fails failed"
 [ $fails = 0 ]

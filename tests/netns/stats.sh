@@ -34,7 +34,7 @@ allow in port 87/tcp
 deny in port 99/tcp
 allow in port 22/tcp log "ssh "
 POL
-ip netns exec "$fw" "$probe" serve -r "$tmp/ready" tcp 22 81 &
+ip netns exec "$fw" "$probe" serve -r "$tmp/ready" tcp 22 81 443 &
 server=$!
 for _ in $(seq 50); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
 [ -e "$tmp/ready" ] || { echo "server did not start" >&2; exit 99; }
@@ -116,4 +116,39 @@ want=$(for l in 3 6 7 9 10 11 12 13 14 15 16; do echo "$tmp/sd.policy:$l"; done)
 ip netns exec "$fw" "$pc" diff --dispatch "$tmp/sd.policy" >"$tmp/diff" ||
 	{ echo "FAIL: dispatch: diff after apply:"; cat "$tmp/diff"; fail=1; }
 [ $fail = 0 ] && echo "ok   stats through a dispatch: class chains and their maps summed per line"
+ip netns exec "$fw" nft delete table inet sd || exit 99
+
+# Narrow keys (branch narrow): the class map of 443/tcp is keyed on the
+# addresses only; its elements still count per line (3 connections to
+# port 443, line 10).
+cat >"$tmp/sn.policy" <<'POL'
+table sn
+option counters
+allow in port 53 from 192.0.2.2 to 192.0.2.1
+allow in port 53 from 192.0.2.3 to 192.0.2.9
+allow in port 7000/tcp limit 10/second
+deny in port 53 from 192.0.2.0/29 to 192.0.2.9
+allow in port 53 from 192.0.2.4 to 192.0.2.1
+allow in port 7001/tcp limit 11/second
+allow in port 53 from 192.0.2.5
+allow in port 443/tcp from 192.0.2.2 to 192.0.2.1
+allow in port 7002/tcp limit 12/second
+allow in port 443/tcp from 192.0.2.3 to 192.0.2.9
+deny in port 443/tcp from 192.0.2.0/29 to 192.0.2.9
+allow in port 7003/tcp limit 13/second
+allow in port 443/tcp from 192.0.2.4 to 192.0.2.1
+allow in port 444/tcp to 192.0.2.9
+allow in port 7004/udp limit 14/second
+POL
+ip netns exec "$fw" "$pc" apply "$tmp/sn.policy" 2>"$tmp/err" || { cat "$tmp/err"; exit 99; }
+grep -q "ip saddr . ip daddr vmap" <(ip netns exec "$fw" nft list table inet sn) ||
+	{ echo "FAIL: no narrowed map"; exit 1; }
+for _ in 1 2 3; do ip netns exec "$cl" "$probe" tcp 192.0.2.1 443 1000 >/dev/null; done
+ip netns exec "$fw" "$pc" stats "$tmp/sn.policy" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/out" "$tmp/err"; exit 1; }
+cat "$tmp/out"
+packets() { awk -v l="$tmp/sn.policy:$1" '$1 == l { print $2 }' "$tmp/out"; }
+[ "$(packets 10)" = 3 ] || { echo "FAIL: narrow: line 10 counted $(packets 10), want 3"; fail=1; }
+ip netns exec "$fw" "$pc" diff "$tmp/sn.policy" >"$tmp/diff" ||
+	{ echo "FAIL: narrow: diff after apply:"; cat "$tmp/diff"; fail=1; }
+[ $fail = 0 ] && echo "ok   stats through a narrowed class map"
 exit $fail

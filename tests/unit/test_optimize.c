@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "backends/nft/nft_lower.h"
 #include "ir/eval.h"
 #include "ir/optimize.h"
 #include "policy/policy.h"
@@ -635,6 +636,81 @@ static void run_one(unsigned n_rules, unsigned n_random)
 	run_text(rand_policy(n_rules), n_random);
 }
 
+/*
+ * Narrow keys (branch narrow): the lowering of the dispatched IR keys a
+ * map of a class chain without `meta l4proto . th dport` only where every
+ * packet that can reach it matches them in every element: for each
+ * element of a port-level dispatch that jumps to the chain (its protocol
+ * and port interval), every element of the map holds that protocol and
+ * that whole interval. Found from the plan's own jumps, not from the
+ * lowering's reasons. A map of a base chain keeps the whole key.
+ */
+static size_t narrowed_maps;
+
+struct entry {
+	const char *chain;
+	uint8_t proto;
+	struct pc_port_range dport;
+};
+
+static void check_narrow(const struct pc_ir *ir)
+{
+	struct pc_diag *d = pc_diag_create();
+	struct pc_nft_plan *plan = pc_nft_plan_create(ir, d);
+	struct entry *in = NULL;
+	size_t n_in = 0, cap = 0;
+
+	assert_non_null(plan);
+	for (size_t c = 0; c < plan->n_chains + plan->n_sub; c++) {
+		const struct pc_nft_chain *ch = pc_nft_plan_chain(plan, c);
+
+		for (size_t i = 0; i < ch->n; i++) {
+			const struct pc_nft_rule *r = &ch->rules[i];
+
+			if (c < plan->n_chains && r->vmap)
+				assert_false(r->vmap->noport);
+			if (!r->dispatch || !r->dispatch_proto)
+				continue;
+			for (size_t k = 0; k < r->dispatch->n; k++) {
+				const struct pc_dispatch_elem *e = &r->dispatch->v[k];
+
+				if (e->family != r->dispatch_family || e->proto != r->dispatch_proto)
+					continue;
+				in = xgrow(in, &cap, n_in + 1, sizeof(*in));
+				in[n_in].chain = r->dispatch_chains[e->cls];
+				in[n_in].proto = e->proto;
+				in[n_in++].dport = e->dport;
+			}
+		}
+	}
+	for (size_t c = plan->n_chains; c < plan->n_chains + plan->n_sub; c++) {
+		const struct pc_nft_chain *ch = pc_nft_plan_chain(plan, c);
+
+		for (size_t i = 0; i < ch->n; i++) {
+			const struct pc_nft_map *m = ch->rules[i].vmap;
+			size_t reached = 0;
+
+			if (!m || !m->noport)
+				continue;
+			narrowed_maps++;
+			for (size_t k = 0; k < n_in; k++) {
+				if (strcmp(in[k].chain, ch->name) != 0)
+					continue;
+				reached++;
+				for (size_t j = 0; j < m->n; j++) {
+					assert_int_equal(m->v[j].proto, in[k].proto);
+					assert_true(m->v[j].dport.lo <= in[k].dport.lo);
+					assert_true(m->v[j].dport.hi >= in[k].dport.hi);
+				}
+			}
+			assert_true(reached > 0);
+		}
+	}
+	free(in);
+	pc_nft_plan_destroy(plan);
+	pc_diag_destroy(d);
+}
+
 /* Frees @text. */
 static void run_text(char *text, unsigned n_random)
 {
@@ -651,6 +727,7 @@ static void run_text(char *text, unsigned n_random)
 	assert_non_null(dis);
 	pc_ir_optimize_dispatch(dis, NULL);
 	check_dispatch(dis);
+	check_narrow(dis);
 	dispatched = dis;
 	pc_ir_optimize(opt, &st);
 	maps_made += st.maps;
@@ -751,6 +828,7 @@ static void run_text(char *text, unsigned n_random)
 static void test_random_policies(void **state)
 {
 	compared = maps_made = overlaps_checked = daddr_maps = dispatches = classes = 0;
+	narrowed_maps = 0;
 	iface_maps = icmp_maps = on_iface_maps = action_elems = mixed_maps = 0;
 	for (unsigned seed = 1; seed <= 120; seed++) {
 		rng_state = 0x9e3779b97f4a7c15ull * seed;
@@ -773,18 +851,60 @@ static void test_random_policies(void **state)
 	assert_true(icmp_maps > 10);
 	/* and check_disjoint() met elements whose ports overlap (else it checks nothing) */
 	assert_true(overlaps_checked > 0);
-	print_message("%zu dispatches, %zu classes\n", dispatches, classes);
+	print_message("%zu dispatches, %zu classes, %zu maps keyed without port\n", dispatches,
+		      classes, narrowed_maps);
 	assert_true(dispatches > 10);
+	assert_true(narrowed_maps > 10);
 	print_message("%zu elements that log or reject, %zu maps of rules with and without "
 		      "destinations\n", action_elems, mixed_maps);
 	assert_true(action_elems > 100);
 	assert_true(mixed_maps > 10);
 }
 
+/*
+ * Narrow keys (branch narrow): a class chain that tcp and udp packets
+ * both enter (port 53 of either; the limits make the dispatch worth it) keeps `meta l4proto . th dport` in its
+ * map's key, a class of one protocol (80/tcp) does not; the folded maps of
+ * the undispatched IR (base chains) keep the whole key. check_narrow()
+ * fails if either of the first two is narrowed, the differential test
+ * runs over the same policy.
+ */
+static void test_narrow_keys(void **state)
+{
+	static const char policy[] =
+		"allow in port 53 from 192.0.2.1 to 198.51.100.1\n"
+		"allow in port 53 from 192.0.2.2 to 198.51.100.2\n"
+		"allow in port 1000/tcp limit 10/second\n"
+		"deny in port 53 from 192.0.2.0/24 to 198.51.100.3\n"
+		"allow in port 53 from 192.0.2.4 to 198.51.100.4\n"
+		"allow in port 1001/tcp limit 11/second\n"
+		"allow in port 53 from 192.0.2.5\n"
+		"allow in port 80/tcp from 192.0.2.1 to 198.51.100.1\n"
+		"allow in port 1002/tcp limit 12/second\n"
+		"allow in port 80/tcp from 192.0.2.2 to 198.51.100.2\n"
+		"deny in port 80/tcp from 192.0.2.0/24 to 198.51.100.3\n"
+		"allow in port 1003/tcp limit 13/second\n"
+		"allow in port 80/tcp from 192.0.2.4 to 198.51.100.4\n"
+		"allow in port 81/tcp\n"
+		"allow in port 1004/udp limit 14/second\n";
+	struct pc_ir *opt = load(policy);
+
+	(void)state;
+	assert_non_null(opt);
+	pc_ir_optimize(opt, NULL);
+	check_narrow(opt);
+	pc_ir_destroy(opt);
+	narrowed_maps = 0;
+	run_text(xstrdup(policy), 2000);
+	/* the map of 80/tcp, not that of 53 */
+	assert_int_equal(narrowed_maps, 1);
+}
+
 /* Random Capirca-shaped policies (issue 15): groups, destinations, reordering. */
 static void test_capirca_shaped(void **state)
 {
 	compared = maps_made = overlaps_checked = daddr_maps = dispatches = classes = 0;
+	narrowed_maps = 0;
 	action_elems = mixed_maps = shared_daddrs = 0;
 	for (unsigned seed = 1; seed <= 30; seed++) {
 		rng_state = 0x2545f4914f6cdd1dull * seed;
@@ -797,8 +917,10 @@ static void test_capirca_shaped(void **state)
 	assert_true(daddr_maps > 5);
 	print_message("%zu pairs of elements sharing their destination\n", shared_daddrs);
 	assert_true(shared_daddrs > 100);
-	print_message("%zu dispatches, %zu classes\n", dispatches, classes);
+	print_message("%zu dispatches, %zu classes, %zu maps keyed without port\n", dispatches,
+		      classes, narrowed_maps);
 	assert_true(dispatches > 15);
+	assert_true(narrowed_maps > 10);
 	print_message("%zu elements that log or reject, %zu maps of rules with and without "
 		      "destinations\n", action_elems, mixed_maps);
 	assert_true(action_elems > 100);
@@ -978,6 +1100,7 @@ int main(void)
 		cmocka_unit_test(test_random_policies),
 		cmocka_unit_test(test_fold_counts),
 		cmocka_unit_test(test_capirca_shaped),
+		cmocka_unit_test(test_narrow_keys),
 		cmocka_unit_test(test_forward_out_on),
 		cmocka_unit_test(test_view_shares),
 		cmocka_unit_test(test_map_elem_size),
