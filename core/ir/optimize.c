@@ -93,6 +93,7 @@
 #include "ir/optimize.h"
 #include "ir/optimize_internal.h"
 #include "ir/addrset.h"
+#include "ir/srcindex.h"
 #include "ir/ir_owned.h"
 #include "common/util.h"
 
@@ -214,8 +215,17 @@ struct boxes {
 
 static void box_push(struct boxes *b, const struct box *x)
 {
-	b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
+	if (b->n == b->cap)
+		b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
 	b->v[b->n++] = *x;
+}
+
+/* Appends @n boxes from @x (not in @b) to @b. */
+static void box_append(struct boxes *b, const struct box *x, size_t n)
+{
+	b->v = xgrow(b->v, &b->cap, b->n + n, sizeof(*b->v));
+	memcpy(b->v + b->n, x, n * sizeof(*x));
+	b->n += n;
 }
 
 bool pc_optimize_foldable(const struct pc_rule *r, unsigned keys)
@@ -499,10 +509,10 @@ static void box_sort(struct box *v, size_t n)
  * ports list the boxes whose port interval meets them, so a new box is
  * compared with the few boxes near its ports instead of all of them. Boxes
  * wider than WIDE buckets (filing them in hundreds of buckets would cost
- * more) go on a list of their own, sorted by source prefix: a query reads
- * the stretch of it inside its source and, per prefix length the list
- * holds, the one prefix that could contain its source. In a class chain
- * of the dispatch every box has every port: reading the whole list for
+ * more) go in an index by source prefix (srcindex.h): a query meets the
+ * boxes whose source lies in its own or contains it, by one binary search
+ * and one hash probe per shorter prefix length present. In a class chain
+ * of the dispatch every box has every port: reading every wide box for
  * each new box made the fold quadratic in the class's rules.
  *
  * The candidates come out in the order an index of 256-port buckets gave
@@ -522,9 +532,7 @@ struct bucket {
 
 struct box_index {
 	struct bucket *b[4];      /* N_FINE buckets per protocol, when used */
-	struct bucket wide[4];    /* sorted by src_cmp() */
-	/* per protocol and family, the source prefix lengths on wide[] */
-	uint64_t wide_plens[4][2][3];
+	struct pc_src_index wide[4];
 	uint32_t *stamp;          /* per box: the query that saw it last */
 	size_t stamp_cap;
 	uint32_t query;
@@ -533,6 +541,7 @@ struct box_index {
 	uint64_t *keys;
 	size_t n_cand, cap_keys;
 	const struct box *boxes;  /* the boxes the ids refer to */
+	const struct box *q;      /* the box of the current query */
 };
 
 static int proto_slot(uint8_t proto)
@@ -551,41 +560,6 @@ static void bucket_push(struct bucket *b, uint32_t id)
 	b->v[b->n++] = id;
 }
 
-/* Source prefixes by family, address, length. */
-static int src_cmp(const struct pc_addr *a, const struct pc_addr *b)
-{
-	int c;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	c = addr16_cmp(a->a, b->a);
-	if (c)
-		return c;
-	return (int)a->plen - (int)b->plen;
-}
-
-/* The first box of @w (ids into @boxes) whose source is not before @a. */
-static size_t wide_find(const struct bucket *w, const struct box *boxes,
-			const struct pc_addr *a)
-{
-	size_t lo = 0, hi = w->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (src_cmp(&boxes[w->v[mid]].src, a) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int fam_slot(uint8_t family)
-{
-	return family == PC_FAM_IPV6;
-}
-
 /* ix->boxes must be the boxes @id refers to. */
 static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 {
@@ -593,19 +567,7 @@ static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 	unsigned lo = b->lo >> FINE_SHIFT, hi = b->hi >> FINE_SHIFT;
 
 	if (hi - lo + 1 > WIDE) {
-		struct bucket *w = &ix->wide[p];
-		struct pc_addr after = b->src;
-		size_t at;
-
-		/* after the boxes of the same source: the order of age */
-		after.plen = (uint8_t)(after.plen + 1);
-		at = wide_find(w, ix->boxes, &after);
-		w->v = xgrow(w->v, &w->cap, w->n + 1, sizeof(*w->v));
-		memmove(&w->v[at + 1], &w->v[at], (w->n - at) * sizeof(*w->v));
-		w->v[at] = id;
-		w->n++;
-		ix->wide_plens[p][fam_slot(b->src.family)][b->src.plen / 64] |=
-			1ull << b->src.plen % 64;
+		pc_src_index_add(&ix->wide[p], &b->src, id);
 	} else {
 		if (!ix->b[p])
 			ix->b[p] = xcalloc(N_FINE, sizeof(*ix->b[p]));
@@ -620,9 +582,9 @@ static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 	}
 }
 
-static void cand_add(struct box_index *ix, const struct box *b, uint32_t id)
+static void cand_add(struct box_index *ix, uint32_t id)
 {
-	const struct box *e = &ix->boxes[id];
+	const struct box *b = ix->q, *e = &ix->boxes[id];
 	uint64_t first;
 
 	/* a box that does not meet @b meets none of its pieces: leaving it
@@ -634,6 +596,11 @@ static void cand_add(struct box_index *ix, const struct box *b, uint32_t id)
 	first = (e->lo > b->lo ? e->lo : b->lo) >> ORDER_SHIFT;
 	ix->keys = xgrow(ix->keys, &ix->cap_keys, ix->n_cand + 1, sizeof(*ix->keys));
 	ix->keys[ix->n_cand++] = first << 32 | id;
+}
+
+static void cand_found(void *arg, uint32_t id)
+{
+	cand_add(arg, id);
 }
 
 /* The box id of candidate @c of the current query. */
@@ -665,43 +632,16 @@ static void index_query(struct box_index *ix, const struct box *b)
 	int p = proto_slot(b->proto);
 	const struct bucket *row = ix->b[p];
 
-	const struct bucket *w = &ix->wide[p];
-	const uint64_t *plens = ix->wide_plens[p][fam_slot(b->src.family)];
-	struct pc_addr_range in;
 
 	ix->query++;
 	ix->n_cand = 0;
-	/* the wide boxes whose source lies in @b's (or starts where it does) */
-	range_of(&b->src, &in);
-	for (size_t i = wide_find(w, ix->boxes, &b->src); i < w->n; i++) {
-		const struct pc_addr *a = &ix->boxes[w->v[i]].src;
-
-		if (a->family != b->src.family || addr16_cmp(a->a, in.hi) > 0)
-			break;
-		cand_add(ix, b, w->v[i]);
-	}
-	/* and those whose source contains @b's: one prefix per length the
-	 * list holds, shorter than @b's */
-	for (unsigned word = 0; word * 64 < b->src.plen; word++) {
-		uint64_t lens = plens[word];
-
-		if (b->src.plen - word * 64 < 64)
-			lens &= (1ull << (b->src.plen - word * 64)) - 1;
-		while (lens) {
-			struct pc_addr up = b->src;
-
-			up.plen = (uint8_t)(word * 64 + (unsigned)__builtin_ctzll(lens));
-			lens &= lens - 1;
-			pc_prefix_mask(&up);
-			for (size_t i = wide_find(w, ix->boxes, &up);
-			     i < w->n && src_cmp(&ix->boxes[w->v[i]].src, &up) == 0; i++)
-				cand_add(ix, b, w->v[i]);
-		}
-	}
+	ix->q = b;
+	/* the wide boxes whose source contains @b's or lies in it */
+	pc_src_index_query(&ix->wide[p], &b->src, cand_found, ix);
 	if (row)
 		for (unsigned k = b->lo >> FINE_SHIFT; k <= (unsigned)(b->hi >> FINE_SHIFT); k++)
 			for (size_t i = 0; i < row[k].n; i++)
-				cand_add(ix, b, row[k].v[i]);
+				cand_add(ix, row[k].v[i]);
 	if (ix->n_cand > 1 && !keys_sorted(ix->keys, ix->n_cand)) {
 		if (ix->n_cand <= 16) {
 			for (size_t i = 1; i < ix->n_cand; i++) {
@@ -725,7 +665,7 @@ static void index_finish(struct box_index *ix)
 			for (int k = 0; k < N_FINE; k++)
 				free(ix->b[p][k].v);
 		free(ix->b[p]);
-		free(ix->wide[p].v);
+		pc_src_index_free(&ix->wide[p]);
 	}
 	free(ix->stamp);
 	free(ix->keys);
@@ -793,14 +733,18 @@ static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t
 					index_query(ix, &b);
 					for (size_t c = 0; c < ix->n_cand && work.n; c++) {
 						const struct box *e = &out->v[cand_id(ix, c)];
-						bool hit = false;
+						size_t w = 0;
 
-						for (size_t w = 0; w < work.n && !hit; w++)
-							hit = boxes_overlap(&work.v[w], e);
-						if (!hit)
+						/* the pieces before the first that @e
+						 * meets stay as they are, in order */
+						while (w < work.n && !boxes_overlap(&work.v[w], e))
+							w++;
+						if (w == work.n)
 							continue;
 						next.n = 0;
-						for (size_t w = 0; w < work.n; w++) {
+						box_append(&next, work.v, w);
+						subtract(&work.v[w], e, &next);
+						for (w++; w < work.n; w++) {
 							if (boxes_overlap(&work.v[w], e))
 								subtract(&work.v[w], e, &next);
 							else
