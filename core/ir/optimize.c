@@ -220,13 +220,6 @@ static void box_push(struct boxes *b, const struct box *x)
 	b->v[b->n++] = *x;
 }
 
-/* Appends @n boxes from @x (not in @b) to @b. */
-static void box_append(struct boxes *b, const struct box *x, size_t n)
-{
-	b->v = xgrow(b->v, &b->cap, b->n + n, sizeof(*b->v));
-	memcpy(b->v + b->n, x, n * sizeof(*x));
-	b->n += n;
-}
 
 bool pc_optimize_foldable(const struct pc_rule *r, unsigned keys)
 {
@@ -673,6 +666,71 @@ static void index_finish(struct box_index *ix)
 }
 
 /*
+ * The pieces a new box is cut into, in order: a list through @next over
+ * the boxes of @pool, so that cutting one piece leaves the others where
+ * they are (in a long class chain a box is cut by hundreds of earlier
+ * ones into as many pieces, and copying the list at every cut made that
+ * quadratic). Pieces cut away stay in @pool, unlinked, until the next box.
+ */
+#define NO_PIECE UINT32_MAX
+
+struct pieces {
+	struct boxes pool;
+	uint32_t *next;
+	size_t cap_next;
+	uint32_t head;
+	size_t n;                 /* the pieces on the list */
+};
+
+static void pieces_start(struct pieces *p, const struct box *b)
+{
+	p->pool.n = 0;
+	box_push(&p->pool, b);
+	p->next = xgrow(p->next, &p->cap_next, 1, sizeof(*p->next));
+	p->next[0] = NO_PIECE;
+	p->head = 0;
+	p->n = 1;
+}
+
+/* Replaces every piece that @e meets by its pieces outside @e, in its
+ * place; returns whether @e met one. */
+static bool pieces_cut(struct pieces *p, const struct box *e)
+{
+	uint32_t prev = NO_PIECE, i = p->head;
+	bool hit = false;
+
+	while (i != NO_PIECE) {
+		uint32_t after = p->next[i], repl = after;
+		size_t from = p->pool.n;
+		struct box old;
+
+		if (!boxes_overlap(&p->pool.v[i], e)) {
+			prev = i;
+			i = after;
+			continue;
+		}
+		hit = true;
+		/* a copy: the pool may move as the pieces go in */
+		old = p->pool.v[i];
+		subtract(&old, e, &p->pool);
+		p->next = xgrow(p->next, &p->cap_next, p->pool.n, sizeof(*p->next));
+		for (size_t k = from; k < p->pool.n; k++)
+			p->next[k] = k + 1 < p->pool.n ? (uint32_t)(k + 1) : after;
+		if (p->pool.n > from)
+			repl = (uint32_t)from;
+		if (prev == NO_PIECE)
+			p->head = repl;
+		else
+			p->next[prev] = repl;
+		if (p->pool.n > from)
+			prev = (uint32_t)(p->pool.n - 1);
+		p->n = p->n - 1 + (p->pool.n - from);
+		i = after;
+	}
+	return hit;
+}
+
+/*
  * Builds the disjoint boxes of one family for rules [first, *last). A rule
  * whose boxes the earlier ones would split into many pieces (a broad deny
  * after narrow allows) ends the run instead: *last is set to it, and it
@@ -682,7 +740,7 @@ static void index_finish(struct box_index *ix)
 static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t *last,
 			unsigned fam, struct boxes *out)
 {
-	struct boxes work = { 0 }, next = { 0 };
+	struct pieces work = { 0 };
 	struct box_index *ix = xzalloc(sizeof(*ix));
 	size_t base_total = 0;
 	bool ok = true, over = false;
@@ -727,35 +785,12 @@ static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t
 					b.verdict = rule->verdict;
 					b.from = rule;
 					/* subtract what earlier rules of the run decide already */
-					work.n = 0;
-					box_push(&work, &b);
+					pieces_start(&work, &b);
 					ix->boxes = out->v;
 					index_query(ix, &b);
 					for (size_t c = 0; c < ix->n_cand && work.n; c++) {
-						const struct box *e = &out->v[cand_id(ix, c)];
-						size_t w = 0;
-
-						/* the pieces before the first that @e
-						 * meets stay as they are, in order */
-						while (w < work.n && !boxes_overlap(&work.v[w], e))
-							w++;
-						if (w == work.n)
+						if (!pieces_cut(&work, &out->v[cand_id(ix, c)]))
 							continue;
-						next.n = 0;
-						box_append(&next, work.v, w);
-						subtract(&work.v[w], e, &next);
-						for (w++; w < work.n; w++) {
-							if (boxes_overlap(&work.v[w], e))
-								subtract(&work.v[w], e, &next);
-							else
-								box_push(&next, &work.v[w]);
-						}
-						{
-							struct boxes t = work;
-
-							work = next;
-							next = t;
-						}
 						/* this rule breaks the bound already: stop
 						 * cutting it (the run is cut before it) */
 						if (r > first && out->n + work.n >
@@ -766,10 +801,10 @@ static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t
 					}
 					if (over)
 						continue;
-					for (size_t w = 0; w < work.n; w++) {
-						box_push(out, &work.v[w]);
+					for (uint32_t w = work.head; w != NO_PIECE; w = work.next[w]) {
+						box_push(out, &work.pool.v[w]);
 						ix->boxes = out->v;
-						index_add(ix, &work.v[w], (uint32_t)(out->n - 1));
+						index_add(ix, &work.pool.v[w], (uint32_t)(out->n - 1));
 					}
 					base++;
 					if (out->n > MAX_ELEMS)
@@ -784,8 +819,8 @@ static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t
 			break;
 		}
 	}
-	free(work.v);
-	free(next.v);
+	free(work.pool.v);
+	free(work.next);
 	index_finish(ix);
 	if (!ok)
 		return false;

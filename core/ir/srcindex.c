@@ -55,13 +55,19 @@ static bool key_eq(const struct pc_src_key *a, const struct pc_src_key *b)
 	return a->hi == b->hi && a->lo == b->lo && a->plen == b->plen && a->family == b->family;
 }
 
+/* The slots are taken from the low bits: every bit of the key must reach
+ * them (an IPv4 address is in the top bits of @hi), hence the final mix
+ * (the constants of MurmurHash3's 64-bit finaliser). */
 static size_t key_hash(const struct pc_src_key *k)
 {
-	uint64_t h = (uint64_t)k->family << 8 | k->plen;
+	uint64_t h = k->hi ^ (k->lo * 0x9e3779b97f4a7c15u) ^ ((uint64_t)k->family << 8 | k->plen);
 
-	h = (h ^ k->hi) * 0x9e3779b97f4a7c15u;
-	h = (h ^ k->lo) * 0x9e3779b97f4a7c15u;
-	return (size_t)(h ^ h >> 29);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53u;
+	h ^= h >> 33;
+	return (size_t)h;
 }
 
 /* The slot of @k's group, or the empty slot where it would go. */
