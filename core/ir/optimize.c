@@ -699,7 +699,7 @@ static void index_finish(struct box_index *ix)
 			for (int k = 0; k < N_FINE; k++)
 				free(ix->b[p][k].v);
 		free(ix->b[p]);
-		pc_src_index_free(&ix->wide[p]);
+		pc_src_index_finish(&ix->wide[p]);
 	}
 	free(ix->stamp);
 	free(ix->keys);

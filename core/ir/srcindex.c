@@ -202,7 +202,7 @@ void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
 	}
 }
 
-void pc_src_index_free(struct pc_src_index *ix)
+void pc_src_index_finish(struct pc_src_index *ix)
 {
 	free(ix->g);
 	free(ix->sorted);

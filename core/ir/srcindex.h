@@ -49,8 +49,11 @@ struct pc_src_index {
 	uint64_t plens[2][3];
 };
 
-/* Adds entry @id (ids grow by one from 0 across calls) with source @src
- * (host bits clear). */
+/*
+ * An index starts zeroed (embedded, no init) and owns its arrays until
+ * pc_src_index_finish(). Adds entry @id (each id once, below UINT32_MAX;
+ * the fold adds 0, 1, 2, ...) with source @src (host bits clear; copied).
+ */
 void pc_src_index_add(struct pc_src_index *ix, const struct pc_addr *src, uint32_t id);
 
 /* Calls @fn(@arg, id) for every entry whose prefix overlaps @q: each once,
@@ -58,6 +61,7 @@ void pc_src_index_add(struct pc_src_index *ix, const struct pc_addr *src, uint32
 void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
 			void (*fn)(void *arg, uint32_t id), void *arg);
 
-void pc_src_index_free(struct pc_src_index *ix);
+/* Frees what @ix owns and zeroes it: it can be used again. */
+void pc_src_index_finish(struct pc_src_index *ix);
 
 #endif

@@ -111,7 +111,7 @@ static void test_against_plain(void **state)
 		}
 		/* the test must have seen overlaps to mean anything */
 		assert_true(found > 0);
-		pc_src_index_free(&ix);
+		pc_src_index_finish(&ix);
 		free(v);
 		free(count);
 	}
