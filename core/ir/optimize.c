@@ -93,6 +93,7 @@
 #include "ir/optimize.h"
 #include "ir/optimize_internal.h"
 #include "ir/addrset.h"
+#include "ir/srcindex.h"
 #include "ir/ir_owned.h"
 #include "common/util.h"
 
@@ -214,9 +215,11 @@ struct boxes {
 
 static void box_push(struct boxes *b, const struct box *x)
 {
-	b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
+	if (b->n == b->cap)
+		b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
 	b->v[b->n++] = *x;
 }
+
 
 bool pc_optimize_foldable(const struct pc_rule *r, unsigned keys)
 {
@@ -444,53 +447,94 @@ static int box_cmp(const void *pa, const void *pb)
 }
 
 /*
- * A stable merge sort of boxes: the order glibc's qsort() gives too (a
- * merge sort as well), without its indirection through a pointer array and
- * a comparison function, which made sorting a third of the optimiser.
+ * The boxes of a run in box_cmp()'s order. The order is total on disjoint
+ * boxes (two boxes equal in every field box_cmp() reads share the port
+ * lo, so they overlap): any correct sort gives the same array. A merge
+ * sort of indices, comparing first a copy of the fields that decide most
+ * comparisons (interface, protocol, source prefix, the destination's first
+ * address, as numbers), then, between boxes equal in those, box_cmp()
+ * itself; the boxes themselves (88 bytes) move once.
  */
-static bool box_before(const struct box *a, const struct box *b)
+struct sort_key {
+	const char *iface;
+	uint64_t hi, lo;          /* the source address */
+	uint64_t dhi, dlo;        /* the destination interval's first address */
+	uint8_t proto, plen;
+};
+
+static bool key_before(const struct box *v, const struct sort_key *k, uint32_t a, uint32_t b)
 {
-	return box_cmp(a, b) < 0;
+	const struct sort_key *x = &k[a], *y = &k[b];
+
+	if (x->iface != y->iface) {
+		int c = box_cmp_iface(&v[a], &v[b]);
+
+		if (c)
+			return c < 0;
+	}
+	if (x->proto != y->proto)
+		return x->proto < y->proto;
+	if (x->hi != y->hi)
+		return x->hi < y->hi;
+	if (x->lo != y->lo)
+		return x->lo < y->lo;
+	if (x->plen != y->plen)
+		return x->plen < y->plen;
+	if (x->dhi != y->dhi)
+		return x->dhi < y->dhi;
+	if (x->dlo != y->dlo)
+		return x->dlo < y->dlo;
+	return box_cmp(&v[a], &v[b]) < 0;
 }
 
-static void box_sort_rec(struct box *v, struct box *tmp, size_t n)
+static void order_rec(const struct box *v, const struct sort_key *k, uint32_t *ix,
+		      uint32_t *tmp, size_t n)
 {
-	size_t h = n / 2, i = 0, j = h, k = 0;
+	size_t h = n / 2, i = 0, j = h, m = 0;
 
 	if (n < 2)
 		return;
-	if (n <= 8) {
-		/* insertion sort: stable, and cheaper for the leaves */
-		for (size_t a = 1; a < n; a++) {
-			struct box x = v[a];
-			size_t b = a;
-
-			for (; b > 0 && box_before(&x, &v[b - 1]); b--)
-				v[b] = v[b - 1];
-			v[b] = x;
-		}
-		return;
-	}
-	box_sort_rec(v, tmp, h);
-	box_sort_rec(v + h, tmp, n - h);
-	if (!box_before(&v[h], &v[h - 1]))
+	order_rec(v, k, ix, tmp, h);
+	order_rec(v, k, ix + h, tmp, n - h);
+	if (!key_before(v, k, ix[h], ix[h - 1]))
 		return;         /* already in order */
 	while (i < h && j < n)
-		tmp[k++] = box_before(&v[j], &v[i]) ? v[j++] : v[i++];
+		tmp[m++] = key_before(v, k, ix[j], ix[i]) ? ix[j++] : ix[i++];
 	while (i < h)
-		tmp[k++] = v[i++];
+		tmp[m++] = ix[i++];
 	/* what is left of the right half is already in place */
-	memcpy(v, tmp, k * sizeof(*v));
+	memcpy(ix, tmp, m * sizeof(*ix));
 }
 
-static void box_sort(struct box *v, size_t n)
+static void box_sort(struct boxes *b)
 {
-	struct box *tmp;
+	struct sort_key *k;
+	uint32_t *ix, *tmp;
+	struct box *sorted;
 
-	if (n < 2)
+	if (b->n < 2)
 		return;
-	tmp = xmalloc(n * sizeof(*tmp));
-	box_sort_rec(v, tmp, n);
+	k = xmalloc(b->n * sizeof(*k));
+	ix = xmalloc(b->n * sizeof(*ix));
+	tmp = xmalloc(b->n * sizeof(*tmp));
+	for (size_t i = 0; i < b->n; i++) {
+		k[i].iface = b->v[i].iface;
+		k[i].hi = pc_be64_load(b->v[i].src.a);
+		k[i].lo = pc_be64_load(b->v[i].src.a + 8);
+		k[i].dhi = pc_be64_load(b->v[i].dst.lo);
+		k[i].dlo = pc_be64_load(b->v[i].dst.lo + 8);
+		k[i].proto = b->v[i].proto;
+		k[i].plen = b->v[i].src.plen;
+		ix[i] = (uint32_t)i;
+	}
+	order_rec(b->v, k, ix, tmp, b->n);
+	sorted = xmalloc(b->cap * sizeof(*sorted));
+	for (size_t i = 0; i < b->n; i++)
+		sorted[i] = b->v[ix[i]];
+	free(b->v);
+	b->v = sorted;
+	free(k);
+	free(ix);
 	free(tmp);
 }
 
@@ -499,10 +543,10 @@ static void box_sort(struct box *v, size_t n)
  * ports list the boxes whose port interval meets them, so a new box is
  * compared with the few boxes near its ports instead of all of them. Boxes
  * wider than WIDE buckets (filing them in hundreds of buckets would cost
- * more) go on a list of their own, sorted by source prefix: a query reads
- * the stretch of it inside its source and, per prefix length the list
- * holds, the one prefix that could contain its source. In a class chain
- * of the dispatch every box has every port: reading the whole list for
+ * more) go in an index by source prefix (srcindex.h): a query meets the
+ * boxes whose source lies in its own or contains it, by one binary search
+ * and one hash probe per shorter prefix length present. In a class chain
+ * of the dispatch every box has every port: reading every wide box for
  * each new box made the fold quadratic in the class's rules.
  *
  * The candidates come out in the order an index of 256-port buckets gave
@@ -522,9 +566,7 @@ struct bucket {
 
 struct box_index {
 	struct bucket *b[4];      /* N_FINE buckets per protocol, when used */
-	struct bucket wide[4];    /* sorted by src_cmp() */
-	/* per protocol and family, the source prefix lengths on wide[] */
-	uint64_t wide_plens[4][2][3];
+	struct pc_src_index wide[4];
 	uint32_t *stamp;          /* per box: the query that saw it last */
 	size_t stamp_cap;
 	uint32_t query;
@@ -533,6 +575,7 @@ struct box_index {
 	uint64_t *keys;
 	size_t n_cand, cap_keys;
 	const struct box *boxes;  /* the boxes the ids refer to */
+	const struct box *q;      /* the box of the current query */
 };
 
 static int proto_slot(uint8_t proto)
@@ -551,41 +594,6 @@ static void bucket_push(struct bucket *b, uint32_t id)
 	b->v[b->n++] = id;
 }
 
-/* Source prefixes by family, address, length. */
-static int src_cmp(const struct pc_addr *a, const struct pc_addr *b)
-{
-	int c;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	c = addr16_cmp(a->a, b->a);
-	if (c)
-		return c;
-	return (int)a->plen - (int)b->plen;
-}
-
-/* The first box of @w (ids into @boxes) whose source is not before @a. */
-static size_t wide_find(const struct bucket *w, const struct box *boxes,
-			const struct pc_addr *a)
-{
-	size_t lo = 0, hi = w->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (src_cmp(&boxes[w->v[mid]].src, a) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int fam_slot(uint8_t family)
-{
-	return family == PC_FAM_IPV6;
-}
-
 /* ix->boxes must be the boxes @id refers to. */
 static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 {
@@ -593,19 +601,7 @@ static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 	unsigned lo = b->lo >> FINE_SHIFT, hi = b->hi >> FINE_SHIFT;
 
 	if (hi - lo + 1 > WIDE) {
-		struct bucket *w = &ix->wide[p];
-		struct pc_addr after = b->src;
-		size_t at;
-
-		/* after the boxes of the same source: the order of age */
-		after.plen = (uint8_t)(after.plen + 1);
-		at = wide_find(w, ix->boxes, &after);
-		w->v = xgrow(w->v, &w->cap, w->n + 1, sizeof(*w->v));
-		memmove(&w->v[at + 1], &w->v[at], (w->n - at) * sizeof(*w->v));
-		w->v[at] = id;
-		w->n++;
-		ix->wide_plens[p][fam_slot(b->src.family)][b->src.plen / 64] |=
-			1ull << b->src.plen % 64;
+		pc_src_index_add(&ix->wide[p], &b->src, id);
 	} else {
 		if (!ix->b[p])
 			ix->b[p] = xcalloc(N_FINE, sizeof(*ix->b[p]));
@@ -620,9 +616,9 @@ static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 	}
 }
 
-static void cand_add(struct box_index *ix, const struct box *b, uint32_t id)
+static void cand_add(struct box_index *ix, uint32_t id)
 {
-	const struct box *e = &ix->boxes[id];
+	const struct box *b = ix->q, *e = &ix->boxes[id];
 	uint64_t first;
 
 	/* a box that does not meet @b meets none of its pieces: leaving it
@@ -634,6 +630,11 @@ static void cand_add(struct box_index *ix, const struct box *b, uint32_t id)
 	first = (e->lo > b->lo ? e->lo : b->lo) >> ORDER_SHIFT;
 	ix->keys = xgrow(ix->keys, &ix->cap_keys, ix->n_cand + 1, sizeof(*ix->keys));
 	ix->keys[ix->n_cand++] = first << 32 | id;
+}
+
+static void cand_found(void *arg, uint32_t id)
+{
+	cand_add(arg, id);
 }
 
 /* The box id of candidate @c of the current query. */
@@ -665,43 +666,16 @@ static void index_query(struct box_index *ix, const struct box *b)
 	int p = proto_slot(b->proto);
 	const struct bucket *row = ix->b[p];
 
-	const struct bucket *w = &ix->wide[p];
-	const uint64_t *plens = ix->wide_plens[p][fam_slot(b->src.family)];
-	struct pc_addr_range in;
 
 	ix->query++;
 	ix->n_cand = 0;
-	/* the wide boxes whose source lies in @b's (or starts where it does) */
-	range_of(&b->src, &in);
-	for (size_t i = wide_find(w, ix->boxes, &b->src); i < w->n; i++) {
-		const struct pc_addr *a = &ix->boxes[w->v[i]].src;
-
-		if (a->family != b->src.family || addr16_cmp(a->a, in.hi) > 0)
-			break;
-		cand_add(ix, b, w->v[i]);
-	}
-	/* and those whose source contains @b's: one prefix per length the
-	 * list holds, shorter than @b's */
-	for (unsigned word = 0; word * 64 < b->src.plen; word++) {
-		uint64_t lens = plens[word];
-
-		if (b->src.plen - word * 64 < 64)
-			lens &= (1ull << (b->src.plen - word * 64)) - 1;
-		while (lens) {
-			struct pc_addr up = b->src;
-
-			up.plen = (uint8_t)(word * 64 + (unsigned)__builtin_ctzll(lens));
-			lens &= lens - 1;
-			pc_prefix_mask(&up);
-			for (size_t i = wide_find(w, ix->boxes, &up);
-			     i < w->n && src_cmp(&ix->boxes[w->v[i]].src, &up) == 0; i++)
-				cand_add(ix, b, w->v[i]);
-		}
-	}
+	ix->q = b;
+	/* the wide boxes whose source contains @b's or lies in it */
+	pc_src_index_query(&ix->wide[p], &b->src, cand_found, ix);
 	if (row)
 		for (unsigned k = b->lo >> FINE_SHIFT; k <= (unsigned)(b->hi >> FINE_SHIFT); k++)
 			for (size_t i = 0; i < row[k].n; i++)
-				cand_add(ix, b, row[k].v[i]);
+				cand_add(ix, row[k].v[i]);
 	if (ix->n_cand > 1 && !keys_sorted(ix->keys, ix->n_cand)) {
 		if (ix->n_cand <= 16) {
 			for (size_t i = 1; i < ix->n_cand; i++) {
@@ -725,11 +699,132 @@ static void index_finish(struct box_index *ix)
 			for (int k = 0; k < N_FINE; k++)
 				free(ix->b[p][k].v);
 		free(ix->b[p]);
-		free(ix->wide[p].v);
+		pc_src_index_finish(&ix->wide[p]);
 	}
 	free(ix->stamp);
 	free(ix->keys);
 	free(ix);
+}
+
+/*
+ * The pieces a new box is cut into, in order: a list through @next over
+ * the boxes of @pool, so that cutting one piece leaves the others where
+ * they are (in a long class chain a box is cut by hundreds of earlier
+ * ones into as many pieces, and copying the list at every cut made that
+ * quadratic). Pieces cut away stay in @pool, unlinked, until the next box.
+ */
+#define NO_PIECE UINT32_MAX
+
+/*
+ * What boxes_overlap() reads of a box, as numbers: the test of a piece
+ * against a cut is most of the fold's time on long class chains (a box
+ * with a wide source is cut by hundreds of narrower ones, and every cut
+ * reads every piece), and this one takes half the instructions. The
+ * source prefixes overlap when the addresses agree under both masks
+ * (the shorter prefix's mask is the two masks' AND).
+ */
+struct piece_key {
+	uint64_t src_hi, src_lo, mask_hi, mask_lo;
+	uint64_t dlo_hi, dlo_lo, dhi_hi, dhi_lo;   /* destination first, last */
+	const char *iface;
+	uint16_t lo, hi;
+	uint16_t tag;             /* family and protocol */
+};
+
+static void piece_key_of(const struct box *b, struct piece_key *k)
+{
+	unsigned plen = b->src.plen;
+
+	k->src_hi = pc_be64_load(b->src.a);
+	k->src_lo = pc_be64_load(b->src.a + 8);
+	k->mask_hi = plen >= 64 ? ~0ull : plen ? ~0ull << (64 - plen) : 0;
+	k->mask_lo = plen >= 128 ? ~0ull : plen > 64 ? ~0ull << (128 - plen) : 0;
+	k->dlo_hi = pc_be64_load(b->dst.lo);
+	k->dlo_lo = pc_be64_load(b->dst.lo + 8);
+	k->dhi_hi = pc_be64_load(b->dst.hi);
+	k->dhi_lo = pc_be64_load(b->dst.hi + 8);
+	k->iface = b->iface;
+	k->lo = b->lo;
+	k->hi = b->hi;
+	k->tag = (uint16_t)(b->src.family << 8 | b->proto);
+}
+
+/* boxes_overlap() of the boxes of @a and @b. */
+static bool keys_meet(const struct piece_key *a, const struct piece_key *b)
+{
+	if (a->tag != b->tag || a->lo > b->hi || b->lo > a->hi ||
+	    ((a->src_hi ^ b->src_hi) & a->mask_hi & b->mask_hi) ||
+	    ((a->src_lo ^ b->src_lo) & a->mask_lo & b->mask_lo))
+		return false;
+	/* the destination intervals: neither starts after the other ends */
+	if (a->dlo_hi > b->dhi_hi || (a->dlo_hi == b->dhi_hi && a->dlo_lo > b->dhi_lo) ||
+	    b->dlo_hi > a->dhi_hi || (b->dlo_hi == a->dhi_hi && b->dlo_lo > a->dhi_lo))
+		return false;
+	return a->iface == b->iface || (a->iface && b->iface && strcmp(a->iface, b->iface) == 0);
+}
+
+struct pieces {
+	struct boxes pool;
+	struct piece_key *key;    /* per box of @pool */
+	uint32_t *next;
+	size_t cap_next, cap_key;
+	uint32_t head;
+	size_t n;                 /* the pieces on the list */
+};
+
+static void pieces_start(struct pieces *p, const struct box *b)
+{
+	p->pool.n = 0;
+	box_push(&p->pool, b);
+	p->next = xgrow(p->next, &p->cap_next, 1, sizeof(*p->next));
+	p->key = xgrow(p->key, &p->cap_key, 1, sizeof(*p->key));
+	p->next[0] = NO_PIECE;
+	piece_key_of(b, &p->key[0]);
+	p->head = 0;
+	p->n = 1;
+}
+
+/* Replaces every piece that @e meets by its pieces outside @e, in its
+ * place; returns whether @e met one. */
+static bool pieces_cut(struct pieces *p, const struct box *e)
+{
+	uint32_t prev = NO_PIECE, i = p->head;
+	struct piece_key ek;
+	bool hit = false;
+
+	piece_key_of(e, &ek);
+	while (i != NO_PIECE) {
+		uint32_t after = p->next[i], repl = after;
+		size_t from = p->pool.n;
+		struct box old;
+
+		if (!keys_meet(&p->key[i], &ek)) {
+			prev = i;
+			i = after;
+			continue;
+		}
+		hit = true;
+		/* a copy: the pool may move as the pieces go in */
+		old = p->pool.v[i];
+		subtract(&old, e, &p->pool);
+		p->next = xgrow(p->next, &p->cap_next, p->pool.n, sizeof(*p->next));
+		p->key = xgrow(p->key, &p->cap_key, p->pool.n, sizeof(*p->key));
+		for (size_t k = from; k < p->pool.n; k++) {
+			p->next[k] = k + 1 < p->pool.n ? (uint32_t)(k + 1) : after;
+			piece_key_of(&p->pool.v[k], &p->key[k]);
+		}
+		if (p->pool.n > from)
+			repl = (uint32_t)from;
+		if (prev == NO_PIECE)
+			p->head = repl;
+		else
+			p->next[prev] = repl;
+		if (p->pool.n > from)
+			prev = (uint32_t)(p->pool.n - 1);
+		p->n = p->n - 1 + (p->pool.n - from);
+		i = after;
+	}
+	return hit;
 }
 
 /*
@@ -742,7 +837,7 @@ static void index_finish(struct box_index *ix)
 static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t *last,
 			unsigned fam, struct boxes *out)
 {
-	struct boxes work = { 0 }, next = { 0 };
+	struct pieces work = { 0 };
 	struct box_index *ix = xzalloc(sizeof(*ix));
 	size_t base_total = 0;
 	bool ok = true, over = false;
@@ -787,31 +882,12 @@ static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t
 					b.verdict = rule->verdict;
 					b.from = rule;
 					/* subtract what earlier rules of the run decide already */
-					work.n = 0;
-					box_push(&work, &b);
+					pieces_start(&work, &b);
 					ix->boxes = out->v;
 					index_query(ix, &b);
 					for (size_t c = 0; c < ix->n_cand && work.n; c++) {
-						const struct box *e = &out->v[cand_id(ix, c)];
-						bool hit = false;
-
-						for (size_t w = 0; w < work.n && !hit; w++)
-							hit = boxes_overlap(&work.v[w], e);
-						if (!hit)
+						if (!pieces_cut(&work, &out->v[cand_id(ix, c)]))
 							continue;
-						next.n = 0;
-						for (size_t w = 0; w < work.n; w++) {
-							if (boxes_overlap(&work.v[w], e))
-								subtract(&work.v[w], e, &next);
-							else
-								box_push(&next, &work.v[w]);
-						}
-						{
-							struct boxes t = work;
-
-							work = next;
-							next = t;
-						}
 						/* this rule breaks the bound already: stop
 						 * cutting it (the run is cut before it) */
 						if (r > first && out->n + work.n >
@@ -822,10 +898,10 @@ static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t
 					}
 					if (over)
 						continue;
-					for (size_t w = 0; w < work.n; w++) {
-						box_push(out, &work.v[w]);
+					for (uint32_t w = work.head; w != NO_PIECE; w = work.next[w]) {
+						box_push(out, &work.pool.v[w]);
 						ix->boxes = out->v;
-						index_add(ix, &work.v[w], (uint32_t)(out->n - 1));
+						index_add(ix, &work.pool.v[w], (uint32_t)(out->n - 1));
 					}
 					base++;
 					if (out->n > MAX_ELEMS)
@@ -840,13 +916,14 @@ static bool build_boxes(const struct pc_rule *const *rules, size_t first, size_t
 			break;
 		}
 	}
-	free(work.v);
-	free(next.v);
+	free(work.pool.v);
+	free(work.key);
+	free(work.next);
 	index_finish(ix);
 	if (!ok)
 		return false;
 	/* sort, then join neighbours that only split a port interval */
-	box_sort(out->v, out->n);
+	box_sort(out);
 	{
 		size_t k = 0;
 

@@ -107,22 +107,24 @@ struct ivl {
 	size_t cls;             /* class, (size_t)-1 for none */
 };
 
-static int u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+/*
+ * The interval list of one slot from the region's port boundaries. The
+ * boundaries (0-65536) are bits of a map, read in order: a sort of one
+ * pair per port interval of every rule cost more than the rest of the
+ * dispatch's own work.
+ */
+#define N_BOUND_WORDS (65537 / 64 + 1)
 
-	return x < y ? -1 : x > y;
-}
-
-/* The interval list of one slot from the region's port boundaries. */
 static size_t cut_intervals(const struct pc_rule *rules, size_t n, unsigned slot,
 			    struct ivl **out, size_t *n_out, size_t *cap_out)
 {
 	unsigned pi = slot % N_PROTOS;
-	uint32_t *b = NULL;
-	size_t nb = 0, cap = 0, first = *n_out;
+	uint64_t bound[N_BOUND_WORDS];
+	size_t first = *n_out;
+	uint32_t prev = 0;
 	bool used = false;
 
+	memset(bound, 0, sizeof(bound));
 	for (size_t r = 0; r < n; r++)
 		for (size_t k = 0; k < rules[r].n_l4; k++) {
 			const struct pc_l4 *l = &rules[r].l4[k];
@@ -131,32 +133,32 @@ static size_t cut_intervals(const struct pc_rule *rules, size_t n, unsigned slot
 				continue;
 			used = true;
 			for (size_t j = 0; j < l->dports.n; j++) {
-				b = xgrow(b, &cap, nb + 2, sizeof(*b));
-				b[nb++] = l->dports.v[j].lo;
-				b[nb++] = (uint32_t)l->dports.v[j].hi + 1;
+				uint32_t lo = l->dports.v[j].lo, end = (uint32_t)l->dports.v[j].hi + 1;
+
+				bound[lo / 64] |= 1ull << lo % 64;
+				bound[end / 64] |= 1ull << end % 64;
 			}
 		}
-	if (!used) {
-		free(b);
+	if (!used)
 		return 0;
-	}
-	b = xgrow(b, &cap, nb + 2, sizeof(*b));
-	b[nb++] = 0;
-	b[nb++] = 65536;
-	qsort(b, nb, sizeof(*b), u32_cmp);
-	for (size_t i = 0; i + 1 < nb; i++) {
-		struct ivl *v;
+	bound[0] |= 1;
+	bound[65536 / 64] |= 1ull << 65536 % 64;
+	/* each boundary after the first ends the interval from the one before */
+	for (uint32_t w = 0; w < N_BOUND_WORDS; w++)
+		for (uint64_t bits = bound[w]; bits; bits &= bits - 1) {
+			uint32_t at = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			struct ivl *v;
 
-		if (b[i] == b[i + 1])
-			continue;
-		*out = xgrow(*out, cap_out, *n_out + 1, sizeof(**out));
-		v = &(*out)[(*n_out)++];
-		memset(v, 0, sizeof(*v));
-		v->slot = slot;
-		v->lo = (uint16_t)b[i];
-		v->hi = (uint16_t)(b[i + 1] - 1);
-	}
-	free(b);
+			if (at == 0)
+				continue;
+			*out = xgrow(*out, cap_out, *n_out + 1, sizeof(**out));
+			v = &(*out)[(*n_out)++];
+			memset(v, 0, sizeof(*v));
+			v->slot = slot;
+			v->lo = (uint16_t)prev;
+			v->hi = (uint16_t)(at - 1);
+			prev = at;
+		}
 	return *n_out - first;
 }
 
