@@ -137,30 +137,35 @@ static uint32_t group_new(struct pc_src_index *ix, const struct pc_src_key *k)
 	return g;
 }
 
-void pc_src_index_add(struct pc_src_index *ix, const struct pc_addr *src, uint32_t id)
+void pc_src_index_add(struct pc_src_index *ix, const struct pc_addr *src,
+		      struct pc_src_span span, uint32_t id)
 {
 	struct pc_src_key k = key_of(src);
 	uint32_t g = group_find(ix, &k);
 
 	if (g == NONE)
 		g = group_new(ix, &k);
-	ix->next = xgrow(ix->next, &ix->cap_next, (size_t)id + 1, sizeof(*ix->next));
-	ix->next[id] = NONE;
+	ix->e = xgrow(ix->e, &ix->cap_e, (size_t)id + 1, sizeof(*ix->e));
+	ix->e[id].span = span;
+	ix->e[id].next = NONE;
 	if (ix->g[g].last == NONE)
 		ix->g[g].first = id;
 	else
-		ix->next[ix->g[g].last] = id;
+		ix->e[ix->g[g].last].next = id;
 	ix->g[g].last = id;
 }
 
-static void group_each(const struct pc_src_index *ix, uint32_t g,
+/* The entries of group @g whose span meets @span. */
+static void group_each(const struct pc_src_index *ix, uint32_t g, struct pc_src_span span,
 		       void (*fn)(void *arg, uint32_t id), void *arg)
 {
-	for (uint32_t id = ix->g[g].first; id != NONE; id = ix->next[id])
-		fn(arg, id);
+	for (uint32_t id = ix->g[g].first; id != NONE; id = ix->e[id].next)
+		if (ix->e[id].span.lo <= span.hi && span.lo <= ix->e[id].span.hi)
+			fn(arg, id);
 }
 
 void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
+			struct pc_src_span span,
 			void (*fn)(void *arg, uint32_t id), void *arg)
 {
 	const uint64_t *plens = ix->plens[fam_slot(q->family)];
@@ -183,7 +188,7 @@ void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
 		if (a->family != k.family || a->hi > last.hi ||
 		    (a->hi == last.hi && a->lo > last.lo))
 			break;
-		group_each(ix, ix->sorted[i], fn, arg);
+		group_each(ix, ix->sorted[i], span, fn, arg);
 	}
 	/* (b) the prefixes that contain @q: one per shorter length present */
 	for (unsigned word = 0; word * 64 < k.plen; word++) {
@@ -197,7 +202,7 @@ void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
 
 			lens &= lens - 1;
 			if (g != NONE)
-				group_each(ix, g, fn, arg);
+				group_each(ix, g, span, fn, arg);
 		}
 	}
 }
@@ -207,6 +212,6 @@ void pc_src_index_finish(struct pc_src_index *ix)
 	free(ix->g);
 	free(ix->sorted);
 	free(ix->slot);
-	free(ix->next);
+	free(ix->e);
 	memset(ix, 0, sizeof(*ix));
 }
