@@ -123,7 +123,8 @@ static uint32_t group_new(struct pc_src_index *ix, const struct pc_src_key *k)
 
 	ix->g = xgrow(ix->g, &ix->cap_g, ix->n_g + 1, sizeof(*ix->g));
 	ix->g[g].k = *k;
-	ix->g[g].first = ix->g[g].last = NONE;
+	ix->g[g].v = NULL;
+	ix->g[g].n = ix->g[g].cap = 0;
 	ix->sorted = xgrow(ix->sorted, &ix->cap_sorted, ix->n_g + 1, sizeof(*ix->sorted));
 	memmove(&ix->sorted[at + 1], &ix->sorted[at], (ix->n_g - at) * sizeof(*ix->sorted));
 	ix->sorted[at] = g;
@@ -142,26 +143,24 @@ void pc_src_index_add(struct pc_src_index *ix, const struct pc_addr *src,
 {
 	struct pc_src_key k = key_of(src);
 	uint32_t g = group_find(ix, &k);
+	struct pc_src_group *grp;
 
 	if (g == NONE)
 		g = group_new(ix, &k);
-	ix->e = xgrow(ix->e, &ix->cap_e, (size_t)id + 1, sizeof(*ix->e));
-	ix->e[id].span = span;
-	ix->e[id].next = NONE;
-	if (ix->g[g].last == NONE)
-		ix->g[g].first = id;
-	else
-		ix->e[ix->g[g].last].next = id;
-	ix->g[g].last = id;
+	grp = &ix->g[g];
+	grp->v = xgrow(grp->v, &grp->cap, grp->n + 1, sizeof(*grp->v));
+	grp->v[grp->n++] = (struct pc_src_entry){ span, id };
 }
 
 /* The entries of group @g whose span meets @span. */
 static void group_each(const struct pc_src_index *ix, uint32_t g, struct pc_src_span span,
 		       void (*fn)(void *arg, uint32_t id), void *arg)
 {
-	for (uint32_t id = ix->g[g].first; id != NONE; id = ix->e[id].next)
-		if (ix->e[id].span.lo <= span.hi && span.lo <= ix->e[id].span.hi)
-			fn(arg, id);
+	const struct pc_src_group *grp = &ix->g[g];
+
+	for (size_t i = 0; i < grp->n; i++)
+		if (grp->v[i].span.lo <= span.hi && span.lo <= grp->v[i].span.hi)
+			fn(arg, grp->v[i].id);
 }
 
 void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
@@ -209,9 +208,10 @@ void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
 
 void pc_src_index_finish(struct pc_src_index *ix)
 {
+	for (size_t g = 0; g < ix->n_g; g++)
+		free(ix->g[g].v);
 	free(ix->g);
 	free(ix->sorted);
 	free(ix->slot);
-	free(ix->e);
 	memset(ix, 0, sizeof(*ix));
 }
