@@ -594,6 +594,17 @@ static void bucket_push(struct bucket *b, uint32_t id)
 	b->v[b->n++] = id;
 }
 
+/*
+ * The first 8 bytes of @b's destination range: truncating both ends keeps
+ * their order, so two ranges that overlap have spans that meet, and the
+ * source index may leave out the boxes whose spans do not (boxes_overlap()
+ * still decides for the others).
+ */
+static struct pc_src_span dst_span(const struct box *b)
+{
+	return (struct pc_src_span){ pc_be64_load(b->dst.lo), pc_be64_load(b->dst.hi) };
+}
+
 /* ix->boxes must be the boxes @id refers to. */
 static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 {
@@ -601,7 +612,7 @@ static void index_add(struct box_index *ix, const struct box *b, uint32_t id)
 	unsigned lo = b->lo >> FINE_SHIFT, hi = b->hi >> FINE_SHIFT;
 
 	if (hi - lo + 1 > WIDE) {
-		pc_src_index_add(&ix->wide[p], &b->src, id);
+		pc_src_index_add(&ix->wide[p], &b->src, dst_span(b), id);
 	} else {
 		if (!ix->b[p])
 			ix->b[p] = xcalloc(N_FINE, sizeof(*ix->b[p]));
@@ -670,8 +681,9 @@ static void index_query(struct box_index *ix, const struct box *b)
 	ix->query++;
 	ix->n_cand = 0;
 	ix->q = b;
-	/* the wide boxes whose source contains @b's or lies in it */
-	pc_src_index_query(&ix->wide[p], &b->src, cand_found, ix);
+	/* the wide boxes whose source contains @b's or lies in it, and
+	 * whose destination may meet @b's */
+	pc_src_index_query(&ix->wide[p], &b->src, dst_span(b), cand_found, ix);
 	if (row)
 		for (unsigned k = b->lo >> FINE_SHIFT; k <= (unsigned)(b->hi >> FINE_SHIFT); k++)
 			for (size_t i = 0; i < row[k].n; i++)

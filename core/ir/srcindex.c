@@ -123,7 +123,8 @@ static uint32_t group_new(struct pc_src_index *ix, const struct pc_src_key *k)
 
 	ix->g = xgrow(ix->g, &ix->cap_g, ix->n_g + 1, sizeof(*ix->g));
 	ix->g[g].k = *k;
-	ix->g[g].first = ix->g[g].last = NONE;
+	ix->g[g].v = NULL;
+	ix->g[g].n = ix->g[g].cap = 0;
 	ix->sorted = xgrow(ix->sorted, &ix->cap_sorted, ix->n_g + 1, sizeof(*ix->sorted));
 	memmove(&ix->sorted[at + 1], &ix->sorted[at], (ix->n_g - at) * sizeof(*ix->sorted));
 	ix->sorted[at] = g;
@@ -137,30 +138,33 @@ static uint32_t group_new(struct pc_src_index *ix, const struct pc_src_key *k)
 	return g;
 }
 
-void pc_src_index_add(struct pc_src_index *ix, const struct pc_addr *src, uint32_t id)
+void pc_src_index_add(struct pc_src_index *ix, const struct pc_addr *src,
+		      struct pc_src_span span, uint32_t id)
 {
 	struct pc_src_key k = key_of(src);
 	uint32_t g = group_find(ix, &k);
+	struct pc_src_group *grp;
 
 	if (g == NONE)
 		g = group_new(ix, &k);
-	ix->next = xgrow(ix->next, &ix->cap_next, (size_t)id + 1, sizeof(*ix->next));
-	ix->next[id] = NONE;
-	if (ix->g[g].last == NONE)
-		ix->g[g].first = id;
-	else
-		ix->next[ix->g[g].last] = id;
-	ix->g[g].last = id;
+	grp = &ix->g[g];
+	grp->v = xgrow(grp->v, &grp->cap, grp->n + 1, sizeof(*grp->v));
+	grp->v[grp->n++] = (struct pc_src_entry){ span, id };
 }
 
-static void group_each(const struct pc_src_index *ix, uint32_t g,
+/* The entries of group @g whose span meets @span. */
+static void group_each(const struct pc_src_index *ix, uint32_t g, struct pc_src_span span,
 		       void (*fn)(void *arg, uint32_t id), void *arg)
 {
-	for (uint32_t id = ix->g[g].first; id != NONE; id = ix->next[id])
-		fn(arg, id);
+	const struct pc_src_group *grp = &ix->g[g];
+
+	for (size_t i = 0; i < grp->n; i++)
+		if (grp->v[i].span.lo <= span.hi && span.lo <= grp->v[i].span.hi)
+			fn(arg, grp->v[i].id);
 }
 
 void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
+			struct pc_src_span span,
 			void (*fn)(void *arg, uint32_t id), void *arg)
 {
 	const uint64_t *plens = ix->plens[fam_slot(q->family)];
@@ -183,7 +187,7 @@ void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
 		if (a->family != k.family || a->hi > last.hi ||
 		    (a->hi == last.hi && a->lo > last.lo))
 			break;
-		group_each(ix, ix->sorted[i], fn, arg);
+		group_each(ix, ix->sorted[i], span, fn, arg);
 	}
 	/* (b) the prefixes that contain @q: one per shorter length present */
 	for (unsigned word = 0; word * 64 < k.plen; word++) {
@@ -197,16 +201,17 @@ void pc_src_index_query(const struct pc_src_index *ix, const struct pc_addr *q,
 
 			lens &= lens - 1;
 			if (g != NONE)
-				group_each(ix, g, fn, arg);
+				group_each(ix, g, span, fn, arg);
 		}
 	}
 }
 
 void pc_src_index_finish(struct pc_src_index *ix)
 {
+	for (size_t g = 0; g < ix->n_g; g++)
+		free(ix->g[g].v);
 	free(ix->g);
 	free(ix->sorted);
 	free(ix->slot);
-	free(ix->next);
 	memset(ix, 0, sizeof(*ix));
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The fold's index of entries by source prefix (core/ir/srcindex.c)
- * against the plain method: every entry whose prefix overlaps the query,
- * found by comparing the query with each entry. Prefixes are random and
+ * against the plain method: every entry whose prefix overlaps the query
+ * and whose span meets the query's, found by comparing the query with each
+ * entry. Prefixes are random and
  * clustered (a few networks, every length, both families, /0 and full
  * length), so that queries meet prefixes inside them, around them and
  * equal to them.
@@ -68,6 +69,24 @@ static bool overlap(const struct pc_addr *a, const struct pc_addr *b)
 	return pc_prefix_contains(a, b) || pc_prefix_contains(b, a);
 }
 
+/*
+ * A random span: small numbers, so that spans meet, touch at one end and
+ * miss each other; sometimes the whole line, as an unfiltered entry has.
+ */
+static struct pc_src_span random_span(void)
+{
+	uint64_t a = rnd() % 16, b = rnd() % 16;
+
+	if (rnd() % 8 == 0)
+		return (struct pc_src_span){ 0, UINT64_MAX };
+	return (struct pc_src_span){ a < b ? a : b, a < b ? b : a };
+}
+
+static bool spans_meet(struct pc_src_span a, struct pc_src_span b)
+{
+	return a.lo <= b.hi && b.lo <= a.hi;
+}
+
 struct seen {
 	unsigned *count;
 };
@@ -83,35 +102,43 @@ static void test_against_plain(void **state)
 	for (int round = 0; round < 40; round++) {
 		size_t n = 1 + rnd() % 600;
 		struct pc_addr *v = xcalloc(n, sizeof(*v));
+		struct pc_src_span *sp = xcalloc(n, sizeof(*sp));
 		unsigned *count = xcalloc(n, sizeof(*count));
 		struct pc_src_index ix;
 		struct seen s = { count };
-		size_t found = 0;
+		size_t found = 0, left_out = 0;
 
 		memset(&ix, 0, sizeof(ix));
 		for (size_t i = 0; i < n; i++) {
 			/* many entries share a prefix: the chains */
 			v[i] = i && rnd() % 4 == 0 ? v[rnd() % i] : random_prefix();
-			pc_src_index_add(&ix, &v[i], (uint32_t)i);
+			sp[i] = random_span();
+			pc_src_index_add(&ix, &v[i], sp[i], (uint32_t)i);
 			/* queries between additions too */
 			if (rnd() % 8)
 				continue;
 			for (int k = 0; k < 20; k++) {
 				struct pc_addr q = rnd() % 2 ? v[rnd() % (i + 1)] : random_prefix();
+				struct pc_src_span qs = random_span();
 
 				memset(count, 0, n * sizeof(*count));
-				pc_src_index_query(&ix, &q, mark, &s);
+				pc_src_index_query(&ix, &q, qs, mark, &s);
 				for (size_t j = 0; j < n; j++) {
-					unsigned want = j <= i && overlap(&q, &v[j]);
+					unsigned want = j <= i && overlap(&q, &v[j]) &&
+							spans_meet(qs, sp[j]);
 
 					assert_int_equal(count[j], want);
 					found += want;
+					left_out += j <= i && overlap(&q, &v[j]) && !want;
 				}
 			}
 		}
 		/* the test must have seen overlaps to mean anything */
 		assert_true(found > 0);
+		/* and entries left out by their spans alone */
+		assert_true(n < 50 || left_out > 0);
 		pc_src_index_finish(&ix);
+		free(sp);
 		free(v);
 		free(count);
 	}
