@@ -435,6 +435,7 @@ void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 		parse_statement(&ps);
 		resolve_parsed(&ps);
 	}
+	pc_lexer_fini(&ps.lx);
 }
 
 static struct pc_ast *ast_create(struct pc_arena *arena, const char *name)
