@@ -185,13 +185,14 @@ void pc_lexer_fini(struct pc_lexer *lx)
 	lx->cap_intern = lx->n_intern = 0;
 }
 
+/* FNV-1a, its high bits folded in: the table takes the low ones */
 static size_t text_hash(const char *s, size_t n)
 {
-	size_t h = 5381;
+	uint64_t h = 14695981039346656037ull;
 
 	for (size_t i = 0; i < n; i++)
-		h = h * 33 + (unsigned char)s[i];
-	return h;
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return (size_t)(h ^ h >> 32);
 }
 
 static bool same_text(const char *stored, const char *s, size_t n)
@@ -200,16 +201,15 @@ static bool same_text(const char *stored, const char *s, size_t n)
 }
 
 /*
- * The arena's copy of @s (@n bytes), made once per distinct text: the
- * parser and the IR only read token texts, so equal ones can share it.
+ * The arena's copy of @s (@n bytes, no NUL: words are made of word
+ * characters and strings of printable ones), made once per distinct text:
+ * the parser and the IR only read token texts, so equal ones can share it.
  */
 static const char *intern(struct pc_lexer *lx, const char *s, size_t n)
 {
 	size_t mask, i;
 	const char *copy;
 
-	if (memchr(s, '\0', n))   /* not a C string: never shared */
-		return pc_arena_strndup(lx->arena, s, n);
 	if (2 * (lx->n_intern + 1) > lx->cap_intern) {
 		size_t cap = lx->cap_intern ? 2 * lx->cap_intern : 1024;
 		const char **t = xcalloc(cap, sizeof(*t));
