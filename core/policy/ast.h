@@ -183,6 +183,18 @@ struct pc_ast {
 	size_t cap;
 	struct pc_ast_stmt **stmts;  /* the statements live in @arena */
 	const char *top_file;
+	/*
+	 * Parsed with a resolver (pc_ast_parse_file_resolving()): the
+	 * statements before @done are resolved already, as they were parsed,
+	 * while no error was reported (issue 15: the tree of a million rules
+	 * is not kept). Rules, NAT and expect statements then live in
+	 * @rules, which is freed and made again whenever every statement
+	 * in it is resolved; the other statements in @tree.
+	 */
+	struct pc_resolver *eager;
+	size_t done;
+	struct pc_arena *rules;
+	size_t rules_in_arena;
 };
 
 /*
@@ -196,6 +208,19 @@ struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
 				   size_t len, struct pc_arena *arena,
 				   struct pc_diag *diag);
 void pc_ast_destroy(struct pc_ast *ast);
+
+/*
+ * pc_ast_parse_file() resolving each statement with @rv as soon as it is
+ * parsed, while no error was reported; give the tree to
+ * pc_resolver_finish(@rv) after. The diagnostics are those of a parse
+ * then a pc_resolve(), except where more errors than are shown or more
+ * warnings than are kept were reported (which are kept depends on the
+ * order they come in).
+ */
+struct pc_resolver;
+struct pc_ast *pc_ast_parse_file_resolving(const char *path, struct pc_arena *arena,
+					   struct pc_diag *diag, bool *sys_error,
+					   struct pc_resolver *rv);
 
 /* sets: seconds of "3600", "90s", "10m", "1h30m", "7d" (at most
  * PC_MAX_TIMEOUT); 0 when @text is none of these. */

@@ -178,6 +178,65 @@ void pc_lexer_init(struct pc_lexer *lx, const char *file, const char *text,
 	check_line(lx);
 }
 
+void pc_lexer_fini(struct pc_lexer *lx)
+{
+	free(lx->intern);
+	lx->intern = NULL;
+	lx->cap_intern = lx->n_intern = 0;
+}
+
+/* FNV-1a, its high bits folded in: the table takes the low ones */
+static size_t text_hash(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return (size_t)(h ^ h >> 32);
+}
+
+static bool same_text(const char *stored, const char *s, size_t n)
+{
+	return strncmp(stored, s, n) == 0 && stored[n] == '\0';
+}
+
+/*
+ * The arena's copy of @s (@n bytes, no NUL: words are made of word
+ * characters and strings of printable ones), made once per distinct text:
+ * the parser and the IR only read token texts, so equal ones can share it.
+ */
+static const char *intern(struct pc_lexer *lx, const char *s, size_t n)
+{
+	size_t mask, i;
+	const char *copy;
+
+	if (2 * (lx->n_intern + 1) > lx->cap_intern) {
+		size_t cap = lx->cap_intern ? 2 * lx->cap_intern : 1024;
+		const char **t = xcalloc(cap, sizeof(*t));
+
+		for (size_t k = 0; k < lx->cap_intern; k++) {
+			const char *e = lx->intern[k];
+
+			if (!e)
+				continue;
+			for (i = text_hash(e, strlen(e)) & (cap - 1); t[i]; i = (i + 1) & (cap - 1))
+				;
+			t[i] = e;
+		}
+		free(lx->intern);
+		lx->intern = t;
+		lx->cap_intern = cap;
+	}
+	mask = lx->cap_intern - 1;
+	for (i = text_hash(s, n) & mask; lx->intern[i]; i = (i + 1) & mask)
+		if (same_text(lx->intern[i], s, n))
+			return lx->intern[i];
+	copy = pc_arena_strndup(lx->arena, s, n);
+	lx->intern[i] = copy;
+	lx->n_intern++;
+	return copy;
+}
+
 static void lex_string(struct pc_lexer *lx, struct pc_token *tok)
 {
 	const char *start = lx->p;
@@ -224,7 +283,7 @@ static void lex_string(struct pc_lexer *lx, struct pc_token *tok)
 		pc_diag_error(lx->diag, &tok->loc,
 			      "string longer than %d bytes", PC_MAX_STRING);
 	tok->kind = PC_TOK_STRING;
-	tok->text = pc_arena_strndup(lx->arena, buf, n);
+	tok->text = intern(lx, buf, n);
 }
 
 void pc_lexer_next(struct pc_lexer *lx, struct pc_token *tok)
@@ -317,7 +376,7 @@ again:
 				lx->p++;
 			set_loc(lx, &tok->loc, start, (size_t)(lx->p - start));
 			tok->kind = PC_TOK_WORD;
-			tok->text = pc_arena_strndup(lx->arena, start, (size_t)(lx->p - start));
+			tok->text = intern(lx, start, (size_t)(lx->p - start));
 			return;
 		}
 		lx->p = start;
@@ -332,8 +391,7 @@ again:
 			goto again;
 		}
 		tok->kind = PC_TOK_VAR;
-		tok->text = pc_arena_strndup(lx->arena, start + 1,
-					     (size_t)(lx->p - start - 1));
+		tok->text = intern(lx, start + 1, (size_t)(lx->p - start - 1));
 		return;
 	default:
 		break;
@@ -348,7 +406,7 @@ again:
 			lx->p++;
 		set_loc(lx, &tok->loc, start, (size_t)(lx->p - start));
 		tok->kind = PC_TOK_WORD;
-		tok->text = pc_arena_strndup(lx->arena, start, (size_t)(lx->p - start));
+		tok->text = intern(lx, start, (size_t)(lx->p - start));
 		return;
 	}
 	{

@@ -28,7 +28,8 @@ enum pc_tok {
 struct pc_token {
 	enum pc_tok kind;
 	struct pc_location loc;
-	const char *text;   /* arena copy for WORD, STRING, VAR; else NULL */
+	const char *text;   /* arena copy for WORD, STRING, VAR (one for equal
+			     * texts of a file: never write to it); else NULL */
 };
 
 struct pc_lexer {
@@ -41,11 +42,18 @@ struct pc_lexer {
 	struct pc_location brace_loc;
 	struct pc_diag *diag;
 	struct pc_arena *arena;
+	/* every distinct token text once (issue 15: a million-rule policy
+	 * has ten million words, mostly the same few hundred): open
+	 * addressing, a power of two, at most half full */
+	const char **intern;
+	size_t cap_intern, n_intern;
 };
 
 void pc_lexer_init(struct pc_lexer *lx, const char *file, const char *text,
 		   size_t len, struct pc_arena *arena, struct pc_diag *diag);
 void pc_lexer_next(struct pc_lexer *lx, struct pc_token *tok);
+/* Frees what pc_lexer_init() allocated (the texts stay in the arena). */
+void pc_lexer_fini(struct pc_lexer *lx);
 const char *pc_tok_name(enum pc_tok kind);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "policy/parser_internal.h"
+#include "policy/resolve.h"
 
 void ps_next(struct parser *ps)
 {
@@ -241,8 +242,23 @@ fail:
 	ps_skip_line(ps);
 }
 
+/*
+ * Where a rule's statement goes: with a resolver, into the arena that is
+ * freed once its statements are resolved (ast.h); returns the arena to
+ * put back.
+ */
+static struct pc_arena *rule_tree(struct parser *ps)
+{
+	struct pc_arena *keep = ps->tree;
+
+	if (ps->ast->eager && ps->tree == ps->ast->tree)
+		ps->tree = ps->ast->rules;
+	return keep;
+}
+
 static void parse_statement(struct parser *ps)
 {
+	struct pc_arena *keep;
 	struct pc_location loc = ps->tok.loc;
 	struct pc_ast_stmt *s;
 	enum pc_verdict verdict;
@@ -255,7 +271,9 @@ static void parse_statement(struct parser *ps)
 		return;
 	}
 	if (parse_verdict_word(ps->tok.text, &verdict)) {
+		keep = rule_tree(ps);
 		parse_rule(ps, verdict, PC_AST_RULE);
+		ps->tree = keep;
 		return;
 	}
 	if (ps_at_word(ps, "expect")) {
@@ -269,7 +287,9 @@ static void parse_statement(struct parser *ps)
 		{
 			size_t before = ps->ast->n;
 
+			keep = rule_tree(ps);
 			parse_rule(ps, verdict, PC_AST_EXPECT);
+			ps->tree = keep;
 			if (ps->ast->n > before) {
 				s = ps->ast->stmts[ps->ast->n - 1];
 				s->loc = loc;   /* the error points at `expect` */
@@ -281,7 +301,9 @@ static void parse_statement(struct parser *ps)
 		if (ps_at_word(ps, pc_nat_kind_name((enum pc_nat_kind)k))) {
 			enum pc_nat_kind kind = (enum pc_nat_kind)k;
 
+			keep = rule_tree(ps);
 			parse_rule_or_nat(ps, PC_VERDICT_DENY, PC_AST_NAT, &kind);
+			ps->tree = keep;
 			return;
 		}
 	if (ps_at_word(ps, "include")) {
@@ -351,6 +373,39 @@ fail:
 	ps_skip_line(ps);
 }
 
+/*
+ * With a resolver, the statements parsed so far are resolved now, in
+ * order, while no error was reported: after one, they wait for
+ * pc_resolver_finish(), as without a resolver (an error stops the parse
+ * or the resolution once the error limit is reached, and which errors
+ * are shown then depends on the order they came in). Once every rule in
+ * the rules' arena is resolved, it is made anew now and then.
+ */
+#define RULES_PER_ARENA 1024
+
+static void resolve_parsed(struct parser *ps)
+{
+	struct pc_ast *ast = ps->ast;
+
+	if (!ast->eager || pc_diag_has_errors(ps->diag))
+		return;
+	while (ast->done < ast->n) {
+		if (pc_diag_has_errors(ps->diag))
+			return;   /* the rest wait for pc_resolver_finish() */
+		pc_resolver_stmt(ast->eager, ast->stmts[ast->done]);
+		ast->done++;
+		ast->rules_in_arena++;
+	}
+	/* nothing points at the statements resolved: a group, the table or
+	 * the transports (which the resolver keeps) are not in @rules */
+	ast->n = ast->done = 0;
+	if (ast->rules_in_arena >= RULES_PER_ARENA) {
+		pc_arena_destroy(ast->rules);
+		ast->rules = pc_arena_create();
+		ast->rules_in_arena = 0;
+	}
+}
+
 void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 		struct include_frame *stack, size_t depth,
 		const char *name, const char *text, size_t len,
@@ -378,7 +433,9 @@ void parse_text(struct pc_ast *ast, struct pc_diag *diag,
 			continue;
 		}
 		parse_statement(&ps);
+		resolve_parsed(&ps);
 	}
+	pc_lexer_fini(&ps.lx);
 }
 
 static struct pc_ast *ast_create(struct pc_arena *arena, const char *name)
@@ -391,10 +448,11 @@ static struct pc_ast *ast_create(struct pc_arena *arena, const char *name)
 	return ast;
 }
 
-struct pc_ast *pc_ast_parse_buffer_cached(const char *name, const char *text,
-					  size_t len, struct pc_arena *arena,
-					  struct pc_diag *diag,
-					  struct pc_include_cache *cache)
+static struct pc_ast *parse_buffer(const char *name, const char *text,
+				   size_t len, struct pc_arena *arena,
+				   struct pc_diag *diag,
+				   struct pc_include_cache *cache,
+				   struct pc_resolver *rv)
 {
 	struct include_frame stack[PC_MAX_INCLUDE_DEPTH + 1];
 	const char *stored = pc_arena_strdup(arena, name);
@@ -404,10 +462,23 @@ struct pc_ast *pc_ast_parse_buffer_cached(const char *name, const char *text,
 	stack[0].real = pc_arena_strdup(arena, real ? real : name);
 	stack[0].name = stored;
 	free(real);
+	/* an include cache keeps the statements it shares: none is freed */
+	if (rv && !cache) {
+		ast->eager = rv;
+		ast->rules = pc_arena_create();
+	}
 	if (cache)
 		cache->deepest = 1;
 	parse_text(ast, diag, stack, 1, stored, text, len, arena, cache);
 	return ast;
+}
+
+struct pc_ast *pc_ast_parse_buffer_cached(const char *name, const char *text,
+					  size_t len, struct pc_arena *arena,
+					  struct pc_diag *diag,
+					  struct pc_include_cache *cache)
+{
+	return parse_buffer(name, text, len, arena, diag, cache, NULL);
 }
 
 struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
@@ -417,9 +488,10 @@ struct pc_ast *pc_ast_parse_buffer(const char *name, const char *text,
 	return pc_ast_parse_buffer_cached(name, text, len, arena, diag, NULL);
 }
 
-struct pc_ast *pc_ast_parse_file_cached(const char *path, struct pc_arena *arena,
-					struct pc_diag *diag, bool *sys_error,
-					struct pc_include_cache *cache)
+static struct pc_ast *parse_file(const char *path, struct pc_arena *arena,
+				 struct pc_diag *diag, bool *sys_error,
+				 struct pc_include_cache *cache,
+				 struct pc_resolver *rv)
 {
 	struct pc_ast *ast;
 	size_t len;
@@ -432,9 +504,23 @@ struct pc_ast *pc_ast_parse_file_cached(const char *path, struct pc_arena *arena
 		*sys_error = true;
 		return NULL;
 	}
-	ast = pc_ast_parse_buffer_cached(path, text, len, arena, diag, cache);
+	ast = parse_buffer(path, text, len, arena, diag, cache, rv);
 	free(text);
 	return ast;
+}
+
+struct pc_ast *pc_ast_parse_file_cached(const char *path, struct pc_arena *arena,
+					struct pc_diag *diag, bool *sys_error,
+					struct pc_include_cache *cache)
+{
+	return parse_file(path, arena, diag, sys_error, cache, NULL);
+}
+
+struct pc_ast *pc_ast_parse_file_resolving(const char *path, struct pc_arena *arena,
+					   struct pc_diag *diag, bool *sys_error,
+					   struct pc_resolver *rv)
+{
+	return parse_file(path, arena, diag, sys_error, NULL, rv);
 }
 
 struct pc_ast *pc_ast_parse_file(const char *path, struct pc_arena *arena,
@@ -465,6 +551,8 @@ void pc_ast_destroy(struct pc_ast *ast)
 	if (!ast)
 		return;
 	pc_arena_destroy(ast->tree);
+	if (ast->rules)
+		pc_arena_destroy(ast->rules);
 	free(ast->stmts);
 	free(ast->included);
 	free(ast);

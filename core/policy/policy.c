@@ -35,13 +35,34 @@ struct pc_ir *pc_policy_load_cached(const char *path, const struct pc_registry *
 				    bool *sys_error, struct pc_include_cache *cache)
 {
 	struct pc_arena *arena = pc_arena_create();
-	struct pc_ast *ast = pc_ast_parse_file_cached(path, arena, diag, sys_error, cache);
+	struct pc_resolver *rv;
+	struct pc_ast *ast;
+	struct pc_ir *ir;
 
+	if (cache) {
+		ast = pc_ast_parse_file_cached(path, arena, diag, sys_error, cache);
+		if (!ast) {
+			pc_arena_destroy(arena);
+			return NULL;
+		}
+		return finish(ast, arena, reg, flags, diag);
+	}
+	/* one pass: each statement is resolved as it is parsed, and its tree
+	 * freed (issue 15) */
+	rv = pc_resolver_create(arena, reg, !(flags & PC_POLICY_NO_LINT), diag);
+	ast = pc_ast_parse_file_resolving(path, arena, diag, sys_error, rv);
 	if (!ast) {
+		pc_resolver_finish(rv, NULL);
 		pc_arena_destroy(arena);
 		return NULL;
 	}
-	return finish(ast, arena, reg, flags, diag);
+	ir = pc_resolver_finish(rv, ast);
+	/* every command that reads a policy proves its `expect` statements */
+	if (ir && !pc_ir_prove_expects(ir, diag)) {
+		pc_ir_destroy(ir);
+		ir = NULL;
+	}
+	return ir;
 }
 
 struct pc_ir *pc_policy_load_buffer(const char *name, const char *text,

@@ -650,52 +650,55 @@ static void ir_dynsets(struct resolver *rs, struct pc_ir *ir)
 	ir->n_dynsets = n;
 }
 
-struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
-			 const struct pc_registry *reg, bool lint,
-			 struct pc_diag *diag)
-{
+/*
+ * The resolver's state between statements: a policy may be resolved a
+ * statement at a time, as the parser makes them (pc_resolver_stmt()), so
+ * that a rule's syntax tree is freed as soon as its IR rule is made
+ * (issue 15: the tree was about 830 bytes a rule, all alive at once).
+ */
+struct pc_resolver {
 	struct resolver rs;
-	struct pc_ir *ir;
 	struct rulebuf rules[__PC_DIR_MAX];
 	struct {
 		bool set;
 		enum pc_verdict v;
 		struct pc_location loc;
 	} defaults[__PC_DIR_MAX];
-	unsigned options = 0;
+	unsigned options;
 	struct natbuf nat;
-	struct pc_expect *expects = NULL;
-	size_t n_expects = 0, cap_expects = 0;
-	const struct pc_ast_stmt *table_stmt = NULL, *transports_stmt = NULL;
-	struct pc_location opt_loc[1] = { { ast->top_file, 0, 0, 0 } };
-	static const enum pc_verdict default_of_defaults[] = {
-		[PC_DIR_IN] = PC_VERDICT_DENY,
-		[PC_DIR_OUT] = PC_VERDICT_ALLOW,
-		[PC_DIR_FORWARD] = PC_VERDICT_DENY,
-	};
+	struct pc_expect *expects;
+	size_t n_expects, cap_expects;
+	const struct pc_ast_stmt *table_stmt, *transports_stmt;
+};
 
-	memset(&rs, 0, sizeof(rs));
-	memset(rules, 0, sizeof(rules));
-	memset(&nat, 0, sizeof(nat));
-	memset(defaults, 0, sizeof(defaults));
-	rs.reg = reg;
-	rs.cat = pc_registry_catalog(reg);
-	rs.diag = diag;
-	rs.arena = arena;
-	rs.lint = lint;
-	rs.transports = 1u << PC_TRANSPORT_TCP | 1u << PC_TRANSPORT_UDP;
-	rs.suggestions_left = 10;
+struct pc_resolver *pc_resolver_create(struct pc_arena *arena,
+				       const struct pc_registry *reg, bool lint,
+				       struct pc_diag *diag)
+{
+	struct pc_resolver *rv = xzalloc(sizeof(*rv));
+	struct resolver *rs = &rv->rs;
 
-	for (size_t i = 0; i < ast->n; i++) {
-		const struct pc_ast_stmt *s = ast->stmts[i];
+	rs->reg = reg;
+	rs->cat = pc_registry_catalog(reg);
+	rs->diag = diag;
+	rs->arena = arena;
+	rs->lint = lint;
+	rs->transports = 1u << PC_TRANSPORT_TCP | 1u << PC_TRANSPORT_UDP;
+	rs->suggestions_left = 10;
+	return rv;
+}
 
-		if (pc_diag_full(diag))
-			break;
+void pc_resolver_stmt(struct pc_resolver *rv, const struct pc_ast_stmt *s)
+{
+	struct resolver *rs = &rv->rs;
+	struct pc_diag *diag = rs->diag;
+
+	{
 		switch (s->kind) {
 		case PC_AST_TABLE:
-			if (table_stmt) {
+			if (rv->table_stmt) {
 				pc_diag_error(diag, &s->loc, "table set twice (first at %s:%u)",
-					      table_stmt->loc.file, table_stmt->loc.line);
+					      rv->table_stmt->loc.file, rv->table_stmt->loc.line);
 			} else if (!valid_table_name(s->name)) {
 				pc_diag_error(diag, &s->name_loc,
 					      "bad table name '%s' (a letter, then letters, digits, _ or -; at most 20)",
@@ -705,7 +708,7 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 					      "table name '%s' is an nft keyword, which nft refuses as a table name: choose another name",
 					      s->name);
 			} else {
-				table_stmt = s;
+				rv->table_stmt = s;
 			}
 			break;
 		case PC_AST_TRANSPORTS: {
@@ -728,62 +731,62 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 				}
 				mask |= 1u << t;
 			}
-			if (transports_stmt)
+			if (rv->transports_stmt)
 				pc_diag_warning(diag, &s->loc,
 						"transports set again (was set at %s:%u); applies to the rules below",
-						transports_stmt->loc.file, transports_stmt->loc.line);
-			transports_stmt = s;
+						rv->transports_stmt->loc.file, rv->transports_stmt->loc.line);
+			rv->transports_stmt = s;
 			if (ok && mask) {
-				rs.transports = mask;
-				rs.transports_set = true;
+				rs->transports = mask;
+				rs->transports_set = true;
 			}
 			break;
 		}
 		case PC_AST_HOSTS:
 		case PC_AST_SERVICES:
-			define_group(&rs, s);
+			define_group(rs, s);
 			break;
 		case PC_AST_DEFAULT:
-			if (defaults[s->dir].set) {
+			if (rv->defaults[s->dir].set) {
 				pc_diag_error(diag, &s->loc, "default %s set twice (first at %s:%u)",
-					      pc_direction_name(s->dir), defaults[s->dir].loc.file,
-					      defaults[s->dir].loc.line);
+					      pc_direction_name(s->dir), rv->defaults[s->dir].loc.file,
+					      rv->defaults[s->dir].loc.line);
 				break;
 			}
-			defaults[s->dir].set = true;
-			defaults[s->dir].v = s->verdict;
-			defaults[s->dir].loc = s->loc;
+			rv->defaults[s->dir].set = true;
+			rv->defaults[s->dir].v = s->verdict;
+			rv->defaults[s->dir].loc = s->loc;
 			break;
 		case PC_AST_OPTION:
 			if (strcmp(s->name, "stateless") == 0)
-				options |= PC_OPT_STATELESS;
+				rv->options |= PC_OPT_STATELESS;
 			else if (strcmp(s->name, "filter-loopback") == 0)
-				options |= PC_OPT_FILTER_LOOPBACK;
+				rv->options |= PC_OPT_FILTER_LOOPBACK;
 			else if (strcmp(s->name, "no-essential-icmp") == 0)
-				options |= PC_OPT_NO_ESSENTIAL_ICMP;
+				rv->options |= PC_OPT_NO_ESSENTIAL_ICMP;
 			else if (strcmp(s->name, "counters") == 0)
-				options |= PC_OPT_COUNTERS;
+				rv->options |= PC_OPT_COUNTERS;
 			else
 				pc_diag_error(diag, &s->name_loc,
 					      "unknown option '%s' (expected stateless, filter-loopback, no-essential-icmp or counters)",
 					      s->name);
 			break;
 		case PC_AST_NAT:
-			resolve_nat(&rs, s, &nat);
+			resolve_nat(rs, s, &rv->nat);
 			break;
 		case PC_AST_RULE:
-			resolve_rule(&rs, s, &rules[s->rule.dir]);
+			resolve_rule(rs, s, &rv->rules[s->rule.dir]);
 			break;
 		case PC_AST_EXPECT: {
 			/* resolved as a rule would be; proven once the IR stands */
 			struct rulebuf one;
 
 			memset(&one, 0, sizeof(one));
-			resolve_rule(&rs, s, &one);
+			resolve_rule(rs, s, &one);
 			if (one.n) {
-				expects = xgrow(expects, &cap_expects, n_expects + 1, sizeof(*expects));
-				expects[n_expects].dir = s->rule.dir;
-				expects[n_expects++].rule = one.v[0];
+				rv->expects = xgrow(rv->expects, &rv->cap_expects, rv->n_expects + 1, sizeof(*rv->expects));
+				rv->expects[rv->n_expects].dir = s->rule.dir;
+				rv->expects[rv->n_expects++].rule = one.v[0];
 			}
 			free(one.v);
 			break;
@@ -792,33 +795,67 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 			PC_BUG("statement kind %d", s->kind);
 		}
 	}
+}
+
+/*
+ * Resolves what is left of @ast (its statements from @ast->done on) and
+ * makes the IR; frees @rv. Takes ownership of @ast and @arena as
+ * pc_resolve() does.
+ */
+struct pc_ir *pc_resolver_finish(struct pc_resolver *rv, struct pc_ast *ast)
+{
+	struct resolver *rs = &rv->rs;
+	struct pc_diag *diag = rs->diag;
+	struct pc_arena *arena = rs->arena;
+	bool lint = rs->lint;
+	unsigned options;
+	struct rulebuf *rules = rv->rules;
+	struct pc_ir *ir;
+	struct pc_location opt_loc[1];
+	static const enum pc_verdict default_of_defaults[] = {
+		[PC_DIR_IN] = PC_VERDICT_DENY,
+		[PC_DIR_OUT] = PC_VERDICT_ALLOW,
+		[PC_DIR_FORWARD] = PC_VERDICT_DENY,
+	};
+
+	if (!ast) {   /* nothing was parsed: nothing was resolved either */
+		free(rv);
+		return NULL;
+	}
+	opt_loc[0] = (struct pc_location){ ast->top_file, 0, 0, 0 };
+	for (size_t i = ast->done; i < ast->n; i++) {
+		if (pc_diag_full(diag))
+			break;
+		pc_resolver_stmt(rv, ast->stmts[i]);
+	}
+	options = rv->options;
 	if (lint)
-		for (size_t i = 0; i < rs.n_groups; i++)
-			if (!rs.groups[i].used)
-				pc_diag_warning(diag, &rs.groups[i].stmt->name_loc,
-						"group '%s' is never used", rs.groups[i].name);
+		for (size_t i = 0; i < rs->n_groups; i++)
+			if (!rs->groups[i].used)
+				pc_diag_warning(diag, &rs->groups[i].stmt->name_loc,
+						"group '%s' is never used", rs->groups[i].name);
 
 	ir = NULL;
 	if (pc_diag_has_errors(diag))
 		goto out;
 
 	ir = pc_ir_create(arena);
-	ir->table = table_stmt ? table_stmt->name : "portcullis";
+	ir->table = rv->table_stmt ? rv->table_stmt->name : "portcullis";
 	ir->policy_file = ast->top_file;
 	ir->options = options;
 	/* the file name only: generated output must not depend on where the
 	 * registry happens to be installed or checked out */
 	{
-		const char *src = pc_registry_source(reg), *slash = strrchr(src, '/');
+		const char *src = pc_registry_source(rs->reg), *slash = strrchr(src, '/');
 
 		ir->registry_name = pc_arena_strdup(arena, slash ? slash + 1 : src);
 	}
-	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(reg));
-	ir_dynsets(&rs, ir);
-	ir->n_nat = nat.n;
-	ir->nat = pc_arena_memdup(arena, nat.v, nat.n * sizeof(*nat.v));
-	ir->n_expects = n_expects;
-	ir->expects = n_expects ? pc_arena_memdup(arena, expects, n_expects * sizeof(*expects)) : NULL;
+	ir->registry_date = pc_arena_strdup(arena, pc_registry_date(rs->reg));
+	ir_dynsets(rs, ir);
+	ir->n_nat = rv->nat.n;
+	ir->nat = pc_arena_memdup(arena, rv->nat.v, rv->nat.n * sizeof(*rv->nat.v));
+	ir->n_expects = rv->n_expects;
+	ir->expects = rv->n_expects ? pc_arena_memdup(arena, rv->expects, rv->n_expects * sizeof(*rv->expects)) : NULL;
 	/* nothing below reads the tree (about 830 bytes a rule, issue 15):
 	 * it goes before the rules are copied into the IR and linted */
 	pc_ast_destroy(ast);
@@ -829,9 +866,9 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 
 		memset(&b, 0, sizeof(b));
 		c->dir = (enum pc_direction)d;
-		c->policy = defaults[d].set ? defaults[d].v : default_of_defaults[d];
-		c->policy_loc = defaults[d].set ? defaults[d].loc : opt_loc[0];
-		add_builtins(&rs, c->dir, options, opt_loc, &b);
+		c->policy = rv->defaults[d].set ? rv->defaults[d].v : default_of_defaults[d];
+		c->policy_loc = rv->defaults[d].set ? rv->defaults[d].loc : opt_loc[0];
+		add_builtins(rs, c->dir, options, opt_loc, &b);
 		if (c->policy == PC_VERDICT_REJECT) {
 			struct pc_rule r = builtin(PC_ORIGIN_DEFAULT, &c->policy_loc);
 
@@ -849,21 +886,29 @@ struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
 		free(b.v);
 	}
 out:
-	free(nat.v);
-	free(expects);
+	free(rv->nat.v);
+	free(rv->expects);
 	for (unsigned d = 0; d < __PC_DIR_MAX; d++)
 		free(rules[d].v);
-	for (size_t i = 0; i < rs.n_groups; i++)
-		free(rs.groups[i].exp);
-	free(rs.groups);
-	free(rs.index);
-	free(rs.addr_sets);
+	for (size_t i = 0; i < rs->n_groups; i++)
+		free(rs->groups[i].exp);
+	free(rs->groups);
+	free(rs->index);
+	free(rs->addr_sets);
 	pc_ast_destroy(ast);
 	if (!ir)
 		pc_arena_destroy(arena);
 	else if (lint) {
 		pc_lint_shadowing(ir, diag);
-		lint_nat(&rs, ir);
+		lint_nat(rs, ir);
 	}
+	free(rv);
 	return ir;
+}
+
+struct pc_ir *pc_resolve(struct pc_ast *ast, struct pc_arena *arena,
+			 const struct pc_registry *reg, bool lint,
+			 struct pc_diag *diag)
+{
+	return pc_resolver_finish(pc_resolver_create(arena, reg, lint, diag), ast);
 }
